@@ -1,0 +1,34 @@
+/* Small helpers shared by every part of kxen. */
+#ifndef KXEN_UTIL_H
+#define KXEN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#ifndef container_of
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+#define KXEN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define KXEN_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define KXEN_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Resolves the host's run directory: $KXEN_RUNDIR, else /run/kxen for root, else
+ * $XDG_RUNTIME_DIR/kxen, else /tmp/kxen-<uid>. Returns 0 or -ENAMETOOLONG. */
+int kxen_rundir(char *buf, size_t len);
+/* kxen_rundir() + "/" + name. Returns 0 or -ENAMETOOLONG. */
+int kxen_rundir_path(char *buf, size_t len, const char *name);
+/* Creates the run directory (mode 0700 when it is new). Returns 0 or -errno. */
+int kxen_rundir_create(void);
+
+/* Full read/write on a fd, retrying on EINTR and short transfers. Return 0 or -errno
+ * (-EPIPE for end of file during read_full). */
+int kxen_read_full(int fd, void *buf, size_t len);
+int kxen_write_full(int fd, const void *buf, size_t len);
+
+/* Monotonic time in nanoseconds. */
+uint64_t kxen_now_ns(void);
+
+#endif

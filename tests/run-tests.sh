@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every kxen test and ends with one summary line: "N passed, N failed".
+#   tests/run-tests.sh SANBUILD RELBUILD [filter]
+# Unit tests: every Criterion binary $SANBUILD/tests/test_* (sanitized build).
+# System tests: every executable tests/system/*.sh, each in a fresh private run directory, with
+#   KXEN_SRC (source root), KXEN_BUILD (sanitized build), KXEN_REL_BUILD (release build) and
+#   KXEN_RUNDIR set. A system test prints TAP lines ("ok N - what" / "not ok N - what"); one that
+#   prints none counts as one test judged by its exit status. Exit status 77 means skipped.
+set -u
+src=$(cd "$(dirname "$0")/.." && pwd)
+san=$(cd "$src" && realpath -m "${1:-build/san}")
+rel=$(cd "$src" && realpath -m "${2:-build}")
+filter=${3:-}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/tests/lsan.supp:print_suppressions=0}
+logdir=$san/test-logs
+mkdir -p "$logdir"
+
+pass=0 fail=0 skip=0
+failed_names=()
+
+note() { printf '%s\n' "$*"; }
+
+for t in "$san"/tests/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+  log=$logdir/$name.log
+  start=$(date +%s)
+  timeout 900 "$t" --jobs 2 >"$log" 2>&1
+  rc=$?
+  line=$(grep -a 'Synthesis: Tested:' "$log" | tail -1)
+  if [[ $line =~ Tested:\ ([0-9]+).*Passing:\ ([0-9]+).*Failing:\ ([0-9]+).*Crashing:\ ([0-9]+) ]]; then
+    p=${BASH_REMATCH[2]}; f=$(( BASH_REMATCH[3] ))
+    [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  else
+    p=0; f=1
+  fi
+  pass=$((pass + p)); fail=$((fail + f))
+  note "unit   $name: $p passed, $f failed ($(( $(date +%s) - start ))s)"
+  if [ "$f" -ne 0 ]; then failed_names+=("$name"); sed 's/^/    | /' "$log" | tail -40; fi
+done
+
+for t in "$src"/tests/system/*.sh; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t" .sh)
+  [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+  log=$logdir/system-$name.log
+  rundir=$(mktemp -d /tmp/kxen-test-XXXXXX)
+  start=$(date +%s)
+  ( cd "$src" && KXEN_SRC=$src KXEN_BUILD=$san KXEN_REL_BUILD=$rel KXEN_RUNDIR=$rundir \
+      XENSTORED_RUNDIR=$rundir timeout 1200 "$t" ) >"$log" 2>&1 </dev/null
+  rc=$?
+  # Anything the test left running in its run dir is stopped here.
+  for pidf in "$rundir"/*.pid; do [ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null; done
+  rm -rf "$rundir"
+  p=$(grep -ac '^ok ' "$log"); f=$(grep -ac '^not ok ' "$log")
+  if [ $rc -eq 77 ] && [ $((p + f)) -eq 0 ]; then
+    skip=$((skip + 1)); note "system $name: skipped ($(grep -a 'SKIP' "$log" | head -1))"; continue
+  fi
+  if [ $((p + f)) -eq 0 ]; then
+    if [ $rc -eq 0 ]; then p=1; else f=1; fi
+  elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+  fi
+  pass=$((pass + p)); fail=$((fail + f))
+  note "system $name: $p passed, $f failed ($(( $(date +%s) - start ))s)"
+  if [ "$f" -ne 0 ]; then failed_names+=("$name"); sed 's/^/    | /' "$log" | tail -40; fi
+done
+
+[ ${#failed_names[@]} -gt 0 ] && note "failing: ${failed_names[*]} (logs in $logdir)"
+if [ $skip -gt 0 ]; then
+  echo "$pass passed, $fail failed, $skip skipped"
+else
+  echo "$pass passed, $fail failed"
+fi
+[ $fail -eq 0 ]

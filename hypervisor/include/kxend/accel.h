@@ -1,0 +1,96 @@
+/* The accelerator interface: everything that differs between /dev/kvm and Unicorn. Everything
+ * above it (hypercalls, event channels, grant tables, devices, save/restore) is shared code.
+ * accel/soft.c and accel/kvm.c each define one `const struct accel_ops`. */
+#ifndef KXEND_ACCEL_H
+#define KXEND_ACCEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kxend/domain.h"
+
+/* Special registers needed to boot, save and restore a vCPU. */
+struct vcpu_segment {
+    uint64_t base;
+    uint32_t limit;
+    uint16_t selector;
+    uint16_t attrib;     /* VMX/SVM-style access rights: type, s, dpl, p, avl, l, db, g */
+};
+struct vcpu_sregs {
+    struct vcpu_segment cs, ds, es, fs, gs, ss, tr, ldt;
+    uint64_t gdt_base, idt_base;
+    uint16_t gdt_limit, idt_limit;
+    uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+    uint64_t fs_base, gs_base, kernel_gs_base;
+    uint64_t apic_base;
+};
+
+struct accel_ops {
+    const char *name;
+    /* 0 when this accelerator can run here, else -errno (e.g. -ENODEV: no /dev/kvm). */
+    int (*probe)(void);
+
+    /* d->ram / d->mem_fd / d->ram_size exist; register guest memory. */
+    int (*domain_init)(struct domain *d);
+    void (*domain_destroy)(struct domain *d);
+    int (*vcpu_init)(struct vcpu *v, const struct vcpu_boot *boot);
+    void (*vcpu_destroy)(struct vcpu *v);
+
+    /* Starts the threads that run the domain's vCPUs; stop() makes them leave guest code
+     * and joins them (used by destroy, and by pause with join=false which only parks them). */
+    int (*start)(struct domain *d);
+    void (*stop)(struct domain *d);
+    /* Make a vCPU leave guest code soon (another thread wants it to sync or park). */
+    void (*kick)(struct vcpu *v);
+
+    int (*get_regs)(struct vcpu *v, struct vcpu_regs *r);
+    int (*set_regs)(struct vcpu *v, const struct vcpu_regs *r);
+    int (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+    int (*set_sregs)(struct vcpu *v, const struct vcpu_sregs *s);
+
+    /* Guest-virtual to guest-physical for the vCPU's current paging mode. NULL means
+     * identity (soft: Unicorn ignores page tables). */
+    int (*translate)(struct vcpu *v, uint64_t gva, uint64_t *gpa);
+
+    /* Dirty-page logging for save and migration: enable fills d->dirty_bitmap as the guest
+     * writes; collect ORs the pages written since the last call into bitmap and clears. */
+    int (*dirty_log_start)(struct domain *d);
+    int (*dirty_log_collect)(struct domain *d, uint64_t *bitmap);
+    void (*dirty_log_stop)(struct domain *d);
+
+    /* After the host wrote guest code (restore, loader): drop cached translations. */
+    void (*flush_code)(struct domain *d);
+};
+
+extern const struct accel_ops accel_soft_ops;
+extern const struct accel_ops accel_kvm_ops;
+
+/* "auto" | "soft" | "kvm" -> ops; auto picks kvm when its probe succeeds. NULL + *err
+ * on an unknown or unusable name. */
+const struct accel_ops *accel_select(const char *name, int *err);
+
+/* ---- What accelerators call back into (implemented by the shared core) ---- */
+
+/* A hypercall trapped on v: nr and args in Xen's x86-64 convention (rdi, rsi, rdx, r10, r8).
+ * Returns the value for rax. May change v->state (block, shutdown): the accelerator checks it
+ * after the call. Runs on v's thread. */
+int64_t hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t args[5]);
+
+/* Port I/O and MMIO exits routed to emulated devices (io.h). Unclaimed reads return all ones,
+ * unclaimed writes are dropped (as on real hardware). */
+void io_port_access(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *val);
+void io_mmio_access(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+
+/* CPUID as the guest must see it: the host's leaves (filtered) plus Xen's 0x40000000 range
+ * (signature "XenVMMXenVMM", version, hypercall-page MSR). */
+void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* The MSR that installs the hypercall page (named by CPUID 0x40000002 ebx). */
+#define KXEN_HYPERCALL_MSR 0x40000000u
+/* Fills the hypercall page at gpa with this accelerator's call sequence. */
+int hypercall_page_fill(struct domain *d, uint64_t gpa);
+
+/* The vCPU has nothing to run (blocked, or halted with interrupts enabled): wait for an
+ * event, a timer or a kick. Returns when the vCPU should re-enter the guest or stop. */
+void vcpu_wait(struct vcpu *v);
+
+#endif

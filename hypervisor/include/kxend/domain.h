@@ -1,0 +1,164 @@
+/* kxend's domain and vCPU objects: the contract between the core, the accelerators and the
+ * hypercall families. Owned by the kxend core; other files reach state through these fields
+ * and the functions declared here.
+ *
+ * Threading rules (from SOFT-ACCEL.md, kept on both accelerators so one code path serves both):
+ * - Guest code of a domain runs on accelerator-owned threads (soft: one thread for all vCPUs of
+ *   the domain, round robin; kvm: one thread per vCPU).
+ * - Hypercalls run on the calling vCPU's thread and may write guest memory directly.
+ * - Any other thread (control socket, dom0 eventfd poller, another domain's vCPU) that needs to
+ *   change guest-shared words (event-channel pending bits, vcpu_info, grant flags it owns) does
+ *   not write them: it records the change host-side (e.g. evtchn_raise() sets a host-pending
+ *   bit) and calls vcpu_kick(); the vCPU thread applies it in domain_sync_before_entry() before
+ *   it next enters the guest.
+ */
+#ifndef KXEND_DOMAIN_H
+#define KXEND_DOMAIN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define KXEN_PAGE_SHIFT 12
+#define KXEN_PAGE_SIZE 4096ull
+#define KXEN_MAX_VCPUS 32      /* XEN_LEGACY_MAX_VCPUS: every vcpu_info fits shared_info */
+#define KXEN_MAX_DOMID 0x7fef  /* DOMID_FIRST_RESERVED - 1 */
+#define KXEN_HVM_NR_PARAMS 64
+
+struct accel_ops;
+struct evtchn_domain;  /* event_channel.c */
+struct gnttab_domain;  /* grant_table.c */
+
+enum vcpu_state {
+    VCPU_DOWN,     /* not brought up (secondary vCPUs before VCPUOP_up) */
+    VCPU_RUNNABLE,
+    VCPU_BLOCKED,  /* SCHEDOP_block / poll: waits for an event or its timer */
+    VCPU_STOPPED,  /* domain shut down or being destroyed */
+};
+
+enum domain_state {
+    DOM_BUILDING,  /* created, image being loaded; vCPUs not started */
+    DOM_RUNNING,
+    DOM_PAUSED,
+    DOM_SHUTDOWN,  /* guest asked (SCHEDOP_shutdown); reason in shutdown_reason */
+    DOM_DYING,
+};
+
+/* Boot register state chosen by the loader, applied by the accelerator. */
+enum vcpu_boot_mode {
+    VCPU_BOOT_LONG64,   /* Xen PV-style: 64-bit, flat, rsi = start_info gpa (soft) */
+    VCPU_BOOT_PROT32,   /* PVH: 32-bit protected mode, paging off, ebx = hvm_start_info gpa */
+    VCPU_BOOT_REAL16,   /* HVM: reset state, real mode (emulated-hardware guests) */
+};
+
+struct vcpu_boot {
+    enum vcpu_boot_mode mode;
+    uint64_t entry;     /* guest-physical entry point */
+    uint64_t rsi, rbx;  /* start-info pointers per mode */
+    uint64_t rsp;
+};
+
+/* General registers, as every accelerator can read and write them. */
+struct vcpu_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+};
+
+struct vcpu {
+    struct domain *dom;
+    unsigned id;
+    _Atomic int state;              /* enum vcpu_state */
+    void *accel_priv;               /* the accelerator's per-vCPU state */
+
+    /* Event delivery (2-level ABI). vcpu_info lives in guest RAM: in shared_info until the
+     * guest moves it with VCPUOP_register_vcpu_info. ~0 = not mapped yet. */
+    uint64_t vcpu_info_gpa;
+    uint8_t upcall_vector;          /* HVM_PARAM_CALLBACK_IRQ vector, 0 = none */
+    _Atomic bool kicked;            /* another thread wants this vCPU to sync and re-check */
+
+    /* Timers: absolute system time in ns (vcpu_time_info clock), 0 = none. */
+    _Atomic uint64_t singleshot_deadline_ns;
+    uint64_t periodic_period_ns;
+    uint64_t runstate_gpa;          /* VCPUOP_register_runstate_memory_area, ~0 = none */
+    uint64_t runstate_time[4];      /* ns spent in RUNSTATE_running/runnable/blocked/offline */
+    uint64_t runstate_entry_ns;
+    int runstate;
+    uint64_t poll_deadline_ns;      /* SCHEDOP_poll timeout */
+    uint64_t poll_ports_gpa;        /* SCHEDOP_poll ports array (guest address), count below */
+    unsigned poll_nr_ports;
+
+    pthread_mutex_t wait_lock;      /* guards waiting on wait_cond (blocked/paused vCPUs) */
+    pthread_cond_t wait_cond;
+};
+
+struct domain {
+    uint16_t domid;
+    char name[64];
+    uint8_t uuid[16];
+    uint32_t ssidref;
+    bool privileged;                /* driver domains / the control domain's guests: may map */
+    uint16_t target;                /* domain this one is device model for, or DOMID_INVALID */
+
+    /* Guest RAM: one memfd, mapped MAP_SHARED in kxend; dom0 processes map the same memfd. */
+    int mem_fd;
+    uint8_t *ram;
+    uint64_t ram_size;              /* bytes, multiple of the page size */
+    uint64_t max_ram_size;          /* maxmem */
+    /* Dirty tracking for save/migrate: one bit per page, set by guest writes (accelerator)
+     * and by kxend's own writes through guest_mem.c. NULL when tracking is off. */
+    _Atomic uint64_t *dirty_bitmap;
+
+    const struct accel_ops *accel;
+    void *accel_priv;
+
+    pthread_mutex_t lock;           /* domain state, params, evtchn and gnttab tables */
+    _Atomic int state;              /* enum domain_state */
+    unsigned shutdown_reason;       /* SHUTDOWN_* when state == DOM_SHUTDOWN */
+    uint64_t create_time_ns;
+
+    /* The special pages the domain builder places (guest pfns; 0 = none). */
+    uint64_t start_info_pfn, shared_info_pfn, store_pfn, console_pfn;
+    /* KXEN_GNTTAB_MAX_FRAMES pages reserved for grant frames a PV-entry guest gets from
+     * GNTTABOP_setup_table without naming them itself (excluded from the memory map). */
+    uint64_t gnttab_base_pfn;
+    uint64_t hypercall_page_gpa;    /* soft: filled by the builder; kvm: by the MSR write */
+    uint64_t hvm_params[KXEN_HVM_NR_PARAMS];
+    uint64_t shared_info_gpa;       /* where shared_info lives in guest RAM now */
+
+    struct evtchn_domain *evtchn;
+    struct gnttab_domain *gnttab;
+
+    /* Hypervisor console (console_io writes): a ring kept for `xl dmesg`. */
+    char *console_buf;
+    size_t console_len, console_cap;
+
+    unsigned nr_vcpus;
+    struct vcpu *vcpus[KXEN_MAX_VCPUS];
+
+    /* Reference count: the domain table holds one; dom0 mappings and in-flight control
+     * requests hold others. Freed when it drops to zero after destroy. */
+    _Atomic int refs;
+};
+
+/* Domain table (domain.c). Lookups return a referenced domain; drop with domain_put(). */
+struct domain *domain_get(uint16_t domid);
+void domain_put(struct domain *d);
+
+/* Wakes a vCPU from guest code or from waiting so it re-checks events, timers and state. */
+void vcpu_kick(struct vcpu *v);
+void domain_kick_all(struct domain *d);
+
+/* Run on a vCPU thread before each guest entry: applies host-side pending changes
+ * (event-channel bits raised by other threads, expired timers) to guest-shared memory.
+ * Returns true when an upcall should be delivered to this vCPU. */
+bool domain_sync_before_entry(struct vcpu *v);
+
+/* The guest asked to stop (SCHEDOP_shutdown / remote shutdown). */
+void domain_shutdown(struct domain *d, unsigned reason);
+
+/* Current system time as guests see it in vcpu_time_info (ns since domain time base). */
+uint64_t kxen_system_time_ns(void);
+
+#endif

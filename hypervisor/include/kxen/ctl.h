@@ -45,6 +45,8 @@ enum kxen_ctl_op {
     KXEN_CTL_EVENTS_SUBSCRIBE = 14, /* domain state changes as messages on this connection */
     KXEN_CTL_DOMAIN_SETMAXMEM = 15,
     KXEN_CTL_SHUTDOWN_DAEMON = 16,
+    /* kxend -> subscriber only (never a request): struct kxen_ctl_domain_event, seq 0. */
+    KXEN_CTL_EVENT_DOMAIN = 32,
 
     /* Event channels for dom0 processes: 64..95 (hypervisor/ctl_evtchn.c) */
     KXEN_CTL_EVTCHN_BIND_INTERDOMAIN = 64,

@@ -1,0 +1,16 @@
+# dom0-tools/: xl, the libxl-like domain library (libkxl), xenconsoled, service scripts.
+KXL_INCLUDE := dom0-tools/libxl/include
+INCLUDES += $(KXL_INCLUDE)
+
+# libkxl.a: xl.cfg parser and (when the hypervisor and xenstore libraries are present) the
+# domain builder. The parser part has no dependency besides libc.
+KXL_CFG_SRCS := dom0-tools/libxl/src/cfg_parse.c dom0-tools/libxl/src/cfg_domain.c \
+                dom0-tools/libxl/src/cfg_devices.c
+KXL_CFG_LIB  := $(BUILD)/lib/libkxlcfg.a
+$(KXL_CFG_LIB): $(call objs,$(KXL_CFG_SRCS))
+LIBS += $(KXL_CFG_LIB)
+
+UNIT_TESTS += $(BUILD)/tests/test_xlcfg
+$(BUILD)/tests/test_xlcfg: $(call objs,dom0-tools/tests/test_xlcfg.c) $(KXL_CFG_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion

@@ -1,5 +1,9 @@
 /* Event channels (event_channel.c): per-domain port tables, the 2-level pending/mask ABI in
- * shared_info, interdomain/virq/ipi/unbound bindings, and dom0 ends backed by eventfds. */
+ * shared_info, interdomain/virq/ipi/unbound bindings, and dom0 ends backed by eventfds.
+ *
+ * Locking: one evtchn lock (private to event_channel.c) guards every port table, dom0's
+ * included, so interdomain binds never need two locks. It is taken inside d->lock when a
+ * caller holds that, never the other way round. */
 #ifndef KXEND_EVTCHN_H
 #define KXEND_EVTCHN_H
 
@@ -8,6 +12,9 @@
 
 #include "kxend/domain.h"
 #include "kxend/hypercall.h"
+
+/* 2-level ABI on x86-64: 64 words of 64 bits. */
+#define KXEN_EVTCHN_NR_PORTS 4096u
 
 int evtchn_domain_init(struct domain *d);
 /* Closes every port (remote ends see their peer go: ports become unbound as in Xen). */
@@ -24,6 +31,33 @@ void evtchn_send_virq(struct vcpu *v, unsigned virq);
 bool evtchn_sync(struct vcpu *v);
 /* SCHEDOP_poll helper: is the port pending in shared_info? Vcpu thread only. */
 bool evtchn_port_is_pending(struct domain *d, uint32_t port);
+
+/* ---- dom0 (host processes) ends, used by ctl_evtchn.c ----
+ * dom0 is domid 0: a port table of its own in kxend. Each bound dom0 port carries two eventfds:
+ * notify_fd (kxend writes it when the guest end sends; the client polls/reads it) and kick_fd
+ * (the client writes it to send; kxend's poller thread reads it and raises the guest end). */
+struct evtchn_dom0_fds {
+    int notify_fd;  /* dup'ed for the caller, which owns (and closes) it */
+    int kick_fd;
+};
+/* Each returns 0 with *port and fds set, or -errno (Xen's codes: -ESRCH no such domain,
+ * -EINVAL port not unbound for dom0, -EEXIST virq bound, -ENOSPC table full). */
+int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, uint32_t *port,
+                                 struct evtchn_dom0_fds *fds);
+int evtchn_dom0_bind_unbound(uint16_t remote_dom, uint32_t *port, struct evtchn_dom0_fds *fds);
+int evtchn_dom0_bind_virq(unsigned virq, uint32_t *port, struct evtchn_dom0_fds *fds);
+/* Closes a dom0 port; gen (from evtchn_dom0_port_gen at bind time) guards against closing a
+ * port that was closed and re-used meanwhile (-ENOENT then). */
+int evtchn_dom0_close(uint32_t port, uint32_t gen);
+uint32_t evtchn_dom0_port_gen(uint32_t port);
+/* Raises a global VIRQ (VIRQ_DOM_EXC, ...) on dom0's binding, if any. Any thread. */
+void evtchn_dom0_send_virq(unsigned virq);
+
+/* Toolstack operations on a domain's table (privileged callers only: no check here). */
+int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port);
+struct evtchn_status;
+int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st);
+int evtchn_reset_domain(uint16_t dom);
 
 HYPERCALL_FAMILY(hc_event_channel_op);
 

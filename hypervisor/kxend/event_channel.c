@@ -1,0 +1,891 @@
+/* Event channels: Xen's 2-level ABI. Port tables live host-side; pending bits reach the
+ * guest's shared_info only on its own vCPU thread (evtchn_sync), as domain.h requires, because
+ * the soft accelerator's guests do not see host atomics as atomic while they execute.
+ * dom0 (the host's processes) is domid 0 with its own table whose bound ports are eventfds. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <kxen/event_channel.h>
+#include <kxen/xen.h>
+
+#include "kxen/log.h"
+#include "kxen/util.h"
+#include "kxend/evtchn.h"
+#include "kxend/guest_mem.h"
+
+enum evtchn_state { ECS_FREE, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_IPI };
+
+struct evtchn_domain;
+
+struct evtchn_port {
+    uint8_t state;                 /* enum evtchn_state */
+    uint16_t remote_dom;           /* unbound: who may bind; interdomain: the peer */
+    uint32_t remote_port;          /* interdomain */
+    struct evtchn_domain *peer;    /* interdomain: valid while bound (peers unbind us first) */
+    uint32_t virq, virq_vcpu;      /* virq: which and the vCPU table it sits in */
+    _Atomic uint32_t notify_vcpu;
+    uint32_t gen;                  /* bumped at every free: stale dom0 events are dropped */
+    int notify_fd, kick_fd;        /* dom0 ports only, else -1 */
+};
+
+struct evtchn_domain {
+    uint16_t domid;
+    struct domain *d;              /* NULL for dom0 */
+    _Atomic uint64_t host_pending[KXEN_EVTCHN_NR_PORTS / 64];
+    uint32_t virq_port[KXEN_MAX_VCPUS][NR_VIRQS];
+    struct evtchn_port ports[KXEN_EVTCHN_NR_PORTS];
+};
+
+_Static_assert(KXEN_EVTCHN_NR_PORTS == EVTCHN_2L_NR_CHANNELS, "2-level port count");
+
+static pthread_mutex_t evtchn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct evtchn_domain dom0_tab;  /* domid 0, d == NULL */
+static int dom0_epoll_fd = -1;         /* kick fds of dom0 ports, read by the poller thread */
+
+/* ---- validation helpers: every guest- or client-supplied value passes one of these ---- */
+
+static int port_check(uint32_t port)
+{
+    return port < KXEN_EVTCHN_NR_PORTS ? 0 : -EINVAL;
+}
+
+/* DOMID_SELF -> the caller; reserved ids name no domain. */
+static int domid_resolve(const struct domain *self, uint32_t domid, uint16_t *out)
+{
+    if (domid == DOMID_SELF) {
+        *out = self->domid;
+        return 0;
+    }
+    if (domid >= DOMID_FIRST_RESERVED)
+        return -ESRCH;
+    *out = (uint16_t)domid;
+    return 0;
+}
+
+static int vcpu_check(const struct domain *d, uint32_t vcpu)
+{
+    if (vcpu >= d->nr_vcpus || vcpu >= KXEN_MAX_VCPUS || !d->vcpus[vcpu])
+        return -ENOENT;
+    return 0;
+}
+
+/* Xen's per-vCPU VIRQs; every other one is global (bound on vCPU 0, movable with bind_vcpu). */
+static bool virq_is_global(unsigned virq)
+{
+    return !(virq == VIRQ_TIMER || virq == VIRQ_DEBUG || virq == VIRQ_XENOPROF ||
+             virq == VIRQ_XENPMU);
+}
+
+/* ---- guest-memory side of the 2-level ABI (vCPU thread only) ---- */
+
+static struct shared_info *shared_info_of(struct domain *d)
+{
+    uint64_t gpa = d->shared_info_gpa;
+    if (gpa == 0 || gpa == ~0ull || (gpa & 7))
+        return NULL;
+    return guest_phys_ptr(d, gpa, sizeof(struct shared_info));
+}
+
+static struct vcpu_info *vcpu_info_of(struct vcpu *v)
+{
+    uint64_t gpa = v->vcpu_info_gpa;
+    if (gpa == 0 || gpa == ~0ull) {
+        if (v->id >= XEN_LEGACY_MAX_VCPUS || !shared_info_of(v->dom))
+            return NULL;
+        gpa = v->dom->shared_info_gpa + offsetof(struct shared_info, vcpu_info) +
+              v->id * sizeof(struct vcpu_info);
+    }
+    if (gpa & 7)
+        return NULL;
+    return guest_phys_ptr(v->dom, gpa, sizeof(struct vcpu_info));
+}
+
+static struct vcpu *port_vcpu(struct domain *d, const struct evtchn_port *p)
+{
+    uint32_t id = atomic_load(&p->notify_vcpu);
+    return vcpu_check(d, id) == 0 ? d->vcpus[id] : NULL;
+}
+
+/* Selector bit and upcall flag for a pending, unmasked port; kicks v unless it is `self`. */
+static void mark_vcpu_pending(struct vcpu *v, unsigned word, struct vcpu *self)
+{
+    struct vcpu_info *vi = vcpu_info_of(v);
+    if (!vi)
+        return;
+    xen_ulong_t bit = 1ul << word;
+    if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, bit, __ATOMIC_SEQ_CST) & bit)) {
+        __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+        guest_mark_dirty(v->dom, v->vcpu_info_gpa != ~0ull && v->vcpu_info_gpa
+                                     ? v->vcpu_info_gpa : v->dom->shared_info_gpa,
+                         sizeof(*vi));
+    }
+    if (v != self)
+        vcpu_kick(v);
+}
+
+static void set_pending_2l(struct evtchn_domain *tab, struct shared_info *si, uint32_t port,
+                           struct vcpu *self)
+{
+    unsigned word = port / 64;
+    xen_ulong_t bit = 1ul << (port % 64);
+    if (__atomic_fetch_or(&si->evtchn_pending[word], bit, __ATOMIC_SEQ_CST) & bit)
+        return;
+    guest_mark_dirty(tab->d, tab->d->shared_info_gpa, sizeof(*si));
+    if (__atomic_load_n(&si->evtchn_mask[word], __ATOMIC_SEQ_CST) & bit)
+        return;
+    struct vcpu *target = port_vcpu(tab->d, &tab->ports[port]);
+    if (target)
+        mark_vcpu_pending(target, word, self);
+}
+
+bool evtchn_sync(struct vcpu *v)
+{
+    struct domain *d = v->dom;
+    struct evtchn_domain *tab = d->evtchn;
+    struct shared_info *si = shared_info_of(d);
+    if (tab && si) {
+        for (unsigned w = 0; w < ARRAY_SIZE(tab->host_pending); w++) {
+            uint64_t bits = atomic_exchange(&tab->host_pending[w], 0);
+            while (bits) {
+                unsigned b = (unsigned)__builtin_ctzll(bits);
+                bits &= bits - 1;
+                set_pending_2l(tab, si, w * 64 + b, v);
+            }
+        }
+    }
+    struct vcpu_info *vi = vcpu_info_of(v);
+    return vi && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+           !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
+}
+
+bool evtchn_port_is_pending(struct domain *d, uint32_t port)
+{
+    struct evtchn_domain *tab = d->evtchn;
+    if (port_check(port) || !tab)
+        return false;
+    if (atomic_load(&tab->host_pending[port / 64]) & (1ull << (port % 64)))
+        return true;
+    struct shared_info *si = shared_info_of(d);
+    return si && (__atomic_load_n(&si->evtchn_pending[port / 64], __ATOMIC_SEQ_CST) &
+                  (1ul << (port % 64)));
+}
+
+/* ---- host side (evtchn_lock held) ---- */
+
+/* Any thread: a guest end is marked host-pending and its vCPU kicked; a dom0 end gets an
+ * eventfd write (that is the whole dom0 fast path). */
+static void raise_locked(struct evtchn_domain *tab, uint32_t port)
+{
+    struct evtchn_port *p = &tab->ports[port];
+    if (p->state == ECS_FREE)
+        return;
+    if (!tab->d) {
+        if (p->notify_fd >= 0) {
+            uint64_t one = 1;
+            if (write(p->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                log_warn("evtchn: dom0 port %u notify write: %s", port, strerror(errno));
+        }
+        return;
+    }
+    atomic_fetch_or(&tab->host_pending[port / 64], 1ull << (port % 64));
+    struct vcpu *v = port_vcpu(tab->d, p);
+    if (v)
+        vcpu_kick(v);
+}
+
+static int port_alloc(struct evtchn_domain *tab, uint32_t *port)
+{
+    for (uint32_t i = 1; i < KXEN_EVTCHN_NR_PORTS; i++) {
+        struct evtchn_port *p = &tab->ports[i];
+        if (p->state != ECS_FREE)
+            continue;
+        uint32_t gen = p->gen;
+        memset(p, 0, sizeof(*p));
+        p->gen = gen;
+        p->notify_fd = p->kick_fd = -1;
+        *port = i;
+        return 0;
+    }
+    return -ENOSPC;
+}
+
+static void port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
+{
+    struct evtchn_port *p = &tab->ports[port];
+    if (p->kick_fd >= 0) {
+        if (dom0_epoll_fd >= 0)
+            epoll_ctl(dom0_epoll_fd, EPOLL_CTL_DEL, p->kick_fd, NULL);
+        close(p->kick_fd);
+    }
+    if (p->notify_fd >= 0)
+        close(p->notify_fd);
+    p->notify_fd = p->kick_fd = -1;
+    p->state = ECS_FREE;
+    p->peer = NULL;
+    p->gen++;
+    atomic_store(&p->notify_vcpu, 0);
+    /* A re-bound port must not fire with its old event (Xen clears it too). Guest memory only
+     * from the domain's own vCPU thread. */
+    atomic_fetch_and(&tab->host_pending[port / 64], ~(1ull << (port % 64)));
+    if (self && tab->d) {
+        struct shared_info *si = shared_info_of(tab->d);
+        if (si)
+            __atomic_fetch_and(&si->evtchn_pending[port / 64], ~(1ul << (port % 64)),
+                               __ATOMIC_SEQ_CST);
+    }
+}
+
+static int close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
+{
+    struct evtchn_port *p = &tab->ports[port];
+    switch (p->state) {
+    case ECS_FREE:
+        return -EINVAL;
+    case ECS_VIRQ:
+        if (tab->virq_port[p->virq_vcpu][p->virq] == port)
+            tab->virq_port[p->virq_vcpu][p->virq] = 0;
+        break;
+    case ECS_INTERDOMAIN: {
+        /* The other end goes back to unbound, offered to us again (Xen's rule). */
+        struct evtchn_port *rp = &p->peer->ports[p->remote_port];
+        rp->state = ECS_UNBOUND;
+        rp->remote_dom = tab->domid;
+        rp->peer = NULL;
+        break;
+    }
+    default:
+        break;
+    }
+    port_free(tab, port, self);
+    return 0;
+}
+
+/* Table of domid (0 = dom0) with a reference on the domain in *ref (NULL for dom0). */
+static int tab_get(uint16_t domid, struct evtchn_domain **tab, struct domain **ref)
+{
+    *ref = NULL;
+    if (domid == 0) {
+        *tab = &dom0_tab;
+        return 0;
+    }
+    struct domain *d = domain_get(domid);
+    if (!d)
+        return -ESRCH;
+    *ref = d;
+    *tab = NULL;
+    return 0;
+}
+
+/* Under evtchn_lock: the domain's table, which disappears when the domain is destroyed. */
+static struct evtchn_domain *tab_locked(struct evtchn_domain *tab, struct domain *ref)
+{
+    return ref ? ref->evtchn : tab;
+}
+
+static void tab_put(struct domain *ref)
+{
+    if (ref)
+        domain_put(ref);
+}
+
+/* Interdomain link of local:lport to remote:rport (which is unbound for local). */
+static int bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domain *rt,
+                                   uint32_t rport, uint32_t *lport_out)
+{
+    if (port_check(rport))
+        return -EINVAL;
+    struct evtchn_port *rp = &rt->ports[rport];
+    if (rp->state != ECS_UNBOUND || rp->remote_dom != lt->domid)
+        return -EINVAL;
+    uint32_t lport;
+    int rc = port_alloc(lt, &lport);
+    if (rc)
+        return rc;
+    struct evtchn_port *lp = &lt->ports[lport];
+    lp->state = ECS_INTERDOMAIN;
+    lp->remote_dom = rt->domid;
+    lp->remote_port = rport;
+    lp->peer = rt;
+    rp->state = ECS_INTERDOMAIN;
+    rp->remote_dom = lt->domid;
+    rp->remote_port = lport;
+    rp->peer = lt;
+    *lport_out = lport;
+    return 0;
+}
+
+/* ---- the hypercall ---- */
+
+static int op_alloc_unbound(struct vcpu *v, void *arg)
+{
+    struct evtchn_alloc_unbound *a = arg;
+    uint16_t dom, rdom;
+    int rc = domid_resolve(v->dom, a->dom, &dom);
+    if (rc)
+        return rc;
+    if (dom != v->dom->domid && !v->dom->privileged)
+        return -EPERM;
+    if ((rc = domid_resolve(v->dom, a->remote_dom, &rdom)))
+        return rc;
+    uint32_t port;
+    rc = evtchn_alloc_unbound_for(dom, rdom, &port);
+    if (rc == 0)
+        a->port = port;
+    return rc;
+}
+
+int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port)
+{
+    struct evtchn_domain *tab;
+    struct domain *ref;
+    int rc = tab_get(dom, &tab, &ref);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&evtchn_lock);
+    tab = tab_locked(tab, ref);
+    if (!tab)
+        rc = -ESRCH;
+    else if ((rc = port_alloc(tab, port)) == 0) {
+        tab->ports[*port].state = ECS_UNBOUND;
+        tab->ports[*port].remote_dom = remote_dom;
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    tab_put(ref);
+    return rc;
+}
+
+static int op_bind_interdomain(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_interdomain *a = arg;
+    uint16_t rdom;
+    int rc = domid_resolve(v->dom, a->remote_dom, &rdom);
+    if (rc)
+        return rc;
+    struct evtchn_domain *rt;
+    struct domain *ref = NULL;
+    if (rdom != v->dom->domid && (rc = tab_get(rdom, &rt, &ref)))
+        return rc;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *lt = v->dom->evtchn;
+    rt = rdom == v->dom->domid ? lt : tab_locked(rt, ref);
+    uint32_t lport = 0;
+    if (!rt || !lt)
+        rc = -ESRCH;
+    else if ((rc = bind_interdomain_locked(lt, rt, a->remote_port, &lport)) == 0) {
+        atomic_store(&lt->ports[lport].notify_vcpu, v->id);
+        /* Events sent to the unbound remote end were dropped: be conservative (as Xen). */
+        raise_locked(lt, lport);
+        a->local_port = lport;
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    tab_put(ref);
+    return rc;
+}
+
+static int op_bind_virq(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_virq *a = arg;
+    int rc = vcpu_check(v->dom, a->vcpu);
+    if (rc)
+        return rc;
+    if (a->virq >= NR_VIRQS || (virq_is_global(a->virq) && a->vcpu != 0))
+        return -EINVAL;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = v->dom->evtchn;
+    uint32_t port = 0;
+    if (!tab)
+        rc = -ESRCH;
+    else if (tab->virq_port[a->vcpu][a->virq])
+        rc = -EEXIST;
+    else if ((rc = port_alloc(tab, &port)) == 0) {
+        struct evtchn_port *p = &tab->ports[port];
+        p->state = ECS_VIRQ;
+        p->virq = a->virq;
+        p->virq_vcpu = a->vcpu;
+        atomic_store(&p->notify_vcpu, a->vcpu);
+        tab->virq_port[a->vcpu][a->virq] = port;
+        a->port = port;
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+static int op_bind_ipi(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_ipi *a = arg;
+    int rc = vcpu_check(v->dom, a->vcpu);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = v->dom->evtchn;
+    uint32_t port = 0;
+    if (!tab)
+        rc = -ESRCH;
+    else if ((rc = port_alloc(tab, &port)) == 0) {
+        tab->ports[port].state = ECS_IPI;
+        atomic_store(&tab->ports[port].notify_vcpu, a->vcpu);
+        a->port = port;
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+static int op_close(struct vcpu *v, void *arg)
+{
+    struct evtchn_close *a = arg;
+    if (port_check(a->port))
+        return -EINVAL;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = v->dom->evtchn;
+    int rc = tab ? close_locked(tab, a->port, v) : -ESRCH;
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+static int op_send(struct vcpu *v, void *arg)
+{
+    struct evtchn_send *a = arg;
+    if (port_check(a->port))
+        return -EINVAL;
+    int rc = 0;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = v->dom->evtchn;
+    struct evtchn_port *p = tab ? &tab->ports[a->port] : NULL;
+    if (!p)
+        rc = -ESRCH;
+    else if (p->state == ECS_INTERDOMAIN)
+        raise_locked(p->peer, p->remote_port);
+    else if (p->state == ECS_IPI)
+        raise_locked(tab, a->port);
+    else if (p->state != ECS_UNBOUND)  /* unbound: dropped silently, as Xen does */
+        rc = -EINVAL;
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+static int op_status(struct vcpu *v, void *arg)
+{
+    struct evtchn_status *a = arg;
+    uint16_t dom;
+    int rc = domid_resolve(v->dom, a->dom, &dom);
+    if (rc)
+        return rc;
+    if (dom != v->dom->domid && !v->dom->privileged)
+        return -EPERM;
+    return evtchn_get_status(dom, a->port, a);
+}
+
+int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st)
+{
+    if (port_check(port))
+        return -EINVAL;
+    struct evtchn_domain *tab;
+    struct domain *ref;
+    int rc = tab_get(dom, &tab, &ref);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&evtchn_lock);
+    tab = tab_locked(tab, ref);
+    if (!tab) {
+        rc = -ESRCH;
+    } else {
+        const struct evtchn_port *p = &tab->ports[port];
+        memset(&st->status, 0, sizeof(*st) - offsetof(struct evtchn_status, status));
+        st->vcpu = atomic_load(&p->notify_vcpu);
+        switch (p->state) {
+        case ECS_FREE:
+            st->status = EVTCHNSTAT_closed;
+            break;
+        case ECS_UNBOUND:
+            st->status = EVTCHNSTAT_unbound;
+            st->u.unbound.dom = p->remote_dom;
+            break;
+        case ECS_INTERDOMAIN:
+            st->status = EVTCHNSTAT_interdomain;
+            st->u.interdomain.dom = p->remote_dom;
+            st->u.interdomain.port = p->remote_port;
+            break;
+        case ECS_VIRQ:
+            st->status = EVTCHNSTAT_virq;
+            st->u.virq = p->virq;
+            break;
+        case ECS_IPI:
+            st->status = EVTCHNSTAT_ipi;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    tab_put(ref);
+    return rc;
+}
+
+static int op_bind_vcpu(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_vcpu *a = arg;
+    if (port_check(a->port))
+        return -EINVAL;
+    int rc = vcpu_check(v->dom, a->vcpu);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = v->dom->evtchn;
+    struct evtchn_port *p = tab ? &tab->ports[a->port] : NULL;
+    if (!p)
+        rc = -ESRCH;
+    else if (p->state == ECS_UNBOUND || p->state == ECS_INTERDOMAIN ||
+             (p->state == ECS_VIRQ && virq_is_global(p->virq)))
+        atomic_store(&p->notify_vcpu, a->vcpu);
+    else
+        rc = -EINVAL;  /* free, ipi and per-vCPU virq ports stay where they are */
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+static int op_unmask(struct vcpu *v, void *arg)
+{
+    struct evtchn_unmask *a = arg;
+    if (port_check(a->port))
+        return -EINVAL;
+    struct domain *d = v->dom;
+    struct shared_info *si = shared_info_of(d);
+    if (!si || !d->evtchn)
+        return 0;
+    unsigned word = a->port / 64;
+    xen_ulong_t bit = 1ul << (a->port % 64);
+    /* Re-raise the upcall for an event that arrived while masked. */
+    if ((__atomic_fetch_and(&si->evtchn_mask[word], ~bit, __ATOMIC_SEQ_CST) & bit) &&
+        (__atomic_load_n(&si->evtchn_pending[word], __ATOMIC_SEQ_CST) & bit)) {
+        pthread_mutex_lock(&evtchn_lock);
+        struct vcpu *target = port_vcpu(d, &d->evtchn->ports[a->port]);
+        pthread_mutex_unlock(&evtchn_lock);
+        if (target)
+            mark_vcpu_pending(target, word, v);
+    }
+    guest_mark_dirty(d, d->shared_info_gpa, sizeof(*si));
+    return 0;
+}
+
+static int op_reset(struct vcpu *v, void *arg)
+{
+    struct evtchn_reset *a = arg;
+    uint16_t dom;
+    int rc = domid_resolve(v->dom, a->dom, &dom);
+    if (rc)
+        return rc;
+    if (dom != v->dom->domid && !v->dom->privileged)
+        return -EPERM;
+    return evtchn_reset_domain(dom);
+}
+
+int evtchn_reset_domain(uint16_t dom)
+{
+    if (dom == 0)
+        return -EINVAL;  /* dom0's ports belong to host processes, closed by their handles */
+    struct evtchn_domain *tab;
+    struct domain *ref;
+    int rc = tab_get(dom, &tab, &ref);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&evtchn_lock);
+    tab = tab_locked(tab, ref);
+    if (!tab)
+        rc = -ESRCH;
+    else
+        for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
+            if (tab->ports[p].state != ECS_FREE)
+                close_locked(tab, p, NULL);
+    pthread_mutex_unlock(&evtchn_lock);
+    tab_put(ref);
+    return rc;
+}
+
+union evtchn_op_arg {
+    struct evtchn_alloc_unbound alloc_unbound;
+    struct evtchn_bind_interdomain bind_interdomain;
+    struct evtchn_bind_virq bind_virq;
+    struct evtchn_bind_ipi bind_ipi;
+    struct evtchn_close close;
+    struct evtchn_send send;
+    struct evtchn_status status;
+    struct evtchn_bind_vcpu bind_vcpu;
+    struct evtchn_unmask unmask;
+    struct evtchn_reset reset;
+};
+
+static const struct {
+    int (*fn)(struct vcpu *v, void *arg);
+    uint32_t size;
+    bool copy_back;   /* the op has out fields */
+} evtchn_ops[] = {
+    [EVTCHNOP_bind_interdomain] = {op_bind_interdomain, sizeof(struct evtchn_bind_interdomain), true},
+    [EVTCHNOP_bind_virq] = {op_bind_virq, sizeof(struct evtchn_bind_virq), true},
+    [EVTCHNOP_close] = {op_close, sizeof(struct evtchn_close), false},
+    [EVTCHNOP_send] = {op_send, sizeof(struct evtchn_send), false},
+    [EVTCHNOP_status] = {op_status, sizeof(struct evtchn_status), true},
+    [EVTCHNOP_alloc_unbound] = {op_alloc_unbound, sizeof(struct evtchn_alloc_unbound), true},
+    [EVTCHNOP_bind_ipi] = {op_bind_ipi, sizeof(struct evtchn_bind_ipi), true},
+    [EVTCHNOP_bind_vcpu] = {op_bind_vcpu, sizeof(struct evtchn_bind_vcpu), false},
+    [EVTCHNOP_unmask] = {op_unmask, sizeof(struct evtchn_unmask), false},
+    [EVTCHNOP_reset] = {op_reset, sizeof(struct evtchn_reset), false},
+};
+
+static int64_t hc_evtchn(struct vcpu *v, const uint64_t args[5])
+{
+    uint64_t cmd = args[0];
+    if (cmd >= ARRAY_SIZE(evtchn_ops) || !evtchn_ops[cmd].fn)
+        return -ENOSYS;  /* pirq and the FIFO ABI are not offered */
+    union evtchn_op_arg arg;
+    if (copy_from_guest(v, &arg, args[1], evtchn_ops[cmd].size))
+        return -EFAULT;
+    int rc = evtchn_ops[cmd].fn(v, &arg);
+    if (rc == 0 && evtchn_ops[cmd].copy_back &&
+        copy_to_guest(v, args[1], &arg, evtchn_ops[cmd].size))
+        return -EFAULT;
+    return rc;
+}
+
+const struct hypercall_family hc_event_channel_op = {
+    .nr = __HYPERVISOR_event_channel_op,
+    .name = "event_channel_op",
+    .fn = hc_evtchn,
+};
+
+/* ---- any-thread entry points ---- */
+
+void evtchn_raise(struct domain *d, uint32_t port)
+{
+    if (port_check(port))
+        return;
+    pthread_mutex_lock(&evtchn_lock);
+    if (d->evtchn)
+        raise_locked(d->evtchn, port);
+    pthread_mutex_unlock(&evtchn_lock);
+}
+
+void evtchn_send_virq(struct vcpu *v, unsigned virq)
+{
+    if (virq >= NR_VIRQS || v->id >= KXEN_MAX_VCPUS)
+        return;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = v->dom->evtchn;
+    /* Global VIRQs live in vCPU 0's table (bind_vcpu only changes where they notify). */
+    unsigned slot = virq_is_global(virq) ? 0 : v->id;
+    if (tab && tab->virq_port[slot][virq])
+        raise_locked(tab, tab->virq_port[slot][virq]);
+    pthread_mutex_unlock(&evtchn_lock);
+}
+
+int evtchn_domain_init(struct domain *d)
+{
+    struct evtchn_domain *tab = calloc(1, sizeof(*tab));
+    if (!tab)
+        return -ENOMEM;
+    tab->domid = d->domid;
+    tab->d = d;
+    for (unsigned i = 0; i < KXEN_EVTCHN_NR_PORTS; i++)
+        tab->ports[i].notify_fd = tab->ports[i].kick_fd = -1;
+    pthread_mutex_lock(&evtchn_lock);
+    d->evtchn = tab;
+    pthread_mutex_unlock(&evtchn_lock);
+    return 0;
+}
+
+void evtchn_domain_destroy(struct domain *d)
+{
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *tab = d->evtchn;
+    if (tab)
+        for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
+            if (tab->ports[p].state != ECS_FREE)
+                close_locked(tab, p, NULL);
+    d->evtchn = NULL;
+    pthread_mutex_unlock(&evtchn_lock);
+    free(tab);
+}
+
+/* ---- dom0 ends ---- */
+
+/* One thread for every dom0 kick eventfd: a client's notify is raised on the guest end. */
+static void *dom0_poller(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct epoll_event ev[32];
+        int n = epoll_wait(dom0_epoll_fd, ev, ARRAY_SIZE(ev), -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_err("evtchn: dom0 poller epoll_wait: %s", strerror(errno));
+            return NULL;
+        }
+        pthread_mutex_lock(&evtchn_lock);
+        for (int i = 0; i < n; i++) {
+            uint32_t port = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
+            if (port_check(port))
+                continue;
+            struct evtchn_port *p = &dom0_tab.ports[port];
+            if (p->gen != gen || p->kick_fd < 0)
+                continue;  /* closed (and maybe re-used) since the event was queued */
+            uint64_t cnt;
+            if (read(p->kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+                continue;
+            if (p->state == ECS_INTERDOMAIN)
+                raise_locked(p->peer, p->remote_port);
+        }
+        pthread_mutex_unlock(&evtchn_lock);
+    }
+}
+
+static int dom0_poller_start_locked(void)
+{
+    if (dom0_epoll_fd >= 0)
+        return 0;
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    dom0_epoll_fd = fd;
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, dom0_poller, NULL);
+    if (rc) {
+        close(fd);
+        dom0_epoll_fd = -1;
+        return -rc;
+    }
+    pthread_detach(t);
+    dom0_tab.domid = 0;
+    return 0;
+}
+
+/* Creates the port's eventfds, registers the kick end and dups both for the client. */
+static int dom0_port_fds_locked(uint32_t port, struct evtchn_dom0_fds *out)
+{
+    struct evtchn_port *p = &dom0_tab.ports[port];
+    int rc = dom0_poller_start_locked();
+    if (rc)
+        return rc;
+    p->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    p->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    out->notify_fd = p->notify_fd >= 0 ? fcntl(p->notify_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    out->kick_fd = p->kick_fd >= 0 ? fcntl(p->kick_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = port | ((uint64_t)p->gen << 32)};
+    if (out->notify_fd < 0 || out->kick_fd < 0 ||
+        epoll_ctl(dom0_epoll_fd, EPOLL_CTL_ADD, p->kick_fd, &ev) < 0) {
+        rc = -errno;
+        if (out->notify_fd >= 0)
+            close(out->notify_fd);
+        if (out->kick_fd >= 0)
+            close(out->kick_fd);
+        out->notify_fd = out->kick_fd = -1;
+        return rc ? rc : -EMFILE;
+    }
+    return 0;
+}
+
+/* Allocates a dom0 port, lets `link` bind it, gives it eventfds; undone on any failure. */
+static int dom0_bind(int (*link)(uint32_t port, void *ctx), void *ctx, uint32_t *port,
+                     struct evtchn_dom0_fds *fds)
+{
+    pthread_mutex_lock(&evtchn_lock);
+    int rc = port_alloc(&dom0_tab, port);
+    if (rc == 0 && (rc = link(*port, ctx)) == 0 &&
+        (rc = dom0_port_fds_locked(*port, fds)) != 0)
+        close_locked(&dom0_tab, *port, NULL);
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, uint32_t *port,
+                                 struct evtchn_dom0_fds *fds)
+{
+    fds->notify_fd = fds->kick_fd = -1;
+    if (remote_dom == 0 || remote_dom >= DOMID_FIRST_RESERVED)
+        return -ESRCH;  /* dom0 to dom0 is never needed by a backend */
+    struct domain *rd = domain_get(remote_dom);
+    if (!rd)
+        return -ESRCH;
+    pthread_mutex_lock(&evtchn_lock);
+    struct evtchn_domain *rt = rd->evtchn;
+    uint32_t lport = 0;
+    int rc = rt ? bind_interdomain_locked(&dom0_tab, rt, remote_port, &lport) : -ESRCH;
+    if (rc == 0 && (rc = dom0_port_fds_locked(lport, fds)) != 0)
+        close_locked(&dom0_tab, lport, NULL);
+    if (rc == 0) {
+        raise_locked(&dom0_tab, lport);  /* as for guests: a conservative first event */
+        *port = lport;
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    domain_put(rd);
+    return rc;
+}
+
+static int dom0_link_unbound(uint32_t port, void *arg)
+{
+    dom0_tab.ports[port].state = ECS_UNBOUND;
+    dom0_tab.ports[port].remote_dom = *(uint16_t *)arg;
+    return 0;
+}
+
+int evtchn_dom0_bind_unbound(uint16_t remote_dom, uint32_t *port, struct evtchn_dom0_fds *fds)
+{
+    fds->notify_fd = fds->kick_fd = -1;
+    if (remote_dom >= DOMID_FIRST_RESERVED)
+        return -ESRCH;
+    return dom0_bind(dom0_link_unbound, &remote_dom, port, fds);
+}
+
+static int dom0_link_virq(uint32_t port, void *arg)
+{
+    unsigned virq = *(unsigned *)arg;
+    if (dom0_tab.virq_port[0][virq])
+        return -EEXIST;
+    dom0_tab.ports[port].state = ECS_VIRQ;
+    dom0_tab.ports[port].virq = virq;
+    dom0_tab.ports[port].virq_vcpu = 0;
+    dom0_tab.virq_port[0][virq] = port;
+    return 0;
+}
+
+int evtchn_dom0_bind_virq(unsigned virq, uint32_t *port, struct evtchn_dom0_fds *fds)
+{
+    fds->notify_fd = fds->kick_fd = -1;
+    if (virq >= NR_VIRQS || !virq_is_global(virq))
+        return -EINVAL;  /* per-vCPU VIRQs mean nothing for host processes */
+    return dom0_bind(dom0_link_virq, &virq, port, fds);
+}
+
+int evtchn_dom0_close(uint32_t port, uint32_t gen)
+{
+    if (port_check(port))
+        return -EINVAL;
+    pthread_mutex_lock(&evtchn_lock);
+    int rc = dom0_tab.ports[port].gen != gen ? -ENOENT : close_locked(&dom0_tab, port, NULL);
+    pthread_mutex_unlock(&evtchn_lock);
+    return rc;
+}
+
+uint32_t evtchn_dom0_port_gen(uint32_t port)
+{
+    if (port_check(port))
+        return 0;
+    pthread_mutex_lock(&evtchn_lock);
+    uint32_t gen = dom0_tab.ports[port].gen;
+    pthread_mutex_unlock(&evtchn_lock);
+    return gen;
+}
+
+void evtchn_dom0_send_virq(unsigned virq)
+{
+    if (virq >= NR_VIRQS)
+        return;
+    pthread_mutex_lock(&evtchn_lock);
+    if (dom0_tab.virq_port[0][virq])
+        raise_locked(&dom0_tab, dom0_tab.virq_port[0][virq]);
+    pthread_mutex_unlock(&evtchn_lock);
+}

@@ -1,0 +1,23 @@
+# ring/: Xen's shared-memory ABI headers (ring/include/kxen/...) and libkxenring, the consumer
+# helpers that are safe against a hostile peer. Tests under ring/tests.
+RING_SRCS := $(wildcard ring/src/*.c)
+RING_LIB  := $(BUILD)/lib/libkxenring.a
+$(RING_LIB): $(call objs,$(RING_SRCS))
+LIBS += $(RING_LIB)
+
+RING_HDRS := $(patsubst ring/include/%,%,$(shell find ring/include -name '*.h'))
+INSTALL_HDRS += $(addprefix ring/include:,$(RING_HDRS))
+
+# Conformance: the same list of ABI facts compiled against Xen's headers and against ours.
+RING_T := ring/tests
+UNIT_TESTS += $(BUILD)/tests/test_ring_abi
+$(BUILD)/tests/test_ring_abi: $(call objs,$(RING_T)/test_abi_conformance.c \
+    $(RING_T)/abi_table_xen.c $(RING_T)/abi_table_kxen.c)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# Hostile-peer unit tests of libkxenring.
+UNIT_TESTS += $(BUILD)/tests/test_ring_safe
+$(BUILD)/tests/test_ring_safe: $(call objs,$(RING_T)/test_ring_safe.c) $(RING_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion

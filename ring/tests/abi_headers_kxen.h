@@ -1,0 +1,24 @@
+/* kxen's own ABI headers, every one (the side under test). */
+#include <errno.h>
+#include <stdint.h>
+#include <kxen/xen.h>
+#include <kxen/event_channel.h>
+#include <kxen/grant_table.h>
+#include <kxen/sched.h>
+#include <kxen/memory.h>
+#include <kxen/vcpu.h>
+#include <kxen/version.h>
+#include <kxen/features.h>
+#include <kxen/hvm/params.h>
+#include <kxen/hvm/hvm_op.h>
+#include <kxen/hvm/start_info.h>
+#include <kxen/elfnote.h>
+#include <kxen/arch-x86/cpuid.h>
+#include <kxen/errno.h>
+#include <kxen/io/ring.h>
+#include <kxen/io/blkif.h>
+#include <kxen/io/netif.h>
+#include <kxen/io/console.h>
+#include <kxen/io/protocols.h>
+#include <kxen/io/xenbus.h>
+#include <kxen/io/xs_wire.h>

@@ -1,0 +1,25 @@
+/* Xen's public headers as a guest of the latest interface sees them (test-only reference). */
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#include <errno.h>
+#include <stdint.h>
+#include "/usr/include/xen/xen.h"
+#include "/usr/include/xen/event_channel.h"
+#include "/usr/include/xen/grant_table.h"
+#include "/usr/include/xen/sched.h"
+#include "/usr/include/xen/memory.h"
+#include "/usr/include/xen/vcpu.h"
+#include "/usr/include/xen/version.h"
+#include "/usr/include/xen/features.h"
+#include "/usr/include/xen/hvm/params.h"
+#include "/usr/include/xen/hvm/hvm_op.h"
+#include "/usr/include/xen/arch-x86/hvm/start_info.h"
+#include "/usr/include/xen/elfnote.h"
+#include "/usr/include/xen/arch-x86/cpuid.h"
+#include "/usr/include/xen/errno.h"
+#include "/usr/include/xen/io/ring.h"
+#include "/usr/include/xen/io/blkif.h"
+#include "/usr/include/xen/io/netif.h"
+#include "/usr/include/xen/io/console.h"
+#include "/usr/include/xen/io/protocols.h"
+#include "/usr/include/xen/io/xenbus.h"
+#include "/usr/include/xen/io/xs_wire.h"

@@ -33,6 +33,7 @@ struct evtchn_port {
     _Atomic uint32_t notify_vcpu;
     uint32_t gen;                  /* bumped at every free: stale dom0 events are dropped */
     int notify_fd, kick_fd;        /* dom0 ports only, else -1 */
+    const void *owner;             /* dom0 ports: the client connection that bound it */
 };
 
 struct evtchn_domain {
@@ -229,6 +230,7 @@ static void port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *sel
     p->notify_fd = p->kick_fd = -1;
     p->state = ECS_FREE;
     p->peer = NULL;
+    p->owner = NULL;
     p->gen++;
     atomic_store(&p->notify_vcpu, 0);
     /* A re-bound port must not fire with its old event (Xen clears it too). Guest memory only
@@ -789,20 +791,23 @@ static int dom0_port_fds_locked(uint32_t port, struct evtchn_dom0_fds *out)
 }
 
 /* Allocates a dom0 port, lets `link` bind it, gives it eventfds; undone on any failure. */
-static int dom0_bind(int (*link)(uint32_t port, void *ctx), void *ctx, uint32_t *port,
-                     struct evtchn_dom0_fds *fds)
+static int dom0_bind(int (*link)(uint32_t port, void *ctx), void *ctx, const void *owner,
+                     uint32_t *port, struct evtchn_dom0_fds *fds)
 {
     pthread_mutex_lock(&evtchn_lock);
     int rc = port_alloc(&dom0_tab, port);
-    if (rc == 0 && (rc = link(*port, ctx)) == 0 &&
-        (rc = dom0_port_fds_locked(*port, fds)) != 0)
+    if (rc == 0 && (rc = link(*port, ctx)) != 0)
+        port_free(&dom0_tab, *port, NULL);
+    else if (rc == 0 && (rc = dom0_port_fds_locked(*port, fds)) != 0)
         close_locked(&dom0_tab, *port, NULL);
+    if (rc == 0)
+        dom0_tab.ports[*port].owner = owner;
     pthread_mutex_unlock(&evtchn_lock);
     return rc;
 }
 
-int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, uint32_t *port,
-                                 struct evtchn_dom0_fds *fds)
+int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, const void *owner,
+                                 uint32_t *port, struct evtchn_dom0_fds *fds)
 {
     fds->notify_fd = fds->kick_fd = -1;
     if (remote_dom == 0 || remote_dom >= DOMID_FIRST_RESERVED)
@@ -817,6 +822,7 @@ int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, uint
     if (rc == 0 && (rc = dom0_port_fds_locked(lport, fds)) != 0)
         close_locked(&dom0_tab, lport, NULL);
     if (rc == 0) {
+        dom0_tab.ports[lport].owner = owner;
         raise_locked(&dom0_tab, lport);  /* as for guests: a conservative first event */
         *port = lport;
     }
@@ -832,12 +838,13 @@ static int dom0_link_unbound(uint32_t port, void *arg)
     return 0;
 }
 
-int evtchn_dom0_bind_unbound(uint16_t remote_dom, uint32_t *port, struct evtchn_dom0_fds *fds)
+int evtchn_dom0_bind_unbound(uint16_t remote_dom, const void *owner, uint32_t *port,
+                             struct evtchn_dom0_fds *fds)
 {
     fds->notify_fd = fds->kick_fd = -1;
     if (remote_dom >= DOMID_FIRST_RESERVED)
         return -ESRCH;
-    return dom0_bind(dom0_link_unbound, &remote_dom, port, fds);
+    return dom0_bind(dom0_link_unbound, &remote_dom, owner, port, fds);
 }
 
 static int dom0_link_virq(uint32_t port, void *arg)
@@ -852,32 +859,34 @@ static int dom0_link_virq(uint32_t port, void *arg)
     return 0;
 }
 
-int evtchn_dom0_bind_virq(unsigned virq, uint32_t *port, struct evtchn_dom0_fds *fds)
+int evtchn_dom0_bind_virq(unsigned virq, const void *owner, uint32_t *port,
+                          struct evtchn_dom0_fds *fds)
 {
     fds->notify_fd = fds->kick_fd = -1;
     if (virq >= NR_VIRQS || !virq_is_global(virq))
         return -EINVAL;  /* per-vCPU VIRQs mean nothing for host processes */
-    return dom0_bind(dom0_link_virq, &virq, port, fds);
+    return dom0_bind(dom0_link_virq, &virq, owner, port, fds);
 }
 
-int evtchn_dom0_close(uint32_t port, uint32_t gen)
+int evtchn_dom0_close(uint32_t port, const void *owner)
 {
     if (port_check(port))
         return -EINVAL;
     pthread_mutex_lock(&evtchn_lock);
-    int rc = dom0_tab.ports[port].gen != gen ? -ENOENT : close_locked(&dom0_tab, port, NULL);
+    struct evtchn_port *p = &dom0_tab.ports[port];
+    int rc = p->state == ECS_FREE || p->owner != owner ? -ENOTCONN
+                                                       : close_locked(&dom0_tab, port, NULL);
     pthread_mutex_unlock(&evtchn_lock);
     return rc;
 }
 
-uint32_t evtchn_dom0_port_gen(uint32_t port)
+void evtchn_dom0_close_all(const void *owner)
 {
-    if (port_check(port))
-        return 0;
     pthread_mutex_lock(&evtchn_lock);
-    uint32_t gen = dom0_tab.ports[port].gen;
+    for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
+        if (dom0_tab.ports[p].state != ECS_FREE && dom0_tab.ports[p].owner == owner)
+            close_locked(&dom0_tab, p, NULL);
     pthread_mutex_unlock(&evtchn_lock);
-    return gen;
 }
 
 void evtchn_dom0_send_virq(unsigned virq)

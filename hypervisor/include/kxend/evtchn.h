@@ -41,15 +41,18 @@ struct evtchn_dom0_fds {
     int kick_fd;
 };
 /* Each returns 0 with *port and fds set, or -errno (Xen's codes: -ESRCH no such domain,
- * -EINVAL port not unbound for dom0, -EEXIST virq bound, -ENOSPC table full). */
-int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, uint32_t *port,
-                                 struct evtchn_dom0_fds *fds);
-int evtchn_dom0_bind_unbound(uint16_t remote_dom, uint32_t *port, struct evtchn_dom0_fds *fds);
-int evtchn_dom0_bind_virq(unsigned virq, uint32_t *port, struct evtchn_dom0_fds *fds);
-/* Closes a dom0 port; gen (from evtchn_dom0_port_gen at bind time) guards against closing a
- * port that was closed and re-used meanwhile (-ENOENT then). */
-int evtchn_dom0_close(uint32_t port, uint32_t gen);
-uint32_t evtchn_dom0_port_gen(uint32_t port);
+ * -EINVAL port not unbound for dom0, -EEXIST virq bound, -ENOSPC table full). owner (the
+ * client connection) is the only one that may close the port. */
+int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, const void *owner,
+                                 uint32_t *port, struct evtchn_dom0_fds *fds);
+int evtchn_dom0_bind_unbound(uint16_t remote_dom, const void *owner, uint32_t *port,
+                             struct evtchn_dom0_fds *fds);
+int evtchn_dom0_bind_virq(unsigned virq, const void *owner, uint32_t *port,
+                          struct evtchn_dom0_fds *fds);
+/* Closes a dom0 port owner bound (-ENOTCONN when it is not bound by owner). */
+int evtchn_dom0_close(uint32_t port, const void *owner);
+/* Closes every dom0 port owner bound (the client went away). */
+void evtchn_dom0_close_all(const void *owner);
 /* Raises a global VIRQ (VIRQ_DOM_EXC, ...) on dom0's binding, if any. Any thread. */
 void evtchn_dom0_send_virq(unsigned virq);
 
@@ -60,5 +63,9 @@ int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st);
 int evtchn_reset_domain(uint16_t dom);
 
 HYPERCALL_FAMILY(hc_event_channel_op);
+
+/* Control-socket ops 64..95 (ctl_evtchn.c), listed by the control server. */
+struct ctl_op_group;
+extern const struct ctl_op_group ctl_evtchn_group;
 
 #endif

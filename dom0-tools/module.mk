@@ -14,3 +14,10 @@ UNIT_TESTS += $(BUILD)/tests/test_xlcfg
 $(BUILD)/tests/test_xlcfg: $(call objs,dom0-tools/tests/test_xlcfg.c) $(KXL_CFG_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# xenconsoled's ring logic is a small library of its own so the unit tests can drive it.
+XCONS_RING_SRCS := dom0-tools/xenconsoled/cons_ring.c
+UNIT_TESTS += $(BUILD)/tests/test_cons_ring
+$(BUILD)/tests/test_cons_ring: $(call objs,dom0-tools/tests/test_cons_ring.c $(XCONS_RING_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion

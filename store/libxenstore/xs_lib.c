@@ -57,19 +57,21 @@ bool xs_write_all(int fd, const void *data, unsigned int len)
 /* The letter of each access mode, indexed by XS_PERM_READ|XS_PERM_WRITE. */
 static const char xs_perm_letters[4] = {'n', 'r', 'w', 'b'};
 
-/* Parses one "<letter><domid>" string; the domid must be a plain decimal number. */
+/* Parses one "<letter><domid>" string. The domid is decimal; a negative one is accepted because
+ * Xen renders ids with %i, so (unsigned)-1 travels as "-1". Anything else is rejected. */
 static bool xs_perm_from_string(const char *s, struct xs_permissions *perm)
 {
     unsigned int mode;
     for (mode = 0; mode < 4; mode++)
         if (s[0] == xs_perm_letters[mode])
             break;
-    if (mode == 4 || s[1] < '0' || s[1] > '9')
+    const char *digits = s[1] == '-' ? s + 2 : s + 1;
+    if (mode == 4 || *digits < '0' || *digits > '9')
         return false;
     char *end;
     errno = 0;
-    unsigned long id = strtoul(s + 1, &end, 10);
-    if (errno || *end != '\0' || id > UINT_MAX)
+    long long id = strtoll(s + 1, &end, 10);
+    if (errno || *end != '\0' || id < INT_MIN || id > (long long)UINT_MAX)
         return false;
     perm->perms = mode;
     perm->id = (unsigned int)id;
@@ -95,7 +97,8 @@ bool xs_perm_to_string(const struct xs_permissions *perm, char *buffer, size_t b
         errno = EINVAL;
         return false;
     }
-    int n = snprintf(buffer, buf_len, "%c%u", xs_perm_letters[perm->perms], perm->id);
+    /* Signed rendering, as Xen's daemon and tools expect ("r-1" for id 0xffffffff). */
+    int n = snprintf(buffer, buf_len, "%c%i", xs_perm_letters[perm->perms], (int)perm->id);
     if (n < 0 || (size_t)n >= buf_len) {
         errno = EINVAL;
         return false;
@@ -131,9 +134,11 @@ char *expanding_buffer_ensure(struct expanding_buffer *ebuf, int min_size)
     return p;
 }
 
+/* Escapes as Xen 4.17's tools print values: \t \n \r \\, bytes below 8 as three octal digits,
+ * every other unprintable byte as \xHH. */
 char *sanitise_value(struct expanding_buffer *ebuf, const char *val, unsigned len)
 {
-    /* Worst case every byte becomes a 4-character octal escape. */
+    /* Worst case every byte becomes a 4-character escape. */
     if (len > (unsigned)(INT_MAX - 1) / 4 || !expanding_buffer_ensure(ebuf, (int)len * 4 + 1))
         return NULL;
     char *out = ebuf->buf;
@@ -149,13 +154,27 @@ char *sanitise_value(struct expanding_buffer *ebuf, const char *val, unsigned le
         case '\n': *out++ = 'n'; break;
         case '\r': *out++ = 'r'; break;
         case '\\': *out++ = '\\'; break;
-        default: out += sprintf(out, "%03o", c); break;
+        default: out += sprintf(out, c < 8 ? "%03o" : "x%02x", c); break;
         }
     }
     *out = '\0';
     return ebuf->buf;
 }
 
+static int xs_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Inverse of sanitise_value, also accepting what users type: \ooo (1-3 octal digits), \xHH
+ * (1-2 hex digits), \t \n \r, and \c for any other c. A trailing lone backslash yields a NUL
+ * byte, as Xen's tools do. */
 void unsanitise_value(char *out, unsigned *out_len_r, const char *in)
 {
     char *start = out;
@@ -165,21 +184,30 @@ void unsanitise_value(char *out, unsigned *out_len_r, const char *in)
             continue;
         }
         in++;
-        switch (*in) {
-        case '\0': /* A trailing lone backslash stays literal. */
-            *out++ = '\\';
-            continue;
-        case 't': *out++ = '\t'; in++; break;
-        case 'n': *out++ = '\n'; in++; break;
-        case 'r': *out++ = '\r'; in++; break;
+        if (*in == '\0') {
+            *out++ = '\0';
+            break;
+        }
+        char c = *in++;
+        switch (c) {
+        case 't': *out++ = '\t'; break;
+        case 'n': *out++ = '\n'; break;
+        case 'r': *out++ = '\r'; break;
+        case 'x': {
+            int v = 0, d, k;
+            for (k = 0; k < 2 && (d = xs_hex_digit(*in)) >= 0; k++, in++)
+                v = v * 16 + d;
+            *out++ = k ? (char)v : 'x';
+            break;
+        }
         default:
-            if (*in >= '0' && *in <= '7') {
-                unsigned v = 0;
-                for (int k = 0; k < 3 && *in >= '0' && *in <= '7'; k++)
+            if (c >= '0' && c <= '7') {
+                unsigned v = (unsigned)(c - '0');
+                for (int k = 1; k < 3 && *in >= '0' && *in <= '7'; k++)
                     v = v * 8 + (unsigned)(*in++ - '0');
                 *out++ = (char)v;
             } else {
-                *out++ = *in++; /* "\\" and any other escaped character stand for themselves */
+                *out++ = c;
             }
             break;
         }

@@ -21,3 +21,10 @@ UNIT_TESTS += $(BUILD)/tests/test_ring_safe
 $(BUILD)/tests/test_ring_safe: $(call objs,$(RING_T)/test_ring_safe.c) $(RING_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# Interop across processes: sides built on Xen's headers and on ours.
+UNIT_TESTS += $(BUILD)/tests/test_ring_interop
+$(BUILD)/tests/test_ring_interop: $(call objs,$(RING_T)/test_ring_interop.c $(RING_T)/interop_xen.c \
+    $(RING_T)/interop_kxen.c $(RING_T)/interop_common.c) $(RING_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion

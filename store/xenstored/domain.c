@@ -1,0 +1,182 @@
+/* Domains: per-domain accounting for quotas, introduction and release, and the defaults of
+ * the quotas (Xen's C xenstored values). */
+#include "xenstored.h"
+#include "ring_backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void xs_quota_defaults(struct xs_quota *q)
+{
+    q->entry_nb = 1000;
+    q->entry_size = 2048;
+    q->watch_nb = 128;
+    q->transaction = 10;
+    q->perm_nb = 5;
+    q->path_max = XENSTORE_REL_PATH_MAX;
+    q->trans_nodes = 1024;
+    q->outstanding = 20;
+}
+
+static const struct {
+    const char *name;
+    size_t off;
+} quota_names[] = {
+    {"entry-nb", offsetof(struct xs_quota, entry_nb)},
+    {"entry-size", offsetof(struct xs_quota, entry_size)},
+    {"watch-nb", offsetof(struct xs_quota, watch_nb)},
+    {"transaction", offsetof(struct xs_quota, transaction)},
+    {"perm-nb", offsetof(struct xs_quota, perm_nb)},
+    {"path-max", offsetof(struct xs_quota, path_max)},
+    {"transaction-nodes", offsetof(struct xs_quota, trans_nodes)},
+    {"outstanding", offsetof(struct xs_quota, outstanding)},
+};
+
+int xs_quota_set(struct xs_quota *q, const char *name, const char *value)
+{
+    char *end;
+    if (!value || !*value)
+        return -EINVAL;
+    errno = 0;
+    unsigned long v = strtoul(value, &end, 10);
+    if (*end || errno || v == 0 || v > UINT32_MAX || value[0] == '-')
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(quota_names) / sizeof(quota_names[0]); i++)
+        if (strcmp(name, quota_names[i].name) == 0) {
+            *(uint32_t *)((char *)q + quota_names[i].off) = (uint32_t)v;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+int xs_quota_format(const struct xs_quota *q, char *buf, size_t len)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof(quota_names) / sizeof(quota_names[0]); i++) {
+        int r = snprintf(buf + used, len - used, "%-18s %u\n", quota_names[i].name,
+                         *(const uint32_t *)((const char *)q + quota_names[i].off));
+        if (r < 0 || (size_t)r >= len - used)
+            return -E2BIG;
+        used += (size_t)r;
+    }
+    return 0;
+}
+
+struct xs_domain *xs_domain_get(struct xs_daemon *d, uint32_t domid, bool create)
+{
+    uint32_t b = domid & (d->domtab_size - 1);
+    for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext)
+        if (x->domid == domid)
+            return x;
+    if (!create)
+        return NULL;
+    struct xs_domain *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->domid = domid;
+    x->target = XS_NO_TARGET;
+    x->hnext = d->domtab[b];
+    d->domtab[b] = x;
+    return x;
+}
+
+static void domain_forget(struct xs_daemon *d, struct xs_domain *dom)
+{
+    struct xs_domain **pp = &d->domtab[dom->domid & (d->domtab_size - 1)];
+    while (*pp != dom)
+        pp = &(*pp)->hnext;
+    *pp = dom->hnext;
+    free(dom);
+}
+
+void xs_domain_account(void *daemon, uint32_t domid, int delta)
+{
+    struct xs_daemon *d = daemon;
+    if (domid == 0)
+        return; /* dom0 has no quota */
+    struct xs_domain *dom = xs_domain_get(d, domid, true);
+    if (!dom)
+        return;
+    dom->nbentry += delta;
+    if (dom->nbentry <= 0 && !dom->introduced && !dom->conn)
+        domain_forget(d, dom);
+}
+
+void xenstored_set_ring_backend(struct xs_daemon *d, const struct xs_ring_backend *be)
+{
+    d->ring_backend = be;
+}
+
+int xs_domain_introduce(struct xs_daemon *d, uint32_t domid, uint64_t gfn, uint32_t port)
+{
+    if (domid == 0)
+        return 0; /* dom0 is always known: its clients use the socket */
+    struct xs_domain *dom = xs_domain_get(d, domid, false);
+    if (dom && dom->introduced)
+        return dom->gfn == gfn && dom->port == port ? 0 : -EEXIST;
+    struct xs_conn *conn = NULL;
+    if (d->ring_backend) {
+        struct xs_ring_mapping m;
+        int r = d->ring_backend->map(d->ring_backend, domid, gfn, port, &m);
+        if (r)
+            return r;
+        if ((r = xs_ring_conn_new(d, domid, d->ring_backend, &m, &conn)))
+            return r;
+    }
+    dom = xs_domain_get(d, domid, true);
+    if (!dom) {
+        if (conn)
+            xs_conn_free(conn);
+        return -ENOMEM;
+    }
+    dom->introduced = true;
+    dom->shutdown = false;
+    dom->gfn = gfn;
+    dom->port = port;
+    dom->conn = conn;
+    xs_watch_fire(d, "@introduceDomain", false, NULL, 0);
+    return 0;
+}
+
+int xs_domain_release(struct xs_daemon *d, uint32_t domid)
+{
+    if (domid == 0)
+        return -EINVAL;
+    struct xs_domain *dom = xs_domain_get(d, domid, false);
+    if (!dom || !dom->introduced)
+        return -ENOENT;
+    if (dom->conn) {
+        struct xs_conn *c = dom->conn;
+        dom->conn = NULL;
+        xs_conn_close(c);
+    }
+    dom->introduced = false;
+    /* Domains that had this one as their target lose that privilege. */
+    for (uint32_t b = 0; b < d->domtab_size; b++)
+        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext)
+            if (x->target == domid)
+                x->target = XS_NO_TARGET;
+    /* What the released domain still owns goes to dom0, so its quota record can go and a
+     * later domain with the same id does not inherit the count. */
+    xs_tree_chown_all(&d->tree, domid, 0);
+    dom = xs_domain_get(d, domid, false);
+    if (dom && dom->nbentry <= 0 && !dom->conn)
+        domain_forget(d, dom);
+    xs_watch_fire(d, "@releaseDomain", false, NULL, 0);
+    return 0;
+}
+
+void xs_domains_free(struct xs_daemon *d)
+{
+    for (uint32_t b = 0; b < d->domtab_size; b++) {
+        struct xs_domain *x = d->domtab[b];
+        while (x) {
+            struct xs_domain *next = x->hnext;
+            free(x);
+            x = next;
+        }
+        d->domtab[b] = NULL;
+    }
+}

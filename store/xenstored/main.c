@@ -1,0 +1,277 @@
+/* xenstored: options, run directory, pid file, signals and the event loop. */
+#include "xenstored.h"
+#include "ring_backend.h"
+#include "sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "kxen/log.h"
+#include "kxen/util.h"
+
+/* The hypervisor side links a definition of this to give xenstored its ring backend. */
+__attribute__((weak)) const struct xs_ring_backend *xenstored_ring_backend_default(void)
+{
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: xenstored [options]\n"
+            "  -N, --no-fork             stay in the foreground\n"
+            "  -F, --pid-file FILE       write the daemon's pid to FILE\n"
+            "  -P, --output-pid          print the daemon's pid on stdout\n"
+            "  -T, --trace-file FILE     trace every request, reply and watch event to FILE\n"
+            "  -D, --no-domain-init      accepted for compatibility (dom0 needs no setup here)\n"
+            "      --socket PATH         listen on PATH (default $XENSTORED_RUNDIR/socket)\n"
+            "  -E, --entry-nb N          nodes a domain may own (default 1000)\n"
+            "  -S, --entry-size N        bytes of one node: value + 5 per permission (2048)\n"
+            "  -W, --watch-nb N          watches per domain connection (128)\n"
+            "  -t, --transaction N       open transactions per domain connection (10)\n"
+            "  -A, --perm-nb N           permission entries per node (5)\n"
+            "  -M, --path-max N          path characters below a domain's home (2048)\n"
+            "  -Q, --quota NAME=N        set a quota: entry-nb, entry-size, watch-nb, transaction,\n"
+            "                            perm-nb, path-max, transaction-nodes (1024),\n"
+            "                            outstanding (20)\n"
+            "  -L, --log-file FILE       log to FILE instead of stderr\n"
+            "  -l, --log-level LEVEL     err, warn, info (default) or debug\n"
+            "  -v, -V, --verbose         log at debug level\n"
+            "  -H, -h, --help            this text\n");
+}
+
+struct opts {
+    bool no_fork, output_pid;
+    const char *pid_file, *trace_file, *socket, *log_file;
+    int log_level;
+};
+
+static int set_quota(struct xs_quota *q, const char *name, const char *val)
+{
+    int r = xs_quota_set(q, name, val);
+    if (r)
+        fprintf(stderr, "xenstored: bad quota %s=%s (a positive number for a known quota)\n",
+                name, val);
+    return r;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
+{
+    static const struct option longopts[] = {
+        {"no-fork", no_argument, NULL, 'N'},      {"pid-file", required_argument, NULL, 'F'},
+        {"output-pid", no_argument, NULL, 'P'},   {"trace-file", required_argument, NULL, 'T'},
+        {"no-domain-init", no_argument, NULL, 'D'}, {"socket", required_argument, NULL, 's'},
+        {"entry-nb", required_argument, NULL, 'E'}, {"entry-size", required_argument, NULL, 'S'},
+        {"watch-nb", required_argument, NULL, 'W'}, {"transaction", required_argument, NULL, 't'},
+        {"perm-nb", required_argument, NULL, 'A'},  {"path-max", required_argument, NULL, 'M'},
+        {"quota", required_argument, NULL, 'Q'},    {"log-file", required_argument, NULL, 'L'},
+        {"log-level", required_argument, NULL, 'l'}, {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'H'},           {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "NF:PT:DE:S:W:t:A:M:Q:L:l:vVHh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'N': o->no_fork = true; break;
+        case 'F': o->pid_file = optarg; break;
+        case 'P': o->output_pid = true; break;
+        case 'T': o->trace_file = optarg; break;
+        case 'D': break;
+        case 's': o->socket = optarg; break;
+        case 'E': if (set_quota(q, "entry-nb", optarg)) return -EINVAL; break;
+        case 'S': if (set_quota(q, "entry-size", optarg)) return -EINVAL; break;
+        case 'W': if (set_quota(q, "watch-nb", optarg)) return -EINVAL; break;
+        case 't': if (set_quota(q, "transaction", optarg)) return -EINVAL; break;
+        case 'A': if (set_quota(q, "perm-nb", optarg)) return -EINVAL; break;
+        case 'M': if (set_quota(q, "path-max", optarg)) return -EINVAL; break;
+        case 'Q': {
+            char name[64];
+            const char *eq = strchr(optarg, '=');
+            if (!eq || (size_t)(eq - optarg) >= sizeof(name)) {
+                fprintf(stderr, "xenstored: -Q wants NAME=VALUE, got '%s'\n", optarg);
+                return -EINVAL;
+            }
+            memcpy(name, optarg, (size_t)(eq - optarg));
+            name[eq - optarg] = '\0';
+            if (set_quota(q, name, eq + 1))
+                return -EINVAL;
+            break;
+        }
+        case 'L': o->log_file = optarg; break;
+        case 'l':
+            if ((o->log_level = klog_parse_level(optarg)) < 0) {
+                fprintf(stderr, "xenstored: unknown log level '%s'\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'v':
+        case 'V': o->log_level = KLOG_DEBUG; break;
+        case 'H':
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "xenstored: unexpected argument '%s'\n", argv[optind]);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: stopping", (int)sig);
+    event_base_loopbreak(arg);
+}
+
+static int write_pid_file(const char *path)
+{
+    char buf[32];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+    int r = kxen_write_full(fd, buf, (size_t)len);
+    close(fd);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.log_level = KLOG_INFO};
+    struct xs_quota q;
+    xs_quota_defaults(&q);
+    if (parse_opts(argc, argv, &o, &q))
+        return 2;
+
+    /* XENSTORED_RUNDIR wins; else the kxen run dir, exported for the clients we start. */
+    char rundir[4096], sockpath[4096];
+    const char *env = getenv("XENSTORED_RUNDIR");
+    if (env && *env) {
+        snprintf(rundir, sizeof(rundir), "%s", env);
+    } else if (kxen_rundir(rundir, sizeof(rundir))) {
+        fprintf(stderr, "xenstored: run directory path too long\n");
+        return 1;
+    }
+    setenv("XENSTORED_RUNDIR", rundir, 0);
+    if (o.socket) {
+        snprintf(sockpath, sizeof(sockpath), "%s", o.socket);
+    } else {
+        if (snprintf(sockpath, sizeof(sockpath), "%s/socket", rundir) >= (int)sizeof(sockpath))
+            return 1;
+        int r = mkdir_p(rundir);
+        if (r) {
+            fprintf(stderr, "xenstored: cannot create %s: %s\n", rundir, strerror(-r));
+            return 1;
+        }
+    }
+    int r = klog_init("xenstored", (enum klog_level)o.log_level, o.log_file);
+    if (r) {
+        fprintf(stderr, "xenstored: cannot open log file %s: %s\n", o.log_file, strerror(-r));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct event_base *base = event_base_new();
+    struct xs_daemon *d = calloc(1, sizeof(*d));
+    if (!base || !d || xs_daemon_init(d, base)) {
+        log_err("out of memory at startup");
+        return 1;
+    }
+    d->quota = q;
+    xenstored_set_ring_backend(d, xenstored_ring_backend_default());
+    FILE *trace = NULL;
+    if (o.trace_file) {
+        trace = fopen(o.trace_file, "a");
+        if (!trace) {
+            log_err("cannot open trace file %s: %s", o.trace_file, strerror(errno));
+            return 1;
+        }
+        d->trace = trace;
+        d->trace_on = true;
+    }
+    struct xs_listener *l;
+    if ((r = xs_listener_open(d, sockpath, &l))) {
+        log_err("cannot listen on %s: %s", sockpath,
+                r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
+        return 1;
+    }
+    if (!o.no_fork) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            log_err("fork: %s", strerror(errno));
+            return 1;
+        }
+        if (pid > 0)
+            _exit(0);
+        setsid();
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+            if (o.log_file)
+                dup2(nul, 2);
+            if (nul > 2)
+                close(nul);
+        }
+        event_reinit(base);
+    }
+    if (o.pid_file && (r = write_pid_file(o.pid_file))) {
+        log_err("cannot write pid file %s: %s", o.pid_file, strerror(-r));
+        return 1;
+    }
+    if (o.output_pid) {
+        printf("%d\n", (int)getpid());
+        fflush(stdout);
+    }
+    struct event *sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
+    struct event *sigint = evsignal_new(base, SIGINT, stop_cb, base);
+    if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {
+        log_err("cannot install signal handlers");
+        return 1;
+    }
+    log_info("listening on %s%s", sockpath, d->ring_backend ? "" : " (no guest ring backend)");
+    event_base_dispatch(base);
+
+    xs_listener_close(l);
+    xs_daemon_fini(d);
+    free(d);
+    event_free(sigterm);
+    event_free(sigint);
+    event_base_free(base);
+    libevent_global_shutdown();
+    if (trace)
+        fclose(trace);
+    if (o.pid_file)
+        unlink(o.pid_file);
+    log_info("stopped");
+    klog_close();
+    return 0;
+}

@@ -1,0 +1,22 @@
+# store/xenstored: the xenstore daemon (build/bin/xenstored) and its unit tests.
+XENSTORED_DIR      := store/xenstored
+XENSTORED_CORE     := $(filter-out $(XENSTORED_DIR)/main.c,$(wildcard $(XENSTORED_DIR)/*.c))
+XENSTORED_CORE_LIB := $(BUILD)/lib/libxenstored-core.a
+XENSTORED_BIN      := $(BUILD)/bin/xenstored
+
+$(XENSTORED_CORE_LIB): $(call objs,$(XENSTORED_CORE))
+
+$(XENSTORED_BIN): $(call objs,$(XENSTORED_DIR)/main.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -levent
+
+BINS += $(XENSTORED_BIN)
+
+XENSTORED_TEST_SRCS := $(wildcard $(XENSTORED_DIR)/tests/*.c)
+XENSTORED_TEST_BIN  := $(BUILD)/tests/test_xenstored
+$(XENSTORED_TEST_BIN): $(call objs,$(XENSTORED_TEST_SRCS)) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -levent -lcriterion
+UNIT_TESTS += $(XENSTORED_TEST_BIN)
+# The tests start the daemon binary for the protocol tests over the socket.
+$(XENSTORED_TEST_BIN): | $(XENSTORED_BIN)

@@ -1,0 +1,216 @@
+/* Guest ring transport: the xenstore ring page (struct xenstore_domain_interface) shared with
+ * a guest, plus an event fd for its notifications. The indices we own (req_cons, rsp_prod)
+ * are kept locally; the guest's (req_prod, rsp_cons) are read once per pass and checked, and
+ * a guest whose indices claim more than a ring's worth of data is disconnected. */
+#include "xenstored.h"
+#include "ring_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "kxen/log.h"
+#include "kxen/util.h"
+
+/* Requests we buffer before leaving the rest in the ring (the guest then waits). */
+#define RING_IN_MAX (4 * (sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX))
+
+struct ring_conn {
+    const struct xs_ring_backend *be;
+    struct xs_ring_mapping m;
+    struct event *ev;
+    XENSTORE_RING_IDX req_cons, rsp_prod;
+    bool in_cb, kick;
+};
+
+static struct xenstore_domain_interface *intf_of(struct ring_conn *r) { return r->m.page; }
+
+static XENSTORE_RING_IDX peer_index(const XENSTORE_RING_IDX *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void publish_index(XENSTORE_RING_IDX *p, XENSTORE_RING_IDX v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static void ring_fail(struct xs_conn *c, struct ring_conn *r, uint32_t why)
+{
+    struct xenstore_domain_interface *intf = intf_of(r);
+    log_warn("domain %u: xenstore ring %s, disconnecting", c->domid,
+             why == XENSTORE_ERROR_RINGIDX ? "indices are invalid" : "protocol error");
+    __atomic_store_n(&intf->error, why, __ATOMIC_RELEASE);
+    r->be->notify(r->be, &r->m);
+    xs_conn_close(c);
+}
+
+/* Guest -> us. Returns bytes moved or -EIO for hostile indices. */
+static int ring_read(struct xs_conn *c, struct ring_conn *r)
+{
+    struct xenstore_domain_interface *intf = intf_of(r);
+    XENSTORE_RING_IDX prod = peer_index(&intf->req_prod);
+    XENSTORE_RING_IDX avail = prod - r->req_cons;
+    if (avail > XENSTORE_RING_SIZE)
+        return -EIO;
+    size_t room = RING_IN_MAX - KXEN_MIN(RING_IN_MAX, evbuffer_get_length(c->in));
+    avail = (XENSTORE_RING_IDX)KXEN_MIN((size_t)avail, room);
+    int moved = 0;
+    while (avail) {
+        uint32_t off = MASK_XENSTORE_IDX(r->req_cons);
+        uint32_t n = KXEN_MIN(avail, XENSTORE_RING_SIZE - off);
+        if (evbuffer_add(c->in, intf->req + off, n))
+            return -ENOMEM;
+        r->req_cons += n;
+        avail -= n;
+        moved += (int)n;
+    }
+    if (moved)
+        publish_index(&intf->req_cons, r->req_cons);
+    return moved;
+}
+
+/* Us -> guest. Returns bytes moved or -EIO for hostile indices. */
+static int ring_write(struct xs_conn *c, struct ring_conn *r)
+{
+    struct xenstore_domain_interface *intf = intf_of(r);
+    XENSTORE_RING_IDX cons = peer_index(&intf->rsp_cons);
+    XENSTORE_RING_IDX used = r->rsp_prod - cons;
+    if (used > XENSTORE_RING_SIZE)
+        return -EIO;
+    uint32_t space = XENSTORE_RING_SIZE - used;
+    int moved = 0;
+    while (space && evbuffer_get_length(c->out)) {
+        uint32_t off = MASK_XENSTORE_IDX(r->rsp_prod);
+        uint32_t n = KXEN_MIN(space, XENSTORE_RING_SIZE - off);
+        int got = evbuffer_remove(c->out, intf->rsp + off, n);
+        if (got <= 0)
+            break;
+        r->rsp_prod += (uint32_t)got;
+        space -= (uint32_t)got;
+        moved += got;
+    }
+    if (moved)
+        publish_index(&intf->rsp_prod, r->rsp_prod);
+    return moved;
+}
+
+static int ring_flush(struct xs_conn *c)
+{
+    struct ring_conn *r = c->transport;
+    int n = ring_write(c, r);
+    if (n < 0)
+        return n;
+    if (n > 0) {
+        if (r->in_cb)
+            r->kick = true;
+        else
+            r->be->notify(r->be, &r->m);
+    }
+    return 0;
+}
+
+static void ring_destroy(struct xs_conn *c)
+{
+    struct ring_conn *r = c->transport;
+    if (r->ev)
+        event_free(r->ev);
+    r->be->unmap(r->be, &r->m);
+    free(r);
+}
+
+static const struct xs_conn_ops ring_ops = {"ring", ring_flush, ring_destroy};
+
+/* The guest asked to start over (XENSTORE_RECONNECT): drop its watches, transactions and
+ * buffered bytes, reset the ring and say we are connected again. */
+static void ring_reconnect(struct xs_conn *c, struct ring_conn *r)
+{
+    struct xenstore_domain_interface *intf = intf_of(r);
+    xs_watch_remove_conn(c->d->watches, c);
+    for (uint32_t i = 0; i < c->ntxns; i++)
+        xs_txn_free(c->txns[i]);
+    c->ntxns = 0;
+    evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    evbuffer_drain(c->out, evbuffer_get_length(c->out));
+    r->req_cons = r->rsp_prod = 0;
+    intf->req_cons = intf->req_prod = intf->rsp_cons = intf->rsp_prod = 0;
+    __atomic_store_n(&intf->connection, XENSTORE_CONNECTED, __ATOMIC_RELEASE);
+    r->kick = true;
+}
+
+static void ring_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct xs_conn *c = arg;
+    struct ring_conn *r = c->transport;
+    uint64_t cnt;
+    if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN && errno != EINTR) {
+        xs_conn_close(c);
+        return;
+    }
+    if (c->closing)
+        return;
+    r->in_cb = true;
+    if (__atomic_load_n(&intf_of(r)->connection, __ATOMIC_ACQUIRE) == XENSTORE_RECONNECT)
+        ring_reconnect(c, r);
+    for (int pass = 0; pass < 64 && !c->closing; pass++) {
+        int w = ring_write(c, r), rd = w < 0 ? 0 : ring_read(c, r);
+        if (w < 0 || rd < 0) {
+            r->in_cb = false;
+            ring_fail(c, r, XENSTORE_ERROR_RINGIDX);
+            return;
+        }
+        if (w > 0)
+            r->kick = true;
+        xs_conn_output_drained(c);
+        xs_conn_process(c);
+        if (w == 0 && rd == 0)
+            break;
+    }
+    r->in_cb = false;
+    if (r->kick && !c->closing) {
+        r->kick = false;
+        r->be->notify(r->be, &r->m);
+    }
+}
+
+int xs_ring_conn_new(struct xs_daemon *d, uint32_t domid, const struct xs_ring_backend *be,
+                     const struct xs_ring_mapping *m, struct xs_conn **out)
+{
+    struct ring_conn *r = calloc(1, sizeof(*r));
+    if (!r) {
+        be->unmap(be, (struct xs_ring_mapping *)m);
+        return -ENOMEM;
+    }
+    r->be = be;
+    r->m = *m;
+    struct xenstore_domain_interface *intf = intf_of(r);
+    /* Start from whatever the page holds; the checks above catch nonsense. */
+    r->req_cons = peer_index(&intf->req_cons);
+    r->rsp_prod = peer_index(&intf->rsp_prod);
+    intf->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR;
+    struct xs_conn *c = xs_conn_new(d, &ring_ops, r, domid);
+    if (!c) {
+        be->unmap(be, &r->m);
+        free(r);
+        return -ENOMEM;
+    }
+    /* The callback drains the fd on every wake-up, including forced ones: never block. */
+    int fl = fcntl(m->evfd, F_GETFL);
+    if (fl >= 0)
+        fcntl(m->evfd, F_SETFL, fl | O_NONBLOCK);
+    r->ev = event_new(d->base, m->evfd, EV_READ | EV_PERSIST, ring_event_cb, c);
+    if (!r->ev || event_add(r->ev, NULL)) {
+        xs_conn_free(c); /* destroy() unmaps */
+        return -ENOMEM;
+    }
+    /* The guest may have queued requests before we were told about it. */
+    event_active(r->ev, EV_READ, 0);
+    *out = c;
+    return 0;
+}

@@ -65,8 +65,10 @@ static bool xs_perm_from_string(const char *s, struct xs_permissions *perm)
     for (mode = 0; mode < 4; mode++)
         if (s[0] == xs_perm_letters[mode])
             break;
+    if (mode == 4)
+        return false;
     const char *digits = s[1] == '-' ? s + 2 : s + 1;
-    if (mode == 4 || *digits < '0' || *digits > '9')
+    if (*digits < '0' || *digits > '9')
         return false;
     char *end;
     errno = 0;

@@ -1,0 +1,402 @@
+/* libxenstore against a scripted fake daemon on a private socket: framing, error names,
+ * DIRECTORY_PART fallback, watch queueing and xs_fileno, XS_UNWATCH_FILTER, transactions,
+ * concurrency, and hostile replies. */
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+typedef void (*fake_handler)(int fd, const struct xsd_sockmsg *req, const char *body);
+
+static struct {
+    char dir[64], path[96];
+    int listen_fd;
+    pthread_t thread;
+    fake_handler handler;
+    pthread_mutex_t lock;
+    char last_body[4200];
+    struct xsd_sockmsg last;
+} fake = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void fake_send(int fd, uint32_t type, uint32_t req_id, uint32_t tx, const void *p,
+                      uint32_t len)
+{
+    struct xsd_sockmsg h = {.type = type, .req_id = req_id, .tx_id = tx, .len = len};
+    cr_assert_eq(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+    if (len)
+        cr_assert_eq(write(fd, p, len), (ssize_t)len);
+}
+
+static void fake_reply(int fd, const struct xsd_sockmsg *req, const void *p, uint32_t len)
+{
+    fake_send(fd, req->type, req->req_id, req->tx_id, p, len);
+}
+
+static void fake_error(int fd, const struct xsd_sockmsg *req, const char *name)
+{
+    fake_send(fd, XS_ERROR, req->req_id, req->tx_id, name, (uint32_t)strlen(name) + 1);
+}
+
+static void fake_event(int fd, const char *path, const char *token)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "%s%c%s", path, 0, token);
+    fake_send(fd, XS_WATCH_EVENT, 0, 0, buf, (uint32_t)n + 1);
+}
+
+static int read_exact(int fd, void *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r <= 0)
+            return -1;
+        p = (char *)p + r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void *fake_main(void *arg)
+{
+    (void)arg;
+    int fd = accept(fake.listen_fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    for (;;) {
+        struct xsd_sockmsg req;
+        char body[4200];
+        if (read_exact(fd, &req, sizeof(req)) || req.len > 4096 || read_exact(fd, body, req.len))
+            break;
+        body[req.len] = '\0';
+        pthread_mutex_lock(&fake.lock);
+        fake.last = req;
+        memcpy(fake.last_body, body, req.len + 1);
+        pthread_mutex_unlock(&fake.lock);
+        fake.handler(fd, &req, body);
+    }
+    close(fd);
+    return NULL;
+}
+
+/* Starts the fake daemon and points the library at it through XENSTORED_PATH. */
+static struct xs_handle *fake_start(fake_handler handler, unsigned long flags)
+{
+    strcpy(fake.dir, "/tmp/xs-client-XXXXXX");
+    cr_assert_not_null(mkdtemp(fake.dir));
+    snprintf(fake.path, sizeof(fake.path), "%s/socket", fake.dir);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strcpy(a.sun_path, fake.path);
+    fake.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_eq(bind(fake.listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(fake.listen_fd, 1), 0);
+    fake.handler = handler;
+    pthread_create(&fake.thread, NULL, fake_main, NULL);
+    setenv("XENSTORED_PATH", fake.path, 1);
+    struct xs_handle *h = xs_open(flags);
+    cr_assert_not_null(h, "xs_open: %s", strerror(errno));
+    return h;
+}
+
+static void fake_stop(struct xs_handle *h)
+{
+    xs_close(h);
+    pthread_join(fake.thread, NULL);
+    close(fake.listen_fd);
+    unlink(fake.path);
+    rmdir(fake.dir);
+}
+
+static void ok_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    if (req->type == XS_READ && strcmp(body, "/a") == 0)
+        fake_reply(fd, req, "hello", 5);
+    else if (req->type == XS_READ && strcmp(body, "/denied") == 0)
+        fake_error(fd, req, "EACCES");
+    else if (req->type == XS_READ && strcmp(body, "/odd") == 0)
+        fake_error(fd, req, "EWHATEVER");
+    else if (req->type == XS_READ) /* echo the path: lets concurrent readers check their reply */
+        fake_reply(fd, req, body, req->len - 1);
+    else if (req->type == XS_TRANSACTION_START)
+        fake_reply(fd, req, "42", 3);
+    else if (req->type == XS_GET_PERMS)
+        fake_reply(fd, req, "w3\0r0\0b-1", 10);
+    else
+        fake_reply(fd, req, "OK", 3);
+}
+
+Test(xs_client, read_returns_value_length_and_sends_the_path)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    unsigned int len = 0;
+    char *v = xs_read(h, XBT_NULL, "/a", &len);
+    cr_assert_not_null(v);
+    cr_assert_eq(len, 5);
+    cr_assert_str_eq(v, "hello");
+    cr_assert_eq(fake.last.type, XS_READ);
+    cr_assert_eq(fake.last.len, 3);
+    free(v);
+    fake_stop(h);
+}
+
+Test(xs_client, error_reply_sets_errno_from_its_name_unknown_names_are_einval)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    errno = 0;
+    cr_assert_null(xs_read(h, XBT_NULL, "/denied", NULL));
+    cr_assert_eq(errno, EACCES);
+    cr_assert_null(xs_read(h, XBT_NULL, "/odd", NULL));
+    cr_assert_eq(errno, EINVAL);
+    fake_stop(h);
+}
+
+Test(xs_client, write_sends_path_then_raw_bytes_without_terminator)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    cr_assert(xs_write(h, XBT_NULL, "/w", "ab\0c", 4));
+    cr_assert_eq(fake.last.type, XS_WRITE);
+    cr_assert_eq(fake.last.len, 7);
+    cr_assert_arr_eq(fake.last_body, "/w\0ab\0c", 7);
+    fake_stop(h);
+}
+
+Test(xs_client, request_over_4096_bytes_fails_with_e2big_before_sending)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    static char big[5000];
+    memset(big, 'x', sizeof(big));
+    cr_assert_not(xs_write(h, XBT_NULL, "/w", big, sizeof(big)));
+    cr_assert_eq(errno, E2BIG);
+    cr_assert(xs_write(h, XBT_NULL, "/w", "1", 1), "connection still usable");
+    fake_stop(h);
+}
+
+Test(xs_client, transaction_id_travels_in_the_header_and_end_sends_t_or_f)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    xs_transaction_t t = xs_transaction_start(h);
+    cr_assert_eq(t, 42);
+    cr_assert(xs_write(h, t, "/x", "1", 1));
+    cr_assert_eq(fake.last.tx_id, 42);
+    cr_assert(xs_transaction_end(h, t, true));
+    cr_assert_eq(fake.last.type, XS_TRANSACTION_END);
+    cr_assert_str_eq(fake.last_body, "F");
+    cr_assert(xs_transaction_end(h, t, false));
+    cr_assert_str_eq(fake.last_body, "T");
+    fake_stop(h);
+}
+
+Test(xs_client, permissions_round_trip_in_xen_string_form)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    unsigned int n;
+    struct xs_permissions *p = xs_get_permissions(h, XBT_NULL, "/p", &n);
+    cr_assert_not_null(p);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(p[0].id, 3);
+    cr_assert_eq(p[0].perms, XS_PERM_WRITE);
+    cr_assert_eq(p[2].id, (unsigned int)-1);
+    cr_assert(xs_set_permissions(h, XBT_NULL, "/p", p, n));
+    cr_assert_eq(fake.last.type, XS_SET_PERMS);
+    cr_assert_arr_eq(fake.last_body, "/p\0w3\0r0\0b-1", 13);
+    free(p);
+    fake_stop(h);
+}
+
+static void dirpart_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    if (req->type == XS_DIRECTORY) {
+        fake_error(fd, req, "E2BIG");
+        return;
+    }
+    const char *off = body + strlen(body) + 1;
+    if (req->type == XS_DIRECTORY_PART && strcmp(off, "0") == 0)
+        fake_reply(fd, req, "7\0a\0bb", 7); /* generation 7, first slice */
+    else if (req->type == XS_DIRECTORY_PART && strcmp(off, "5") == 0)
+        fake_reply(fd, req, "7\0ccc\0", 7); /* last slice: ends with an empty name */
+    else
+        fake_error(fd, req, "EINVAL");
+}
+
+Test(xs_client, directory_falls_back_to_directory_part_when_too_big)
+{
+    struct xs_handle *h = fake_start(dirpart_handler, 0);
+    unsigned int n = 0;
+    char **names = xs_directory(h, XBT_NULL, "/big", &n);
+    cr_assert_not_null(names, "xs_directory: %s", strerror(errno));
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(names[0], "a");
+    cr_assert_str_eq(names[1], "bb");
+    cr_assert_str_eq(names[2], "ccc");
+    free(names);
+    fake_stop(h);
+}
+
+static void event_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    (void)body;
+    if (req->type == XS_WRITE || req->type == XS_WATCH) {
+        /* Events before the reply: queued by the time the call returns. */
+        fake_event(fd, "/w/x", "tok");
+        fake_event(fd, "/other", "tok2");
+    }
+    fake_reply(fd, req, "OK", 3);
+}
+
+static bool readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+Test(xs_client, events_arriving_during_a_request_are_queued_and_make_fileno_readable)
+{
+    struct xs_handle *h = fake_start(event_handler, 0);
+    int fd = xs_fileno(h);
+    cr_assert_geq(fd, 0);
+    cr_assert_not(readable(fd));
+    cr_assert(xs_write(h, XBT_NULL, "/w/x", "1", 1));
+    cr_assert(readable(fd));
+    char **ev = xs_check_watch(h);
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(ev[XS_WATCH_PATH], "/w/x");
+    cr_assert_str_eq(ev[XS_WATCH_TOKEN], "tok");
+    free(ev);
+    cr_assert(readable(fd), "one event still queued");
+    free(xs_check_watch(h));
+    cr_assert_not(readable(fd));
+    errno = 0;
+    cr_assert_null(xs_check_watch(h));
+    cr_assert_eq(errno, EAGAIN);
+    fake_stop(h);
+}
+
+Test(xs_client, read_watch_blocks_until_the_reader_thread_queues_an_event)
+{
+    struct xs_handle *h = fake_start(event_handler, 0);
+    cr_assert(xs_watch(h, "/w", "tok"));
+    unsigned int num = 0;
+    char **ev = xs_read_watch(h, &num);
+    cr_assert_not_null(ev);
+    cr_assert_eq(num, 2);
+    cr_assert_str_eq(ev[XS_WATCH_PATH], "/w/x");
+    free(ev);
+    fake_stop(h);
+}
+
+Test(xs_client, unwatch_filter_drops_queued_events_of_that_watch_only)
+{
+    struct xs_handle *h = fake_start(event_handler, XS_UNWATCH_FILTER);
+    cr_assert(xs_watch(h, "/w", "tok"));
+    cr_assert(xs_unwatch(h, "/w", "tok"));
+    char **ev = xs_check_watch(h);
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(ev[XS_WATCH_PATH], "/other");
+    free(ev);
+    cr_assert_null(xs_check_watch(h));
+    cr_assert_eq(errno, EAGAIN);
+    fake_stop(h);
+}
+
+Test(xs_client, without_unwatch_filter_queued_events_survive_unwatch)
+{
+    struct xs_handle *h = fake_start(event_handler, 0);
+    cr_assert(xs_watch(h, "/w", "tok"));
+    cr_assert(xs_unwatch(h, "/w", "tok"));
+    char **ev = xs_check_watch(h);
+    cr_assert_not_null(ev);
+    cr_assert_str_eq(ev[XS_WATCH_PATH], "/w/x");
+    free(ev);
+    fake_stop(h);
+}
+
+static void hostile_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    if (strcmp(body, "/huge") == 0) {
+        struct xsd_sockmsg h = {.type = XS_READ, .req_id = req->req_id, .len = 100000};
+        cr_assert_eq(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+    } else if (strcmp(body, "/wrongid") == 0) {
+        fake_send(fd, XS_READ, req->req_id + 7, 0, "x", 1);
+    } else if (strcmp(body, "/hangup") == 0) {
+        shutdown(fd, SHUT_RDWR);
+    } else {
+        fake_reply(fd, req, "fine", 4);
+    }
+}
+
+Test(xs_client, oversized_reply_is_refused_and_the_connection_is_dead)
+{
+    struct xs_handle *h = fake_start(hostile_handler, 0);
+    cr_assert_null(xs_read(h, XBT_NULL, "/huge", NULL));
+    cr_assert_eq(errno, E2BIG);
+    cr_assert_null(xs_read(h, XBT_NULL, "/a", NULL), "a desynchronised stream is not reused");
+    fake_stop(h);
+}
+
+Test(xs_client, reply_with_another_request_id_is_ebadmsg)
+{
+    struct xs_handle *h = fake_start(hostile_handler, 0);
+    cr_assert_null(xs_read(h, XBT_NULL, "/wrongid", NULL));
+    cr_assert_eq(errno, EBADMSG);
+    fake_stop(h);
+}
+
+Test(xs_client, daemon_hangup_fails_requests_and_wakes_watch_readers)
+{
+    struct xs_handle *h = fake_start(hostile_handler, 0);
+    cr_assert(xs_watch(h, "/w", "t") || errno == EINVAL); /* fake answers "fine" */
+    cr_assert_null(xs_read(h, XBT_NULL, "/hangup", NULL));
+    cr_assert_eq(errno, ECONNRESET);
+    cr_assert_null(xs_read_watch(h, NULL));
+    cr_assert_eq(errno, ECONNRESET);
+    fake_stop(h);
+}
+
+struct reader_arg {
+    struct xs_handle *h;
+    int id, bad;
+};
+
+static void *reader_thread(void *p)
+{
+    struct reader_arg *a = p;
+    for (int i = 0; i < 200; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/t%d/%d", a->id, i);
+        char *v = xs_read(a->h, XBT_NULL, path, NULL);
+        if (!v || strcmp(v, path) != 0)
+            a->bad++;
+        free(v);
+    }
+    return NULL;
+}
+
+Test(xs_client, concurrent_requests_on_one_handle_each_get_their_own_reply)
+{
+    struct xs_handle *h = fake_start(ok_handler, 0);
+    cr_assert(xs_watch(h, "/w", "tok")); /* with the reader thread running too */
+    pthread_t t[4];
+    struct reader_arg a[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct reader_arg){.h = h, .id = i};
+        pthread_create(&t[i], NULL, reader_thread, &a[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(a[i].bad, 0, "thread %d got %d wrong replies", i, a[i].bad);
+    }
+    fake_stop(h);
+}
+
+Test(xs_client, open_fails_with_enoent_when_no_daemon_listens)
+{
+    setenv("XENSTORED_PATH", "/nonexistent/xs-socket", 1);
+    errno = 0;
+    cr_assert_null(xs_open(XS_OPEN_SOCKETONLY));
+    cr_assert_eq(errno, ENOENT);
+}

@@ -308,11 +308,12 @@ static int kids_add(struct xs_ctx *c, const char *path, const char *name)
     if (r || (r = kids_materialize(c, p)))
         return r;
     if (p->nkids == p->capkids) {
-        char **k = realloc(p->kids, p->capkids * 2 * sizeof(char *));
+        uint32_t cap = p->capkids ? p->capkids * 2 : 8;
+        char **k = realloc(p->kids, cap * sizeof(char *));
         if (!k)
             return -ENOMEM;
         p->kids = k;
-        p->capkids *= 2;
+        p->capkids = cap;
     }
     if (!(p->kids[p->nkids] = strdup(name)))
         return -ENOMEM;

@@ -28,3 +28,10 @@ $(BUILD)/tests/test_ring_interop: $(call objs,$(RING_T)/test_ring_interop.c $(RI
     $(RING_T)/interop_kxen.c $(RING_T)/interop_common.c) $(RING_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# Two-process stress test (the pump is shared with bench/ring).
+RING_PUMP_OBJ := $(call objs,$(RING_T)/pump.c)
+UNIT_TESTS += $(BUILD)/tests/test_ring_stress
+$(BUILD)/tests/test_ring_stress: $(call objs,$(RING_T)/test_ring_stress.c) $(RING_PUMP_OBJ) $(RING_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion

@@ -89,15 +89,15 @@ static bool virq_is_global(unsigned virq)
 static struct shared_info *shared_info_of(struct domain *d)
 {
     uint64_t gpa = d->shared_info_gpa;
-    if (gpa == 0 || gpa == ~0ull || (gpa & 7))
+    if (gpa == ~0ull || (gpa & 7))  /* ~0: not mapped yet (KXEN_NO_GPA) */
         return NULL;
     return guest_phys_ptr(d, gpa, sizeof(struct shared_info));
 }
 
-static struct vcpu_info *vcpu_info_of(struct vcpu *v)
+static struct vcpu_info *vcpu_info_of(struct vcpu *v, uint64_t *gpa_out)
 {
     uint64_t gpa = v->vcpu_info_gpa;
-    if (gpa == 0 || gpa == ~0ull) {
+    if (gpa == ~0ull) {
         if (v->id >= XEN_LEGACY_MAX_VCPUS || !shared_info_of(v->dom))
             return NULL;
         gpa = v->dom->shared_info_gpa + offsetof(struct shared_info, vcpu_info) +
@@ -105,6 +105,8 @@ static struct vcpu_info *vcpu_info_of(struct vcpu *v)
     }
     if (gpa & 7)
         return NULL;
+    if (gpa_out)
+        *gpa_out = gpa;
     return guest_phys_ptr(v->dom, gpa, sizeof(struct vcpu_info));
 }
 
@@ -117,15 +119,14 @@ static struct vcpu *port_vcpu(struct domain *d, const struct evtchn_port *p)
 /* Selector bit and upcall flag for a pending, unmasked port; kicks v unless it is `self`. */
 static void mark_vcpu_pending(struct vcpu *v, unsigned word, struct vcpu *self)
 {
-    struct vcpu_info *vi = vcpu_info_of(v);
+    uint64_t gpa = 0;
+    struct vcpu_info *vi = vcpu_info_of(v, &gpa);
     if (!vi)
         return;
     xen_ulong_t bit = 1ul << word;
     if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, bit, __ATOMIC_SEQ_CST) & bit)) {
         __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-        guest_mark_dirty(v->dom, v->vcpu_info_gpa != ~0ull && v->vcpu_info_gpa
-                                     ? v->vcpu_info_gpa : v->dom->shared_info_gpa,
-                         sizeof(*vi));
+        guest_mark_dirty(v->dom, gpa, sizeof(*vi));
     }
     if (v != self)
         vcpu_kick(v);
@@ -161,7 +162,7 @@ bool evtchn_sync(struct vcpu *v)
             }
         }
     }
-    struct vcpu_info *vi = vcpu_info_of(v);
+    struct vcpu_info *vi = vcpu_info_of(v, NULL);
     return vi && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
            !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
 }

@@ -1,0 +1,79 @@
+/* Payloads of the memory and grant ops of kxend's control socket (ops 96..127 of kxen/ctl.h),
+ * used by libxengnttab, libxenforeignmemory and the toolstack. Fixed layout, little-endian,
+ * sizes multiples of 8. All ops are privileged. Per-entry results are GNTST_* codes. */
+#ifndef KXEN_CTL_GNTTAB_H
+#define KXEN_CTL_GNTTAB_H
+
+#include <stdint.h>
+
+#include "kxen/ctl.h"
+
+/* FOREIGN_MAP: <domid>'s RAM. Reply: kxen_ctl_foreign_map_rep + fds[0] = the domain's memfd
+ * (guest-physical address = offset in the memfd). */
+struct kxen_ctl_foreign_map {
+    uint16_t domid;
+    uint16_t pad[3];
+};
+struct kxen_ctl_foreign_map_rep {
+    uint64_t ram_size;   /* bytes mappable from offset 0 */
+};
+
+/* GNTTAB_MAP: count refs of <domid> granted to dom 0. All or nothing: when one fails, none
+ * stays mapped and every status says what happened (GNTST_okay for the undone ones, rc 0).
+ * Reply: count kxen_ctl_gnttab_map_ent. */
+#define KXEN_CTL_GNTTAB_MAX_BATCH 1024u
+#define KXEN_CTL_GNTMAP_READONLY (1u << 0)
+struct kxen_ctl_gnttab_map {
+    uint16_t domid;
+    uint16_t pad;
+    uint32_t count;      /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
+    uint32_t flags;      /* KXEN_CTL_GNTMAP_* */
+    uint32_t pad2;
+    uint32_t refs[];     /* count, padded to 8 bytes */
+};
+struct kxen_ctl_gnttab_map_ent {
+    uint64_t offset;     /* of the granted page in the domain's memfd */
+    uint32_t handle;
+    int16_t status;      /* GNTST_* */
+    uint16_t pad;
+};
+
+/* GNTTAB_UNMAP: count handles this connection mapped. rc -EINVAL if one was not (the others
+ * are still unmapped). */
+struct kxen_ctl_gnttab_unmap {
+    uint32_t count;      /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
+    uint32_t pad;
+    uint32_t handles[];
+};
+
+/* GNTTAB_COPY: count segments, then the bytes of every segment whose source is local (flags
+ * GNTCOPY_dest_gref only), in segment order. Reply: count int16_t statuses padded to 8 bytes,
+ * then the bytes of every successful segment whose destination is local (GNTCOPY_source_gref
+ * only), in order (a failed one contributes no bytes). flags must name at least one gref. */
+struct kxen_ctl_gnttab_copy_seg {
+    uint32_t source_ref;
+    uint32_t dest_ref;
+    uint16_t source_domid;
+    uint16_t dest_domid;
+    uint16_t source_offset;
+    uint16_t dest_offset;
+    uint16_t len;
+    uint16_t flags;      /* GNTCOPY_source_gref | GNTCOPY_dest_gref */
+    uint32_t pad;
+};
+struct kxen_ctl_gnttab_copy {
+    uint32_t count;      /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
+    uint32_t pad;
+    struct kxen_ctl_gnttab_copy_seg segs[];
+};
+
+/* GNTTAB_GRANT_FOREIGN: toolstack seeding of reserved entry <ref> (0 console, 1 xenstore) of
+ * <domid>: frame <gfn> granted to <backend_domid>. */
+struct kxen_ctl_gnttab_grant_foreign {
+    uint16_t domid;
+    uint16_t backend_domid;
+    uint32_t ref;
+    uint64_t gfn;
+};
+
+#endif

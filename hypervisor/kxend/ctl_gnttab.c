@@ -1,0 +1,191 @@
+/* Control-socket ops 96..127: guest memory and grants for dom0 processes (libxengnttab,
+ * libxenforeignmemory, the toolstack). A map validates the grants and pins them; the client
+ * then mmaps the domain's memfd (FOREIGN_MAP, fetched once) at the returned offsets. Maps a
+ * connection holds are dropped when it goes away. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kxen/grant_table.h>
+#include <kxen/xen.h>
+
+#include "kxen/ctl_gnttab.h"
+#include "kxend/ctl_server.h"
+#include "kxend/domain.h"
+#include "kxend/gnttab.h"
+
+#define PAD8(n) (((n) + 7u) & ~7u)
+
+/* One cleanup entry per live map handle, all naming the connection (see ctl_evtchn.c). */
+static void dom0_maps_cleanup(void *conn)
+{
+    gnttab_dom0_unmap_all(conn);
+}
+
+static int ctl_foreign_map(struct ctl_request *req, struct ctl_reply *rep)
+{
+    const struct kxen_ctl_foreign_map *a = req->payload;
+    if (a->domid == 0 || a->domid >= DOMID_FIRST_RESERVED)
+        return -ESRCH;
+    struct domain *d = domain_get(a->domid);
+    if (!d)
+        return -ESRCH;
+    int fd = d->mem_fd >= 0 ? fcntl(d->mem_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    uint64_t size = d->ram_size;
+    domain_put(d);
+    if (fd < 0)
+        return -EIO;
+    struct kxen_ctl_foreign_map_rep *out = rep->payload;
+    memset(out, 0, sizeof(*out));
+    out->ram_size = size;
+    rep->len = sizeof(*out);
+    rep->fds[0] = fd;
+    rep->nfds = 1;
+    return 0;
+}
+
+static int ctl_gnttab_map(struct ctl_request *req, struct ctl_reply *rep)
+{
+    const struct kxen_ctl_gnttab_map *a = req->payload;
+    if (a->count == 0 || a->count > KXEN_CTL_GNTTAB_MAX_BATCH ||
+        req->len < sizeof(*a) + a->count * sizeof(uint32_t) ||
+        (a->flags & ~KXEN_CTL_GNTMAP_READONLY))
+        return -EINVAL;
+    bool ro = a->flags & KXEN_CTL_GNTMAP_READONLY;
+    struct kxen_ctl_gnttab_map_ent *out = rep->payload;
+    memset(out, 0, a->count * sizeof(*out));
+    uint32_t i;
+    bool failed = false;
+    for (i = 0; i < a->count && !failed; i++) {
+        out[i].status = (int16_t)gnttab_dom0_map(a->domid, a->refs[i], ro, req->conn,
+                                                 &out[i].handle, &out[i].offset);
+        failed = out[i].status != GNTST_okay;
+        if (!failed && ctl_conn_add_cleanup(req->conn, dom0_maps_cleanup, req->conn)) {
+            gnttab_dom0_unmap(out[i].handle, req->conn);
+            out[i].status = GNTST_no_space;
+            failed = true;
+        }
+    }
+    if (failed) {
+        /* All or nothing, as a gntdev map of several refs. */
+        for (uint32_t j = 0; j + 1 < i; j++) {
+            gnttab_dom0_unmap(out[j].handle, req->conn);
+            ctl_conn_remove_cleanup(req->conn, dom0_maps_cleanup, req->conn);
+            out[j].handle = ~0u;
+        }
+        out[i - 1].handle = ~0u;
+        for (; i < a->count; i++)
+            out[i].handle = ~0u;
+    }
+    rep->len = a->count * sizeof(*out);
+    return 0;
+}
+
+static int ctl_gnttab_unmap(struct ctl_request *req, struct ctl_reply *rep)
+{
+    const struct kxen_ctl_gnttab_unmap *a = req->payload;
+    (void)rep;
+    if (a->count == 0 || a->count > KXEN_CTL_GNTTAB_MAX_BATCH ||
+        req->len < sizeof(*a) + a->count * sizeof(uint32_t))
+        return -EINVAL;
+    int rc = 0;
+    for (uint32_t i = 0; i < a->count; i++) {
+        if (gnttab_dom0_unmap(a->handles[i], req->conn) != GNTST_okay)
+            rc = -EINVAL;
+        else
+            ctl_conn_remove_cleanup(req->conn, dom0_maps_cleanup, req->conn);
+    }
+    return rc;
+}
+
+/* Checks the whole batch (counts, flags, inline data size) before copying anything. */
+static int copy_batch_check(const struct ctl_request *req, const struct kxen_ctl_gnttab_copy *a,
+                            uint64_t *out_bytes)
+{
+    if (a->count == 0 || a->count > KXEN_CTL_GNTTAB_MAX_BATCH ||
+        req->len < sizeof(*a) + (uint64_t)a->count * sizeof(a->segs[0]))
+        return -EINVAL;
+    uint64_t in = 0, out = 0;
+    for (uint32_t i = 0; i < a->count; i++) {
+        uint16_t f = a->segs[i].flags;
+        if (!(f & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) ||
+            (f & ~(GNTCOPY_source_gref | GNTCOPY_dest_gref)) || a->segs[i].len > 4096)
+            return -EINVAL;
+        if (f == GNTCOPY_dest_gref)
+            in += a->segs[i].len;
+        else if (f == GNTCOPY_source_gref)
+            out += a->segs[i].len;
+    }
+    if (req->len != sizeof(*a) + a->count * sizeof(a->segs[0]) + in ||
+        PAD8(a->count * sizeof(int16_t)) + out > KXEN_CTL_MAX_PAYLOAD)
+        return -EINVAL;
+    *out_bytes = out;
+    return 0;
+}
+
+static int ctl_gnttab_copy(struct ctl_request *req, struct ctl_reply *rep)
+{
+    const struct kxen_ctl_gnttab_copy *a = req->payload;
+    uint64_t out_bytes;
+    int rc = copy_batch_check(req, a, &out_bytes);
+    if (rc)
+        return rc;
+    const uint8_t *in = (const uint8_t *)&a->segs[a->count];
+    int16_t *status = rep->payload;
+    uint8_t *out = (uint8_t *)rep->payload + PAD8(a->count * sizeof(int16_t));
+    memset(rep->payload, 0, PAD8(a->count * sizeof(int16_t)));
+    for (uint32_t i = 0; i < a->count; i++) {
+        const struct kxen_ctl_gnttab_copy_seg *s = &a->segs[i];
+        if (s->flags == (GNTCOPY_source_gref | GNTCOPY_dest_gref)) {
+            status[i] = (int16_t)gnttab_dom0_copy_gref(s->source_domid, s->source_ref,
+                                                       s->source_offset, s->dest_domid,
+                                                       s->dest_ref, s->dest_offset, s->len);
+        } else if (s->flags == GNTCOPY_dest_gref) {
+            status[i] = (int16_t)gnttab_dom0_copy(s->dest_domid, s->dest_ref, s->dest_offset,
+                                                  s->len, true, (void *)in);
+            in += s->len;
+        } else {
+            status[i] = (int16_t)gnttab_dom0_copy(s->source_domid, s->source_ref,
+                                                  s->source_offset, s->len, false, out);
+            if (status[i] == GNTST_okay)
+                out += s->len;
+        }
+    }
+    rep->len = (uint32_t)(out - (uint8_t *)rep->payload);
+    return 0;
+}
+
+static int ctl_grant_foreign(struct ctl_request *req, struct ctl_reply *rep)
+{
+    const struct kxen_ctl_gnttab_grant_foreign *a = req->payload;
+    (void)rep;
+    if (a->domid == 0 || a->domid >= DOMID_FIRST_RESERVED || a->backend_domid >= DOMID_FIRST_RESERVED)
+        return -ESRCH;
+    struct domain *d = domain_get(a->domid);
+    if (!d)
+        return -ESRCH;
+    int rc = gnttab_seed_reserved(d, a->ref, a->backend_domid, a->gfn);
+    domain_put(d);
+    return rc;
+}
+
+static const struct ctl_op gnttab_ctl_ops[] = {
+    {KXEN_CTL_FOREIGN_MAP, "foreign_map", true, sizeof(struct kxen_ctl_foreign_map),
+     ctl_foreign_map},
+    {KXEN_CTL_GNTTAB_MAP, "gnttab_map", true, sizeof(struct kxen_ctl_gnttab_map),
+     ctl_gnttab_map},
+    {KXEN_CTL_GNTTAB_UNMAP, "gnttab_unmap", true, sizeof(struct kxen_ctl_gnttab_unmap),
+     ctl_gnttab_unmap},
+    {KXEN_CTL_GNTTAB_COPY, "gnttab_copy", true, sizeof(struct kxen_ctl_gnttab_copy),
+     ctl_gnttab_copy},
+    {KXEN_CTL_GNTTAB_GRANT_FOREIGN, "gnttab_grant_foreign", true,
+     sizeof(struct kxen_ctl_gnttab_grant_foreign), ctl_grant_foreign},
+};
+
+const struct ctl_op_group ctl_gnttab_group = {
+    .name = "gnttab",
+    .ops = gnttab_ctl_ops,
+    .nr_ops = sizeof(gnttab_ctl_ops) / sizeof(gnttab_ctl_ops[0]),
+};

@@ -1,0 +1,64 @@
+/* State shared by the kvm accelerator's files (kvm.c: VM and vCPU setup, registers, dirty
+ * log; kvm_run.c: the vCPU threads and exit handling). Private to hypervisor/accel/kvm*.c. */
+#ifndef KXEND_ACCEL_KVM_PRIV_H
+#define KXEND_ACCEL_KVM_PRIV_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kxend/accel.h"
+#include "kxend/domain.h"
+
+/* The port the hypercall page traps through: `out %eax, $KXEN_KVM_HCALL_PORT` with the
+ * hypercall number in eax. An 8-bit immediate port keeps rdx (third argument) intact. 0xe8
+ * is not used by the PC platform, the Bochs debug port (0xe9) or Linux's io_delay (0x80). */
+#define KXEN_KVM_HCALL_PORT 0xe8
+#define KXEN_KVM_MEM_SLOT 0
+/* Placed just under 4 GiB as other VMMs do; only used by Intel hosts (real-mode TSS). */
+#define KXEN_KVM_TSS_ADDR 0xfffbd000ull
+#define KXEN_KVM_IDENT_MAP_ADDR 0xfffbc000ull
+
+struct kvm_dom {
+    int sys_fd;                     /* /dev/kvm */
+    int vm_fd;
+    int run_size;                   /* KVM_GET_VCPU_MMAP_SIZE */
+    bool sync_regs;                 /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
+    struct kvm_cpuid2 *supported;   /* KVM_GET_SUPPORTED_CPUID, filtered into each vCPU */
+    uint32_t slot_flags;            /* KVM_MEM_LOG_DIRTY_PAGES while logging */
+    _Atomic bool stopping;          /* stop(): vCPU threads leave and are joined */
+    bool started;
+};
+
+struct kvm_vcpu {
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool thread_started;
+    _Atomic bool thread_running;    /* false once the loop returned (shutdown, crash, stop) */
+    pthread_mutex_t park_lock;      /* guards thread_started and parking */
+    pthread_cond_t park_cond;       /* CLOCK_MONOTONIC; broadcast by kicks */
+};
+
+static inline struct kvm_dom *kvm_dom_of(struct domain *d)
+{
+    return d->accel_priv;
+}
+static inline struct kvm_vcpu *kvm_vcpu_of(struct vcpu *v)
+{
+    return v->accel_priv;
+}
+
+/* kvm_run.c */
+int kvm_accel_start(struct domain *d);
+void kvm_accel_stop(struct domain *d);
+void kvm_accel_kick(struct vcpu *v);
+void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
+
+/* kvm.c: register access that knows about the kvm_run sync area. */
+int kvm_vcpu_get_regs(struct vcpu *v, struct vcpu_regs *r);
+int kvm_vcpu_set_regs(struct vcpu *v, const struct vcpu_regs *r);
+
+#endif

@@ -1,0 +1,403 @@
+/* The kvm accelerator's vCPU threads: one host thread per vCPU runs KVM_RUN in a loop and
+ * routes each exit (port I/O, MMIO, hypercall port, hypercall MSR, HLT, triple fault) to the
+ * shared core. Kicks are a signal plus kvm_run.immediate_exit, which closes the window between
+ * the last check and the next KVM_RUN. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "kxen/log.h"
+#include "kxen/util.h"
+#include "kvm_priv.h"
+
+#define KVM_SHUTDOWN_CRASH 3 /* SHUTDOWN_crash (sched.h) */
+#define KVM_EFER_LMA (1ull << 10)
+#define KVM_XEN_EPERM 1
+
+static void flush_sync_regs(struct vcpu *v);
+
+static int kick_signal(void)
+{
+    return SIGRTMIN + 2;
+}
+
+/* The handler only exists so that the signal interrupts KVM_RUN with EINTR. */
+static void kick_handler(int sig)
+{
+    (void)sig;
+}
+
+static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+static void kick_install(void)
+{
+    struct sigaction sa = {.sa_handler = kick_handler};
+    sigemptyset(&sa.sa_mask);
+    sigaction(kick_signal(), &sa, NULL);
+}
+
+/* Hypercall page entry: mov $nr,%eax; out %eax,$port; ret; int3 padding. The `out` leaves every
+ * argument register untouched; kxend reads them on the I/O exit and writes rax back. */
+void kvm_hypercall_entry(unsigned nr, uint8_t e[32])
+{
+    uint32_t n = nr;
+    memset(e, 0xcc, 32);
+    e[0] = 0xb8;
+    memcpy(e + 1, &n, 4);
+    e[5] = 0xe7;
+    e[6] = KXEN_KVM_HCALL_PORT;
+    e[7] = 0xc3;
+}
+
+static void crash(struct vcpu *v, const char *why, unsigned long long detail)
+{
+    log_err("kvm: dom%u vcpu%u: %s (0x%llx): domain crashed", v->dom->domid, v->id, why, detail);
+    domain_shutdown(v->dom, KVM_SHUTDOWN_CRASH);
+}
+
+/* Register state of the current exit: from the kvm_run sync area when the kernel fills it. */
+static int exit_regs(struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
+{
+    struct kvm_vcpu *kv = kvm_vcpu_of(v);
+    if (kvm_dom_of(v->dom)->sync_regs) {
+        *r = kv->run->s.regs.regs;
+        *s = kv->run->s.regs.sregs;
+        return 0;
+    }
+    if (ioctl(kv->fd, KVM_GET_REGS, r) < 0 || ioctl(kv->fd, KVM_GET_SREGS, s) < 0)
+        return -errno;
+    return 0;
+}
+
+static void set_rax(struct vcpu *v, uint64_t rax)
+{
+    struct vcpu_regs r;
+    if (kvm_vcpu_get_regs(v, &r) == 0) {
+        r.rax = rax;
+        if (kvm_vcpu_set_regs(v, &r) == 0)
+            return;
+    }
+    crash(v, "cannot write the hypercall result", rax);
+}
+
+/* Xen's HVM convention: in long mode nr=rax, args rdi rsi rdx r10 r8; in 32-bit mode nr=eax,
+ * args ebx ecx edx esi edi. Hypercalls from CPL > 0 fail with -EPERM as on Xen. */
+static void handle_hypercall(struct vcpu *v)
+{
+    struct kvm_regs r;
+    struct kvm_sregs s;
+    if (exit_regs(v, &r, &s) < 0) {
+        crash(v, "cannot read registers for a hypercall", 0);
+        return;
+    }
+    bool lm = (s.efer & KVM_EFER_LMA) && s.cs.l;
+    uint64_t nr, args[5];
+    if (lm) {
+        nr = r.rax;
+        args[0] = r.rdi, args[1] = r.rsi, args[2] = r.rdx, args[3] = r.r10, args[4] = r.r8;
+    } else {
+        nr = (uint32_t)r.rax;
+        args[0] = (uint32_t)r.rbx, args[1] = (uint32_t)r.rcx, args[2] = (uint32_t)r.rdx;
+        args[3] = (uint32_t)r.rsi, args[4] = (uint32_t)r.rdi;
+    }
+    int64_t ret = s.ss.dpl != 0 ? -KVM_XEN_EPERM : hypercall_dispatch(v, nr, args);
+    set_rax(v, lm ? (uint64_t)ret : (uint32_t)ret);
+}
+
+static void handle_io(struct vcpu *v)
+{
+    struct kvm_run *run = kvm_vcpu_of(v)->run;
+    bool write = run->io.direction == KVM_EXIT_IO_OUT;
+    if (run->io.port == KXEN_KVM_HCALL_PORT && write && run->io.size == 4 && run->io.count == 1) {
+        handle_hypercall(v);
+        return;
+    }
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    unsigned size = run->io.size;
+    for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+        uint32_t val = 0;
+        if (write)
+            memcpy(&val, data, size);
+        io_port_access(v, run->io.port, size, write, &val);
+        if (!write)
+            memcpy(data, &val, size);
+    }
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+    struct kvm_run *run = kvm_vcpu_of(v)->run;
+    unsigned len = KXEN_MIN(run->mmio.len, 8u);
+    uint64_t val = 0;
+    if (run->mmio.is_write)
+        memcpy(&val, run->mmio.data, len);
+    io_mmio_access(v, run->mmio.phys_addr, len, run->mmio.is_write, &val);
+    if (!run->mmio.is_write)
+        memcpy(run->mmio.data, &val, len);
+}
+
+/* The guest installs its hypercall page: value = page gpa | page index (only index 0 exists,
+ * as on Xen for a one-page hypercall area). A bad value gets #GP, as on real hardware. */
+static void handle_wrmsr(struct vcpu *v)
+{
+    struct kvm_run *run = kvm_vcpu_of(v)->run;
+    struct domain *d = v->dom;
+    run->msr.error = 1;
+    if (run->msr.index != KXEN_HYPERCALL_MSR)
+        return;
+    uint64_t gpa = run->msr.data & ~(KXEN_PAGE_SIZE - 1);
+    unsigned idx = run->msr.data & (KXEN_PAGE_SIZE - 1);
+    if (idx != 0 || gpa >= d->ram_size || d->ram_size - gpa < KXEN_PAGE_SIZE) {
+        log_warn("kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page outside RAM or index "
+                 "not 0: #GP",
+                 d->domid, v->id, (unsigned long long)run->msr.data);
+        return;
+    }
+    int rc = hypercall_page_fill(d, gpa);
+    if (rc < 0) {
+        log_warn("kvm: dom%u: hypercall page at 0x%llx: %s", d->domid, (unsigned long long)gpa,
+                 strerror(-rc));
+        return;
+    }
+    run->msr.error = 0;
+}
+
+/* Returns false when the vCPU thread must leave (domain gone, shut down or crashed). */
+static bool handle_exit(struct vcpu *v)
+{
+    struct kvm_run *run = kvm_vcpu_of(v)->run;
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        handle_io(v);
+        return true;
+    case KVM_EXIT_MMIO:
+        handle_mmio(v);
+        return true;
+    case KVM_EXIT_X86_WRMSR:
+        handle_wrmsr(v);
+        return true;
+    case KVM_EXIT_X86_RDMSR:
+        run->msr.error = 1;
+        return true;
+    case KVM_EXIT_HLT: {
+        /* Halted: blocked until an event (Xen's HVM hlt); with IF=0 only a kick ends it. */
+        int expect = VCPU_RUNNABLE;
+        if (atomic_compare_exchange_strong(&v->state, &expect, VCPU_BLOCKED)) {
+            v->halted_noirq = !run->if_flag;
+            flush_sync_regs(v);
+            vcpu_wait(v);
+        }
+        return true;
+    }
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+    case KVM_EXIT_INTR:
+        return true; /* the loop delivers pending upcalls before re-entry */
+    case KVM_EXIT_SHUTDOWN:
+        crash(v, "triple fault", 0);
+        return false;
+    case KVM_EXIT_FAIL_ENTRY:
+        crash(v, "VM entry failed, hardware reason",
+              run->fail_entry.hardware_entry_failure_reason);
+        return false;
+    case KVM_EXIT_INTERNAL_ERROR:
+        crash(v, "KVM internal error, suberror", run->internal.suberror);
+        return false;
+    default:
+        crash(v, "unexpected KVM exit reason", run->exit_reason);
+        return false;
+    }
+}
+
+/* Delivers the callback vector like an external interrupt when the guest can take one now,
+ * else asks KVM to exit as soon as it can (Xen re-injects while upcall_pending stays set). */
+static void arm_upcall(struct vcpu *v, bool want)
+{
+    struct kvm_vcpu *kv = kvm_vcpu_of(v);
+    struct kvm_run *run = kv->run;
+    run->request_interrupt_window = 0;
+    if (!want || !v->upcall_vector)
+        return;
+    if (run->ready_for_interrupt_injection && run->if_flag) {
+        struct kvm_interrupt irq = {.irq = v->upcall_vector};
+        if (ioctl(kv->fd, KVM_INTERRUPT, &irq) < 0)
+            log_warn("kvm: dom%u vcpu%u: KVM_INTERRUPT: %s", v->dom->domid, v->id,
+                     strerror(errno));
+        return;
+    }
+    run->request_interrupt_window = 1;
+}
+
+/* Register writes held in the sync area reach KVM before anyone else reads the vCPU. */
+static void flush_sync_regs(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = kvm_vcpu_of(v);
+    if (kv->run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+        if (ioctl(kv->fd, KVM_SET_REGS, &kv->run->s.regs.regs) < 0)
+            crash(v, "cannot write back registers", 0);
+        kv->run->kvm_dirty_regs = 0;
+    }
+}
+
+static void reload_sync_regs(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = kvm_vcpu_of(v);
+    if (kvm_dom_of(v->dom)->sync_regs) {
+        ioctl(kv->fd, KVM_GET_REGS, &kv->run->s.regs.regs);
+        ioctl(kv->fd, KVM_GET_SREGS, &kv->run->s.regs.sregs);
+    }
+}
+
+static bool must_leave(struct vcpu *v)
+{
+    struct domain *d = v->dom;
+    int ds = atomic_load(&d->state);
+    return atomic_load(&kvm_dom_of(d)->stopping) || ds == DOM_SHUTDOWN || ds == DOM_DYING ||
+           atomic_load(&v->state) == VCPU_STOPPED;
+}
+
+static bool must_park(struct vcpu *v)
+{
+    int ds = atomic_load(&v->dom->state);
+    return ds == DOM_PAUSED || ds == DOM_BUILDING || atomic_load(&v->state) == VCPU_DOWN;
+}
+
+/* Paused domain or a vCPU not brought up: sleep until a kick. The timed wait is a safety
+ * net only; kicks broadcast the condition. */
+static void park(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = kvm_vcpu_of(v);
+    flush_sync_regs(v);
+    pthread_mutex_lock(&kv->park_lock);
+    while (must_park(v) && !must_leave(v)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&kv->park_cond, &kv->park_lock, &ts);
+    }
+    pthread_mutex_unlock(&kv->park_lock);
+    reload_sync_regs(v); /* a restore may have set registers meanwhile */
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *v = arg;
+    struct kvm_vcpu *kv = kvm_vcpu_of(v);
+    struct kvm_run *run = kv->run;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, kick_signal());
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    while (!must_leave(v)) {
+        if (must_park(v)) {
+            park(v);
+            continue;
+        }
+        if (atomic_load(&v->state) == VCPU_BLOCKED) {
+            flush_sync_regs(v);
+            vcpu_wait(v);
+            continue;
+        }
+        arm_upcall(v, domain_sync_before_entry(v));
+        int rc = ioctl(kv->fd, KVM_RUN, 0);
+        int err = errno;
+        /* A kick after this store is seen by the checks above or by the next KVM_RUN. */
+        __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+        if (rc < 0) {
+            if (err == EINTR || err == EAGAIN)
+                continue;
+            crash(v, "KVM_RUN failed, errno", (unsigned)err);
+            break;
+        }
+        if (!handle_exit(v))
+            break;
+    }
+    flush_sync_regs(v);
+    atomic_store(&kv->thread_running, false);
+    return NULL;
+}
+
+int kvm_accel_start(struct domain *d)
+{
+    struct kvm_dom *kd = kvm_dom_of(d);
+    pthread_once(&kick_once, kick_install);
+    atomic_store(&kd->stopping, false);
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpus[i];
+        struct kvm_vcpu *kv = v ? kvm_vcpu_of(v) : NULL;
+        if (!kv || kv->thread_started)
+            continue;
+        atomic_store(&kv->thread_running, true);
+        int rc = pthread_create(&kv->thread, NULL, vcpu_thread, v);
+        if (rc != 0) {
+            atomic_store(&kv->thread_running, false);
+            kvm_accel_stop(d);
+            return -rc;
+        }
+        pthread_mutex_lock(&kv->park_lock);
+        kv->thread_started = true;
+        pthread_mutex_unlock(&kv->park_lock);
+        char name[16];
+        snprintf(name, sizeof(name), "kvm-d%u-v%u", d->domid, v->id);
+        pthread_setname_np(kv->thread, name);
+    }
+    kd->started = true;
+    return 0;
+}
+
+void kvm_accel_kick(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = v ? kvm_vcpu_of(v) : NULL;
+    if (!kv)
+        return;
+    __atomic_store_n(&kv->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&kv->park_lock);
+    pthread_cond_broadcast(&kv->park_cond);
+    /* Under the lock: stop() clears thread_started before joining, so the id stays valid. */
+    if (kv->thread_started && atomic_load(&kv->thread_running) &&
+        !pthread_equal(pthread_self(), kv->thread))
+        pthread_kill(kv->thread, kick_signal());
+    pthread_mutex_unlock(&kv->park_lock);
+}
+
+void kvm_accel_stop(struct domain *d)
+{
+    struct kvm_dom *kd = kvm_dom_of(d);
+    if (!kd)
+        return;
+    atomic_store(&kd->stopping, true);
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpus[i];
+        struct kvm_vcpu *kv = v ? kvm_vcpu_of(v) : NULL;
+        if (!kv)
+            continue;
+        kvm_accel_kick(v);
+        pthread_mutex_lock(&v->wait_lock); /* wakes a vCPU inside vcpu_wait() */
+        pthread_cond_broadcast(&v->wait_cond);
+        pthread_mutex_unlock(&v->wait_lock);
+    }
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpus[i];
+        struct kvm_vcpu *kv = v ? kvm_vcpu_of(v) : NULL;
+        if (!kv)
+            continue;
+        pthread_mutex_lock(&kv->park_lock);
+        bool joinable = kv->thread_started;
+        kv->thread_started = false;
+        pthread_mutex_unlock(&kv->park_lock);
+        if (joinable && pthread_equal(pthread_self(), kv->thread)) {
+            pthread_detach(kv->thread); /* stopped from its own hypercall: cannot join */
+            continue;
+        }
+        if (joinable)
+            pthread_join(kv->thread, NULL);
+    }
+    kd->started = false;
+}

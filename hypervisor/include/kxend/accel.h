@@ -60,6 +60,10 @@ struct accel_ops {
 
     /* After the host wrote guest code (restore, loader): drop cached translations. */
     void (*flush_code)(struct domain *d);
+
+    /* The 32-byte hypercall-page entry for hypercall nr: this accelerator's call sequence
+     * (eax = nr, trap, ret). hypercall_page_fill() writes one per entry when it is set. */
+    void (*hypercall_entry)(unsigned nr, uint8_t entry[32]);
 };
 
 extern const struct accel_ops accel_soft_ops;

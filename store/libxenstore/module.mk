@@ -27,3 +27,12 @@ UNIT_TESTS += $(BUILD)/tests/test_xs_lib
 $(BUILD)/tests/test_xs_lib: $(call objs,$(wildcard store/libxenstore/tests/*.c)) $(XSLIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# Hypervisor shim for Debian's C xenstored (compatibility tests and the benchmark). Built from
+# Xen's own headers and never sanitized: it is preloaded into a non-ASan binary.
+XSLIB_SHIM := $(BUILD)/lib/kxen-xsd-shim.so
+TEST_PROGS += $(XSLIB_SHIM)
+BENCHES    += $(XSLIB_SHIM)
+$(XSLIB_SHIM): bench/xenstore/shim.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl

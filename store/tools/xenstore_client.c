@@ -388,7 +388,7 @@ int main(int argc, char **argv)
 {
     struct xsc_opts o = {.max_events = -1, .max_width = 80, .mode_prefix = ""};
     const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-    o.prog = base;
+    o.prog = argv[0]; /* usage lines show the name as invoked, as Xen's do */
     int mode;
     if (strncmp(base, "xenstore-", 9) == 0) {
         mode = xsc_lookup_mode(base + 9);
@@ -396,10 +396,10 @@ int main(int argc, char **argv)
             errx(1, "unknown mode %s", base + 9);
     } else {
         if (argc < 2)
-            errx(1, "Usage: %s <mode> [-h] [...]", base);
+            errx(1, "Usage: %s <mode> [-h] [...]", argv[0]);
         mode = xsc_lookup_mode(argv[1]);
         if (mode < 0)
-            errx(1, "unknown mode %s", argv[1]);
+            errx(1, "unknown mode %s\n", argv[1]); /* Xen's message ends in a blank line */
         static char prefix[32];
         snprintf(prefix, sizeof(prefix), "%s ", argv[1]);
         o.mode_prefix = prefix;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Our xenstore-* tools and libxenstore against our xenstored. Every command must print what
+# Xen's own tool (Debian's xenstore-utils) prints for the same command, with the same exit
+# status; each side talks to its own fresh xenstored so both stores evolve identically.
+. "$KXEN_SRC/tests/lib.sh"
+ours=$KXEN_BUILD/bin
+[ -x /usr/bin/xenstore-read ] || skip_all "Debian xenstore-utils not installed"
+
+a=$KXEN_RUNDIR/a b=$KXEN_RUNDIR/b
+mkdir -p "$a" "$b"
+"$ours/xenstored" -N --socket "$a/socket" -F "$KXEN_RUNDIR/xenstored-a.pid" 2>"$a/log" &
+"$ours/xenstored" -N --socket "$b/socket" -F "$KXEN_RUNDIR/xenstored-b.pid" 2>"$b/log" &
+wait_for 10 test -S "$a/socket" -a -S "$b/socket" || { not_ok "xenstored starts"; exit 1; }
+
+# same TOOL ARGS...: Xen's /usr/bin/TOOL on store a, our TOOL on store b; output must match.
+same() {
+    local tool=$1 want got
+    shift
+    # By name through PATH: usage lines echo the name the tool was invoked as.
+    want=$(PATH=/usr/bin:$PATH XENSTORED_RUNDIR=$a "$tool" "$@" 2>&1; echo "exit $?")
+    got=$(PATH=$ours:$PATH XENSTORED_RUNDIR=$b "$tool" "$@" 2>&1; echo "exit $?")
+    if [ "$want" == "$got" ]; then
+        ok "$tool $* (as Xen's)"
+    else
+        not_ok "$tool $* (as Xen's)"
+        diff <(echo "$want") <(echo "$got") | sed 's/^/#   /' | head -20
+    fi
+}
+
+same xenstore-write /t/a 1
+same xenstore-write /t/b/c "two words" /t/bin 'x\001\t\xff\\y\x4'
+same xenstore-write /t/odd
+same xenstore-read /t/a
+same xenstore-read -p /t/a /t/b/c
+same xenstore-read /t/bin
+same xenstore-read -R /t/bin
+same xenstore-read /t/a /t/missing /t/b/c
+same xenstore-read
+same xenstore-read -h
+same xenstore-exists /t/b
+same xenstore-exists /t/missing
+same xenstore-list /t
+same xenstore-list -p /t/b
+same xenstore-list /t/missing
+same xenstore-write /t/long "$(printf 'z%.0s' {1..150})"
+same xenstore-ls /t
+same xenstore-ls -f /t
+same xenstore-ls -p /t
+same xenstore-ls -fp /t
+same xenstore-ls /t/missing
+same xenstore-chmod /t/a b3 r5
+same xenstore-chmod -r /t/b n0 w7
+same xenstore-chmod -u /t/b/c b0 r-1
+same xenstore-chmod /t/missing/x b1
+same xenstore-chmod /t/a q1
+same xenstore-chmod /t/a
+same xenstore-ls -fp /t
+same xenstore-write /t/deep/er/node v
+same xenstore-rm -t /t/deep/er/node
+same xenstore-exists /t/deep
+same xenstore-rm /t/b
+same xenstore-rm /t/gone
+same xenstore-rm /t/gone/deeper
+same xenstore-rm
+same xenstore-watch -n 1 /t
+same xenstore-watch
+same xenstore read /t/a
+same xenstore ls -f /t
+same xenstore bogus
+
+# Behaviour of our tools beyond output formats.
+export XENSTORED_RUNDIR=$b
+"$ours/xenstore-watch" -n 2 /w >"$b/watch.out" &
+watcher=$!
+wait_for 5 grep -qx /w "$b/watch.out"
+"$ours/xenstore-write" /w/x 1
+wait "$watcher"
+check "xenstore-watch prints the registration event then the change" \
+    diff <(printf '/w\n/w/x\n') "$b/watch.out"
+check "xenstore-control print reaches the daemon and answers OK" \
+    test "$("$ours/xenstore-control" print hello)" == OK
+"$ours/xenstore-control" no-such-command >/dev/null 2>&1
+check "xenstore-control exits 3 for a refused command" test $? -eq 3
+"$ours/xenstore-control" >/dev/null
+check "xenstore-control without a command exits 2" test $? -eq 2
+check "a value with every escape survives write then read" \
+    test "$("$ours/xenstore-write" /e 'a\tb\001\xff' && "$ours/xenstore-read" /e)" == 'a\tb\001\xff'
+XENSTORED_PATH=$a/socket "$ours/xenstore-write" /via-path 1
+check "XENSTORED_PATH overrides XENSTORED_RUNDIR" \
+    test "$(XENSTORED_RUNDIR=$a "$ours/xenstore-read" /via-path)" == 1
+XENSTORED_RUNDIR=$KXEN_RUNDIR/none "$ours/xenstore-read" -s /x 2>"$b/err"
+check "no daemon: exit 1 naming xs_open" grep -q "xs_open" "$b/err"
+
+kill "$(cat "$KXEN_RUNDIR/xenstored-a.pid")" "$(cat "$KXEN_RUNDIR/xenstored-b.pid")" 2>/dev/null
+exit 0

@@ -36,3 +36,15 @@ BENCHES    += $(XSLIB_SHIM)
 $(XSLIB_SHIM): bench/xenstore/shim.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
+
+# The same Xen-API client built against Xen's header + Debian's library and against ours.
+XSLIB_COMPAT_SRC := store/libxenstore/compat/xs_compat_client.c
+TEST_PROGS += $(BUILD)/tests/xs_compat_client_kxen $(BUILD)/tests/xs_compat_client_xen
+$(BUILD)/tests/xs_compat_client_kxen: $(XSLIB_COMPAT_SRC) $(XSLIB_SO) $(XSLIB_SOLINK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lxenstore \
+	  -Wl,-rpath,'$$ORIGIN/../lib'
+# No project include paths and no -L: /usr/include/xenstore.h and Debian's libxenstore.so.4.
+$(BUILD)/tests/xs_compat_client_xen: $(XSLIB_COMPAT_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lxenstore

@@ -65,6 +65,19 @@ static uint32_t xen_cpuid_base(void)
 
 static int boot_kind;
 
+int xen_self_domid(void)
+{
+    uint32_t base = xen_cpuid_base();
+    if (!base)
+        return -XEN_ENODEV;
+    uint32_t a, b, c, d, max;
+    cpuid(base, &max, &b, &c, &d);
+    if (max < base + 4)
+        return -XEN_ENODEV;
+    cpuid(base + 4, &a, &b, &c, &d);
+    return (a & XEN_HVM_CPUID_DOMID_PRESENT) ? (int)(c & 0xffff) : -XEN_ENODEV;
+}
+
 int hypercall_page_install(void)
 {
     if (boot_kind == BOOT_KIND_PVH) {

@@ -40,6 +40,9 @@ extern struct boot_info boot_info;
 /* The guest program. */
 int main(void);
 
+/* This domain's id from CPUID leaf base+4 (XEN_HVM_CPUID_DOMID_PRESENT), or -ENODEV. */
+int xen_self_domid(void);
+
 /* SCHEDOP_shutdown with reason; does not return. */
 __attribute__((noreturn)) void guest_shutdown(unsigned reason);
 /* Prints the message on the hypervisor console and shuts down with SHUTDOWN_crash. */

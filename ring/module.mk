@@ -35,3 +35,19 @@ UNIT_TESTS += $(BUILD)/tests/test_ring_stress
 $(BUILD)/tests/test_ring_stress: $(call objs,$(RING_T)/test_ring_stress.c) $(RING_PUMP_OBJ) $(RING_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# Fuzz corpus replay (gcc, sanitizers) in `make check` ...
+UNIT_TESTS += $(BUILD)/tests/test_ring_fuzz_replay
+$(call objs,$(RING_T)/test_ring_fuzz_replay.c): CPPFLAGS += -DRING_CORPUS_DIR='"$(abspath $(RING_T)/corpus)"'
+$(BUILD)/tests/test_ring_fuzz_replay: $(call objs,$(RING_T)/test_ring_fuzz_replay.c $(RING_T)/fuzz_ring.c) $(RING_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# ... and the libFuzzer build (clang; not part of `all`):
+#   make ring-fuzz && build/fuzz/ring_fuzz -max_total_time=60 ring/tests/corpus
+.PHONY: ring-fuzz
+ring-fuzz: $(BUILD)/fuzz/ring_fuzz
+$(BUILD)/fuzz/ring_fuzz: $(RING_T)/fuzz_ring.c $(RING_SRCS) $(shell find ring/include -name '*.h')
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iring/include -fsanitize=fuzzer,address,undefined \
+	    -o $@ $(RING_T)/fuzz_ring.c $(RING_SRCS)

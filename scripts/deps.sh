@@ -8,7 +8,7 @@ PKGS=(
   # test-only: Xen's real headers and clients, the kvm-under-tcg harness
   libxen-dev xenstore-utils xen-utils-4.17
   qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod
-  clang
+  clang libclang-rt-14-dev
 )
 want=()
 for p in "${PKGS[@]}"; do [[ $p == \#* ]] || want+=("$p"); done

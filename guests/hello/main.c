@@ -1,2 +1,90 @@
+/* hello: the demo PV guest (issue 5). Prints a banner, reads its name and domid from
+ * xenstore, writes data/hello = "world", then watches control/shutdown and shuts down with the
+ * reason the toolstack asks for ("poweroff", "halt" -> poweroff, "reboot" -> reboot,
+ * "crash" -> crash), acknowledging the request by clearing the node as Linux guests do. */
+#include <stdint.h>
+
+#include <kxen/errno.h>
+#include <kxen/sched.h>
+
+#include "guest/lib.h"
 #include "guest/printf.h"
-int main(void) { hv_printf("RESULT FAIL\n"); return 1; }
+#include "guest/runtime.h"
+#include "guest/xenbus.h"
+
+static const struct {
+    const char *request;
+    unsigned reason;
+} shutdown_requests[] = {
+    {"poweroff", SHUTDOWN_poweroff},
+    {"halt", SHUTDOWN_poweroff},
+    {"reboot", SHUTDOWN_reboot},
+    {"crash", SHUTDOWN_crash},
+};
+
+/* Returns the SHUTDOWN_* reason for a control/shutdown value, -1 for none or unknown. */
+static int shutdown_reason(const char *value)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(shutdown_requests); i++)
+        if (!strcmp(value, shutdown_requests[i].request))
+            return (int)shutdown_requests[i].reason;
+    return -1;
+}
+
+int main(void)
+{
+    char name[128], domid[16], value[64];
+    hv_printf("Hello from kxen! (guest runtime, %s entry)\n", boot_info.accel_path);
+    if (boot_info.cmdline[0])
+        hv_printf("hello: command line \"%s\"\n", boot_info.cmdline);
+
+    int rc = xenbus_read(XBT_NIL, "name", name, sizeof(name));
+    if (rc < 0) {
+        hv_printf("hello: cannot read my name from xenstore (%d)\n", rc);
+        return 1;
+    }
+    rc = xenbus_read(XBT_NIL, "domid", domid, sizeof(domid));
+    if (rc < 0) {
+        hv_printf("hello: cannot read my domid from xenstore (%d)\n", rc);
+        return 1;
+    }
+    hv_printf("hello: I am \"%s\", domain %s\n", name, domid);
+
+    rc = xenbus_write(XBT_NIL, "data/hello", "world");
+    if (rc < 0) {
+        hv_printf("hello: cannot write data/hello (%d)\n", rc);
+        return 1;
+    }
+    hv_printf("hello: wrote data/hello = \"world\"\n");
+
+    rc = xenbus_watch("control/shutdown", "shutdown", 0, 0);
+    if (rc < 0) {
+        hv_printf("hello: cannot watch control/shutdown (%d)\n", rc);
+        return 1;
+    }
+    hv_printf("hello: waiting for control/shutdown\n");
+
+    for (;;) {
+        char path[128], token[32];
+        rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token), 0);
+        if (rc < 0) {
+            hv_printf("hello: lost the xenstore connection (%d)\n", rc);
+            return 1;
+        }
+        rc = xenbus_read(XBT_NIL, "control/shutdown", value, sizeof(value));
+        if (rc == -XEN_ENOENT || rc == 0)
+            continue; /* the initial event, or our own acknowledgement */
+        if (rc < 0) {
+            hv_printf("hello: cannot read control/shutdown (%d)\n", rc);
+            continue;
+        }
+        int reason = shutdown_reason(value);
+        if (reason < 0) {
+            hv_printf("hello: ignoring unsupported shutdown request \"%s\"\n", value);
+            continue;
+        }
+        xenbus_write(XBT_NIL, "control/shutdown", "");
+        hv_printf("hello: shutting down (%s)\n", value);
+        guest_shutdown((unsigned)reason);
+    }
+}

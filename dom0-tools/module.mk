@@ -21,3 +21,18 @@ UNIT_TESTS += $(BUILD)/tests/test_cons_ring
 $(BUILD)/tests/test_cons_ring: $(call objs,dom0-tools/tests/test_cons_ring.c $(XCONS_RING_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# libkxl proper: context, domain build/teardown, services. It needs kxend's control client
+# and libxenstore; their module.mk files are read after this one, so name their outputs by path.
+KXL_DEP_LIBS := $(BUILD)/lib/libkxenctlclient.a $(BUILD)/lib/libxenstore.a $(COMMON_LIB)
+KXL_SRCS := dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src/build.c \
+            dom0-tools/libxl/src/services.c
+KXL_LIB  := $(BUILD)/lib/libkxl.a
+$(KXL_LIB): $(call objs,$(KXL_SRCS) $(KXL_CFG_SRCS))
+LIBS += $(KXL_LIB)
+
+XL_SRCS := $(wildcard dom0-tools/xl/*.c)
+$(BUILD)/bin/xl: $(call objs,$(XL_SRCS)) $(KXL_LIB) $(KXL_DEP_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+BINS += $(BUILD)/bin/xl

@@ -159,7 +159,7 @@ static int get_action(const struct kxl_cfg *cfg, const char *key, enum kxl_actio
                       char *err, size_t errlen)
 {
     const struct kxl_cfg_entry *e = kxl_cfg_get(cfg, key);
-    const char *s;
+    const char *s = NULL;
     if (!e)
         return 0;
     int rc = get_string(e, &s, err, errlen);
@@ -240,7 +240,7 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
                        size_t errlen)
 {
     const struct kxl_cfg_entry *e;
-    const char *s;
+    const char *s = NULL;
     uint64_t v;
     char why[256];
     int rc;

@@ -1,0 +1,77 @@
+/* libkxl: kxen's toolstack library (the part of Xen's libxl that xl needs): a context holding
+ * the kxend control connection and a xenstore handle, domain build/destroy/shutdown, listing,
+ * name resolution and the embedded service start. Functions return 0 or a negative errno and
+ * leave a human-readable reason in kxl_errmsg(ctx); the library never prints. */
+#ifndef KXL_KXL_H
+#define KXL_KXL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kxl/cfg.h"
+
+struct kxl_ctx;
+struct kxen_ctl;
+struct xs_handle;
+
+#define KXL_OPEN_AUTOSTART (1u << 0)  /* start kxend/xenstored/xenconsoled when absent */
+#define KXL_OPEN_NO_XS (1u << 1)      /* do not connect to xenstored (pure hypervisor ops) */
+
+int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen);
+void kxl_ctx_close(struct kxl_ctx *ctx);
+const char *kxl_errmsg(const struct kxl_ctx *ctx);
+struct kxen_ctl *kxl_ctl(struct kxl_ctx *ctx);
+struct xs_handle *kxl_xs(struct kxl_ctx *ctx);
+const char *kxl_rundir(const struct kxl_ctx *ctx);
+const char *kxl_accel(const struct kxl_ctx *ctx);
+
+/* Domain state as xl shows it. */
+struct kxl_dominfo {
+    uint16_t domid;
+    char name[64];
+    uint8_t uuid[16];
+    uint64_t memory_kb, max_memory_kb;
+    uint64_t cpu_time_ns;
+    uint32_t nr_vcpus, nr_online_vcpus;
+    uint32_t flags;            /* KXEN_DOMINFO_* */
+    uint32_t shutdown_reason;  /* SHUTDOWN_* when flags has KXEN_DOMINFO_SHUTDOWN */
+    uint64_t store_pfn, console_pfn;
+};
+/* Every domain including Domain-0 (id 0, synthesized from the host). Free *out with free(). */
+int kxl_domain_list(struct kxl_ctx *ctx, struct kxl_dominfo **out, size_t *nr);
+int kxl_domain_info(struct kxl_ctx *ctx, uint16_t domid, struct kxl_dominfo *info);
+/* "name" or a decimal id -> domid; -ENOENT with "'x' is an invalid domain identifier". */
+int kxl_domain_lookup(struct kxl_ctx *ctx, const char *spec, uint16_t *domid);
+/* The six-letter state column of `xl list` (r b p s c d). */
+void kxl_dominfo_state(const struct kxl_dominfo *info, char out[7]);
+
+/* Builds a domain from a validated config: create, event channels, load the kernel, xenstore
+ * tree, introduce to xenstored, unpause unless paused. On any failure everything created so
+ * far is destroyed again. */
+int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
+                      uint16_t *domid_out);
+/* Tears a domain down: kxend destroy, xenstored release, /local/domain/N and /vm/<uuid>
+ * removed. Tolerates a domain kxend already forgot (cleans xenstore anyway). */
+int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid);
+/* Writes control/shutdown = how ("poweroff", "reboot", ...): the PV shutdown protocol. */
+int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char *how);
+int kxl_domain_pause(struct kxl_ctx *ctx, uint16_t domid);
+int kxl_domain_unpause(struct kxl_ctx *ctx, uint16_t domid);
+int kxl_domain_rename(struct kxl_ctx *ctx, uint16_t domid, const char *new_name);
+/* Waits until kxend no longer knows the domain; timeout_ms < 0 = forever.
+ * Returns 0, -ETIMEDOUT. */
+int kxl_domain_wait_gone(struct kxl_ctx *ctx, uint16_t domid, int timeout_ms);
+
+/* Hypervisor console (xl dmesg): appends what kxend holds to *buf (malloc'd). */
+int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len);
+
+/* Embedded services: makes sure kxend, xenstored and xenconsoled run in the run dir (started
+ * from the directory of the running program, pid files <name>.pid) and answer. */
+int kxl_services_ensure(const char *rundir, char *err, size_t errlen);
+/* Stops them (domains destroyed first by kxend on SIGTERM). */
+int kxl_services_stop(const char *rundir, char *err, size_t errlen);
+/* One line per service: "<name>: running (pid N)" / "<name>: stopped". */
+int kxl_services_status(const char *rundir, char *out, size_t outlen);
+
+#endif

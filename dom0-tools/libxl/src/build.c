@@ -1,0 +1,428 @@
+/* Domain build and teardown as Xen's toolstack does it: create the domain in kxend, allocate
+ * the store and console event channels (remote end dom0), load the kernel (kxend places the
+ * special pages), write /local/domain/N and /vm/<uuid> with Xen's permissions, introduce the
+ * domain to xenstored, unpause. A failure at any step undoes every earlier step. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_domain.h"
+#include "kxen/ctl_evtchn.h"
+#include "kxen/util.h"
+#include "xenstore.h"
+
+#include "kxl_internal.h"
+
+/* Xen's default console ring log limit (bytes) written to console/limit. */
+#define KXL_CONSOLE_LIMIT 1048576
+
+int kxl_xs_printf(struct kxl_ctx *ctx, uint32_t t, const char *path, const char *fmt, ...)
+{
+    char *val;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&val, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    bool ok = xs_write(ctx->xs, t, path, val, (unsigned)n);
+    int e = errno;
+    free(val);
+    return ok ? 0 : -(e ? e : EIO);
+}
+
+char *kxl_xs_read(struct kxl_ctx *ctx, const char *path)
+{
+    unsigned len;
+    return xs_read(ctx->xs, XBT_NULL, path, &len);
+}
+
+static int set_perms(struct kxl_ctx *ctx, uint32_t t, const char *path,
+                     struct xs_permissions *p, unsigned n)
+{
+    if (!xs_set_permissions(ctx->xs, t, path, p, n))
+        return -(errno ? errno : EIO);
+    return 0;
+}
+
+/* One xenstore node with a value and a permission set, inside transaction t. */
+static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
+                const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
+                const char *path, const char *fmt, ...)
+{
+    char *val;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&val, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    int rc = 0;
+    if (!xs_write(ctx->xs, t, path, val, (unsigned)n))
+        rc = -(errno ? errno : EIO);
+    free(val);
+    if (rc == 0)
+        rc = set_perms(ctx, t, path, p, np);
+    if (rc)
+        kxl_fail(ctx, rc, "writing xenstore node %s failed: %s", path, strerror(-rc));
+    return rc;
+}
+
+struct build_state {
+    uint16_t domid;
+    bool created, introduced, xs_written;
+    uint32_t store_port, console_port;
+    uint64_t store_pfn, console_pfn;
+    char uuid_str[37];
+};
+
+/* Xen's layout: /local/domain/N readable by the domain, owned by dom0; the nodes the guest
+ * itself fills (control/shutdown, data, device, ...) owned by the domain. /vm/<uuid>
+ * readable by the domain. Other domains see nothing (n default). */
+static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                      struct build_state *b, uint32_t t)
+{
+    unsigned d = b->domid;
+    struct xs_permissions ro[2] = {{.id = 0, .perms = XS_PERM_NONE},
+                                   {.id = d, .perms = XS_PERM_READ}};
+    struct xs_permissions rw[1] = {{.id = d, .perms = XS_PERM_NONE}};
+    char dp[64], vm[64], p[160];
+    int rc;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+
+    snprintf(dp, sizeof(dp), "/local/domain/%u", d);
+    snprintf(vm, sizeof(vm), "/vm/%s", b->uuid_str);
+#define N(perm, sub, ...)                                                                      \
+    do {                                                                                       \
+        snprintf(p, sizeof(p), "%s%s", dp, sub);                                               \
+        if ((rc = node(ctx, t, perm, ARRAY_SIZE(perm), p, __VA_ARGS__)))                       \
+            return rc;                                                                         \
+    } while (0)
+#define V(sub, ...)                                                                            \
+    do {                                                                                       \
+        snprintf(p, sizeof(p), "%s%s", vm, sub);                                               \
+        if ((rc = node(ctx, t, ro, ARRAY_SIZE(ro), p, __VA_ARGS__)))                           \
+            return rc;                                                                         \
+    } while (0)
+
+    N(ro, "", "%s", "");
+    N(ro, "/name", "%s", dc->name);
+    N(ro, "/domid", "%u", d);
+    N(ro, "/vm", "%s", vm);
+    N(ro, "/memory", "%s", "");
+    N(ro, "/memory/static-max", "%llu", (unsigned long long)dc->maxmem_mb * 1024);
+    N(ro, "/memory/target", "%llu", (unsigned long long)dc->memory_mb * 1024);
+    N(ro, "/cpu", "%s", "");
+    for (unsigned i = 0; i < dc->vcpus; i++) {
+        char sub[48];
+        snprintf(sub, sizeof(sub), "/cpu/%u", i);
+        N(ro, sub, "%s", "");
+        snprintf(sub, sizeof(sub), "/cpu/%u/availability", i);
+        N(ro, sub, "%s", "online");
+    }
+    N(ro, "/store", "%s", "");
+    N(ro, "/store/ring-ref", "%llu", (unsigned long long)b->store_pfn);
+    N(ro, "/store/port", "%u", b->store_port);
+    N(ro, "/console", "%s", "");
+    N(ro, "/console/ring-ref", "%llu", (unsigned long long)b->console_pfn);
+    N(ro, "/console/port", "%u", b->console_port);
+    N(ro, "/console/type", "%s", "xenconsoled");
+    N(ro, "/console/limit", "%d", KXL_CONSOLE_LIMIT);
+    N(ro, "/console/output", "%s", "pty");
+    N(ro, "/control", "%s", "");
+    N(rw, "/control/shutdown", "%s", "");
+    N(rw, "/control/feature-poweroff", "%s", "");
+    N(rw, "/control/feature-reboot", "%s", "");
+    N(rw, "/control/feature-suspend", "%s", "");
+    N(rw, "/control/sysrq", "%s", "");
+    N(ro, "/control/platform-feature-multiprocessor-suspend", "%s", "1");
+    N(ro, "/control/platform-feature-xs_reset_watches", "%s", "1");
+    N(ro, "/device", "%s", "");
+    N(rw, "/data", "%s", "");
+    N(rw, "/drivers", "%s", "");
+    N(rw, "/feature", "%s", "");
+    N(rw, "/attr", "%s", "");
+    N(rw, "/error", "%s", "");
+    N(ro, "/image", "%s", "");
+    N(ro, "/image/os_type", "%s", kxl_domain_type_name(dc->type));
+
+    V("", "%s", "");
+    V("/uuid", "%s", b->uuid_str);
+    V("/name", "%s", dc->name);
+    V("/start_time", "%lld.%02ld", (long long)now.tv_sec, now.tv_nsec / 10000000);
+    V("/image", "%s", "");
+    V("/image/ostype", "%s", kxl_domain_type_name(dc->type));
+    V("/image/kernel", "%s", dc->kernel ? dc->kernel : "");
+    V("/image/cmdline", "%s", dc->cmdline ? dc->cmdline : "");
+    V("/on_poweroff", "%s", kxl_action_name(dc->on_poweroff));
+    V("/on_reboot", "%s", kxl_action_name(dc->on_reboot));
+    V("/on_crash", "%s", kxl_action_name(dc->on_crash));
+#undef N
+#undef V
+    return 0;
+}
+
+/* Writes the tree in one transaction, retrying when xenstored reports a conflict. */
+static int write_tree_txn(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                          struct build_state *b)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        xs_transaction_t t = xs_transaction_start(ctx->xs);
+        if (t == XBT_NULL)
+            return kxl_fail(ctx, -(errno ? errno : EIO), "xenstore transaction start failed");
+        int rc = write_tree(ctx, dc, b, t);
+        if (rc) {
+            xs_transaction_end(ctx->xs, t, true);
+            return rc;
+        }
+        if (xs_transaction_end(ctx->xs, t, false))
+            return 0;
+        if (errno != EAGAIN)
+            return kxl_fail(ctx, -errno, "xenstore transaction commit failed: %s",
+                            strerror(errno));
+    }
+    return kxl_fail(ctx, -EAGAIN, "xenstore kept reporting conflicts while writing the tree");
+}
+
+static int alloc_unbound(struct kxl_ctx *ctx, uint16_t domid, uint32_t *port)
+{
+    struct kxen_ctl_evtchn_dom_arg a = {.domid = domid, .remote_domid = 0};
+    struct kxen_ctl_evtchn_port_rep r;
+    uint32_t len = 0;
+    int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_EVTCHN_ALLOC_UNBOUND_FOR, &a, sizeof(a), &r,
+                             sizeof(r), &len);
+    if (rc == 0 && len < sizeof(r))
+        rc = -EPROTO;
+    if (rc == 0)
+        *port = r.port;
+    return rc;
+}
+
+static void remove_tree(struct kxl_ctx *ctx, uint16_t domid, const char *uuid_str)
+{
+    char p[64];
+    if (!ctx->xs)
+        return;
+    snprintf(p, sizeof(p), "/local/domain/%u", domid);
+    xs_rm(ctx->xs, XBT_NULL, p);
+    if (uuid_str && *uuid_str) {
+        snprintf(p, sizeof(p), "/vm/%s", uuid_str);
+        xs_rm(ctx->xs, XBT_NULL, p);
+    }
+}
+
+static void undo(struct kxl_ctx *ctx, struct build_state *b)
+{
+    if (b->introduced)
+        xs_release_domain(ctx->xs, b->domid);
+    if (b->xs_written)
+        remove_tree(ctx, b->domid, b->uuid_str);
+    if (b->created)
+        kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_DESTROY, b->domid, 0);
+}
+
+static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                       struct build_state *b)
+{
+    int fd = open(dc->kernel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return kxl_fail(ctx, -errno, "cannot open kernel %s: %s", dc->kernel, strerror(errno));
+    struct kxen_ctl_domain_load req = {.domid = b->domid, .store_evtchn = b->store_port,
+                                       .console_evtchn = b->console_port};
+    snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
+    struct kxen_ctl_domain_load_rep rep;
+    uint32_t len = 0;
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_DOMAIN_LOAD, &req, sizeof(req), &fd, 1, &rep,
+                           sizeof(rep), &len, NULL, NULL);
+    close(fd);
+    if (rc == 0 && len < sizeof(rep))
+        rc = -EPROTO;
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "kxend refused to load kernel %s: %s", dc->kernel,
+                        strerror(-rc));
+    b->store_pfn = rep.store_pfn;
+    b->console_pfn = rep.console_pfn;
+    return 0;
+}
+
+int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
+                      uint16_t *domid_out)
+{
+    struct build_state b = {0};
+    struct kxen_ctl_domain_create cr = {0};
+    int rc;
+
+    if (!ctx->xs)
+        return kxl_fail(ctx, -ENOTCONN, "domain build needs xenstored");
+    if (dc->type == KXL_TYPE_HVM)
+        return kxl_fail(ctx, -EOPNOTSUPP, "type 'hvm' guests are not supported by this xl yet "
+                        "(use pv or pvh)");
+    if (!dc->kernel)
+        return kxl_fail(ctx, -EINVAL, "no kernel given");
+    uint16_t existing;
+    if (kxl_domain_lookup(ctx, dc->name, &existing) == 0)
+        return kxl_fail(ctx, -EEXIST, "domain '%s' already exists (id %u)", dc->name, existing);
+
+    snprintf(cr.name, sizeof(cr.name), "%s", dc->name);
+    if (dc->has_uuid) {
+        memcpy(cr.uuid, dc->uuid, 16);
+    } else {
+        if (getrandom(cr.uuid, 16, 0) != 16)
+            return kxl_fail(ctx, -EIO, "no random bytes for a uuid");
+        cr.uuid[6] = (cr.uuid[6] & 0x0f) | 0x40;   /* RFC 4122 version 4 */
+        cr.uuid[8] = (cr.uuid[8] & 0x3f) | 0x80;
+    }
+    kxl_format_uuid(cr.uuid, b.uuid_str);
+    cr.memory_kb = dc->memory_mb * 1024;
+    cr.max_memory_kb = dc->maxmem_mb * 1024;
+    cr.nr_vcpus = dc->vcpus;
+
+    struct kxen_ctl_domid_rep dr;
+    uint32_t len = 0;
+    rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr),
+                         &len);
+    if (rc == 0 && len < sizeof(dr))
+        rc = -EPROTO;
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "kxend refused to create domain '%s': %s", dc->name,
+                        strerror(-rc));
+    b.domid = dr.domid;
+    b.created = true;
+
+    if ((rc = alloc_unbound(ctx, b.domid, &b.store_port)) < 0 ||
+        (rc = alloc_unbound(ctx, b.domid, &b.console_port)) < 0) {
+        kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s",
+                 strerror(-rc));
+        goto fail;
+    }
+    if ((rc = load_kernel(ctx, dc, &b)) < 0)
+        goto fail;
+    b.xs_written = true;   /* a partial tree is removed on failure too */
+    if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
+        goto fail;
+    if (!xs_introduce_domain(ctx->xs, b.domid, b.store_pfn, b.store_port)) {
+        rc = -(errno ? errno : EIO);
+        kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid,
+                 strerror(-rc));
+        goto fail;
+    }
+    b.introduced = true;
+    if (!paused && (rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, b.domid, 0)) < 0) {
+        kxl_fail(ctx, rc, "unpausing domain %u failed: %s", b.domid, strerror(-rc));
+        goto fail;
+    }
+    *domid_out = b.domid;
+    return 0;
+fail:
+    undo(ctx, &b);
+    return rc;
+}
+
+int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid)
+{
+    if (domid == 0)
+        return kxl_fail(ctx, -EPERM, "Domain-0 cannot be destroyed");
+    char uuid_str[37] = "";
+    struct kxl_dominfo di;
+    int rc = kxl_hv_getinfo(ctx, domid, false, &di);
+    if (rc == 0)
+        kxl_format_uuid(di.uuid, uuid_str);
+    else if (ctx->xs) {
+        /* kxend already forgot it: find the vm path xenstore still holds */
+        char p[64];
+        snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
+        char *vm = kxl_xs_read(ctx, p);
+        if (vm && strncmp(vm, "/vm/", 4) == 0)
+            snprintf(uuid_str, sizeof(uuid_str), "%s", vm + 4);
+        free(vm);
+    }
+    int hv_rc = rc == 0 ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_DESTROY, domid, 0) : rc;
+    if (ctx->xs) {
+        if (xs_is_domain_introduced(ctx->xs, domid))
+            xs_release_domain(ctx->xs, domid);
+        remove_tree(ctx, domid, uuid_str);
+    }
+    if (hv_rc < 0 && !(rc < 0 && *uuid_str))
+        return kxl_fail(ctx, hv_rc, "destroying domain %u failed: %s", domid,
+                        strerror(-hv_rc));
+    return 0;
+}
+
+int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char *how)
+{
+    char p[64];
+    if (domid == 0)
+        return kxl_fail(ctx, -EPERM, "Domain-0 is the host; shut it down from the host");
+    snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
+    int rc = kxl_xs_printf(ctx, XBT_NULL, p, "%s", how);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "writing %s failed: %s", p, strerror(-rc));
+    return 0;
+}
+
+int kxl_domain_pause(struct kxl_ctx *ctx, uint16_t domid)
+{
+    int rc = domid ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_PAUSE, domid, 0) : -EPERM;
+    return rc < 0 ? kxl_fail(ctx, rc, "pausing domain %u failed: %s", domid, strerror(-rc)) : 0;
+}
+
+int kxl_domain_unpause(struct kxl_ctx *ctx, uint16_t domid)
+{
+    int rc = domid ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, domid, 0) : -EPERM;
+    return rc < 0 ? kxl_fail(ctx, rc, "unpausing domain %u failed: %s", domid, strerror(-rc))
+                  : 0;
+}
+
+int kxl_domain_rename(struct kxl_ctx *ctx, uint16_t domid, const char *new_name)
+{
+    char why[200];
+    uint16_t other;
+    if (domid == 0)
+        return kxl_fail(ctx, -EPERM, "Domain-0 cannot be renamed");
+    if (kxl_validate_domain_name(new_name, why, sizeof(why)) < 0)
+        return kxl_fail(ctx, -EINVAL, "%s", why);
+    if (kxl_domain_lookup(ctx, new_name, &other) == 0 && other != domid)
+        return kxl_fail(ctx, -EEXIST, "domain name '%s' is already used by domain %u",
+                        new_name, other);
+    struct kxen_ctl_domain_rename r = {.domid = domid};
+    snprintf(r.name, sizeof(r.name), "%s", new_name);
+    int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_RENAME, &r, sizeof(r), NULL, 0, NULL);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "renaming domain %u failed: %s", domid, strerror(-rc));
+    if (ctx->xs) {
+        char p[64];
+        snprintf(p, sizeof(p), "/local/domain/%u/name", domid);
+        kxl_xs_printf(ctx, XBT_NULL, p, "%s", new_name);
+        snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
+        char *vm = kxl_xs_read(ctx, p);
+        if (vm) {
+            char vp[96];
+            snprintf(vp, sizeof(vp), "%s/name", vm);
+            kxl_xs_printf(ctx, XBT_NULL, vp, "%s", new_name);
+            free(vm);
+        }
+    }
+    return 0;
+}
+
+int kxl_domain_wait_gone(struct kxl_ctx *ctx, uint16_t domid, int timeout_ms)
+{
+    uint64_t deadline = kxen_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+    for (;;) {
+        struct kxl_dominfo di;
+        if (kxl_hv_getinfo(ctx, domid, false, &di) < 0)
+            return 0;
+        if (timeout_ms >= 0 && kxen_now_ns() > deadline)
+            return kxl_fail(ctx, -ETIMEDOUT, "domain %u is still there", domid);
+        usleep(20000);
+    }
+}

@@ -1,0 +1,317 @@
+/* The embedded service start: the first xl command of a host starts kxend, xenstored and
+ * xenconsoled in the run dir (from the directory xl itself lives in, or $KXEN_BINDIR), each
+ * with a pid file <name>.pid and its log <name>.log, and waits until its socket answers.
+ * A lock file serialises concurrent xl commands. Stop destroys the domains, then SIGTERMs the
+ * daemons in reverse order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kxen/util.h"
+
+#include "kxl_internal.h"
+
+#define SERVICE_START_TIMEOUT_MS 20000   /* sanitizer builds start slowly on a busy host */
+
+struct service {
+    const char *name;
+    const char *socket;   /* relative to the run dir */
+};
+
+/* Start order; stop runs it backwards. */
+static const struct service services[] = {
+    {"kxend", "kxend.sock"},
+    {"xenstored", "socket"},
+    {"xenconsoled", "xenconsoled.sock"},
+};
+
+static int socket_answers(const char *rundir, const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", rundir, name) >=
+        sizeof(sa.sun_path))
+        return 0;
+    /* kxend speaks SOCK_SEQPACKET, the others SOCK_STREAM: try the right one. */
+    int type = strcmp(name, "kxend.sock") == 0 ? SOCK_SEQPACKET : SOCK_STREAM;
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static pid_t read_pid(const char *rundir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s.pid", rundir, name);
+    FILE *f = fopen(path, "re");
+    long pid = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
+}
+
+static int bindir(char *buf, size_t len)
+{
+    const char *env = getenv("KXEN_BINDIR");
+    if (env) {
+        snprintf(buf, len, "%s", env);
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        return -errno;
+    exe[n] = '\0';
+    snprintf(buf, len, "%s", dirname(exe));
+    return 0;
+}
+
+/* Double fork so the daemon is never our zombie; its pid comes back through a pipe. */
+static int spawn(const char *rundir, const char *bin, const struct service *s, pid_t *pid_out)
+{
+    char exe[PATH_MAX], pidf[PATH_MAX], logf[PATH_MAX];
+    if (snprintf(exe, sizeof(exe), "%s/%s", bin, s->name) >= (int)sizeof(exe) ||
+        snprintf(pidf, sizeof(pidf), "%s/%s.pid", rundir, s->name) >= (int)sizeof(pidf) ||
+        snprintf(logf, sizeof(logf), "%s/%s.log", rundir, s->name) >= (int)sizeof(logf))
+        return -ENAMETOOLONG;
+    if (access(exe, X_OK) < 0)
+        return -errno;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t child = fork();
+    if (child < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -errno;
+    }
+    if (child == 0) {
+        setsid();
+        pid_t gc = fork();
+        if (gc != 0) {
+            if (write(pfd[1], &gc, sizeof(gc)) < 0)
+                _exit(1);
+            _exit(0);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        int log = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        if (log >= 0) {
+            dup2(log, 1);
+            dup2(log, 2);
+        }
+        setenv("KXEN_RUNDIR", rundir, 1);
+        setenv("XENSTORED_RUNDIR", rundir, 1);
+        const char *accel = getenv("KXEN_ACCEL");
+        if (strcmp(s->name, "kxend") == 0) {
+            if (accel)
+                execl(exe, exe, "-N", "--rundir", rundir, "-F", pidf, "--accel", accel,
+                      (char *)NULL);
+            execl(exe, exe, "-N", "--rundir", rundir, "-F", pidf, (char *)NULL);
+        } else if (strcmp(s->name, "xenstored") == 0) {
+            execl(exe, exe, "-N", "-F", pidf, (char *)NULL);
+        } else {
+            execl(exe, exe, "-N", "--rundir", rundir, "-F", pidf, (char *)NULL);
+        }
+        _exit(127);
+    }
+    close(pfd[1]);
+    pid_t gc = 0;
+    ssize_t r = read(pfd[0], &gc, sizeof(gc));
+    close(pfd[0]);
+    waitpid(child, NULL, 0);
+    if (r != sizeof(gc) || gc <= 0)
+        return -ECHILD;
+    *pid_out = gc;
+    return 0;
+}
+
+static void log_tail(const char *rundir, const char *name, char *out, size_t outlen)
+{
+    char path[PATH_MAX];
+    char buf[400];
+    snprintf(path, sizeof(path), "%s/%s.log", rundir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    out[0] = '\0';
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, start);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    char *last = strrchr(buf, '\n');
+    if (snprintf(out, outlen, "%s", last ? last + 1 : buf) >= (int)outlen && outlen > 4)
+        strcpy(out + outlen - 4, "...");
+}
+
+static int ensure_one(const char *rundir, const char *bin, const struct service *s, char *err,
+                      size_t errlen)
+{
+    if (socket_answers(rundir, s->socket))
+        return 0;
+    pid_t pid = 0;
+    int rc = spawn(rundir, bin, s, &pid);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot start %s/%s: %s", bin, s->name, strerror(-rc));
+        return rc;
+    }
+    for (int waited = 0; waited < SERVICE_START_TIMEOUT_MS; waited += 10) {
+        if (socket_answers(rundir, s->socket))
+            return 0;
+        if (kill(pid, 0) < 0) {
+            char tail[300];
+            log_tail(rundir, s->name, tail, sizeof(tail));
+            snprintf(err, errlen, "%s exited during start-up (see %s/%s.log): %s", s->name,
+                     rundir, s->name, tail);
+            return -ECHILD;
+        }
+        usleep(10000);
+    }
+    snprintf(err, errlen, "%s did not answer on %s/%s within %d s", s->name, rundir, s->socket,
+             SERVICE_START_TIMEOUT_MS / 1000);
+    return -ETIMEDOUT;
+}
+
+static int lock_rundir(const char *rundir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/services.lock", rundir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
+{
+    int all = 1;
+    for (size_t i = 0; i < ARRAY_SIZE(services); i++)
+        all &= socket_answers(rundir, services[i].socket);
+    if (all)
+        return 0;
+    if (mkdir(rundir, 0700) < 0 && errno != EEXIST) {
+        int e = errno;
+        snprintf(err, errlen, "cannot create run directory %s: %s", rundir, strerror(e));
+        return -e;
+    }
+    char bin[PATH_MAX];
+    int rc = bindir(bin, sizeof(bin));
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot find the kxen programs: %s", strerror(-rc));
+        return rc;
+    }
+    int lock = lock_rundir(rundir);
+    if (lock < 0) {
+        snprintf(err, errlen, "cannot lock %s/services.lock: %s", rundir, strerror(-lock));
+        return lock;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(services) && rc == 0; i++)
+        rc = ensure_one(rundir, bin, &services[i], err, errlen);
+    close(lock);
+    return rc;
+}
+
+static int stop_pid(pid_t pid)
+{
+    if (kill(pid, SIGTERM) < 0)
+        return errno == ESRCH ? 0 : -errno;
+    for (int i = 0; i < 1000; i++) {   /* 10 s for a clean exit */
+        if (kill(pid, 0) < 0)
+            return 0;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    return -ETIMEDOUT;
+}
+
+int kxl_services_stop(const char *rundir, char *err, size_t errlen)
+{
+    int rc = 0;
+    err[0] = '\0';
+    /* Domains first, through the toolstack, so xenstore is left clean. */
+    if (socket_answers(rundir, "kxend.sock")) {
+        setenv("KXEN_RUNDIR", rundir, 1);
+        setenv("XENSTORED_RUNDIR", rundir, 1);
+        struct kxl_ctx *ctx;
+        char cerr[KXL_ERR_LEN];
+        unsigned flags = socket_answers(rundir, "socket") ? 0 : KXL_OPEN_NO_XS;
+        if (kxl_ctx_open(flags, &ctx, cerr, sizeof(cerr)) == 0) {
+            struct kxl_dominfo *list;
+            size_t n;
+            if (kxl_domain_list(ctx, &list, &n) == 0) {
+                for (size_t i = 1; i < n; i++)
+                    kxl_domain_destroy(ctx, list[i].domid);
+                free(list);
+            }
+            kxl_ctx_close(ctx);
+        }
+    }
+    for (size_t i = ARRAY_SIZE(services); i-- > 0;) {
+        pid_t pid = read_pid(rundir, services[i].name);
+        if (!pid)
+            continue;
+        int r = stop_pid(pid);
+        if (r < 0 && rc == 0) {
+            rc = r;
+            snprintf(err, errlen, "%s (pid %d) did not stop on SIGTERM: killed",
+                     services[i].name, (int)pid);
+        }
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s.pid", rundir, services[i].name);
+        unlink(path);
+    }
+    return rc;
+}
+
+int kxl_services_status(const char *rundir, char *out, size_t outlen)
+{
+    size_t n = 0;
+    int running = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(services); i++) {
+        pid_t pid = read_pid(rundir, services[i].name);
+        int answers = socket_answers(rundir, services[i].socket);
+        int w;
+        if (pid && answers)
+            w = snprintf(out + n, outlen - n, "%s: running (pid %d)\n", services[i].name,
+                         (int)pid);
+        else if (pid)
+            w = snprintf(out + n, outlen - n, "%s: starting or stuck (pid %d, socket %s/%s "
+                         "not answering)\n", services[i].name, (int)pid, rundir,
+                         services[i].socket);
+        else
+            w = snprintf(out + n, outlen - n, "%s: stopped\n", services[i].name);
+        running += pid && answers;
+        if (w < 0 || (size_t)w >= outlen - n)
+            break;
+        n += w;
+    }
+    return running;
+}

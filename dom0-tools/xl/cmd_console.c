@@ -1,0 +1,177 @@
+/* xl console: attaches the terminal to a domain's PV console through xenconsoled's socket
+ * (protocol in docs/xl.md: "ATTACH <domid>\n" -> "OK\n" or "ERR <reason>\n", then raw bytes
+ * both ways). Ctrl-] (0x1d) detaches, as with Xen's xenconsole. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "kxen/util.h"
+
+#include "xl.h"
+
+#define XL_CONSOLE_ESCAPE 0x1d
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void raw_terminal(void)
+{
+    struct termios t;
+    if (!isatty(0) || tcgetattr(0, &saved_tio) < 0)
+        return;
+    tio_saved = true;
+    t = saved_tio;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+}
+
+static void restore_terminal(void)
+{
+    if (tio_saved)
+        tcsetattr(0, TCSANOW, &saved_tio);
+    tio_saved = false;
+}
+
+static int connect_consoled(uint16_t domid, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", kxl_rundir(xl_ctx));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        snprintf(err, errlen, "cannot reach xenconsoled at %s: %s", sa.sun_path,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -ECONNREFUSED;
+    }
+    char req[32];
+    int n = snprintf(req, sizeof(req), "ATTACH %u\n", domid);
+    if (kxen_write_full(fd, req, n) < 0) {
+        snprintf(err, errlen, "xenconsoled closed the connection");
+        close(fd);
+        return -EPIPE;
+    }
+    /* The reply line, byte by byte so no console data is swallowed. */
+    char line[256];
+    size_t len = 0;
+    while (len < sizeof(line) - 1) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r <= 0) {
+            snprintf(err, errlen, "xenconsoled closed the connection");
+            close(fd);
+            return -EPIPE;
+        }
+        if (c == '\n')
+            break;
+        line[len++] = c;
+    }
+    line[len] = '\0';
+    if (strcmp(line, "OK") != 0) {
+        snprintf(err, errlen, "%s", strncmp(line, "ERR ", 4) == 0 ? line + 4 : line);
+        close(fd);
+        return -ENOENT;
+    }
+    return fd;
+}
+
+int xl_console_attach(uint16_t domid)
+{
+    char err[300];
+    int fd = -1;
+    /* Right after create the console may not be attached by xenconsoled yet: retry briefly. */
+    for (int i = 0; i < 100; i++) {
+        fd = connect_consoled(domid, err, sizeof(err));
+        if (fd >= 0 || fd == -ECONNREFUSED)
+            break;
+        usleep(50000);
+    }
+    if (fd < 0) {
+        xl_err("console of domain %u: %s", domid, err);
+        return fd;
+    }
+    raw_terminal();
+    struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    char buf[4096];
+    bool stdin_open = true;
+    int rc = 0;
+    for (;;) {
+        p[0].fd = stdin_open ? 0 : -1;
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n <= 0)
+                break;   /* the console closed: the domain is gone */
+            if (kxen_write_full(1, buf, n) < 0)
+                break;
+        }
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(0, buf, sizeof(buf));
+            if (n <= 0) {
+                stdin_open = false;   /* keep showing output until the console closes */
+                continue;
+            }
+            char *esc = memchr(buf, XL_CONSOLE_ESCAPE, n);
+            if (esc) {
+                if (esc > buf)
+                    kxen_write_full(fd, buf, esc - buf);
+                break;
+            }
+            if (kxen_write_full(fd, buf, n) < 0)
+                break;
+        }
+    }
+    restore_terminal();
+    close(fd);
+    return rc;
+}
+
+int main_console(int argc, char **argv)
+{
+    const char *type = "pv";
+    int opt;
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+t:n:h")) != -1) {
+        switch (opt) {
+        case 't': type = optarg; break;
+        case 'n':
+            if (strcmp(optarg, "0") != 0) {
+                xl_err("console: only console 0 exists");
+                return 1;
+            }
+            break;
+        default: return xl_usage("console");
+        }
+    }
+    if (strcmp(type, "pv") != 0 && strcmp(type, "serial") != 0) {
+        xl_err("console: type must be pv or serial, not '%s'", type);
+        return 2;
+    }
+    if (optind + 1 != argc)
+        return xl_usage("console");
+    uint16_t domid;
+    if (xl_find_domain(argv[optind], &domid) < 0)
+        return 1;
+    if (domid == 0) {
+        xl_err("console: Domain-0 is the host; it has no console here");
+        return 1;
+    }
+    if (strcmp(type, "serial") == 0) {
+        xl_err("console: domain %u has no emulated serial port (only HVM guests do; use -t pv)",
+               domid);
+        return 1;
+    }
+    return xl_console_attach(domid) < 0 ? 1 : 0;
+}

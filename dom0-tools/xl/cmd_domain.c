@@ -1,0 +1,263 @@
+/* xl commands that change domains: create, destroy, shutdown, reboot, pause, unpause, rename. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kxen/ctl_domain.h"
+#include "kxen/util.h"
+
+#include "xl.h"
+
+/* Reads the config file plus command-line key=value overrides into a domain config. */
+static int load_config(const char *file, char **extras, int nr_extras,
+                       struct kxl_domain_config *dc)
+{
+    struct kxl_cfg cfg;
+    char err[KXL_ERR_LEN];
+    int rc;
+    kxl_cfg_init(&cfg);
+    rc = kxl_cfg_parse_file(&cfg, file, err, sizeof(err));
+    for (int i = 0; rc == 0 && i < nr_extras; i++) {
+        char src[48];
+        snprintf(src, sizeof(src), "command line argument %d", i + 1);
+        rc = kxl_cfg_parse(&cfg, src, extras[i], strlen(extras[i]), err, sizeof(err));
+    }
+    if (rc == 0)
+        rc = kxl_domain_config_from_cfg(dc, &cfg, err, sizeof(err));
+    kxl_cfg_free(&cfg);
+    if (rc < 0) {
+        xl_err("%s", rc == -ENOMEM ? "out of memory" : err);
+        return rc;
+    }
+    /* The monitor may rebuild the domain later, from another working directory. */
+    char abs[PATH_MAX];
+    if (dc->kernel && dc->kernel[0] != '/' && realpath(dc->kernel, abs)) {
+        char *k = strdup(abs);
+        if (k) {
+            free(dc->kernel);
+            dc->kernel = k;
+        }
+    }
+    return 0;
+}
+
+/* The per-domain monitor runs detached, logging to <rundir>/xl-<name>.log (Xen keeps
+ * /var/log/xen/xl-<name>.log). */
+static void detach_monitor(const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/xl-%s.log", kxl_rundir(xl_ctx), name);
+    setsid();
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (in >= 0)
+        dup2(in, 0);
+    if (log >= 0) {
+        dup2(log, 1);
+        dup2(log, 2);
+    }
+    if (in > 2)
+        close(in);
+    if (log > 2)
+        close(log);
+}
+
+int main_create(int argc, char **argv)
+{
+    bool console = false, paused = false, quiet = false, no_monitor = false,
+         foreground = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+cpqeFh")) != -1) {
+        switch (opt) {
+        case 'c': console = true; break;
+        case 'p': paused = true; break;
+        case 'q': quiet = true; break;
+        case 'e': no_monitor = true; break;
+        case 'F': foreground = true; break;
+        default: return xl_usage("create");
+        }
+    }
+    if (optind >= argc) {
+        xl_err("create: no config file given");
+        return xl_usage("create");
+    }
+    const char *file = argv[optind];
+    if (!quiet)
+        fprintf(stderr, "Parsing config from %s\n", file);
+    struct kxl_domain_config dc;
+    if (load_config(file, argv + optind + 1, argc - optind - 1, &dc) < 0)
+        return 1;
+    uint16_t domid;
+    int rc = kxl_domain_create(xl_ctx, &dc, paused, &domid);
+    if (rc < 0) {
+        xl_err("cannot create domain '%s': %s", dc.name, kxl_errmsg(xl_ctx));
+        kxl_domain_config_free(&dc);
+        return 1;
+    }
+    fflush(stdout);
+    if (foreground) {
+        rc = xl_monitor_run(&dc, domid);
+        kxl_domain_config_free(&dc);
+        return rc < 0 ? 1 : 0;
+    }
+    if (!no_monitor) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            xl_err("cannot fork the domain monitor: %s", strerror(errno));
+        } else if (pid == 0) {
+            detach_monitor(dc.name);
+            rc = xl_monitor_run(&dc, domid);
+            kxl_domain_config_free(&dc);
+            /* xl_ctx still points at the parent's context: reachable, not leaked */
+            exit(rc < 0 ? 1 : 0);
+        }
+    }
+    if (console)
+        rc = xl_console_attach(domid);
+    kxl_domain_config_free(&dc);
+    return rc < 0 ? 1 : 0;
+}
+
+int main_destroy(int argc, char **argv)
+{
+    uint16_t domid;
+    if (argc != 2)
+        return xl_usage("destroy");
+    if (xl_find_domain(argv[1], &domid) < 0)
+        return 1;
+    if (kxl_domain_destroy(xl_ctx, domid) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    return 0;
+}
+
+/* -w: waits until the domain is gone, or has stayed shut down for 2 s (no monitor acted:
+ * on_* = preserve, or created with -e). */
+static int wait_shutdown_done(uint16_t domid)
+{
+    uint64_t shut_since = 0;
+    for (;;) {
+        struct kxl_dominfo di;
+        if (kxl_domain_info(xl_ctx, domid, &di) < 0)
+            return 0;
+        if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
+            if (!shut_since)
+                shut_since = kxen_now_ns();
+            else if (kxen_now_ns() - shut_since > 2000000000ull)
+                return 0;
+        }
+        usleep(20000);
+    }
+}
+
+static int shutdown_common(int argc, char **argv, const char *how, const char *cmd)
+{
+    bool wait = false, all = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+waFh")) != -1) {
+        switch (opt) {
+        case 'w': wait = true; break;
+        case 'a': all = true; break;
+        case 'F': break;   /* fallback to ACPI: there is no ACPI; PV protocol only */
+        default: return xl_usage(cmd);
+        }
+    }
+    uint16_t *ids = NULL;
+    size_t n = 0;
+    if (all) {
+        if (optind != argc)
+            return xl_usage(cmd);
+        struct kxl_dominfo *list;
+        size_t nr;
+        if (kxl_domain_list(xl_ctx, &list, &nr) < 0) {
+            xl_err("%s", kxl_errmsg(xl_ctx));
+            return 1;
+        }
+        ids = calloc(nr, sizeof(*ids));
+        for (size_t i = 1; ids && i < nr; i++)
+            ids[n++] = list[i].domid;
+        free(list);
+        if (!ids)
+            return 1;
+    } else {
+        if (optind + 1 != argc)
+            return xl_usage(cmd);
+        ids = malloc(sizeof(*ids));
+        if (!ids || xl_find_domain(argv[optind], &ids[0]) < 0) {
+            free(ids);
+            return 1;
+        }
+        n = 1;
+    }
+    int ret = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kxl_domain_request_shutdown(xl_ctx, ids[i], how) < 0) {
+            xl_err("%s", kxl_errmsg(xl_ctx));
+            ret = 1;
+        }
+    if (wait && ret == 0)
+        for (size_t i = 0; i < n; i++) {
+            printf("Waiting for domain %u to %s\n", ids[i], how);
+            fflush(stdout);
+            wait_shutdown_done(ids[i]);
+        }
+    free(ids);
+    return ret;
+}
+
+int main_shutdown(int argc, char **argv)
+{
+    return shutdown_common(argc, argv, "poweroff", "shutdown");
+}
+
+int main_reboot(int argc, char **argv)
+{
+    return shutdown_common(argc, argv, "reboot", "reboot");
+}
+
+static int simple_op(int argc, char **argv, const char *cmd,
+                     int (*op)(struct kxl_ctx *, uint16_t))
+{
+    uint16_t domid;
+    if (argc != 2)
+        return xl_usage(cmd);
+    if (xl_find_domain(argv[1], &domid) < 0)
+        return 1;
+    if (op(xl_ctx, domid) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    return 0;
+}
+
+int main_pause(int argc, char **argv)
+{
+    return simple_op(argc, argv, "pause", kxl_domain_pause);
+}
+
+int main_unpause(int argc, char **argv)
+{
+    return simple_op(argc, argv, "unpause", kxl_domain_unpause);
+}
+
+int main_rename(int argc, char **argv)
+{
+    uint16_t domid;
+    if (argc != 3)
+        return xl_usage("rename");
+    if (xl_find_domain(argv[1], &domid) < 0)
+        return 1;
+    if (kxl_domain_rename(xl_ctx, domid, argv[2]) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,351 @@
+/* xl commands that only read: list, info, domid, domname, dmesg, vcpu-list, uptime. Column
+ * layouts follow Xen's xl output so that scripts written for Xen parse ours. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_domain.h"
+#include "xenstore.h"
+
+#include "xl.h"
+
+/* Selected domains: all (argc == 0) or the named ones, in argument order. */
+static int select_domains(int argc, char **argv, struct kxl_dominfo **out, size_t *nr)
+{
+    struct kxl_dominfo *list;
+    size_t n;
+    if (kxl_domain_list(xl_ctx, &list, &n) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return -1;
+    }
+    if (argc == 0) {
+        *out = list;
+        *nr = n;
+        return 0;
+    }
+    struct kxl_dominfo *sel = calloc(argc, sizeof(*sel));
+    if (!sel) {
+        free(list);
+        return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        uint16_t domid;
+        if (xl_find_domain(argv[i], &domid) < 0) {
+            free(sel);
+            free(list);
+            return -1;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (list[j].domid == domid)
+                sel[i] = list[j];
+    }
+    free(list);
+    *out = sel;
+    *nr = argc;
+    return 0;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static char *vm_value(uint16_t domid, const char *key)
+{
+    char p[128];
+    struct xs_handle *xs = kxl_xs(xl_ctx);
+    if (!xs || domid == 0)
+        return NULL;
+    snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
+    unsigned len;
+    char *vm = xs_read(xs, XBT_NULL, p, &len);
+    if (!vm)
+        return NULL;
+    snprintf(p, sizeof(p), "%s/%s", vm, key);
+    free(vm);
+    return xs_read(xs, XBT_NULL, p, &len);
+}
+
+static void list_json(const struct kxl_dominfo *d, size_t n)
+{
+    printf("[\n");
+    for (size_t i = 0; i < n; i++) {
+        char uuid[37], st[7];
+        kxl_format_uuid(d[i].uuid, uuid);
+        kxl_dominfo_state(&d[i], st);
+        char *ostype = vm_value(d[i].domid, "image/ostype");
+        char *kernel = vm_value(d[i].domid, "image/kernel");
+        char *cmdline = vm_value(d[i].domid, "image/cmdline");
+        printf("    {\n        \"domid\": %u,\n        \"config\": {\n", d[i].domid);
+        printf("            \"c_info\": {\n                \"type\": ");
+        json_str(ostype ? ostype : (d[i].domid == 0 ? "pv" : "unknown"));
+        printf(",\n                \"name\": ");
+        json_str(d[i].name);
+        printf(",\n                \"uuid\": ");
+        json_str(uuid);
+        printf("\n            },\n            \"b_info\": {\n");
+        printf("                \"max_vcpus\": %u,\n", d[i].nr_vcpus);
+        printf("                \"max_memkb\": %llu,\n",
+               (unsigned long long)d[i].max_memory_kb);
+        printf("                \"target_memkb\": %llu,\n", (unsigned long long)d[i].memory_kb);
+        printf("                \"kernel\": ");
+        json_str(kernel ? kernel : "");
+        printf(",\n                \"cmdline\": ");
+        json_str(cmdline ? cmdline : "");
+        printf("\n            }\n        },\n        \"state\": ");
+        json_str(st);
+        printf(",\n        \"cpu_time\": %.1f\n    }%s\n", d[i].cpu_time_ns / 1e9,
+               i + 1 < n ? "," : "");
+        free(ostype);
+        free(kernel);
+        free(cmdline);
+    }
+    printf("]\n");
+}
+
+int main_list(int argc, char **argv)
+{
+    bool json = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+lh")) != -1) {
+        if (opt == 'l')
+            json = true;
+        else
+            return xl_usage("list");
+    }
+    struct kxl_dominfo *d;
+    size_t n;
+    if (select_domains(argc - optind, argv + optind, &d, &n) < 0)
+        return 1;
+    if (json) {
+        list_json(d, n);
+    } else {
+        printf("%-40s %5s %5s %5s\t%s\t%s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+        for (size_t i = 0; i < n; i++) {
+            char st[7];
+            kxl_dominfo_state(&d[i], st);
+            printf("%-40s %5u %5llu %5u     %s  %8.1f\n", d[i].name, d[i].domid,
+                   (unsigned long long)(d[i].memory_kb / 1024), d[i].nr_online_vcpus, st,
+                   d[i].cpu_time_ns / 1e9);
+        }
+    }
+    free(d);
+    return 0;
+}
+
+static unsigned long long meminfo_mb(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    char line[128];
+    unsigned long long kb = 0;
+    size_t kl = strlen(key);
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            kb = strtoull(line + kl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb / 1024;
+}
+
+int main_info(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return xl_usage("info");
+    struct utsname u;
+    uname(&u);
+    struct kxl_dominfo *list;
+    size_t n;
+    if (kxl_domain_list(xl_ctx, &list, &n) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    unsigned long long guest_mb = 0;
+    for (size_t i = 1; i < n; i++)
+        guest_mb += list[i].memory_kb / 1024;
+    free(list);
+    printf("%-23s: %s\n", "host", u.nodename);
+    printf("%-23s: %s\n", "release", u.release);
+    printf("%-23s: %s\n", "version", u.version);
+    printf("%-23s: %s\n", "machine", u.machine);
+    printf("%-23s: %ld\n", "nr_cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%-23s: %llu\n", "total_memory", meminfo_mb("MemTotal"));
+    printf("%-23s: %llu\n", "free_memory", meminfo_mb("MemAvailable"));
+    printf("%-23s: %s\n", "hypervisor", "kxen (Xen's guest ABI on KVM or Unicorn)");
+    printf("%-23s: %s\n", "accelerator", kxl_accel(xl_ctx));
+    printf("%-23s: %s\n", "xen_caps",
+           strcmp(kxl_accel(xl_ctx), "kvm") == 0 ? "xen-3.0-x86_64 hvm-3.0-x86_64"
+                                                 : "xen-3.0-x86_64");
+    printf("%-23s: %zu\n", "nr_domains", n);
+    printf("%-23s: %llu\n", "guest_memory", guest_mb);
+    printf("%-23s: %s\n", "run_directory", kxl_rundir(xl_ctx));
+    return 0;
+}
+
+int main_domid(int argc, char **argv)
+{
+    uint16_t domid;
+    if (argc != 2)
+        return xl_usage("domid");
+    if (xl_find_domain(argv[1], &domid) < 0)
+        return 1;
+    printf("%u\n", domid);
+    return 0;
+}
+
+int main_domname(int argc, char **argv)
+{
+    char *end;
+    if (argc != 2)
+        return xl_usage("domname");
+    unsigned long id = strtoul(argv[1], &end, 10);
+    struct kxl_dominfo di;
+    if (!*argv[1] || *end || id > 0x7fef || kxl_domain_info(xl_ctx, (uint16_t)id, &di) < 0) {
+        xl_err("'%s' is an invalid domain identifier (no domain with that id)", argv[1]);
+        return 1;
+    }
+    printf("%s\n", di.name);
+    return 0;
+}
+
+int main_dmesg(int argc, char **argv)
+{
+    bool clear = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+ch")) != -1) {
+        if (opt == 'c')
+            clear = true;
+        else
+            return xl_usage("dmesg");
+    }
+    char *buf;
+    size_t len;
+    if (kxl_dmesg(xl_ctx, clear, &buf, &len) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    fwrite(buf, 1, len, stdout);
+    if (len && buf[len - 1] != '\n')
+        putchar('\n');
+    free(buf);
+    return 0;
+}
+
+int main_vcpu_list(int argc, char **argv)
+{
+    struct kxl_dominfo *d;
+    size_t n;
+    if (select_domains(argc - 1, argv + 1, &d, &n) < 0)
+        return 1;
+    printf("%-32s %5s %5s %5s %5s  %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+           "Affinity (Hard / Soft)");
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].domid == 0) {
+            for (uint32_t v = 0; v < d[i].nr_vcpus; v++)
+                printf("%-32s %5u %5u %5u %5s  %9s %s\n", d[i].name, 0, v, v, "r--", "-",
+                       "all / all");
+            continue;
+        }
+        for (uint32_t v = 0; v < d[i].nr_vcpus; v++) {
+            struct kxen_ctl_vcpu_req req = {.domid = d[i].domid, .vcpu = v};
+            struct kxen_ctl_vcpu_info vi;
+            uint32_t len = 0;
+            int rc = kxen_ctl_simple(kxl_ctl(xl_ctx), KXEN_CTL_VCPU_GETINFO, &req, sizeof(req),
+                                     &vi, sizeof(vi), &len);
+            if (rc < 0 || len < sizeof(vi)) {
+                xl_err("vCPU %u of domain %u: %s", v, d[i].domid,
+                       strerror(rc < 0 ? -rc : EPROTO));
+                continue;
+            }
+            char st[4] = {vi.running ? 'r' : '-', vi.blocked ? 'b' : '-',
+                          (d[i].flags & KXEN_DOMINFO_PAUSED) ? 'p' : '-', 0};
+            char cpu[12];
+            if (vi.online && vi.running)
+                snprintf(cpu, sizeof(cpu), "%u", vi.cpu);
+            else
+                snprintf(cpu, sizeof(cpu), "-");
+            printf("%-32s %5u %5u %5s %5s  %9.1f %s\n", d[i].name, d[i].domid, v, cpu,
+                   vi.online ? st : "--p", vi.cpu_time_ns / 1e9, "all / all");
+        }
+    }
+    free(d);
+    return 0;
+}
+
+static void format_uptime(double secs, bool seconds_only, char *out, size_t len)
+{
+    unsigned long long s = (unsigned long long)secs;
+    if (seconds_only) {
+        snprintf(out, len, "%llu", s);
+        return;
+    }
+    unsigned long long days = s / 86400, h = (s / 3600) % 24, m = (s / 60) % 60, sec = s % 60;
+    if (days)
+        snprintf(out, len, "%llu day%s, %2llu:%02llu:%02llu", days, days == 1 ? "" : "s", h, m,
+                 sec);
+    else
+        snprintf(out, len, "%2llu:%02llu:%02llu", h, m, sec);
+}
+
+int main_uptime(int argc, char **argv)
+{
+    bool short_form = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+sh")) != -1) {
+        if (opt == 's')
+            short_form = true;
+        else
+            return xl_usage("uptime");
+    }
+    struct kxl_dominfo *d;
+    size_t n;
+    if (select_domains(argc - optind, argv + optind, &d, &n) < 0)
+        return 1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (!short_form)
+        printf("%-33s %4s %s\n", "Name", "ID", "Uptime");
+    for (size_t i = 0; i < n; i++) {
+        double up = 0;
+        if (d[i].domid == 0) {
+            struct timespec bt;
+            clock_gettime(CLOCK_BOOTTIME, &bt);
+            up = bt.tv_sec + bt.tv_nsec / 1e9;
+        } else {
+            char *st = vm_value(d[i].domid, "start_time");
+            if (st)
+                up = now.tv_sec + now.tv_nsec / 1e9 - strtod(st, NULL);
+            free(st);
+        }
+        char buf[64];
+        format_uptime(up < 0 ? 0 : up, short_form, buf, sizeof(buf));
+        if (short_form)
+            printf("%s %u %s\n", d[i].name, d[i].domid, buf);
+        else
+            printf("%-33s %4u %s\n", d[i].name, d[i].domid, buf);
+    }
+    free(d);
+    return 0;
+}

@@ -1,0 +1,143 @@
+/* The per-domain monitor `xl create` leaves behind (as Xen's xl does): it follows kxend's
+ * domain events and, when the guest stops, runs the config's on_poweroff / on_reboot /
+ * on_crash / on_watchdog action. Restart rebuilds the domain from the same config (same
+ * name and uuid, a new domain id). It ends when the domain is gone for good. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_domain.h"
+#include "kxen/sched.h"
+
+#include "xl.h"
+
+static void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mlog(const char *fmt, ...)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[32];
+    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
+    fprintf(stderr, "%s xl monitor: ", ts);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static const char *reason_name(unsigned r)
+{
+    static const char *names[] = {"poweroff", "reboot", "suspend", "crash", "watchdog",
+                                  "soft_reset"};
+    return r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
+static enum kxl_action action_for(const struct kxl_domain_config *dc, unsigned reason)
+{
+    switch (reason) {
+    case SHUTDOWN_poweroff: return dc->on_poweroff;
+    case SHUTDOWN_reboot: return dc->on_reboot;
+    case SHUTDOWN_watchdog: return dc->on_watchdog;
+    case SHUTDOWN_soft_reset: return KXL_ACTION_RESTART;
+    default: return dc->on_crash;
+    }
+}
+
+/* Returns 1 when the monitor should keep following *domid (restarted), 0 when done. */
+static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                           uint16_t *domid, unsigned reason)
+{
+    enum kxl_action a = action_for(dc, reason);
+    mlog("domain %u (%s) shut down, reason %s: action %s", *domid, dc->name,
+         reason_name(reason), kxl_action_name(a));
+    if (reason == SHUTDOWN_suspend)
+        return 0;   /* a save/migrate in progress owns the domain now */
+    switch (a) {
+    case KXL_ACTION_PRESERVE:
+        return 0;
+    case KXL_ACTION_DESTROY:
+    case KXL_ACTION_COREDUMP_DESTROY:
+        if (kxl_domain_destroy(ctx, *domid) < 0)
+            mlog("destroy failed: %s", kxl_errmsg(ctx));
+        return 0;
+    case KXL_ACTION_RENAME_RESTART: {
+        char old[80];
+        snprintf(old, sizeof(old), "%.40s-old%u", dc->name, *domid);
+        if (kxl_domain_rename(ctx, *domid, old) < 0) {
+            mlog("rename to %s failed: %s; destroying instead", old, kxl_errmsg(ctx));
+            kxl_domain_destroy(ctx, *domid);
+        }
+        break;
+    }
+    default:   /* restart, coredump-restart, soft-reset */
+        if (kxl_domain_destroy(ctx, *domid) < 0) {
+            mlog("destroy before restart failed: %s", kxl_errmsg(ctx));
+            return 0;
+        }
+        break;
+    }
+    uint16_t nd;
+    if (kxl_domain_create(ctx, dc, false, &nd) < 0) {
+        mlog("restart of %s failed: %s", dc->name, kxl_errmsg(ctx));
+        return 0;
+    }
+    mlog("domain %s restarted with id %u", dc->name, nd);
+    *domid = nd;
+    return 1;
+}
+
+int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid)
+{
+    struct kxl_ctx *ctx;
+    struct kxen_ctl *ev;
+    char err[KXL_ERR_LEN];
+    int rc = kxl_ctx_open(0, &ctx, err, sizeof(err));
+    if (rc < 0) {
+        mlog("%s", err);
+        return rc;
+    }
+    rc = kxen_ctl_open(kxl_rundir(ctx), &ev);
+    if (rc == 0)
+        rc = kxen_ctl_simple(ev, KXEN_CTL_EVENTS_SUBSCRIBE, NULL, 0, NULL, 0, NULL);
+    if (rc < 0) {
+        mlog("cannot subscribe to kxend's domain events: %s", strerror(-rc));
+        if (ev)
+            kxen_ctl_close(ev);
+        kxl_ctx_close(ctx);
+        return rc;
+    }
+    mlog("following domain %u (%s)", domid, dc->name);
+    for (;;) {
+        /* State first: the domain may have stopped before we subscribed, and kxend drops
+         * events on a full socket. */
+        struct kxl_dominfo di;
+        if (kxl_domain_info(ctx, domid, &di) < 0) {
+            mlog("domain %u is gone", domid);
+            break;
+        }
+        if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
+            if (handle_shutdown(ctx, dc, &domid, di.shutdown_reason))
+                continue;
+            break;
+        }
+        uint32_t op, len;
+        struct kxen_ctl_domain_event e;
+        rc = kxen_ctl_recv_event(ev, 1000, &op, &e, sizeof(e), &len);
+        if (rc == -ETIMEDOUT || rc == -EMSGSIZE)
+            continue;
+        if (rc < 0) {
+            mlog("kxend went away (%s): stopping", strerror(-rc));
+            break;
+        }
+        /* Any event for our domain makes the loop re-read its state. */
+    }
+    kxen_ctl_close(ev);
+    kxl_ctx_close(ctx);
+    return 0;
+}

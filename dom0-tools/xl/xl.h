@@ -1,0 +1,50 @@
+/* xl: Xen's command-line toolstack syntax over libkxl. One file per group of commands; the
+ * table in xl.c names each command's handler. */
+#ifndef XL_XL_H
+#define XL_XL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kxl/kxl.h"
+
+struct xl_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    bool needs_ctx;        /* open the context (and start services) before fn */
+    const char *usage;
+    const char *summary;
+};
+
+/* The context of this xl process, opened by main for commands that need it. */
+extern struct kxl_ctx *xl_ctx;
+
+/* "xl: <msg>" on stderr. */
+void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Resolves a domain argument (name or id); prints the error and returns -ENOENT if unknown. */
+int xl_find_domain(const char *spec, uint16_t *domid);
+int xl_usage(const char *cmd);
+
+int main_create(int argc, char **argv);
+int main_destroy(int argc, char **argv);
+int main_shutdown(int argc, char **argv);
+int main_reboot(int argc, char **argv);
+int main_pause(int argc, char **argv);
+int main_unpause(int argc, char **argv);
+int main_rename(int argc, char **argv);
+int main_list(int argc, char **argv);
+int main_info(int argc, char **argv);
+int main_domid(int argc, char **argv);
+int main_domname(int argc, char **argv);
+int main_dmesg(int argc, char **argv);
+int main_vcpu_list(int argc, char **argv);
+int main_uptime(int argc, char **argv);
+int main_console(int argc, char **argv);
+
+/* Attaches the terminal to a domain's console through xenconsoled until Ctrl-] or the console
+ * closes. Returns 0 or -errno. */
+int xl_console_attach(uint16_t domid);
+/* Runs the on_* actions for a domain until it is gone (the per-domain monitor). */
+int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid);
+
+#endif

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kxen/grant_table.h>
@@ -54,8 +55,15 @@ static int ctl_gnttab_map(struct ctl_request *req, struct ctl_reply *rep)
         (a->flags & ~KXEN_CTL_GNTMAP_READONLY))
         return -EINVAL;
     bool ro = a->flags & KXEN_CTL_GNTMAP_READONLY;
-    struct kxen_ctl_gnttab_map_ent *out = rep->payload;
-    memset(out, 0, a->count * sizeof(*out));
+    struct kxen_ctl_gnttab_map_rep *r = rep->payload;
+    struct kxen_ctl_gnttab_map_ent *out = r->ents;
+    memset(r, 0, sizeof(*r) + a->count * sizeof(*out));
+    struct domain *d = domain_get(a->domid);
+    struct stat stbuf;
+    if (d && d->mem_fd >= 0 && fstat(d->mem_fd, &stbuf) == 0)
+        r->mem_ino = stbuf.st_ino;
+    if (d)
+        domain_put(d);
     uint32_t i;
     bool failed = false;
     for (i = 0; i < a->count && !failed; i++) {
@@ -79,7 +87,7 @@ static int ctl_gnttab_map(struct ctl_request *req, struct ctl_reply *rep)
         for (; i < a->count; i++)
             out[i].handle = ~0u;
     }
-    rep->len = a->count * sizeof(*out);
+    rep->len = sizeof(*r) + a->count * sizeof(*out);
     return 0;
 }
 

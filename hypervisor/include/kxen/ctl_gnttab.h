@@ -20,7 +20,8 @@ struct kxen_ctl_foreign_map_rep {
 
 /* GNTTAB_MAP: count refs of <domid> granted to dom 0. All or nothing: when one fails, none
  * stays mapped and every status says what happened (GNTST_okay for the undone ones, rc 0).
- * Reply: count kxen_ctl_gnttab_map_ent. */
+ * Reply: kxen_ctl_gnttab_map_rep with count entries. mem_ino (st_ino of the domain's memfd)
+ * lets a client check that its cached memfd (FOREIGN_MAP) is still this domain's RAM. */
 #define KXEN_CTL_GNTTAB_MAX_BATCH 1024u
 #define KXEN_CTL_GNTMAP_READONLY (1u << 0)
 struct kxen_ctl_gnttab_map {
@@ -36,6 +37,10 @@ struct kxen_ctl_gnttab_map_ent {
     uint32_t handle;
     int16_t status;      /* GNTST_* */
     uint16_t pad;
+};
+struct kxen_ctl_gnttab_map_rep {
+    uint64_t mem_ino;
+    struct kxen_ctl_gnttab_map_ent ents[];
 };
 
 /* GNTTAB_UNMAP: count handles this connection mapped. rc -EINVAL if one was not (the others

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Boots Debian's kernel in qemu TCG (-cpu max: AMD SVM emulated, so kvm_amd gives a working
+# /dev/kvm) with an initramfs holding kxen's kvm tests, and writes the serial console to LOG.
+#   run-vm.sh LOG BUILD_DIR [--bench]
+# Exit status: 0 when the VM ran (read LOG for the results), 77 when qemu, a kernel with the
+# kvm modules, or busybox is missing (a "SKIP reason" line says which), 1 on harness errors.
+set -euo pipefail
+log=$1 build=$(realpath "$2") mode=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+skip() { echo "SKIP $*"; exit 77; }
+
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu (qemu-system-x86_64 not installed)"
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' || skip "no static busybox"
+# The kernel must come with its own kvm modules (the host may run another kernel).
+kernel= kver=
+for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+  v=${k#/boot/vmlinuz-}
+  if [ -r "$k" ] && [ -f /lib/modules/$v/kernel/arch/x86/kvm/kvm-amd.ko ]; then kernel=$k kver=$v; break; fi
+done
+[ -n "$kernel" ] || skip "no /boot/vmlinuz-* with kvm modules (linux-image-amd64)"
+[ -x "$build/tests/kvm_accel_test" ] || { echo "harness: $build/tests/kvm_accel_test missing" >&2; exit 1; }
+
+root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod,kxen/bin,kxen/guests,kxen/run}
+cp "$busybox" "$root/bin/busybox"
+for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout; do
+  ln -s busybox "$root/bin/$a"
+done
+m=/lib/modules/$kver/kernel
+for ko in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
+  cp "$m/$ko" "$root/mod/"
+done
+
+# Programs plus every shared library ldd lists for them, at the same paths.
+add_prog() {
+  cp "$1" "$root/kxen/bin/"
+  ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+    [ -f "$lib" ] && install -D -m 755 "$lib" "$root$lib"
+  done
+}
+add_prog "$build/tests/kvm_accel_test"
+# kxend and the test guests join when they exist (the kxend part of the run is then enabled).
+if [ -x "$build/bin/kxend" ]; then
+  for p in "$build"/bin/*; do [ -x "$p" ] && add_prog "$p"; done
+  for p in "$build"/tests/kxen-xctool; do [ -x "$p" ] && add_prog "$p"; done
+  cp "$build"/guests/*.elf "$root/kxen/guests/" 2>/dev/null || true
+  cp "$here/vm-guests.sh" "$root/kxen/bin/"
+fi
+echo "$mode" > "$root/kxen/mode"
+install -m 755 "$here/vm-init.sh" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$root.cpio.gz"
+trap 'rm -rf "$root" "$root.cpio.gz"' EXIT
+
+timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m 1G -smp 1 \
+  -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" \
+  -append 'console=ttyS0 panic=-1 quiet' </dev/null 2>&1 | tr -d '\r' > "$log" || true
+grep -q '^VMDONE' "$log" || { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }

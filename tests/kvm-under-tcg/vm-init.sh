@@ -1,0 +1,23 @@
+#!/bin/sh
+# /init of the kvm-under-tcg VM: loads kvm, runs kxen's kvm tests, prints their TAP lines,
+# then "VMDONE" and powers off. Results are read from the serial log by the host.
+export PATH=/bin:/kxen/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in irqbypass kvm ccp kvm-amd; do insmod /mod/$m.ko 2>/dev/null; done
+if [ ! -c /dev/kvm ]; then
+  echo "VMSKIP no /dev/kvm inside the VM (kvm_amd did not load)"
+else
+  mode=$(cat /kxen/mode)
+  echo "=== accel"
+  kvm_accel_test $mode
+  echo "=== accel rc=$?"
+  if [ -x /kxen/bin/vm-guests.sh ]; then
+    echo "=== guests"
+    sh /kxen/bin/vm-guests.sh $mode
+    echo "=== guests rc=$?"
+  fi
+fi
+echo VMDONE
+poweroff -f

@@ -28,15 +28,6 @@ $(BUILD)/tests/test_xs_lib: $(call objs,$(wildcard store/libxenstore/tests/*.c))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
 
-# Hypervisor shim for Debian's C xenstored (compatibility tests and the benchmark). Built from
-# Xen's own headers and never sanitized: it is preloaded into a non-ASan binary.
-XSLIB_SHIM := $(BUILD)/lib/kxen-xsd-shim.so
-TEST_PROGS += $(XSLIB_SHIM)
-BENCHES    += $(XSLIB_SHIM)
-$(XSLIB_SHIM): bench/xenstore/shim.c
-	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
-
 # The same Xen-API client built against Xen's header + Debian's library and against ours.
 XSLIB_COMPAT_SRC := store/libxenstore/compat/xs_compat_client.c
 TEST_PROGS += $(BUILD)/tests/xs_compat_client_kxen $(BUILD)/tests/xs_compat_client_xen

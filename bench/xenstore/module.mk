@@ -1,0 +1,16 @@
+# bench/xenstore: the xenstore benchmark client, built like a real Xen toolstack client: Xen's
+# header from /usr/include and Debian's libxenstore (no project include paths, no -L).
+XSBENCH := $(BUILD)/bench/xsbench
+BENCHES += $(XSBENCH)
+$(XSBENCH): bench/xenstore/xsbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lxenstore
+
+# Hypervisor shim that lets Debian's C xenstored run here (this benchmark and the compatibility
+# tests). Built with Xen's headers and never sanitized: it is preloaded into a non-ASan binary.
+XSBENCH_SHIM := $(BUILD)/lib/kxen-xsd-shim.so
+TEST_PROGS += $(XSBENCH_SHIM)
+BENCHES    += $(XSBENCH_SHIM)
+$(XSBENCH_SHIM): bench/xenstore/shim.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl

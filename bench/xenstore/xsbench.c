@@ -1,0 +1,135 @@
+/* xenstore benchmark client. Built against Xen's xenstore.h and Debian's libxenstore so both
+ * daemons are measured through exactly the client code real toolstacks use. Prints one line
+ * per figure: "<name> <value> <unit>". Each throughput phase stops after a count or a time
+ * budget, whichever comes first, so a slow daemon cannot stretch a run past a minute. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xenstore.h>
+
+#define PHASE_BUDGET_NS 4000000000LL
+#define DIR_CHILDREN 10000
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "xsbench: %s failed: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static void report_rate(const char *name, long done, long long ns)
+{
+    printf("%s %.0f ops/s\n", name, (double)done * 1e9 / (double)ns);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+int main(void)
+{
+    struct xs_handle *h = xs_open(0), *h2 = xs_open(0);
+    if (!h || !h2)
+        die("xs_open");
+    char path[64], val[32];
+    long i;
+    long long t0, t;
+
+    xs_rm(h, XBT_NULL, "/bench");
+    t0 = now_ns();
+    for (i = 0; i < 50000 && (i & 255 || now_ns() - t0 < PHASE_BUDGET_NS); i++) {
+        snprintf(path, sizeof(path), "/bench/w/k%ld", i % 1000);
+        int n = snprintf(val, sizeof(val), "value-%ld", i);
+        if (!xs_write(h, XBT_NULL, path, val, (unsigned)n))
+            die("xs_write");
+    }
+    report_rate("writes", i, now_ns() - t0);
+
+    t0 = now_ns();
+    for (i = 0; i < 50000 && (i & 255 || now_ns() - t0 < PHASE_BUDGET_NS); i++) {
+        snprintf(path, sizeof(path), "/bench/w/k%ld", i % 1000);
+        free(xs_read(h, XBT_NULL, path, NULL) ?: (die("xs_read"), NULL));
+    }
+    report_rate("reads", i, now_ns() - t0);
+
+    t0 = now_ns();
+    for (i = 0; i < 20000 && (i & 63 || now_ns() - t0 < PHASE_BUDGET_NS); i++) {
+        xs_transaction_t tx = xs_transaction_start(h);
+        if (tx == XBT_NULL)
+            die("xs_transaction_start");
+        snprintf(path, sizeof(path), "/bench/tx/k%ld", i % 100);
+        if (!xs_write(h, tx, path, "1", 1))
+            die("xs_write in transaction");
+        if (!xs_transaction_end(h, tx, false) && errno != EAGAIN)
+            die("xs_transaction_end");
+    }
+    report_rate("tx_commits", i, now_ns() - t0);
+
+    /* Fill a 10,000-child directory (one transaction per 500 children keeps it quick). */
+    t0 = now_ns();
+    for (i = 0; i < DIR_CHILDREN;) {
+        xs_transaction_t tx = xs_transaction_start(h);
+        long start = i;
+        for (; i < DIR_CHILDREN && i < start + 500; i++) {
+            snprintf(path, sizeof(path), "/bench/dir/child-%05ld", i);
+            if (!xs_write(h, tx, path, "x", 1))
+                die("xs_write child");
+        }
+        if (!xs_transaction_end(h, tx, false))
+            die("xs_transaction_end (fill)");
+    }
+    printf("dir_fill_10k %.1f ms\n", (double)(now_ns() - t0) / 1e6);
+    int reps = 0;
+    t0 = now_ns();
+    do {
+        unsigned int n;
+        char **names = xs_directory(h, XBT_NULL, "/bench/dir", &n);
+        if (!names || n != DIR_CHILDREN)
+            die("xs_directory of 10k children");
+        free(names);
+        reps++;
+    } while (reps < 20 && now_ns() - t0 < PHASE_BUDGET_NS);
+    printf("dir_list_10k %.2f ms\n", (double)(now_ns() - t0) / 1e6 / reps);
+    t0 = now_ns();
+    if (!xs_rm(h, XBT_NULL, "/bench/dir"))
+        die("xs_rm of 10k children");
+    printf("dir_rm_10k %.2f ms\n", (double)(now_ns() - t0) / 1e6);
+
+    /* Watch latency: write on h2, time until h's reader hands over the event. */
+    if (!xs_watch(h, "/bench/watch", "tok"))
+        die("xs_watch");
+    unsigned int num; /* Xen's xs_read_watch requires it */
+    free(xs_read_watch(h, &num)); /* the registration event */
+    enum { N_WATCH = 2000 };
+    static long long lat[N_WATCH];
+    int n = 0;
+    t0 = now_ns();
+    for (; n < N_WATCH && now_ns() - t0 < PHASE_BUDGET_NS; n++) {
+        t = now_ns();
+        if (!xs_write(h2, XBT_NULL, "/bench/watch/x", "1", 1))
+            die("xs_write (watch)");
+        char **ev = xs_read_watch(h, &num);
+        if (!ev)
+            die("xs_read_watch");
+        lat[n] = now_ns() - t;
+        free(ev);
+    }
+    qsort(lat, (size_t)n, sizeof(lat[0]), cmp_ll);
+    printf("watch_latency_median %.1f us\n", (double)lat[n / 2] / 1e3);
+    printf("watch_latency_p99 %.1f us\n", (double)lat[n * 99 / 100] / 1e3);
+    xs_unwatch(h, "/bench/watch", "tok");
+    xs_rm(h, XBT_NULL, "/bench");
+    xs_close(h2);
+    xs_close(h);
+    return 0;
+}

@@ -48,6 +48,12 @@ struct ctl_op_group {
     unsigned nr_ops;
 };
 
+/* The op groups ctl_server.c dispatches to (one per owner file; absent groups are empty). */
+extern const struct ctl_op_group ctl_domain_group;   /* ctl_domain.c: ops 1..63 */
+extern const struct ctl_op_group ctl_evtchn_group;   /* ctl_evtchn.c: ops 64..95 */
+extern const struct ctl_op_group ctl_gnttab_group;   /* ctl_gnttab.c: ops 96..127 */
+extern const struct ctl_op_group ctl_save_group;     /* save.c: ops 128..159 */
+
 /* Per-connection resources (bound ports, grant mappings): released by this callback when the
  * client disconnects or dies. */
 int ctl_conn_add_cleanup(struct ctl_conn *conn, void (*fn)(void *arg), void *arg);

@@ -91,6 +91,13 @@ struct vcpu {
 
     pthread_mutex_t wait_lock;      /* guards waiting on wait_cond (blocked/paused vCPUs) */
     pthread_cond_t wait_cond;
+
+    /* Added by the core: boot state from the loader (applied at start), guest run time, and
+     * "halted with interrupts off" (only a kick for destroy ends it). */
+    struct vcpu_boot boot;
+    bool boot_set;
+    _Atomic uint64_t cpu_time_ns;
+    bool halted_noirq;
 };
 
 struct domain {
@@ -123,6 +130,9 @@ struct domain {
     /* KXEN_GNTTAB_MAX_FRAMES pages reserved for grant frames a PV-entry guest gets from
      * GNTTABOP_setup_table without naming them itself (excluded from the memory map). */
     uint64_t gnttab_base_pfn;
+    /* First pfn of the special-page region the loader placed at the top of RAM (excluded
+     * from the memory map the guest sees); ram_size >> 12 when none. */
+    uint64_t reserved_base_pfn;
     uint64_t hypercall_page_gpa;    /* soft: filled by the builder; kvm: by the MSR write */
     uint64_t hvm_params[KXEN_HVM_NR_PARAMS];
     uint64_t shared_info_gpa;       /* where shared_info lives in guest RAM now */
@@ -133,6 +143,10 @@ struct domain {
     /* Hypervisor console (console_io writes): a ring kept for `xl dmesg`. */
     char *console_buf;
     size_t console_len, console_cap;
+    uint64_t watchdog_deadline_ns;  /* SCHEDOP_watchdog (one per domain), 0 = none */
+    uint32_t watchdog_timeout_s;
+    uint64_t console_total;         /* bytes ever written (console_buf keeps the newest) */
+    pthread_mutex_t console_lock;
 
     unsigned nr_vcpus;
     struct vcpu *vcpus[KXEN_MAX_VCPUS];

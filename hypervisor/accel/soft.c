@@ -1,0 +1,697 @@
+/* The `soft` accelerator: Unicorn 2.0.1 engines (UC_MODE_64), designed around the limits in
+ * shared/design/SOFT-ACCEL.md:
+ * - all vCPUs of a domain run on ONE host thread, round robin, so guest-shared words are only
+ *   changed while no vCPU of the domain executes (lock prefixes are not atomic across engines);
+ * - a per-domain ticker thread ends timeslices and forwards kicks with uc_emu_stop() (Unicorn's
+ *   own timeout spins a polling thread, too costly on a small host);
+ * - hypercalls are `vmcall` in the hypercall page: UC_HOOK_INSN_INVALID gives the exact RIP,
+ *   the hook runs the call and advances RIP by 3; blocking calls stop the engine afterwards;
+ * - interrupts (the event-channel upcall vector) are delivered by hand through the guest IDT;
+ * - dirty tracking is a UC_HOOK_MEM_WRITE hook over RAM. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#include "../kxend/core.h"
+#include "kxen/log.h"
+#include "kxen/util.h"
+#include "kxend/accel.h"
+#include "kxend/guest_mem.h"
+
+#define SLICE_ONE_NS (50ull * 1000 * 1000) /* one runnable vCPU: only timers/kicks end it */
+#define SLICE_RR_NS (5ull * 1000 * 1000)   /* several runnable vCPUs: round robin */
+#define RESTOP_NS (1000ull * 1000)         /* re-send a stop that raced with uc_emu_start */
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_TF (1ull << 8)
+
+struct soft_vcpu {
+    uc_engine *uc;
+    struct vcpu_boot boot;
+    uc_hook h_dirty;
+    bool dirty_hooked;
+    bool hc_stop;      /* a hypercall asked to leave the engine */
+    unsigned flush_gen;
+    int exc;           /* guest exception vector that ended the run, -1 = none */
+};
+
+struct soft_dom {
+    pthread_t runner, ticker;
+    bool runner_started, ticker_started;
+    pthread_mutex_t lock;
+    pthread_cond_t run_cond;   /* runner idles here */
+    pthread_cond_t tick_cond;  /* ticker sleeps here */
+    bool quit, kick_pending;
+    /* The entry in progress: */
+    bool in_guest;
+    struct vcpu *cur;
+    uint64_t entry_gen, stopped_gen, stop_sent_ns;
+    uint64_t slice_end_ns;
+    bool dirty_on;
+    unsigned flush_gen;        /* bumped by flush_code; each engine catches up before entry */
+    unsigned next;             /* round-robin position */
+};
+
+static int soft_probe(void)
+{
+    uc_engine *uc;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+        return -ENODEV;
+    uc_close(uc);
+    return 0;
+}
+
+static int soft_domain_init(struct domain *d)
+{
+    struct soft_dom *sd = calloc(1, sizeof(*sd));
+    if (!sd)
+        return -ENOMEM;
+    pthread_mutex_init(&sd->lock, NULL);
+    pthread_cond_init(&sd->run_cond, NULL);
+    pthread_cond_init(&sd->tick_cond, NULL);
+    d->accel_priv = sd;
+    return 0;
+}
+
+static void soft_domain_destroy(struct domain *d)
+{
+    struct soft_dom *sd = d->accel_priv;
+    if (!sd)
+        return;
+    pthread_mutex_destroy(&sd->lock);
+    pthread_cond_destroy(&sd->run_cond);
+    pthread_cond_destroy(&sd->tick_cond);
+    free(sd);
+    d->accel_priv = NULL;
+}
+
+static int soft_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
+{
+    if (boot->mode != VCPU_BOOT_LONG64)
+        return -EINVAL;  /* Unicorn cannot switch from 32-bit to long mode */
+    struct soft_vcpu *sv = calloc(1, sizeof(*sv));
+    if (!sv)
+        return -ENOMEM;
+    sv->boot = *boot;
+    sv->exc = -1;
+    v->accel_priv = sv;
+    return 0;
+}
+
+static void soft_vcpu_destroy(struct vcpu *v)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    if (!sv)
+        return;
+    if (sv->uc)
+        uc_close(sv->uc);
+    free(sv);
+    v->accel_priv = NULL;
+}
+
+/* ---- hooks (run on the domain's runner thread, inside uc_emu_start) ---- */
+
+static bool hook_invalid(uc_engine *uc, void *opaque)
+{
+    struct vcpu *v = opaque;
+    struct soft_vcpu *sv = v->accel_priv;
+    uint64_t rip;
+    uint8_t insn[3];
+
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    if (copy_from_guest_phys(v->dom, insn, rip, 3) || insn[0] != 0x0f || insn[1] != 0x01 ||
+        insn[2] != 0xc1) {
+        sv->exc = 6;  /* #UD: a real invalid opcode */
+        return false;
+    }
+    int ids[6] = { UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI,
+                   UC_X86_REG_RDX, UC_X86_REG_R10, UC_X86_REG_R8 };
+    uint64_t vals[6];
+    void *ptrs[6];
+    for (int i = 0; i < 6; i++)
+        ptrs[i] = &vals[i];
+    uc_reg_read_batch(uc, ids, ptrs, 6);
+    int64_t ret = hypercall_dispatch(v, vals[0], &vals[1]);
+    uint64_t rax = (uint64_t)ret;
+    rip += 3;
+    uc_reg_write(uc, UC_X86_REG_RAX, &rax);
+    uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+
+    struct soft_dom *sd = v->dom->accel_priv;
+    if (atomic_load(&v->state) != VCPU_RUNNABLE || atomic_load(&v->kicked) ||
+        atomic_load(&v->dom->state) != DOM_RUNNING) {
+        sv->hc_stop = true;  /* RIP is exact here, so stopping is safe */
+        uc_emu_stop(uc);
+    } else {
+        uint64_t dl = vcpu_next_deadline(v);
+        if (dl) {
+            pthread_mutex_lock(&sd->lock);
+            if (dl < sd->slice_end_ns) {
+                sd->slice_end_ns = dl;
+                pthread_cond_signal(&sd->tick_cond);
+            }
+            pthread_mutex_unlock(&sd->lock);
+        }
+    }
+    return true;
+}
+
+static int hook_cpuid(uc_engine *uc, void *opaque)
+{
+    struct vcpu *v = opaque;
+    uint64_t rax, rcx;
+    uint32_t out[4];
+    uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+    cpuid_emulate(v, (uint32_t)rax, (uint32_t)rcx, out);
+    uint64_t a = out[0], b = out[1], c = out[2], dd = out[3];
+    uc_reg_write(uc, UC_X86_REG_RAX, &a);
+    uc_reg_write(uc, UC_X86_REG_RBX, &b);
+    uc_reg_write(uc, UC_X86_REG_RCX, &c);
+    uc_reg_write(uc, UC_X86_REG_RDX, &dd);
+    return 1;
+}
+
+static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+{
+    (void)uc;
+    uint32_t val = 0;
+    io_port_access(opaque, (uint16_t)port, (unsigned)size, false, &val);
+    return val;
+}
+
+static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+{
+    (void)uc;
+    io_port_access(opaque, (uint16_t)port, (unsigned)size, true, &value);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
+{
+    struct vcpu *v = opaque;
+    struct soft_vcpu *sv = v->accel_priv;
+    sv->exc = (int)intno;  /* exceptions and `int n` end the guest (see docs/kxend.md) */
+    uc_emu_stop(uc);
+}
+
+static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                       void *opaque)
+{
+    (void)uc;
+    (void)type;
+    (void)value;
+    struct domain *d = opaque;
+    _Atomic uint64_t *bm = d->dirty_bitmap;
+    if (!bm || addr >= d->ram_size)
+        return;
+    uint64_t first = addr >> KXEN_PAGE_SHIFT;
+    uint64_t last = KXEN_MIN(addr + (uint64_t)size - 1, d->ram_size - 1) >> KXEN_PAGE_SHIFT;
+    for (uint64_t pfn = first; pfn <= last; pfn++)
+        atomic_fetch_or(&bm[pfn / 64], 1ull << (pfn % 64));
+}
+
+/* ---- engine setup, on the runner thread ---- */
+
+static int engine_create(struct vcpu *v)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    struct domain *d = v->dom;
+    uc_engine *uc;
+    uc_hook h;
+
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+        return -ENOMEM;
+    if (uc_mem_map_ptr(uc, 0, d->ram_size, UC_PROT_ALL, d->ram) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, hook_invalid, v, 1, 0) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, hook_cpuid, v, 1, 0, UC_X86_INS_CPUID) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, hook_in, v, 1, 0, UC_X86_INS_IN) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_INTR, hook_intr, v, 1, 0) != UC_ERR_OK) {
+        uc_close(uc);
+        return -EIO;
+    }
+    uint64_t rip = sv->boot.entry, rsi = sv->boot.rsi, rsp = sv->boot.rsp, rbx = sv->boot.rbx;
+    uint64_t rflags = 0x2;
+    uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+    uc_reg_write(uc, UC_X86_REG_RSI, &rsi);
+    uc_reg_write(uc, UC_X86_REG_RBX, &rbx);
+    uc_reg_write(uc, UC_X86_REG_RSP, &rsp);
+    uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
+    sv->uc = uc;
+    return 0;
+}
+
+/* Pushes a 64-bit interrupt frame and enters the handler of vector vec from the guest IDT
+ * (interrupt gate: IF cleared). Returns false when the guest has no usable gate yet. */
+static bool deliver_vector(struct vcpu *v, uint8_t vec)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    uc_engine *uc = sv->uc;
+    uc_x86_mmr idtr;
+    uint8_t gate[16];
+    uint64_t rsp, rip, rflags, cs, ss;
+
+    uc_reg_read(uc, UC_X86_REG_IDTR, &idtr);
+    if ((uint32_t)vec * 16 + 15 > idtr.limit ||
+        copy_from_guest_phys(v->dom, gate, idtr.base + vec * 16ull, sizeof(gate)))
+        return false;
+    unsigned type = gate[5] & 0xf;
+    if (!(gate[5] & 0x80) || (type != 0xe && type != 0xf))
+        return false;
+    uint64_t handler = (uint64_t)gate[0] | (uint64_t)gate[1] << 8 | (uint64_t)gate[6] << 16 |
+                       (uint64_t)gate[7] << 24 | (uint64_t)gate[8] << 32 |
+                       (uint64_t)gate[9] << 40 | (uint64_t)gate[10] << 48 |
+                       (uint64_t)gate[11] << 56;
+    uint16_t sel = (uint16_t)(gate[2] | gate[3] << 8);
+
+    uc_reg_read(uc, UC_X86_REG_RSP, &rsp);
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
+    uc_reg_read(uc, UC_X86_REG_CS, &cs);
+    uc_reg_read(uc, UC_X86_REG_SS, &ss);
+    uint64_t frame[5] = { rip, cs, rflags, rsp, ss };
+    uint64_t nsp = (rsp & ~0xfull) - sizeof(frame);
+    if (copy_to_guest_phys(v->dom, nsp, frame, sizeof(frame)))
+        return false;
+    if (type == 0xe)
+        rflags &= ~RFLAGS_IF;
+    rflags &= ~RFLAGS_TF;
+    uc_reg_write(uc, UC_X86_REG_RSP, &nsp);
+    uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
+    if (sel != cs) {
+        uint64_t s = sel;
+        uc_reg_write(uc, UC_X86_REG_CS, &s);
+    }
+    uc_reg_write(uc, UC_X86_REG_RIP, &handler);
+    return true;
+}
+
+static void apply_dirty_hook(struct vcpu *v, bool on)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    if (on && !sv->dirty_hooked) {
+        if (uc_hook_add(sv->uc, &sv->h_dirty, UC_HOOK_MEM_WRITE, hook_dirty, v->dom, 0,
+                        v->dom->ram_size - 1) == UC_ERR_OK)
+            sv->dirty_hooked = true;
+    } else if (!on && sv->dirty_hooked) {
+        uc_hook_del(sv->uc, sv->h_dirty);
+        sv->dirty_hooked = false;
+    }
+}
+
+static const char *exc_name(int vec)
+{
+    static const char *names[] = { "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+                                   "#DF", "?",   "#TS", "#NP", "#SS", "#GP", "#PF" };
+    return vec >= 0 && vec < (int)ARRAY_SIZE(names) ? names[vec] : "int";
+}
+
+/* One entry of v into guest code: sync, maybe inject, run until stopped. */
+static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+
+    if (!sv->uc && engine_create(v) < 0) {
+        log_err("domain %u vcpu %u: cannot create the Unicorn engine", d->domid, v->id);
+        domain_shutdown(d, 3 /* SHUTDOWN_crash */);
+        return;
+    }
+    pthread_mutex_lock(&sd->lock);
+    sd->kick_pending = false;
+    bool dirty = sd->dirty_on;
+    unsigned flush_gen = sd->flush_gen;
+    pthread_mutex_unlock(&sd->lock);
+    apply_dirty_hook(v, dirty);
+    if (flush_gen != sv->flush_gen) {
+        uc_ctl_remove_cache(sv->uc, 0, d->ram_size - 1);
+        sv->flush_gen = flush_gen;
+    }
+
+    bool upcall = domain_sync_before_entry(v);
+    if (atomic_load(&v->state) != VCPU_RUNNABLE)
+        return;
+    uint64_t rflags;
+    uc_reg_read(sv->uc, UC_X86_REG_RFLAGS, &rflags);
+    if (upcall && (rflags & RFLAGS_IF))
+        deliver_vector(v, v->upcall_vector);
+    if (v->runstate != 0)
+        vcpu_runstate_set(v, 0);
+
+    uint64_t now = kxen_system_time_ns();
+    unsigned runnable = 0;
+    uint64_t end = now + SLICE_ONE_NS;
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *o = d->vcpus[i];
+        int st = atomic_load(&o->state);
+        runnable += st == VCPU_RUNNABLE;
+        uint64_t dl = vcpu_next_deadline(o);
+        if (dl && dl < end && (st == VCPU_RUNNABLE || st == VCPU_BLOCKED))
+            end = dl > now ? dl : now;
+    }
+    if (runnable > 1 && end > now + SLICE_RR_NS)
+        end = now + SLICE_RR_NS;
+
+    pthread_mutex_lock(&sd->lock);
+    sd->in_guest = true;
+    sd->cur = v;
+    sd->entry_gen++;
+    sd->slice_end_ns = end;
+    pthread_cond_signal(&sd->tick_cond);
+    pthread_mutex_unlock(&sd->lock);
+
+    uint64_t rip, t0 = kxen_now_ns();
+    sv->hc_stop = false;
+    sv->exc = -1;
+    uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    uc_err err = uc_emu_start(sv->uc, rip, ~0ull, 0, 0);
+    atomic_fetch_add(&v->cpu_time_ns, kxen_now_ns() - t0);
+
+    pthread_mutex_lock(&sd->lock);
+    sd->in_guest = false;
+    sd->cur = NULL;
+    bool ticker_stopped = sd->stopped_gen == sd->entry_gen;
+    pthread_mutex_unlock(&sd->lock);
+
+    uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    if (err != UC_ERR_OK || sv->exc >= 0) {
+        if (atomic_load(&d->state) == DOM_RUNNING || atomic_load(&d->state) == DOM_PAUSED) {
+            if (sv->exc >= 0)
+                log_warn("domain %u vcpu %u: guest exception %d (%s) at rip %#llx: crashed",
+                         d->domid, v->id, sv->exc, exc_name(sv->exc), (unsigned long long)rip);
+            else
+                log_warn("domain %u vcpu %u: %s at rip %#llx: crashed", d->domid, v->id,
+                         uc_strerror(err), (unsigned long long)rip);
+            console_hv_printf("(XEN) d%u v%u crashed at rip %#llx\n", d->domid, v->id,
+                              (unsigned long long)rip);
+            domain_shutdown(d, 3 /* SHUTDOWN_crash */);
+        }
+        return;
+    }
+    if (sv->hc_stop || ticker_stopped)
+        return;
+    /* Neither a hypercall nor the ticker stopped the engine: hlt. */
+    uint8_t prev;
+    if (rip && copy_from_guest_phys(d, &prev, rip - 1, 1) == 0 && prev == 0xf4) {
+        uc_reg_read(sv->uc, UC_X86_REG_RFLAGS, &rflags);
+        v->halted_noirq = !(rflags & RFLAGS_IF);
+        atomic_store(&v->state, VCPU_BLOCKED);
+        vcpu_runstate_set(v, 2);
+    }
+}
+
+static uint64_t abs_deadline_to_ts(uint64_t dl, struct timespec *ts)
+{
+    uint64_t now = kxen_system_time_ns();
+    uint64_t wait = dl > now ? dl - now : 0;
+    clock_gettime(CLOCK_REALTIME, ts);
+    uint64_t ns = (uint64_t)ts->tv_nsec + wait;
+    ts->tv_sec += (time_t)(ns / 1000000000ull);
+    ts->tv_nsec = (long)(ns % 1000000000ull);
+    return wait;
+}
+
+static void *soft_runner(void *arg)
+{
+    struct domain *d = arg;
+    struct soft_dom *sd = d->accel_priv;
+
+    for (;;) {
+        pthread_mutex_lock(&sd->lock);
+        bool quit = sd->quit;
+        pthread_mutex_unlock(&sd->lock);
+        if (quit)
+            break;
+        bool ran = false;
+        if (atomic_load(&d->state) == DOM_RUNNING) {
+            for (unsigned k = 0; k < d->nr_vcpus; k++) {
+                struct vcpu *v = d->vcpus[(sd->next + k) % d->nr_vcpus];
+                if (atomic_load(&v->state) == VCPU_BLOCKED && !v->halted_noirq)
+                    vcpu_runnable_check(v);
+                if (atomic_load(&v->state) != VCPU_RUNNABLE)
+                    continue;
+                sd->next = (v->id + 1) % d->nr_vcpus;
+                run_vcpu(d, sd, v);
+                ran = true;
+                break;
+            }
+        }
+        if (ran)
+            continue;
+        /* Nothing to run: sleep until a kick or the earliest timer. */
+        uint64_t dl = 0;
+        if (atomic_load(&d->state) == DOM_RUNNING)
+            for (unsigned i = 0; i < d->nr_vcpus; i++) {
+                uint64_t x = vcpu_next_deadline(d->vcpus[i]);
+                if (x && (!dl || x < dl))
+                    dl = x;
+            }
+        pthread_mutex_lock(&sd->lock);
+        if (!sd->kick_pending && !sd->quit) {
+            struct timespec ts;
+            if (dl) {
+                if (abs_deadline_to_ts(dl, &ts))
+                    pthread_cond_timedwait(&sd->run_cond, &sd->lock, &ts);
+            } else {
+                pthread_cond_wait(&sd->run_cond, &sd->lock);
+            }
+        }
+        sd->kick_pending = false;
+        pthread_mutex_unlock(&sd->lock);
+    }
+    return NULL;
+}
+
+/* Ends timeslices and forwards kicks: the only thread that calls uc_emu_stop from outside. */
+static void *soft_ticker(void *arg)
+{
+    struct domain *d = arg;
+    struct soft_dom *sd = d->accel_priv;
+
+    pthread_mutex_lock(&sd->lock);
+    while (!sd->quit || sd->in_guest) {
+        if (!sd->in_guest) {
+            if (sd->quit)
+                break;
+            pthread_cond_wait(&sd->tick_cond, &sd->lock);
+            continue;
+        }
+        uint64_t now = kxen_system_time_ns();
+        bool want_stop = sd->quit || sd->kick_pending || now >= sd->slice_end_ns;
+        if (want_stop) {
+            if (sd->stopped_gen != sd->entry_gen || now - sd->stop_sent_ns >= RESTOP_NS) {
+                struct soft_vcpu *sv = sd->cur->accel_priv;
+                uc_emu_stop(sv->uc);
+                sd->stopped_gen = sd->entry_gen;
+                sd->stop_sent_ns = now;
+            }
+            struct timespec ts;
+            abs_deadline_to_ts(now + RESTOP_NS, &ts);
+            pthread_cond_timedwait(&sd->tick_cond, &sd->lock, &ts);
+        } else {
+            struct timespec ts;
+            abs_deadline_to_ts(sd->slice_end_ns, &ts);
+            pthread_cond_timedwait(&sd->tick_cond, &sd->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&sd->lock);
+    return NULL;
+}
+
+static int soft_start(struct domain *d)
+{
+    struct soft_dom *sd = d->accel_priv;
+    int rc = pthread_create(&sd->ticker, NULL, soft_ticker, d);
+    if (rc)
+        return -rc;
+    sd->ticker_started = true;
+    rc = pthread_create(&sd->runner, NULL, soft_runner, d);
+    if (rc) {
+        pthread_mutex_lock(&sd->lock);
+        sd->quit = true;
+        pthread_cond_broadcast(&sd->tick_cond);
+        pthread_mutex_unlock(&sd->lock);
+        pthread_join(sd->ticker, NULL);
+        sd->ticker_started = false;
+        return -rc;
+    }
+    sd->runner_started = true;
+    return 0;
+}
+
+static void soft_stop(struct domain *d)
+{
+    struct soft_dom *sd = d->accel_priv;
+    pthread_mutex_lock(&sd->lock);
+    sd->quit = true;
+    pthread_cond_broadcast(&sd->run_cond);
+    pthread_cond_broadcast(&sd->tick_cond);
+    pthread_mutex_unlock(&sd->lock);
+    if (sd->runner_started)
+        pthread_join(sd->runner, NULL);
+    pthread_mutex_lock(&sd->lock);
+    pthread_cond_broadcast(&sd->tick_cond);
+    pthread_mutex_unlock(&sd->lock);
+    if (sd->ticker_started)
+        pthread_join(sd->ticker, NULL);
+    sd->runner_started = sd->ticker_started = false;
+}
+
+static void soft_kick(struct vcpu *v)
+{
+    struct soft_dom *sd = v->dom->accel_priv;
+    if (!sd)
+        return;
+    pthread_mutex_lock(&sd->lock);
+    sd->kick_pending = true;
+    pthread_cond_signal(&sd->run_cond);
+    if (sd->in_guest)
+        pthread_cond_signal(&sd->tick_cond);
+    pthread_mutex_unlock(&sd->lock);
+}
+
+static const int gpr_ids[18] = {
+    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
+    UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_R8,  UC_X86_REG_R9,
+    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+    UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
+};
+
+/* Register access is for a paused or stopped domain (save, debugging). */
+static int soft_get_regs(struct vcpu *v, struct vcpu_regs *r)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    if (!sv || !sv->uc)
+        return -EAGAIN;
+    uint64_t *vals = &r->rax;
+    for (int i = 0; i < 18; i++)
+        uc_reg_read(sv->uc, gpr_ids[i], &vals[i]);
+    return 0;
+}
+
+static int soft_set_regs(struct vcpu *v, const struct vcpu_regs *r)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    if (!sv || !sv->uc)
+        return -EAGAIN;
+    const uint64_t *vals = &r->rax;
+    for (int i = 0; i < 18; i++)
+        uc_reg_write(sv->uc, gpr_ids[i], &vals[i]);
+    return 0;
+}
+
+static int soft_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    if (!sv || !sv->uc)
+        return -EAGAIN;
+    memset(s, 0, sizeof(*s));
+    uc_x86_mmr gdtr, idtr;
+    uint64_t cs, ss, ds, es;
+    uc_reg_read(sv->uc, UC_X86_REG_GDTR, &gdtr);
+    uc_reg_read(sv->uc, UC_X86_REG_IDTR, &idtr);
+    uc_reg_read(sv->uc, UC_X86_REG_CS, &cs);
+    uc_reg_read(sv->uc, UC_X86_REG_SS, &ss);
+    uc_reg_read(sv->uc, UC_X86_REG_DS, &ds);
+    uc_reg_read(sv->uc, UC_X86_REG_ES, &es);
+    s->gdt_base = gdtr.base;
+    s->gdt_limit = (uint16_t)gdtr.limit;
+    s->idt_base = idtr.base;
+    s->idt_limit = (uint16_t)idtr.limit;
+    s->cs.selector = (uint16_t)cs;
+    s->ss.selector = (uint16_t)ss;
+    s->ds.selector = (uint16_t)ds;
+    s->es.selector = (uint16_t)es;
+    uc_reg_read(sv->uc, UC_X86_REG_CR0, &s->cr0);
+    uc_reg_read(sv->uc, UC_X86_REG_CR2, &s->cr2);
+    uc_reg_read(sv->uc, UC_X86_REG_CR3, &s->cr3);
+    uc_reg_read(sv->uc, UC_X86_REG_CR4, &s->cr4);
+    uc_reg_read(sv->uc, UC_X86_REG_FS_BASE, &s->fs_base);
+    uc_reg_read(sv->uc, UC_X86_REG_GS_BASE, &s->gs_base);
+    return 0;
+}
+
+static int soft_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    if (!sv || !sv->uc)
+        return -EAGAIN;
+    uc_x86_mmr gdtr = { 0, s->gdt_base, s->gdt_limit, 0 };
+    uc_x86_mmr idtr = { 0, s->idt_base, s->idt_limit, 0 };
+    uc_reg_write(sv->uc, UC_X86_REG_GDTR, &gdtr);
+    uc_reg_write(sv->uc, UC_X86_REG_IDTR, &idtr);
+    uint64_t cs = s->cs.selector, ss = s->ss.selector, ds = s->ds.selector,
+             es = s->es.selector;
+    uc_reg_write(sv->uc, UC_X86_REG_CS, &cs);
+    uc_reg_write(sv->uc, UC_X86_REG_SS, &ss);
+    uc_reg_write(sv->uc, UC_X86_REG_DS, &ds);
+    uc_reg_write(sv->uc, UC_X86_REG_ES, &es);
+    uc_reg_write(sv->uc, UC_X86_REG_FS_BASE, &s->fs_base);
+    uc_reg_write(sv->uc, UC_X86_REG_GS_BASE, &s->gs_base);
+    return 0;
+}
+
+static int soft_dirty_log_start(struct domain *d)
+{
+    struct soft_dom *sd = d->accel_priv;
+    uint64_t words = ((d->ram_size >> KXEN_PAGE_SHIFT) + 63) / 64;
+    if (!d->dirty_bitmap) {
+        _Atomic uint64_t *bm = calloc(words, sizeof(uint64_t));
+        if (!bm)
+            return -ENOMEM;
+        d->dirty_bitmap = bm;
+    }
+    pthread_mutex_lock(&sd->lock);
+    sd->dirty_on = true;
+    pthread_mutex_unlock(&sd->lock);
+    domain_kick_all(d);  /* the runner adds the write hooks before the next entry */
+    return 0;
+}
+
+static int soft_dirty_log_collect(struct domain *d, uint64_t *bitmap)
+{
+    if (!d->dirty_bitmap)
+        return -EINVAL;
+    uint64_t words = ((d->ram_size >> KXEN_PAGE_SHIFT) + 63) / 64;
+    for (uint64_t i = 0; i < words; i++)
+        bitmap[i] |= atomic_exchange(&d->dirty_bitmap[i], 0);
+    return 0;
+}
+
+static void soft_dirty_log_stop(struct domain *d)
+{
+    struct soft_dom *sd = d->accel_priv;
+    pthread_mutex_lock(&sd->lock);
+    sd->dirty_on = false;
+    pthread_mutex_unlock(&sd->lock);
+    domain_kick_all(d);  /* bitmap stays allocated until the domain is freed */
+}
+
+static void soft_flush_code(struct domain *d)
+{
+    struct soft_dom *sd = d->accel_priv;
+    pthread_mutex_lock(&sd->lock);
+    sd->flush_gen++;
+    pthread_mutex_unlock(&sd->lock);
+    domain_kick_all(d);
+}
+
+const struct accel_ops accel_soft_ops = {
+    .name = "soft",
+    .probe = soft_probe,
+    .domain_init = soft_domain_init,
+    .domain_destroy = soft_domain_destroy,
+    .vcpu_init = soft_vcpu_init,
+    .vcpu_destroy = soft_vcpu_destroy,
+    .start = soft_start,
+    .stop = soft_stop,
+    .kick = soft_kick,
+    .get_regs = soft_get_regs,
+    .set_regs = soft_set_regs,
+    .get_sregs = soft_get_sregs,
+    .set_sregs = soft_set_sregs,
+    .translate = NULL,
+    .dirty_log_start = soft_dirty_log_start,
+    .dirty_log_collect = soft_dirty_log_collect,
+    .dirty_log_stop = soft_dirty_log_stop,
+    .flush_code = soft_flush_code,
+};

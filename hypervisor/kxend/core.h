@@ -1,0 +1,129 @@
+/* kxend core internals shared by the core's own files (domain table, control ops, loader,
+ * time, console). Other subsystems use kxend/domain.h and friends. */
+#ifndef KXEND_CORE_H
+#define KXEND_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kxend/accel.h"
+#include "kxend/domain.h"
+
+struct ctl_conn;
+
+struct domain_config {
+    const char *name;       /* "" or NULL: "domain-<id>" */
+    const uint8_t *uuid;    /* 16 bytes or NULL */
+    uint64_t ram_bytes;
+    uint64_t max_ram_bytes; /* 0: ram_bytes */
+    unsigned nr_vcpus;
+    bool privileged;
+    uint32_t ssidref;
+    uint16_t domid;         /* 0: first free */
+};
+
+#define KXEN_MIN_RAM (1ull << 20)
+#define KXEN_MAX_RAM (64ull << 30)
+
+/* The accelerator every domain uses (chosen at start-up). */
+extern const struct accel_ops *kxend_accel;
+
+/* Domain lifecycle (domain.c). create returns a referenced domain (drop with domain_put). */
+int domain_create(const struct domain_config *cfg, struct domain **out);
+int domain_destroy(struct domain *d);
+int domain_pause(struct domain *d);
+int domain_unpause(struct domain *d);
+/* Starts the vCPUs after the loader set the boot state (DOM_BUILDING -> DOM_RUNNING). */
+int domain_start(struct domain *d);
+int domain_rename(struct domain *d, const char *name);
+/* First domain with id >= domid, referenced, or NULL. */
+struct domain *domain_get_next(uint16_t domid);
+/* Destroys every domain (daemon exit). */
+void domain_destroy_all(void);
+/* The boot vCPU state chosen by the loader, applied at domain_start. */
+int domain_set_boot(struct domain *d, const struct vcpu_boot *boot);
+/* Guest execution time of all vCPUs (ns). */
+uint64_t domain_cpu_time(struct domain *d);
+/* Validates a domain name: 1..63 printable chars, no '/'. */
+bool domain_name_valid(const char *name);
+
+/* Domain state subscribers (ctl_domain.c registers connections). */
+int domain_events_subscribe(struct ctl_conn *conn);
+void domain_events_unsubscribe(struct ctl_conn *conn);
+void domain_events_notify(uint16_t domid, uint32_t event, uint32_t reason);
+
+/* Hypervisor console (hc_console.c): per-domain and global rings. */
+#define KXEN_CONSOLE_RING (64u * 1024u)
+void console_domain_write(struct domain *d, const char *buf, size_t len);
+void console_hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copies bytes at [offset, ...) of a ring into out (at most cap); start and end as in
+ * kxen_ctl_console_rep. d NULL = the global ring. */
+size_t console_read(struct domain *d, uint64_t offset, char *out, size_t cap, uint64_t *start,
+                    uint64_t *end);
+void console_clear(struct domain *d);
+void console_domain_free(struct domain *d);
+void console_global_free(void);
+
+/* Time (time.c). */
+void time_init(void);
+/* Vcpu thread: refresh v's vcpu_time_info (odd/even version) and the shared_info wallclock. */
+void time_update_vcpu(struct vcpu *v);
+/* Vcpu thread: fire the singleshot timer when due. Returns true when it fired. */
+bool time_check_timers(struct vcpu *v);
+/* Earliest pending deadline (ns, system time) of a vCPU: timer or poll timeout; 0 = none. */
+uint64_t vcpu_next_deadline(struct vcpu *v);
+
+/* Accelerators, for a BLOCKED vCPU (vcpu thread): applies events and timers and makes it
+ * RUNNABLE when its wake condition holds (event, timer, poll port or timeout). */
+bool vcpu_runnable_check(struct vcpu *v);
+
+/* HVM parameter with its side effects (callback vector); hc_hvm.c. */
+int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value);
+
+/* Runstate bookkeeping (hc_vcpu.c). */
+void vcpu_runstate_set(struct vcpu *v, int runstate);
+
+/* Loader (loader.c). */
+struct load_params {
+    int image_fd;
+    const char *cmdline;
+    uint32_t store_evtchn, console_evtchn;
+};
+struct load_result {
+    uint64_t entry, start_info_pfn, shared_info_pfn, store_pfn, console_pfn, gnttab_base_pfn;
+    uint64_t hypercall_page_gpa, image_end;
+    uint32_t boot_mode, nr_gnttab_frames;
+};
+#define KXEN_MAX_IMAGE (64u << 20)
+/* Loads an ELF image held in memory (already read) into d and fills the boot state. msg gets
+ * a human-readable reason on failure. */
+int loader_load_image(struct domain *d, const uint8_t *img, size_t len,
+                      const struct load_params *p, struct load_result *res, char *msg,
+                      size_t msglen);
+/* Parses only (unit tests): finds entries and segments, checks bounds against ram_size. */
+struct elf_info {
+    uint64_t pv_entry, phys32_entry, hypercall_page;
+    uint64_t lo, hi; /* loaded range [lo, hi) */
+    bool has_pv_entry, has_phys32_entry, has_hypercall_page;
+};
+int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_info *info,
+                 char *msg, size_t msglen);
+
+/* Control server (ctl_server.c). */
+int ctl_server_init(const char *socket_path);
+int ctl_server_run(void);          /* until ctl_server_stop() */
+void ctl_server_stop(void);        /* async-signal-safe */
+void ctl_server_fini(void);        /* closes clients (running their cleanups) and the socket */
+bool ctl_conn_privileged(const struct ctl_conn *conn);
+struct ctl_op;
+const struct ctl_op *ctl_find_op(uint32_t op);
+
+/* Hypercall dispatch counters, for tests. */
+const char *hypercall_name(unsigned nr);
+
+/* Shared info location helpers. */
+#define KXEN_NO_GPA (~0ull)
+uint64_t vcpu_info_gpa(struct vcpu *v);
+
+#endif

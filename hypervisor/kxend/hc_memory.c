@@ -1,0 +1,189 @@
+/* __HYPERVISOR_memory_op: add_to_physmap (shared_info, grant frames), memory_map,
+ * reservations, maximum_ram_page, populate/decrease within the domain's RAM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include <kxen/memory.h>
+#include <kxen/xen.h>
+
+#include "core.h"
+#include "kxen/util.h"
+#include "kxend/gnttab.h"
+#include "kxend/guest_mem.h"
+#include "kxend/hypercall.h"
+
+#define MAX_EXTENT_ORDER 9
+
+/* DOMID_SELF or the caller's own id; another domain only for privileged callers. Returns a
+ * referenced domain or NULL with *err set. */
+static struct domain *target_domain(struct vcpu *v, uint16_t domid, int *err)
+{
+    if (domid == DOMID_SELF || domid == v->dom->domid) {
+        atomic_fetch_add(&v->dom->refs, 1);
+        return v->dom;
+    }
+    if (!v->dom->privileged) {
+        *err = -EPERM;
+        return NULL;
+    }
+    struct domain *d = domain_get(domid);
+    if (!d)
+        *err = -ESRCH;
+    return d;
+}
+
+static uint64_t usable_end(struct domain *d)
+{
+    uint64_t end = d->reserved_base_pfn << KXEN_PAGE_SHIFT;
+    return end && end < d->ram_size ? end : d->ram_size;
+}
+
+static int64_t move_shared_info(struct domain *d, uint64_t gpfn)
+{
+    uint64_t gpa = gpfn << KXEN_PAGE_SHIFT;
+    if (gpfn >= (d->ram_size >> KXEN_PAGE_SHIFT))
+        return -EINVAL;
+    if (gpa == d->shared_info_gpa)
+        return 0;
+    /* RAM pages cannot be remapped under a memfd, so the page's content moves instead: the
+     * guest sees the same shared_info at its new frame. */
+    uint8_t page[KXEN_PAGE_SIZE];
+    memset(page, 0, sizeof(page));
+    if (d->shared_info_gpa != KXEN_NO_GPA)
+        copy_from_guest_phys(d, page, d->shared_info_gpa, sizeof(page));
+    if (copy_to_guest_phys(d, gpa, page, sizeof(page)))
+        return -EINVAL;
+    d->shared_info_gpa = gpa;
+    d->shared_info_pfn = gpfn;
+    return 0;
+}
+
+static int64_t add_to_physmap(struct vcpu *v, uint64_t arg)
+{
+    struct xen_add_to_physmap x;
+    int err = 0;
+    if (copy_from_guest(v, &x, arg, sizeof(x)))
+        return -EFAULT;
+    struct domain *d = target_domain(v, x.domid, &err);
+    if (!d)
+        return err;
+    int64_t rc;
+    switch (x.space) {
+    case XENMAPSPACE_shared_info:
+        rc = x.idx == 0 ? move_shared_info(d, x.gpfn) : -EINVAL;
+        break;
+    case XENMAPSPACE_grant_table:
+        if (x.idx & XENMAPIDX_grant_table_status)
+            rc = -EINVAL;  /* v1 only: no status frames */
+        else if (x.idx >= KXEN_GNTTAB_MAX_FRAMES || x.gpfn >= (d->ram_size >> KXEN_PAGE_SHIFT))
+            rc = -EINVAL;
+        else
+            rc = gnttab_set_frame(d, (unsigned)x.idx, x.gpfn);
+        break;
+    default:
+        rc = -ENOSYS;
+        break;
+    }
+    domain_put(d);
+    return rc;
+}
+
+static int64_t memory_map(struct vcpu *v, uint64_t arg)
+{
+    struct xen_memory_map m;
+    struct domain *d = v->dom;
+    if (copy_from_guest(v, &m, arg, sizeof(m)))
+        return -EFAULT;
+    struct kxen_e820_entry e[2];
+    unsigned n = 0;
+    uint64_t end = usable_end(d);
+    e[n++] = (struct kxen_e820_entry){ 0, end, KXEN_E820_RAM };
+    if (end < d->ram_size)
+        e[n++] = (struct kxen_e820_entry){ end, d->ram_size - end, KXEN_E820_RESERVED };
+    if (m.nr_entries < n)
+        return -EINVAL;
+    if (copy_to_guest(v, xen_guest_handle_addr(m.buffer), e, n * sizeof(e[0])))
+        return -EFAULT;
+    m.nr_entries = n;
+    return copy_to_guest(v, arg, &m, sizeof(m));
+}
+
+static int64_t reservation_query(struct vcpu *v, uint64_t arg, bool maximum)
+{
+    domid_t domid;
+    int err = 0;
+    if (copy_from_guest(v, &domid, arg, sizeof(domid)))
+        return -EFAULT;
+    struct domain *d = target_domain(v, domid, &err);
+    if (!d)
+        return err;
+    int64_t pages = (int64_t)((maximum ? d->max_ram_size : d->ram_size) >> KXEN_PAGE_SHIFT);
+    domain_put(d);
+    return pages;
+}
+
+/* increase/populate: every frame of RAM is always backed, so an in-range request succeeds;
+ * decrease: punches the pages out of the memfd (they read back as zeros). Returns the number
+ * of extents done, as Xen. */
+static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg)
+{
+    struct xen_memory_reservation r;
+    int err = 0;
+    if (copy_from_guest(v, &r, arg, sizeof(r)))
+        return -EFAULT;
+    if (r.extent_order > MAX_EXTENT_ORDER)
+        return -EINVAL;
+    struct domain *d = target_domain(v, r.domid, &err);
+    if (!d)
+        return err;
+    uint64_t ext = xen_guest_handle_addr(r.extent_start);
+    uint64_t pages = 1ull << r.extent_order;
+    int64_t done = 0;
+    for (; (uint64_t)done < r.nr_extents; done++) {
+        xen_pfn_t pfn;
+        if (cmd == XENMEM_increase_reservation)
+            break;  /* no free machine frames to hand out beyond the domain's RAM */
+        if (copy_from_guest(v, &pfn, ext + (uint64_t)done * sizeof(pfn), sizeof(pfn)))
+            break;
+        if (pfn & (pages - 1) || pfn + pages > (usable_end(d) >> KXEN_PAGE_SHIFT))
+            break;
+        if (cmd == XENMEM_decrease_reservation &&
+            fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      (off_t)(pfn << KXEN_PAGE_SHIFT), (off_t)(pages << KXEN_PAGE_SHIFT)) < 0)
+            break;
+    }
+    domain_put(d);
+    return done;
+}
+
+static int64_t do_memory_op(struct vcpu *v, const uint64_t a[5])
+{
+    /* Low 6 bits: the command; above: Xen's continuation start extent, which kxend never
+     * produces (it finishes every call at once), so a guest setting it is refused. */
+    unsigned cmd = (unsigned)(a[0] & 0x3f);
+    if (a[0] >> 6)
+        return -EINVAL;
+    switch (cmd) {
+    case XENMEM_add_to_physmap:
+        return add_to_physmap(v, a[1]);
+    case XENMEM_memory_map:
+        return memory_map(v, a[1]);
+    case XENMEM_current_reservation:
+        return reservation_query(v, a[1], false);
+    case XENMEM_maximum_reservation:
+        return reservation_query(v, a[1], true);
+    case XENMEM_maximum_ram_page:
+        return (int64_t)(v->dom->ram_size >> KXEN_PAGE_SHIFT) - 1;
+    case XENMEM_increase_reservation:
+    case XENMEM_decrease_reservation:
+    case XENMEM_populate_physmap:
+        return reservation_op(v, cmd, a[1]);
+    case XENMEM_maximum_gpfn:
+        return (int64_t)(v->dom->ram_size >> KXEN_PAGE_SHIFT) - 1;
+    default:
+        return -ENOSYS;
+    }
+}
+
+const struct hypercall_family hc_memory_op = { __HYPERVISOR_memory_op, "memory_op", do_memory_op };

@@ -22,3 +22,4 @@
 #include <kxen/io/protocols.h>
 #include <kxen/io/xenbus.h>
 #include <kxen/io/xs_wire.h>
+#include <kxen/hvm/hvm_vcpu.h>

@@ -23,3 +23,4 @@
 #include "/usr/include/xen/io/protocols.h"
 #include "/usr/include/xen/io/xenbus.h"
 #include "/usr/include/xen/io/xs_wire.h"
+#include "/usr/include/xen/hvm/hvm_vcpu.h"

@@ -20,3 +20,10 @@ $(XENSTORED_TEST_BIN): $(call objs,$(XENSTORED_TEST_SRCS)) $(XENSTORED_CORE_LIB)
 UNIT_TESTS += $(XENSTORED_TEST_BIN)
 # The tests start the daemon binary for the protocol tests over the socket.
 $(XENSTORED_TEST_BIN): | $(XENSTORED_BIN)
+
+# Random-input driver for the parser (a libFuzzer target when built with clang, see README).
+XENSTORED_FUZZ := $(BUILD)/bin/xenstored-fuzz
+$(XENSTORED_FUZZ): $(call objs,$(XENSTORED_DIR)/fuzz/xenstored_fuzz.c $(XENSTORED_DIR)/tests/fuzz_one.c $(XENSTORED_DIR)/tests/harness.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -levent
+TEST_PROGS += $(XENSTORED_FUZZ)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct xs_daemon;
+struct xs_conn;
 
 struct xs_ring_mapping {
     void *page;   /* the guest's ring page, mapped read-write */

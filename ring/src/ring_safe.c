@@ -1,11 +1,16 @@
 /* Request/response ring consumers that survive a hostile peer. See kxen/ring_safe.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <kxen/ring_safe.h>
 
 /* Offset of the slot array in every struct *_sring (the 64-byte header). */
 #define SRING_HDR 64
+DEFINE_RING_TYPES(kxen_probe, uint64_t, uint64_t);
+_Static_assert(offsetof(struct kxen_probe_sring, ring) == SRING_HDR, "shared ring header size");
+_Static_assert(offsetof(struct kxen_probe_sring, rsp_prod) == 2 * sizeof(RING_IDX),
+               "rsp_prod is the third index");
 
 static int ring_kill(struct kxen_ring_guard *g, const char *reason, RING_IDX prod, RING_IDX cons,
                      unsigned int size)

@@ -291,3 +291,47 @@ Test(bytering, full_ring_exactly_at_size_is_legal)
     cr_assert_eq(kxen_bytering_read(&r, out, sizeof(out), &g), XENSTORE_RING_SIZE);
     cr_assert_not(g.dead);
 }
+
+Test(ring_macros, copy_request_and_response_take_private_copies)
+{
+    blkif_front_ring_t f;
+    blkif_back_ring_t b;
+    setup(&f, &b);
+    blkif_request_t *slot = RING_GET_REQUEST(&f, 0);
+    fill_req(slot, 5);
+    blkif_request_t req;
+    RING_COPY_REQUEST(&b, 0, &req);
+    slot->id = 6;
+    cr_assert_eq(req.id, 5);
+    cr_assert_eq(req.seg[0].gref, 105);
+
+    blkif_response_t *rslot = RING_GET_RESPONSE(&b, 0);
+    rslot->id = 9;
+    rslot->status = BLKIF_RSP_EOPNOTSUPP;
+    blkif_response_t rsp;
+    RING_COPY_RESPONSE(&f, 0, &rsp);
+    rslot->status = BLKIF_RSP_OKAY;
+    cr_assert_eq(rsp.id, 9);
+    cr_assert_eq(rsp.status, BLKIF_RSP_EOPNOTSUPP);
+}
+
+Test(ring_macros, free_requests_full_and_overflow_checks)
+{
+    blkif_front_ring_t f;
+    blkif_back_ring_t b;
+    setup(&f, &b);
+    cr_assert_eq(RING_SIZE(&f), 32);
+    cr_assert_eq(RING_FREE_REQUESTS(&f), 32);
+    f.req_prod_pvt = 32;
+    cr_assert(RING_FULL(&f));
+    f.rsp_cons = 1;
+    cr_assert_eq(RING_FREE_REQUESTS(&f), 1);
+    cr_assert_not(RING_REQUEST_PROD_OVERFLOW(&b, 32));
+    cr_assert(RING_REQUEST_PROD_OVERFLOW(&b, 33));
+    cr_assert(RING_REQUEST_CONS_OVERFLOW(&b, 32));
+    cr_assert_not(RING_REQUEST_CONS_OVERFLOW(&b, 31));
+    f.req_prod_pvt = 3;
+    f.rsp_cons = 0;
+    cr_assert(RING_RESPONSE_PROD_OVERFLOW(&f, 33));
+    cr_assert_not(RING_RESPONSE_PROD_OVERFLOW(&f, 32));
+}

@@ -161,10 +161,11 @@ typedef unsigned int RING_IDX;
 #define RING_GET_REQUEST(_r, _idx) (&((_r)->sring->ring[((_idx) & (RING_SIZE(_r) - 1))].req))
 #define RING_GET_RESPONSE(_r, _idx) (&((_r)->sring->ring[((_idx) & (RING_SIZE(_r) - 1))].rsp))
 
-/* Copy a slot into private memory exactly once (volatile source: no re-reads later). */
+/* Copy a slot into private memory exactly once: the source is read as a volatile object, so
+ * the compiler can neither skip the copy nor go back to the shared slot later. */
 #define __KXEN_RING_COPY(type, r, idx, dest)                                                      \
     do {                                                                                          \
-        *(dest) = *(volatile __typeof__(dest))RING_GET_##type(r, idx);                            \
+        *(dest) = *(volatile __typeof__(*(dest)) *)RING_GET_##type(r, idx);                       \
     } while (0)
 #define RING_COPY_REQUEST(r, idx, req) __KXEN_RING_COPY(REQUEST, r, idx, req)
 #define RING_COPY_RESPONSE(r, idx, rsp) __KXEN_RING_COPY(RESPONSE, r, idx, rsp)

@@ -8,3 +8,29 @@ $(BUILD)/tests/test_evtchn_gnttab: $(call objs,$(DOM0LIBS_UT_SRCS) \
 		hypervisor/kxend/event_channel.c hypervisor/kxend/grant_table.c) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# The dom0 libraries: shared (Xen's sonames) and static (for test programs). The control
+# client archive is named literally: hypervisor/module.mk is read after this file.
+# Our xenevtchn.h & co. are not on the global include path: other modules build against Xen's
+# own headers in /usr/include (compatibility shims). Users of ours add DOM0LIBS_CPPFLAGS.
+DOM0LIBS_CPPFLAGS := -Ihypervisor/libs/include
+$(call objs,$(wildcard hypervisor/libs/*.c)): CPPFLAGS += $(DOM0LIBS_CPPFLAGS)
+DOM0LIBS_CTL := $(BUILD)/lib/libkxenctlclient.a
+DOM0LIBS_NAMES := xenevtchn xengnttab xenforeignmemory
+DOM0LIBS_SRC_xenevtchn := hypervisor/libs/evtchn.c
+DOM0LIBS_SRC_xengnttab := hypervisor/libs/gnttab.c
+DOM0LIBS_SRC_xenforeignmemory := hypervisor/libs/foreignmemory.c
+
+define DOM0LIBS_RULES
+$(BUILD)/lib/lib$(1).so.1: $(call objs,$(DOM0LIBS_SRC_$(1))) $(DOM0LIBS_CTL) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -shared -Wl,-soname,lib$(1).so.1 -o $$@ $$^
+	ln -sf lib$(1).so.1 $(BUILD)/lib/lib$(1).so
+$(BUILD)/lib/lib$(1).a: $(call objs,$(DOM0LIBS_SRC_$(1)))
+LIBS += $(BUILD)/lib/lib$(1).so.1 $(BUILD)/lib/lib$(1).a
+endef
+$(foreach l,$(DOM0LIBS_NAMES),$(eval $(call DOM0LIBS_RULES,$(l))))
+
+INSTALL_HDRS += hypervisor/libs/include:xenevtchn.h hypervisor/libs/include:xengnttab.h \
+	hypervisor/libs/include:xenforeignmemory.h hypervisor/include:kxen/ctl_evtchn.h \
+	hypervisor/include:kxen/ctl_gnttab.h

@@ -1,0 +1,243 @@
+/* libxenevtchn over kxend: binds go through the control socket and return two eventfds per
+ * port; events then flow as eventfd reads and writes only. The handle's epoll fd watches the
+ * notify eventfds of bound, unmasked ports; a fired port is masked (dropped from the epoll
+ * set) until xenevtchn_unmask, which is how Xen's evtchn device behaves. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_evtchn.h"
+#include "xenevtchn.h"
+
+#define EVTCHN_LIB_NR_PORTS 4096u  /* the 2-level ABI's port space */
+
+struct evtchn_lib_port {
+    int notify_fd;   /* -1: not bound by this handle */
+    int kick_fd;
+    bool masked;
+};
+
+struct xenevtchn_handle {
+    struct kxen_ctl *ctl;
+    int epfd;
+    bool cloexec;
+    int restrict_domid;  /* -1 = any */
+    pthread_mutex_t lock;
+    struct evtchn_lib_port ports[EVTCHN_LIB_NR_PORTS];
+};
+
+static int fail(int err)
+{
+    errno = err;
+    return -1;
+}
+
+xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
+{
+    (void)logger;
+    xenevtchn_handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->cloexec = !(flags & XENEVTCHN_NO_CLOEXEC);
+    h->restrict_domid = -1;
+    for (unsigned i = 0; i < EVTCHN_LIB_NR_PORTS; i++)
+        h->ports[i].notify_fd = h->ports[i].kick_fd = -1;
+    pthread_mutex_init(&h->lock, NULL);
+    int rc = kxen_ctl_open(NULL, &h->ctl);
+    if (rc == 0 && (h->epfd = epoll_create1(h->cloexec ? EPOLL_CLOEXEC : 0)) < 0)
+        rc = -errno;
+    if (rc) {
+        if (h->ctl)
+            kxen_ctl_close(h->ctl);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        errno = -rc;
+        return NULL;
+    }
+    return h;
+}
+
+static void port_forget(xenevtchn_handle *h, uint32_t port)
+{
+    struct evtchn_lib_port *p = &h->ports[port];
+    if (p->notify_fd >= 0) {
+        epoll_ctl(h->epfd, EPOLL_CTL_DEL, p->notify_fd, NULL);
+        close(p->notify_fd);
+    }
+    if (p->kick_fd >= 0)
+        close(p->kick_fd);
+    p->notify_fd = p->kick_fd = -1;
+    p->masked = false;
+}
+
+int xenevtchn_close(xenevtchn_handle *xce)
+{
+    if (!xce)
+        return 0;
+    /* kxend closes every port of this connection when the socket goes. */
+    for (unsigned i = 0; i < EVTCHN_LIB_NR_PORTS; i++)
+        port_forget(xce, i);
+    close(xce->epfd);
+    kxen_ctl_close(xce->ctl);
+    pthread_mutex_destroy(&xce->lock);
+    free(xce);
+    return 0;
+}
+
+int xenevtchn_fd(xenevtchn_handle *xce)
+{
+    return xce->epfd;
+}
+
+static xenevtchn_port_or_error_t bind_op(xenevtchn_handle *h, uint32_t op,
+                                         const struct kxen_ctl_evtchn_bind *req)
+{
+    struct kxen_ctl_evtchn_port_rep rep;
+    uint32_t len = 0;
+    int fds[KXEN_CTL_MAX_FDS];
+    unsigned nfds = 0;
+    int rc = kxen_ctl_call(h->ctl, op, req, sizeof(*req), NULL, 0, &rep, sizeof(rep), &len,
+                           fds, &nfds);
+    if (rc == 0 && (len < sizeof(rep) || nfds != 2 || rep.port >= EVTCHN_LIB_NR_PORTS))
+        rc = -EPROTO;
+    if (rc) {
+        for (unsigned i = 0; i < nfds; i++)
+            close(fds[i]);
+        return fail(-rc);
+    }
+    pthread_mutex_lock(&h->lock);
+    struct evtchn_lib_port *p = &h->ports[rep.port];
+    port_forget(h, rep.port);  /* a stale entry if kxend re-used the number */
+    p->notify_fd = fds[0];
+    p->kick_fd = fds[1];
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = rep.port};
+    rc = epoll_ctl(h->epfd, EPOLL_CTL_ADD, p->notify_fd, &ev) < 0 ? -errno : 0;
+    pthread_mutex_unlock(&h->lock);
+    if (rc) {
+        xenevtchn_unbind(h, rep.port);
+        return fail(-rc);
+    }
+    return (xenevtchn_port_or_error_t)rep.port;
+}
+
+static bool restricted(const xenevtchn_handle *h, uint32_t domid)
+{
+    return h->restrict_domid >= 0 && (uint32_t)h->restrict_domid != domid;
+}
+
+xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *xce, uint32_t domid)
+{
+    if (domid > UINT16_MAX)
+        return fail(EINVAL);
+    if (restricted(xce, domid))
+        return fail(EPERM);
+    struct kxen_ctl_evtchn_bind req = {.domid = (uint16_t)domid};
+    return bind_op(xce, KXEN_CTL_EVTCHN_BIND_UNBOUND, &req);
+}
+
+xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce, uint32_t domid,
+                                                     evtchn_port_t remote_port)
+{
+    if (domid > UINT16_MAX)
+        return fail(EINVAL);
+    if (restricted(xce, domid))
+        return fail(EPERM);
+    struct kxen_ctl_evtchn_bind req = {.domid = (uint16_t)domid, .remote_port = remote_port};
+    return bind_op(xce, KXEN_CTL_EVTCHN_BIND_INTERDOMAIN, &req);
+}
+
+xenevtchn_port_or_error_t xenevtchn_bind_virq(xenevtchn_handle *xce, unsigned int virq)
+{
+    if (xce->restrict_domid >= 0)
+        return fail(EPERM);  /* VIRQs are the hypervisor's, not the restricted domain's */
+    struct kxen_ctl_evtchn_bind req = {.virq = virq};
+    return bind_op(xce, KXEN_CTL_EVTCHN_BIND_VIRQ, &req);
+}
+
+int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
+{
+    if (port >= EVTCHN_LIB_NR_PORTS)
+        return fail(EINVAL);
+    struct kxen_ctl_evtchn_port_arg req = {.port = port};
+    int rc = kxen_ctl_simple(xce->ctl, KXEN_CTL_EVTCHN_UNBIND, &req, sizeof(req), NULL, 0, NULL);
+    pthread_mutex_lock(&xce->lock);
+    port_forget(xce, port);
+    pthread_mutex_unlock(&xce->lock);
+    return rc ? fail(-rc) : 0;
+}
+
+int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
+{
+    if (port >= EVTCHN_LIB_NR_PORTS)
+        return fail(EINVAL);
+    int fd = __atomic_load_n(&xce->ports[port].kick_fd, __ATOMIC_ACQUIRE);
+    if (fd < 0)
+        return fail(ENOTCONN);
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof(one)) != sizeof(one))
+        return -1;
+    return 0;
+}
+
+xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
+{
+    for (;;) {
+        struct epoll_event ev;
+        int n = epoll_wait(xce->epfd, &ev, 1, -1);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            continue;
+        uint32_t port = ev.data.u32;
+        pthread_mutex_lock(&xce->lock);
+        struct evtchn_lib_port *p = &xce->ports[port];
+        uint64_t cnt;
+        bool fired = port < EVTCHN_LIB_NR_PORTS && p->notify_fd >= 0 && !p->masked &&
+                     read(p->notify_fd, &cnt, sizeof(cnt)) == sizeof(cnt);
+        if (fired) {
+            struct epoll_event off = {.events = 0, .data.u32 = port};
+            epoll_ctl(xce->epfd, EPOLL_CTL_MOD, p->notify_fd, &off);
+            p->masked = true;
+        }
+        pthread_mutex_unlock(&xce->lock);
+        if (fired)
+            return (xenevtchn_port_or_error_t)port;
+        /* Raced with an unbind or another reader: wait for the next one. */
+    }
+}
+
+int xenevtchn_unmask(xenevtchn_handle *xce, evtchn_port_t port)
+{
+    if (port >= EVTCHN_LIB_NR_PORTS)
+        return fail(EINVAL);
+    pthread_mutex_lock(&xce->lock);
+    struct evtchn_lib_port *p = &xce->ports[port];
+    int rc = 0;
+    if (p->notify_fd < 0) {
+        rc = ENOTCONN;
+    } else if (p->masked) {
+        /* Level-triggered: an event that came while masked fires again at once. */
+        struct epoll_event on = {.events = EPOLLIN, .data.u32 = port};
+        if (epoll_ctl(xce->epfd, EPOLL_CTL_MOD, p->notify_fd, &on) < 0)
+            rc = errno;
+        else
+            p->masked = false;
+    }
+    pthread_mutex_unlock(&xce->lock);
+    return rc ? fail(rc) : 0;
+}
+
+int xenevtchn_restrict(xenevtchn_handle *xce, domid_t domid)
+{
+    if (domid >= DOMID_FIRST_RESERVED)
+        return fail(EINVAL);
+    if (xce->restrict_domid >= 0 && xce->restrict_domid != domid)
+        return fail(EPERM);  /* a restriction is never widened */
+    xce->restrict_domid = domid;
+    return 0;
+}

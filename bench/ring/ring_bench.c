@@ -69,7 +69,8 @@ static double spsc_run(uint64_t n)
     uint64_t sent = 0, got = 0;
     unsigned char rec[32] = {0};
     while (got < n) {
-        while (sent < n && (uint32_t)(sent - atomic_load_explicit(&req->tail, memory_order_acquire)) < SPSC_N) {
+        while (sent < n &&
+               (uint32_t)(sent - atomic_load_explicit(&req->tail, memory_order_acquire)) < SPSC_N) {
             memcpy(rec, &sent, sizeof(sent));
             memcpy(req->slot[sent % SPSC_N], rec, 32);
             sent++;
@@ -121,9 +122,10 @@ int main(int argc, char **argv)
     if (scale <= 0)
         scale = 1.0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("ring: 64-slot kxen ring (32-byte requests, 16-byte responses), frontend and backend in\n"
-           "two processes%s; backend consumes through libkxenring (copy + checks).\n",
-           cpus >= 2 ? " pinned to CPUs 0 and 1" : " (only one CPU online: they share it)");
+    printf(
+        "ring: 64-slot kxen ring (32-byte requests, 16-byte responses), frontend and backend in\n"
+        "two processes%s; backend consumes through libkxenring (copy + checks).\n",
+        cpus >= 2 ? " pinned to CPUs 0 and 1" : " (only one CPU online: they share it)");
 
     double spsc = spsc_run((uint64_t)(2e6 * scale));
     double pipe_rt = pipe_run((uint64_t)(1e5 * scale));
@@ -143,12 +145,14 @@ int main(int argc, char **argv)
             };
             struct pump_result r;
             if (pump_run(&c, &r) != 0) {
-                printf("ring %-7s batch %2u: FAILED: %s\n", w ? "eventfd" : "poll", batches[k], r.error);
+                printf("ring %-7s batch %2u: FAILED: %s\n", w ? "eventfd" : "poll", batches[k],
+                       r.error);
                 rc = 1;
                 continue;
             }
             double rate = r.done / r.secs;
-            printf("ring       %-7s batch %2u                     %12.0f req/s  %5.2fx SPSC  %6.1fx pipe",
+            printf("ring       %-7s batch %2u                     %12.0f req/s  %5.2fx SPSC  "
+                   "%6.1fx pipe",
                    w ? "eventfd" : "poll", batches[k], rate, rate / spsc, rate / pipe_rt);
             if (w)
                 printf("  notifications/req %.4f (%.4f req + %.4f rsp)",

@@ -40,8 +40,7 @@ static void copy_slot(void *out, const void *sring, unsigned int nr_ents, size_t
 }
 
 int kxen_ring_back_get(void *sring, unsigned int nr_ents, size_t slot_size, RING_IDX *req_cons,
-                       RING_IDX rsp_prod_pvt, void *out, size_t out_size,
-                       struct kxen_ring_guard *g)
+                       RING_IDX rsp_prod_pvt, void *out, size_t out_size, struct kxen_ring_guard *g)
 {
     if (!g || !req_cons || !out || !args_ok(sring, nr_ents, slot_size, out_size))
         return -EINVAL;

@@ -25,10 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PAGE 4096
 
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond))                                                                              \
-            abort();                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 struct world {
@@ -63,7 +63,8 @@ static int16_t validate(const blkif_request_t *req)
                 return BLKIF_RSP_ERROR;
         return BLKIF_RSP_OKAY;
     case BLKIF_OP_FLUSH_DISKCACHE:
-        return req->nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
+        return req->nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST ? BLKIF_RSP_OKAY
+                                                                  : BLKIF_RSP_ERROR;
     default:
         return BLKIF_RSP_EOPNOTSUPP;
     }
@@ -94,7 +95,8 @@ static void backend_step(struct world *w, uint8_t budget)
         CHECK(got <= RING_SIZE(&w->back));
         CHECK((RING_IDX)(w->back.req_cons - w->back.rsp_prod_pvt) <= RING_SIZE(&w->back));
         if (budget & 1) {
-            blkif_response_t rsp = {.id = req.id, .operation = req.operation, .status = validate(&req)};
+            blkif_response_t rsp = {
+                .id = req.id, .operation = req.operation, .status = validate(&req)};
             RING_BACK_PUT_RESPONSE(&w->back, &rsp);
         }
         budget >>= 1;
@@ -116,7 +118,8 @@ static void bytering_step(struct kxen_bytering r, struct kxen_ring_guard *g, int
     static char buf[2 * PAGE];
     int was_dead = g->dead;
     size_t want = (size_t)len * 16;
-    ssize_t n = write ? kxen_bytering_write(&r, buf, want, g) : kxen_bytering_read(&r, buf, want, g);
+    ssize_t n =
+        write ? kxen_bytering_write(&r, buf, want, g) : kxen_bytering_read(&r, buf, want, g);
     CHECK(n == -EPROTO || (n >= 0 && (size_t)n <= want && (size_t)n <= r.size));
     if (n < 0)
         CHECK(g->dead && g->reason);
@@ -142,19 +145,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op, arg;
         take(&p, end, &op, 1);
         switch (op % 8) {
-        case 0: peer_write(w.blk_page, PAGE, &p, end); break;
-        case 1: take(&p, end, &arg, 1); backend_step(&w, arg); break;
-        case 2: peer_write((unsigned char *)w.xs, sizeof(*w.xs), &p, end); break;
-        case 3: take(&p, end, &arg, 1); bytering_step(kxen_bytering_xs_req(w.xs), &w.xs_req_guard, 0, arg); break;
-        case 4: take(&p, end, &arg, 1); bytering_step(kxen_bytering_xs_rsp(w.xs), &w.xs_rsp_guard, 1, arg); break;
-        case 5: peer_write((unsigned char *)w.cons, sizeof(*w.cons), &p, end); break;
-        case 6: take(&p, end, &arg, 1); bytering_step(kxen_bytering_cons_out(w.cons), &w.cons_guard, 0, arg); break;
+        case 0:
+            peer_write(w.blk_page, PAGE, &p, end);
+            break;
+        case 1:
+            take(&p, end, &arg, 1);
+            backend_step(&w, arg);
+            break;
+        case 2:
+            peer_write((unsigned char *)w.xs, sizeof(*w.xs), &p, end);
+            break;
+        case 3:
+            take(&p, end, &arg, 1);
+            bytering_step(kxen_bytering_xs_req(w.xs), &w.xs_req_guard, 0, arg);
+            break;
+        case 4:
+            take(&p, end, &arg, 1);
+            bytering_step(kxen_bytering_xs_rsp(w.xs), &w.xs_rsp_guard, 1, arg);
+            break;
+        case 5:
+            peer_write((unsigned char *)w.cons, sizeof(*w.cons), &p, end);
+            break;
+        case 6:
+            take(&p, end, &arg, 1);
+            bytering_step(kxen_bytering_cons_out(w.cons), &w.cons_guard, 0, arg);
+            break;
         case 7: { /* a well-formed frontend burst: k valid requests published properly */
             uint8_t k;
             take(&p, end, &k, 1);
             RING_IDX prod = s->req_prod;
             for (unsigned i = 0; i < k % 40u; i++) {
-                blkif_request_t *q = (blkif_request_t *)&s->ring[(prod + i) & (RING_SIZE(&w.back) - 1)];
+                blkif_request_t *q =
+                    (blkif_request_t *)&s->ring[(prod + i) & (RING_SIZE(&w.back) - 1)];
                 memset(q, 0, sizeof(*q));
                 q->operation = (uint8_t)(i % 3);
                 q->nr_segments = (uint8_t)(1 + i % 11);

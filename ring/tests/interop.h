@@ -27,11 +27,26 @@ static inline enum interop_kind interop_kind(uint32_t i)
 {
     return i % 7 == 3 ? KIND_DISCARD : i % 13 == 5 ? KIND_INDIRECT : KIND_RW;
 }
-static inline uint64_t interop_id(uint32_t i) { return 0x1000000000ull + i; }
-static inline uint64_t interop_sector(uint32_t i) { return (uint64_t)i * 8 + 3; }
-static inline unsigned interop_nsegs(uint32_t i) { return 1 + i % 11; }
-static inline uint32_t interop_gref(uint32_t i, unsigned s) { return i * 16 + s; }
-static inline int interop_status(uint32_t i) { return i % 5 == 0 ? -1 : 0; }
+static inline uint64_t interop_id(uint32_t i)
+{
+    return 0x1000000000ull + i;
+}
+static inline uint64_t interop_sector(uint32_t i)
+{
+    return (uint64_t)i * 8 + 3;
+}
+static inline unsigned interop_nsegs(uint32_t i)
+{
+    return 1 + i % 11;
+}
+static inline uint32_t interop_gref(uint32_t i, unsigned s)
+{
+    return i * 16 + s;
+}
+static inline int interop_status(uint32_t i)
+{
+    return i % 5 == 0 ? -1 : 0;
+}
 #define INTEROP_HANDLE 0x51
 
 /* Wait for a notification (5 s at most: a lost wake-up fails the test instead of hanging). */

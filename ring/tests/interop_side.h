@@ -33,9 +33,12 @@ static int fail(int step, const char *what, uint32_t i)
 static uint8_t expected_op(uint32_t i)
 {
     switch (interop_kind(i)) {
-    case KIND_DISCARD: return BLKIF_OP_DISCARD;
-    case KIND_INDIRECT: return BLKIF_OP_INDIRECT;
-    default: return i % 2 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
+    case KIND_DISCARD:
+        return BLKIF_OP_DISCARD;
+    case KIND_INDIRECT:
+        return BLKIF_OP_INDIRECT;
+    default:
+        return i % 2 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
     }
 }
 
@@ -82,8 +85,9 @@ static int check_request(const blkif_request_t *req, uint32_t i)
     if (interop_kind(i) == KIND_DISCARD) {
         blkif_request_discard_t d;
         memcpy(&d, req, sizeof(d));
-        if (d.id != interop_id(i) || d.sector_number != interop_sector(i) || d.nr_sectors != i + 1u ||
-            d.handle != INTEROP_HANDLE || d.flag != (i % 2 ? BLKIF_DISCARD_SECURE : 0))
+        if (d.id != interop_id(i) || d.sector_number != interop_sector(i) ||
+            d.nr_sectors != i + 1u || d.handle != INTEROP_HANDLE ||
+            d.flag != (i % 2 ? BLKIF_DISCARD_SECURE : 0))
             return fail(11, "discard fields", i);
     } else if (interop_kind(i) == KIND_INDIRECT) {
         blkif_request_indirect_t r;

@@ -33,8 +33,14 @@ struct pump_stats {
     char error[160];
 };
 
-static uint64_t payload(uint64_t seq, int k) { return seq * 0x9E3779B97F4A7C15ull + (uint64_t)k; }
-static uint64_t payload_sum(uint64_t seq) { return payload(seq, 0) ^ payload(seq, 1) ^ payload(seq, 2); }
+static uint64_t payload(uint64_t seq, int k)
+{
+    return seq * 0x9E3779B97F4A7C15ull + (uint64_t)k;
+}
+static uint64_t payload_sum(uint64_t seq)
+{
+    return payload(seq, 0) ^ payload(seq, 1) ^ payload(seq, 2);
+}
 
 static double now_s(void)
 {
@@ -80,7 +86,8 @@ static int backend(const struct pump_cfg *c, pump_sring_t *s, int to_back, int t
         while ((r = RING_BACK_NEXT_REQUEST(&b, &req, &g)) == 1) {
             if (req.seq != done || req.payload[0] != payload(done, 0) ||
                 req.payload[1] != payload(done, 1) || req.payload[2] != payload(done, 2)) {
-                snprintf(st->error, sizeof(st->error), "backend: request %llu has seq %llu or bad payload",
+                snprintf(st->error, sizeof(st->error),
+                         "backend: request %llu has seq %llu or bad payload",
                          (unsigned long long)done, (unsigned long long)req.seq);
                 return -1;
             }
@@ -150,7 +157,8 @@ static int frontend(const struct pump_cfg *c, pump_sring_t *s, int to_back, int 
         int r;
         while ((r = RING_FRONT_NEXT_RESPONSE(&f, &rsp, &g)) == 1) {
             if (rsp.seq != res->done || rsp.sum != payload_sum(rsp.seq)) {
-                snprintf(res->error, sizeof(res->error), "frontend: response %llu has seq %llu or bad sum",
+                snprintf(res->error, sizeof(res->error),
+                         "frontend: response %llu has seq %llu or bad sum",
                          (unsigned long long)res->done, (unsigned long long)rsp.seq);
                 return -1;
             }

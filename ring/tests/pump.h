@@ -19,11 +19,11 @@ struct pump_cfg {
 };
 
 struct pump_result {
-    uint64_t done;        /* responses received and checked */
-    double secs;          /* wall time of the whole exchange */
-    uint64_t req_kicks;   /* frontend -> backend notifications */
-    uint64_t rsp_kicks;   /* backend -> frontend notifications */
-    char error[160];      /* empty on success */
+    uint64_t done;      /* responses received and checked */
+    double secs;        /* wall time of the whole exchange */
+    uint64_t req_kicks; /* frontend -> backend notifications */
+    uint64_t rsp_kicks; /* backend -> frontend notifications */
+    char error[160];    /* empty on success */
 };
 
 /* 0 on success, -1 with result->error set otherwise. */

@@ -19,29 +19,40 @@ Test(abi, every_size_offset_and_constant_matches_xen)
     size_t bad = 0;
     for (size_t i = 0; i < abi_table_kxen_len; i++) {
         const struct abi_row *x = &abi_table_xen[i], *k = &abi_table_kxen[i];
-        int same = x->value == k->value &&
-                   (x->str ? (k->str && strcmp(x->str, k->str) == 0) : !k->str);
+        int same =
+            x->value == k->value && (x->str ? (k->str && strcmp(x->str, k->str) == 0) : !k->str);
         if (!same) {
             bad++;
             if (x->str)
-                cr_log_error("%s: Xen %lld \"%s\", kxen %lld \"%s\"", x->name, x->value, x->str, k->value,
-                             k->str ? k->str : "(null)");
+                cr_log_error("%s: Xen %lld \"%s\", kxen %lld \"%s\"", x->name, x->value, x->str,
+                             k->value, k->str ? k->str : "(null)");
             else
                 cr_log_error("%s: Xen %lld, kxen %lld", x->name, x->value, k->value);
         }
     }
-    cr_assert_eq(bad, 0, "%zu of %zu ABI facts differ from Xen (see above)", bad, abi_table_kxen_len);
+    cr_assert_eq(bad, 0, "%zu of %zu ABI facts differ from Xen (see above)", bad,
+                 abi_table_kxen_len);
 }
 
 Test(abi, covers_the_shared_pages_and_rings)
 {
     static const char *const must[] = {
-        "sizeof(struct shared_info)", "sizeof(struct start_info)", "sizeof(struct vcpu_info)",
-        "sizeof(struct grant_entry_v1)", "sizeof(struct blkif_sring)", "sizeof(struct netif_tx_sring)",
-        "sizeof(struct xencons_interface)", "sizeof(struct xenstore_domain_interface)",
-        "sizeof(struct hvm_start_info)", "offsetof(struct start_info, console.domU.evtchn)",
-        "__HYPERVISOR_event_channel_op", "GNTST_no_space", "XEN_ENOSYS", "XenbusStateConnected",
-        "ring_size(blkif)", "sizeof(XEN_GUEST_HANDLE(void))",
+        "sizeof(struct shared_info)",
+        "sizeof(struct start_info)",
+        "sizeof(struct vcpu_info)",
+        "sizeof(struct grant_entry_v1)",
+        "sizeof(struct blkif_sring)",
+        "sizeof(struct netif_tx_sring)",
+        "sizeof(struct xencons_interface)",
+        "sizeof(struct xenstore_domain_interface)",
+        "sizeof(struct hvm_start_info)",
+        "offsetof(struct start_info, console.domU.evtchn)",
+        "__HYPERVISOR_event_channel_op",
+        "GNTST_no_space",
+        "XEN_ENOSYS",
+        "XenbusStateConnected",
+        "ring_size(blkif)",
+        "sizeof(XEN_GUEST_HANDLE(void))",
     };
     for (size_t m = 0; m < sizeof(must) / sizeof(must[0]); m++) {
         size_t i = 0;

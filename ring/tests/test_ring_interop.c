@@ -41,7 +41,19 @@ static void run_pair(side_fn front, side_fn back, uint32_t n)
     close(l.to_front);
 }
 
-Test(ring_interop, xen_frontend_talks_to_kxen_backend) { run_pair(xen_blk_front, kxen_blk_back, 20000); }
-Test(ring_interop, kxen_frontend_talks_to_xen_backend) { run_pair(kxen_blk_front, xen_blk_back, 20000); }
-Test(ring_interop, kxen_frontend_talks_to_kxen_backend) { run_pair(kxen_blk_front, kxen_blk_back, 20000); }
-Test(ring_interop, xen_frontend_talks_to_xen_backend_reference) { run_pair(xen_blk_front, xen_blk_back, 20000); }
+Test(ring_interop, xen_frontend_talks_to_kxen_backend)
+{
+    run_pair(xen_blk_front, kxen_blk_back, 20000);
+}
+Test(ring_interop, kxen_frontend_talks_to_xen_backend)
+{
+    run_pair(kxen_blk_front, xen_blk_back, 20000);
+}
+Test(ring_interop, kxen_frontend_talks_to_kxen_backend)
+{
+    run_pair(kxen_blk_front, kxen_blk_back, 20000);
+}
+Test(ring_interop, xen_frontend_talks_to_xen_backend_reference)
+{
+    run_pair(xen_blk_front, xen_blk_back, 20000);
+}

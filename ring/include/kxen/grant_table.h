@@ -15,9 +15,9 @@ typedef uint32_t grant_handle_t;
 
 /* Version 1 entry: 8 bytes. */
 struct grant_entry_v1 {
-    uint16_t flags;  /* GTF_* */
-    domid_t domid;   /* domain allowed to use the grant */
-    uint32_t frame;  /* granted guest frame */
+    uint16_t flags; /* GTF_* */
+    domid_t domid;  /* domain allowed to use the grant */
+    uint32_t frame; /* granted guest frame */
 };
 typedef struct grant_entry_v1 grant_entry_v1_t;
 

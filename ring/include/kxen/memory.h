@@ -11,10 +11,10 @@
 #define XENMEM_current_reservation 3  /* domid_t *; returns pages */
 #define XENMEM_maximum_reservation 4  /* domid_t *; returns pages */
 #define XENMEM_machphys_mfn_list 5
-#define XENMEM_populate_physmap 6     /* struct xen_memory_reservation */
-#define XENMEM_add_to_physmap 7       /* struct xen_add_to_physmap */
-#define XENMEM_memory_map 9           /* struct xen_memory_map: the caller's own map */
-#define XENMEM_machine_memory_map 10  /* struct xen_memory_map: the host map (privileged) */
+#define XENMEM_populate_physmap 6    /* struct xen_memory_reservation */
+#define XENMEM_add_to_physmap 7      /* struct xen_add_to_physmap */
+#define XENMEM_memory_map 9          /* struct xen_memory_map: the caller's own map */
+#define XENMEM_machine_memory_map 10 /* struct xen_memory_map: the host map (privileged) */
 #define XENMEM_exchange 11
 #define XENMEM_machphys_mapping 12
 #define XENMEM_set_memory_map 13
@@ -25,7 +25,7 @@
 
 /* mem_flags of xen_memory_reservation */
 #define XENMEMF_address_bits(x) (x)
-#define XENMEMF_get_address_bits(x) ((x) & 0xffu)
+#define XENMEMF_get_address_bits(x) ((x)&0xffu)
 #define XENMEMF_node(x) (((x) + 1) << 8)
 #define XENMEMF_get_node(x) ((((x) >> 8) - 1) & 0xffu)
 #define XENMEMF_populate_on_demand (1 << 16)
@@ -63,9 +63,9 @@ struct xen_machphys_mapping {
 typedef struct xen_machphys_mapping xen_machphys_mapping_t;
 
 /* What add_to_physmap places at gpfn. */
-#define XENMAPSPACE_shared_info 0  /* idx must be 0 */
-#define XENMAPSPACE_grant_table 1  /* idx = grant frame (| XENMAPIDX_grant_table_status) */
-#define XENMAPSPACE_gmfn 2         /* idx = another gpfn of the caller: move it */
+#define XENMAPSPACE_shared_info 0 /* idx must be 0 */
+#define XENMAPSPACE_grant_table 1 /* idx = grant frame (| XENMAPIDX_grant_table_status) */
+#define XENMAPSPACE_gmfn 2        /* idx = another gpfn of the caller: move it */
 #define XENMAPSPACE_gmfn_range 3
 #define XENMAPSPACE_gmfn_foreign 4
 #define XENMAPSPACE_dev_mmio 5

@@ -51,29 +51,29 @@ int kxen_ring_front_get(void *sring, unsigned int nr_ents, size_t slot_size, RIN
                         struct kxen_ring_guard *g);
 
 /* The request type of the ring must be the type of *_req (checked at compile time). */
-#define RING_BACK_NEXT_REQUEST(_r, _req, _guard)                                                  \
-    (__extension__({                                                                              \
-        _Static_assert(__builtin_types_compatible_p(__typeof__(*(_req)),                          \
-                                                    __typeof__((_r)->sring->ring[0].req)),        \
-                       "RING_BACK_NEXT_REQUEST: request type does not match the ring");           \
-        kxen_ring_back_get((_r)->sring, (_r)->nr_ents, sizeof((_r)->sring->ring[0]),              \
-                           &(_r)->req_cons, (_r)->rsp_prod_pvt, (_req), sizeof(*(_req)),          \
-                           (_guard));                                                             \
+#define RING_BACK_NEXT_REQUEST(_r, _req, _guard)                                                   \
+    (__extension__({                                                                               \
+        _Static_assert(__builtin_types_compatible_p(__typeof__(*(_req)),                           \
+                                                    __typeof__((_r)->sring->ring[0].req)),         \
+                       "RING_BACK_NEXT_REQUEST: request type does not match the ring");            \
+        kxen_ring_back_get((_r)->sring, (_r)->nr_ents, sizeof((_r)->sring->ring[0]),               \
+                           &(_r)->req_cons, (_r)->rsp_prod_pvt, (_req), sizeof(*(_req)),           \
+                           (_guard));                                                              \
     }))
-#define RING_FRONT_NEXT_RESPONSE(_r, _rsp, _guard)                                                \
-    (__extension__({                                                                              \
-        _Static_assert(__builtin_types_compatible_p(__typeof__(*(_rsp)),                          \
-                                                    __typeof__((_r)->sring->ring[0].rsp)),        \
-                       "RING_FRONT_NEXT_RESPONSE: response type does not match the ring");        \
-        kxen_ring_front_get((_r)->sring, (_r)->nr_ents, sizeof((_r)->sring->ring[0]),             \
-                            &(_r)->rsp_cons, (_r)->req_prod_pvt, (_rsp), sizeof(*(_rsp)),         \
-                            (_guard));                                                            \
+#define RING_FRONT_NEXT_RESPONSE(_r, _rsp, _guard)                                                 \
+    (__extension__({                                                                               \
+        _Static_assert(__builtin_types_compatible_p(__typeof__(*(_rsp)),                           \
+                                                    __typeof__((_r)->sring->ring[0].rsp)),         \
+                       "RING_FRONT_NEXT_RESPONSE: response type does not match the ring");         \
+        kxen_ring_front_get((_r)->sring, (_r)->nr_ents, sizeof((_r)->sring->ring[0]),              \
+                            &(_r)->rsp_cons, (_r)->req_prod_pvt, (_rsp), sizeof(*(_rsp)),          \
+                            (_guard));                                                             \
     }))
 /* Write a response into the next private slot (published later by RING_PUSH_RESPONSES*). */
-#define RING_BACK_PUT_RESPONSE(_r, _rsp)                                                          \
-    do {                                                                                          \
-        *RING_GET_RESPONSE(_r, (_r)->rsp_prod_pvt) = *(_rsp);                                     \
-        (_r)->rsp_prod_pvt++;                                                                     \
+#define RING_BACK_PUT_RESPONSE(_r, _rsp)                                                           \
+    do {                                                                                           \
+        *RING_GET_RESPONSE(_r, (_r)->rsp_prod_pvt) = *(_rsp);                                      \
+        (_r)->rsp_prod_pvt++;                                                                      \
     } while (0)
 
 /* ---- Byte-stream rings -----------------------------------------------------------------------

@@ -8,14 +8,14 @@
 #define VCPUOP_initialise 0 /* arch context of a not yet started vCPU */
 #define VCPUOP_up 1
 #define VCPUOP_down 2
-#define VCPUOP_is_up 3                   /* returns 1 or 0 */
-#define VCPUOP_get_runstate_info 4       /* struct vcpu_runstate_info */
+#define VCPUOP_is_up 3             /* returns 1 or 0 */
+#define VCPUOP_get_runstate_info 4 /* struct vcpu_runstate_info */
 #define VCPUOP_register_runstate_memory_area 5
-#define VCPUOP_set_periodic_timer 6      /* struct vcpu_set_periodic_timer */
+#define VCPUOP_set_periodic_timer 6 /* struct vcpu_set_periodic_timer */
 #define VCPUOP_stop_periodic_timer 7
-#define VCPUOP_set_singleshot_timer 8    /* struct vcpu_set_singleshot_timer */
+#define VCPUOP_set_singleshot_timer 8 /* struct vcpu_set_singleshot_timer */
 #define VCPUOP_stop_singleshot_timer 9
-#define VCPUOP_register_vcpu_info 10     /* struct vcpu_register_vcpu_info */
+#define VCPUOP_register_vcpu_info 10 /* struct vcpu_register_vcpu_info */
 #define VCPUOP_send_nmi 11
 #define VCPUOP_get_physid 12
 #define VCPUOP_register_vcpu_time_memory_area 13

@@ -14,23 +14,23 @@
  * A hypercall argument that points into guest memory. Always 8 bytes, as in Xen. The guest
  * fills it with set_xen_guest_handle(); the hypervisor side reads .q, a *guest* address that
  * must be translated and bounds-checked, never dereferenced as a host pointer. */
-#define __DEFINE_XEN_GUEST_HANDLE(name, type)                                                     \
-    typedef union {                                                                               \
-        type *p;                                                                                  \
-        uint64_t q;                                                                               \
-    } __guest_handle_##name;                                                                      \
-    typedef union {                                                                               \
-        const type *p;                                                                            \
-        uint64_t q;                                                                               \
+#define __DEFINE_XEN_GUEST_HANDLE(name, type)                                                      \
+    typedef union {                                                                                \
+        type *p;                                                                                   \
+        uint64_t q;                                                                                \
+    } __guest_handle_##name;                                                                       \
+    typedef union {                                                                                \
+        const type *p;                                                                             \
+        uint64_t q;                                                                                \
     } __guest_handle_const_##name
 #define DEFINE_XEN_GUEST_HANDLE(name) __DEFINE_XEN_GUEST_HANDLE(name, name)
 #define XEN_GUEST_HANDLE(name) __guest_handle_##name
 #define XEN_GUEST_HANDLE_PARAM(name) XEN_GUEST_HANDLE(name)
 /* Clears the whole 8 bytes first so that the handle is well defined on any pointer width. */
-#define set_xen_guest_handle(hnd, val)                                                            \
-    do {                                                                                          \
-        (hnd).q = 0;                                                                              \
-        (hnd).p = (val);                                                                          \
+#define set_xen_guest_handle(hnd, val)                                                             \
+    do {                                                                                           \
+        (hnd).q = 0;                                                                               \
+        (hnd).p = (val);                                                                           \
     } while (0)
 /* Guest address held in a handle (hypervisor side). */
 #define xen_guest_handle_addr(hnd) ((hnd).q)

@@ -9,9 +9,13 @@
  * the type and the low bits its argument. */
 #define HVM_PARAM_CALLBACK_IRQ 0
 #define HVM_PARAM_CALLBACK_IRQ_TYPE_MASK 0xFF00000000000000ULL
-#define HVM_PARAM_CALLBACK_TYPE_GSI 0      /* bits 55-0: a GSI (not 0) */
-#define HVM_PARAM_CALLBACK_TYPE_PCI_INTX 1 /* bits 47-32 segment, 31-16 bus, 15-8 devfn, 1-0 INTx */
-#define HVM_PARAM_CALLBACK_TYPE_VECTOR 2   /* bits 7-0: an IDT vector (XENFEAT_hvm_callback_vector) */
+/* Types, with what the low bits hold:
+ *   GSI:      bits 55-0 a GSI (not 0)
+ *   PCI_INTX: bits 47-32 segment, 31-16 bus, 15-8 devfn, 1-0 INTx pin
+ *   VECTOR:   bits 7-0 an IDT vector (only with XENFEAT_hvm_callback_vector) */
+#define HVM_PARAM_CALLBACK_TYPE_GSI 0
+#define HVM_PARAM_CALLBACK_TYPE_PCI_INTX 1
+#define HVM_PARAM_CALLBACK_TYPE_VECTOR 2
 /* Build / decode a callback value. */
 #define KXEN_HVM_CALLBACK_VIA(type, arg) (((uint64_t)(type) << 56) | (uint64_t)(arg))
 #define KXEN_HVM_CALLBACK_TYPE(val) ((unsigned)((uint64_t)(val) >> 56))

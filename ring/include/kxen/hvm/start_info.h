@@ -19,9 +19,9 @@
 #define XEN_HVM_MEMMAP_TYPE_PMEM 7
 
 struct hvm_start_info {
-    uint32_t magic;          /* XEN_HVM_START_MAGIC_VALUE */
-    uint32_t version;        /* 0 or 1 */
-    uint32_t flags;          /* SIF_* */
+    uint32_t magic;   /* XEN_HVM_START_MAGIC_VALUE */
+    uint32_t version; /* 0 or 1 */
+    uint32_t flags;   /* SIF_* */
     uint32_t nr_modules;
     uint64_t modlist_paddr;  /* array of nr_modules struct hvm_modlist_entry */
     uint64_t cmdline_paddr;  /* NUL-terminated command line, 0 = none */

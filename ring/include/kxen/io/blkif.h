@@ -22,8 +22,8 @@
 #define BLKIF_OP_WRITE_BARRIER 2   /* needs feature-barrier */
 #define BLKIF_OP_FLUSH_DISKCACHE 3 /* needs feature-flush-cache; may carry no segment */
 #define BLKIF_OP_RESERVED_1 4
-#define BLKIF_OP_DISCARD 5         /* needs feature-discard; struct blkif_request_discard */
-#define BLKIF_OP_INDIRECT 6        /* needs feature-max-indirect-segments */
+#define BLKIF_OP_DISCARD 5  /* needs feature-discard; struct blkif_request_discard */
+#define BLKIF_OP_INDIRECT 6 /* needs feature-max-indirect-segments */
 
 #define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
 #define BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST 8
@@ -41,7 +41,7 @@ struct blkif_request_segment {
 
 /* Segments in one indirect page, and the most one request can carry. */
 #define BLKIF_SEGS_PER_INDIRECT_FRAME (KXEN_BLKIF_PAGE_SIZE / sizeof(struct blkif_request_segment))
-#define KXEN_BLKIF_MAX_INDIRECT_SEGMENTS                                                          \
+#define KXEN_BLKIF_MAX_INDIRECT_SEGMENTS                                                           \
     (BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKIF_SEGS_PER_INDIRECT_FRAME)
 
 struct blkif_request {

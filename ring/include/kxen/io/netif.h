@@ -101,8 +101,8 @@ typedef struct netif_rx_request netif_rx_request_t;
 struct netif_rx_response {
     uint16_t id;
     uint16_t offset;
-    uint16_t flags;  /* NETRXF_* */
-    int16_t status;  /* bytes received (> 0) or NETIF_RSP_* */
+    uint16_t flags; /* NETRXF_* */
+    int16_t status; /* bytes received (> 0) or NETIF_RSP_* */
 };
 typedef struct netif_rx_response netif_rx_response_t;
 

@@ -48,15 +48,15 @@ typedef unsigned int RING_IDX;
 #define __KXEN_SMEAR4(n) (__KXEN_SMEAR2(n) | (__KXEN_SMEAR2(n) >> 4))
 #define __KXEN_SMEAR8(n) (__KXEN_SMEAR4(n) | (__KXEN_SMEAR4(n) >> 8))
 #define __KXEN_SMEAR16(n) (__KXEN_SMEAR8(n) | (__KXEN_SMEAR8(n) >> 16))
-#define __KXEN_POW2_FLOOR(n)                                                                      \
+#define __KXEN_POW2_FLOOR(n)                                                                       \
     ((unsigned int)(n) ? (__KXEN_SMEAR16((unsigned int)(n)) >> 1) + 1u : 0u)
 
 /* Slots that fit in _sz bytes of shared memory for ring type _s (a name given to
  * DEFINE_RING_TYPES), resp. for the shared ring at pointer _s. */
-#define __CONST_RING_SIZE(_s, _sz)                                                                \
-    __KXEN_POW2_FLOOR(((_sz) - __builtin_offsetof(struct _s##_sring, ring)) /                     \
+#define __CONST_RING_SIZE(_s, _sz)                                                                 \
+    __KXEN_POW2_FLOOR(((_sz) - __builtin_offsetof(struct _s##_sring, ring)) /                      \
                       sizeof(((struct _s##_sring *)0)->ring[0]))
-#define __RING_SIZE(_s, _sz)                                                                      \
+#define __RING_SIZE(_s, _sz)                                                                       \
     __KXEN_POW2_FLOOR(((_sz) - ((char *)(_s)->ring - (char *)(_s))) / sizeof((_s)->ring[0]))
 
 /* ---- Types ----------------------------------------------------------------------------------
@@ -66,73 +66,73 @@ typedef unsigned int RING_IDX;
  *   struct name_front_ring   the frontend's private view
  *   struct name_back_ring    the backend's private view
  * and the matching _t typedefs. */
-#define DEFINE_RING_TYPES(__name, __req_t, __rsp_t)                                               \
-    union __name##_sring_entry {                                                                  \
-        __req_t req;                                                                              \
-        __rsp_t rsp;                                                                              \
-    };                                                                                            \
-    struct __name##_sring {                                                                       \
-        RING_IDX req_prod, req_event;                                                             \
-        RING_IDX rsp_prod, rsp_event;                                                             \
-        union { /* per-protocol private bytes */                                                  \
-            struct {                                                                              \
-                uint8_t smartpoll_active;                                                         \
-            } netif;                                                                              \
-            struct {                                                                              \
-                uint8_t msg;                                                                      \
-            } tapif_user;                                                                         \
-            uint8_t pvt_pad[4];                                                                   \
-        } pvt;                                                                                    \
-        uint8_t __pad[44]; /* header is 64 bytes */                                               \
-        union __name##_sring_entry ring[1]; /* really RING_SIZE slots */                          \
-    };                                                                                            \
-    struct __name##_front_ring {                                                                  \
-        RING_IDX req_prod_pvt; /* next request slot to fill, not yet published */                 \
-        RING_IDX rsp_cons;     /* next response to consume */                                     \
-        unsigned int nr_ents;                                                                     \
-        struct __name##_sring *sring;                                                             \
-    };                                                                                            \
-    struct __name##_back_ring {                                                                   \
-        RING_IDX rsp_prod_pvt; /* next response slot to fill, not yet published */                \
-        RING_IDX req_cons;     /* next request to consume */                                      \
-        unsigned int nr_ents;                                                                     \
-        struct __name##_sring *sring;                                                             \
-    };                                                                                            \
-    typedef struct __name##_sring __name##_sring_t;                                               \
-    typedef struct __name##_front_ring __name##_front_ring_t;                                     \
+#define DEFINE_RING_TYPES(__name, __req_t, __rsp_t)                                                \
+    union __name##_sring_entry {                                                                   \
+        __req_t req;                                                                               \
+        __rsp_t rsp;                                                                               \
+    };                                                                                             \
+    struct __name##_sring {                                                                        \
+        RING_IDX req_prod, req_event;                                                              \
+        RING_IDX rsp_prod, rsp_event;                                                              \
+        union { /* per-protocol private bytes */                                                   \
+            struct {                                                                               \
+                uint8_t smartpoll_active;                                                          \
+            } netif;                                                                               \
+            struct {                                                                               \
+                uint8_t msg;                                                                       \
+            } tapif_user;                                                                          \
+            uint8_t pvt_pad[4];                                                                    \
+        } pvt;                                                                                     \
+        uint8_t __pad[44];                  /* header is 64 bytes */                               \
+        union __name##_sring_entry ring[1]; /* really RING_SIZE slots */                           \
+    };                                                                                             \
+    struct __name##_front_ring {                                                                   \
+        RING_IDX req_prod_pvt; /* next request slot to fill (unpublished) */                       \
+        RING_IDX rsp_cons;     /* next response to consume */                                      \
+        unsigned int nr_ents;                                                                      \
+        struct __name##_sring *sring;                                                              \
+    };                                                                                             \
+    struct __name##_back_ring {                                                                    \
+        RING_IDX rsp_prod_pvt; /* next response slot to fill (unpublished) */                      \
+        RING_IDX req_cons;     /* next request to consume */                                       \
+        unsigned int nr_ents;                                                                      \
+        struct __name##_sring *sring;                                                              \
+    };                                                                                             \
+    typedef struct __name##_sring __name##_sring_t;                                                \
+    typedef struct __name##_front_ring __name##_front_ring_t;                                      \
     typedef struct __name##_back_ring __name##_back_ring_t
 
 /* ---- Initialisation ------------------------------------------------------------------------ */
 /* The frontend initialises the shared page once, before advertising it. */
-#define SHARED_RING_INIT(_s)                                                                      \
-    do {                                                                                          \
-        (_s)->req_prod = (_s)->rsp_prod = 0;                                                      \
-        (_s)->req_event = (_s)->rsp_event = 1;                                                    \
-        __builtin_memset((_s)->pvt.pvt_pad, 0, sizeof((_s)->pvt.pvt_pad));                        \
-        __builtin_memset((_s)->__pad, 0, sizeof((_s)->__pad));                                    \
+#define SHARED_RING_INIT(_s)                                                                       \
+    do {                                                                                           \
+        (_s)->req_prod = (_s)->rsp_prod = 0;                                                       \
+        (_s)->req_event = (_s)->rsp_event = 1;                                                     \
+        __builtin_memset((_s)->pvt.pvt_pad, 0, sizeof((_s)->pvt.pvt_pad));                         \
+        __builtin_memset((_s)->__pad, 0, sizeof((_s)->__pad));                                     \
     } while (0)
 
 /* Attach a private view to a ring whose indices already stand at _i (e.g. after resume). */
-#define FRONT_RING_ATTACH(_r, _s, _i, __size)                                                     \
-    do {                                                                                          \
-        (_r)->req_prod_pvt = (_i);                                                                \
-        (_r)->rsp_cons = (_i);                                                                    \
-        (_r)->nr_ents = __RING_SIZE(_s, __size);                                                  \
-        (_r)->sring = (_s);                                                                       \
+#define FRONT_RING_ATTACH(_r, _s, _i, __size)                                                      \
+    do {                                                                                           \
+        (_r)->req_prod_pvt = (_i);                                                                 \
+        (_r)->rsp_cons = (_i);                                                                     \
+        (_r)->nr_ents = __RING_SIZE(_s, __size);                                                   \
+        (_r)->sring = (_s);                                                                        \
     } while (0)
 #define FRONT_RING_INIT(_r, _s, __size) FRONT_RING_ATTACH(_r, _s, 0, __size)
-#define XEN_FRONT_RING_INIT(r, s, size)                                                           \
-    do {                                                                                          \
-        SHARED_RING_INIT(s);                                                                      \
-        FRONT_RING_INIT(r, s, size);                                                              \
+#define XEN_FRONT_RING_INIT(r, s, size)                                                            \
+    do {                                                                                           \
+        SHARED_RING_INIT(s);                                                                       \
+        FRONT_RING_INIT(r, s, size);                                                               \
     } while (0)
 
-#define BACK_RING_ATTACH(_r, _s, _i, __size)                                                      \
-    do {                                                                                          \
-        (_r)->rsp_prod_pvt = (_i);                                                                \
-        (_r)->req_cons = (_i);                                                                    \
-        (_r)->nr_ents = __RING_SIZE(_s, __size);                                                  \
-        (_r)->sring = (_s);                                                                       \
+#define BACK_RING_ATTACH(_r, _s, _i, __size)                                                       \
+    do {                                                                                           \
+        (_r)->rsp_prod_pvt = (_i);                                                                 \
+        (_r)->req_cons = (_i);                                                                     \
+        (_r)->nr_ents = __RING_SIZE(_s, __size);                                                   \
+        (_r)->sring = (_s);                                                                        \
     } while (0)
 #define BACK_RING_INIT(_r, _s, __size) BACK_RING_ATTACH(_r, _s, 0, __size)
 
@@ -143,16 +143,16 @@ typedef unsigned int RING_IDX;
 #define RING_FREE_REQUESTS(_r) (RING_SIZE(_r) - ((_r)->req_prod_pvt - (_r)->rsp_cons))
 #define RING_FULL(_r) (RING_FREE_REQUESTS(_r) == 0)
 
-#define XEN_RING_NR_UNCONSUMED_RESPONSES(_r)                                                      \
+#define XEN_RING_NR_UNCONSUMED_RESPONSES(_r)                                                       \
     ((RING_IDX)(KXEN_RING_LOAD((_r)->sring->rsp_prod) - (_r)->rsp_cons))
 
 /* Requests waiting for the backend; bounded by the free response slots so that a frontend
  * cannot make the backend overwrite responses not yet consumed. */
-#define XEN_RING_NR_UNCONSUMED_REQUESTS(_r)                                                       \
-    ({                                                                                            \
-        RING_IDX __kr_req = KXEN_RING_LOAD((_r)->sring->req_prod) - (_r)->req_cons;               \
-        RING_IDX __kr_rsp = RING_SIZE(_r) - ((_r)->req_cons - (_r)->rsp_prod_pvt);                \
-        __kr_req < __kr_rsp ? __kr_req : __kr_rsp;                                                \
+#define XEN_RING_NR_UNCONSUMED_REQUESTS(_r)                                                        \
+    ({                                                                                             \
+        RING_IDX __kr_req = KXEN_RING_LOAD((_r)->sring->req_prod) - (_r)->req_cons;                \
+        RING_IDX __kr_rsp = RING_SIZE(_r) - ((_r)->req_cons - (_r)->rsp_prod_pvt);                 \
+        __kr_req < __kr_rsp ? __kr_req : __kr_rsp;                                                 \
     })
 #define RING_HAS_UNCONSUMED_RESPONSES(_r) XEN_RING_NR_UNCONSUMED_RESPONSES(_r)
 #define RING_HAS_UNCONSUMED_REQUESTS(_r) XEN_RING_NR_UNCONSUMED_REQUESTS(_r)
@@ -163,9 +163,9 @@ typedef unsigned int RING_IDX;
 
 /* Copy a slot into private memory exactly once: the source is read as a volatile object, so
  * the compiler can neither skip the copy nor go back to the shared slot later. */
-#define __KXEN_RING_COPY(type, r, idx, dest)                                                      \
-    do {                                                                                          \
-        *(dest) = *(volatile __typeof__(*(dest)) *)RING_GET_##type(r, idx);                       \
+#define __KXEN_RING_COPY(type, r, idx, dest)                                                       \
+    do {                                                                                           \
+        *(dest) = *(volatile __typeof__(*(dest)) *)RING_GET_##type(r, idx);                        \
     } while (0)
 #define RING_COPY_REQUEST(r, idx, req) __KXEN_RING_COPY(REQUEST, r, idx, req)
 #define RING_COPY_RESPONSE(r, idx, rsp) __KXEN_RING_COPY(RESPONSE, r, idx, rsp)
@@ -180,59 +180,59 @@ typedef unsigned int RING_IDX;
  * Slot contents become visible before the producer index (write barrier). The _AND_CHECK_NOTIFY
  * forms then (full barrier: store of prod before load of event) tell whether the consumer's
  * event index lies in the range just published, i.e. whether it asked to be woken. */
-#define RING_PUSH_REQUESTS(_r)                                                                    \
-    do {                                                                                          \
-        xen_wmb();                                                                                \
-        KXEN_RING_STORE((_r)->sring->req_prod, (_r)->req_prod_pvt);                               \
+#define RING_PUSH_REQUESTS(_r)                                                                     \
+    do {                                                                                           \
+        xen_wmb();                                                                                 \
+        KXEN_RING_STORE((_r)->sring->req_prod, (_r)->req_prod_pvt);                                \
     } while (0)
-#define RING_PUSH_RESPONSES(_r)                                                                   \
-    do {                                                                                          \
-        xen_wmb();                                                                                \
-        KXEN_RING_STORE((_r)->sring->rsp_prod, (_r)->rsp_prod_pvt);                               \
+#define RING_PUSH_RESPONSES(_r)                                                                    \
+    do {                                                                                           \
+        xen_wmb();                                                                                 \
+        KXEN_RING_STORE((_r)->sring->rsp_prod, (_r)->rsp_prod_pvt);                                \
     } while (0)
 
-#define RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(_r, _notify)                                          \
-    do {                                                                                          \
-        RING_IDX __kr_old = KXEN_RING_LOAD((_r)->sring->req_prod);                                \
-        RING_IDX __kr_new = (_r)->req_prod_pvt;                                                   \
-        xen_wmb();                                                                                \
-        KXEN_RING_STORE((_r)->sring->req_prod, __kr_new);                                         \
-        xen_mb();                                                                                 \
-        (_notify) = ((RING_IDX)(__kr_new - KXEN_RING_LOAD((_r)->sring->req_event)) <              \
-                     (RING_IDX)(__kr_new - __kr_old));                                            \
+#define RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(_r, _notify)                                           \
+    do {                                                                                           \
+        RING_IDX __kr_old = KXEN_RING_LOAD((_r)->sring->req_prod);                                 \
+        RING_IDX __kr_new = (_r)->req_prod_pvt;                                                    \
+        xen_wmb();                                                                                 \
+        KXEN_RING_STORE((_r)->sring->req_prod, __kr_new);                                          \
+        xen_mb();                                                                                  \
+        (_notify) = ((RING_IDX)(__kr_new - KXEN_RING_LOAD((_r)->sring->req_event)) <               \
+                     (RING_IDX)(__kr_new - __kr_old));                                             \
     } while (0)
-#define RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(_r, _notify)                                         \
-    do {                                                                                          \
-        RING_IDX __kr_old = KXEN_RING_LOAD((_r)->sring->rsp_prod);                                \
-        RING_IDX __kr_new = (_r)->rsp_prod_pvt;                                                   \
-        xen_wmb();                                                                                \
-        KXEN_RING_STORE((_r)->sring->rsp_prod, __kr_new);                                         \
-        xen_mb();                                                                                 \
-        (_notify) = ((RING_IDX)(__kr_new - KXEN_RING_LOAD((_r)->sring->rsp_event)) <              \
-                     (RING_IDX)(__kr_new - __kr_old));                                            \
+#define RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(_r, _notify)                                          \
+    do {                                                                                           \
+        RING_IDX __kr_old = KXEN_RING_LOAD((_r)->sring->rsp_prod);                                 \
+        RING_IDX __kr_new = (_r)->rsp_prod_pvt;                                                    \
+        xen_wmb();                                                                                 \
+        KXEN_RING_STORE((_r)->sring->rsp_prod, __kr_new);                                          \
+        xen_mb();                                                                                  \
+        (_notify) = ((RING_IDX)(__kr_new - KXEN_RING_LOAD((_r)->sring->rsp_event)) <               \
+                     (RING_IDX)(__kr_new - __kr_old));                                             \
     } while (0)
 
 /* ---- Going idle ----------------------------------------------------------------------------
  * Before sleeping, a consumer sets its event index to "the next one" and re-checks after a full
  * barrier: a producer that published in between either sees the new event index (and notifies)
  * or its work is seen here. This closes the lost-wake-up window. */
-#define RING_FINAL_CHECK_FOR_REQUESTS(_r, _work_to_do)                                            \
-    do {                                                                                          \
-        (_work_to_do) = RING_HAS_UNCONSUMED_REQUESTS(_r);                                         \
-        if (_work_to_do)                                                                          \
-            break;                                                                                \
-        KXEN_RING_STORE((_r)->sring->req_event, (_r)->req_cons + 1);                              \
-        xen_mb();                                                                                 \
-        (_work_to_do) = RING_HAS_UNCONSUMED_REQUESTS(_r);                                         \
+#define RING_FINAL_CHECK_FOR_REQUESTS(_r, _work_to_do)                                             \
+    do {                                                                                           \
+        (_work_to_do) = RING_HAS_UNCONSUMED_REQUESTS(_r);                                          \
+        if (_work_to_do)                                                                           \
+            break;                                                                                 \
+        KXEN_RING_STORE((_r)->sring->req_event, (_r)->req_cons + 1);                               \
+        xen_mb();                                                                                  \
+        (_work_to_do) = RING_HAS_UNCONSUMED_REQUESTS(_r);                                          \
     } while (0)
-#define RING_FINAL_CHECK_FOR_RESPONSES(_r, _work_to_do)                                           \
-    do {                                                                                          \
-        (_work_to_do) = RING_HAS_UNCONSUMED_RESPONSES(_r);                                        \
-        if (_work_to_do)                                                                          \
-            break;                                                                                \
-        KXEN_RING_STORE((_r)->sring->rsp_event, (_r)->rsp_cons + 1);                              \
-        xen_mb();                                                                                 \
-        (_work_to_do) = RING_HAS_UNCONSUMED_RESPONSES(_r);                                        \
+#define RING_FINAL_CHECK_FOR_RESPONSES(_r, _work_to_do)                                            \
+    do {                                                                                           \
+        (_work_to_do) = RING_HAS_UNCONSUMED_RESPONSES(_r);                                         \
+        if (_work_to_do)                                                                           \
+            break;                                                                                 \
+        KXEN_RING_STORE((_r)->sring->rsp_event, (_r)->rsp_cons + 1);                               \
+        xen_mb();                                                                                  \
+        (_work_to_do) = RING_HAS_UNCONSUMED_RESPONSES(_r);                                         \
     } while (0)
 
 #endif

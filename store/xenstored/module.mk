@@ -18,8 +18,10 @@ $(XENSTORED_TEST_BIN): $(call objs,$(XENSTORED_TEST_SRCS)) $(XENSTORED_CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -levent -lcriterion
 UNIT_TESTS += $(XENSTORED_TEST_BIN)
-# The tests start the daemon binary for the protocol tests over the socket.
+# The socket tests run the daemon binary of the same build; the replay test reads the corpus.
 $(XENSTORED_TEST_BIN): | $(XENSTORED_BIN)
+$(BUILD)/obj/$(XENSTORED_DIR)/tests/test_socket.o: CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(XENSTORED_BIN))\"
+$(BUILD)/obj/$(XENSTORED_DIR)/tests/test_fuzz_replay.o: CPPFLAGS += -DXS_CORPUS_DIR=\"$(abspath $(XENSTORED_DIR)/tests/corpus)\"
 
 # Random-input driver for the parser (a libFuzzer target when built with clang, see README).
 XENSTORED_FUZZ := $(BUILD)/bin/xenstored-fuzz

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        printf("%ld random inputs, daemon intact\n", n);
+        printf("%ld random inputs, %llu requests handled, daemon intact\n", n, xs_fuzz_requests);
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0) {

@@ -11,6 +11,8 @@ static void drain(struct xs_conn *c)
         ;
 }
 
+unsigned long long xs_fuzz_requests;
+
 int xs_fuzz_one(const uint8_t *data, size_t len)
 {
     struct th t;
@@ -46,6 +48,7 @@ int xs_fuzz_one(const uint8_t *data, size_t len)
     if (th_write(check, 0, "/fuzz-check", "alive") || th_read(check, 0, "/fuzz-check", v, 16) ||
         strcmp(v, "alive") != 0)
         r = -1;
+    xs_fuzz_requests += t.d.stats_requests;
     th_fini(&t);
     return r;
 }

@@ -1,0 +1,169 @@
+/* xenstored's guest ring backend on kxen: the store page is mapped with xenforeignmemory and
+ * the store event channel bound with xenevtchn (kxend's dom0 libraries). The ring transport
+ * wants one eventfd per guest that an 8-byte read clears; libxenevtchn offers one pollable fd
+ * per handle and xenevtchn_pending(), as Xen does, so a small thread turns each pending port
+ * into a write on that guest's own eventfd. Owned by the xl/toolstack engineer (issue 5);
+ * linked into build/bin/xenstored only (see dom0-tools/module.mk). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+
+#include "ring_backend.h"
+
+#define KXEN_RING_MAX_PORTS 4096u   /* the 2-level event-channel ABI's port space */
+
+struct kxen_ring_map {
+    uint32_t domid;
+    evtchn_port_t local_port;
+    int evfd;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    xenevtchn_handle *xce;
+    xenforeignmemory_handle *fmem;
+    int evfd_of_port[KXEN_RING_MAX_PORTS];   /* -1 = no guest on that local port */
+    bool thread_started;
+    pthread_t thread;
+} K = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *forward_thread(void *arg)
+{
+    (void)arg;
+    struct pollfd p = {.fd = xenevtchn_fd(K.xce), .events = POLLIN};
+    for (;;) {
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        xenevtchn_port_or_error_t port = xenevtchn_pending(K.xce);
+        if (port < 0 || (unsigned)port >= KXEN_RING_MAX_PORTS)
+            continue;
+        xenevtchn_unmask(K.xce, port);
+        pthread_mutex_lock(&K.lock);
+        int fd = K.evfd_of_port[port];
+        if (fd >= 0) {
+            uint64_t one = 1;
+            if (write(fd, &one, sizeof(one)) < 0) {
+                /* counter saturated: the guest is already flagged */
+            }
+        }
+        pthread_mutex_unlock(&K.lock);
+    }
+}
+
+/* Opens the libraries and starts the forwarder on first use (kxend must be running). */
+static int kxen_ring_init_locked(void)
+{
+    if (K.thread_started)
+        return 0;
+    if (!K.xce && !(K.xce = xenevtchn_open(NULL, 0)))
+        return -(errno ? errno : ECONNREFUSED);
+    if (!K.fmem && !(K.fmem = xenforeignmemory_open(NULL, 0)))
+        return -(errno ? errno : ECONNREFUSED);
+    for (unsigned i = 0; i < KXEN_RING_MAX_PORTS; i++)
+        K.evfd_of_port[i] = -1;
+    int rc = pthread_create(&K.thread, NULL, forward_thread, NULL);
+    if (rc)
+        return -rc;
+    pthread_detach(K.thread);
+    K.thread_started = true;
+    return 0;
+}
+
+static int kxen_ring_map(const struct xs_ring_backend *be, uint32_t domid, uint64_t gfn,
+                         uint32_t port, struct xs_ring_mapping *m)
+{
+    (void)be;
+    pthread_mutex_lock(&K.lock);
+    int rc = kxen_ring_init_locked();
+    pthread_mutex_unlock(&K.lock);
+    if (rc)
+        return rc;
+    struct kxen_ring_map *km = calloc(1, sizeof(*km));
+    if (!km)
+        return -ENOMEM;
+    km->domid = domid;
+    km->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (km->evfd < 0) {
+        rc = -errno;
+        free(km);
+        return rc;
+    }
+    xen_pfn_t pfn = gfn;
+    int err = 0;
+    void *page = xenforeignmemory_map(K.fmem, domid, PROT_READ | PROT_WRITE, 1, &pfn, &err);
+    if (!page || err) {
+        rc = err ? -abs(err) : -(errno ? errno : EFAULT);
+        if (page)
+            xenforeignmemory_unmap(K.fmem, page, 1);
+        close(km->evfd);
+        free(km);
+        return rc;
+    }
+    xenevtchn_port_or_error_t lp = xenevtchn_bind_interdomain(K.xce, domid, port);
+    if (lp < 0 || (unsigned)lp >= KXEN_RING_MAX_PORTS) {
+        rc = lp < 0 ? -(errno ? errno : EINVAL) : -ERANGE;
+        if (lp >= 0)
+            xenevtchn_unbind(K.xce, lp);
+        xenforeignmemory_unmap(K.fmem, page, 1);
+        close(km->evfd);
+        free(km);
+        return rc;
+    }
+    km->local_port = lp;
+    pthread_mutex_lock(&K.lock);
+    K.evfd_of_port[lp] = km->evfd;
+    pthread_mutex_unlock(&K.lock);
+    m->page = page;
+    m->evfd = km->evfd;
+    m->handle = km;
+    return 0;
+}
+
+static int kxen_ring_notify(const struct xs_ring_backend *be, struct xs_ring_mapping *m)
+{
+    (void)be;
+    struct kxen_ring_map *km = m->handle;
+    return xenevtchn_notify(K.xce, km->local_port) < 0 ? -(errno ? errno : EIO) : 0;
+}
+
+static void kxen_ring_unmap(const struct xs_ring_backend *be, struct xs_ring_mapping *m)
+{
+    (void)be;
+    struct kxen_ring_map *km = m->handle;
+    if (!km)
+        return;
+    pthread_mutex_lock(&K.lock);
+    K.evfd_of_port[km->local_port] = -1;
+    pthread_mutex_unlock(&K.lock);
+    xenevtchn_unbind(K.xce, km->local_port);
+    xenforeignmemory_unmap(K.fmem, m->page, 1);
+    close(km->evfd);
+    free(km);
+    m->page = NULL;
+    m->evfd = -1;
+    m->handle = NULL;
+}
+
+static const struct xs_ring_backend kxen_ring_backend = {
+    .name = "kxen",
+    .map = kxen_ring_map,
+    .notify = kxen_ring_notify,
+    .unmap = kxen_ring_unmap,
+};
+
+/* Overrides main.c's weak default: xenstored serves guest rings through kxend. */
+const struct xs_ring_backend *xenstored_ring_backend_default(void)
+{
+    return &kxen_ring_backend;
+}

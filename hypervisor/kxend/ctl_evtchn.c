@@ -12,8 +12,8 @@
 #include "kxend/ctl_server.h"
 #include "kxend/evtchn.h"
 
-/* One cleanup entry per bound port, all naming the connection: the first to run closes every
- * port the connection still holds, the others find none. */
+/* One cleanup entry per connection (remove-then-add keeps it single): it closes every port
+ * the connection still holds when the client goes away. */
 static void dom0_ports_cleanup(void *conn)
 {
     evtchn_dom0_close_all(conn);
@@ -25,6 +25,7 @@ static int bind_reply(struct ctl_request *req, struct ctl_reply *rep, int rc, ui
 {
     if (rc)
         return rc;
+    ctl_conn_remove_cleanup(req->conn, dom0_ports_cleanup, req->conn);
     rc = ctl_conn_add_cleanup(req->conn, dom0_ports_cleanup, req->conn);
     if (rc) {
         evtchn_dom0_close(port, req->conn);
@@ -75,10 +76,7 @@ static int ctl_unbind(struct ctl_request *req, struct ctl_reply *rep)
     (void)rep;
     if (a->port >= KXEN_EVTCHN_NR_PORTS)
         return -EINVAL;
-    int rc = evtchn_dom0_close(a->port, req->conn);
-    if (rc == 0)
-        ctl_conn_remove_cleanup(req->conn, dom0_ports_cleanup, req->conn);
-    return rc;
+    return evtchn_dom0_close(a->port, req->conn);
 }
 
 static int ctl_alloc_unbound_for(struct ctl_request *req, struct ctl_reply *rep)

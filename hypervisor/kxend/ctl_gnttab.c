@@ -19,7 +19,8 @@
 
 #define PAD8(n) (((n) + 7u) & ~7u)
 
-/* One cleanup entry per live map handle, all naming the connection (see ctl_evtchn.c). */
+/* One cleanup entry per connection (remove-then-add keeps it single): it drops every map the
+ * connection still holds when the client goes away. */
 static void dom0_maps_cleanup(void *conn)
 {
     gnttab_dom0_unmap_all(conn);
@@ -64,23 +65,21 @@ static int ctl_gnttab_map(struct ctl_request *req, struct ctl_reply *rep)
         r->mem_ino = stbuf.st_ino;
     if (d)
         domain_put(d);
+    ctl_conn_remove_cleanup(req->conn, dom0_maps_cleanup, req->conn);
+    int rc = ctl_conn_add_cleanup(req->conn, dom0_maps_cleanup, req->conn);
+    if (rc)
+        return rc;
     uint32_t i;
     bool failed = false;
     for (i = 0; i < a->count && !failed; i++) {
         out[i].status = (int16_t)gnttab_dom0_map(a->domid, a->refs[i], ro, req->conn,
                                                  &out[i].handle, &out[i].offset);
         failed = out[i].status != GNTST_okay;
-        if (!failed && ctl_conn_add_cleanup(req->conn, dom0_maps_cleanup, req->conn)) {
-            gnttab_dom0_unmap(out[i].handle, req->conn);
-            out[i].status = GNTST_no_space;
-            failed = true;
-        }
     }
     if (failed) {
         /* All or nothing, as a gntdev map of several refs. */
         for (uint32_t j = 0; j + 1 < i; j++) {
             gnttab_dom0_unmap(out[j].handle, req->conn);
-            ctl_conn_remove_cleanup(req->conn, dom0_maps_cleanup, req->conn);
             out[j].handle = ~0u;
         }
         out[i - 1].handle = ~0u;
@@ -102,8 +101,6 @@ static int ctl_gnttab_unmap(struct ctl_request *req, struct ctl_reply *rep)
     for (uint32_t i = 0; i < a->count; i++) {
         if (gnttab_dom0_unmap(a->handles[i], req->conn) != GNTST_okay)
             rc = -EINVAL;
-        else
-            ctl_conn_remove_cleanup(req->conn, dom0_maps_cleanup, req->conn);
     }
     return rc;
 }

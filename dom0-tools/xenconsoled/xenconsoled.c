@@ -1,0 +1,560 @@
+/* xenconsoled: the console backend of every guest of this host. It follows xenstore
+ * (@introduceDomain, @releaseDomain, plus a slow rescan), maps each guest's console ring
+ * (xenforeignmemory) and binds its console event channel (xenevtchn), appends the output to
+ * <rundir>/console/guest-<name>.log, and serves `xl console` on <rundir>/xenconsoled.sock:
+ * "ATTACH <domid>\n" -> "OK\n" + the recent output, then bytes both ways. One thread, one
+ * poll loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xenstore.h>
+
+#include "kxen/log.h"
+#include "kxen/util.h"
+
+#include "cons_ring.h"
+
+#define HISTORY_BYTES 16384   /* output replayed to a newly attached xl console */
+#define MAX_CLIENTS 64
+#define RESCAN_MS 1000
+
+struct client {
+    int fd;
+    bool attached;
+    uint16_t domid;
+    char line[64];            /* the request line, until '\n' */
+    size_t line_len;
+};
+
+struct dom {
+    uint16_t domid;
+    char name[64];
+    void *page;
+    evtchn_port_t local_port;
+    int log_fd;
+    struct cons_history hist;
+    bool seen;                /* still listed in xenstore at the last scan */
+    struct dom *next;
+};
+
+static struct {
+    char rundir[PATH_MAX];
+    struct xs_handle *xs;
+    xenevtchn_handle *xce;
+    xenforeignmemory_handle *fmem;
+    int listen_fd, sig_fd;
+    struct dom *doms;
+    struct client clients[MAX_CLIENTS];
+    uint16_t broken[64];      /* domains whose ring misbehaved: never re-attached */
+    unsigned nr_broken;
+} S;
+
+static bool is_broken(uint16_t domid)
+{
+    for (unsigned i = 0; i < S.nr_broken; i++)
+        if (S.broken[i] == domid)
+            return true;
+    return false;
+}
+
+static struct dom *dom_find(uint16_t domid)
+{
+    for (struct dom *d = S.doms; d; d = d->next)
+        if (d->domid == domid)
+            return d;
+    return NULL;
+}
+
+static char *xs_read_dom(uint16_t domid, const char *key)
+{
+    char p[96];
+    unsigned len;
+    snprintf(p, sizeof(p), "/local/domain/%u/%s", domid, key);
+    return xs_read(S.xs, XBT_NULL, p, &len);
+}
+
+static void client_close(struct client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+/* Output goes to clients without blocking: a client that does not read loses bytes. */
+static void send_clients(uint16_t domid, const char *buf, size_t len)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &S.clients[i];
+        if (c->fd >= 0 && c->attached && c->domid == domid)
+            if (send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+                client_close(c);
+    }
+}
+
+static void dom_detach(struct dom *d, const char *why)
+{
+    log_info("domain %u (%s): console closed (%s)", d->domid, d->name, why);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (S.clients[i].fd >= 0 && S.clients[i].attached && S.clients[i].domid == d->domid)
+            client_close(&S.clients[i]);
+    for (struct dom **pp = &S.doms; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+    xenevtchn_unbind(S.xce, d->local_port);
+    xenforeignmemory_unmap(S.fmem, d->page, 1);
+    if (d->log_fd >= 0)
+        close(d->log_fd);
+    cons_history_free(&d->hist);
+    free(d);
+}
+
+static void mark_broken(struct dom *d, const char *why)
+{
+    log_err("domain %u (%s): %s; console disconnected", d->domid, d->name, why);
+    if (S.nr_broken < ARRAY_SIZE(S.broken))
+        S.broken[S.nr_broken++] = d->domid;
+    dom_detach(d, "broken ring");
+}
+
+/* Drains the guest's output into the log, the history and attached clients. */
+static int dom_drain(struct dom *d)
+{
+    char buf[2048];
+    bool any = false;
+    for (;;) {
+        ssize_t n = cons_ring_read_out(d->page, buf, sizeof(buf));
+        if (n < 0) {
+            mark_broken(d, "output ring indices are impossible (producer overran the ring)");
+            return -EPROTO;
+        }
+        if (n == 0)
+            break;
+        any = true;
+        if (d->log_fd >= 0 && kxen_write_full(d->log_fd, buf, n) < 0)
+            log_warn("domain %u: console log write failed: %s", d->domid, strerror(errno));
+        cons_history_add(&d->hist, buf, n);
+        send_clients(d->domid, buf, n);
+    }
+    if (any)   /* the guest may be waiting for room in the ring */
+        xenevtchn_notify(S.xce, d->local_port);
+    return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || errno || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int dom_attach(uint16_t domid)
+{
+    char *ref = xs_read_dom(domid, "console/ring-ref");
+    char *port = xs_read_dom(domid, "console/port");
+    char *name = xs_read_dom(domid, "name");
+    unsigned long pfn, rport;
+    int rc = -ENOENT;
+    struct dom *d = NULL;
+    if (!ref || !port)
+        goto out;   /* not built yet: the next event or rescan retries */
+    rc = -EINVAL;
+    if (parse_uint(ref, ULONG_MAX, &pfn) < 0 || parse_uint(port, 4095, &rport) < 0) {
+        log_warn("domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref, port);
+        goto out;
+    }
+    rc = -ENOMEM;
+    d = calloc(1, sizeof(*d));
+    if (!d || cons_history_init(&d->hist, HISTORY_BYTES) < 0)
+        goto out;
+    d->domid = domid;
+    d->log_fd = -1;
+    snprintf(d->name, sizeof(d->name), "%s", name ? name : "unknown");
+    xen_pfn_t gfn = pfn;
+    int err = 0;
+    d->page = xenforeignmemory_map(S.fmem, domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);
+    if (!d->page || err) {
+        rc = -(err ? abs(err) : errno ? errno : EIO);
+        log_warn("domain %u: cannot map console ring pfn %lu: %s", domid, pfn, strerror(-rc));
+        if (d->page)
+            xenforeignmemory_unmap(S.fmem, d->page, 1);
+        goto out;
+    }
+    xenevtchn_port_or_error_t lp = xenevtchn_bind_interdomain(S.xce, domid, rport);
+    if (lp < 0) {
+        rc = -(errno ? errno : EIO);
+        log_warn("domain %u: cannot bind console event channel %lu: %s", domid, rport,
+                 strerror(-rc));
+        xenforeignmemory_unmap(S.fmem, d->page, 1);
+        goto out;
+    }
+    d->local_port = lp;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/console/guest-%s.log", S.rundir, d->name) <
+        (int)sizeof(path))
+        d->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (d->log_fd < 0)
+        log_warn("domain %u: cannot open console log %s: %s", domid, path, strerror(errno));
+    char tty[PATH_MAX];
+    snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);
+    char sock[PATH_MAX];
+    int sl = snprintf(sock, sizeof(sock), "%s/xenconsoled.sock", S.rundir);
+    xs_write(S.xs, XBT_NULL, tty, sock, sl);
+    d->next = S.doms;
+    S.doms = d;
+    log_info("domain %u (%s): console attached (pfn %lu, port %lu -> local %u)", domid,
+             d->name, pfn, rport, (unsigned)lp);
+    d = NULL;
+    rc = 0;
+    dom_drain(S.doms);   /* output written before we attached */
+out:
+    if (d) {
+        cons_history_free(&d->hist);
+        free(d);
+    }
+    free(ref);
+    free(port);
+    free(name);
+    return rc;
+}
+
+/* Attaches new domains and detaches the ones xenstore no longer lists. */
+static void rescan(void)
+{
+    unsigned n = 0;
+    char **ents = xs_directory(S.xs, XBT_NULL, "/local/domain", &n);
+    for (struct dom *d = S.doms; d; d = d->next)
+        d->seen = false;
+    for (unsigned i = 0; ents && i < n; i++) {
+        unsigned long id;
+        if (parse_uint(ents[i], 0x7fef, &id) < 0 || id == 0)
+            continue;
+        struct dom *d = dom_find((uint16_t)id);
+        if (d)
+            d->seen = true;
+        else if (!is_broken((uint16_t)id) && dom_attach((uint16_t)id) == 0)
+            S.doms->seen = true;
+    }
+    free(ents);
+    for (struct dom *d = S.doms, *next; d; d = next) {
+        next = d->next;
+        if (!d->seen || !xs_is_domain_introduced(S.xs, d->domid))
+            dom_detach(d, "domain released");
+    }
+}
+
+static void handle_evtchn(void)
+{
+    xenevtchn_port_or_error_t port = xenevtchn_pending(S.xce);
+    if (port < 0)
+        return;
+    xenevtchn_unmask(S.xce, port);
+    for (struct dom *d = S.doms; d; d = d->next)
+        if (d->local_port == (evtchn_port_t)port) {
+            dom_drain(d);
+            return;
+        }
+}
+
+static void client_request(struct client *c)
+{
+    unsigned long id;
+    char reply[160];
+    c->line[c->line_len] = '\0';
+    if (strncmp(c->line, "ATTACH ", 7) != 0 || parse_uint(c->line + 7, 0x7fef, &id) < 0) {
+        snprintf(reply, sizeof(reply), "ERR bad request (expected 'ATTACH <domid>')\n");
+        send(c->fd, reply, strlen(reply), MSG_NOSIGNAL);
+        client_close(c);
+        return;
+    }
+    struct dom *d = dom_find((uint16_t)id);
+    if (!d && !is_broken((uint16_t)id) && dom_attach((uint16_t)id) == 0)
+        d = dom_find((uint16_t)id);
+    if (!d) {
+        snprintf(reply, sizeof(reply), "ERR domain %lu has no console here (%s)\n", id,
+                 is_broken((uint16_t)id) ? "its ring misbehaved" :
+                 "unknown domain or console not set up yet");
+        send(c->fd, reply, strlen(reply), MSG_NOSIGNAL);
+        client_close(c);
+        return;
+    }
+    c->attached = true;
+    c->domid = d->domid;
+    char *hist = malloc(HISTORY_BYTES + 3);
+    if (!hist) {
+        client_close(c);
+        return;
+    }
+    memcpy(hist, "OK\n", 3);
+    size_t n = cons_history_copy(&d->hist, hist + 3);
+    /* The reply and replay are small: a blocking send keeps them whole. */
+    int fl = fcntl(c->fd, F_GETFL);
+    fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (kxen_write_full(c->fd, hist, n + 3) < 0)
+        client_close(c);
+    else
+        fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+    free(hist);
+}
+
+static void client_readable(struct client *c)
+{
+    char buf[1024];
+    if (!c->attached) {
+        ssize_t n = read(c->fd, c->line + c->line_len, sizeof(c->line) - 1 - c->line_len);
+        if (n <= 0) {
+            client_close(c);
+            return;
+        }
+        c->line_len += n;
+        char *nl = memchr(c->line, '\n', c->line_len);
+        if (nl) {
+            *nl = '\0';
+            c->line_len = nl - c->line;
+            client_request(c);
+        } else if (c->line_len >= sizeof(c->line) - 1) {
+            client_close(c);
+        }
+        return;
+    }
+    struct dom *d = dom_find(c->domid);
+    if (!d) {
+        client_close(c);
+        return;
+    }
+    /* Only as much as the guest's input ring takes: the rest waits in the socket. */
+    ssize_t n = read(c->fd, buf, sizeof(buf));
+    if (n <= 0) {
+        client_close(c);
+        return;
+    }
+    ssize_t w = cons_ring_write_in(d->page, buf, n);
+    if (w < 0) {
+        mark_broken(d, "input ring indices are impossible");
+        return;
+    }
+    if (w < n)
+        log_debug("domain %u: input ring full, %zd bytes dropped", d->domid, n - w);
+    xenevtchn_notify(S.xce, d->local_port);
+}
+
+static void accept_client(void)
+{
+    int fd = accept4(S.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (S.clients[i].fd < 0) {
+            S.clients[i].fd = fd;
+            return;
+        }
+    const char *busy = "ERR too many console clients\n";
+    send(fd, busy, strlen(busy), MSG_NOSIGNAL);
+    close(fd);
+}
+
+static void handle_watch(void)
+{
+    char **w;
+    bool changed = false;
+    while ((w = xs_check_watch(S.xs)) != NULL) {
+        changed = true;
+        free(w);
+    }
+    if (changed)
+        rescan();
+}
+
+static int listen_socket(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", S.rundir) >=
+        (int)sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(sa.sun_path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    chmod(sa.sun_path, 0600);
+    return fd;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: xenconsoled [-N] [--rundir DIR] [-F PIDFILE] [--log-level L] "
+               "[--log-file FILE]\n");
+}
+
+static int run(void)
+{
+    for (;;) {
+        struct pollfd p[4 + MAX_CLIENTS];
+        int n = 0;
+        p[n++] = (struct pollfd){.fd = S.sig_fd, .events = POLLIN};
+        p[n++] = (struct pollfd){.fd = S.listen_fd, .events = POLLIN};
+        p[n++] = (struct pollfd){.fd = xs_fileno(S.xs), .events = POLLIN};
+        p[n++] = (struct pollfd){.fd = xenevtchn_fd(S.xce), .events = POLLIN};
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            p[n++] = (struct pollfd){.fd = S.clients[i].fd, .events = POLLIN};
+        int r = poll(p, n, RESCAN_MS);
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        if (r == 0) {
+            rescan();
+            /* a lost notification must not stall a console: drain every ring */
+            for (struct dom *d = S.doms, *next; d; d = next) {
+                next = d->next;
+                dom_drain(d);
+            }
+            continue;
+        }
+        if (p[0].revents & POLLIN)
+            return 0;
+        if (p[2].revents & POLLIN)
+            handle_watch();
+        if (p[3].revents & POLLIN)
+            handle_evtchn();
+        if (p[1].revents & POLLIN)
+            accept_client();
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (p[4 + i].fd >= 0 && S.clients[i].fd == p[4 + i].fd &&
+                (p[4 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+                client_readable(&S.clients[i]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"no-fork", no_argument, NULL, 'N'},      {"rundir", required_argument, NULL, 'R'},
+        {"pid-file", required_argument, NULL, 'F'}, {"log-level", required_argument, NULL, 'L'},
+        {"log-file", required_argument, NULL, 'O'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    bool no_fork = false;
+    const char *pidfile = NULL, *logfile = NULL;
+    int level = KLOG_INFO, opt;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        S.clients[i].fd = -1;
+    while ((opt = getopt_long(argc, argv, "NF:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'N': no_fork = true; break;
+        case 'R': setenv("KXEN_RUNDIR", optarg, 1); break;
+        case 'F': pidfile = optarg; break;
+        case 'O': logfile = optarg; break;
+        case 'L':
+            if ((level = klog_parse_level(optarg)) < 0) {
+                fprintf(stderr, "xenconsoled: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (kxen_rundir(S.rundir, sizeof(S.rundir)) < 0 || kxen_rundir_create() < 0) {
+        fprintf(stderr, "xenconsoled: cannot use the run directory\n");
+        return 1;
+    }
+    setenv("XENSTORED_RUNDIR", S.rundir, 0);
+    klog_init("xenconsoled", level, logfile);
+    char cdir[PATH_MAX + 16];
+    snprintf(cdir, sizeof(cdir), "%s/console", S.rundir);
+    if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
+        log_err("cannot create %s: %s", cdir, strerror(errno));
+        return 1;
+    }
+    if (!no_fork && daemon(1, 0) < 0) {
+        log_err("cannot daemonize: %s", strerror(errno));
+        return 1;
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    S.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+    S.xs = xs_open(0);
+    S.xce = xenevtchn_open(NULL, 0);
+    S.fmem = xenforeignmemory_open(NULL, 0);
+    int rc = 1;
+    if (!S.xs || !S.xce || !S.fmem || S.sig_fd < 0) {
+        log_err("cannot open %s: %s", !S.xs ? "xenstore" : !S.xce ? "xenevtchn" :
+                !S.fmem ? "xenforeignmemory" : "signalfd", strerror(errno));
+        goto out;
+    }
+    if (!xs_watch(S.xs, "@introduceDomain", "intro") ||
+        !xs_watch(S.xs, "@releaseDomain", "release")) {
+        log_err("cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+        goto out;
+    }
+    S.listen_fd = listen_socket();
+    if (S.listen_fd < 0) {
+        log_err("cannot listen on %s/xenconsoled.sock: %s", S.rundir, strerror(-S.listen_fd));
+        goto out;
+    }
+    if (pidfile) {
+        FILE *f = fopen(pidfile, "we");
+        if (f) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+    }
+    log_info("serving consoles in %s", S.rundir);
+    rescan();
+    rc = run() < 0 ? 1 : 0;
+    log_info("stopping");
+out:
+    while (S.doms)
+        dom_detach(S.doms, "xenconsoled stopping");
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (S.clients[i].fd >= 0)
+            client_close(&S.clients[i]);
+    if (S.listen_fd > 0) {
+        char sp[PATH_MAX + 32];
+        snprintf(sp, sizeof(sp), "%s/xenconsoled.sock", S.rundir);
+        unlink(sp);
+        close(S.listen_fd);
+    }
+    if (pidfile)
+        unlink(pidfile);
+    if (S.fmem)
+        xenforeignmemory_close(S.fmem);
+    if (S.xce)
+        xenevtchn_close(S.xce);
+    if (S.xs)
+        xs_close(S.xs);
+    if (S.sig_fd >= 0)
+        close(S.sig_fd);
+    klog_close();
+    return rc;
+}

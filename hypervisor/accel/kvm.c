@@ -58,6 +58,104 @@ static int kvm_check_caps(int sys_fd)
     return 0;
 }
 
+struct probe_watch {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    pthread_t runner;
+    struct kvm_run *run;
+};
+
+/* Interrupts the probe's KVM_RUN if the one-instruction guest has not exited in time. */
+static void *probe_watchdog(void *arg)
+{
+    struct probe_watch *w = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += KXEN_KVM_PROBE_TIMEOUT_S;
+    pthread_mutex_lock(&w->lock);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
+            break;
+    if (!w->done) {
+        __atomic_store_n(&w->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        pthread_kill(w->runner, kvm_kick_signal());
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Some hosts expose a /dev/kvm whose KVM_RUN never returns (nested virtualization that does
+ * not work). Run a one-instruction real-mode guest (`hlt`) and require its exit in time, so
+ * that `--accel auto` falls back to soft there instead of hanging every guest. */
+static int kvm_probe_run(int vm_fd, int sys_fd)
+{
+    int rc = 0, vcpu = -1;
+    struct kvm_run *run = MAP_FAILED;
+    int run_size = ioctl(sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    uint8_t *mem = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED || run_size <= 0)
+        return -ENOMEM;
+    mem[0] = 0xf4; /* hlt */
+    struct kvm_userspace_memory_region r = {
+        .slot = 0, .memory_size = KXEN_PAGE_SIZE, .userspace_addr = (uint64_t)(uintptr_t)mem};
+    struct kvm_sregs s;
+    struct kvm_regs regs = {.rip = 0, .rflags = 0x2};
+    if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ||
+        (vcpu = ioctl(vm_fd, KVM_CREATE_VCPU, 0)) < 0 ||
+        (run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0)) == MAP_FAILED ||
+        ioctl(vcpu, KVM_GET_SREGS, &s) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    s.cs.base = 0, s.cs.selector = 0;
+    if (ioctl(vcpu, KVM_SET_SREGS, &s) < 0 || ioctl(vcpu, KVM_SET_REGS, &regs) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    kvm_kick_signal_install();
+    struct probe_watch w = {.runner = pthread_self(), .run = run};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cond, &ca);
+    pthread_condattr_destroy(&ca);
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, kvm_kick_signal());
+    pthread_sigmask(SIG_UNBLOCK, &set, &old);
+    pthread_t wd;
+    bool wd_started = pthread_create(&wd, NULL, probe_watchdog, &w) == 0;
+    int ret = ioctl(vcpu, KVM_RUN, 0);
+    int err = errno;
+    pthread_mutex_lock(&w.lock);
+    w.done = true;
+    pthread_cond_broadcast(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+    if (wd_started)
+        pthread_join(wd, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    if (ret < 0) {
+        log_warn("kvm: /dev/kvm does not run guests here (test guest: %s)",
+                 err == EINTR ? "no exit within the time limit" : strerror(err));
+        rc = -ENODEV;
+    } else if (run->exit_reason != KVM_EXIT_HLT) {
+        log_warn("kvm: test guest exited with reason %u instead of hlt", run->exit_reason);
+        rc = -ENODEV;
+    }
+out:
+    if (run != MAP_FAILED)
+        munmap(run, run_size);
+    if (vcpu >= 0)
+        close(vcpu);
+    munmap(mem, KXEN_PAGE_SIZE);
+    return rc;
+}
+
 static int kvm_probe(void)
 {
     int fd = kvm_open_system();
@@ -66,10 +164,12 @@ static int kvm_probe(void)
     int rc = kvm_check_caps(fd);
     if (rc == 0) {
         int vm = ioctl(fd, KVM_CREATE_VM, 0);
-        if (vm < 0)
+        if (vm < 0) {
             rc = -errno;
-        else
+        } else {
+            rc = kvm_probe_run(vm, fd);
             close(vm);
+        }
     }
     close(fd);
     return rc;

@@ -20,6 +20,8 @@
 /* Placed just under 4 GiB as other VMMs do; only used by Intel hosts (real-mode TSS). */
 #define KXEN_KVM_TSS_ADDR 0xfffbd000ull
 #define KXEN_KVM_IDENT_MAP_ADDR 0xfffbc000ull
+/* probe(): how long a one-instruction test guest may take to exit (TCG-nested is slow). */
+#define KXEN_KVM_PROBE_TIMEOUT_S 2
 
 struct kvm_dom {
     int sys_fd;                     /* /dev/kvm */
@@ -56,6 +58,9 @@ int kvm_accel_start(struct domain *d);
 void kvm_accel_stop(struct domain *d);
 void kvm_accel_kick(struct vcpu *v);
 void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
+/* The signal that interrupts KVM_RUN (its do-nothing handler is installed once). */
+int kvm_kick_signal(void);
+void kvm_kick_signal_install(void);
 
 /* kvm.c: register access that knows about the kvm_run sync area. */
 int kvm_vcpu_get_regs(struct vcpu *v, struct vcpu_regs *r);

@@ -20,7 +20,7 @@
 
 static void flush_sync_regs(struct vcpu *v);
 
-static int kick_signal(void)
+int kvm_kick_signal(void)
 {
     return SIGRTMIN + 2;
 }
@@ -36,7 +36,12 @@ static void kick_install(void)
 {
     struct sigaction sa = {.sa_handler = kick_handler};
     sigemptyset(&sa.sa_mask);
-    sigaction(kick_signal(), &sa, NULL);
+    sigaction(kvm_kick_signal(), &sa, NULL);
+}
+
+void kvm_kick_signal_install(void)
+{
+    pthread_once(&kick_once, kick_install);
 }
 
 /* Hypercall page entry: mov $nr,%eax; out %eax,$port; ret; int3 padding. The `out` leaves every
@@ -292,7 +297,7 @@ static void *vcpu_thread(void *arg)
     struct kvm_run *run = kv->run;
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, kick_signal());
+    sigaddset(&set, kvm_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     while (!must_leave(v)) {
@@ -327,7 +332,7 @@ static void *vcpu_thread(void *arg)
 int kvm_accel_start(struct domain *d)
 {
     struct kvm_dom *kd = kvm_dom_of(d);
-    pthread_once(&kick_once, kick_install);
+    kvm_kick_signal_install();
     atomic_store(&kd->stopping, false);
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         struct vcpu *v = d->vcpus[i];
@@ -363,7 +368,7 @@ void kvm_accel_kick(struct vcpu *v)
     /* Under the lock: stop() clears thread_started before joining, so the id stays valid. */
     if (kv->thread_started && atomic_load(&kv->thread_running) &&
         !pthread_equal(pthread_self(), kv->thread))
-        pthread_kill(kv->thread, kick_signal());
+        pthread_kill(kv->thread, kvm_kick_signal());
     pthread_mutex_unlock(&kv->park_lock);
 }
 

@@ -11,6 +11,7 @@ INSTALL_HDRS += $(addprefix ring/include:,$(RING_HDRS))
 # Conformance: the same list of ABI facts compiled against Xen's headers and against ours.
 RING_T := ring/tests
 UNIT_TESTS += $(BUILD)/tests/test_ring_abi
+$(call objs,$(RING_T)/test_abi_conformance.c): CPPFLAGS += -DRING_SRC_DIR='"$(abspath .)"'
 $(BUILD)/tests/test_ring_abi: $(call objs,$(RING_T)/test_abi_conformance.c \
     $(RING_T)/abi_table_xen.c $(RING_T)/abi_table_kxen.c)
 	@mkdir -p $(@D)

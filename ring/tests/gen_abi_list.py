@@ -5,7 +5,8 @@ The list is compiled twice, once against each set of headers (abi_table_kxen.c,
 abi_table_xen.c), and test_abi_conformance compares the two tables.
 
 Run from the repo root after changing a header:  ring/tests/gen_abi_list.py
-Needs clang (AST dump) and Debian's libxen-dev."""
+With --check, writes nothing and exits 1 if the committed list is stale (test_ring_abi runs
+this). Needs clang (AST dump) and Debian's libxen-dev."""
 import json, re, subprocess, sys
 
 KXEN = "ring/tests/abi_headers_kxen.h"
@@ -100,7 +101,14 @@ def main():
             val = kx_mac[val]
         out.append(f"ABI_STR({n})" if val.startswith('"') else f"ABI_CONST({n})")
     missing = sorted(set(xen_rec) - set(kx_rec))
-    open("ring/tests/abi_list.h", "w").write("\n".join(out) + "\n")
+    text = "\n".join(out) + "\n"
+    if "--check" in sys.argv:
+        with open("ring/tests/abi_list.h") as f:
+            if f.read() != text:
+                print("ring/tests/abi_list.h is stale: run ring/tests/gen_abi_list.py", file=sys.stderr)
+                sys.exit(1)
+        return
+    open("ring/tests/abi_list.h", "w").write(text)
     print(f"{len(out) - 1} entries; Xen records kxen does not define: {len(missing)}",
           file=sys.stderr)
 

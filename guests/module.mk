@@ -17,7 +17,7 @@ GUESTS_LDFLAGS  := -nostdlib -static -no-pie -Wl,-T,guests/runtime/link.ld \
 
 GUESTS_RT_SRCS  := $(wildcard guests/runtime/*.c guests/runtime/*.S)
 GUESTS_RT_OBJS  := $(patsubst %,$(GUESTS_OBJDIR)/%.o,$(GUESTS_RT_SRCS))
-GUESTS_NAMES    := selftest hostile spin hello
+GUESTS_NAMES    := selftest hostile spin hello boottest
 
 $(GUESTS_OBJDIR)/%.c.o: %.c
 	@mkdir -p $(@D)
@@ -47,4 +47,4 @@ $(call objs,$(GUESTS_HOST_SRCS)): CPPFLAGS += -Iguests/runtime/include -DGUEST_H
 UNIT_TESTS += $(BUILD)/tests/test_guests
 $(BUILD)/tests/test_guests: $(call objs,$(GUESTS_HOST_SRCS)) | $(filter $(BUILD)/guests/%,$(GUESTS))
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call objs,$(GUESTS_HOST_SRCS)) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $(call objs,$(GUESTS_HOST_SRCS)) -lcriterion -lunicorn

@@ -115,6 +115,7 @@ pvh_long_mode:
 _start64:
     cli
     cld
+    leaq boot_stack_top(%rip), %rsp /* no stack is given on this path */
     lgdt gdt_desc
     /* Reload CS through a far return: the accelerator's CS may not name our GDT. */
     pushq $CS64

@@ -3,6 +3,8 @@
  * printed next to two references measured in the same run: a bare single-producer/single-
  * consumer copy of the same bytes through shared memory (no ring protocol, no checks), and a
  * pipe round trip.
+ * The machine may be shared, and a descheduled poller stalls its partner, so every figure is
+ * the best of three runs.
  *   ring_bench [scale]   scale multiplies the request counts (default 1). */
 #include <sched.h>
 #include <stdatomic.h>
@@ -31,6 +33,8 @@ static void pin_to(int cpu)
     CPU_SET(cpu, &s);
     sched_setaffinity(0, sizeof(s), &s);
 }
+
+#define TRIES 3
 
 /* ---- Reference 1: bare SPSC queues, 32-byte records out and 16-byte records back ---------- */
 #define SPSC_N 64
@@ -127,8 +131,12 @@ int main(int argc, char **argv)
         "two processes%s; backend consumes through libkxenring (copy + checks).\n",
         cpus >= 2 ? " pinned to CPUs 0 and 1" : " (only one CPU online: they share it)");
 
-    double spsc = spsc_run((uint64_t)(2e6 * scale));
-    double pipe_rt = pipe_run((uint64_t)(1e5 * scale));
+    double spsc = 0, pipe_rt = 0;
+    for (int t = 0; t < TRIES; t++) {
+        double a = spsc_run((uint64_t)(1e6 * scale)), b = pipe_run((uint64_t)(5e4 * scale));
+        spsc = a > spsc ? a : spsc;
+        pipe_rt = b > pipe_rt ? b : pipe_rt;
+    }
     printf("reference  bare SPSC copy, same bytes, polling   %12.0f req/s\n", spsc);
     printf("reference  pipe round trip                        %12.0f req/s\n", pipe_rt);
 
@@ -137,7 +145,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < 2; w++) {
         for (unsigned k = 0; k < 3; k++) {
             struct pump_cfg c = {
-                .n = (uint64_t)((w == 0 ? 2e6 : 1e6) * scale),
+                .n = (uint64_t)((w == 0 ? 1e6 : 5e5) * scale),
                 .batch = batches[k],
                 .wait = w == 0 ? PUMP_POLL : PUMP_EVENTFD,
                 .pin = cpus >= 2,

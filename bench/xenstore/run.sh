@@ -15,31 +15,44 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-# run_one NAME CMD...: starts a daemon on $dir/NAME/socket, runs the client, stops the daemon.
-run_one() {
+# Both daemons run at once on private sockets; the client runs against each in turn, several
+# rounds, and each figure keeps its best round: on a shared machine that filters out the
+# moments another process held the CPU, equally for both daemons.
+start_daemon() {
     local name=$1 i
     shift
     mkdir -p "$dir/$name"
     XENSTORED_RUNDIR=$dir/$name "$@" >"$dir/$name/log" 2>&1 &
     pids+=($!)
-    for ((i = 0; i < 100; i++)); do [ -S "$dir/$name/socket" ] && break; sleep 0.05; done
-    XENSTORED_RUNDIR=$dir/$name "$bench" >"$dir/$name.out" 2>"$dir/$name.err" ||
-        { echo "xenstore bench: client failed against $name: $(cat "$dir/$name.err")"; return 1; }
-    kill "${pids[-1]}" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do [ -S "$dir/$name/socket" ] && return 0; sleep 0.05; done
+    echo "xenstore bench: $name xenstored did not start: $(cat "$dir/$name/log")"
+    return 1
 }
-run_one xen env LD_PRELOAD="$shim" "$xen_xsd" -N || exit 1
-run_one kxen "$ours" -N --log-level warn || exit 1
+start_daemon xen env LD_PRELOAD="$shim" "$xen_xsd" -N || exit 1
+start_daemon kxen "$ours" -N --log-level warn || exit 1
+rounds=${XSBENCH_ROUNDS:-3}
+for ((r = 0; r < rounds; r++)); do
+    for name in xen kxen; do
+        XENSTORED_RUNDIR=$dir/$name "$bench" >>"$dir/$name.out" 2>"$dir/$name.err" ||
+            { echo "xenstore bench: client failed against $name: $(cat "$dir/$name.err")"; exit 1; }
+    done
+done
 
-# Table: higher is better for ops/s, lower for ms and us; "kxen gain" is always better/worse.
+# Table: best round of each figure; "kxen gain" > 1 means ours is better (faster or more ops).
 awk '
-FNR == NR { xv[$1] = $2; unit[$1] = $3; order[n++] = $1; next }
-{ kv[$1] = $2 }
+function better(u, a, b) { return u == "ops/s" ? a > b : a < b }
+FNR == 1 { file++ }
+{
+    k = $1; v = $2 + 0; unit[k] = $3
+    if (file == 1) { if (!(k in xv)) order[n++] = k; if (!(k in xv) || better($3, v, xv[k])) xv[k] = v }
+    else if (!(k in kv) || better($3, v, kv[k])) kv[k] = v
+}
 END {
     printf "%-22s %14s %14s %9s  %s\n", "operation", "Debian C xsd", "kxen xsd", "kxen gain", "unit"
     for (i = 0; i < n; i++) {
         k = order[i]
         if (!(k in kv)) continue
         g = unit[k] == "ops/s" ? kv[k] / xv[k] : xv[k] / kv[k]
-        printf "%-22s %14s %14s %8.2fx  %s\n", k, xv[k], kv[k], g, unit[k]
+        printf "%-22s %14g %14g %8.2fx  %s\n", k, xv[k], kv[k], g, unit[k]
     }
 }' "$dir/xen.out" "$dir/kxen.out"

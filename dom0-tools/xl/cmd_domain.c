@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/util.h"
 
@@ -138,12 +139,20 @@ int main_destroy(int argc, char **argv)
     return 0;
 }
 
-/* -w: waits until the domain is gone, or has stayed shut down for 2 s (no monitor acted:
+/* -w: waits until this incarnation of the domain is destroyed (kxend's DESTROYED event:
+ * a restart may reuse the id at once), or has stayed shut down for 2 s (no monitor acted:
  * on_* = preserve, or created with -e). */
-static int wait_shutdown_done(uint16_t domid)
+static int wait_shutdown_done(struct kxen_ctl *ev, uint16_t domid)
 {
     uint64_t shut_since = 0;
     for (;;) {
+        uint32_t op, len;
+        struct kxen_ctl_domain_event e;
+        int rc = kxen_ctl_recv_event(ev, 200, &op, &e, sizeof(e), &len);
+        if (rc == 0 && len >= sizeof(e) && e.domid == domid && e.event == KXEN_DOMEV_DESTROYED)
+            return 0;
+        if (rc < 0 && rc != -ETIMEDOUT && rc != -EMSGSIZE)
+            return rc;
         struct kxl_dominfo di;
         if (kxl_domain_info(xl_ctx, domid, &di) < 0)
             return 0;
@@ -152,8 +161,9 @@ static int wait_shutdown_done(uint16_t domid)
                 shut_since = kxen_now_ns();
             else if (kxen_now_ns() - shut_since > 2000000000ull)
                 return 0;
+        } else {
+            shut_since = 0;
         }
-        usleep(20000);
     }
 }
 
@@ -197,6 +207,20 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
         }
         n = 1;
     }
+    /* Subscribe before asking, so that no DESTROYED event can be missed. */
+    struct kxen_ctl *ev = NULL;
+    if (wait) {
+        int rc = kxen_ctl_open(kxl_rundir(xl_ctx), &ev);
+        if (rc == 0)
+            rc = kxen_ctl_simple(ev, KXEN_CTL_EVENTS_SUBSCRIBE, NULL, 0, NULL, 0, NULL);
+        if (rc < 0) {
+            xl_err("cannot follow domain events: %s", strerror(-rc));
+            if (ev)
+                kxen_ctl_close(ev);
+            free(ids);
+            return 1;
+        }
+    }
     int ret = 0;
     for (size_t i = 0; i < n; i++)
         if (kxl_domain_request_shutdown(xl_ctx, ids[i], how) < 0) {
@@ -207,8 +231,10 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
         for (size_t i = 0; i < n; i++) {
             printf("Waiting for domain %u to %s\n", ids[i], how);
             fflush(stdout);
-            wait_shutdown_done(ids[i]);
+            wait_shutdown_done(ev, ids[i]);
         }
+    if (ev)
+        kxen_ctl_close(ev);
     free(ids);
     return ret;
 }

@@ -199,35 +199,40 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
+    int rc = 1;
     struct event_base *base = event_base_new();
     struct xs_daemon *d = calloc(1, sizeof(*d));
+    struct xs_listener *l = NULL;
+    struct event *sigterm = NULL, *sigint = NULL;
+    FILE *trace = NULL;
+    bool pid_written = false;
     if (!base || !d || xs_daemon_init(d, base)) {
         log_err("out of memory at startup");
-        return 1;
+        free(d);
+        d = NULL;
+        goto out;
     }
     d->quota = q;
     xenstored_set_ring_backend(d, xenstored_ring_backend_default());
-    FILE *trace = NULL;
     if (o.trace_file) {
         trace = fopen(o.trace_file, "a");
         if (!trace) {
             log_err("cannot open trace file %s: %s", o.trace_file, strerror(errno));
-            return 1;
+            goto out;
         }
         d->trace = trace;
         d->trace_on = true;
     }
-    struct xs_listener *l;
     if ((r = xs_listener_open(d, sockpath, &l))) {
         log_err("cannot listen on %s: %s", sockpath,
                 r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
-        return 1;
+        goto out;
     }
     if (!o.no_fork) {
         pid_t pid = fork();
         if (pid < 0) {
             log_err("fork: %s", strerror(errno));
-            return 1;
+            goto out;
         }
         if (pid > 0)
             _exit(0);
@@ -243,35 +248,46 @@ int main(int argc, char **argv)
         }
         event_reinit(base);
     }
-    if (o.pid_file && (r = write_pid_file(o.pid_file))) {
-        log_err("cannot write pid file %s: %s", o.pid_file, strerror(-r));
-        return 1;
+    if (o.pid_file) {
+        if ((r = write_pid_file(o.pid_file))) {
+            log_err("cannot write pid file %s: %s", o.pid_file, strerror(-r));
+            goto out;
+        }
+        pid_written = true;
     }
     if (o.output_pid) {
         printf("%d\n", (int)getpid());
         fflush(stdout);
     }
-    struct event *sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
-    struct event *sigint = evsignal_new(base, SIGINT, stop_cb, base);
+    sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
+    sigint = evsignal_new(base, SIGINT, stop_cb, base);
     if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {
         log_err("cannot install signal handlers");
-        return 1;
+        goto out;
     }
     log_info("listening on %s%s", sockpath, d->ring_backend ? "" : " (no guest ring backend)");
     event_base_dispatch(base);
+    log_info("stopped");
+    rc = 0;
 
+out:
+    /* Everything is freed on every path: sanitized test runs check for leaks. */
     xs_listener_close(l);
-    xs_daemon_fini(d);
-    free(d);
-    event_free(sigterm);
-    event_free(sigint);
-    event_base_free(base);
+    if (d) {
+        xs_daemon_fini(d);
+        free(d);
+    }
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (base)
+        event_base_free(base);
     libevent_global_shutdown();
     if (trace)
         fclose(trace);
-    if (o.pid_file)
+    if (pid_written)
         unlink(o.pid_file);
-    log_info("stopped");
     klog_close();
-    return 0;
+    return rc;
 }

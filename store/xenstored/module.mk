@@ -1,6 +1,7 @@
 # store/xenstored: the xenstore daemon (build/bin/xenstored) and its unit tests.
 XENSTORED_DIR      := store/xenstored
-XENSTORED_CORE     := $(filter-out $(XENSTORED_DIR)/main.c,$(wildcard $(XENSTORED_DIR)/*.c))
+# ring_kxen.c (the kxend ring backend) is linked into the daemon by dom0-tools/module.mk.
+XENSTORED_CORE     := $(filter-out $(XENSTORED_DIR)/main.c $(XENSTORED_DIR)/ring_kxen.c,$(wildcard $(XENSTORED_DIR)/*.c))
 XENSTORED_CORE_LIB := $(BUILD)/lib/libxenstored-core.a
 XENSTORED_BIN      := $(BUILD)/bin/xenstored
 

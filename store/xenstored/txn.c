@@ -29,6 +29,7 @@ struct tent {
     size_t dirlen;
     bool dirvalid;
     uint64_t gen;
+    uint64_t seq; /* when it was created or first changed: replay keeps creation order */
 };
 
 struct xs_txn {
@@ -41,6 +42,7 @@ struct xs_txn {
     uint32_t nshadow; /* entries that hide tree nodes below them (removed or fresh) */
     int entry_delta;  /* nodes created for the caller's domain */
     uint64_t local_gen;
+    uint64_t seq;
 };
 
 static uint32_t path_hash(const char *s)
@@ -272,6 +274,7 @@ static int ensure_mod(struct xs_ctx *c, const char *path, struct tent **out)
             return r;
         e->mod = e->exists = true;
         e->gen = v.gen;
+        e->seq = ++c->txn->seq;
     }
     *out = e;
     return 0;
@@ -367,6 +370,7 @@ int xs_txn_create(struct xs_ctx *c, const char *path, const struct xs_perm *p, u
         c->txn->nshadow++;
     e->mod = e->exists = e->fresh = true;
     e->val_set = e->perms_set = true;
+    e->seq = ++c->txn->seq;
     if ((r = copy_perms(e, p, n)) || (r = copy_value(e, "", 0)))
         return r;
     e->has_kids = true;
@@ -419,6 +423,7 @@ int xs_txn_rm(struct xs_ctx *c, const char *path)
     if (!e->mod || e->exists || e->fresh)
         c->txn->nshadow++;
     e->mod = true;
+    e->seq = ++c->txn->seq;
     e->exists = e->fresh = false;
     e->val_set = e->perms_set = false;
     return kids_del(c, parent, name);
@@ -470,9 +475,11 @@ static size_t depth(const char *p)
 
 static int by_depth(const void *a, const void *b)
 {
-    size_t da = depth((*(struct tent *const *)a)->path);
-    size_t db = depth((*(struct tent *const *)b)->path);
-    return da < db ? -1 : da > db;
+    const struct tent *ea = *(struct tent *const *)a, *eb = *(struct tent *const *)b;
+    size_t da = depth(ea->path), db = depth(eb->path);
+    if (da != db)
+        return da < db ? -1 : 1;
+    return ea->seq < eb->seq ? -1 : ea->seq > eb->seq;
 }
 
 static bool validate(struct xs_txn *tx)

@@ -187,3 +187,19 @@ Test(txn, touching_too_many_nodes_in_a_domain_transaction_is_enospc)
     }
     cr_assert_eq(r, -ENOSPC);
 }
+
+Test(txn, commit_keeps_the_creation_order_of_new_children)
+{
+    struct xs_conn *a = th_conn(&t, 0);
+    uint32_t tx;
+    th_txn_start(a, &tx);
+    const char *names[] = {"/o/zz", "/o/name", "/o/mem", "/o/a", "/o/q1", "/o/b"};
+    for (int i = 0; i < 6; i++)
+        th_write(a, tx, names[i], "v");
+    cr_assert_eq(end(a, tx, true), 0);
+    struct th_msg m;
+    th_call(a, XS_DIRECTORY, 0, "/o", 3, &m);
+    const char want[] = "zz\0name\0mem\0a\0q1\0b";
+    cr_assert_eq(m.h.len, sizeof(want));
+    cr_assert_eq(memcmp(m.body, want, sizeof(want)), 0);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# xenstored as a program: run directory and socket path, pid file, options, a second instance,
+# Xen's own clients (Debian's xenstore-utils) against it, and a clean stop on SIGTERM.
+source "$KXEN_SRC/tests/lib.sh"
+bin=$KXEN_BUILD/bin/xenstored
+[ -x "$bin" ] || skip_all "xenstored not built"
+
+# KXEN_RUNDIR alone decides the socket: XENSTORED_RUNDIR is derived from it.
+unset XENSTORED_RUNDIR XENSTORED_PATH
+"$bin" -N -F "$KXEN_RUNDIR/xenstored.pid" -L "$KXEN_RUNDIR/xenstored.log" &
+pid=$!
+check "socket appears at \$KXEN_RUNDIR/socket" wait_for 10 test -S "$KXEN_RUNDIR/socket"
+check "pid file holds the daemon's pid" test "$(cat "$KXEN_RUNDIR/xenstored.pid" 2>/dev/null)" = "$pid"
+
+second_rc=0
+"$bin" -N -L "$KXEN_RUNDIR/second.log" || second_rc=$?
+check "a second daemon on the same socket refuses to start" test "$second_rc" -eq 1
+check "and says why" grep -q "another xenstored" "$KXEN_RUNDIR/second.log"
+
+bad_rc=0
+"$bin" -N --quota bogus=3 2>"$KXEN_RUNDIR/bad.err" || bad_rc=$?
+check "an unknown quota is refused with exit status 2" test "$bad_rc" -eq 2
+check "naming the bad quota" grep -q "bogus" "$KXEN_RUNDIR/bad.err"
+
+export XENSTORED_RUNDIR=$KXEN_RUNDIR
+if command -v xenstore-write >/dev/null && command -v xenstore-read >/dev/null; then
+  check "Xen's xenstore-write succeeds" xenstore-write /vm/kxen/name demo /vm/kxen/mem 128
+  check "Xen's xenstore-read reads it back" test "$(xenstore-read /vm/kxen/name)" = demo
+  check "Xen's xenstore-ls lists the subtree" \
+    test "$(xenstore-ls /vm/kxen | tr -d ' ')" = "$(printf 'name="demo"\nmem="128"')"
+  check "Xen's xenstore-rm removes it" xenstore-rm /vm/kxen
+  check "and it is gone" bash -c '! xenstore-read /vm/kxen/name 2>/dev/null'
+else
+  ok "# SKIP Debian's xenstore-utils not installed"
+fi
+
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+check "SIGTERM stops the daemon with status 0 (no leak report)" test "$rc" -eq 0
+check "the socket file is removed" test ! -e "$KXEN_RUNDIR/socket"
+check "the pid file is removed" test ! -e "$KXEN_RUNDIR/xenstored.pid"

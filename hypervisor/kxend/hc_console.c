@@ -143,8 +143,10 @@ static int64_t do_console_io(struct vcpu *v, const uint64_t a[5])
 
     switch (a[0]) {
     case CONSOLEIO_write:
-        if (count > (1u << 20))
-            return -EINVAL;
+        /* A buffer larger than the guest's RAM cannot be valid: -EFAULT, as Xen's copy would
+         * end up failing. */
+        if (count > v->dom->ram_size)
+            return -EFAULT;
         for (uint64_t done = 0; done < count;) {
             size_t n = KXEN_MIN((size_t)(count - done), sizeof(buf));
             if (copy_from_guest(v, buf, gva + done, n))

@@ -51,11 +51,17 @@ static int64_t param_op(struct vcpu *v, bool set, uint64_t arg)
         return -EINVAL;
     struct domain *d = v->dom;
     if (p.domid != DOMID_SELF && p.domid != d->domid) {
-        if (!d->privileged)
+        /* Xen's order: unknown domain -ESRCH first, then the privilege check. */
+        if (p.domid == 0)
             return -EPERM;
-        d = domain_get(p.domid);
-        if (!d)
+        struct domain *t = domain_get(p.domid);
+        if (!t)
             return -ESRCH;
+        if (!d->privileged) {
+            domain_put(t);
+            return -EPERM;
+        }
+        d = t;
     } else {
         atomic_fetch_add(&d->refs, 1);
     }

@@ -23,13 +23,22 @@ static struct domain *target_domain(struct vcpu *v, uint16_t domid, int *err)
         atomic_fetch_add(&v->dom->refs, 1);
         return v->dom;
     }
-    if (!v->dom->privileged) {
+    /* Xen's order: an unknown domain is -ESRCH, a known one without privilege -EPERM. dom0
+     * (the host) exists but has no guest memory kxend could act on. */
+    if (domid == 0) {
         *err = -EPERM;
         return NULL;
     }
     struct domain *d = domain_get(domid);
-    if (!d)
+    if (!d) {
         *err = -ESRCH;
+        return NULL;
+    }
+    if (!v->dom->privileged) {
+        domain_put(d);
+        *err = -EPERM;
+        return NULL;
+    }
     return d;
 }
 
@@ -126,7 +135,7 @@ static int64_t reservation_query(struct vcpu *v, uint64_t arg, bool maximum)
 /* increase/populate: every frame of RAM is always backed, so an in-range request succeeds;
  * decrease: punches the pages out of the memfd (they read back as zeros). Returns the number
  * of extents done, as Xen. */
-static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg)
+static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg, uint64_t start)
 {
     struct xen_memory_reservation r;
     int err = 0;
@@ -139,7 +148,11 @@ static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg)
         return err;
     uint64_t ext = xen_guest_handle_addr(r.extent_start);
     uint64_t pages = 1ull << r.extent_order;
-    int64_t done = 0;
+    if (start > r.nr_extents) {
+        domain_put(d);
+        return -EINVAL;
+    }
+    int64_t done = (int64_t)start;
     for (; (uint64_t)done < r.nr_extents; done++) {
         xen_pfn_t pfn;
         if (cmd == XENMEM_increase_reservation)
@@ -159,11 +172,10 @@ static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg)
 
 static int64_t do_memory_op(struct vcpu *v, const uint64_t a[5])
 {
-    /* Low 6 bits: the command; above: Xen's continuation start extent, which kxend never
-     * produces (it finishes every call at once), so a guest setting it is refused. */
+    /* Low 6 bits: the command; above: the start extent of a continued reservation call
+     * (Xen's encoding). kxend finishes every call at once but honours a start extent. */
     unsigned cmd = (unsigned)(a[0] & 0x3f);
-    if (a[0] >> 6)
-        return -EINVAL;
+    uint64_t start = a[0] >> 6;
     switch (cmd) {
     case XENMEM_add_to_physmap:
         return add_to_physmap(v, a[1]);
@@ -178,7 +190,7 @@ static int64_t do_memory_op(struct vcpu *v, const uint64_t a[5])
     case XENMEM_increase_reservation:
     case XENMEM_decrease_reservation:
     case XENMEM_populate_physmap:
-        return reservation_op(v, cmd, a[1]);
+        return reservation_op(v, cmd, a[1], start);
     case XENMEM_maximum_gpfn:
         return (int64_t)(v->dom->ram_size >> KXEN_PAGE_SHIFT) - 1;
     default:

@@ -189,16 +189,22 @@ static int64_t do_sched_op(struct vcpu *v, const uint64_t a[5])
         struct sched_remote_shutdown r;
         if (copy_from_guest(v, &r, a[1], sizeof(r)))
             return -EFAULT;
-        if (!v->dom->privileged)
+        /* Xen's order: unknown domain -ESRCH, then the privilege check. dom0 is the host:
+         * it exists, and no guest may shut it down. */
+        if (r.domain_id == 0)
             return -EPERM;
-        if (r.reason > SHUTDOWN_MAX)
-            return -EINVAL;
         struct domain *t = domain_get(r.domain_id);
-        if (!t || r.domain_id == 0)
+        if (!t)
             return -ESRCH;
-        domain_shutdown(t, r.reason);
+        int64_t rc = 0;
+        if (!v->dom->privileged)
+            rc = -EPERM;
+        else if (r.reason > SHUTDOWN_MAX)
+            rc = -EINVAL;
+        else
+            domain_shutdown(t, r.reason);
         domain_put(t);
-        return 0;
+        return rc;
     }
     case SCHEDOP_watchdog:
         return sched_watchdog(v, a[1]);

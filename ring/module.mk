@@ -52,3 +52,17 @@ $(BUILD)/fuzz/ring_fuzz: $(RING_T)/fuzz_ring.c $(RING_SRCS) $(shell find ring/in
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iring/include -fsanitize=fuzzer,address,undefined \
 	    -o $@ $(RING_T)/fuzz_ring.c $(RING_SRCS)
+
+# Every ABI header must compile on its own and freestanding (guests include them without libc).
+# The stamp is a prerequisite of test_ring_abi, so a header that breaks this breaks the build.
+RING_FREESTANDING_HDRS := $(filter-out kxen/ring_safe.h,$(RING_HDRS))
+RING_HDRCHECK := $(BUILD)/obj/ring/headers-freestanding.stamp
+$(RING_HDRCHECK): $(addprefix ring/include/,$(RING_HDRS))
+	@mkdir -p $(@D)
+	@for h in $(RING_FREESTANDING_HDRS); do \
+	  printf '#include <%s>\n#include <%s>\n' $$h $$h | $(CC) -std=gnu11 -Wall -Wextra -Werror \
+	    -ffreestanding -nostdinc -isystem $$($(CC) -print-file-name=include) -Iring/include \
+	    -x c -c - -o /dev/null || { echo "ring: $$h does not compile freestanding" >&2; exit 1; }; \
+	done
+	@touch $@
+$(BUILD)/tests/test_ring_abi: | $(RING_HDRCHECK)

@@ -12,3 +12,10 @@ $(KVMTCG_TEST): $(KVMTCG_OBJS) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
 TEST_PROGS += $(KVMTCG_TEST)
+
+# Runs one guest image on kxend through libxenctrl and prints its console (used inside the VM).
+KVMTCG_RUN := $(BUILD)/tests/kvm_guest_run
+$(KVMTCG_RUN): $(call objs,tests/kvm-under-tcg/kvm_guest_run.c) $(HV_XC_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+TEST_PROGS += $(KVMTCG_RUN)

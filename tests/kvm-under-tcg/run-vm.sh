@@ -42,9 +42,9 @@ add_prog() {
 }
 add_prog "$build/tests/kvm_accel_test"
 # kxend and the test guests join when they exist (the kxend part of the run is then enabled).
-if [ -x "$build/bin/kxend" ]; then
-  for p in "$build"/bin/*; do [ -x "$p" ] && add_prog "$p"; done
-  for p in "$build"/tests/kxen-xctool; do [ -x "$p" ] && add_prog "$p"; done
+if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
+  add_prog "$build/bin/kxend"
+  add_prog "$build/tests/kvm_guest_run"
   cp "$build"/guests/*.elf "$root/kxen/guests/" 2>/dev/null || true
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi

@@ -13,7 +13,7 @@ else
   echo "=== accel"
   kvm_accel_test $mode
   echo "=== accel rc=$?"
-  if [ -x /kxen/bin/vm-guests.sh ]; then
+  if [ -f /kxen/bin/vm-guests.sh ]; then
     echo "=== guests"
     sh /kxen/bin/vm-guests.sh $mode
     echo "=== guests rc=$?"

@@ -9,6 +9,9 @@ rel=${KXEN_REL_BUILD:-$KXEN_SRC/build}
 # The VM runs release binaries; `make all` does not build test programs, so build ours here.
 make -s -C "$KXEN_SRC" BUILD="$rel" "$rel/tests/kvm_accel_test" >/dev/null ||
   { not_ok "build kvm_accel_test for the VM"; exit 1; }
+# The kxend part needs kxend, the guests and this runner; without them only the accelerator runs.
+make -s -C "$KXEN_SRC" BUILD="$rel" "$rel/tests/kvm_guest_run" >/dev/null 2>&1 ||
+  echo "# kvm_guest_run does not build: the VM runs the accelerator checks only"
 log=$KXEN_RUNDIR/vm.log
 "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel"
 rc=$?
@@ -24,7 +27,9 @@ if grep -q '^VMSKIP' "$log"; then skip_all "$(grep -m1 '^VMSKIP' "$log" | cut -d
 section=vm
 while IFS= read -r line; do
   case $line in
-    "=== "*" rc="*) ;;
+    "=== "*" rc="*)
+      r=${line##*rc=}
+      if [ "$r" = 0 ]; then ok "$section: ran to its end (exit 0)"; else not_ok "$section: ran to its end (exit $r)"; fi ;;
     "=== "*) section=${line#=== } ;;
     "ok "*) ok "$section: ${line#* - }" ;;
     "not ok "*) not_ok "$section: ${line#* - }" ;;

@@ -57,3 +57,9 @@ BINS += $(BUILD)/bin/xenconsoled
 XSD_KXEN_OBJ := $(call objs,store/xenstored/ring_kxen.c)
 $(XSD_KXEN_OBJ): CPPFLAGS += $(KXL_DOM0_CPPFLAGS)
 $(BUILD)/bin/xenstored: $(XSD_KXEN_OBJ) $(KXL_DOM0_LIBS)
+
+# kxen-services sits next to the daemons it starts.
+$(BUILD)/bin/kxen-services: dom0-tools/services/kxen-services
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+BINS += $(BUILD)/bin/kxen-services

@@ -96,6 +96,19 @@ int hypercall_page_install(void)
     return (uint8_t)READ_ONCE(hypercall_page[0]) == 0xcc ? -XEN_ENOEXEC : 0;
 }
 
+extern char __image_start[], __image_end[];
+
+/* The one check for a ring frame the hypervisor hands us (store, console): not 0, below the
+ * 40-bit guest-physical limit, and not a page of our own image. Not checked against the
+ * memory map: Xen's builders may place these pages in ranges the map lists as reserved. */
+static bool boot_ring_pfn_ok(uint64_t pfn)
+{
+    uint64_t addr = pfn << PAGE_SHIFT;
+    if (pfn == 0 || pfn >= (1ULL << (40 - PAGE_SHIFT)))
+        return false;
+    return addr + PAGE_SIZE <= (uintptr_t)__image_start || addr >= (uintptr_t)__image_end;
+}
+
 static void memmap_add(uint64_t addr, uint64_t size, uint32_t type)
 {
     if (boot_info.nr_memmap < BOOT_MAX_MEMMAP)
@@ -131,8 +144,8 @@ static void boot_info_from_pv(const struct start_info *si_guest)
         boot_info.memmap_source = BOOT_MEMMAP_NR_PAGES;
         memmap_add(0, si.nr_pages << PAGE_SHIFT, KXEN_E820_RAM);
     }
-    if (boot_info.memmap_source == BOOT_MEMMAP_HYPERCALL)
-        boot_info.nr_pages = si.nr_pages ? si.nr_pages : boot_info.nr_pages;
+    if (si.nr_pages) /* the builder's count wins over the sum of the map */
+        boot_info.nr_pages = si.nr_pages;
 }
 
 static uint64_t hvm_param(uint32_t index)
@@ -151,9 +164,13 @@ static void boot_info_from_pvh(const struct hvm_start_info *hsi_guest)
         guest_panic("boot: hvm_start_info at %p has magic 0x%x, expected 0x%x",
                     (const void *)hsi_guest, hsi.magic, XEN_HVM_START_MAGIC_VALUE);
     boot_info.accel_path = "pvh-entry (kvm)";
-    if (hsi.cmdline_paddr)
-        strlcpy(boot_info.cmdline, (const char *)(uintptr_t)hsi.cmdline_paddr,
-                sizeof(boot_info.cmdline));
+    if (hsi.cmdline_paddr) {
+        /* bounded: the string is not trusted to be terminated */
+        const char *src = (const char *)(uintptr_t)hsi.cmdline_paddr;
+        size_t n = strnlen(src, sizeof(boot_info.cmdline) - 1);
+        memcpy(boot_info.cmdline, src, n);
+        boot_info.cmdline[n] = 0;
+    }
     boot_info.memmap_source = BOOT_MEMMAP_PVH;
     if (hsi.version >= 1 && hsi.memmap_paddr) {
         const struct hvm_memmap_table_entry *e =
@@ -218,6 +235,16 @@ void guest_start(int kind, uintptr_t info)
     rc = gnttab_init();
     if (rc)
         hv_printf("boot: warning: grant table setup failed (%d); grants unavailable\n", rc);
+    if (boot_info.console_pfn && !boot_ring_pfn_ok(boot_info.console_pfn)) {
+        hv_printf("boot: warning: console pfn 0x%lx is not a usable RAM page; no PV console\n",
+                  (unsigned long)boot_info.console_pfn);
+        boot_info.console_pfn = 0;
+    }
+    if (boot_info.store_pfn && !boot_ring_pfn_ok(boot_info.store_pfn)) {
+        hv_printf("boot: warning: store pfn 0x%lx is not a usable RAM page; no xenstore\n",
+                  (unsigned long)boot_info.store_pfn);
+        boot_info.store_pfn = 0;
+    }
     if (boot_info.console_pfn) {
         rc = pvcons_init((void *)(uintptr_t)(boot_info.console_pfn << PAGE_SHIFT),
                          boot_info.console_evtchn);

@@ -353,7 +353,7 @@ static void test_event_channel_op(void)
 
     /* bind_ipi + send to self: the upcall arrives through the callback vector */
     static struct counter ipi_hits;
-    evtchn_port_t ipi;
+    evtchn_port_t ipi = 0;
     rc = evtchn_bind_ipi(0, &ipi);
     tap_check(rc == 0 && ipi > 0, "event_channel_op: bind_ipi gives port %u (rc %ld)", ipi, rc);
     if (rc == 0) {

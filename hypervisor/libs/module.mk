@@ -34,3 +34,22 @@ $(foreach l,$(DOM0LIBS_NAMES),$(eval $(call DOM0LIBS_RULES,$(l))))
 INSTALL_HDRS += hypervisor/libs/include:xenevtchn.h hypervisor/libs/include:xengnttab.h \
 	hypervisor/libs/include:xenforeignmemory.h hypervisor/include:kxen/ctl_evtchn.h \
 	hypervisor/include:kxen/ctl_gnttab.h
+
+# The echo guest of the system test and benchmark, on the guest runtime (guests/module.mk,
+# read before this file, provides the flags, the runtime objects and the pattern rule).
+DOM0LIBS_ECHO := $(BUILD)/tests/dom0libs-echo.elf
+DOM0LIBS_ECHO_OBJS := $(GUESTS_OBJDIR)/hypervisor/libs/guest/echo.c.o
+$(DOM0LIBS_ECHO): $(GUESTS_RT_OBJS) $(DOM0LIBS_ECHO_OBJS) guests/runtime/link.ld
+	@mkdir -p $(@D)
+	$(CC) $(GUESTS_LDFLAGS) -o $@ $(GUESTS_RT_OBJS) $(DOM0LIBS_ECHO_OBJS)
+TEST_PROGS += $(DOM0LIBS_ECHO)
+
+# The dom0 test and benchmark program (tests/system/dom0libs_*.sh, bench/hypervisor).
+DOM0LIBS_TEST := $(BUILD)/tests/dom0libs-test
+$(call objs,hypervisor/libs/tests/dom0test.c): CPPFLAGS += $(DOM0LIBS_CPPFLAGS)
+$(DOM0LIBS_TEST): $(call objs,hypervisor/libs/tests/dom0test.c) $(BUILD)/lib/libxenevtchn.a \
+		$(BUILD)/lib/libxengnttab.a $(BUILD)/lib/libxenforeignmemory.a \
+		$(BUILD)/lib/libxenctrl.a $(DOM0LIBS_CTL) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+TEST_PROGS += $(DOM0LIBS_TEST)

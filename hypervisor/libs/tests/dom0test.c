@@ -1,0 +1,404 @@
+/* dom0libs-test: a dom0 process using libxenevtchn, libxengnttab and libxenforeignmemory
+ * against a running kxend and the echo guest (hypervisor/libs/guest/echo.c).
+ *   dom0libs-test check ECHO.elf   TAP lines proving the libraries' behaviour end to end
+ *   dom0libs-test bench ECHO.elf N figures for bench/hypervisor (evtchn ping-pong dom0<->guest
+ *                                  and guest<->guest, grant copy throughput), each next to a
+ *                                  host reference measured in the same run */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenctrl.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xengnttab.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_evtchn.h"
+
+static int tap_n, tap_failed;
+
+static void tap(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tap(bool ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s %d - ", ok ? "ok" : "not ok", ++tap_n);
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+    if (!ok)
+        tap_failed++;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int start_guest(xc_interface *xch, const char *name, uint32_t *domid)
+{
+    if (xc_kxen_domain_create(xch, name, 16 * 1024, 1, NULL, 0, domid) < 0)
+        return -errno;
+    return 0;
+}
+
+static int load_guest(xc_interface *xch, uint32_t domid, const char *elf, const char *cmdline)
+{
+    int fd = open(elf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = xc_kxen_domain_load(xch, domid, fd, cmdline, 0, 0, NULL) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Waits for a hypervisor-console line of domid starting with prefix; copies it to line. */
+static int wait_line(xc_interface *xch, uint32_t domid, const char *prefix, char *line,
+                     size_t cap, int timeout_ms)
+{
+    static char acc[65536];
+    size_t len = 0;
+    uint64_t off = 0, end = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    while (now_ns() < end) {
+        int n = xc_kxen_console_read(xch, domid, &off, acc + len, sizeof(acc) - 1 - len);
+        if (n > 0)
+            len += (size_t)n;
+        acc[len] = 0;
+        char *p = strstr(acc, prefix);
+        char *nl = p ? strchr(p, '\n') : NULL;
+        if (nl) {
+            size_t l = (size_t)(nl - p) < cap - 1 ? (size_t)(nl - p) : cap - 1;
+            memcpy(line, p, l);
+            line[l] = 0;
+            return 0;
+        }
+        if (n <= 0)
+            usleep(20000);
+    }
+    return -ETIMEDOUT;
+}
+
+/* One event from xce within timeout_ms: the port, -1 on timeout. Unmasks it again. */
+static int wait_event(xenevtchn_handle *xce, int timeout_ms)
+{
+    struct pollfd p = {.fd = xenevtchn_fd(xce), .events = POLLIN};
+    if (poll(&p, 1, timeout_ms) != 1)
+        return -1;
+    int port = xenevtchn_pending(xce);
+    if (port >= 0)
+        xenevtchn_unmask(xce, (evtchn_port_t)port);
+    return port;
+}
+
+struct echo_info {
+    uint32_t domid;
+    unsigned port, ref, roref;
+    unsigned long pfn;
+};
+
+static int start_echo(xc_interface *xch, const char *elf, const char *cmdline,
+                      struct echo_info *e)
+{
+    char line[256];
+    int rc = start_guest(xch, "dom0libs-echo", &e->domid);
+    if (rc == 0)
+        rc = load_guest(xch, e->domid, elf, cmdline);
+    if (rc == 0)
+        rc = wait_line(xch, e->domid, "ECHO ", line, sizeof(line), 20000);
+    if (rc == 0 && sscanf(line, "ECHO port=%u ref=%u roref=%u pfn=%lu", &e->port, &e->ref,
+                          &e->roref, &e->pfn) != 4)
+        rc = -EPROTO;
+    return rc;
+}
+
+static void check_evtchn(struct echo_info *e, xenevtchn_handle *xce, int *lport_out)
+{
+    int lport = xenevtchn_bind_interdomain(xce, e->domid, e->port);
+    tap(lport > 0, "xenevtchn_bind_interdomain to the guest's unbound port (%d)", lport);
+    *lport_out = lport;
+    if (lport <= 0)
+        return;
+    int again = xenevtchn_bind_interdomain(xce, e->domid, e->port);
+    tap(again < 0 && errno == EINVAL, "binding the same (now bound) port again fails EINVAL");
+    int bad = xenevtchn_bind_interdomain(xce, 0x7000, 1);
+    tap(bad < 0 && errno == ESRCH, "binding a port of a missing domain fails ESRCH");
+    /* Xen raises the new local port once at bind time. */
+    int first = wait_event(xce, 500);
+    tap(first == lport, "bind-time event reported by xenevtchn_pending (%d)", first);
+    int rounds = 0;
+    for (int i = 0; i < 100; i++) {
+        if (xenevtchn_notify(xce, (evtchn_port_t)lport) < 0)
+            break;
+        if (wait_event(xce, 2000) != lport)
+            break;
+        rounds++;
+    }
+    tap(rounds == 100, "100 notify/echo round trips through eventfds (%d done)", rounds);
+    /* masked until unmask: a second echo is not reported before unmask */
+    xenevtchn_notify(xce, (evtchn_port_t)lport);
+    struct pollfd p = {.fd = xenevtchn_fd(xce), .events = POLLIN};
+    bool fired = poll(&p, 1, 2000) == 1 && xenevtchn_pending(xce) == lport;
+    xenevtchn_notify(xce, (evtchn_port_t)lport);
+    usleep(100000);
+    bool silent = poll(&p, 1, 200) == 0;
+    xenevtchn_unmask(xce, (evtchn_port_t)lport);
+    bool refired = poll(&p, 1, 2000) == 1 && xenevtchn_pending(xce) == lport;
+    xenevtchn_unmask(xce, (evtchn_port_t)lport);
+    tap(fired && silent && refired, "a fired port stays masked until xenevtchn_unmask, then "
+        "reports the event that came meanwhile");
+    tap(xenevtchn_notify(xce, 4095) < 0 && errno == ENOTCONN,
+        "notify on a port the handle does not hold fails ENOTCONN");
+}
+
+static void check_gnttab(struct echo_info *e)
+{
+    xengnttab_handle *xgt = xengnttab_open(NULL, 0);
+    tap(xgt != NULL, "xengnttab_open");
+    if (!xgt)
+        return;
+    char *page = xengnttab_map_grant_ref(xgt, e->domid, e->ref, PROT_READ | PROT_WRITE);
+    tap(page && strcmp(page, "kxen-grant-page") == 0,
+        "xengnttab_map_grant_ref maps the granted page (reads the guest's pattern)");
+    if (page)
+        memcpy(page + 100, "dom0 was here", 14);
+    void *ro = xengnttab_map_grant_ref(xgt, e->domid, e->roref, PROT_READ | PROT_WRITE);
+    tap(ro == NULL && errno == EINVAL, "a writable map of a read-only grant is refused");
+    ro = xengnttab_map_grant_ref(xgt, e->domid, e->roref, PROT_READ);
+    tap(ro && strcmp(ro, "read-only-page") == 0, "a read-only map of it works");
+    void *none = xengnttab_map_grant_ref(xgt, e->domid, e->ref + 50, PROT_READ);
+    tap(none == NULL, "a ref the guest never granted cannot be mapped");
+    uint32_t refs[2] = {e->ref, e->ref + 50};
+    none = xengnttab_map_domain_grant_refs(xgt, 2, e->domid, refs, PROT_READ);
+    tap(none == NULL, "a batch with one bad ref maps nothing");
+
+    char buf[32] = {0};
+    xengnttab_grant_copy_segment_t seg[2] = {0};
+    seg[0].source.foreign.ref = e->ref;
+    seg[0].source.foreign.domid = (uint16_t)e->domid;
+    seg[0].source.foreign.offset = 100;
+    seg[0].dest.virt = buf;
+    seg[0].len = 14;
+    seg[0].flags = GNTCOPY_source_gref;
+    seg[1].source.virt = "x";
+    seg[1].dest.foreign.ref = e->roref;
+    seg[1].dest.foreign.domid = (uint16_t)e->domid;
+    seg[1].len = 1;
+    seg[1].flags = GNTCOPY_dest_gref;
+    int rc = xengnttab_grant_copy(xgt, 2, seg);
+    tap(rc == 0 && seg[0].status == GNTST_okay && strcmp(buf, "dom0 was here") == 0,
+        "grant copy from the guest's grant into a local buffer");
+    tap(rc == 0 && seg[1].status == GNTST_general_error,
+        "grant copy into a read-only grant gets GNTST_general_error (%d)", seg[1].status);
+    tap(page && xengnttab_unmap(xgt, page, 1) == 0, "xengnttab_unmap");
+    tap(xengnttab_unmap(xgt, page, 1) < 0 && errno == EINVAL, "a second unmap fails EINVAL");
+    if (ro)
+        xengnttab_unmap(xgt, ro, 1);
+    xengnttab_close(xgt);
+}
+
+static void check_foreign(struct echo_info *e)
+{
+    xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
+    tap(fm != NULL, "xenforeignmemory_open");
+    if (!fm)
+        return;
+    xen_pfn_t pfns[2] = {e->pfn, 1ul << 40};
+    int err[2] = {1, 1};
+    char *p = xenforeignmemory_map(fm, e->domid, PROT_READ, 2, pfns, err);
+    tap(p && err[0] == 0 && strcmp(p + 100, "dom0 was here") == 0,
+        "xenforeignmemory_map sees the guest page (and dom0's write through the grant)");
+    tap(p && err[1] == -EINVAL, "a frame outside the guest's RAM gets err = -EINVAL");
+    if (p)
+        xenforeignmemory_unmap(fm, p, 2);
+    p = xenforeignmemory_map(fm, e->domid, PROT_READ, 2, pfns, NULL);
+    tap(p == NULL, "without err[], one bad frame fails the whole map");
+    tap(xenforeignmemory_map(fm, 0x7000, PROT_READ, 1, pfns, NULL) == NULL && errno == ESRCH,
+        "mapping a missing domain fails ESRCH");
+    xenforeignmemory_close(fm);
+}
+
+static int check(const char *elf)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    if (!xch) {
+        printf("Bail out! no kxend: %s\n", strerror(errno));
+        return 1;
+    }
+    struct echo_info e;
+    int rc = start_echo(xch, elf, "", &e);
+    tap(rc == 0, "echo guest started and offered a port and grants to dom0 (%s)",
+        rc ? strerror(-rc) : "ok");
+    if (rc)
+        return 1;
+    xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
+    tap(xce != NULL, "xenevtchn_open");
+    int lport = -1;
+    if (xce)
+        check_evtchn(&e, xce, &lport);
+    check_gnttab(&e);
+    check_foreign(&e);
+    if (xce && lport > 0) {
+        tap(xenevtchn_unbind(xce, (evtchn_port_t)lport) == 0, "xenevtchn_unbind");
+        struct kxen_ctl *c;
+        struct kxen_ctl_evtchn_status_arg q = {.domid = (uint16_t)e.domid, .port = e.port};
+        struct kxen_ctl_evtchn_status_rep st = {0};
+        bool unbound = kxen_ctl_open(NULL, &c) == 0 &&
+                       kxen_ctl_simple(c, KXEN_CTL_EVTCHN_STATUS, &q, sizeof(q), &st,
+                                       sizeof(st), NULL) == 0 &&
+                       st.status == KXEN_EVTCHN_STAT_UNBOUND && st.remote_domid == 0;
+        tap(unbound, "after unbind the guest's port is unbound for dom0 again");
+        kxen_ctl_close(c);
+    }
+    if (xce)
+        xenevtchn_close(xce);
+    xc_domain_destroy(xch, e.domid);
+    xc_interface_close(xch);
+    printf("1..%d\n", tap_n);
+    return tap_failed ? 1 : 0;
+}
+
+/* ---- benchmark ---- */
+
+static int ref_efd[2];
+static void *ref_echo(void *arg)
+{
+    long n = (long)arg;
+    uint64_t v;
+    for (long i = 0; i < n; i++) {
+        if (read(ref_efd[0], &v, 8) != 8)
+            break;
+        v = 1;
+        if (write(ref_efd[1], &v, 8) != 8)
+            break;
+    }
+    return NULL;
+}
+
+/* Reference: the same notify/wait round trip between two host threads over bare eventfds. */
+static double ref_pingpong_ns(long n)
+{
+    ref_efd[0] = eventfd(0, 0);
+    ref_efd[1] = eventfd(0, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, ref_echo, (void *)n);
+    uint64_t v = 1, t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        v = 1;
+        if (write(ref_efd[0], &v, 8) != 8 || read(ref_efd[1], &v, 8) != 8)
+            break;
+    }
+    uint64_t dt = now_ns() - t0;
+    pthread_join(t, NULL);
+    close(ref_efd[0]);
+    close(ref_efd[1]);
+    return (double)dt / (double)n;
+}
+
+static int bench(const char *elf, long n)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    if (!xch)
+        return 1;
+    struct echo_info e;
+    if (start_echo(xch, elf, "", &e))
+        return 1;
+    xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
+    int lport = xce ? xenevtchn_bind_interdomain(xce, e.domid, e.port) : -1;
+    if (lport <= 0)
+        return 1;
+    wait_event(xce, 500);
+    uint64_t t0 = now_ns();
+    long done = 0;
+    for (; done < n; done++) {
+        xenevtchn_notify(xce, (evtchn_port_t)lport);
+        if (wait_event(xce, 2000) != lport)
+            break;
+    }
+    double dom0_ns = done ? (double)(now_ns() - t0) / (double)done : 0;
+    printf("evtchn ping-pong dom0<->guest: %.1f us/round trip (%ld rounds); reference: "
+           "host thread<->thread eventfd %.1f us\n",
+           dom0_ns / 1000, done, ref_pingpong_ns(n) / 1000);
+
+    /* grant copy: 4 KiB segments from the granted page, 64 per call */
+    xengnttab_handle *xgt = xengnttab_open(NULL, 0);
+    static char bufs[64][4096];
+    xengnttab_grant_copy_segment_t segs[64];
+    for (int i = 0; i < 64; i++) {
+        memset(&segs[i], 0, sizeof(segs[i]));
+        segs[i].source.foreign.ref = e.ref;
+        segs[i].source.foreign.domid = (uint16_t)e.domid;
+        segs[i].dest.virt = bufs[i];
+        segs[i].len = 4096;
+        segs[i].flags = GNTCOPY_source_gref;
+    }
+    int calls = 400;
+    t0 = now_ns();
+    for (int c = 0; c < calls && xgt; c++)
+        if (xengnttab_grant_copy(xgt, 64, segs) < 0 || segs[63].status != GNTST_okay)
+            break;
+    double gc_s = (double)(now_ns() - t0) / 1e9;
+    static char src[64 * 4096], dst[64 * 4096];
+    memset(src, 1, sizeof(src));
+    t0 = now_ns();
+    for (int c = 0; c < calls; c++) {
+        memcpy(dst, src, sizeof(dst));
+        __asm__ volatile("" ::"r"(dst) : "memory");
+    }
+    double mc_s = (double)(now_ns() - t0) / 1e9;
+    double mb = (double)calls * 64 * 4096 / 1e6;
+    printf("grant copy dom0<-guest, 64 x 4 KiB per call: %.0f MB/s; reference: host memcpy "
+           "%.0f MB/s\n", mb / gc_s, mb / mc_s);
+    xengnttab_close(xgt);
+    xenevtchn_close(xce);
+    xc_domain_destroy(xch, e.domid);
+
+    /* guest <-> guest: B serves A, A pings and reports */
+    uint32_t a;
+    struct echo_info b;
+    char line[256], cmd[128];
+    int rc = start_guest(xch, "dom0libs-ping", &a);
+    if (rc == 0) {
+        snprintf(cmd, sizeof(cmd), "serve=%u", a);
+        rc = start_echo(xch, elf, cmd, &b);
+    }
+    if (rc == 0) {
+        snprintf(cmd, sizeof(cmd), "ping=%u:%u:%ld", b.domid, b.port, n);
+        rc = load_guest(xch, a, elf, cmd);
+    }
+    unsigned long pn = 0, pns = 0;
+    if (rc == 0 && wait_line(xch, a, "PING n=", line, sizeof(line), 60000) == 0 &&
+        sscanf(line, "PING n=%lu ns=%lu", &pn, &pns) == 2 && pn)
+        printf("evtchn ping-pong guest<->guest: %.1f us/round trip (%lu rounds); reference: "
+               "dom0<->guest above %.1f us\n", (double)pns / (double)pn / 1000, pn, dom0_ns / 1000);
+    else
+        printf("evtchn ping-pong guest<->guest: failed (%s)\n", rc ? strerror(-rc) : line);
+    xc_domain_destroy(xch, a);
+    if (rc == 0 || b.domid)
+        xc_domain_destroy(xch, b.domid);
+    xc_interface_close(xch);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "check") == 0)
+        return check(argv[2]);
+    if (argc >= 3 && strcmp(argv[1], "bench") == 0)
+        return bench(argv[2], argc > 3 ? atol(argv[3]) : 2000);
+    fprintf(stderr, "usage: dom0libs-test check|bench ECHO.elf [ROUNDS]\n");
+    return 2;
+}

@@ -265,15 +265,19 @@ static void *xs_reader_main(void *arg)
         struct xsd_sockmsg hdr;
         char *body;
         int rc = xs_read_message(h->fd, &hdr, &body);
+        /* xs_close may cancel us (device fds cannot be shut down): never while holding the
+         * lock, or the pipe write below, a cancellation point, would leave it held. */
+        int old;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
         pthread_mutex_lock(&h->state_lock);
         if (rc == 0)
             rc = xs_dispatch(h, &hdr, body);
-        if (rc) {
+        if (rc)
             xs_mark_dead(h, -rc);
-            pthread_mutex_unlock(&h->state_lock);
-            return NULL;
-        }
         pthread_mutex_unlock(&h->state_lock);
+        pthread_setcancelstate(old, NULL);
+        if (rc)
+            return NULL;
     }
 }
 

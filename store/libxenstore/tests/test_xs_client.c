@@ -400,3 +400,86 @@ Test(xs_client, open_fails_with_enoent_when_no_daemon_listens)
     cr_assert_null(xs_open(XS_OPEN_SOCKETONLY));
     cr_assert_eq(errno, ENOENT);
 }
+
+static void malformed_event_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    (void)body;
+    if (req->type == XS_WATCH) {
+        fake_send(fd, XS_WATCH_EVENT, 0, 0, "only-a-path", 12); /* no token */
+        return;
+    }
+    if (req->type == XS_READ) {
+        fake_send(fd, XS_WRITE, req->req_id, 0, "OK", 3); /* reply of another type */
+        return;
+    }
+    fake_reply(fd, req, "OK", 3);
+}
+
+Test(xs_client, watch_event_without_token_is_a_protocol_error)
+{
+    struct xs_handle *h = fake_start(malformed_event_handler, 0);
+    cr_assert_not(xs_watch(h, "/w", "tok"));
+    cr_assert_eq(errno, EBADMSG);
+    cr_assert_null(xs_read_watch(h, NULL));
+    cr_assert_eq(errno, EBADMSG);
+    fake_stop(h);
+}
+
+Test(xs_client, reply_of_another_message_type_is_ebadmsg)
+{
+    struct xs_handle *h = fake_start(malformed_event_handler, 0);
+    cr_assert_null(xs_read(h, XBT_NULL, "/x", NULL));
+    cr_assert_eq(errno, EBADMSG);
+    fake_stop(h);
+}
+
+static void domain_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    if (req->type == XS_IS_DOMAIN_INTRODUCED)
+        fake_reply(fd, req, strcmp(body, "3") == 0 ? "T" : "F", 2);
+    else if (req->type == XS_GET_DOMAIN_PATH)
+        fake_reply(fd, req, "/local/domain/9", 16);
+    else if (req->type == XS_READ && strcmp(body, "/local/domain/4/device/suspend/event-channel") == 0)
+        fake_reply(fd, req, "17", 2);
+    else if (req->type == XS_READ)
+        fake_error(fd, req, "ENOENT");
+    else
+        fake_reply(fd, req, "OK", 3);
+}
+
+Test(xs_client, domain_calls_send_decimal_ids_and_parse_answers)
+{
+    struct xs_handle *h = fake_start(domain_handler, 0);
+    cr_assert(xs_is_domain_introduced(h, 3));
+    cr_assert_not(xs_is_domain_introduced(h, 5));
+    char *p = xs_get_domain_path(h, 9);
+    cr_assert_str_eq(p, "/local/domain/9");
+    cr_assert_str_eq(fake.last_body, "9");
+    free(p);
+    cr_assert(xs_introduce_domain(h, 4, 123456ul, 12));
+    cr_assert_eq(fake.last.type, XS_INTRODUCE);
+    cr_assert_eq(fake.last.len, 12);
+    cr_assert_arr_eq(fake.last_body, "4\0" "123456\0" "12", 12);
+    cr_assert(xs_set_target(h, 6, 2));
+    cr_assert_arr_eq(fake.last_body, "6\0" "2", 4);
+    cr_assert(xs_release_domain(h, 4));
+    cr_assert_eq(fake.last.type, XS_RELEASE);
+    fake_stop(h);
+}
+
+Test(xs_client, suspend_evtchn_port_reads_the_guest_advertised_port)
+{
+    struct xs_handle *h = fake_start(domain_handler, 0);
+    /* It opens its own connection; the fake serves one, so hand it over first. */
+    xs_close(h);
+    pthread_join(fake.thread, NULL);
+    pthread_create(&fake.thread, NULL, fake_main, NULL);
+    cr_assert_eq(xs_suspend_evtchn_port(4), 17);
+    pthread_join(fake.thread, NULL);
+    pthread_create(&fake.thread, NULL, fake_main, NULL);
+    cr_assert_eq(xs_suspend_evtchn_port(5), -1);
+    pthread_join(fake.thread, NULL);
+    close(fake.listen_fd);
+    unlink(fake.path);
+    rmdir(fake.dir);
+}

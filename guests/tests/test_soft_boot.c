@@ -20,6 +20,7 @@
 #include <kxen/elfnote.h>
 #include <kxen/errno.h>
 #include <kxen/event_channel.h>
+#include <kxen/io/xs_wire.h>
 #include <kxen/memory.h>
 #include <kxen/sched.h>
 #include <kxen/xen.h>
@@ -27,6 +28,22 @@
 #define RAM_SIZE (16u << 20)
 #define START_INFO_GPA 0x800000u
 #define HC_PORT 0xe4
+#define STORE_PFN 0x900u
+#define STORE_PORT 2u
+#define MAX_KEYS 16
+
+/* A fake xenstored: a flat table of relative keys, enough for the hello guest. */
+struct store {
+    char keys[MAX_KEYS][64], values[MAX_KEYS][64];
+    unsigned nr;
+    char req[4096 + 16];
+    size_t req_len;
+    char watch_token[64];
+    int watching;            /* the guest watches control/shutdown */
+    const char *request;     /* value to write to control/shutdown once the guest waits */
+    int requested;
+    unsigned writes;
+};
 
 struct vm {
     uc_engine *uc;
@@ -36,7 +53,11 @@ struct vm {
     size_t out_len;
     int shutdown_reason;
     unsigned calls[64];
+    uint64_t shared_info_gpa;
+    struct store store;
 };
+
+static void store_serve(struct vm *vm);
 
 static void *gpa(struct vm *vm, uint64_t addr, uint64_t len)
 {
@@ -60,8 +81,14 @@ static long hc_console_io(struct vm *vm, uint64_t cmd, uint64_t count, uint64_t 
 
 static long hc_memory_op(struct vm *vm, uint64_t cmd, uint64_t arg)
 {
-    if (cmd == XENMEM_add_to_physmap)
-        return gpa(vm, arg, sizeof(struct xen_add_to_physmap)) ? 0 : -XEN_EFAULT;
+    if (cmd == XENMEM_add_to_physmap) {
+        struct xen_add_to_physmap *x = gpa(vm, arg, sizeof(*x));
+        if (!x)
+            return -XEN_EFAULT;
+        if (x->space == XENMAPSPACE_shared_info)
+            vm->shared_info_gpa = (uint64_t)x->gpfn << 12;
+        return 0;
+    }
     if (cmd == XENMEM_memory_map) {
         struct xen_memory_map *mm = gpa(vm, arg, sizeof(*mm));
         if (!mm || mm->nr_entries < 2)
@@ -88,7 +115,120 @@ static long hc_evtchn_op(struct vm *vm, uint64_t cmd, uint64_t arg)
     }
     if (cmd == EVTCHNOP_unmask)
         return 0;
+    if (cmd == EVTCHNOP_send) {
+        const struct evtchn_send *snd = gpa(vm, arg, sizeof(*snd));
+        if (!snd)
+            return -XEN_EFAULT;
+        if (snd->port == STORE_PORT)
+            store_serve(vm);
+        return 0;
+    }
     return -XEN_ENOSYS;
+}
+
+
+static const char *store_get(struct store *st, const char *key)
+{
+    for (unsigned i = 0; i < st->nr; i++)
+        if (!strcmp(st->keys[i], key))
+            return st->values[i];
+    return NULL;
+}
+
+static void store_set(struct store *st, const char *key, const char *value, size_t vlen)
+{
+    unsigned i = 0;
+    while (i < st->nr && strcmp(st->keys[i], key))
+        i++;
+    if (i == st->nr) {
+        cr_assert(st->nr < MAX_KEYS);
+        snprintf(st->keys[st->nr++], 64, "%s", key);
+    }
+    snprintf(st->values[i], 64, "%.*s", (int)vlen, value);
+}
+
+static void rsp_put(struct vm *vm, const void *data, size_t len)
+{
+    struct xenstore_domain_interface *x = gpa(vm, (uint64_t)STORE_PFN << 12, sizeof(*x));
+    const char *d = data;
+    cr_assert(x->rsp_prod - x->rsp_cons + len <= XENSTORE_RING_SIZE, "fake store: reply fits");
+    for (size_t i = 0; i < len; i++)
+        x->rsp[MASK_XENSTORE_IDX(x->rsp_prod + i)] = d[i];
+    __atomic_store_n(&x->rsp_prod, x->rsp_prod + (uint32_t)len, __ATOMIC_RELEASE);
+}
+
+static void reply(struct vm *vm, uint32_t type, uint32_t req_id, const void *payload, size_t len)
+{
+    struct xsd_sockmsg h = {.type = type, .req_id = req_id, .len = (uint32_t)len};
+    rsp_put(vm, &h, sizeof(h));
+    rsp_put(vm, payload, len);
+}
+
+/* Marks a port pending the 2-level way: pending bit, selector bit, upcall_pending. */
+static void raise_port(struct vm *vm, unsigned port)
+{
+    struct shared_info *si = gpa(vm, vm->shared_info_gpa, sizeof(*si));
+    cr_assert(vm->shared_info_gpa && si, "guest placed shared_info before using events");
+    si->evtchn_pending[port / 64] |= 1ull << (port % 64);
+    si->vcpu_info[0].evtchn_pending_sel |= 1ull << (port / 64);
+    si->vcpu_info[0].evtchn_upcall_pending = 1;
+}
+
+static void store_watch_event(struct vm *vm, const char *path)
+{
+    char ev[160];
+    int n = snprintf(ev, sizeof(ev), "%s%c%s", path, 0, vm->store.watch_token);
+    reply(vm, XS_WATCH_EVENT, 0, ev, (size_t)n + 1);
+}
+
+/* Serves every complete request in the guest's request ring. */
+static void store_serve(struct vm *vm)
+{
+    struct store *st = &vm->store;
+    struct xenstore_domain_interface *x = gpa(vm, (uint64_t)STORE_PFN << 12, sizeof(*x));
+    while (x->req_cons != x->req_prod) {
+        cr_assert(st->req_len < sizeof(st->req));
+        st->req[st->req_len++] = x->req[MASK_XENSTORE_IDX(x->req_cons)];
+        x->req_cons++;
+    }
+    for (;;) {
+        struct xsd_sockmsg h;
+        if (st->req_len < sizeof(h))
+            break;
+        memcpy(&h, st->req, sizeof(h));
+        if (st->req_len < sizeof(h) + h.len)
+            break;
+        char body[4097];
+        memcpy(body, st->req + sizeof(h), h.len);
+        body[h.len] = 0;
+        memmove(st->req, st->req + sizeof(h) + h.len, st->req_len - sizeof(h) - h.len);
+        st->req_len -= sizeof(h) + h.len;
+        const char *v;
+        switch (h.type) {
+        case XS_READ:
+            if ((v = store_get(st, body)))
+                reply(vm, XS_READ, h.req_id, v, strlen(v));
+            else
+                reply(vm, XS_ERROR, h.req_id, "ENOENT", 7);
+            break;
+        case XS_WRITE: {
+            size_t klen = strlen(body);
+            store_set(st, body, body + klen + 1, h.len - klen - 1);
+            st->writes++;
+            reply(vm, XS_WRITE, h.req_id, "OK", 3);
+            break;
+        }
+        case XS_WATCH:
+            snprintf(st->watch_token, sizeof(st->watch_token), "%s", body + strlen(body) + 1);
+            st->watching = !strcmp(body, "control/shutdown");
+            reply(vm, XS_WATCH, h.req_id, "OK", 3);
+            store_watch_event(vm, body); /* xenstored fires every new watch once */
+            break;
+        default:
+            reply(vm, XS_ERROR, h.req_id, "ENOSYS", 7);
+        }
+    }
+    raise_port(vm, STORE_PORT);
 }
 
 static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
@@ -114,6 +254,7 @@ static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void 
         rc = hc_memory_op(vm, a1, a2);
         break;
     case __HYPERVISOR_hvm_op:
+    case __HYPERVISOR_vcpu_op:
         rc = 0;
         break;
     case __HYPERVISOR_event_channel_op:
@@ -124,6 +265,16 @@ static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void 
             const uint32_t *reason = gpa(vm, a2, 4);
             vm->shutdown_reason = reason ? (int)*reason : -1;
             uc_emu_stop(uc); /* never resumed: RIP exactness does not matter */
+            rc = 0;
+        } else if (a1 == SCHEDOP_block) {
+            struct store *st = &vm->store;
+            if (st->watching && st->request && !st->requested) {
+                /* the toolstack asks the guest to shut down */
+                store_set(st, "control/shutdown", st->request, strlen(st->request));
+                st->requested = 1;
+                store_watch_event(vm, "control/shutdown");
+                raise_port(vm, STORE_PORT);
+            }
             rc = 0;
         }
         break;
@@ -228,9 +379,8 @@ static void load_image(struct vm *vm, const char *name)
     }
 }
 
-static void boot(struct vm *vm, const char *name, const char *cmdline)
+static void boot_with(struct vm *vm, const char *name, const char *cmdline, bool with_store)
 {
-    memset(vm, 0, sizeof(*vm));
     vm->shutdown_reason = -1;
     vm->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert(vm->ram != MAP_FAILED);
@@ -239,6 +389,10 @@ static void boot(struct vm *vm, const char *name, const char *cmdline)
     strcpy(si->magic, KXEN_PV_START_MAGIC);
     si->nr_pages = RAM_SIZE / 4096;
     snprintf((char *)si->cmd_line, sizeof(si->cmd_line), "%s", cmdline);
+    if (with_store) {
+        si->store_mfn = STORE_PFN;
+        si->store_evtchn = STORE_PORT;
+    }
 
     cr_assert_eq(uc_open(UC_ARCH_X86, UC_MODE_64, &vm->uc), UC_ERR_OK);
     cr_assert_eq(uc_mem_map_ptr(vm->uc, 0, RAM_SIZE, UC_PROT_ALL, vm->ram), UC_ERR_OK);
@@ -256,6 +410,44 @@ static void boot(struct vm *vm, const char *name, const char *cmdline)
                  vm->out);
     uc_close(vm->uc);
     munmap(vm->ram, RAM_SIZE);
+}
+
+static void boot(struct vm *vm, const char *name, const char *cmdline)
+{
+    memset(vm, 0, sizeof(*vm));
+    boot_with(vm, name, cmdline, false);
+}
+
+/* hello against the fake xenstored: name and domid read, data/hello written, and the request
+ * in control/shutdown obeyed with the matching reason after clearing the node. */
+static void run_hello(struct vm *vm, const char *request)
+{
+    memset(vm, 0, sizeof(*vm));
+    store_set(&vm->store, "name", "harness-guest", 13);
+    store_set(&vm->store, "domid", "7", 1);
+    vm->store.request = request;
+    boot_with(vm, "hello", "", true);
+    cr_assert(strstr(vm->out, "Hello from kxen!"), "console:\n%s", vm->out);
+    cr_assert(strstr(vm->out, "hello: I am \"harness-guest\", domain 7"), "console:\n%s",
+              vm->out);
+    const char *v = store_get(&vm->store, "data/hello");
+    cr_assert(v && !strcmp(v, "world"), "data/hello written; console:\n%s", vm->out);
+    v = store_get(&vm->store, "control/shutdown");
+    cr_assert(v && !strcmp(v, ""), "control/shutdown acknowledged by clearing it");
+}
+
+Test(guest_soft_boot, hello_obeys_poweroff_request_through_xenstore, .timeout = 60)
+{
+    static struct vm vm;
+    run_hello(&vm, "poweroff");
+    cr_assert_eq(vm.shutdown_reason, SHUTDOWN_poweroff, "console:\n%s", vm.out);
+}
+
+Test(guest_soft_boot, hello_obeys_reboot_request_through_xenstore, .timeout = 60)
+{
+    static struct vm vm;
+    run_hello(&vm, "reboot");
+    cr_assert_eq(vm.shutdown_reason, SHUTDOWN_reboot, "console:\n%s", vm.out);
 }
 
 Test(guest_soft_boot, pv_entry_reaches_main_with_boot_info_and_powers_off, .timeout = 60)

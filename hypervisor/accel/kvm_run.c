@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "../kxend/core.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kvm_priv.h"
@@ -192,6 +193,7 @@ static bool handle_exit(struct vcpu *v)
         int expect = VCPU_RUNNABLE;
         if (atomic_compare_exchange_strong(&v->state, &expect, VCPU_BLOCKED)) {
             v->halted_noirq = !run->if_flag;
+            vcpu_runstate_set(v, 2 /* RUNSTATE_blocked */);
             flush_sync_regs(v);
             vcpu_wait(v);
         }
@@ -311,8 +313,12 @@ static void *vcpu_thread(void *arg)
             continue;
         }
         arm_upcall(v, domain_sync_before_entry(v));
+        if (v->runstate != 0)
+            vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
+        uint64_t t0 = kxen_now_ns();
         int rc = ioctl(kv->fd, KVM_RUN, 0);
         int err = errno;
+        atomic_fetch_add(&v->cpu_time_ns, kxen_now_ns() - t0);
         /* A kick after this store is seen by the checks above or by the next KVM_RUN. */
         __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
         if (rc < 0) {

@@ -49,6 +49,7 @@ static struct {
     int upcalls_seen;
     _Atomic bool want_upcall;
     int waits;
+    int blocked_runstates;
     unsigned shutdown_reason;
     int shutdowns;
 } rec;
@@ -154,6 +155,14 @@ void vcpu_wait(struct vcpu *v)
     rec.waits++;
     int expect = VCPU_BLOCKED;
     atomic_compare_exchange_strong(&v->state, &expect, VCPU_RUNNABLE);
+}
+
+void vcpu_runstate_set(struct vcpu *v, int runstate);
+void vcpu_runstate_set(struct vcpu *v, int runstate)
+{
+    if (runstate == 2)
+        rec.blocked_runstates++;
+    v->runstate = runstate;
 }
 
 bool domain_sync_before_entry(struct vcpu *v)
@@ -282,7 +291,9 @@ static void test_main_guest(bool bench)
     check(rec.regs_rsp == 0x9000 && rec.regs_rip > GUEST_BASE && rec.regs_rip < 0x20000,
           "get_regs on the vCPU thread sees the guest's rsp and rip");
     check(rec.upcalls_seen == 1, "upcall vector injected once and handled by the guest IDT");
-    check(rec.waits >= 1, "hlt waits through vcpu_wait()");
+    check(rec.waits >= 1 && rec.blocked_runstates >= 1,
+          "hlt marks the vCPU blocked (runstate too) and waits through vcpu_wait()");
+    check(atomic_load(&d->vcpus[0]->cpu_time_ns) > 0, "guest run time is accounted");
     int rc = accel_kvm_ops.dirty_log_collect(d, bitmap);
     check(rc == 0 && (bitmap[0x100 / 64] >> (0x100 % 64) & 1),
           "dirty log shows the page the guest wrote");

@@ -14,6 +14,11 @@ for g in selftest hostile; do
   timeout 150 kvm_guest_run /kxen/guests/$g.elf 32 120
   echo "=== $g rc=$?"
 done
+if [ -f /kxen/guests/spin.elf ]; then
+  echo "=== lifecycle"
+  timeout 60 kvm_guest_run --lifecycle /kxen/guests/spin.elf
+  echo "=== lifecycle rc=$?"
+fi
 grep -E ' (err|warn): ' /kxen/run/kxend.log | sed 's/^/# kxend: /' | head -20
 kill "$(cat /kxen/run/kxend.pid)" 2>/dev/null
 exit 0

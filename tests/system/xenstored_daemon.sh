@@ -7,7 +7,8 @@ bin=$KXEN_BUILD/bin/xenstored
 
 # KXEN_RUNDIR alone decides the socket: XENSTORED_RUNDIR is derived from it.
 unset XENSTORED_RUNDIR XENSTORED_PATH
-"$bin" -N -F "$KXEN_RUNDIR/xenstored.pid" -L "$KXEN_RUNDIR/xenstored.log" &
+"$bin" -N -F "$KXEN_RUNDIR/xenstored.pid" -L "$KXEN_RUNDIR/xenstored.log" \
+  -T "$KXEN_RUNDIR/trace" 2>"$KXEN_RUNDIR/stderr" &
 pid=$!
 check "socket appears at \$KXEN_RUNDIR/socket" wait_for 10 test -S "$KXEN_RUNDIR/socket"
 check "pid file holds the daemon's pid" test "$(cat "$KXEN_RUNDIR/xenstored.pid" 2>/dev/null)" = "$pid"
@@ -34,9 +35,13 @@ else
   ok "# SKIP Debian's xenstore-utils not installed"
 fi
 
+check "the trace file records requests" grep -q "WRITE" "$KXEN_RUNDIR/trace"
+
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
 check "SIGTERM stops the daemon with status 0 (no leak report)" test "$rc" -eq 0
+check "no sanitizer report (leaks, memory errors)" \
+  bash -c "! grep -q 'Sanitizer' '$KXEN_RUNDIR/stderr'"
 check "the socket file is removed" test ! -e "$KXEN_RUNDIR/socket"
 check "the pid file is removed" test ! -e "$KXEN_RUNDIR/xenstored.pid"

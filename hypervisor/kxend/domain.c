@@ -233,7 +233,7 @@ fail:
 
 int domain_set_boot(struct domain *d, const struct vcpu_boot *boot)
 {
-    if (atomic_load(&d->state) != DOM_BUILDING)
+    if (atomic_load(&d->state) != DOM_BUILDING || d->vcpus[0]->boot_set)
         return -EBUSY;
     d->vcpus[0]->boot = *boot;
     d->vcpus[0]->boot_set = true;

@@ -235,6 +235,12 @@ void guest_start(int kind, uintptr_t info)
     rc = gnttab_init();
     if (rc)
         hv_printf("boot: warning: grant table setup failed (%d); grants unavailable\n", rc);
+    /* A ring without an event channel is not connected (a builder run without xenstored or
+     * xenconsoled): not an error, just nothing to use. */
+    if (boot_info.console_evtchn == 0)
+        boot_info.console_pfn = 0;
+    if (boot_info.store_evtchn == 0)
+        boot_info.store_pfn = 0;
     if (boot_info.console_pfn && !boot_ring_pfn_ok(boot_info.console_pfn)) {
         hv_printf("boot: warning: console pfn 0x%lx is not a usable RAM page; no PV console\n",
                   (unsigned long)boot_info.console_pfn);

@@ -17,11 +17,11 @@ trap 'rm -f "$log"' EXIT
 rc=$?
 [ $rc -eq 77 ] && { echo "kvm rows: skipped (no qemu or kernel)"; exit 0; }
 [ $rc -ne 0 ] && { echo "kvm rows: the VM did not finish"; tail -20 "$log"; exit 1; }
-fig() { grep -a -m1 "$1" "$log" | sed 's/.*: //'; }
+fig() { echo "$(grep -a -m1 "$1" "$log" | sed 's/.*: //') (TCG-emulated)"; }
 printf '%-52s %s\n' "kvm hypercall round trip (TCG-emulated)" "$(fig 'BENCH kvm hypercall round trip')"
 printf '%-52s %s\n' "  reference: bare trapped port write" "$(fig 'BENCH kvm bare trapped port write')"
 printf '%-52s %s\n' "kvm domain create to first guest exit (accel)" "$(fig 'BENCH kvm domain create')"
 sel=$(grep -a -m1 '# selftest: create+load' "$log")
-printf '%-52s %s\n' "kvm kxend create+load (selftest)" "$(sed -n 's/.*create+load \([0-9.]* ms\).*/\1/p' <<<"$sel")"
-printf '%-52s %s\n' "kvm kxend create to first console output" "$(sed -n 's/.*first console output \([0-9.]* ms\).*/\1/p' <<<"$sel")"
+printf '%-52s %s\n' "kvm kxend create+load (selftest)" "$(sed -n 's/.*create+load \([0-9.]* ms\).*/\1/p' <<<"$sel") (TCG-emulated)"
+printf '%-52s %s\n' "kvm kxend create to first console output" "$(sed -n 's/.*first console output \([0-9.]* ms\).*/\1/p' <<<"$sel") (TCG-emulated)"
 grep -aq '^RESULT PASS' "$log" || { echo "kvm rows: the accelerator checks failed in the VM"; exit 1; }

@@ -305,9 +305,9 @@ static void test_main_guest(bool bench)
     if (bench && rec.nr_marks == 3 && rec.first_exit_ns) {
         double hc = (double)(rec.marks_ns[1] - rec.marks_ns[0]) / BENCH_N / 1000.0;
         double io = (double)(rec.marks_ns[2] - rec.marks_ns[1]) / BENCH_N / 1000.0;
-        printf("BENCH kvm hypercall round trip: %.2f us (TCG-emulated)\n", hc);
-        printf("BENCH kvm bare trapped port write: %.2f us (TCG-emulated)\n", io);
-        printf("BENCH kvm domain create to first guest exit: %.2f ms (TCG-emulated)\n",
+        printf("BENCH kvm hypercall round trip: %.2f us\n", hc);
+        printf("BENCH kvm bare trapped port write: %.2f us\n", io);
+        printf("BENCH kvm domain create to first guest exit: %.2f ms\n",
                (double)(rec.first_exit_ns - t_create) / 1e6);
     }
     dom_free(d);

@@ -63,3 +63,13 @@ $(BUILD)/bin/kxen-services: dom0-tools/services/kxen-services
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 BINS += $(BUILD)/bin/kxen-services
+
+# xsprobe: a test guest (guests/ runtime) that checks it cannot reach another guest's
+# xenstore tree. guests/module.mk is read after this file: name the runtime objects by path
+# (its pattern rule $(BUILD)/guestobj/%.c.o compiles them and ours).
+XSPROBE_RT_OBJS := $(patsubst %,$(BUILD)/guestobj/%.o,$(wildcard guests/runtime/*.c guests/runtime/*.S))
+XSPROBE_OBJS := $(BUILD)/guestobj/dom0-tools/tests/xsprobe/main.c.o
+$(BUILD)/tests/xsprobe.elf: $(XSPROBE_RT_OBJS) $(XSPROBE_OBJS) guests/runtime/link.ld
+	@mkdir -p $(@D)
+	$(CC) $(GUESTS_LDFLAGS) -o $@ $(XSPROBE_RT_OBJS) $(XSPROBE_OBJS)
+TEST_PROGS += $(BUILD)/tests/xsprobe.elf

@@ -94,6 +94,11 @@ int main_create(int argc, char **argv)
     struct kxl_domain_config dc;
     if (load_config(file, argv + optind + 1, argc - optind - 1, &dc) < 0)
         return 1;
+    /* Only a valid config starts the services and touches the hypervisor. */
+    if (xl_open_ctx() < 0) {
+        kxl_domain_config_free(&dc);
+        return 1;
+    }
     uint16_t domid;
     int rc = kxl_domain_create(xl_ctx, &dc, paused, &domid);
     if (rc < 0) {

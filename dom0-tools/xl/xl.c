@@ -15,7 +15,7 @@ struct kxl_ctx *xl_ctx;
 static int main_help(int argc, char **argv);
 
 static const struct xl_cmd commands[] = {
-    {"create", main_create, true, "[-c] [-p] [-q] [-e] [-F] <ConfigFile> [key=value ...]",
+    {"create", main_create, false, "[-c] [-p] [-q] [-e] [-F] <ConfigFile> [key=value ...]",
      "Create a domain from a config file (-c: attach the console, -p: leave paused, "
      "-q: quiet, -e: no monitor for on_* actions, -F: monitor in the foreground)"},
     {"list", main_list, true, "[-l] [Domain ...]", "List domains (-l: JSON)"},
@@ -52,6 +52,17 @@ int xl_find_domain(const char *spec, uint16_t *domid)
     int rc = kxl_domain_lookup(xl_ctx, spec, domid);
     if (rc < 0)
         xl_err("%s", kxl_errmsg(xl_ctx));
+    return rc;
+}
+
+int xl_open_ctx(void)
+{
+    char err[KXL_ERR_LEN];
+    if (xl_ctx)
+        return 0;
+    int rc = kxl_ctx_open(KXL_OPEN_AUTOSTART, &xl_ctx, err, sizeof(err));
+    if (rc < 0)
+        xl_err("%s", err);
     return rc;
 }
 
@@ -110,14 +121,8 @@ int main(int argc, char **argv)
         xl_err("unknown command '%s' (see 'xl help')", argv[i]);
         return 2;
     }
-    if (c->needs_ctx) {
-        char err[KXL_ERR_LEN];
-        int rc = kxl_ctx_open(KXL_OPEN_AUTOSTART, &xl_ctx, err, sizeof(err));
-        if (rc < 0) {
-            xl_err("%s", err);
-            return 1;
-        }
-    }
+    if (c->needs_ctx && xl_open_ctx() < 0)
+        return 1;
     int rc = c->fn(argc - i, argv + i);
     kxl_ctx_close(xl_ctx);
     xl_ctx = NULL;

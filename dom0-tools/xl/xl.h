@@ -19,6 +19,8 @@ struct xl_cmd {
 /* The context of this xl process, opened by main for commands that need it. */
 extern struct kxl_ctx *xl_ctx;
 
+/* Opens xl_ctx (starting the services when needed); prints the reason on failure. */
+int xl_open_ctx(void);
 /* "xl: <msg>" on stderr. */
 void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Resolves a domain argument (name or id); prints the error and returns -ENOENT if unknown. */

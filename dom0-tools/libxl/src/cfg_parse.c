@@ -74,6 +74,17 @@ const struct kxl_cfg_entry *kxl_cfg_get(const struct kxl_cfg *cfg, const char *k
     return NULL;
 }
 
+/* strndup() may read past n (strict sanitizer checks do): the text need not end in NUL. */
+static char *dup_range(const char *b, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, b, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
 static int is_ident_start(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -205,7 +216,7 @@ static int lex_atom(struct lexer *lx, char **out)
     const char *b = lx->p;
     while (lx->p < lx->end && is_atom_char(*lx->p))
         lx->p++;
-    *out = strndup(b, lx->p - b);
+    *out = dup_range(b, lx->p - b);
     return *out ? 0 : -ENOMEM;
 }
 
@@ -362,7 +373,7 @@ static int parse_statement(struct kxl_cfg *cfg, struct lexer *lx)
     const char *kb = lx->p;
     while (lx->p < lx->end && is_ident_char(*lx->p))
         lx->p++;
-    char *key = strndup(kb, lx->p - kb);
+    char *key = dup_range(kb, lx->p - kb);
     if (!key)
         return -ENOMEM;
     skip_space(lx, 0);
@@ -479,6 +490,7 @@ int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t 
         n += r;
     }
     close(fd);
+    buf[n] = '\0';
     int rc = kxl_cfg_parse(cfg, path, buf, n, err, errlen);
     free(buf);
     return rc;

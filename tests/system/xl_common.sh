@@ -1,0 +1,22 @@
+# Helpers shared by the xl_*.sh system tests (sourced, not run: not executable).
+. "$KXEN_SRC/tests/lib.sh"
+export XENSTORED_RUNDIR=$KXEN_RUNDIR
+guests=$KXEN_BUILD/guests
+for p in xl kxend xenstored xenconsoled xenstore-ls kxen-services; do
+  [ -x "$KXEN_BUILD/bin/$p" ] || skip_all "$KXEN_BUILD/bin/$p not built"
+done
+[ -f "$guests/hello.elf" ] || skip_all "$guests/hello.elf not built"
+# Services started by xl are stopped (domains destroyed) whatever the test's outcome.
+trap 'kxen-services stop >/dev/null 2>&1' EXIT
+
+# write_cfg FILE NAME [extra lines...]: a hello guest config.
+write_cfg() {
+  local f=$1 name=$2; shift 2
+  { echo "name = \"$name\""; echo "kernel = \"$guests/hello.elf\""; echo "memory = 16"
+    for l in "$@"; do echo "$l"; done; } >"$f"
+}
+# console_has NAME PATTERN: the guest's console log (xenconsoled) contains PATTERN.
+console_has() { grep -q -- "$2" "$KXEN_RUNDIR/console/guest-$1.log" 2>/dev/null; }
+console_count() { grep -c -- "$2" "$KXEN_RUNDIR/console/guest-$1.log" 2>/dev/null || true; }
+# xs_nodes: every node in the store, one per line.
+xs_nodes() { xenstore-ls -f / 2>/dev/null; }

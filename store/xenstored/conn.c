@@ -194,6 +194,8 @@ void xs_conn_process(struct xs_conn *c)
             /* No way to resynchronise with a peer that lies about lengths. */
             xs_trace(c->d, "conn %llu: payload length %u too large, closing",
                      (unsigned long long)c->id, h.len);
+            if (c->ops->protocol_error)
+                c->ops->protocol_error(c);
             xs_conn_close(c);
             break;
         }

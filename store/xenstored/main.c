@@ -35,7 +35,7 @@ static void usage(FILE *f)
             "  -D, --no-domain-init      accepted for compatibility (dom0 needs no setup here)\n"
             "      --socket PATH         listen on PATH (default $XENSTORED_RUNDIR/socket)\n"
             "  -E, --entry-nb N          nodes a domain may own (default 1000)\n"
-            "  -S, --entry-size N        bytes of one node: value + 5 per permission (2048)\n"
+            "  -S, --entry-size N        bytes of one node: value + child names + 5 per perm (2048)\n"
             "  -W, --watch-nb N          watches per domain connection (128)\n"
             "  -t, --transaction N       open transactions per domain connection (10)\n"
             "  -A, --perm-nb N           permission entries per node (5)\n"

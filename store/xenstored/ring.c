@@ -124,7 +124,17 @@ static void ring_destroy(struct xs_conn *c)
     free(r);
 }
 
-static const struct xs_conn_ops ring_ops = {"ring", ring_flush, ring_destroy};
+/* Tell the guest why it is being disconnected (Xen's error field). */
+static void ring_protocol_error(struct xs_conn *c)
+{
+    struct ring_conn *r = c->transport;
+    __atomic_store_n(&intf_of(r)->error, XENSTORE_ERROR_PROTO, __ATOMIC_RELEASE);
+    r->kick = true;
+    if (!r->in_cb)
+        r->be->notify(r->be, &r->m);
+}
+
+static const struct xs_conn_ops ring_ops = {"ring", ring_flush, ring_destroy, ring_protocol_error};
 
 /* The guest asked to start over (XENSTORE_RECONNECT): drop its watches, transactions and
  * buffered bytes, reset the ring and say we are connected again. */
@@ -173,7 +183,7 @@ static void ring_event_cb(evutil_socket_t fd, short what, void *arg)
             break;
     }
     r->in_cb = false;
-    if (r->kick && !c->closing) {
+    if (r->kick) {
         r->kick = false;
         r->be->notify(r->be, &r->m);
     }

@@ -57,7 +57,7 @@ static void sock_destroy(struct xs_conn *c)
     free(s);
 }
 
-static const struct xs_conn_ops sock_ops = {"socket", sock_flush, sock_destroy};
+static const struct xs_conn_ops sock_ops = {"socket", sock_flush, sock_destroy, NULL};
 
 static void sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -14,6 +14,7 @@ static void view_of(const struct xs_node *n, struct xs_view *v)
     v->vlen = n->vlen;
     v->perms = n->perms;
     v->nperms = n->nperms;
+    v->child_bytes = n->child_bytes;
     v->gen = n->gen;
 }
 
@@ -84,7 +85,16 @@ int xs_store_check(struct xs_ctx *c, const char *path, unsigned want, struct xs_
     return -ENOENT;
 }
 
-static int entry_size(uint32_t vlen, uint32_t nperms) { return (int)(vlen + nperms * 5); }
+/* What one node costs, as the entry-size quota counts it. */
+static uint64_t entry_size(uint64_t vlen, uint64_t nperms, uint64_t child_bytes)
+{
+    return vlen + child_bytes + nperms * 5;
+}
+
+static bool too_big(struct xs_ctx *c, uint64_t size)
+{
+    return !c->privileged && size > c->d->quota.entry_size;
+}
 
 /* The caller's own domain record for quotas, or NULL when quotas do not apply. */
 static struct xs_domain *quota_domain(struct xs_ctx *c)
@@ -116,6 +126,11 @@ static int ensure_node(struct xs_ctx *c, const char *path, bool *created)
         missing++;
         p = buf;
     }
+    /* The existing ancestor gains a child name: its record grows. */
+    const char *child = path + strlen(buf) + (strlen(buf) > 1 ? 1 : 0);
+    const char *child_end = strchrnul(child, '/');
+    if (too_big(c, entry_size(v.vlen, v.nperms, v.child_bytes + (uint64_t)(child_end - child) + 1)))
+        return -ENOSPC;
     struct xs_domain *dom = quota_domain(c);
     if (dom) {
         int delta = c->txn ? xs_txn_entry_delta(c->txn) : 0;
@@ -165,9 +180,13 @@ static void fire(struct xs_ctx *c, const char *path, bool recursive)
 
 int xs_store_write(struct xs_ctx *c, const char *path, const char *val, uint32_t len)
 {
-    struct xs_domain *dom = quota_domain(c);
-    if (dom && entry_size(len, 1) > (int)c->d->quota.entry_size)
+    struct xs_view v;
+    if (xs_store_get(c, path, &v) == 0) {
+        if (too_big(c, entry_size(len, v.nperms, v.child_bytes)))
+            return -ENOSPC;
+    } else if (too_big(c, entry_size(len, 1, 0))) {
         return -ENOSPC;
+    }
     bool created;
     int r = ensure_node(c, path, &created);
     if (r)
@@ -215,6 +234,9 @@ int xs_store_rm(struct xs_ctx *c, const char *path)
 
 int xs_store_set_perms(struct xs_ctx *c, const char *path, const struct xs_perm *p, uint32_t n)
 {
+    struct xs_view v;
+    if (xs_store_get(c, path, &v) == 0 && too_big(c, entry_size(v.vlen, n, v.child_bytes)))
+        return -ENOSPC;
     if (c->txn)
         return xs_txn_set(c, path, NULL, 0, false, p, n);
     struct xs_node *node = xs_tree_lookup(&c->d->tree, path);

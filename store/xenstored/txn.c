@@ -25,6 +25,7 @@ struct tent {
     bool has_kids; /* kids below is the child list (else the tree's list is still right) */
     char **kids;
     uint32_t nkids, capkids;
+    uint32_t kid_bytes;
     char *dirbuf;
     size_t dirlen;
     bool dirvalid;
@@ -76,7 +77,7 @@ static void kids_free(struct tent *e)
         free(e->kids[i]);
     free(e->kids);
     e->kids = NULL;
-    e->nkids = e->capkids = 0;
+    e->nkids = e->capkids = e->kid_bytes = 0;
     e->has_kids = false;
     free(e->dirbuf);
     e->dirbuf = NULL;
@@ -190,8 +191,14 @@ static bool shadowed(struct xs_txn *tx, const char *path)
     return false;
 }
 
-static void view_of_entry(struct tent *e, struct xs_view *v)
+static void view_of_entry(struct xs_ctx *c, struct tent *e, struct xs_view *v)
 {
+    if (e->has_kids) {
+        v->child_bytes = e->kid_bytes;
+    } else {
+        struct xs_node *n = xs_tree_lookup(&c->d->tree, e->path);
+        v->child_bytes = n ? n->child_bytes : 0;
+    }
     v->exists = true;
     v->value = e->value ? e->value : "";
     v->vlen = e->vlen;
@@ -207,7 +214,7 @@ int xs_txn_get(struct xs_ctx *c, const char *path, struct xs_view *v)
     if (e && e->mod) {
         if (!e->exists)
             return -ENOENT;
-        view_of_entry(e, v);
+        view_of_entry(c, e, v);
         return 0;
     }
     if (shadowed(tx, path))
@@ -233,6 +240,7 @@ int xs_txn_get(struct xs_ctx *c, const char *path, struct xs_view *v)
     v->vlen = n->vlen;
     v->perms = n->perms;
     v->nperms = n->nperms;
+    v->child_bytes = n->child_bytes;
     v->gen = n->gen;
     return 0;
 }
@@ -291,9 +299,11 @@ static int kids_materialize(struct xs_ctx *c, struct tent *e)
         return -ENOMEM;
     e->capkids = cnt ? cnt : 1;
     if (n)
-        for (struct xs_node *k = n->first; k; k = k->next)
+        for (struct xs_node *k = n->first; k; k = k->next) {
             if (!(e->kids[e->nkids++] = strdup(k->name)))
                 return -ENOMEM;
+            e->kid_bytes += (uint32_t)strlen(k->name) + 1;
+        }
     e->has_kids = true;
     return 0;
 }
@@ -321,6 +331,7 @@ static int kids_add(struct xs_ctx *c, const char *path, const char *name)
     if (!(p->kids[p->nkids] = strdup(name)))
         return -ENOMEM;
     p->nkids++;
+    p->kid_bytes += (uint32_t)strlen(name) + 1;
     touch(c->txn, p);
     return 0;
 }
@@ -333,6 +344,7 @@ static int kids_del(struct xs_ctx *c, const char *path, const char *name)
         return r;
     for (uint32_t i = 0; i < p->nkids; i++) {
         if (strcmp(p->kids[i], name) == 0) {
+            p->kid_bytes -= (uint32_t)strlen(name) + 1;
             free(p->kids[i]);
             memmove(&p->kids[i], &p->kids[i + 1], (p->nkids - i - 1) * sizeof(char *));
             p->nkids--;

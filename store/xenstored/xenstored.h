@@ -104,6 +104,7 @@ struct xs_view {
     uint32_t vlen;
     const struct xs_perm *perms;
     uint32_t nperms;
+    uint32_t child_bytes; /* size of the children listing */
     uint64_t gen;
 };
 
@@ -163,7 +164,7 @@ void xs_watch_send(struct xs_conn *conn, const char *abs_path, bool relative, co
 /* ---- quotas and domains (domain.c) ---- */
 struct xs_quota {
     uint32_t entry_nb;       /* nodes owned per domain */
-    uint32_t entry_size;     /* bytes of one node record */
+    uint32_t entry_size;     /* bytes of one node: value + children names + 5 per perm */
     uint32_t watch_nb;       /* watches per connection */
     uint32_t transaction;    /* open transactions per connection */
     uint32_t perm_nb;        /* permission entries per node */
@@ -200,6 +201,8 @@ struct xs_conn_ops {
     int (*flush)(struct xs_conn *conn);
     /* Releases the transport (fd, ring mapping). */
     void (*destroy)(struct xs_conn *conn);
+    /* Optional: the peer broke the framing and is being disconnected. */
+    void (*protocol_error)(struct xs_conn *conn);
 };
 
 struct xs_conn {

@@ -55,7 +55,7 @@ static void cap_destroy(struct xs_conn *c)
     memset(k, 0, sizeof(*k));
 }
 
-static const struct xs_conn_ops cap_ops = {"capture", cap_flush, cap_destroy};
+static const struct xs_conn_ops cap_ops = {"capture", cap_flush, cap_destroy, NULL};
 
 void th_init(struct th *t)
 {

@@ -199,3 +199,24 @@ Test(quota, outstanding_requests_stall_a_domain_until_it_reads)
         cr_assert_eq(m.h.req_id, i);
     }
 }
+
+Test(quota, a_node_whose_children_list_outgrows_entry_size_takes_no_more_children)
+{
+    struct xs_conn *d0 = th_conn(&t, 0), *g = th_conn(&t, 5);
+    make_home(d0, 5);
+    t.d.quota.entry_size = 200;
+    char path[64];
+    int r = 0, made = 0;
+    for (int i = 0; i < 100 && r == 0; i++) {
+        snprintf(path, sizeof(path), "dir/child-with-a-long-name-%03d", i);
+        if ((r = th_write(g, 0, path, "")) == 0)
+            made++;
+    }
+    cr_assert_eq(r, -ENOSPC);
+    /* 200 bytes hold 7 names of 27 bytes with their NULs (189 + 5 for the one permission). */
+    cr_assert_eq(made, 7);
+    /* The same limit holds inside a transaction. */
+    uint32_t tx;
+    th_txn_start(g, &tx);
+    cr_assert_eq(th_write(g, tx, "dir/child-with-a-long-name-xyz", ""), -ENOSPC);
+}

@@ -225,3 +225,13 @@ Test(ring, introduce_fails_with_the_backend_error_eio_when_xenstore_has_no_name_
     cr_assert_str_eq(m.body, "EIO"); /* EFAULT is not in xenstore's error table */
     cr_assert_null(xs_domain_get(&t.d, 6, false));
 }
+
+Test(ring, a_message_longer_than_the_protocol_allows_reports_a_protocol_error)
+{
+    introduce();
+    struct xsd_sockmsg h = {XS_READ, 1, 0, XENSTORE_PAYLOAD_MAX + 1};
+    guest_put(&h, sizeof(h));
+    guest_kick();
+    cr_assert_eq(page->error, XENSTORE_ERROR_PROTO);
+    cr_assert_null(xs_domain_get(&t.d, 6, false)->conn);
+}

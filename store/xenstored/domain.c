@@ -114,8 +114,14 @@ int xs_domain_introduce(struct xs_daemon *d, uint32_t domid, uint64_t gfn, uint3
     if (domid == 0)
         return 0; /* dom0 is always known: its clients use the socket */
     struct xs_domain *dom = xs_domain_get(d, domid, false);
-    if (dom && dom->introduced)
-        return dom->gfn == gfn && dom->port == port ? 0 : -EEXIST;
+    if (dom && dom->introduced) {
+        /* Xen lets the toolstack re-introduce the same ring (after a resume, possibly with a
+         * new event channel); another ring for a live domain is refused. */
+        if (dom->gfn != gfn)
+            return -EINVAL;
+        dom->port = port;
+        return 0;
+    }
     struct xs_conn *conn = NULL;
     if (d->ring_backend) {
         struct xs_ring_mapping m;

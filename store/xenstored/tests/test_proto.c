@@ -195,7 +195,10 @@ Test(proto, domain_requests_answer_paths_and_introduction_state)
     th_call(c, XS_IS_DOMAIN_INTRODUCED, 0, "7", 2, &m);
     cr_assert_str_eq(m.body, "T");
     th_call(c, XS_INTRODUCE, 0, "7\0" "9999\0" "5", 9, &m);
-    cr_assert_str_eq(m.body, "EEXIST");
+    cr_assert_str_eq(m.body, "EINVAL"); /* another ring for a live domain */
+    th_call(c, XS_INTRODUCE, 0, "7\0" "1234\0" "6", 9, &m);
+    cr_assert_str_eq(m.body, "OK"); /* the same ring again (resume) */
+    cr_assert_eq(xs_domain_get(&t.d, 7, false)->port, 6);
     cr_assert_eq(th_simple(c, XS_RESUME, 0, "7"), 0);
     cr_assert_eq(th_2args(c, XS_SET_TARGET, 0, "7", "8"), -ENOENT);
     th_call(c, XS_INTRODUCE, 0, "8\0" "1\0" "1", 6, &m);

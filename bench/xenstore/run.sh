@@ -6,8 +6,8 @@ set -u
 src=${KXEN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${KXEN_BUILD:-$src/build}
 xen_xsd=/usr/lib/xen-4.17/bin/xenstored
-bench=$build/bench/xsbench shim=$build/lib/kxen-xsd-shim.so ours=$build/bin/xenstored
-for f in "$bench" "$shim" "$ours" "$xen_xsd"; do
+bench=$build/bench/xsbench floor=$build/bench/xsbench-floor shim=$build/lib/kxen-xsd-shim.so ours=$build/bin/xenstored
+for f in "$bench" "$floor" "$shim" "$ours" "$xen_xsd"; do
     [ -e "$f" ] || { echo "xenstore bench: missing $f (make bench builds it)"; exit 1; }
 done
 dir=$(mktemp -d /tmp/kxen-xsbench-XXXXXX)
@@ -30,29 +30,37 @@ start_daemon() {
 }
 start_daemon xen env LD_PRELOAD="$shim" "$xen_xsd" -N || exit 1
 start_daemon kxen "$ours" -N --log-level warn || exit 1
+# The floor: a null daemon answering at once, i.e. the client's and the kernel's share.
+start_daemon floor "$floor" "$dir/floor/socket" || exit 1
 rounds=${XSBENCH_ROUNDS:-3}
 for ((r = 0; r < rounds; r++)); do
-    for name in xen kxen; do
-        XENSTORED_RUNDIR=$dir/$name "$bench" >>"$dir/$name.out" 2>"$dir/$name.err" ||
+    for name in xen kxen floor; do
+        [ $name == floor ] && only=1 || only=
+        XENSTORED_RUNDIR=$dir/$name XSBENCH_ROUND_TRIPS_ONLY=$only "$bench" >>"$dir/$name.out" \
+            2>"$dir/$name.err" ||
             { echo "xenstore bench: client failed against $name: $(cat "$dir/$name.err")"; exit 1; }
     done
 done
 
 # Table: best round of each figure; "kxen gain" > 1 means ours is better (faster or more ops).
+# "floor" is the same client against a daemon that does no work: no xenstored can exceed it.
 awk '
 function better(u, a, b) { return u == "ops/s" ? a > b : a < b }
+function keep(arr, k, v, u) { if (!(k in arr) || better(u, v, arr[k])) arr[k] = v }
 FNR == 1 { file++ }
 {
     k = $1; v = $2 + 0; unit[k] = $3
-    if (file == 1) { if (!(k in xv)) order[n++] = k; if (!(k in xv) || better($3, v, xv[k])) xv[k] = v }
-    else if (!(k in kv) || better($3, v, kv[k])) kv[k] = v
+    if (file == 1) { if (!(k in xv)) order[n++] = k; keep(xv, k, v, $3) }
+    else if (file == 2) keep(kv, k, v, $3)
+    else keep(fv, k, v, $3)
 }
 END {
-    printf "%-22s %14s %14s %9s  %s\n", "operation", "Debian C xsd", "kxen xsd", "kxen gain", "unit"
+    printf "%-22s %13s %13s %10s %11s  %s\n", "operation", "Debian C xsd", "kxen xsd", "kxen gain",
+        "floor", "unit"
     for (i = 0; i < n; i++) {
         k = order[i]
         if (!(k in kv)) continue
         g = unit[k] == "ops/s" ? kv[k] / xv[k] : xv[k] / kv[k]
-        printf "%-22s %14g %14g %8.2fx  %s\n", k, xv[k], kv[k], g, unit[k]
+        printf "%-22s %13g %13g %9.2fx %11s  %s\n", k, xv[k], kv[k], g, (k in fv) ? fv[k] : "-", unit[k]
     }
-}' "$dir/xen.out" "$dir/kxen.out"
+}' "$dir/xen.out" "$dir/kxen.out" "$dir/floor.out"

@@ -6,6 +6,9 @@
 
 #include "xs_internal.h"
 
+/* Largest listing xs_directory assembles from XS_DIRECTORY_PART slices (names + NULs). */
+#define XS_DIRECTORY_MAX_BYTES (64u << 20)
+
 #define XS_IOV_STR(s) ((struct iovec){.iov_base = (void *)(s), .iov_len = strlen(s) + 1})
 
 /* A request whose payload is one NUL-terminated string. */
@@ -80,6 +83,12 @@ static char **xs_directory_part(struct xs_handle *h, xs_transaction_t t, const c
         bool done = slen == 0 || (slen >= 1 && slice[slen - 1] == '\0' &&
                                   (slen == 1 || slice[slen - 2] == '\0'));
         size_t take = done && slen ? slen - 1 : slen;
+        if (used + take > XS_DIRECTORY_MAX_BYTES) { /* a daemon that never ends the listing */
+            free(r);
+            free(names);
+            errno = E2BIG;
+            return NULL;
+        }
         char *grown = realloc(names, used + take + 1);
         if (!grown) {
             free(r);

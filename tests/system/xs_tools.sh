@@ -67,6 +67,11 @@ same xenstore-watch
 same xenstore read /t/a
 same xenstore ls -f /t
 same xenstore bogus
+# A listing larger than one message: xs_directory falls back to XS_DIRECTORY_PART.
+big=()
+for ((i = 0; i < 600; i++)); do big+=("/big/child-with-a-long-name-$i" "$i"); done
+same xenstore-write "${big[@]}"
+same xenstore-list /big
 
 # Behaviour of our tools beyond output formats.
 export XENSTORED_RUNDIR=$b

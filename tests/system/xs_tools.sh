@@ -73,6 +73,30 @@ for ((i = 0; i < 600; i++)); do big+=("/big/child-with-a-long-name-$i" "$i"); do
 same xenstore-write "${big[@]}"
 same xenstore-list /big
 
+# Drop-in ABI: Debian's binaries loading our libxenstore.so.4 (the release build's: a sanitized
+# library cannot load into a program without the sanitizer runtime).
+rel_lib=$KXEN_REL_BUILD/lib
+if [ -f "$rel_lib/libxenstore.so.4" ]; then
+    same_abi() {
+        local want got
+        want=$(XENSTORED_RUNDIR=$a "$@" 2>&1; echo "exit $?")
+        got=$(LD_LIBRARY_PATH=$rel_lib XENSTORED_RUNDIR=$b "$@" 2>&1; echo "exit $?")
+        check "Xen's $1 on our libxenstore.so.4: ${*:2}" test "$want" == "$got"
+    }
+    check "Xen's xenstore-read resolves libxenstore.so.4 to ours" \
+        grep -q "$rel_lib/libxenstore.so.4" <(LD_LIBRARY_PATH=$rel_lib ldd /usr/bin/xenstore-read)
+    same_abi xenstore-write /abi/a 1 /abi/b/c 2
+    same_abi xenstore-ls -fp /abi
+    same_abi xenstore-chmod -r /abi b2 r3
+    same_abi xenstore-ls -p /abi
+    same_abi xenstore-list /big
+    same_abi xenstore-rm -t /abi/b/c
+    same_abi xenstore-read /abi/a /abi/b
+    same_abi xenstore-watch -n 1 /abi
+else
+    echo "# release libxenstore.so.4 not built: ABI drop-in checks not run"
+fi
+
 # Behaviour of our tools beyond output formats.
 export XENSTORED_RUNDIR=$b
 "$ours/xenstore-watch" -n 2 /w >"$b/watch.out" &

@@ -10,6 +10,8 @@ XSLIB_RPATH   := -Wl,-rpath,'$$ORIGIN/../lib'
 
 INCLUDES     += store/libxenstore/include
 INSTALL_HDRS += store/libxenstore/include:xenstore.h store/libxenstore/include:xenstore_lib.h \
+                store/libxenstore/include:xenstore-compat/xs.h \
+                store/libxenstore/include:xenstore-compat/xs_lib.h \
                 ring/include:kxen/io/xs_wire.h
 LIBS         += $(XSLIB_SO) $(XSLIB_SOLINK) $(XSLIB_A)
 

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../kxend/core.h"
 #include "kxen/log.h"
@@ -26,10 +28,16 @@ int kvm_kick_signal(void)
     return SIGRTMIN + 2;
 }
 
-/* The handler only exists so that the signal interrupts KVM_RUN with EINTR. */
+/* The vCPU thread's kvm_run, for the signal handler. */
+static __thread struct kvm_run *tls_run;
+
+/* The signal interrupts KVM_RUN with EINTR; setting immediate_exit here too covers a signal
+ * (a kick or the vCPU's timer) that lands between the last check and KVM_RUN. */
 static void kick_handler(int sig)
 {
     (void)sig;
+    if (tls_run)
+        __atomic_store_n(&tls_run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 }
 
 static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
@@ -292,15 +300,50 @@ static void park(struct vcpu *v)
     reload_sync_regs(v); /* a restore may have set registers meanwhile */
 }
 
+/* Xen timers (singleshot, poll timeout, watchdog) must fire while the guest runs without
+ * exits: a per-thread POSIX timer signals this thread at the next deadline, which interrupts
+ * KVM_RUN; domain_sync_before_entry() then fires the timer and raises the upcall. */
+struct deadline_timer {
+    timer_t id;
+    bool ok;
+    uint64_t armed; /* deadline (kxen_system_time_ns clock) currently armed, 0 = none */
+};
+
+static void deadline_timer_init(struct deadline_timer *t)
+{
+    struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = kvm_kick_signal()};
+    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    t->ok = timer_create(CLOCK_MONOTONIC, &sev, &t->id) == 0;
+    t->armed = 0;
+}
+
+static void deadline_timer_arm(struct deadline_timer *t, uint64_t dl)
+{
+    if (!t->ok || dl == t->armed)
+        return;
+    struct itimerspec its = {{0, 0}, {0, 0}};
+    if (dl) {
+        uint64_t now = kxen_system_time_ns();
+        uint64_t rel = dl > now ? dl - now : 1;
+        its.it_value.tv_sec = (time_t)(rel / 1000000000ull);
+        its.it_value.tv_nsec = (long)(rel % 1000000000ull);
+    }
+    timer_settime(t->id, 0, &its, NULL);
+    t->armed = dl;
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct kvm_vcpu *kv = kvm_vcpu_of(v);
     struct kvm_run *run = kv->run;
+    tls_run = run;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, kvm_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    struct deadline_timer timer;
+    deadline_timer_init(&timer);
 
     while (!must_leave(v)) {
         if (must_park(v)) {
@@ -313,6 +356,7 @@ static void *vcpu_thread(void *arg)
             continue;
         }
         arm_upcall(v, domain_sync_before_entry(v));
+        deadline_timer_arm(&timer, vcpu_next_deadline(v));
         if (v->runstate != 0)
             vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
         uint64_t t0 = kxen_now_ns();
@@ -331,6 +375,9 @@ static void *vcpu_thread(void *arg)
             break;
     }
     flush_sync_regs(v);
+    if (timer.ok)
+        timer_delete(timer.id);
+    tls_run = NULL;
     atomic_store(&kv->thread_running, false);
     return NULL;
 }

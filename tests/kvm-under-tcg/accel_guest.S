@@ -117,6 +117,15 @@ long_mode:
     cmpl $1, G(upcall_seen)
     jne 2b
 
+    /* timer: test hypercall 52 arms a deadline 20 ms ahead; spin with interrupts on and no
+     * exits until its upcall arrives (only the accelerator's deadline timer can end this) */
+    mov $(HCALL_PAGE + 52 * 32), %eax
+    call *%rax
+    sti
+6:  cmpl $2, G(upcall_seen)
+    jne 6b
+    cli
+
     /* benchmark: hypercall round trips, then bare trapped port writes */
     out %al, $0x11
     mov $BENCH_N, %ecx
@@ -144,7 +153,7 @@ upcall_handler:
     mov $(HCALL_PAGE + 51 * 32), %eax /* test hypercall 51: upcall consumed */
     call *%rax
     out %al, $0x13
-    movl $1, G(upcall_seen)
+    incl G(upcall_seen)
     pop %rax
     iretq
 

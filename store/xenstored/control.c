@@ -86,8 +86,17 @@ static int ctl_stats(struct xs_conn *conn, char **argv, int argc, char *out, siz
     return 0;
 }
 
+static int ctl_check(struct xs_conn *conn, char **argv, int argc, char *out, size_t len)
+{
+    (void)argv;
+    (void)argc;
+    xs_daemon_check(conn->d, out, len); /* the reply says OK or what is inconsistent */
+    return 0;
+}
+
 static const struct control_cmd cmds[] = {
     {"help", "help", ctl_help},
+    {"check", "check", ctl_check},
     {"print", "print <string>", ctl_print},
     {"log", "log [on|off]", ctl_log},
     {"quota", "quota [<domid>|set <name> <value>]", ctl_quota},

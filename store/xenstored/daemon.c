@@ -74,3 +74,99 @@ void xs_trace(struct xs_daemon *d, const char *fmt, ...)
         log_debug("%s", line);
     }
 }
+
+struct owner_count {
+    uint32_t domid;
+    int64_t n;
+};
+
+static int count_owner(struct owner_count **arr, size_t *n, size_t *cap, uint32_t domid)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*arr)[i].domid == domid) {
+            (*arr)[i].n++;
+            return 0;
+        }
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct owner_count *a = realloc(*arr, nc * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        *arr = a;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = (struct owner_count){domid, 1};
+    return 0;
+}
+
+int xs_daemon_check(struct xs_daemon *d, char *msg, size_t len)
+{
+    /* Walks the whole tree: every link, count and hash entry, and each domain's node count
+     * against the nodes it really owns. */
+    struct owner_count *owners = NULL;
+    size_t nown = 0, capown = 0;
+    uint64_t nodes = 0;
+    int r = 0;
+    char path[XENSTORE_ABS_PATH_MAX + 2];
+    struct xs_node *n = d->tree.root;
+    while (n && r == 0) {
+        uint32_t kids = 0, bytes = 0;
+        for (struct xs_node *c = n->first; c; c = c->next) {
+            kids++;
+            bytes += (uint32_t)strlen(c->name) + 1;
+            if (c->parent != n || xs_tree_child(n, c->name, strlen(c->name)) != c ||
+                (c->next && c->next->prev != c)) {
+                xs_tree_path(c, path, sizeof(path));
+                snprintf(msg, len, "bad links at %s", path);
+                r = -EIO;
+            }
+        }
+        if (r == 0 && (kids != n->nchildren || bytes != n->child_bytes || n->nperms == 0)) {
+            xs_tree_path(n, path, sizeof(path));
+            snprintf(msg, len, "bad counts at %s: %u children (%u recorded), %u bytes (%u)", path,
+                     kids, n->nchildren, bytes, n->child_bytes);
+            r = -EIO;
+        }
+        if (n->parent) {
+            nodes++;
+            if (r == 0 && n->perms[0].domid != 0 && count_owner(&owners, &nown, &capown,
+                                                                 n->perms[0].domid))
+                r = -ENOMEM;
+        }
+        if (n->first) {
+            n = n->first;
+            continue;
+        }
+        while (n && !n->next)
+            n = n->parent;
+        if (n)
+            n = n->next;
+    }
+    if (r == 0 && nodes != d->tree.nnodes) {
+        snprintf(msg, len, "%llu nodes in the tree, %llu recorded", (unsigned long long)nodes,
+                 (unsigned long long)d->tree.nnodes);
+        r = -EIO;
+    }
+    for (size_t i = 0; r == 0 && i < nown; i++) {
+        struct xs_domain *dom = xs_domain_get(d, owners[i].domid, false);
+        if (!dom || dom->nbentry != owners[i].n) {
+            snprintf(msg, len, "domain %u owns %lld nodes, %d recorded", owners[i].domid,
+                     (long long)owners[i].n, dom ? dom->nbentry : 0);
+            r = -EIO;
+        }
+    }
+    for (uint32_t b = 0; r == 0 && b < d->domtab_size; b++)
+        for (struct xs_domain *x = d->domtab[b]; x && r == 0; x = x->hnext) {
+            bool found = false;
+            for (size_t i = 0; i < nown; i++)
+                found |= owners[i].domid == x->domid;
+            if (!found && x->nbentry != 0) {
+                snprintf(msg, len, "domain %u owns no nodes, %d recorded", x->domid, x->nbentry);
+                r = -EIO;
+            }
+        }
+    free(owners);
+    if (r == 0)
+        snprintf(msg, len, "OK: %llu nodes", (unsigned long long)nodes + 1);
+    return r;
+}

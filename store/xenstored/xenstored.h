@@ -264,6 +264,9 @@ struct xs_daemon {
 
 int xs_daemon_init(struct xs_daemon *d, struct event_base *base);
 void xs_daemon_fini(struct xs_daemon *d);
+/* Verifies the tree's links and counts and every domain's node count; msg says what is wrong
+ * (or "OK: N nodes"). Returns 0 or -EIO. O(nodes): for tests and "xenstore-control check". */
+int xs_daemon_check(struct xs_daemon *d, char *msg, size_t len);
 void xs_trace(struct xs_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

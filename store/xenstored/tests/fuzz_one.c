@@ -1,5 +1,6 @@
 #include "fuzz_one.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -48,6 +49,12 @@ int xs_fuzz_one(const uint8_t *data, size_t len)
     if (th_write(check, 0, "/fuzz-check", "alive") || th_read(check, 0, "/fuzz-check", v, 16) ||
         strcmp(v, "alive") != 0)
         r = -1;
+    /* And its books still balance: links, counts, per-domain node accounting. */
+    char msg[256];
+    if (xs_daemon_check(&t.d, msg, sizeof(msg))) {
+        fprintf(stderr, "store inconsistent after fuzz input: %s\n", msg);
+        r = -1;
+    }
     xs_fuzz_requests += t.d.stats_requests;
     th_fini(&t);
     return r;

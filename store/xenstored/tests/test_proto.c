@@ -244,3 +244,16 @@ Test(proto, control_help_print_quota_and_unknown_commands)
     th_call(c, XS_CONTROL, 0, "frobnicate", 11, &m);
     cr_assert_str_eq(m.body, "EINVAL");
 }
+
+Test(proto, control_check_reports_ok_and_finds_broken_accounting)
+{
+    struct xs_conn *c = th_conn(&t, 0);
+    th_write(c, 0, "/local/domain/4/x", "1");
+    struct th_msg m;
+    th_call(c, XS_SET_PERMS, 0, "/local/domain/4/x\0n4", 21, &m);
+    th_call(c, XS_CONTROL, 0, "check", 6, &m);
+    cr_assert(strncmp(m.body, "OK", 2) == 0, "%s", m.body);
+    xs_domain_get(&t.d, 4, false)->nbentry = 7;
+    th_call(c, XS_CONTROL, 0, "check", 6, &m);
+    cr_assert_str_eq(m.body, "domain 4 owns 1 nodes, 7 recorded");
+}

@@ -129,6 +129,8 @@ static void run(unsigned seed)
     th_call(c, XS_TRANSACTION_END, tx, "T", 2, &msg);
     cr_assert_str_eq(msg.body, "OK");
     check_view(c, 0, &m, "after commit");
+    char why[256];
+    cr_assert_eq(xs_daemon_check(&t.d, why, sizeof(why)), 0, "%s", why);
 }
 
 Test(txn_model, random_operations_match_the_model_seed_1) { run(1); }

@@ -153,7 +153,7 @@ int main(void)
     /* Watch latency: write on h2, time until h's reader hands over the event. */
     if (!xs_watch(h, "/bench/watch", "tok"))
         die("xs_watch");
-    unsigned int num; /* Xen's xs_read_watch requires it */
+    unsigned int num;             /* Xen's xs_read_watch requires it */
     free(xs_read_watch(h, &num)); /* the registration event */
     enum { N_WATCH = 1000 };
     static long long lat[N_WATCH];

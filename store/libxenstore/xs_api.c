@@ -150,8 +150,8 @@ bool xs_restrict(struct xs_handle *h, unsigned domid)
     return false;
 }
 
-struct xs_permissions *xs_get_permissions(struct xs_handle *h, xs_transaction_t t,
-                                          const char *path, unsigned int *num)
+struct xs_permissions *xs_get_permissions(struct xs_handle *h, xs_transaction_t t, const char *path,
+                                          unsigned int *num)
 {
     unsigned int len;
     char *r = xs_single(h, t, XS_GET_PERMS, path, &len);

@@ -29,9 +29,9 @@ struct xs_handle {
 
     pthread_mutex_t request_lock; /* held for a whole request/reply exchange */
 
-    pthread_mutex_t state_lock;   /* everything below */
-    pthread_cond_t reply_cond;    /* a reply arrived or the connection died */
-    pthread_cond_t event_cond;    /* an event arrived or the connection died */
+    pthread_mutex_t state_lock; /* everything below */
+    pthread_cond_t reply_cond;  /* a reply arrived or the connection died */
+    pthread_cond_t event_cond;  /* an event arrived or the connection died */
     bool reader_running;
     pthread_t reader;
     struct xsd_sockmsg reply_hdr;
@@ -45,7 +45,7 @@ struct xs_handle {
  * NUL-terminated reply body and its length, or NULL with errno (the daemon's error name is
  * translated to its errno). */
 XS_INTERNAL void *xs_talkv(struct xs_handle *h, uint32_t tx, enum xsd_sockmsg_type type,
-               const struct iovec *iov, unsigned int nr, unsigned int *len);
+                           const struct iovec *iov, unsigned int nr, unsigned int *len);
 
 /* Make sure the reader thread runs; 0 or a negative errno. */
 XS_INTERNAL int xs_start_reader(struct xs_handle *h);

@@ -152,11 +152,21 @@ char *sanitise_value(struct expanding_buffer *ebuf, const char *val, unsigned le
         }
         *out++ = '\\';
         switch (c) {
-        case '\t': *out++ = 't'; break;
-        case '\n': *out++ = 'n'; break;
-        case '\r': *out++ = 'r'; break;
-        case '\\': *out++ = '\\'; break;
-        default: out += sprintf(out, c < 8 ? "%03o" : "x%02x", c); break;
+        case '\t':
+            *out++ = 't';
+            break;
+        case '\n':
+            *out++ = 'n';
+            break;
+        case '\r':
+            *out++ = 'r';
+            break;
+        case '\\':
+            *out++ = '\\';
+            break;
+        default:
+            out += sprintf(out, c < 8 ? "%03o" : "x%02x", c);
+            break;
         }
     }
     *out = '\0';
@@ -192,9 +202,15 @@ void unsanitise_value(char *out, unsigned *out_len_r, const char *in)
         }
         char c = *in++;
         switch (c) {
-        case 't': *out++ = '\t'; break;
-        case 'n': *out++ = '\n'; break;
-        case 'r': *out++ = '\r'; break;
+        case 't':
+            *out++ = '\t';
+            break;
+        case 'n':
+            *out++ = '\n';
+            break;
+        case 'r':
+            *out++ = '\r';
+            break;
         case 'x': {
             int v = 0, d, k;
             for (k = 0; k < 2 && (d = xs_hex_digit(*in)) >= 0; k++, in++)

@@ -190,8 +190,8 @@ static void xsc_ls(struct xs_handle *h, const struct xsc_opts *o, const char *pa
     size_t plen = strlen(path);
     for (unsigned int i = 0; i < num; i++) {
         char *child;
-        if (asprintf(&child, "%s%s%s", path, plen && path[plen - 1] == '/' ? "" : "/",
-                     names[i]) < 0)
+        if (asprintf(&child, "%s%s%s", path, plen && path[plen - 1] == '/' ? "" : "/", names[i]) <
+            0)
             errx(1, "out of memory");
         int width = 0;
         if (o->full_path) {
@@ -262,19 +262,28 @@ static struct xs_permissions *xsc_parse_modes(char **modes, int n)
         errx(1, "out of memory");
     for (int i = 0; i < n; i++) {
         switch (modes[i][0]) {
-        case 'n': perms[i].perms = XS_PERM_NONE; break;
-        case 'r': perms[i].perms = XS_PERM_READ; break;
-        case 'w': perms[i].perms = XS_PERM_WRITE; break;
-        case 'b': perms[i].perms = XS_PERM_READ | XS_PERM_WRITE; break;
-        default: errx(1, "Invalid permission specification: '%c'", modes[i][0]);
+        case 'n':
+            perms[i].perms = XS_PERM_NONE;
+            break;
+        case 'r':
+            perms[i].perms = XS_PERM_READ;
+            break;
+        case 'w':
+            perms[i].perms = XS_PERM_WRITE;
+            break;
+        case 'b':
+            perms[i].perms = XS_PERM_READ | XS_PERM_WRITE;
+            break;
+        default:
+            errx(1, "Invalid permission specification: '%c'", modes[i][0]);
         }
         perms[i].id = (unsigned int)strtol(modes[i] + 1, NULL, 10);
     }
     return perms;
 }
 
-static int xsc_chmod(struct xs_handle *h, xs_transaction_t t, const struct xsc_opts *o,
-                     char **args, int nargs)
+static int xsc_chmod(struct xs_handle *h, xs_transaction_t t, const struct xsc_opts *o, char **args,
+                     int nargs)
 {
     struct xs_permissions *perms = xsc_parse_modes(args + 1, nargs - 1);
     unsigned int n = (unsigned int)(nargs - 1);
@@ -330,11 +339,20 @@ static int xsc_perform(struct xs_handle *h, xs_transaction_t t, const struct xsc
     }
     for (int i = 0; ret == 0 && i < nargs; i++) {
         switch (o->mode) {
-        case XSC_READ: ret = xsc_read(h, t, o, args[i]); break;
-        case XSC_RM: ret = xsc_rm(h, t, o, args[i]); break;
-        case XSC_EXISTS: ret = xsc_exists(h, t, args[i]); break;
-        case XSC_LIST: ret = xsc_list(h, t, o, args[i]); break;
-        default: break;
+        case XSC_READ:
+            ret = xsc_read(h, t, o, args[i]);
+            break;
+        case XSC_RM:
+            ret = xsc_rm(h, t, o, args[i]);
+            break;
+        case XSC_EXISTS:
+            ret = xsc_exists(h, t, args[i]);
+            break;
+        case XSC_LIST:
+            ret = xsc_list(h, t, o, args[i]);
+            break;
+        default:
+            break;
         }
     }
     return ret;
@@ -343,23 +361,40 @@ static int xsc_perform(struct xs_handle *h, xs_transaction_t t, const struct xsc
 static void xsc_parse(struct xsc_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},      {"flat", 0, NULL, 'f'},  {"socket", 0, NULL, 's'},
-        {"prefix", 0, NULL, 'p'},    {"tidy", 0, NULL, 't'},  {"upto", 0, NULL, 'u'},
-        {"recurse", 0, NULL, 'r'},   {"number", 1, NULL, 'n'}, {"raw", 0, NULL, 'R'},
+        {"help", 0, NULL, 'h'},    {"flat", 0, NULL, 'f'},   {"socket", 0, NULL, 's'},
+        {"prefix", 0, NULL, 'p'},  {"tidy", 0, NULL, 't'},   {"upto", 0, NULL, 'u'},
+        {"recurse", 0, NULL, 'r'}, {"number", 1, NULL, 'n'}, {"raw", 0, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, xsc_modes[o->mode].opts, longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': o->full_path = true; break;
-        case 's': o->socket_only = true; break;
-        case 'p': o->mode == XSC_LS ? (o->show_perms = true) : (o->prefix = true); break;
-        case 't': o->tidy = true; break;
-        case 'u': o->upto = true; break;
-        case 'r': o->recurse = true; break;
-        case 'n': o->max_events = atoi(optarg); break;
-        case 'R': o->raw = true; break;
-        default: xsc_usage(o); /* -h and unknown options */
+        case 'f':
+            o->full_path = true;
+            break;
+        case 's':
+            o->socket_only = true;
+            break;
+        case 'p':
+            o->mode == XSC_LS ? (o->show_perms = true) : (o->prefix = true);
+            break;
+        case 't':
+            o->tidy = true;
+            break;
+        case 'u':
+            o->upto = true;
+            break;
+        case 'r':
+            o->recurse = true;
+            break;
+        case 'n':
+            o->max_events = atoi(optarg);
+            break;
+        case 'R':
+            o->raw = true;
+            break;
+        default:
+            xsc_usage(o); /* -h and unknown options */
         }
     }
 }
@@ -368,11 +403,16 @@ static void xsc_parse(struct xsc_opts *o, int argc, char **argv)
 static bool xsc_args_ok(const struct xsc_opts *o, int nargs)
 {
     switch (o->mode) {
-    case XSC_LS: return true;
-    case XSC_WRITE: return nargs >= 2 && nargs % 2 == 0;
-    case XSC_CHMOD: return nargs >= 1; /* no modes: the daemon's EINVAL is reported */
-    case XSC_WATCH: return nargs == 1;
-    default: return nargs >= 1;
+    case XSC_LS:
+        return true;
+    case XSC_WRITE:
+        return nargs >= 2 && nargs % 2 == 0;
+    case XSC_CHMOD:
+        return nargs >= 1; /* no modes: the daemon's EINVAL is reported */
+    case XSC_WATCH:
+        return nargs == 1;
+    default:
+        return nargs >= 1;
     }
 }
 

@@ -45,4 +45,5 @@ expect "subpath 1 0 0"
 expect "rm missing parent 0"
 sed 's/^/# /' "$out"
 kill "$(cat "$KXEN_RUNDIR/x.pid")" "$(cat "$KXEN_RUNDIR/k.pid")" 2>/dev/null
+wait # the daemons remove their pid files as they exit; let them finish first
 exit 0

@@ -121,4 +121,5 @@ XENSTORED_RUNDIR=$KXEN_RUNDIR/none "$ours/xenstore-read" -s /x 2>"$b/err"
 check "no daemon: exit 1 naming xs_open" grep -q "xs_open" "$b/err"
 
 kill "$(cat "$KXEN_RUNDIR/xenstored-a.pid")" "$(cat "$KXEN_RUNDIR/xenstored-b.pid")" 2>/dev/null
+wait # the daemons remove their pid files as they exit; let them finish first
 exit 0

@@ -73,4 +73,5 @@ same xenstore-write /tx/one 1 /tx/two/deep 2 /tx/three 3
 same xenstore-list /tx
 
 kill "$(cat "$KXEN_RUNDIR/xenstored.pid")" "$(cat "$KXEN_RUNDIR/xen-xenstored.pid")" 2>/dev/null
+wait # the daemons remove their pid files as they exit; let them finish first
 exit 0

@@ -131,8 +131,8 @@ int main(void)
     printf("domain path 7 %s\n", dompath ? dompath : strerror(errno));
     free(dompath);
     printf("dom0 introduced %d\n", xs_is_domain_introduced(h, 0));
-    printf("subpath %d %d %d\n", xs_path_is_subpath("/a", "/a/b"),
-           xs_path_is_subpath("/a", "/ab"), xs_path_is_subpath("/a/b", "/a"));
+    printf("subpath %d %d %d\n", xs_path_is_subpath("/a", "/a/b"), xs_path_is_subpath("/a", "/ab"),
+           xs_path_is_subpath("/a/b", "/a"));
     printf("rm %d\n", xs_rm(h, XBT_NULL, "/compat/dir"));
     printf("rm missing parent %d\n", xs_rm(h, XBT_NULL, "/compat/nope/x"));
     show_dir("/compat");

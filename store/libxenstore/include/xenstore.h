@@ -49,8 +49,8 @@ bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path);
 bool xs_restrict(struct xs_handle *h, unsigned domid);
 
 /* Permissions of path: element 0 is the owner (its perms apply to unlisted domains). */
-struct xs_permissions *xs_get_permissions(struct xs_handle *h, xs_transaction_t t,
-                                          const char *path, unsigned int *num);
+struct xs_permissions *xs_get_permissions(struct xs_handle *h, xs_transaction_t t, const char *path,
+                                          unsigned int *num);
 /* Replace the permissions of path with perms[0..num_perms). */
 bool xs_set_permissions(struct xs_handle *h, xs_transaction_t t, const char *path,
                         struct xs_permissions *perms, unsigned int num_perms);

@@ -440,7 +440,8 @@ static void domain_handler(int fd, const struct xsd_sockmsg *req, const char *bo
         fake_reply(fd, req, strcmp(body, "3") == 0 ? "T" : "F", 2);
     else if (req->type == XS_GET_DOMAIN_PATH)
         fake_reply(fd, req, "/local/domain/9", 16);
-    else if (req->type == XS_READ && strcmp(body, "/local/domain/4/device/suspend/event-channel") == 0)
+    else if (req->type == XS_READ &&
+             strcmp(body, "/local/domain/4/device/suspend/event-channel") == 0)
         fake_reply(fd, req, "17", 2);
     else if (req->type == XS_READ)
         fake_error(fd, req, "ENOENT");
@@ -460,9 +461,16 @@ Test(xs_client, domain_calls_send_decimal_ids_and_parse_answers)
     cr_assert(xs_introduce_domain(h, 4, 123456ul, 12));
     cr_assert_eq(fake.last.type, XS_INTRODUCE);
     cr_assert_eq(fake.last.len, 12);
-    cr_assert_arr_eq(fake.last_body, "4\0" "123456\0" "12", 12);
+    cr_assert_arr_eq(fake.last_body,
+                     "4\0"
+                     "123456\0"
+                     "12",
+                     12);
     cr_assert(xs_set_target(h, 6, 2));
-    cr_assert_arr_eq(fake.last_body, "6\0" "2", 4);
+    cr_assert_arr_eq(fake.last_body,
+                     "6\0"
+                     "2",
+                     4);
     cr_assert(xs_release_domain(h, 4));
     cr_assert_eq(fake.last.type, XS_RELEASE);
     fake_stop(h);
@@ -542,10 +550,18 @@ Test(xs_client, garbage_replies_never_crash_the_library)
             void *p = NULL;
             errno = 0;
             switch ((i + op) % 4) {
-            case 0: p = xs_read(h, XBT_NULL, "/x", &n); break;
-            case 1: p = xs_directory(h, XBT_NULL, "/x", &n); break;
-            case 2: p = xs_get_permissions(h, XBT_NULL, "/x", &n); break;
-            case 3: p = xs_get_domain_path(h, 1); break;
+            case 0:
+                p = xs_read(h, XBT_NULL, "/x", &n);
+                break;
+            case 1:
+                p = xs_directory(h, XBT_NULL, "/x", &n);
+                break;
+            case 2:
+                p = xs_get_permissions(h, XBT_NULL, "/x", &n);
+                break;
+            case 3:
+                p = xs_get_domain_path(h, 1);
+                break;
             }
             cr_assert(p || errno, "a failure must set errno");
             free(p);

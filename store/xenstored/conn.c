@@ -10,6 +10,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "kxen/util.h"
+
 /* A peer that stops reading loses its connection rather than our memory. */
 #define XS_CONN_OUT_MAX (16u << 20)
 
@@ -169,6 +171,11 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
         xs_conn_close(c);
         return;
     }
+    xs_trace(c->d, "OUT conn %llu type %u req %u tx %u len %u%s%.*s",
+             (unsigned long long)c->id, h.type, h.req_id, h.tx_id, h.len,
+             h.type == XS_ERROR || h.type == XS_WATCH_EVENT ? " " : "",
+             h.type == XS_ERROR || h.type == XS_WATCH_EVENT ? (int)KXEN_MIN(alen, 128) : 0,
+             (const char *)a);
     extra(c)->queued += sizeof(h) + h.len;
     if (type != XS_WATCH_EVENT)
         note_reply(c);

@@ -601,8 +601,6 @@ void xs_proto_handle(struct xs_conn *conn, const struct xsd_sockmsg *hdr, char *
     }
     if (e) {
         const char *en = xs_errname(-e);
-        xs_trace(conn->d, "OUT conn %llu ERROR %s req %u", (unsigned long long)conn->id, en,
-                 hdr->req_id);
         xs_conn_send(conn, XS_ERROR, hdr->req_id, hdr->tx_id, en, strlen(en) + 1, NULL, 0);
     } else if (!r.sent) {
         xs_conn_send(conn, hdr->type, hdr->req_id, hdr->tx_id, r.out, r.outlen, NULL, 0);

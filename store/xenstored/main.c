@@ -228,14 +228,29 @@ int main(int argc, char **argv)
                 r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
         goto out;
     }
+    int ready[2] = {-1, -1};
     if (!o.no_fork) {
+        /* The parent returns only once the child wrote its pid file: callers may read it. */
+        if (pipe2(ready, O_CLOEXEC)) {
+            log_err("pipe: %s", strerror(errno));
+            goto out;
+        }
         pid_t pid = fork();
         if (pid < 0) {
             log_err("fork: %s", strerror(errno));
             goto out;
         }
-        if (pid > 0)
-            _exit(0);
+        if (pid > 0) {
+            char c;
+            close(ready[1]);
+            ssize_t n = read(ready[0], &c, 1);
+            if (n == 1 && o.output_pid) {
+                printf("%d\n", (int)pid);
+                fflush(stdout);
+            }
+            _exit(n == 1 ? 0 : 1);
+        }
+        close(ready[0]);
         setsid();
         int nul = open("/dev/null", O_RDWR);
         if (nul >= 0) {
@@ -255,7 +270,12 @@ int main(int argc, char **argv)
         }
         pid_written = true;
     }
-    if (o.output_pid) {
+    if (ready[1] >= 0) {
+        if (write(ready[1], "", 1) != 1)
+            log_warn("cannot tell the parent process we are ready: %s", strerror(errno));
+        close(ready[1]);
+    }
+    if (o.output_pid && o.no_fork) {
         printf("%d\n", (int)getpid());
         fflush(stdout);
     }

@@ -45,3 +45,20 @@ check "no sanitizer report (leaks, memory errors)" \
   bash -c "! grep -q 'Sanitizer' '$KXEN_RUNDIR/stderr'"
 check "the socket file is removed" test ! -e "$KXEN_RUNDIR/socket"
 check "the pid file is removed" test ! -e "$KXEN_RUNDIR/xenstored.pid"
+
+# Without -N it detaches: the command returns at once and the pid file names the daemon.
+mkdir -p "$KXEN_RUNDIR/bg"
+fork_rc=0
+XENSTORED_RUNDIR=$KXEN_RUNDIR/bg "$bin" -F "$KXEN_RUNDIR/bg/xenstored.pid" -L "$KXEN_RUNDIR/bg/log" \
+  2>"$KXEN_RUNDIR/bg/stderr" || fork_rc=$?
+check "without -N the command returns with status 0" test "$fork_rc" -eq 0
+check "the detached daemon listens" test -S "$KXEN_RUNDIR/bg/socket"
+# Never "kill 0": an empty pid would signal this test's whole process group.
+bgpid=$(cat "$KXEN_RUNDIR/bg/xenstored.pid" 2>/dev/null)
+if [[ $bgpid =~ ^[0-9]+$ ]] && [ "$bgpid" -gt 1 ]; then
+  check "its pid file, written before the command returned, names a live process" kill -0 "$bgpid"
+  kill -TERM "$bgpid"
+  check "it stops on SIGTERM and removes its socket" wait_for 10 test ! -e "$KXEN_RUNDIR/bg/socket"
+else
+  not_ok "its pid file, written before the command returned, names a live process ('$bgpid')"
+fi

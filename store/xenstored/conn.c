@@ -21,6 +21,7 @@ struct conn_extra {
     uint64_t *reply_end;   /* end offsets (in queued bytes) of unsent replies, a FIFO */
     uint32_t rhead, rcount, rcap;
     int busy;
+    bool flush_pending; /* in d->pending: flushed once the current request is answered */
 };
 
 static struct conn_extra *extra(struct xs_conn *c) { return (struct conn_extra *)(c + 1); }
@@ -86,6 +87,10 @@ void xs_conn_free(struct xs_conn *c)
         d->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (extra(c)->flush_pending)
+        for (uint32_t i = 0; i < d->npending; i++)
+            if (d->pending[i] == c)
+                d->pending[i] = d->pending[--d->npending];
     xs_watch_remove_conn(d->watches, c);
     for (uint32_t i = 0; i < c->ntxns; i++)
         xs_txn_free(c->txns[i]);
@@ -151,6 +156,31 @@ static void note_reply(struct xs_conn *c)
     x->rcount++;
 }
 
+static int pending_add(struct xs_daemon *d, struct xs_conn *c)
+{
+    if (d->npending == d->cappending) {
+        uint32_t cap = d->cappending ? d->cappending * 2 : 16;
+        struct xs_conn **p = realloc(d->pending, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        d->pending = p;
+        d->cappending = cap;
+    }
+    d->pending[d->npending++] = c;
+    return 0;
+}
+
+static void pending_flush(struct xs_daemon *d)
+{
+    /* Flushing can queue nothing new (no request runs), but stay robust to it. */
+    while (d->npending) {
+        struct xs_conn *c = d->pending[--d->npending];
+        extra(c)->flush_pending = false;
+        if (!c->closing)
+            conn_flush(c);
+    }
+}
+
 void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
                   const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -179,8 +209,17 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
     extra(c)->queued += sizeof(h) + h.len;
     if (type != XS_WATCH_EVENT)
         note_reply(c);
-    if (!extra(c)->busy)
-        conn_flush(c);
+    if (extra(c)->busy)
+        return; /* flushed when its own requests are done */
+    if (c->d->handling) {
+        /* Another connection's request caused this (a watch event): its reply goes out
+         * first, as Xen's daemon does, then everything it triggered. */
+        if (!extra(c)->flush_pending && pending_add(c->d, c) == 0)
+            extra(c)->flush_pending = true;
+        if (extra(c)->flush_pending)
+            return;
+    }
+    conn_flush(c);
 }
 
 static bool stalled(struct xs_conn *c)
@@ -193,6 +232,7 @@ void xs_conn_process(struct xs_conn *c)
     struct conn_extra *x = extra(c);
     char *buf = NULL;
     x->busy++;
+    c->d->handling++;
     while (!c->closing && !stalled(c)) {
         struct xsd_sockmsg h;
         if (evbuffer_copyout(c->in, &h, sizeof(h)) != (ssize_t)sizeof(h))
@@ -222,6 +262,8 @@ void xs_conn_process(struct xs_conn *c)
     x->busy--;
     if (!c->closing)
         conn_flush(c);
+    if (--c->d->handling == 0)
+        pending_flush(c->d);
 }
 
 void xs_conn_output_drained(struct xs_conn *c)

@@ -46,6 +46,8 @@ void xs_daemon_fini(struct xs_daemon *d)
 {
     while (d->conns)
         xs_conn_free(d->conns);
+    free(d->pending);
+    d->pending = NULL;
     xs_watches_free(d->watches);
     d->watches = NULL;
     d->tree.account = NULL;

@@ -257,6 +257,10 @@ struct xs_daemon {
     void *trace; /* FILE * for -T */
     bool trace_on;
     uint64_t stats_requests;
+    /* Connections that got output (watch events) while a request was being handled. */
+    uint32_t handling;
+    struct xs_conn **pending;
+    uint32_t npending, cappending;
     /* permissions of the special watch nodes @introduceDomain and @releaseDomain */
     struct xs_perm special_perms[2][8];
     uint32_t special_nperms[2];

@@ -29,16 +29,30 @@ start_daemon() {
     return 1
 }
 start_daemon xen env LD_PRELOAD="$shim" "$xen_xsd" -N || exit 1
+xen_pid=${pids[-1]}
 start_daemon kxen "$ours" -N --log-level warn || exit 1
+kxen_pid=${pids[-1]}
 # The floor: a null daemon answering at once, i.e. the client's and the kernel's share.
 start_daemon floor "$floor" "$dir/floor/socket" || exit 1
+floor_pid=${pids[-1]}
+# cpu_ms PID: user + system CPU time the process has used, in ms (from /proc, clock ticks).
+tick=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$tick" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / t) }' "/proc/$1/stat"; }
 rounds=${XSBENCH_ROUNDS:-3}
 for ((r = 0; r < rounds; r++)); do
     for name in xen kxen floor; do
         [ $name == floor ] && only=1 || only=
+        pid_var=${name}_pid
+        pid=${!pid_var}
+        before=$(cpu_ms "$pid")
         XENSTORED_RUNDIR=$dir/$name XSBENCH_ROUND_TRIPS_ONLY=$only "$bench" >>"$dir/$name.out" \
             2>"$dir/$name.err" ||
             { echo "xenstore bench: client failed against $name: $(cat "$dir/$name.err")"; exit 1; }
+        # The daemon's own CPU for the whole client run: its efficiency without the client's and
+        # the scheduler's share that dominates the round-trip figures.
+        req=$(awk '$1 == "requests" { v = $2 } END { print v }' "$dir/$name.out")
+        awk -v c=$(($(cpu_ms "$pid") - before)) -v r="$req" \
+            'BEGIN { printf "daemon_cpu_per_request %.2f us\n", c * 1000 / r }' >>"$dir/$name.out"
     done
 done
 
@@ -59,7 +73,7 @@ END {
         "floor", "unit"
     for (i = 0; i < n; i++) {
         k = order[i]
-        if (!(k in kv)) continue
+        if (!(k in kv) || k == "requests") continue
         g = unit[k] == "ops/s" ? kv[k] / xv[k] : xv[k] / kv[k]
         printf "%-22s %13g %13g %9.2fx %11s  %s\n", k, xv[k], kv[k], g, (k in fv) ? fv[k] : "-", unit[k]
     }

@@ -25,7 +25,7 @@ root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod,kxen/bin,kxen/guests,kxen/run}
 cp "$busybox" "$root/bin/busybox"
-for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout; do
+for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf; do
   ln -s busybox "$root/bin/$a"
 done
 m=/lib/modules/$kver/kernel
@@ -37,7 +37,11 @@ done
 add_prog() {
   cp "$1" "$root/kxen/bin/"
   ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
-    [ -f "$lib" ] && install -D -m 755 "$lib" "$root$lib"
+    [ -f "$lib" ] || continue
+    case $(realpath "$lib") in
+      "$build"/*) install -D -m 755 "$lib" "$root/kxen/lib/$(basename "$lib")" ;; # $ORIGIN/../lib
+      *) install -D -m 755 "$lib" "$root$lib" ;;
+    esac
   done
 }
 add_prog "$build/tests/kvm_accel_test"
@@ -46,6 +50,12 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   add_prog "$build/bin/kxend"
   add_prog "$build/tests/kvm_guest_run"
   cp "$build"/guests/*.elf "$root/kxen/guests/" 2>/dev/null || true
+  # The toolstack (xl, xenstored, xenconsoled, xenstore-read) for the xl part, when built.
+  if [ -x "$build/bin/xl" ] && [ -x "$build/bin/xenstored" ] && [ -x "$build/bin/xenconsoled" ] &&
+     [ -x "$build/bin/xenstore" ]; then
+    for p in xl xenstored xenconsoled xenstore; do add_prog "$build/bin/$p"; done
+    ln -s xenstore "$root/kxen/bin/xenstore-read"
+  fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi
 echo "$mode" > "$root/kxen/mode"

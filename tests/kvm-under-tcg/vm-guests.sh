@@ -19,6 +19,28 @@ if [ -f /kxen/guests/spin.elf ]; then
   timeout 60 kvm_guest_run --lifecycle /kxen/guests/spin.elf
   echo "=== lifecycle rc=$?"
 fi
+# The toolstack path on kvm: xl create starts xenstored and xenconsoled; the hello guest
+# talks xenstore over its ring and shuts down when asked through control/shutdown.
+if [ -x /kxen/bin/xl ] && [ -f /kxen/guests/hello.elf ]; then
+  echo "=== xl-hello"
+  export XENSTORED_RUNDIR=$KXEN_RUNDIR KXEN_ACCEL=kvm
+  printf 'name = "hello"\nkernel = "/kxen/guests/hello.elf"\nmemory = 32\nvcpus = 1\n' \
+    > /kxen/run/hello.cfg
+  n=0 fails=0
+  tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
+  timeout 60 xl create -q /kxen/run/hello.cfg; tap $? "xl create hello.cfg (kvm)"
+  id=$(xl domid hello 2>/dev/null)
+  v=
+  for i in $(seq 1 200); do
+    v=$(xenstore-read /local/domain/$id/data/hello 2>/dev/null) && [ "$v" = world ] && break
+    sleep 0.1
+  done
+  [ "$v" = world ]; tap $? "hello wrote data/hello = world through its xenstore ring"
+  [ "$v" = world ] || { echo "# domid '$id', data/hello '$v'"; xenstore-read /local/domain/$id/data/hello 2>&1 | sed 's/^/# /'; xl list 2>&1 | sed 's/^/# /'; }
+  timeout 60 xl shutdown -w hello >/dev/null; tap $? "xl shutdown -w: hello powers off on request"
+  xl dmesg | grep -q 'hello: shutting down (poweroff)'; tap $? "hello saw control/shutdown = poweroff"
+  echo "=== xl-hello rc=$fails"
+fi
 grep -E ' (err|warn): ' /kxen/run/kxend.log | sed 's/^/# kxend: /' | head -20
 kill "$(cat /kxen/run/kxend.pid)" 2>/dev/null
 exit 0

@@ -14,9 +14,8 @@ else
   kvm_accel_test $mode
   echo "=== accel rc=$?"
   if [ -f /kxen/bin/vm-guests.sh ]; then
-    echo "=== guests"
     sh /kxen/bin/vm-guests.sh $mode
-    echo "=== guests rc=$?"
+    echo "# vm-guests.sh exit $?"
   fi
 fi
 echo VMDONE

@@ -146,3 +146,19 @@ Test(watch, a_closed_connection_leaves_no_watches_behind)
     xs_conn_free(w);
     th_write(th_conn(&t, 0), 0, "/a", "x"); /* must not touch the freed connection */
 }
+
+Test(watch, domains_hear_special_events_only_once_granted_read)
+{
+    struct xs_conn *d0 = th_conn(&t, 0), *g = th_conn(&t, 5);
+    th_2args(g, XS_WATCH, 0, "@releaseDomain", "rel");
+    EXPECT_EVENT(g, "@releaseDomain", "rel"); /* the registration event always comes */
+    struct th_msg m;
+    th_call(d0, XS_INTRODUCE, 0, "9\0" "1\0" "1", 6, &m);
+    th_simple(d0, XS_RELEASE, 0, "9");
+    EXPECT_NO_EVENT(g);
+    th_call(d0, XS_SET_PERMS, 0, "@releaseDomain\0n0\0r5", 21, &m);
+    cr_assert_str_eq(m.body, "OK");
+    th_call(d0, XS_INTRODUCE, 0, "9\0" "1\0" "1", 6, &m);
+    th_simple(d0, XS_RELEASE, 0, "9");
+    EXPECT_EVENT(g, "@releaseDomain", "rel");
+}

@@ -13,9 +13,9 @@ start_daemon() {
     wait_for 10 test -S "$1/socket"
 }
 start_daemon "$KXEN_RUNDIR/x" && start_daemon "$KXEN_RUNDIR/k" || { not_ok "xenstored starts"; exit 1; }
-XENSTORED_RUNDIR=$KXEN_RUNDIR/x "$xen_client" >"$KXEN_RUNDIR/xen.out" 2>&1
+XENSTORED_RUNDIR=$KXEN_RUNDIR/x timeout 20 "$xen_client" >"$KXEN_RUNDIR/xen.out" 2>&1
 check "client built against Xen's libxenstore runs against our daemon" test $? -eq 0
-XENSTORED_RUNDIR=$KXEN_RUNDIR/k "$kxen_client" >"$KXEN_RUNDIR/kxen.out" 2>&1
+XENSTORED_RUNDIR=$KXEN_RUNDIR/k timeout 20 "$kxen_client" >"$KXEN_RUNDIR/kxen.out" 2>&1
 check "client built against our libxenstore runs against our daemon" test $? -eq 0
 if diff "$KXEN_RUNDIR/xen.out" "$KXEN_RUNDIR/kxen.out" >"$KXEN_RUNDIR/diff"; then
     ok "both builds print the same transcript"

@@ -17,8 +17,8 @@ same() {
     local tool=$1 want got
     shift
     # By name through PATH: usage lines echo the name the tool was invoked as.
-    want=$(PATH=/usr/bin:$PATH XENSTORED_RUNDIR=$a "$tool" "$@" 2>&1; echo "exit $?")
-    got=$(PATH=$ours:$PATH XENSTORED_RUNDIR=$b "$tool" "$@" 2>&1; echo "exit $?")
+    want=$(PATH=/usr/bin:$PATH XENSTORED_RUNDIR=$a timeout 10 "$tool" "$@" 2>&1; echo "exit $?")
+    got=$(PATH=$ours:$PATH XENSTORED_RUNDIR=$b timeout 10 "$tool" "$@" 2>&1; echo "exit $?")
     if [ "$want" == "$got" ]; then
         ok "$tool $* (as Xen's)"
     else
@@ -79,8 +79,8 @@ rel_lib=$KXEN_REL_BUILD/lib
 if [ -f "$rel_lib/libxenstore.so.4" ]; then
     same_abi() {
         local want got
-        want=$(XENSTORED_RUNDIR=$a "$@" 2>&1; echo "exit $?")
-        got=$(LD_LIBRARY_PATH=$rel_lib XENSTORED_RUNDIR=$b "$@" 2>&1; echo "exit $?")
+        want=$(XENSTORED_RUNDIR=$a timeout 10 "$@" 2>&1; echo "exit $?")
+        got=$(LD_LIBRARY_PATH=$rel_lib XENSTORED_RUNDIR=$b timeout 10 "$@" 2>&1; echo "exit $?")
         check "Xen's $1 on our libxenstore.so.4: ${*:2}" test "$want" == "$got"
     }
     check "Xen's xenstore-read resolves libxenstore.so.4 to ours" \
@@ -99,7 +99,7 @@ fi
 
 # Behaviour of our tools beyond output formats.
 export XENSTORED_RUNDIR=$b
-"$ours/xenstore-watch" -n 2 /w >"$b/watch.out" &
+timeout 10 "$ours/xenstore-watch" -n 2 /w >"$b/watch.out" &
 watcher=$!
 wait_for 5 grep -qx /w "$b/watch.out"
 "$ours/xenstore-write" /w/x 1

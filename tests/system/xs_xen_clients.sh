@@ -21,8 +21,8 @@ wait_for 10 test -S "$xen/socket" || { not_ok "Debian xenstored starts under the
 # same CMD...: runs the Xen client against both daemons; outputs and exit codes must match.
 same() {
     local want got
-    want=$(XENSTORED_RUNDIR=$xen "$@" 2>&1; echo "exit $?")
-    got=$(XENSTORED_RUNDIR=$kx "$@" 2>&1; echo "exit $?")
+    want=$(XENSTORED_RUNDIR=$xen timeout 10 "$@" 2>&1; echo "exit $?")
+    got=$(XENSTORED_RUNDIR=$kx timeout 10 "$@" 2>&1; echo "exit $?")
     if [ "$want" == "$got" ]; then
         ok "$*"
     else

@@ -131,7 +131,7 @@ static void ok_handler(int fd, const struct xsd_sockmsg *req, const char *body)
         fake_reply(fd, req, "OK", 3);
 }
 
-Test(xs_client, read_returns_value_length_and_sends_the_path)
+Test(xs_client, read_returns_value_length_and_sends_the_path, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     unsigned int len = 0;
@@ -145,7 +145,7 @@ Test(xs_client, read_returns_value_length_and_sends_the_path)
     fake_stop(h);
 }
 
-Test(xs_client, error_reply_sets_errno_from_its_name_unknown_names_are_einval)
+Test(xs_client, error_reply_sets_errno_from_its_name_unknown_names_are_einval, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     errno = 0;
@@ -156,7 +156,7 @@ Test(xs_client, error_reply_sets_errno_from_its_name_unknown_names_are_einval)
     fake_stop(h);
 }
 
-Test(xs_client, write_sends_path_then_raw_bytes_without_terminator)
+Test(xs_client, write_sends_path_then_raw_bytes_without_terminator, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     cr_assert(xs_write(h, XBT_NULL, "/w", "ab\0c", 4));
@@ -166,7 +166,7 @@ Test(xs_client, write_sends_path_then_raw_bytes_without_terminator)
     fake_stop(h);
 }
 
-Test(xs_client, request_over_4096_bytes_fails_with_e2big_before_sending)
+Test(xs_client, request_over_4096_bytes_fails_with_e2big_before_sending, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     static char big[5000];
@@ -177,7 +177,7 @@ Test(xs_client, request_over_4096_bytes_fails_with_e2big_before_sending)
     fake_stop(h);
 }
 
-Test(xs_client, transaction_id_travels_in_the_header_and_end_sends_t_or_f)
+Test(xs_client, transaction_id_travels_in_the_header_and_end_sends_t_or_f, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     xs_transaction_t t = xs_transaction_start(h);
@@ -192,7 +192,7 @@ Test(xs_client, transaction_id_travels_in_the_header_and_end_sends_t_or_f)
     fake_stop(h);
 }
 
-Test(xs_client, permissions_round_trip_in_xen_string_form)
+Test(xs_client, permissions_round_trip_in_xen_string_form, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     unsigned int n;
@@ -224,7 +224,7 @@ static void dirpart_handler(int fd, const struct xsd_sockmsg *req, const char *b
         fake_error(fd, req, "EINVAL");
 }
 
-Test(xs_client, directory_falls_back_to_directory_part_when_too_big)
+Test(xs_client, directory_falls_back_to_directory_part_when_too_big, .timeout = 20)
 {
     struct xs_handle *h = fake_start(dirpart_handler, 0);
     unsigned int n = 0;
@@ -255,7 +255,7 @@ static bool readable(int fd)
     return poll(&p, 1, 0) == 1;
 }
 
-Test(xs_client, events_arriving_during_a_request_are_queued_and_make_fileno_readable)
+Test(xs_client, events_arriving_during_a_request_are_queued_and_make_fileno_readable, .timeout = 20)
 {
     struct xs_handle *h = fake_start(event_handler, 0);
     int fd = xs_fileno(h);
@@ -277,7 +277,7 @@ Test(xs_client, events_arriving_during_a_request_are_queued_and_make_fileno_read
     fake_stop(h);
 }
 
-Test(xs_client, read_watch_blocks_until_the_reader_thread_queues_an_event)
+Test(xs_client, read_watch_blocks_until_the_reader_thread_queues_an_event, .timeout = 20)
 {
     struct xs_handle *h = fake_start(event_handler, 0);
     cr_assert(xs_watch(h, "/w", "tok"));
@@ -290,7 +290,7 @@ Test(xs_client, read_watch_blocks_until_the_reader_thread_queues_an_event)
     fake_stop(h);
 }
 
-Test(xs_client, unwatch_filter_drops_queued_events_of_that_watch_only)
+Test(xs_client, unwatch_filter_drops_queued_events_of_that_watch_only, .timeout = 20)
 {
     struct xs_handle *h = fake_start(event_handler, XS_UNWATCH_FILTER);
     cr_assert(xs_watch(h, "/w", "tok"));
@@ -304,7 +304,7 @@ Test(xs_client, unwatch_filter_drops_queued_events_of_that_watch_only)
     fake_stop(h);
 }
 
-Test(xs_client, without_unwatch_filter_queued_events_survive_unwatch)
+Test(xs_client, without_unwatch_filter_queued_events_survive_unwatch, .timeout = 20)
 {
     struct xs_handle *h = fake_start(event_handler, 0);
     cr_assert(xs_watch(h, "/w", "tok"));
@@ -330,7 +330,7 @@ static void hostile_handler(int fd, const struct xsd_sockmsg *req, const char *b
     }
 }
 
-Test(xs_client, oversized_reply_is_refused_and_the_connection_is_dead)
+Test(xs_client, oversized_reply_is_refused_and_the_connection_is_dead, .timeout = 20)
 {
     struct xs_handle *h = fake_start(hostile_handler, 0);
     cr_assert_null(xs_read(h, XBT_NULL, "/huge", NULL));
@@ -339,7 +339,7 @@ Test(xs_client, oversized_reply_is_refused_and_the_connection_is_dead)
     fake_stop(h);
 }
 
-Test(xs_client, reply_with_another_request_id_is_ebadmsg)
+Test(xs_client, reply_with_another_request_id_is_ebadmsg, .timeout = 20)
 {
     struct xs_handle *h = fake_start(hostile_handler, 0);
     cr_assert_null(xs_read(h, XBT_NULL, "/wrongid", NULL));
@@ -347,7 +347,7 @@ Test(xs_client, reply_with_another_request_id_is_ebadmsg)
     fake_stop(h);
 }
 
-Test(xs_client, daemon_hangup_fails_requests_and_wakes_watch_readers)
+Test(xs_client, daemon_hangup_fails_requests_and_wakes_watch_readers, .timeout = 20)
 {
     struct xs_handle *h = fake_start(hostile_handler, 0);
     cr_assert(xs_watch(h, "/w", "t") || errno == EINVAL); /* fake answers "fine" */
@@ -377,7 +377,7 @@ static void *reader_thread(void *p)
     return NULL;
 }
 
-Test(xs_client, concurrent_requests_on_one_handle_each_get_their_own_reply)
+Test(xs_client, concurrent_requests_on_one_handle_each_get_their_own_reply, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
     cr_assert(xs_watch(h, "/w", "tok")); /* with the reader thread running too */
@@ -394,7 +394,7 @@ Test(xs_client, concurrent_requests_on_one_handle_each_get_their_own_reply)
     fake_stop(h);
 }
 
-Test(xs_client, open_fails_with_enoent_when_no_daemon_listens)
+Test(xs_client, open_fails_with_enoent_when_no_daemon_listens, .timeout = 20)
 {
     setenv("XENSTORED_PATH", "/nonexistent/xs-socket", 1);
     errno = 0;
@@ -416,7 +416,7 @@ static void malformed_event_handler(int fd, const struct xsd_sockmsg *req, const
     fake_reply(fd, req, "OK", 3);
 }
 
-Test(xs_client, watch_event_without_token_is_a_protocol_error)
+Test(xs_client, watch_event_without_token_is_a_protocol_error, .timeout = 20)
 {
     struct xs_handle *h = fake_start(malformed_event_handler, 0);
     cr_assert_not(xs_watch(h, "/w", "tok"));
@@ -426,7 +426,7 @@ Test(xs_client, watch_event_without_token_is_a_protocol_error)
     fake_stop(h);
 }
 
-Test(xs_client, reply_of_another_message_type_is_ebadmsg)
+Test(xs_client, reply_of_another_message_type_is_ebadmsg, .timeout = 20)
 {
     struct xs_handle *h = fake_start(malformed_event_handler, 0);
     cr_assert_null(xs_read(h, XBT_NULL, "/x", NULL));
@@ -449,7 +449,7 @@ static void domain_handler(int fd, const struct xsd_sockmsg *req, const char *bo
         fake_reply(fd, req, "OK", 3);
 }
 
-Test(xs_client, domain_calls_send_decimal_ids_and_parse_answers)
+Test(xs_client, domain_calls_send_decimal_ids_and_parse_answers, .timeout = 20)
 {
     struct xs_handle *h = fake_start(domain_handler, 0);
     cr_assert(xs_is_domain_introduced(h, 3));
@@ -476,7 +476,7 @@ Test(xs_client, domain_calls_send_decimal_ids_and_parse_answers)
     fake_stop(h);
 }
 
-Test(xs_client, suspend_evtchn_port_reads_the_guest_advertised_port)
+Test(xs_client, suspend_evtchn_port_reads_the_guest_advertised_port, .timeout = 20)
 {
     struct xs_handle *h = fake_start(domain_handler, 0);
     /* It opens its own connection; the fake serves one, so hand it over first. */
@@ -534,7 +534,7 @@ static void *garbage_server(void *arg)
     return NULL;
 }
 
-Test(xs_client, garbage_replies_never_crash_the_library)
+Test(xs_client, garbage_replies_never_crash_the_library, .timeout = 20)
 {
     signal(SIGPIPE, SIG_IGN); /* the fake's writes to closed clients; the library never raises it */
     struct xs_handle *h = fake_start(ok_handler, 0);

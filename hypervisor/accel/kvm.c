@@ -661,8 +661,17 @@ static int kvm_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
 
 /* ---- Dirty log ------------------------------------------------------------------------ */
 
+/* KVM logs the guest's writes; d->dirty_bitmap (allocated here as on soft, freed with the
+ * domain) collects kxend's own writes through guest_mark_dirty(). */
 static int kvm_dirty_log_start(struct domain *d)
 {
+    if (!d->dirty_bitmap) {
+        uint64_t words = ((d->ram_size >> KXEN_PAGE_SHIFT) + 63) / 64;
+        _Atomic uint64_t *bm = calloc(words, sizeof(uint64_t));
+        if (!bm)
+            return -ENOMEM;
+        d->dirty_bitmap = bm;
+    }
     return kvm_set_slot(d, KVM_MEM_LOG_DIRTY_PAGES);
 }
 
@@ -680,7 +689,7 @@ static int kvm_dirty_log_collect(struct domain *d, uint64_t *bitmap)
     int rc = ioctl(kd->vm_fd, KVM_GET_DIRTY_LOG, &dl) < 0 ? -errno : 0;
     if (rc == 0)
         for (size_t i = 0; i < words; i++)
-            bitmap[i] |= log[i];
+            bitmap[i] |= log[i] | (d->dirty_bitmap ? atomic_exchange(&d->dirty_bitmap[i], 0) : 0);
     free(log);
     return rc;
 }

@@ -18,41 +18,18 @@
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/evtchn.h"
+#include "evtchn_internal.h"
 #include "kxend/guest_mem.h"
-
-enum evtchn_state { ECS_FREE, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_IPI };
-
-struct evtchn_domain;
-
-struct evtchn_port {
-    uint8_t state;                 /* enum evtchn_state */
-    uint16_t remote_dom;           /* unbound: who may bind; interdomain: the peer */
-    uint32_t remote_port;          /* interdomain */
-    struct evtchn_domain *peer;    /* interdomain: valid while bound (peers unbind us first) */
-    uint32_t virq, virq_vcpu;      /* virq: which and the vCPU table it sits in */
-    _Atomic uint32_t notify_vcpu;
-    uint32_t gen;                  /* bumped at every free: stale dom0 events are dropped */
-    int notify_fd, kick_fd;        /* dom0 ports only, else -1 */
-    const void *owner;             /* dom0 ports: the client connection that bound it */
-};
-
-struct evtchn_domain {
-    uint16_t domid;
-    struct domain *d;              /* NULL for dom0 */
-    _Atomic uint64_t host_pending[KXEN_EVTCHN_NR_PORTS / 64];
-    uint32_t virq_port[KXEN_MAX_VCPUS][NR_VIRQS];
-    struct evtchn_port ports[KXEN_EVTCHN_NR_PORTS];
-};
 
 _Static_assert(KXEN_EVTCHN_NR_PORTS == EVTCHN_2L_NR_CHANNELS, "2-level port count");
 
-static pthread_mutex_t evtchn_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct evtchn_domain dom0_tab;  /* domid 0, d == NULL */
-static int dom0_epoll_fd = -1;         /* kick fds of dom0 ports, read by the poller thread */
+pthread_mutex_t evtchn_lock = PTHREAD_MUTEX_INITIALIZER;
+struct evtchn_domain evtchn_dom0_tab;  /* domid 0, d == NULL */
+int evtchn_dom0_epoll_fd = -1;         /* kick fds of dom0 ports, read by the poller thread */
 
 /* ---- validation helpers: every guest- or client-supplied value passes one of these ---- */
 
-static int port_check(uint32_t port)
+int evtchn_port_check(uint32_t port)
 {
     return port < KXEN_EVTCHN_NR_PORTS ? 0 : -EINVAL;
 }
@@ -78,7 +55,7 @@ static int vcpu_check(const struct domain *d, uint32_t vcpu)
 }
 
 /* Xen's per-vCPU VIRQs; every other one is global (bound on vCPU 0, movable with bind_vcpu). */
-static bool virq_is_global(unsigned virq)
+bool evtchn_virq_is_global(unsigned virq)
 {
     return !(virq == VIRQ_TIMER || virq == VIRQ_DEBUG || virq == VIRQ_XENOPROF ||
              virq == VIRQ_XENPMU);
@@ -170,7 +147,7 @@ bool evtchn_sync(struct vcpu *v)
 bool evtchn_port_is_pending(struct domain *d, uint32_t port)
 {
     struct evtchn_domain *tab = d->evtchn;
-    if (port_check(port) || !tab)
+    if (evtchn_port_check(port) || !tab)
         return false;
     if (atomic_load(&tab->host_pending[port / 64]) & (1ull << (port % 64)))
         return true;
@@ -183,7 +160,7 @@ bool evtchn_port_is_pending(struct domain *d, uint32_t port)
 
 /* Any thread: a guest end is marked host-pending and its vCPU kicked; a dom0 end gets an
  * eventfd write (that is the whole dom0 fast path). */
-static void raise_locked(struct evtchn_domain *tab, uint32_t port)
+void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port)
 {
     struct evtchn_port *p = &tab->ports[port];
     if (p->state == ECS_FREE)
@@ -202,7 +179,7 @@ static void raise_locked(struct evtchn_domain *tab, uint32_t port)
         vcpu_kick(v);
 }
 
-static int port_alloc(struct evtchn_domain *tab, uint32_t *port)
+int evtchn_port_alloc(struct evtchn_domain *tab, uint32_t *port)
 {
     for (uint32_t i = 1; i < KXEN_EVTCHN_NR_PORTS; i++) {
         struct evtchn_port *p = &tab->ports[i];
@@ -218,12 +195,12 @@ static int port_alloc(struct evtchn_domain *tab, uint32_t *port)
     return -ENOSPC;
 }
 
-static void port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
+void evtchn_port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
 {
     struct evtchn_port *p = &tab->ports[port];
     if (p->kick_fd >= 0) {
-        if (dom0_epoll_fd >= 0)
-            epoll_ctl(dom0_epoll_fd, EPOLL_CTL_DEL, p->kick_fd, NULL);
+        if (evtchn_dom0_epoll_fd >= 0)
+            epoll_ctl(evtchn_dom0_epoll_fd, EPOLL_CTL_DEL, p->kick_fd, NULL);
         close(p->kick_fd);
     }
     if (p->notify_fd >= 0)
@@ -245,7 +222,7 @@ static void port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *sel
     }
 }
 
-static int close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
+int evtchn_close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
 {
     struct evtchn_port *p = &tab->ports[port];
     switch (p->state) {
@@ -266,7 +243,7 @@ static int close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *s
     default:
         break;
     }
-    port_free(tab, port, self);
+    evtchn_port_free(tab, port, self);
     return 0;
 }
 
@@ -275,7 +252,7 @@ static int tab_get(uint16_t domid, struct evtchn_domain **tab, struct domain **r
 {
     *ref = NULL;
     if (domid == 0) {
-        *tab = &dom0_tab;
+        *tab = &evtchn_dom0_tab;
         return 0;
     }
     struct domain *d = domain_get(domid);
@@ -299,16 +276,16 @@ static void tab_put(struct domain *ref)
 }
 
 /* Interdomain link of local:lport to remote:rport (which is unbound for local). */
-static int bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domain *rt,
+int evtchn_bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domain *rt,
                                    uint32_t rport, uint32_t *lport_out)
 {
-    if (port_check(rport))
+    if (evtchn_port_check(rport))
         return -EINVAL;
     struct evtchn_port *rp = &rt->ports[rport];
     if (rp->state != ECS_UNBOUND || rp->remote_dom != lt->domid)
         return -EINVAL;
     uint32_t lport;
-    int rc = port_alloc(lt, &lport);
+    int rc = evtchn_port_alloc(lt, &lport);
     if (rc)
         return rc;
     struct evtchn_port *lp = &lt->ports[lport];
@@ -355,7 +332,7 @@ int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port)
     tab = tab_locked(tab, ref);
     if (!tab)
         rc = -ESRCH;
-    else if ((rc = port_alloc(tab, port)) == 0) {
+    else if ((rc = evtchn_port_alloc(tab, port)) == 0) {
         tab->ports[*port].state = ECS_UNBOUND;
         tab->ports[*port].remote_dom = remote_dom;
     }
@@ -381,10 +358,10 @@ static int op_bind_interdomain(struct vcpu *v, void *arg)
     uint32_t lport = 0;
     if (!rt || !lt)
         rc = -ESRCH;
-    else if ((rc = bind_interdomain_locked(lt, rt, a->remote_port, &lport)) == 0) {
+    else if ((rc = evtchn_bind_interdomain_locked(lt, rt, a->remote_port, &lport)) == 0) {
         atomic_store(&lt->ports[lport].notify_vcpu, v->id);
         /* Events sent to the unbound remote end were dropped: be conservative (as Xen). */
-        raise_locked(lt, lport);
+        evtchn_raise_locked(lt, lport);
         a->local_port = lport;
     }
     pthread_mutex_unlock(&evtchn_lock);
@@ -398,7 +375,7 @@ static int op_bind_virq(struct vcpu *v, void *arg)
     int rc = vcpu_check(v->dom, a->vcpu);
     if (rc)
         return rc;
-    if (a->virq >= NR_VIRQS || (virq_is_global(a->virq) && a->vcpu != 0))
+    if (a->virq >= NR_VIRQS || (evtchn_virq_is_global(a->virq) && a->vcpu != 0))
         return -EINVAL;
     pthread_mutex_lock(&evtchn_lock);
     struct evtchn_domain *tab = v->dom->evtchn;
@@ -407,7 +384,7 @@ static int op_bind_virq(struct vcpu *v, void *arg)
         rc = -ESRCH;
     else if (tab->virq_port[a->vcpu][a->virq])
         rc = -EEXIST;
-    else if ((rc = port_alloc(tab, &port)) == 0) {
+    else if ((rc = evtchn_port_alloc(tab, &port)) == 0) {
         struct evtchn_port *p = &tab->ports[port];
         p->state = ECS_VIRQ;
         p->virq = a->virq;
@@ -431,7 +408,7 @@ static int op_bind_ipi(struct vcpu *v, void *arg)
     uint32_t port = 0;
     if (!tab)
         rc = -ESRCH;
-    else if ((rc = port_alloc(tab, &port)) == 0) {
+    else if ((rc = evtchn_port_alloc(tab, &port)) == 0) {
         tab->ports[port].state = ECS_IPI;
         atomic_store(&tab->ports[port].notify_vcpu, a->vcpu);
         a->port = port;
@@ -443,11 +420,11 @@ static int op_bind_ipi(struct vcpu *v, void *arg)
 static int op_close(struct vcpu *v, void *arg)
 {
     struct evtchn_close *a = arg;
-    if (port_check(a->port))
+    if (evtchn_port_check(a->port))
         return -EINVAL;
     pthread_mutex_lock(&evtchn_lock);
     struct evtchn_domain *tab = v->dom->evtchn;
-    int rc = tab ? close_locked(tab, a->port, v) : -ESRCH;
+    int rc = tab ? evtchn_close_locked(tab, a->port, v) : -ESRCH;
     pthread_mutex_unlock(&evtchn_lock);
     return rc;
 }
@@ -455,7 +432,7 @@ static int op_close(struct vcpu *v, void *arg)
 static int op_send(struct vcpu *v, void *arg)
 {
     struct evtchn_send *a = arg;
-    if (port_check(a->port))
+    if (evtchn_port_check(a->port))
         return -EINVAL;
     int rc = 0;
     pthread_mutex_lock(&evtchn_lock);
@@ -464,9 +441,9 @@ static int op_send(struct vcpu *v, void *arg)
     if (!p)
         rc = -ESRCH;
     else if (p->state == ECS_INTERDOMAIN)
-        raise_locked(p->peer, p->remote_port);
+        evtchn_raise_locked(p->peer, p->remote_port);
     else if (p->state == ECS_IPI)
-        raise_locked(tab, a->port);
+        evtchn_raise_locked(tab, a->port);
     else if (p->state != ECS_UNBOUND)  /* unbound: dropped silently, as Xen does */
         rc = -EINVAL;
     pthread_mutex_unlock(&evtchn_lock);
@@ -487,7 +464,7 @@ static int op_status(struct vcpu *v, void *arg)
 
 int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st)
 {
-    if (port_check(port))
+    if (evtchn_port_check(port))
         return -EINVAL;
     struct evtchn_domain *tab;
     struct domain *ref;
@@ -532,7 +509,7 @@ int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st)
 static int op_bind_vcpu(struct vcpu *v, void *arg)
 {
     struct evtchn_bind_vcpu *a = arg;
-    if (port_check(a->port))
+    if (evtchn_port_check(a->port))
         return -EINVAL;
     int rc = vcpu_check(v->dom, a->vcpu);
     if (rc)
@@ -543,7 +520,7 @@ static int op_bind_vcpu(struct vcpu *v, void *arg)
     if (!p)
         rc = -ESRCH;
     else if (p->state == ECS_UNBOUND || p->state == ECS_INTERDOMAIN ||
-             (p->state == ECS_VIRQ && virq_is_global(p->virq)))
+             (p->state == ECS_VIRQ && evtchn_virq_is_global(p->virq)))
         atomic_store(&p->notify_vcpu, a->vcpu);
     else
         rc = -EINVAL;  /* free, ipi and per-vCPU virq ports stay where they are */
@@ -554,7 +531,7 @@ static int op_bind_vcpu(struct vcpu *v, void *arg)
 static int op_unmask(struct vcpu *v, void *arg)
 {
     struct evtchn_unmask *a = arg;
-    if (port_check(a->port))
+    if (evtchn_port_check(a->port))
         return -EINVAL;
     struct domain *d = v->dom;
     struct shared_info *si = shared_info_of(d);
@@ -603,7 +580,7 @@ int evtchn_reset_domain(uint16_t dom)
     else
         for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
             if (tab->ports[p].state != ECS_FREE)
-                close_locked(tab, p, NULL);
+                evtchn_close_locked(tab, p, NULL);
     pthread_mutex_unlock(&evtchn_lock);
     tab_put(ref);
     return rc;
@@ -664,11 +641,11 @@ const struct hypercall_family hc_event_channel_op = {
 
 void evtchn_raise(struct domain *d, uint32_t port)
 {
-    if (port_check(port))
+    if (evtchn_port_check(port))
         return;
     pthread_mutex_lock(&evtchn_lock);
     if (d->evtchn)
-        raise_locked(d->evtchn, port);
+        evtchn_raise_locked(d->evtchn, port);
     pthread_mutex_unlock(&evtchn_lock);
 }
 
@@ -679,9 +656,9 @@ void evtchn_send_virq(struct vcpu *v, unsigned virq)
     pthread_mutex_lock(&evtchn_lock);
     struct evtchn_domain *tab = v->dom->evtchn;
     /* Global VIRQs live in vCPU 0's table (bind_vcpu only changes where they notify). */
-    unsigned slot = virq_is_global(virq) ? 0 : v->id;
+    unsigned slot = evtchn_virq_is_global(virq) ? 0 : v->id;
     if (tab && tab->virq_port[slot][virq])
-        raise_locked(tab, tab->virq_port[slot][virq]);
+        evtchn_raise_locked(tab, tab->virq_port[slot][virq]);
     pthread_mutex_unlock(&evtchn_lock);
 }
 
@@ -707,195 +684,9 @@ void evtchn_domain_destroy(struct domain *d)
     if (tab)
         for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
             if (tab->ports[p].state != ECS_FREE)
-                close_locked(tab, p, NULL);
+                evtchn_close_locked(tab, p, NULL);
     d->evtchn = NULL;
     pthread_mutex_unlock(&evtchn_lock);
     free(tab);
 }
 
-/* ---- dom0 ends ---- */
-
-/* One thread for every dom0 kick eventfd: a client's notify is raised on the guest end. */
-static void *dom0_poller(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        struct epoll_event ev[32];
-        int n = epoll_wait(dom0_epoll_fd, ev, ARRAY_SIZE(ev), -1);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            log_err("evtchn: dom0 poller epoll_wait: %s", strerror(errno));
-            return NULL;
-        }
-        pthread_mutex_lock(&evtchn_lock);
-        for (int i = 0; i < n; i++) {
-            uint32_t port = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
-            if (port_check(port))
-                continue;
-            struct evtchn_port *p = &dom0_tab.ports[port];
-            if (p->gen != gen || p->kick_fd < 0)
-                continue;  /* closed (and maybe re-used) since the event was queued */
-            uint64_t cnt;
-            if (read(p->kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
-                continue;
-            if (p->state == ECS_INTERDOMAIN)
-                raise_locked(p->peer, p->remote_port);
-        }
-        pthread_mutex_unlock(&evtchn_lock);
-    }
-}
-
-static int dom0_poller_start_locked(void)
-{
-    if (dom0_epoll_fd >= 0)
-        return 0;
-    int fd = epoll_create1(EPOLL_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    dom0_epoll_fd = fd;
-    pthread_t t;
-    int rc = pthread_create(&t, NULL, dom0_poller, NULL);
-    if (rc) {
-        close(fd);
-        dom0_epoll_fd = -1;
-        return -rc;
-    }
-    pthread_detach(t);
-    dom0_tab.domid = 0;
-    return 0;
-}
-
-/* Creates the port's eventfds, registers the kick end and dups both for the client. */
-static int dom0_port_fds_locked(uint32_t port, struct evtchn_dom0_fds *out)
-{
-    struct evtchn_port *p = &dom0_tab.ports[port];
-    int rc = dom0_poller_start_locked();
-    if (rc)
-        return rc;
-    p->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    p->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    out->notify_fd = p->notify_fd >= 0 ? fcntl(p->notify_fd, F_DUPFD_CLOEXEC, 0) : -1;
-    out->kick_fd = p->kick_fd >= 0 ? fcntl(p->kick_fd, F_DUPFD_CLOEXEC, 0) : -1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = port | ((uint64_t)p->gen << 32)};
-    if (out->notify_fd < 0 || out->kick_fd < 0 ||
-        epoll_ctl(dom0_epoll_fd, EPOLL_CTL_ADD, p->kick_fd, &ev) < 0) {
-        rc = -errno;
-        if (out->notify_fd >= 0)
-            close(out->notify_fd);
-        if (out->kick_fd >= 0)
-            close(out->kick_fd);
-        out->notify_fd = out->kick_fd = -1;
-        return rc ? rc : -EMFILE;
-    }
-    return 0;
-}
-
-/* Allocates a dom0 port, lets `link` bind it, gives it eventfds; undone on any failure. */
-static int dom0_bind(int (*link)(uint32_t port, void *ctx), void *ctx, const void *owner,
-                     uint32_t *port, struct evtchn_dom0_fds *fds)
-{
-    pthread_mutex_lock(&evtchn_lock);
-    int rc = port_alloc(&dom0_tab, port);
-    if (rc == 0 && (rc = link(*port, ctx)) != 0)
-        port_free(&dom0_tab, *port, NULL);
-    else if (rc == 0 && (rc = dom0_port_fds_locked(*port, fds)) != 0)
-        close_locked(&dom0_tab, *port, NULL);
-    if (rc == 0)
-        dom0_tab.ports[*port].owner = owner;
-    pthread_mutex_unlock(&evtchn_lock);
-    return rc;
-}
-
-int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, const void *owner,
-                                 uint32_t *port, struct evtchn_dom0_fds *fds)
-{
-    fds->notify_fd = fds->kick_fd = -1;
-    if (remote_dom == 0 || remote_dom >= DOMID_FIRST_RESERVED)
-        return -ESRCH;  /* dom0 to dom0 is never needed by a backend */
-    struct domain *rd = domain_get(remote_dom);
-    if (!rd)
-        return -ESRCH;
-    pthread_mutex_lock(&evtchn_lock);
-    struct evtchn_domain *rt = rd->evtchn;
-    uint32_t lport = 0;
-    int rc = rt ? bind_interdomain_locked(&dom0_tab, rt, remote_port, &lport) : -ESRCH;
-    if (rc == 0 && (rc = dom0_port_fds_locked(lport, fds)) != 0)
-        close_locked(&dom0_tab, lport, NULL);
-    if (rc == 0) {
-        dom0_tab.ports[lport].owner = owner;
-        raise_locked(&dom0_tab, lport);  /* as for guests: a conservative first event */
-        *port = lport;
-    }
-    pthread_mutex_unlock(&evtchn_lock);
-    domain_put(rd);
-    return rc;
-}
-
-static int dom0_link_unbound(uint32_t port, void *arg)
-{
-    dom0_tab.ports[port].state = ECS_UNBOUND;
-    dom0_tab.ports[port].remote_dom = *(uint16_t *)arg;
-    return 0;
-}
-
-int evtchn_dom0_bind_unbound(uint16_t remote_dom, const void *owner, uint32_t *port,
-                             struct evtchn_dom0_fds *fds)
-{
-    fds->notify_fd = fds->kick_fd = -1;
-    if (remote_dom >= DOMID_FIRST_RESERVED)
-        return -ESRCH;
-    return dom0_bind(dom0_link_unbound, &remote_dom, owner, port, fds);
-}
-
-static int dom0_link_virq(uint32_t port, void *arg)
-{
-    unsigned virq = *(unsigned *)arg;
-    if (dom0_tab.virq_port[0][virq])
-        return -EEXIST;
-    dom0_tab.ports[port].state = ECS_VIRQ;
-    dom0_tab.ports[port].virq = virq;
-    dom0_tab.ports[port].virq_vcpu = 0;
-    dom0_tab.virq_port[0][virq] = port;
-    return 0;
-}
-
-int evtchn_dom0_bind_virq(unsigned virq, const void *owner, uint32_t *port,
-                          struct evtchn_dom0_fds *fds)
-{
-    fds->notify_fd = fds->kick_fd = -1;
-    if (virq >= NR_VIRQS || !virq_is_global(virq))
-        return -EINVAL;  /* per-vCPU VIRQs mean nothing for host processes */
-    return dom0_bind(dom0_link_virq, &virq, owner, port, fds);
-}
-
-int evtchn_dom0_close(uint32_t port, const void *owner)
-{
-    if (port_check(port))
-        return -EINVAL;
-    pthread_mutex_lock(&evtchn_lock);
-    struct evtchn_port *p = &dom0_tab.ports[port];
-    int rc = p->state == ECS_FREE || p->owner != owner ? -ENOTCONN
-                                                       : close_locked(&dom0_tab, port, NULL);
-    pthread_mutex_unlock(&evtchn_lock);
-    return rc;
-}
-
-void evtchn_dom0_close_all(const void *owner)
-{
-    pthread_mutex_lock(&evtchn_lock);
-    for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
-        if (dom0_tab.ports[p].state != ECS_FREE && dom0_tab.ports[p].owner == owner)
-            close_locked(&dom0_tab, p, NULL);
-    pthread_mutex_unlock(&evtchn_lock);
-}
-
-void evtchn_dom0_send_virq(unsigned virq)
-{
-    if (virq >= NR_VIRQS)
-        return;
-    pthread_mutex_lock(&evtchn_lock);
-    if (dom0_tab.virq_port[0][virq])
-        raise_locked(&dom0_tab, dom0_tab.virq_port[0][virq]);
-    pthread_mutex_unlock(&evtchn_lock);
-}

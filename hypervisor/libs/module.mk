@@ -5,7 +5,8 @@
 DOM0LIBS_UT_SRCS := $(wildcard hypervisor/tests/test_evtchn*.c hypervisor/tests/test_gnttab*.c)
 UNIT_TESTS += $(BUILD)/tests/test_evtchn_gnttab
 $(BUILD)/tests/test_evtchn_gnttab: $(call objs,$(DOM0LIBS_UT_SRCS) \
-		hypervisor/kxend/event_channel.c hypervisor/kxend/grant_table.c) $(COMMON_LIB)
+		hypervisor/kxend/event_channel.c hypervisor/kxend/evtchn_dom0.c \
+		hypervisor/kxend/grant_table.c) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
 

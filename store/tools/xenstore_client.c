@@ -368,6 +368,12 @@ static void xsc_parse(struct xsc_opts *o, int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, xsc_modes[o->mode].opts, longopts, NULL)) != -1) {
+        /* As Xen's: an unknown option only gets getopt's warning, but a known one the mode does
+         * not take (xenstore-read --tidy) is a usage error. */
+        if (c == '?')
+            continue;
+        if (c == 'h' || !strchr(xsc_modes[o->mode].opts, c))
+            xsc_usage(o);
         switch (c) {
         case 'f':
             o->full_path = true;
@@ -394,7 +400,7 @@ static void xsc_parse(struct xsc_opts *o, int argc, char **argv)
             o->raw = true;
             break;
         default:
-            xsc_usage(o); /* -h and unknown options */
+            break;
         }
     }
 }

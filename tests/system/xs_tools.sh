@@ -37,6 +37,10 @@ same xenstore-read -R /t/bin
 same xenstore-read /t/a /t/missing /t/b/c
 same xenstore-read
 same xenstore-read -h
+same xenstore-read -x /t/a
+same xenstore-read --tidy /t/a
+same xenstore-ls --flat /t/b
+same xenstore-read --raw --prefix /t/a
 same xenstore-exists /t/b
 same xenstore-exists /t/missing
 same xenstore-list /t

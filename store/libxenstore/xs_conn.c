@@ -1,6 +1,7 @@
 /* libxenstore connection layer: opening the daemon socket (or xenbus device), framing
  * messages, matching replies to requests, and queueing watch events, thread-safely. */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,7 +58,9 @@ static struct xs_handle *xs_get_handle(const char *path)
         return NULL;
     }
     h->fd = fd;
+    h->is_socket = S_ISSOCK(st.st_mode);
     h->event_pipe[0] = h->event_pipe[1] = -1;
+    h->stop_pipe[0] = h->stop_pipe[1] = -1;
     h->events_tail = &h->events_head;
     h->next_req_id = 1;
     pthread_mutex_init(&h->request_lock, NULL);
@@ -103,9 +106,11 @@ static void xs_free_handle(struct xs_handle *h)
         e = next;
     }
     free(h->reply_body);
-    if (h->event_pipe[0] >= 0) {
-        close(h->event_pipe[0]);
-        close(h->event_pipe[1]);
+    for (int i = 0; i < 2; i++) {
+        if (h->event_pipe[i] >= 0)
+            close(h->event_pipe[i]);
+        if (h->stop_pipe[i] >= 0)
+            close(h->stop_pipe[i]);
     }
     if (h->fd >= 0)
         close(h->fd);
@@ -120,9 +125,16 @@ void xs_close(struct xs_handle *h)
     bool running = h->reader_running;
     pthread_mutex_unlock(&h->state_lock);
     if (running) {
-        /* Wake the reader with end-of-file; a device fd cannot be shut down, so cancel. */
-        if (shutdown(h->fd, SHUT_RDWR) != 0)
-            pthread_cancel(h->reader);
+        /* Wake the reader: end-of-file on a socket; a device cannot be shut down, so the
+         * reader also polls a stop pipe (no pthread_cancel: it could strike mid-update). */
+        if (h->is_socket) {
+            shutdown(h->fd, SHUT_RDWR);
+        } else {
+            char c = 0;
+            if (write(h->stop_pipe[1], &c, 1) != 1) {
+                /* A fresh pipe with room for one byte: cannot fail. */
+            }
+        }
         pthread_join(h->reader, NULL);
     }
     pthread_mutex_destroy(&h->request_lock);
@@ -143,10 +155,22 @@ void xs_daemon_destroy_postfork(struct xs_handle *h)
         xs_free_handle(h);
 }
 
-static int xs_read_exact(int fd, void *buf, size_t len)
+/* stop_fd >= 0: give up with -ECONNRESET once it becomes readable (device reader thread). */
+static int xs_read_exact(int fd, int stop_fd, void *buf, size_t len)
 {
     char *p = buf;
     while (len) {
+        if (stop_fd >= 0) {
+            struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+                                    {.fd = stop_fd, .events = POLLIN}};
+            if (poll(pfd, 2, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -errno;
+            }
+            if (pfd[1].revents)
+                return -ECONNRESET;
+        }
         ssize_t n = read(fd, p, len);
         if (n < 0) {
             if (errno == EINTR)
@@ -162,9 +186,9 @@ static int xs_read_exact(int fd, void *buf, size_t len)
 }
 
 /* Reads one whole message. The daemon is a peer: its length is checked before allocating. */
-static int xs_read_message(int fd, struct xsd_sockmsg *hdr, char **body)
+static int xs_read_message(int fd, int stop_fd, struct xsd_sockmsg *hdr, char **body)
 {
-    int rc = xs_read_exact(fd, hdr, sizeof(*hdr));
+    int rc = xs_read_exact(fd, stop_fd, hdr, sizeof(*hdr));
     if (rc)
         return rc;
     if (hdr->len > XENSTORE_PAYLOAD_MAX)
@@ -172,7 +196,7 @@ static int xs_read_message(int fd, struct xsd_sockmsg *hdr, char **body)
     char *b = malloc(hdr->len + 1);
     if (!b)
         return -ENOMEM;
-    rc = xs_read_exact(fd, b, hdr->len);
+    rc = xs_read_exact(fd, stop_fd, b, hdr->len);
     if (rc) {
         free(b);
         return rc;
@@ -264,18 +288,13 @@ static void *xs_reader_main(void *arg)
     for (;;) {
         struct xsd_sockmsg hdr;
         char *body;
-        int rc = xs_read_message(h->fd, &hdr, &body);
-        /* xs_close may cancel us (device fds cannot be shut down): never while holding the
-         * lock, or the pipe write below, a cancellation point, would leave it held. */
-        int old;
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+        int rc = xs_read_message(h->fd, h->stop_pipe[0], &hdr, &body);
         pthread_mutex_lock(&h->state_lock);
         if (rc == 0)
             rc = xs_dispatch(h, &hdr, body);
         if (rc)
             xs_mark_dead(h, -rc);
         pthread_mutex_unlock(&h->state_lock);
-        pthread_setcancelstate(old, NULL);
         if (rc)
             return NULL;
     }
@@ -287,7 +306,10 @@ int xs_start_reader(struct xs_handle *h)
     /* request_lock excludes a requester reading the socket itself meanwhile. */
     pthread_mutex_lock(&h->request_lock);
     pthread_mutex_lock(&h->state_lock);
-    if (!h->reader_running) {
+    if (!h->reader_running && !h->is_socket && h->stop_pipe[0] < 0 &&
+        pipe2(h->stop_pipe, O_CLOEXEC) != 0)
+        rc = -errno;
+    if (!h->reader_running && rc == 0) {
         rc = -pthread_create(&h->reader, NULL, xs_reader_main, h);
         h->reader_running = rc == 0;
     }
@@ -358,7 +380,7 @@ static int xs_wait_reply(struct xs_handle *h, struct xsd_sockmsg *hdr, char **bo
         pthread_mutex_unlock(&h->state_lock);
         struct xsd_sockmsg in;
         char *b;
-        int rc = xs_read_message(h->fd, &in, &b);
+        int rc = xs_read_message(h->fd, -1, &in, &b);
         pthread_mutex_lock(&h->state_lock);
         if (rc == 0)
             rc = xs_dispatch(h, &in, b);

@@ -24,6 +24,8 @@ struct xs_event {
  * (reply_*) and events (events_*), so events arrive while the application is idle. */
 struct xs_handle {
     int fd;
+    bool is_socket;   /* else a xenbus-like device */
+    int stop_pipe[2]; /* device only: xs_close wakes the reader through it */
     bool unwatch_filter;
     uint32_t next_req_id;
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -574,4 +575,29 @@ Test(xs_client, garbage_replies_never_crash_the_library, .timeout = 20)
     close(fake.listen_fd);
     unlink(fake.path);
     rmdir(fake.dir);
+}
+
+/* A path that is not a socket is a xenbus-like device: opened with open() and spoken to with
+ * plain read/write. A FIFO opened read-write loops each request back as its own "reply", which
+ * has the right type and id, so the whole device path runs, including xs_close cancelling the
+ * reader thread (a device cannot be shut down). */
+Test(xs_client, non_socket_path_is_used_as_a_xenbus_device, .timeout = 20)
+{
+    char dir[] = "/tmp/xs-dev-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/xenbus", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    setenv("XENSTORED_PATH", path, 1);
+    struct xs_handle *h = xs_open(0);
+    cr_assert_not_null(h, "xs_open: %s", strerror(errno));
+    unsigned int len;
+    char *v = xs_read(h, XBT_NULL, "/loop", &len);
+    cr_assert_not_null(v, "xs_read: %s", strerror(errno));
+    cr_assert_eq(len, 6);
+    cr_assert_str_eq(v, "/loop");
+    free(v);
+    cr_assert(xs_watch(h, "/w", "t"));
+    xs_close(h);
+    unlink(path);
+    rmdir(dir);
 }

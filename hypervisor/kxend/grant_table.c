@@ -46,6 +46,7 @@ static pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t gnttab_serial;
 static struct gnttab_dom0_map *dom0_maps;
 static uint32_t dom0_maps_cap;
+static uint32_t dom0_maps_free_hint;  /* no free slot below this index */
 
 /* ---- validation helpers ---- */
 
@@ -391,7 +392,7 @@ int gnttab_dom0_map(uint16_t domid, uint32_t ref, bool readonly, const void *own
         return GNTST_bad_domain;
     pthread_mutex_lock(&gnttab_lock);
     struct gnttab_domain *gt = d->gnttab;
-    uint32_t h = 0;
+    uint32_t h = dom0_maps_free_hint;
     while (h < dom0_maps_cap && dom0_maps[h].owner)
         h++;
     int st = gt ? GNTST_okay : GNTST_bad_domain;
@@ -415,6 +416,7 @@ int gnttab_dom0_map(uint16_t domid, uint32_t ref, bool readonly, const void *own
             .owner = owner, .serial = gt->serial, .domid = domid, .readonly = readonly,
             .ref = ref};
         *handle = h;
+        dom0_maps_free_hint = h + 1;
         /* The memfd backs RAM from guest-physical 0, so the offset is the host offset. */
         *memfd_offset = (uint64_t)((uint8_t *)guest_phys_ptr(d, gpa, KXEN_PAGE_SIZE) - d->ram);
     }
@@ -432,6 +434,9 @@ static void dom0_unmap_locked(struct gnttab_dom0_map *m)
     if (d)
         domain_put(d);
     memset(m, 0, sizeof(*m));
+    uint32_t h = (uint32_t)(m - dom0_maps);
+    if (h < dom0_maps_free_hint)
+        dom0_maps_free_hint = h;
 }
 
 int gnttab_dom0_unmap(uint32_t handle, const void *owner)

@@ -30,13 +30,13 @@ int main(void)
               boot_info.nr_memmap, sources[boot_info.memmap_source]);
     for (unsigned i = 0; i < boot_info.nr_memmap; i++)
         hv_printf("boottest: map %u: 0x%012lx +0x%lx type %u\n", i,
-                  (unsigned long)boot_info.memmap[i].addr,
-                  (unsigned long)boot_info.memmap[i].size, boot_info.memmap[i].type);
+                  (unsigned long)boot_info.memmap[i].addr, (unsigned long)boot_info.memmap[i].size,
+                  boot_info.memmap[i].type);
     hv_printf("boottest: store pfn 0x%lx port %u, console pfn 0x%lx port %u\n",
               (unsigned long)boot_info.store_pfn, boot_info.store_evtchn,
               (unsigned long)boot_info.console_pfn, boot_info.console_evtchn);
     if (has_word(boot_info.cmdline, "trap"))
         __asm__ volatile("int3");
     guest_shutdown(has_word(boot_info.cmdline, "reason=reboot") ? SHUTDOWN_reboot
-                                                                 : SHUTDOWN_poweroff);
+                                                                : SHUTDOWN_poweroff);
 }

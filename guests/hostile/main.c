@@ -87,8 +87,7 @@ static void bad_ports(void)
         tap_rc(evtchn_bind_vcpu(p, 0), -XEN_EINVAL, "bind_vcpu port %u -> EINVAL", p);
     }
     evtchn_port_t p;
-    tap_rc(evtchn_alloc_unbound(DOMID_SELF, &p), 0,
-           "alloc_unbound for ourselves works (baseline)");
+    tap_rc(evtchn_alloc_unbound(DOMID_SELF, &p), 0, "alloc_unbound for ourselves works (baseline)");
     struct evtchn_alloc_unbound au = {.dom = 0, .remote_dom = DOMID_SELF};
     tap_rc(HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au), -XEN_EPERM,
            "alloc_unbound in another domain's table -> EPERM");
@@ -99,8 +98,7 @@ static void bad_ports(void)
     long rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &bi);
     tap_check(rc == -XEN_EINVAL || rc == -XEN_EPERM,
               "bind_interdomain to a dom0 port never offered to us fails (rc %ld)", rc);
-    tap_rc(evtchn_bind_virq(VIRQ_TIMER, 200, &p), -XEN_ENOENT,
-           "bind_virq on vCPU 200 -> ENOENT");
+    tap_rc(evtchn_bind_virq(VIRQ_TIMER, 200, &p), -XEN_ENOENT, "bind_virq on vCPU 200 -> ENOENT");
     tap_rc(evtchn_bind_ipi(200, &p), -XEN_ENOENT, "bind_ipi on vCPU 200 -> ENOENT");
 }
 
@@ -124,8 +122,7 @@ static void grant_abuse(void)
     cp.source.u.ref = 5000;
     cp.source.domid = 0;
     int16_t s = copy_status(&cp, &rc);
-    tap_check(rc == 0 && s < 0, "copy from dom0 ref 5000 never granted to us fails (status %d)",
-              s);
+    tap_check(rc == 0 && s < 0, "copy from dom0 ref 5000 never granted to us fails (status %d)", s);
     cp.source.u.ref = 9;
     cp.source.domid = NO_SUCH_DOMAIN;
     tap_check(copy_status(&cp, &rc) == GNTST_bad_domain && rc == 0,
@@ -185,9 +182,8 @@ static void other_domains(void)
     struct xen_hvm_param p = {.domid = NO_SUCH_DOMAIN, .index = HVM_PARAM_STORE_PFN};
     tap_rc(HYPERVISOR_hvm_op(HVMOP_get_param, &p), -XEN_ESRCH,
            "get_param of a domain that does not exist -> ESRCH");
-    struct xen_add_to_physmap xatp = {.domid = 0,
-                                      .space = XENMAPSPACE_shared_info,
-                                      .gpfn = (uintptr_t)page >> PAGE_SHIFT};
+    struct xen_add_to_physmap xatp = {
+        .domid = 0, .space = XENMAPSPACE_shared_info, .gpfn = (uintptr_t)page >> PAGE_SHIFT};
     tap_rc(HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp), -XEN_EPERM,
            "add_to_physmap into dom0 -> EPERM");
 }

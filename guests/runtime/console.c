@@ -39,7 +39,10 @@ int pvcons_init(void *ring, uint32_t port)
     return 0;
 }
 
-bool pvcons_ready(void) { return cons_ring != 0; }
+bool pvcons_ready(void)
+{
+    return cons_ring != 0;
+}
 
 /* Free bytes in the out ring, or -1 when the indices are impossible (a broken backend: the
  * ring is abandoned rather than trusted). cons is read once. */

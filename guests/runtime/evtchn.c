@@ -26,7 +26,10 @@ static struct {
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
 
-static bool port_valid(evtchn_port_t port) { return port > 0 && port < EVTCHN_2L_NR_CHANNELS; }
+static bool port_valid(evtchn_port_t port)
+{
+    return port > 0 && port < EVTCHN_2L_NR_CHANNELS;
+}
 
 int evtchn_init(void)
 {
@@ -134,7 +137,8 @@ bool evtchn_is_pending(evtchn_port_t port)
     if (!port_valid(port))
         return false;
     return (READ_ONCE(HYPERVISOR_shared_info->evtchn_pending[port / BITS_PER_WORD]) >>
-            (port % BITS_PER_WORD)) & 1;
+            (port % BITS_PER_WORD)) &
+           1;
 }
 
 void evtchn_clear_pending(evtchn_port_t port)

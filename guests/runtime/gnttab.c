@@ -11,7 +11,10 @@
 static grant_entry_v1_t table[GNTTAB_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t in_use[GNTTAB_ENTRIES / 64];
 
-grant_entry_v1_t *gnttab_entries(void) { return table; }
+grant_entry_v1_t *gnttab_entries(void)
+{
+    return table;
+}
 
 int gnttab_init(void)
 {

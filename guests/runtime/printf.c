@@ -122,7 +122,7 @@ int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         switch (*p) {
         case 'd':
         case 'i': {
-            int64_t v = lng == 0 ? va_arg(ap, int)
+            int64_t v = lng == 0   ? va_arg(ap, int)
                         : lng == 1 ? va_arg(ap, long)
                         : lng == 2 ? va_arg(ap, long long)
                                    : (int64_t)va_arg(ap, size_t);
@@ -133,7 +133,7 @@ int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         case 'u':
         case 'x':
         case 'X': {
-            uint64_t v = lng == 0 ? va_arg(ap, unsigned)
+            uint64_t v = lng == 0   ? va_arg(ap, unsigned)
                          : lng == 1 ? va_arg(ap, unsigned long)
                          : lng == 2 ? va_arg(ap, unsigned long long)
                                     : va_arg(ap, size_t);
@@ -143,8 +143,7 @@ int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         case 'p':
             put(&o, '0');
             put(&o, 'x');
-            put_number(&o, (uintptr_t)va_arg(ap, void *), 16, false, false, width - 2, zero,
-                       left);
+            put_number(&o, (uintptr_t)va_arg(ap, void *), 16, false, false, width - 2, zero, left);
             break;
         case 'c':
             if (!left)

@@ -49,7 +49,10 @@ void tap_skip(const char *why, const char *fmt, ...)
     va_end(ap);
 }
 
-unsigned tap_failures(void) { return tap_failed; }
+unsigned tap_failures(void)
+{
+    return tap_failed;
+}
 
 int tap_finish(void)
 {

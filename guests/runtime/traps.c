@@ -25,12 +25,28 @@ struct idt_gate {
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 extern char trap_stubs[];
 
-static const char *const exception_names[32] = {
-    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-    "invalid opcode", "device not available", "double fault", "coprocessor overrun",
-    "invalid TSS", "segment not present", "stack fault", "general protection", "page fault",
-    "reserved", "x87 FP", "alignment check", "machine check", "SIMD FP", "virtualization",
-    "control protection"};
+static const char *const exception_names[32] = {"divide error",
+                                                "debug",
+                                                "NMI",
+                                                "breakpoint",
+                                                "overflow",
+                                                "bound range",
+                                                "invalid opcode",
+                                                "device not available",
+                                                "double fault",
+                                                "coprocessor overrun",
+                                                "invalid TSS",
+                                                "segment not present",
+                                                "stack fault",
+                                                "general protection",
+                                                "page fault",
+                                                "reserved",
+                                                "x87 FP",
+                                                "alignment check",
+                                                "machine check",
+                                                "SIMD FP",
+                                                "virtualization",
+                                                "control protection"};
 
 void traps_init(void)
 {
@@ -54,7 +70,10 @@ void traps_init(void)
 
 static trap_hook_fn trap_hook;
 
-void traps_set_hook(trap_hook_fn fn) { trap_hook = fn; }
+void traps_set_hook(trap_hook_fn fn)
+{
+    trap_hook = fn;
+}
 
 void trap_dispatch(struct trap_frame *f)
 {

@@ -121,8 +121,8 @@ static bool req_room(void *ctx)
 }
 
 /* One request/reply exchange. The reply payload is left in reply_buf/reply_len. */
-static int xs_talk(uint32_t type, xenbus_transaction_t t, const char *const *parts,
-                   unsigned nparts, bool last_nul)
+static int xs_talk(uint32_t type, xenbus_transaction_t t, const char *const *parts, unsigned nparts,
+                   bool last_nul)
 {
     if (!xs_intf)
         return -XEN_ENODEV;
@@ -266,8 +266,7 @@ int xenbus_unwatch(const char *path, const char *token)
     const char *parts[] = {path, token};
     int rc = xs_talk(XS_UNWATCH, XBT_NIL, parts, 2, true);
     for (int i = 0; i < MAX_WATCHES; i++)
-        if (watches[i].used && !strcmp(watches[i].path, path) &&
-            !strcmp(watches[i].token, token))
+        if (watches[i].used && !strcmp(watches[i].path, path) && !strcmp(watches[i].token, token))
             watches[i].used = false;
     return rc;
 }

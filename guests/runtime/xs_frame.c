@@ -107,17 +107,20 @@ int xs_rx_feed(struct xs_rx *rx, struct xenstore_domain_interface *intf)
     return 1;
 }
 
-void xs_rx_reset(struct xs_rx *rx) { rx->have = 0; }
+void xs_rx_reset(struct xs_rx *rx)
+{
+    rx->have = 0;
+}
 
 static const struct {
     const char *name;
     int err;
 } xs_errnames[] = {
-    {"EINVAL", XEN_EINVAL},   {"EACCES", XEN_EACCES}, {"EEXIST", XEN_EEXIST},
-    {"EISDIR", XEN_EISDIR},   {"ENOENT", XEN_ENOENT}, {"ENOMEM", XEN_ENOMEM},
-    {"ENOSPC", XEN_ENOSPC},   {"EIO", XEN_EIO},       {"ENOTEMPTY", XEN_ENOTEMPTY},
-    {"ENOSYS", XEN_ENOSYS},   {"EROFS", XEN_EROFS},   {"EBUSY", XEN_EBUSY},
-    {"EAGAIN", XEN_EAGAIN},   {"EISCONN", XEN_EISCONN}, {"E2BIG", XEN_E2BIG},
+    {"EINVAL", XEN_EINVAL}, {"EACCES", XEN_EACCES},   {"EEXIST", XEN_EEXIST},
+    {"EISDIR", XEN_EISDIR}, {"ENOENT", XEN_ENOENT},   {"ENOMEM", XEN_ENOMEM},
+    {"ENOSPC", XEN_ENOSPC}, {"EIO", XEN_EIO},         {"ENOTEMPTY", XEN_ENOTEMPTY},
+    {"ENOSYS", XEN_ENOSYS}, {"EROFS", XEN_EROFS},     {"EBUSY", XEN_EBUSY},
+    {"EAGAIN", XEN_EAGAIN}, {"EISCONN", XEN_EISCONN}, {"E2BIG", XEN_E2BIG},
     {"EPERM", XEN_EPERM},
 };
 

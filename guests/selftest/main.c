@@ -27,7 +27,10 @@ static uint8_t page_a[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t page_b[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t vcpu_info_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-static unsigned long pfn_of(const void *p) { return (uintptr_t)p >> PAGE_SHIFT; }
+static unsigned long pfn_of(const void *p)
+{
+    return (uintptr_t)p >> PAGE_SHIFT;
+}
 
 static void test_xen_version(void)
 {
@@ -53,8 +56,8 @@ static void test_xen_version(void)
     struct xen_feature_info fi = {.submap_idx = 0};
     rc = HYPERVISOR_xen_version(XENVER_get_features, &fi);
     tap_check(rc == 0 && (fi.submap & (1u << XENFEAT_hvm_callback_vector)),
-              "xen_version: XENVER_get_features has hvm_callback_vector (rc %ld, submap 0x%x)",
-              rc, fi.submap);
+              "xen_version: XENVER_get_features has hvm_callback_vector (rc %ld, submap 0x%x)", rc,
+              fi.submap);
     tap_rc(HYPERVISOR_xen_version(XENVER_pagesize, 0), 4096, "xen_version: XENVER_pagesize");
     tap_rc(HYPERVISOR_xen_version(999, 0), -XEN_ENOSYS, "xen_version: unknown subop -> ENOSYS");
 }
@@ -77,8 +80,14 @@ static void count_event(evtchn_port_t port, void *data)
     (void)port;
     ((struct counter *)data)->hits++;
 }
-static bool timer_moved(void *ctx) { return timer_fired_count != *(uint64_t *)ctx; }
-static bool counter_hit(void *ctx) { return ((struct counter *)ctx)->hits > 0; }
+static bool timer_moved(void *ctx)
+{
+    return timer_fired_count != *(uint64_t *)ctx;
+}
+static bool counter_hit(void *ctx)
+{
+    return ((struct counter *)ctx)->hits > 0;
+}
 
 static void test_sched_op(void)
 {
@@ -140,10 +149,8 @@ static void test_sched_op(void)
 
 static void test_memory_op(void)
 {
-    struct xen_add_to_physmap xatp = {.domid = DOMID_SELF,
-                                      .space = XENMAPSPACE_shared_info,
-                                      .idx = 1,
-                                      .gpfn = pfn_of(page_a)};
+    struct xen_add_to_physmap xatp = {
+        .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info, .idx = 1, .gpfn = pfn_of(page_a)};
     tap_rc(HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp), -XEN_EINVAL,
            "memory_op: add_to_physmap shared_info idx 1 -> EINVAL");
     tap_check(HYPERVISOR_shared_info && evtchn_vcpu_info,
@@ -165,9 +172,10 @@ static void test_memory_op(void)
         if (map[i].type == KXEN_E820_RAM && map[i].addr <= 0x100000 &&
             map[i].addr + map[i].size >= (uintptr_t)page_b + PAGE_SIZE)
             covers = true;
-    tap_check(rc == 0 && mm.nr_entries >= 1 && covers,
-              "memory_op: XENMEM_memory_map has a RAM entry covering the image (rc %ld, %u entries)",
-              rc, mm.nr_entries);
+    tap_check(
+        rc == 0 && mm.nr_entries >= 1 && covers,
+        "memory_op: XENMEM_memory_map has a RAM entry covering the image (rc %ld, %u entries)", rc,
+        mm.nr_entries);
 
     domid_t self = DOMID_SELF;
     long cur = HYPERVISOR_memory_op(XENMEM_current_reservation, &self);
@@ -184,8 +192,8 @@ static void test_hvm_op(void)
     long rc = HYPERVISOR_hvm_op(HVMOP_get_param, &p);
     tap_check(rc == 0 && p.value == KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_VECTOR,
                                                           EVTCHN_CALLBACK_VECTOR),
-              "hvm_op: get_param CALLBACK_IRQ returns the vector set at boot (rc %ld, 0x%lx)",
-              rc, (unsigned long)p.value);
+              "hvm_op: get_param CALLBACK_IRQ returns the vector set at boot (rc %ld, 0x%lx)", rc,
+              (unsigned long)p.value);
     p = (struct xen_hvm_param){.domid = DOMID_SELF, .index = HVM_PARAM_STORE_EVTCHN};
     rc = HYPERVISOR_hvm_op(HVMOP_get_param, &p);
     tap_check(rc == 0 && (boot_info.kind != BOOT_KIND_PVH || p.value == boot_info.store_evtchn),
@@ -193,9 +201,10 @@ static void test_hvm_op(void)
     p = (struct xen_hvm_param){.domid = DOMID_SELF, .index = HVM_NR_PARAMS + 100};
     tap_rc(HYPERVISOR_hvm_op(HVMOP_get_param, &p), -XEN_EINVAL,
            "hvm_op: get_param with an index past the table -> EINVAL");
-    p = (struct xen_hvm_param){.domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ,
-                               .value = KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_VECTOR,
-                                                              EVTCHN_CALLBACK_VECTOR)};
+    p = (struct xen_hvm_param){
+        .domid = DOMID_SELF,
+        .index = HVM_PARAM_CALLBACK_IRQ,
+        .value = KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_VECTOR, EVTCHN_CALLBACK_VECTOR)};
     tap_rc(HYPERVISOR_hvm_op(HVMOP_set_param, &p), 0, "hvm_op: set_param CALLBACK_IRQ again");
     tap_rc(HYPERVISOR_hvm_op(99, &p), -XEN_ENOSYS, "hvm_op: unknown cmd -> ENOSYS");
 }
@@ -269,10 +278,9 @@ static void test_grant_table_op(void)
 
     struct gnttab_query_size qs = {.dom = DOMID_SELF};
     rc = HYPERVISOR_grant_table_op(GNTTABOP_query_size, &qs, 1);
-    tap_check(rc == 0 && qs.status == GNTST_okay && qs.nr_frames >= 1 &&
-                  qs.max_nr_frames >= qs.nr_frames,
-              "grant_table_op: query_size %u of %u frames (rc %ld)", qs.nr_frames,
-              qs.max_nr_frames, rc);
+    tap_check(
+        rc == 0 && qs.status == GNTST_okay && qs.nr_frames >= 1 && qs.max_nr_frames >= qs.nr_frames,
+        "grant_table_op: query_size %u of %u frames (rc %ld)", qs.nr_frames, qs.max_nr_frames, rc);
 
     /* copy between two of our own frames, by frame number */
     for (unsigned i = 0; i < 64; i++) {
@@ -321,8 +329,8 @@ static void test_grant_table_op(void)
     };
     rc = HYPERVISOR_grant_table_op(GNTTABOP_copy, &cp, 1);
     tap_check(rc == 0 && cp.status == GNTST_bad_copy_arg,
-              "grant_table_op: copy crossing a page -> GNTST_bad_copy_arg (rc %ld, status %d)",
-              rc, cp.status);
+              "grant_table_op: copy crossing a page -> GNTST_bad_copy_arg (rc %ld, status %d)", rc,
+              cp.status);
     tap_rc(HYPERVISOR_grant_table_op(99, &cp, 1), -XEN_ENOSYS,
            "grant_table_op: unknown cmd -> ENOSYS");
 }
@@ -335,10 +343,10 @@ static void test_event_channel_op(void)
     struct evtchn_status st;
     rc = evtchn_status(DOMID_SELF, p, &st);
     tap_check(rc == 0 && st.status == EVTCHNSTAT_unbound && st.u.unbound.dom == 0,
-              "event_channel_op: status says unbound for dom0 (rc %ld, status %u)", rc,
-              st.status);
+              "event_channel_op: status says unbound for dom0 (rc %ld, status %u)", rc, st.status);
     tap_rc(evtchn_bind_vcpu(p, 0), 0, "event_channel_op: bind_vcpu of an unbound port to vCPU 0");
-    tap_rc(evtchn_bind_vcpu(p, 200), -XEN_ENOENT, "event_channel_op: bind_vcpu to vCPU 200 -> ENOENT");
+    tap_rc(evtchn_bind_vcpu(p, 200), -XEN_ENOENT,
+           "event_channel_op: bind_vcpu to vCPU 200 -> ENOENT");
     tap_rc(evtchn_close(p), 0, "event_channel_op: close");
     rc = evtchn_status(DOMID_SELF, p, &st);
     tap_check(rc == 0 && st.status == EVTCHNSTAT_closed,

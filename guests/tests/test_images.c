@@ -160,8 +160,10 @@ Test(guest_images, carry_xen_notes_for_both_entry_paths)
         cr_assert(p32 && (p32->p_flags & PF_X), "%s: 32-bit entry in code", images[k]);
         cr_assert_eq(n.hypercall_page % 4096, 0, "%s: hypercall page aligned", images[k]);
         const Elf64_Phdr *hp = segment_of(&im, n.hypercall_page, 4096);
-        cr_assert(hp && (hp->p_flags & PF_X), "%s: hypercall page is an executable page in the "
-                                              "file", images[k]);
+        cr_assert(hp && (hp->p_flags & PF_X),
+                  "%s: hypercall page is an executable page in the "
+                  "file",
+                  images[k]);
         /* the unfilled page traps (int3) rather than running into garbage */
         const uint8_t *page = im.data + hp->p_offset + (n.hypercall_page - hp->p_vaddr);
         for (int i = 0; i < 4096; i++)

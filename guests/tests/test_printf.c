@@ -16,12 +16,12 @@ static int unchecked_fmt(char *b, size_t n, const char *fmt, ...)
     return r;
 }
 
-#define FMT(expect, ...)                                                                          \
-    do {                                                                                          \
-        char b[128];                                                                              \
-        int n = guest_snprintf(b, sizeof(b), __VA_ARGS__);                                        \
-        cr_assert_str_eq(b, expect);                                                              \
-        cr_assert_eq(n, (int)strlen(expect));                                                     \
+#define FMT(expect, ...)                                                                           \
+    do {                                                                                           \
+        char b[128];                                                                               \
+        int n = guest_snprintf(b, sizeof(b), __VA_ARGS__);                                         \
+        cr_assert_str_eq(b, expect);                                                               \
+        cr_assert_eq(n, (int)strlen(expect));                                                      \
     } while (0)
 
 Test(guest_printf, signed_and_unsigned_decimal)

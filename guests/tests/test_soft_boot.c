@@ -39,8 +39,8 @@ struct store {
     char req[4096 + 16];
     size_t req_len;
     char watch_token[64];
-    int watching;            /* the guest watches control/shutdown */
-    const char *request;     /* value to write to control/shutdown once the guest waits */
+    int watching;        /* the guest watches control/shutdown */
+    const char *request; /* value to write to control/shutdown once the guest waits */
     int requested;
     unsigned writes;
 };
@@ -73,7 +73,8 @@ static long hc_console_io(struct vm *vm, uint64_t cmd, uint64_t count, uint64_t 
     const char *p = gpa(vm, buf, count);
     if (!p)
         return -XEN_EFAULT;
-    size_t n = count < sizeof(vm->out) - 1 - vm->out_len ? count : sizeof(vm->out) - 1 - vm->out_len;
+    size_t n =
+        count < sizeof(vm->out) - 1 - vm->out_len ? count : sizeof(vm->out) - 1 - vm->out_len;
     memcpy(vm->out + vm->out_len, p, n);
     vm->out_len += n;
     return 0;
@@ -125,7 +126,6 @@ static long hc_evtchn_op(struct vm *vm, uint64_t cmd, uint64_t arg)
     }
     return -XEN_ENOSYS;
 }
-
 
 static const char *store_get(struct store *st, const char *key)
 {
@@ -428,8 +428,7 @@ static void run_hello(struct vm *vm, const char *request)
     vm->store.request = request;
     boot_with(vm, "hello", "", true);
     cr_assert(strstr(vm->out, "Hello from kxen!"), "console:\n%s", vm->out);
-    cr_assert(strstr(vm->out, "hello: I am \"harness-guest\", domain 7"), "console:\n%s",
-              vm->out);
+    cr_assert(strstr(vm->out, "hello: I am \"harness-guest\", domain 7"), "console:\n%s", vm->out);
     const char *v = store_get(&vm->store, "data/hello");
     cr_assert(v && !strcmp(v, "world"), "data/hello written; console:\n%s", vm->out);
     v = store_get(&vm->store, "control/shutdown");

@@ -110,8 +110,8 @@ static void test_watches(void)
     char path[128], token[32];
     xenbus_write(XBT_NIL, "data/t/w", "0");
     tap_rc(xenbus_watch("data/t/w", "tw", 0, 0), 0, "watch data/t/w");
-    int rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token),
-                               monotonic_ns() + 5000 * MS);
+    int rc =
+        xenbus_read_watch(path, sizeof(path), token, sizeof(token), monotonic_ns() + 5000 * MS);
     tap_check(rc == 0 && !strcmp(token, "tw"), "the initial watch event arrives (rc %d)", rc);
     xenbus_write(XBT_NIL, "data/t/w", "1");
     rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token), monotonic_ns() + 5000 * MS);

@@ -33,7 +33,7 @@ static inline long hypercall5(unsigned nr, unsigned long a1, unsigned long a2, u
 #define hypercall0(nr) hypercall5((nr), 0, 0, 0, 0, 0)
 #define hypercall1(nr, a) hypercall5((nr), (unsigned long)(a), 0, 0, 0, 0)
 #define hypercall2(nr, a, b) hypercall5((nr), (unsigned long)(a), (unsigned long)(b), 0, 0, 0)
-#define hypercall3(nr, a, b, c)                                                                   \
+#define hypercall3(nr, a, b, c)                                                                    \
     hypercall5((nr), (unsigned long)(a), (unsigned long)(b), (unsigned long)(c), 0, 0)
 
 static inline long HYPERVISOR_xen_version(int cmd, void *arg)

@@ -19,17 +19,17 @@ struct boot_memmap_entry {
 };
 
 struct boot_info {
-    int kind;                 /* BOOT_KIND_PV or BOOT_KIND_PVH */
-    const char *accel_path;   /* "pv-entry (soft)" or "pvh-entry (kvm)" */
+    int kind;               /* BOOT_KIND_PV or BOOT_KIND_PVH */
+    const char *accel_path; /* "pv-entry (soft)" or "pvh-entry (kvm)" */
     char cmdline[BOOT_CMDLINE_MAX];
     struct boot_memmap_entry memmap[BOOT_MAX_MEMMAP];
     unsigned nr_memmap;
-    uint64_t nr_pages;        /* RAM pages (from start_info or summed from the map) */
-    uint64_t store_pfn;       /* 0 = no xenstore ring */
+    uint64_t nr_pages;  /* RAM pages (from start_info or summed from the map) */
+    uint64_t store_pfn; /* 0 = no xenstore ring */
     uint32_t store_evtchn;
-    uint64_t console_pfn;     /* 0 = no PV console */
+    uint64_t console_pfn; /* 0 = no PV console */
     uint32_t console_evtchn;
-    int memmap_source;        /* where the map came from, see BOOT_MEMMAP_* */
+    int memmap_source; /* where the map came from, see BOOT_MEMMAP_* */
 };
 #define BOOT_MEMMAP_HYPERCALL 0 /* XENMEM_memory_map */
 #define BOOT_MEMMAP_NR_PAGES 1  /* start_info.nr_pages fallback */
@@ -48,8 +48,14 @@ __attribute__((noreturn)) void guest_shutdown(unsigned reason);
 /* Prints the message on the hypervisor console and shuts down with SHUTDOWN_crash. */
 __attribute__((noreturn, format(printf, 1, 2))) void guest_panic(const char *fmt, ...);
 
-static inline void local_irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
-static inline void local_irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void local_irq_disable(void)
+{
+    __asm__ volatile("cli" ::: "memory");
+}
+static inline void local_irq_enable(void)
+{
+    __asm__ volatile("sti" ::: "memory");
+}
 static inline unsigned long local_save_flags(void)
 {
     unsigned long f;

@@ -41,7 +41,6 @@ void xs_rx_reset(struct xs_rx *rx);
 /* XS_ERROR payload ("ENOENT") -> negative errno; an unknown name gives -EIO. */
 int xs_error_to_errno(const char *payload, size_t len);
 /* XS_WATCH_EVENT payload "path\0token\0" -> pointers into it; -EBADMSG when malformed. */
-int xs_parse_watch_event(const char *payload, size_t len, const char **path,
-                         const char **token);
+int xs_parse_watch_event(const char *payload, size_t len, const char **path, const char **token);
 
 #endif

@@ -24,7 +24,10 @@ struct conn_extra {
     bool flush_pending; /* in d->pending: flushed once the current request is answered */
 };
 
-static struct conn_extra *extra(struct xs_conn *c) { return (struct conn_extra *)(c + 1); }
+static struct conn_extra *extra(struct xs_conn *c)
+{
+    return (struct conn_extra *)(c + 1);
+}
 
 static void reap_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -65,7 +68,10 @@ struct xs_conn *xs_conn_new(struct xs_daemon *d, const struct xs_conn_ops *ops, 
     return c;
 }
 
-bool xs_conn_privileged(const struct xs_conn *conn) { return conn->domid == 0; }
+bool xs_conn_privileged(const struct xs_conn *conn)
+{
+    return conn->domid == 0;
+}
 
 struct xs_ctx xs_conn_ctx(struct xs_conn *conn, struct xs_txn *tx)
 {
@@ -181,8 +187,8 @@ static void pending_flush(struct xs_daemon *d)
     }
 }
 
-void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
-                  const void *a, size_t alen, const void *b, size_t blen)
+void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *a,
+                  size_t alen, const void *b, size_t blen)
 {
     if (c->closing)
         return;
@@ -201,8 +207,8 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
         xs_conn_close(c);
         return;
     }
-    xs_trace(c->d, "OUT conn %llu type %u req %u tx %u len %u%s%.*s",
-             (unsigned long long)c->id, h.type, h.req_id, h.tx_id, h.len,
+    xs_trace(c->d, "OUT conn %llu type %u req %u tx %u len %u%s%.*s", (unsigned long long)c->id,
+             h.type, h.req_id, h.tx_id, h.len,
              h.type == XS_ERROR || h.type == XS_WATCH_EVENT ? " " : "",
              h.type == XS_ERROR || h.type == XS_WATCH_EVENT ? (int)KXEN_MIN(alen, 128) : 0,
              (const char *)a);

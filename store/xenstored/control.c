@@ -13,7 +13,6 @@ struct control_cmd {
     int (*fn)(struct xs_conn *conn, char **argv, int argc, char *out, size_t len);
 };
 
-
 static int ctl_help(struct xs_conn *conn, char **argv, int argc, char *out, size_t len);
 
 static int ctl_print(struct xs_conn *conn, char **argv, int argc, char *out, size_t len)
@@ -81,8 +80,8 @@ static int ctl_stats(struct xs_conn *conn, char **argv, int argc, char *out, siz
     for (struct xs_conn *c = d->conns; c; c = c->next)
         nconn++;
     snprintf(out, len, "nodes %llu\nconnections %u\nrequests %llu\ngeneration %llu\n",
-             (unsigned long long)d->tree.nnodes + 1, nconn,
-             (unsigned long long)d->stats_requests, (unsigned long long)d->tree.gen);
+             (unsigned long long)d->tree.nnodes + 1, nconn, (unsigned long long)d->stats_requests,
+             (unsigned long long)d->tree.gen);
     return 0;
 }
 

@@ -131,8 +131,8 @@ int xs_daemon_check(struct xs_daemon *d, char *msg, size_t len)
         }
         if (n->parent) {
             nodes++;
-            if (r == 0 && n->perms[0].domid != 0 && count_owner(&owners, &nown, &capown,
-                                                                 n->perms[0].domid))
+            if (r == 0 && n->perms[0].domid != 0 &&
+                count_owner(&owners, &nown, &capown, n->perms[0].domid))
                 r = -ENOMEM;
         }
         if (n->first) {

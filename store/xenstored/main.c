@@ -26,27 +26,28 @@ __attribute__((weak)) const struct xs_ring_backend *xenstored_ring_backend_defau
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: xenstored [options]\n"
-            "  -N, --no-fork             stay in the foreground\n"
-            "  -F, --pid-file FILE       write the daemon's pid to FILE\n"
-            "  -P, --output-pid          print the daemon's pid on stdout\n"
-            "  -T, --trace-file FILE     trace every request, reply and watch event to FILE\n"
-            "  -D, --no-domain-init      accepted for compatibility (dom0 needs no setup here)\n"
-            "      --socket PATH         listen on PATH (default $XENSTORED_RUNDIR/socket)\n"
-            "  -E, --entry-nb N          nodes a domain may own (default 1000)\n"
-            "  -S, --entry-size N        bytes of one node: value + child names + 5 per perm (2048)\n"
-            "  -W, --watch-nb N          watches per domain connection (128)\n"
-            "  -t, --transaction N       open transactions per domain connection (10)\n"
-            "  -A, --perm-nb N           permission entries per node (5)\n"
-            "  -M, --path-max N          path characters below a domain's home (2048)\n"
-            "  -Q, --quota NAME=N        set a quota: entry-nb, entry-size, watch-nb, transaction,\n"
-            "                            perm-nb, path-max, transaction-nodes (1024),\n"
-            "                            outstanding (20)\n"
-            "  -L, --log-file FILE       log to FILE instead of stderr\n"
-            "  -l, --log-level LEVEL     err, warn, info (default) or debug\n"
-            "  -v, -V, --verbose         log at debug level\n"
-            "  -H, -h, --help            this text\n");
+    fprintf(
+        f,
+        "Usage: xenstored [options]\n"
+        "  -N, --no-fork             stay in the foreground\n"
+        "  -F, --pid-file FILE       write the daemon's pid to FILE\n"
+        "  -P, --output-pid          print the daemon's pid on stdout\n"
+        "  -T, --trace-file FILE     trace every request, reply and watch event to FILE\n"
+        "  -D, --no-domain-init      accepted for compatibility (dom0 needs no setup here)\n"
+        "      --socket PATH         listen on PATH (default $XENSTORED_RUNDIR/socket)\n"
+        "  -E, --entry-nb N          nodes a domain may own (default 1000)\n"
+        "  -S, --entry-size N        bytes of one node: value + child names + 5 per perm (2048)\n"
+        "  -W, --watch-nb N          watches per domain connection (128)\n"
+        "  -t, --transaction N       open transactions per domain connection (10)\n"
+        "  -A, --perm-nb N           permission entries per node (5)\n"
+        "  -M, --path-max N          path characters below a domain's home (2048)\n"
+        "  -Q, --quota NAME=N        set a quota: entry-nb, entry-size, watch-nb, transaction,\n"
+        "                            perm-nb, path-max, transaction-nodes (1024),\n"
+        "                            outstanding (20)\n"
+        "  -L, --log-file FILE       log to FILE instead of stderr\n"
+        "  -l, --log-level LEVEL     err, warn, info (default) or debug\n"
+        "  -v, -V, --verbose         log at debug level\n"
+        "  -H, -h, --help            this text\n");
 }
 
 struct opts {
@@ -59,39 +60,77 @@ static int set_quota(struct xs_quota *q, const char *name, const char *val)
 {
     int r = xs_quota_set(q, name, val);
     if (r)
-        fprintf(stderr, "xenstored: bad quota %s=%s (a positive number for a known quota)\n",
-                name, val);
+        fprintf(stderr, "xenstored: bad quota %s=%s (a positive number for a known quota)\n", name,
+                val);
     return r;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
 {
     static const struct option longopts[] = {
-        {"no-fork", no_argument, NULL, 'N'},      {"pid-file", required_argument, NULL, 'F'},
-        {"output-pid", no_argument, NULL, 'P'},   {"trace-file", required_argument, NULL, 'T'},
-        {"no-domain-init", no_argument, NULL, 'D'}, {"socket", required_argument, NULL, 's'},
-        {"entry-nb", required_argument, NULL, 'E'}, {"entry-size", required_argument, NULL, 'S'},
-        {"watch-nb", required_argument, NULL, 'W'}, {"transaction", required_argument, NULL, 't'},
-        {"perm-nb", required_argument, NULL, 'A'},  {"path-max", required_argument, NULL, 'M'},
-        {"quota", required_argument, NULL, 'Q'},    {"log-file", required_argument, NULL, 'L'},
-        {"log-level", required_argument, NULL, 'l'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'H'},           {NULL, 0, NULL, 0},
+        {"no-fork", no_argument, NULL, 'N'},
+        {"pid-file", required_argument, NULL, 'F'},
+        {"output-pid", no_argument, NULL, 'P'},
+        {"trace-file", required_argument, NULL, 'T'},
+        {"no-domain-init", no_argument, NULL, 'D'},
+        {"socket", required_argument, NULL, 's'},
+        {"entry-nb", required_argument, NULL, 'E'},
+        {"entry-size", required_argument, NULL, 'S'},
+        {"watch-nb", required_argument, NULL, 'W'},
+        {"transaction", required_argument, NULL, 't'},
+        {"perm-nb", required_argument, NULL, 'A'},
+        {"path-max", required_argument, NULL, 'M'},
+        {"quota", required_argument, NULL, 'Q'},
+        {"log-file", required_argument, NULL, 'L'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "NF:PT:DE:S:W:t:A:M:Q:L:l:vVHh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'N': o->no_fork = true; break;
-        case 'F': o->pid_file = optarg; break;
-        case 'P': o->output_pid = true; break;
-        case 'T': o->trace_file = optarg; break;
-        case 'D': break;
-        case 's': o->socket = optarg; break;
-        case 'E': if (set_quota(q, "entry-nb", optarg)) return -EINVAL; break;
-        case 'S': if (set_quota(q, "entry-size", optarg)) return -EINVAL; break;
-        case 'W': if (set_quota(q, "watch-nb", optarg)) return -EINVAL; break;
-        case 't': if (set_quota(q, "transaction", optarg)) return -EINVAL; break;
-        case 'A': if (set_quota(q, "perm-nb", optarg)) return -EINVAL; break;
-        case 'M': if (set_quota(q, "path-max", optarg)) return -EINVAL; break;
+        case 'N':
+            o->no_fork = true;
+            break;
+        case 'F':
+            o->pid_file = optarg;
+            break;
+        case 'P':
+            o->output_pid = true;
+            break;
+        case 'T':
+            o->trace_file = optarg;
+            break;
+        case 'D':
+            break;
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'E':
+            if (set_quota(q, "entry-nb", optarg))
+                return -EINVAL;
+            break;
+        case 'S':
+            if (set_quota(q, "entry-size", optarg))
+                return -EINVAL;
+            break;
+        case 'W':
+            if (set_quota(q, "watch-nb", optarg))
+                return -EINVAL;
+            break;
+        case 't':
+            if (set_quota(q, "transaction", optarg))
+                return -EINVAL;
+            break;
+        case 'A':
+            if (set_quota(q, "perm-nb", optarg))
+                return -EINVAL;
+            break;
+        case 'M':
+            if (set_quota(q, "path-max", optarg))
+                return -EINVAL;
+            break;
         case 'Q': {
             char name[64];
             const char *eq = strchr(optarg, '=');
@@ -105,7 +144,9 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
                 return -EINVAL;
             break;
         }
-        case 'L': o->log_file = optarg; break;
+        case 'L':
+            o->log_file = optarg;
+            break;
         case 'l':
             if ((o->log_level = klog_parse_level(optarg)) < 0) {
                 fprintf(stderr, "xenstored: unknown log level '%s'\n", optarg);
@@ -113,10 +154,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
             }
             break;
         case 'v':
-        case 'V': o->log_level = KLOG_DEBUG; break;
+        case 'V':
+            o->log_level = KLOG_DEBUG;
+            break;
         case 'H':
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -EINVAL;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -EINVAL;
         }
     }
     if (optind < argc) {

@@ -29,11 +29,20 @@ int xs_perm_parse(const char *s, struct xs_perm *out)
     if (!s || !*s)
         return -EINVAL;
     switch (s[0]) {
-    case 'n': out->perm = XS_PERM_NONE; break;
-    case 'r': out->perm = XS_PERM_READ; break;
-    case 'w': out->perm = XS_PERM_WRITE; break;
-    case 'b': out->perm = XS_PERM_READ | XS_PERM_WRITE; break;
-    default: return -EINVAL;
+    case 'n':
+        out->perm = XS_PERM_NONE;
+        break;
+    case 'r':
+        out->perm = XS_PERM_READ;
+        break;
+    case 'w':
+        out->perm = XS_PERM_WRITE;
+        break;
+    case 'b':
+        out->perm = XS_PERM_READ | XS_PERM_WRITE;
+        break;
+    default:
+        return -EINVAL;
     }
     return xs_domid_parse(s + 1, &out->domid);
 }
@@ -55,11 +64,14 @@ unsigned xs_perm_for(uint32_t domid, uint32_t target, const struct xs_perm *p, u
 
 static bool path_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '/' || c == '_' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '/' || c == '_' || c == '@';
 }
 
-bool xs_path_is_special(const char *path) { return path[0] == '@'; }
+bool xs_path_is_special(const char *path)
+{
+    return path[0] == '@';
+}
 
 bool xs_path_is_child(const char *child, const char *path)
 {

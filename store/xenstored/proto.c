@@ -69,7 +69,10 @@ static void reply_str(struct req *r, const char *s)
     r->outlen = strlen(r->small) + 1;
 }
 
-static void reply_ok(struct req *r) { reply_str(r, "OK"); }
+static void reply_ok(struct req *r)
+{
+    reply_str(r, "OK");
+}
 
 static int canon(struct req *r, const char *in, bool special, char *buf)
 {
@@ -245,8 +248,8 @@ static int format_perms(struct req *r, const struct xs_perm *p, uint32_t n)
     static const char letters[] = "nrwb";
     for (uint32_t i = 0; i < n; i++)
         s += sprintf(s, "%c%u", letters[p[i].perm & 3], p[i].domid) + 1;
-    xs_conn_send(r->conn, XS_GET_PERMS, r->hdr->req_id, r->hdr->tx_id, out, (size_t)(s - out),
-                 NULL, 0);
+    xs_conn_send(r->conn, XS_GET_PERMS, r->hdr->req_id, r->hdr->tx_id, out, (size_t)(s - out), NULL,
+                 0);
     free(out);
     r->sent = true;
     return 0;
@@ -537,8 +540,8 @@ static int do_control(struct req *r)
         return -ENOMEM;
     int e = xs_control(r->conn, argv, n, out, XENSTORE_PAYLOAD_MAX);
     if (e == 0)
-        xs_conn_send(r->conn, XS_CONTROL, r->hdr->req_id, r->hdr->tx_id, out, strlen(out) + 1,
-                     NULL, 0);
+        xs_conn_send(r->conn, XS_CONTROL, r->hdr->req_id, r->hdr->tx_id, out, strlen(out) + 1, NULL,
+                     0);
     free(out);
     r->sent = e == 0;
     return e;

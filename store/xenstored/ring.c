@@ -28,7 +28,10 @@ struct ring_conn {
     bool in_cb, kick;
 };
 
-static struct xenstore_domain_interface *intf_of(struct ring_conn *r) { return r->m.page; }
+static struct xenstore_domain_interface *intf_of(struct ring_conn *r)
+{
+    return r->m.page;
+}
 
 static XENSTORE_RING_IDX peer_index(const XENSTORE_RING_IDX *p)
 {

@@ -125,7 +125,10 @@ static int htab_grow(struct xs_node *n)
     return 0;
 }
 
-static void touch(struct xs_tree *t, struct xs_node *n) { n->gen = ++t->gen; }
+static void touch(struct xs_tree *t, struct xs_node *n)
+{
+    n->gen = ++t->gen;
+}
 
 int xs_tree_create(struct xs_tree *t, const char *path, const struct xs_perm *p, uint32_t np,
                    struct xs_node **out)

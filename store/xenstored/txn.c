@@ -14,9 +14,9 @@ struct tent {
     struct tent *hnext;
     bool observed, main_existed; /* the main tree's state when first looked at */
     uint64_t main_gen;
-    bool mod;        /* the transaction owns this node's state from now on */
-    bool exists;     /* (mod) node exists in the transaction's view */
-    bool fresh;      /* (mod) created in the transaction: the tree's old subtree is gone */
+    bool mod;    /* the transaction owns this node's state from now on */
+    bool exists; /* (mod) node exists in the transaction's view */
+    bool fresh;  /* (mod) created in the transaction: the tree's old subtree is gone */
     bool val_set, perms_set;
     char *value;
     uint32_t vlen;
@@ -112,9 +112,18 @@ void xs_txn_free(struct xs_txn *tx)
     free(tx);
 }
 
-uint32_t xs_txn_id(const struct xs_txn *tx) { return tx->id; }
-uint32_t xs_txn_nodes(const struct xs_txn *tx) { return tx->n; }
-int xs_txn_entry_delta(const struct xs_txn *tx) { return tx->entry_delta; }
+uint32_t xs_txn_id(const struct xs_txn *tx)
+{
+    return tx->id;
+}
+uint32_t xs_txn_nodes(const struct xs_txn *tx)
+{
+    return tx->n;
+}
+int xs_txn_entry_delta(const struct xs_txn *tx)
+{
+    return tx->entry_delta;
+}
 
 static struct tent *find(struct xs_txn *tx, const char *path)
 {

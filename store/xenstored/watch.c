@@ -172,7 +172,8 @@ static void fire_exact(struct xs_daemon *d, const char *key, const char *event_p
 {
     struct xs_watches *w = d->watches;
     for (struct xs_watch *x = w->htab[path_hash(key) & (w->hsize - 1)]; x; x = x->hnext)
-        if (strcmp(x->path, key) == 0 && x->conn && !x->conn->closing && may_see(x->conn, perms, np))
+        if (strcmp(x->path, key) == 0 && x->conn && !x->conn->closing &&
+            may_see(x->conn, perms, np))
             xs_watch_send(x->conn, event_path, x->relative, x->token);
 }
 

@@ -30,10 +30,43 @@ static uint32_t rnd(void)
 }
 
 static const char *const words[] = {
-    "/", "/a", "/a/b", "a", "a/b/c", "/local/domain/5", "name", "/local/domain/5/x",
-    "@introduceDomain", "@releaseDomain", "@bogus", "/a//b", "/a/", "", "T", "F", "0", "5",
-    "4294967296", "-1", "r5", "b0", "n5", "w7", "x1", "help", "quota", "print", "log", "on",
-    "set", "entry-nb", "10", "token", "/local/domain/5/data/q", "\xff\xfe", "CREATE",
+    "/",
+    "/a",
+    "/a/b",
+    "a",
+    "a/b/c",
+    "/local/domain/5",
+    "name",
+    "/local/domain/5/x",
+    "@introduceDomain",
+    "@releaseDomain",
+    "@bogus",
+    "/a//b",
+    "/a/",
+    "",
+    "T",
+    "F",
+    "0",
+    "5",
+    "4294967296",
+    "-1",
+    "r5",
+    "b0",
+    "n5",
+    "w7",
+    "x1",
+    "help",
+    "quota",
+    "print",
+    "log",
+    "on",
+    "set",
+    "entry-nb",
+    "10",
+    "token",
+    "/local/domain/5/data/q",
+    "\xff\xfe",
+    "CREATE",
 };
 
 /* One message: mostly well-formed, sometimes lying about its length or type. */
@@ -137,7 +170,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: xenstored-fuzz --random N [--seed S] | --write-corpus DIR | FILE...\n");
+        fprintf(stderr,
+                "usage: xenstored-fuzz --random N [--seed S] | --write-corpus DIR | FILE...\n");
         return 2;
     }
     for (int i = 1; i < argc; i++)

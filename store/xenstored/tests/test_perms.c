@@ -6,8 +6,14 @@
 #include "harness.h"
 
 static struct th t;
-static void setup(void) { th_init(&t); }
-static void teardown(void) { th_fini(&t); }
+static void setup(void)
+{
+    th_init(&t);
+}
+static void teardown(void)
+{
+    th_fini(&t);
+}
 TestSuite(perms, .init = setup, .fini = teardown);
 TestSuite(quota, .init = setup, .fini = teardown);
 
@@ -93,8 +99,16 @@ Test(perms, a_domain_with_a_target_acts_for_it)
     struct xs_conn *d0 = th_conn(&t, 0);
     make_home(d0, 5);
     struct th_msg m;
-    th_call(d0, XS_INTRODUCE, 0, "5\0" "1\0" "1", 6, &m);
-    th_call(d0, XS_INTRODUCE, 0, "9\0" "2\0" "2", 6, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "5\0"
+            "1\0"
+            "1",
+            6, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "9\0"
+            "2\0"
+            "2",
+            6, &m);
     struct xs_conn *dm = th_conn(&t, 9);
     cr_assert_eq(th_write(dm, 0, "/local/domain/5/x", "1"), -EACCES);
     cr_assert_eq(th_2args(d0, XS_SET_TARGET, 0, "9", "5"), 0);

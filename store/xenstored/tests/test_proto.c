@@ -6,8 +6,14 @@
 #include "harness.h"
 
 static struct th t;
-static void setup(void) { th_init(&t); }
-static void teardown(void) { th_fini(&t); }
+static void setup(void)
+{
+    th_init(&t);
+}
+static void teardown(void)
+{
+    th_fini(&t);
+}
 TestSuite(proto, .init = setup, .fini = teardown);
 
 Test(proto, write_then_read_returns_the_value_without_terminator)
@@ -190,18 +196,34 @@ Test(proto, domain_requests_answer_paths_and_introduction_state)
     cr_assert_str_eq(m.body, "F");
     cr_assert_eq(th_simple(c, XS_RESUME, 0, "7"), -ENOENT);
     cr_assert_eq(th_simple(c, XS_RELEASE, 0, "7"), -ENOENT);
-    th_call(c, XS_INTRODUCE, 0, "7\0" "1234\0" "5", 9, &m);
+    th_call(c, XS_INTRODUCE, 0,
+            "7\0"
+            "1234\0"
+            "5",
+            9, &m);
     cr_assert_str_eq(m.body, "OK");
     th_call(c, XS_IS_DOMAIN_INTRODUCED, 0, "7", 2, &m);
     cr_assert_str_eq(m.body, "T");
-    th_call(c, XS_INTRODUCE, 0, "7\0" "9999\0" "5", 9, &m);
+    th_call(c, XS_INTRODUCE, 0,
+            "7\0"
+            "9999\0"
+            "5",
+            9, &m);
     cr_assert_str_eq(m.body, "EINVAL"); /* another ring for a live domain */
-    th_call(c, XS_INTRODUCE, 0, "7\0" "1234\0" "6", 9, &m);
+    th_call(c, XS_INTRODUCE, 0,
+            "7\0"
+            "1234\0"
+            "6",
+            9, &m);
     cr_assert_str_eq(m.body, "OK"); /* the same ring again (resume) */
     cr_assert_eq(xs_domain_get(&t.d, 7, false)->port, 6);
     cr_assert_eq(th_simple(c, XS_RESUME, 0, "7"), 0);
     cr_assert_eq(th_2args(c, XS_SET_TARGET, 0, "7", "8"), -ENOENT);
-    th_call(c, XS_INTRODUCE, 0, "8\0" "1\0" "1", 6, &m);
+    th_call(c, XS_INTRODUCE, 0,
+            "8\0"
+            "1\0"
+            "1",
+            6, &m);
     cr_assert_eq(th_2args(c, XS_SET_TARGET, 0, "8", "7"), 0);
     cr_assert_eq(xs_domain_get(&t.d, 8, false)->target, 7);
     cr_assert_eq(th_simple(c, XS_RELEASE, 0, "7"), 0);
@@ -214,7 +236,11 @@ Test(proto, privileged_requests_from_a_domain_are_refused)
 {
     struct xs_conn *g = th_conn(&t, 5);
     struct th_msg m;
-    th_call(g, XS_INTRODUCE, 0, "9\0" "1\0" "1", 6, &m);
+    th_call(g, XS_INTRODUCE, 0,
+            "9\0"
+            "1\0"
+            "1",
+            6, &m);
     cr_assert_str_eq(m.body, "EACCES");
     cr_assert_eq(th_simple(g, XS_RELEASE, 0, "9"), -EACCES);
     cr_assert_eq(th_simple(g, XS_IS_DOMAIN_INTRODUCED, 0, "9"), -EACCES);
@@ -234,10 +260,16 @@ Test(proto, control_help_print_quota_and_unknown_commands)
     cr_assert_str_eq(m.body, "OK");
     th_call(c, XS_CONTROL, 0, "quota", 6, &m);
     cr_assert(strstr(m.body, "entry-nb") && strstr(m.body, "1000"), "%s", m.body);
-    th_call(c, XS_CONTROL, 0, "quota\0set\0entry-nb\0" "5", 21, &m);
+    th_call(c, XS_CONTROL, 0,
+            "quota\0set\0entry-nb\0"
+            "5",
+            21, &m);
     cr_assert_str_eq(m.body, "OK");
     cr_assert_eq(t.d.quota.entry_nb, 5);
-    th_call(c, XS_CONTROL, 0, "quota\0set\0bogus\0" "5", 18, &m);
+    th_call(c, XS_CONTROL, 0,
+            "quota\0set\0bogus\0"
+            "5",
+            18, &m);
     cr_assert_str_eq(m.body, "EINVAL");
     th_call(c, XS_CONTROL, 0, "log\0on", 7, &m);
     cr_assert(t.d.trace_on);

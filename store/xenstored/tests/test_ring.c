@@ -17,8 +17,8 @@ static struct xenstore_domain_interface *page;
 static int to_daemon, to_guest; /* eventfds */
 static int unmapped;
 
-static int test_map(const struct xs_ring_backend *be, uint32_t domid, uint64_t gfn,
-                    uint32_t port, struct xs_ring_mapping *m)
+static int test_map(const struct xs_ring_backend *be, uint32_t domid, uint64_t gfn, uint32_t port,
+                    struct xs_ring_mapping *m)
 {
     (void)be;
     (void)domid;
@@ -117,7 +117,11 @@ static struct xs_conn *introduce(void)
 {
     struct xs_conn *d0 = th_conn(&t, 0);
     struct th_msg m;
-    th_call(d0, XS_INTRODUCE, 0, "6\0" "4660\0" "9", 9, &m); /* gfn 0x1234 */
+    th_call(d0, XS_INTRODUCE, 0,
+            "6\0"
+            "4660\0"
+            "9",
+            9, &m); /* gfn 0x1234 */
     cr_assert_str_eq(m.body, "OK");
     event_base_loop(t.base, EVLOOP_NONBLOCK);
     return d0;
@@ -221,7 +225,11 @@ Test(ring, introduce_fails_with_the_backend_error_eio_when_xenstore_has_no_name_
 {
     struct xs_conn *d0 = th_conn(&t, 0);
     struct th_msg m;
-    th_call(d0, XS_INTRODUCE, 0, "6\0" "1\0" "9", 6, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "6\0"
+            "1\0"
+            "9",
+            6, &m);
     cr_assert_str_eq(m.body, "EIO"); /* EFAULT is not in xenstore's error table */
     cr_assert_null(xs_domain_get(&t.d, 6, false));
 }

@@ -57,6 +57,8 @@ static void start(void)
         setenv("XENSTORED_RUNDIR", dir, 1);
         int nul = open("/dev/null", O_WRONLY);
         dup2(nul, 1);
+        /* The daemon must not inherit the test runner's channels. */
+        close_range(3, ~0u, 0);
         execl(XS_DAEMON_BIN, "xenstored", "-N", "-F", pid_path, "-l", "warn", (char *)NULL);
         _exit(127);
     }

@@ -7,8 +7,14 @@
 #include "harness.h"
 
 static struct th t;
-static void setup(void) { th_init(&t); }
-static void teardown(void) { th_fini(&t); }
+static void setup(void)
+{
+    th_init(&t);
+}
+static void teardown(void)
+{
+    th_fini(&t);
+}
 TestSuite(txn, .init = setup, .fini = teardown);
 
 static int end(struct xs_conn *c, uint32_t tx, bool commit)

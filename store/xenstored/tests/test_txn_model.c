@@ -8,8 +8,14 @@
 #include "harness.h"
 
 static struct th t;
-static void setup(void) { th_init(&t); }
-static void teardown(void) { th_fini(&t); }
+static void setup(void)
+{
+    th_init(&t);
+}
+static void teardown(void)
+{
+    th_fini(&t);
+}
 TestSuite(txn_model, .init = setup, .fini = teardown);
 
 /* The path universe: /m, /m/{a,b,c}, /m/{a,b,c}/{x,y}, /m/{a,b,c}/{x,y}/z */
@@ -35,7 +41,10 @@ static void make_paths(void)
     cr_assert_eq(n, NP);
 }
 
-static bool below_or_eq(int child, int anc) { return xs_path_is_child(paths[child], paths[anc]); }
+static bool below_or_eq(int child, int anc)
+{
+    return xs_path_is_child(paths[child], paths[anc]);
+}
 
 static void model_create(struct model *m, int p)
 {
@@ -133,9 +142,27 @@ static void run(unsigned seed)
     cr_assert_eq(xs_daemon_check(&t.d, why, sizeof(why)), 0, "%s", why);
 }
 
-Test(txn_model, random_operations_match_the_model_seed_1) { run(1); }
-Test(txn_model, random_operations_match_the_model_seed_2) { run(2); }
-Test(txn_model, random_operations_match_the_model_seed_3) { run(3); }
-Test(txn_model, random_operations_match_the_model_seed_4) { run(4); }
-Test(txn_model, random_operations_match_the_model_seed_5) { run(5); }
-Test(txn_model, random_operations_match_the_model_seed_6) { run(6); }
+Test(txn_model, random_operations_match_the_model_seed_1)
+{
+    run(1);
+}
+Test(txn_model, random_operations_match_the_model_seed_2)
+{
+    run(2);
+}
+Test(txn_model, random_operations_match_the_model_seed_3)
+{
+    run(3);
+}
+Test(txn_model, random_operations_match_the_model_seed_4)
+{
+    run(4);
+}
+Test(txn_model, random_operations_match_the_model_seed_5)
+{
+    run(5);
+}
+Test(txn_model, random_operations_match_the_model_seed_6)
+{
+    run(6);
+}

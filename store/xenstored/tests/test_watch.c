@@ -6,21 +6,27 @@
 #include "harness.h"
 
 static struct th t;
-static void setup(void) { th_init(&t); }
-static void teardown(void) { th_fini(&t); }
+static void setup(void)
+{
+    th_init(&t);
+}
+static void teardown(void)
+{
+    th_fini(&t);
+}
 TestSuite(watch, .init = setup, .fini = teardown);
 
-#define EXPECT_EVENT(c, path, token)                                                        \
-    do {                                                                                    \
-        char p_[128], t_[64];                                                               \
-        cr_assert(th_event(c, p_, sizeof(p_), t_, sizeof(t_)), "no event for %s", path);    \
-        cr_assert_str_eq(p_, path);                                                         \
-        cr_assert_str_eq(t_, token);                                                        \
+#define EXPECT_EVENT(c, path, token)                                                               \
+    do {                                                                                           \
+        char p_[128], t_[64];                                                                      \
+        cr_assert(th_event(c, p_, sizeof(p_), t_, sizeof(t_)), "no event for %s", path);           \
+        cr_assert_str_eq(p_, path);                                                                \
+        cr_assert_str_eq(t_, token);                                                               \
     } while (0)
-#define EXPECT_NO_EVENT(c)                                                                  \
-    do {                                                                                    \
-        char p_[128], t_[64];                                                               \
-        cr_assert_not(th_event(c, p_, sizeof(p_), t_, sizeof(t_)), "unexpected %s", p_);    \
+#define EXPECT_NO_EVENT(c)                                                                         \
+    do {                                                                                           \
+        char p_[128], t_[64];                                                                      \
+        cr_assert_not(th_event(c, p_, sizeof(p_), t_, sizeof(t_)), "unexpected %s", p_);           \
     } while (0)
 
 Test(watch, fires_once_on_registration_after_the_ack)
@@ -132,7 +138,11 @@ Test(watch, introduce_and_release_fire_the_special_watches)
     EXPECT_EVENT(w, "@introduceDomain", "in");
     EXPECT_EVENT(w, "@releaseDomain", "out");
     struct th_msg m;
-    th_call(d0, XS_INTRODUCE, 0, "4\0" "10\0" "3", 7, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "4\0"
+            "10\0"
+            "3",
+            7, &m);
     EXPECT_EVENT(w, "@introduceDomain", "in");
     th_simple(d0, XS_RELEASE, 0, "4");
     EXPECT_EVENT(w, "@releaseDomain", "out");
@@ -153,12 +163,20 @@ Test(watch, domains_hear_special_events_only_once_granted_read)
     th_2args(g, XS_WATCH, 0, "@releaseDomain", "rel");
     EXPECT_EVENT(g, "@releaseDomain", "rel"); /* the registration event always comes */
     struct th_msg m;
-    th_call(d0, XS_INTRODUCE, 0, "9\0" "1\0" "1", 6, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "9\0"
+            "1\0"
+            "1",
+            6, &m);
     th_simple(d0, XS_RELEASE, 0, "9");
     EXPECT_NO_EVENT(g);
     th_call(d0, XS_SET_PERMS, 0, "@releaseDomain\0n0\0r5", 21, &m);
     cr_assert_str_eq(m.body, "OK");
-    th_call(d0, XS_INTRODUCE, 0, "9\0" "1\0" "1", 6, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "9\0"
+            "1\0"
+            "1",
+            6, &m);
     th_simple(d0, XS_RELEASE, 0, "9");
     EXPECT_EVENT(g, "@releaseDomain", "rel");
 }

@@ -107,7 +107,10 @@ int evtchn_bind(evtchn_port_t port, evtchn_handler_t handler, void *data)
         return -XEN_EBUSY;
     handlers[port].data = data;
     handlers[port].fn = handler;
-    return evtchn_unmask(port);
+    int rc = evtchn_unmask(port);
+    if (rc)
+        handlers[port].fn = 0; /* not ours after all: leave the slot free */
+    return rc;
 }
 
 void evtchn_unbind(evtchn_port_t port)

@@ -36,7 +36,7 @@ int gnttab_init(void)
 
 int gnttab_grant_access(domid_t domid, unsigned long frame, bool readonly, grant_ref_t *ref)
 {
-    if (domid >= DOMID_FIRST_RESERVED)
+    if (domid >= DOMID_FIRST_RESERVED || frame > UINT32_MAX) /* v1 entries hold 32 bits */
         return -XEN_EINVAL;
     for (grant_ref_t r = GNTTAB_NR_RESERVED_ENTRIES; r < GNTTAB_ENTRIES; r++) {
         if (in_use[r / 64] & (1ULL << (r % 64)))

@@ -83,6 +83,10 @@ void trap_dispatch(struct trap_frame *f)
     }
     if (trap_hook && trap_hook(f))
         return;
+    /* A fault while reporting a fault: do not recurse, just stop the domain. */
+    static int reporting;
+    if (reporting++)
+        guest_shutdown(SHUTDOWN_crash);
     const char *name = f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector]
                        : f->vector < 32                             ? "exception"
                                                                     : "unexpected interrupt";

@@ -14,7 +14,7 @@
 
 int gnttab_init(void);
 /* Grants domid access to our frame; *ref receives the entry. -ENOSPC when the table is
- * full, -EINVAL for a domid that is not a real domain. */
+ * full, -EINVAL for a domid that is not a real domain or a frame past v1's 32 bits. */
 int gnttab_grant_access(domid_t domid, unsigned long frame, bool readonly, grant_ref_t *ref);
 /* Revokes a grant: -EBUSY while the peer still maps it (GTF_reading/GTF_writing), -EINVAL
  * for a ref we did not hand out. */

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include <kxen/errno.h>
 #include <kxen/xen.h>
 
 extern char hypercall_page[4096];
@@ -18,7 +19,7 @@ static inline long hypercall5(unsigned nr, unsigned long a1, unsigned long a2, u
                               unsigned long a4, unsigned long a5)
 {
     if (nr >= HYPERCALL_PAGE_ENTRIES)
-        return -38; /* XEN_ENOSYS */
+        return -XEN_ENOSYS;
     register unsigned long r10 __asm__("r10") = a4;
     register unsigned long r8 __asm__("r8") = a5;
     unsigned long rax = nr;

@@ -496,7 +496,7 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
         goto fail;
     }
     if (kd->sync_regs)
-        kv->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+        kv->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
     if ((rc = kvm_vcpu_set_cpuid(v)) < 0) {
         log_err("kvm: dom%u vcpu%u: KVM_SET_CPUID2: %s", v->dom->domid, v->id, strerror(-rc));
         goto fail;

@@ -5,6 +5,9 @@
 # Exit status: 0 when the VM ran (read LOG for the results), 77 when qemu, a kernel with the
 # kvm modules, or busybox is missing (a "SKIP reason" line says which), 1 on harness errors.
 set -euo pipefail
+# The body is one block, parsed whole before it runs: editing this file while a test runs
+# cannot break that run.
+{
 log=$1 build=$(realpath "$2") mode=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 skip() { echo "SKIP $*"; exit 77; }
@@ -67,3 +70,5 @@ timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m 1G
   -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" \
   -append 'console=ttyS0 panic=-1 quiet' </dev/null 2>&1 | tr -d '\r' > "$log" || true
 grep -q '^VMDONE' "$log" || { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }
+exit
+}

@@ -4,6 +4,9 @@
 # accelerator's own checks (kvm_accel_test), then kxend running the test guests on kvm when
 # kxend and the guests are built. Skips (77) without qemu or a kernel with kvm modules.
 set -u
+# The body is one block, parsed whole before it runs: editing this file while a test runs
+# cannot break that run.
+{
 source "$KXEN_SRC/tests/lib.sh"
 rel=${KXEN_REL_BUILD:-$KXEN_SRC/build}
 # The VM runs release binaries; `make all` does not build test programs, so build ours here.
@@ -37,3 +40,5 @@ while IFS= read -r line; do
   esac
 done < <(sed -e 's/^.*=== /=== /' "$log")
 grep -q '^RESULT PASS' "$log" || { echo "# no RESULT PASS in the VM log"; tail -40 "$log" | sed 's/^/# /'; exit 1; }
+exit
+}

@@ -43,7 +43,9 @@ static void kick_handler(int sig)
 static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
 static void kick_install(void)
 {
-    struct sigaction sa = {.sa_handler = kick_handler};
+    /* SA_RESTART keeps the core's own syscalls on the vCPU thread unaffected; KVM_RUN still
+     * returns EINTR (the kernel never restarts it). */
+    struct sigaction sa = {.sa_handler = kick_handler, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(kvm_kick_signal(), &sa, NULL);
 }

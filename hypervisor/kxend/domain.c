@@ -23,6 +23,9 @@ const struct accel_ops *kxend_accel;
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct domain *table[KXEN_MAX_DOMID + 1];
+/* Like Xen, free ids are handed out round robin after the last one, so a destroyed domain's
+ * id is not reused at once (xenstored and xl may still be releasing it). */
+static unsigned domid_rover;
 
 static void domain_free(struct domain *d)
 {
@@ -183,13 +186,19 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
             goto fail;
         }
     } else {
-        for (id = 1; id <= KXEN_MAX_DOMID && table[id]; id++)
-            ;
-        if (id > KXEN_MAX_DOMID) {
+        unsigned n;
+        id = domid_rover;
+        for (n = 0; n < KXEN_MAX_DOMID; n++) {
+            id = id >= KXEN_MAX_DOMID ? 1 : id + 1;
+            if (!table[id])
+                break;
+        }
+        if (n == KXEN_MAX_DOMID) {
             pthread_mutex_unlock(&table_lock);
             rc = -ENOSPC;
             goto fail;
         }
+        domid_rover = id;
     }
     if (cfg->name && cfg->name[0])
         snprintf(d->name, sizeof(d->name), "%s", cfg->name);

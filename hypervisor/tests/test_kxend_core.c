@@ -166,3 +166,18 @@ Test(core, domain_names_are_validated_and_unique)
     cr_assert_eq(domain_rename(d, "renamed"), 0);
     cr_assert_str_eq(d->name, "renamed");
 }
+
+Test(core, a_destroyed_domains_id_is_not_reused_at_once)
+{
+    struct domain_config cfg = { .name = "first", .ram_bytes = RAM, .nr_vcpus = 1 };
+    struct domain *a, *b;
+    cr_assert_eq(domain_create(&cfg, &a), 0);
+    uint16_t id = a->domid;
+    domain_destroy(a);
+    domain_put(a);
+    cfg.name = "second";
+    cr_assert_eq(domain_create(&cfg, &b), 0);
+    cr_assert_neq(b->domid, id, "xenstored may still be releasing the old id");
+    domain_destroy(b);
+    domain_put(b);
+}

@@ -200,6 +200,9 @@ static bool shadowed(struct xs_txn *tx, const char *path)
     return false;
 }
 
+static int copy_perms(struct tent *e, const struct xs_perm *p, uint32_t n);
+static int copy_value(struct tent *e, const char *v, uint32_t len);
+
 static void view_of_entry(struct xs_ctx *c, struct tent *e, struct xs_view *v)
 {
     if (e->has_kids) {
@@ -235,22 +238,22 @@ int xs_txn_get(struct xs_ctx *c, const char *path, struct xs_view *v)
             return r;
     }
     if (!e->observed) {
+        /* The first look is the transaction's snapshot of this node: later reads in the
+         * transaction see this copy even if another connection changes the node. */
+        if (n && (copy_value(e, n->value ? n->value : "", n->vlen) ||
+                  copy_perms(e, n->perms, n->nperms)))
+            return -ENOMEM;
         e->observed = true;
         e->main_existed = n != NULL;
         e->main_gen = n ? n->gen : 0;
     }
     /* Changed since we started: this transaction can no longer commit. */
-    if (n && n->gen > tx->start_gen)
+    if ((n && n->gen > tx->start_gen) || (n != NULL) != e->main_existed)
         tx->doomed = true;
-    if (!n)
+    if (!e->main_existed)
         return -ENOENT;
-    v->exists = true;
-    v->value = n->value ? n->value : "";
-    v->vlen = n->vlen;
-    v->perms = n->perms;
-    v->nperms = n->nperms;
-    v->child_bytes = n->child_bytes;
-    v->gen = n->gen;
+    view_of_entry(c, e, v);
+    v->gen = e->main_gen;
     return 0;
 }
 
@@ -458,12 +461,9 @@ int xs_txn_dir(struct xs_ctx *c, const char *path, const char **buf, size_t *len
         return r;
     struct tent *e = find(c->txn, path);
     *gen = v.gen;
-    if (!e || !e->mod || !e->has_kids) {
-        struct xs_node *n = xs_tree_lookup(&c->d->tree, path);
-        if (!n)
-            return -ENOENT;
-        return xs_tree_dir(n, buf, len);
-    }
+    /* The listing is part of the snapshot too: copy it on first use (listing costs as much). */
+    if (!e->has_kids && (r = kids_materialize(c, e)))
+        return r;
     if (!e->dirvalid) {
         size_t total = 0;
         for (uint32_t i = 0; i < e->nkids; i++)

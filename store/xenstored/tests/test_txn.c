@@ -258,3 +258,27 @@ Test(txn, interleaved_counter_increments_never_lose_an_update)
     cr_assert_eq(atoi(v), NC * PER_CONN);
     cr_assert_gt(eagain, 0, "the interleaving should have produced conflicts");
 }
+
+Test(txn, keeps_reading_its_snapshot_after_another_connection_changes_things)
+{
+    struct xs_conn *a = th_conn(&t, 0), *b = th_conn(&t, 0);
+    th_write(a, 0, "/snap/v", "old");
+    uint32_t tx;
+    th_txn_start(a, &tx);
+    char v[8];
+    th_read(a, tx, "/snap/v", v, sizeof(v));
+    cr_assert_eq(th_read(a, tx, "/snap/missing", NULL, 0), -ENOENT);
+    struct th_msg m;
+    th_call(a, XS_DIRECTORY, tx, "/snap", 6, &m);
+    cr_assert_eq(m.h.len, 2);
+    th_write(b, 0, "/snap/v", "new");
+    th_write(b, 0, "/snap/missing", "here");
+    /* Same answers as before the other connection's writes. */
+    cr_assert_eq(th_read(a, tx, "/snap/v", v, sizeof(v)), 0);
+    cr_assert_str_eq(v, "old");
+    cr_assert_eq(th_read(a, tx, "/snap/missing", NULL, 0), -ENOENT);
+    th_call(a, XS_DIRECTORY, tx, "/snap", 6, &m);
+    cr_assert_eq(m.h.len, 2);
+    cr_assert_str_eq(m.body, "v");
+    cr_assert_eq(end(a, tx, true), -EAGAIN);
+}

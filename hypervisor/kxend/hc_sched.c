@@ -41,8 +41,8 @@ bool vcpu_runnable_check(struct vcpu *v)
     int st = atomic_load(&v->state);
     if (st == VCPU_RUNNABLE)
         return true;
-    if (st != VCPU_BLOCKED)
-        return false;
+    if (st != VCPU_BLOCKED || v->halted_noirq)
+        return false;  /* hlt with interrupts off: only destroy ends it (no NMIs here) */
     bool timer = time_check_timers(v);
     bool pending = evtchn_sync(v);
     bool wake;

@@ -216,7 +216,7 @@ static int dom_attach(uint16_t domid)
     char path[PATH_MAX];
     if (snprintf(path, sizeof(path), "%s/console/guest-%s.log", S.rundir, d->name) <
         (int)sizeof(path))
-        d->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        d->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (d->log_fd < 0)
         log_warn("domain %u: cannot open console log %s: %s", domid, path, strerror(errno));
     char tty[PATH_MAX];
@@ -280,6 +280,22 @@ static void handle_evtchn(void)
         }
 }
 
+/* What a new client sees first: the tail of the domain's log (it survives a xenconsoled
+ * restart), or the in-memory history when there is no log. */
+static size_t replay_tail(const struct dom *d, char *out)
+{
+    if (d->log_fd >= 0) {
+        struct stat st;
+        if (fstat(d->log_fd, &st) == 0) {
+            off_t start = st.st_size > HISTORY_BYTES ? st.st_size - HISTORY_BYTES : 0;
+            ssize_t n = pread(d->log_fd, out, (size_t)(st.st_size - start), start);
+            if (n >= 0)
+                return (size_t)n;
+        }
+    }
+    return cons_history_copy(&d->hist, out);
+}
+
 static void client_request(struct client *c)
 {
     unsigned long id;
@@ -310,7 +326,7 @@ static void client_request(struct client *c)
         return;
     }
     memcpy(hist, "OK\n", 3);
-    size_t n = cons_history_copy(&d->hist, hist + 3);
+    size_t n = replay_tail(d, hist + 3);
     /* The reply and replay are small: a blocking send keeps them whole. */
     int fl = fcntl(c->fd, F_GETFL);
     fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);

@@ -292,12 +292,14 @@ int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len)
         if (offset >= hdr.end)
             break;
     }
-    free(rep);
     if (clear) {
+        /* the reply may carry bytes written meanwhile: give it room, then drop them */
         struct kxen_ctl_console_req req = {.domid = KXEN_CTL_DOMID_HV, .offset = offset,
                                            .flags = KXEN_CTL_CONSOLE_CLEAR};
-        kxen_ctl_simple(ctx->ctl, KXEN_CTL_CONSOLE_READ, &req, sizeof(req), NULL, 0, NULL);
+        kxen_ctl_simple(ctx->ctl, KXEN_CTL_CONSOLE_READ, &req, sizeof(req), rep,
+                        sizeof(struct kxen_ctl_console_rep) + KXEN_CTL_CONSOLE_CHUNK, NULL);
     }
+    free(rep);
     if (!out && !(out = calloc(1, 1)))
         return -ENOMEM;
     out[n] = '\0';

@@ -14,6 +14,7 @@
 
     .section .rodata
     .globl guest_start, guest_end, guest_entry_main, guest_entry_fault, guest_entry_spin
+    .globl guest_entry_real16
 guest_start:
     .code32
 guest_entry_main:
@@ -165,6 +166,16 @@ guest_entry_fault:                  /* triple fault: no usable IDT, then an exce
 
 guest_entry_spin:                   /* never exits on its own: for kick and stop */
     jmp guest_entry_spin
+
+    .code16
+guest_entry_real16:                 /* HVM reset-style boot: real mode, cs:ip at the entry */
+    mov %cs, %ax
+    out %ax, $0x10                  /* 1: code segment */
+    mov %cr0, %eax
+    out %eax, $0x10                 /* 2: cr0 (PE clear) */
+7:  hlt
+    jmp 7b
+    .code32
 
     .p2align 3
 gdt:

@@ -19,7 +19,7 @@
 #include "kxend/domain.h"
 
 extern const uint8_t guest_start[], guest_end[], guest_entry_main[], guest_entry_fault[],
-    guest_entry_spin[];
+    guest_entry_spin[], guest_entry_real16[];
 
 #define GUEST_BASE 0x10000
 #define GUEST_RAM (2u << 20)
@@ -212,6 +212,8 @@ static void check(bool cond, const char *what)
         tap_failed++;
 }
 
+static enum vcpu_boot_mode boot_mode = VCPU_BOOT_PROT32;
+
 static struct domain *dom_new(const uint8_t *entry, uint64_t *create_ns)
 {
     uint64_t t0 = kxen_now_ns();
@@ -230,7 +232,7 @@ static struct domain *dom_new(const uint8_t *entry, uint64_t *create_ns)
     pthread_cond_init(&v->wait_cond, NULL);
     d->vcpus[0] = v;
     d->nr_vcpus = 1;
-    struct vcpu_boot boot = {.mode = VCPU_BOOT_PROT32,
+    struct vcpu_boot boot = {.mode = boot_mode,
                              .entry = GUEST_BASE + (uint64_t)(entry - guest_start),
                              .rbx = START_INFO_MAGIC};
     int rc = accel_kvm_ops.domain_init(d);
@@ -397,6 +399,24 @@ static void test_kick_and_stop(void)
     dom_free(d);
 }
 
+static void test_real16_boot(void)
+{
+    memset(&rec, 0, sizeof(rec));
+    boot_mode = VCPU_BOOT_REAL16;
+    struct domain *d = dom_new(guest_entry_real16, NULL);
+    boot_mode = VCPU_BOOT_PROT32;
+    if (!d || accel_kvm_ops.start(d) < 0) {
+        check(false, "real-mode domain starts");
+        return;
+    }
+    for (int i = 0; i < 20000 && rec.nr_reports < 2; i++)
+        usleep(1000);
+    uint64_t entry = GUEST_BASE + (uint64_t)(guest_entry_real16 - guest_start);
+    check(rec.nr_reports == 2 && rec.reports[0] == (entry >> 4 & 0xf000) && !(rec.reports[1] & 1),
+          "REAL16 boot runs 16-bit code in real mode with cs:ip at the entry");
+    dom_free(d);
+}
+
 int main(int argc, char **argv)
 {
     bool bench = argc > 1 && !strcmp(argv[1], "--bench");
@@ -414,6 +434,7 @@ int main(int argc, char **argv)
     test_main_guest(bench);
     test_triple_fault();
     test_kick_and_stop();
+    test_real16_boot();
     printf("RESULT %s\n", tap_failed ? "FAIL" : "PASS");
     return tap_failed ? 1 : 0;
 }

@@ -53,7 +53,8 @@ static int lifecycle(xc_interface *xch, const char *image)
 {
     int fd = open(image, O_RDONLY | O_CLOEXEC);
     uint32_t domid = 0, flags = 0;
-    if (fd < 0 || xc_kxen_domain_create(xch, "spin", 32 * 1024, 1, NULL, 0, &domid) < 0 ||
+    /* Two vCPUs: the second stays down (parked) and must not stop pause or destroy. */
+    if (fd < 0 || xc_kxen_domain_create(xch, "spin", 32 * 1024, 2, NULL, 0, &domid) < 0 ||
         xc_kxen_domain_load(xch, domid, fd, "", 0, 0, NULL) < 0) {
         check(false, "spinning guest is built and started");
         return 1;
@@ -61,7 +62,7 @@ static int lifecycle(xc_interface *xch, const char *image)
     close(fd);
     usleep(500 * 1000);
     cpu_time(xch, domid, &flags);
-    check(flags & KXEN_DOMINFO_RUNNING, "spinning guest is running");
+    check(flags & KXEN_DOMINFO_RUNNING, "spinning guest (2 vCPUs, 1 up) is running");
     /* A guest that never exits is accounted when it leaves guest code: pause makes it. */
     check(xc_domain_pause(xch, domid) == 0, "pause");
     usleep(100 * 1000);

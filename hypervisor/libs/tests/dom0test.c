@@ -393,6 +393,38 @@ static double ref_pingpong_ns(long n)
     return (double)dt / (double)n;
 }
 
+/* guest <-> guest: B serves A, A pings B n times (mode "ping" or "pingpoll") and reports. */
+static void guest_pair(xc_interface *xch, const char *elf, long n, const char *mode,
+                       const char *what, double dom0_ns)
+{
+    uint32_t a = 0;
+    struct echo_info b = {0};
+    char line[256], cmd[128];
+    int rc = start_guest(xch, "dom0libs-ping", &a);
+    if (rc == 0) {
+        snprintf(cmd, sizeof(cmd), "serve=%u", a);
+        rc = start_echo(xch, elf, cmd, &b);
+    }
+    if (rc == 0) {
+        snprintf(cmd, sizeof(cmd), "%s=%u:%u:%ld", mode, b.domid, b.port, n);
+        rc = load_guest(xch, a, elf, cmd);
+    }
+    unsigned long pn = 0, pns = 0;
+    line[0] = 0;
+    if (rc == 0 && (rc = wait_line(xch, a, "PING ", line, sizeof(line), 60000)) == 0 &&
+        sscanf(line, "PING n=%lu ns=%lu", &pn, &pns) == 2 && pn)
+        printf("evtchn ping-pong guest<->guest (%s): %.1f us/round trip (%lu rounds); "
+               "reference: dom0<->guest above %.1f us\n", what, (double)pns / (double)pn / 1000,
+               pn, dom0_ns / 1000);
+    else
+        printf("evtchn ping-pong guest<->guest (%s): failed (%s; see kxend's log)\n", what,
+               rc ? strerror(-rc) : line);
+    if (a)
+        xc_domain_destroy(xch, a);
+    if (b.domid)
+        xc_domain_destroy(xch, b.domid);
+}
+
 static int bench(const char *elf, long n)
 {
     xc_interface *xch = xc_interface_open(NULL, NULL, 0);
@@ -451,31 +483,8 @@ static int bench(const char *elf, long n)
     xenevtchn_close(xce);
     xc_domain_destroy(xch, e.domid);
 
-    /* guest <-> guest: B serves A, A pings and reports */
-    uint32_t a = 0;
-    struct echo_info b = {0};
-    char line[256], cmd[128];
-    int rc = start_guest(xch, "dom0libs-ping", &a);
-    if (rc == 0) {
-        snprintf(cmd, sizeof(cmd), "serve=%u", a);
-        rc = start_echo(xch, elf, cmd, &b);
-    }
-    if (rc == 0) {
-        snprintf(cmd, sizeof(cmd), "ping=%u:%u:%ld", b.domid, b.port, n);
-        rc = load_guest(xch, a, elf, cmd);
-    }
-    unsigned long pn = 0, pns = 0;
-    line[0] = 0;
-    if (rc == 0 && (rc = wait_line(xch, a, "PING ", line, sizeof(line), 60000)) == 0 &&
-        sscanf(line, "PING n=%lu ns=%lu", &pn, &pns) == 2 && pn)
-        printf("evtchn ping-pong guest<->guest: %.1f us/round trip (%lu rounds); reference: "
-               "dom0<->guest above %.1f us\n", (double)pns / (double)pn / 1000, pn, dom0_ns / 1000);
-    else
-        printf("evtchn ping-pong guest<->guest: failed (%s; see kxend's log)\n",
-               rc ? strerror(-rc) : line);
-    xc_domain_destroy(xch, a);
-    if (b.domid)
-        xc_domain_destroy(xch, b.domid);
+    guest_pair(xch, elf, n, "ping", "callback vector", dom0_ns);
+    guest_pair(xch, elf, n, "pingpoll", "interrupts off, scan after block", dom0_ns);
     xc_interface_close(xch);
     return 0;
 }

@@ -18,7 +18,7 @@ rc=$?
 [ $rc -eq 77 ] && { echo "kvm rows: skipped (no qemu or kernel)"; exit 0; }
 [ $rc -ne 0 ] && { echo "kvm rows: the VM did not finish"; tail -20 "$log"; exit 1; }
 fig() { echo "$(grep -a -m1 "$1" "$log" | sed 's/.*: //') (TCG-emulated)"; }
-printf '%-52s %s\n' "kvm hypercall round trip (TCG-emulated)" "$(fig 'BENCH kvm hypercall round trip')"
+printf '%-52s %s\n' "kvm hypercall round trip" "$(fig 'BENCH kvm hypercall round trip')"
 printf '%-52s %s\n' "  reference: bare trapped port write" "$(fig 'BENCH kvm bare trapped port write')"
 printf '%-52s %s\n' "kvm domain create to first guest exit (accel)" "$(fig 'BENCH kvm domain create')"
 sel=$(grep -a -m1 '# selftest: create+load' "$log")

@@ -3,7 +3,9 @@
 # build, soft accelerator) and the echo guest, dom0libs-test measures
 # - event-channel ping-pong dom0 process <-> guest (libxenevtchn eventfds, the guest echoes
 #   from its upcall handler), next to a bare eventfd ping-pong between two host threads;
-# - ping-pong guest <-> guest (interdomain channel, timed by the pinging guest's clock);
+# - ping-pong guest <-> guest (interdomain channel, timed by the pinging guest's clock), once
+#   with the pinger taking events through the callback vector and once polling with
+#   interrupts off (scan after SCHEDOP_block), next to the dom0<->guest figure;
 # - grant copy throughput guest -> dom0 (libxengnttab, 64 x 4 KiB segments per request),
 #   next to host memcpy of the same bytes.
 set -u

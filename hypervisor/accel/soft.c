@@ -50,6 +50,7 @@ struct soft_dom {
     bool dirty_on;
     unsigned flush_gen;        /* bumped by flush_code; each engine catches up before entry */
     unsigned next;             /* round-robin position */
+    uint64_t entries, stops_hc, stops_ticker;  /* statistics, logged at stop (debug) */
 };
 
 static int soft_probe(void)
@@ -370,6 +371,9 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     sd->in_guest = false;
     sd->cur = NULL;
     bool ticker_stopped = sd->stopped_gen == sd->entry_gen;
+    sd->entries++;
+    sd->stops_hc += sv->hc_stop;
+    sd->stops_ticker += ticker_stopped;
     pthread_mutex_unlock(&sd->lock);
 
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
@@ -534,6 +538,9 @@ static void soft_stop(struct domain *d)
     if (sd->ticker_started)
         pthread_join(sd->ticker, NULL);
     sd->runner_started = sd->ticker_started = false;
+    log_debug("domain %u: %llu guest entries, %llu ended by blocking hypercalls, %llu by the "
+              "ticker", d->domid, (unsigned long long)sd->entries,
+              (unsigned long long)sd->stops_hc, (unsigned long long)sd->stops_ticker);
 }
 
 static void soft_kick(struct vcpu *v)

@@ -17,6 +17,7 @@ void xs_quota_defaults(struct xs_quota *q)
     q->perm_nb = 5;
     q->path_max = XENSTORE_REL_PATH_MAX;
     q->trans_nodes = 1024;
+    q->trans_memory = 1u << 20;
     q->outstanding = 20;
 }
 
@@ -31,6 +32,7 @@ static const struct {
     {"perm-nb", offsetof(struct xs_quota, perm_nb)},
     {"path-max", offsetof(struct xs_quota, path_max)},
     {"transaction-nodes", offsetof(struct xs_quota, trans_nodes)},
+    {"transaction-memory", offsetof(struct xs_quota, trans_memory)},
     {"outstanding", offsetof(struct xs_quota, outstanding)},
 };
 

@@ -386,7 +386,7 @@ static int do_transaction_start(struct req *r)
     do {
         id = c->next_txid++;
     } while (id == 0 || txn_slot(c, id));
-    struct xs_txn *tx = xs_txn_new(c->d, id);
+    struct xs_txn *tx = xs_txn_new(c->d, id, &c->txn_bytes);
     if (!tx)
         return -ENOMEM;
     c->txns[c->ntxns++] = tx;

@@ -44,6 +44,8 @@ struct xs_txn {
     int entry_delta;  /* nodes created for the caller's domain */
     uint64_t local_gen;
     uint64_t seq;
+    uint64_t copied;   /* bytes of copies this transaction made */
+    uint64_t *account; /* the connection's total over its open transactions */
 };
 
 static uint32_t path_hash(const char *s)
@@ -54,7 +56,7 @@ static uint32_t path_hash(const char *s)
     return h;
 }
 
-struct xs_txn *xs_txn_new(struct xs_daemon *d, uint32_t id)
+struct xs_txn *xs_txn_new(struct xs_daemon *d, uint32_t id, uint64_t *account)
 {
     struct xs_txn *tx = calloc(1, sizeof(*tx));
     if (!tx)
@@ -62,6 +64,7 @@ struct xs_txn *xs_txn_new(struct xs_daemon *d, uint32_t id)
     tx->d = d;
     tx->id = id;
     tx->start_gen = d->tree.gen;
+    tx->account = account;
     tx->hsize = 64;
     tx->htab = calloc(tx->hsize, sizeof(*tx->htab));
     if (!tx->htab) {
@@ -109,6 +112,8 @@ void xs_txn_free(struct xs_txn *tx)
         }
     }
     free(tx->htab);
+    if (tx->account)
+        *tx->account -= tx->copied;
     free(tx);
 }
 
@@ -131,6 +136,20 @@ static struct tent *find(struct xs_txn *tx, const char *path)
         if (strcmp(e->path, path) == 0)
             return e;
     return NULL;
+}
+
+/* Charges n bytes of copies to the transaction; a domain whose open transactions would hold
+ * more than its transaction-memory quota gets ENOSPC instead. */
+static int budget(struct xs_ctx *c, uint64_t n)
+{
+    struct xs_txn *tx = c->txn;
+    uint64_t held = tx->account ? *tx->account : tx->copied;
+    if (!c->privileged && held + n > c->d->quota.trans_memory)
+        return -ENOSPC;
+    tx->copied += n;
+    if (tx->account)
+        *tx->account += n;
+    return 0;
 }
 
 static void grow(struct xs_txn *tx)
@@ -162,6 +181,9 @@ static int get_entry(struct xs_ctx *c, const char *path, struct tent **out)
     if (!e) {
         if (!c->privileged && tx->n >= c->d->quota.trans_nodes)
             return -ENOSPC;
+        int r = budget(c, sizeof(*e) + strlen(path) + 1);
+        if (r)
+            return r;
         e = calloc(1, sizeof(*e));
         if (!e || !(e->path = strdup(path))) {
             free(e);
@@ -200,8 +222,8 @@ static bool shadowed(struct xs_txn *tx, const char *path)
     return false;
 }
 
-static int copy_perms(struct tent *e, const struct xs_perm *p, uint32_t n);
-static int copy_value(struct tent *e, const char *v, uint32_t len);
+static int copy_perms(struct xs_ctx *c, struct tent *e, const struct xs_perm *p, uint32_t n);
+static int copy_value(struct xs_ctx *c, struct tent *e, const char *v, uint32_t len);
 
 static void view_of_entry(struct xs_ctx *c, struct tent *e, struct xs_view *v)
 {
@@ -240,9 +262,10 @@ int xs_txn_get(struct xs_ctx *c, const char *path, struct xs_view *v)
     if (!e->observed) {
         /* The first look is the transaction's snapshot of this node: later reads in the
          * transaction see this copy even if another connection changes the node. */
-        if (n && (copy_value(e, n->value ? n->value : "", n->vlen) ||
-                  copy_perms(e, n->perms, n->nperms)))
-            return -ENOMEM;
+        int r;
+        if (n && ((r = copy_value(c, e, n->value ? n->value : "", n->vlen)) ||
+                  (r = copy_perms(c, e, n->perms, n->nperms))))
+            return r;
         e->observed = true;
         e->main_existed = n != NULL;
         e->main_gen = n ? n->gen : 0;
@@ -257,8 +280,11 @@ int xs_txn_get(struct xs_ctx *c, const char *path, struct xs_view *v)
     return 0;
 }
 
-static int copy_perms(struct tent *e, const struct xs_perm *p, uint32_t n)
+static int copy_perms(struct xs_ctx *c, struct tent *e, const struct xs_perm *p, uint32_t n)
 {
+    int r = budget(c, n * sizeof(*p));
+    if (r)
+        return r;
     struct xs_perm *cp = malloc(n * sizeof(*cp));
     if (!cp)
         return -ENOMEM;
@@ -269,8 +295,11 @@ static int copy_perms(struct tent *e, const struct xs_perm *p, uint32_t n)
     return 0;
 }
 
-static int copy_value(struct tent *e, const char *v, uint32_t len)
+static int copy_value(struct xs_ctx *c, struct tent *e, const char *v, uint32_t len)
 {
+    int r = budget(c, len);
+    if (r)
+        return r;
     char *cp = malloc(len ? len : 1);
     if (!cp)
         return -ENOMEM;
@@ -290,8 +319,7 @@ static int ensure_mod(struct xs_ctx *c, const char *path, struct tent **out)
         return r;
     struct tent *e = find(c->txn, path);
     if (!e->mod) {
-        if ((r = copy_value(e, v.value, v.vlen)) || (r = copy_perms(e, v.perms, v.nperms)))
-            return r;
+        /* Its snapshot (taken by xs_txn_get) becomes the transaction's own copy. */
         e->mod = e->exists = true;
         e->gen = v.gen;
         e->seq = ++c->txn->seq;
@@ -306,6 +334,9 @@ static int kids_materialize(struct xs_ctx *c, struct tent *e)
         return 0;
     struct xs_node *n = xs_tree_lookup(&c->d->tree, e->path);
     uint32_t cnt = n ? n->nchildren : 0;
+    int r = budget(c, (n ? n->child_bytes : 0) + (uint64_t)cnt * sizeof(char *));
+    if (r)
+        return r;
     e->kids = calloc(cnt ? cnt : 1, sizeof(char *));
     if (!e->kids)
         return -ENOMEM;
@@ -331,6 +362,8 @@ static int kids_add(struct xs_ctx *c, const char *path, const char *name)
     struct tent *p;
     int r = ensure_mod(c, path, &p);
     if (r || (r = kids_materialize(c, p)))
+        return r;
+    if ((r = budget(c, strlen(name) + 1 + 2 * sizeof(char *))))
         return r;
     if (p->nkids == p->capkids) {
         uint32_t cap = p->capkids ? p->capkids * 2 : 8;
@@ -395,7 +428,7 @@ int xs_txn_create(struct xs_ctx *c, const char *path, const struct xs_perm *p, u
     e->mod = e->exists = e->fresh = true;
     e->val_set = e->perms_set = true;
     e->seq = ++c->txn->seq;
-    if ((r = copy_perms(e, p, n)) || (r = copy_value(e, "", 0)))
+    if ((r = copy_perms(c, e, p, n)) || (r = copy_value(c, e, "", 0)))
         return r;
     e->has_kids = true;
     touch(c->txn, e);
@@ -412,12 +445,12 @@ int xs_txn_set(struct xs_ctx *c, const char *path, const char *val, uint32_t len
     if (r)
         return r;
     if (set_val) {
-        if ((r = copy_value(e, val, len)))
+        if ((r = copy_value(c, e, val, len)))
             return r;
         e->val_set = true;
     }
     if (p) {
-        if ((r = copy_perms(e, p, n)))
+        if ((r = copy_perms(c, e, p, n)))
             return r;
         e->perms_set = true;
     }
@@ -468,6 +501,8 @@ int xs_txn_dir(struct xs_ctx *c, const char *path, const char **buf, size_t *len
         size_t total = 0;
         for (uint32_t i = 0; i < e->nkids; i++)
             total += strlen(e->kids[i]) + 1;
+        if ((r = budget(c, total)))
+            return r;
         char *s = malloc(total ? total : 1), *p = s;
         if (!s)
             return -ENOMEM;

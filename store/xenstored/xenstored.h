@@ -128,7 +128,8 @@ int xs_store_rm(struct xs_ctx *c, const char *path);
 int xs_store_set_perms(struct xs_ctx *c, const char *path, const struct xs_perm *p, uint32_t n);
 
 /* ---- transactions (txn.c) ---- */
-struct xs_txn *xs_txn_new(struct xs_daemon *d, uint32_t id);
+/* account: the connection's counter of bytes its transactions hold (for the quota). */
+struct xs_txn *xs_txn_new(struct xs_daemon *d, uint32_t id, uint64_t *account);
 void xs_txn_free(struct xs_txn *tx);
 uint32_t xs_txn_id(const struct xs_txn *tx);
 /* Commits (true) or aborts. Returns 0, -EAGAIN on conflict or another -errno. Frees tx. */
@@ -170,6 +171,7 @@ struct xs_quota {
     uint32_t perm_nb;     /* permission entries per node */
     uint32_t path_max;    /* path chars below a domain's home */
     uint32_t trans_nodes; /* nodes touched by one transaction */
+    uint32_t trans_memory; /* bytes a connection's open transactions may copy */
     uint32_t outstanding; /* requests whose replies are still queued */
 };
 void xs_quota_defaults(struct xs_quota *q);
@@ -217,6 +219,7 @@ struct xs_conn {
     uint32_t ntxns, captxns;
     uint32_t next_txid;
     uint32_t nwatches;
+    uint64_t txn_bytes; /* held by its open transactions */
     struct xs_conn *next, *prev;
     uint64_t id;
 };

@@ -234,3 +234,33 @@ Test(quota, a_node_whose_children_list_outgrows_entry_size_takes_no_more_childre
     th_txn_start(g, &tx);
     cr_assert_eq(th_write(g, tx, "dir/child-with-a-long-name-xyz", ""), -ENOSPC);
 }
+
+Test(quota, the_copies_a_domains_transactions_hold_are_limited)
+{
+    struct xs_conn *d0 = th_conn(&t, 0), *g = th_conn(&t, 5);
+    make_home(d0, 5);
+    static char big[2001];
+    memset(big, 'x', 2000);
+    char path[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(path, sizeof(path), "/local/domain/5/big%d", i);
+        cr_assert_eq(th_write(d0, 0, path, big), 0);
+    }
+    t.d.quota.trans_memory = 16 * 1024;
+    uint32_t tx;
+    th_txn_start(g, &tx);
+    int r = 0, read = 0;
+    for (int i = 0; i < 20 && r == 0; i++) {
+        snprintf(path, sizeof(path), "big%d", i);
+        if ((r = th_read(g, tx, path, NULL, 0)) == 0)
+            read++;
+    }
+    cr_assert_eq(r, -ENOSPC);
+    cr_assert(read >= 6 && read <= 8, "read %d nodes of 2000 bytes within 16 KiB", read);
+    /* Ending the transaction gives the budget back. */
+    struct th_msg m;
+    th_call(g, XS_TRANSACTION_END, tx, "F", 2, &m);
+    cr_assert_eq(g->txn_bytes, 0);
+    th_txn_start(g, &tx);
+    cr_assert_eq(th_read(g, tx, "big0", NULL, 0), 0);
+}

@@ -43,6 +43,7 @@ static void usage(FILE *f)
         "  -M, --path-max N          path characters below a domain's home (2048)\n"
         "  -Q, --quota NAME=N        set a quota: entry-nb, entry-size, watch-nb, transaction,\n"
         "                            perm-nb, path-max, transaction-nodes (1024),\n"
+        "                            transaction-memory (1048576 bytes),\n"
         "                            outstanding (20)\n"
         "  -L, --log-file FILE       log to FILE instead of stderr\n"
         "  -l, --log-level LEVEL     err, warn, info (default) or debug\n"

@@ -47,6 +47,7 @@ struct soft_dom {
     struct vcpu *cur;
     uint64_t entry_gen, stopped_gen, stop_sent_ns;
     uint64_t slice_end_ns;
+    uint64_t ticker_until;     /* when the ticker wakes by itself (UINT64_MAX: only if told) */
     bool dirty_on;
     unsigned flush_gen;        /* bumped by flush_code; each engine catches up before entry */
     unsigned next;             /* round-robin position */
@@ -70,6 +71,7 @@ static int soft_domain_init(struct domain *d)
     pthread_mutex_init(&sd->lock, NULL);
     pthread_cond_init(&sd->run_cond, NULL);
     pthread_cond_init(&sd->tick_cond, NULL);
+    sd->ticker_until = UINT64_MAX;
     d->accel_priv = sd;
     return 0;
 }
@@ -357,7 +359,9 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     sd->cur = v;
     sd->entry_gen++;
     sd->slice_end_ns = end;
-    pthread_cond_signal(&sd->tick_cond);
+    /* Waking the ticker costs two context switches: only when it would sleep too long. */
+    if (sd->kick_pending || end < sd->ticker_until)
+        pthread_cond_signal(&sd->tick_cond);
     pthread_mutex_unlock(&sd->lock);
 
     uint64_t rip, t0 = kxen_now_ns();
@@ -476,6 +480,7 @@ static void *soft_ticker(void *arg)
         if (!sd->in_guest) {
             if (sd->quit)
                 break;
+            sd->ticker_until = UINT64_MAX;
             pthread_cond_wait(&sd->tick_cond, &sd->lock);
             continue;
         }
@@ -489,10 +494,12 @@ static void *soft_ticker(void *arg)
                 sd->stop_sent_ns = now;
             }
             struct timespec ts;
+            sd->ticker_until = now + RESTOP_NS;
             abs_deadline_to_ts(now + RESTOP_NS, &ts);
             pthread_cond_timedwait(&sd->tick_cond, &sd->lock, &ts);
         } else {
             struct timespec ts;
+            sd->ticker_until = sd->slice_end_ns;
             abs_deadline_to_ts(sd->slice_end_ns, &ts);
             pthread_cond_timedwait(&sd->tick_cond, &sd->lock, &ts);
         }

@@ -93,8 +93,8 @@ static int kvm_probe_run(int vm_fd, int sys_fd)
     int rc = 0, vcpu = -1;
     struct kvm_run *run = MAP_FAILED;
     int run_size = ioctl(sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    uint8_t *mem = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *mem =
+        mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED || run_size <= 0)
         return -ENOMEM;
     mem[0] = 0xf4; /* hlt */
@@ -403,8 +403,16 @@ static void kvm_vcpu_align_tsc(struct vcpu *v)
 
 static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type)
 {
-    *s = (struct kvm_segment){.base = 0, .limit = 0xffffffffu, .selector = sel, .type = type,
-                              .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1};
+    *s = (struct kvm_segment){.base = 0,
+                              .limit = 0xffffffffu,
+                              .selector = sel,
+                              .type = type,
+                              .present = 1,
+                              .dpl = 0,
+                              .db = 1,
+                              .s = 1,
+                              .l = 0,
+                              .g = 1};
 }
 
 static int kvm_vcpu_boot(struct vcpu *v, const struct vcpu_boot *boot)
@@ -523,16 +531,16 @@ static bool on_own_thread(struct vcpu *v)
 
 static void regs_from_kvm(struct vcpu_regs *r, const struct kvm_regs *k)
 {
-    *r = (struct vcpu_regs){k->rax, k->rbx, k->rcx, k->rdx, k->rsi, k->rdi, k->rsp, k->rbp,
-                            k->r8,  k->r9,  k->r10, k->r11, k->r12, k->r13, k->r14, k->r15,
-                            k->rip, k->rflags};
+    *r = (struct vcpu_regs){k->rax, k->rbx, k->rcx, k->rdx, k->rsi, k->rdi,
+                            k->rsp, k->rbp, k->r8,  k->r9,  k->r10, k->r11,
+                            k->r12, k->r13, k->r14, k->r15, k->rip, k->rflags};
 }
 
 static void regs_to_kvm(struct kvm_regs *k, const struct vcpu_regs *r)
 {
-    *k = (struct kvm_regs){r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rsp, r->rbp,
-                           r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
-                           r->rip, r->rflags};
+    *k = (struct kvm_regs){r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
+                           r->rsp, r->rbp, r->r8,  r->r9,  r->r10, r->r11,
+                           r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags};
 }
 
 /* On the vCPU's own thread during an exit, the kvm_run sync area is the current state (and
@@ -577,17 +585,25 @@ static void seg_to_kvm(struct kvm_segment *k, const struct vcpu_segment *s)
 {
     uint16_t a = s->attrib;
     *k = (struct kvm_segment){
-        .base = s->base, .limit = s->limit, .selector = s->selector,
-        .type = a & 0xf, .s = (a >> 4) & 1, .dpl = (a >> 5) & 3, .present = (a >> 7) & 1,
-        .avl = (a >> 12) & 1, .l = (a >> 13) & 1, .db = (a >> 14) & 1, .g = (a >> 15) & 1,
+        .base = s->base,
+        .limit = s->limit,
+        .selector = s->selector,
+        .type = a & 0xf,
+        .s = (a >> 4) & 1,
+        .dpl = (a >> 5) & 3,
+        .present = (a >> 7) & 1,
+        .avl = (a >> 12) & 1,
+        .l = (a >> 13) & 1,
+        .db = (a >> 14) & 1,
+        .g = (a >> 15) & 1,
         .unusable = !((a >> 7) & 1),
     };
 }
 
 static void seg_from_kvm(struct vcpu_segment *s, const struct kvm_segment *k)
 {
-    *s = (struct vcpu_segment){.base = k->base, .limit = k->limit, .selector = k->selector,
-                               .attrib = seg_attrib(k)};
+    *s = (struct vcpu_segment){
+        .base = k->base, .limit = k->limit, .selector = k->selector, .attrib = seg_attrib(k)};
 }
 
 static int kvm_get_sregs(struct vcpu *v, struct vcpu_sregs *s)

@@ -24,13 +24,13 @@
 #define KXEN_KVM_PROBE_TIMEOUT_S 2
 
 struct kvm_dom {
-    int sys_fd;                     /* /dev/kvm */
+    int sys_fd; /* /dev/kvm */
     int vm_fd;
-    int run_size;                   /* KVM_GET_VCPU_MMAP_SIZE */
-    bool sync_regs;                 /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
-    struct kvm_cpuid2 *supported;   /* KVM_GET_SUPPORTED_CPUID, filtered into each vCPU */
-    uint32_t slot_flags;            /* KVM_MEM_LOG_DIRTY_PAGES while logging */
-    _Atomic bool stopping;          /* stop(): vCPU threads leave and are joined */
+    int run_size;                 /* KVM_GET_VCPU_MMAP_SIZE */
+    bool sync_regs;               /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
+    struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID, filtered into each vCPU */
+    uint32_t slot_flags;          /* KVM_MEM_LOG_DIRTY_PAGES while logging */
+    _Atomic bool stopping;        /* stop(): vCPU threads leave and are joined */
     bool started;
 };
 
@@ -39,9 +39,9 @@ struct kvm_vcpu {
     struct kvm_run *run;
     pthread_t thread;
     bool thread_started;
-    _Atomic bool thread_running;    /* false once the loop returned (shutdown, crash, stop) */
-    pthread_mutex_t park_lock;      /* guards thread_started and parking */
-    pthread_cond_t park_cond;       /* CLOCK_MONOTONIC; broadcast by kicks */
+    _Atomic bool thread_running; /* false once the loop returned (shutdown, crash, stop) */
+    pthread_mutex_t park_lock;   /* guards thread_started and parking */
+    pthread_cond_t park_cond;    /* CLOCK_MONOTONIC; broadcast by kicks */
 };
 
 static inline struct kvm_dom *kvm_dom_of(struct domain *d)

@@ -71,6 +71,7 @@ void kvm_hypercall_entry(unsigned nr, uint8_t e[32])
 static void crash(struct vcpu *v, const char *why, unsigned long long detail)
 {
     log_err("kvm: dom%u vcpu%u: %s (0x%llx): domain crashed", v->dom->domid, v->id, why, detail);
+    console_hv_printf("(XEN) d%u v%u crashed: %s (%#llx)\n", v->dom->domid, v->id, why, detail);
     domain_shutdown(v->dom, KVM_SHUTDOWN_CRASH);
 }
 
@@ -217,8 +218,7 @@ static bool handle_exit(struct vcpu *v)
         crash(v, "triple fault", 0);
         return false;
     case KVM_EXIT_FAIL_ENTRY:
-        crash(v, "VM entry failed, hardware reason",
-              run->fail_entry.hardware_entry_failure_reason);
+        crash(v, "VM entry failed, hardware reason", run->fail_entry.hardware_entry_failure_reason);
         return false;
     case KVM_EXIT_INTERNAL_ERROR:
         crash(v, "KVM internal error, suberror", run->internal.suberror);
@@ -241,8 +241,7 @@ static void arm_upcall(struct vcpu *v, bool want)
     if (run->ready_for_interrupt_injection && run->if_flag) {
         struct kvm_interrupt irq = {.irq = v->upcall_vector};
         if (ioctl(kv->fd, KVM_INTERRUPT, &irq) < 0)
-            log_warn("kvm: dom%u vcpu%u: KVM_INTERRUPT: %s", v->dom->domid, v->id,
-                     strerror(errno));
+            log_warn("kvm: dom%u vcpu%u: KVM_INTERRUPT: %s", v->dom->domid, v->id, strerror(errno));
         return;
     }
     run->request_interrupt_window = 1;

@@ -7,6 +7,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,18 @@ void vcpu_wait(struct vcpu *v)
     atomic_compare_exchange_strong(&v->state, &expect, VCPU_RUNNABLE);
 }
 
+/* The hypervisor console (xl dmesg): crash reasons land here. */
+static char hv_console[512];
+void console_hv_printf(const char *fmt, ...);
+void console_hv_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = strlen(hv_console);
+    vsnprintf(hv_console + n, sizeof(hv_console) - n, fmt, ap);
+    va_end(ap);
+}
+
 void vcpu_runstate_set(struct vcpu *v, int runstate);
 void vcpu_runstate_set(struct vcpu *v, int runstate)
 {
@@ -295,8 +308,8 @@ static void test_main_guest(bool bench)
     check(rec.page_fill_calls == 1 && rec.page_fill_gpa == HCALL_PAGE,
           "hypercall MSR write reached hypercall_page_fill with the page address");
     check(rec.nr_hc >= 1 && rec.hc_nr[0] == 17 && rec.hc_args[0][0] == 0x11 &&
-              rec.hc_args[0][1] == 0x22 && rec.hc_args[0][2] == 0x33 &&
-              rec.hc_args[0][3] == 0x44 && rec.hc_args[0][4] == 0x55,
+              rec.hc_args[0][1] == 0x22 && rec.hc_args[0][2] == 0x33 && rec.hc_args[0][3] == 0x44 &&
+              rec.hc_args[0][4] == 0x55,
           "32-bit hypercall passes nr in eax and args in ebx ecx edx esi edi");
     check(rec.nr_reports >= 6 && rec.reports[5] == 0x1234 + 17,
           "32-bit hypercall result reaches eax");
@@ -359,6 +372,9 @@ static void test_triple_fault(void)
     }
     bool down = wait_shutdown(d, 20000);
     check(down && rec.shutdown_reason == 3, "triple fault shuts the domain down as crashed");
+    check(strstr(hv_console, "d1 v0 crashed: ") != NULL,
+          "the crash reason is on the hypervisor console");
+    printf("# console: %s", hv_console);
     dom_free(d);
 }
 

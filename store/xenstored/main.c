@@ -192,6 +192,17 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+/* libevent's own warnings go to our log, not to stderr. */
+static void libevent_log_cb(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_ERR)
+        log_err("libevent: %s", msg);
+    else if (severity == EVENT_LOG_WARN)
+        log_warn("libevent: %s", msg);
+    else
+        log_debug("libevent: %s", msg);
+}
+
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -246,6 +257,7 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    event_set_log_callback(libevent_log_cb);
 
     int rc = 1;
     struct event_base *base = event_base_new();

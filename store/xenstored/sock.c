@@ -25,6 +25,7 @@ struct xs_listener {
     struct xs_daemon *d;
     int fd;
     struct event *ev;
+    struct event *pause; /* re-arms ev after running out of file descriptors */
     char path[108];
 };
 
@@ -89,8 +90,16 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
     struct xs_listener *l = arg;
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR)
-            log_warn("accept on %s: %s", l->path, strerror(errno));
+        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+            return;
+        log_warn("accept on %s: %s", l->path, strerror(errno));
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            /* The pending connection stays readable: stop listening for a moment instead
+             * of spinning on it; clients already connected carry on. */
+            struct timeval pause = {0, 100 * 1000};
+            event_del(l->ev);
+            event_add(l->pause, &pause);
+        }
         return;
     }
     struct sock_conn *s = calloc(1, sizeof(*s));
@@ -116,6 +125,14 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
         return;
     }
     xs_trace(l->d, "conn %llu: new socket client", (unsigned long long)c->id);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct xs_listener *l = arg;
+    event_add(l->ev, NULL);
 }
 
 int xs_listener_open(struct xs_daemon *d, const char *path, struct xs_listener **out)
@@ -151,7 +168,8 @@ int xs_listener_open(struct xs_daemon *d, const char *path, struct xs_listener *
         return r;
     }
     l->ev = event_new(d->base, l->fd, EV_READ | EV_PERSIST, accept_cb, l);
-    if (!l->ev || event_add(l->ev, NULL)) {
+    l->pause = evtimer_new(d->base, resume_cb, l);
+    if (!l->ev || !l->pause || event_add(l->ev, NULL)) {
         xs_listener_close(l);
         return -ENOMEM;
     }
@@ -165,6 +183,8 @@ void xs_listener_close(struct xs_listener *l)
         return;
     if (l->ev)
         event_free(l->ev);
+    if (l->pause)
+        event_free(l->pause);
     close(l->fd);
     unlink(l->path);
     free(l);

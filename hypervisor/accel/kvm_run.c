@@ -168,10 +168,17 @@ static void handle_wrmsr(struct vcpu *v)
         return;
     uint64_t gpa = run->msr.data & ~(KXEN_PAGE_SIZE - 1);
     unsigned idx = run->msr.data & (KXEN_PAGE_SIZE - 1);
-    if (idx != 0 || gpa >= d->ram_size || d->ram_size - gpa < KXEN_PAGE_SIZE) {
-        log_warn("kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page outside RAM or index "
-                 "not 0: #GP",
-                 d->domid, v->id, (unsigned long long)run->msr.data);
+    if (idx != 0) {
+        log_warn("kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page index %u (only 0 "
+                 "exists): #GP",
+                 d->domid, v->id, (unsigned long long)run->msr.data, idx);
+        return;
+    }
+    if (gpa >= d->ram_size || d->ram_size - gpa < KXEN_PAGE_SIZE) {
+        log_warn("kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page outside the domain's "
+                 "%llu MiB of RAM: #GP",
+                 d->domid, v->id, (unsigned long long)run->msr.data,
+                 (unsigned long long)(d->ram_size >> 20));
         return;
     }
     int rc = hypercall_page_fill(d, gpa);

@@ -109,7 +109,29 @@ long_mode:
     mov %ax, 6(%rbx)
     movl $0, 8(%rbx)
     movl $0, 12(%rbx)
+    /* #GP handler (vector 13): reports, skips the 2-byte wrmsr */
+    mov $G(gp_handler), %eax
+    mov $(G(idt) + 13 * 16), %rbx
+    mov %ax, (%rbx)
+    movw $0x08, 2(%rbx)
+    movw $0x8e00, 4(%rbx)
+    shr $16, %eax
+    mov %ax, 6(%rbx)
+    movl $0, 8(%rbx)
+    movl $0, 12(%rbx)
     lidt G(idt_desc)
+    /* bad hypercall-MSR writes must raise #GP: page index 1, then a page outside RAM */
+    mov $0x40000000, %ecx
+    mov $(HCALL_PAGE | 1), %eax
+    xor %edx, %edx
+    wrmsr
+    mov $0x7fff0000, %eax
+    wrmsr
+    mov $HCALL_PAGE, %eax           /* the good value again: no #GP */
+    wrmsr
+    mov G(gp_count), %eax
+    out %eax, $0x10                 /* 10: number of #GPs seen (2) */
+
     mov $(HCALL_PAGE + 50 * 32), %eax /* test hypercall 50: raise an upcall */
     call *%rax
 2:  sti
@@ -148,6 +170,12 @@ long_mode:
     call *%rax
 5:  hlt
     jmp 5b
+
+gp_handler:
+    incl G(gp_count)
+    addq $2, 8(%rsp)                /* past the error code: saved rip += len(wrmsr) */
+    add $8, %rsp                    /* drop the error code */
+    iretq
 
 upcall_handler:
     push %rax
@@ -192,6 +220,8 @@ idt_null:
     .word 0
     .quad 0
 upcall_seen:
+    .long 0
+gp_count:
     .long 0
     .p2align 4
 idt:

@@ -306,6 +306,13 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     }
     if ((rc = load_kernel(ctx, dc, &b)) < 0)
         goto fail;
+    /* kxend starts the vCPUs at load; Xen's toolstack keeps a domain paused until its
+     * xenstore tree exists and it is introduced: pause it at once (a few instructions may
+     * run before), unpause at the end. */
+    if ((rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_PAUSE, b.domid, 0)) < 0) {
+        kxl_fail(ctx, rc, "pausing domain %u after load failed: %s", b.domid, strerror(-rc));
+        goto fail;
+    }
     b.xs_written = true;   /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;

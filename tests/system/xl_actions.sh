@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The on_* actions the per-domain monitor runs, and create's -p/-e flags: rename-restart,
+# crash with preserve (state c) and coredump-restart, a paused create, a domain without a
+# monitor, plus the informational commands on a running guest.
+. "$KXEN_SRC/tests/system/xl_common.sh"
+d=$KXEN_RUNDIR/cfg
+mkdir -p "$d"
+booted_n() { [ "$(console_count "$1" 'waiting for control/shutdown')" -ge "$2" ]; }
+state_of() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
+
+# create -p: built but paused until unpause; the guest prints nothing meanwhile.
+write_cfg "$d/p.cfg" paused
+check "xl create -p" xl create -q -p "$d/p.cfg"
+check "the domain is listed paused" sh -c "xl list paused | awk 'NR == 2 { print \$5 }' | grep -q '^--p'"
+# kxend starts vCPUs at load and xl pauses right after: a few instructions may run, but then
+# nothing more is printed until unpause.
+size0=$(stat -c %s "$KXEN_RUNDIR/console/guest-paused.log" 2>/dev/null || echo 0)
+sleep 0.5
+size1=$(stat -c %s "$KXEN_RUNDIR/console/guest-paused.log" 2>/dev/null || echo 0)
+check "a paused guest makes no progress ($size0 -> $size1 console bytes)" test "$size0" -eq "$size1"
+check "it has not reached its shutdown watch" sh -c "! grep -q 'waiting for control' $KXEN_RUNDIR/console/guest-paused.log 2>/dev/null"
+xl unpause paused
+wait_for 20 booted_n paused 1
+check "after unpause the guest boots" booted_n paused 1
+
+# Informational commands on a running guest.
+id=$(xl domid paused)
+check "xl vcpu-list shows vCPU 0 of the guest" sh -c "xl vcpu-list paused | awk 'NR == 2 { print \$1, \$2, \$3 }' | grep -qx 'paused $id 0'"
+check "xl uptime -s gives seconds" sh -c "xl uptime -s paused | grep -qE '^paused $id [0-9]+$'"
+check "xl info names the accelerator" sh -c "xl info | grep -qE '^accelerator *: (soft|kvm)'"
+check "xl help lists create" sh -c "xl help | grep -q '^ create'"
+check "xl dmesg -c clears the hypervisor console" sh -c "xl dmesg -c >/dev/null && ! xl dmesg | grep -q 'Hello from kxen'"
+xl destroy paused
+
+# rename-restart: the old domain is kept under a new name, a new one starts.
+write_cfg "$d/rr.cfg" rr 'on_reboot = "rename-restart"'
+xl create -q "$d/rr.cfg"
+wait_for 20 booted_n rr 1
+old=$(xl domid rr)
+xl reboot rr
+wait_for 20 booted_n rr 2
+check "rename-restart started a new rr" booted_n rr 2
+check "the old domain is kept as rr-old$old" xl domid "rr-old$old"
+check "the new rr is a different domain" test "$(xl domid rr)" != "$old"
+xl destroy "rr-old$old"; xl destroy rr
+
+# A crash (the hello guest crashes on control/shutdown = crash): on_crash = preserve.
+write_cfg "$d/c.cfg" crashy 'on_crash = "preserve"'
+xl create -q "$d/c.cfg"
+wait_for 20 booted_n crashy 1
+xenstore-write "/local/domain/$(xl domid crashy)/control/shutdown" crash
+wait_for 20 sh -c "xl list crashy | awk 'NR == 2 { print \$5 }' | grep -q c"
+check "on_crash=preserve keeps the crashed domain (state c)" sh -c "xl list crashy | awk 'NR == 2 { print \$5 }' | grep -qx -- '----c-'"
+check "the monitor logged the crash" grep -q "reason crash: action preserve" "$KXEN_RUNDIR/xl-crashy.log"
+xl destroy crashy
+
+# on_crash = coredump-restart: handled as a restart (no core file is written).
+write_cfg "$d/cr.cfg" crashr 'on_crash = "coredump-restart"'
+xl create -q "$d/cr.cfg"
+wait_for 20 booted_n crashr 1
+xenstore-write "/local/domain/$(xl domid crashr)/control/shutdown" crash
+wait_for 20 booted_n crashr 2
+check "on_crash=coredump-restart boots the guest again" booted_n crashr 2
+xl destroy crashr
+
+# -e: no monitor; a powered-off guest stays shut down until destroyed.
+write_cfg "$d/e.cfg" nomon
+xl create -q -e "$d/e.cfg"
+wait_for 20 booted_n nomon 1
+check "xl shutdown -w returns for a domain without monitor" xl shutdown -w nomon
+check "without a monitor the domain stays shut down (state s)" sh -c "xl list nomon | awk 'NR == 2 { print \$5 }' | grep -qx -- '---s--'"
+check "no monitor log was written" test ! -e "$KXEN_RUNDIR/xl-nomon.log"
+check "xl destroy of the shut-down domain" xl destroy nomon
+check "nothing is left" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0

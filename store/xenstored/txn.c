@@ -31,6 +31,8 @@ struct tent {
     bool dirvalid;
     uint64_t gen;
     uint64_t seq; /* when it was created or first changed: replay keeps creation order */
+    struct tent *lnext, *lprev; /* on the transaction's list of changed, existing nodes */
+    bool live;
 };
 
 struct xs_txn {
@@ -45,6 +47,7 @@ struct xs_txn {
     uint64_t local_gen;
     uint64_t seq;
     uint64_t copied;   /* bytes of copies this transaction made */
+    struct tent *live; /* changed nodes that exist: what a removal may have to hide */
     uint64_t *account; /* the connection's total over its open transactions */
 };
 
@@ -225,6 +228,33 @@ static bool shadowed(struct xs_txn *tx, const char *path)
 static int copy_perms(struct xs_ctx *c, struct tent *e, const struct xs_perm *p, uint32_t n);
 static int copy_value(struct xs_ctx *c, struct tent *e, const char *v, uint32_t len);
 
+/* The list of changed, existing entries lets a removal find the changed nodes below it
+ * without scanning every node the transaction looked at. */
+static void live_add(struct xs_txn *tx, struct tent *e)
+{
+    if (e->live)
+        return;
+    e->live = true;
+    e->lprev = NULL;
+    e->lnext = tx->live;
+    if (tx->live)
+        tx->live->lprev = e;
+    tx->live = e;
+}
+
+static void live_del(struct xs_txn *tx, struct tent *e)
+{
+    if (!e->live)
+        return;
+    e->live = false;
+    if (e->lprev)
+        e->lprev->lnext = e->lnext;
+    else
+        tx->live = e->lnext;
+    if (e->lnext)
+        e->lnext->lprev = e->lprev;
+}
+
 static void view_of_entry(struct xs_ctx *c, struct tent *e, struct xs_view *v)
 {
     if (e->has_kids) {
@@ -321,6 +351,7 @@ static int ensure_mod(struct xs_ctx *c, const char *path, struct tent **out)
     if (!e->mod) {
         /* Its snapshot (taken by xs_txn_get) becomes the transaction's own copy. */
         e->mod = e->exists = true;
+        live_add(c->txn, e);
         e->gen = v.gen;
         e->seq = ++c->txn->seq;
     }
@@ -426,6 +457,7 @@ int xs_txn_create(struct xs_ctx *c, const char *path, const struct xs_perm *p, u
     if (!e->mod || e->exists || !e->fresh)
         c->txn->nshadow++;
     e->mod = e->exists = e->fresh = true;
+    live_add(c->txn, e);
     e->val_set = e->perms_set = true;
     e->seq = ++c->txn->seq;
     if ((r = copy_perms(c, e, p, n)) || (r = copy_value(c, e, "", 0)))
@@ -469,13 +501,16 @@ int xs_txn_rm(struct xs_ctx *c, const char *path)
     struct tent *e = find(c->txn, path);
     /* Entries below the removed node describe nodes that no longer exist. */
     size_t plen = strlen(path);
-    for (uint32_t b = 0; b < c->txn->hsize; b++)
-        for (struct tent *d = c->txn->htab[b]; d; d = d->hnext)
-            if (d->mod && d->exists && strncmp(d->path, path, plen) == 0 && d->path[plen] == '/') {
-                tent_clear(d);
-                d->exists = false;
-                c->txn->nshadow++;
-            }
+    for (struct tent *d = c->txn->live, *next; d; d = next) {
+        next = d->lnext;
+        if (strncmp(d->path, path, plen) == 0 && d->path[plen] == '/') {
+            tent_clear(d);
+            d->exists = false;
+            live_del(c->txn, d);
+            c->txn->nshadow++;
+        }
+    }
+    live_del(c->txn, e);
     tent_clear(e);
     if (!e->mod || e->exists || e->fresh)
         c->txn->nshadow++;

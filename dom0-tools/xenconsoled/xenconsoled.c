@@ -193,7 +193,13 @@ static int dom_attach(uint16_t domid)
         goto out;
     d->domid = domid;
     d->log_fd = -1;
-    snprintf(d->name, sizeof(d->name), "%s", name ? name : "unknown");
+    /* The name becomes a file name: only xl's name alphabet, else fall back to the id. */
+    if (name && name[0] && name[0] != '.' && strlen(name) < sizeof(d->name) &&
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+@:") ==
+            strlen(name))
+        snprintf(d->name, sizeof(d->name), "%s", name);
+    else
+        snprintf(d->name, sizeof(d->name), "domain-%u", domid);
     xen_pfn_t gfn = pfn;
     int err = 0;
     d->page = xenforeignmemory_map(S.fmem, domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);

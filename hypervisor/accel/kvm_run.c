@@ -352,6 +352,7 @@ static void *vcpu_thread(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     struct deadline_timer timer;
     deadline_timer_init(&timer);
+    reload_sync_regs(v); /* the sync area is valid before the first exit too */
 
     while (!must_leave(v)) {
         if (must_park(v)) {

@@ -11,7 +11,7 @@
 set -u
 src=${KXEN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=$(realpath -m "${KXEN_BUILD:-$src/build}")
-rounds=${EVTCHN_BENCH_ROUNDS:-2000}
+rounds=${EVTCHN_BENCH_ROUNDS:-1000}
 make -s -C "$src" BUILD="$build" "$build/bin/kxend" "$build/tests/dom0libs-test" \
   "$build/tests/dom0libs-echo.elf" >/dev/null || { echo "evtchn/gnttab bench: build failed"; exit 1; }
 export KXEN_RUNDIR=$(mktemp -d /tmp/kxen-bench-XXXXXX)

@@ -411,7 +411,7 @@ static void guest_pair(xc_interface *xch, const char *elf, long n, const char *m
     }
     unsigned long pn = 0, pns = 0;
     line[0] = 0;
-    if (rc == 0 && (rc = wait_line(xch, a, "PING ", line, sizeof(line), 60000)) == 0 &&
+    if (rc == 0 && (rc = wait_line(xch, a, "PING ", line, sizeof(line), 20000)) == 0 &&
         sscanf(line, "PING n=%lu ns=%lu", &pn, &pns) == 2 && pn)
         printf("evtchn ping-pong guest<->guest (%s): %.1f us/round trip (%lu rounds); "
                "reference: dom0<->guest above %.1f us\n", what, (double)pns / (double)pn / 1000,

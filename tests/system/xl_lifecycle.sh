@@ -67,6 +67,10 @@ cpid=$!
 wait_for 10 grep -q "waiting for control/shutdown" "$d/console.out"
 check "xl console replays the output produced before attach" grep -q "Hello from kxen" "$d/console.out"
 
+printf 'x\035' | timeout 10 xl console hello >"$d/detach.out" 2>&1
+check "Ctrl-] (0x1d) detaches xl console while the guest runs on" test $? -eq 0
+check "the guest still runs after the detach" xl domid hello
+
 check "xl rename" xl rename hello hello2
 check "renamed domain found by its new name" test "$(xl domid hello2)" = "$id"
 check "rename updated xenstore" test "$(xenstore-read "$dp/name")" = hello2

@@ -118,9 +118,22 @@ int xs_domain_introduce(struct xs_daemon *d, uint32_t domid, uint64_t gfn, uint3
     struct xs_domain *dom = xs_domain_get(d, domid, false);
     if (dom && dom->introduced) {
         /* Xen lets the toolstack re-introduce the same ring (after a resume, possibly with a
-         * new event channel); another ring for a live domain is refused. */
+         * new event channel): the connection, its watches and transactions stay. Another
+         * ring for a live domain is refused. */
         if (dom->gfn != gfn)
             return -EINVAL;
+        if (d->ring_backend && (port != dom->port || !dom->conn)) {
+            struct xs_ring_mapping m;
+            int r = d->ring_backend->map(d->ring_backend, domid, gfn, port, &m);
+            if (r)
+                return r;
+            if (dom->conn)
+                r = xs_ring_conn_rebind(dom->conn, d->ring_backend, &m);
+            else
+                r = xs_ring_conn_new(d, domid, d->ring_backend, &m, &dom->conn);
+            if (r)
+                return r;
+        }
         dom->port = port;
         return 0;
     }

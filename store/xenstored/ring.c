@@ -192,6 +192,42 @@ static void ring_event_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Watches m's event fd for conn (never blocking: the callback also runs when forced). */
+static int ring_watch_fd(struct xs_conn *c, struct ring_conn *r)
+{
+    int fl = fcntl(r->m.evfd, F_GETFL);
+    if (fl >= 0)
+        fcntl(r->m.evfd, F_SETFL, fl | O_NONBLOCK);
+    r->ev = event_new(c->d->base, r->m.evfd, EV_READ | EV_PERSIST, ring_event_cb, c);
+    if (!r->ev || event_add(r->ev, NULL))
+        return -ENOMEM;
+    /* The guest may have queued requests before we were told about it. */
+    event_active(r->ev, EV_READ, 0);
+    return 0;
+}
+
+int xs_ring_conn_rebind(struct xs_conn *c, const struct xs_ring_backend *be,
+                        const struct xs_ring_mapping *m)
+{
+    if (c->ops != &ring_ops || ((struct ring_conn *)c->transport)->be != be) {
+        be->unmap(be, (struct xs_ring_mapping *)m);
+        return -EINVAL;
+    }
+    struct ring_conn *r = c->transport;
+    if (r->ev)
+        event_free(r->ev);
+    r->ev = NULL;
+    r->be->unmap(r->be, &r->m);
+    r->m = *m;
+    /* Same ring page: our indices carry on from what the page says. */
+    r->req_cons = peer_index(&intf_of(r)->req_cons);
+    r->rsp_prod = peer_index(&intf_of(r)->rsp_prod);
+    int e = ring_watch_fd(c, r);
+    if (e)
+        xs_conn_close(c);
+    return e;
+}
+
 int xs_ring_conn_new(struct xs_daemon *d, uint32_t domid, const struct xs_ring_backend *be,
                      const struct xs_ring_mapping *m, struct xs_conn **out)
 {
@@ -213,17 +249,10 @@ int xs_ring_conn_new(struct xs_daemon *d, uint32_t domid, const struct xs_ring_b
         free(r);
         return -ENOMEM;
     }
-    /* The callback drains the fd on every wake-up, including forced ones: never block. */
-    int fl = fcntl(m->evfd, F_GETFL);
-    if (fl >= 0)
-        fcntl(m->evfd, F_SETFL, fl | O_NONBLOCK);
-    r->ev = event_new(d->base, m->evfd, EV_READ | EV_PERSIST, ring_event_cb, c);
-    if (!r->ev || event_add(r->ev, NULL)) {
+    if (ring_watch_fd(c, r)) {
         xs_conn_free(c); /* destroy() unmaps */
         return -ENOMEM;
     }
-    /* The guest may have queued requests before we were told about it. */
-    event_active(r->ev, EV_READ, 0);
     *out = c;
     return 0;
 }

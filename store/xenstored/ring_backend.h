@@ -38,4 +38,10 @@ void xenstored_set_ring_backend(struct xs_daemon *d, const struct xs_ring_backen
 int xs_ring_conn_new(struct xs_daemon *d, uint32_t domid, const struct xs_ring_backend *be,
                      const struct xs_ring_mapping *m, struct xs_conn **out);
 
+/* Moves a domain's ring connection to a new mapping of the same ring (re-introduction with
+ * a new event channel): the old mapping is unmapped, watches and transactions stay. Takes
+ * ownership of m. Returns 0 or -errno (m is then unmapped). */
+int xs_ring_conn_rebind(struct xs_conn *conn, const struct xs_ring_backend *be,
+                        const struct xs_ring_mapping *m);
+
 #endif

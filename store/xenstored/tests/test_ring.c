@@ -271,3 +271,30 @@ Test(ring, a_guest_that_stops_reading_is_throttled_then_served_in_order)
     }
     cr_assert_eq(next, 50);
 }
+
+Test(ring, reintroducing_with_a_new_port_rebinds_and_keeps_the_watches)
+{
+    struct xs_conn *d0 = introduce();
+    struct th_msg m;
+    th_simple(d0, XS_MKDIR, 0, "/local/domain/6");
+    th_call(d0, XS_SET_PERMS, 0, "/local/domain/6\0n6", 19, &m);
+    guest_request(XS_WATCH, 1, "device\0tok", 11);
+    while (guest_get(&m))
+        ;
+    struct xs_domain *dom = xs_domain_get(&t.d, 6, false);
+    struct xs_conn *conn = dom->conn;
+    th_call(d0, XS_INTRODUCE, 0, "6\0" "4660\0" "10", 10, &m);
+    cr_assert_str_eq(m.body, "OK");
+    event_base_loop(t.base, EVLOOP_NONBLOCK);
+    cr_assert_eq(unmapped, 1, "the old mapping goes");
+    cr_assert_eq(dom->port, 10);
+    cr_assert_eq(dom->conn, conn, "same connection");
+    cr_assert_eq(conn->nwatches, 1);
+    th_write(d0, 0, "/local/domain/6/device/x", "1");
+    cr_assert(guest_get(&m));
+    cr_assert_eq(m.h.type, XS_WATCH_EVENT);
+    cr_assert_str_eq(m.body, "device/x");
+    guest_request(XS_GET_DOMAIN_PATH, 2, "6", 2);
+    cr_assert(guest_get(&m));
+    cr_assert_str_eq(m.body, "/local/domain/6");
+}

@@ -19,7 +19,7 @@ Test(cons_ring, drains_guest_output_across_the_wrap)
     static struct xencons_interface c;
     char buf[4096];
     memset(&c, 0, sizeof(c));
-    c.out_cons = c.out_prod = 0xfffffff0u;   /* free-running indices about to wrap */
+    c.out_cons = c.out_prod = 0xfffffff0u; /* free-running indices about to wrap */
     guest_write(&c, "hello from the guest\n");
     ssize_t n = cons_ring_read_out(&c, buf, sizeof(buf));
     cr_assert_eq(n, 21);
@@ -49,7 +49,7 @@ Test(cons_ring, producer_overrun_is_refused)
     cr_assert_eq(cons_ring_read_out(&c, buf, sizeof(buf)), -EPROTO);
     cr_assert_eq(c.out_cons, 0, "no byte consumed from a broken ring");
     c.out_prod = 0;
-    c.in_cons = 5;   /* consumer ahead of producer: wraps to a huge distance */
+    c.in_cons = 5; /* consumer ahead of producer: wraps to a huge distance */
     cr_assert_eq(cons_ring_write_in(&c, "x", 1), -EPROTO);
 }
 
@@ -61,7 +61,7 @@ Test(cons_ring, input_stops_when_the_ring_is_full)
     memset(big, 'k', sizeof(big));
     cr_assert_eq(cons_ring_write_in(&c, big, sizeof(big)), (ssize_t)sizeof(c.in));
     cr_assert_eq(cons_ring_write_in(&c, "x", 1), 0);
-    c.in_cons += 10;   /* the guest read ten bytes */
+    c.in_cons += 10; /* the guest read ten bytes */
     cr_assert_eq(cons_ring_write_in(&c, big, sizeof(big)), 10);
     cr_assert_eq(c.in_prod - c.in_cons, sizeof(c.in));
 }

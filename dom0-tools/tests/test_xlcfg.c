@@ -32,23 +32,22 @@ static void expect_error(const char *text, const char *msg_part)
 Test(xlcfg, full_config_reads_every_key)
 {
     struct kxl_domain_config dc;
-    const char *text =
-        "# a guest\n"
-        "name = \"web1\"\n"
-        "uuid = '0b3e2a4c-1d2e-4f50-8a9b-0c1d2e3f4a5b'\n"
-        "type = 'pvh'\n"
-        "memory = 64 ; maxmem = 96\n"
-        "vcpus = 2\n"
-        "kernel = '/boot/hello.elf'   # trailing comment\n"
-        "cmdline = 'console=hvc0 quiet'\n"
-        "on_poweroff = 'destroy'\n"
-        "on_reboot = 'restart'\n"
-        "on_crash = 'preserve'\n"
-        "on_watchdog = 'rename-restart'\n"
-        "disk = [ 'format=raw, vdev=xvda, access=rw, target=/img/a,b.img',\n"
-        "         # second disk, legacy form\n"
-        "         'phy:/dev/vg/x,xvdb,r', ]\n"
-        "vif = [ 'mac=00:16:3e:01:02:03,bridge=xenbr0' ]\n";
+    const char *text = "# a guest\n"
+                       "name = \"web1\"\n"
+                       "uuid = '0b3e2a4c-1d2e-4f50-8a9b-0c1d2e3f4a5b'\n"
+                       "type = 'pvh'\n"
+                       "memory = 64 ; maxmem = 96\n"
+                       "vcpus = 2\n"
+                       "kernel = '/boot/hello.elf'   # trailing comment\n"
+                       "cmdline = 'console=hvc0 quiet'\n"
+                       "on_poweroff = 'destroy'\n"
+                       "on_reboot = 'restart'\n"
+                       "on_crash = 'preserve'\n"
+                       "on_watchdog = 'rename-restart'\n"
+                       "disk = [ 'format=raw, vdev=xvda, access=rw, target=/img/a,b.img',\n"
+                       "         # second disk, legacy form\n"
+                       "         'phy:/dev/vg/x,xvdb,r', ]\n"
+                       "vif = [ 'mac=00:16:3e:01:02:03,bridge=xenbr0' ]\n";
     cr_assert_eq(load(text, &dc), 0, "%s", err);
     cr_assert_str_eq(dc.name, "web1");
     cr_assert(dc.has_uuid);
@@ -143,7 +142,7 @@ Test(xlcfg, syntax_errors_name_file_and_line)
     expect_error("name='a'\nmemory 64\n", "t.cfg:2: '=' expected after 'memory'");
     expect_error("name='a'\nkernel=hello\n", "t.cfg:2: kernel: unquoted word");
     expect_error("name='a'\nkernel='k'\ndisk=['a'\n\n", "t.cfg:3: disk: list opened here is "
-                 "never closed");
+                                                        "never closed");
     expect_error("name='a'\nkernel='k' 'x'\n", "t.cfg:2: kernel: unexpected");
     expect_error("name='a'\nvif=[['x']]\n", "t.cfg:2: vif: nested lists");
     expect_error("name='a'\nmemory=\n", "t.cfg:2: memory: value missing");
@@ -174,7 +173,8 @@ Test(xlcfg, semantic_errors_name_file_line_and_key)
 
 Test(xlcfg, bad_disk_specs_are_refused_with_the_reason)
 {
-    expect_error("name='a'\nkernel='k'\ndisk=['target=/x']\n", "disk: entry 0 'target=/x': no vdev");
+    expect_error("name='a'\nkernel='k'\ndisk=['target=/x']\n",
+                 "disk: entry 0 'target=/x': no vdev");
     expect_error("name='a'\nkernel='k'\ndisk=['vdev=xvda']\n", "no target given");
     expect_error("name='a'\nkernel='k'\ndisk=['vdev=xvd1,target=/x']\n", "invalid vdev 'xvd1'");
     expect_error("name='a'\nkernel='k'\ndisk=['vdev=hde,target=/x']\n", "invalid vdev 'hde'");
@@ -192,7 +192,10 @@ Test(xlcfg, disk_vdev_numbers_follow_the_vbd_encoding)
 {
     struct kxl_disk d;
     char why[128];
-    struct { const char *spec; uint32_t num; } cases[] = {
+    struct {
+        const char *spec;
+        uint32_t num;
+    } cases[] = {
         {"/x,raw,xvda,rw", 202u << 8},
         {"/x,raw,xvdb3,rw", (202u << 8) | (1 << 4) | 3},
         {"/x,raw,xvdq,rw", (1u << 28) | (16 << 8)},
@@ -216,8 +219,7 @@ Test(xlcfg, empty_cdrom_needs_no_target)
 {
     struct kxl_disk d;
     char why[128];
-    cr_assert_eq(kxl_parse_disk_spec(",,hdc,ro,devtype=cdrom", &d, why, sizeof(why)), 0, "%s",
-                 why);
+    cr_assert_eq(kxl_parse_disk_spec(",,hdc,ro,devtype=cdrom", &d, why, sizeof(why)), 0, "%s", why);
     cr_assert(d.cdrom);
     cr_assert_eq(d.format, KXL_DISK_EMPTY);
     cr_assert_null(d.target);
@@ -238,8 +240,9 @@ Test(xlcfg, bad_vif_specs_are_refused_with_the_reason)
     expect_error("name='a'\nkernel='k'\nvif=['type=tap']\n", "type must be vif or ioemu");
     struct kxl_vif v;
     char why[128];
-    cr_assert_eq(kxl_parse_vif_spec("rate=10Mb/s@20ms,vifname=v1,ip=10.0.0.2", &v, why,
-                                    sizeof(why)), 0, "%s", why);
+    cr_assert_eq(
+        kxl_parse_vif_spec("rate=10Mb/s@20ms,vifname=v1,ip=10.0.0.2", &v, why, sizeof(why)), 0,
+        "%s", why);
     cr_assert_str_eq(v.ip, "10.0.0.2");
     cr_assert_not(v.has_mac);
     kxl_vif_free(&v);

@@ -18,7 +18,7 @@ ssize_t cons_ring_write_in(void *page, const char *buf, size_t len);
  * what went to the log). */
 struct cons_history {
     char *buf;
-    size_t cap, len, head;   /* ring: head = next write position */
+    size_t cap, len, head; /* ring: head = next write position */
 };
 int cons_history_init(struct cons_history *h, size_t cap);
 void cons_history_free(struct cons_history *h);

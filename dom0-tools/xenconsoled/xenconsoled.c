@@ -30,7 +30,7 @@
 
 #include "cons_ring.h"
 
-#define HISTORY_BYTES 16384   /* output replayed to a newly attached xl console */
+#define HISTORY_BYTES 16384 /* output replayed to a newly attached xl console */
 #define MAX_CLIENTS 64
 #define RESCAN_MS 1000
 
@@ -38,7 +38,7 @@ struct client {
     int fd;
     bool attached;
     uint16_t domid;
-    char line[64];            /* the request line, until '\n' */
+    char line[64]; /* the request line, until '\n' */
     size_t line_len;
 };
 
@@ -49,7 +49,7 @@ struct dom {
     evtchn_port_t local_port;
     int log_fd;
     struct cons_history hist;
-    bool seen;                /* still listed in xenstore at the last scan */
+    bool seen; /* still listed in xenstore at the last scan */
     struct dom *next;
 };
 
@@ -61,7 +61,7 @@ static struct {
     int listen_fd, sig_fd;
     struct dom *doms;
     struct client clients[MAX_CLIENTS];
-    uint16_t broken[64];      /* domains whose ring misbehaved: never re-attached */
+    uint16_t broken[64]; /* domains whose ring misbehaved: never re-attached */
     unsigned nr_broken;
 } S;
 
@@ -154,7 +154,7 @@ static int dom_drain(struct dom *d)
         cons_history_add(&d->hist, buf, n);
         send_clients(d->domid, buf, n);
     }
-    if (any)   /* the guest may be waiting for room in the ring */
+    if (any) /* the guest may be waiting for room in the ring */
         xenevtchn_notify(S.xce, d->local_port);
     return 0;
 }
@@ -181,7 +181,7 @@ static int dom_attach(uint16_t domid)
     int rc = -ENOENT;
     struct dom *d = NULL;
     if (!ref || !port)
-        goto out;   /* not built yet: the next event or rescan retries */
+        goto out; /* not built yet: the next event or rescan retries */
     rc = -EINVAL;
     if (parse_uint(ref, ULONG_MAX, &pfn) < 0 || parse_uint(port, 4095, &rport) < 0) {
         log_warn("domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref, port);
@@ -232,11 +232,11 @@ static int dom_attach(uint16_t domid)
     xs_write(S.xs, XBT_NULL, tty, sock, sl);
     d->next = S.doms;
     S.doms = d;
-    log_info("domain %u (%s): console attached (pfn %lu, port %lu -> local %u)", domid,
-             d->name, pfn, rport, (unsigned)lp);
+    log_info("domain %u (%s): console attached (pfn %lu, port %lu -> local %u)", domid, d->name,
+             pfn, rport, (unsigned)lp);
     d = NULL;
     rc = 0;
-    dom_drain(S.doms);   /* output written before we attached */
+    dom_drain(S.doms); /* output written before we attached */
 out:
     if (d) {
         cons_history_free(&d->hist);
@@ -318,8 +318,8 @@ static void client_request(struct client *c)
         d = dom_find((uint16_t)id);
     if (!d) {
         snprintf(reply, sizeof(reply), "ERR domain %lu has no console here (%s)\n", id,
-                 is_broken((uint16_t)id) ? "its ring misbehaved" :
-                 "unknown domain or console not set up yet");
+                 is_broken((uint16_t)id) ? "its ring misbehaved"
+                                         : "unknown domain or console not set up yet");
         send(c->fd, reply, strlen(reply), MSG_NOSIGNAL);
         client_close(c);
         return;
@@ -476,11 +476,13 @@ static int run(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"no-fork", no_argument, NULL, 'N'},      {"rundir", required_argument, NULL, 'R'},
-        {"pid-file", required_argument, NULL, 'F'}, {"log-level", required_argument, NULL, 'L'},
-        {"log-file", required_argument, NULL, 'O'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"no-fork", no_argument, NULL, 'N'},
+                                         {"rundir", required_argument, NULL, 'R'},
+                                         {"pid-file", required_argument, NULL, 'F'},
+                                         {"log-level", required_argument, NULL, 'L'},
+                                         {"log-file", required_argument, NULL, 'O'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     bool no_fork = false;
     const char *pidfile = NULL, *logfile = NULL;
     int level = KLOG_INFO, opt;
@@ -488,18 +490,30 @@ int main(int argc, char **argv)
         S.clients[i].fd = -1;
     while ((opt = getopt_long(argc, argv, "NF:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'N': no_fork = true; break;
-        case 'R': setenv("KXEN_RUNDIR", optarg, 1); break;
-        case 'F': pidfile = optarg; break;
-        case 'O': logfile = optarg; break;
+        case 'N':
+            no_fork = true;
+            break;
+        case 'R':
+            setenv("KXEN_RUNDIR", optarg, 1);
+            break;
+        case 'F':
+            pidfile = optarg;
+            break;
+        case 'O':
+            logfile = optarg;
+            break;
         case 'L':
             if ((level = klog_parse_level(optarg)) < 0) {
                 fprintf(stderr, "xenconsoled: unknown log level '%s'\n", optarg);
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (kxen_rundir(S.rundir, sizeof(S.rundir)) < 0 || kxen_rundir_create() < 0) {
@@ -530,8 +544,12 @@ int main(int argc, char **argv)
     S.fmem = xenforeignmemory_open(NULL, 0);
     int rc = 1;
     if (!S.xs || !S.xce || !S.fmem || S.sig_fd < 0) {
-        log_err("cannot open %s: %s", !S.xs ? "xenstore" : !S.xce ? "xenevtchn" :
-                !S.fmem ? "xenforeignmemory" : "signalfd", strerror(errno));
+        log_err("cannot open %s: %s",
+                !S.xs     ? "xenstore"
+                : !S.xce  ? "xenevtchn"
+                : !S.fmem ? "xenforeignmemory"
+                          : "signalfd",
+                strerror(errno));
         goto out;
     }
     if (!xs_watch(S.xs, "@introduceDomain", "intro") ||

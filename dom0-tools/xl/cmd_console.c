@@ -45,8 +45,7 @@ static int connect_consoled(uint16_t domid, char *err, size_t errlen)
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", kxl_rundir(xl_ctx));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        snprintf(err, errlen, "cannot reach xenconsoled at %s: %s", sa.sun_path,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot reach xenconsoled at %s: %s", sa.sun_path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -ECONNREFUSED;
@@ -113,14 +112,14 @@ int xl_console_attach(uint16_t domid)
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(fd, buf, sizeof(buf));
             if (n <= 0)
-                break;   /* the console closed: the domain is gone */
+                break; /* the console closed: the domain is gone */
             if (kxen_write_full(1, buf, n) < 0)
                 break;
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(0, buf, sizeof(buf));
             if (n <= 0) {
-                stdin_open = false;   /* keep showing output until the console closes */
+                stdin_open = false; /* keep showing output until the console closes */
                 continue;
             }
             char *esc = memchr(buf, XL_CONSOLE_ESCAPE, n);
@@ -145,14 +144,17 @@ int main_console(int argc, char **argv)
     optind = 1;
     while ((opt = getopt(argc, argv, "+t:n:h")) != -1) {
         switch (opt) {
-        case 't': type = optarg; break;
+        case 't':
+            type = optarg;
+            break;
         case 'n':
             if (strcmp(optarg, "0") != 0) {
                 xl_err("console: only console 0 exists");
                 return 1;
             }
             break;
-        default: return xl_usage("console");
+        default:
+            return xl_usage("console");
         }
     }
     if (strcmp(type, "pv") != 0 && strcmp(type, "serial") != 0) {

@@ -15,8 +15,7 @@
 #include "xl.h"
 
 /* Reads the config file plus command-line key=value overrides into a domain config. */
-static int load_config(const char *file, char **extras, int nr_extras,
-                       struct kxl_domain_config *dc)
+static int load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
 {
     struct kxl_cfg cfg;
     char err[KXL_ERR_LEN];
@@ -70,18 +69,28 @@ static void detach_monitor(const char *name)
 
 int main_create(int argc, char **argv)
 {
-    bool console = false, paused = false, quiet = false, no_monitor = false,
-         foreground = false;
+    bool console = false, paused = false, quiet = false, no_monitor = false, foreground = false;
     int opt;
     optind = 1;
     while ((opt = getopt(argc, argv, "+cpqeFh")) != -1) {
         switch (opt) {
-        case 'c': console = true; break;
-        case 'p': paused = true; break;
-        case 'q': quiet = true; break;
-        case 'e': no_monitor = true; break;
-        case 'F': foreground = true; break;
-        default: return xl_usage("create");
+        case 'c':
+            console = true;
+            break;
+        case 'p':
+            paused = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'e':
+            no_monitor = true;
+            break;
+        case 'F':
+            foreground = true;
+            break;
+        default:
+            return xl_usage("create");
         }
     }
     if (optind >= argc) {
@@ -179,10 +188,16 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
     optind = 1;
     while ((opt = getopt(argc, argv, "+waFh")) != -1) {
         switch (opt) {
-        case 'w': wait = true; break;
-        case 'a': all = true; break;
-        case 'F': break;   /* fallback to ACPI: there is no ACPI; PV protocol only */
-        default: return xl_usage(cmd);
+        case 'w':
+            wait = true;
+            break;
+        case 'a':
+            all = true;
+            break;
+        case 'F':
+            break; /* fallback to ACPI: there is no ACPI; PV protocol only */
+        default:
+            return xl_usage(cmd);
         }
     }
     uint16_t *ids = NULL;
@@ -254,8 +269,7 @@ int main_reboot(int argc, char **argv)
     return shutdown_common(argc, argv, "reboot", "reboot");
 }
 
-static int simple_op(int argc, char **argv, const char *cmd,
-                     int (*op)(struct kxl_ctx *, uint16_t))
+static int simple_op(int argc, char **argv, const char *cmd, int (*op)(struct kxl_ctx *, uint16_t))
 {
     uint16_t domid;
     if (argc != 2)

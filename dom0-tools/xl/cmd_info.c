@@ -101,8 +101,7 @@ static void list_json(const struct kxl_dominfo *d, size_t n)
         json_str(uuid);
         printf("\n            },\n            \"b_info\": {\n");
         printf("                \"max_vcpus\": %u,\n", d[i].nr_vcpus);
-        printf("                \"max_memkb\": %llu,\n",
-               (unsigned long long)d[i].max_memory_kb);
+        printf("                \"max_memkb\": %llu,\n", (unsigned long long)d[i].max_memory_kb);
         printf("                \"target_memkb\": %llu,\n", (unsigned long long)d[i].memory_kb);
         printf("                \"kernel\": ");
         json_str(kernel ? kernel : "");
@@ -271,11 +270,10 @@ int main_vcpu_list(int argc, char **argv)
             struct kxen_ctl_vcpu_req req = {.domid = d[i].domid, .vcpu = v};
             struct kxen_ctl_vcpu_info vi;
             uint32_t len = 0;
-            int rc = kxen_ctl_simple(kxl_ctl(xl_ctx), KXEN_CTL_VCPU_GETINFO, &req, sizeof(req),
-                                     &vi, sizeof(vi), &len);
+            int rc = kxen_ctl_simple(kxl_ctl(xl_ctx), KXEN_CTL_VCPU_GETINFO, &req, sizeof(req), &vi,
+                                     sizeof(vi), &len);
             if (rc < 0 || len < sizeof(vi)) {
-                xl_err("vCPU %u of domain %u: %s", v, d[i].domid,
-                       strerror(rc < 0 ? -rc : EPROTO));
+                xl_err("vCPU %u of domain %u: %s", v, d[i].domid, strerror(rc < 0 ? -rc : EPROTO));
                 continue;
             }
             char st[4] = {vi.running ? 'r' : '-', vi.blocked ? 'b' : '-',

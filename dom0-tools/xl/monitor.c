@@ -33,31 +33,36 @@ static void mlog(const char *fmt, ...)
 
 static const char *reason_name(unsigned r)
 {
-    static const char *names[] = {"poweroff", "reboot", "suspend", "crash", "watchdog",
-                                  "soft_reset"};
+    static const char *names[] = {"poweroff", "reboot",   "suspend",
+                                  "crash",    "watchdog", "soft_reset"};
     return r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
 }
 
 static enum kxl_action action_for(const struct kxl_domain_config *dc, unsigned reason)
 {
     switch (reason) {
-    case SHUTDOWN_poweroff: return dc->on_poweroff;
-    case SHUTDOWN_reboot: return dc->on_reboot;
-    case SHUTDOWN_watchdog: return dc->on_watchdog;
-    case SHUTDOWN_soft_reset: return KXL_ACTION_RESTART;
-    default: return dc->on_crash;
+    case SHUTDOWN_poweroff:
+        return dc->on_poweroff;
+    case SHUTDOWN_reboot:
+        return dc->on_reboot;
+    case SHUTDOWN_watchdog:
+        return dc->on_watchdog;
+    case SHUTDOWN_soft_reset:
+        return KXL_ACTION_RESTART;
+    default:
+        return dc->on_crash;
     }
 }
 
 /* Returns 1 when the monitor should keep following *domid (restarted), 0 when done. */
-static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
-                           uint16_t *domid, unsigned reason)
+static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t *domid,
+                           unsigned reason)
 {
     enum kxl_action a = action_for(dc, reason);
-    mlog("domain %u (%s) shut down, reason %s: action %s", *domid, dc->name,
-         reason_name(reason), kxl_action_name(a));
+    mlog("domain %u (%s) shut down, reason %s: action %s", *domid, dc->name, reason_name(reason),
+         kxl_action_name(a));
     if (reason == SHUTDOWN_suspend)
-        return 0;   /* a save/migrate in progress owns the domain now */
+        return 0; /* a save/migrate in progress owns the domain now */
     switch (a) {
     case KXL_ACTION_PRESERVE:
         return 0;
@@ -75,7 +80,7 @@ static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *
         }
         break;
     }
-    default:   /* restart, coredump-restart, soft-reset */
+    default: /* restart, coredump-restart, soft-reset */
         if (kxl_domain_destroy(ctx, *domid) < 0) {
             mlog("destroy before restart failed: %s", kxl_errmsg(ctx));
             return 0;

@@ -11,7 +11,7 @@
 struct xl_cmd {
     const char *name;
     int (*fn)(int argc, char **argv);
-    bool needs_ctx;        /* open the context (and start services) before fn */
+    bool needs_ctx; /* open the context (and start services) before fn */
     const char *usage;
     const char *summary;
 };

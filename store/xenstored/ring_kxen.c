@@ -19,7 +19,7 @@
 
 #include "ring_backend.h"
 
-#define KXEN_RING_MAX_PORTS 4096u   /* the 2-level event-channel ABI's port space */
+#define KXEN_RING_MAX_PORTS 4096u /* the 2-level event-channel ABI's port space */
 
 struct kxen_ring_map {
     uint32_t domid;
@@ -31,7 +31,7 @@ static struct {
     pthread_mutex_t lock;
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
-    int evfd_of_port[KXEN_RING_MAX_PORTS];   /* -1 = no guest on that local port */
+    int evfd_of_port[KXEN_RING_MAX_PORTS]; /* -1 = no guest on that local port */
     bool thread_started;
     pthread_t thread;
 } K = {.lock = PTHREAD_MUTEX_INITIALIZER};

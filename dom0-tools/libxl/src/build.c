@@ -44,8 +44,8 @@ char *kxl_xs_read(struct kxl_ctx *ctx, const char *path)
     return xs_read(ctx->xs, XBT_NULL, path, &len);
 }
 
-static int set_perms(struct kxl_ctx *ctx, uint32_t t, const char *path,
-                     struct xs_permissions *p, unsigned n)
+static int set_perms(struct kxl_ctx *ctx, uint32_t t, const char *path, struct xs_permissions *p,
+                     unsigned n)
 {
     if (!xs_set_permissions(ctx->xs, t, path, p, n))
         return -(errno ? errno : EIO);
@@ -101,17 +101,17 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 
     snprintf(dp, sizeof(dp), "/local/domain/%u", d);
     snprintf(vm, sizeof(vm), "/vm/%s", b->uuid_str);
-#define N(perm, sub, ...)                                                                      \
-    do {                                                                                       \
-        snprintf(p, sizeof(p), "%s%s", dp, sub);                                               \
-        if ((rc = node(ctx, t, perm, ARRAY_SIZE(perm), p, __VA_ARGS__)))                       \
-            return rc;                                                                         \
+#define N(perm, sub, ...)                                                                          \
+    do {                                                                                           \
+        snprintf(p, sizeof(p), "%s%s", dp, sub);                                                   \
+        if ((rc = node(ctx, t, perm, ARRAY_SIZE(perm), p, __VA_ARGS__)))                           \
+            return rc;                                                                             \
     } while (0)
-#define V(sub, ...)                                                                            \
-    do {                                                                                       \
-        snprintf(p, sizeof(p), "%s%s", vm, sub);                                               \
-        if ((rc = node(ctx, t, ro, ARRAY_SIZE(ro), p, __VA_ARGS__)))                           \
-            return rc;                                                                         \
+#define V(sub, ...)                                                                                \
+    do {                                                                                           \
+        snprintf(p, sizeof(p), "%s%s", vm, sub);                                                   \
+        if ((rc = node(ctx, t, ro, ARRAY_SIZE(ro), p, __VA_ARGS__)))                               \
+            return rc;                                                                             \
     } while (0)
 
     N(ro, "", "%s", "");
@@ -187,8 +187,7 @@ static int write_tree_txn(struct kxl_ctx *ctx, const struct kxl_domain_config *d
         if (xs_transaction_end(ctx->xs, t, false))
             return 0;
         if (errno != EAGAIN)
-            return kxl_fail(ctx, -errno, "xenstore transaction commit failed: %s",
-                            strerror(errno));
+            return kxl_fail(ctx, -errno, "xenstore transaction commit failed: %s", strerror(errno));
     }
     return kxl_fail(ctx, -EAGAIN, "xenstore kept reporting conflicts while writing the tree");
 }
@@ -236,8 +235,8 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     int fd = open(dc->kernel, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return kxl_fail(ctx, -errno, "cannot open kernel %s: %s", dc->kernel, strerror(errno));
-    struct kxen_ctl_domain_load req = {.domid = b->domid, .store_evtchn = b->store_port,
-                                       .console_evtchn = b->console_port};
+    struct kxen_ctl_domain_load req = {
+        .domid = b->domid, .store_evtchn = b->store_port, .console_evtchn = b->console_port};
     snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
     struct kxen_ctl_domain_load_rep rep;
     uint32_t len = 0;
@@ -247,8 +246,7 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     if (rc == 0 && len < sizeof(rep))
         rc = -EPROTO;
     if (rc < 0)
-        return kxl_fail(ctx, rc, "kxend refused to load kernel %s: %s", dc->kernel,
-                        strerror(-rc));
+        return kxl_fail(ctx, rc, "kxend refused to load kernel %s: %s", dc->kernel, strerror(-rc));
     b->store_pfn = rep.store_pfn;
     b->console_pfn = rep.console_pfn;
     return 0;
@@ -264,7 +262,8 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     if (!ctx->xs)
         return kxl_fail(ctx, -ENOTCONN, "domain build needs xenstored");
     if (dc->type == KXL_TYPE_HVM)
-        return kxl_fail(ctx, -EOPNOTSUPP, "type 'hvm' guests are not supported by this xl yet "
+        return kxl_fail(ctx, -EOPNOTSUPP,
+                        "type 'hvm' guests are not supported by this xl yet "
                         "(use pv or pvh)");
     if (!dc->kernel)
         return kxl_fail(ctx, -EINVAL, "no kernel given");
@@ -278,7 +277,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     } else {
         if (getrandom(cr.uuid, 16, 0) != 16)
             return kxl_fail(ctx, -EIO, "no random bytes for a uuid");
-        cr.uuid[6] = (cr.uuid[6] & 0x0f) | 0x40;   /* RFC 4122 version 4 */
+        cr.uuid[6] = (cr.uuid[6] & 0x0f) | 0x40; /* RFC 4122 version 4 */
         cr.uuid[8] = (cr.uuid[8] & 0x3f) | 0x80;
     }
     kxl_format_uuid(cr.uuid, b.uuid_str);
@@ -288,8 +287,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
 
     struct kxen_ctl_domid_rep dr;
     uint32_t len = 0;
-    rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr),
-                         &len);
+    rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr), &len);
     if (rc == 0 && len < sizeof(dr))
         rc = -EPROTO;
     if (rc < 0)
@@ -300,8 +298,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
 
     if ((rc = alloc_unbound(ctx, b.domid, &b.store_port)) < 0 ||
         (rc = alloc_unbound(ctx, b.domid, &b.console_port)) < 0) {
-        kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s",
-                 strerror(-rc));
+        kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s", strerror(-rc));
         goto fail;
     }
     if ((rc = load_kernel(ctx, dc, &b)) < 0)
@@ -313,13 +310,12 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "pausing domain %u after load failed: %s", b.domid, strerror(-rc));
         goto fail;
     }
-    b.xs_written = true;   /* a partial tree is removed on failure too */
+    b.xs_written = true; /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;
     if (!xs_introduce_domain(ctx->xs, b.domid, b.store_pfn, b.store_port)) {
         rc = -(errno ? errno : EIO);
-        kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid,
-                 strerror(-rc));
+        kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid, strerror(-rc));
         goto fail;
     }
     b.introduced = true;
@@ -359,8 +355,7 @@ int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid)
         remove_tree(ctx, domid, uuid_str);
     }
     if (hv_rc < 0 && !(rc < 0 && *uuid_str))
-        return kxl_fail(ctx, hv_rc, "destroying domain %u failed: %s", domid,
-                        strerror(-hv_rc));
+        return kxl_fail(ctx, hv_rc, "destroying domain %u failed: %s", domid, strerror(-hv_rc));
     return 0;
 }
 
@@ -385,8 +380,7 @@ int kxl_domain_pause(struct kxl_ctx *ctx, uint16_t domid)
 int kxl_domain_unpause(struct kxl_ctx *ctx, uint16_t domid)
 {
     int rc = domid ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, domid, 0) : -EPERM;
-    return rc < 0 ? kxl_fail(ctx, rc, "unpausing domain %u failed: %s", domid, strerror(-rc))
-                  : 0;
+    return rc < 0 ? kxl_fail(ctx, rc, "unpausing domain %u failed: %s", domid, strerror(-rc)) : 0;
 }
 
 int kxl_domain_rename(struct kxl_ctx *ctx, uint16_t domid, const char *new_name)
@@ -398,8 +392,8 @@ int kxl_domain_rename(struct kxl_ctx *ctx, uint16_t domid, const char *new_name)
     if (kxl_validate_domain_name(new_name, why, sizeof(why)) < 0)
         return kxl_fail(ctx, -EINVAL, "%s", why);
     if (kxl_domain_lookup(ctx, new_name, &other) == 0 && other != domid)
-        return kxl_fail(ctx, -EEXIST, "domain name '%s' is already used by domain %u",
-                        new_name, other);
+        return kxl_fail(ctx, -EEXIST, "domain name '%s' is already used by domain %u", new_name,
+                        other);
     struct kxen_ctl_domain_rename r = {.domid = domid};
     snprintf(r.name, sizeof(r.name), "%s", new_name);
     int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_RENAME, &r, sizeof(r), NULL, 0, NULL);

@@ -109,9 +109,12 @@ static int vdev_encode(const char *vdev, uint32_t *out)
 
 static int parse_format(const char *s, enum kxl_disk_format *f)
 {
-    static const struct { const char *name; enum kxl_disk_format f; } formats[] = {
-        {"raw", KXL_DISK_RAW},     {"qcow", KXL_DISK_QCOW}, {"qcow2", KXL_DISK_QCOW2},
-        {"vhd", KXL_DISK_VHD},     {"qed", KXL_DISK_QED},   {"empty", KXL_DISK_EMPTY},
+    static const struct {
+        const char *name;
+        enum kxl_disk_format f;
+    } formats[] = {
+        {"raw", KXL_DISK_RAW}, {"qcow", KXL_DISK_QCOW}, {"qcow2", KXL_DISK_QCOW2},
+        {"vhd", KXL_DISK_VHD}, {"qed", KXL_DISK_QED},   {"empty", KXL_DISK_EMPTY},
     };
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(s, formats[i].name) == 0) {
@@ -170,8 +173,7 @@ void kxl_disk_free(struct kxl_disk *d)
     memset(d, 0, sizeof(*d));
 }
 
-static int disk_set(struct kxl_disk *d, const char *key, const char *val, char *why,
-                    size_t whylen)
+static int disk_set(struct kxl_disk *d, const char *key, const char *val, char *why, size_t whylen)
 {
     if (strcmp(key, "target") == 0)
         return set_str(&d->target, strip_target_prefixes(val, d));
@@ -179,8 +181,10 @@ static int disk_set(struct kxl_disk *d, const char *key, const char *val, char *
         return set_str(&d->vdev, val);
     if (strcmp(key, "format") == 0) {
         if (parse_format(val, &d->format) < 0)
-            return why_set(why, whylen, "unknown format '%s' (raw, qcow, qcow2, vhd, qed, "
-                           "empty)", val);
+            return why_set(why, whylen,
+                           "unknown format '%s' (raw, qcow, qcow2, vhd, qed, "
+                           "empty)",
+                           val);
         return 0;
     }
     if (strcmp(key, "access") == 0) {
@@ -206,8 +210,7 @@ static int disk_set(struct kxl_disk *d, const char *key, const char *val, char *
         else if (!strcmp(val, "tap"))
             d->backendtype = KXL_DISK_BT_TAP;
         else
-            return why_set(why, whylen, "backendtype must be phy, qdisk or tap, not '%s'",
-                           val);
+            return why_set(why, whylen, "backendtype must be phy, qdisk or tap, not '%s'", val);
         return 0;
     }
     if (strcmp(key, "backend") == 0)
@@ -252,7 +255,8 @@ int kxl_parse_disk_spec(const char *spec, struct kxl_disk *d, char *why, size_t 
         } else if (npos < 4) {
             pos[npos++] = tok;
         } else {
-            rc = why_set(why, whylen, "too many positional parameters (at most target, "
+            rc = why_set(why, whylen,
+                         "too many positional parameters (at most target, "
                          "format, vdev, access)");
         }
         tok = next;
@@ -266,7 +270,7 @@ int kxl_parse_disk_spec(const char *spec, struct kxl_disk *d, char *why, size_t 
             if (parse_format(pos[1], &f) == 0)
                 format = pos[1], vdev = pos[2];
             else
-                vdev = pos[1], access = pos[2];   /* the legacy target,vdev,access form */
+                vdev = pos[1], access = pos[2]; /* the legacy target,vdev,access form */
         } else if (npos == 2) {
             vdev = pos[1];
         }
@@ -283,8 +287,7 @@ int kxl_parse_disk_spec(const char *spec, struct kxl_disk *d, char *why, size_t 
     if (rc == 0 && !d->vdev)
         rc = why_set(why, whylen, "no vdev given (e.g. vdev=xvda)");
     if (rc == 0 && vdev_encode(d->vdev, &d->virtual_dev) < 0)
-        rc = why_set(why, whylen, "invalid vdev '%s' (xvdX[N], hdX[N], sdX[N] or dN[pM])",
-                     d->vdev);
+        rc = why_set(why, whylen, "invalid vdev '%s' (xvdX[N], hdX[N], sdX[N] or dN[pM])", d->vdev);
     if (rc == 0 && (!d->target || !*d->target) && !d->cdrom)
         rc = why_set(why, whylen, "no target given (only an empty cdrom may omit it)");
     if (rc == 0 && !d->target && d->cdrom)
@@ -357,8 +360,7 @@ int kxl_parse_vif_spec(const char *spec, struct kxl_vif *v, char *why, size_t wh
         return -ENOMEM;
     int rc = 0;
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0;
-         tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
             tok++;
         if (!*tok)

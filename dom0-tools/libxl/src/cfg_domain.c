@@ -8,7 +8,7 @@
 
 #include "kxl/cfg.h"
 
-#define KXL_MAX_MEMORY_MB (1024u * 1024u)   /* 1 TiB: far above what one host gives a guest */
+#define KXL_MAX_MEMORY_MB (1024u * 1024u) /* 1 TiB: far above what one host gives a guest */
 
 static int cfg_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -26,7 +26,10 @@ static int cfg_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, cons
     return -EINVAL;
 }
 
-static const struct { const char *name; enum kxl_action a; } actions[] = {
+static const struct {
+    const char *name;
+    enum kxl_action a;
+} actions[] = {
     {"destroy", KXL_ACTION_DESTROY},
     {"restart", KXL_ACTION_RESTART},
     {"rename-restart", KXL_ACTION_RENAME_RESTART},
@@ -89,9 +92,9 @@ int kxl_parse_uuid(const char *s, uint8_t uuid[16])
 
 void kxl_format_uuid(const uint8_t u[16], char out[37])
 {
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-             u[13], u[14], u[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
 }
 
 int kxl_validate_domain_name(const char *name, char *why, size_t whylen)
@@ -106,8 +109,10 @@ int kxl_validate_domain_name(const char *name, char *why, size_t whylen)
         char c = name[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_' || c == '.' || c == '+' || c == '@' || c == ':')) {
-            snprintf(why, whylen, "domain name '%s' has a character outside "
-                     "[A-Za-z0-9-_.+@:]", name);
+            snprintf(why, whylen,
+                     "domain name '%s' has a character outside "
+                     "[A-Za-z0-9-_.+@:]",
+                     name);
             return -EINVAL;
         }
         if (c < '0' || c > '9')
@@ -149,14 +154,14 @@ static int get_uint(const struct kxl_cfg_entry *e, uint64_t min, uint64_t max, u
     if (*end)
         return cfg_err(err, errlen, e, "'%s' is not a number", s);
     if (errno || v < min || v > max)
-        return cfg_err(err, errlen, e, "%s is out of range %llu..%llu", s,
-                       (unsigned long long)min, (unsigned long long)max);
+        return cfg_err(err, errlen, e, "%s is out of range %llu..%llu", s, (unsigned long long)min,
+                       (unsigned long long)max);
     *out = v;
     return 0;
 }
 
-static int get_action(const struct kxl_cfg *cfg, const char *key, enum kxl_action *out,
-                      char *err, size_t errlen)
+static int get_action(const struct kxl_cfg *cfg, const char *key, enum kxl_action *out, char *err,
+                      size_t errlen)
 {
     const struct kxl_cfg_entry *e = kxl_cfg_get(cfg, key);
     const char *s = NULL;
@@ -166,9 +171,11 @@ static int get_action(const struct kxl_cfg *cfg, const char *key, enum kxl_actio
     if (rc)
         return rc;
     if (kxl_parse_action(s, out) < 0)
-        return cfg_err(err, errlen, e, "unknown action '%s' (destroy, restart, "
+        return cfg_err(err, errlen, e,
+                       "unknown action '%s' (destroy, restart, "
                        "rename-restart, preserve, coredump-destroy, coredump-restart, "
-                       "soft-reset)", s);
+                       "soft-reset)",
+                       s);
     return 0;
 }
 
@@ -261,13 +268,15 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         if ((rc = get_string(e, &s, err, errlen)))
             return rc;
         if (kxl_parse_uuid(s, dc->uuid) < 0)
-            return cfg_err(err, errlen, e, "'%s' is not a UUID "
-                           "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", s);
+            return cfg_err(err, errlen, e,
+                           "'%s' is not a UUID "
+                           "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                           s);
         dc->has_uuid = true;
     }
 
     dc->type = KXL_TYPE_PV;
-    if ((e = kxl_cfg_get(cfg, "builder"))) {   /* the pre-4.10 spelling of type */
+    if ((e = kxl_cfg_get(cfg, "builder"))) { /* the pre-4.10 spelling of type */
         if ((rc = get_string(e, &s, err, errlen)))
             return rc;
         if (!strcmp(s, "hvm"))
@@ -338,15 +347,16 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
             return rc;
         if (extra && (rc = get_string(extra, &xs, err, errlen)))
             return rc;
-        if (asprintf(&dc->cmdline, "%s%s%s%s", *rs ? "root=" : "", rs, *rs && *xs ? " " : "",
-                     xs) < 0) {
+        if (asprintf(&dc->cmdline, "%s%s%s%s", *rs ? "root=" : "", rs, *rs && *xs ? " " : "", xs) <
+            0) {
             dc->cmdline = NULL;
             return -ENOMEM;
         }
     }
     if (strlen(dc->cmdline) >= 1024) {
         e = kxl_cfg_get(cfg, "cmdline") ? kxl_cfg_get(cfg, "cmdline") : kxl_cfg_get(cfg, "extra");
-        return cfg_err(err, errlen, e, "command line longer than 1023 bytes "
+        return cfg_err(err, errlen, e,
+                       "command line longer than 1023 bytes "
                        "(start_info's MAX_GUEST_CMDLINE)");
     }
 
@@ -362,8 +372,8 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
     return read_devices(dc, cfg, err, errlen);
 }
 
-int kxl_domain_config_from_cfg(struct kxl_domain_config *dc, const struct kxl_cfg *cfg,
-                               char *err, size_t errlen)
+int kxl_domain_config_from_cfg(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, char *err,
+                               size_t errlen)
 {
     memset(dc, 0, sizeof(*dc));
     int rc = read_config(dc, cfg, err, errlen);

@@ -13,7 +13,7 @@
 
 #include "kxl/cfg.h"
 
-#define KXL_CFG_MAX_FILE (1u << 20)   /* a domain config is a few hundred bytes */
+#define KXL_CFG_MAX_FILE (1u << 20) /* a domain config is a few hundred bytes */
 
 struct lexer {
     const char *p, *end;
@@ -150,19 +150,36 @@ static int lex_string(struct lexer *lx, char **out)
         if (c == '\\') {
             if (lx->p >= lx->end) {
                 free(s);
-                return lex_error(lx, start_line, "unterminated string (missing closing %c)",
-                                 quote);
+                return lex_error(lx, start_line, "unterminated string (missing closing %c)", quote);
             }
             char e = *lx->p++;
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'a': c = '\a'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'v': c = '\v'; break;
-            case '\\': case '\'': case '"': c = e; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'a':
+                c = '\a';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            case '\\':
+            case '\'':
+            case '"':
+                c = e;
+                break;
             case 'x': {
                 int h1 = lx->p < lx->end ? hexval(lx->p[0]) : -1;
                 int h2 = lx->p + 1 < lx->end ? hexval(lx->p[1]) : -1;
@@ -177,8 +194,7 @@ static int lex_string(struct lexer *lx, char **out)
             default:
                 if (e >= '0' && e <= '7') {
                     int v = e - '0';
-                    for (int k = 0; k < 2 && lx->p < lx->end && *lx->p >= '0' && *lx->p <= '7';
-                         k++)
+                    for (int k = 0; k < 2 && lx->p < lx->end && *lx->p >= '0' && *lx->p <= '7'; k++)
                         v = v * 8 + (*lx->p++ - '0');
                     if (v > 255) {
                         free(s);
@@ -248,8 +264,7 @@ static int lex_scalar(struct lexer *lx, struct kxl_cfg_value *v, const char *wha
     }
     if (is_ident_start(c))
         return lex_error(lx, lx->line,
-                         "%s: unquoted word; strings must be in quotes ('...' or \"...\")",
-                         what);
+                         "%s: unquoted word; strings must be in quotes ('...' or \"...\")", what);
     return lex_error(lx, lx->line, "%s: value expected, found %s", what, describe_char(c, cb));
 }
 
@@ -274,8 +289,7 @@ static int lex_list(struct lexer *lx, struct kxl_cfg_value *v, const char *key)
     for (;;) {
         skip_space(lx, 1);
         if (lx->p >= lx->end)
-            return lex_error(lx, open_line, "%s: list opened here is never closed with ']'",
-                             key);
+            return lex_error(lx, open_line, "%s: list opened here is never closed with ']'", key);
         if (*lx->p == ']') {
             lx->p++;
             return 0;
@@ -297,8 +311,7 @@ static int lex_list(struct lexer *lx, struct kxl_cfg_value *v, const char *key)
         if (lx->p < lx->end && *lx->p == ']')
             continue;
         if (lx->p >= lx->end)
-            return lex_error(lx, open_line, "%s: list opened here is never closed with ']'",
-                             key);
+            return lex_error(lx, open_line, "%s: list opened here is never closed with ']'", key);
         return lex_error(lx, lx->line, "%s: ',' or ']' expected in list, found %s", key,
                          describe_char(*lx->p, cb));
     }
@@ -315,8 +328,8 @@ static int cfg_add(struct kxl_cfg *cfg, char *key, struct kxl_cfg_value *val, co
         cfg->entries = ne;
         cfg->cap = ncap;
     }
-    cfg->entries[cfg->nr++] = (struct kxl_cfg_entry){
-        .key = key, .val = *val, .file = src, .line = line};
+    cfg->entries[cfg->nr++] =
+        (struct kxl_cfg_entry){.key = key, .val = *val, .file = src, .line = line};
     return 0;
 }
 
@@ -349,8 +362,10 @@ static int cfg_append(struct kxl_cfg *cfg, struct lexer *lx, char *key, struct k
             goto fail;
         }
     } else {
-        rc = lex_error(lx, line, "%s: '+=' needs the same kind of value as before "
-                       "(string to string, list to list)", key);
+        rc = lex_error(lx, line,
+                       "%s: '+=' needs the same kind of value as before "
+                       "(string to string, list to list)",
+                       key);
         goto fail;
     }
     value_free(val);
@@ -406,8 +421,10 @@ static int parse_statement(struct kxl_cfg *cfg, struct lexer *lx)
     /* The statement must end here. */
     skip_space(lx, 0);
     if (lx->p < lx->end && *lx->p != '\n' && *lx->p != ';' && *lx->p != '#') {
-        rc = lex_error(lx, lx->line, "%s: unexpected %s after the value (one setting per "
-                       "line, or separate them with ';')", key, describe_char(*lx->p, cb));
+        rc = lex_error(lx, lx->line,
+                       "%s: unexpected %s after the value (one setting per "
+                       "line, or separate them with ';')",
+                       key, describe_char(*lx->p, cb));
         free(key);
         value_free(&val);
         return rc;
@@ -422,8 +439,8 @@ static int parse_statement(struct kxl_cfg *cfg, struct lexer *lx)
     return rc;
 }
 
-int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, size_t len,
-                  char *err, size_t errlen)
+int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, size_t len, char *err,
+                  size_t errlen)
 {
     char **ns = realloc(cfg->sources, (cfg->nr_sources + 1) * sizeof(*ns));
     if (!ns)
@@ -434,8 +451,8 @@ int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, siz
         return -ENOMEM;
     cfg->sources[cfg->nr_sources++] = src;
 
-    struct lexer lx = {.p = text, .end = text + len, .source = src, .line = 1,
-                       .err = err, .errlen = errlen};
+    struct lexer lx = {
+        .p = text, .end = text + len, .source = src, .line = 1, .err = err, .errlen = errlen};
     if (memchr(text, '\0', len))
         return lex_error(&lx, 1, "NUL byte in the configuration (not a text file?)");
     while (lx.p < lx.end) {
@@ -470,8 +487,7 @@ int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t 
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KXL_CFG_MAX_FILE) {
-        snprintf(err, errlen, "%s: not a regular file of at most %u bytes", path,
-                 KXL_CFG_MAX_FILE);
+        snprintf(err, errlen, "%s: not a regular file of at most %u bytes", path, KXL_CFG_MAX_FILE);
         close(fd);
         return -EINVAL;
     }

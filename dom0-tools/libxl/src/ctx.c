@@ -119,8 +119,8 @@ int kxl_hv_getinfo(struct kxl_ctx *ctx, uint16_t domid, bool next, struct kxl_do
     struct kxen_ctl_domid_arg a = {.domid = domid, .arg = next ? KXEN_CTL_GETINFO_NEXT : 0};
     struct kxen_ctl_domain_info di;
     uint32_t len = 0;
-    int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &di, sizeof(di),
-                             &len);
+    int rc =
+        kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &di, sizeof(di), &len);
     if (rc < 0)
         return rc;
     if (len < sizeof(di))
@@ -186,7 +186,7 @@ int kxl_domain_list(struct kxl_ctx *ctx, struct kxl_dominfo **out, size_t *nr)
             free(v);
             return kxl_fail(ctx, rc, "listing domains failed: %s", strerror(-rc));
         }
-        if (di.domid < next)   /* a reply that does not advance would loop forever */
+        if (di.domid < next) /* a reply that does not advance would loop forever */
             break;
         if (n == cap) {
             struct kxl_dominfo *nv = realloc(v, 2 * cap * sizeof(*v));
@@ -217,8 +217,10 @@ int kxl_domain_lookup(struct kxl_ctx *ctx, const char *spec, uint16_t *domid)
                 *domid = (uint16_t)id;
                 return 0;
             }
-            return kxl_fail(ctx, -ENOENT, "'%s' is an invalid domain identifier "
-                            "(no domain with id %s)", spec, spec);
+            return kxl_fail(ctx, -ENOENT,
+                            "'%s' is an invalid domain identifier "
+                            "(no domain with id %s)",
+                            spec, spec);
         }
     }
     struct kxl_dominfo *list;
@@ -233,8 +235,10 @@ int kxl_domain_lookup(struct kxl_ctx *ctx, const char *spec, uint16_t *domid)
             return 0;
         }
     free(list);
-    return kxl_fail(ctx, -ENOENT, "'%s' is an invalid domain identifier (no domain has that "
-                    "name)", spec);
+    return kxl_fail(ctx, -ENOENT,
+                    "'%s' is an invalid domain identifier (no domain has that "
+                    "name)",
+                    spec);
 }
 
 void kxl_dominfo_state(const struct kxl_dominfo *di, char out[7])
@@ -260,16 +264,15 @@ int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len)
     for (;;) {
         struct kxen_ctl_console_req req = {.domid = KXEN_CTL_DOMID_HV, .offset = offset};
         uint32_t rlen = 0;
-        int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_CONSOLE_READ, &req, sizeof(req), rep,
-                                 sizeof(struct kxen_ctl_console_rep) + KXEN_CTL_CONSOLE_CHUNK,
-                                 &rlen);
+        int rc =
+            kxen_ctl_simple(ctx->ctl, KXEN_CTL_CONSOLE_READ, &req, sizeof(req), rep,
+                            sizeof(struct kxen_ctl_console_rep) + KXEN_CTL_CONSOLE_CHUNK, &rlen);
         if (rc == 0 && rlen < sizeof(struct kxen_ctl_console_rep))
             rc = -EPROTO;
         if (rc < 0) {
             free(rep);
             free(out);
-            return kxl_fail(ctx, rc, "reading the hypervisor console failed: %s",
-                            strerror(-rc));
+            return kxl_fail(ctx, rc, "reading the hypervisor console failed: %s", strerror(-rc));
         }
         struct kxen_ctl_console_rep hdr;
         memcpy(&hdr, rep, sizeof(hdr));
@@ -294,8 +297,8 @@ int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len)
     }
     if (clear) {
         /* the reply may carry bytes written meanwhile: give it room, then drop them */
-        struct kxen_ctl_console_req req = {.domid = KXEN_CTL_DOMID_HV, .offset = offset,
-                                           .flags = KXEN_CTL_CONSOLE_CLEAR};
+        struct kxen_ctl_console_req req = {
+            .domid = KXEN_CTL_DOMID_HV, .offset = offset, .flags = KXEN_CTL_CONSOLE_CLEAR};
         kxen_ctl_simple(ctx->ctl, KXEN_CTL_CONSOLE_READ, &req, sizeof(req), rep,
                         sizeof(struct kxen_ctl_console_rep) + KXEN_CTL_CONSOLE_CHUNK, NULL);
     }

@@ -15,7 +15,8 @@ struct kxl_ctx {
 };
 
 /* Records the reason for the caller (kxl_errmsg) and returns rc. */
-int kxl_fail(struct kxl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int kxl_fail(struct kxl_ctx *ctx, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Thin wrappers over kxend's control ops (kxen/ctl_domain.h, kxen/ctl_evtchn.h). */
 int kxl_hv_domid_op(struct kxl_ctx *ctx, uint32_t op, uint16_t domid, uint32_t arg);

@@ -22,11 +22,11 @@
 
 #include "kxl_internal.h"
 
-#define SERVICE_START_TIMEOUT_MS 20000   /* sanitizer builds start slowly on a busy host */
+#define SERVICE_START_TIMEOUT_MS 20000 /* sanitizer builds start slowly on a busy host */
 
 struct service {
     const char *name;
-    const char *socket;   /* relative to the run dir */
+    const char *socket; /* relative to the run dir */
 };
 
 /* Start order; stop runs it backwards. */
@@ -183,8 +183,8 @@ static int ensure_one(const char *rundir, const char *bin, const struct service 
         if (kill(pid, 0) < 0) {
             char tail[300];
             log_tail(rundir, s->name, tail, sizeof(tail));
-            snprintf(err, errlen, "%s exited during start-up (see %s/%s.log): %s", s->name,
-                     rundir, s->name, tail);
+            snprintf(err, errlen, "%s exited during start-up (see %s/%s.log): %s", s->name, rundir,
+                     s->name, tail);
             return -ECHILD;
         }
         usleep(10000);
@@ -242,7 +242,7 @@ static int stop_pid(pid_t pid)
 {
     if (kill(pid, SIGTERM) < 0)
         return errno == ESRCH ? 0 : -errno;
-    for (int i = 0; i < 1000; i++) {   /* 10 s for a clean exit */
+    for (int i = 0; i < 1000; i++) { /* 10 s for a clean exit */
         if (kill(pid, 0) < 0)
             return 0;
         usleep(10000);
@@ -280,8 +280,8 @@ int kxl_services_stop(const char *rundir, char *err, size_t errlen)
         int r = stop_pid(pid);
         if (r < 0 && rc == 0) {
             rc = r;
-            snprintf(err, errlen, "%s (pid %d) did not stop on SIGTERM: killed",
-                     services[i].name, (int)pid);
+            snprintf(err, errlen, "%s (pid %d) did not stop on SIGTERM: killed", services[i].name,
+                     (int)pid);
         }
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s.pid", rundir, services[i].name);
@@ -300,12 +300,12 @@ int kxl_services_status(const char *rundir, char *out, size_t outlen)
         int answers = socket_answers(rundir, services[i].socket);
         int w;
         if (pid && answers)
-            w = snprintf(out + n, outlen - n, "%s: running (pid %d)\n", services[i].name,
-                         (int)pid);
+            w = snprintf(out + n, outlen - n, "%s: running (pid %d)\n", services[i].name, (int)pid);
         else if (pid)
-            w = snprintf(out + n, outlen - n, "%s: starting or stuck (pid %d, socket %s/%s "
-                         "not answering)\n", services[i].name, (int)pid, rundir,
-                         services[i].socket);
+            w = snprintf(out + n, outlen - n,
+                         "%s: starting or stuck (pid %d, socket %s/%s "
+                         "not answering)\n",
+                         services[i].name, (int)pid, rundir, services[i].socket);
         else
             w = snprintf(out + n, outlen - n, "%s: stopped\n", services[i].name);
         running += pid && answers;

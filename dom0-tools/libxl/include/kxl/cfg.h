@@ -11,29 +11,29 @@
 #include <stdint.h>
 
 #define KXL_ERR_LEN 512
-#define KXL_NAME_MAX 63   /* longest domain name we accept (kxend keeps 64 bytes with NUL) */
+#define KXL_NAME_MAX 63 /* longest domain name we accept (kxend keeps 64 bytes with NUL) */
 #define KXL_MAX_VCPUS 32
 
 enum kxl_value_kind { KXL_VAL_STRING, KXL_VAL_NUMBER, KXL_VAL_LIST };
 
 struct kxl_cfg_value {
     enum kxl_value_kind kind;
-    char *str;              /* STRING and NUMBER: the text (unescaped for strings) */
-    char **items;           /* LIST: strings (numbers inside lists are kept as their text) */
+    char *str;    /* STRING and NUMBER: the text (unescaped for strings) */
+    char **items; /* LIST: strings (numbers inside lists are kept as their text) */
     size_t nr_items;
 };
 
 struct kxl_cfg_entry {
     char *key;
     struct kxl_cfg_value val;
-    const char *file;       /* points into the kxl_cfg (source name) */
+    const char *file; /* points into the kxl_cfg (source name) */
     unsigned line;
 };
 
 struct kxl_cfg {
     struct kxl_cfg_entry *entries;
     size_t nr, cap;
-    char **sources;         /* names given to kxl_cfg_parse (entries point into them) */
+    char **sources; /* names given to kxl_cfg_parse (entries point into them) */
     size_t nr_sources;
 };
 
@@ -42,8 +42,8 @@ void kxl_cfg_free(struct kxl_cfg *cfg);
 /* Parses text (len bytes, need not be NUL-terminated) named `source` into cfg. Later
  * assignments of a key override earlier ones (how command-line key=value overrides work).
  * Returns 0, -EINVAL with "source:line: what" in err, or -ENOMEM. */
-int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, size_t len,
-                  char *err, size_t errlen);
+int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, size_t len, char *err,
+                  size_t errlen);
 /* Reads a file and parses it; -errno with the reason in err when it cannot be read. */
 int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t errlen);
 /* The last assignment of key, or NULL. */
@@ -62,20 +62,25 @@ enum kxl_action {
     KXL_ACTION_SOFT_RESET,
 };
 
-enum kxl_disk_format { KXL_DISK_RAW, KXL_DISK_QCOW, KXL_DISK_QCOW2, KXL_DISK_VHD, KXL_DISK_QED,
-                       KXL_DISK_EMPTY };
-enum kxl_disk_backendtype { KXL_DISK_BT_AUTO, KXL_DISK_BT_PHY, KXL_DISK_BT_QDISK,
-                            KXL_DISK_BT_TAP };
+enum kxl_disk_format {
+    KXL_DISK_RAW,
+    KXL_DISK_QCOW,
+    KXL_DISK_QCOW2,
+    KXL_DISK_VHD,
+    KXL_DISK_QED,
+    KXL_DISK_EMPTY
+};
+enum kxl_disk_backendtype { KXL_DISK_BT_AUTO, KXL_DISK_BT_PHY, KXL_DISK_BT_QDISK, KXL_DISK_BT_TAP };
 
 struct kxl_disk {
-    char *target;           /* NULL for an empty cdrom */
-    char *vdev;             /* xvda, hdc, sdb, d0p1 ... */
-    uint32_t virtual_dev;   /* Xen's encoded device number (docs/vbd-interface facts) */
+    char *target;         /* NULL for an empty cdrom */
+    char *vdev;           /* xvda, hdc, sdb, d0p1 ... */
+    uint32_t virtual_dev; /* Xen's encoded device number (docs/vbd-interface facts) */
     enum kxl_disk_format format;
     enum kxl_disk_backendtype backendtype;
     bool readwrite;
     bool cdrom;
-    char *backend;          /* backend domain name, NULL = dom0 */
+    char *backend; /* backend domain name, NULL = dom0 */
     char *script;
 };
 
@@ -83,7 +88,7 @@ struct kxl_vif {
     bool has_mac;
     uint8_t mac[6];
     char *bridge, *ip, *script, *vifname, *model, *backend, *rate;
-    bool type_ioemu;        /* type=ioemu (emulated NIC) rather than vif */
+    bool type_ioemu; /* type=ioemu (emulated NIC) rather than vif */
 };
 
 struct kxl_domain_config {
@@ -94,8 +99,8 @@ struct kxl_domain_config {
     uint64_t memory_mb;
     uint64_t maxmem_mb;
     unsigned vcpus;
-    char *kernel;           /* path as written in the file */
-    char *cmdline;          /* cmdline, else root + extra */
+    char *kernel;  /* path as written in the file */
+    char *cmdline; /* cmdline, else root + extra */
     enum kxl_action on_poweroff, on_reboot, on_crash, on_watchdog;
     struct kxl_disk *disks;
     size_t nr_disks;
@@ -105,8 +110,8 @@ struct kxl_domain_config {
 
 /* Builds the domain config from a parsed cfg, validating every known key (unknown keys are
  * ignored, as Xen's xl does). Returns 0, -EINVAL with "file:line: what" in err, -ENOMEM. */
-int kxl_domain_config_from_cfg(struct kxl_domain_config *dc, const struct kxl_cfg *cfg,
-                               char *err, size_t errlen);
+int kxl_domain_config_from_cfg(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, char *err,
+                               size_t errlen);
 void kxl_domain_config_free(struct kxl_domain_config *dc);
 
 /* Single-value parsers shared with xl's command line. Return 0 or -EINVAL. */

@@ -15,8 +15,8 @@ struct kxl_ctx;
 struct kxen_ctl;
 struct xs_handle;
 
-#define KXL_OPEN_AUTOSTART (1u << 0)  /* start kxend/xenstored/xenconsoled when absent */
-#define KXL_OPEN_NO_XS (1u << 1)      /* do not connect to xenstored (pure hypervisor ops) */
+#define KXL_OPEN_AUTOSTART (1u << 0) /* start kxend/xenstored/xenconsoled when absent */
+#define KXL_OPEN_NO_XS (1u << 1)     /* do not connect to xenstored (pure hypervisor ops) */
 
 int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen);
 void kxl_ctx_close(struct kxl_ctx *ctx);
@@ -34,8 +34,8 @@ struct kxl_dominfo {
     uint64_t memory_kb, max_memory_kb;
     uint64_t cpu_time_ns;
     uint32_t nr_vcpus, nr_online_vcpus;
-    uint32_t flags;            /* KXEN_DOMINFO_* */
-    uint32_t shutdown_reason;  /* SHUTDOWN_* when flags has KXEN_DOMINFO_SHUTDOWN */
+    uint32_t flags;           /* KXEN_DOMINFO_* */
+    uint32_t shutdown_reason; /* SHUTDOWN_* when flags has KXEN_DOMINFO_SHUTDOWN */
     uint64_t store_pfn, console_pfn;
 };
 /* Every domain including Domain-0 (id 0, synthesized from the host). Free *out with free(). */

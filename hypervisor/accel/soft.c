@@ -25,6 +25,11 @@
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_TF (1ull << 8)
 
+/* Engine creation and teardown are serialised across domains: uc_open/uc_close initialise
+ * and free TCG state whose thread safety Unicorn 2.0.1 does not document, while other
+ * domains' engines run on their own threads. */
+static pthread_mutex_t uc_life_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct soft_vcpu {
     uc_engine *uc;
     struct vcpu_boot boot;
@@ -57,10 +62,12 @@ struct soft_dom {
 static int soft_probe(void)
 {
     uc_engine *uc;
-    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
-        return -ENODEV;
-    uc_close(uc);
-    return 0;
+    pthread_mutex_lock(&uc_life_lock);
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    if (err == UC_ERR_OK)
+        uc_close(uc);
+    pthread_mutex_unlock(&uc_life_lock);
+    return err == UC_ERR_OK ? 0 : -ENODEV;
 }
 
 static int soft_domain_init(struct domain *d)
@@ -106,8 +113,11 @@ static void soft_vcpu_destroy(struct vcpu *v)
     struct soft_vcpu *sv = v->accel_priv;
     if (!sv)
         return;
-    if (sv->uc)
+    if (sv->uc) {
+        pthread_mutex_lock(&uc_life_lock);
         uc_close(sv->uc);
+        pthread_mutex_unlock(&uc_life_lock);
+    }
     free(sv);
     v->accel_priv = NULL;
 }
@@ -215,7 +225,17 @@ static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 
 /* ---- engine setup, on the runner thread ---- */
 
+static int engine_create_locked(struct vcpu *v);
+
 static int engine_create(struct vcpu *v)
+{
+    pthread_mutex_lock(&uc_life_lock);
+    int rc = engine_create_locked(v);
+    pthread_mutex_unlock(&uc_life_lock);
+    return rc;
+}
+
+static int engine_create_locked(struct vcpu *v)
 {
     struct soft_vcpu *sv = v->accel_priv;
     struct domain *d = v->dom;

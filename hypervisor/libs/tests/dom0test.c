@@ -419,6 +419,10 @@ static void guest_pair(xc_interface *xch, const char *elf, long n, const char *m
     else
         printf("evtchn ping-pong guest<->guest (%s): failed (%s; see kxend's log)\n", what,
                rc ? strerror(-rc) : line);
+    if (!pn && getenv("DOM0LIBS_KEEP_FAILED")) {  /* for post-mortems with `dump` */
+        printf("# kept: pinger d%u, server d%u\n", a, b.domid);
+        return;
+    }
     if (a)
         xc_domain_destroy(xch, a);
     if (b.domid)
@@ -489,12 +493,38 @@ static int bench(const char *elf, long n)
     return 0;
 }
 
+/* dump DOMID GPA LEN: a post-mortem look at guest memory (8-byte words). */
+static int dump(uint32_t domid, uint64_t gpa, uint64_t len)
+{
+    xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
+    uint64_t first = gpa >> 12, last = (gpa + len - 1) >> 12;
+    size_t n = (size_t)(last - first + 1);
+    xen_pfn_t *pfns = calloc(n, sizeof(*pfns));
+    for (size_t i = 0; fm && pfns && i < n; i++)
+        pfns[i] = first + i;
+    uint8_t *p = fm && pfns ? xenforeignmemory_map(fm, domid, PROT_READ, n, pfns, NULL) : NULL;
+    if (!p) {
+        perror("dump");
+        return 1;
+    }
+    for (uint64_t a = gpa & ~7ull; a < gpa + len; a += 8)
+        printf("%#llx: %#018llx\n", (unsigned long long)a,
+               (unsigned long long)*(uint64_t *)(p + (a - (first << 12))));
+    xenforeignmemory_unmap(fm, p, n);
+    xenforeignmemory_close(fm);
+    free(pfns);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 5 && strcmp(argv[1], "dump") == 0)
+        return dump((uint32_t)strtoul(argv[2], NULL, 0), strtoull(argv[3], NULL, 0),
+                    strtoull(argv[4], NULL, 0));
     if (argc >= 3 && strcmp(argv[1], "check") == 0)
         return check(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "bench") == 0)
         return bench(argv[2], argc > 3 ? atol(argv[3]) : 2000);
-    fprintf(stderr, "usage: dom0libs-test check|bench ECHO.elf [ROUNDS]\n");
+    fprintf(stderr, "usage: dom0libs-test check|bench ECHO.elf [ROUNDS] | dump DOMID GPA LEN\n");
     return 2;
 }

@@ -48,6 +48,10 @@ check "a paused guest does not run ($p1 -> $p2 ns)" test "$p1" = "$p2"
 sleep 0.3
 u1=$("$X" info "$id" | sed 's/.*cpu_ns=\([0-9]*\).*/\1/')
 check "an unpaused guest runs again ($p2 -> $u1 ns)" test "$u1" -gt "$p2"
+check "hvm params set by the toolstack read back" bash -c "'$X' param-set $id 18 7 && test \$('$X' param-get $id 18) = 7"
+check "rename to a taken name is refused" bash -c "'$X' create taken 4096 1 >/dev/null && ! '$X' rename $id taken 2>/dev/null"
+check "rename changes the name getinfo reports" bash -c "'$X' rename $id spun && '$X' info $id | grep -q 'name=spun '"
+check "remote shutdown (reboot) reaches subscribers with its reason" bash -c "'$X' shutdown $id 1 && '$X' wait $id 5 | grep -q 'reason=1'"
 check "destroy removes the spinning domain" bash -c "'$X' destroy $id && ! '$X' info $id 2>/dev/null"
 
 fds0=$(ls /proc/$KPID/fd | wc -l); thr0=$(ls /proc/$KPID/task | wc -l)

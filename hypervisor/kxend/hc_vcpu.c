@@ -89,6 +89,22 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
             return -EINVAL;
         atomic_store(&v->singleshot_deadline_ns, 0);
         return 0;
+    case VCPUOP_set_periodic_timer: {
+        struct vcpu_set_periodic_timer s;
+        if (copy_from_guest(v, &s, arg, sizeof(s)))
+            return -EFAULT;
+        if (s.period_ns < 1000000ull || s.period_ns > (1ull << 62))
+            return -EINVAL;  /* Xen's bounds: at least 1 ms */
+        t->periodic_period_ns = s.period_ns;
+        t->periodic_next_ns = kxen_system_time_ns() + s.period_ns;
+        if (t != v)
+            vcpu_kick(t);
+        return 0;
+    }
+    case VCPUOP_stop_periodic_timer:
+        t->periodic_period_ns = 0;
+        t->periodic_next_ns = 0;
+        return 0;
     case VCPUOP_get_runstate_info: {
         struct vcpu_runstate_info r;
         runstate_fill(t, &r);

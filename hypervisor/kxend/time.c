@@ -107,6 +107,14 @@ bool time_check_timers(struct vcpu *v)
         evtchn_send_virq(v, VIRQ_TIMER);
         fired = true;
     }
+    /* Periodic timer (VCPUOP_set_periodic_timer): ticks missed while the vCPU did not run are
+     * folded into one, as Xen does. */
+    if (v->periodic_next_ns && now >= v->periodic_next_ns && v->periodic_period_ns) {
+        uint64_t missed = (now - v->periodic_next_ns) / v->periodic_period_ns;
+        v->periodic_next_ns += (missed + 1) * v->periodic_period_ns;
+        evtchn_send_virq(v, VIRQ_TIMER);
+        fired = true;
+    }
     struct domain *d = v->dom;
     if (v->id == 0 && d->watchdog_deadline_ns && now >= d->watchdog_deadline_ns) {
         d->watchdog_deadline_ns = 0;
@@ -118,8 +126,9 @@ bool time_check_timers(struct vcpu *v)
 uint64_t vcpu_next_deadline(struct vcpu *v)
 {
     uint64_t dl = atomic_load(&v->singleshot_deadline_ns);
-    uint64_t cand[2] = { v->poll_deadline_ns, v->id == 0 ? v->dom->watchdog_deadline_ns : 0 };
-    for (int i = 0; i < 2; i++)
+    uint64_t cand[3] = { v->poll_deadline_ns, v->id == 0 ? v->dom->watchdog_deadline_ns : 0,
+                         v->periodic_next_ns };
+    for (int i = 0; i < 3; i++)
         if (cand[i] && (!dl || cand[i] < dl))
             dl = cand[i];
     return dl;

@@ -3,11 +3,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <kxen/arch-x86/cpuid.h>
 #include <kxen/hvm/hvm_op.h>
 #include <kxen/hvm/params.h>
 #include <kxen/memory.h>
+#include <kxen/vcpu.h>
 #include <kxen/version.h>
 #include <kxen/xen.h>
 
@@ -180,4 +182,28 @@ Test(core, a_destroyed_domains_id_is_not_reused_at_once)
     cr_assert_neq(b->domid, id, "xenstored may still be releasing the old id");
     domain_destroy(b);
     domain_put(b);
+}
+
+Test(core, periodic_timer_has_xens_bounds_and_folds_missed_ticks)
+{
+    struct vcpu *v = d->vcpus[0];
+    uint64_t period = 500000; /* 0.5 ms: below Xen's 1 ms minimum */
+    memcpy(d->ram + 0x1000, &period, sizeof(period));
+    uint64_t a[5] = { VCPUOP_set_periodic_timer, 0, 0x1000 };
+    cr_assert_eq(hypercall_dispatch(v, __HYPERVISOR_vcpu_op, a), -EINVAL);
+    period = 2000000; /* 2 ms */
+    memcpy(d->ram + 0x1000, &period, sizeof(period));
+    cr_assert_eq(hypercall_dispatch(v, __HYPERVISOR_vcpu_op, a), 0);
+    uint64_t first = v->periodic_next_ns;
+    cr_assert_neq(first, 0);
+    cr_assert_eq(vcpu_next_deadline(v), first);
+    cr_assert_not(time_check_timers(v), "not due yet");
+    struct timespec ts = { 0, 7 * 1000 * 1000 }; /* three ticks pass unseen */
+    nanosleep(&ts, NULL);
+    cr_assert(time_check_timers(v), "due");
+    cr_assert_gt(v->periodic_next_ns, kxen_system_time_ns() - 1, "next tick is in the future");
+    cr_assert_eq((v->periodic_next_ns - first) % period, 0, "ticks stay on the period grid");
+    a[0] = VCPUOP_stop_periodic_timer;
+    cr_assert_eq(hypercall_dispatch(v, __HYPERVISOR_vcpu_op, a), 0);
+    cr_assert_eq(vcpu_next_deadline(v), 0);
 }

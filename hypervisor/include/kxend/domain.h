@@ -81,6 +81,7 @@ struct vcpu {
     /* Timers: absolute system time in ns (vcpu_time_info clock), 0 = none. */
     _Atomic uint64_t singleshot_deadline_ns;
     uint64_t periodic_period_ns;
+    uint64_t periodic_next_ns;      /* next periodic tick (system time), 0 = timer off */
     uint64_t runstate_gpa;          /* VCPUOP_register_runstate_memory_area, ~0 = none */
     uint64_t runstate_time[4];      /* ns spent in RUNSTATE_running/runnable/blocked/offline */
     uint64_t runstate_entry_ns;

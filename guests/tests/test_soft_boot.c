@@ -55,6 +55,8 @@ struct vm {
     unsigned calls[64];
     uint64_t shared_info_gpa;
     struct store store;
+    unsigned upcall_every; /* > 0: inject the callback vector every N instructions (IF=1) */
+    unsigned upcalls;
 };
 
 static void store_serve(struct vm *vm);
@@ -404,7 +406,26 @@ static void boot_with(struct vm *vm, const char *name, const char *cmdline, bool
     uint64_t rsi = START_INFO_GPA, rsp = 0;
     uc_reg_write(vm->uc, UC_X86_REG_RSI, &rsi);
     uc_reg_write(vm->uc, UC_X86_REG_RSP, &rsp);
-    uc_err err = uc_emu_start(vm->uc, vm->entry, 0, 10 * 1000 * 1000, 0);
+    uc_err err;
+    if (!vm->upcall_every) {
+        err = uc_emu_start(vm->uc, vm->entry, 0, 10 * 1000 * 1000, 0);
+    } else {
+        /* Stop after exactly N instructions, deliver vector 0xf3 like an asynchronous upcall
+         * whenever interrupts are on, resume: every such boundary must be safe. */
+        uint64_t rip = vm->entry;
+        err = UC_ERR_OK;
+        for (unsigned i = 0; i < 1000000 && vm->shutdown_reason < 0 && err == UC_ERR_OK; i++) {
+            err = uc_emu_start(vm->uc, rip, 0, 0, vm->upcall_every);
+            uint64_t rflags;
+            uc_reg_read(vm->uc, UC_X86_REG_EFLAGS, &rflags);
+            if (err == UC_ERR_OK && vm->shutdown_reason < 0 && (rflags & (1ull << 9)) &&
+                vm->shared_info_gpa) {
+                on_intr(vm->uc, 0xf3, vm);
+                vm->upcalls++;
+            }
+            uc_reg_read(vm->uc, UC_X86_REG_RIP, &rip);
+        }
+    }
     vm->out[vm->out_len] = 0;
     cr_assert_eq(err, UC_ERR_OK, "emulation error %s; console so far:\n%s", uc_strerror(err),
                  vm->out);
@@ -420,9 +441,10 @@ static void boot(struct vm *vm, const char *name, const char *cmdline)
 
 /* hello against the fake xenstored: name and domid read, data/hello written, and the request
  * in control/shutdown obeyed with the matching reason after clearing the node. */
-static void run_hello(struct vm *vm, const char *request)
+static void run_hello(struct vm *vm, const char *request, unsigned upcall_every)
 {
     memset(vm, 0, sizeof(*vm));
+    vm->upcall_every = upcall_every;
     store_set(&vm->store, "name", "harness-guest", 13);
     store_set(&vm->store, "domid", "7", 1);
     vm->store.request = request;
@@ -435,21 +457,39 @@ static void run_hello(struct vm *vm, const char *request)
     cr_assert(v && !strcmp(v, ""), "control/shutdown acknowledged by clearing it");
 }
 
-Test(guest_soft_boot, hello_obeys_poweroff_request_through_xenstore, .timeout = 60)
+Test(guest_soft_boot, hello_obeys_poweroff_request_through_xenstore)
 {
     static struct vm vm;
-    run_hello(&vm, "poweroff");
+    run_hello(&vm, "poweroff", 0);
     cr_assert_eq(vm.shutdown_reason, SHUTDOWN_poweroff, "console:\n%s", vm.out);
 }
 
-Test(guest_soft_boot, hello_obeys_reboot_request_through_xenstore, .timeout = 60)
+Test(guest_soft_boot, hello_obeys_reboot_request_through_xenstore)
 {
     static struct vm vm;
-    run_hello(&vm, "reboot");
+    run_hello(&vm, "reboot", 0);
     cr_assert_eq(vm.shutdown_reason, SHUTDOWN_reboot, "console:\n%s", vm.out);
 }
 
-Test(guest_soft_boot, pv_entry_reaches_main_with_boot_info_and_powers_off, .timeout = 60)
+/* Upcalls can hit any instruction with interrupts on: formatting, ring copies, hypercall
+ * stubs. Two phases so that different instructions are hit. */
+Test(guest_soft_boot, hello_survives_upcalls_at_every_37th_instruction)
+{
+    static struct vm vm;
+    run_hello(&vm, "poweroff", 37);
+    cr_assert_eq(vm.shutdown_reason, SHUTDOWN_poweroff, "console:\n%s", vm.out);
+    cr_assert_gt(vm.upcalls, 100, "upcalls injected: %u", vm.upcalls);
+}
+
+Test(guest_soft_boot, hello_survives_upcalls_at_every_101st_instruction)
+{
+    static struct vm vm;
+    run_hello(&vm, "reboot", 101);
+    cr_assert_eq(vm.shutdown_reason, SHUTDOWN_reboot, "console:\n%s", vm.out);
+    cr_assert_gt(vm.upcalls, 100, "upcalls injected: %u", vm.upcalls);
+}
+
+Test(guest_soft_boot, pv_entry_reaches_main_with_boot_info_and_powers_off)
 {
     static struct vm vm;
     boot(&vm, "boottest", "hello from the builder");
@@ -463,14 +503,14 @@ Test(guest_soft_boot, pv_entry_reaches_main_with_boot_info_and_powers_off, .time
     cr_assert(vm.calls[__HYPERVISOR_hvm_op] >= 1);
 }
 
-Test(guest_soft_boot, shutdown_reason_reaches_the_hypervisor, .timeout = 60)
+Test(guest_soft_boot, shutdown_reason_reaches_the_hypervisor)
 {
     static struct vm vm;
     boot(&vm, "boottest", "reason=reboot");
     cr_assert_eq(vm.shutdown_reason, SHUTDOWN_reboot, "console:\n%s", vm.out);
 }
 
-Test(guest_soft_boot, exception_is_reported_and_crashes_the_domain, .timeout = 60)
+Test(guest_soft_boot, exception_is_reported_and_crashes_the_domain)
 {
     static struct vm vm;
     boot(&vm, "boottest", "trap");

@@ -196,6 +196,12 @@ static void unknown_calls(void)
                "hypercall %u with garbage arguments -> ENOSYS", nrs[i]);
 }
 
+static void count_hit(evtchn_port_t port, void *data)
+{
+    (void)port;
+    (*(volatile unsigned *)data)++;
+}
+
 static void storm(void)
 {
     const unsigned n = 20000;
@@ -211,6 +217,21 @@ static void storm(void)
     uint64_t dt = monotonic_ns() - t0;
     tap_check(bad == 0, "storm: %u valid and %u invalid calls all answered correctly (%lu ns each)",
               n, n, (unsigned long)(dt / (2 * n)));
+    /* an event storm at ourselves: pending bits coalesce, the guest keeps up */
+    evtchn_port_t ipi;
+    static volatile unsigned ipi_hits;
+    if (evtchn_bind_ipi(0, &ipi) == 0 && evtchn_bind(ipi, count_hit, (void *)&ipi_hits) == 0) {
+        unsigned failed = 0;
+        for (unsigned i = 0; i < n; i++)
+            failed += evtchn_send(ipi) != 0;
+        sleep_ns(2000000);
+        tap_check(failed == 0 && ipi_hits >= 1 && ipi_hits <= n,
+                  "storm: %u sends to our own IPI port, %u upcalls handled", n, ipi_hits);
+        evtchn_unbind(ipi);
+        evtchn_close(ipi);
+    } else {
+        tap_check(false, "storm: bind an IPI port for the event storm");
+    }
     /* still alive and scheduled: time moves and a timer still fires */
     uint64_t before = timer_fired_count;
     sleep_ns(2000000);

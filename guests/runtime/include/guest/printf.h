@@ -14,7 +14,8 @@ int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #ifndef GUEST_HOST_BUILD
-/* To the PV console ring once it is set up, to the hypervisor console before that. */
+/* To the PV console ring once it is set up, to the hypervisor console before that. One call
+ * formats at most 511 bytes; the rest is cut. */
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* To the hypervisor console (console_io, what `xl dmesg` shows) and, when set up, also to the
  * PV console ring: test results go here. */

@@ -50,6 +50,7 @@ struct dom {
     int log_fd;
     struct cons_history hist;
     bool seen; /* still listed in xenstore at the last scan */
+    bool more; /* drain stopped at its budget: data may be left in the ring */
     struct dom *next;
 };
 
@@ -136,11 +137,20 @@ static void mark_broken(struct dom *d, const char *why)
 }
 
 /* Drains the guest's output into the log, the history and attached clients. */
+/* One drain moves at most this much, so that a guest that writes without pause cannot keep
+ * the daemon from serving the other consoles; the rest goes on the next loop turn. */
+#define DRAIN_BUDGET_CHUNKS 32
+
 static int dom_drain(struct dom *d)
 {
     char buf[2048];
     bool any = false;
-    for (;;) {
+    d->more = false;
+    for (int chunk = 0;; chunk++) {
+        if (chunk == DRAIN_BUDGET_CHUNKS) {
+            d->more = true;
+            break;
+        }
         ssize_t n = cons_ring_read_out(d->page, buf, sizeof(buf));
         if (n < 0) {
             mark_broken(d, "output ring indices are impossible (producer overran the ring)");
@@ -447,7 +457,19 @@ static int run(void)
         p[n++] = (struct pollfd){.fd = xenevtchn_fd(S.xce), .events = POLLIN};
         for (int i = 0; i < MAX_CLIENTS; i++)
             p[n++] = (struct pollfd){.fd = S.clients[i].fd, .events = POLLIN};
-        int r = poll(p, n, RESCAN_MS);
+        bool more = false;
+        for (struct dom *d = S.doms; d; d = d->next)
+            more |= d->more;
+        int r = poll(p, n, more ? 0 : RESCAN_MS);
+        if (more) {
+            for (struct dom *d = S.doms, *next; d; d = next) {
+                next = d->next;
+                if (d->more)
+                    dom_drain(d);
+            }
+            if (r == 0)
+                continue;
+        }
         if (r < 0 && errno != EINTR)
             return -errno;
         if (r == 0) {

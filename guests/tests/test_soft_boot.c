@@ -60,20 +60,42 @@ struct vm {
     struct store store;
     unsigned upcall_every; /* > 0: inject the callback vector every N instructions (IF=1) */
     unsigned upcalls;
-    int async_stop_us; /* > 0: another thread stops the engine this often (kxend's ticker) */
+    int async_stop_us;  /* > 0: another thread asks for a stop this often (kxend's ticker) */
+    bool stop_at_block; /* the request is a flag a UC_HOOK_BLOCK callback acts on */
     volatile int running;
+    int stop_wanted;
+    unsigned block_stops;
 };
 
+/* Another thread wanting the vCPU back, as kxend's ticker does for kicks and slice ends:
+ * either uc_emu_stop() straight from this thread, or a flag for the block hook. */
 static void *async_stopper(void *arg)
 {
     struct vm *vm = arg;
     while (vm->running) {
         struct timespec ts = {0, vm->async_stop_us * 1000L};
         nanosleep(&ts, NULL);
-        if (vm->running)
+        if (!vm->running)
+            break;
+        if (vm->stop_at_block)
+            __atomic_store_n(&vm->stop_wanted, 1, __ATOMIC_RELEASE);
+        else
             uc_emu_stop(vm->uc);
     }
     return NULL;
+}
+
+/* Runs before the first instruction of every translated block: nothing of the block has
+ * executed, so stopping here leaves RIP exact (unlike uc_emu_stop from another thread). */
+static void on_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+    (void)address;
+    (void)size;
+    struct vm *vm = user;
+    if (__atomic_exchange_n(&vm->stop_wanted, 0, __ATOMIC_ACQ_REL)) {
+        vm->block_stops++;
+        uc_emu_stop(uc);
+    }
 }
 
 static void store_serve(struct vm *vm);
@@ -424,6 +446,10 @@ static void boot_with(struct vm *vm, const char *name, const char *cmdline, bool
     cr_assert_eq(uc_hook_add(vm->uc, &h3, UC_HOOK_MEM_UNMAPPED, on_unmapped, vm, 1, 0), UC_ERR_OK);
     cr_assert_eq(uc_hook_add(vm->uc, &h1, UC_HOOK_INSN_INVALID, on_vmcall, vm, 1, 0), UC_ERR_OK);
     cr_assert_eq(uc_hook_add(vm->uc, &h2, UC_HOOK_INTR, on_intr, vm, 1, 0), UC_ERR_OK);
+    if (vm->stop_at_block) {
+        uc_hook h4;
+        cr_assert_eq(uc_hook_add(vm->uc, &h4, UC_HOOK_BLOCK, on_block, vm, 1, 0), UC_ERR_OK);
+    }
     uint64_t rsi = START_INFO_GPA, rsp = 0;
     uc_reg_write(vm->uc, UC_X86_REG_RSI, &rsi);
     uc_reg_write(vm->uc, UC_X86_REG_RSP, &rsp);
@@ -524,6 +550,24 @@ Test(guest_soft_boot, hello_survives_upcalls_at_every_101st_instruction)
     run_hello(&vm, "reboot", 101);
     cr_assert_eq(vm.shutdown_reason, SHUTDOWN_reboot, "console:\n%s", vm.out);
     cr_assert_gt(vm.upcalls, 100, "upcalls injected: %u", vm.upcalls);
+}
+
+/* The recipe for the soft accelerator: another thread only raises a flag, and a block hook
+ * stops the engine where RIP is exact; upcalls injected there never corrupt the guest. */
+Test(guest_soft_boot, hello_survives_upcalls_at_block_hook_stops_requested_by_another_thread)
+{
+    static struct vm vm;
+    memset(&vm, 0, sizeof(vm));
+    vm.async_stop_us = 20;
+    vm.stop_at_block = true;
+    store_set(&vm.store, "name", "harness-guest", 13);
+    store_set(&vm.store, "domid", "7", 1);
+    vm.store.request = "poweroff";
+    boot_with(&vm, "hello", "", true);
+    cr_assert_eq(vm.shutdown_reason, SHUTDOWN_poweroff, "console:\n%s", vm.out);
+    cr_assert(strstr(vm.out, "hello: I am \"harness-guest\", domain 7\n"), "console:\n%s", vm.out);
+    cr_assert_gt(vm.block_stops, 0, "the other thread's requests were acted on");
+    cr_log_info("%u stops at block boundaries, %u upcalls injected", vm.block_stops, vm.upcalls);
 }
 
 Test(guest_soft_boot, pv_entry_reaches_main_with_boot_info_and_powers_off)

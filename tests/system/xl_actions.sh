@@ -71,4 +71,15 @@ check "xl shutdown -w returns for a domain without monitor" xl shutdown -w nomon
 check "without a monitor the domain stays shut down (state s)" sh -c "xl list nomon | awk 'NR == 2 { print \$5 }' | grep -qx -- '---s--'"
 check "no monitor log was written" test ! -e "$KXEN_RUNDIR/xl-nomon.log"
 check "xl destroy of the shut-down domain" xl destroy nomon
+
+# create -c: the console is attached right away and ends when the domain goes.
+write_cfg "$d/cc.cfg" withcons
+xl create -q -c "$d/cc.cfg" >"$d/cc.out" 2>&1 </dev/null &
+cpid=$!
+wait_for 20 grep -q "waiting for control/shutdown" "$d/cc.out"
+check "xl create -c shows the guest's console from its first line" grep -q "^Hello from kxen" "$d/cc.out"
+check "xl list -l is valid JSON" sh -c "xl list -l | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d[1][\"config\"][\"c_info\"][\"name\"] == \"withcons\"'"
+xl shutdown -w withcons >/dev/null
+wait "$cpid"
+check "the attached console ends cleanly when the domain is gone" test $? -eq 0
 check "nothing is left" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0

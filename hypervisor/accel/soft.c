@@ -2,8 +2,9 @@
  * shared/design/SOFT-ACCEL.md:
  * - all vCPUs of a domain run on ONE host thread, round robin, so guest-shared words are only
  *   changed while no vCPU of the domain executes (lock prefixes are not atomic across engines);
- * - a per-domain ticker thread ends timeslices and forwards kicks with uc_emu_stop() (Unicorn's
- *   own timeout spins a polling thread, too costly on a small host);
+ * - a per-domain ticker thread ends timeslices and forwards kicks by a flag that a block hook
+ *   turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's own timeout
+ *   spins a polling thread, too costly on a small host);
  * - hypercalls are `vmcall` in the hypercall page: UC_HOOK_INSN_INVALID gives the exact RIP,
  *   the hook runs the call and advances RIP by 3; blocking calls stop the engine afterwards;
  * - interrupts (the event-channel upcall vector) are delivered by hand through the guest IDT;
@@ -36,6 +37,7 @@ struct soft_vcpu {
     uc_hook h_dirty;
     bool dirty_hooked;
     bool hc_stop;      /* a hypercall asked to leave the engine */
+    _Atomic bool stop_wanted;  /* the ticker wants the engine back: hook_block stops it */
     unsigned flush_gen;
     int exc;           /* guest exception vector that ended the run, -1 = none */
 };
@@ -199,6 +201,20 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
     io_port_access(opaque, (uint16_t)port, (unsigned)size, true, &value);
 }
 
+/* Runs before the first instruction of every translated block, so nothing of the block has
+ * executed: stopping here leaves RIP exact. uc_emu_stop() from another thread does not (the
+ * interrupted instruction has taken effect but RIP still points at it, so it runs twice:
+ * unicorn-engine/unicorn#1355; reproduced in guests/tests/test_soft_boot.c). */
+static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *opaque)
+{
+    (void)address;
+    (void)size;
+    struct vcpu *v = opaque;
+    struct soft_vcpu *sv = v->accel_priv;
+    if (atomic_exchange(&sv->stop_wanted, false))
+        uc_emu_stop(uc);
+}
+
 static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
     struct vcpu *v = opaque;
@@ -249,7 +265,8 @@ static int engine_create_locked(struct vcpu *v)
         uc_hook_add(uc, &h, UC_HOOK_INSN, hook_cpuid, v, 1, 0, UC_X86_INS_CPUID) != UC_ERR_OK ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, hook_in, v, 1, 0, UC_X86_INS_IN) != UC_ERR_OK ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT) != UC_ERR_OK ||
-        uc_hook_add(uc, &h, UC_HOOK_INTR, hook_intr, v, 1, 0) != UC_ERR_OK) {
+        uc_hook_add(uc, &h, UC_HOOK_INTR, hook_intr, v, 1, 0) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_BLOCK, hook_block, v, 1, 0) != UC_ERR_OK) {
         uc_close(uc);
         return -EIO;
     }
@@ -378,6 +395,7 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     sd->in_guest = true;
     sd->cur = v;
     sd->entry_gen++;
+    atomic_store(&sv->stop_wanted, false); /* a request for an earlier entry is void */
     sd->slice_end_ns = end;
     /* Waking the ticker costs two context switches: only when it would sleep too long. */
     if (sd->kick_pending || end < sd->ticker_until)
@@ -489,7 +507,7 @@ static void *soft_runner(void *arg)
     return NULL;
 }
 
-/* Ends timeslices and forwards kicks: the only thread that calls uc_emu_stop from outside. */
+/* Ends timeslices and forwards kicks: asks hook_block to stop the engine at the next block. */
 static void *soft_ticker(void *arg)
 {
     struct domain *d = arg;
@@ -509,7 +527,7 @@ static void *soft_ticker(void *arg)
         if (want_stop) {
             if (sd->stopped_gen != sd->entry_gen || now - sd->stop_sent_ns >= RESTOP_NS) {
                 struct soft_vcpu *sv = sd->cur->accel_priv;
-                uc_emu_stop(sv->uc);
+                atomic_store(&sv->stop_wanted, true); /* acted on by hook_block, RIP exact */
                 sd->stopped_gen = sd->entry_gen;
                 sd->stop_sent_ns = now;
             }

@@ -39,10 +39,14 @@ static void restore_terminal(void)
     tio_saved = false;
 }
 
-static int connect_consoled(uint16_t domid, char *err, size_t errlen)
+static int connect_consoled(const char *rundir, uint16_t domid, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", kxl_rundir(xl_ctx));
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", rundir) >=
+        (int)sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "run directory path too long for a socket");
+        return -ENAMETOOLONG;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         snprintf(err, errlen, "cannot reach xenconsoled at %s: %s", sa.sun_path, strerror(errno));
@@ -81,14 +85,14 @@ static int connect_consoled(uint16_t domid, char *err, size_t errlen)
     return fd;
 }
 
-int xl_console_attach(uint16_t domid)
+int xl_console_attach(const char *rundir, uint16_t domid)
 {
     char err[300];
     int fd = -1;
     /* Right after create the console may not be attached by xenconsoled yet: retry briefly. */
     for (int i = 0; i < 100; i++) {
-        fd = connect_consoled(domid, err, sizeof(err));
-        if (fd >= 0 || fd == -ECONNREFUSED)
+        fd = connect_consoled(rundir, domid, err, sizeof(err));
+        if (fd >= 0 || fd == -ECONNREFUSED || fd == -ENAMETOOLONG)
             break;
         usleep(50000);
     }
@@ -175,5 +179,5 @@ int main_console(int argc, char **argv)
                domid);
         return 1;
     }
-    return xl_console_attach(domid) < 0 ? 1 : 0;
+    return xl_console_attach(kxl_rundir(xl_ctx), domid) < 0 ? 1 : 0;
 }

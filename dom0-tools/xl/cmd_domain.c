@@ -48,10 +48,10 @@ static int load_config(const char *file, char **extras, int nr_extras, struct kx
 
 /* The per-domain monitor runs detached, logging to <rundir>/xl-<name>.log (Xen keeps
  * /var/log/xen/xl-<name>.log). */
-static void detach_monitor(const char *name)
+static void detach_monitor(const char *rundir, const char *name)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/xl-%s.log", kxl_rundir(xl_ctx), name);
+    char path[PATH_MAX + 80];
+    snprintf(path, sizeof(path), "%s/xl-%s.log", rundir, name);
     setsid();
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -116,6 +116,12 @@ int main_create(int argc, char **argv)
         return 1;
     }
     fflush(stdout);
+    /* The monitor must not share this process's kxend and xenstored connections: close
+     * them before forking (the monitor and the console open their own). */
+    char rundir[PATH_MAX];
+    snprintf(rundir, sizeof(rundir), "%s", kxl_rundir(xl_ctx));
+    kxl_ctx_close(xl_ctx);
+    xl_ctx = NULL;
     if (foreground) {
         rc = xl_monitor_run(&dc, domid);
         kxl_domain_config_free(&dc);
@@ -126,15 +132,14 @@ int main_create(int argc, char **argv)
         if (pid < 0) {
             xl_err("cannot fork the domain monitor: %s", strerror(errno));
         } else if (pid == 0) {
-            detach_monitor(dc.name);
+            detach_monitor(rundir, dc.name);
             rc = xl_monitor_run(&dc, domid);
             kxl_domain_config_free(&dc);
-            /* xl_ctx still points at the parent's context: reachable, not leaked */
             exit(rc < 0 ? 1 : 0);
         }
     }
     if (console)
-        rc = xl_console_attach(domid);
+        rc = xl_console_attach(rundir, domid);
     kxl_domain_config_free(&dc);
     return rc < 0 ? 1 : 0;
 }

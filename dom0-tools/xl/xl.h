@@ -45,7 +45,7 @@ int main_console(int argc, char **argv);
 
 /* Attaches the terminal to a domain's console through xenconsoled until Ctrl-] or the console
  * closes. Returns 0 or -errno. */
-int xl_console_attach(uint16_t domid);
+int xl_console_attach(const char *rundir, uint16_t domid);
 /* Runs the on_* actions for a domain until it is gone (the per-domain monitor). */
 int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid);
 

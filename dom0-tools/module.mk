@@ -73,3 +73,10 @@ $(BUILD)/tests/xsprobe.elf: $(XSPROBE_RT_OBJS) $(XSPROBE_OBJS) guests/runtime/li
 	@mkdir -p $(@D)
 	$(CC) $(GUESTS_LDFLAGS) -o $@ $(XSPROBE_RT_OBJS) $(XSPROBE_OBJS)
 TEST_PROGS += $(BUILD)/tests/xsprobe.elf
+
+# consbomb: a test guest that breaks its console ring's indices (xenconsoled must cope).
+CONSBOMB_OBJS := $(BUILD)/guestobj/dom0-tools/tests/consbomb/main.c.o
+$(BUILD)/tests/consbomb.elf: $(XSPROBE_RT_OBJS) $(CONSBOMB_OBJS) guests/runtime/link.ld
+	@mkdir -p $(@D)
+	$(CC) $(GUESTS_LDFLAGS) -o $@ $(XSPROBE_RT_OBJS) $(CONSBOMB_OBJS)
+TEST_PROGS += $(BUILD)/tests/consbomb.elf

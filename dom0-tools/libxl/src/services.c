@@ -1,8 +1,8 @@
 /* The embedded service start: the first xl command of a host starts kxend, xenstored and
  * xenconsoled in the run dir (from the directory xl itself lives in, or $KXEN_BINDIR), each
  * with a pid file <name>.pid and its log <name>.log, and waits until its socket answers.
- * A lock file serialises concurrent xl commands. Stop destroys the domains, then SIGTERMs the
- * daemons in reverse order. */
+ * A lock file serialises concurrent xl commands. Stopping is kxen-services' job
+ * (dom0-tools/services). */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -50,20 +50,6 @@ static int socket_answers(const char *rundir, const char *name)
     int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
     close(fd);
     return ok;
-}
-
-static pid_t read_pid(const char *rundir, const char *name)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s.pid", rundir, name);
-    FILE *f = fopen(path, "re");
-    long pid = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = 0;
-    fclose(f);
-    return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
 }
 
 static int bindir(char *buf, size_t len)
@@ -236,82 +222,4 @@ int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
         rc = ensure_one(rundir, bin, &services[i], err, errlen);
     close(lock);
     return rc;
-}
-
-static int stop_pid(pid_t pid)
-{
-    if (kill(pid, SIGTERM) < 0)
-        return errno == ESRCH ? 0 : -errno;
-    for (int i = 0; i < 1000; i++) { /* 10 s for a clean exit */
-        if (kill(pid, 0) < 0)
-            return 0;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    return -ETIMEDOUT;
-}
-
-int kxl_services_stop(const char *rundir, char *err, size_t errlen)
-{
-    int rc = 0;
-    err[0] = '\0';
-    /* Domains first, through the toolstack, so xenstore is left clean. */
-    if (socket_answers(rundir, "kxend.sock")) {
-        setenv("KXEN_RUNDIR", rundir, 1);
-        setenv("XENSTORED_RUNDIR", rundir, 1);
-        struct kxl_ctx *ctx;
-        char cerr[KXL_ERR_LEN];
-        unsigned flags = socket_answers(rundir, "socket") ? 0 : KXL_OPEN_NO_XS;
-        if (kxl_ctx_open(flags, &ctx, cerr, sizeof(cerr)) == 0) {
-            struct kxl_dominfo *list;
-            size_t n;
-            if (kxl_domain_list(ctx, &list, &n) == 0) {
-                for (size_t i = 1; i < n; i++)
-                    kxl_domain_destroy(ctx, list[i].domid);
-                free(list);
-            }
-            kxl_ctx_close(ctx);
-        }
-    }
-    for (size_t i = ARRAY_SIZE(services); i-- > 0;) {
-        pid_t pid = read_pid(rundir, services[i].name);
-        if (!pid)
-            continue;
-        int r = stop_pid(pid);
-        if (r < 0 && rc == 0) {
-            rc = r;
-            snprintf(err, errlen, "%s (pid %d) did not stop on SIGTERM: killed", services[i].name,
-                     (int)pid);
-        }
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s.pid", rundir, services[i].name);
-        unlink(path);
-    }
-    return rc;
-}
-
-int kxl_services_status(const char *rundir, char *out, size_t outlen)
-{
-    size_t n = 0;
-    int running = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < ARRAY_SIZE(services); i++) {
-        pid_t pid = read_pid(rundir, services[i].name);
-        int answers = socket_answers(rundir, services[i].socket);
-        int w;
-        if (pid && answers)
-            w = snprintf(out + n, outlen - n, "%s: running (pid %d)\n", services[i].name, (int)pid);
-        else if (pid)
-            w = snprintf(out + n, outlen - n,
-                         "%s: starting or stuck (pid %d, socket %s/%s "
-                         "not answering)\n",
-                         services[i].name, (int)pid, rundir, services[i].socket);
-        else
-            w = snprintf(out + n, outlen - n, "%s: stopped\n", services[i].name);
-        running += pid && answers;
-        if (w < 0 || (size_t)w >= outlen - n)
-            break;
-        n += w;
-    }
-    return running;
 }

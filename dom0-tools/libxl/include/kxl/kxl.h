@@ -69,9 +69,5 @@ int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len);
 /* Embedded services: makes sure kxend, xenstored and xenconsoled run in the run dir (started
  * from the directory of the running program, pid files <name>.pid) and answer. */
 int kxl_services_ensure(const char *rundir, char *err, size_t errlen);
-/* Stops them (domains destroyed first by kxend on SIGTERM). */
-int kxl_services_stop(const char *rundir, char *err, size_t errlen);
-/* One line per service: "<name>: running (pid N)" / "<name>: stopped". */
-int kxl_services_status(const char *rundir, char *out, size_t outlen);
 
 #endif

@@ -26,6 +26,26 @@ wait
 check "racing xl commands all succeeded" sh -c "grep -l '^Domain-0' $d/list1 $d/list2 $d/list3 $d/list4 | wc -l | grep -qx 4"
 check "exactly one kxend was started" test "$(pgrep -fc "bin/kxend .*$KXEN_RUNDIR")" -eq 1
 check "exactly one xenconsoled was started" test "$(pgrep -fc "bin/xenconsoled .*$KXEN_RUNDIR")" -eq 1
+# A xenconsoled that dies is started again by the next xl command; it re-attaches the running
+# guest's console (the port is rebound) and replays its log.
+write_cfg "$d/r.cfg" survivor
+xl create -q "$d/r.cfg"
+wait_for 20 console_has survivor "waiting for control/shutdown"
+kill "$(cat "$KXEN_RUNDIR/xenconsoled.pid")"
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_for 10 gone "$(cat "$KXEN_RUNDIR/xenconsoled.pid")"
+xl list >/dev/null
+check "xl restarted xenconsoled" kill -0 "$(cat "$KXEN_RUNDIR/xenconsoled.pid")"
+reattached() { [ "$(grep -c 'domain [0-9]* (survivor): console attached' "$KXEN_RUNDIR/xenconsoled.log")" -ge 2 ]; }
+wait_for 10 reattached
+check "the new xenconsoled re-attached the running guest's console" reattached
+xl console survivor </dev/null >"$d/survivor.out" 2>&1 &
+cpid=$!
+wait_for 10 grep -q "waiting for control/shutdown" "$d/survivor.out"
+xl shutdown -w survivor >/dev/null
+wait "$cpid"
+check "its console replays the log and carries the live shutdown line" \
+    sh -c "grep -q 'Hello from kxen' $d/survivor.out && grep -q 'shutting down (poweroff)' $d/survivor.out"
 kxen-services stop >/dev/null
 
 # The soft accelerator (Unicorn) runs the same guest through the same toolstack.

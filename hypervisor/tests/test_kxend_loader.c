@@ -210,7 +210,11 @@ Test(loader, loads_an_image_into_a_soft_domain_with_start_info_and_hypercall_pag
     uint8_t *hp = d->ram + BASE + 0x1000 + 17 * 32; /* xen_version stub */
     cr_assert_eq(hp[0], 0xb8);
     cr_assert_eq(hp[1], 17);
-    cr_assert(hp[5] == 0x0f && hp[6] == 0x01 && hp[7] == 0xc1, "vmcall in the stub");
+    cr_assert(hp[5] == 0xe7 && hp[6] == 0xe8 && hp[7] == 0xc3,
+              "xen_version never blocks: out %%eax,$0xe8; ret (the fast entry)");
+    uint8_t *hs = d->ram + BASE + 0x1000 + 29 * 32; /* sched_op stub */
+    cr_assert(hs[0] == 0xb8 && hs[1] == 29 && hs[5] == 0x0f && hs[6] == 0x01 && hs[7] == 0xc1 &&
+              hs[8] == 0xc3, "sched_op blocks: mov $29,%%eax; vmcall; ret");
     struct start_info *si = guest_phys_ptr(d, r.start_info_pfn << 12, sizeof(*si));
     cr_assert(si);
     cr_assert_eq(strncmp(si->magic, "xen-3.0-x86_64", 14), 0);

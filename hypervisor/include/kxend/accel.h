@@ -90,6 +90,9 @@ void io_mmio_access(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uin
 void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* The MSR that installs the hypercall page (named by CPUID 0x40000002 ebx). */
 #define KXEN_HYPERCALL_MSR 0x40000000u
+/* The port of the hypercall page's `out %eax, $port` entries (eax = hypercall number), on both
+ * accelerators (kvm_priv.h's KXEN_KVM_HCALL_PORT is the same port). Unused by the PC platform. */
+#define KXEN_HYPERCALL_PORT 0xe8
 /* Fills the hypercall page at gpa with this accelerator's call sequence. */
 int hypercall_page_fill(struct domain *d, uint64_t gpa);
 

@@ -14,8 +14,10 @@ filter=${3:-}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/tests/lsan.supp:print_suppressions=0}
-logdir=$san/test-logs
-mkdir -p "$logdir"
+# One log folder per run, so two runs at once never mix their logs; "latest" names the newest.
+mkdir -p "$san/test-logs"
+logdir=$(mktemp -d "$san/test-logs/run-$(date +%Y%m%d-%H%M%S)-XXXX")
+ln -sfn "$(basename "$logdir")" "$san/test-logs/latest"
 
 pass=0 fail=0 skip=0
 failed_names=()

@@ -20,6 +20,7 @@
 #include "guest/runtime.h"
 #include "guest/tap.h"
 #include "guest/time.h"
+#include "selftest.h"
 
 #define MS 1000000ULL
 
@@ -428,6 +429,7 @@ int main(void)
     test_set_timer_op();
     test_vcpu_op();
     test_unknown_hypercalls();
+    test_exceptions();
     tap_finish();
     /* Shutdown comes last: the domain's shutdown reason tells the test the guest finished. */
     guest_shutdown(SHUTDOWN_poweroff);

@@ -43,6 +43,9 @@ struct soft_vcpu {
     _Atomic bool stop_wanted;  /* the ticker wants the engine back: hook_block stops it */
     unsigned flush_gen;
     int exc;           /* guest exception vector that ended the run, -1 = none */
+    uint64_t fault_addr;   /* access outside RAM that ended the run (becomes #PF's CR2) */
+    uint32_t fault_code;   /* its #PF error code: W (bit 1), I/D fetch (bit 4) */
+    uint64_t exc_handler;  /* handler of the last exception delivered (double-fault check) */
 };
 
 struct soft_dom {
@@ -298,8 +301,22 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
     struct vcpu *v = opaque;
     struct soft_vcpu *sv = v->accel_priv;
-    sv->exc = (int)intno;  /* exceptions and `int n` end the guest (see docs/kxend.md) */
+    sv->exc = (int)intno;  /* delivered through the guest IDT by run_vcpu */
     uc_emu_stop(uc);
+}
+
+/* Guest RAM is the only mapping: an access outside it ends the run (returning false). The
+ * address and kind are kept for the crash report. */
+static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+                          int64_t value, void *opaque)
+{
+    (void)uc;
+    (void)size;
+    (void)value;
+    struct soft_vcpu *sv = ((struct vcpu *)opaque)->accel_priv;
+    sv->fault_addr = addr;
+    sv->fault_code = type == UC_MEM_WRITE_UNMAPPED ? 2u : type == UC_MEM_FETCH_UNMAPPED ? 16u : 0;
+    return false;
 }
 
 static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -345,6 +362,7 @@ static int engine_create_locked(struct vcpu *v)
         uc_hook_add(uc, &h, UC_HOOK_INSN, hook_in, v, 1, 0, UC_X86_INS_IN) != UC_ERR_OK ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT) != UC_ERR_OK ||
         uc_hook_add(uc, &h, UC_HOOK_INTR, hook_intr, v, 1, 0) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_MEM_UNMAPPED, hook_unmapped, v, 1, 0) != UC_ERR_OK ||
         uc_hook_add(uc, &h, UC_HOOK_BLOCK, hook_block, v, 1, 0) != UC_ERR_OK) {
         uc_close(uc);
         return -EIO;
@@ -360,9 +378,10 @@ static int engine_create_locked(struct vcpu *v)
     return 0;
 }
 
-/* Pushes a 64-bit interrupt frame and enters the handler of vector vec from the guest IDT
- * (interrupt gate: IF cleared). Returns false when the guest has no usable gate yet. */
-static bool deliver_vector(struct vcpu *v, uint8_t vec)
+/* Pushes a 64-bit interrupt frame (and the error code when err is set) and enters the handler
+ * of vector vec from the guest IDT (interrupt gate: IF cleared). Returns false when the guest
+ * has no usable gate or the frame cannot be written (no stack in RAM). */
+static bool deliver_vector(struct vcpu *v, uint8_t vec, const uint64_t *err)
 {
     struct soft_vcpu *sv = v->accel_priv;
     uc_engine *uc = sv->uc;
@@ -388,10 +407,13 @@ static bool deliver_vector(struct vcpu *v, uint8_t vec)
     uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
     uc_reg_read(uc, UC_X86_REG_CS, &cs);
     uc_reg_read(uc, UC_X86_REG_SS, &ss);
-    uint64_t frame[5] = { rip, cs, rflags, rsp, ss };
-    uint64_t nsp = (rsp & ~0xfull) - sizeof(frame);
-    if (copy_to_guest_phys(v->dom, nsp, frame, sizeof(frame)))
+    uint64_t frame[6] = { err ? *err : 0, rip, cs, rflags, rsp, ss };
+    size_t skip = err ? 0 : 1, len = sizeof(frame) - skip * sizeof(frame[0]);
+    uint64_t nsp = (rsp & ~0xfull) - len;
+    if (nsp > rsp || copy_to_guest_phys(v->dom, nsp, frame + skip, len))
         return false;
+    if (vec < 32)
+        sv->exc_handler = handler;
     if (type == 0xe)
         rflags &= ~RFLAGS_IF;
     rflags &= ~RFLAGS_TF;
@@ -425,6 +447,57 @@ static const char *exc_name(int vec)
     return vec >= 0 && vec < (int)ARRAY_SIZE(names) ? names[vec] : "int";
 }
 
+/* Vectors for which the CPU pushes an error code. */
+static bool vector_has_error_code(int vec)
+{
+    return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 ||
+           vec == 30;
+}
+
+/* The run ended on a guest exception (hook_intr, or a real #UD in hook_invalid): deliver it through the guest IDT as the CPU would. When that is impossible (no
+ * gate, no stack, or the handler itself faults at its first instruction) the guest would
+ * double fault: crash it with a hypervisor-console line naming the exception. */
+static void guest_exception(struct domain *d, struct vcpu *v, uc_err err, uint64_t rip)
+{
+    struct soft_vcpu *sv = v->accel_priv;
+    int vec = sv->exc;
+    uint64_t code = 0;
+    bool unmapped = err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
+                    err == UC_ERR_FETCH_UNMAPPED;
+    if (vec < 0 && unmapped) {
+        /* Would be a #PF, but Unicorn leaves RIP at the start of the translated block, not at
+         * the faulting instruction: a handler could not resume correctly, so crash instead. */
+        const char *what = sv->fault_code & 2 ? "write" : sv->fault_code & 16 ? "fetch" : "read";
+        log_warn("domain %u vcpu %u: %s at %#llx outside RAM (block at rip %#llx): crashed",
+                 d->domid, v->id, what, (unsigned long long)sv->fault_addr,
+                 (unsigned long long)rip);
+        console_hv_printf("(XEN) d%u v%u crashed: %s at %#llx outside RAM (page fault; soft "
+                          "cannot deliver it)\n", d->domid, v->id, what,
+                          (unsigned long long)sv->fault_addr);
+        domain_shutdown(d, 3 /* SHUTDOWN_crash */);
+        return;
+    }
+    if (vec < 0) {
+        log_warn("domain %u vcpu %u: %s at rip %#llx: crashed", d->domid, v->id,
+                 uc_strerror(err), (unsigned long long)rip);
+        console_hv_printf("(XEN) d%u v%u crashed: %s at rip %#llx\n", d->domid, v->id,
+                          uc_strerror(err), (unsigned long long)rip);
+        domain_shutdown(d, 3 /* SHUTDOWN_crash */);
+        return;
+    }
+    /* Unicorn's error code for #GP/#TS/#NP/#SS is not readable through its API: 0 is pushed
+     * (docs/kxend.md). */
+    bool nested = vec < 32 && rip == sv->exc_handler;
+    if (!nested && deliver_vector(v, (uint8_t)vec, vector_has_error_code(vec) ? &code : NULL))
+        return;
+    log_warn("domain %u vcpu %u: double fault delivering exception %d (%s) at rip %#llx: "
+             "crashed", d->domid, v->id, vec, exc_name(vec), (unsigned long long)rip);
+    console_hv_printf("(XEN) d%u v%u crashed: double fault delivering %s (vector %d) at rip "
+                      "%#llx%s\n", d->domid, v->id, exc_name(vec), vec, (unsigned long long)rip,
+                      nested ? ": the handler faults" : ": no usable IDT gate or stack");
+    domain_shutdown(d, 3 /* SHUTDOWN_crash */);
+}
+
 /* One entry of v into guest code: sync, maybe inject, run until stopped. */
 static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
 {
@@ -452,7 +525,7 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     uint64_t rflags;
     uc_reg_read(sv->uc, UC_X86_REG_RFLAGS, &rflags);
     if (upcall && (rflags & RFLAGS_IF))
-        deliver_vector(v, v->upcall_vector);
+        deliver_vector(v, v->upcall_vector, NULL);
     if (v->runstate != 0)
         vcpu_runstate_set(v, 0);
 
@@ -499,17 +572,8 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
 
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     if (err != UC_ERR_OK || sv->exc >= 0) {
-        if (atomic_load(&d->state) == DOM_RUNNING || atomic_load(&d->state) == DOM_PAUSED) {
-            if (sv->exc >= 0)
-                log_warn("domain %u vcpu %u: guest exception %d (%s) at rip %#llx: crashed",
-                         d->domid, v->id, sv->exc, exc_name(sv->exc), (unsigned long long)rip);
-            else
-                log_warn("domain %u vcpu %u: %s at rip %#llx: crashed", d->domid, v->id,
-                         uc_strerror(err), (unsigned long long)rip);
-            console_hv_printf("(XEN) d%u v%u crashed at rip %#llx\n", d->domid, v->id,
-                              (unsigned long long)rip);
-            domain_shutdown(d, 3 /* SHUTDOWN_crash */);
-        }
+        if (atomic_load(&d->state) == DOM_RUNNING || atomic_load(&d->state) == DOM_PAUSED)
+            guest_exception(d, v, err, rip);
         return;
     }
     if (sv->hc_stop || ticker_stopped)

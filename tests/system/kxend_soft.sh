@@ -20,7 +20,9 @@ check "tiny guest: hypercalls, cpuid leaves and error codes" grep -q "RESULT PAS
 out=$(timeout 60 "$X" run blk 16384 "$MINI" b 30)
 check "tiny guest: SCHEDOP_block wakes on the singleshot timer" grep -q "ok 5 -" <<<"$out"
 out=$(timeout 60 "$X" run crash 16384 "$MINI" c 30)
-check "a guest executing ud2 is shut down with SHUTDOWN_crash" grep -q "shutdown reason=3" <<<"$out"
+check "a guest executing ud2 without an IDT is shut down with SHUTDOWN_crash" grep -q "shutdown reason=3" <<<"$out"
+check "the hypervisor console names the double fault (#UD with no IDT gate)" \
+  bash -c "'$X' dmesg | grep -q 'crashed: double fault delivering #UD (vector 6).*no usable IDT gate'"
 
 for g in selftest hostile; do
   if [ -f "$G/$g.elf" ]; then

@@ -36,6 +36,7 @@ int domain_pause(struct domain *d);
 int domain_unpause(struct domain *d);
 /* Starts the vCPUs after the loader set the boot state (DOM_BUILDING -> DOM_RUNNING). */
 int domain_start(struct domain *d);
+int domain_start_ex(struct domain *d, bool paused);
 int domain_rename(struct domain *d, const char *name);
 /* First domain with id >= domid, referenced, or NULL. */
 struct domain *domain_get_next(uint16_t domid);

@@ -210,7 +210,8 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
     int rc;
 
     memcpy(&a, req->payload, sizeof(a));
-    if (req->nfds != 1 || memchr(a.cmdline, 0, sizeof(a.cmdline)) == NULL || a.flags)
+    if (req->nfds != 1 || memchr(a.cmdline, 0, sizeof(a.cmdline)) == NULL ||
+        (a.flags & ~KXEN_LOAD_PAUSED))
         return -EINVAL;
     if (fstat(req->fds[0], &st) < 0)
         return -errno;
@@ -248,7 +249,7 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
         console_hv_printf("(XEN) d%u: image refused: %s\n", d->domid, msg);
         goto out;
     }
-    if ((rc = domain_start(d)) < 0) {
+    if ((rc = domain_start_ex(d, a.flags & KXEN_LOAD_PAUSED)) < 0) {
         log_err("domain %u: cannot start its vCPUs (%d)", d->domid, rc);
         goto out;
     }
@@ -265,8 +266,8 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
     r->boot_mode = res.boot_mode;
     r->nr_gnttab_frames = res.nr_gnttab_frames;
     rep->len = sizeof(*r);
-    log_info("domain %u: image loaded, entry %#llx, started", d->domid,
-             (unsigned long long)res.entry);
+    log_info("domain %u: image loaded, entry %#llx, %s", d->domid,
+             (unsigned long long)res.entry, a.flags & KXEN_LOAD_PAUSED ? "paused" : "started");
 out:
     free(img);
     domain_put(d);

@@ -251,6 +251,13 @@ int domain_set_boot(struct domain *d, const struct vcpu_boot *boot)
 
 int domain_start(struct domain *d)
 {
+    return domain_start_ex(d, false);
+}
+
+/* paused: the vCPUs are created but park before their first instruction (Xen's domain
+ * builder leaves a new domain paused; the toolstack unpauses it once xenstore knows it). */
+int domain_start_ex(struct domain *d, bool paused)
+{
     int rc;
     pthread_mutex_lock(&d->lock);
     if (atomic_load(&d->state) != DOM_BUILDING || !d->vcpus[0]->boot_set) {
@@ -267,7 +274,7 @@ int domain_start(struct domain *d)
             return rc;
         }
     }
-    atomic_store(&d->state, DOM_RUNNING);
+    atomic_store(&d->state, paused ? DOM_PAUSED : DOM_RUNNING);
     pthread_mutex_unlock(&d->lock);
     rc = d->accel->start(d);
     if (rc < 0) {

@@ -20,3 +20,21 @@ console_has() { grep -q -- "$2" "$KXEN_RUNDIR/console/guest-$1.log" 2>/dev/null;
 console_count() { grep -c -- "$2" "$KXEN_RUNDIR/console/guest-$1.log" 2>/dev/null || true; }
 # xs_nodes: every node in the store, one per line.
 xs_nodes() { xenstore-ls -f / 2>/dev/null; }
+# The accelerator the xl tests run on: KXEN_ACCEL when set, else soft, so the suite does the
+# same thing on every machine (--accel auto would pick kvm only where /dev/kvm works). xl
+# passes KXEN_ACCEL to the kxend it starts.
+export KXEN_ACCEL=${KXEN_ACCEL:-soft}
+# accel_usable ACCEL: a kxend with --accel ACCEL starts here (kvm needs a /dev/kvm that runs
+# guests; kxend's probe boots a one-instruction guest). Prints kxend's refusal on stderr.
+accel_usable() {
+  local dir rc
+  dir=$(mktemp -d /tmp/kxen-probe-XXXXXX)
+  KXEN_RUNDIR=$dir "$KXEN_BUILD/bin/kxend" --accel "$1" --rundir "$dir" \
+    --log-file "$dir/kxend.log" 2>"$dir/err"
+  rc=$?
+  [ -s "$dir/kxend.pid" ] && kill "$(cat "$dir/kxend.pid")" 2>/dev/null
+  for _ in $(seq 50); do [ -e "$dir/kxend.sock" ] || break; sleep 0.05; done
+  [ $rc -ne 0 ] && sed 's/^/# /' "$dir/err" >&2
+  rm -rf "$dir"
+  return $rc
+}

@@ -236,7 +236,8 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     if (fd < 0)
         return kxl_fail(ctx, -errno, "cannot open kernel %s: %s", dc->kernel, strerror(errno));
     struct kxen_ctl_domain_load req = {
-        .domid = b->domid, .store_evtchn = b->store_port, .console_evtchn = b->console_port};
+        .domid = b->domid, .store_evtchn = b->store_port, .console_evtchn = b->console_port,
+        .flags = KXEN_LOAD_PAUSED};
     snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
     struct kxen_ctl_domain_load_rep rep;
     uint32_t len = 0;
@@ -250,6 +251,29 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     b->store_pfn = rep.store_pfn;
     b->console_pfn = rep.console_pfn;
     return 0;
+}
+
+/* xenconsoled attaches a console on @introduceDomain and then writes console/tty. Waiting for
+ * it before unpausing means the guest's first line is logged and reaches `xl create -c`
+ * from the start. Without a running xenconsoled there is nothing to wait for; one that does
+ * not attach within the bound is not fatal (the ring keeps the early output). */
+#define KXL_CONSOLE_ATTACH_MS 5000
+static void wait_console_attached(struct kxl_ctx *ctx, uint16_t domid)
+{
+    const char *rundir = kxl_rundir(ctx);
+    if (!rundir || !kxl_service_answers(rundir, "xenconsoled.sock"))
+        return;
+    char path[64];
+    snprintf(path, sizeof(path), "/local/domain/%u/console/tty", domid);
+    for (int waited = 0; waited < KXL_CONSOLE_ATTACH_MS; waited += 5) {
+        char *v = kxl_xs_read(ctx, path);
+        if (v) {
+            free(v);
+            return;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
@@ -303,13 +327,9 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     }
     if ((rc = load_kernel(ctx, dc, &b)) < 0)
         goto fail;
-    /* kxend starts the vCPUs at load; Xen's toolstack keeps a domain paused until its
-     * xenstore tree exists and it is introduced: pause it at once (a few instructions may
-     * run before), unpause at the end. */
-    if ((rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_PAUSE, b.domid, 0)) < 0) {
-        kxl_fail(ctx, rc, "pausing domain %u after load failed: %s", b.domid, strerror(-rc));
-        goto fail;
-    }
+    /* The domain was loaded paused (KXEN_LOAD_PAUSED): as with Xen's domain builder, no guest
+     * instruction runs before its xenstore tree exists, it is introduced and its console is
+     * attached. */
     b.xs_written = true; /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;
@@ -319,6 +339,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         goto fail;
     }
     b.introduced = true;
+    wait_console_attached(ctx, b.domid);
     if (!paused && (rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, b.domid, 0)) < 0) {
         kxl_fail(ctx, rc, "unpausing domain %u failed: %s", b.domid, strerror(-rc));
         goto fail;

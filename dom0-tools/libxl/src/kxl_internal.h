@@ -26,5 +26,7 @@ int kxl_hv_getinfo(struct kxl_ctx *ctx, uint16_t domid, bool next, struct kxl_do
 int kxl_xs_printf(struct kxl_ctx *ctx, uint32_t t, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 char *kxl_xs_read(struct kxl_ctx *ctx, const char *path);
+/* 1 when the unix socket <rundir>/<sock> accepts a connection. */
+int kxl_service_answers(const char *rundir, const char *sock);
 
 #endif

@@ -52,6 +52,11 @@ static int socket_answers(const char *rundir, const char *name)
     return ok;
 }
 
+int kxl_service_answers(const char *rundir, const char *sock)
+{
+    return socket_answers(rundir, sock);
+}
+
 static int bindir(char *buf, size_t len)
 {
     const char *env = getenv("KXEN_BINDIR");

@@ -76,13 +76,16 @@ struct kxen_ctl_domain_info {
 };
 
 /* KXEN_CTL_DOMAIN_LOAD (privileged), with exactly one fd: the ELF image (read with pread from
- * offset 0, at most 64 MiB). The domain must be DOM_BUILDING (-EBUSY otherwise). */
+ * offset 0, at most 64 MiB). The domain must be DOM_BUILDING (-EBUSY otherwise). Without
+ * flags the vCPUs start running at once; with KXEN_LOAD_PAUSED the domain is left paused
+ * (no guest instruction runs) until DOMAIN_UNPAUSE, as Xen's domain builder leaves it. */
+#define KXEN_LOAD_PAUSED (1u << 0)
 struct kxen_ctl_domain_load {
     uint16_t domid;
     uint16_t pad;
     uint32_t store_evtchn;         /* ports the toolstack allocated in the domain, 0 = none */
     uint32_t console_evtchn;
-    uint32_t flags;                /* 0 */
+    uint32_t flags;                /* KXEN_LOAD_* */
     char cmdline[KXEN_CTL_CMDLINE_MAX];
 };
 #define KXEN_BOOT_PV64 0           /* soft: XEN_ELFNOTE_ENTRY, rsi = start_info */

@@ -139,6 +139,32 @@ common64:
     hlt
     jmp 3b
 
+/* ---- Secondary vCPUs (smp.c) ----------------------------------------------------------
+ * VCPUOP_initialise starts a vCPU here in flat 64-bit mode with rsp = its stack, rdi = the
+ * function and rsi = the vCPU id (smp_start). Like _start64 it loads our GDT and CS first. */
+    .text
+    .globl smp_ap_entry
+smp_ap_entry:
+    cli
+    cld
+    lgdt gdt_desc
+    pushq $CS64
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+1:  movl $DS64, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+    andq $-16, %rsp
+    xorl %ebp, %ebp
+    call smp_ap_main /* (fn, cpu): does not return */
+2:  cli
+    hlt
+    jmp 2b
+
 /* ---- Descriptor table ------------------------------------------------------------------- */
     .section .rodata
     .p2align 4

@@ -61,6 +61,11 @@ void traps_init(void)
             .off_hi = (uint32_t)(a >> 32),
         };
     }
+    traps_load();
+}
+
+void traps_load(void)
+{
     struct {
         uint16_t limit;
         uint64_t base;

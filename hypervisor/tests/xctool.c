@@ -77,16 +77,16 @@ static int print_console(uint32_t domid)
     return 0;
 }
 
-/* run NAME MEM_KB IMAGE CMDLINE SECS: create, load, wait for shutdown, print the console,
- * the elapsed time from create to shutdown, destroy. */
-static int run(char **a)
+/* run NAME MEM_KB IMAGE CMDLINE SECS [VCPUS]: create, load, wait for shutdown, print the
+ * console, the elapsed time from create to shutdown, destroy. */
+static int run(char **a, unsigned vcpus)
 {
     xc_kxen_events *ev = xc_kxen_events_open();
     if (!ev)
         return die("subscribe");
     uint32_t domid = 0;
     uint64_t t0 = kxen_now_ns();
-    if (xc_kxen_domain_create(xch, a[0], num(a[1]), 1, NULL, 0, &domid) < 0)
+    if (xc_kxen_domain_create(xch, a[0], num(a[1]), vcpus, NULL, 0, &domid) < 0)
         return die("create");
     int fd = open(a[2], O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: kxen-xctool hello|create NAME KB VCPUS|load ID IMAGE [CMD]|"
                         "pause ID|unpause ID|destroy ID|shutdown ID REASON|info ID|list|"
-                        "console ID|dmesg|run NAME KB IMAGE CMD SECS|cycle N IMAGE|"
+                        "console ID|dmesg|run NAME KB IMAGE CMD SECS [VCPUS]|cycle N IMAGE|"
                         "rename ID NAME|param-get ID IDX|param-set ID IDX VAL|wait ID SECS|"
                         "stop-daemon\n");
         return 2;
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
         fwrite(buf, 1, n, stdout);
     } else if (!strcmp(c, "run")) {
         NEED(5);
-        rc = run(a);
+        rc = run(a, argc > 7 ? (unsigned)num(a[5]) : 1);
     } else if (!strcmp(c, "cycle")) {
         NEED(2);
         rc = cycle(a);

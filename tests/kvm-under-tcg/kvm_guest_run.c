@@ -105,11 +105,12 @@ int main(int argc, char **argv)
         return rc;
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: kvm_guest_run IMAGE [MEMORY_MB] [TIMEOUT_S]\n");
+        fprintf(stderr, "usage: kvm_guest_run IMAGE [MEMORY_MB] [TIMEOUT_S] [VCPUS]\n");
         return 3;
     }
     unsigned mem_mb = argc > 2 ? (unsigned)atoi(argv[2]) : 32;
     unsigned timeout_s = argc > 3 ? (unsigned)atoi(argv[3]) : 120;
+    unsigned vcpus = argc > 4 ? (unsigned)atoi(argv[4]) : 1;
     xc_interface *xch = xc_interface_open(NULL, NULL, 0);
     if (!xch) {
         fprintf(stderr, "kvm_guest_run: no kxend: %s\n", strerror(errno));
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
         *dot = 0;
     uint32_t domid = 0;
     uint64_t t0 = kxen_now_ns();
-    if (xc_kxen_domain_create(xch, name, (uint64_t)mem_mb * 1024, 1, NULL, 0, &domid) < 0) {
+    if (xc_kxen_domain_create(xch, name, (uint64_t)mem_mb * 1024, vcpus, NULL, 0, &domid) < 0) {
         fprintf(stderr, "kvm_guest_run: create %s: %s\n", name, strerror(errno));
         return 3;
     }

@@ -14,6 +14,11 @@ for g in selftest hostile; do
   timeout 150 kvm_guest_run /kxen/guests/$g.elf 32 120
   echo "=== $g rc=$?"
 done
+if [ -f /kxen/guests/smptest.elf ]; then
+  echo "=== smptest"
+  timeout 60 kvm_guest_run /kxen/guests/smptest.elf 32 30 2
+  echo "=== smptest rc=$?"
+fi
 if [ -f /kxen/guests/spin.elf ]; then
   echo "=== lifecycle"
   timeout 60 kvm_guest_run --lifecycle /kxen/guests/spin.elf

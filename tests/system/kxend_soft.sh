@@ -34,6 +34,15 @@ for g in selftest hostile; do
   fi
 done
 
+if [ -f "$G/smptest.elf" ]; then
+  out=$(timeout 60 "$X" run smp 32768 "$G/smptest.elf" "" 30 2)
+  echo "$out" | grep -E '^not ok' | sed "s/^/# smptest: /"
+  check "smptest: vCPU 1 starts through VCPUOP_initialise/up, its IPI reaches vCPU 0, RESULT PASS" \
+    bash -c "grep -q 'smptest: hello from vCPU 1' <<<\"\$1\" && tail -3 <<<\"\$1\" | grep -q 'RESULT PASS'" _ "$out"
+else
+  echo "# smptest.elf not built: skipped"
+fi
+
 id=$("$X" create spinner 16384 1)
 "$X" load "$id" "$MINI" s >/dev/null
 sleep 0.3

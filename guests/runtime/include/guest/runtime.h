@@ -66,5 +66,7 @@ static inline unsigned long local_save_flags(void)
 /* Installed by traps.c: IDT with exception handlers and the event callback vector. */
 #define EVTCHN_CALLBACK_VECTOR 0xf3
 void traps_init(void);
+/* Loads the IDT traps_init() filled on this vCPU (secondary vCPUs, smp.c). */
+void traps_load(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kxend/accel.h"
@@ -65,5 +66,16 @@ void kvm_kick_signal_install(void);
 /* kvm.c: register access that knows about the kvm_run sync area. */
 int kvm_vcpu_get_regs(struct vcpu *v, struct vcpu_regs *r);
 int kvm_vcpu_set_regs(struct vcpu *v, const struct vcpu_regs *r);
+
+/* The layout of the core's structs as one object file saw them at compile time. In a tree
+ * where headers change while builds run, an object compiled against an older
+ * kxend/domain.h can end up newer than the header and is then never rebuilt: the vCPU thread
+ * writes cpu_time_ns where the rest of the program reads something else. Test programs
+ * compare their own value with kvm_accel_layout_id() to name that case. */
+#define KXEN_KVM_LAYOUT_ID                                                                   \
+    ((uint64_t)sizeof(struct vcpu) << 48 ^ (uint64_t)sizeof(struct domain) << 32 ^           \
+     (uint64_t)offsetof(struct vcpu, cpu_time_ns) << 16 ^                                     \
+     (uint64_t)offsetof(struct vcpu, wait_lock) << 8 ^ (uint64_t)sizeof(struct accel_ops))
+uint64_t kvm_accel_layout_id(void);
 
 #endif

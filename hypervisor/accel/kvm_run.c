@@ -391,6 +391,11 @@ static void *vcpu_thread(void *arg)
     return NULL;
 }
 
+uint64_t kvm_accel_layout_id(void)
+{
+    return KXEN_KVM_LAYOUT_ID;
+}
+
 int kvm_accel_start(struct domain *d)
 {
     struct kvm_dom *kd = kvm_dom_of(d);

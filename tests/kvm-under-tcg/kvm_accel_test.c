@@ -18,6 +18,7 @@
 #include "kxen/util.h"
 #include "kxend/accel.h"
 #include "kxend/domain.h"
+#include "../../hypervisor/accel/kvm_priv.h"
 
 extern const uint8_t guest_start[], guest_end[], guest_entry_main[], guest_entry_fault[],
     guest_entry_spin[], guest_entry_real16[];
@@ -446,6 +447,15 @@ int main(int argc, char **argv)
         return 77;
     }
     check(rc == 0, "probe finds /dev/kvm with the capabilities kxen needs");
+    /* Every check below reads the core's structs that kvm.c/kvm_run.c write: a stale object
+     * built against another layout would fail them for reasons unrelated to the code. */
+    bool same_layout = kvm_accel_layout_id() == KXEN_KVM_LAYOUT_ID;
+    check(same_layout, "the accelerator objects and this test agree on the core's struct "
+                       "layout (else: a stale object, rebuild)");
+    if (!same_layout) {
+        printf("RESULT FAIL\n");
+        return 1;
+    }
     uint8_t e[32];
     accel_kvm_ops.hypercall_entry(29, e);
     check(e[0] == 0xb8 && e[1] == 29 && e[5] == 0xe7 && e[7] == 0xc3,

@@ -22,7 +22,9 @@ for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -rV); do
   if [ -r "$k" ] && [ -f /lib/modules/$v/kernel/arch/x86/kvm/kvm-amd.ko ]; then kernel=$k kver=$v; break; fi
 done
 [ -n "$kernel" ] || skip "no /boot/vmlinuz-* with kvm modules (linux-image-amd64)"
-[ -x "$build/tests/kvm_accel_test" ] || { echo "harness: $build/tests/kvm_accel_test missing" >&2; exit 1; }
+# KXEN_ACCEL_TEST may name a kvm_accel_test built elsewhere (kvm_under_tcg.sh builds its own).
+accel_test=${KXEN_ACCEL_TEST:-$build/tests/kvm_accel_test}
+[ -x "$accel_test" ] || { echo "harness: $accel_test missing" >&2; exit 1; }
 
 root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
 trap 'rm -rf "$root"' EXIT
@@ -47,7 +49,7 @@ add_prog() {
     esac
   done
 }
-add_prog "$build/tests/kvm_accel_test"
+add_prog "$accel_test"
 # kxend and the test guests join when they exist (the kxend part of the run is then enabled).
 if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   add_prog "$build/bin/kxend"

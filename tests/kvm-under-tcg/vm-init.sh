@@ -10,9 +10,12 @@ if [ ! -c /dev/kvm ]; then
   echo "VMSKIP no /dev/kvm inside the VM (kvm_amd did not load)"
 else
   mode=$(cat /kxen/mode)
+  # The guest CPU time checks depend on the VM's clock: say which clocksource it runs on.
+  echo "# clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
   echo "=== accel"
   kvm_accel_test $mode
   echo "=== accel rc=$?"
+  dmesg | grep -iE 'clocksource|tsc' | sed 's/^/# kernel: /'
   if [ -f /kxen/bin/vm-guests.sh ]; then
     sh /kxen/bin/vm-guests.sh $mode
     echo "# vm-guests.sh exit $?"

@@ -6,7 +6,8 @@
  *   s  spins forever (pause/unpause/destroy tests)
  *   c  executes ud2 (guest crash)
  *   b  blocks three times on a 5 ms singleshot timer, then powers off
- *   p  makes 100000 xen_version hypercalls, then powers off (benchmark)
+ *   p  makes 100000 xen_version hypercalls through the page, then powers off (benchmark)
+ *   v  makes 100000 xen_version hypercalls with an inline vmcall (the slow entry, benchmark)
  *   o  makes 100000 trapped port writes, then powers off (benchmark reference)
  */
 #define HC(nr) (hypercall_page + (nr) * 32)
@@ -47,6 +48,8 @@ _start:
     je hcloop
     cmp $'o', %al
     je outloop
+    cmp $'v', %al
+    je vmcallloop
 
     lea msg_hello(%rip), %rsi
     call puts
@@ -144,6 +147,16 @@ hcloop:
 1:  xor %edi, %edi
     xor %esi, %esi
     call HC(HC_xen_version)
+    dec %r12d
+    jnz 1b
+    jmp poweroff
+
+vmcallloop:
+    mov $100000, %r12d
+1:  xor %edi, %edi
+    xor %esi, %esi
+    mov $HC_xen_version, %eax
+    vmcall
     dec %r12d
     jnz 1b
     jmp poweroff

@@ -3,6 +3,7 @@
 # (log, xl console replay and live bytes), xl dmesg, its xenstore tree and permissions, a
 # second guest that cannot read the first one's tree, pause/unpause, rename, shutdown seen by
 # the guest, reboot through on_reboot, preserve, destroy; unknown domains refused.
+# Runs on KXEN_ACCEL (soft unless set); xl_lifecycle_kvm.sh runs it again on kvm.
 . "$KXEN_SRC/tests/system/xl_common.sh"
 d=$KXEN_RUNDIR/cfg
 mkdir -p "$d"
@@ -14,6 +15,8 @@ for s in kxend xenstored xenconsoled; do
 done
 id=$(xl domid hello)
 check "xl domid prints the new id" test "$id" -ge 1
+check "kxend runs the $KXEN_ACCEL accelerator (xl info)" \
+  sh -c "xl info | grep -q '^accelerator *: $KXEN_ACCEL\$'"
 check "xl domname maps it back" test "$(xl domname "$id")" = hello
 row=$(xl list | awk '$1 == "hello"')
 check "xl list shows hello with 16 MiB and 1 vCPU" test "$(echo "$row" | awk '{ print $2, $3, $4 }')" = "$id 16 1"
@@ -21,6 +24,8 @@ check "xl list header is Xen's" sh -c "xl list | head -1 | grep -q '^Name  *ID  
 check "xl list -l is JSON naming the domain" sh -c "xl list -l hello | grep -q '\"name\": \"hello\"'"
 wait_for 20 console_has hello "waiting for control/shutdown"
 check "the guest reached its shutdown watch (console log)" console_has hello "waiting for control/shutdown"
+case $KXEN_ACCEL in soft) entry="pv-entry (soft)" ;; kvm) entry="pvh-entry (kvm)" ;; *) entry="" ;; esac
+check "the guest booted through its accelerator's entry ($entry)" console_has hello "$entry"
 check "the guest read its name and id from xenstore" console_has hello "I am \"hello\", domain $id"
 check "xl dmesg shows the hypervisor console line of the guest" sh -c "xl dmesg | grep -q '(d$id) Hello from kxen'"
 

@@ -46,9 +46,10 @@ int kxl_domain_lookup(struct kxl_ctx *ctx, const char *spec, uint16_t *domid);
 /* The six-letter state column of `xl list` (r b p s c d). */
 void kxl_dominfo_state(const struct kxl_dominfo *info, char out[7]);
 
-/* Builds a domain from a validated config: create, event channels, load the kernel, xenstore
- * tree, introduce to xenstored, unpause unless paused. On any failure everything created so
- * far is destroyed again. */
+/* Builds a domain from a validated config: create, event channels, load the kernel (kxend
+ * leaves it paused: nothing runs yet), xenstore tree, introduce to xenstored, wait for
+ * xenconsoled to attach the console (when it runs; 5 s at most), unpause unless paused. On
+ * any failure everything created so far is destroyed again. */
 int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
                       uint16_t *domid_out);
 /* Tears a domain down: kxend destroy, xenstored release, /local/domain/N and /vm/<uuid>

@@ -6,9 +6,10 @@
  *   turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's own timeout
  *   spins a polling thread, too costly on a small host);
  * - hypercalls: the page's entries for calls that never block are `out %eax, $0xe8`, run
- *   inside the I/O hook (~30 ns); those that block or change vCPU state (sched_op, vcpu_op)
+ *   inside the I/O hook (~0.2 us a round trip); those that block or change vCPU state (sched_op, vcpu_op)
  *   are `vmcall`: UC_HOOK_INSN_INVALID gives the exact RIP, so the hook can stop the engine;
- * - interrupts (the event-channel upcall vector) are delivered by hand through the guest IDT;
+ * - interrupts (the event-channel upcall vector) and guest exceptions are delivered by hand
+ *   through the guest IDT (soft_trap.c); register access is soft_regs.c;
  * - dirty tracking is a UC_HOOK_MEM_WRITE hook over RAM. */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,50 +23,16 @@
 #include "kxen/util.h"
 #include "kxend/accel.h"
 #include "kxend/guest_mem.h"
+#include "soft_priv.h"
 
 #define SLICE_ONE_NS (50ull * 1000 * 1000) /* one runnable vCPU: only timers/kicks end it */
 #define SLICE_RR_NS (5ull * 1000 * 1000)   /* several runnable vCPUs: round robin */
 #define RESTOP_NS (1000ull * 1000)         /* re-send a stop that raced with uc_emu_start */
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_TF (1ull << 8)
 
 /* Engine creation and teardown are serialised across domains: uc_open/uc_close initialise
  * and free TCG state whose thread safety Unicorn 2.0.1 does not document, while other
  * domains' engines run on their own threads. */
 static pthread_mutex_t uc_life_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct soft_vcpu {
-    uc_engine *uc;
-    struct vcpu_boot boot;
-    uc_hook h_dirty;
-    bool dirty_hooked;
-    bool hc_stop;      /* a hypercall asked to leave the engine */
-    _Atomic bool stop_wanted;  /* the ticker wants the engine back: hook_block stops it */
-    unsigned flush_gen;
-    int exc;           /* guest exception vector that ended the run, -1 = none */
-    uint64_t fault_addr;   /* access outside RAM that ended the run (becomes #PF's CR2) */
-    uint32_t fault_code;   /* its #PF error code: W (bit 1), I/D fetch (bit 4) */
-    uint64_t exc_handler;  /* handler of the last exception delivered (double-fault check) */
-};
-
-struct soft_dom {
-    pthread_t runner, ticker;
-    bool runner_started, ticker_started;
-    pthread_mutex_t lock;
-    pthread_cond_t run_cond;   /* runner idles here */
-    pthread_cond_t tick_cond;  /* ticker sleeps here */
-    bool quit, kick_pending;
-    /* The entry in progress: */
-    bool in_guest;
-    struct vcpu *cur;
-    uint64_t entry_gen, stopped_gen, stop_sent_ns;
-    uint64_t slice_end_ns;
-    uint64_t ticker_until;     /* when the ticker wakes by itself (UINT64_MAX: only if told) */
-    bool dirty_on;
-    unsigned flush_gen;        /* bumped by flush_code; each engine catches up before entry */
-    unsigned next;             /* round-robin position */
-    uint64_t entries, stops_hc, stops_ticker;  /* statistics, logged at stop (debug) */
-};
 
 static int soft_probe(void)
 {
@@ -339,7 +306,7 @@ static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 
 static int engine_create_locked(struct vcpu *v);
 
-static int engine_create(struct vcpu *v)
+int soft_engine_create(struct vcpu *v)
 {
     pthread_mutex_lock(&uc_life_lock);
     int rc = engine_create_locked(v);
@@ -378,55 +345,6 @@ static int engine_create_locked(struct vcpu *v)
     return 0;
 }
 
-/* Pushes a 64-bit interrupt frame (and the error code when err is set) and enters the handler
- * of vector vec from the guest IDT (interrupt gate: IF cleared). Returns false when the guest
- * has no usable gate or the frame cannot be written (no stack in RAM). */
-static bool deliver_vector(struct vcpu *v, uint8_t vec, const uint64_t *err)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    uc_engine *uc = sv->uc;
-    uc_x86_mmr idtr;
-    uint8_t gate[16];
-    uint64_t rsp, rip, rflags, cs, ss;
-
-    uc_reg_read(uc, UC_X86_REG_IDTR, &idtr);
-    if ((uint32_t)vec * 16 + 15 > idtr.limit ||
-        copy_from_guest_phys(v->dom, gate, idtr.base + vec * 16ull, sizeof(gate)))
-        return false;
-    unsigned type = gate[5] & 0xf;
-    if (!(gate[5] & 0x80) || (type != 0xe && type != 0xf))
-        return false;
-    uint64_t handler = (uint64_t)gate[0] | (uint64_t)gate[1] << 8 | (uint64_t)gate[6] << 16 |
-                       (uint64_t)gate[7] << 24 | (uint64_t)gate[8] << 32 |
-                       (uint64_t)gate[9] << 40 | (uint64_t)gate[10] << 48 |
-                       (uint64_t)gate[11] << 56;
-    uint16_t sel = (uint16_t)(gate[2] | gate[3] << 8);
-
-    uc_reg_read(uc, UC_X86_REG_RSP, &rsp);
-    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-    uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
-    uc_reg_read(uc, UC_X86_REG_CS, &cs);
-    uc_reg_read(uc, UC_X86_REG_SS, &ss);
-    uint64_t frame[6] = { err ? *err : 0, rip, cs, rflags, rsp, ss };
-    size_t skip = err ? 0 : 1, len = sizeof(frame) - skip * sizeof(frame[0]);
-    uint64_t nsp = (rsp & ~0xfull) - len;
-    if (nsp > rsp || copy_to_guest_phys(v->dom, nsp, frame + skip, len))
-        return false;
-    if (vec < 32)
-        sv->exc_handler = handler;
-    if (type == 0xe)
-        rflags &= ~RFLAGS_IF;
-    rflags &= ~RFLAGS_TF;
-    uc_reg_write(uc, UC_X86_REG_RSP, &nsp);
-    uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
-    if (sel != cs) {
-        uint64_t s = sel;
-        uc_reg_write(uc, UC_X86_REG_CS, &s);
-    }
-    uc_reg_write(uc, UC_X86_REG_RIP, &handler);
-    return true;
-}
-
 static void apply_dirty_hook(struct vcpu *v, bool on)
 {
     struct soft_vcpu *sv = v->accel_priv;
@@ -440,70 +358,13 @@ static void apply_dirty_hook(struct vcpu *v, bool on)
     }
 }
 
-static const char *exc_name(int vec)
-{
-    static const char *names[] = { "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
-                                   "#DF", "?",   "#TS", "#NP", "#SS", "#GP", "#PF" };
-    return vec >= 0 && vec < (int)ARRAY_SIZE(names) ? names[vec] : "int";
-}
-
-/* Vectors for which the CPU pushes an error code. */
-static bool vector_has_error_code(int vec)
-{
-    return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 ||
-           vec == 30;
-}
-
-/* The run ended on a guest exception (hook_intr, or a real #UD in hook_invalid): deliver it through the guest IDT as the CPU would. When that is impossible (no
- * gate, no stack, or the handler itself faults at its first instruction) the guest would
- * double fault: crash it with a hypervisor-console line naming the exception. */
-static void guest_exception(struct domain *d, struct vcpu *v, uc_err err, uint64_t rip)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    int vec = sv->exc;
-    uint64_t code = 0;
-    bool unmapped = err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
-                    err == UC_ERR_FETCH_UNMAPPED;
-    if (vec < 0 && unmapped) {
-        /* Would be a #PF, but Unicorn leaves RIP at the start of the translated block, not at
-         * the faulting instruction: a handler could not resume correctly, so crash instead. */
-        const char *what = sv->fault_code & 2 ? "write" : sv->fault_code & 16 ? "fetch" : "read";
-        log_warn("domain %u vcpu %u: %s at %#llx outside RAM (block at rip %#llx): crashed",
-                 d->domid, v->id, what, (unsigned long long)sv->fault_addr,
-                 (unsigned long long)rip);
-        console_hv_printf("(XEN) d%u v%u crashed: %s at %#llx outside RAM (page fault; soft "
-                          "cannot deliver it)\n", d->domid, v->id, what,
-                          (unsigned long long)sv->fault_addr);
-        domain_shutdown(d, 3 /* SHUTDOWN_crash */);
-        return;
-    }
-    if (vec < 0) {
-        log_warn("domain %u vcpu %u: %s at rip %#llx: crashed", d->domid, v->id,
-                 uc_strerror(err), (unsigned long long)rip);
-        console_hv_printf("(XEN) d%u v%u crashed: %s at rip %#llx\n", d->domid, v->id,
-                          uc_strerror(err), (unsigned long long)rip);
-        domain_shutdown(d, 3 /* SHUTDOWN_crash */);
-        return;
-    }
-    /* Unicorn's error code for #GP/#TS/#NP/#SS is not readable through its API: 0 is pushed
-     * (docs/kxend.md). */
-    bool nested = vec < 32 && rip == sv->exc_handler;
-    if (!nested && deliver_vector(v, (uint8_t)vec, vector_has_error_code(vec) ? &code : NULL))
-        return;
-    log_warn("domain %u vcpu %u: double fault delivering exception %d (%s) at rip %#llx: "
-             "crashed", d->domid, v->id, vec, exc_name(vec), (unsigned long long)rip);
-    console_hv_printf("(XEN) d%u v%u crashed: double fault delivering %s (vector %d) at rip "
-                      "%#llx%s\n", d->domid, v->id, exc_name(vec), vec, (unsigned long long)rip,
-                      nested ? ": the handler faults" : ": no usable IDT gate or stack");
-    domain_shutdown(d, 3 /* SHUTDOWN_crash */);
-}
 
 /* One entry of v into guest code: sync, maybe inject, run until stopped. */
 static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
 {
     struct soft_vcpu *sv = v->accel_priv;
 
-    if (!sv->uc && engine_create(v) < 0) {
+    if (!sv->uc && soft_engine_create(v) < 0) {
         log_err("domain %u vcpu %u: cannot create the Unicorn engine", d->domid, v->id);
         domain_shutdown(d, 3 /* SHUTDOWN_crash */);
         return;
@@ -525,7 +386,7 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     uint64_t rflags;
     uc_reg_read(sv->uc, UC_X86_REG_RFLAGS, &rflags);
     if (upcall && (rflags & RFLAGS_IF))
-        deliver_vector(v, v->upcall_vector, NULL);
+        soft_deliver_vector(v, v->upcall_vector, NULL);
     if (v->runstate != 0)
         vcpu_runstate_set(v, 0);
 
@@ -573,7 +434,7 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     if (err != UC_ERR_OK || sv->exc >= 0) {
         if (atomic_load(&d->state) == DOM_RUNNING || atomic_load(&d->state) == DOM_PAUSED)
-            guest_exception(d, v, err, rip);
+            soft_guest_exception(d, v, err, rip);
         return;
     }
     if (sv->hc_stop || ticker_stopped)
@@ -744,108 +605,6 @@ static void soft_kick(struct vcpu *v)
     pthread_mutex_unlock(&sd->lock);
 }
 
-static const int gpr_ids[18] = {
-    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
-    UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_R8,  UC_X86_REG_R9,
-    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
-    UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
-};
-
-/* Register access is for a paused or stopped domain (save, debugging). */
-static int soft_get_regs(struct vcpu *v, struct vcpu_regs *r)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    if (!sv || !sv->uc)
-        return -EAGAIN;
-    uint64_t *vals = &r->rax;
-    for (int i = 0; i < 18; i++)
-        uc_reg_read(sv->uc, gpr_ids[i], &vals[i]);
-    return 0;
-}
-
-/* Setting registers of a vCPU that never ran (VCPUOP_initialise) creates its engine. The
- * caller guarantees the vCPU is not executing (its domain's runner is this thread, or the
- * domain is paused). */
-static int engine_ensure(struct vcpu *v)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    if (!sv)
-        return -EAGAIN;
-    return sv->uc ? 0 : engine_create(v);
-}
-
-static int soft_set_regs(struct vcpu *v, const struct vcpu_regs *r)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    int rc = engine_ensure(v);
-    if (rc < 0)
-        return rc;
-    const uint64_t *vals = &r->rax;
-    for (int i = 0; i < 18; i++)
-        uc_reg_write(sv->uc, gpr_ids[i], &vals[i]);
-    return 0;
-}
-
-static int soft_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    if (!sv || !sv->uc)
-        return -EAGAIN;
-    memset(s, 0, sizeof(*s));
-    uc_x86_mmr gdtr, idtr;
-    uint64_t cs, ss, ds, es;
-    uc_reg_read(sv->uc, UC_X86_REG_GDTR, &gdtr);
-    uc_reg_read(sv->uc, UC_X86_REG_IDTR, &idtr);
-    uc_reg_read(sv->uc, UC_X86_REG_CS, &cs);
-    uc_reg_read(sv->uc, UC_X86_REG_SS, &ss);
-    uc_reg_read(sv->uc, UC_X86_REG_DS, &ds);
-    uc_reg_read(sv->uc, UC_X86_REG_ES, &es);
-    s->gdt_base = gdtr.base;
-    s->gdt_limit = (uint16_t)gdtr.limit;
-    s->idt_base = idtr.base;
-    s->idt_limit = (uint16_t)idtr.limit;
-    s->cs.selector = (uint16_t)cs;
-    s->ss.selector = (uint16_t)ss;
-    s->ds.selector = (uint16_t)ds;
-    s->es.selector = (uint16_t)es;
-    uc_reg_read(sv->uc, UC_X86_REG_CR0, &s->cr0);
-    uc_reg_read(sv->uc, UC_X86_REG_CR2, &s->cr2);
-    uc_reg_read(sv->uc, UC_X86_REG_CR3, &s->cr3);
-    uc_reg_read(sv->uc, UC_X86_REG_CR4, &s->cr4);
-    s->efer = 0x500;  /* LME | LMA: a UC_MODE_64 engine is always in long mode */
-    uc_reg_read(sv->uc, UC_X86_REG_FS_BASE, &s->fs_base);
-    uc_reg_read(sv->uc, UC_X86_REG_GS_BASE, &s->gs_base);
-    return 0;
-}
-
-static int soft_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
-{
-    struct soft_vcpu *sv = v->accel_priv;
-    if (!(s->efer & (1ull << 10)))
-        return -EOPNOTSUPP;  /* a UC_MODE_64 engine cannot leave long mode (SOFT-ACCEL.md) */
-    int rc = engine_ensure(v);
-    if (rc < 0)
-        return rc;
-    uc_x86_mmr gdtr = { 0, s->gdt_base, s->gdt_limit, 0 };
-    uc_x86_mmr idtr = { 0, s->idt_base, s->idt_limit, 0 };
-    uc_reg_write(sv->uc, UC_X86_REG_GDTR, &gdtr);
-    uc_reg_write(sv->uc, UC_X86_REG_IDTR, &idtr);
-    /* A null selector is not loaded: the fresh engine's flat 64-bit state stays (loading a
-     * null CS would drop the engine out of 64-bit code). */
-    const struct {
-        int id;
-        uint16_t sel;
-    } segs[] = { { UC_X86_REG_CS, s->cs.selector }, { UC_X86_REG_SS, s->ss.selector },
-                 { UC_X86_REG_DS, s->ds.selector }, { UC_X86_REG_ES, s->es.selector } };
-    for (size_t i = 0; i < ARRAY_SIZE(segs); i++) {
-        uint64_t sel = segs[i].sel;
-        if (sel)
-            uc_reg_write(sv->uc, segs[i].id, &sel);
-    }
-    uc_reg_write(sv->uc, UC_X86_REG_FS_BASE, &s->fs_base);
-    uc_reg_write(sv->uc, UC_X86_REG_GS_BASE, &s->gs_base);
-    return 0;
-}
 
 static int soft_dirty_log_start(struct domain *d)
 {

@@ -19,6 +19,9 @@
 
 #define MAX_CONNS 256
 #define MAX_CLEANUPS 64
+/* How long the (single) server thread waits for a client to make room for its reply. A
+ * client that never reads its replies would otherwise block the server for every client. */
+#define REPLY_SEND_WAIT_MS 200
 
 struct cleanup {
     void (*fn)(void *);
@@ -210,11 +213,28 @@ static int send_reply(struct ctl_conn *c, const struct kxen_ctl_hdr *req, int rc
     }
     pthread_mutex_lock(&c->send_lock);
     ssize_t n;
-    do {
-        n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    bool waited = false;
+    for (;;) {
+        n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN || waited)
+            break;
+        /* The client's queue is full: give it a bounded moment, then drop it. */
+        struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+        waited = true;
+        if (poll(&pfd, 1, REPLY_SEND_WAIT_MS) <= 0) {
+            errno = EAGAIN;
+            break;
+        }
+    }
+    int err = n < 0 ? errno : 0;
     pthread_mutex_unlock(&c->send_lock);
-    return n < 0 ? -errno : 0;
+    if (err == EAGAIN)
+        log_warn("control: pid %d does not read its replies: closing", (int)c->pid);
+    return -err;
 }
 
 /* Handles one message; returns false when the connection must close. */

@@ -18,6 +18,9 @@
 #include "kxend/ctl_server.h"
 
 #define MAX_CONNS 256
+/* Slots only privileged callers (the toolstack) may take: unprivileged clients holding
+ * connections open must not lock the toolstack out. */
+#define PRIVILEGED_RESERVE 64
 #define MAX_CLEANUPS 64
 /* How long the (single) server thread waits for a client to make room for its reply. A
  * client that never reads its replies would otherwise block the server for every client. */
@@ -175,6 +178,16 @@ static void conn_accept(void)
         close(fd);
         return;
     }
+    bool privileged = cr.uid == 0 || cr.uid == my_uid;
+    unsigned unprivileged = 0;
+    for (unsigned i = 0; i < nr_conns; i++)
+        unprivileged += !conns[i]->privileged;
+    if (!privileged && unprivileged >= MAX_CONNS - PRIVILEGED_RESERVE) {
+        log_warn("control: refusing a connection from uid %u: too many unprivileged clients",
+                 (unsigned)cr.uid);
+        close(fd);
+        return;
+    }
     struct ctl_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
@@ -183,7 +196,7 @@ static void conn_accept(void)
     c->fd = fd;
     c->pid = cr.pid;
     c->uid = cr.uid;
-    c->privileged = cr.uid == 0 || cr.uid == my_uid;
+    c->privileged = privileged;
     pthread_mutex_init(&c->send_lock, NULL);
     conns[nr_conns++] = c;
     log_debug("control: client pid %d uid %u connected%s", (int)cr.pid, (unsigned)cr.uid,

@@ -54,6 +54,13 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   out=$(timeout 20 "$F" --deaf-check --unpriv "$uid" 2>&1)
   echo "# unprivileged: $out"
   check "an unprivileged client that never reads its replies does not stall the others" grep -q "hello: answered" <<<"$out"
+  timeout 20 "$F" --hog 2 --unpriv "$uid" >"$KXEN_RUNDIR/hog.out" 2>&1 &
+  hog=$!
+  wait_for 10 grep -q holding "$KXEN_RUNDIR/hog.out"
+  echo "# unprivileged: $(cat "$KXEN_RUNDIR/hog.out")"
+  check "an unprivileged client holding every connection it can get does not lock the toolstack out" \
+    bash -c "timeout 3 '$X' hello >/dev/null"
+  wait $hog
   for seed in $SEEDS; do
     out=$(timeout $((SECS + 30)) "$F" --seed "$seed" --secs "$SECS" --unpriv "$uid" 2>&1); rc=$?
     grep -v '^ctlfuzz: seed=' <<<"$out" | head -5 | sed 's/^/# /'

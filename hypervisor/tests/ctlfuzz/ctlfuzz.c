@@ -1,6 +1,7 @@
 /* kxen-ctlfuzz: random and mutated messages to kxend's control socket.
  *
  *   kxen-ctlfuzz [--socket PATH] [--seed N] [--secs S] [--unpriv UID] [--deaf-check]
+ *                [--hog SECS]
  *
  * Sends, for S seconds: mutated requests of every op (and unknown ones) with random lengths,
  * header fields that disagree with the message, truncated and oversized payloads, huge
@@ -11,6 +12,8 @@
  * mismatch or rc != 0 -EINVAL, privileged op from an unprivileged caller -EPERM). With
  * --unpriv the process drops to that uid first (it must start as root). Domains it manages to
  * create are destroyed at the end; it never asks the daemon to shut down.
+ * --hog SECS instead holds as many connections as kxend accepts (up to 400) for SECS seconds
+ * and prints how many it got (the caller checks that others are still served meanwhile).
  * --deaf-check instead fills one connection's queue with unread replies, then checks that a
  * second connection is still answered (HELLO) within 3 s.
  * Prints one summary line; exit 0 when kxend kept every rule, 1 otherwise. */
@@ -43,8 +46,7 @@ static char sock_path[108];
 static uint64_t rng;
 static bool privileged;
 static unsigned long sent, replies, closed_by_kxend, violations, fds_sent, bursts, unread;
-static uint16_t own_domains[MAX_OWN_DOMAINS];
-static unsigned nr_own_domains;
+static unsigned nr_own_domains;   /* creates answered with success */
 static uint32_t next_seq = 1;
 
 static uint64_t rnd(void)
@@ -191,14 +193,11 @@ static uint32_t pick_op(void)
     return (uint32_t)rnd();
 }
 
-static void note_domain(uint32_t op, const struct kxen_ctl_hdr *h, const uint8_t *payload,
-                        size_t len)
+static void note_domain(uint32_t op, const struct kxen_ctl_hdr *h, size_t len)
 {
     if (op != KXEN_CTL_DOMAIN_CREATE || h->rc != 0 || len < sizeof(struct kxen_ctl_domid_rep))
         return;
-    const struct kxen_ctl_domid_rep *r = (const void *)payload;
-    if (nr_own_domains < MAX_OWN_DOMAINS)
-        own_domains[nr_own_domains++] = r->domid;
+    nr_own_domains++;
 }
 
 /* Waits for the reply to (op, seq), skipping asynchronous events. Returns 1 for a reply
@@ -239,7 +238,7 @@ static int await_reply(int fd, uint32_t op, uint32_t seq, int32_t *rc)
         if (h.op != op || h.seq != seq || h.len != (size_t)n - sizeof(h))
             violation("reply op %u seq %u len %u (%zd bytes) to request op %u seq %u", h.op,
                       h.seq, h.len, n, op, seq);
-        note_domain(op, &h, buf + sizeof(h), (size_t)n - sizeof(h));
+        note_domain(op, &h, (size_t)n - sizeof(h));
         *rc = h.rc;
         return 1;
     }
@@ -438,17 +437,78 @@ static int deaf_check(void)
     return r > 0 && rc == 0 ? 0 : 1;
 }
 
-static void destroy_own_domains(void)
+static int hog(unsigned long secs)
 {
+    static int fds[400];
+    unsigned n = 0, accepted = 0;
+    for (; n < ARRAY_SIZE(fds); n++)
+        if ((fds[n] = conn_open()) < 0)
+            break;
+    /* kxend refuses by closing after accept: count the ones that answer a hello */
+    for (unsigned i = 0; i < n; i++) {
+        struct kxen_ctl_hdr h = {.op = KXEN_CTL_HELLO, .seq = next_seq++};
+        int32_t rc;
+        if (send_msg(fds[i], &h, sizeof(h), NULL, 0) == 0 && await_reply(fds[i], h.op, h.seq, &rc) > 0)
+            accepted++;
+    }
+    printf("ctlfuzz: holding %u connections (%u served)\n", n, accepted);
+    fflush(stdout);
+    sleep((unsigned)secs);
+    for (unsigned i = 0; i < n; i++)
+        close(fds[i]);
+    return 0;
+}
+
+/* The domain ids that exist now, through GETINFO NEXT (unprivileged). Returns the count. */
+static unsigned list_domains(uint16_t *ids, unsigned max)
+{
+    static uint8_t buf[sizeof(struct kxen_ctl_hdr) + KXEN_CTL_MAX_PAYLOAD];
+    int fd = conn_open();
+    unsigned n = 0;
+    uint32_t next = 1;
+    while (fd >= 0 && n < max && next < 0x7ff0) {
+        struct {
+            struct kxen_ctl_hdr h;
+            struct kxen_ctl_domid_arg a;
+        } m = {{.op = KXEN_CTL_DOMAIN_GETINFO, .seq = next_seq++, .len = sizeof(m.a)},
+               {.domid = (uint16_t)next, .arg = KXEN_CTL_GETINFO_NEXT}};
+        if (send_msg(fd, &m, sizeof(m), NULL, 0) < 0)
+            break;
+        ssize_t r = recv(fd, buf, sizeof(buf), 0);
+        struct kxen_ctl_hdr h;
+        if (r < (ssize_t)(sizeof(h) + sizeof(struct kxen_ctl_domain_info)))
+            break;
+        memcpy(&h, buf, sizeof(h));
+        if (h.rc != 0)
+            break;
+        const struct kxen_ctl_domain_info *d = (const void *)(buf + sizeof(h));
+        ids[n++] = d->domid;
+        next = (uint32_t)d->domid + 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    return n;
+}
+
+/* Every domain created during the run (replies seen or lost to a disconnect) is destroyed. */
+static void destroy_new_domains(const uint16_t *before, unsigned nr_before)
+{
+    uint16_t now[MAX_OWN_DOMAINS];
+    unsigned n = list_domains(now, MAX_OWN_DOMAINS);
     int fd = conn_open();
     if (fd < 0)
         return;
-    for (unsigned i = 0; i < nr_own_domains; i++) {
+    for (unsigned i = 0; i < n; i++) {
+        bool old = false;
+        for (unsigned j = 0; j < nr_before; j++)
+            old |= before[j] == now[i];
+        if (old)
+            continue;
         struct {
             struct kxen_ctl_hdr h;
             struct kxen_ctl_domid_arg a;
         } m = {{.op = KXEN_CTL_DOMAIN_DESTROY, .seq = next_seq++, .len = sizeof(m.a)},
-               {.domid = own_domains[i]}};
+               {.domid = now[i]}};
         int32_t rc;
         if (send_msg(fd, &m, sizeof(m), NULL, 0) == 0)
             await_reply(fd, m.h.op, m.h.seq, &rc);
@@ -459,7 +519,7 @@ static void destroy_own_domains(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: kxen-ctlfuzz [--socket PATH] [--seed N] [--secs S] [--unpriv UID] "
-                    "[--deaf-check]\n");
+                    "[--deaf-check] [--hog SECS]\n");
     return 2;
 }
 
@@ -470,6 +530,7 @@ int main(int argc, char **argv)
     long unpriv = -1;
     snprintf(sock_path, sizeof(sock_path), "%s/%s", rundir ? rundir : ".", KXEN_CTL_SOCKET_NAME);
     bool deaf_only = false;
+    unsigned long hog_secs = 0;
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "--deaf-check")) {
             deaf_only = true;
@@ -482,6 +543,8 @@ int main(int argc, char **argv)
             seed = strtoul(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--secs"))
             secs = strtoul(argv[i + 1], NULL, 0);
+        else if (!strcmp(argv[i], "--hog"))
+            hog_secs = strtoul(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--unpriv"))
             unpriv = strtol(argv[i + 1], NULL, 0);
         else
@@ -497,11 +560,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (deaf_only)
         return deaf_check();
+    if (hog_secs)
+        return hog(hog_secs);
     int fd = conn_open();
     if (fd < 0) {
         fprintf(stderr, "ctlfuzz: connect %s: %s\n", sock_path, strerror(-fd));
         return 2;
     }
+    uint16_t before[MAX_OWN_DOMAINS];
+    unsigned nr_before = list_domains(before, MAX_OWN_DOMAINS);
     uint64_t end = kxen_now_ns() + secs * 1000000000ull;
     while (kxen_now_ns() < end) {
         unsigned r = (unsigned)below(1000);
@@ -521,7 +588,8 @@ int main(int argc, char **argv)
     if (deaf >= 0)
         close(deaf);
     close(fd);
-    destroy_own_domains();
+    if (privileged)
+        destroy_new_domains(before, nr_before);
     printf("ctlfuzz: seed=%lu %s sent=%lu replies=%lu closed_by_kxend=%lu fds_sent=%lu "
            "bursts=%lu deaf_clients=%lu domains_created=%u violations=%lu\n",
            seed, privileged ? "privileged" : "unprivileged", sent, replies, closed_by_kxend,

@@ -29,6 +29,9 @@ static uint8_t vcpu_info_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t hc_page_copy[PAGE_SIZE];
 static uint8_t coverage[65][32];   /* [nr (64 = beyond)][sub]: 1 issued, 2 answered != ENOSYS */
 static uint64_t arena_cursor;
+/* The call in flight and its index, where a debugger or dom0 (foreign map) can read them. */
+struct call hcfuzz_current;
+volatile uint64_t hcfuzz_current_index;
 /* In .data, which starts on the page after our read-only parts (code, hypercall page, rodata,
  * notes): the page it lies in bounds the region kxend must never write. */
 static volatile uint64_t data_marker = 1;
@@ -267,6 +270,16 @@ int main(void)
             avoided++;
             continue;
         }
+        /* A call that may block gets a timer 2 ms ahead. Armed with interrupts and upcalls
+         * off, as the runtime's wait loop does: otherwise the timer can fire and its upcall
+         * be handled just before SCHEDOP_block, which then rightly sleeps for good. */
+        /* A shared_info move away and back runs masked too: an upcall in between would make
+         * the runtime scan the page it no longer is, and lose the event for good. */
+        bool masked = c.arm_timer || c.move_back_shinfo;
+        if (masked) {
+            local_irq_disable();
+            WRITE_ONCE(evtchn_vcpu_info->evtchn_upcall_mask, 1);
+        }
         if (c.arm_timer) {
             HYPERVISOR_set_timer_op(monotonic_ns() + 2000000);
             blocked++;
@@ -275,6 +288,8 @@ int main(void)
             hv_printf("hcfuzz: #%lu nr=0x%lx 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx\n", (unsigned long)calls,
                       (unsigned long)c.nr, (unsigned long)c.a[0], (unsigned long)c.a[1],
                       (unsigned long)c.a[2], (unsigned long)c.a[3], (unsigned long)c.a[4]);
+        hcfuzz_current = c;
+        hcfuzz_current_index = calls;
         long rc = c.raw ? raw_call(c.nr, c.a)
                         : hypercall5((unsigned)c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4]);
         calls++;
@@ -286,6 +301,10 @@ int main(void)
             if (HYPERVISOR_memory_op(XENMEM_add_to_physmap, &x) != 0)
                 guest_panic("hcfuzz: could not move shared_info back (call %lu)",
                             (unsigned long)calls);
+        }
+        if (masked) {
+            WRITE_ONCE(evtchn_vcpu_info->evtchn_upcall_mask, 0);
+            local_irq_enable();
         }
         if (check && (checksum((const uint8_t *)__image_start, code_len) ^
                       checksum(ro, ro_len) * 3 ^ data_marker) != code_sum)

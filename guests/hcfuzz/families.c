@@ -304,21 +304,27 @@ static void fam_evtchn(struct call *c)
         struct evtchn_bind_virq *b = (struct evtchn_bind_virq *)w;
         b->virq = (uint32_t)(chance(70) ? rnd_below(24) : rnd());
         b->vcpu = chance(80) ? 0 : (uint32_t)rnd_count();
+        c->out_port = &b->port;
         return;
     }
-    case EVTCHNOP_bind_ipi:
-        w[0] = chance(80) ? 0 : (uint32_t)rnd_count();
+    case EVTCHNOP_bind_ipi: {
+        struct evtchn_bind_ipi *b = (struct evtchn_bind_ipi *)w;
+        b->vcpu = chance(80) ? 0 : (uint32_t)rnd_count();
+        c->out_port = &b->port;
         return;
+    }
     case EVTCHNOP_alloc_unbound: {
         struct evtchn_alloc_unbound *u = (struct evtchn_alloc_unbound *)w;
-        u->dom = rnd_domid();
-        u->remote_dom = rnd_domid();
+        u->dom = chance(40) ? DOMID_SELF : rnd_domid();
+        u->remote_dom = chance(40) ? (uint16_t)plan.domid : rnd_domid();  /* loopback */
+        c->out_port = &u->port;
         return;
     }
     case EVTCHNOP_bind_interdomain: {
         struct evtchn_bind_interdomain *b = (struct evtchn_bind_interdomain *)w;
-        b->remote_dom = rnd_domid();
-        b->remote_port = rnd_port(false);
+        b->remote_dom = chance(50) ? (chance(50) ? DOMID_SELF : (uint16_t)plan.domid) : rnd_domid();
+        b->remote_port = rnd_port(true);
+        c->out_port = &b->local_port;
         return;
     }
     default:

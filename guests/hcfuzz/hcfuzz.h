@@ -64,7 +64,11 @@ struct call {
     bool raw;                /* issue with rax = nr through a stub's body (any 64-bit nr) */
     bool arm_timer;          /* may block: arm a 2 ms singleshot timer first */
     bool move_back_shinfo;   /* a successful shared_info move must be undone */
+    uint32_t *out_port;      /* a port kxend returns on success: joins the pool */
 };
+/* Ports this guest obtained (alloc_unbound, bind_*): later calls reuse them, so sends,
+ * closes, rebinds and loopback interdomain binds meet live channels, not only bad numbers. */
+void port_pool_add(uint32_t port);
 /* Builds a random call for hypercall family nr (a known one) into c. Returns false when the
  * draw was one of the few calls that legitimately end the guest (counted as avoided). */
 bool build_call(struct call *c);

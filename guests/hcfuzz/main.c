@@ -81,9 +81,21 @@ static bool runtime_port(uint32_t p)
     return false;
 }
 
+static uint32_t port_pool[64];
+static unsigned port_pool_n;
+
+void port_pool_add(uint32_t port)
+{
+    if (runtime_port(port))
+        return;
+    port_pool[port_pool_n < ARRAY_SIZE(port_pool) ? port_pool_n++ : rnd_below(ARRAY_SIZE(port_pool))] = port;
+}
+
 uint32_t rnd_port(bool harmless)
 {
     uint32_t p;
+    if (port_pool_n && chance(40))
+        return port_pool[rnd_below(port_pool_n)];
     switch (rnd_below(5)) {
     case 0: p = (uint32_t)rnd_below(64); break;
     case 1: p = (uint32_t)rnd_below(4096); break;
@@ -260,7 +272,7 @@ int main(void)
     uint64_t shinfo_pfn = (uint64_t)(uintptr_t)HYPERVISOR_shared_info >> PAGE_SHIFT;
     long want_version = HYPERVISOR_xen_version(XENVER_version, 0);
 
-    uint64_t calls = 0, avoided = 0, not_enosys = 0, blocked = 0, wrong = 0;
+    uint64_t calls = 0, avoided = 0, not_enosys = 0, blocked = 0, wrong = 0, ok = 0, ports = 0;
     uint64_t t0 = monotonic_ns(), deadline = t0 + secs * 1000000000ull;
     struct call c;
     while (calls < max) {
@@ -293,6 +305,11 @@ int main(void)
         long rc = c.raw ? raw_call(c.nr, c.a)
                         : hypercall5((unsigned)c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4]);
         calls++;
+        ok += rc == 0;
+        if (rc == 0 && c.out_port) {
+            port_pool_add(*c.out_port);
+            ports++;
+        }
         restore_hypercall_page();
         if (c.move_back_shinfo && rc == 0) {
             struct xen_add_to_physmap x = {
@@ -340,9 +357,10 @@ int main(void)
     sleep_ns(3000000);   /* time and the timer still work after the storm */
     bool time_ok = monotonic_ns() >= t1 + 3000000;
 
-    hv_printf("\nhcfuzz: calls=%lu avoided=%lu answered_not_enosys=%lu may_block=%lu "
-              "pairs=%u pairs_served=%u ns_per_call=%lu\n",
+    hv_printf("\nhcfuzz: calls=%lu avoided=%lu answered_not_enosys=%lu succeeded=%lu "
+              "ports_obtained=%lu may_block=%lu pairs=%u pairs_served=%u ns_per_call=%lu\n",
               (unsigned long)calls, (unsigned long)avoided, (unsigned long)not_enosys,
+              (unsigned long)ok, (unsigned long)ports,
               (unsigned long)blocked, pairs, served, (unsigned long)(calls ? dt / calls : 0));
     hv_printf("hcfuzz: code+rodata (%lu bytes) intact=%d runtime ports intact=%d (%u) version answers wrong=%lu "
               "timer=%d\n", (unsigned long)(code_len + ro_len), code_ok, ports_ok, plan.nr_rt_ports, (unsigned long)wrong, time_ok);

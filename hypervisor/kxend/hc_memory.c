@@ -159,7 +159,8 @@ static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg, uint64
             break;  /* no free machine frames to hand out beyond the domain's RAM */
         if (copy_from_guest(v, &pfn, ext + (uint64_t)done * sizeof(pfn), sizeof(pfn)))
             break;
-        if (pfn & (pages - 1) || pfn + pages > (usable_end(d) >> KXEN_PAGE_SHIFT))
+        uint64_t limit = usable_end(d) >> KXEN_PAGE_SHIFT;
+        if (pfn & (pages - 1) || pfn >= limit || pages > limit - pfn)  /* no wrap past 2^64 */
             break;
         if (cmd == XENMEM_decrease_reservation &&
             fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

@@ -10,8 +10,10 @@ PKGS=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod
   clang libclang-rt-14-dev
 )
+# KXEN_DEPS_EXTRA (space-separated names) is appended to the list: tests use it to prove the
+# missing-package path without uninstalling anything.
 want=()
-for p in "${PKGS[@]}"; do [[ $p == \#* ]] || want+=("$p"); done
+for p in "${PKGS[@]}" ${KXEN_DEPS_EXTRA:-}; do [[ $p == \#* ]] || want+=("$p"); done
 installed=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${want[@]}" 2>/dev/null |
              awk '$1 == "ii" { printf "%s ", $2 }')"
 missing=""

@@ -21,6 +21,7 @@ ln -sfn "$(basename "$logdir")" "$san/test-logs/latest"
 
 pass=0 fail=0 skip=0
 failed_names=()
+skipped_names=()
 
 note() { printf '%s\n' "$*"; }
 
@@ -59,7 +60,7 @@ for t in "$src"/tests/system/*.sh; do
   rm -rf "$rundir"
   p=$(grep -ac '^ok ' "$log"); f=$(grep -ac '^not ok ' "$log")
   if [ $rc -eq 77 ] && [ $((p + f)) -eq 0 ]; then
-    skip=$((skip + 1)); note "system $name: skipped ($(grep -a 'SKIP' "$log" | head -1))"; continue
+    skip=$((skip + 1)); skipped_names+=("$name"); note "system $name: skipped ($(grep -a 'SKIP' "$log" | head -1))"; continue
   fi
   if [ $((p + f)) -eq 0 ]; then
     if [ $rc -eq 0 ]; then p=1; else f=1; fi
@@ -72,9 +73,7 @@ for t in "$src"/tests/system/*.sh; do
 done
 
 [ ${#failed_names[@]} -gt 0 ] && note "failing: ${failed_names[*]} (logs in $logdir)"
-if [ $skip -gt 0 ]; then
-  echo "$pass passed, $fail failed, $skip skipped"
-else
-  echo "$pass passed, $fail failed"
-fi
+# The last line is always exactly "N passed, N failed"; skips are counted on the line before.
+[ $skip -gt 0 ] && note "$skip skipped: ${skipped_names[*]}"
+echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

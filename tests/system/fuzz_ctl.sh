@@ -12,6 +12,10 @@ F=$KXEN_BUILD/tests/kxen-ctlfuzz
 [ -x "$KXEN_BUILD/bin/kxend" ] && [ -x "$X" ] && [ -x "$F" ] || skip_all "kxend, kxen-xctool or kxen-ctlfuzz not built"
 SEEDS=${KXEN_FUZZ_SEEDS:-1 2}
 SECS=${KXEN_FUZZ_SECS:-3}
+# The privileged runs also load a real guest (hcfuzz) into the domains they create, so
+# pause/unpause/shutdown/destroy requests meet running vCPUs.
+IMAGE=()
+[ -f "$KXEN_BUILD/guests/hcfuzz.elf" ] && IMAGE=(--image "$KXEN_BUILD/guests/hcfuzz.elf")
 
 "$KXEN_BUILD/bin/kxend" -N --accel soft --log-file "$KXEN_RUNDIR/kxend.log" 2>"$KXEN_RUNDIR/kxend.err" &
 KPID=$!
@@ -40,7 +44,7 @@ fds0=$(nfds); thr0=$(nthr)
 PROBE=$!
 
 for seed in $SEEDS; do
-  out=$(timeout $((SECS + 30)) "$F" --seed "$seed" --secs "$SECS" 2>&1); rc=$?
+  out=$(timeout $((SECS + 30)) "$F" --seed "$seed" --secs "$SECS" "${IMAGE[@]}" 2>&1); rc=$?
   grep -v '^ctlfuzz: seed=' <<<"$out" | head -5 | sed 's/^/# /'
   grep '^ctlfuzz: seed=' <<<"$out" | sed 's/^/# /'
   check "privileged fuzzing, seed $seed: every reply in time and by the rules" test $rc -eq 0

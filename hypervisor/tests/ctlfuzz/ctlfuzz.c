@@ -1,7 +1,7 @@
 /* kxen-ctlfuzz: random and mutated messages to kxend's control socket.
  *
  *   kxen-ctlfuzz [--socket PATH] [--seed N] [--secs S] [--unpriv UID] [--deaf-check]
- *                [--hog SECS]
+ *                [--hog SECS] [--image ELF]
  *
  * Sends, for S seconds: mutated requests of every op (and unknown ones) with random lengths,
  * header fields that disagree with the message, truncated and oversized payloads, huge
@@ -12,6 +12,9 @@
  * mismatch or rc != 0 -EINVAL, privileged op from an unprivileged caller -EPERM). With
  * --unpriv the process drops to that uid first (it must start as root). Domains it manages to
  * create are destroyed at the end; it never asks the daemon to shut down.
+ * --image ELF: DOMAIN_LOAD requests often carry that guest image (with a command line for
+ * hcfuzz), so the domains created during the run boot and their vCPUs run while other
+ * requests pause, unpause, shut down, rename and destroy them.
  * --hog SECS instead holds as many connections as kxend accepts (up to 400) for SECS seconds
  * and prints how many it got (the caller checks that others are still served meanwhile).
  * --deaf-check instead fills one connection's queue with unread replies, then checks that a
@@ -47,6 +50,10 @@ static uint64_t rng;
 static bool privileged;
 static unsigned long sent, replies, closed_by_kxend, violations, fds_sent, bursts, unread;
 static unsigned nr_own_domains;   /* creates answered with success */
+static unsigned nr_loaded;        /* loads answered with success (guests booted) */
+static uint16_t pool[16];          /* ids of domains we created: later ops aim at them */
+static unsigned pool_n;
+static const char *image_path;     /* --image: a real guest to load into them */
 static uint32_t next_seq = 1;
 
 static uint64_t rnd(void)
@@ -143,11 +150,14 @@ static int make_fd(void)
 static size_t op_size(uint32_t op)
 {
     static const size_t sizes[] = {0, 1, 4, 8, 16, 24, 32, 40, 48, 64, 96, 128, 136, 256, 1100};
+    if (op == KXEN_CTL_DOMAIN_LOAD && chance(70))
+        return sizeof(struct kxen_ctl_domain_load);
+    if (op == KXEN_CTL_DOMAIN_CREATE && chance(50))
+        return sizeof(struct kxen_ctl_domain_create);
     if (chance(15))
         return below(4096);
     if (chance(3))
         return KXEN_CTL_MAX_PAYLOAD - below(2);
-    (void)op;
     return sizes[below(ARRAY_SIZE(sizes))];
 }
 
@@ -173,9 +183,23 @@ static void fill(uint8_t *p, size_t len, uint32_t op)
         /* a plausible create, so later ops meet a live domain (destroyed at the end) */
         struct kxen_ctl_domain_create *c = (void *)p;
         snprintf(c->name, sizeof(c->name), "cf%llu", (unsigned long long)below(1000000));
-        c->memory_kb = chance(80) ? 1024 * (1 + below(8)) : rnd();
+        c->memory_kb = chance(80) ? 1024 * (1 + below(16)) : rnd();
         c->nr_vcpus = (uint32_t)(chance(80) ? 1 + below(4) : rnd());
         c->domid = (uint16_t)(chance(80) ? 0 : below(40));
+    }
+    /* Most payloads start with a domid: often one of the domains we created (they may be
+     * running the --image guest), so lifecycle ops race with live vCPUs. */
+    if (len >= 2 && pool_n && chance(50)) {
+        uint16_t id = pool[below(pool_n)];
+        memcpy(p, &id, 2);
+    }
+    if (op == KXEN_CTL_DOMAIN_LOAD && len >= sizeof(struct kxen_ctl_domain_load) && chance(70)) {
+        struct kxen_ctl_domain_load *l = (void *)p;
+        l->flags = chance(80) ? 0 : (uint32_t)rnd();
+        l->store_evtchn = (uint32_t)(chance(70) ? 0 : below(8));
+        l->console_evtchn = (uint32_t)(chance(70) ? 0 : below(8));
+        snprintf(l->cmdline, sizeof(l->cmdline), "seed=%llu secs=1",
+                 (unsigned long long)below(1000));
     }
     if (op == KXEN_CTL_DOMAIN_RENAME && len >= 8 && chance(50))
         snprintf((char *)p + 4, len - 4, "cfr%llu", (unsigned long long)below(100));
@@ -193,11 +217,14 @@ static uint32_t pick_op(void)
     return (uint32_t)rnd();
 }
 
-static void note_domain(uint32_t op, const struct kxen_ctl_hdr *h, size_t len)
+static void note_domain(uint32_t op, const struct kxen_ctl_hdr *h, const uint8_t *payload,
+                        size_t len)
 {
     if (op != KXEN_CTL_DOMAIN_CREATE || h->rc != 0 || len < sizeof(struct kxen_ctl_domid_rep))
         return;
     nr_own_domains++;
+    const struct kxen_ctl_domid_rep *r = (const void *)payload;
+    pool[pool_n < ARRAY_SIZE(pool) ? pool_n++ : below(ARRAY_SIZE(pool))] = r->domid;
 }
 
 /* Waits for the reply to (op, seq), skipping asynchronous events. Returns 1 for a reply
@@ -238,7 +265,7 @@ static int await_reply(int fd, uint32_t op, uint32_t seq, int32_t *rc)
         if (h.op != op || h.seq != seq || h.len != (size_t)n - sizeof(h))
             violation("reply op %u seq %u len %u (%zd bytes) to request op %u seq %u", h.op,
                       h.seq, h.len, n, op, seq);
-        note_domain(op, &h, (size_t)n - sizeof(h));
+        note_domain(op, &h, buf + sizeof(h), (size_t)n - sizeof(h));
         *rc = h.rc;
         return 1;
     }
@@ -287,6 +314,11 @@ static void one_request(int *fd)
     for (unsigned i = 0; i < nfds; i++)
         if ((fds[i] = make_fd()) < 0)
             nfds = i;
+    if (op == KXEN_CTL_DOMAIN_LOAD && image_path && nfds == 1 && chance(70)) {
+        close(fds[0]);
+        if ((fds[0] = open(image_path, O_RDONLY | O_CLOEXEC)) < 0)
+            nfds = 0;
+    }
     int rc = send_msg(*fd, msg, sizeof(h) + len, fds, nfds);
     fds_sent += nfds;
     for (unsigned i = 0; i < nfds; i++)
@@ -311,6 +343,7 @@ static void one_request(int *fd)
         closed_by_kxend++;
     } else {
         replies++;
+        nr_loaded += op == KXEN_CTL_DOMAIN_LOAD && reply_rc == 0;
         bool known = false;
         for (uint32_t k = 1; k <= 16; k++)
             known |= op == k;
@@ -519,7 +552,7 @@ static void destroy_new_domains(const uint16_t *before, unsigned nr_before)
 static int usage(void)
 {
     fprintf(stderr, "usage: kxen-ctlfuzz [--socket PATH] [--seed N] [--secs S] [--unpriv UID] "
-                    "[--deaf-check] [--hog SECS]\n");
+                    "[--deaf-check] [--hog SECS] [--image ELF]\n");
     return 2;
 }
 
@@ -543,6 +576,8 @@ int main(int argc, char **argv)
             seed = strtoul(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--secs"))
             secs = strtoul(argv[i + 1], NULL, 0);
+        else if (!strcmp(argv[i], "--image"))
+            image_path = argv[i + 1];
         else if (!strcmp(argv[i], "--hog"))
             hog_secs = strtoul(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--unpriv"))
@@ -591,8 +626,8 @@ int main(int argc, char **argv)
     if (privileged)
         destroy_new_domains(before, nr_before);
     printf("ctlfuzz: seed=%lu %s sent=%lu replies=%lu closed_by_kxend=%lu fds_sent=%lu "
-           "bursts=%lu deaf_clients=%lu domains_created=%u violations=%lu\n",
+           "bursts=%lu deaf_clients=%lu domains_created=%u guests_loaded=%u violations=%lu\n",
            seed, privileged ? "privileged" : "unprivileged", sent, replies, closed_by_kxend,
-           fds_sent, bursts, unread, nr_own_domains, violations);
+           fds_sent, bursts, unread, nr_own_domains, nr_loaded, violations);
     return violations ? 1 : 0;
 }

@@ -36,6 +36,14 @@ static const struct {
     {"outstanding", offsetof(struct xs_quota, outstanding)},
 };
 
+bool xs_quota_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof(quota_names) / sizeof(quota_names[0]); i++)
+        if (strcmp(name, quota_names[i].name) == 0)
+            return true;
+    return false;
+}
+
 int xs_quota_set(struct xs_quota *q, const char *name, const char *value)
 {
     char *end;

@@ -34,6 +34,7 @@ static void usage(FILE *f)
         "  -P, --output-pid          print the daemon's pid on stdout\n"
         "  -T, --trace-file FILE     trace every request, reply and watch event to FILE\n"
         "  -D, --no-domain-init      accepted for compatibility (dom0 needs no setup here)\n"
+        "  -I, --internal-db [on]    accepted for compatibility (the store is always in memory)\n"
         "      --socket PATH         listen on PATH (default $XENSTORED_RUNDIR/socket)\n"
         "  -E, --entry-nb N          nodes a domain may own (default 1000)\n"
         "  -S, --entry-size N        bytes of one node: value + child names + 5 per perm (2048)\n"
@@ -59,11 +60,48 @@ struct opts {
 
 static int set_quota(struct xs_quota *q, const char *name, const char *val)
 {
+    if (!xs_quota_known(name)) {
+        if (strcmp(name, "memory") == 0)
+            fprintf(stderr, "xenstored: Xen's 'memory' quota is not implemented here "
+                            "(transaction-memory bounds transaction copies; see "
+                            "docs/xenstored.md)\n");
+        else
+            fprintf(stderr,
+                    "xenstored: unknown quota '%s' (known: entry-nb, entry-size, watch-nb, "
+                    "transaction, perm-nb, path-max, transaction-nodes, transaction-memory, "
+                    "outstanding)\n",
+                    name);
+        return -EINVAL;
+    }
     int r = xs_quota_set(q, name, val);
     if (r)
-        fprintf(stderr, "xenstored: bad quota %s=%s (a positive number for a known quota)\n", name,
-                val);
+        fprintf(stderr, "xenstored: bad value '%s' for quota %s (a whole number from 1 to %u)\n",
+                val, name, UINT32_MAX);
     return r;
+}
+
+/* Xen's xenstored options that make no sense or are not implemented here: refused by name
+ * rather than with getopt's generic "invalid option", so a script written for Xen's daemon
+ * learns exactly what is missing. */
+static int refuse_xen_option(int c, const char *arg)
+{
+    static const struct {
+        int c;
+        const char *name, *why;
+    } refused[] = {
+        {'q', "-q/--quota-soft", "soft quotas (and the memory quota they apply to) are not implemented"},
+        {'w', "-w/--timeout", "watch events are never dropped, so there is no timeout to set"},
+        {'R', "-R/--no-recovery", "there is no on-disk database to recover"},
+        {'K', "-K/--keep-orphans", "a released domain's nodes always go to dom0"},
+        {'I', "-I/--internal-db off", "the database is always in memory"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        if (refused[i].c == c) {
+            fprintf(stderr, "xenstored: Xen's %s%s%s is not supported: %s\n", refused[i].name,
+                    arg && c != 'I' ? " " : "", arg && c != 'I' ? arg : "", refused[i].why);
+            return -EINVAL;
+        }
+    return -EINVAL;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
@@ -86,10 +124,15 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
         {"log-level", required_argument, NULL, 'l'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
+        {"quota-soft", required_argument, NULL, 'q'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"no-recovery", no_argument, NULL, 'R'},
+        {"keep-orphans", no_argument, NULL, 'K'},
+        {"internal-db", optional_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "NF:PT:DE:S:W:t:A:M:Q:L:l:vVHh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "NF:PT:DE:S:W:t:A:M:Q:L:l:vVHhq:w:RKI::", longopts, NULL)) != -1) {
         switch (c) {
         case 'N':
             o->no_fork = true;
@@ -158,6 +201,27 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
         case 'V':
             o->log_level = KLOG_DEBUG;
             break;
+        case 'I': {
+            /* Xen's -I [on] asks for the in-memory database: the only kind kxen has. getopt
+             * only binds an optional argument written as -Ioff; take "-I off" too. */
+            const char *arg = optarg;
+            if (!arg && optind < argc &&
+                (strcmp(argv[optind], "on") == 0 || strcmp(argv[optind], "off") == 0))
+                arg = argv[optind++];
+            if (!arg || strcmp(arg, "on") == 0)
+                break;
+            if (strcmp(arg, "off") != 0) {
+                fprintf(stderr, "xenstored: -I/--internal-db takes 'on' or 'off', got '%s'\n",
+                        arg);
+                return -EINVAL;
+            }
+            return refuse_xen_option(c, arg);
+        }
+        case 'q':
+        case 'w':
+        case 'R':
+        case 'K':
+            return refuse_xen_option(c, optarg);
         case 'H':
         case 'h':
             usage(stdout);

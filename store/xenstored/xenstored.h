@@ -177,6 +177,8 @@ struct xs_quota {
 void xs_quota_defaults(struct xs_quota *q);
 /* Sets a quota by Xen's -Q name ("entry-nb", "transaction-nodes", "outstanding", ...). */
 int xs_quota_set(struct xs_quota *q, const char *name, const char *value);
+/* Whether NAME is one of the quota names xs_quota_set takes (for precise option errors). */
+bool xs_quota_known(const char *name);
 int xs_quota_format(const struct xs_quota *q, char *buf, size_t len);
 
 struct xs_domain {

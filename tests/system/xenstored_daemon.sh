@@ -22,6 +22,31 @@ bad_rc=0
 "$bin" -N --quota bogus=3 2>"$KXEN_RUNDIR/bad.err" || bad_rc=$?
 check "an unknown quota is refused with exit status 2" test "$bad_rc" -eq 2
 check "naming the bad quota" grep -q "bogus" "$KXEN_RUNDIR/bad.err"
+# Each refusal names what was wrong: an unknown quota vs a bad value vs Xen's options kxen lacks.
+refused() { # refused "what" "expected message" args...
+    local what=$1 msg=$2 rc=0
+    shift 2
+    "$bin" -N "$@" 2>"$KXEN_RUNDIR/opt.err" || rc=$?
+    check "$what: exit 2 saying '$msg'" \
+        sh -c "[ $rc -eq 2 ] && grep -qF -- \"$msg\" '$KXEN_RUNDIR/opt.err'"
+}
+refused "a quota value that is not a number" "bad value 'abc' for quota entry-nb" -Q entry-nb=abc
+refused "a zero -E" "bad value '0' for quota entry-nb" -E 0
+refused "an unknown quota" "unknown quota 'bogus'" -Q bogus=3
+refused "Xen's memory quota" "'memory' quota is not implemented" -Q memory=100
+refused "Xen's -R" "-R/--no-recovery is not supported" -R
+refused "Xen's --timeout" "-w/--timeout watch-event=5 is not supported" --timeout watch-event=5
+refused "Xen's -q" "-q/--quota-soft memory=5 is not supported" -q memory=5
+refused "Xen's -K" "-K/--keep-orphans is not supported" -K
+refused "Xen's -I off" "-I/--internal-db off is not supported" -I off
+refused "a bad -I argument" "takes 'on' or 'off', got 'maybe'" --internal-db=maybe
+mkdir -p "$KXEN_RUNDIR/idb"
+"$bin" -N -I on --socket "$KXEN_RUNDIR/idb/socket" 2>"$KXEN_RUNDIR/idb/err" &
+idb=$!
+check "Xen's -I on (in-memory database, the only kind) is accepted and the daemon serves" \
+    wait_for 10 test -S "$KXEN_RUNDIR/idb/socket"
+kill "$idb" 2>/dev/null
+wait "$idb" 2>/dev/null
 
 export XENSTORED_RUNDIR=$KXEN_RUNDIR
 if command -v xenstore-write >/dev/null && command -v xenstore-read >/dev/null; then

@@ -1,5 +1,7 @@
 /* xenstore-control: sends one XS_CONTROL command (its arguments NUL-separated) to xenstored and
- * prints the answer. Exit codes as Xen's: 0 done, 2 usage, 3 the daemon refused. */
+ * prints the answer. Exit codes and streams as Xen's: 0 done (answer on stdout), 1 no daemon,
+ * 2 usage, 3 the daemon refused (usage and errors on stderr). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +10,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        printf("Usage:\n%s <command> [<arg>...]\n", argv[0]);
+        fprintf(stderr, "Usage:\n%s <command> [<arg>...]\n", argv[0]);
         return 2;
     }
     /* The arguments after the command travel as consecutive NUL-terminated strings. */
@@ -25,7 +27,8 @@ int main(int argc, char **argv)
 
     struct xs_handle *h = xs_open(0);
     if (!h) {
-        fprintf(stderr, "Failed to open connection to xenstore: %s\n", strerror(errno));
+        /* Xen's wording, on stderr: scripts match it. */
+        fprintf(stderr, "Failed to contact Xenstored.\n");
         free(data);
         return 1;
     }
@@ -38,7 +41,7 @@ int main(int argc, char **argv)
         /* Like Xen's tool: show what the daemon does support. */
         char *help = xs_control_command(h, "help", NULL, 0);
         if (help)
-            printf("Command not supported. Valid commands are:\n%s\n", help);
+            fprintf(stderr, "Command not supported. Valid commands are:\n%s\n", help);
         else
             fprintf(stderr, "Control command %s failed: %s\n", argv[1], strerror(e));
         free(help);

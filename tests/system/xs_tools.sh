@@ -116,6 +116,33 @@ check "xenstore-control print reaches the daemon and answers OK" \
 check "xenstore-control exits 3 for a refused command" test $? -eq 3
 "$ours/xenstore-control" >/dev/null
 check "xenstore-control without a command exits 2" test $? -eq 2
+# Against Xen's own xenstore-control (the real one: /usr/bin's wrapper wants a hypervisor):
+# the same stdout, the same stderr (program path normalised), the same exit status.
+xen_ctl=/usr/lib/xen-4.17/bin/xenstore-control
+if [ -x "$xen_ctl" ]; then
+    same_ctl() {
+        local rundir=$1 want got
+        shift
+        want=$(cd "$b" && XENSTORED_RUNDIR=$rundir timeout 10 "$xen_ctl" "$@" 2>err.xen >out.xen
+            echo "exit $?"; echo "out:"; cat out.xen; echo "err:"; sed "s|$xen_ctl|CTL|" err.xen)
+        got=$(cd "$b" && XENSTORED_RUNDIR=$rundir timeout 10 "$ours/xenstore-control" "$@" \
+            2>err.ours >out.ours
+            echo "exit $?"; echo "out:"; cat out.ours; echo "err:"; sed "s|$ours/xenstore-control|CTL|" err.ours)
+        if [ "$want" == "$got" ]; then
+            ok "xenstore-control $* (streams and status as Xen's)"
+        else
+            not_ok "xenstore-control $* (streams and status as Xen's)"
+            diff <(echo "$want") <(echo "$got") | sed 's/^/#   /' | head -20
+        fi
+    }
+    same_ctl "$b"
+    same_ctl "$b" print hello
+    same_ctl "$b" no-such-command
+    same_ctl "$b" help
+    same_ctl "$KXEN_RUNDIR/none" print hello
+else
+    echo "# Xen's xenstore-control (xen-utils-4.17) not installed: stream comparison not run"
+fi
 check "a value with every escape survives write then read" \
     test "$("$ours/xenstore-write" /e 'a\tb\001\xff' && "$ours/xenstore-read" /e)" == 'a\tb\001\xff'
 XENSTORED_PATH=$a/socket "$ours/xenstore-write" /via-path 1

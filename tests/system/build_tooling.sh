@@ -42,6 +42,30 @@ check "and prints the exact apt-get command naming only the missing package" \
     <<<"$out"
 [ "$rc" -eq 1 ] || echo "# deps.sh said: $out"
 
+# As root it installs: a stand-in apt-get first in PATH records its calls. Its first install
+# fails, so the script must refresh the package lists and try once more.
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$tmp/fakebin"
+    printf '%s\n' '#!/bin/sh' \
+        'echo "$*" >>"$FAKE_APT_DIR/apt.calls"' \
+        'case "$*" in' \
+        '  *update*) touch "$FAKE_APT_DIR/apt.updated" ;;' \
+        '  *install*) [ -e "$FAKE_APT_DIR/apt.updated" ] || exit 100 ;;' \
+        'esac' \
+        'exit 0' >"$tmp/fakebin/apt-get"
+    chmod +x "$tmp/fakebin/apt-get"
+    out=$(FAKE_APT_DIR=$tmp PATH=$tmp/fakebin:$PATH KXEN_DEPS_EXTRA=kxen-no-such-pkg \
+        scripts/deps.sh 2>&1)
+    rc=$?
+    check "root deps.sh installs the missing package with apt-get and succeeds" test "$rc" -eq 0
+    check "and says which packages it installs" \
+        grep -q "installing missing packages: kxen-no-such-pkg" <<<"$out"
+    printf '%s\n' "install -y -qq --no-install-recommends kxen-no-such-pkg" "update -qq" \
+        "install -y -qq --no-install-recommends kxen-no-such-pkg" >"$tmp/apt.want"
+    check "a failed install is retried once after apt-get update" \
+        diff "$tmp/apt.want" "$tmp/apt.calls"
+fi
+
 # --- make install (of the release build, without rebuilding it: -o all)
 if [ -x "$rel/bin/xenstored" ] && [ -f "$rel/include/.stamp" ]; then
     prefix=$tmp/prefix

@@ -33,10 +33,12 @@ static unsigned bucket(uint64_t sub)
     return sub < 31 ? (unsigned)sub : 31;
 }
 
-/* A frame kxend may keep writing to later (runstate area, moved shared_info/grant frame). */
-static uint64_t zone_pfn(void)
+/* A frame kxend may keep writing to later, from the zone's part for that use: 0 shared_info
+ * moves, 1 grant-table frames, 2 runstate areas (kept apart so one never rewrites another). */
+static uint64_t zone_pfn(unsigned part)
 {
-    return (plan.zone >> 12) + rnd_below(plan.zone_pages);
+    uint64_t third = plan.zone_pages / 3;
+    return (plan.zone >> 12) + part * third + rnd_below(third);
 }
 
 /* A frame number for the guest-physical fields kxend writes through. */
@@ -184,11 +186,11 @@ static void fam_memory(struct call *c)
         x->space = chance(80) ? (unsigned)rnd_below(2) : (unsigned)rnd();
         if (x->space == XENMAPSPACE_shared_info) {
             x->idx = chance(85) ? 0 : rnd();
-            x->gpfn = chance(50) ? zone_pfn() : safe_pfn();
+            x->gpfn = chance(50) ? zone_pfn(0) : safe_pfn();
             c->move_back_shinfo = true;
         } else if (x->space == XENMAPSPACE_grant_table) {
             x->idx = chance(85) ? rnd_below(40) : rnd();
-            x->gpfn = chance(50) ? zone_pfn() : safe_pfn();
+            x->gpfn = chance(50) ? zone_pfn(1) : safe_pfn();
         }
         c->a[1] = a;
         return;
@@ -255,8 +257,12 @@ static bool fam_vcpu(struct call *c)
     uint64_t a;
     if (cmd == VCPUOP_register_runstate_memory_area) {
         struct vcpu_register_runstate_memory_area *m = arg_buf(sizeof(*m), &a);
-        m->addr.p = chance(60) ? (zone_pfn() << 12) + rnd_below(4096 - 64)
-                               : chance(30) ? 0 : safe_pfn() << 12 | rnd_below(4096);
+        /* kxend keeps writing the area at every state change: only in its part of the zone
+         * (in the arena it rewrote arguments between their checks and the call: a watchdog
+         * with id 0 appeared; on a page shared_info visits it would eat event bits). */
+        uint64_t pfn = chance(60) ? zone_pfn(2) : chance(50) ? plan.ram_end >> 12
+                                                              : rnd() | (1ull << 40);
+        m->addr.p = chance(20) ? 0 : pfn << 12 | rnd_below(4096 - 48);
         c->a[2] = a;
         return true;
     }

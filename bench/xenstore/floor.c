@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
 
@@ -34,8 +35,8 @@ static bool floor_serve_one(int fd)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: %s SOCKET [POLL_US]\n", argv[0]);
         return 2;
     }
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -52,9 +53,20 @@ int main(int argc, char **argv)
     }
     struct pollfd p[FLOOR_MAX_CONNS + 1] = {{.fd = lfd, .events = POLLIN}};
     int np = 1;
+    /* POLL_US > 0: after serving, keep polling without sleeping for that long (the same
+     * busy-poll window as xenstored's --poll-us), to measure what it can gain at best. */
+    long long poll_ns = argc == 3 ? atoll(argv[2]) * 1000 : 0, until = 0;
     for (;;) {
-        if (poll(p, (nfds_t)np, -1) < 0)
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        int r = poll(p, (nfds_t)np, now < until ? 0 : -1);
+        if (r <= 0)
             continue;
+        if (poll_ns) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            until = ts.tv_sec * 1000000000LL + ts.tv_nsec + poll_ns;
+        }
         for (int i = np - 1; i >= 1; i--) {
             if (p[i].revents && !floor_serve_one(p[i].fd)) {
                 close(p[i].fd);

@@ -45,10 +45,14 @@ static uint64_t zone_pfn(unsigned part)
 static uint64_t safe_pfn(void)
 {
     switch (rnd_below(6)) {
-    case 0: return plan.ram_end >> 12;                     /* first frame past RAM */
-    case 1: return rnd() | (1ull << 40);                   /* far past RAM */
-    case 2: return (plan.usable_end >> 12) + rnd_below((plan.ram_end - plan.usable_end) >> 12);
-    default: return (plan.arena >> 12) + rnd_below((plan.arena_end - plan.arena) >> 12);
+    case 0:
+        return plan.ram_end >> 12; /* first frame past RAM */
+    case 1:
+        return rnd() | (1ull << 40); /* far past RAM */
+    case 2:
+        return (plan.usable_end >> 12) + rnd_below((plan.ram_end - plan.usable_end) >> 12);
+    default:
+        return (plan.arena >> 12) + rnd_below((plan.arena_end - plan.arena) >> 12);
     }
 }
 
@@ -91,12 +95,12 @@ static void fam_console(struct call *c)
     if (sub == CONSOLEIO_write && c->a[1] < 4096 && c->a[1] <= console_budget && chance(60)) {
         uint64_t len = c->a[1];
         uint8_t *b = slot(len + 1);
-        for (uint64_t i = 0; i < len; i++)   /* printable, with some control bytes */
+        for (uint64_t i = 0; i < len; i++) /* printable, with some control bytes */
             b[i] = chance(97) ? (uint8_t)(0x20 + rnd_below(95)) : (uint8_t)rnd_below(32);
         c->a[2] = (uint64_t)(uintptr_t)b;
         console_budget -= len;
     } else if (sub == CONSOLEIO_write && c->a[1] && c->a[1] < (1ull << 30)) {
-        c->a[2] = badptr();   /* fails (at most a few bytes before the end of RAM) */
+        c->a[2] = badptr(); /* fails (at most a few bytes before the end of RAM) */
     } else {
         c->a[2] = sub == CONSOLEIO_write ? rptr() : wptr();
     }
@@ -108,14 +112,14 @@ static bool fam_sched(struct call *c)
     c->a[0] = sub;
     c->sub = bucket(sub);
     if (sub == SCHEDOP_shutdown)
-        return false;          /* ends the guest: avoided */
+        return false; /* ends the guest: avoided */
     if (sub == SCHEDOP_block) {
         c->arm_timer = true;
         return true;
     }
     if (bare_arg(c, 1, false)) {
         if (sub == SCHEDOP_poll || sub == SCHEDOP_watchdog)
-            c->a[1] = plan.ram_end - 4;  /* unreadable for those structs: EFAULT, never blocks */
+            c->a[1] = plan.ram_end - 4; /* unreadable for those structs: EFAULT, never blocks */
         return true;
     }
     uint64_t a;
@@ -133,21 +137,28 @@ static bool fam_sched(struct call *c)
     if (sub == SCHEDOP_watchdog) {
         struct sched_watchdog *w = arg_buf(sizeof(*w), &a);
         if (w->id == 0)
-            w->id = 1 + (uint32_t)rnd_below(8);  /* a new watchdog would kill us later */
+            w->id = 1 + (uint32_t)rnd_below(8); /* a new watchdog would kill us later */
         c->a[1] = a;
         return true;
     }
-    arg_buf(64, &c->a[1]);     /* remote_shutdown of anyone (EPERM), shutdown_code, yield */
+    arg_buf(64, &c->a[1]); /* remote_shutdown of anyone (EPERM), shutdown_code, yield */
     return true;
 }
 
 static void fam_memory(struct call *c)
 {
-    static const uint64_t cmds[] = {
-        XENMEM_increase_reservation, XENMEM_decrease_reservation, XENMEM_maximum_ram_page,
-        XENMEM_current_reservation,  XENMEM_maximum_reservation,  XENMEM_populate_physmap,
-        XENMEM_add_to_physmap,       XENMEM_memory_map,           XENMEM_maximum_gpfn,
-        XENMEM_add_to_physmap,       XENMEM_exchange,             XENMEM_remove_from_physmap};
+    static const uint64_t cmds[] = {XENMEM_increase_reservation,
+                                    XENMEM_decrease_reservation,
+                                    XENMEM_maximum_ram_page,
+                                    XENMEM_current_reservation,
+                                    XENMEM_maximum_reservation,
+                                    XENMEM_populate_physmap,
+                                    XENMEM_add_to_physmap,
+                                    XENMEM_memory_map,
+                                    XENMEM_maximum_gpfn,
+                                    XENMEM_add_to_physmap,
+                                    XENMEM_exchange,
+                                    XENMEM_remove_from_physmap};
     uint64_t cmd = chance(90) ? cmds[rnd_below(ARRAY_SIZE(cmds))] : rnd_below(64);
     c->sub = bucket(cmd);
     c->a[0] = cmd;
@@ -236,8 +247,8 @@ static void fam_hvm(struct call *c)
         struct xen_hvm_evtchn_upcall_vector *u = arg_buf(sizeof(*u), &a);
         if (u->vcpu == 0 || chance(50)) {
             u->vcpu = chance(50) ? 0 : (uint32_t)rnd();
-            u->vector = u->vcpu == 0 ? (chance(50) ? 0xf3 : (uint8_t)rnd_below(0x10))
-                                     : (uint8_t)rnd();
+            u->vector =
+                u->vcpu == 0 ? (chance(50) ? 0xf3 : (uint8_t)rnd_below(0x10)) : (uint8_t)rnd();
         }
         c->a[1] = a;
         return;
@@ -253,15 +264,16 @@ static bool fam_vcpu(struct call *c)
     c->sub = bucket(cmd);
     c->a[1] = chance(80) ? 0 : rnd_count();
     if (cmd == VCPUOP_down && c->a[1] == 0)
-        return false;          /* stops our only vCPU for good: avoided */
+        return false; /* stops our only vCPU for good: avoided */
     uint64_t a;
     if (cmd == VCPUOP_register_runstate_memory_area) {
         struct vcpu_register_runstate_memory_area *m = arg_buf(sizeof(*m), &a);
         /* kxend keeps writing the area at every state change: only in its part of the zone
          * (in the arena it rewrote arguments between their checks and the call: a watchdog
          * with id 0 appeared; on a page shared_info visits it would eat event bits). */
-        uint64_t pfn = chance(60) ? zone_pfn(2) : chance(50) ? plan.ram_end >> 12
-                                                              : rnd() | (1ull << 40);
+        uint64_t pfn = chance(60)   ? zone_pfn(2)
+                       : chance(50) ? plan.ram_end >> 12
+                                    : rnd() | (1ull << 40);
         m->addr.p = chance(20) ? 0 : pfn << 12 | rnd_below(4096 - 48);
         c->a[2] = a;
         return true;
@@ -279,7 +291,7 @@ static void fam_evtchn(struct call *c)
     c->sub = bucket(cmd);
     if (bare_arg(c, 1, true)) {
         if (cmd == EVTCHNOP_close || cmd == EVTCHNOP_bind_vcpu || cmd == EVTCHNOP_reset)
-            c->a[1] = plan.ram_end - 2;   /* unreadable: never closes one of the runtime's */
+            c->a[1] = plan.ram_end - 2; /* unreadable: never closes one of the runtime's */
         return;
     }
     uint32_t *w = arg_buf(64, &c->a[1]);
@@ -303,7 +315,7 @@ static void fam_evtchn(struct call *c)
         struct evtchn_reset *r = (struct evtchn_reset *)w;
         r->dom = rnd_domid();
         if (r->dom == DOMID_SELF || r->dom == plan.domid)
-            r->dom = 0;        /* resetting ourselves closes the runtime's ports */
+            r->dom = 0; /* resetting ourselves closes the runtime's ports */
         return;
     }
     case EVTCHNOP_bind_virq: {
@@ -322,7 +334,7 @@ static void fam_evtchn(struct call *c)
     case EVTCHNOP_alloc_unbound: {
         struct evtchn_alloc_unbound *u = (struct evtchn_alloc_unbound *)w;
         u->dom = chance(40) ? DOMID_SELF : rnd_domid();
-        u->remote_dom = chance(40) ? (uint16_t)plan.domid : rnd_domid();  /* loopback */
+        u->remote_dom = chance(40) ? (uint16_t)plan.domid : rnd_domid(); /* loopback */
         c->out_port = &u->port;
         return;
     }
@@ -345,7 +357,7 @@ static void fam_gnttab(struct call *c)
     c->sub = bucket(cmd);
     c->a[2] = chance(75) ? 1 + rnd_below(4) : rnd_count();
     if (cmd != GNTTABOP_copy && c->a[2] <= 8 && bare_arg(c, 1, true))
-        return;   /* (a copy read from garbage could name one of our frames as destination) */
+        return; /* (a copy read from garbage could name one of our frames as destination) */
     unsigned n = (unsigned)(c->a[2] < 8 ? c->a[2] : 8);
     uint8_t *ops = arg_buf(64 * (n + 1), &c->a[1]);
     for (unsigned i = 0; i < n; i++) {
@@ -387,7 +399,7 @@ static void fam_gnttab(struct call *c)
 bool build_call(struct call *c)
 {
     static const uint64_t known[] = {
-        __HYPERVISOR_xen_version, __HYPERVISOR_console_io,       __HYPERVISOR_sched_op,
+        __HYPERVISOR_xen_version,  __HYPERVISOR_console_io,       __HYPERVISOR_sched_op,
         __HYPERVISOR_set_timer_op, __HYPERVISOR_memory_op,        __HYPERVISOR_hvm_op,
         __HYPERVISOR_vcpu_op,      __HYPERVISOR_event_channel_op, __HYPERVISOR_grant_table_op};
     *c = (struct call){0};
@@ -403,17 +415,31 @@ bool build_call(struct call *c)
     for (int i = 0; i < 5; i++)
         c->a[i] = chance(50) ? rnd_count() : rptr();
     switch (c->nr) {
-    case __HYPERVISOR_xen_version: fam_version(c); break;
-    case __HYPERVISOR_console_io: fam_console(c); break;
-    case __HYPERVISOR_sched_op: return fam_sched(c);
+    case __HYPERVISOR_xen_version:
+        fam_version(c);
+        break;
+    case __HYPERVISOR_console_io:
+        fam_console(c);
+        break;
+    case __HYPERVISOR_sched_op:
+        return fam_sched(c);
     case __HYPERVISOR_set_timer_op:
         c->a[0] = chance(50) ? monotonic_ns() + rnd_below(5000000) : rnd_count();
         break;
-    case __HYPERVISOR_memory_op: fam_memory(c); break;
-    case __HYPERVISOR_hvm_op: fam_hvm(c); break;
-    case __HYPERVISOR_vcpu_op: return fam_vcpu(c);
-    case __HYPERVISOR_event_channel_op: fam_evtchn(c); break;
-    case __HYPERVISOR_grant_table_op: fam_gnttab(c); break;
+    case __HYPERVISOR_memory_op:
+        fam_memory(c);
+        break;
+    case __HYPERVISOR_hvm_op:
+        fam_hvm(c);
+        break;
+    case __HYPERVISOR_vcpu_op:
+        return fam_vcpu(c);
+    case __HYPERVISOR_event_channel_op:
+        fam_evtchn(c);
+        break;
+    case __HYPERVISOR_grant_table_op:
+        fam_gnttab(c);
+        break;
     default:
         c->sub = 0;
         /* An unimplemented number (or sched_op_compat etc.): raw garbage in every register. */

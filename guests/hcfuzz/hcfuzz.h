@@ -44,14 +44,14 @@ void garbage(void *buf, uint64_t len);
 
 /* The memory plan (set up once in main.c). */
 struct plan {
-    uint64_t ram_end;        /* bytes of RAM (nr_pages * 4096) */
-    uint64_t usable_end;     /* end of ordinary RAM: the special pages start here */
-    uint64_t zone;           /* kxend-persistent writes: runstate areas, moved frames */
+    uint64_t ram_end;    /* bytes of RAM (nr_pages * 4096) */
+    uint64_t usable_end; /* end of ordinary RAM: the special pages start here */
+    uint64_t zone;       /* kxend-persistent writes: runstate areas, moved frames */
     uint64_t zone_pages;
-    uint64_t arena;          /* scratch for arguments: zone end .. usable_end */
-    uint64_t arena_end;      /* a zeroed guard page follows (long batches start there) */
+    uint64_t arena;     /* scratch for arguments: zone end .. usable_end */
+    uint64_t arena_end; /* a zeroed guard page follows (long batches start there) */
     uint32_t domid;
-    uint32_t rt_ports[64];   /* ports bound before main(): the runtime's own */
+    uint32_t rt_ports[64]; /* ports bound before main(): the runtime's own */
     unsigned nr_rt_ports;
 };
 extern struct plan plan;
@@ -60,11 +60,11 @@ extern struct plan plan;
 struct call {
     uint64_t nr;
     uint64_t a[5];
-    unsigned sub;            /* sub-op bucket for the coverage count (0..31, 31 = other) */
-    bool raw;                /* issue with rax = nr through a stub's body (any 64-bit nr) */
-    bool arm_timer;          /* may block: arm a 2 ms singleshot timer first */
-    bool move_back_shinfo;   /* a successful shared_info move must be undone */
-    uint32_t *out_port;      /* a port kxend returns on success: joins the pool */
+    unsigned sub;          /* sub-op bucket for the coverage count (0..31, 31 = other) */
+    bool raw;              /* issue with rax = nr through a stub's body (any 64-bit nr) */
+    bool arm_timer;        /* may block: arm a 2 ms singleshot timer first */
+    bool move_back_shinfo; /* a successful shared_info move must be undone */
+    uint32_t *out_port;    /* a port kxend returns on success: joins the pool */
 };
 /* Ports this guest obtained (alloc_unbound, bind_*): later calls reuse them, so sends,
  * closes, rebinds and loopback interdomain binds meet live channels, not only bad numbers. */

@@ -27,7 +27,7 @@ struct plan plan;
 static uint64_t rng_state;
 static uint8_t vcpu_info_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t hc_page_copy[PAGE_SIZE];
-static uint8_t coverage[65][32];   /* [nr (64 = beyond)][sub]: 1 issued, 2 answered != ENOSYS */
+static uint8_t coverage[65][32]; /* [nr (64 = beyond)][sub]: 1 issued, 2 answered != ENOSYS */
 static uint64_t arena_cursor;
 /* The call in flight and its index, where a debugger or dom0 (foreign map) can read them. */
 struct call hcfuzz_current;
@@ -49,27 +49,42 @@ uint64_t rnd(void)
 uint64_t rnd_count(void)
 {
     switch (rnd_below(8)) {
-    case 0: return 0;
-    case 1: return 1;
-    case 2: return rnd_below(16);
-    case 3: return 1ull << rnd_below(64);
-    case 4: return ~0ull;
-    case 5: return (uint64_t)-(int64_t)(1 + rnd_below(4096)); /* "negative" */
-    case 6: return 0x80000000ull + rnd_below(4);
-    default: return rnd();
+    case 0:
+        return 0;
+    case 1:
+        return 1;
+    case 2:
+        return rnd_below(16);
+    case 3:
+        return 1ull << rnd_below(64);
+    case 4:
+        return ~0ull;
+    case 5:
+        return (uint64_t) - (int64_t)(1 + rnd_below(4096)); /* "negative" */
+    case 6:
+        return 0x80000000ull + rnd_below(4);
+    default:
+        return rnd();
     }
 }
 
 uint16_t rnd_domid(void)
 {
     switch (rnd_below(7)) {
-    case 0: return DOMID_SELF;
-    case 1: return (uint16_t)plan.domid;
-    case 2: return 0;
-    case 3: return (uint16_t)(1 + rnd_below(8));   /* the neighbour is nearby */
-    case 4: return (uint16_t)(0x7ff0 + rnd_below(16));
-    case 5: return 0x7000;
-    default: return (uint16_t)rnd();
+    case 0:
+        return DOMID_SELF;
+    case 1:
+        return (uint16_t)plan.domid;
+    case 2:
+        return 0;
+    case 3:
+        return (uint16_t)(1 + rnd_below(8)); /* the neighbour is nearby */
+    case 4:
+        return (uint16_t)(0x7ff0 + rnd_below(16));
+    case 5:
+        return 0x7000;
+    default:
+        return (uint16_t)rnd();
     }
 }
 
@@ -88,7 +103,8 @@ void port_pool_add(uint32_t port)
 {
     if (runtime_port(port))
         return;
-    port_pool[port_pool_n < ARRAY_SIZE(port_pool) ? port_pool_n++ : rnd_below(ARRAY_SIZE(port_pool))] = port;
+    port_pool[port_pool_n < ARRAY_SIZE(port_pool) ? port_pool_n++
+                                                  : rnd_below(ARRAY_SIZE(port_pool))] = port;
 }
 
 uint32_t rnd_port(bool harmless)
@@ -97,27 +113,44 @@ uint32_t rnd_port(bool harmless)
     if (port_pool_n && chance(40))
         return port_pool[rnd_below(port_pool_n)];
     switch (rnd_below(5)) {
-    case 0: p = (uint32_t)rnd_below(64); break;
-    case 1: p = (uint32_t)rnd_below(4096); break;
-    case 2: p = 4096 + (uint32_t)rnd_below(100000); break;
-    case 3: p = 0xffffffffu - (uint32_t)rnd_below(4); break;
-    default: p = (uint32_t)rnd(); break;
+    case 0:
+        p = (uint32_t)rnd_below(64);
+        break;
+    case 1:
+        p = (uint32_t)rnd_below(4096);
+        break;
+    case 2:
+        p = 4096 + (uint32_t)rnd_below(100000);
+        break;
+    case 3:
+        p = 0xffffffffu - (uint32_t)rnd_below(4);
+        break;
+    default:
+        p = (uint32_t)rnd();
+        break;
     }
     if (harmless && runtime_port(p))
-        p = 0;   /* port 0 is never bound */
+        p = 0; /* port 0 is never bound */
     return p;
 }
 
 uint64_t badptr(void)
 {
     switch (rnd_below(7)) {
-    case 0: return plan.ram_end - 1 - rnd_below(64);         /* straddles the end of RAM */
-    case 1: return plan.ram_end + rnd_below(1 << 20);         /* just past RAM */
-    case 2: return 0xffff800000000000ull + rnd_below(1ull << 40); /* kernel-looking */
-    case 3: return 0x0000800000000000ull + rnd_below(4096);   /* non-canonical */
-    case 4: return ~0ull - rnd_below(64);                     /* any length wraps */
-    case 5: return 1ull << (32 + rnd_below(31));              /* huge */
-    default: return rnd();
+    case 0:
+        return plan.ram_end - 1 - rnd_below(64); /* straddles the end of RAM */
+    case 1:
+        return plan.ram_end + rnd_below(1 << 20); /* just past RAM */
+    case 2:
+        return 0xffff800000000000ull + rnd_below(1ull << 40); /* kernel-looking */
+    case 3:
+        return 0x0000800000000000ull + rnd_below(4096); /* non-canonical */
+    case 4:
+        return ~0ull - rnd_below(64); /* any length wraps */
+    case 5:
+        return 1ull << (32 + rnd_below(31)); /* huge */
+    default:
+        return rnd();
     }
 }
 
@@ -125,14 +158,20 @@ uint64_t wptr(void)
 {
     uint64_t hp = (uint64_t)(uintptr_t)hypercall_page;
     switch (rnd_below(10)) {
-    case 0: return rnd_below(64);                                     /* null and near it */
-    case 1: return 4096 + rnd_below(0x100000 - 8192);                 /* the low megabyte */
-    case 2: return plan.usable_end + rnd_below(plan.ram_end - plan.usable_end); /* special */
+    case 0:
+        return rnd_below(64); /* null and near it */
+    case 1:
+        return 4096 + rnd_below(0x100000 - 8192); /* the low megabyte */
+    case 2:
+        return plan.usable_end + rnd_below(plan.ram_end - plan.usable_end); /* special */
     /* stubs we only call after a restore; 1 KiB short of the page's end, as no single
      * write asked here is longer (a batch of records is never aimed at a wptr) */
-    case 3: return hp + 2048 + rnd_below(1024);
-    case 4: return badptr();
-    default: return plan.arena + rnd_below(plan.arena_end - plan.arena);
+    case 3:
+        return hp + 2048 + rnd_below(1024);
+    case 4:
+        return badptr();
+    default:
+        return plan.arena + rnd_below(plan.arena_end - plan.arena);
     }
 }
 
@@ -161,11 +200,21 @@ void garbage(void *buf, uint64_t len)
     for (uint64_t off = 0; off + 8 <= len; off += 8) {
         uint64_t v;
         switch (rnd_below(6)) {
-        case 0: v = rnd_count(); break;
-        case 1: v = rnd_domid() | (uint64_t)rnd_port(true) << 32; break;
-        case 2: v = wptr(); break;   /* output pointers read from garbage stay harmless */
-        case 3: v = 0; break;
-        default: v = rnd(); break;
+        case 0:
+            v = rnd_count();
+            break;
+        case 1:
+            v = rnd_domid() | (uint64_t)rnd_port(true) << 32;
+            break;
+        case 2:
+            v = wptr();
+            break; /* output pointers read from garbage stay harmless */
+        case 3:
+            v = 0;
+            break;
+        default:
+            v = rnd();
+            break;
         }
         memcpy(b + off, &v, 8);
     }
@@ -201,7 +250,7 @@ static long raw_call(uint64_t nr, const uint64_t a[5])
     unsigned stub = (unsigned)rnd_below(64);
     uint8_t *entry = (uint8_t *)hypercall_page + stub * KXEN_HYPERCALL_STUB_SIZE;
     if (entry[0] != 0xb8)
-        return -XEN_ENOSYS;   /* a page layout we do not know: skip */
+        return -XEN_ENOSYS; /* a page layout we do not know: skip */
     register unsigned long r10 __asm__("r10") = a[3];
     register unsigned long r8 __asm__("r8") = a[4];
     unsigned long rax = nr, rdi = a[0], rsi = a[1], rdx = a[2];
@@ -229,7 +278,10 @@ static unsigned edge_checks(void)
 {
     unsigned bad = 0;
     /* A frame number whose end wraps past 2^64 must not pass the RAM bounds check. */
-    static const struct { unsigned cmd, order; uint64_t pfn; } wrap[] = {
+    static const struct {
+        unsigned cmd, order;
+        uint64_t pfn;
+    } wrap[] = {
         {XENMEM_populate_physmap, 0, ~0ull},
         {XENMEM_populate_physmap, 1, ~0ull - 1},
         {XENMEM_decrease_reservation, 1, ~0ull - 1},
@@ -246,7 +298,8 @@ static unsigned edge_checks(void)
         long rc = HYPERVISOR_memory_op(wrap[i].cmd, r);
         if (rc != 0) {
             hv_printf("hcfuzz: edge: memory_op %u of frame 0x%lx order %u did %ld extents, "
-                      "want 0\n", wrap[i].cmd, (unsigned long)wrap[i].pfn, wrap[i].order, rc);
+                      "want 0\n",
+                      wrap[i].cmd, (unsigned long)wrap[i].pfn, wrap[i].order, rc);
             bad++;
         }
     }
@@ -284,7 +337,7 @@ int main(void)
     uint64_t secs = arg_u64("secs", 3), max = arg_u64("max", 200000);
     /* trace=1: each call on the console, for a reproducer; trace=2: the ones that may block */
     uint64_t trace = arg_u64("trace", 0);
-    bool check = arg_u64("check", 0) != 0;   /* the read-only checksum after every call */
+    bool check = arg_u64("check", 0) != 0; /* the read-only checksum after every call */
     hv_printf("hcfuzz: seed=%lu secs=%lu max=%lu via %s\n", (unsigned long)arg_u64("seed", 1),
               (unsigned long)secs, (unsigned long)max, boot_info.accel_path);
     if (!setup_plan())
@@ -295,9 +348,10 @@ int main(void)
         guest_panic("hcfuzz: register_vcpu_info failed");
     uint64_t code_len = (uint64_t)(hypercall_page - __image_start);
     const uint8_t *ro = (const uint8_t *)hypercall_page + PAGE_SIZE;
-    uint64_t ro_len = (((uint64_t)(uintptr_t)&data_marker) & ~(PAGE_SIZE - 1)) - (uint64_t)(uintptr_t)ro;
-    uint64_t code_sum = checksum((const uint8_t *)__image_start, code_len) ^
-                        checksum(ro, ro_len) * 3 ^ data_marker;
+    uint64_t ro_len =
+        (((uint64_t)(uintptr_t)&data_marker) & ~(PAGE_SIZE - 1)) - (uint64_t)(uintptr_t)ro;
+    uint64_t code_sum =
+        checksum((const uint8_t *)__image_start, code_len) ^ checksum(ro, ro_len) * 3 ^ data_marker;
     memcpy(hc_page_copy, hypercall_page, PAGE_SIZE);
     uint64_t shinfo_pfn = (uint64_t)(uintptr_t)HYPERVISOR_shared_info >> PAGE_SHIFT;
     long want_version = HYPERVISOR_xen_version(XENVER_version, 0);
@@ -342,9 +396,10 @@ int main(void)
         }
         restore_hypercall_page();
         if (c.move_back_shinfo && rc == 0) {
-            struct xen_add_to_physmap x = {
-                .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info, .idx = 0,
-                .gpfn = shinfo_pfn};
+            struct xen_add_to_physmap x = {.domid = DOMID_SELF,
+                                           .space = XENMAPSPACE_shared_info,
+                                           .idx = 0,
+                                           .gpfn = shinfo_pfn};
             if (HYPERVISOR_memory_op(XENMEM_add_to_physmap, &x) != 0)
                 guest_panic("hcfuzz: could not move shared_info back (call %lu)",
                             (unsigned long)calls);
@@ -356,9 +411,10 @@ int main(void)
         if (check && (checksum((const uint8_t *)__image_start, code_len) ^
                       checksum(ro, ro_len) * 3 ^ data_marker) != code_sum)
             guest_panic("hcfuzz: call %lu wrote into our image: nr=0x%lx 0x%lx 0x%lx 0x%lx "
-                        "0x%lx 0x%lx rc=%ld", (unsigned long)calls, (unsigned long)c.nr,
-                        (unsigned long)c.a[0], (unsigned long)c.a[1], (unsigned long)c.a[2],
-                        (unsigned long)c.a[3], (unsigned long)c.a[4], rc);
+                        "0x%lx 0x%lx rc=%ld",
+                        (unsigned long)calls, (unsigned long)c.nr, (unsigned long)c.a[0],
+                        (unsigned long)c.a[1], (unsigned long)c.a[2], (unsigned long)c.a[3],
+                        (unsigned long)c.a[4], rc);
         unsigned nb = c.nr < 64 ? (unsigned)c.nr : 64;
         coverage[nb][c.sub] |= 1;
         if (rc != -XEN_ENOSYS) {
@@ -375,26 +431,28 @@ int main(void)
             pairs += coverage[n][s] != 0;
             served += (coverage[n][s] & 2) != 0;
         }
-    bool code_ok = (checksum((const uint8_t *)__image_start, code_len) ^
-                    checksum(ro, ro_len) * 3 ^ data_marker) == code_sum;
+    bool code_ok = (checksum((const uint8_t *)__image_start, code_len) ^ checksum(ro, ro_len) * 3 ^
+                    data_marker) == code_sum;
     struct evtchn_status st;
     bool ports_ok = true;
     for (unsigned i = 0; i < plan.nr_rt_ports; i++)
-        if (evtchn_status(DOMID_SELF, plan.rt_ports[i], &st) != 0 ||
-            st.status == EVTCHNSTAT_closed)
+        if (evtchn_status(DOMID_SELF, plan.rt_ports[i], &st) != 0 || st.status == EVTCHNSTAT_closed)
             ports_ok = false;
     unsigned edge_bad = edge_checks();
     uint64_t t1 = monotonic_ns();
-    sleep_ns(3000000);   /* time and the timer still work after the storm */
+    sleep_ns(3000000); /* time and the timer still work after the storm */
     bool time_ok = monotonic_ns() >= t1 + 3000000;
 
     hv_printf("\nhcfuzz: calls=%lu avoided=%lu answered_not_enosys=%lu succeeded=%lu "
               "ports_obtained=%lu may_block=%lu pairs=%u pairs_served=%u ns_per_call=%lu\n",
               (unsigned long)calls, (unsigned long)avoided, (unsigned long)not_enosys,
-              (unsigned long)ok, (unsigned long)ports,
-              (unsigned long)blocked, pairs, served, (unsigned long)(calls ? dt / calls : 0));
-    hv_printf("hcfuzz: code+rodata (%lu bytes) intact=%d runtime ports intact=%d (%u) version answers wrong=%lu "
-              "timer=%d\n", (unsigned long)(code_len + ro_len), code_ok, ports_ok, plan.nr_rt_ports, (unsigned long)wrong, time_ok);
+              (unsigned long)ok, (unsigned long)ports, (unsigned long)blocked, pairs, served,
+              (unsigned long)(calls ? dt / calls : 0));
+    hv_printf("hcfuzz: code+rodata (%lu bytes) intact=%d runtime ports intact=%d (%u) version "
+              "answers wrong=%lu "
+              "timer=%d\n",
+              (unsigned long)(code_len + ro_len), code_ok, ports_ok, plan.nr_rt_ports,
+              (unsigned long)wrong, time_ok);
     hv_printf("hcfuzz: edge cases answered wrongly: %u\n", edge_bad);
     bool pass = code_ok && ports_ok && wrong == 0 && time_ok && calls > 0 && edge_bad == 0;
     hv_printf("RESULT %s\n", pass ? "PASS" : "FAIL");

@@ -49,11 +49,11 @@ static char sock_path[108];
 static uint64_t rng;
 static bool privileged;
 static unsigned long sent, replies, closed_by_kxend, violations, fds_sent, bursts, unread;
-static unsigned nr_own_domains;   /* creates answered with success */
-static unsigned nr_loaded;        /* loads answered with success (guests booted) */
-static uint16_t pool[16];          /* ids of domains we created: later ops aim at them */
+static unsigned nr_own_domains; /* creates answered with success */
+static unsigned nr_loaded;      /* loads answered with success (guests booted) */
+static uint16_t pool[16];       /* ids of domains we created: later ops aim at them */
 static unsigned pool_n;
-static const char *image_path;     /* --image: a real guest to load into them */
+static const char *image_path; /* --image: a real guest to load into them */
 static uint32_t next_seq = 1;
 
 static uint64_t rnd(void)
@@ -104,16 +104,19 @@ static int make_fd(void)
 {
     int p[2], fd = -1;
     switch (below(14)) {
-    case 0: return open("/dev/null", O_RDWR | O_CLOEXEC);
-    case 1: return open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    case 0:
+        return open("/dev/null", O_RDWR | O_CLOEXEC);
+    case 1:
+        return open("/dev/zero", O_RDONLY | O_CLOEXEC);
     case 2:
     case 3:
         if (pipe2(p, O_CLOEXEC) < 0)
             return -1;
         close(p[below(2)]);
         return p[0] >= 0 && fcntl(p[0], F_GETFD) >= 0 ? p[0] : p[1];
-    case 4: return eventfd(0, EFD_CLOEXEC);
-    case 5:   /* memfd: empty, small garbage, a fake ELF header, just past the image limit */
+    case 4:
+        return eventfd(0, EFD_CLOEXEC);
+    case 5: /* memfd: empty, small garbage, a fake ELF header, just past the image limit */
     case 6:
         fd = memfd_create("ctlfuzz", MFD_CLOEXEC);
         if (fd >= 0) {
@@ -121,28 +124,45 @@ static int make_fd(void)
             for (size_t i = 0; i < sizeof(buf); i++)
                 buf[i] = (uint8_t)rnd();
             if (chance(50))
-                memcpy(buf, "\x7f" "ELF\x02\x01\x01", 7);
+                memcpy(buf,
+                       "\x7f"
+                       "ELF\x02\x01\x01",
+                       7);
             switch (below(4)) {
-            case 0: break;
-            case 1: kxen_write_full(fd, buf, below(sizeof(buf)) + 1); break;
-            case 2: kxen_write_full(fd, buf, sizeof(buf));
-                    if (ftruncate(fd, 4096 * (off_t)below(64))) {}
-                    break;
-            default: if (ftruncate(fd, (64 << 20) + 1)) {} break;
+            case 0:
+                break;
+            case 1:
+                kxen_write_full(fd, buf, below(sizeof(buf)) + 1);
+                break;
+            case 2:
+                kxen_write_full(fd, buf, sizeof(buf));
+                if (ftruncate(fd, 4096 * (off_t)below(64))) {
+                }
+                break;
+            default:
+                if (ftruncate(fd, (64 << 20) + 1)) {
+                }
+                break;
             }
         }
         return fd;
-    case 7: return open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    case 8: return open("/proc/self/exe", O_PATH | O_CLOEXEC);
-    case 9: return open("/proc/self/exe", O_RDONLY | O_CLOEXEC);   /* an ELF kxend refuses */
+    case 7:
+        return open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    case 8:
+        return open("/proc/self/exe", O_PATH | O_CLOEXEC);
+    case 9:
+        return open("/proc/self/exe", O_RDONLY | O_CLOEXEC); /* an ELF kxend refuses */
     case 10:
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
             return -1;
         close(p[1]);
         return p[0];
-    case 11: return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-    case 12: return epoll_create1(EPOLL_CLOEXEC);
-    default: return conn_open();   /* another connection to kxend itself */
+    case 11:
+        return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    case 12:
+        return epoll_create1(EPOLL_CLOEXEC);
+    default:
+        return conn_open(); /* another connection to kxend itself */
     }
 }
 
@@ -168,13 +188,27 @@ static void fill(uint8_t *p, size_t len, uint32_t op)
     for (size_t off = 0; off + 8 <= len; off += 8) {
         uint64_t v;
         switch (below(10)) {
-        case 0: v = below(8); break;                              /* domids, ports, vcpus */
-        case 1: v = ~0ull; break;
-        case 2: v = 1ull << below(64); break;
-        case 3: v = (uint64_t)-(int64_t)below(4096); break;
-        case 4: v = 0x7ff0 + below(16); break;                    /* reserved domids */
-        case 5: v = rnd(); break;
-        default: v = 0; break;
+        case 0:
+            v = below(8);
+            break; /* domids, ports, vcpus */
+        case 1:
+            v = ~0ull;
+            break;
+        case 2:
+            v = 1ull << below(64);
+            break;
+        case 3:
+            v = (uint64_t) - (int64_t)below(4096);
+            break;
+        case 4:
+            v = 0x7ff0 + below(16);
+            break; /* reserved domids */
+        case 5:
+            v = rnd();
+            break;
+        default:
+            v = 0;
+            break;
         }
         memcpy(p + off, &v, 8);
     }
@@ -207,9 +241,8 @@ static void fill(uint8_t *p, size_t len, uint32_t op)
 
 static uint32_t pick_op(void)
 {
-    static const uint32_t ops[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-                                   64, 65, 66, 67, 68, 69, 70, 96, 97, 98, 99, 100,
-                                   128, 129, 130};
+    static const uint32_t ops[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,  13,  14,  15,
+                                   64, 65, 66, 67, 68, 69, 70, 96, 97, 98, 99, 100, 128, 129, 130};
     if (chance(85))
         return ops[below(ARRAY_SIZE(ops))];
     if (chance(50))
@@ -245,8 +278,8 @@ static int await_reply(int fd, uint32_t op, uint32_t seq, int32_t *rc)
             struct cmsghdr align;
         } cm;
         struct iovec iov = {buf, sizeof(buf)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-                            .msg_controllen = sizeof(cm.b)};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
         ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         if (n <= 0)
             return 0;
@@ -263,8 +296,8 @@ static int await_reply(int fd, uint32_t op, uint32_t seq, int32_t *rc)
         if (h.op == KXEN_CTL_EVENT_DOMAIN && h.seq == 0)
             continue;
         if (h.op != op || h.seq != seq || h.len != (size_t)n - sizeof(h))
-            violation("reply op %u seq %u len %u (%zd bytes) to request op %u seq %u", h.op,
-                      h.seq, h.len, n, op, seq);
+            violation("reply op %u seq %u len %u (%zd bytes) to request op %u seq %u", h.op, h.seq,
+                      h.len, n, op, seq);
         note_domain(op, &h, buf + sizeof(h), (size_t)n - sizeof(h));
         *rc = h.rc;
         return 1;
@@ -299,7 +332,7 @@ static void one_request(int *fd)
     static uint8_t msg[sizeof(struct kxen_ctl_hdr) + KXEN_CTL_MAX_PAYLOAD + 4096];
     uint32_t op = pick_op();
     if (op == KXEN_CTL_SHUTDOWN_DAEMON)
-        op = KXEN_CTL_HELLO;   /* the one request that legitimately ends the daemon */
+        op = KXEN_CTL_HELLO; /* the one request that legitimately ends the daemon */
     size_t len = op_size(op);
     struct kxen_ctl_hdr h = {.op = op, .seq = next_seq++, .rc = 0, .len = (uint32_t)len};
     bool bad_len = chance(10), bad_rc = chance(5);
@@ -329,7 +362,7 @@ static void one_request(int *fd)
         return;
     }
     sent++;
-    if (chance(3)) {           /* disconnect mid-request */
+    if (chance(3)) { /* disconnect mid-request */
         close(*fd);
         *fd = conn_open();
         return;
@@ -350,8 +383,8 @@ static void one_request(int *fd)
         known |= (op >= 64 && op <= 70) || (op >= 96 && op <= 100);
         if (bad_len || bad_rc) {
             if (reply_rc != -EINVAL)
-                violation("op %u with a header that disagrees (len %u for %zu, rc %d) got %d",
-                          op, h.len, len, h.rc, reply_rc);
+                violation("op %u with a header that disagrees (len %u for %zu, rc %d) got %d", op,
+                          h.len, len, h.rc, reply_rc);
         } else if (op > 200 && reply_rc != -ENOSYS) {
             violation("unknown op %u got %d, not -ENOSYS", op, reply_rc);
         } else if (known && op != KXEN_CTL_HELLO && op != KXEN_CTL_DOMAIN_GETINFO &&
@@ -374,9 +407,15 @@ static void malformed(void)
     static uint8_t big[sizeof(struct kxen_ctl_hdr) + KXEN_CTL_MAX_PAYLOAD + 4096];
     size_t len;
     switch (below(3)) {
-    case 0: len = 0; break;
-    case 1: len = 1 + below(sizeof(struct kxen_ctl_hdr) - 1); break;
-    default: len = sizeof(big) - below(2048); break;
+    case 0:
+        len = 0;
+        break;
+    case 1:
+        len = 1 + below(sizeof(struct kxen_ctl_hdr) - 1);
+        break;
+    default:
+        len = sizeof(big) - below(2048);
+        break;
     }
     for (size_t i = 0; i < len && i < 64; i++)
         big[i] = (uint8_t)rnd();
@@ -447,13 +486,14 @@ static int deaf_check(void)
         struct {
             struct kxen_ctl_hdr h;
             struct kxen_ctl_console_req r;
-        } m = {{.op = privileged ? KXEN_CTL_CONSOLE_READ : KXEN_CTL_HELLO, .seq = next_seq++,
+        } m = {{.op = privileged ? KXEN_CTL_CONSOLE_READ : KXEN_CTL_HELLO,
+                .seq = next_seq++,
                 .len = privileged ? sizeof(m.r) : 0},
                {.domid = KXEN_CTL_DOMID_HV}};
         if (send_msg(d, &m, sizeof(m.h) + m.h.len, NULL, 0) < 0)
             break;
     }
-    usleep(300000);   /* kxend works through what it could read */
+    usleep(300000); /* kxend works through what it could read */
     uint64_t t0 = kxen_now_ns();
     int32_t rc = -1;
     int r = -1;
@@ -463,8 +503,8 @@ static int deaf_check(void)
             r = await_reply(fd, h.op, h.seq, &rc);
         close(fd);
     }
-    printf("ctlfuzz: deaf client queued %u requests; another client's hello: %s in %llu ms\n",
-           n, r > 0 && rc == 0 ? "answered" : "NOT answered",
+    printf("ctlfuzz: deaf client queued %u requests; another client's hello: %s in %llu ms\n", n,
+           r > 0 && rc == 0 ? "answered" : "NOT answered",
            (unsigned long long)((kxen_now_ns() - t0) / 1000000));
     close(d);
     return r > 0 && rc == 0 ? 0 : 1;
@@ -481,7 +521,8 @@ static int hog(unsigned long secs)
     for (unsigned i = 0; i < n; i++) {
         struct kxen_ctl_hdr h = {.op = KXEN_CTL_HELLO, .seq = next_seq++};
         int32_t rc;
-        if (send_msg(fds[i], &h, sizeof(h), NULL, 0) == 0 && await_reply(fds[i], h.op, h.seq, &rc) > 0)
+        if (send_msg(fds[i], &h, sizeof(h), NULL, 0) == 0 &&
+            await_reply(fds[i], h.op, h.seq, &rc) > 0)
             accepted++;
     }
     printf("ctlfuzz: holding %u connections (%u served)\n", n, accepted);
@@ -590,7 +631,7 @@ int main(int argc, char **argv)
         perror("ctlfuzz: dropping privileges");
         return 2;
     }
-    privileged = geteuid() == 0;   /* kxend runs as root in the tests */
+    privileged = geteuid() == 0; /* kxend runs as root in the tests */
     rng = seed * 0x9e3779b97f4a7c15ull | 1;
     signal(SIGPIPE, SIG_IGN);
     if (deaf_only)

@@ -1,12 +1,15 @@
 /* hello: the demo PV guest (issue 5). Prints a banner, reads its name and domid from
  * xenstore, writes data/hello = "world", then watches control/shutdown and shuts down with the
  * reason the toolstack asks for ("poweroff", "halt" -> poweroff, "reboot" -> reboot,
- * "crash" -> crash), acknowledging the request by clearing the node as Linux guests do. */
+ * "crash" -> crash), acknowledging the request by clearing the node as Linux guests do.
+ * "watchdog" arms a 1 s SCHEDOP_watchdog and never pets it, as a hung guest would: the
+ * hypervisor then shuts the domain down with SHUTDOWN_watchdog (tests of on_watchdog). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
 #include <kxen/sched.h>
 
+#include "guest/hypercall.h"
 #include "guest/lib.h"
 #include "guest/printf.h"
 #include "guest/runtime.h"
@@ -76,6 +79,13 @@ int main(void)
             continue; /* the initial event, or our own acknowledgement */
         if (rc < 0) {
             hv_printf("hello: cannot read control/shutdown (%d)\n", rc);
+            continue;
+        }
+        if (!strcmp(value, "watchdog")) {
+            xenbus_write(XBT_NIL, "control/shutdown", "");
+            struct sched_watchdog wd = {.id = 0, .timeout = 1};
+            long id = HYPERVISOR_sched_op(SCHEDOP_watchdog, &wd);
+            hv_printf("hello: watchdog armed (id %ld, 1 s), not petting it\n", id);
             continue;
         }
         int reason = shutdown_reason(value);

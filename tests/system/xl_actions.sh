@@ -63,6 +63,19 @@ wait_for 20 booted_n crashr 2
 check "on_crash=coredump-restart boots the guest again" booted_n crashr 2
 xl destroy crashr
 
+# A hung guest (hello arms a 1 s SCHEDOP_watchdog on control/shutdown = watchdog and never
+# pets it): kxend shuts it down with SHUTDOWN_watchdog; on_watchdog = preserve keeps it.
+write_cfg "$d/wd.cfg" wdog 'on_watchdog = "preserve"' 'on_crash = "restart"'
+xl create -q "$d/wd.cfg"
+wait_for 20 booted_n wdog 1
+xenstore-write "/local/domain/$(xl domid wdog)/control/shutdown" watchdog
+wait_for 20 sh -c "xl list wdog | awk 'NR == 2 { print \$5 }' | grep -q s"
+check "an expired SCHEDOP_watchdog shuts the guest down (state s)" sh -c "xl list wdog | awk 'NR == 2 { print \$5 }' | grep -qx -- '---s--'"
+check "the monitor applied on_watchdog (reason watchdog: action preserve)" \
+  grep -q "reason watchdog: action preserve" "$KXEN_RUNDIR/xl-wdog.log"
+check "the hypervisor console names the watchdog shutdown" sh -c "xl dmesg | grep -q \"domain $(xl domid wdog) shut down, reason 4\""
+xl destroy wdog
+
 # -e: no monitor; a powered-off guest stays shut down until destroyed.
 write_cfg "$d/e.cfg" nomon
 xl create -q -e "$d/e.cfg"

@@ -360,6 +360,29 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
                        "(start_info's MAX_GUEST_CMDLINE)");
     }
 
+    /* Xen keys that would change what the guest boots or owns: silently dropping them would
+     * start a different guest than the file describes, so they are refused by name. */
+    static const struct {
+        const char *key, *why;
+    } unsupported[] = {
+        {"ramdisk", "no initial ramdisk is loaded by kxen's domain builder"},
+        {"bootloader", "kxen boots the 'kernel' image directly (no pygrub)"},
+        {"pci", "there is no PCI passthrough on kxen"},
+        {"device_model_override", "there is no device model on kxen"},
+    };
+    for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+        if ((e = kxl_cfg_get(cfg, unsupported[i].key)))
+            return cfg_err(err, errlen, e, "not supported: %s", unsupported[i].why);
+    /* maxvcpus above vcpus asks for vCPU hot-plug (xl vcpu-set), which kxen lacks. */
+    if ((e = kxl_cfg_get(cfg, "maxvcpus"))) {
+        if ((rc = get_uint(e, 1, KXL_MAX_VCPUS, &v, err, errlen)))
+            return rc;
+        if (v != dc->vcpus)
+            return cfg_err(err, errlen, e,
+                           "%llu differs from vcpus %u: vCPU hot-plug is not supported",
+                           (unsigned long long)v, dc->vcpus);
+    }
+
     dc->on_poweroff = KXL_ACTION_DESTROY;
     dc->on_reboot = KXL_ACTION_RESTART;
     dc->on_crash = KXL_ACTION_DESTROY;

@@ -160,7 +160,7 @@ int main_destroy(int argc, char **argv)
 
 /* -w: waits until this incarnation of the domain is destroyed (kxend's DESTROYED event:
  * a restart may reuse the id at once), or has stayed shut down for 2 s (no monitor acted:
- * on_* = preserve, or created with -e). */
+ * on_* = preserve, or created with -e). Reports each end on stderr with Xen's xl lines. */
 static int wait_shutdown_done(struct kxen_ctl *ev, uint16_t domid)
 {
     uint64_t shut_since = 0;
@@ -168,18 +168,25 @@ static int wait_shutdown_done(struct kxen_ctl *ev, uint16_t domid)
         uint32_t op, len;
         struct kxen_ctl_domain_event e;
         int rc = kxen_ctl_recv_event(ev, 200, &op, &e, sizeof(e), &len);
-        if (rc == 0 && len >= sizeof(e) && e.domid == domid && e.event == KXEN_DOMEV_DESTROYED)
+        if (rc == 0 && len >= sizeof(e) && e.domid == domid && e.event == KXEN_DOMEV_DESTROYED) {
+            fprintf(stderr, "Domain %u has been destroyed\n", domid);
             return 0;
+        }
         if (rc < 0 && rc != -ETIMEDOUT && rc != -EMSGSIZE)
             return rc;
         struct kxl_dominfo di;
-        if (kxl_domain_info(xl_ctx, domid, &di) < 0)
+        if (kxl_domain_info(xl_ctx, domid, &di) < 0) {
+            fprintf(stderr, "Domain %u has been destroyed\n", domid);
             return 0;
+        }
         if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
-            if (!shut_since)
+            if (!shut_since) {
                 shut_since = kxen_now_ns();
-            else if (kxen_now_ns() - shut_since > 2000000000ull)
+            } else if (kxen_now_ns() - shut_since > 2000000000ull) {
+                fprintf(stderr, "Domain %u has been shut down, reason code %u\n", domid,
+                        di.shutdown_reason);
                 return 0;
+            }
         } else {
             shut_since = 0;
         }
@@ -247,17 +254,19 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
         }
     }
     int ret = 0;
-    for (size_t i = 0; i < n; i++)
+    bool reboot = !strcmp(how, "reboot");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(stderr, "%s domain %u\n", reboot ? "Rebooting" : "Shutting down", ids[i]);
         if (kxl_domain_request_shutdown(xl_ctx, ids[i], how) < 0) {
             xl_err("%s", kxl_errmsg(xl_ctx));
             ret = 1;
         }
-    if (wait && ret == 0)
-        for (size_t i = 0; i < n; i++) {
-            printf("Waiting for domain %u to %s\n", ids[i], how);
-            fflush(stdout);
+    }
+    if (wait && ret == 0) {
+        fprintf(stderr, "Waiting for %zu domains\n", n);
+        for (size_t i = 0; i < n; i++)
             wait_shutdown_done(ev, ids[i]);
-        }
+    }
     if (ev)
         kxen_ctl_close(ev);
     free(ids);

@@ -80,10 +80,23 @@ xl destroy wdog
 write_cfg "$d/e.cfg" nomon
 xl create -q -e "$d/e.cfg"
 wait_for 20 booted_n nomon 1
-check "xl shutdown -w returns for a domain without monitor" xl shutdown -w nomon
+nid=$(xl domid nomon)
+check "xl shutdown -w returns for a domain without monitor" sh -c "xl shutdown -w nomon 2>'$d/sw.err'"
+check "xl shutdown -w reports as Xen's xl (stderr: Shutting down / Waiting for / reason code)" \
+  sh -c "printf 'Shutting down domain $nid\nWaiting for 1 domains\nDomain $nid has been shut down, reason code 0\n' | cmp -s - '$d/sw.err'"
 check "without a monitor the domain stays shut down (state s)" sh -c "xl list nomon | awk 'NR == 2 { print \$5 }' | grep -qx -- '---s--'"
 check "no monitor log was written" test ! -e "$KXEN_RUNDIR/xl-nomon.log"
 check "xl destroy of the shut-down domain" xl destroy nomon
+
+# xl reboot -w of a domain whose monitor destroys it (on_reboot = destroy).
+write_cfg "$d/rd.cfg" rbdes 'on_reboot = "destroy"'
+xl create -q "$d/rd.cfg"
+wait_for 20 booted_n rbdes 1
+rid=$(xl domid rbdes)
+check "xl reboot -w of an on_reboot=destroy domain" sh -c "xl reboot -w rbdes 2>'$d/rw.err'"
+check "xl reboot -w reports as Xen's xl (stderr: Rebooting / Waiting for / destroyed)" \
+  sh -c "printf 'Rebooting domain $rid\nWaiting for 1 domains\nDomain $rid has been destroyed\n' | cmp -s - '$d/rw.err'"
+check "on_reboot=destroy left no domain rbdes" sh -c "! xl domid rbdes 2>/dev/null"
 
 # create -c: the console is attached right away and ends when the domain goes.
 write_cfg "$d/cc.cfg" withcons

@@ -8,6 +8,7 @@
 #include <xenctrl.h>
 
 #include "kxen/ctl_client.h"
+#include "kxen/ctl_evtchn.h"
 
 struct xc_interface_core {
     struct kxen_ctl *ctl;
@@ -68,6 +69,25 @@ static int domid_op(xc_interface *xch, uint32_t op, uint32_t domid, uint32_t arg
         return ret(-EINVAL);
     struct kxen_ctl_domid_arg a = { .domid = (uint16_t)domid, .arg = arg };
     return call(xch, op, &a, sizeof(a), NULL, 0);
+}
+
+int xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom, uint32_t remote_dom)
+{
+    if (dom > 0xffff || remote_dom > 0xffff)
+        return ret(-ESRCH);
+    struct kxen_ctl_evtchn_dom_arg a = { .domid = (uint16_t)dom,
+                                         .remote_domid = (uint16_t)remote_dom };
+    struct kxen_ctl_evtchn_port_rep r;
+    int rc = call(xch, KXEN_CTL_EVTCHN_ALLOC_UNBOUND_FOR, &a, sizeof(a), &r, sizeof(r));
+    return rc < 0 ? rc : (int)r.port;
+}
+
+int xc_evtchn_reset(xc_interface *xch, uint32_t dom)
+{
+    if (dom > 0xffff)
+        return ret(-ESRCH);
+    struct kxen_ctl_evtchn_dom_arg a = { .domid = (uint16_t)dom };
+    return call(xch, KXEN_CTL_EVTCHN_RESET, &a, sizeof(a), NULL, 0);
 }
 
 int xc_kxen_hello(xc_interface *xch, struct kxen_ctl_hello_rep *out)

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
                         "pause ID|unpause ID|destroy ID|shutdown ID REASON|info ID|list|"
                         "console ID|dmesg|run NAME KB IMAGE CMD SECS [VCPUS]|cycle N IMAGE|"
                         "rename ID NAME|param-get ID IDX|param-set ID IDX VAL|wait ID SECS|"
-                        "stop-daemon\n");
+                        "evtchn-alloc ID REMOTE|evtchn-reset ID|stop-daemon\n");
         return 2;
     }
     xch = xc_interface_open(NULL, NULL, 0);
@@ -249,6 +249,16 @@ int main(int argc, char **argv)
         else
             rc = wait_shutdown(ev, num(a[0]), atoi(a[1]));
         xc_kxen_events_close(ev);
+    } else if (!strcmp(c, "evtchn-alloc")) {
+        NEED(2);
+        int port = xc_evtchn_alloc_unbound(xch, num(a[0]), num(a[1]));
+        if (port < 0)
+            return die("evtchn-alloc");
+        printf("%d\n", port);
+    } else if (!strcmp(c, "evtchn-reset")) {
+        NEED(1);
+        if (xc_evtchn_reset(xch, num(a[0])) < 0)
+            return die("evtchn-reset");
     } else if (!strcmp(c, "stop-daemon")) {
         if (xc_kxen_shutdown_daemon(xch) < 0)
             return die("stop-daemon");

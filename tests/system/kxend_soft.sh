@@ -62,6 +62,13 @@ check "an unpaused guest runs again ($p2 -> $u1 ns)" test "$u1" -gt "$p2"
 check "hvm params set by the toolstack read back" bash -c "'$X' param-set $id 18 7 && test \$('$X' param-get $id 18) = 7"
 check "rename to a taken name is refused" bash -c "'$X' create taken 4096 1 >/dev/null && ! '$X' rename $id taken 2>/dev/null"
 check "rename changes the name getinfo reports" bash -c "'$X' rename $id spun && '$X' info $id | grep -q 'name=spun '"
+p1=$("$X" evtchn-alloc "$id" 0); p2=$("$X" evtchn-alloc "$id" 0)
+check "xc_evtchn_alloc_unbound gives distinct ports in the domain ($p1, $p2)" \
+  bash -c "[ '$p1' -ge 1 ] && [ '$p2' -ge 1 ] && [ '$p1' != '$p2' ]"
+check "xc_evtchn_alloc_unbound for an unknown domain fails with ESRCH" \
+  bash -c "! '$X' evtchn-alloc 30000 0 2>&1 | grep -v 'No such process' | grep -q . && ! '$X' evtchn-alloc 30000 0 2>/dev/null"
+check "xc_evtchn_reset closes every port (the next allocation is port 1 again)" \
+  bash -c "'$X' evtchn-reset $id && test \$('$X' evtchn-alloc $id 0) = 1"
 check "remote shutdown (reboot) reaches subscribers with its reason" bash -c "'$X' shutdown $id 1 && '$X' wait $id 5 | grep -q 'reason=1'"
 check "destroy removes the spinning domain" bash -c "'$X' destroy $id && ! '$X' info $id 2>/dev/null"
 

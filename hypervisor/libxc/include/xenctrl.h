@@ -118,6 +118,13 @@ int xc_hvm_param_get(xc_interface *handle, uint32_t dom, uint32_t param, uint64_
 int xc_readconsolering(xc_interface *xch, char *buffer, unsigned int *pnr_chars, int clear,
                        int incremental, uint32_t *pindex);
 
+/* Event channels of another domain, for the toolstack (store and console ports). */
+/* A port in dom, unbound, that remote_dom may bind: returns the port, or -1 with errno
+ * (ESRCH: no such domain, ENOSPC: no free port, EPERM: unprivileged caller). */
+int xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom, uint32_t remote_dom);
+/* Closes every event channel of dom. */
+int xc_evtchn_reset(xc_interface *xch, uint32_t dom);
+
 /* ---- kxen extensions ---- */
 int xc_kxen_hello(xc_interface *xch, struct kxen_ctl_hello_rep *out);
 /* flags: KXEN_CTL_CREATE_*. name "" or NULL = "domain-<id>"; uuid may be NULL. */

@@ -23,6 +23,10 @@
 #define KXEN_KVM_IDENT_MAP_ADDR 0xfffbc000ull
 /* probe(): how long a one-instruction test guest may take to exit (TCG-nested is slow). */
 #define KXEN_KVM_PROBE_TIMEOUT_S 2
+/* probe(): KVM runs guests but cannot deliver a guest's int3 (nested PVM). Positive, so
+ * accel_select() skips kvm for "auto" (wants 0) but still lets `--accel kvm` use it (< 0 only
+ * fails). */
+#define KXEN_KVM_PROBE_LIMITED 1
 
 struct kvm_dom {
     int sys_fd; /* /dev/kvm */
@@ -72,9 +76,9 @@ int kvm_vcpu_set_regs(struct vcpu *v, const struct vcpu_regs *r);
  * kxend/domain.h can end up newer than the header and is then never rebuilt: the vCPU thread
  * writes cpu_time_ns where the rest of the program reads something else. Test programs
  * compare their own value with kvm_accel_layout_id() to name that case. */
-#define KXEN_KVM_LAYOUT_ID                                                                   \
-    ((uint64_t)sizeof(struct vcpu) << 48 ^ (uint64_t)sizeof(struct domain) << 32 ^           \
-     (uint64_t)offsetof(struct vcpu, cpu_time_ns) << 16 ^                                     \
+#define KXEN_KVM_LAYOUT_ID                                                                         \
+    ((uint64_t)sizeof(struct vcpu) << 48 ^ (uint64_t)sizeof(struct domain) << 32 ^                 \
+     (uint64_t)offsetof(struct vcpu, cpu_time_ns) << 16 ^                                          \
      (uint64_t)offsetof(struct vcpu, wait_lock) << 8 ^ (uint64_t)sizeof(struct accel_ops))
 uint64_t kvm_accel_layout_id(void);
 

@@ -190,6 +190,67 @@ static void handle_wrmsr(struct vcpu *v)
     run->msr.error = 0;
 }
 
+/* KVM could not handle something itself (suberror 1: an instruction it had to emulate and
+ * could not). Log everything that names the instruction: KVM's own data words (recent kernels
+ * put the GPA, instruction length and bytes there), the guest's rip and mode, and the bytes at
+ * rip read from guest RAM, so the instruction can be found with objdump. */
+static void log_internal_error(struct vcpu *v)
+{
+    struct kvm_run *run = kvm_vcpu_of(v)->run;
+    struct domain *d = v->dom;
+    char buf[256];
+    int n = 0;
+    unsigned nd = KXEN_MIN(run->internal.ndata, (uint32_t)ARRAY_SIZE(run->internal.data));
+    for (unsigned i = 0; i < nd && n < (int)sizeof(buf) - 20; i++)
+        n += snprintf(buf + n, sizeof(buf) - n, " %llx", (unsigned long long)run->internal.data[i]);
+    buf[n] = 0;
+    log_err("kvm: dom%u vcpu%u: internal error suberror %u, %u data words:%s", d->domid, v->id,
+            run->internal.suberror, run->internal.ndata, nd ? buf : " (none)");
+    /* Emulation failures (Linux 5.14+) carry the bytes KVM fetched: flags, size, bytes. */
+    if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && nd >= 3 &&
+        (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+        unsigned len = KXEN_MIN(run->emulation_failure.insn_size,
+                                (unsigned)sizeof(run->emulation_failure.insn_bytes));
+        n = 0;
+        for (unsigned i = 0; i < len; i++)
+            n += snprintf(buf + n, sizeof(buf) - n, " %02x", run->emulation_failure.insn_bytes[i]);
+        buf[n] = 0;
+        log_err("kvm: dom%u vcpu%u: instruction KVM could not emulate (%u bytes fetched):%s",
+                d->domid, v->id, len, len ? buf : " (none)");
+    }
+    struct kvm_regs r;
+    struct kvm_sregs s;
+    if (exit_regs(v, &r, &s) < 0) {
+        log_err("kvm: dom%u vcpu%u: cannot read registers after the internal error", d->domid,
+                v->id);
+        return;
+    }
+    uint64_t lin = s.cs.base + r.rip, gpa = lin;
+    int trc = 0;
+    if (s.cr0 & 0x80000000u) {
+        struct kvm_translation t = {.linear_address = lin};
+        trc = ioctl(kvm_vcpu_of(v)->fd, KVM_TRANSLATE, &t) < 0 ? -errno : t.valid ? 0 : -EFAULT;
+        gpa = t.physical_address;
+    }
+    n = 0;
+    if (trc == 0 && gpa < d->ram_size) {
+        uint64_t len = KXEN_MIN(d->ram_size - gpa, (uint64_t)15);
+        for (uint64_t i = 0; i < len; i++)
+            n += snprintf(buf + n, sizeof(buf) - n, " %02x", d->ram[gpa + i]);
+    } else {
+        n = snprintf(buf, sizeof(buf), " (rip not in RAM: %s)", trc ? strerror(-trc) : "gpa");
+    }
+    log_err("kvm: dom%u vcpu%u: at rip 0x%llx (cs 0x%x %s, cpl %u, gpa 0x%llx) rsp 0x%llx "
+            "rflags 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx; bytes at rip:%s",
+            d->domid, v->id, (unsigned long long)r.rip, s.cs.selector,
+            (s.efer & KVM_EFER_LMA) && s.cs.l ? "64-bit"
+            : s.cs.db                         ? "32-bit"
+                                              : "16-bit",
+            s.cs.dpl, (unsigned long long)gpa, (unsigned long long)r.rsp,
+            (unsigned long long)r.rflags, (unsigned long long)s.cr0, (unsigned long long)s.cr3,
+            (unsigned long long)s.cr4, (unsigned long long)s.efer, buf);
+}
+
 /* Returns false when the vCPU thread must leave (domain gone, shut down or crashed). */
 static bool handle_exit(struct vcpu *v)
 {
@@ -228,6 +289,7 @@ static bool handle_exit(struct vcpu *v)
         crash(v, "VM entry failed, hardware reason", run->fail_entry.hardware_entry_failure_reason);
         return false;
     case KVM_EXIT_INTERNAL_ERROR:
+        log_internal_error(v);
         crash(v, "KVM internal error, suberror", run->internal.suberror);
         return false;
     default:

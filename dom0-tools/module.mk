@@ -26,7 +26,7 @@ $(BUILD)/tests/test_cons_ring: $(call objs,dom0-tools/tests/test_cons_ring.c $(X
 # and libxenstore; their module.mk files are read after this one, so name their outputs by path.
 KXL_DEP_LIBS := $(BUILD)/lib/libkxenctlclient.a $(BUILD)/lib/libxenstore.a $(COMMON_LIB)
 KXL_SRCS := dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src/build.c \
-            dom0-tools/libxl/src/services.c
+            dom0-tools/libxl/src/services.c dom0-tools/libxl/src/coredump.c
 KXL_LIB  := $(BUILD)/lib/libkxl.a
 $(KXL_LIB): $(call objs,$(KXL_SRCS) $(KXL_CFG_SRCS))
 LIBS += $(KXL_LIB)

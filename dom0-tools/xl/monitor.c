@@ -3,10 +3,12 @@
  * on_crash / on_watchdog action. Restart rebuilds the domain from the same config (same
  * name and uuid, a new domain id). It ends when the domain is gone for good. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "kxen/ctl_client.h"
@@ -54,6 +56,23 @@ static enum kxl_action action_for(const struct kxl_domain_config *dc, unsigned r
     }
 }
 
+/* coredump-*: the RAM goes to <rundir>/dump/<name> (Xen writes <dump dir>/<name>) before the
+ * domain is destroyed; a failed dump is logged and the action goes on. */
+static void dump_core(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t domid)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 80];
+    snprintf(dir, sizeof(dir), "%s/dump", kxl_rundir(ctx));
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        mlog("cannot create %s: %s; no core dump", dir, strerror(errno));
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, dc->name);
+    if (kxl_domain_core_dump(ctx, domid, path) < 0)
+        mlog("%s", kxl_errmsg(ctx));
+    else
+        mlog("domain %u (%s): core dumped to %s", domid, dc->name, path);
+}
+
 /* Returns 1 when the monitor should keep following *domid (restarted), 0 when done. */
 static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t *domid,
                            unsigned reason)
@@ -63,6 +82,8 @@ static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *
          kxl_action_name(a));
     if (reason == SHUTDOWN_suspend)
         return 0; /* a save/migrate in progress owns the domain now */
+    if (a == KXL_ACTION_COREDUMP_DESTROY || a == KXL_ACTION_COREDUMP_RESTART)
+        dump_core(ctx, dc, *domid);
     switch (a) {
     case KXL_ACTION_PRESERVE:
         return 0;

@@ -25,7 +25,7 @@ static const struct xl_cmd commands[] = {
     {"reboot", main_reboot, true, "[-w] [-a] [<Domain>]", "Ask a domain to reboot"},
     {"pause", main_pause, true, "<Domain>", "Pause the execution of a domain"},
     {"unpause", main_unpause, true, "<Domain>", "Unpause a paused domain"},
-    {"console", main_console, true, "[-t pv|serial] <Domain>",
+    {"console", main_console, true, "[-t pv|serial] [-n 0] <Domain>",
      "Attach to a domain's console (detach with Ctrl-])"},
     {"info", main_info, true, "", "Information about the host and the hypervisor"},
     {"domid", main_domid, true, "<DomainName>", "Convert a domain name to its id"},

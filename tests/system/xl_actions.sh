@@ -61,6 +61,13 @@ wait_for 20 booted_n crashr 1
 xenstore-write "/local/domain/$(xl domid crashr)/control/shutdown" crash
 wait_for 20 booted_n crashr 2
 check "on_crash=coredump-restart boots the guest again" booted_n crashr 2
+core=$KXEN_RUNDIR/dump/crashr
+check "coredump-restart wrote the guest's RAM to dump/crashr (16 MiB + header)" \
+  test "$(stat -c %s "$core" 2>/dev/null)" -eq $((16 * 1048576 + 4096))
+check "the dump is an x86-64 ELF core (ET_CORE)" \
+  sh -c "head -c 20 '$core' | od -An -tx1 | tr -d ' \n' | grep -qx '7f454c46020101000000000000000000'04003e00"
+check "the dump holds the guest's memory (its banner text)" grep -aq "Hello from kxen" "$core"
+check "the monitor logged the dump" grep -q "core dumped to $core" "$KXEN_RUNDIR/xl-crashr.log"
 xl destroy crashr
 
 # A hung guest (hello arms a 1 s SCHEDOP_watchdog on control/shutdown = watchdog and never

@@ -55,6 +55,8 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
 /* Tears a domain down: kxend destroy, xenstored release, /local/domain/N and /vm/<uuid>
  * removed. Tolerates a domain kxend already forgot (cleans xenstore anyway). */
 int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid);
+/* Writes the domain's RAM to path as an ELF64 core (one PT_LOAD at guest-physical 0). */
+int kxl_domain_core_dump(struct kxl_ctx *ctx, uint16_t domid, const char *path);
 /* Writes control/shutdown = how ("poweroff", "reboot", ...): the PV shutdown protocol. */
 int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char *how);
 int kxl_domain_pause(struct kxl_ctx *ctx, uint16_t domid);

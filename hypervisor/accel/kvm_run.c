@@ -238,7 +238,9 @@ static void log_internal_error(struct vcpu *v)
         for (uint64_t i = 0; i < len; i++)
             n += snprintf(buf + n, sizeof(buf) - n, " %02x", d->ram[gpa + i]);
     } else {
-        n = snprintf(buf, sizeof(buf), " (rip not in RAM: %s)", trc ? strerror(-trc) : "gpa");
+        n = snprintf(buf, sizeof(buf),
+                     trc ? " (rip not mapped by the guest: %s)" : " (rip not in RAM)",
+                     trc ? strerror(-trc) : "");
     }
     log_err("kvm: dom%u vcpu%u: at rip 0x%llx (cs 0x%x %s, cpl %u, gpa 0x%llx) rsp 0x%llx "
             "rflags 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx; bytes at rip:%s",

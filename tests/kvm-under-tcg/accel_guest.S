@@ -14,7 +14,7 @@
 
     .section .rodata
     .globl guest_start, guest_end, guest_entry_main, guest_entry_fault, guest_entry_spin
-    .globl guest_entry_real16
+    .globl guest_entry_real16, guest_entry_fetch_outside
 guest_start:
     .code32
 guest_entry_main:
@@ -191,6 +191,10 @@ guest_entry_fault:                  /* triple fault: no usable IDT, then an exce
     lidt G(idt_null)
     int3
     hlt
+
+guest_entry_fetch_outside:          /* code outside RAM: KVM cannot fetch it (internal error) */
+    mov $0xe0000000, %eax
+    jmp *%eax
 
 guest_entry_spin:                   /* never exits on its own: for kick and stop */
     jmp guest_entry_spin

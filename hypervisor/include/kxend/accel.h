@@ -27,7 +27,8 @@ struct vcpu_sregs {
 
 struct accel_ops {
     const char *name;
-    /* 0 when this accelerator can run here, else -errno (e.g. -ENODEV: no /dev/kvm). */
+    /* 0 when this accelerator can run here, else -errno (e.g. -ENODEV: no /dev/kvm); > 0:
+     * runs, with a limit logged by probe (kvm: no int3), so "auto" does not pick it. */
     int (*probe)(void);
 
     /* d->ram / d->mem_fd / d->ram_size exist; register guest memory. */

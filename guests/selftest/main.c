@@ -207,6 +207,12 @@ static void test_hvm_op(void)
         .index = HVM_PARAM_CALLBACK_IRQ,
         .value = KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_VECTOR, EVTCHN_CALLBACK_VECTOR)};
     tap_rc(HYPERVISOR_hvm_op(HVMOP_set_param, &p), 0, "hvm_op: set_param CALLBACK_IRQ again");
+    p = (struct xen_hvm_param){.domid = DOMID_SELF, .index = HVM_PARAM_STORE_PFN, .value = 1};
+    tap_rc(HYPERVISOR_hvm_op(HVMOP_set_param, &p), -XEN_EPERM,
+           "hvm_op: set_param STORE_PFN by the guest itself -> EPERM (the toolstack's)");
+    p = (struct xen_hvm_param){.domid = DOMID_SELF, .index = HVM_PARAM_CONSOLE_EVTCHN, .value = 1};
+    tap_rc(HYPERVISOR_hvm_op(HVMOP_set_param, &p), -XEN_EPERM,
+           "hvm_op: set_param CONSOLE_EVTCHN by the guest itself -> EPERM (the toolstack's)");
     tap_rc(HYPERVISOR_hvm_op(99, &p), -XEN_ENOSYS, "hvm_op: unknown cmd -> ENOSYS");
 }
 

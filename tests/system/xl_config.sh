@@ -53,6 +53,14 @@ write_cfg "$d/notelf.cfg" notelf "kernel = \"$d/notelf.cfg\""
 xl create "$d/notelf.cfg" >/dev/null 2>"$d/err"
 check "kxend's refusal is reported" grep -qF "kxend refused to load kernel" "$d/err"
 check "the half-built domain was rolled back" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0
+# type = "hvm" parses but is refused at build time with the reason, leaving nothing.
+write_cfg "$d/hvm.cfg" hvmguest 'type = "hvm"'
+xl create "$d/hvm.cfg" >/dev/null 2>"$d/err"
+check "type hvm is refused with the reason" grep -qF "type 'hvm' guests are not supported by this xl yet" "$d/err"
+check "nothing is left of the hvm domain" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0
+# Xen keys kxen cannot honour are refused by name, not ignored.
+bad "ramdisk is refused, not ignored" "$d/bad.cfg:3: ramdisk: not supported" \
+    "name='a'\nkernel='k'\nramdisk='/boot/initrd'\n"
 # Overrides: a valid file, name and memory from the command line.
 write_cfg "$d/good.cfg" good
 xl create -q "$d/good.cfg" 'name="over"' 'memory=24' 2>"$d/err"

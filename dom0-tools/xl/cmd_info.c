@@ -257,12 +257,15 @@ int main_vcpu_list(int argc, char **argv)
     size_t n;
     if (select_domains(argc - 1, argv + 1, &d, &n) < 0)
         return 1;
-    printf("%-32s %5s %5s %5s %5s  %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+    /* Xen's columns byte for byte: no separator between VCPU and CPU (both %5u), the state
+     * right-aligned in 6 characters with 'p' in its third place for a vCPU that is offline
+     * (never brought up, or VCPUOP_down), then the time and the two affinities. */
+    printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
            "Affinity (Hard / Soft)");
     for (size_t i = 0; i < n; i++) {
         if (d[i].domid == 0) {
             for (uint32_t v = 0; v < d[i].nr_vcpus; v++)
-                printf("%-32s %5u %5u %5u %5s  %9s %s\n", d[i].name, 0, v, v, "r--", "-",
+                printf("%-32s %5u %5u%5u %3c%c- %9s  %s\n", d[i].name, 0, v, v, 'r', '-', "-",
                        "all / all");
             continue;
         }
@@ -276,15 +279,12 @@ int main_vcpu_list(int argc, char **argv)
                 xl_err("vCPU %u of domain %u: %s", v, d[i].domid, strerror(rc < 0 ? -rc : EPROTO));
                 continue;
             }
-            char st[4] = {vi.running ? 'r' : '-', vi.blocked ? 'b' : '-',
-                          (d[i].flags & KXEN_DOMINFO_PAUSED) ? 'p' : '-', 0};
-            char cpu[12];
-            if (vi.online && vi.running)
-                snprintf(cpu, sizeof(cpu), "%u", vi.cpu);
+            printf("%-32s %5u %5u", d[i].name, d[i].domid, v);
+            if (vi.online)
+                printf("%5u %3c%c- ", vi.cpu, vi.running ? 'r' : '-', vi.blocked ? 'b' : '-');
             else
-                snprintf(cpu, sizeof(cpu), "-");
-            printf("%-32s %5u %5u %5s %5s  %9.1f %s\n", d[i].name, d[i].domid, v, cpu,
-                   vi.online ? st : "--p", vi.cpu_time_ns / 1e9, "all / all");
+                printf("%5c %3c%cp ", '-', '-', '-');
+            printf("%9.1f  %s\n", vi.cpu_time_ns / 1e9, "all / all");
         }
     }
     free(d);

@@ -83,6 +83,19 @@ check "the monitor applied on_watchdog (reason watchdog: action preserve)" \
 check "the hypervisor console names the watchdog shutdown" sh -c "xl dmesg | grep -q \"domain $(xl domid wdog) shut down, reason 4\""
 xl destroy wdog
 
+# vcpu-list in Xen's exact columns; a vCPU the guest never brought up is offline (--p).
+write_cfg "$d/v2.cfg" twovcpu 'vcpus = 2'
+xl create -q "$d/v2.cfg"
+wait_for 20 booted_n twovcpu 1
+vid=$(xl domid twovcpu)
+xl vcpu-list twovcpu >"$d/vl.out"
+check "xl vcpu-list header is Xen's" sh -c "head -1 '$d/vl.out' | grep -qx 'Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)'"
+check "vCPU 0 row: id, vcpu, cpu, state, time as Xen prints them" \
+  sh -c "sed -n 2p '$d/vl.out' | grep -qE '^twovcpu {25} +$vid {5}0 {0,4}[0-9]+   [-r][-b]- +[0-9]+\.[0-9]  all / all\$'"
+check "vCPU 1 (never brought up) is offline: '-' CPU, '--p', 0.0 s" \
+  test "$(sed -n 3p "$d/vl.out")" = "$(printf '%-32s %5u %5u%5s %3s%sp %9.1f  all / all' twovcpu "$vid" 1 - - - 0)"
+xl destroy twovcpu
+
 # -e: no monitor; a powered-off guest stays shut down until destroyed.
 write_cfg "$d/e.cfg" nomon
 xl create -q -e "$d/e.cfg"

@@ -30,7 +30,9 @@ start_daemon() {
 }
 start_daemon xen env LD_PRELOAD="$shim" "$xen_xsd" -N || exit 1
 xen_pid=${pids[-1]}
-start_daemon kxen "$ours" -N --log-level warn || exit 1
+# KXEN_XSD_ARGS: extra options for ours, e.g. "--poll-us 30" to measure busy-polling.
+# shellcheck disable=SC2086
+start_daemon kxen "$ours" -N --log-level warn ${KXEN_XSD_ARGS:-} || exit 1
 kxen_pid=${pids[-1]}
 # The floor: a null daemon answering at once, i.e. the client's and the kernel's share.
 start_daemon floor "$floor" "$dir/floor/socket" || exit 1

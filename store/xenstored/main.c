@@ -36,6 +36,8 @@ static void usage(FILE *f)
         "  -D, --no-domain-init      accepted for compatibility (dom0 needs no setup here)\n"
         "  -I, --internal-db [on]    accepted for compatibility (the store is always in memory)\n"
         "      --socket PATH         listen on PATH (default $XENSTORED_RUNDIR/socket)\n"
+        "      --poll-us N           after serving a request, poll without sleeping for N\n"
+        "                            microseconds (0 to 1000, default 0 = off)\n"
         "  -E, --entry-nb N          nodes a domain may own (default 1000)\n"
         "  -S, --entry-size N        bytes of one node: value + child names + 5 per perm (2048)\n"
         "  -W, --watch-nb N          watches per domain connection (128)\n"
@@ -56,7 +58,12 @@ struct opts {
     bool no_fork, output_pid;
     const char *pid_file, *trace_file, *socket, *log_file;
     int log_level;
+    unsigned poll_us;
 };
+
+/* Longest busy-poll window accepted: past it the daemon would mostly burn a CPU. */
+#define XS_POLL_US_MAX 1000
+#define OPT_POLL_US 0x100
 
 static int set_quota(struct xs_quota *q, const char *name, const char *val)
 {
@@ -104,10 +111,31 @@ static int refuse_xen_option(int c, const char *arg)
     return -EINVAL;
 }
 
+/* The event loop. With a busy-poll window, every request served keeps the daemon polling its
+ * sockets without sleeping (epoll_wait with timeout 0, all ready connections served each pass
+ * as in the blocking loop) until poll_ns pass with no request: a request arriving meanwhile
+ * needs no wake-up of the daemon. Idle, it blocks as usual: the window opens only on work. */
+static int run_loop(struct event_base *base, struct xs_daemon *d, uint64_t poll_ns)
+{
+    if (!poll_ns)
+        return event_base_dispatch(base);
+    uint64_t seen = d->stats_requests, until = 0;
+    for (;;) {
+        int r = event_base_loop(base, kxen_now_ns() < until ? EVLOOP_NONBLOCK : EVLOOP_ONCE);
+        if (r != 0 || event_base_got_break(base) || event_base_got_exit(base))
+            return r < 0 ? r : 0;
+        if (d->stats_requests != seen) {
+            seen = d->stats_requests;
+            until = kxen_now_ns() + poll_ns;
+        }
+    }
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
 {
     static const struct option longopts[] = {
         {"no-fork", no_argument, NULL, 'N'},
+        {"poll-us", required_argument, NULL, OPT_POLL_US},
         {"pid-file", required_argument, NULL, 'F'},
         {"output-pid", no_argument, NULL, 'P'},
         {"trace-file", required_argument, NULL, 'T'},
@@ -186,6 +214,18 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
             name[eq - optarg] = '\0';
             if (set_quota(q, name, eq + 1))
                 return -EINVAL;
+            break;
+        }
+        case OPT_POLL_US: {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || v > XS_POLL_US_MAX) {
+                fprintf(stderr, "xenstored: --poll-us wants microseconds from 0 to %u, got '%s'\n",
+                        XS_POLL_US_MAX, optarg);
+                return -EINVAL;
+            }
+            o->poll_us = (unsigned)v;
             break;
         }
         case 'L':
@@ -410,7 +450,8 @@ int main(int argc, char **argv)
         goto out;
     }
     log_info("listening on %s%s", sockpath, d->ring_backend ? "" : " (no guest ring backend)");
-    event_base_dispatch(base);
+    if (run_loop(base, d, (uint64_t)o.poll_us * 1000) < 0)
+        log_err("event loop failed");
     log_info("stopped");
     rc = 0;
 

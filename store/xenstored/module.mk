@@ -22,6 +22,7 @@ UNIT_TESTS += $(XENSTORED_TEST_BIN)
 # The socket tests run the daemon binary of the same build; the replay test reads the corpus.
 $(XENSTORED_TEST_BIN): | $(XENSTORED_BIN)
 $(BUILD)/obj/$(XENSTORED_DIR)/tests/test_socket.o: CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(XENSTORED_BIN))\"
+$(BUILD)/obj/$(XENSTORED_DIR)/tests/test_busy_poll.o: CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(XENSTORED_BIN))\"
 $(BUILD)/obj/$(XENSTORED_DIR)/tests/test_fuzz_replay.o: CPPFLAGS += -DXS_CORPUS_DIR=\"$(abspath $(XENSTORED_DIR)/tests/corpus)\"
 
 # Random-input driver for the parser (a libFuzzer target when built with clang, see README).

@@ -291,19 +291,18 @@ int main_vcpu_list(int argc, char **argv)
     return 0;
 }
 
-static void format_uptime(double secs, bool seconds_only, char *out, size_t len)
+/* Xen's forms: "[D day[s], ]HH:MM:SS" in the table; -s gives "[D day[s], ]HH:MM". */
+static void format_uptime(double secs, bool short_form, char *out, size_t len)
 {
     unsigned long long s = (unsigned long long)secs;
-    if (seconds_only) {
-        snprintf(out, len, "%llu", s);
-        return;
-    }
     unsigned long long days = s / 86400, h = (s / 3600) % 24, m = (s / 60) % 60, sec = s % 60;
+    char dpart[32] = "";
     if (days)
-        snprintf(out, len, "%llu day%s, %2llu:%02llu:%02llu", days, days == 1 ? "" : "s", h, m,
-                 sec);
+        snprintf(dpart, sizeof(dpart), "%llu day%s, ", days, days == 1 ? "" : "s");
+    if (short_form)
+        snprintf(out, len, "%s%2llu:%02llu", dpart, h, m);
     else
-        snprintf(out, len, "%2llu:%02llu:%02llu", h, m, sec);
+        snprintf(out, len, "%s%2llu:%02llu:%02llu", dpart, h, m, sec);
 }
 
 int main_uptime(int argc, char **argv)
@@ -339,9 +338,15 @@ int main_uptime(int argc, char **argv)
         }
         char buf[64];
         format_uptime(up < 0 ? 0 : up, short_form, buf, sizeof(buf));
-        if (short_form)
-            printf("%s %u %s\n", d[i].name, d[i].domid, buf);
-        else
+        if (short_form) {
+            /* as uptime(1): " HH:MM:SS up <uptime>, <name> (<id>)" */
+            char clock[16];
+            struct tm tm;
+            time_t t = now.tv_sec;
+            localtime_r(&t, &tm);
+            strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+            printf(" %s up %s, %s (%u)\n", clock, buf, d[i].name, d[i].domid);
+        } else
             printf("%-33s %4u %s\n", d[i].name, d[i].domid, buf);
     }
     free(d);

@@ -26,7 +26,7 @@ check "after unpause the guest boots" booted_n paused 1
 # Informational commands on a running guest.
 id=$(xl domid paused)
 check "xl vcpu-list shows vCPU 0 of the guest" sh -c "xl vcpu-list paused | awk 'NR == 2 { print \$1, \$2, \$3 }' | grep -qx 'paused $id 0'"
-check "xl uptime -s gives seconds" sh -c "xl uptime -s paused | grep -qE '^paused $id [0-9]+$'"
+check "xl uptime -s prints Xen's short form ( HH:MM:SS up H:MM, name (id))" sh -c "xl uptime -s paused | grep -qE '^ [0-9]{2}:[0-9]{2}:[0-9]{2} up  ?[0-9]+:[0-9]{2}, paused \\($id\\)$'"
 check "xl info names the accelerator" sh -c "xl info | grep -qE '^accelerator *: (soft|kvm)'"
 check "xl help lists create" sh -c "xl help | grep -q '^ create'"
 check "xl dmesg -c clears the hypervisor console" sh -c "xl dmesg -c >/dev/null && ! xl dmesg | grep -q 'Hello from kxen'"
@@ -50,7 +50,7 @@ xl create -q "$d/c.cfg"
 wait_for 20 booted_n crashy 1
 xenstore-write "/local/domain/$(xl domid crashy)/control/shutdown" crash
 wait_for 20 sh -c "xl list crashy | awk 'NR == 2 { print \$5 }' | grep -q c"
-check "on_crash=preserve keeps the crashed domain (state c)" sh -c "xl list crashy | awk 'NR == 2 { print \$5 }' | grep -qx -- '----c-'"
+check "on_crash=preserve keeps the crashed domain (state ---sc-, as Xen's xl)" sh -c "xl list crashy | awk 'NR == 2 { print \$5 }' | grep -qx -- '---sc-'"
 check "the monitor logged the crash" grep -q "reason crash: action preserve" "$KXEN_RUNDIR/xl-crashy.log"
 xl destroy crashy
 
@@ -77,7 +77,7 @@ xl create -q "$d/wd.cfg"
 wait_for 20 booted_n wdog 1
 xenstore-write "/local/domain/$(xl domid wdog)/control/shutdown" watchdog
 wait_for 20 sh -c "xl list wdog | awk 'NR == 2 { print \$5 }' | grep -q s"
-check "an expired SCHEDOP_watchdog shuts the guest down (state s)" sh -c "xl list wdog | awk 'NR == 2 { print \$5 }' | grep -qx -- '---s--'"
+check "an expired SCHEDOP_watchdog shuts the guest down (state ---sw-, as Xen's xl)" sh -c "xl list wdog | awk 'NR == 2 { print \$5 }' | grep -qx -- '---sw-'"
 check "the monitor applied on_watchdog (reason watchdog: action preserve)" \
   grep -q "reason watchdog: action preserve" "$KXEN_RUNDIR/xl-wdog.log"
 check "the hypervisor console names the watchdog shutdown" sh -c "xl dmesg | grep -q \"domain $(xl domid wdog) shut down, reason 4\""

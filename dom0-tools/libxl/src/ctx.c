@@ -247,8 +247,13 @@ void kxl_dominfo_state(const struct kxl_dominfo *di, char out[7])
     out[0] = (di->flags & KXEN_DOMINFO_RUNNING) && !shut ? 'r' : '-';
     out[1] = (di->flags & KXEN_DOMINFO_BLOCKED) && !shut ? 'b' : '-';
     out[2] = di->flags & KXEN_DOMINFO_PAUSED ? 'p' : '-';
-    out[3] = shut && di->shutdown_reason != 3 /* SHUTDOWN_crash */ ? 's' : '-';
-    out[4] = shut && di->shutdown_reason == 3 ? 'c' : '-';
+    /* Xen's xl: 's' for any shutdown, then the reason's letter (SHUTDOWN_poweroff '-',
+     * reboot 'r', suspend 's', crash 'c', watchdog 'w', soft_reset 'S'). */
+    static const char reason_letters[] = "-rscwS";
+    out[3] = shut ? 's' : '-';
+    out[4] = !shut ? '-'
+             : di->shutdown_reason < sizeof(reason_letters) - 1 ? reason_letters[di->shutdown_reason]
+                                                                 : '?';
     out[5] = di->flags & KXEN_DOMINFO_DYING ? 'd' : '-';
     out[6] = '\0';
 }

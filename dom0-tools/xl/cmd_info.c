@@ -201,13 +201,17 @@ int main_info(int argc, char **argv)
     return 0;
 }
 
+/* domid and domname print Xen's xl messages (no "xl: " prefix) so scripts matching them work. */
 int main_domid(int argc, char **argv)
 {
     uint16_t domid;
     if (argc != 2)
         return xl_usage("domid");
-    if (xl_find_domain(argv[1], &domid) < 0)
+    if (kxl_domain_lookup(xl_ctx, argv[1], &domid) < 0) {
+        fprintf(stderr, "Can't get domid of domain name '%s', maybe this domain does not exist.\n",
+                argv[1]);
         return 1;
+    }
     printf("%u\n", domid);
     return 0;
 }
@@ -217,10 +221,17 @@ int main_domname(int argc, char **argv)
     char *end;
     if (argc != 2)
         return xl_usage("domname");
+    errno = 0;
     unsigned long id = strtoul(argv[1], &end, 10);
+    if (!*argv[1] || *end || errno) {
+        fprintf(stderr, "Invalid domain id.\n\n");
+        return 1;
+    }
     struct kxl_dominfo di;
-    if (!*argv[1] || *end || id > 0x7fef || kxl_domain_info(xl_ctx, (uint16_t)id, &di) < 0) {
-        xl_err("'%s' is an invalid domain identifier (no domain with that id)", argv[1]);
+    if (id > 0x7fef || kxl_domain_info(xl_ctx, (uint16_t)id, &di) < 0) {
+        fprintf(stderr,
+                "Can't get domain name of domain id '%lu', maybe this domain does not exist.\n",
+                id);
         return 1;
     }
     printf("%s\n", di.name);

@@ -107,7 +107,7 @@ xl reboot -w once
 check "on_reboot=destroy: rebooting destroys the domain" sh -c "! xl domid once 2>/dev/null"
 
 # Unknown domains and bad arguments are refused with clear messages.
-for cmd in destroy pause unpause shutdown reboot domid console; do
+for cmd in destroy pause unpause shutdown reboot console; do
   xl $cmd nosuchdomain >/dev/null 2>"$d/err"
   rc=$?
   check "xl $cmd nosuchdomain fails naming the domain" sh -c "[ $rc -ne 0 ] && grep -q \"'nosuchdomain' is an invalid domain identifier\" '$d/err'"
@@ -115,7 +115,11 @@ done
 xl destroy 4000 2>"$d/err"
 check "xl destroy of an unknown id names the id" grep -q "'4000' is an invalid domain identifier" "$d/err"
 xl domname 77 2>"$d/err"
-check "xl domname of an unknown id" grep -q "'77' is an invalid domain identifier" "$d/err"
+check "xl domname of an unknown id (Xen's message)" grep -qx "Can't get domain name of domain id '77', maybe this domain does not exist." "$d/err"
+xl domid nosuchguest 2>"$d/err"
+check "xl domid of an unknown name (Xen's message)" grep -qx "Can't get domid of domain name 'nosuchguest', maybe this domain does not exist." "$d/err"
+xl domname abc 2>"$d/err"
+check "xl domname of a non-number (Xen's message)" grep -qx "Invalid domain id." "$d/err"
 xl frobnicate 2>"$d/err"
 check "unknown command is refused" grep -q "unknown command 'frobnicate'" "$d/err"
 xl destroy 0 2>"$d/err"

@@ -7,7 +7,8 @@ src=${KXEN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${KXEN_BUILD:-$src/build}
 xen_xsd=/usr/lib/xen-4.17/bin/xenstored
 bench=$build/bench/xsbench floor=$build/bench/xsbench-floor shim=$build/lib/kxen-xsd-shim.so ours=$build/bin/xenstored
-for f in "$bench" "$floor" "$shim" "$ours" "$xen_xsd"; do
+watchlat=$build/bench/xsbench-watchlat
+for f in "$bench" "$floor" "$watchlat" "$shim" "$ours" "$xen_xsd"; do
     [ -e "$f" ] || { echo "xenstore bench: missing $f (make bench builds it)"; exit 1; }
 done
 dir=$(mktemp -d /tmp/kxen-xsbench-XXXXXX)
@@ -37,6 +38,9 @@ kxen_pid=${pids[-1]}
 # The floor: a null daemon answering at once, i.e. the client's and the kernel's share.
 start_daemon floor "$floor" "$dir/floor/socket" || exit 1
 floor_pid=${pids[-1]}
+# Ours with a busy-poll window (--poll-us, off by default), for the watch-latency comparison.
+poll_us=${XSBENCH_POLL_US:-30}
+start_daemon kxen-poll "$ours" -N --log-level warn --poll-us "$poll_us" || exit 1
 # cpu_ms PID: user + system CPU time the process has used, in ms (from /proc, clock ticks).
 tick=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$tick" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / t) }' "/proc/$1/stat"; }
@@ -80,3 +84,14 @@ END {
         printf "%-22s %13g %13g %9.2fx %11s  %s\n", k, xv[k], kv[k], g, (k in fv) ? fv[k] : "-", unit[k]
     }
 }' "$dir/xen.out" "$dir/kxen.out" "$dir/floor.out"
+
+# Watch latency again, the three daemons interleaved in blocks of round trips (3000 each): load
+# from other processes hits all of them alike, which the best-round figures above cannot promise.
+echo
+echo "watch latency, interleaved (us)       median     p90     p99   median gain vs Debian"
+"$watchlat" "$dir/xen" "$dir/kxen" "$dir/kxen-poll" 2>"$dir/watchlat.err" |
+    awk -v p="$poll_us" 'BEGIN { split("Debian C xsd|kxen xsd|kxen xsd --poll-us " p, name, "|") }
+    { med[$1] = $3; printf "  %-34s %7.1f %7.1f %7.1f", name[$1 + 1], $3, $5, $7
+      if ($1 > 0) printf "   %.2fx", med[0] / $3
+      printf "\n" }' ||
+    echo "xenstore bench: watchlat failed: $(cat "$dir/watchlat.err")"

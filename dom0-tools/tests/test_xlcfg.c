@@ -140,11 +140,13 @@ Test(xlcfg, xen_keys_kxen_cannot_honour_are_refused_not_ignored)
 {
     expect_error("name='a'\nkernel='k'\nramdisk = '/boot/initrd.img'\n",
                  "t.cfg:3: ramdisk: not supported: no initial ramdisk");
-    expect_error("name='a'\nkernel='k'\nbootloader = 'pygrub'\n", "t.cfg:3: bootloader: not supported");
+    expect_error("name='a'\nkernel='k'\nbootloader = 'pygrub'\n",
+                 "t.cfg:3: bootloader: not supported");
     expect_error("name='a'\nkernel='k'\npci = [ '01:00.0' ]\n", "t.cfg:3: pci: not supported");
     expect_error("name='a'\nkernel='k'\nvcpus = 2\nmaxvcpus = 4\n",
                  "t.cfg:4: maxvcpus: 4 differs from vcpus 2: vCPU hot-plug is not supported");
-    expect_error("name='a'\nkernel='k'\nmaxvcpus = 'x'\n", "t.cfg:3: maxvcpus: 'x' is not a number");
+    expect_error("name='a'\nkernel='k'\nmaxvcpus = 'x'\n",
+                 "t.cfg:3: maxvcpus: 'x' is not a number");
     struct kxl_domain_config dc;
     cr_assert_eq(load("name='a'\nkernel='k'\nvcpus = 3\nmaxvcpus = 3\n", &dc), 0, "%s", err);
     cr_assert_eq(dc.vcpus, 3);

@@ -66,7 +66,7 @@ static int copy_ram(int out, int mem_fd, uint64_t ram_size)
 
 int kxl_domain_core_dump(struct kxl_ctx *ctx, uint16_t domid, const char *path)
 {
-    struct kxen_ctl_foreign_map req = { .domid = domid };
+    struct kxen_ctl_foreign_map req = {.domid = domid};
     struct kxen_ctl_foreign_map_rep rep;
     uint32_t len = 0;
     int fds[KXEN_CTL_MAX_FDS];

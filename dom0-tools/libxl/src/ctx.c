@@ -252,8 +252,9 @@ void kxl_dominfo_state(const struct kxl_dominfo *di, char out[7])
     static const char reason_letters[] = "-rscwS";
     out[3] = shut ? 's' : '-';
     out[4] = !shut ? '-'
-             : di->shutdown_reason < sizeof(reason_letters) - 1 ? reason_letters[di->shutdown_reason]
-                                                                 : '?';
+             : di->shutdown_reason < sizeof(reason_letters) - 1
+                 ? reason_letters[di->shutdown_reason]
+                 : '?';
     out[5] = di->flags & KXEN_DOMINFO_DYING ? 'd' : '-';
     out[6] = '\0';
 }

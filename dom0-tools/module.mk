@@ -56,7 +56,7 @@ BINS += $(BUILD)/bin/xenconsoled
 # libraries: it overrides main.c's weak xenstored_ring_backend_default().
 XSD_KXEN_OBJ := $(call objs,store/xenstored/ring_kxen.c)
 $(XSD_KXEN_OBJ): CPPFLAGS += $(KXL_DOM0_CPPFLAGS)
-$(BUILD)/bin/xenstored: $(XSD_KXEN_OBJ) $(KXL_DOM0_LIBS)
+$(BUILD)/bin/xenstored: $(XSD_KXEN_OBJ) $(BUILD)/lib/libxenctrl.a $(KXL_DOM0_LIBS)
 
 # kxen-services sits next to the daemons it starts.
 $(BUILD)/bin/kxen-services: dom0-tools/services/kxen-services

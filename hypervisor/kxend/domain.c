@@ -355,13 +355,18 @@ void domain_shutdown(struct domain *d, unsigned reason)
     }
     d->shutdown_reason = reason;
     atomic_store(&d->state, DOM_SHUTDOWN);
+    /* vCPUs the guest never brought up stay DOWN: like Xen's nr_online_vcpus, getinfo and
+     * `xl list` count only the ones that were online when the domain shut down. */
     for (unsigned i = 0; i < d->nr_vcpus; i++)
-        atomic_store(&d->vcpus[i]->state, VCPU_STOPPED);
+        if (atomic_load(&d->vcpus[i]->state) != VCPU_DOWN)
+            atomic_store(&d->vcpus[i]->state, VCPU_STOPPED);
     pthread_mutex_unlock(&d->lock);
     log_info("domain %u (%s) shut down, reason %u", d->domid, d->name, reason);
     console_hv_printf("(XEN) domain %u shut down, reason %u\n", d->domid, reason);
     domain_kick_all(d);
     domain_events_notify(d->domid, KXEN_DOMEV_SHUTDOWN, reason);
+    /* As Xen: dom0 (xenstored) learns of it through VIRQ_DOM_EXC and fires @releaseDomain. */
+    evtchn_dom0_send_virq(VIRQ_DOM_EXC);
 }
 
 bool domain_sync_before_entry(struct vcpu *v)
@@ -418,6 +423,7 @@ int domain_destroy(struct domain *d)
     d->accel->domain_destroy(d);
     log_info("domain %u (%s) destroyed", d->domid, d->name);
     domain_events_notify(d->domid, KXEN_DOMEV_DESTROYED, d->shutdown_reason);
+    evtchn_dom0_send_virq(VIRQ_DOM_EXC);
     domain_put(d);  /* the table's reference */
     return 0;
 }

@@ -4,9 +4,11 @@
 #include "ring_backend.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void xs_quota_defaults(struct xs_quota *q)
 {
@@ -119,6 +121,51 @@ void xenstored_set_ring_backend(struct xs_daemon *d, const struct xs_ring_backen
     d->ring_backend = be;
 }
 
+/* The backend's domain-exception event (one daemon per process uses a backend with one). */
+static struct event *exc_ev;
+
+void xs_domain_check_exc(struct xs_daemon *d)
+{
+    const struct xs_ring_backend *be = d->ring_backend;
+    if (!be || !be->domain_down)
+        return;
+    bool fire = false;
+    for (uint32_t b = 0; b < d->domtab_size; b++)
+        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext)
+            if (x->introduced && !x->shutdown && be->domain_down(be, x->domid) == 1) {
+                x->shutdown = true; /* once per transition; XS_RESUME clears it */
+                fire = true;
+            }
+    if (fire)
+        xs_watch_fire(d, "@releaseDomain", false, NULL, 0);
+}
+
+static void exc_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) < 0) {
+        /* EAGAIN: already drained; the check below is idempotent anyway */
+    }
+    xs_domain_check_exc(arg);
+}
+
+/* Subscribes to domain exceptions once the backend is up (its first map() succeeded). */
+static void exc_watch_start(struct xs_daemon *d)
+{
+    const struct xs_ring_backend *be = d->ring_backend;
+    if (exc_ev || !be || !be->exc_fd || !d->base)
+        return;
+    int fd = be->exc_fd(be);
+    if (fd < 0)
+        return; /* shutdowns are then seen at XS_RELEASE only, as before */
+    exc_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, exc_event_cb, d);
+    if (exc_ev && event_add(exc_ev, NULL)) {
+        event_free(exc_ev);
+        exc_ev = NULL;
+    }
+}
+
 int xs_domain_introduce(struct xs_daemon *d, uint32_t domid, uint64_t gfn, uint32_t port)
 {
     if (domid == 0)
@@ -165,6 +212,8 @@ int xs_domain_introduce(struct xs_daemon *d, uint32_t domid, uint64_t gfn, uint3
     dom->gfn = gfn;
     dom->port = port;
     dom->conn = conn;
+    if (conn)
+        exc_watch_start(d);
     xs_watch_fire(d, "@introduceDomain", false, NULL, 0);
     return 0;
 }
@@ -199,6 +248,10 @@ int xs_domain_release(struct xs_daemon *d, uint32_t domid)
 
 void xs_domains_free(struct xs_daemon *d)
 {
+    if (exc_ev) {
+        event_free(exc_ev);
+        exc_ev = NULL;
+    }
     for (uint32_t b = 0; b < d->domtab_size; b++) {
         struct xs_domain *x = d->domtab[b];
         while (x) {

@@ -26,7 +26,17 @@ struct xs_ring_backend {
     /* Returns 0 or -errno. */
     int (*notify)(const struct xs_ring_backend *be, struct xs_ring_mapping *m);
     void (*unmap)(const struct xs_ring_backend *be, struct xs_ring_mapping *m);
+    /* Optional (NULL: domain shutdowns are learnt from XS_RELEASE only). An fd that becomes
+     * readable (eventfd semantics) when some domain changed state -- Xen's VIRQ_DOM_EXC --
+     * or -errno. Called after the first successful map(). */
+    int (*exc_fd)(const struct xs_ring_backend *be);
+    /* Optional: 1 if domid is shut down, dying or gone; 0 if it runs; -errno if unknown. */
+    int (*domain_down)(const struct xs_ring_backend *be, uint32_t domid);
 };
+
+/* Called on the exc_fd event: fires @releaseDomain once for each introduced domain that the
+ * backend reports down and that was not already reported (Xen's domain_cleanup()). */
+void xs_domain_check_exc(struct xs_daemon *d);
 
 /* Sets the backend used by later XS_INTRODUCE requests (set once, at startup). Without one,
  * introduced domains are known (paths, quotas, @introduceDomain) but have no ring. */

@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <kxen/xen.h>
+#include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
 
@@ -32,6 +34,9 @@ static struct {
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
     int evfd_of_port[KXEN_RING_MAX_PORTS]; /* -1 = no guest on that local port */
+    int exc_port;                          /* VIRQ_DOM_EXC's local port, -1 if unbound */
+    int exc_evfd;                          /* readable after VIRQ_DOM_EXC */
+    xc_interface *xch;                     /* domain info, used from the daemon's thread */
     bool thread_started;
     pthread_t thread;
 } K = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -51,7 +56,7 @@ static void *forward_thread(void *arg)
             continue;
         xenevtchn_unmask(K.xce, port);
         pthread_mutex_lock(&K.lock);
-        int fd = K.evfd_of_port[port];
+        int fd = port == K.exc_port ? K.exc_evfd : K.evfd_of_port[port];
         if (fd >= 0) {
             uint64_t one = 1;
             if (write(fd, &one, sizeof(one)) < 0) {
@@ -73,6 +78,15 @@ static int kxen_ring_init_locked(void)
         return -(errno ? errno : ECONNREFUSED);
     for (unsigned i = 0; i < KXEN_RING_MAX_PORTS; i++)
         K.evfd_of_port[i] = -1;
+    /* Domain exceptions (shutdown, destroy): without them xenstored still works, it only
+     * learns of shutdowns at XS_RELEASE, so a failure here is not fatal. */
+    K.exc_port = -1;
+    K.exc_evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (K.exc_evfd >= 0) {
+        xenevtchn_port_or_error_t vp = xenevtchn_bind_virq(K.xce, VIRQ_DOM_EXC);
+        if (vp >= 0 && (unsigned)vp < KXEN_RING_MAX_PORTS)
+            K.exc_port = vp;
+    }
     int rc = pthread_create(&K.thread, NULL, forward_thread, NULL);
     if (rc)
         return -rc;
@@ -156,11 +170,38 @@ static void kxen_ring_unmap(const struct xs_ring_backend *be, struct xs_ring_map
     m->handle = NULL;
 }
 
+static int kxen_ring_exc_fd(const struct xs_ring_backend *be)
+{
+    (void)be;
+    pthread_mutex_lock(&K.lock);
+    int fd = K.exc_port >= 0 ? K.exc_evfd : -ENOTCONN;
+    pthread_mutex_unlock(&K.lock);
+    return fd;
+}
+
+/* As Xen's xenstored: a domain is down when its info says shut down or dying, or when
+ * getinfo no longer returns it (destroyed). */
+static int kxen_ring_domain_down(const struct xs_ring_backend *be, uint32_t domid)
+{
+    (void)be;
+    if (!K.xch && !(K.xch = xc_interface_open(NULL, NULL, 0)))
+        return -(errno ? errno : ECONNREFUSED);
+    xc_dominfo_t info;
+    int n = xc_domain_getinfo(K.xch, domid, 1, &info);
+    if (n < 0)
+        return -(errno ? errno : EIO);
+    if (n == 0 || info.domid != domid)
+        return 1;
+    return info.shutdown || info.dying;
+}
+
 static const struct xs_ring_backend kxen_ring_backend = {
     .name = "kxen",
     .map = kxen_ring_map,
     .notify = kxen_ring_notify,
     .unmap = kxen_ring_unmap,
+    .exc_fd = kxen_ring_exc_fd,
+    .domain_down = kxen_ring_domain_down,
 };
 
 /* Overrides main.c's weak default: xenstored serves guest rings through kxend. */

@@ -47,8 +47,8 @@ static void test_unmap(const struct xs_ring_backend *be, struct xs_ring_mapping 
     unmapped++;
 }
 
-static const struct xs_ring_backend test_backend = {"test", NULL, test_map, test_notify,
-                                                    test_unmap};
+static const struct xs_ring_backend test_backend = {
+    .name = "test", .map = test_map, .notify = test_notify, .unmap = test_unmap};
 
 static void setup(void)
 {

@@ -232,10 +232,31 @@ static void storm(void)
     } else {
         tap_check(false, "storm: bind an IPI port for the event storm");
     }
-    /* still alive and scheduled: time moves and a timer still fires */
+    /* Still alive and scheduled: a singleshot timer armed now still reaches us. This waits
+     * for the timer's upcall itself, not for 2 ms of guest time: sleep_ns() returns once its
+     * deadline has passed on the guest clock, which can happen before kxend has raised the
+     * VIRQ_TIMER for that deadline (the vCPU thread preempted on a loaded host, or the block
+     * woken by another event, then the clock read past the deadline). */
     uint64_t before = timer_fired_count;
-    sleep_ns(2000000);
-    tap_check(timer_fired_count > before, "storm: the guest still gets its timer afterwards");
+    uint64_t t1 = monotonic_ns();
+    int armed = timer_set_deadline(t1 + 1000000);
+    uint64_t waited;
+    for (;;) {
+        struct vcpu_info *vi = evtchn_vcpu_info;
+        local_irq_disable();
+        WRITE_ONCE(vi->evtchn_upcall_mask, 1);
+        mb();
+        evtchn_do_upcall();
+        WRITE_ONCE(vi->evtchn_upcall_mask, 0);
+        local_irq_enable();
+        waited = monotonic_ns() - t1;
+        if (timer_fired_count > before || waited > 2000000000ull)
+            break;
+        __asm__ volatile("pause");
+    }
+    tap_check(armed == 0 && timer_fired_count > before,
+              "storm: the guest still gets its timer afterwards (1 ms singleshot, upcall after %lu us)",
+              (unsigned long)(waited / 1000));
 }
 
 int main(void)

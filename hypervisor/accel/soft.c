@@ -334,6 +334,17 @@ static int engine_create_locked(struct vcpu *v)
         uc_close(uc);
         return -EIO;
     }
+    struct soft_dom *sd = d->accel_priv;
+    for (unsigned i = 0; i < KXEN_ACCEL_MAX_FOREIGN; i++) {
+        const struct soft_foreign *f = &sd->foreign[i];
+        if (f->gpa && uc_mem_map_ptr(uc, f->gpa, KXEN_PAGE_SIZE,
+                                     UC_PROT_READ | UC_PROT_EXEC |
+                                         (f->writable ? UC_PROT_WRITE : 0),
+                                     f->host) != UC_ERR_OK) {
+            uc_close(uc);
+            return -EIO;
+        }
+    }
     uint64_t rip = sv->boot.entry, rsi = sv->boot.rsi, rsp = sv->boot.rsp, rbx = sv->boot.rbx;
     uint64_t rflags = 0x2;
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
@@ -642,6 +653,56 @@ static void soft_dirty_log_stop(struct domain *d)
     domain_kick_all(d);  /* bitmap stays allocated until the domain is freed */
 }
 
+/* Grant maps: the page goes into every engine that exists now (the hypercall runs on the
+ * runner thread, so none of them is executing except the caller's, which is inside a hook);
+ * engine_create_locked adds it to later ones. */
+static void foreign_unmap_engines(struct domain *d, uint64_t gpa)
+{
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct soft_vcpu *sv = d->vcpus[i] ? d->vcpus[i]->accel_priv : NULL;
+        if (sv && sv->uc) {
+            uc_mem_unmap(sv->uc, gpa, KXEN_PAGE_SIZE);
+            /* Translations of code in that page must not outlive it. */
+            uc_ctl_remove_cache(sv->uc, gpa, gpa + KXEN_PAGE_SIZE - 1);
+        }
+    }
+}
+
+static int soft_map_foreign_page(struct domain *d, uint64_t gpa, void *host, bool writable)
+{
+    struct soft_dom *sd = d->accel_priv;
+    unsigned slot = 0;
+    while (slot < KXEN_ACCEL_MAX_FOREIGN && sd->foreign[slot].gpa)
+        slot++;
+    if (slot == KXEN_ACCEL_MAX_FOREIGN)
+        return -ENOSPC;
+    uint32_t prot = UC_PROT_READ | UC_PROT_EXEC | (writable ? UC_PROT_WRITE : 0);
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct soft_vcpu *sv = d->vcpus[i] ? d->vcpus[i]->accel_priv : NULL;
+        if (sv && sv->uc && uc_mem_map_ptr(sv->uc, gpa, KXEN_PAGE_SIZE, prot, host) != UC_ERR_OK) {
+            for (unsigned j = 0; j < i; j++) {
+                struct soft_vcpu *o = d->vcpus[j] ? d->vcpus[j]->accel_priv : NULL;
+                if (o && o->uc)
+                    uc_mem_unmap(o->uc, gpa, KXEN_PAGE_SIZE);
+            }
+            return -EIO;
+        }
+    }
+    sd->foreign[slot] = (struct soft_foreign){.gpa = gpa, .host = host, .writable = writable};
+    return 0;
+}
+
+static void soft_unmap_foreign_page(struct domain *d, uint64_t gpa)
+{
+    struct soft_dom *sd = d->accel_priv;
+    for (unsigned i = 0; i < KXEN_ACCEL_MAX_FOREIGN; i++) {
+        if (gpa && sd->foreign[i].gpa == gpa) {
+            foreign_unmap_engines(d, gpa);
+            sd->foreign[i].gpa = 0;
+        }
+    }
+}
+
 static void soft_flush_code(struct domain *d)
 {
     struct soft_dom *sd = d->accel_priv;
@@ -671,4 +732,6 @@ const struct accel_ops accel_soft_ops = {
     .dirty_log_stop = soft_dirty_log_stop,
     .flush_code = soft_flush_code,
     .hypercall_entry = soft_hypercall_entry,
+    .map_foreign_page = soft_map_foreign_page,
+    .unmap_foreign_page = soft_unmap_foreign_page,
 };

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <unicorn/unicorn.h>
 
+#include "kxend/accel.h"
 #include "kxend/domain.h"
 
 #define RFLAGS_IF (1ull << 9)
@@ -46,6 +47,13 @@ struct soft_dom {
     unsigned flush_gen;        /* bumped by flush_code; each engine catches up before entry */
     unsigned next;             /* round-robin position */
     uint64_t entries, stops_hc, stops_ticker;  /* statistics, logged at stop (debug) */
+    /* Foreign (grant) pages mapped into every engine, and into engines created later; gpa 0
+     * = free (gpa 0 is RAM). Changed only on the runner thread or with the domain stopped. */
+    struct soft_foreign {
+        uint64_t gpa;
+        void *host;
+        bool writable;
+    } foreign[KXEN_ACCEL_MAX_FOREIGN];
 };
 
 /* soft.c: creates v's engine (hooks, RAM, boot registers); caller owns v's engine. */

@@ -7,12 +7,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <kxen/grant_table.h>
 #include <kxen/xen.h>
 
 #include "kxen/log.h"
 #include "kxen/util.h"
+#include "kxend/accel.h"
 #include "kxend/gnttab.h"
 #include "kxend/guest_mem.h"
 
@@ -24,6 +26,25 @@ struct gnttab_active {
     uint16_t writers;  /* those holding GTF_writing */
 };
 
+/* A grant of another domain mapped into this (HVM/PVH) domain's physical space: handle =
+ * index. `host` is kxend's own MAP_SHARED mapping of the granter's memfd page, so the
+ * mapper's view stays that page (never memory reused by another domain) even after the
+ * granter is gone, until the mapper unmaps or dies. */
+struct gnttab_guest_map {
+    void *host;        /* NULL = free */
+    uint64_t gpa;      /* host_addr in the mapper */
+    uint64_t serial;   /* the granter's gnttab serial */
+    uint16_t domid;
+    bool readonly;
+    uint32_t ref;
+};
+
+/* host_addr must lie above RAM (and maxmem) and outside the local APIC/IOAPIC/firmware hole
+ * under 4 GiB; below 2^39 so every guest paging mode reaches it. */
+#define GNTTAB_MMIO_HOLE_START 0xfec00000ull
+#define GNTTAB_MMIO_HOLE_END 0x100000000ull
+#define GNTTAB_MAP_ADDR_LIMIT (1ull << 39)
+
 struct gnttab_domain {
     struct domain *d;
     uint64_t serial;   /* tells a re-created domain with the same id from the old one */
@@ -31,6 +52,7 @@ struct gnttab_domain {
     uint32_t frame_set;  /* bit i: frames[i] is a guest page */
     unsigned nr_frames;  /* highest set frame + 1 */
     struct gnttab_active active[GNTTAB_MAX_ENTRIES];
+    struct gnttab_guest_map maps[KXEN_ACCEL_MAX_FOREIGN];  /* grants this domain mapped */
 };
 
 /* dom0's mappings: handle = index. */
@@ -152,10 +174,17 @@ int gnttab_domain_init(struct domain *d)
     return 0;
 }
 
+static void guest_unmap_locked(struct domain *mapper, struct gnttab_guest_map *m);
+
 void gnttab_domain_destroy(struct domain *d)
 {
     pthread_mutex_lock(&gnttab_lock);
     struct gnttab_domain *gt = d->gnttab;
+    /* The vCPUs are stopped (domain.c): drop the grants this domain still maps, so their
+     * granters see the in-use flags go. The accelerator's slots go with its domain. */
+    for (unsigned i = 0; gt && i < KXEN_ACCEL_MAX_FOREIGN; i++)
+        if (gt->maps[i].host)
+            guest_unmap_locked(NULL, &gt->maps[i]);
     d->gnttab = NULL;
     pthread_mutex_unlock(&gnttab_lock);
     /* dom0 maps of this domain keep the memfd pages; their handles are dropped at unmap. */
@@ -577,25 +606,152 @@ static int64_t op_copy(struct vcpu *v, uint64_t uop, uint32_t count)
     return 0;
 }
 
-/* A guest mapping another guest's page would need the granter's memfd page placed in the
- * mapper's physical address space, which neither accelerator offers here: refused. */
+/* ---- guest maps (GNTMAP_host_map into the mapper's physical space) ---- */
+
+/* host_addr of a map: page-aligned, outside the mapper's RAM (special pages included: they
+ * sit at the top of RAM) and the MMIO hole, not already holding a grant. */
+static int16_t map_addr_check(struct domain *d, const struct gnttab_domain *gt, uint64_t gpa)
+{
+    uint64_t ram_end = KXEN_MAX(d->ram_size, d->max_ram_size);
+    const char *why = NULL;
+    if (gpa & (KXEN_PAGE_SIZE - 1))
+        why = "is not page-aligned";
+    else if (gpa < ram_end)
+        why = "lies inside the domain's RAM";
+    else if (gpa >= GNTTAB_MMIO_HOLE_START && gpa < GNTTAB_MMIO_HOLE_END)
+        why = "lies in the APIC/firmware hole under 4 GiB";
+    else if (gpa >= GNTTAB_MAP_ADDR_LIMIT)
+        why = "is above 2^39";
+    for (unsigned i = 0; !why && i < KXEN_ACCEL_MAX_FOREIGN; i++)
+        if (gt->maps[i].host && gt->maps[i].gpa == gpa)
+            why = "already holds a grant mapping";
+    if (!why)
+        return GNTST_okay;
+    log_warn("gnttab: d%u map_grant_ref: host_addr %#llx %s: refused", d->domid,
+             (unsigned long long)gpa, why);
+    return GNTST_general_error;
+}
+
+/* Drops one guest map: mapper's accelerator slot (NULL mapper = its vCPUs are gone), kxend's
+ * page mapping, the granter's pin (if that granter still exists). gnttab_lock held. */
+static void guest_unmap_locked(struct domain *mapper, struct gnttab_guest_map *m)
+{
+    if (mapper && mapper->accel->unmap_foreign_page)
+        mapper->accel->unmap_foreign_page(mapper, m->gpa);
+    munmap(m->host, KXEN_PAGE_SIZE);
+    struct domain *g = domain_get(m->domid);
+    if (g && g->gnttab && g->gnttab->serial == m->serial)
+        unpin_locked(g->gnttab, m->ref, m->readonly);
+    if (g)
+        domain_put(g);
+    memset(m, 0, sizeof(*m));
+}
+
+static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
+{
+    struct gnttab_domain *gt = c->gnttab;
+    if (!gt)
+        return GNTST_general_error;
+    if (!(op->flags & GNTMAP_host_map) ||
+        (op->flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte))) {
+        log_warn("gnttab: d%u map_grant_ref: flags %#x: only GNTMAP_host_map [| readonly] "
+                 "into the physical address space is offered", c->domid, op->flags);
+        return GNTST_general_error;
+    }
+    bool readonly = op->flags & GNTMAP_readonly;
+    uint16_t domid = op->dom == DOMID_SELF ? c->domid : op->dom;
+    if (domid >= DOMID_FIRST_RESERVED)
+        return GNTST_bad_domain;
+    int16_t st = map_addr_check(c, gt, op->host_addr);
+    if (st)
+        return st;
+    unsigned h = 0;
+    while (h < KXEN_ACCEL_MAX_FOREIGN && gt->maps[h].host)
+        h++;
+    if (h == KXEN_ACCEL_MAX_FOREIGN)
+        return GNTST_no_device_space;
+    if (!c->accel->map_foreign_page)
+        return GNTST_general_error;
+    struct domain *g = domain_get(domid);
+    if (!g)
+        return GNTST_bad_domain;
+    uint64_t gpa = 0;
+    st = g->gnttab ? pin_locked(g->gnttab, op->ref, c->domid, readonly, &gpa) : GNTST_bad_domain;
+    bool pinned = st == GNTST_okay;
+    void *host = MAP_FAILED;
+    if (st == GNTST_okay) {
+        /* Our own mapping of the granter's memfd page (memfd offset = gpa). */
+        host = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED,
+                    g->mem_fd, (off_t)gpa);
+        if (host == MAP_FAILED) {
+            log_warn("gnttab: d%u map of d%u ref %u: mmap: %s", c->domid, domid, op->ref,
+                     strerror(errno));
+            st = GNTST_general_error;
+        }
+    }
+    if (st == GNTST_okay) {
+        int rc = c->accel->map_foreign_page(c, op->host_addr, host, !readonly);
+        if (rc) {
+            log_warn("gnttab: d%u map of d%u ref %u at %#llx: accelerator: %s", c->domid, domid,
+                     op->ref, (unsigned long long)op->host_addr, strerror(-rc));
+            st = rc == -ENOSPC ? GNTST_no_device_space : GNTST_general_error;
+            munmap(host, KXEN_PAGE_SIZE);
+        }
+    }
+    if (st == GNTST_okay) {
+        gt->maps[h] = (struct gnttab_guest_map){.host = host, .gpa = op->host_addr,
+                                                .serial = g->gnttab->serial, .domid = domid,
+                                                .readonly = readonly, .ref = op->ref};
+        op->handle = h;
+        op->dev_bus_addr = 0;
+    } else if (pinned) {
+        unpin_locked(g->gnttab, op->ref, readonly);
+    }
+    domain_put(g);
+    return st;
+}
+
+/* GNTTABOP_map_grant_ref from a guest (HVM/PVH semantics): host_addr is a guest-physical
+ * address of the caller, outside its RAM, where the granter's page appears. */
 static int64_t op_map(struct vcpu *v, uint64_t uop, uint32_t count)
 {
-    static _Atomic bool warned;
     for (uint32_t i = 0; i < count; i++) {
         struct gnttab_map_grant_ref op;
         uint64_t addr = uop + (uint64_t)i * sizeof(op);
         if (copy_from_guest(v, &op, addr, sizeof(op)))
             return -EFAULT;
-        if (!atomic_exchange(&warned, true))
-            log_warn("gnttab: d%u map_grant_ref: guest-to-guest grant mapping is not supported "
-                     "(use grant copy); answering GNTST_general_error", v->dom->domid);
-        op.status = GNTST_general_error;
-        op.handle = ~0u;
-        if (copy_to_guest(v, addr, &op, sizeof(op)))
+        pthread_mutex_lock(&gnttab_lock);
+        op.status = map_one(v->dom, &op);
+        pthread_mutex_unlock(&gnttab_lock);
+        if (op.status != GNTST_okay)
+            op.handle = ~0u;
+        if (copy_to_guest(v, addr, &op, sizeof(op))) {
+            /* The caller cannot learn the handle: do not leave the map behind. */
+            if (op.status == GNTST_okay) {
+                pthread_mutex_lock(&gnttab_lock);
+                guest_unmap_locked(v->dom, &v->dom->gnttab->maps[op.handle]);
+                pthread_mutex_unlock(&gnttab_lock);
+            }
             return -EFAULT;
+        }
     }
     return 0;
+}
+
+static int16_t unmap_one(struct domain *c, const struct gnttab_unmap_grant_ref *op)
+{
+    struct gnttab_domain *gt = c->gnttab;
+    if (!gt || op->handle >= KXEN_ACCEL_MAX_FOREIGN || !gt->maps[op->handle].host)
+        return GNTST_bad_handle;
+    struct gnttab_guest_map *m = &gt->maps[op->handle];
+    if (op->host_addr != m->gpa) {
+        log_warn("gnttab: d%u unmap handle %u: host_addr %#llx is not where it maps (%#llx)",
+                 c->domid, op->handle, (unsigned long long)op->host_addr,
+                 (unsigned long long)m->gpa);
+        return GNTST_general_error;
+    }
+    guest_unmap_locked(c, m);
+    return GNTST_okay;
 }
 
 static int64_t op_unmap(struct vcpu *v, uint64_t uop, uint32_t count)
@@ -605,7 +761,9 @@ static int64_t op_unmap(struct vcpu *v, uint64_t uop, uint32_t count)
         uint64_t addr = uop + (uint64_t)i * sizeof(op);
         if (copy_from_guest(v, &op, addr, sizeof(op)))
             return -EFAULT;
-        op.status = GNTST_bad_handle;  /* no guest map ever succeeds (op_map) */
+        pthread_mutex_lock(&gnttab_lock);
+        op.status = unmap_one(v->dom, &op);
+        pthread_mutex_unlock(&gnttab_lock);
         if (copy_to_guest(v, addr, &op, sizeof(op)))
             return -EFAULT;
     }

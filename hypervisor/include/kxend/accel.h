@@ -25,6 +25,10 @@ struct vcpu_sregs {
     uint64_t apic_base;
 };
 
+/* Foreign pages one domain can have mapped at a time (grant maps): bounds the KVM memory
+ * slots and Unicorn regions a guest can make kxend create. */
+#define KXEN_ACCEL_MAX_FOREIGN 32
+
 struct accel_ops {
     const char *name;
     /* 0 when this accelerator can run here, else -errno (e.g. -ENODEV: no /dev/kvm); > 0:
@@ -61,6 +65,16 @@ struct accel_ops {
 
     /* After the host wrote guest code (restore, loader): drop cached translations. */
     void (*flush_code)(struct domain *d);
+
+    /* Guest-to-guest grant maps (grant_table.c): make the 4 KiB host page `host` appear at
+     * guest-physical gpa of d, which lies outside d's RAM and every other mapping (the caller
+     * checked). Read-only when !writable: kvm turns guest writes into MMIO exits that are
+     * dropped, soft maps the page UC_PROT_READ (a write is a fault that crashes the vCPU).
+     * Called on a vCPU thread of d (the hypercall's) or with d's vCPUs stopped, with calls
+     * for one domain serialised by the caller. 0, -ENOSPC when no slot is left, or -errno.
+     * unmap removes what map placed at gpa. */
+    int (*map_foreign_page)(struct domain *d, uint64_t gpa, void *host, bool writable);
+    void (*unmap_foreign_page)(struct domain *d, uint64_t gpa);
 
     /* The 32-byte hypercall-page entry for hypercall nr: this accelerator's call sequence
      * (eax = nr, trap, ret). hypercall_page_fill() writes one per entry when it is set. */

@@ -27,6 +27,9 @@
 #define KERNELISH ((void *)0xffff800000000000UL)
 #define TOP ((void *)0xffffffffffffffffUL)
 #define NO_SUCH_DOMAIN 0x7000
+/* Guest-physical address above any test guest's RAM and below the APIC hole: where a grant
+ * map may go (kxend refuses host_addr inside RAM). */
+#define MAP_OUTSIDE_RAM 0x80000000UL
 
 static uint8_t page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
@@ -152,11 +155,34 @@ static void grant_abuse(void)
     s = copy_status(&cp, &rc);
     tap_check(rc == 0 && s < 0, "copy into a dom0 frame without a grant fails (status %d)", s);
 
+    /* Maps go to a free address above RAM, so only the grant checks can refuse them. */
     struct gnttab_map_grant_ref map = {
-        .host_addr = (uintptr_t)page, .flags = GNTMAP_host_map, .ref = 5000, .dom = 0};
+        .host_addr = MAP_OUTSIDE_RAM, .flags = GNTMAP_host_map, .ref = 5000, .dom = 0};
     rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &map, 1);
     tap_check(rc == 0 && map.status < 0,
               "map of a dom0 ref never granted to us fails (rc %ld, status %d)", rc, map.status);
+    if (gnttab_grant_access(0, (uintptr_t)page >> PAGE_SHIFT, false, &ref) == 0) {
+        map = (struct gnttab_map_grant_ref){.host_addr = MAP_OUTSIDE_RAM, .dom = DOMID_SELF,
+                                            .flags = GNTMAP_host_map, .ref = ref};
+        rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &map, 1);
+        tap_check(rc == 0 && map.status == GNTST_general_error,
+                  "map of a grant made for dom0, not us -> GNTST_general_error (rc %ld, status %d)",
+                  rc, map.status);
+        gnttab_end_access(ref);
+    }
+    /* A grant to ourselves is valid, but not over our own RAM. */
+    int self = xen_self_domid();
+    if (self >= 0 &&
+        gnttab_grant_access((domid_t)self, (uintptr_t)page >> PAGE_SHIFT, false, &ref) == 0) {
+        map = (struct gnttab_map_grant_ref){.host_addr = (uintptr_t)page + PAGE_SIZE,
+                                            .dom = DOMID_SELF, .flags = GNTMAP_host_map,
+                                            .ref = ref};
+        rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &map, 1);
+        tap_check(rc == 0 && map.status == GNTST_general_error,
+                  "map of our own grant over our own RAM -> GNTST_general_error (rc %ld, "
+                  "status %d)", rc, map.status);
+        tap_rc(gnttab_end_access(ref), 0, "that refused map left the grant unused");
+    }
     struct gnttab_unmap_grant_ref unmap = {.host_addr = (uintptr_t)page, .handle = 12345};
     rc = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &unmap, 1);
     tap_check(rc == 0 && unmap.status == GNTST_bad_handle,

@@ -5,7 +5,8 @@
  * unmaps. The two talk only through the granted page itself, so each side's check also proves
  * the page is shared both ways.
  *   a PEER            -> prints "gntpair a: refs RW RO OTHER"
- *   b PEER RW RO OTHER */
+ *   b PEER RW RO OTHER
+ *   h PEER RW RO OTHER -> maps both, then holds them until the domain is destroyed */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -140,6 +141,23 @@ static bool page_matches(uint64_t addr, uint8_t seed, unsigned len)
     return true;
 }
 
+/* "hold": maps both grants, says so through the page, and keeps them until the test script
+ * destroys this domain: kxend must then release them so a can revoke. */
+static int role_hold(domid_t a, grant_ref_t rw, grant_ref_t ro)
+{
+    grant_handle_t h;
+    bool ok = tap_rc(map(a, rw, MAP_BASE, false, &h), GNTST_okay, "gntpair hold: map rw") &
+              tap_rc(map(a, ro, MAP_BASE + 0x1000, true, &h), GNTST_okay,
+                     "gntpair hold: map ro");
+    if (!ok)
+        return tap_finish();
+    *word(MAP_BASE, OFF_B_MAGIC) = B_MAGIC;
+    tap_check(wait_word(word(MAP_BASE, OFF_A_ACK), A_ACK), "gntpair hold: a answered");
+    hv_printf("gntpair hold: holding both maps\n");
+    for (;;)
+        sleep_ns(1000 * MS);
+}
+
 static int role_b(domid_t a, grant_ref_t rw, grant_ref_t ro, grant_ref_t other)
 {
     const uint64_t rw_at = MAP_BASE, ro_at = MAP_BASE + 0x1000, spare = MAP_BASE + 0x2000;
@@ -185,8 +203,8 @@ int main(void)
     const char *c = boot_info.cmdline;
     char role = c[0];
     unsigned long peer = 0, rw = 0, ro = 0, other = 0;
-    c = (role == 'a' || role == 'b') ? parse_num(c + 1, &peer) : 0;
-    if (c && role == 'b') {
+    c = (role == 'a' || role == 'b' || role == 'h') ? parse_num(c + 1, &peer) : 0;
+    if (c && role != 'a') {
         c = parse_num(c, &rw);
         c = parse_num(c, &ro);
         c = parse_num(c, &other);
@@ -196,6 +214,8 @@ int main(void)
                   boot_info.cmdline);
         return tap_finish();
     }
+    if (role == 'h')
+        return role_hold((domid_t)peer, (grant_ref_t)rw, (grant_ref_t)ro);
     return role == 'a' ? role_a((domid_t)peer)
                        : role_b((domid_t)peer, (grant_ref_t)rw, (grant_ref_t)ro,
                                 (grant_ref_t)other);

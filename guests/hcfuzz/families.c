@@ -385,6 +385,10 @@ static void fam_gnttab(struct call *c)
             struct gnttab_map_grant_ref *m = (struct gnttab_map_grant_ref *)op;
             m->dom = rnd_domid();
             m->ref = (uint32_t)(chance(70) ? rnd_below(64) : rnd());
+            /* host_addr: half inside our RAM (kxend must refuse it: a neighbour's page
+             * mapped there would overwrite our code or stack), half random. One that lands
+             * outside RAM only adds a page no code of ours touches. */
+            m->host_addr = chance(50) ? (safe_pfn() << 12) : rnd();
         } else if (cmd == GNTTABOP_query_size || cmd == GNTTABOP_get_version) {
             *(domid_t *)op = rnd_domid();
         }

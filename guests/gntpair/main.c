@@ -6,7 +6,8 @@
  * the page is shared both ways.
  *   a PEER            -> prints "gntpair a: refs RW RO OTHER"
  *   b PEER RW RO OTHER
- *   h PEER RW RO OTHER -> maps both, then holds them until the domain is destroyed */
+ *   h PEER RW RO OTHER -> maps both and holds them until it is destroyed or a dies (then
+ *                         checks its view of a's pages and unmaps) */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -145,17 +146,31 @@ static bool page_matches(uint64_t addr, uint8_t seed, unsigned len)
  * destroys this domain: kxend must then release them so a can revoke. */
 static int role_hold(domid_t a, grant_ref_t rw, grant_ref_t ro)
 {
-    grant_handle_t h;
-    bool ok = tap_rc(map(a, rw, MAP_BASE, false, &h), GNTST_okay, "gntpair hold: map rw") &
-              tap_rc(map(a, ro, MAP_BASE + 0x1000, true, &h), GNTST_okay,
+    grant_handle_t hrw, hro;
+    bool ok = tap_rc(map(a, rw, MAP_BASE, false, &hrw), GNTST_okay, "gntpair hold: map rw") &
+              tap_rc(map(a, ro, MAP_BASE + 0x1000, true, &hro), GNTST_okay,
                      "gntpair hold: map ro");
     if (!ok)
         return tap_finish();
     *word(MAP_BASE, OFF_B_MAGIC) = B_MAGIC;
     tap_check(wait_word(word(MAP_BASE, OFF_A_ACK), A_ACK), "gntpair hold: a answered");
     hv_printf("gntpair hold: holding both maps\n");
-    for (;;)
-        sleep_ns(1000 * MS);
+    /* Until a is gone (then a fresh map of its grant gets GNTST_bad_domain) or we are. */
+    grant_handle_t probe;
+    int16_t st;
+    while ((st = map(a, rw, MAP_BASE + 0x2000, true, &probe)) == GNTST_okay) {
+        unmap(MAP_BASE + 0x2000, probe);
+        sleep_ns(10 * MS);
+    }
+    /* bad_gntref: a new domain already took a's id (its table is empty). */
+    tap_check(st == GNTST_bad_domain || st == GNTST_bad_gntref,
+              "gntpair hold: a's grants go with a (status %d)", st);
+    tap_check(page_matches(MAP_BASE + 0x1000, 2, 4096) &&
+                  *word(MAP_BASE, OFF_B_MAGIC) == B_MAGIC && *word(MAP_BASE, OFF_A_ACK) == A_ACK,
+              "gntpair hold: my maps still show a's last contents after a died");
+    tap_rc(unmap(MAP_BASE, hrw), GNTST_okay, "gntpair hold: unmap rw after a died");
+    tap_rc(unmap(MAP_BASE + 0x1000, hro), GNTST_okay, "gntpair hold: unmap ro after a died");
+    return tap_finish();
 }
 
 static int role_b(domid_t a, grant_ref_t rw, grant_ref_t ro, grant_ref_t other)

@@ -54,6 +54,21 @@ echo "$ca" | grep -E '^(not )?ok' | sed 's/^/# /'
 check "destroying the mapper releases its maps: a revokes both grants ($ra)" \
   bash -c 'grep -q "reason=0" <<<"$1" && grep -q "RESULT PASS" <<<"$2"' _ "$ra" "$ca"
 "$X" destroy "$a" 2>/dev/null
+# The granter dies while mapped: the mapper keeps a's last contents (never another domain's
+# memory), then unmaps cleanly.
+a=$("$X" create gnt-a3 32768 1) && b=$("$X" create gnt-hold2 32768 1)
+"$X" load "$a" "$G" "a $b" >/dev/null
+check "guest a (third pair) prints its refs" wait_for 20 has_refs
+"$X" load "$b" "$G" "h $a $(refs_of)" >/dev/null
+check "the holding guest maps both grants of the third pair" wait_for 20 holding
+"$X" destroy "$a" 2>/dev/null
+c=$("$X" create gnt-reuse 32768 1)  # may take a's memory and even its id
+rb=$("$X" wait "$b" 60)
+cb=$("$X" console "$b")
+echo "$cb" | grep -E '^(not )?ok' | sed 's/^/# /'
+check "the mapper outlives the granter: same contents, clean unmap ($rb)" \
+  bash -c 'grep -q "reason=0" <<<"$1" && grep -q "RESULT PASS" <<<"$2"' _ "$rb" "$cb"
+"$X" destroy "$b" 2>/dev/null; "$X" destroy "$c" 2>/dev/null
 check "kxend logged no guest crash" bash -c "! grep -a 'crashed' '$LOG'"
 check "kxend is still running" kill -0 $KPID
 kill $KPID 2>/dev/null; wait $KPID 2>/dev/null

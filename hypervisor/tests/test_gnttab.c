@@ -204,13 +204,29 @@ Test(gnttab, guest_copy_into_a_readonly_grant_is_refused)
     cr_assert_eq(c.status, GNTST_permission_denied);
 }
 
-Test(gnttab, guest_map_is_refused_and_unmap_has_no_handle)
+Test(gnttab, guest_map_checks_host_addr_and_grant_before_mapping)
 {
     grant(b, 10, 1, DATA_PFN, 0);
-    struct gnttab_map_grant_ref m = {.ref = 10, .dom = 2, .flags = GNTMAP_host_map};
+    /* host_addr inside the mapper's RAM: refused, the granter's entry untouched. */
+    struct gnttab_map_grant_ref m = {.ref = 10, .dom = 2, .flags = GNTMAP_host_map,
+                                     .host_addr = 0x1000};
     cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
     cr_assert_eq(m.status, GNTST_general_error);
     cr_assert_eq(entry(b, 10)->flags, GTF_permit_access);
+    /* Outside RAM but a ref granted to someone else, or past the table. */
+    grant(b, 11, 3, DATA_PFN, 0);
+    m = (struct gnttab_map_grant_ref){.ref = 11, .dom = 2, .flags = GNTMAP_host_map,
+                                      .host_addr = 0x80000000};
+    cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
+    cr_assert_eq(m.status, GNTST_general_error);
+    cr_assert_eq(entry(b, 11)->flags, GTF_permit_access);
+    m.ref = 100000;
+    cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
+    cr_assert_eq(m.status, GNTST_bad_gntref);
+    m = (struct gnttab_map_grant_ref){.ref = 10, .dom = 2, .flags = GNTMAP_device_map,
+                                      .host_addr = 0x80000000};
+    cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
+    cr_assert_eq(m.status, GNTST_general_error);
     struct gnttab_unmap_grant_ref u = {.handle = 0};
     cr_assert_eq(gt(a, GNTTABOP_unmap_grant_ref, &u, sizeof(u), 1), 0);
     cr_assert_eq(u.status, GNTST_bad_handle);

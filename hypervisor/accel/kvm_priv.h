@@ -71,10 +71,6 @@ void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
 int kvm_kick_signal(void);
 void kvm_kick_signal_install(void);
 
-/* kvm_foreign.c: grant maps (accel_ops.map_foreign_page / unmap_foreign_page). */
-int kvm_map_foreign_page(struct domain *d, uint64_t gpa, void *host, bool writable);
-void kvm_unmap_foreign_page(struct domain *d, uint64_t gpa);
-
 /* kvm.c: register access that knows about the kvm_run sync area. */
 int kvm_vcpu_get_regs(struct vcpu *v, struct vcpu_regs *r);
 int kvm_vcpu_set_regs(struct vcpu *v, const struct vcpu_regs *r);

@@ -32,8 +32,14 @@ int klog_init(const char *ident, enum klog_level level, const char *path)
     return 0;
 }
 
-void klog_set_level(enum klog_level level) { log_level = level; }
-enum klog_level klog_get_level(void) { return log_level; }
+void klog_set_level(enum klog_level level)
+{
+    log_level = level;
+}
+enum klog_level klog_get_level(void)
+{
+    return log_level;
+}
 
 int klog_parse_level(const char *name)
 {

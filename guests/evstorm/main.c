@@ -136,8 +136,9 @@ int main(void)
     uint64_t want = role == 'a' ? rounds + 1 : rounds;
     tap_check(done == rounds && received == want,
               "evstorm %c: %lu rounds with spinning, blocking and polling waits, every event "
-              "counted (%lu events, want %lu, %lu us)", role, done, (unsigned long)received,
-              (unsigned long)want, (unsigned long)((monotonic_ns() - t0) / 1000));
+              "counted (%lu events, want %lu, %lu us)",
+              role, done, (unsigned long)received, (unsigned long)want,
+              (unsigned long)((monotonic_ns() - t0) / 1000));
     tap_finish();
     guest_shutdown(SHUTDOWN_poweroff);
 }

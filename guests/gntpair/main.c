@@ -26,8 +26,8 @@
 /* Where b maps: above its RAM (the test gives 32 MiB), inside the first 4 GiB that the PVH
  * entry identity-maps, below the APIC hole. */
 #define MAP_BASE 0x80000000ull
-#define OFF_B_MAGIC 2048 /* b writes here through its rw map */
-#define OFF_A_ACK 2056   /* a answers here once it saw b's write */
+#define OFF_B_MAGIC 2048              /* b writes here through its rw map */
+#define OFF_A_ACK 2056                /* a answers here once it saw b's write */
 #define B_MAGIC 0x62206d6170706564ull /* "mapped b" */
 #define A_ACK 0x6120736177206974ull   /* "a saw it" */
 
@@ -101,9 +101,11 @@ static int role_a(domid_t peer)
     if (seen) {
         uint16_t frw = gnttab_entries()[rw].flags, fro = gnttab_entries()[ro].flags;
         tap_check((frw & (GTF_reading | GTF_writing)) == (GTF_reading | GTF_writing),
-                  "gntpair a: the rw grant is marked reading+writing while b maps it (flags 0x%x)", frw);
+                  "gntpair a: the rw grant is marked reading+writing while b maps it (flags 0x%x)",
+                  frw);
         tap_check((fro & (GTF_reading | GTF_writing)) == GTF_reading,
-                  "gntpair a: the ro grant is marked reading only while b maps it (flags 0x%x)", fro);
+                  "gntpair a: the ro grant is marked reading only while b maps it (flags 0x%x)",
+                  fro);
         tap_rc(gnttab_end_access(rw), -XEN_EBUSY,
                "gntpair a: end_access of the rw grant is refused while b maps it");
         *word((uintptr_t)rw_page, OFF_A_ACK) = A_ACK;
@@ -118,7 +120,9 @@ static int role_a(domid_t peer)
 
 static int16_t map(domid_t dom, grant_ref_t ref, uint64_t addr, bool ro, grant_handle_t *h)
 {
-    struct gnttab_map_grant_ref op = {.host_addr = addr, .dom = dom, .ref = ref,
+    struct gnttab_map_grant_ref op = {.host_addr = addr,
+                                      .dom = dom,
+                                      .ref = ref,
                                       .flags = GNTMAP_host_map | (ro ? GNTMAP_readonly : 0)};
     long rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &op, 1);
     if (h)
@@ -148,8 +152,7 @@ static int role_hold(domid_t a, grant_ref_t rw, grant_ref_t ro)
 {
     grant_handle_t hrw, hro;
     bool ok = tap_rc(map(a, rw, MAP_BASE, false, &hrw), GNTST_okay, "gntpair hold: map rw") &
-              tap_rc(map(a, ro, MAP_BASE + 0x1000, true, &hro), GNTST_okay,
-                     "gntpair hold: map ro");
+              tap_rc(map(a, ro, MAP_BASE + 0x1000, true, &hro), GNTST_okay, "gntpair hold: map ro");
     if (!ok)
         return tap_finish();
     *word(MAP_BASE, OFF_B_MAGIC) = B_MAGIC;
@@ -165,8 +168,8 @@ static int role_hold(domid_t a, grant_ref_t rw, grant_ref_t ro)
     /* bad_gntref: a new domain already took a's id (its table is empty). */
     tap_check(st == GNTST_bad_domain || st == GNTST_bad_gntref,
               "gntpair hold: a's grants go with a (status %d)", st);
-    tap_check(page_matches(MAP_BASE + 0x1000, 2, 4096) &&
-                  *word(MAP_BASE, OFF_B_MAGIC) == B_MAGIC && *word(MAP_BASE, OFF_A_ACK) == A_ACK,
+    tap_check(page_matches(MAP_BASE + 0x1000, 2, 4096) && *word(MAP_BASE, OFF_B_MAGIC) == B_MAGIC &&
+                  *word(MAP_BASE, OFF_A_ACK) == A_ACK,
               "gntpair hold: my maps still show a's last contents after a died");
     tap_rc(unmap(MAP_BASE, hrw), GNTST_okay, "gntpair hold: unmap rw after a died");
     tap_rc(unmap(MAP_BASE + 0x1000, hro), GNTST_okay, "gntpair hold: unmap ro after a died");
@@ -239,7 +242,7 @@ int main(void)
     }
     if (role == 'h')
         return role_hold((domid_t)peer, (grant_ref_t)rw, (grant_ref_t)ro);
-    return role == 'a' ? role_a((domid_t)peer)
-                       : role_b((domid_t)peer, (grant_ref_t)rw, (grant_ref_t)ro,
-                                (grant_ref_t)other);
+    return role == 'a'
+               ? role_a((domid_t)peer)
+               : role_b((domid_t)peer, (grant_ref_t)rw, (grant_ref_t)ro, (grant_ref_t)other);
 }

@@ -162,8 +162,8 @@ static void grant_abuse(void)
     tap_check(rc == 0 && map.status < 0,
               "map of a dom0 ref never granted to us fails (rc %ld, status %d)", rc, map.status);
     if (gnttab_grant_access(0, (uintptr_t)page >> PAGE_SHIFT, false, &ref) == 0) {
-        map = (struct gnttab_map_grant_ref){.host_addr = MAP_OUTSIDE_RAM, .dom = DOMID_SELF,
-                                            .flags = GNTMAP_host_map, .ref = ref};
+        map = (struct gnttab_map_grant_ref){
+            .host_addr = MAP_OUTSIDE_RAM, .dom = DOMID_SELF, .flags = GNTMAP_host_map, .ref = ref};
         rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &map, 1);
         tap_check(rc == 0 && map.status == GNTST_general_error,
                   "map of a grant made for dom0, not us -> GNTST_general_error (rc %ld, status %d)",
@@ -175,12 +175,14 @@ static void grant_abuse(void)
     if (self >= 0 &&
         gnttab_grant_access((domid_t)self, (uintptr_t)page >> PAGE_SHIFT, false, &ref) == 0) {
         map = (struct gnttab_map_grant_ref){.host_addr = (uintptr_t)page + PAGE_SIZE,
-                                            .dom = DOMID_SELF, .flags = GNTMAP_host_map,
+                                            .dom = DOMID_SELF,
+                                            .flags = GNTMAP_host_map,
                                             .ref = ref};
         rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &map, 1);
         tap_check(rc == 0 && map.status == GNTST_general_error,
                   "map of our own grant over our own RAM -> GNTST_general_error (rc %ld, "
-                  "status %d)", rc, map.status);
+                  "status %d)",
+                  rc, map.status);
         tap_rc(gnttab_end_access(ref), 0, "that refused map left the grant unused");
     }
     struct gnttab_unmap_grant_ref unmap = {.host_addr = (uintptr_t)page, .handle = 12345};
@@ -280,9 +282,10 @@ static void storm(void)
             break;
         __asm__ volatile("pause");
     }
-    tap_check(armed == 0 && timer_fired_count > before,
-              "storm: the guest still gets its timer afterwards (1 ms singleshot, upcall after %lu us)",
-              (unsigned long)(waited / 1000));
+    tap_check(
+        armed == 0 && timer_fired_count > before,
+        "storm: the guest still gets its timer afterwards (1 ms singleshot, upcall after %lu us)",
+        (unsigned long)(waited / 1000));
 }
 
 int main(void)

@@ -34,11 +34,11 @@ void smp_context(struct vcpu_hvm_context *ctx, unsigned cpu, smp_fn_t fn, void *
     r->rsp = (uint64_t)(uintptr_t)stack_top;
     r->rdi = (uint64_t)(uintptr_t)fn;
     r->rsi = cpu;
-    r->rflags = 0x2;                 /* interrupts off */
-    r->cr0 = 0x80000011;             /* PG | ET | PE */
+    r->rflags = 0x2;     /* interrupts off */
+    r->cr0 = 0x80000011; /* PG | ET | PE */
     r->cr3 = (uint64_t)(uintptr_t)boot_pml4;
-    r->cr4 = 0x20;                   /* PAE */
-    r->efer = 0x500;                 /* LME | LMA */
+    r->cr4 = 0x20;   /* PAE */
+    r->efer = 0x500; /* LME | LMA */
 }
 
 long smp_start(unsigned cpu, smp_fn_t fn, void *stack_top)

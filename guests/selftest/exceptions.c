@@ -44,8 +44,8 @@ void test_exceptions(void)
                      : "=&r"(at), "=&r"(after)::"memory");
     tap_check(seen.count == 1 && seen.vector == 6 && seen.rip == at,
               "exceptions: #UD reaches the guest's handler at the ud2 (vector %lu rip 0x%lx, "
-              "want 0x%lx) and the guest continues", (unsigned long)seen.vector,
-              (unsigned long)seen.rip, (unsigned long)at);
+              "want 0x%lx) and the guest continues",
+              (unsigned long)seen.vector, (unsigned long)seen.rip, (unsigned long)at);
 
     /* #DE: divide by zero, RIP at the div. */
     seen.count = 0;
@@ -60,8 +60,8 @@ void test_exceptions(void)
                      : "=&r"(at), "=&r"(after)::"rax", "rcx", "rdx", "memory");
     tap_check(seen.count == 1 && seen.vector == 0 && seen.rip == at,
               "exceptions: #DE reaches the guest's handler at the div (vector %lu rip 0x%lx, "
-              "want 0x%lx)", (unsigned long)seen.vector, (unsigned long)seen.rip,
-              (unsigned long)at);
+              "want 0x%lx)",
+              (unsigned long)seen.vector, (unsigned long)seen.rip, (unsigned long)at);
 
     /* #BP: int3 is a trap, RIP after the instruction. */
     seen.count = 0;
@@ -72,8 +72,8 @@ void test_exceptions(void)
                      : "=&r"(after)::"memory");
     tap_check(seen.count == 1 && seen.vector == 3 && seen.rip == after,
               "exceptions: #BP (int3) reaches the handler with RIP after it (vector %lu rip "
-              "0x%lx, want 0x%lx)", (unsigned long)seen.vector, (unsigned long)seen.rip,
-              (unsigned long)after);
+              "0x%lx, want 0x%lx)",
+              (unsigned long)seen.vector, (unsigned long)seen.rip, (unsigned long)after);
 
     traps_set_hook(NULL);
 }

@@ -87,7 +87,8 @@ int main(void)
      * cannot be moved; an unbound port can. */
     long rc = evtchn_bind_ipi(0, &ipi_port);
     tap_rc(rc, 0, "EVTCHNOP_bind_ipi for vCPU 0");
-    tap_rc(evtchn_bind_vcpu(ipi_port, 1), -XEN_EINVAL, "EVTCHNOP_bind_vcpu of an IPI port -> EINVAL");
+    tap_rc(evtchn_bind_vcpu(ipi_port, 1), -XEN_EINVAL,
+           "EVTCHNOP_bind_vcpu of an IPI port -> EINVAL");
     evtchn_port_t unbound;
     rc = evtchn_alloc_unbound(DOMID_SELF, &unbound);
     tap_check(rc == 0 && evtchn_bind_vcpu(unbound, 1) == 0 && evtchn_bind_vcpu(unbound, 0) == 0,
@@ -102,7 +103,8 @@ int main(void)
     int w = wait_until(ipi_arrived, 0, monotonic_ns() + 5000 * MS);
     tap_check(w == 0 && ap_cpu_seen == 1,
               "vCPU 1 ran with its id in rsi and its IPI reached vCPU 0's handler (wait %d, "
-              "cpu %u, %u events)", w, ap_cpu_seen, ipi_count);
+              "cpu %u, %u events)",
+              w, ap_cpu_seen, ipi_count);
     hv_printf("smptest: vCPU 0 got the IPI from vCPU 1\n");
     struct vcpu_hvm_context ctx;
     smp_context(&ctx, 1, ap_main, ap_stack + sizeof(ap_stack));

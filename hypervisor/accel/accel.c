@@ -48,16 +48,16 @@ int hypercall_page_fill(struct domain *d, uint64_t gpa)
     memset(page, 0xcc, sizeof(page));
     for (unsigned nr = 0; nr < sizeof(page) / KXEN_HYPERCALL_STUB_SIZE; nr++) {
         uint8_t *p = page + nr * KXEN_HYPERCALL_STUB_SIZE;
-        if (d->accel && d->accel->hypercall_entry) {  /* kvm: its own trap (kvm_run.c) */
+        if (d->accel && d->accel->hypercall_entry) { /* kvm: its own trap (kvm_run.c) */
             d->accel->hypercall_entry(nr, p);
             continue;
         }
-        p[0] = 0xb8;  /* mov $imm32, %eax */
+        p[0] = 0xb8; /* mov $imm32, %eax */
         memcpy(p + 1, &nr, 4);
-        p[5] = 0x0f;  /* vmcall */
+        p[5] = 0x0f; /* vmcall */
         p[6] = 0x01;
         p[7] = 0xc1;
-        p[8] = 0xc3;  /* ret */
+        p[8] = 0xc3; /* ret */
     }
     int rc = copy_to_guest_phys(d, gpa, page, sizeof(page));
     if (rc == 0)

@@ -18,7 +18,7 @@
  * is not used by the PC platform, the Bochs debug port (0xe9) or Linux's io_delay (0x80). */
 #define KXEN_KVM_HCALL_PORT 0xe8
 #define KXEN_KVM_MEM_SLOT 0
-#define KXEN_KVM_FOREIGN_SLOT0 1  /* slots 1..KXEN_ACCEL_MAX_FOREIGN: grant maps */
+#define KXEN_KVM_FOREIGN_SLOT0 1 /* slots 1..KXEN_ACCEL_MAX_FOREIGN: grant maps */
 /* Placed just under 4 GiB as other VMMs do; only used by Intel hosts (real-mode TSS). */
 #define KXEN_KVM_TSS_ADDR 0xfffbd000ull
 #define KXEN_KVM_IDENT_MAP_ADDR 0xfffbc000ull
@@ -39,7 +39,7 @@ struct kvm_dom {
     /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i maps foreign_gpa[i], 0 = free
      * (gpa 0 is RAM, never foreign). */
     uint64_t foreign_gpa[KXEN_ACCEL_MAX_FOREIGN];
-    _Atomic bool stopping;        /* stop(): vCPU threads leave and are joined */
+    _Atomic bool stopping; /* stop(): vCPU threads leave and are joined */
     bool started;
 };
 

@@ -6,8 +6,8 @@
  *   turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's own timeout
  *   spins a polling thread, too costly on a small host);
  * - hypercalls: the page's entries for calls that never block are `out %eax, $0xe8`, run
- *   inside the I/O hook (~0.2 us a round trip); those that block or change vCPU state (sched_op, vcpu_op)
- *   are `vmcall`: UC_HOOK_INSN_INVALID gives the exact RIP, so the hook can stop the engine;
+ *   inside the I/O hook (~0.2 us a round trip); those that block or change vCPU state (sched_op,
+ * vcpu_op) are `vmcall`: UC_HOOK_INSN_INVALID gives the exact RIP, so the hook can stop the engine;
  * - interrupts (the event-channel upcall vector) and guest exceptions are delivered by hand
  *   through the guest IDT (soft_trap.c); register access is soft_regs.c;
  * - dirty tracking is a UC_HOOK_MEM_WRITE hook over RAM. */
@@ -73,7 +73,7 @@ static void soft_domain_destroy(struct domain *d)
 static int soft_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
 {
     if (boot->mode != VCPU_BOOT_LONG64)
-        return -EINVAL;  /* Unicorn cannot switch from 32-bit to long mode */
+        return -EINVAL; /* Unicorn cannot switch from 32-bit to long mode */
     struct soft_vcpu *sv = calloc(1, sizeof(*sv));
     if (!sv)
         return -ENOMEM;
@@ -136,8 +136,7 @@ static void hypercall_update_slice(struct vcpu *v)
 /* Reads Xen's x86-64 hypercall arguments (rdi, rsi, rdx, r10, r8) and runs the call. */
 static uint64_t hypercall_run(uc_engine *uc, struct vcpu *v, uint64_t nr)
 {
-    int ids[5] = { UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX, UC_X86_REG_R10,
-                   UC_X86_REG_R8 };
+    int ids[5] = {UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX, UC_X86_REG_R10, UC_X86_REG_R8};
     uint64_t args[5];
     void *ptrs[5];
     for (int i = 0; i < 5; i++)
@@ -158,7 +157,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     if (copy_from_guest_phys(v->dom, insn, rip, 3) || insn[0] != 0x0f || insn[1] != 0x01 ||
         insn[2] != 0xc1) {
-        sv->exc = 6;  /* #UD: a real invalid opcode */
+        sv->exc = 6; /* #UD: a real invalid opcode */
         return false;
     }
     uc_reg_read(uc, UC_X86_REG_RAX, &rax);
@@ -202,18 +201,18 @@ static bool hypercall_is_slow(unsigned nr)
 static void soft_hypercall_entry(unsigned nr, uint8_t e[32])
 {
     uint32_t n = nr;
-    memset(e, 0xcc, 32);  /* int3 padding: a stray jump into the page faults loudly */
-    e[0] = 0xb8;          /* mov $nr, %eax */
+    memset(e, 0xcc, 32); /* int3 padding: a stray jump into the page faults loudly */
+    e[0] = 0xb8;         /* mov $nr, %eax */
     memcpy(e + 1, &n, 4);
     if (hypercall_is_slow(nr)) {
-        e[5] = 0x0f;  /* vmcall */
+        e[5] = 0x0f; /* vmcall */
         e[6] = 0x01;
         e[7] = 0xc1;
-        e[8] = 0xc3;  /* ret */
+        e[8] = 0xc3; /* ret */
     } else {
-        e[5] = 0xe7;  /* out %eax, $port */
+        e[5] = 0xe7; /* out %eax, $port */
         e[6] = KXEN_HYPERCALL_PORT;
-        e[7] = 0xc3;  /* ret */
+        e[7] = 0xc3; /* ret */
     }
 }
 
@@ -268,14 +267,14 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
     struct vcpu *v = opaque;
     struct soft_vcpu *sv = v->accel_priv;
-    sv->exc = (int)intno;  /* delivered through the guest IDT by run_vcpu */
+    sv->exc = (int)intno; /* delivered through the guest IDT by run_vcpu */
     uc_emu_stop(uc);
 }
 
 /* Guest RAM is the only mapping: an access outside it ends the run (returning false). The
  * address and kind are kept for the crash report. */
-static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
-                          int64_t value, void *opaque)
+static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                          void *opaque)
 {
     (void)uc;
     (void)size;
@@ -337,10 +336,10 @@ static int engine_create_locked(struct vcpu *v)
     struct soft_dom *sd = d->accel_priv;
     for (unsigned i = 0; i < KXEN_ACCEL_MAX_FOREIGN; i++) {
         const struct soft_foreign *f = &sd->foreign[i];
-        if (f->gpa && uc_mem_map_ptr(uc, f->gpa, KXEN_PAGE_SIZE,
-                                     UC_PROT_READ | UC_PROT_EXEC |
-                                         (f->writable ? UC_PROT_WRITE : 0),
-                                     f->host) != UC_ERR_OK) {
+        if (f->gpa &&
+            uc_mem_map_ptr(uc, f->gpa, KXEN_PAGE_SIZE,
+                           UC_PROT_READ | UC_PROT_EXEC | (f->writable ? UC_PROT_WRITE : 0),
+                           f->host) != UC_ERR_OK) {
             uc_close(uc);
             return -EIO;
         }
@@ -368,7 +367,6 @@ static void apply_dirty_hook(struct vcpu *v, bool on)
         sv->dirty_hooked = false;
     }
 }
-
 
 /* One entry of v into guest code: sync, maybe inject, run until stopped. */
 static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
@@ -599,8 +597,9 @@ static void soft_stop(struct domain *d)
         pthread_join(sd->ticker, NULL);
     sd->runner_started = sd->ticker_started = false;
     log_debug("domain %u: %llu guest entries, %llu ended by blocking hypercalls, %llu by the "
-              "ticker", d->domid, (unsigned long long)sd->entries,
-              (unsigned long long)sd->stops_hc, (unsigned long long)sd->stops_ticker);
+              "ticker",
+              d->domid, (unsigned long long)sd->entries, (unsigned long long)sd->stops_hc,
+              (unsigned long long)sd->stops_ticker);
 }
 
 static void soft_kick(struct vcpu *v)
@@ -616,7 +615,6 @@ static void soft_kick(struct vcpu *v)
     pthread_mutex_unlock(&sd->lock);
 }
 
-
 static int soft_dirty_log_start(struct domain *d)
 {
     struct soft_dom *sd = d->accel_priv;
@@ -630,7 +628,7 @@ static int soft_dirty_log_start(struct domain *d)
     pthread_mutex_lock(&sd->lock);
     sd->dirty_on = true;
     pthread_mutex_unlock(&sd->lock);
-    domain_kick_all(d);  /* the runner adds the write hooks before the next entry */
+    domain_kick_all(d); /* the runner adds the write hooks before the next entry */
     return 0;
 }
 
@@ -650,7 +648,7 @@ static void soft_dirty_log_stop(struct domain *d)
     pthread_mutex_lock(&sd->lock);
     sd->dirty_on = false;
     pthread_mutex_unlock(&sd->lock);
-    domain_kick_all(d);  /* bitmap stays allocated until the domain is freed */
+    domain_kick_all(d); /* bitmap stays allocated until the domain is freed */
 }
 
 /* Grant maps: the page goes into every engine that exists now (the hypercall runs on the

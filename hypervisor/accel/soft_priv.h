@@ -21,32 +21,32 @@ struct soft_vcpu {
     struct vcpu_boot boot;
     uc_hook h_dirty;
     bool dirty_hooked;
-    bool hc_stop;      /* a hypercall asked to leave the engine */
-    _Atomic bool stop_wanted;  /* the ticker wants the engine back: hook_block stops it */
+    bool hc_stop;             /* a hypercall asked to leave the engine */
+    _Atomic bool stop_wanted; /* the ticker wants the engine back: hook_block stops it */
     unsigned flush_gen;
-    int exc;           /* guest exception vector that ended the run, -1 = none */
-    uint64_t fault_addr;   /* access outside RAM that ended the run (becomes #PF's CR2) */
-    uint32_t fault_code;   /* its #PF error code: W (bit 1), I/D fetch (bit 4) */
-    uint64_t exc_handler;  /* handler of the last exception delivered (double-fault check) */
+    int exc;              /* guest exception vector that ended the run, -1 = none */
+    uint64_t fault_addr;  /* access outside RAM that ended the run (becomes #PF's CR2) */
+    uint32_t fault_code;  /* its #PF error code: W (bit 1), I/D fetch (bit 4) */
+    uint64_t exc_handler; /* handler of the last exception delivered (double-fault check) */
 };
 
 struct soft_dom {
     pthread_t runner, ticker;
     bool runner_started, ticker_started;
     pthread_mutex_t lock;
-    pthread_cond_t run_cond;   /* runner idles here */
-    pthread_cond_t tick_cond;  /* ticker sleeps here */
+    pthread_cond_t run_cond;  /* runner idles here */
+    pthread_cond_t tick_cond; /* ticker sleeps here */
     bool quit, kick_pending;
     /* The entry in progress: */
     bool in_guest;
     struct vcpu *cur;
     uint64_t entry_gen, stopped_gen, stop_sent_ns;
     uint64_t slice_end_ns;
-    uint64_t ticker_until;     /* when the ticker wakes by itself (UINT64_MAX: only if told) */
+    uint64_t ticker_until; /* when the ticker wakes by itself (UINT64_MAX: only if told) */
     bool dirty_on;
-    unsigned flush_gen;        /* bumped by flush_code; each engine catches up before entry */
-    unsigned next;             /* round-robin position */
-    uint64_t entries, stops_hc, stops_ticker;  /* statistics, logged at stop (debug) */
+    unsigned flush_gen; /* bumped by flush_code; each engine catches up before entry */
+    unsigned next;      /* round-robin position */
+    uint64_t entries, stops_hc, stops_ticker; /* statistics, logged at stop (debug) */
     /* Foreign (grant) pages mapped into every engine, and into engines created later; gpa 0
      * = free (gpa 0 is RAM). Changed only on the runner thread or with the domain stopped. */
     struct soft_foreign {

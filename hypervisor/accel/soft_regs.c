@@ -10,9 +10,9 @@
 #include "soft_priv.h"
 
 static const int gpr_ids[18] = {
-    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
-    UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_R8,  UC_X86_REG_R9,
-    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX,    UC_X86_REG_RDX, UC_X86_REG_RSI,
+    UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP,    UC_X86_REG_R8,  UC_X86_REG_R9,
+    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12,    UC_X86_REG_R13, UC_X86_REG_R14,
     UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
 };
 
@@ -77,7 +77,7 @@ int soft_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
     uc_reg_read(sv->uc, UC_X86_REG_CR2, &s->cr2);
     uc_reg_read(sv->uc, UC_X86_REG_CR3, &s->cr3);
     uc_reg_read(sv->uc, UC_X86_REG_CR4, &s->cr4);
-    s->efer = 0x500;  /* LME | LMA: a UC_MODE_64 engine is always in long mode */
+    s->efer = 0x500; /* LME | LMA: a UC_MODE_64 engine is always in long mode */
     uc_reg_read(sv->uc, UC_X86_REG_FS_BASE, &s->fs_base);
     uc_reg_read(sv->uc, UC_X86_REG_GS_BASE, &s->gs_base);
     return 0;
@@ -87,12 +87,12 @@ int soft_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 {
     struct soft_vcpu *sv = v->accel_priv;
     if (!(s->efer & (1ull << 10)))
-        return -EOPNOTSUPP;  /* a UC_MODE_64 engine cannot leave long mode (SOFT-ACCEL.md) */
+        return -EOPNOTSUPP; /* a UC_MODE_64 engine cannot leave long mode (SOFT-ACCEL.md) */
     int rc = engine_ensure(v);
     if (rc < 0)
         return rc;
-    uc_x86_mmr gdtr = { 0, s->gdt_base, s->gdt_limit, 0 };
-    uc_x86_mmr idtr = { 0, s->idt_base, s->idt_limit, 0 };
+    uc_x86_mmr gdtr = {0, s->gdt_base, s->gdt_limit, 0};
+    uc_x86_mmr idtr = {0, s->idt_base, s->idt_limit, 0};
     uc_reg_write(sv->uc, UC_X86_REG_GDTR, &gdtr);
     uc_reg_write(sv->uc, UC_X86_REG_IDTR, &idtr);
     /* A null selector is not loaded: the fresh engine's flat 64-bit state stays (loading a
@@ -100,8 +100,10 @@ int soft_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
     const struct {
         int id;
         uint16_t sel;
-    } segs[] = { { UC_X86_REG_CS, s->cs.selector }, { UC_X86_REG_SS, s->ss.selector },
-                 { UC_X86_REG_DS, s->ds.selector }, { UC_X86_REG_ES, s->es.selector } };
+    } segs[] = {{UC_X86_REG_CS, s->cs.selector},
+                {UC_X86_REG_SS, s->ss.selector},
+                {UC_X86_REG_DS, s->ds.selector},
+                {UC_X86_REG_ES, s->es.selector}};
     for (size_t i = 0; i < ARRAY_SIZE(segs); i++) {
         uint64_t sel = segs[i].sel;
         if (sel)

@@ -13,14 +13,14 @@
 struct ctl_conn;
 
 struct domain_config {
-    const char *name;       /* "" or NULL: "domain-<id>" */
-    const uint8_t *uuid;    /* 16 bytes or NULL */
+    const char *name;    /* "" or NULL: "domain-<id>" */
+    const uint8_t *uuid; /* 16 bytes or NULL */
     uint64_t ram_bytes;
     uint64_t max_ram_bytes; /* 0: ram_bytes */
     unsigned nr_vcpus;
     bool privileged;
     uint32_t ssidref;
-    uint16_t domid;         /* 0: first free */
+    uint16_t domid; /* 0: first free */
 };
 
 #define KXEN_MIN_RAM (1ull << 20)
@@ -99,9 +99,8 @@ struct load_result {
 #define KXEN_MAX_IMAGE (64u << 20)
 /* Loads an ELF image held in memory (already read) into d and fills the boot state. msg gets
  * a human-readable reason on failure. */
-int loader_load_image(struct domain *d, const uint8_t *img, size_t len,
-                      const struct load_params *p, struct load_result *res, char *msg,
-                      size_t msglen);
+int loader_load_image(struct domain *d, const uint8_t *img, size_t len, const struct load_params *p,
+                      struct load_result *res, char *msg, size_t msglen);
 /* Parses only (unit tests): finds entries and segments, checks bounds against ram_size. */
 struct elf_info {
     uint64_t pv_entry, phys32_entry, hypercall_page;
@@ -113,9 +112,9 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
 
 /* Control server (ctl_server.c). */
 int ctl_server_init(const char *socket_path);
-int ctl_server_run(void);          /* until ctl_server_stop() */
-void ctl_server_stop(void);        /* async-signal-safe */
-void ctl_server_fini(void);        /* closes clients (running their cleanups) and the socket */
+int ctl_server_run(void);   /* until ctl_server_stop() */
+void ctl_server_stop(void); /* async-signal-safe */
+void ctl_server_fini(void); /* closes clients (running their cleanups) and the socket */
 bool ctl_conn_privileged(const struct ctl_conn *conn);
 struct ctl_op;
 const struct ctl_op *ctl_find_op(uint32_t op);

@@ -27,14 +27,14 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out
             out[3] = XEN_CPUID_SIGNATURE_EDX;
             break;
         case XEN_CPUID_LEAF(1):
-            out[0] = (4u << 16) | 17u;  /* Xen 4.17 */
+            out[0] = (4u << 16) | 17u; /* Xen 4.17 */
             break;
         case XEN_CPUID_LEAF(2):
-            out[0] = 1;                 /* one hypercall page */
+            out[0] = 1; /* one hypercall page */
             out[1] = KXEN_HYPERCALL_MSR;
             break;
         case XEN_CPUID_LEAF(3):
-            break;                      /* TSC mode: defaults (zeros) */
+            break; /* TSC mode: defaults (zeros) */
         case XEN_CPUID_LEAF(4):
             out[0] = XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT |
                      XEN_HVM_CPUID_UPCALL_VECTOR;
@@ -49,19 +49,18 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out
     uint32_t max_basic[4], max_ext[4];
     host_cpuid(0, 0, max_basic);
     host_cpuid(0x80000000u, 0, max_ext);
-    if ((leaf < 0x80000000u && leaf > max_basic[0]) ||
-        (leaf >= 0x80000000u && leaf > max_ext[0]))
+    if ((leaf < 0x80000000u && leaf > max_basic[0]) || (leaf >= 0x80000000u && leaf > max_ext[0]))
         return;
     host_cpuid(leaf, subleaf, out);
     switch (leaf) {
     case 1:
-        out[2] |= 1u << 31;              /* hypervisor present */
-        out[2] &= ~(1u << 5);            /* no VMX inside the guest */
-        out[2] &= ~(1u << 27);           /* OSXSAVE reflects the guest's CR4, not ours */
-        out[1] = (out[1] & 0x00ffffffu) | ((v ? v->id : 0u) << 24);  /* APIC id = vCPU id */
+        out[2] |= 1u << 31;    /* hypervisor present */
+        out[2] &= ~(1u << 5);  /* no VMX inside the guest */
+        out[2] &= ~(1u << 27); /* OSXSAVE reflects the guest's CR4, not ours */
+        out[1] = (out[1] & 0x00ffffffu) | ((v ? v->id : 0u) << 24); /* APIC id = vCPU id */
         break;
     case 0x80000001u:
-        out[2] &= ~(1u << 2);            /* no SVM inside the guest */
+        out[2] &= ~(1u << 2); /* no SVM inside the guest */
         break;
     default:
         break;

@@ -50,8 +50,7 @@ void domain_events_unsubscribe(struct ctl_conn *conn)
 
 void domain_events_notify(uint16_t domid, uint32_t event, uint32_t reason)
 {
-    struct kxen_ctl_domain_event ev = { .domid = domid, .event = event,
-                                        .shutdown_reason = reason };
+    struct kxen_ctl_domain_event ev = {.domid = domid, .event = event, .shutdown_reason = reason};
     pthread_mutex_lock(&subs_lock);
     for (unsigned i = 0; i < nr_subs; i++)
         ctl_conn_send_event(subs[i], KXEN_CTL_EVENT_DOMAIN, &ev, sizeof(ev));
@@ -84,14 +83,18 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_domain_create a;
     memcpy(&a, req->payload, sizeof(a));
-    if (memchr(a.name, 0, sizeof(a.name)) == NULL || a.memory_kb % 4 ||
-        a.max_memory_kb % 4 || a.memory_kb > KXEN_MAX_RAM / 1024 ||
-        a.max_memory_kb > KXEN_MAX_RAM / 1024 || (a.flags & ~KXEN_CTL_CREATE_PRIVILEGED))
+    if (memchr(a.name, 0, sizeof(a.name)) == NULL || a.memory_kb % 4 || a.max_memory_kb % 4 ||
+        a.memory_kb > KXEN_MAX_RAM / 1024 || a.max_memory_kb > KXEN_MAX_RAM / 1024 ||
+        (a.flags & ~KXEN_CTL_CREATE_PRIVILEGED))
         return -EINVAL;
     struct domain_config cfg = {
-        .name = a.name, .uuid = a.uuid, .ram_bytes = a.memory_kb * 1024,
-        .max_ram_bytes = a.max_memory_kb * 1024, .nr_vcpus = a.nr_vcpus,
-        .privileged = a.flags & KXEN_CTL_CREATE_PRIVILEGED, .ssidref = a.ssidref,
+        .name = a.name,
+        .uuid = a.uuid,
+        .ram_bytes = a.memory_kb * 1024,
+        .max_ram_bytes = a.max_memory_kb * 1024,
+        .nr_vcpus = a.nr_vcpus,
+        .privileged = a.flags & KXEN_CTL_CREATE_PRIVILEGED,
+        .ssidref = a.ssidref,
         .domid = a.domid,
     };
     struct domain *d;
@@ -163,7 +166,7 @@ static void fill_info(struct domain *d, struct kxen_ctl_domain_info *r)
         r->shutdown_reason = d->shutdown_reason;
     }
     if (st == DOM_PAUSED || st == DOM_BUILDING)
-        r->flags |= KXEN_DOMINFO_PAUSED;  /* Xen: a domain being built is paused */
+        r->flags |= KXEN_DOMINFO_PAUSED; /* Xen: a domain being built is paused */
     if (st == DOM_RUNNING && runnable)
         r->flags |= KXEN_DOMINFO_RUNNING;
     if (st == DOM_RUNNING && !runnable && blocked)
@@ -192,8 +195,8 @@ static int op_getinfo(struct ctl_request *req, struct ctl_reply *rep)
     memcpy(&a, req->payload, sizeof(a));
     if (a.arg & ~KXEN_CTL_GETINFO_NEXT)
         return -EINVAL;
-    struct domain *d = (a.arg & KXEN_CTL_GETINFO_NEXT) ? domain_get_next(a.domid)
-                                                       : domain_get(a.domid);
+    struct domain *d =
+        (a.arg & KXEN_CTL_GETINFO_NEXT) ? domain_get_next(a.domid) : domain_get(a.domid);
     if (!d)
         return -ESRCH;
     fill_info(d, rep->payload);
@@ -239,9 +242,10 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
         }
         got += (size_t)n;
     }
-    struct load_params p = { .image_fd = req->fds[0], .cmdline = a.cmdline,
-                             .store_evtchn = a.store_evtchn,
-                             .console_evtchn = a.console_evtchn };
+    struct load_params p = {.image_fd = req->fds[0],
+                            .cmdline = a.cmdline,
+                            .store_evtchn = a.store_evtchn,
+                            .console_evtchn = a.console_evtchn};
     struct load_result res;
     rc = loader_load_image(d, img, len, &p, &res, msg, sizeof(msg));
     if (rc < 0) {
@@ -266,8 +270,8 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
     r->boot_mode = res.boot_mode;
     r->nr_gnttab_frames = res.nr_gnttab_frames;
     rep->len = sizeof(*r);
-    log_info("domain %u: image loaded, entry %#llx, %s", d->domid,
-             (unsigned long long)res.entry, a.flags & KXEN_LOAD_PAUSED ? "paused" : "started");
+    log_info("domain %u: image loaded, entry %#llx, %s", d->domid, (unsigned long long)res.entry,
+             a.flags & KXEN_LOAD_PAUSED ? "paused" : "started");
 out:
     free(img);
     domain_put(d);
@@ -352,8 +356,8 @@ static int op_console(struct ctl_request *req, struct ctl_reply *rep)
     if (a.domid != KXEN_CTL_DOMID_HV && !(d = req_domain(a.domid, &rc)))
         return rc;
     struct kxen_ctl_console_rep *r = rep->payload;
-    size_t n = console_read(d, a.offset, (char *)(r + 1), KXEN_CTL_CONSOLE_CHUNK, &r->start,
-                            &r->end);
+    size_t n =
+        console_read(d, a.offset, (char *)(r + 1), KXEN_CTL_CONSOLE_CHUNK, &r->start, &r->end);
     rep->len = (uint32_t)(sizeof(*r) + n);
     if (a.flags & KXEN_CTL_CONSOLE_CLEAR)
         console_clear(d);
@@ -379,7 +383,7 @@ static int op_setmaxmem(struct ctl_request *req, struct ctl_reply *rep)
         return rc;
     uint64_t bytes = a.max_memory_kb * 1024;
     if (a.max_memory_kb > KXEN_MAX_RAM / 1024 || bytes < d->ram_size)
-        rc = -EINVAL;  /* RAM cannot shrink below what the memfd already holds */
+        rc = -EINVAL; /* RAM cannot shrink below what the memfd already holds */
     else
         d->max_ram_size = bytes;
     domain_put(d);
@@ -396,34 +400,29 @@ static int op_shutdown_daemon(struct ctl_request *req, struct ctl_reply *rep)
 }
 
 static const struct ctl_op domain_ops[] = {
-    { KXEN_CTL_HELLO, "hello", false, 0, op_hello },
-    { KXEN_CTL_DOMAIN_CREATE, "domain_create", true, sizeof(struct kxen_ctl_domain_create),
-      op_create },
-    { KXEN_CTL_DOMAIN_DESTROY, "domain_destroy", true, sizeof(struct kxen_ctl_domid_arg),
-      op_simple },
-    { KXEN_CTL_DOMAIN_PAUSE, "domain_pause", true, sizeof(struct kxen_ctl_domid_arg),
-      op_simple },
-    { KXEN_CTL_DOMAIN_UNPAUSE, "domain_unpause", true, sizeof(struct kxen_ctl_domid_arg),
-      op_simple },
-    { KXEN_CTL_DOMAIN_GETINFO, "domain_getinfo", false, sizeof(struct kxen_ctl_domid_arg),
-      op_getinfo },
-    { KXEN_CTL_DOMAIN_LOAD, "domain_load", true, sizeof(struct kxen_ctl_domain_load), op_load },
-    { KXEN_CTL_DOMAIN_SHUTDOWN, "domain_shutdown", true, sizeof(struct kxen_ctl_domid_arg),
-      op_simple },
-    { KXEN_CTL_DOMAIN_RENAME, "domain_rename", true, sizeof(struct kxen_ctl_domain_rename),
-      op_rename },
-    { KXEN_CTL_HVM_PARAM_GET, "hvm_param_get", true, sizeof(struct kxen_ctl_hvm_param),
-      op_hvm_param },
-    { KXEN_CTL_HVM_PARAM_SET, "hvm_param_set", true, sizeof(struct kxen_ctl_hvm_param),
-      op_hvm_param },
-    { KXEN_CTL_VCPU_GETINFO, "vcpu_getinfo", false, sizeof(struct kxen_ctl_vcpu_req),
-      op_vcpu_info },
-    { KXEN_CTL_CONSOLE_READ, "console_read", true, sizeof(struct kxen_ctl_console_req),
-      op_console },
-    { KXEN_CTL_EVENTS_SUBSCRIBE, "events_subscribe", true, 0, op_subscribe },
-    { KXEN_CTL_DOMAIN_SETMAXMEM, "domain_setmaxmem", true, sizeof(struct kxen_ctl_setmaxmem),
-      op_setmaxmem },
-    { KXEN_CTL_SHUTDOWN_DAEMON, "shutdown_daemon", true, 0, op_shutdown_daemon },
+    {KXEN_CTL_HELLO, "hello", false, 0, op_hello},
+    {KXEN_CTL_DOMAIN_CREATE, "domain_create", true, sizeof(struct kxen_ctl_domain_create),
+     op_create},
+    {KXEN_CTL_DOMAIN_DESTROY, "domain_destroy", true, sizeof(struct kxen_ctl_domid_arg), op_simple},
+    {KXEN_CTL_DOMAIN_PAUSE, "domain_pause", true, sizeof(struct kxen_ctl_domid_arg), op_simple},
+    {KXEN_CTL_DOMAIN_UNPAUSE, "domain_unpause", true, sizeof(struct kxen_ctl_domid_arg), op_simple},
+    {KXEN_CTL_DOMAIN_GETINFO, "domain_getinfo", false, sizeof(struct kxen_ctl_domid_arg),
+     op_getinfo},
+    {KXEN_CTL_DOMAIN_LOAD, "domain_load", true, sizeof(struct kxen_ctl_domain_load), op_load},
+    {KXEN_CTL_DOMAIN_SHUTDOWN, "domain_shutdown", true, sizeof(struct kxen_ctl_domid_arg),
+     op_simple},
+    {KXEN_CTL_DOMAIN_RENAME, "domain_rename", true, sizeof(struct kxen_ctl_domain_rename),
+     op_rename},
+    {KXEN_CTL_HVM_PARAM_GET, "hvm_param_get", true, sizeof(struct kxen_ctl_hvm_param),
+     op_hvm_param},
+    {KXEN_CTL_HVM_PARAM_SET, "hvm_param_set", true, sizeof(struct kxen_ctl_hvm_param),
+     op_hvm_param},
+    {KXEN_CTL_VCPU_GETINFO, "vcpu_getinfo", false, sizeof(struct kxen_ctl_vcpu_req), op_vcpu_info},
+    {KXEN_CTL_CONSOLE_READ, "console_read", true, sizeof(struct kxen_ctl_console_req), op_console},
+    {KXEN_CTL_EVENTS_SUBSCRIBE, "events_subscribe", true, 0, op_subscribe},
+    {KXEN_CTL_DOMAIN_SETMAXMEM, "domain_setmaxmem", true, sizeof(struct kxen_ctl_setmaxmem),
+     op_setmaxmem},
+    {KXEN_CTL_SHUTDOWN_DAEMON, "shutdown_daemon", true, 0, op_shutdown_daemon},
 };
 
-const struct ctl_op_group ctl_domain_group = { "domain", domain_ops, ARRAY_SIZE(domain_ops) };
+const struct ctl_op_group ctl_domain_group = {"domain", domain_ops, ARRAY_SIZE(domain_ops)};

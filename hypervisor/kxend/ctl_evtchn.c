@@ -126,8 +126,8 @@ static int ctl_reset(struct ctl_request *req, struct ctl_reply *rep)
 static const struct ctl_op evtchn_ctl_ops[] = {
     {KXEN_CTL_EVTCHN_BIND_INTERDOMAIN, "evtchn_bind_interdomain", true,
      sizeof(struct kxen_ctl_evtchn_bind), ctl_bind_interdomain},
-    {KXEN_CTL_EVTCHN_BIND_UNBOUND, "evtchn_bind_unbound", true,
-     sizeof(struct kxen_ctl_evtchn_bind), ctl_bind_unbound},
+    {KXEN_CTL_EVTCHN_BIND_UNBOUND, "evtchn_bind_unbound", true, sizeof(struct kxen_ctl_evtchn_bind),
+     ctl_bind_unbound},
     {KXEN_CTL_EVTCHN_BIND_VIRQ, "evtchn_bind_virq", true, sizeof(struct kxen_ctl_evtchn_bind),
      ctl_bind_virq},
     {KXEN_CTL_EVTCHN_UNBIND, "evtchn_unbind", true, sizeof(struct kxen_ctl_evtchn_port_arg),

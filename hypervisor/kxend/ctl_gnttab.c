@@ -144,16 +144,16 @@ static int ctl_gnttab_copy(struct ctl_request *req, struct ctl_reply *rep)
     for (uint32_t i = 0; i < a->count; i++) {
         const struct kxen_ctl_gnttab_copy_seg *s = &a->segs[i];
         if (s->flags == (GNTCOPY_source_gref | GNTCOPY_dest_gref)) {
-            status[i] = (int16_t)gnttab_dom0_copy_gref(s->source_domid, s->source_ref,
-                                                       s->source_offset, s->dest_domid,
-                                                       s->dest_ref, s->dest_offset, s->len);
+            status[i] =
+                (int16_t)gnttab_dom0_copy_gref(s->source_domid, s->source_ref, s->source_offset,
+                                               s->dest_domid, s->dest_ref, s->dest_offset, s->len);
         } else if (s->flags == GNTCOPY_dest_gref) {
             status[i] = (int16_t)gnttab_dom0_copy(s->dest_domid, s->dest_ref, s->dest_offset,
                                                   s->len, true, (void *)in);
             in += s->len;
         } else {
-            status[i] = (int16_t)gnttab_dom0_copy(s->source_domid, s->source_ref,
-                                                  s->source_offset, s->len, false, out);
+            status[i] = (int16_t)gnttab_dom0_copy(s->source_domid, s->source_ref, s->source_offset,
+                                                  s->len, false, out);
             if (status[i] == GNTST_okay)
                 out += s->len;
         }
@@ -166,7 +166,8 @@ static int ctl_grant_foreign(struct ctl_request *req, struct ctl_reply *rep)
 {
     const struct kxen_ctl_gnttab_grant_foreign *a = req->payload;
     (void)rep;
-    if (a->domid == 0 || a->domid >= DOMID_FIRST_RESERVED || a->backend_domid >= DOMID_FIRST_RESERVED)
+    if (a->domid == 0 || a->domid >= DOMID_FIRST_RESERVED ||
+        a->backend_domid >= DOMID_FIRST_RESERVED)
         return -ESRCH;
     struct domain *d = domain_get(a->domid);
     if (!d)
@@ -179,8 +180,7 @@ static int ctl_grant_foreign(struct ctl_request *req, struct ctl_reply *rep)
 static const struct ctl_op gnttab_ctl_ops[] = {
     {KXEN_CTL_FOREIGN_MAP, "foreign_map", true, sizeof(struct kxen_ctl_foreign_map),
      ctl_foreign_map},
-    {KXEN_CTL_GNTTAB_MAP, "gnttab_map", true, sizeof(struct kxen_ctl_gnttab_map),
-     ctl_gnttab_map},
+    {KXEN_CTL_GNTTAB_MAP, "gnttab_map", true, sizeof(struct kxen_ctl_gnttab_map), ctl_gnttab_map},
     {KXEN_CTL_GNTTAB_UNMAP, "gnttab_unmap", true, sizeof(struct kxen_ctl_gnttab_unmap),
      ctl_gnttab_unmap},
     {KXEN_CTL_GNTTAB_COPY, "gnttab_copy", true, sizeof(struct kxen_ctl_gnttab_copy),

@@ -38,7 +38,7 @@ struct ctl_conn {
     bool privileged;
     struct cleanup *cleanups;
     unsigned nr_cleanups, cap_cleanups;
-    pthread_mutex_t send_lock;  /* replies (server thread) vs events (any thread) */
+    pthread_mutex_t send_lock; /* replies (server thread) vs events (any thread) */
 };
 
 static const struct ctl_op_group *const *groups_get(void)
@@ -70,7 +70,7 @@ const struct ctl_op *ctl_find_op(uint32_t op)
 
 int ctl_server_init(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     strcpy(sa.sun_path, path);
@@ -83,7 +83,7 @@ int ctl_server_init(const char *path)
     listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (listen_fd < 0)
         return -errno;
-    unlink(path);  /* stale socket: the pid-file lock proved no kxend owns it */
+    unlink(path); /* stale socket: the pid-file lock proved no kxend owns it */
     mode_t old = umask(0077);
     int rc = bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
@@ -116,7 +116,7 @@ int ctl_conn_add_cleanup(struct ctl_conn *conn, void (*fn)(void *arg), void *arg
         conn->cleanups = n;
         conn->cap_cleanups = nc;
     }
-    conn->cleanups[conn->nr_cleanups++] = (struct cleanup){ fn, arg };
+    conn->cleanups[conn->nr_cleanups++] = (struct cleanup){fn, arg};
     return 0;
 }
 
@@ -135,7 +135,7 @@ int ctl_conn_send_event(struct ctl_conn *conn, uint32_t op, const void *payload,
     uint8_t buf[sizeof(struct kxen_ctl_hdr) + 256];
     if (len > 256)
         return -EINVAL;
-    struct kxen_ctl_hdr h = { .op = op, .seq = 0, .rc = 0, .len = len };
+    struct kxen_ctl_hdr h = {.op = op, .seq = 0, .rc = 0, .len = len};
     memcpy(buf, &h, sizeof(h));
     memcpy(buf + sizeof(h), payload, len);
     pthread_mutex_lock(&conn->send_lock);
@@ -206,14 +206,13 @@ static void conn_accept(void)
 static int send_reply(struct ctl_conn *c, const struct kxen_ctl_hdr *req, int rc,
                       const struct ctl_reply *rep)
 {
-    struct kxen_ctl_hdr h = { .op = req->op, .seq = req->seq, .rc = rc,
-                              .len = rep ? rep->len : 0 };
-    struct iovec iov[2] = { { &h, sizeof(h) }, { rep ? rep->payload : NULL, h.len } };
+    struct kxen_ctl_hdr h = {.op = req->op, .seq = req->seq, .rc = rc, .len = rep ? rep->len : 0};
+    struct iovec iov[2] = {{&h, sizeof(h)}, {rep ? rep->payload : NULL, h.len}};
     union {
         char buf[CMSG_SPACE(sizeof(int) * KXEN_CTL_MAX_FDS)];
         struct cmsghdr align;
     } cm;
-    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = h.len ? 2 : 1 };
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = h.len ? 2 : 1};
     if (rep && rep->nfds) {
         memset(&cm, 0, sizeof(cm));
         mh.msg_control = cm.buf;
@@ -236,7 +235,7 @@ static int send_reply(struct ctl_conn *c, const struct kxen_ctl_hdr *req, int rc
         if (errno != EAGAIN || waited)
             break;
         /* The client's queue is full: give it a bounded moment, then drop it. */
-        struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+        struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
         waited = true;
         if (poll(&pfd, 1, REPLY_SEND_WAIT_MS) <= 0) {
             errno = EAGAIN;
@@ -257,9 +256,9 @@ static bool conn_handle(struct ctl_conn *c)
         char buf[CMSG_SPACE(sizeof(int) * KXEN_CTL_MAX_FDS)];
         struct cmsghdr align;
     } cm;
-    struct iovec iov = { rx_buf, BUF_SIZE };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                         .msg_controllen = sizeof(cm.buf) };
+    struct iovec iov = {rx_buf, BUF_SIZE};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
     int fds[KXEN_CTL_MAX_FDS];
     unsigned nfds = 0;
 
@@ -283,16 +282,16 @@ static bool conn_handle(struct ctl_conn *c)
     if (n == 0) {
         keep = false;
     } else if ((size_t)n < sizeof(h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-        log_warn("control: pid %d sent a malformed message (%zd bytes%s): closing", (int)c->pid,
-                 n, (mh.msg_flags & MSG_TRUNC) ? ", truncated" : "");
+        log_warn("control: pid %d sent a malformed message (%zd bytes%s): closing", (int)c->pid, n,
+                 (mh.msg_flags & MSG_TRUNC) ? ", truncated" : "");
         keep = false;
     } else {
         memcpy(&h, rx_buf, sizeof(h));
-        struct ctl_reply rep = { .payload = tx_buf, .len = 0, .nfds = 0 };
+        struct ctl_reply rep = {.payload = tx_buf, .len = 0, .nfds = 0};
         int rc;
         const struct ctl_op *op = ctl_find_op(h.op);
         if (h.len != (size_t)n - sizeof(h) || h.rc != 0) {
-            rc = -EINVAL;  /* header disagrees with the message */
+            rc = -EINVAL; /* header disagrees with the message */
         } else if (!op || !op->fn) {
             rc = -ENOSYS;
         } else if (op->privileged && !c->privileged) {
@@ -300,10 +299,15 @@ static bool conn_handle(struct ctl_conn *c)
         } else if (h.len < op->min_len) {
             rc = -EINVAL;
         } else {
-            struct ctl_request req = { .conn = c, .op = h.op, .payload = rx_buf + sizeof(h),
-                                       .len = h.len, .fds = fds, .nfds = nfds,
-                                       .privileged = c->privileged, .pid = c->pid,
-                                       .uid = c->uid };
+            struct ctl_request req = {.conn = c,
+                                      .op = h.op,
+                                      .payload = rx_buf + sizeof(h),
+                                      .len = h.len,
+                                      .fds = fds,
+                                      .nfds = nfds,
+                                      .privileged = c->privileged,
+                                      .pid = c->pid,
+                                      .uid = c->uid};
             rc = op->fn(&req, &rep);
             if (rc > 0)
                 rc = 0;
@@ -337,11 +341,11 @@ int ctl_server_run(void)
 {
     struct pollfd pfd[MAX_CONNS + 2];
     while (!atomic_load(&stopping)) {
-        pfd[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-        pfd[1] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+        pfd[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        pfd[1] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
         unsigned n = nr_conns;
         for (unsigned i = 0; i < n; i++)
-            pfd[2 + i] = (struct pollfd){ .fd = conns[i]->fd, .events = POLLIN };
+            pfd[2 + i] = (struct pollfd){.fd = conns[i]->fd, .events = POLLIN};
         int rc = poll(pfd, n + 2, -1);
         if (rc < 0) {
             if (errno == EINTR)

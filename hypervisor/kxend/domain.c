@@ -132,8 +132,8 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
     if (cfg->ram_bytes < KXEN_MIN_RAM || cfg->ram_bytes > KXEN_MAX_RAM ||
         cfg->ram_bytes % KXEN_PAGE_SIZE)
         return -EINVAL;
-    if (cfg->max_ram_bytes && (cfg->max_ram_bytes < cfg->ram_bytes ||
-                               cfg->max_ram_bytes > KXEN_MAX_RAM))
+    if (cfg->max_ram_bytes &&
+        (cfg->max_ram_bytes < cfg->ram_bytes || cfg->max_ram_bytes > KXEN_MAX_RAM))
         return -EINVAL;
     if (cfg->domid > KXEN_MAX_DOMID)
         return -EINVAL;
@@ -210,7 +210,7 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
         goto fail;
     }
     d->domid = (uint16_t)id;
-    table[id] = d;  /* placeholder: not returned by lookups until fully built */
+    table[id] = d; /* placeholder: not returned by lookups until fully built */
     atomic_fetch_add(&d->refs, 1);
     pthread_mutex_unlock(&table_lock);
 
@@ -265,7 +265,7 @@ int domain_start_ex(struct domain *d, bool paused)
         return -EBUSY;
     }
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
-        struct vcpu_boot none = { .mode = VCPU_BOOT_LONG64 };
+        struct vcpu_boot none = {.mode = VCPU_BOOT_LONG64};
         rc = d->accel->vcpu_init(d->vcpus[i], i == 0 ? &d->vcpus[0]->boot : &none);
         if (rc < 0) {
             while (i-- > 0)
@@ -410,7 +410,7 @@ int domain_destroy(struct domain *d)
     pthread_mutex_unlock(&d->lock);
 
     if (started) {
-        d->accel->stop(d);  /* joins the vCPU threads: nothing runs guest code after this */
+        d->accel->stop(d); /* joins the vCPU threads: nothing runs guest code after this */
         for (unsigned i = 0; i < d->nr_vcpus; i++)
             d->accel->vcpu_destroy(d->vcpus[i]);
     }
@@ -424,7 +424,7 @@ int domain_destroy(struct domain *d)
     log_info("domain %u (%s) destroyed", d->domid, d->name);
     domain_events_notify(d->domid, KXEN_DOMEV_DESTROYED, d->shutdown_reason);
     evtchn_dom0_send_virq(VIRQ_DOM_EXC);
-    domain_put(d);  /* the table's reference */
+    domain_put(d); /* the table's reference */
     return 0;
 }
 

@@ -24,8 +24,8 @@
 _Static_assert(KXEN_EVTCHN_NR_PORTS == EVTCHN_2L_NR_CHANNELS, "2-level port count");
 
 pthread_mutex_t evtchn_lock = PTHREAD_MUTEX_INITIALIZER;
-struct evtchn_domain evtchn_dom0_tab;  /* domid 0, d == NULL */
-int evtchn_dom0_epoll_fd = -1;         /* kick fds of dom0 ports, read by the poller thread */
+struct evtchn_domain evtchn_dom0_tab; /* domid 0, d == NULL */
+int evtchn_dom0_epoll_fd = -1;        /* kick fds of dom0 ports, read by the poller thread */
 
 /* ---- validation helpers: every guest- or client-supplied value passes one of these ---- */
 
@@ -66,7 +66,7 @@ bool evtchn_virq_is_global(unsigned virq)
 static struct shared_info *shared_info_of(struct domain *d)
 {
     uint64_t gpa = d->shared_info_gpa;
-    if (gpa == ~0ull || (gpa & 7))  /* ~0: not mapped yet (KXEN_NO_GPA) */
+    if (gpa == ~0ull || (gpa & 7)) /* ~0: not mapped yet (KXEN_NO_GPA) */
         return NULL;
     return guest_phys_ptr(d, gpa, sizeof(struct shared_info));
 }
@@ -444,7 +444,7 @@ static int op_send(struct vcpu *v, void *arg)
         evtchn_raise_locked(p->peer, p->remote_port);
     else if (p->state == ECS_IPI)
         evtchn_raise_locked(tab, a->port);
-    else if (p->state != ECS_UNBOUND)  /* unbound: dropped silently, as Xen does */
+    else if (p->state != ECS_UNBOUND) /* unbound: dropped silently, as Xen does */
         rc = -EINVAL;
     pthread_mutex_unlock(&evtchn_lock);
     return rc;
@@ -523,7 +523,7 @@ static int op_bind_vcpu(struct vcpu *v, void *arg)
              (p->state == ECS_VIRQ && evtchn_virq_is_global(p->virq)))
         atomic_store(&p->notify_vcpu, a->vcpu);
     else
-        rc = -EINVAL;  /* free, ipi and per-vCPU virq ports stay where they are */
+        rc = -EINVAL; /* free, ipi and per-vCPU virq ports stay where they are */
     pthread_mutex_unlock(&evtchn_lock);
     return rc;
 }
@@ -567,7 +567,7 @@ static int op_reset(struct vcpu *v, void *arg)
 int evtchn_reset_domain(uint16_t dom)
 {
     if (dom == 0)
-        return -EINVAL;  /* dom0's ports belong to host processes, closed by their handles */
+        return -EINVAL; /* dom0's ports belong to host processes, closed by their handles */
     struct evtchn_domain *tab;
     struct domain *ref;
     int rc = tab_get(dom, &tab, &ref);
@@ -602,9 +602,10 @@ union evtchn_op_arg {
 static const struct {
     int (*fn)(struct vcpu *v, void *arg);
     uint32_t size;
-    bool copy_back;   /* the op has out fields */
+    bool copy_back; /* the op has out fields */
 } evtchn_ops[] = {
-    [EVTCHNOP_bind_interdomain] = {op_bind_interdomain, sizeof(struct evtchn_bind_interdomain), true},
+    [EVTCHNOP_bind_interdomain] = {op_bind_interdomain, sizeof(struct evtchn_bind_interdomain),
+                                   true},
     [EVTCHNOP_bind_virq] = {op_bind_virq, sizeof(struct evtchn_bind_virq), true},
     [EVTCHNOP_close] = {op_close, sizeof(struct evtchn_close), false},
     [EVTCHNOP_send] = {op_send, sizeof(struct evtchn_send), false},
@@ -620,7 +621,7 @@ static int64_t hc_evtchn(struct vcpu *v, const uint64_t args[5])
 {
     uint64_t cmd = args[0];
     if (cmd >= ARRAY_SIZE(evtchn_ops) || !evtchn_ops[cmd].fn)
-        return -ENOSYS;  /* pirq and the FIFO ABI are not offered */
+        return -ENOSYS; /* pirq and the FIFO ABI are not offered */
     union evtchn_op_arg arg;
     if (copy_from_guest(v, &arg, args[1], evtchn_ops[cmd].size))
         return -EFAULT;
@@ -689,4 +690,3 @@ void evtchn_domain_destroy(struct domain *d)
     pthread_mutex_unlock(&evtchn_lock);
     free(tab);
 }
-

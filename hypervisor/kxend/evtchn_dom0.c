@@ -37,7 +37,7 @@ static void *dom0_poller(void *arg)
                 continue;
             struct evtchn_port *p = &evtchn_dom0_tab.ports[port];
             if (p->gen != gen || p->kick_fd < 0)
-                continue;  /* closed (and maybe re-used) since the event was queued */
+                continue; /* closed (and maybe re-used) since the event was queued */
             uint64_t cnt;
             if (read(p->kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
                 continue;
@@ -114,19 +114,21 @@ int evtchn_dom0_bind_interdomain(uint16_t remote_dom, uint32_t remote_port, cons
 {
     fds->notify_fd = fds->kick_fd = -1;
     if (remote_dom == 0 || remote_dom >= DOMID_FIRST_RESERVED)
-        return -ESRCH;  /* dom0 to dom0 is never needed by a backend */
+        return -ESRCH; /* dom0 to dom0 is never needed by a backend */
     struct domain *rd = domain_get(remote_dom);
     if (!rd)
         return -ESRCH;
     pthread_mutex_lock(&evtchn_lock);
     struct evtchn_domain *rt = rd->evtchn;
     uint32_t lport = 0;
-    int rc = rt ? evtchn_bind_interdomain_locked(&evtchn_dom0_tab, rt, remote_port, &lport) : -ESRCH;
+    int rc =
+        rt ? evtchn_bind_interdomain_locked(&evtchn_dom0_tab, rt, remote_port, &lport) : -ESRCH;
     if (rc == 0 && (rc = dom0_port_fds_locked(lport, fds)) != 0)
         evtchn_close_locked(&evtchn_dom0_tab, lport, NULL);
     if (rc == 0) {
         evtchn_dom0_tab.ports[lport].owner = owner;
-        evtchn_raise_locked(&evtchn_dom0_tab, lport);  /* as for guests: a conservative first event */
+        evtchn_raise_locked(&evtchn_dom0_tab,
+                            lport); /* as for guests: a conservative first event */
         *port = lport;
     }
     pthread_mutex_unlock(&evtchn_lock);
@@ -167,7 +169,7 @@ int evtchn_dom0_bind_virq(unsigned virq, const void *owner, uint32_t *port,
 {
     fds->notify_fd = fds->kick_fd = -1;
     if (virq >= NR_VIRQS || !evtchn_virq_is_global(virq))
-        return -EINVAL;  /* per-vCPU VIRQs mean nothing for host processes */
+        return -EINVAL; /* per-vCPU VIRQs mean nothing for host processes */
     return dom0_bind(dom0_link_virq, &virq, owner, port, fds);
 }
 
@@ -177,8 +179,9 @@ int evtchn_dom0_close(uint32_t port, const void *owner)
         return -EINVAL;
     pthread_mutex_lock(&evtchn_lock);
     struct evtchn_port *p = &evtchn_dom0_tab.ports[port];
-    int rc = p->state == ECS_FREE || p->owner != owner ? -ENOTCONN
-                                                       : evtchn_close_locked(&evtchn_dom0_tab, port, NULL);
+    int rc = p->state == ECS_FREE || p->owner != owner
+                 ? -ENOTCONN
+                 : evtchn_close_locked(&evtchn_dom0_tab, port, NULL);
     pthread_mutex_unlock(&evtchn_lock);
     return rc;
 }

@@ -17,28 +17,28 @@ enum evtchn_state { ECS_FREE, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_IPI };
 struct evtchn_domain;
 
 struct evtchn_port {
-    uint8_t state;                 /* enum evtchn_state */
-    uint16_t remote_dom;           /* unbound: who may bind; interdomain: the peer */
-    uint32_t remote_port;          /* interdomain */
-    struct evtchn_domain *peer;    /* interdomain: valid while bound (peers unbind us first) */
-    uint32_t virq, virq_vcpu;      /* virq: which and the vCPU table it sits in */
+    uint8_t state;              /* enum evtchn_state */
+    uint16_t remote_dom;        /* unbound: who may bind; interdomain: the peer */
+    uint32_t remote_port;       /* interdomain */
+    struct evtchn_domain *peer; /* interdomain: valid while bound (peers unbind us first) */
+    uint32_t virq, virq_vcpu;   /* virq: which and the vCPU table it sits in */
     _Atomic uint32_t notify_vcpu;
-    uint32_t gen;                  /* bumped at every free: stale dom0 events are dropped */
-    int notify_fd, kick_fd;        /* dom0 ports only, else -1 */
-    const void *owner;             /* dom0 ports: the client connection that bound it */
+    uint32_t gen;           /* bumped at every free: stale dom0 events are dropped */
+    int notify_fd, kick_fd; /* dom0 ports only, else -1 */
+    const void *owner;      /* dom0 ports: the client connection that bound it */
 };
 
 struct evtchn_domain {
     uint16_t domid;
-    struct domain *d;              /* NULL for dom0 */
+    struct domain *d; /* NULL for dom0 */
     _Atomic uint64_t host_pending[KXEN_EVTCHN_NR_PORTS / 64];
     uint32_t virq_port[KXEN_MAX_VCPUS][NR_VIRQS];
     struct evtchn_port ports[KXEN_EVTCHN_NR_PORTS];
 };
 
 extern pthread_mutex_t evtchn_lock;
-extern struct evtchn_domain evtchn_dom0_tab;  /* domid 0: the host's processes */
-extern int evtchn_dom0_epoll_fd;              /* kick eventfds of dom0 ports */
+extern struct evtchn_domain evtchn_dom0_tab; /* domid 0: the host's processes */
+extern int evtchn_dom0_epoll_fd;             /* kick eventfds of dom0 ports */
 
 int evtchn_port_check(uint32_t port);
 bool evtchn_virq_is_global(unsigned virq);

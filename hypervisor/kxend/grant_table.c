@@ -22,8 +22,8 @@
 #define GNTTAB_DOM0_MAX_MAPS 65536u
 
 struct gnttab_active {
-    uint16_t pins;     /* maps and in-flight copies holding GTF_reading */
-    uint16_t writers;  /* those holding GTF_writing */
+    uint16_t pins;    /* maps and in-flight copies holding GTF_reading */
+    uint16_t writers; /* those holding GTF_writing */
 };
 
 /* A grant of another domain mapped into this (HVM/PVH) domain's physical space: handle =
@@ -31,9 +31,9 @@ struct gnttab_active {
  * mapper's view stays that page (never memory reused by another domain) even after the
  * granter is gone, until the mapper unmaps or dies. */
 struct gnttab_guest_map {
-    void *host;        /* NULL = free */
-    uint64_t gpa;      /* host_addr in the mapper */
-    uint64_t serial;   /* the granter's gnttab serial */
+    void *host;      /* NULL = free */
+    uint64_t gpa;    /* host_addr in the mapper */
+    uint64_t serial; /* the granter's gnttab serial */
     uint16_t domid;
     bool readonly;
     uint32_t ref;
@@ -47,17 +47,17 @@ struct gnttab_guest_map {
 
 struct gnttab_domain {
     struct domain *d;
-    uint64_t serial;   /* tells a re-created domain with the same id from the old one */
+    uint64_t serial; /* tells a re-created domain with the same id from the old one */
     uint64_t frames[KXEN_GNTTAB_MAX_FRAMES];
-    uint32_t frame_set;  /* bit i: frames[i] is a guest page */
-    unsigned nr_frames;  /* highest set frame + 1 */
+    uint32_t frame_set; /* bit i: frames[i] is a guest page */
+    unsigned nr_frames; /* highest set frame + 1 */
     struct gnttab_active active[GNTTAB_MAX_ENTRIES];
-    struct gnttab_guest_map maps[KXEN_ACCEL_MAX_FOREIGN];  /* grants this domain mapped */
+    struct gnttab_guest_map maps[KXEN_ACCEL_MAX_FOREIGN]; /* grants this domain mapped */
 };
 
 /* dom0's mappings: handle = index. */
 struct gnttab_dom0_map {
-    const void *owner;  /* NULL = free slot */
+    const void *owner; /* NULL = free slot */
     uint64_t serial;
     uint16_t domid;
     bool readonly;
@@ -68,7 +68,7 @@ static pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t gnttab_serial;
 static struct gnttab_dom0_map *dom0_maps;
 static uint32_t dom0_maps_cap;
-static uint32_t dom0_maps_free_hint;  /* no free slot below this index */
+static uint32_t dom0_maps_free_hint; /* no free slot below this index */
 
 /* ---- validation helpers ---- */
 
@@ -84,7 +84,7 @@ static int ref_check(const struct gnttab_domain *gt, uint32_t ref)
 static int span_check(uint32_t offset, uint32_t len)
 {
     return offset >= KXEN_PAGE_SIZE || len > KXEN_PAGE_SIZE - offset ? GNTST_bad_copy_arg
-                                                                      : GNTST_okay;
+                                                                     : GNTST_okay;
 }
 
 /* The (flags, domid, frame) entry in guest RAM; NULL if its frame left RAM. */
@@ -108,14 +108,14 @@ static int pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, 
     uint64_t *e = entry_ptr(gt, ref);
     if (!e)
         return GNTST_bad_gntref;
-    uint32_t *word = (uint32_t *)e;  /* flags | domid << 16, little-endian */
+    uint32_t *word = (uint32_t *)e; /* flags | domid << 16, little-endian */
     for (int tries = 0; tries < 16; tries++) {
-        uint64_t local = __atomic_load_n(e, __ATOMIC_SEQ_CST);  /* read once */
+        uint64_t local = __atomic_load_n(e, __ATOMIC_SEQ_CST); /* read once */
         uint16_t flags = (uint16_t)local, domid = (uint16_t)(local >> 16);
         uint32_t frame = (uint32_t)(local >> 32);
         if ((flags & GTF_type_mask) != GTF_permit_access || domid != grantee) {
-            log_debug("gnttab: d%u ref %u: not granted to d%u (flags %#x dom %u)",
-                      gt->d->domid, ref, grantee, flags, domid);
+            log_debug("gnttab: d%u ref %u: not granted to d%u (flags %#x dom %u)", gt->d->domid,
+                      ref, grantee, flags, domid);
             return GNTST_general_error;
         }
         if (!readonly && (flags & GTF_readonly)) {
@@ -252,8 +252,8 @@ int gnttab_seed_reserved(struct domain *d, unsigned ref, uint16_t backend_domid,
 
 /* One side of a copy: pinned grant of another domain, or a frame of the caller itself. */
 struct copy_side {
-    struct domain *ref;        /* reference held on a granter */
-    struct gnttab_domain *gt;  /* pinned: unpin with gref/readonly */
+    struct domain *ref;       /* reference held on a granter */
+    struct gnttab_domain *gt; /* pinned: unpin with gref/readonly */
     uint32_t gref;
     bool readonly;
     uint8_t *ptr;
@@ -305,7 +305,7 @@ static void side_done(struct copy_side *s, uint16_t len)
     if (s->gt && !s->readonly)
         guest_mark_dirty(s->ref, (uint64_t)(s->ptr - s->ref->ram), len);
     pthread_mutex_lock(&gnttab_lock);
-    if (s->ref && s->ref->gnttab == s->gt)  /* granter may have been destroyed meanwhile */
+    if (s->ref && s->ref->gnttab == s->gt) /* granter may have been destroyed meanwhile */
         side_release_locked(s);
     pthread_mutex_unlock(&gnttab_lock);
     side_put(s);
@@ -387,8 +387,8 @@ int gnttab_dom0_copy(uint16_t domid, uint32_t ref, uint16_t offset, uint16_t len
     return GNTST_okay;
 }
 
-int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom,
-                          uint32_t dref, uint16_t doff, uint16_t len)
+int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom, uint32_t dref,
+                          uint16_t doff, uint16_t len)
 {
     if (span_check(soff, len) || span_check(doff, len))
         return GNTST_bad_copy_arg;
@@ -427,8 +427,8 @@ int gnttab_dom0_map(uint16_t domid, uint32_t ref, bool readonly, const void *own
     int st = gt ? GNTST_okay : GNTST_bad_domain;
     if (st == GNTST_okay && h == dom0_maps_cap) {
         uint32_t cap = dom0_maps_cap ? dom0_maps_cap * 2 : 256;
-        struct gnttab_dom0_map *m = cap <= GNTTAB_DOM0_MAX_MAPS
-                                        ? realloc(dom0_maps, cap * sizeof(*m)) : NULL;
+        struct gnttab_dom0_map *m =
+            cap <= GNTTAB_DOM0_MAX_MAPS ? realloc(dom0_maps, cap * sizeof(*m)) : NULL;
         if (!m) {
             st = GNTST_no_space;
         } else {
@@ -442,8 +442,7 @@ int gnttab_dom0_map(uint16_t domid, uint32_t ref, bool readonly, const void *own
         st = pin_locked(gt, ref, 0, readonly, &gpa);
     if (st == GNTST_okay) {
         dom0_maps[h] = (struct gnttab_dom0_map){
-            .owner = owner, .serial = gt->serial, .domid = domid, .readonly = readonly,
-            .ref = ref};
+            .owner = owner, .serial = gt->serial, .domid = domid, .readonly = readonly, .ref = ref};
         *handle = h;
         dom0_maps_free_hint = h + 1;
         /* The memfd backs RAM from guest-physical 0, so the offset is the host offset. */
@@ -566,7 +565,7 @@ static int64_t op_set_version(struct vcpu *v, uint64_t uop, uint32_t count)
     if (copy_from_guest(v, &op, uop, sizeof(op)))
         return -EFAULT;
     int64_t rc = op.version == 1 ? 0 : op.version == 2 ? -ENOSYS : -EINVAL;
-    op.version = 1;  /* the version in force, reported whatever was asked */
+    op.version = 1; /* the version in force, reported whatever was asked */
     if (copy_to_guest(v, uop, &op, sizeof(op)))
         return -EFAULT;
     return rc;
@@ -655,7 +654,8 @@ static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
     if (!(op->flags & GNTMAP_host_map) ||
         (op->flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte))) {
         log_warn("gnttab: d%u map_grant_ref: flags %#x: only GNTMAP_host_map [| readonly] "
-                 "into the physical address space is offered", c->domid, op->flags);
+                 "into the physical address space is offered",
+                 c->domid, op->flags);
         return GNTST_general_error;
     }
     bool readonly = op->flags & GNTMAP_readonly;
@@ -678,7 +678,7 @@ static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
     bool pinned = st == GNTST_okay;
     void *host = MAP_FAILED;
     if (st == GNTST_okay && (!c->accel || !c->accel->map_foreign_page))
-        st = GNTST_general_error;  /* no accelerator (unit tests' fake domains) */
+        st = GNTST_general_error; /* no accelerator (unit tests' fake domains) */
     if (st == GNTST_okay) {
         /* Our own mapping of the granter's memfd page (memfd offset = gpa). */
         host = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED,
@@ -699,9 +699,12 @@ static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
         }
     }
     if (st == GNTST_okay) {
-        gt->maps[h] = (struct gnttab_guest_map){.host = host, .gpa = op->host_addr,
-                                                .serial = g->gnttab->serial, .domid = domid,
-                                                .readonly = readonly, .ref = op->ref};
+        gt->maps[h] = (struct gnttab_guest_map){.host = host,
+                                                .gpa = op->host_addr,
+                                                .serial = g->gnttab->serial,
+                                                .domid = domid,
+                                                .readonly = readonly,
+                                                .ref = op->ref};
         op->handle = h;
         op->dev_bus_addr = 0;
     } else if (pinned) {
@@ -771,12 +774,9 @@ static int64_t op_unmap(struct vcpu *v, uint64_t uop, uint32_t count)
 }
 
 static int64_t (*const gnttab_ops[])(struct vcpu *v, uint64_t uop, uint32_t count) = {
-    [GNTTABOP_map_grant_ref] = op_map,
-    [GNTTABOP_unmap_grant_ref] = op_unmap,
-    [GNTTABOP_setup_table] = op_setup_table,
-    [GNTTABOP_copy] = op_copy,
-    [GNTTABOP_query_size] = op_query_size,
-    [GNTTABOP_set_version] = op_set_version,
+    [GNTTABOP_map_grant_ref] = op_map,       [GNTTABOP_unmap_grant_ref] = op_unmap,
+    [GNTTABOP_setup_table] = op_setup_table, [GNTTABOP_copy] = op_copy,
+    [GNTTABOP_query_size] = op_query_size,   [GNTTABOP_set_version] = op_set_version,
     [GNTTABOP_get_version] = op_get_version,
 };
 
@@ -784,7 +784,7 @@ static int64_t hc_gnttab(struct vcpu *v, const uint64_t args[5])
 {
     uint64_t cmd = args[0];
     if (cmd >= ARRAY_SIZE(gnttab_ops) || !gnttab_ops[cmd])
-        return -ENOSYS;  /* transfer, v2 status frames, swap, cache flush: not offered */
+        return -ENOSYS; /* transfer, v2 status frames, swap, cache flush: not offered */
     if (args[2] > UINT32_MAX)
         return -EINVAL;
     return gnttab_ops[cmd](v, args[1], (uint32_t)args[2]);

@@ -51,7 +51,7 @@ static int copy_virt(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool t
     uint8_t *b = buf;
 
     if (len && gva + len - 1 < gva)
-        return -EFAULT;  /* wraps around the address space */
+        return -EFAULT; /* wraps around the address space */
     while (len) {
         uint64_t gpa = gva;
         size_t chunk = KXEN_MIN(len, (size_t)(KXEN_PAGE_SIZE - (gva & (KXEN_PAGE_SIZE - 1))));

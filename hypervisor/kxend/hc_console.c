@@ -15,7 +15,7 @@
 
 struct ring {
     char *buf;
-    uint64_t total;  /* bytes ever written */
+    uint64_t total; /* bytes ever written */
 };
 
 static pthread_mutex_t hv_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -159,8 +159,7 @@ static int64_t do_console_io(struct vcpu *v, const uint64_t a[5])
         if (!v->dom->privileged)
             return -EPERM;
         uint64_t start, end;
-        size_t n = console_read(NULL, 0, buf, KXEN_MIN(count, (uint64_t)sizeof(buf)), &start,
-                                &end);
+        size_t n = console_read(NULL, 0, buf, KXEN_MIN(count, (uint64_t)sizeof(buf)), &start, &end);
         if (n && copy_to_guest(v, gva, buf, n))
             return -EFAULT;
         return (int64_t)n;
@@ -170,5 +169,5 @@ static int64_t do_console_io(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_console_io = { __HYPERVISOR_console_io, "console_io",
-                                                do_console_io };
+const struct hypercall_family hc_console_io = {__HYPERVISOR_console_io, "console_io",
+                                               do_console_io};

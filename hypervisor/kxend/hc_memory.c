@@ -84,7 +84,7 @@ static int64_t add_to_physmap(struct vcpu *v, uint64_t arg)
         break;
     case XENMAPSPACE_grant_table:
         if (x.idx & XENMAPIDX_grant_table_status)
-            rc = -EINVAL;  /* v1 only: no status frames */
+            rc = -EINVAL; /* v1 only: no status frames */
         else if (x.idx >= KXEN_GNTTAB_MAX_FRAMES || x.gpfn >= (d->ram_size >> KXEN_PAGE_SHIFT))
             rc = -EINVAL;
         else
@@ -107,9 +107,9 @@ static int64_t memory_map(struct vcpu *v, uint64_t arg)
     struct kxen_e820_entry e[2];
     unsigned n = 0;
     uint64_t end = usable_end(d);
-    e[n++] = (struct kxen_e820_entry){ 0, end, KXEN_E820_RAM };
+    e[n++] = (struct kxen_e820_entry){0, end, KXEN_E820_RAM};
     if (end < d->ram_size)
-        e[n++] = (struct kxen_e820_entry){ end, d->ram_size - end, KXEN_E820_RESERVED };
+        e[n++] = (struct kxen_e820_entry){end, d->ram_size - end, KXEN_E820_RESERVED};
     if (m.nr_entries < n)
         return -EINVAL;
     if (copy_to_guest(v, xen_guest_handle_addr(m.buffer), e, n * sizeof(e[0])))
@@ -156,11 +156,11 @@ static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg, uint64
     for (; (uint64_t)done < r.nr_extents; done++) {
         xen_pfn_t pfn;
         if (cmd == XENMEM_increase_reservation)
-            break;  /* no free machine frames to hand out beyond the domain's RAM */
+            break; /* no free machine frames to hand out beyond the domain's RAM */
         if (copy_from_guest(v, &pfn, ext + (uint64_t)done * sizeof(pfn), sizeof(pfn)))
             break;
         uint64_t limit = usable_end(d) >> KXEN_PAGE_SHIFT;
-        if (pfn & (pages - 1) || pfn >= limit || pages > limit - pfn)  /* no wrap past 2^64 */
+        if (pfn & (pages - 1) || pfn >= limit || pages > limit - pfn) /* no wrap past 2^64 */
             break;
         if (cmd == XENMEM_decrease_reservation &&
             fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -199,4 +199,4 @@ static int64_t do_memory_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_memory_op = { __HYPERVISOR_memory_op, "memory_op", do_memory_op };
+const struct hypercall_family hc_memory_op = {__HYPERVISOR_memory_op, "memory_op", do_memory_op};

@@ -42,7 +42,7 @@ bool vcpu_runnable_check(struct vcpu *v)
     if (st == VCPU_RUNNABLE)
         return true;
     if (st != VCPU_BLOCKED || v->halted_noirq)
-        return false;  /* hlt with interrupts off: only destroy ends it (no NMIs here) */
+        return false; /* hlt with interrupts off: only destroy ends it (no NMIs here) */
     bool timer = time_check_timers(v);
     bool pending = evtchn_sync(v);
     bool wake;
@@ -126,7 +126,7 @@ static int64_t sched_poll(struct vcpu *v, uint64_t arg)
     v->poll_nr_ports = p.nr_ports;
     v->poll_deadline_ns = p.timeout;
     if (!p.nr_ports && !p.timeout)
-        v->poll_deadline_ns = ~0ull - 1;  /* nothing can wake it but destroy: as Xen */
+        v->poll_deadline_ns = ~0ull - 1; /* nothing can wake it but destroy: as Xen */
     atomic_store(&v->state, VCPU_BLOCKED);
     vcpu_runstate_set(v, 2);
     return 0;
@@ -165,7 +165,7 @@ static int64_t do_sched_op(struct vcpu *v, const uint64_t a[5])
 {
     switch (a[0]) {
     case SCHEDOP_yield:
-        atomic_store(&v->kicked, true);  /* let the accelerator run something else */
+        atomic_store(&v->kicked, true); /* let the accelerator run something else */
         return 0;
     case SCHEDOP_block:
         return sched_block(v);
@@ -213,7 +213,7 @@ static int64_t do_sched_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_sched_op = { __HYPERVISOR_sched_op, "sched_op", do_sched_op };
+const struct hypercall_family hc_sched_op = {__HYPERVISOR_sched_op, "sched_op", do_sched_op};
 
 /* set_timer_op(timeout_abs_ns): 0 cancels; a past time fires at once (as Xen for PV). */
 static int64_t do_set_timer_op(struct vcpu *v, const uint64_t a[5])
@@ -228,5 +228,5 @@ static int64_t do_set_timer_op(struct vcpu *v, const uint64_t a[5])
     return 0;
 }
 
-const struct hypercall_family hc_set_timer_op = { __HYPERVISOR_set_timer_op, "set_timer_op",
-                                                  do_set_timer_op };
+const struct hypercall_family hc_set_timer_op = {__HYPERVISOR_set_timer_op, "set_timer_op",
+                                                 do_set_timer_op};

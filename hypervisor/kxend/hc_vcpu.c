@@ -44,7 +44,7 @@ static int64_t register_vcpu_info(struct vcpu *v, struct vcpu *t, uint64_t arg)
     if (r.offset > KXEN_PAGE_SIZE - sizeof(struct vcpu_info) || r.rsvd)
         return -EINVAL;
     if (t->vcpu_info_gpa != KXEN_NO_GPA)
-        return -EINVAL;  /* once per vCPU, as Xen */
+        return -EINVAL; /* once per vCPU, as Xen */
     if (r.mfn >= (t->dom->ram_size >> KXEN_PAGE_SHIFT))
         return -EINVAL;
     uint64_t gpa = (r.mfn << KXEN_PAGE_SHIFT) + r.offset;
@@ -58,7 +58,7 @@ static int64_t register_vcpu_info(struct vcpu *v, struct vcpu *t, uint64_t arg)
     if (copy_to_guest_phys(t->dom, gpa, &cur, sizeof(cur)))
         return -EINVAL;
     t->vcpu_info_gpa = gpa;
-    atomic_store(&t->kicked, true);  /* resync pending bits into the new location */
+    atomic_store(&t->kicked, true); /* resync pending bits into the new location */
     return 0;
 }
 
@@ -81,7 +81,7 @@ static uint16_t ar_from_svm(uint16_t ar)
 static bool seg_ok(uint16_t ar, bool code)
 {
     if (!(ar & 0x80))
-        return !code;  /* not present: only data segments may be null */
+        return !code; /* not present: only data segments may be null */
     return (ar & 0x10) && !!(ar & 0x8) == code;
 }
 
@@ -95,36 +95,50 @@ static int64_t context_to_regs(struct domain *d, const struct vcpu_hvm_context *
         const struct vcpu_hvm_x86_64 *x = &c->cpu_regs.x86_64;
         if (!(x->cr0 & CR0_PE) || !(x->cr0 & CR0_PG) || !(x->cr4 & CR4_PAE) ||
             (x->efer & (EFER_LME | EFER_LMA)) != (EFER_LME | EFER_LMA))
-            return -EINVAL;  /* 64-bit mode needs paging, PAE and long mode on */
+            return -EINVAL; /* 64-bit mode needs paging, PAE and long mode on */
         if ((uint64_t)((int64_t)(x->rip << 16) >> 16) != x->rip || x->cr3 >= d->ram_size)
-            return -EINVAL;  /* non-canonical entry or page tables outside RAM */
-        *r = (struct vcpu_regs){ .rax = x->rax, .rbx = x->rbx, .rcx = x->rcx, .rdx = x->rdx,
-                                 .rsi = x->rsi, .rdi = x->rdi, .rsp = x->rsp, .rbp = x->rbp,
-                                 .rip = x->rip, .rflags = x->rflags | 0x2 };
+            return -EINVAL; /* non-canonical entry or page tables outside RAM */
+        *r = (struct vcpu_regs){.rax = x->rax,
+                                .rbx = x->rbx,
+                                .rcx = x->rcx,
+                                .rdx = x->rdx,
+                                .rsi = x->rsi,
+                                .rdi = x->rdi,
+                                .rsp = x->rsp,
+                                .rbp = x->rbp,
+                                .rip = x->rip,
+                                .rflags = x->rflags | 0x2};
         s->cr0 = x->cr0, s->cr3 = x->cr3, s->cr4 = x->cr4, s->efer = x->efer;
-        struct vcpu_segment flat = { .limit = 0xffffffffu, .attrib = AR_DATA };
+        struct vcpu_segment flat = {.limit = 0xffffffffu, .attrib = AR_DATA};
         s->ds = s->es = s->ss = s->fs = s->gs = flat;
-        s->cs = (struct vcpu_segment){ .limit = 0xffffffffu, .attrib = AR_CODE64 };
+        s->cs = (struct vcpu_segment){.limit = 0xffffffffu, .attrib = AR_CODE64};
     } else if (c->mode == VCPU_HVM_MODE_32B) {
         const struct vcpu_hvm_x86_32 *x = &c->cpu_regs.x86_32;
         if (!(x->cr0 & CR0_PE) || !seg_ok(x->cs_ar, true) || !seg_ok(x->ds_ar, false) ||
             !seg_ok(x->ss_ar, false) || !seg_ok(x->es_ar, false) || (x->cs_ar & 0x200))
-            return -EINVAL;  /* protected mode with a present code segment, no long mode */
+            return -EINVAL; /* protected mode with a present code segment, no long mode */
         if ((x->cr0 & CR0_PG) && x->cr3 >= d->ram_size)
             return -EINVAL;
-        *r = (struct vcpu_regs){ .rax = x->eax, .rbx = x->ebx, .rcx = x->ecx, .rdx = x->edx,
-                                 .rsi = x->esi, .rdi = x->edi, .rsp = x->esp, .rbp = x->ebp,
-                                 .rip = x->eip, .rflags = x->eflags | 0x2 };
+        *r = (struct vcpu_regs){.rax = x->eax,
+                                .rbx = x->ebx,
+                                .rcx = x->ecx,
+                                .rdx = x->edx,
+                                .rsi = x->esi,
+                                .rdi = x->edi,
+                                .rsp = x->esp,
+                                .rbp = x->ebp,
+                                .rip = x->eip,
+                                .rflags = x->eflags | 0x2};
         s->cr0 = x->cr0, s->cr3 = x->cr3, s->cr4 = x->cr4, s->efer = x->efer & ~EFER_LMA;
-        s->cs = (struct vcpu_segment){ x->cs_base, x->cs_limit, 0, ar_from_svm(x->cs_ar) };
-        s->ds = (struct vcpu_segment){ x->ds_base, x->ds_limit, 0, ar_from_svm(x->ds_ar) };
-        s->ss = (struct vcpu_segment){ x->ss_base, x->ss_limit, 0, ar_from_svm(x->ss_ar) };
-        s->es = (struct vcpu_segment){ x->es_base, x->es_limit, 0, ar_from_svm(x->es_ar) };
+        s->cs = (struct vcpu_segment){x->cs_base, x->cs_limit, 0, ar_from_svm(x->cs_ar)};
+        s->ds = (struct vcpu_segment){x->ds_base, x->ds_limit, 0, ar_from_svm(x->ds_ar)};
+        s->ss = (struct vcpu_segment){x->ss_base, x->ss_limit, 0, ar_from_svm(x->ss_ar)};
+        s->es = (struct vcpu_segment){x->es_base, x->es_limit, 0, ar_from_svm(x->es_ar)};
         s->fs = s->gs = s->ds;
     } else {
         return -EINVAL;
     }
-    s->tr = (struct vcpu_segment){ .limit = 0x67, .attrib = AR_TSS64 };
+    s->tr = (struct vcpu_segment){.limit = 0x67, .attrib = AR_TSS64};
     return 0;
 }
 
@@ -144,7 +158,7 @@ static int64_t vcpu_initialise(struct vcpu *v, struct vcpu *t, uint64_t arg)
     pthread_mutex_lock(&d->lock);
     if (t->boot_set || atomic_load(&t->state) != VCPU_DOWN) {
         pthread_mutex_unlock(&d->lock);
-        return -EEXIST;  /* vCPU 0, or a vCPU initialised before */
+        return -EEXIST; /* vCPU 0, or a vCPU initialised before */
     }
     rc = d->accel->set_sregs(t, &s);
     if (rc == 0)
@@ -162,7 +176,7 @@ static int64_t vcpu_up(struct vcpu *t)
     pthread_mutex_lock(&d->lock);
     int64_t rc = 0;
     if (!t->boot_set) {
-        rc = -EINVAL;  /* no context yet */
+        rc = -EINVAL; /* no context yet */
     } else {
         int expect = VCPU_DOWN;
         if (atomic_compare_exchange_strong(&t->state, &expect, VCPU_RUNNABLE))
@@ -209,8 +223,8 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
         uint64_t now = kxen_system_time_ns();
         if ((s.flags & VCPU_SSHOTTMR_future) && s.timeout_abs_ns < now)
             return -ETIME;
-        atomic_store(&v->singleshot_deadline_ns, s.timeout_abs_ns > now ? s.timeout_abs_ns
-                                                                         : (now ? now : 1));
+        atomic_store(&v->singleshot_deadline_ns,
+                     s.timeout_abs_ns > now ? s.timeout_abs_ns : (now ? now : 1));
         return 0;
     }
     case VCPUOP_stop_singleshot_timer:
@@ -223,7 +237,7 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
         if (copy_from_guest(v, &s, arg, sizeof(s)))
             return -EFAULT;
         if (s.period_ns < 1000000ull || s.period_ns > (1ull << 62))
-            return -EINVAL;  /* Xen's bounds: at least 1 ms */
+            return -EINVAL; /* Xen's bounds: at least 1 ms */
         t->periodic_period_ns = s.period_ns;
         t->periodic_next_ns = kxen_system_time_ns() + s.period_ns;
         if (t != v)
@@ -270,4 +284,4 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_vcpu_op = { __HYPERVISOR_vcpu_op, "vcpu_op", do_vcpu_op };
+const struct hypercall_family hc_vcpu_op = {__HYPERVISOR_vcpu_op, "vcpu_op", do_vcpu_op};

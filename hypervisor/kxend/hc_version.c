@@ -13,7 +13,7 @@
 
 static int64_t copy_str(struct vcpu *v, uint64_t gva, const char *s, size_t size)
 {
-    char buf[1024] = { 0 };
+    char buf[1024] = {0};
     strncpy(buf, s, size - 1);
     return copy_to_guest(v, gva, buf, size);
 }
@@ -40,7 +40,7 @@ static int64_t do_xen_version(struct vcpu *v, const uint64_t a[5])
         return copy_to_guest(v, arg, &ci, sizeof(ci));
     }
     case XENVER_platform_parameters: {
-        struct xen_platform_parameters pp = { .virt_start = 0xffff800000000000ul };
+        struct xen_platform_parameters pp = {.virt_start = 0xffff800000000000ul};
         return copy_to_guest(v, arg, &pp, sizeof(pp));
     }
     case XENVER_get_features: {
@@ -49,9 +49,8 @@ static int64_t do_xen_version(struct vcpu *v, const uint64_t a[5])
             return -EFAULT;
         if (fi.submap_idx >= XENFEAT_NR_SUBMAPS)
             return -EINVAL;
-        fi.submap = (1u << XENFEAT_auto_translated_physmap) |
-                    (1u << XENFEAT_hvm_callback_vector) | (1u << XENFEAT_hvm_safe_pvclock) |
-                    (1u << XENFEAT_supervisor_mode_kernel);
+        fi.submap = (1u << XENFEAT_auto_translated_physmap) | (1u << XENFEAT_hvm_callback_vector) |
+                    (1u << XENFEAT_hvm_safe_pvclock) | (1u << XENFEAT_supervisor_mode_kernel);
         return copy_to_guest(v, arg, &fi, sizeof(fi));
     }
     case XENVER_pagesize:
@@ -69,5 +68,5 @@ static int64_t do_xen_version(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_xen_version = { __HYPERVISOR_xen_version, "xen_version",
-                                                 do_xen_version };
+const struct hypercall_family hc_xen_version = {__HYPERVISOR_xen_version, "xen_version",
+                                                do_xen_version};

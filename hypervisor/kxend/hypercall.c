@@ -19,9 +19,8 @@ HYPERCALL_FAMILY(hc_hvm_op);
 HYPERCALL_FAMILY(hc_vcpu_op);
 
 static const struct hypercall_family *const families[] = {
-    &hc_xen_version, &hc_console_io,        &hc_sched_op,       &hc_set_timer_op,
-    &hc_memory_op,   &hc_hvm_op,            &hc_vcpu_op,        &hc_event_channel_op,
-    &hc_grant_table_op,
+    &hc_xen_version, &hc_console_io, &hc_sched_op,         &hc_set_timer_op,   &hc_memory_op,
+    &hc_hvm_op,      &hc_vcpu_op,    &hc_event_channel_op, &hc_grant_table_op,
 };
 
 #define NR_HYPERCALLS 64

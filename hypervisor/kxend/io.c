@@ -41,21 +41,21 @@ static int add(struct domain *d, uint64_t base, uint64_t len, bool mmio,
         regions = n;
         cap_regions = nc;
     }
-    regions[nr_regions++] = (struct io_region){ d, base, len, mmio, ops, opaque };
+    regions[nr_regions++] = (struct io_region){d, base, len, mmio, ops, opaque};
     pthread_mutex_unlock(&io_lock);
     return 0;
 }
 
-int io_register_port(struct domain *d, uint16_t base, uint16_t len,
-                     const struct io_region_ops *ops, void *opaque)
+int io_register_port(struct domain *d, uint16_t base, uint16_t len, const struct io_region_ops *ops,
+                     void *opaque)
 {
     if ((uint32_t)base + len > 0x10000)
         return -EINVAL;
     return add(d, base, len, false, ops, opaque);
 }
 
-int io_register_mmio(struct domain *d, uint64_t base, uint64_t len,
-                     const struct io_region_ops *ops, void *opaque)
+int io_register_mmio(struct domain *d, uint64_t base, uint64_t len, const struct io_region_ops *ops,
+                     void *opaque)
 {
     return add(d, base, len, true, ops, opaque);
 }

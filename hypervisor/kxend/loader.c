@@ -66,8 +66,8 @@ static int parse_notes(const uint8_t *img, uint64_t off, uint64_t size, struct e
             if (addr_note) {
                 if (nh.n_descsz != 4 && nh.n_descsz != 8)
                     return fail(msg, msglen, -EINVAL,
-                                "Xen note type %u: descriptor of %u bytes (want 4 or 8)",
-                                nh.n_type, nh.n_descsz);
+                                "Xen note type %u: descriptor of %u bytes (want 4 or 8)", nh.n_type,
+                                nh.n_descsz);
                 memcpy(&val, desc, nh.n_descsz);
             }
             switch (nh.n_type) {
@@ -98,26 +98,26 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
     Elf64_Ehdr eh;
     memset(info, 0, sizeof(*info));
     if (len < sizeof(eh))
-        return fail(msg, msglen, -ENOEXEC, "image of %zu bytes is shorter than an ELF header",
-                    len);
+        return fail(msg, msglen, -ENOEXEC, "image of %zu bytes is shorter than an ELF header", len);
     memcpy(&eh, img, sizeof(eh));
     if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
         return fail(msg, msglen, -ENOEXEC, "not an ELF image (bad magic)");
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
         return fail(msg, msglen, -ENOEXEC, "ELF header: not a 64-bit little-endian image");
     if (eh.e_machine != EM_X86_64)
-        return fail(msg, msglen, -ENOEXEC, "ELF header: machine %u is not x86-64",
-                    eh.e_machine);
+        return fail(msg, msglen, -ENOEXEC, "ELF header: machine %u is not x86-64", eh.e_machine);
     if (eh.e_type != ET_EXEC)
         return fail(msg, msglen, -ENOEXEC, "ELF header: type %u is not ET_EXEC (static)",
                     eh.e_type);
     if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > MAX_PHDRS)
         return fail(msg, msglen, -EINVAL,
-                    "ELF header: bad program header table (entsize %u, count %u)",
-                    eh.e_phentsize, eh.e_phnum);
+                    "ELF header: bad program header table (entsize %u, count %u)", eh.e_phentsize,
+                    eh.e_phnum);
     if (!in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), len))
-        return fail(msg, msglen, -EINVAL, "ELF header: program headers at %llu lie outside the "
-                    "%zu-byte image", (unsigned long long)eh.e_phoff, len);
+        return fail(msg, msglen, -EINVAL,
+                    "ELF header: program headers at %llu lie outside the "
+                    "%zu-byte image",
+                    (unsigned long long)eh.e_phoff, len);
 
     Elf64_Phdr ph[MAX_PHDRS];
     memcpy(ph, img + eh.e_phoff, eh.e_phnum * sizeof(Elf64_Phdr));
@@ -127,8 +127,10 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
         Elf64_Phdr *p = &ph[i];
         if (p->p_type == PT_NOTE) {
             if (!in_file(p->p_offset, p->p_filesz, len))
-                return fail(msg, msglen, -EINVAL, "segment %u (PT_NOTE): file range outside "
-                            "the image", i);
+                return fail(msg, msglen, -EINVAL,
+                            "segment %u (PT_NOTE): file range outside "
+                            "the image",
+                            i);
             int rc = parse_notes(img, p->p_offset, p->p_filesz, info, i, msg, msglen);
             if (rc < 0)
                 return rc;
@@ -137,20 +139,26 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
         if (p->p_type != PT_LOAD || p->p_memsz == 0)
             continue;
         if (!in_file(p->p_offset, p->p_filesz, len))
-            return fail(msg, msglen, -EINVAL, "segment %u (PT_LOAD): file range %llu+%llu "
-                        "outside the %zu-byte image", i, (unsigned long long)p->p_offset,
-                        (unsigned long long)p->p_filesz, len);
+            return fail(msg, msglen, -EINVAL,
+                        "segment %u (PT_LOAD): file range %llu+%llu "
+                        "outside the %zu-byte image",
+                        i, (unsigned long long)p->p_offset, (unsigned long long)p->p_filesz, len);
         if (p->p_filesz > p->p_memsz)
-            return fail(msg, msglen, -EINVAL, "segment %u (PT_LOAD): file size above memory "
-                        "size", i);
+            return fail(msg, msglen, -EINVAL,
+                        "segment %u (PT_LOAD): file size above memory "
+                        "size",
+                        i);
         if (p->p_paddr >= ram_size || p->p_memsz > ram_size - p->p_paddr)
-            return fail(msg, msglen, -EINVAL, "segment %u (PT_LOAD): [%#llx, +%#llx) lies "
-                        "outside guest RAM (%llu MiB)", i, (unsigned long long)p->p_paddr,
-                        (unsigned long long)p->p_memsz, (unsigned long long)(ram_size >> 20));
+            return fail(msg, msglen, -EINVAL,
+                        "segment %u (PT_LOAD): [%#llx, +%#llx) lies "
+                        "outside guest RAM (%llu MiB)",
+                        i, (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz,
+                        (unsigned long long)(ram_size >> 20));
         if (p->p_vaddr != p->p_paddr)
-            return fail(msg, msglen, -EINVAL, "segment %u (PT_LOAD): virtual %#llx != physical "
-                        "%#llx (kxen guests run identity-mapped)", i,
-                        (unsigned long long)p->p_vaddr, (unsigned long long)p->p_paddr);
+            return fail(msg, msglen, -EINVAL,
+                        "segment %u (PT_LOAD): virtual %#llx != physical "
+                        "%#llx (kxen guests run identity-mapped)",
+                        i, (unsigned long long)p->p_vaddr, (unsigned long long)p->p_paddr);
         for (unsigned j = 0; j < i; j++) {
             Elf64_Phdr *q = &ph[j];
             if (q->p_type != PT_LOAD || q->p_memsz == 0)
@@ -171,15 +179,18 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
     if (info->has_pv_entry && (info->pv_entry < info->lo || info->pv_entry >= info->hi))
         return fail(msg, msglen, -EINVAL, "entry point %#llx is outside the loaded image",
                     (unsigned long long)info->pv_entry);
-    if (info->has_phys32_entry &&
-        (info->phys32_entry < info->lo || info->phys32_entry >= info->hi))
-        return fail(msg, msglen, -EINVAL, "Xen note PHYS32_ENTRY %#llx is outside the loaded "
-                    "image", (unsigned long long)info->phys32_entry);
+    if (info->has_phys32_entry && (info->phys32_entry < info->lo || info->phys32_entry >= info->hi))
+        return fail(msg, msglen, -EINVAL,
+                    "Xen note PHYS32_ENTRY %#llx is outside the loaded "
+                    "image",
+                    (unsigned long long)info->phys32_entry);
     if (info->has_hypercall_page &&
         ((info->hypercall_page & 0xfff) || info->hypercall_page < info->lo ||
          info->hypercall_page + 4096 > info->hi))
-        return fail(msg, msglen, -EINVAL, "Xen note HYPERCALL_PAGE %#llx is not a page-aligned "
-                    "page of the image", (unsigned long long)info->hypercall_page);
+        return fail(msg, msglen, -EINVAL,
+                    "Xen note HYPERCALL_PAGE %#llx is not a page-aligned "
+                    "page of the image",
+                    (unsigned long long)info->hypercall_page);
     return 0;
 }
 
@@ -212,7 +223,8 @@ int loader_load_image(struct domain *d, const uint8_t *img, size_t len,
     if (rc < 0)
         return rc;
     if (pv && !info.has_pv_entry)
-        return fail(msg, msglen, -EINVAL, "the soft accelerator needs a 64-bit entry "
+        return fail(msg, msglen, -EINVAL,
+                    "the soft accelerator needs a 64-bit entry "
                     "(XEN_ELFNOTE_ENTRY or e_entry)");
     if (!pv && !info.has_phys32_entry)
         return fail(msg, msglen, -EINVAL, "the kvm accelerator needs XEN_ELFNOTE_PHYS32_ENTRY");
@@ -220,7 +232,8 @@ int loader_load_image(struct domain *d, const uint8_t *img, size_t len,
     uint64_t ram_pages = d->ram_size >> KXEN_PAGE_SHIFT;
     uint64_t base = ram_pages - SPECIAL_PAGES;
     if (ram_pages < SPECIAL_PAGES || (base << KXEN_PAGE_SHIFT) < info.hi)
-        return fail(msg, msglen, -ENOMEM, "guest RAM (%llu KiB) too small for the image "
+        return fail(msg, msglen, -ENOMEM,
+                    "guest RAM (%llu KiB) too small for the image "
                     "(ends at %#llx) plus %u special pages",
                     (unsigned long long)(d->ram_size >> 10), (unsigned long long)info.hi,
                     SPECIAL_PAGES);
@@ -270,9 +283,9 @@ int loader_load_image(struct domain *d, const uint8_t *img, size_t len,
         uint64_t pg = si_pfn << KXEN_PAGE_SHIFT;
         struct hvm_start_info hs;
         struct hvm_memmap_table_entry mm[2] = {
-            { 0, base << KXEN_PAGE_SHIFT, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
-            { base << KXEN_PAGE_SHIFT, (uint64_t)SPECIAL_PAGES << KXEN_PAGE_SHIFT,
-              XEN_HVM_MEMMAP_TYPE_RESERVED, 0 },
+            {0, base << KXEN_PAGE_SHIFT, XEN_HVM_MEMMAP_TYPE_RAM, 0},
+            {base << KXEN_PAGE_SHIFT, (uint64_t)SPECIAL_PAGES << KXEN_PAGE_SHIFT,
+             XEN_HVM_MEMMAP_TYPE_RESERVED, 0},
         };
         memset(&hs, 0, sizeof(hs));
         hs.magic = XEN_HVM_START_MAGIC_VALUE;

@@ -19,9 +19,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: kxend [-N|--no-fork] [--accel auto|soft|kvm] [--rundir DIR] [-F PIDFILE]\n"
-            "             [--log-level err|warn|info|debug] [--log-file FILE]\n");
+    fprintf(f, "usage: kxend [-N|--no-fork] [--accel auto|soft|kvm] [--rundir DIR] [-F PIDFILE]\n"
+               "             [--log-level err|warn|info|debug] [--log-file FILE]\n");
 }
 
 static void on_signal(int sig)
@@ -57,11 +56,14 @@ static int pidfile_write(int fd)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "no-fork", no_argument, NULL, 'N' },   { "accel", required_argument, NULL, 'a' },
-        { "rundir", required_argument, NULL, 'r' }, { "pidfile", required_argument, NULL, 'F' },
-        { "log-level", required_argument, NULL, 'l' },
-        { "log-file", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        {"no-fork", no_argument, NULL, 'N'},
+        {"accel", required_argument, NULL, 'a'},
+        {"rundir", required_argument, NULL, 'r'},
+        {"pidfile", required_argument, NULL, 'F'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"log-file", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     bool no_fork = false;
     const char *accel_name = "auto", *pidfile = NULL, *log_file = NULL;
@@ -130,14 +132,13 @@ int main(int argc, char **argv)
     int pid_fd = -1;
     if ((rc = pidfile_lock(pidpath, &pid_fd)) < 0) {
         fprintf(stderr, "kxend: %s: %s\n", pidpath,
-                rc == -EEXIST ? "another kxend already runs in this run directory"
-                              : strerror(-rc));
+                rc == -EEXIST ? "another kxend already runs in this run directory" : strerror(-rc));
         return 1;
     }
 
     /* Daemonize after the checks so that errors reach the caller's terminal; the parent
      * exits once the child's socket listens (a pipe carries the verdict). */
-    int ready[2] = { -1, -1 };
+    int ready[2] = {-1, -1};
     if (!no_fork) {
         if (pipe2(ready, O_CLOEXEC) < 0)
             return 1;
@@ -162,13 +163,12 @@ int main(int argc, char **argv)
                 strerror(-rc));
         return 1;
     }
-    struct sigaction sa = { .sa_handler = on_signal };
+    struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    log_info("kxend %d serving %s with the %s accelerator", (int)getpid(), sock,
-             kxend_accel->name);
+    log_info("kxend %d serving %s with the %s accelerator", (int)getpid(), sock, kxend_accel->name);
     console_hv_printf("(XEN) kxend started, accelerator %s\n", kxend_accel->name);
     if (!no_fork) {
         char ok = 1;

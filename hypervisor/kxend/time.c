@@ -13,8 +13,8 @@
 #include "kxend/evtchn.h"
 #include "kxend/guest_mem.h"
 
-static uint64_t base_ns;        /* kxen_now_ns() at system time 0 */
-static uint64_t wall_base_ns;   /* wall clock (CLOCK_REALTIME) at system time 0 */
+static uint64_t base_ns;      /* kxen_now_ns() at system time 0 */
+static uint64_t wall_base_ns; /* wall clock (CLOCK_REALTIME) at system time 0 */
 static uint32_t tsc_mul;
 static int8_t tsc_shift;
 static pthread_once_t time_once = PTHREAD_ONCE_INIT;
@@ -26,11 +26,11 @@ static void calibrate(void)
     struct timespec rt;
     base_ns = kxen_now_ns();
     clock_gettime(CLOCK_REALTIME, &rt);
-    wall_base_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec -
-                   (kxen_now_ns() - base_ns);
+    wall_base_ns =
+        (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - (kxen_now_ns() - base_ns);
 
     uint64_t t0 = kxen_now_ns(), c0 = __rdtsc();
-    struct timespec ts = { 0, 5 * 1000 * 1000 };
+    struct timespec ts = {0, 5 * 1000 * 1000};
     nanosleep(&ts, NULL);
     uint64_t t1 = kxen_now_ns(), c1 = __rdtsc();
     double ns_per_tick = (double)(t1 - t0) / (double)(c1 - c0 ? c1 - c0 : 1);
@@ -102,8 +102,7 @@ bool time_check_timers(struct vcpu *v)
     uint64_t now = kxen_system_time_ns();
     bool fired = false;
     uint64_t dl = atomic_load(&v->singleshot_deadline_ns);
-    if (dl && now >= dl &&
-        atomic_compare_exchange_strong(&v->singleshot_deadline_ns, &dl, 0)) {
+    if (dl && now >= dl && atomic_compare_exchange_strong(&v->singleshot_deadline_ns, &dl, 0)) {
         evtchn_send_virq(v, VIRQ_TIMER);
         fired = true;
     }
@@ -126,8 +125,8 @@ bool time_check_timers(struct vcpu *v)
 uint64_t vcpu_next_deadline(struct vcpu *v)
 {
     uint64_t dl = atomic_load(&v->singleshot_deadline_ns);
-    uint64_t cand[3] = { v->poll_deadline_ns, v->id == 0 ? v->dom->watchdog_deadline_ns : 0,
-                         v->periodic_next_ns };
+    uint64_t cand[3] = {v->poll_deadline_ns, v->id == 0 ? v->dom->watchdog_deadline_ns : 0,
+                        v->periodic_next_ns};
     for (int i = 0; i < 3; i++)
         if (cand[i] && (!dl || cand[i] < dl))
             dl = cand[i];

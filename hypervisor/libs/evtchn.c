@@ -14,10 +14,10 @@
 #include "kxen/ctl_evtchn.h"
 #include "xenevtchn.h"
 
-#define EVTCHN_LIB_NR_PORTS 4096u  /* the 2-level ABI's port space */
+#define EVTCHN_LIB_NR_PORTS 4096u /* the 2-level ABI's port space */
 
 struct evtchn_lib_port {
-    int notify_fd;   /* -1: not bound by this handle */
+    int notify_fd; /* -1: not bound by this handle */
     int kick_fd;
     bool masked;
 };
@@ -26,7 +26,7 @@ struct xenevtchn_handle {
     struct kxen_ctl *ctl;
     int epfd;
     bool cloexec;
-    int restrict_domid;  /* -1 = any */
+    int restrict_domid; /* -1 = any */
     pthread_mutex_t lock;
     struct evtchn_lib_port ports[EVTCHN_LIB_NR_PORTS];
 };
@@ -101,8 +101,8 @@ static xenevtchn_port_or_error_t bind_op(xenevtchn_handle *h, uint32_t op,
     uint32_t len = 0;
     int fds[KXEN_CTL_MAX_FDS];
     unsigned nfds = 0;
-    int rc = kxen_ctl_call(h->ctl, op, req, sizeof(*req), NULL, 0, &rep, sizeof(rep), &len,
-                           fds, &nfds);
+    int rc =
+        kxen_ctl_call(h->ctl, op, req, sizeof(*req), NULL, 0, &rep, sizeof(rep), &len, fds, &nfds);
     if (rc == 0 && (len < sizeof(rep) || nfds != 2 || rep.port >= EVTCHN_LIB_NR_PORTS))
         rc = -EPROTO;
     if (rc) {
@@ -112,7 +112,7 @@ static xenevtchn_port_or_error_t bind_op(xenevtchn_handle *h, uint32_t op,
     }
     pthread_mutex_lock(&h->lock);
     struct evtchn_lib_port *p = &h->ports[rep.port];
-    port_forget(h, rep.port);  /* a stale entry if kxend re-used the number */
+    port_forget(h, rep.port); /* a stale entry if kxend re-used the number */
     p->notify_fd = fds[0];
     p->kick_fd = fds[1];
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = rep.port};
@@ -154,7 +154,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce, uint
 xenevtchn_port_or_error_t xenevtchn_bind_virq(xenevtchn_handle *xce, unsigned int virq)
 {
     if (xce->restrict_domid >= 0)
-        return fail(EPERM);  /* VIRQs are the hypervisor's, not the restricted domain's */
+        return fail(EPERM); /* VIRQs are the hypervisor's, not the restricted domain's */
     struct kxen_ctl_evtchn_bind req = {.virq = virq};
     return bind_op(xce, KXEN_CTL_EVTCHN_BIND_VIRQ, &req);
 }
@@ -237,7 +237,7 @@ int xenevtchn_restrict(xenevtchn_handle *xce, domid_t domid)
     if (domid >= DOMID_FIRST_RESERVED)
         return fail(EINVAL);
     if (xce->restrict_domid >= 0 && xce->restrict_domid != domid)
-        return fail(EPERM);  /* a restriction is never widened */
+        return fail(EPERM); /* a restriction is never widened */
     xce->restrict_domid = domid;
     return 0;
 }

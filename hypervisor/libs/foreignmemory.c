@@ -14,7 +14,7 @@
 
 struct xenforeignmemory_handle {
     struct kxen_ctl *ctl;
-    int restrict_domid;  /* -1 = any */
+    int restrict_domid; /* -1 = any */
 };
 
 static void *fail_ptr(int err)
@@ -51,8 +51,8 @@ int xenforeignmemory_close(xenforeignmemory_handle *fmem)
 void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom, void *addr, int prot,
                             int flags, size_t pages, const xen_pfn_t arr[], int err[])
 {
-    if (pages == 0 || pages > SIZE_MAX / FMEM_PAGE || dom > UINT16_MAX ||
-        (flags & ~MAP_FIXED) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+    if (pages == 0 || pages > SIZE_MAX / FMEM_PAGE || dom > UINT16_MAX || (flags & ~MAP_FIXED) ||
+        (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
         return fail_ptr(EINVAL);
     if (fmem->restrict_domid >= 0 && (uint32_t)fmem->restrict_domid != dom)
         return fail_ptr(EPERM);
@@ -80,7 +80,7 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom, void *a
     for (size_t i = 0; i < pages; i++) {
         int e = 0;
         if (arr[i] >= rep.ram_size / FMEM_PAGE)
-            e = -EINVAL;  /* not a frame of this domain's RAM */
+            e = -EINVAL; /* not a frame of this domain's RAM */
         else if (mmap(base + i * FMEM_PAGE, FMEM_PAGE, prot, MAP_SHARED | MAP_FIXED, fd,
                       (off_t)(arr[i] * FMEM_PAGE)) == MAP_FAILED)
             e = -errno;

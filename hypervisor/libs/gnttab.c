@@ -109,7 +109,7 @@ static int memfd_for(xengnttab_handle *h, uint16_t domid, uint64_t ino)
     struct stat st;
     if (fstat(fds[0], &st) < 0 || st.st_ino != ino) {
         close(fds[0]);
-        return -ESTALE;  /* the domain changed under us: let the caller retry */
+        return -ESTALE; /* the domain changed under us: let the caller retry */
     }
     if (!m) {
         struct gnt_memfd *n = realloc(h->fds, (h->nfds + 1) * sizeof(*n));
@@ -141,11 +141,12 @@ static void unmap_handles(xengnttab_handle *h, const uint32_t *handles, uint32_t
 }
 
 /* Maps refs[0..n) of one domain at addr: one request, then one mmap per page. */
-static int map_run(xengnttab_handle *h, uint16_t domid, const uint32_t *refs, uint32_t n,
-                   bool ro, uint8_t *addr, uint32_t *handles)
+static int map_run(xengnttab_handle *h, uint16_t domid, const uint32_t *refs, uint32_t n, bool ro,
+                   uint8_t *addr, uint32_t *handles)
 {
     size_t qlen = sizeof(struct kxen_ctl_gnttab_map) + ((n * sizeof(uint32_t) + 7) & ~7ul);
-    size_t plen = sizeof(struct kxen_ctl_gnttab_map_rep) + n * sizeof(struct kxen_ctl_gnttab_map_ent);
+    size_t plen =
+        sizeof(struct kxen_ctl_gnttab_map_rep) + n * sizeof(struct kxen_ctl_gnttab_map_ent);
     struct kxen_ctl_gnttab_map *req = calloc(1, qlen);
     struct kxen_ctl_gnttab_map_rep *rep = calloc(1, plen);
     int rc = -ENOMEM;
@@ -205,14 +206,15 @@ void *xengnttab_map_grant_refs(xengnttab_handle *xgt, uint32_t count, uint32_t *
     while (rc == 0 && done < count) {
         /* Runs of one domain, at most one request's worth, go together. */
         uint32_t n = 1;
-        while (done + n < count && n < KXEN_CTL_GNTTAB_MAX_BATCH && domids[done + n] == domids[done])
+        while (done + n < count && n < KXEN_CTL_GNTTAB_MAX_BATCH &&
+               domids[done + n] == domids[done])
             n++;
         if (domids[done] > UINT16_MAX)
             rc = -EINVAL;
         else
-            rc = map_run(xgt, (uint16_t)domids[done], refs + done, n, ro, addr + (size_t)done * GNT_PAGE,
-                         m->handles + done);
-        if (rc == -ESTALE)  /* domain re-created between map and memfd fetch: once more */
+            rc = map_run(xgt, (uint16_t)domids[done], refs + done, n, ro,
+                         addr + (size_t)done * GNT_PAGE, m->handles + done);
+        if (rc == -ESTALE) /* domain re-created between map and memfd fetch: once more */
             rc = map_run(xgt, (uint16_t)domids[done], refs + done, n, ro,
                          addr + (size_t)done * GNT_PAGE, m->handles + done);
         if (rc == 0)
@@ -272,7 +274,8 @@ int xengnttab_unmap(xengnttab_handle *xgt, void *start_address, uint32_t count)
     munmap(start_address, (size_t)count * GNT_PAGE);
     for (uint32_t i = 0; i < count; i += KXEN_CTL_GNTTAB_MAX_BATCH)
         unmap_handles(xgt, m->handles + i,
-                      count - i < KXEN_CTL_GNTTAB_MAX_BATCH ? count - i : KXEN_CTL_GNTTAB_MAX_BATCH);
+                      count - i < KXEN_CTL_GNTTAB_MAX_BATCH ? count - i
+                                                            : KXEN_CTL_GNTTAB_MAX_BATCH);
     pthread_mutex_unlock(&xgt->lock);
     free(m);
     return 0;
@@ -319,8 +322,8 @@ static int copy_batch(xengnttab_handle *h, uint32_t n, xengnttab_grant_copy_segm
         }
     }
     uint32_t len = 0;
-    int rc = kxen_ctl_simple(h->ctl, KXEN_CTL_GNTTAB_COPY, req, (uint32_t)(in - req_buf),
-                             rep_buf, KXEN_CTL_MAX_PAYLOAD, &len);
+    int rc = kxen_ctl_simple(h->ctl, KXEN_CTL_GNTTAB_COPY, req, (uint32_t)(in - req_buf), rep_buf,
+                             KXEN_CTL_MAX_PAYLOAD, &len);
     if (rc)
         return rc;
     uint32_t st_len = (n * sizeof(int16_t) + 7) & ~7u;

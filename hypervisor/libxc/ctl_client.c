@@ -18,14 +18,14 @@ struct kxen_ctl {
     int fd;
     uint32_t seq;
     pthread_mutex_t lock;
-    uint8_t *buf;  /* one message: header + KXEN_CTL_MAX_PAYLOAD */
+    uint8_t *buf; /* one message: header + KXEN_CTL_MAX_PAYLOAD */
 };
 
 #define MSG_CAP (sizeof(struct kxen_ctl_hdr) + KXEN_CTL_MAX_PAYLOAD)
 
 int kxen_ctl_open(const char *rundir, struct kxen_ctl **out)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char dir[sizeof(sa.sun_path)];
     int rc;
 
@@ -81,12 +81,12 @@ int kxen_ctl_fd(const struct kxen_ctl *c)
 static int send_msg(int fd, const struct kxen_ctl_hdr *h, const void *payload, const int *fds,
                     unsigned nfds)
 {
-    struct iovec iov[2] = { { (void *)h, sizeof(*h) }, { (void *)payload, h->len } };
+    struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)payload, h->len}};
     union {
         char buf[CMSG_SPACE(sizeof(int) * KXEN_CTL_MAX_FDS)];
         struct cmsghdr align;
     } cm;
-    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = h->len ? 2 : 1 };
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = h->len ? 2 : 1};
 
     if (nfds > KXEN_CTL_MAX_FDS)
         return -EINVAL;
@@ -117,9 +117,9 @@ static ssize_t recv_msg(struct kxen_ctl *c, int *fds_out, unsigned *nfds_out)
         char buf[CMSG_SPACE(sizeof(int) * KXEN_CTL_MAX_FDS)];
         struct cmsghdr align;
     } cm;
-    struct iovec iov = { c->buf, MSG_CAP };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                         .msg_controllen = sizeof(cm.buf) };
+    struct iovec iov = {c->buf, MSG_CAP};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
     ssize_t n;
 
     if (nfds_out)
@@ -171,8 +171,8 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
         return -EINVAL;
     pthread_mutex_lock(&c->lock);
     if (++c->seq == 0)
-        c->seq = 1;  /* seq 0 marks asynchronous messages */
-    struct kxen_ctl_hdr h = { .op = op, .seq = c->seq, .rc = 0, .len = req_len };
+        c->seq = 1; /* seq 0 marks asynchronous messages */
+    struct kxen_ctl_hdr h = {.op = op, .seq = c->seq, .rc = 0, .len = req_len};
     rc = send_msg(c->fd, &h, req, fds, nfds);
     while (rc == 0) {
         ssize_t n = recv_msg(c, tmp_fds, &tmp_n);
@@ -188,7 +188,7 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
         }
         memcpy(&rh, c->buf, sizeof(rh));
         if (rh.seq != c->seq || rh.op != op) {
-            close_fds(tmp_fds, &tmp_n);  /* an event or a stale reply: not ours */
+            close_fds(tmp_fds, &tmp_n); /* an event or a stale reply: not ours */
             continue;
         }
         if (rh.len != (size_t)n - sizeof(rh) || rh.rc > 0) {
@@ -218,16 +218,16 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
     return rc;
 }
 
-int kxen_ctl_simple(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req_len,
-                    void *rep, uint32_t rep_cap, uint32_t *rep_len)
+int kxen_ctl_simple(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req_len, void *rep,
+                    uint32_t rep_cap, uint32_t *rep_len)
 {
     return kxen_ctl_call(c, op, req, req_len, NULL, 0, rep, rep_cap, rep_len, NULL, NULL);
 }
 
-int kxen_ctl_recv_event(struct kxen_ctl *c, int timeout_ms, uint32_t *op, void *buf,
-                        uint32_t cap, uint32_t *len)
+int kxen_ctl_recv_event(struct kxen_ctl *c, int timeout_ms, uint32_t *op, void *buf, uint32_t cap,
+                        uint32_t *len)
 {
-    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
     int rc;
 
     pthread_mutex_lock(&c->lock);
@@ -255,7 +255,7 @@ int kxen_ctl_recv_event(struct kxen_ctl *c, int timeout_ms, uint32_t *op, void *
         }
         memcpy(&h, c->buf, sizeof(h));
         if (h.seq != 0 || h.len != (size_t)n - sizeof(h))
-            continue;  /* a late reply, not an event */
+            continue; /* a late reply, not an event */
         if (h.len > cap) {
             rc = -EMSGSIZE;
             break;

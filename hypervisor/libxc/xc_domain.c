@@ -67,7 +67,7 @@ static int domid_op(xc_interface *xch, uint32_t op, uint32_t domid, uint32_t arg
 {
     if (domid > 0xffff)
         return ret(-EINVAL);
-    struct kxen_ctl_domid_arg a = { .domid = (uint16_t)domid, .arg = arg };
+    struct kxen_ctl_domid_arg a = {.domid = (uint16_t)domid, .arg = arg};
     return call(xch, op, &a, sizeof(a), NULL, 0);
 }
 
@@ -75,8 +75,8 @@ int xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom, uint32_t remote_dom
 {
     if (dom > 0xffff || remote_dom > 0xffff)
         return ret(-ESRCH);
-    struct kxen_ctl_evtchn_dom_arg a = { .domid = (uint16_t)dom,
-                                         .remote_domid = (uint16_t)remote_dom };
+    struct kxen_ctl_evtchn_dom_arg a = {.domid = (uint16_t)dom,
+                                        .remote_domid = (uint16_t)remote_dom};
     struct kxen_ctl_evtchn_port_rep r;
     int rc = call(xch, KXEN_CTL_EVTCHN_ALLOC_UNBOUND_FOR, &a, sizeof(a), &r, sizeof(r));
     return rc < 0 ? rc : (int)r.port;
@@ -86,7 +86,7 @@ int xc_evtchn_reset(xc_interface *xch, uint32_t dom)
 {
     if (dom > 0xffff)
         return ret(-ESRCH);
-    struct kxen_ctl_evtchn_dom_arg a = { .domid = (uint16_t)dom };
+    struct kxen_ctl_evtchn_dom_arg a = {.domid = (uint16_t)dom};
     return call(xch, KXEN_CTL_EVTCHN_RESET, &a, sizeof(a), NULL, 0);
 }
 
@@ -96,8 +96,7 @@ int xc_kxen_hello(xc_interface *xch, struct kxen_ctl_hello_rep *out)
 }
 
 int xc_kxen_domain_create(xc_interface *xch, const char *name, uint64_t memory_kb,
-                          unsigned int vcpus, const uint8_t *uuid, uint32_t flags,
-                          uint32_t *pdomid)
+                          unsigned int vcpus, const uint8_t *uuid, uint32_t flags, uint32_t *pdomid)
 {
     struct kxen_ctl_domain_create a;
     struct kxen_ctl_domid_rep r;
@@ -162,7 +161,7 @@ int xc_domain_setmaxmem(xc_interface *xch, uint32_t domid, uint64_t max_memkb)
 {
     if (domid > 0xffff)
         return ret(-EINVAL);
-    struct kxen_ctl_setmaxmem a = { .domid = (uint16_t)domid, .max_memory_kb = max_memkb };
+    struct kxen_ctl_setmaxmem a = {.domid = (uint16_t)domid, .max_memory_kb = max_memkb};
     return call(xch, KXEN_CTL_DOMAIN_SETMAXMEM, &a, sizeof(a), NULL, 0);
 }
 
@@ -170,8 +169,8 @@ static int info_next(xc_interface *xch, uint32_t domid, bool next, struct kxen_c
 {
     if (domid > 0xffff)
         return ret(-ESRCH);
-    struct kxen_ctl_domid_arg a = { .domid = (uint16_t)domid,
-                                    .arg = next ? KXEN_CTL_GETINFO_NEXT : 0 };
+    struct kxen_ctl_domid_arg a = {.domid = (uint16_t)domid,
+                                   .arg = next ? KXEN_CTL_GETINFO_NEXT : 0};
     return call(xch, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), r, sizeof(*r));
 }
 
@@ -231,8 +230,7 @@ int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain, unsigned int
         xc_domaininfo_t *o = &info[n++];
         memset(o, 0, sizeof(*o));
         o->domain = r.domid;
-        o->flags = XEN_DOMINF_hvm_guest |
-                   ((r.flags & KXEN_DOMINFO_DYING) ? XEN_DOMINF_dying : 0) |
+        o->flags = XEN_DOMINF_hvm_guest | ((r.flags & KXEN_DOMINFO_DYING) ? XEN_DOMINF_dying : 0) |
                    ((r.flags & KXEN_DOMINFO_SHUTDOWN) ? XEN_DOMINF_shutdown : 0) |
                    ((r.flags & KXEN_DOMINFO_PAUSED) ? XEN_DOMINF_paused : 0) |
                    ((r.flags & KXEN_DOMINFO_BLOCKED) ? XEN_DOMINF_blocked : 0) |
@@ -255,7 +253,7 @@ int xc_vcpu_getinfo(xc_interface *xch, uint32_t domid, uint32_t vcpu, xc_vcpuinf
 {
     if (domid > 0xffff)
         return ret(-ESRCH);
-    struct kxen_ctl_vcpu_req a = { .domid = (uint16_t)domid, .vcpu = vcpu };
+    struct kxen_ctl_vcpu_req a = {.domid = (uint16_t)domid, .vcpu = vcpu};
     struct kxen_ctl_vcpu_info r;
     if (call(xch, KXEN_CTL_VCPU_GETINFO, &a, sizeof(a), &r, sizeof(r)) < 0)
         return -1;
@@ -272,7 +270,7 @@ int xc_hvm_param_set(xc_interface *handle, uint32_t dom, uint32_t param, uint64_
 {
     if (dom > 0xffff)
         return ret(-ESRCH);
-    struct kxen_ctl_hvm_param a = { .domid = (uint16_t)dom, .index = param, .value = value };
+    struct kxen_ctl_hvm_param a = {.domid = (uint16_t)dom, .index = param, .value = value};
     return call(handle, KXEN_CTL_HVM_PARAM_SET, &a, sizeof(a), NULL, 0);
 }
 
@@ -280,7 +278,7 @@ int xc_hvm_param_get(xc_interface *handle, uint32_t dom, uint32_t param, uint64_
 {
     if (dom > 0xffff)
         return ret(-ESRCH);
-    struct kxen_ctl_hvm_param a = { .domid = (uint16_t)dom, .index = param };
+    struct kxen_ctl_hvm_param a = {.domid = (uint16_t)dom, .index = param};
     if (call(handle, KXEN_CTL_HVM_PARAM_GET, &a, sizeof(a), &a, sizeof(a)) < 0)
         return -1;
     *value = a.value;
@@ -297,7 +295,7 @@ static int console_chunks(xc_interface *xch, uint16_t domid, uint32_t flags, uin
     if (!rep)
         return ret(-ENOMEM);
     for (;;) {
-        struct kxen_ctl_console_req a = { .domid = domid, .flags = 0, .offset = *offset };
+        struct kxen_ctl_console_req a = {.domid = domid, .flags = 0, .offset = *offset};
         uint32_t len = 0;
         int rc = kxen_ctl_simple(xch->ctl, KXEN_CTL_CONSOLE_READ, &a, sizeof(a), rep,
                                  (uint32_t)rep_cap, &len);
@@ -317,8 +315,8 @@ static int console_chunks(xc_interface *xch, uint16_t domid, uint32_t flags, uin
             break;
     }
     if (flags & KXEN_CTL_CONSOLE_CLEAR) {
-        struct kxen_ctl_console_req a = { .domid = domid, .flags = KXEN_CTL_CONSOLE_CLEAR,
-                                          .offset = ~0ull };
+        struct kxen_ctl_console_req a = {
+            .domid = domid, .flags = KXEN_CTL_CONSOLE_CLEAR, .offset = ~0ull};
         kxen_ctl_simple(xch->ctl, KXEN_CTL_CONSOLE_READ, &a, sizeof(a), rep, (uint32_t)rep_cap,
                         NULL);
     }
@@ -332,8 +330,8 @@ int xc_readconsolering(xc_interface *xch, char *buffer, unsigned int *pnr_chars,
     if (!xch || !buffer || !pnr_chars)
         return ret(-EINVAL);
     uint64_t off = incremental && pindex ? *pindex : 0;
-    int n = console_chunks(xch, KXEN_CTL_DOMID_HV, clear ? KXEN_CTL_CONSOLE_CLEAR : 0, &off,
-                           buffer, *pnr_chars);
+    int n = console_chunks(xch, KXEN_CTL_DOMID_HV, clear ? KXEN_CTL_CONSOLE_CLEAR : 0, &off, buffer,
+                           *pnr_chars);
     if (n < 0)
         return -1;
     *pnr_chars = (unsigned)n;
@@ -342,8 +340,7 @@ int xc_readconsolering(xc_interface *xch, char *buffer, unsigned int *pnr_chars,
     return 0;
 }
 
-int xc_kxen_console_read(xc_interface *xch, uint32_t domid, uint64_t *offset, char *buf,
-                         size_t cap)
+int xc_kxen_console_read(xc_interface *xch, uint32_t domid, uint64_t *offset, char *buf, size_t cap)
 {
     if (!xch || domid > 0xffff)
         return ret(-EINVAL);

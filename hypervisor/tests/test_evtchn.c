@@ -74,7 +74,7 @@ Test(evtchn, alloc_unbound_then_bind_interdomain_links_both_ends)
 Test(evtchn, send_sets_pending_selector_and_upcall_after_sync_and_kicks)
 {
     uint32_t bport, aport = connect(a, b, &bport);
-    evtchn_sync(a->vcpus[0]);  /* the conservative bind-time event */
+    evtchn_sync(a->vcpus[0]); /* the conservative bind-time event */
     unsigned kicks = fake_kicks(b->vcpus[0]);
     struct evtchn_send s = {.port = aport};
     cr_assert_eq(ec(a, EVTCHNOP_send, &s, sizeof(s)), 0);

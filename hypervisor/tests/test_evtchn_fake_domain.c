@@ -117,8 +117,8 @@ void fake_domain_destroy(struct domain *d)
     free(d);
 }
 
-int64_t fake_hypercall(const struct hypercall_family *hc, struct vcpu *v, uint64_t cmd,
-                       void *arg, size_t size, uint64_t count)
+int64_t fake_hypercall(const struct hypercall_family *hc, struct vcpu *v, uint64_t cmd, void *arg,
+                       size_t size, uint64_t count)
 {
     memcpy(fake_gpa(v->dom, FAKE_ARGS_GPA), arg, size);
     uint64_t args[5] = {cmd, FAKE_ARGS_GPA, count, 0, 0};

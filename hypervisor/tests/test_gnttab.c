@@ -13,8 +13,8 @@
 
 static struct domain *a, *b;
 
-#define DATA_PFN 20  /* a page of b's that b grants */
-#define DEST_PFN 21  /* a page of a's */
+#define DATA_PFN 20 /* a page of b's that b grants */
+#define DEST_PFN 21 /* a page of a's */
 
 static void setup(void)
 {
@@ -44,7 +44,7 @@ static struct grant_entry_v1 *entry(struct domain *d, uint32_t ref)
 static void grant(struct domain *d, uint32_t ref, uint16_t to, uint64_t pfn, uint16_t extra)
 {
     struct gnttab_setup_table st = {.dom = DOMID_SELF, .nr_frames = 1};
-    st.frame_list.p = (void *)(uintptr_t)0x3000;  /* guest address of the list */
+    st.frame_list.p = (void *)(uintptr_t)0x3000; /* guest address of the list */
     cr_assert_eq(gt(d, GNTTABOP_setup_table, &st, sizeof(st), 1), 0);
     cr_assert_eq(st.status, GNTST_okay);
     entry(d, ref)->frame = (uint32_t)pfn;
@@ -111,8 +111,7 @@ Test(gnttab, dom0_map_sets_in_use_flags_and_unmap_clears_them)
     cr_assert_eq(entry(b, 10)->flags, GTF_permit_access | GTF_reading | GTF_writing);
     cr_assert_eq(gnttab_dom0_map(2, 10, true, &owner, &h2, &off), GNTST_okay);
     cr_assert_eq(gnttab_dom0_unmap(h1, &owner), GNTST_okay);
-    cr_assert_eq(entry(b, 10)->flags, GTF_permit_access | GTF_reading,
-                 "writer gone, reader left");
+    cr_assert_eq(entry(b, 10)->flags, GTF_permit_access | GTF_reading, "writer gone, reader left");
     int other = 0;
     cr_assert_eq(gnttab_dom0_unmap(h2, &other), GNTST_bad_handle);
     cr_assert_eq(gnttab_dom0_unmap(h2, &owner), GNTST_okay);
@@ -122,7 +121,7 @@ Test(gnttab, dom0_map_sets_in_use_flags_and_unmap_clears_them)
 
 Test(gnttab, dom0_map_refuses_what_was_not_granted_to_it)
 {
-    grant(b, 10, 5, DATA_PFN, 0);           /* granted to d5, not dom0 */
+    grant(b, 10, 5, DATA_PFN, 0); /* granted to d5, not dom0 */
     grant(b, 11, 0, DATA_PFN, GTF_readonly);
     grant(b, 12, 0, FAKE_RAM_PAGES + 3, 0); /* frame outside b's RAM */
     entry(b, 13)->flags = 0;                /* revoked */
@@ -169,15 +168,14 @@ Test(gnttab, guest_copy_validates_every_field)
     grant(b, 10, 1, DATA_PFN, GTF_readonly);
     grant(b, 11, 3, DATA_PFN, 0);
     struct gnttab_copy c[6] = {
-        copy_from_b(10, 4000, 0, 200),   /* crosses the source page */
-        copy_from_b(10, 0, 4095, 2),     /* crosses the destination page */
-        copy_from_b(11, 0, 0, 8),        /* granted to d3 */
-        copy_from_b(600, 0, 0, 8),       /* beyond the table */
-        copy_from_b(10, 0, 0, 8),
-        copy_from_b(10, 0, 0, 8),
+        copy_from_b(10, 4000, 0, 200), /* crosses the source page */
+        copy_from_b(10, 0, 4095, 2),   /* crosses the destination page */
+        copy_from_b(11, 0, 0, 8),      /* granted to d3 */
+        copy_from_b(600, 0, 0, 8),     /* beyond the table */
+        copy_from_b(10, 0, 0, 8),      copy_from_b(10, 0, 0, 8),
     };
-    c[4].source.domid = 9;               /* no such domain */
-    c[5].dest.u.gmfn = FAKE_RAM_PAGES;   /* own frame outside RAM */
+    c[4].source.domid = 9;             /* no such domain */
+    c[5].dest.u.gmfn = FAKE_RAM_PAGES; /* own frame outside RAM */
     cr_assert_eq(gt(a, GNTTABOP_copy, c, sizeof(c), 6), 0);
     cr_assert_eq(c[0].status, GNTST_bad_copy_arg);
     cr_assert_eq(c[1].status, GNTST_bad_copy_arg);
@@ -198,7 +196,7 @@ Test(gnttab, guest_copy_into_a_readonly_grant_is_refused)
     c.dest.domid = 2;
     cr_assert_eq(gt(a, GNTTABOP_copy, &c, sizeof(c), 1), 0);
     cr_assert_eq(c.status, GNTST_general_error);
-    c.source.domid = 2;  /* a raw frame of another domain: privileged callers only */
+    c.source.domid = 2; /* a raw frame of another domain: privileged callers only */
     c.flags = 0;
     cr_assert_eq(gt(a, GNTTABOP_copy, &c, sizeof(c), 1), 0);
     cr_assert_eq(c.status, GNTST_permission_denied);
@@ -208,23 +206,23 @@ Test(gnttab, guest_map_checks_host_addr_and_grant_before_mapping)
 {
     grant(b, 10, 1, DATA_PFN, 0);
     /* host_addr inside the mapper's RAM: refused, the granter's entry untouched. */
-    struct gnttab_map_grant_ref m = {.ref = 10, .dom = 2, .flags = GNTMAP_host_map,
-                                     .host_addr = 0x1000};
+    struct gnttab_map_grant_ref m = {
+        .ref = 10, .dom = 2, .flags = GNTMAP_host_map, .host_addr = 0x1000};
     cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
     cr_assert_eq(m.status, GNTST_general_error);
     cr_assert_eq(entry(b, 10)->flags, GTF_permit_access);
     /* Outside RAM but a ref granted to someone else, or past the table. */
     grant(b, 11, 3, DATA_PFN, 0);
-    m = (struct gnttab_map_grant_ref){.ref = 11, .dom = 2, .flags = GNTMAP_host_map,
-                                      .host_addr = 0x80000000};
+    m = (struct gnttab_map_grant_ref){
+        .ref = 11, .dom = 2, .flags = GNTMAP_host_map, .host_addr = 0x80000000};
     cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
     cr_assert_eq(m.status, GNTST_general_error);
     cr_assert_eq(entry(b, 11)->flags, GTF_permit_access);
     m.ref = 100000;
     cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
     cr_assert_eq(m.status, GNTST_bad_gntref);
-    m = (struct gnttab_map_grant_ref){.ref = 10, .dom = 2, .flags = GNTMAP_device_map,
-                                      .host_addr = 0x80000000};
+    m = (struct gnttab_map_grant_ref){
+        .ref = 10, .dom = 2, .flags = GNTMAP_device_map, .host_addr = 0x80000000};
     cr_assert_eq(gt(a, GNTTABOP_map_grant_ref, &m, sizeof(m), 1), 0);
     cr_assert_eq(m.status, GNTST_general_error);
     struct gnttab_unmap_grant_ref u = {.handle = 0};

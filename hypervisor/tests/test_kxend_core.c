@@ -23,7 +23,7 @@ static struct domain *d;
 static void setup(void)
 {
     kxend_accel = &accel_soft_ops;
-    struct domain_config cfg = { .name = "core-test", .ram_bytes = RAM, .nr_vcpus = 2 };
+    struct domain_config cfg = {.name = "core-test", .ram_bytes = RAM, .nr_vcpus = 2};
     cr_assert_eq(domain_create(&cfg, &d), 0);
 }
 
@@ -47,11 +47,11 @@ Test(core, guest_phys_ptr_accepts_ranges_inside_ram_only)
 
 Test(core, copies_fail_with_efault_outside_ram_and_mark_dirty_pages)
 {
-    uint8_t buf[16] = { 1, 2, 3 };
+    uint8_t buf[16] = {1, 2, 3};
     cr_assert_eq(copy_to_guest_phys(d, RAM - 8, buf, 16), -EFAULT);
     cr_assert_eq(copy_from_guest_phys(d, buf, ~0ull - 4, 16), -EFAULT);
     cr_assert_eq(copy_from_guest(d->vcpus[0], buf, ~0ull - 4, 16), -EFAULT, "gva wraps");
-    _Atomic uint64_t bm[(RAM >> 12) / 64] = { 0 };
+    _Atomic uint64_t bm[(RAM >> 12) / 64] = {0};
     d->dirty_bitmap = bm;
     cr_assert_eq(copy_to_guest(d->vcpus[0], 0x3ffc, buf, 8), 0, "straddles pages 3 and 4");
     cr_assert_eq(atomic_load(&bm[0]), (1ull << 3) | (1ull << 4));
@@ -67,7 +67,7 @@ Test(core, cpuid_reports_xen_leaves_and_the_hypervisor_bit)
     cr_assert_eq(r[1], XEN_CPUID_SIGNATURE_EBX);
     cr_assert_eq(r[2], XEN_CPUID_SIGNATURE_ECX);
     cr_assert_eq(r[3], XEN_CPUID_SIGNATURE_EDX);
-    char sig[13] = { 0 };
+    char sig[13] = {0};
     memcpy(sig, &r[1], 4);
     memcpy(sig + 4, &r[2], 4);
     memcpy(sig + 8, &r[3], 4);
@@ -90,11 +90,10 @@ Test(core, cpuid_reports_xen_leaves_and_the_hypervisor_bit)
 
 Test(core, unknown_hypercalls_return_enosys)
 {
-    uint64_t a[5] = { 0 };
-    unsigned unknown[] = { 0, 1, 2, 14, 23, 36, 40, 55, 63, 64, 1000, 0xffffffffu };
+    uint64_t a[5] = {0};
+    unsigned unknown[] = {0, 1, 2, 14, 23, 36, 40, 55, 63, 64, 1000, 0xffffffffu};
     for (unsigned i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
-        cr_assert_eq(hypercall_dispatch(d->vcpus[0], unknown[i], a), -ENOSYS, "nr %u",
-                     unknown[i]);
+        cr_assert_eq(hypercall_dispatch(d->vcpus[0], unknown[i], a), -ENOSYS, "nr %u", unknown[i]);
     cr_assert_eq(hypercall_dispatch(d->vcpus[0], ~0ull, a), -ENOSYS);
     a[0] = XENVER_version;
     cr_assert_eq(hypercall_dispatch(d->vcpus[0], __HYPERVISOR_xen_version, a), 0x40011);
@@ -104,10 +103,10 @@ Test(core, unknown_hypercalls_return_enosys)
 
 Test(core, hvm_params_guard_toolstack_values_and_decode_the_callback_vector)
 {
-    struct xen_hvm_param p = { .domid = DOMID_SELF, .index = HVM_PARAM_STORE_PFN, .value = 5 };
+    struct xen_hvm_param p = {.domid = DOMID_SELF, .index = HVM_PARAM_STORE_PFN, .value = 5};
     uint64_t gpa = 0x1000;
     memcpy(d->ram + gpa, &p, sizeof(p));
-    uint64_t a[5] = { HVMOP_set_param, gpa };
+    uint64_t a[5] = {HVMOP_set_param, gpa};
     cr_assert_eq(hypercall_dispatch(d->vcpus[0], __HYPERVISOR_hvm_op, a), -EPERM);
     p.index = HVM_PARAM_CALLBACK_IRQ;
     p.value = KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_VECTOR, 0xf3);
@@ -133,10 +132,10 @@ Test(core, hvm_params_guard_toolstack_values_and_decode_the_callback_vector)
 Test(core, memory_map_excludes_the_special_pages)
 {
     d->reserved_base_pfn = (RAM >> 12) - 36;
-    struct xen_memory_map m = { .nr_entries = 4 };
+    struct xen_memory_map m = {.nr_entries = 4};
     m.buffer.q = 0x2000;
     memcpy(d->ram + 0x1000, &m, sizeof(m));
-    uint64_t a[5] = { XENMEM_memory_map, 0x1000 };
+    uint64_t a[5] = {XENMEM_memory_map, 0x1000};
     cr_assert_eq(hypercall_dispatch(d->vcpus[0], __HYPERVISOR_memory_op, a), 0);
     memcpy(&m, d->ram + 0x1000, sizeof(m));
     cr_assert_eq(m.nr_entries, 2u);
@@ -155,7 +154,7 @@ Test(core, domain_names_are_validated_and_unique)
     cr_assert_not(domain_name_valid("a/b"));
     cr_assert_not(domain_name_valid("with space"));
     cr_assert(domain_name_valid("guest-1"));
-    struct domain_config cfg = { .name = "core-test", .ram_bytes = RAM, .nr_vcpus = 1 };
+    struct domain_config cfg = {.name = "core-test", .ram_bytes = RAM, .nr_vcpus = 1};
     struct domain *d2;
     cr_assert_eq(domain_create(&cfg, &d2), -EEXIST);
     cfg.nr_vcpus = 33;
@@ -171,7 +170,7 @@ Test(core, domain_names_are_validated_and_unique)
 
 Test(core, a_destroyed_domains_id_is_not_reused_at_once)
 {
-    struct domain_config cfg = { .name = "first", .ram_bytes = RAM, .nr_vcpus = 1 };
+    struct domain_config cfg = {.name = "first", .ram_bytes = RAM, .nr_vcpus = 1};
     struct domain *a, *b;
     cr_assert_eq(domain_create(&cfg, &a), 0);
     uint16_t id = a->domid;
@@ -189,7 +188,7 @@ Test(core, periodic_timer_has_xens_bounds_and_folds_missed_ticks)
     struct vcpu *v = d->vcpus[0];
     uint64_t period = 500000; /* 0.5 ms: below Xen's 1 ms minimum */
     memcpy(d->ram + 0x1000, &period, sizeof(period));
-    uint64_t a[5] = { VCPUOP_set_periodic_timer, 0, 0x1000 };
+    uint64_t a[5] = {VCPUOP_set_periodic_timer, 0, 0x1000};
     cr_assert_eq(hypercall_dispatch(v, __HYPERVISOR_vcpu_op, a), -EINVAL);
     period = 2000000; /* 2 ms */
     memcpy(d->ram + 0x1000, &period, sizeof(period));
@@ -198,7 +197,7 @@ Test(core, periodic_timer_has_xens_bounds_and_folds_missed_ticks)
     cr_assert_neq(first, 0);
     cr_assert_eq(vcpu_next_deadline(v), first);
     cr_assert_not(time_check_timers(v), "not due yet");
-    struct timespec ts = { 0, 7 * 1000 * 1000 }; /* three ticks pass unseen */
+    struct timespec ts = {0, 7 * 1000 * 1000}; /* three ticks pass unseen */
     nanosleep(&ts, NULL);
     cr_assert(time_check_timers(v), "due");
     cr_assert_gt(v->periodic_next_ns, kxen_system_time_ns() - 1, "next tick is in the future");

@@ -47,7 +47,7 @@ TestSuite(ctl, .init = setup, .fini = teardown);
 
 static int raw_connect(void)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     cr_assert_geq(fd, 0);
@@ -75,7 +75,7 @@ Test(ctl, unknown_ops_short_payloads_and_bad_fields_get_error_replies)
     cr_assert_eq(kxen_ctl_open(dir, &c), 0);
     cr_assert_eq(kxen_ctl_simple(c, 63, NULL, 0, NULL, 0, NULL), -ENOSYS);
     cr_assert_eq(kxen_ctl_simple(c, 0xdeadbeef, NULL, 0, NULL, 0, NULL), -ENOSYS);
-    uint8_t small[4] = { 0 };
+    uint8_t small[4] = {0};
     cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, small, 4, NULL, 0, NULL), -EINVAL);
     struct kxen_ctl_domain_create cr;
     memset(&cr, 'A', sizeof(cr)); /* name without a NUL */
@@ -86,24 +86,23 @@ Test(ctl, unknown_ops_short_payloads_and_bad_fields_get_error_replies)
     cr.nr_vcpus = 0;
     cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), NULL, 0, NULL),
                  -EINVAL, "zero vCPUs");
-    struct kxen_ctl_domid_arg a = { .domid = 4242 };
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_DESTROY, &a, sizeof(a), NULL, 0, NULL),
-                 -ESRCH);
+    struct kxen_ctl_domid_arg a = {.domid = 4242};
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_DESTROY, &a, sizeof(a), NULL, 0, NULL), -ESRCH);
     a.domid = 0;
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_PAUSE, &a, sizeof(a), NULL, 0, NULL),
-                 -ESRCH, "dom0 is not a guest");
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_PAUSE, &a, sizeof(a), NULL, 0, NULL), -ESRCH,
+                 "dom0 is not a guest");
     struct kxen_ctl_domain_load ld;
     memset(&ld, 0, sizeof(ld));
     ld.domid = 1;
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_LOAD, &ld, sizeof(ld), NULL, 0, NULL),
-                 -EINVAL, "load without the image fd");
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_LOAD, &ld, sizeof(ld), NULL, 0, NULL), -EINVAL,
+                 "load without the image fd");
     kxen_ctl_close(c);
 }
 
 Test(ctl, a_header_disagreeing_with_the_message_gets_einval_and_garbage_closes_only_that_client)
 {
     int fd = raw_connect();
-    struct kxen_ctl_hdr h = { .op = KXEN_CTL_HELLO, .seq = 7, .rc = 0, .len = 100 };
+    struct kxen_ctl_hdr h = {.op = KXEN_CTL_HELLO, .seq = 7, .rc = 0, .len = 100};
     cr_assert_eq(send(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
     struct kxen_ctl_hdr r;
     cr_assert_eq(recv(fd, &r, sizeof(r), 0), (ssize_t)sizeof(r));
@@ -134,24 +133,25 @@ Test(ctl, create_getinfo_rename_and_destroy_a_domain_with_events)
     cr.memory_kb = 4096;
     cr.nr_vcpus = 3;
     struct kxen_ctl_domid_rep dr;
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr),
-                                 NULL), 0);
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr),
-                                 NULL), -EEXIST, "names are unique");
-    struct kxen_ctl_domid_arg a = { .domid = dr.domid };
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr), NULL),
+                 0);
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr), NULL),
+                 -EEXIST, "names are unique");
+    struct kxen_ctl_domid_arg a = {.domid = dr.domid};
     struct kxen_ctl_domain_info info;
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &info,
-                                 sizeof(info), NULL), 0);
+    cr_assert_eq(
+        kxen_ctl_simple(c, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &info, sizeof(info), NULL), 0);
     cr_assert_str_eq(info.name, "ctl-dom");
     cr_assert_eq(info.nr_vcpus, 3u);
     cr_assert_eq(info.memory_kb, 4096u);
     cr_assert(info.flags & KXEN_DOMINFO_PAUSED, "a domain being built is paused");
-    struct kxen_ctl_domain_rename rn = { .domid = dr.domid };
+    struct kxen_ctl_domain_rename rn = {.domid = dr.domid};
     strcpy(rn.name, "renamed");
     cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_RENAME, &rn, sizeof(rn), NULL, 0, NULL), 0);
     cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_DESTROY, &a, sizeof(a), NULL, 0, NULL), 0);
-    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &info,
-                                 sizeof(info), NULL), -ESRCH);
+    cr_assert_eq(
+        kxen_ctl_simple(c, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &info, sizeof(info), NULL),
+        -ESRCH);
     uint32_t op, len;
     struct kxen_ctl_domain_event e;
     cr_assert_eq(kxen_ctl_recv_event(ev, 1000, &op, &e, sizeof(e), &len), 0);

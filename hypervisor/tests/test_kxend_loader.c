@@ -38,24 +38,32 @@ static void build(struct img *m)
     eh->e_phnum = 3;
     eh->e_ehsize = sizeof(*eh);
     Elf64_Phdr *ph = (Elf64_Phdr *)(m->b + eh->e_phoff);
-    ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_vaddr = BASE,
-                          .p_paddr = BASE, .p_filesz = 0x100, .p_memsz = 0x1000,
-                          .p_flags = PF_R | PF_X };
-    ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x2000, .p_vaddr = BASE + 0x1000,
-                          .p_paddr = BASE + 0x1000, .p_filesz = 0x1000, .p_memsz = 0x3000,
-                          .p_flags = PF_R | PF_W };
+    ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+                         .p_offset = 0x1000,
+                         .p_vaddr = BASE,
+                         .p_paddr = BASE,
+                         .p_filesz = 0x100,
+                         .p_memsz = 0x1000,
+                         .p_flags = PF_R | PF_X};
+    ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+                         .p_offset = 0x2000,
+                         .p_vaddr = BASE + 0x1000,
+                         .p_paddr = BASE + 0x1000,
+                         .p_filesz = 0x1000,
+                         .p_memsz = 0x3000,
+                         .p_flags = PF_R | PF_W};
     /* notes at 0x800 */
     uint8_t *n = m->b + 0x800;
-    uint32_t hdr1[3] = { 4, 8, XEN_ELFNOTE_ENTRY };
+    uint32_t hdr1[3] = {4, 8, XEN_ELFNOTE_ENTRY};
     uint64_t entry = BASE + 0x10, hpage = BASE + 0x1000;
     memcpy(n, hdr1, 12);
     memcpy(n + 12, "Xen", 4);
     memcpy(n + 16, &entry, 8);
-    uint32_t hdr2[3] = { 4, 8, XEN_ELFNOTE_HYPERCALL_PAGE };
+    uint32_t hdr2[3] = {4, 8, XEN_ELFNOTE_HYPERCALL_PAGE};
     memcpy(n + 24, hdr2, 12);
     memcpy(n + 36, "Xen", 4);
     memcpy(n + 40, &hpage, 8);
-    ph[2] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x800, .p_filesz = 48, .p_align = 4 };
+    ph[2] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x800, .p_filesz = 48, .p_align = 4};
     m->b[0x1000] = 0xf4; /* hlt, so the segment has recognisable content */
     m->len = 0x3000;
 }
@@ -196,11 +204,10 @@ Test(loader, loads_an_image_into_a_soft_domain_with_start_info_and_hypercall_pag
     struct img m;
     build(&m);
     kxend_accel = &accel_soft_ops;
-    struct domain_config cfg = { .name = "ldr", .ram_bytes = RAM, .nr_vcpus = 1 };
+    struct domain_config cfg = {.name = "ldr", .ram_bytes = RAM, .nr_vcpus = 1};
     struct domain *d;
     cr_assert_eq(domain_create(&cfg, &d), 0);
-    struct load_params p = { .cmdline = "console=hvc0 x=1", .store_evtchn = 3,
-                             .console_evtchn = 4 };
+    struct load_params p = {.cmdline = "console=hvc0 x=1", .store_evtchn = 3, .console_evtchn = 4};
     struct load_result r;
     char msg[256] = "";
     cr_assert_eq(loader_load_image(d, m.b, m.len, &p, &r, msg, sizeof(msg)), 0, "%s", msg);
@@ -214,7 +221,8 @@ Test(loader, loads_an_image_into_a_soft_domain_with_start_info_and_hypercall_pag
               "xen_version never blocks: out %%eax,$0xe8; ret (the fast entry)");
     uint8_t *hs = d->ram + BASE + 0x1000 + 29 * 32; /* sched_op stub */
     cr_assert(hs[0] == 0xb8 && hs[1] == 29 && hs[5] == 0x0f && hs[6] == 0x01 && hs[7] == 0xc1 &&
-              hs[8] == 0xc3, "sched_op blocks: mov $29,%%eax; vmcall; ret");
+                  hs[8] == 0xc3,
+              "sched_op blocks: mov $29,%%eax; vmcall; ret");
     struct start_info *si = guest_phys_ptr(d, r.start_info_pfn << 12, sizeof(*si));
     cr_assert(si);
     cr_assert_eq(strncmp(si->magic, "xen-3.0-x86_64", 14), 0);
@@ -238,11 +246,14 @@ Test(loader, refuses_an_image_when_ram_cannot_hold_the_special_pages)
     struct img m;
     build(&m);
     kxend_accel = &accel_soft_ops;
-    struct domain_config cfg = { .name = "small", .ram_bytes = 1ull << 20 | 0x4000 /* image
-        ends at 1 MiB + 16 KiB: no room above */, .nr_vcpus = 1 };
+    struct domain_config cfg = {.name = "small",
+                                .ram_bytes = 1ull << 20 | 0x4000 /* image
+ends at 1 MiB + 16 KiB: no room above */
+                                ,
+                                .nr_vcpus = 1};
     struct domain *d;
     cr_assert_eq(domain_create(&cfg, &d), 0);
-    struct load_params p = { .cmdline = "" };
+    struct load_params p = {.cmdline = ""};
     struct load_result r;
     char msg[256] = "";
     cr_assert_eq(loader_load_image(d, m.b, m.len, &p, &r, msg, sizeof(msg)), -ENOMEM);

@@ -160,12 +160,12 @@ int main(int argc, char **argv)
     const char *c = argv[1];
     char **a = argv + 2;
     int na = argc - 2, rc = 0;
-#define NEED(n)                                                                                 \
-    do {                                                                                        \
-        if (na < (n)) {                                                                         \
-            fprintf(stderr, "kxen-xctool: %s needs %d argument(s)\n", c, n);                    \
-            return 2;                                                                           \
-        }                                                                                       \
+#define NEED(n)                                                                                    \
+    do {                                                                                           \
+        if (na < (n)) {                                                                            \
+            fprintf(stderr, "kxen-xctool: %s needs %d argument(s)\n", c, n);                       \
+            return 2;                                                                              \
+        }                                                                                          \
     } while (0)
     if (!strcmp(c, "hello")) {
         struct kxen_ctl_hello_rep h;
@@ -206,8 +206,8 @@ int main(int argc, char **argv)
         if (n < 0)
             return die("getinfo");
         for (int i = 0; i < n; i++)
-            printf("%u vcpus=%u pages=%lu%s%s%s\n", d[i].domid, d[i].max_vcpu_id + 1,
-                   d[i].nr_pages, d[i].running ? " running" : "", d[i].paused ? " paused" : "",
+            printf("%u vcpus=%u pages=%lu%s%s%s\n", d[i].domid, d[i].max_vcpu_id + 1, d[i].nr_pages,
+                   d[i].running ? " running" : "", d[i].paused ? " paused" : "",
                    d[i].shutdown ? " shutdown" : "");
     } else if (!strcmp(c, "console")) {
         NEED(1);

@@ -71,6 +71,7 @@ Test(abi, generated_list_covers_the_current_headers)
     if (system("command -v python3 >/dev/null && command -v clang >/dev/null") != 0)
         cr_skip_test("python3 or clang missing");
     char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "cd '%s' && python3 ring/tests/gen_abi_list.py --check", RING_SRC_DIR);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && python3 ring/tests/gen_abi_list.py --check",
+             RING_SRC_DIR);
     cr_assert_eq(system(cmd), 0, "run ring/tests/gen_abi_list.py and commit ring/tests/abi_list.h");
 }

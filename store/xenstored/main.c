@@ -96,7 +96,8 @@ static int refuse_xen_option(int c, const char *arg)
         int c;
         const char *name, *why;
     } refused[] = {
-        {'q', "-q/--quota-soft", "soft quotas (and the memory quota they apply to) are not implemented"},
+        {'q', "-q/--quota-soft",
+         "soft quotas (and the memory quota they apply to) are not implemented"},
         {'w', "-w/--timeout", "watch events are never dropped, so there is no timeout to set"},
         {'R', "-R/--no-recovery", "there is no on-disk database to recover"},
         {'K', "-K/--keep-orphans", "a released domain's nodes always go to dom0"},
@@ -160,7 +161,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "NF:PT:DE:S:W:t:A:M:Q:L:l:vVHhq:w:RKI::", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "NF:PT:DE:S:W:t:A:M:Q:L:l:vVHhq:w:RKI::", longopts,
+                            NULL)) != -1) {
         switch (c) {
         case 'N':
             o->no_fork = true;
@@ -251,8 +253,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct xs_quota *q)
             if (!arg || strcmp(arg, "on") == 0)
                 break;
             if (strcmp(arg, "off") != 0) {
-                fprintf(stderr, "xenstored: -I/--internal-db takes 'on' or 'off', got '%s'\n",
-                        arg);
+                fprintf(stderr, "xenstored: -I/--internal-db takes 'on' or 'off', got '%s'\n", arg);
                 return -EINVAL;
             }
             return refuse_xen_option(c, arg);

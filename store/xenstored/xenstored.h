@@ -164,15 +164,15 @@ void xs_watch_send(struct xs_conn *conn, const char *abs_path, bool relative, co
 
 /* ---- quotas and domains (domain.c) ---- */
 struct xs_quota {
-    uint32_t entry_nb;    /* nodes owned per domain */
-    uint32_t entry_size;  /* bytes of one node: value + children names + 5 per perm */
-    uint32_t watch_nb;    /* watches per connection */
-    uint32_t transaction; /* open transactions per connection */
-    uint32_t perm_nb;     /* permission entries per node */
-    uint32_t path_max;    /* path chars below a domain's home */
-    uint32_t trans_nodes; /* nodes touched by one transaction */
+    uint32_t entry_nb;     /* nodes owned per domain */
+    uint32_t entry_size;   /* bytes of one node: value + children names + 5 per perm */
+    uint32_t watch_nb;     /* watches per connection */
+    uint32_t transaction;  /* open transactions per connection */
+    uint32_t perm_nb;      /* permission entries per node */
+    uint32_t path_max;     /* path chars below a domain's home */
+    uint32_t trans_nodes;  /* nodes touched by one transaction */
     uint32_t trans_memory; /* bytes a connection's open transactions may copy */
-    uint32_t outstanding; /* requests whose replies are still queued */
+    uint32_t outstanding;  /* requests whose replies are still queued */
 };
 void xs_quota_defaults(struct xs_quota *q);
 /* Sets a quota by Xen's -Q name ("entry-nb", "transaction-nodes", "outstanding", ...). */

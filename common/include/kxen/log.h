@@ -18,7 +18,10 @@ void klog(enum klog_level level, const char *fmt, ...) __attribute__((format(pri
 #define log_err(...) klog(KLOG_ERR, __VA_ARGS__)
 #define log_warn(...) klog(KLOG_WARN, __VA_ARGS__)
 #define log_info(...) klog(KLOG_INFO, __VA_ARGS__)
-#define log_debug(...) \
-    do { if (klog_get_level() >= KLOG_DEBUG) klog(KLOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (klog_get_level() >= KLOG_DEBUG)                                                        \
+            klog(KLOG_DEBUG, __VA_ARGS__);                                                         \
+    } while (0)
 
 #endif

@@ -235,9 +235,10 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     int fd = open(dc->kernel, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return kxl_fail(ctx, -errno, "cannot open kernel %s: %s", dc->kernel, strerror(errno));
-    struct kxen_ctl_domain_load req = {
-        .domid = b->domid, .store_evtchn = b->store_port, .console_evtchn = b->console_port,
-        .flags = KXEN_LOAD_PAUSED};
+    struct kxen_ctl_domain_load req = {.domid = b->domid,
+                                       .store_evtchn = b->store_port,
+                                       .console_evtchn = b->console_port,
+                                       .flags = KXEN_LOAD_PAUSED};
     snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
     struct kxen_ctl_domain_load_rep rep;
     uint32_t len = 0;

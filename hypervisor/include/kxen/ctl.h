@@ -19,17 +19,17 @@
 #define KXEN_CTL_MAX_FDS 8
 
 struct kxen_ctl_hdr {
-    uint32_t op;    /* enum kxen_ctl_op */
-    uint32_t seq;   /* chosen by the client, echoed */
-    int32_t rc;     /* reply: 0 or -errno; request: 0 */
-    uint32_t len;   /* payload bytes after the header */
+    uint32_t op;  /* enum kxen_ctl_op */
+    uint32_t seq; /* chosen by the client, echoed */
+    int32_t rc;   /* reply: 0 or -errno; request: 0 */
+    uint32_t len; /* payload bytes after the header */
 };
 
 /* Op numbers are grouped by owner file; payload structs live next to each group's header
  * (kxen/ctl_domain.h, kxen/ctl_evtchn.h, kxen/ctl_gnttab.h). */
 enum kxen_ctl_op {
     /* Core and domain control: 1..63 (hypervisor/ctl_domain.c) */
-    KXEN_CTL_HELLO = 1,           /* -> version, accelerator name */
+    KXEN_CTL_HELLO = 1, /* -> version, accelerator name */
     KXEN_CTL_DOMAIN_CREATE = 2,
     KXEN_CTL_DOMAIN_DESTROY = 3,
     KXEN_CTL_DOMAIN_PAUSE = 4,
@@ -41,7 +41,7 @@ enum kxen_ctl_op {
     KXEN_CTL_HVM_PARAM_GET = 10,
     KXEN_CTL_HVM_PARAM_SET = 11,
     KXEN_CTL_VCPU_GETINFO = 12,
-    KXEN_CTL_CONSOLE_READ = 13,   /* hypervisor console (xl dmesg) */
+    KXEN_CTL_CONSOLE_READ = 13,     /* hypervisor console (xl dmesg) */
     KXEN_CTL_EVENTS_SUBSCRIBE = 14, /* domain state changes as messages on this connection */
     KXEN_CTL_DOMAIN_SETMAXMEM = 15,
     KXEN_CTL_SHUTDOWN_DAEMON = 16,
@@ -58,10 +58,10 @@ enum kxen_ctl_op {
     KXEN_CTL_EVTCHN_RESET = 70,
 
     /* Memory and grants for dom0 processes: 96..127 (hypervisor/ctl_gnttab.c) */
-    KXEN_CTL_FOREIGN_MAP = 96,     /* privileged: the domain's memfd + ram size */
-    KXEN_CTL_GNTTAB_MAP = 97,      /* validate + mark in use, returns offsets into the memfd */
+    KXEN_CTL_FOREIGN_MAP = 96, /* privileged: the domain's memfd + ram size */
+    KXEN_CTL_GNTTAB_MAP = 97,  /* validate + mark in use, returns offsets into the memfd */
     KXEN_CTL_GNTTAB_UNMAP = 98,
-    KXEN_CTL_GNTTAB_COPY = 99,     /* batched, executed by kxend */
+    KXEN_CTL_GNTTAB_COPY = 99,           /* batched, executed by kxend */
     KXEN_CTL_GNTTAB_GRANT_FOREIGN = 100, /* toolstack: seed reserved entries (store/console) */
 
     /* Save, restore, migration: 128..159 (hypervisor/save.c) */

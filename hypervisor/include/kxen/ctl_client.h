@@ -33,13 +33,13 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
                   int *rep_fds, unsigned *rep_nfds);
 
 /* Simple form: no descriptors either way. */
-int kxen_ctl_simple(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req_len,
-                    void *rep, uint32_t rep_cap, uint32_t *rep_len);
+int kxen_ctl_simple(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req_len, void *rep,
+                    uint32_t rep_cap, uint32_t *rep_len);
 
 /* Reads one asynchronous message (after KXEN_CTL_EVENTS_SUBSCRIBE on this connection).
  * timeout_ms < 0 waits forever. Returns 0 with *op and payload filled, -ETIMEDOUT, -EPIPE or
  * -errno. */
-int kxen_ctl_recv_event(struct kxen_ctl *c, int timeout_ms, uint32_t *op, void *buf,
-                        uint32_t cap, uint32_t *len);
+int kxen_ctl_recv_event(struct kxen_ctl *c, int timeout_ms, uint32_t *op, void *buf, uint32_t cap,
+                        uint32_t *len);
 
 #endif

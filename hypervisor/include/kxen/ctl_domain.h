@@ -16,24 +16,24 @@
 
 /* KXEN_CTL_HELLO: no request payload. */
 struct kxen_ctl_hello_rep {
-    uint32_t version;      /* KXEN_CTL_VERSION */
+    uint32_t version; /* KXEN_CTL_VERSION */
     uint32_t kxend_pid;
-    char accel[16];        /* "soft" | "kvm" */
-    uint32_t privileged;   /* 1 when this connection may use privileged ops */
+    char accel[16];      /* "soft" | "kvm" */
+    uint32_t privileged; /* 1 when this connection may use privileged ops */
     uint32_t pad;
 };
 
 /* KXEN_CTL_DOMAIN_CREATE (privileged) -> struct kxen_ctl_domid_rep. */
 #define KXEN_CTL_CREATE_PRIVILEGED (1u << 0) /* driver domain: may map other domains' grants */
 struct kxen_ctl_domain_create {
-    char name[KXEN_CTL_NAME_MAX];  /* unique; "" = "domain-<id>" */
+    char name[KXEN_CTL_NAME_MAX]; /* unique; "" = "domain-<id>" */
     uint8_t uuid[16];
-    uint64_t memory_kb;            /* guest RAM, multiple of 4; 1 MiB .. 64 GiB */
-    uint64_t max_memory_kb;        /* 0 = memory_kb */
-    uint32_t nr_vcpus;             /* 1 .. 32 */
-    uint32_t flags;                /* KXEN_CTL_CREATE_* */
+    uint64_t memory_kb;     /* guest RAM, multiple of 4; 1 MiB .. 64 GiB */
+    uint64_t max_memory_kb; /* 0 = memory_kb */
+    uint32_t nr_vcpus;      /* 1 .. 32 */
+    uint32_t flags;         /* KXEN_CTL_CREATE_* */
     uint32_t ssidref;
-    uint16_t domid;                /* 0 = next free id; else that id (-EEXIST if taken) */
+    uint16_t domid; /* 0 = next free id; else that id (-EEXIST if taken) */
     uint16_t pad;
 };
 struct kxen_ctl_domid_rep {
@@ -54,24 +54,24 @@ struct kxen_ctl_domid_arg {
 #define KXEN_DOMINFO_DYING (1u << 0)
 #define KXEN_DOMINFO_SHUTDOWN (1u << 1)
 #define KXEN_DOMINFO_PAUSED (1u << 2)
-#define KXEN_DOMINFO_BLOCKED (1u << 3)   /* every up vCPU blocked */
-#define KXEN_DOMINFO_RUNNING (1u << 4)   /* some vCPU runnable */
+#define KXEN_DOMINFO_BLOCKED (1u << 3) /* every up vCPU blocked */
+#define KXEN_DOMINFO_RUNNING (1u << 4) /* some vCPU runnable */
 #define KXEN_DOMINFO_PRIVILEGED (1u << 5)
-#define KXEN_DOMINFO_LOADED (1u << 6)    /* an image was loaded (vCPUs started) */
+#define KXEN_DOMINFO_LOADED (1u << 6) /* an image was loaded (vCPUs started) */
 struct kxen_ctl_domain_info {
     uint16_t domid;
     uint16_t pad;
-    uint32_t flags;                /* KXEN_DOMINFO_* */
-    uint32_t shutdown_reason;      /* SHUTDOWN_* when KXEN_DOMINFO_SHUTDOWN */
+    uint32_t flags;           /* KXEN_DOMINFO_* */
+    uint32_t shutdown_reason; /* SHUTDOWN_* when KXEN_DOMINFO_SHUTDOWN */
     uint32_t ssidref;
     char name[KXEN_CTL_NAME_MAX];
     uint8_t uuid[16];
     uint64_t memory_kb;
     uint64_t max_memory_kb;
-    uint64_t cpu_time_ns;          /* guest execution time, all vCPUs */
-    uint32_t nr_vcpus;             /* max_vcpu_id + 1 */
+    uint64_t cpu_time_ns; /* guest execution time, all vCPUs */
+    uint32_t nr_vcpus;    /* max_vcpu_id + 1 */
     uint32_t nr_online_vcpus;
-    uint64_t shared_info_pfn;      /* as the guest placed it, 0 = none yet */
+    uint64_t shared_info_pfn; /* as the guest placed it, 0 = none yet */
     uint64_t store_pfn, console_pfn;
 };
 
@@ -83,22 +83,22 @@ struct kxen_ctl_domain_info {
 struct kxen_ctl_domain_load {
     uint16_t domid;
     uint16_t pad;
-    uint32_t store_evtchn;         /* ports the toolstack allocated in the domain, 0 = none */
+    uint32_t store_evtchn; /* ports the toolstack allocated in the domain, 0 = none */
     uint32_t console_evtchn;
-    uint32_t flags;                /* KXEN_LOAD_* */
+    uint32_t flags; /* KXEN_LOAD_* */
     char cmdline[KXEN_CTL_CMDLINE_MAX];
 };
-#define KXEN_BOOT_PV64 0           /* soft: XEN_ELFNOTE_ENTRY, rsi = start_info */
-#define KXEN_BOOT_PVH32 1          /* kvm: XEN_ELFNOTE_PHYS32_ENTRY, ebx = hvm_start_info */
+#define KXEN_BOOT_PV64 0  /* soft: XEN_ELFNOTE_ENTRY, rsi = start_info */
+#define KXEN_BOOT_PVH32 1 /* kvm: XEN_ELFNOTE_PHYS32_ENTRY, ebx = hvm_start_info */
 struct kxen_ctl_domain_load_rep {
-    uint64_t entry;                /* guest-physical entry point used */
-    uint64_t start_info_pfn;       /* start_info (PV) or hvm_start_info (PVH) page */
-    uint64_t shared_info_pfn;      /* initial shared_info page */
+    uint64_t entry;           /* guest-physical entry point used */
+    uint64_t start_info_pfn;  /* start_info (PV) or hvm_start_info (PVH) page */
+    uint64_t shared_info_pfn; /* initial shared_info page */
     uint64_t store_pfn, console_pfn;
-    uint64_t gnttab_base_pfn;      /* KXEN_GNTTAB_MAX_FRAMES reserved grant frames */
-    uint64_t hypercall_page_gpa;   /* 0 when the guest installs it (PVH) */
-    uint64_t image_end;            /* first byte above the loaded segments */
-    uint32_t boot_mode;            /* KXEN_BOOT_* */
+    uint64_t gnttab_base_pfn;    /* KXEN_GNTTAB_MAX_FRAMES reserved grant frames */
+    uint64_t hypercall_page_gpa; /* 0 when the guest installs it (PVH) */
+    uint64_t image_end;          /* first byte above the loaded segments */
+    uint32_t boot_mode;          /* KXEN_BOOT_* */
     uint32_t nr_gnttab_frames;
 };
 
@@ -113,7 +113,7 @@ struct kxen_ctl_domain_rename {
 struct kxen_ctl_hvm_param {
     uint16_t domid;
     uint16_t pad;
-    uint32_t index;                /* HVM_PARAM_* < 64 */
+    uint32_t index; /* HVM_PARAM_* < 64 */
     uint64_t value;
 };
 
@@ -127,7 +127,7 @@ struct kxen_ctl_vcpu_info {
     uint32_t vcpu;
     uint8_t online, blocked, running, pad;
     uint64_t cpu_time_ns;
-    uint32_t cpu;                  /* host CPU, always 0 (not tracked) */
+    uint32_t cpu; /* host CPU, always 0 (not tracked) */
     uint32_t pad2;
 };
 
@@ -135,7 +135,7 @@ struct kxen_ctl_vcpu_info {
  * ring (every guest's lines prefixed "(dN) ", plus kxend's own notes). offset = bytes already
  * read (incremental reads); the reply is struct kxen_ctl_console_rep + data. The rings keep
  * the newest bytes; start reports the offset of the oldest byte still held. */
-#define KXEN_CTL_CONSOLE_CLEAR 1u  /* drop the ring's content after reading (privileged) */
+#define KXEN_CTL_CONSOLE_CLEAR 1u /* drop the ring's content after reading (privileged) */
 struct kxen_ctl_console_req {
     uint16_t domid;
     uint16_t pad;
@@ -143,8 +143,8 @@ struct kxen_ctl_console_req {
     uint64_t offset;
 };
 struct kxen_ctl_console_rep {
-    uint64_t start;                /* offset of the first byte returned */
-    uint64_t end;                  /* total bytes written so far (next offset) */
+    uint64_t start; /* offset of the first byte returned */
+    uint64_t end;   /* total bytes written so far (next offset) */
     /* followed by (end - start) bytes, at most KXEN_CTL_CONSOLE_CHUNK */
 };
 
@@ -158,12 +158,12 @@ struct kxen_ctl_setmaxmem {
 /* EVENTS_SUBSCRIBE: no payload. Afterwards kxend sends KXEN_CTL_EVENT_DOMAIN messages on the
  * connection whenever a domain is created, shuts down or is destroyed. */
 #define KXEN_DOMEV_CREATED 1
-#define KXEN_DOMEV_SHUTDOWN 2      /* reason in shutdown_reason */
+#define KXEN_DOMEV_SHUTDOWN 2 /* reason in shutdown_reason */
 #define KXEN_DOMEV_DESTROYED 3
 struct kxen_ctl_domain_event {
     uint16_t domid;
     uint16_t pad;
-    uint32_t event;                /* KXEN_DOMEV_* */
+    uint32_t event; /* KXEN_DOMEV_* */
     uint32_t shutdown_reason;
     uint32_t pad2;
 };

@@ -47,7 +47,7 @@ struct kxen_ctl_evtchn_status_arg {
     uint16_t pad;
     uint32_t port;
 };
-#define KXEN_EVTCHN_STAT_CLOSED 0      /* EVTCHNSTAT_* values */
+#define KXEN_EVTCHN_STAT_CLOSED 0 /* EVTCHNSTAT_* values */
 #define KXEN_EVTCHN_STAT_UNBOUND 1
 #define KXEN_EVTCHN_STAT_INTERDOMAIN 2
 #define KXEN_EVTCHN_STAT_VIRQ 4
@@ -55,10 +55,10 @@ struct kxen_ctl_evtchn_status_arg {
 struct kxen_ctl_evtchn_status_rep {
     uint32_t status;
     uint32_t vcpu;
-    uint16_t remote_domid;   /* unbound: who may bind; interdomain: the peer */
+    uint16_t remote_domid; /* unbound: who may bind; interdomain: the peer */
     uint16_t pad;
-    uint32_t remote_port;    /* interdomain */
-    uint32_t virq;           /* virq */
+    uint32_t remote_port; /* interdomain */
+    uint32_t virq;        /* virq */
     uint32_t pad2;
 };
 

@@ -15,7 +15,7 @@ struct kxen_ctl_foreign_map {
     uint16_t pad[3];
 };
 struct kxen_ctl_foreign_map_rep {
-    uint64_t ram_size;   /* bytes mappable from offset 0 */
+    uint64_t ram_size; /* bytes mappable from offset 0 */
 };
 
 /* GNTTAB_MAP: count refs of <domid> granted to dom 0. All or nothing: when one fails, none
@@ -27,15 +27,15 @@ struct kxen_ctl_foreign_map_rep {
 struct kxen_ctl_gnttab_map {
     uint16_t domid;
     uint16_t pad;
-    uint32_t count;      /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
-    uint32_t flags;      /* KXEN_CTL_GNTMAP_* */
+    uint32_t count; /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
+    uint32_t flags; /* KXEN_CTL_GNTMAP_* */
     uint32_t pad2;
-    uint32_t refs[];     /* count, padded to 8 bytes */
+    uint32_t refs[]; /* count, padded to 8 bytes */
 };
 struct kxen_ctl_gnttab_map_ent {
-    uint64_t offset;     /* of the granted page in the domain's memfd */
+    uint64_t offset; /* of the granted page in the domain's memfd */
     uint32_t handle;
-    int16_t status;      /* GNTST_* */
+    int16_t status; /* GNTST_* */
     uint16_t pad;
 };
 struct kxen_ctl_gnttab_map_rep {
@@ -46,7 +46,7 @@ struct kxen_ctl_gnttab_map_rep {
 /* GNTTAB_UNMAP: count handles this connection mapped. rc -EINVAL if one was not (the others
  * are still unmapped). */
 struct kxen_ctl_gnttab_unmap {
-    uint32_t count;      /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
+    uint32_t count; /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
     uint32_t pad;
     uint32_t handles[];
 };
@@ -63,11 +63,11 @@ struct kxen_ctl_gnttab_copy_seg {
     uint16_t source_offset;
     uint16_t dest_offset;
     uint16_t len;
-    uint16_t flags;      /* GNTCOPY_source_gref | GNTCOPY_dest_gref */
+    uint16_t flags; /* GNTCOPY_source_gref | GNTCOPY_dest_gref */
     uint32_t pad;
 };
 struct kxen_ctl_gnttab_copy {
-    uint32_t count;      /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
+    uint32_t count; /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
     uint32_t pad;
     struct kxen_ctl_gnttab_copy_seg segs[];
 };

@@ -14,7 +14,7 @@ struct vcpu_segment {
     uint64_t base;
     uint32_t limit;
     uint16_t selector;
-    uint16_t attrib;     /* VMX/SVM-style access rights: type, s, dpl, p, avl, l, db, g */
+    uint16_t attrib; /* VMX/SVM-style access rights: type, s, dpl, p, avl, l, db, g */
 };
 struct vcpu_sregs {
     struct vcpu_segment cs, ds, es, fs, gs, ss, tr, ldt;

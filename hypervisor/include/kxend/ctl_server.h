@@ -17,8 +17,8 @@ struct ctl_request {
     uint32_t op;
     const void *payload;
     uint32_t len;
-    const int *fds;          /* received with the request; the handler takes ownership of the
-                              * ones it keeps (set them to -1 in fds_taken) */
+    const int *fds; /* received with the request; the handler takes ownership of the
+                     * ones it keeps (set them to -1 in fds_taken) */
     unsigned nfds;
     bool privileged;
     pid_t pid;
@@ -26,9 +26,9 @@ struct ctl_request {
 };
 
 struct ctl_reply {
-    void *payload;           /* handler-provided buffer of up to KXEN_CTL_MAX_PAYLOAD bytes */
+    void *payload; /* handler-provided buffer of up to KXEN_CTL_MAX_PAYLOAD bytes */
     uint32_t len;
-    int fds[KXEN_CTL_MAX_FDS];  /* sent with the reply, then closed by the server */
+    int fds[KXEN_CTL_MAX_FDS]; /* sent with the reply, then closed by the server */
     unsigned nfds;
 };
 
@@ -37,8 +37,8 @@ typedef int (*ctl_handler_fn)(struct ctl_request *req, struct ctl_reply *rep);
 struct ctl_op {
     uint32_t op;
     const char *name;
-    bool privileged;         /* refuse (-EPERM) unprivileged callers before the handler */
-    uint32_t min_len;        /* refuse (-EINVAL) shorter payloads before the handler */
+    bool privileged;  /* refuse (-EPERM) unprivileged callers before the handler */
+    uint32_t min_len; /* refuse (-EINVAL) shorter payloads before the handler */
     ctl_handler_fn fn;
 };
 
@@ -49,10 +49,10 @@ struct ctl_op_group {
 };
 
 /* The op groups ctl_server.c dispatches to (one per owner file; absent groups are empty). */
-extern const struct ctl_op_group ctl_domain_group;   /* ctl_domain.c: ops 1..63 */
-extern const struct ctl_op_group ctl_evtchn_group;   /* ctl_evtchn.c: ops 64..95 */
-extern const struct ctl_op_group ctl_gnttab_group;   /* ctl_gnttab.c: ops 96..127 */
-extern const struct ctl_op_group ctl_save_group;     /* save.c: ops 128..159 */
+extern const struct ctl_op_group ctl_domain_group; /* ctl_domain.c: ops 1..63 */
+extern const struct ctl_op_group ctl_evtchn_group; /* ctl_evtchn.c: ops 64..95 */
+extern const struct ctl_op_group ctl_gnttab_group; /* ctl_gnttab.c: ops 96..127 */
+extern const struct ctl_op_group ctl_save_group;   /* save.c: ops 128..159 */
 
 /* Per-connection resources (bound ports, grant mappings): released by this callback when the
  * client disconnects or dies. */

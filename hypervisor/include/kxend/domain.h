@@ -22,40 +22,40 @@
 
 #define KXEN_PAGE_SHIFT 12
 #define KXEN_PAGE_SIZE 4096ull
-#define KXEN_MAX_VCPUS 32      /* XEN_LEGACY_MAX_VCPUS: every vcpu_info fits shared_info */
-#define KXEN_MAX_DOMID 0x7fef  /* DOMID_FIRST_RESERVED - 1 */
+#define KXEN_MAX_VCPUS 32     /* XEN_LEGACY_MAX_VCPUS: every vcpu_info fits shared_info */
+#define KXEN_MAX_DOMID 0x7fef /* DOMID_FIRST_RESERVED - 1 */
 #define KXEN_HVM_NR_PARAMS 64
 
 struct accel_ops;
-struct evtchn_domain;  /* event_channel.c */
-struct gnttab_domain;  /* grant_table.c */
+struct evtchn_domain; /* event_channel.c */
+struct gnttab_domain; /* grant_table.c */
 
 enum vcpu_state {
-    VCPU_DOWN,     /* not brought up (secondary vCPUs before VCPUOP_up) */
+    VCPU_DOWN, /* not brought up (secondary vCPUs before VCPUOP_up) */
     VCPU_RUNNABLE,
-    VCPU_BLOCKED,  /* SCHEDOP_block / poll: waits for an event or its timer */
-    VCPU_STOPPED,  /* domain shut down or being destroyed */
+    VCPU_BLOCKED, /* SCHEDOP_block / poll: waits for an event or its timer */
+    VCPU_STOPPED, /* domain shut down or being destroyed */
 };
 
 enum domain_state {
-    DOM_BUILDING,  /* created, image being loaded; vCPUs not started */
+    DOM_BUILDING, /* created, image being loaded; vCPUs not started */
     DOM_RUNNING,
     DOM_PAUSED,
-    DOM_SHUTDOWN,  /* guest asked (SCHEDOP_shutdown); reason in shutdown_reason */
+    DOM_SHUTDOWN, /* guest asked (SCHEDOP_shutdown); reason in shutdown_reason */
     DOM_DYING,
 };
 
 /* Boot register state chosen by the loader, applied by the accelerator. */
 enum vcpu_boot_mode {
-    VCPU_BOOT_LONG64,   /* Xen PV-style: 64-bit, flat, rsi = start_info gpa (soft) */
-    VCPU_BOOT_PROT32,   /* PVH: 32-bit protected mode, paging off, ebx = hvm_start_info gpa */
-    VCPU_BOOT_REAL16,   /* HVM: reset state, real mode (emulated-hardware guests) */
+    VCPU_BOOT_LONG64, /* Xen PV-style: 64-bit, flat, rsi = start_info gpa (soft) */
+    VCPU_BOOT_PROT32, /* PVH: 32-bit protected mode, paging off, ebx = hvm_start_info gpa */
+    VCPU_BOOT_REAL16, /* HVM: reset state, real mode (emulated-hardware guests) */
 };
 
 struct vcpu_boot {
     enum vcpu_boot_mode mode;
-    uint64_t entry;     /* guest-physical entry point */
-    uint64_t rsi, rbx;  /* start-info pointers per mode */
+    uint64_t entry;    /* guest-physical entry point */
+    uint64_t rsi, rbx; /* start-info pointers per mode */
     uint64_t rsp;
 };
 
@@ -69,28 +69,28 @@ struct vcpu_regs {
 struct vcpu {
     struct domain *dom;
     unsigned id;
-    _Atomic int state;              /* enum vcpu_state */
-    void *accel_priv;               /* the accelerator's per-vCPU state */
+    _Atomic int state; /* enum vcpu_state */
+    void *accel_priv;  /* the accelerator's per-vCPU state */
 
     /* Event delivery (2-level ABI). vcpu_info lives in guest RAM: in shared_info until the
      * guest moves it with VCPUOP_register_vcpu_info. ~0 = not mapped yet. */
     uint64_t vcpu_info_gpa;
-    uint8_t upcall_vector;          /* HVM_PARAM_CALLBACK_IRQ vector, 0 = none */
-    _Atomic bool kicked;            /* another thread wants this vCPU to sync and re-check */
+    uint8_t upcall_vector; /* HVM_PARAM_CALLBACK_IRQ vector, 0 = none */
+    _Atomic bool kicked;   /* another thread wants this vCPU to sync and re-check */
 
     /* Timers: absolute system time in ns (vcpu_time_info clock), 0 = none. */
     _Atomic uint64_t singleshot_deadline_ns;
     uint64_t periodic_period_ns;
-    uint64_t periodic_next_ns;      /* next periodic tick (system time), 0 = timer off */
-    uint64_t runstate_gpa;          /* VCPUOP_register_runstate_memory_area, ~0 = none */
-    uint64_t runstate_time[4];      /* ns spent in RUNSTATE_running/runnable/blocked/offline */
+    uint64_t periodic_next_ns; /* next periodic tick (system time), 0 = timer off */
+    uint64_t runstate_gpa;     /* VCPUOP_register_runstate_memory_area, ~0 = none */
+    uint64_t runstate_time[4]; /* ns spent in RUNSTATE_running/runnable/blocked/offline */
     uint64_t runstate_entry_ns;
     int runstate;
-    uint64_t poll_deadline_ns;      /* SCHEDOP_poll timeout */
-    uint64_t poll_ports_gpa;        /* SCHEDOP_poll ports array (guest address), count below */
+    uint64_t poll_deadline_ns; /* SCHEDOP_poll timeout */
+    uint64_t poll_ports_gpa;   /* SCHEDOP_poll ports array (guest address), count below */
     unsigned poll_nr_ports;
 
-    pthread_mutex_t wait_lock;      /* guards waiting on wait_cond (blocked/paused vCPUs) */
+    pthread_mutex_t wait_lock; /* guards waiting on wait_cond (blocked/paused vCPUs) */
     pthread_cond_t wait_cond;
 
     /* Added by the core: boot state from the loader (applied at start), guest run time, and
@@ -106,14 +106,14 @@ struct domain {
     char name[64];
     uint8_t uuid[16];
     uint32_t ssidref;
-    bool privileged;                /* driver domains / the control domain's guests: may map */
-    uint16_t target;                /* domain this one is device model for, or DOMID_INVALID */
+    bool privileged; /* driver domains / the control domain's guests: may map */
+    uint16_t target; /* domain this one is device model for, or DOMID_INVALID */
 
     /* Guest RAM: one memfd, mapped MAP_SHARED in kxend; dom0 processes map the same memfd. */
     int mem_fd;
     uint8_t *ram;
-    uint64_t ram_size;              /* bytes, multiple of the page size */
-    uint64_t max_ram_size;          /* maxmem */
+    uint64_t ram_size;     /* bytes, multiple of the page size */
+    uint64_t max_ram_size; /* maxmem */
     /* Dirty tracking for save/migrate: one bit per page, set by guest writes (accelerator)
      * and by kxend's own writes through guest_mem.c. NULL when tracking is off. */
     _Atomic uint64_t *dirty_bitmap;
@@ -121,9 +121,9 @@ struct domain {
     const struct accel_ops *accel;
     void *accel_priv;
 
-    pthread_mutex_t lock;           /* domain state, params, evtchn and gnttab tables */
-    _Atomic int state;              /* enum domain_state */
-    unsigned shutdown_reason;       /* SHUTDOWN_* when state == DOM_SHUTDOWN */
+    pthread_mutex_t lock;     /* domain state, params, evtchn and gnttab tables */
+    _Atomic int state;        /* enum domain_state */
+    unsigned shutdown_reason; /* SHUTDOWN_* when state == DOM_SHUTDOWN */
     uint64_t create_time_ns;
 
     /* The special pages the domain builder places (guest pfns; 0 = none). */
@@ -134,9 +134,9 @@ struct domain {
     /* First pfn of the special-page region the loader placed at the top of RAM (excluded
      * from the memory map the guest sees); ram_size >> 12 when none. */
     uint64_t reserved_base_pfn;
-    uint64_t hypercall_page_gpa;    /* soft: filled by the builder; kvm: by the MSR write */
+    uint64_t hypercall_page_gpa; /* soft: filled by the builder; kvm: by the MSR write */
     uint64_t hvm_params[KXEN_HVM_NR_PARAMS];
-    uint64_t shared_info_gpa;       /* where shared_info lives in guest RAM now */
+    uint64_t shared_info_gpa; /* where shared_info lives in guest RAM now */
 
     struct evtchn_domain *evtchn;
     struct gnttab_domain *gnttab;
@@ -144,9 +144,9 @@ struct domain {
     /* Hypervisor console (console_io writes): a ring kept for `xl dmesg`. */
     char *console_buf;
     size_t console_len, console_cap;
-    uint64_t watchdog_deadline_ns;  /* SCHEDOP_watchdog (one per domain), 0 = none */
+    uint64_t watchdog_deadline_ns; /* SCHEDOP_watchdog (one per domain), 0 = none */
     uint32_t watchdog_timeout_s;
-    uint64_t console_total;         /* bytes ever written (console_buf keeps the newest) */
+    uint64_t console_total; /* bytes ever written (console_buf keeps the newest) */
     pthread_mutex_t console_lock;
 
     unsigned nr_vcpus;

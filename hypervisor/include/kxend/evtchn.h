@@ -37,7 +37,7 @@ bool evtchn_port_is_pending(struct domain *d, uint32_t port);
  * notify_fd (kxend writes it when the guest end sends; the client polls/reads it) and kick_fd
  * (the client writes it to send; kxend's poller thread reads it and raises the guest end). */
 struct evtchn_dom0_fds {
-    int notify_fd;  /* dup'ed for the caller, which owns (and closes) it */
+    int notify_fd; /* dup'ed for the caller, which owns (and closes) it */
     int kick_fd;
 };
 /* Each returns 0 with *port and fds set, or -errno (Xen's codes: -ESRCH no such domain,

@@ -16,7 +16,7 @@
 #include "kxend/hypercall.h"
 
 #define KXEN_GNTTAB_MAX_FRAMES 32
-#define KXEN_GNTTAB_ENTRIES_PER_FRAME 512u  /* 4096 / sizeof(grant_entry_v1) */
+#define KXEN_GNTTAB_ENTRIES_PER_FRAME 512u /* 4096 / sizeof(grant_entry_v1) */
 
 int gnttab_domain_init(struct domain *d);
 void gnttab_domain_destroy(struct domain *d);
@@ -39,8 +39,8 @@ void gnttab_dom0_unmap_all(const void *owner);
 int gnttab_dom0_copy(uint16_t domid, uint32_t ref, uint16_t offset, uint16_t len, bool to_guest,
                      void *buf);
 /* Both sides granted to dom0 (GNTCOPY_source_gref | GNTCOPY_dest_gref). */
-int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom,
-                          uint32_t dref, uint16_t doff, uint16_t len);
+int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom, uint32_t dref,
+                          uint16_t doff, uint16_t len);
 
 HYPERCALL_FAMILY(hc_grant_table_op);
 

@@ -11,7 +11,7 @@
 typedef int64_t (*hypercall_fn)(struct vcpu *v, const uint64_t args[5]);
 
 struct hypercall_family {
-    unsigned nr;               /* __HYPERVISOR_* */
+    unsigned nr; /* __HYPERVISOR_* */
     const char *name;
     hypercall_fn fn;
 };

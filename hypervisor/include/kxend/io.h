@@ -16,10 +16,10 @@ struct io_region_ops {
 };
 
 /* Returns 0, -EEXIST on overlap, -ENOMEM. */
-int io_register_port(struct domain *d, uint16_t base, uint16_t len,
-                     const struct io_region_ops *ops, void *opaque);
-int io_register_mmio(struct domain *d, uint64_t base, uint64_t len,
-                     const struct io_region_ops *ops, void *opaque);
+int io_register_port(struct domain *d, uint16_t base, uint16_t len, const struct io_region_ops *ops,
+                     void *opaque);
+int io_register_mmio(struct domain *d, uint64_t base, uint64_t len, const struct io_region_ops *ops,
+                     void *opaque);
 void io_unregister_all(struct domain *d);
 
 #endif

@@ -112,7 +112,7 @@ static int ping(const char *arg, bool polling)
         hv_printf("PING bind failed: %ld\n", rc);
         return (int)rc;
     }
-    sleep_ns(1000000);  /* let the bind-time event come and go */
+    sleep_ns(1000000); /* let the bind-time event come and go */
     if (polling)
         local_irq_disable();
     uint64_t want = events;

@@ -39,8 +39,8 @@ struct xengnttab_grant_copy_segment {
         } foreign;
     } source, dest;
     uint16_t len;
-    uint16_t flags;   /* GNTCOPY_source_gref and/or GNTCOPY_dest_gref */
-    int16_t status;   /* out: GNTST_* */
+    uint16_t flags; /* GNTCOPY_source_gref and/or GNTCOPY_dest_gref */
+    int16_t status; /* out: GNTST_* */
 };
 typedef struct xengnttab_grant_copy_segment xengnttab_grant_copy_segment_t;
 

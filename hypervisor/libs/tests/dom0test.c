@@ -69,8 +69,8 @@ static int load_guest(xc_interface *xch, uint32_t domid, const char *elf, const 
 }
 
 /* Waits for a hypervisor-console line of domid starting with prefix; copies it to line. */
-static int wait_line(xc_interface *xch, uint32_t domid, const char *prefix, char *line,
-                     size_t cap, int timeout_ms)
+static int wait_line(xc_interface *xch, uint32_t domid, const char *prefix, char *line, size_t cap,
+                     int timeout_ms)
 {
     static char acc[65536];
     size_t len = 0;
@@ -112,8 +112,7 @@ struct echo_info {
     unsigned long pfn;
 };
 
-static int start_echo(xc_interface *xch, const char *elf, const char *cmdline,
-                      struct echo_info *e)
+static int start_echo(xc_interface *xch, const char *elf, const char *cmdline, struct echo_info *e)
 {
     char line[256];
     int rc = start_guest(xch, "dom0libs-echo", &e->domid);
@@ -170,7 +169,7 @@ static void check_evtchn(struct echo_info *e, xenevtchn_handle *xce, int *lport_
     bool refired = poll(&p, 1, 2000) == 1 && xenevtchn_pending(xce) == lport;
     xenevtchn_unmask(xce, (evtchn_port_t)lport);
     tap(fired && silent && refired, "a fired port stays masked until xenevtchn_unmask, then "
-        "reports the event that came meanwhile");
+                                    "reports the event that came meanwhile");
     tap(xenevtchn_notify(xce, 4095) < 0 && errno == ENOTCONN,
         "notify on a port the handle does not hold fails ENOTCONN");
 }
@@ -256,28 +255,34 @@ static void check_hostile_requests(struct echo_info *e)
     } map = {{.domid = (uint16_t)e->domid, .count = 0}, {e->ref, e->ref}};
     char rep[4096];
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_MAP, &map, sizeof(map), rep, sizeof(rep), NULL) ==
-            -EINVAL, "GNTTAB_MAP with count 0 -> EINVAL");
-    map.m.count = 100;  /* more refs than the payload holds */
+            -EINVAL,
+        "GNTTAB_MAP with count 0 -> EINVAL");
+    map.m.count = 100; /* more refs than the payload holds */
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_MAP, &map, sizeof(map), rep, sizeof(rep), NULL) ==
-            -EINVAL, "GNTTAB_MAP claiming more refs than sent -> EINVAL");
+            -EINVAL,
+        "GNTTAB_MAP claiming more refs than sent -> EINVAL");
     map.m.count = 1;
     map.m.flags = 0x80;
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_MAP, &map, sizeof(map), rep, sizeof(rep), NULL) ==
-            -EINVAL, "GNTTAB_MAP with unknown flags -> EINVAL");
+            -EINVAL,
+        "GNTTAB_MAP with unknown flags -> EINVAL");
     struct {
         struct kxen_ctl_gnttab_copy h;
         struct kxen_ctl_gnttab_copy_seg seg;
     } cp = {{.count = 1}, {.source_ref = e->ref, .source_domid = (uint16_t)e->domid, .len = 8}};
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_COPY, &cp, sizeof(cp), rep, sizeof(rep), NULL) ==
-            -EINVAL, "GNTTAB_COPY segment naming no grant side -> EINVAL");
-    cp.seg.flags = GNTCOPY_dest_gref;  /* local source bytes missing from the request */
+            -EINVAL,
+        "GNTTAB_COPY segment naming no grant side -> EINVAL");
+    cp.seg.flags = GNTCOPY_dest_gref; /* local source bytes missing from the request */
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_COPY, &cp, sizeof(cp), rep, sizeof(rep), NULL) ==
-            -EINVAL, "GNTTAB_COPY without the bytes it announces -> EINVAL");
+            -EINVAL,
+        "GNTTAB_COPY without the bytes it announces -> EINVAL");
     cp.seg.flags = GNTCOPY_source_gref;
     cp.seg.source_offset = 4090;
     int16_t *st = (int16_t *)rep;
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_COPY, &cp, sizeof(cp), rep, sizeof(rep), NULL) == 0 &&
-            st[0] == GNTST_bad_copy_arg, "GNTTAB_COPY across a page end -> GNTST_bad_copy_arg");
+            st[0] == GNTST_bad_copy_arg,
+        "GNTTAB_COPY across a page end -> GNTST_bad_copy_arg");
     uint32_t unmap[2] = {1, 12345};
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_UNMAP, unmap, sizeof(unmap), NULL, 0, NULL) == -EINVAL,
         "GNTTAB_UNMAP of a handle this connection never got -> EINVAL");
@@ -285,8 +290,9 @@ static void check_hostile_requests(struct echo_info *e)
     tap(kxen_ctl_simple(c, KXEN_CTL_EVTCHN_UNBIND, &ub, sizeof(ub), NULL, 0, NULL) == -ENOTCONN,
         "EVTCHN_UNBIND of another client's port -> ENOTCONN");
     uint16_t tiny = 1;
-    tap(kxen_ctl_simple(c, KXEN_CTL_EVTCHN_BIND_INTERDOMAIN, &tiny, sizeof(tiny), NULL, 0,
-                        NULL) == -EINVAL, "a truncated bind request -> EINVAL");
+    tap(kxen_ctl_simple(c, KXEN_CTL_EVTCHN_BIND_INTERDOMAIN, &tiny, sizeof(tiny), NULL, 0, NULL) ==
+            -EINVAL,
+        "a truncated bind request -> EINVAL");
     kxen_ctl_close(c);
 }
 
@@ -341,10 +347,10 @@ static int check(const char *elf)
         struct kxen_ctl *c;
         struct kxen_ctl_evtchn_status_arg q = {.domid = (uint16_t)e.domid, .port = e.port};
         struct kxen_ctl_evtchn_status_rep st = {0};
-        bool unbound = kxen_ctl_open(NULL, &c) == 0 &&
-                       kxen_ctl_simple(c, KXEN_CTL_EVTCHN_STATUS, &q, sizeof(q), &st,
-                                       sizeof(st), NULL) == 0 &&
-                       st.status == KXEN_EVTCHN_STAT_UNBOUND && st.remote_domid == 0;
+        bool unbound =
+            kxen_ctl_open(NULL, &c) == 0 &&
+            kxen_ctl_simple(c, KXEN_CTL_EVTCHN_STATUS, &q, sizeof(q), &st, sizeof(st), NULL) == 0 &&
+            st.status == KXEN_EVTCHN_STAT_UNBOUND && st.remote_domid == 0;
         tap(unbound, "after unbind the guest's port is unbound for dom0 again");
         kxen_ctl_close(c);
     }
@@ -414,12 +420,12 @@ static void guest_pair(xc_interface *xch, const char *elf, long n, const char *m
     if (rc == 0 && (rc = wait_line(xch, a, "PING ", line, sizeof(line), 20000)) == 0 &&
         sscanf(line, "PING n=%lu ns=%lu", &pn, &pns) == 2 && pn)
         printf("evtchn ping-pong guest<->guest (%s): %.1f us/round trip (%lu rounds); "
-               "reference: dom0<->guest above %.1f us\n", what, (double)pns / (double)pn / 1000,
-               pn, dom0_ns / 1000);
+               "reference: dom0<->guest above %.1f us\n",
+               what, (double)pns / (double)pn / 1000, pn, dom0_ns / 1000);
     else
         printf("evtchn ping-pong guest<->guest (%s): failed (%s; see kxend's log)\n", what,
                rc ? strerror(-rc) : line);
-    if (!pn && getenv("DOM0LIBS_KEEP_FAILED")) {  /* for post-mortems with `dump` */
+    if (!pn && getenv("DOM0LIBS_KEEP_FAILED")) { /* for post-mortems with `dump` */
         printf("# kept: pinger d%u, server d%u\n", a, b.domid);
         return;
     }
@@ -482,7 +488,8 @@ static int bench(const char *elf, long n)
     double mc_s = (double)(now_ns() - t0) / 1e9;
     double mb = (double)calls * 64 * 4096 / 1e6;
     printf("grant copy dom0<-guest, 64 x 4 KiB per call: %.0f MB/s; reference: host memcpy "
-           "%.0f MB/s\n", mb / gc_s, mb / mc_s);
+           "%.0f MB/s\n",
+           mb / gc_s, mb / mc_s);
     xengnttab_close(xgt);
     xenevtchn_close(xce);
     xc_domain_destroy(xch, e.domid);

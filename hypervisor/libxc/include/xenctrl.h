@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 typedef struct xc_interface_core xc_interface;
-typedef struct xentoollog_logger xentoollog_logger;  /* accepted for compatibility, unused */
+typedef struct xentoollog_logger xentoollog_logger; /* accepted for compatibility, unused */
 typedef uint8_t xen_domain_handle_t[16];
 
 /* Opens a connection to the kxend of $KXEN_RUNDIR. NULL with errno on failure (ENOENT or
@@ -30,12 +30,12 @@ int xc_interface_close(xc_interface *xch);
 struct xen_domctl_createdomain {
     uint32_t ssidref;
     xen_domain_handle_t handle;
-    uint32_t flags;                /* XEN_DOMCTL_CDF_* (informational) */
-    uint32_t max_vcpus;            /* 1..32 */
-    uint32_t max_evtchn_port;      /* ignored: 2-level ABI limit */
-    int32_t max_grant_frames;      /* ignored: KXEN_GNTTAB_MAX_FRAMES */
-    int32_t max_maptrack_frames;   /* ignored */
-    uint64_t kxen_memory_kb;       /* kxen: guest RAM, allocated at creation (required) */
+    uint32_t flags;              /* XEN_DOMCTL_CDF_* (informational) */
+    uint32_t max_vcpus;          /* 1..32 */
+    uint32_t max_evtchn_port;    /* ignored: 2-level ABI limit */
+    int32_t max_grant_frames;    /* ignored: KXEN_GNTTAB_MAX_FRAMES */
+    int32_t max_maptrack_frames; /* ignored */
+    uint64_t kxen_memory_kb;     /* kxen: guest RAM, allocated at creation (required) */
 };
 /* *pdomid 0 picks the first free id. */
 int xc_domain_create(xc_interface *xch, uint32_t *pdomid, struct xen_domctl_createdomain *config);
@@ -51,13 +51,13 @@ typedef struct xc_dominfo {
     uint32_t ssidref;
     unsigned int dying : 1, crashed : 1, shutdown : 1, paused : 1, blocked : 1, running : 1,
         hvm : 1, debugged : 1, xenstore : 1, hap : 1;
-    unsigned int shutdown_reason;  /* when shutdown == 1 */
+    unsigned int shutdown_reason; /* when shutdown == 1 */
     unsigned long nr_pages;
     unsigned long nr_outstanding_pages;
     unsigned long nr_shared_pages;
     unsigned long nr_paged_pages;
     unsigned long shared_info_frame;
-    uint64_t cpu_time;             /* ns */
+    uint64_t cpu_time; /* ns */
     unsigned long max_memkb;
     unsigned int nr_online_vcpus;
     unsigned int max_vcpu_id;

@@ -108,9 +108,8 @@ static long daemon_ticks(void)
     cr_assert_not_null(p);
     long utime = 0, stime = 0;
     /* after ") ": state, then fields 4..13, then utime (14) and stime (15) */
-    cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
-                        &stime),
-                 2);
+    cr_assert_eq(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime), 2);
     return utime + stime;
 }
 
@@ -196,8 +195,8 @@ static int run_with_poll_us(const char *value, char *err, size_t errlen)
     if (pid == 0) {
         dup2(p[1], 2);
         close_range(3, ~0u, 0);
-        execl(XS_DAEMON_BIN, "xenstored", "-N", "--socket", "/nonexistent/dir/socket",
-              "--poll-us", value, (char *)NULL);
+        execl(XS_DAEMON_BIN, "xenstored", "-N", "--socket", "/nonexistent/dir/socket", "--poll-us",
+              value, (char *)NULL);
         _exit(127);
     }
     close(p[1]);

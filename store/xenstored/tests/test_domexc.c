@@ -112,7 +112,11 @@ static struct xs_conn *watch_and_introduce(void)
     cr_assert_eq(th_2args(w, XS_WATCH, 0, "@releaseDomain", "rel"), 0);
     cr_assert_eq(release_events(w), 1);
     struct th_msg m;
-    th_call(w, XS_INTRODUCE, 0, "6\0" "4660\0" "9", 9, &m);
+    th_call(w, XS_INTRODUCE, 0,
+            "6\0"
+            "4660\0"
+            "9",
+            9, &m);
     cr_assert_str_eq(m.body, "OK");
     event_base_loop(t.base, EVLOOP_NONBLOCK);
     return w;

@@ -283,7 +283,11 @@ Test(ring, reintroducing_with_a_new_port_rebinds_and_keeps_the_watches)
         ;
     struct xs_domain *dom = xs_domain_get(&t.d, 6, false);
     struct xs_conn *conn = dom->conn;
-    th_call(d0, XS_INTRODUCE, 0, "6\0" "4660\0" "10", 10, &m);
+    th_call(d0, XS_INTRODUCE, 0,
+            "6\0"
+            "4660\0"
+            "10",
+            10, &m);
     cr_assert_str_eq(m.body, "OK");
     event_base_loop(t.base, EVLOOP_NONBLOCK);
     cr_assert_eq(unmapped, 1, "the old mapping goes");

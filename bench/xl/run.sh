@@ -76,7 +76,7 @@ bench_accel() {
     "$accel" "$many" "$ok" "$many" "$(( t1 - t0 ))e-3" "$crashed" $(( rss / 1024 )) \
     "$(printf '%s\n' "${t[@]}" | median | awk '{ print $1 / 1000 }')"
   t0=$(now_us)
-  xl shutdown -a -w >/dev/null
+  xl shutdown -a -w >/dev/null 2>&1
   t1=$(now_us)
   printf '  %-5s xl shutdown -a -w of %d guests: %.0f ms, %d left\n' "$accel" "$many" \
     "$(( t1 - t0 ))e-3" "$(xl list | awk 'NR > 2' | wc -l)"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../xenstored.h"
+#include "sock_msg.h"
 
 #ifndef XS_DAEMON_BIN
 #define XS_DAEMON_BIN "build/san/bin/xenstored"
@@ -66,34 +67,6 @@ static void stop(void)
 }
 TestSuite(busy_poll, .init = start, .fini = stop, .timeout = 60);
 
-static void send_msg(int fd, uint32_t type, uint32_t req, const void *p, uint32_t len)
-{
-    struct xsd_sockmsg h = {type, req, 0, len};
-    cr_assert_eq(write(fd, &h, sizeof(h)), sizeof(h));
-    if (len)
-        cr_assert_eq(write(fd, p, len), len);
-}
-
-static int read_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-static void recv_msg(int fd, struct xsd_sockmsg *h, char *body)
-{
-    cr_assert_eq(read_full(fd, h, sizeof(*h)), 0, "reply header");
-    cr_assert_leq(h->len, XENSTORE_PAYLOAD_MAX);
-    cr_assert_eq(read_full(fd, body, h->len), 0, "reply body");
-    body[h->len] = '\0';
-}
-
 /* user + system CPU time of the daemon so far, in clock ticks */
 static long daemon_ticks(void)
 {
@@ -119,24 +92,24 @@ Test(busy_poll, requests_and_watch_events_are_served_across_connections_while_po
     struct xsd_sockmsg h;
     char body[XENSTORE_PAYLOAD_MAX + 1];
     send_msg(b, XS_WATCH, 1, "/vm\0w1", 7);
-    recv_msg(b, &h, body);
+    cr_assert_eq(recv_msg(b, &h, body), 0, "a whole reply");
     cr_assert_eq(h.type, XS_WATCH);
-    recv_msg(b, &h, body);
+    cr_assert_eq(recv_msg(b, &h, body), 0, "a whole reply");
     cr_assert_eq(h.type, XS_WATCH_EVENT);
     for (uint32_t i = 0; i < 50; i++) {
         char req[32];
         int n = snprintf(req, sizeof(req), "/vm/k%u", i);
         memcpy(req + n + 1, "v", 1);
         send_msg(a, XS_WRITE, 100 + i, req, (uint32_t)n + 2);
-        recv_msg(a, &h, body);
+        cr_assert_eq(recv_msg(a, &h, body), 0, "a whole reply");
         cr_assert_eq(h.req_id, 100 + i);
         cr_assert_str_eq(body, "OK");
-        recv_msg(b, &h, body);
+        cr_assert_eq(recv_msg(b, &h, body), 0, "a whole reply");
         cr_assert_eq(h.type, XS_WATCH_EVENT);
         cr_assert_str_eq(body, req, "event %u names the written path", i);
     }
     send_msg(b, XS_READ, 3, "/vm/k49", 8);
-    recv_msg(b, &h, body);
+    cr_assert_eq(recv_msg(b, &h, body), 0, "a whole reply");
     cr_assert_eq(h.req_id, 3);
     cr_assert_str_eq(body, "v");
     close(a);
@@ -161,7 +134,7 @@ Test(busy_poll, a_flooding_client_does_not_stall_another)
     struct xsd_sockmsg h;
     char body[XENSTORE_PAYLOAD_MAX + 1];
     send_msg(good, XS_GET_DOMAIN_PATH, 1, "1", 2);
-    recv_msg(good, &h, body);
+    cr_assert_eq(recv_msg(good, &h, body), 0, "a whole reply");
     cr_assert_str_eq(body, "/local/domain/1");
     close(lazy);
     close(good);
@@ -174,7 +147,7 @@ Test(busy_poll, an_idle_daemon_sleeps_once_the_window_has_passed)
     char body[XENSTORE_PAYLOAD_MAX + 1];
     for (uint32_t i = 0; i < 20; i++) {
         send_msg(a, XS_WRITE, i, "/idle\0x", 7);
-        recv_msg(a, &h, body);
+        cr_assert_eq(recv_msg(a, &h, body), 0, "a whole reply");
         cr_assert_str_eq(body, "OK");
     }
     usleep(50 * 1000); /* well past the 1 ms window */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../xenstored.h"
+#include "sock_msg.h"
 
 #ifndef XS_DAEMON_BIN
 #define XS_DAEMON_BIN "build/san/bin/xenstored"
@@ -77,35 +78,6 @@ static void stop(void)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon status %d", status);
 }
 TestSuite(socket, .init = start, .fini = stop, .timeout = 60);
-
-static void send_msg(int fd, uint32_t type, uint32_t req, const void *p, uint32_t len)
-{
-    struct xsd_sockmsg h = {type, req, 0, len};
-    cr_assert_eq(write(fd, &h, sizeof(h)), sizeof(h));
-    if (len)
-        cr_assert_eq(write(fd, p, len), len);
-}
-
-static int read_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-static int recv_msg(int fd, struct xsd_sockmsg *h, char *body)
-{
-    if (read_full(fd, h, sizeof(*h)) || h->len > XENSTORE_PAYLOAD_MAX ||
-        read_full(fd, body, h->len))
-        return -1;
-    body[h->len] = '\0';
-    return 0;
-}
 
 Test(socket, write_read_and_a_watch_event_across_connections)
 {

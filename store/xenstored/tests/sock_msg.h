@@ -4,7 +4,9 @@
 #define XS_TEST_SOCK_MSG_H
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kxen/io/xs_wire.h"
@@ -27,6 +29,24 @@ static inline int recv_msg(int fd, struct xsd_sockmsg *h, char *body)
         return -1;
     body[h->len] = '\0';
     return 0;
+}
+
+/* Floods fd (made non-blocking) with thousands of READ requests whose replies the caller never
+ * reads: the daemon's queue for that connection fills while others must still be served. */
+static inline void send_unread_flood(int fd)
+{
+    static char buf[64 * 1024];
+    size_t len = 0;
+    for (int i = 0; len + 32 < sizeof(buf); i++) {
+        struct xsd_sockmsg h = {XS_READ, (uint32_t)i, 0, 7};
+        memcpy(buf + len, &h, sizeof(h));
+        memcpy(buf + len + sizeof(h), "/local", 7);
+        len += sizeof(h) + 7;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    for (int k = 0; k < 20; k++)
+        if (write(fd, buf, len) < 0)
+            break;
 }
 
 #endif

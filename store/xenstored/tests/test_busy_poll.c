@@ -119,18 +119,7 @@ Test(busy_poll, requests_and_watch_events_are_served_across_connections_while_po
 Test(busy_poll, a_flooding_client_does_not_stall_another)
 {
     int lazy = client(), good = client();
-    static char buf[64 * 1024];
-    size_t len = 0;
-    for (int i = 0; len + 32 < sizeof(buf); i++) {
-        struct xsd_sockmsg h = {XS_READ, (uint32_t)i, 0, 7};
-        memcpy(buf + len, &h, sizeof(h));
-        memcpy(buf + len + sizeof(h), "/local", 7);
-        len += sizeof(h) + 7;
-    }
-    fcntl(lazy, F_SETFL, O_NONBLOCK);
-    for (int k = 0; k < 20; k++)
-        if (write(lazy, buf, len) < 0)
-            break;
+    send_unread_flood(lazy);
     struct xsd_sockmsg h;
     char body[XENSTORE_PAYLOAD_MAX + 1];
     send_msg(good, XS_GET_DOMAIN_PATH, 1, "1", 2);

@@ -18,6 +18,7 @@
 #include "kxend/evtchn.h"
 #include "kxend/gnttab.h"
 #include "kxend/io.h"
+#include "kxend/subsys.h"
 
 const struct accel_ops *kxend_accel;
 
@@ -220,12 +221,16 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
         goto fail_accel;
     if ((rc = gnttab_domain_init(d)) < 0)
         goto fail_evtchn;
+    if ((rc = domain_subsys_init_all(d)) < 0)
+        goto fail_gnttab;
     log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)", d->domid, d->name,
              (unsigned long long)(d->ram_size >> 20), d->nr_vcpus);
     domain_events_notify(d->domid, KXEN_DOMEV_CREATED, 0);
     *out = d;
     return 0;
 
+fail_gnttab:
+    gnttab_domain_destroy(d);
 fail_evtchn:
     evtchn_domain_destroy(d);
 fail_accel:
@@ -417,6 +422,7 @@ int domain_destroy(struct domain *d)
     pthread_mutex_lock(&table_lock);
     table[d->domid] = NULL;
     pthread_mutex_unlock(&table_lock);
+    domain_subsys_destroy_all(d);
     gnttab_domain_destroy(d);
     evtchn_domain_destroy(d);
     io_unregister_all(d);

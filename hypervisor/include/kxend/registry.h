@@ -16,21 +16,21 @@
 
 /* KXEND_REGISTER(kxend_hypercalls, struct hypercall_family, hc_sched_op): registers &var.
  * var must be a const object of type `type` with static storage duration. */
-#define KXEND_REGISTER(sect, type, var)                                                       \
-    static const type *const KXEND_REG_CAT(kxend_reg_, var)                                   \
+#define KXEND_REGISTER(sect, type, var)                                                            \
+    static const type *const KXEND_REG_CAT(kxend_reg_, var)                                        \
         __attribute__((used, section(#sect), aligned(sizeof(void *)))) = &(var)
 
 /* Declares the bounds of a section (once per file that walks it). */
-#define KXEND_SECTION_DECLARE(sect, type)                                                     \
-    extern const type *const __start_##sect[] __attribute__((weak));                          \
+#define KXEND_SECTION_DECLARE(sect, type)                                                          \
+    extern const type *const __start_##sect[] __attribute__((weak));                               \
     extern const type *const __stop_##sect[] __attribute__((weak))
 
 /* for (KXEND_FOREACH(kxend_hypercalls, struct hypercall_family, f)) use(*f); f is a
  * `const type *const *`. Order is link order: callers that need an order sort by a field of
  * the descriptor (see domain_subsys.order). */
-#define KXEND_FOREACH(sect, type, it)                                                         \
-    const type *const *it = __start_##sect;                                                   \
-    it && it < __stop_##sect;                                                                 \
+#define KXEND_FOREACH(sect, type, it)                                                              \
+    const type *const *it = __start_##sect;                                                        \
+    it &&it < __stop_##sect;                                                                       \
     it++
 
 #define KXEND_SECTION_COUNT(sect) ((size_t)(__start_##sect ? __stop_##sect - __start_##sect : 0))

@@ -1,24 +1,20 @@
 # bench/xenstore: the xenstore benchmark client, built like a real Xen toolstack client: Xen's
-# header from /usr/include and Debian's libxenstore (no project include paths, no -L).
-XSBENCH := $(BUILD)/bench/xsbench $(BUILD)/bench/xsbench-floor $(BUILD)/bench/xsbench-watchlat
-BENCHES += $(XSBENCH)
-$(BUILD)/bench/xsbench: bench/xenstore/xsbench.c
-	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lxenstore
+# header from /usr/include and Debian's libxenstore (flavour xen-release: no project include
+# paths, no -L, never sanitized).
+BENCH_PROGRAMS += xsbench xsbench-floor xsbench-watchlat
+xsbench_FLAVOUR := xen-release
+xsbench_SRCS    += bench/xenstore/xsbench.c
+xsbench_LDLIBS  += -lxenstore
 # Watch latency of several daemons, interleaved in blocks (same build as xsbench).
-$(BUILD)/bench/xsbench-watchlat: bench/xenstore/watchlat.c
-	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lxenstore
+xsbench-watchlat_FLAVOUR := xen-release
+xsbench-watchlat_SRCS    += bench/xenstore/watchlat.c
+xsbench-watchlat_LDLIBS  += -lxenstore
 # The null daemon giving the table's floor column (Xen's wire header, nothing else).
-$(BUILD)/bench/xsbench-floor: bench/xenstore/floor.c
-	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+xsbench-floor_FLAVOUR := xen-release
+xsbench-floor_SRCS    += bench/xenstore/floor.c
 
 # Hypervisor shim that lets Debian's C xenstored run here (this benchmark and the compatibility
-# tests). Built with Xen's headers and never sanitized: it is preloaded into a non-ASan binary.
-XSBENCH_SHIM := $(BUILD)/lib/kxen-xsd-shim.so
-TEST_PROGS += $(XSBENCH_SHIM)
-BENCHES    += $(XSBENCH_SHIM)
-$(XSBENCH_SHIM): bench/xenstore/shim.c
-	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
+# tests), preloaded into a non-ASan binary: build/lib/kxen-xsd-shim.so.
+PRELOAD_LIBS += kxen-xsd-shim
+kxen-xsd-shim_SRCS   += bench/xenstore/shim.c
+kxen-xsd-shim_LDLIBS += -ldl

@@ -2,55 +2,38 @@
 # the unit tests of kxend's event channels and grant tables.
 
 # Unit tests: event_channel.c and grant_table.c over a fake core (no accelerator, no daemon).
-DOM0LIBS_UT_SRCS := $(wildcard hypervisor/tests/test_evtchn*.c hypervisor/tests/test_gnttab*.c)
-UNIT_TESTS += $(BUILD)/tests/test_evtchn_gnttab
-$(BUILD)/tests/test_evtchn_gnttab: $(call objs,$(DOM0LIBS_UT_SRCS) \
-		hypervisor/kxend/event_channel.c hypervisor/kxend/evtchn_dom0.c \
-		hypervisor/kxend/grant_table.c) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+UNIT_TESTS += test_evtchn_gnttab
+test_evtchn_gnttab_SRCS += $(wildcard hypervisor/tests/test_evtchn*.c hypervisor/tests/test_gnttab*.c) \
+	hypervisor/kxend/event_channel.c hypervisor/kxend/evtchn_dom0.c hypervisor/kxend/grant_table.c
+test_evtchn_gnttab_LIBS += libkxencommon
 
-# The dom0 libraries: shared (Xen's sonames) and static (for test programs). The control
-# client archive is named literally: hypervisor/module.mk is read after this file.
-# Our xenevtchn.h & co. are not on the global include path: other modules build against Xen's
-# own headers in /usr/include (compatibility shims). Users of ours add DOM0LIBS_CPPFLAGS.
-DOM0LIBS_CPPFLAGS := -Ihypervisor/libs/include
-$(call objs,$(wildcard hypervisor/libs/*.c)): CPPFLAGS += $(DOM0LIBS_CPPFLAGS)
-DOM0LIBS_CTL := $(BUILD)/lib/libkxenctlclient.a
-DOM0LIBS_NAMES := xenevtchn xengnttab xenforeignmemory
-DOM0LIBS_SRC_xenevtchn := hypervisor/libs/evtchn.c
-DOM0LIBS_SRC_xengnttab := hypervisor/libs/gnttab.c
-DOM0LIBS_SRC_xenforeignmemory := hypervisor/libs/foreignmemory.c
-
-define DOM0LIBS_RULES
-$(BUILD)/lib/lib$(1).so.1: $(call objs,$(DOM0LIBS_SRC_$(1))) $(DOM0LIBS_CTL) $(COMMON_LIB)
-	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -shared -Wl,-soname,lib$(1).so.1 -o $$@ $$^
-	ln -sf lib$(1).so.1 $(BUILD)/lib/lib$(1).so
-$(BUILD)/lib/lib$(1).a: $(call objs,$(DOM0LIBS_SRC_$(1)))
-LIBS += $(BUILD)/lib/lib$(1).so.1 $(BUILD)/lib/lib$(1).a
-endef
-$(foreach l,$(DOM0LIBS_NAMES),$(eval $(call DOM0LIBS_RULES,$(l))))
+# The dom0 libraries: shared (Xen's sonames, libX.so.1) and static (for test programs), each
+# over the control client. Our xenevtchn.h & co. are not on the global include path: other
+# modules build against Xen's own headers in /usr/include (compatibility shims); their users
+# add -Ihypervisor/libs/include themselves.
+STATIC_LIBS += libxenevtchn libxengnttab libxenforeignmemory
+SHARED_LIBS += libxenevtchn libxengnttab libxenforeignmemory
+libxenevtchn_SRCS             += hypervisor/libs/evtchn.c
+libxenevtchn_CPPFLAGS         += -Ihypervisor/libs/include
+libxenevtchn_LIBS             += libkxenctlclient libkxencommon
+libxenevtchn_SOVERSION        := 1
+libxengnttab_SRCS             += hypervisor/libs/gnttab.c
+libxengnttab_CPPFLAGS         += -Ihypervisor/libs/include
+libxengnttab_LIBS             += libkxenctlclient libkxencommon
+libxengnttab_SOVERSION        := 1
+libxenforeignmemory_SRCS      += hypervisor/libs/foreignmemory.c
+libxenforeignmemory_CPPFLAGS  += -Ihypervisor/libs/include
+libxenforeignmemory_LIBS      += libkxenctlclient libkxencommon
+libxenforeignmemory_SOVERSION := 1
 
 INSTALL_HDRS += hypervisor/libs/include:xenevtchn.h hypervisor/libs/include:xengnttab.h \
 	hypervisor/libs/include:xenforeignmemory.h hypervisor/include:kxen/ctl_evtchn.h \
 	hypervisor/include:kxen/ctl_gnttab.h
 
-# The echo guest of the system test and benchmark, on the guest runtime (guests/module.mk,
-# read before this file, provides the flags, the runtime objects and the pattern rule).
-DOM0LIBS_ECHO := $(BUILD)/tests/dom0libs-echo.elf
-DOM0LIBS_ECHO_OBJS := $(GUESTS_OBJDIR)/hypervisor/libs/guest/echo.c.o
-$(DOM0LIBS_ECHO): $(GUESTS_RT_OBJS) $(DOM0LIBS_ECHO_OBJS) guests/runtime/link.ld
-	@mkdir -p $(@D)
-	$(CC) $(GUESTS_LDFLAGS) -o $@ $(GUESTS_RT_OBJS) $(DOM0LIBS_ECHO_OBJS)
-TEST_PROGS += $(DOM0LIBS_ECHO)
-
-# The dom0 test and benchmark program (tests/system/dom0libs_*.sh, bench/hypervisor).
-DOM0LIBS_TEST := $(BUILD)/tests/dom0libs-test
-$(call objs,hypervisor/libs/tests/dom0test.c): CPPFLAGS += $(DOM0LIBS_CPPFLAGS)
-$(DOM0LIBS_TEST): $(call objs,hypervisor/libs/tests/dom0test.c) $(BUILD)/lib/libxenevtchn.a \
-		$(BUILD)/lib/libxengnttab.a $(BUILD)/lib/libxenforeignmemory.a \
-		$(BUILD)/lib/libxenctrl.a $(DOM0LIBS_CTL) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^
-TEST_PROGS += $(DOM0LIBS_TEST)
+# The dom0 test and benchmark program (tests/system/dom0libs_*.sh, bench/hypervisor); its
+# guest is guests/dom0libs-echo.
+TEST_PROGRAMS += dom0libs-test
+dom0libs-test_SRCS     += hypervisor/libs/tests/dom0test.c
+dom0libs-test_CPPFLAGS += -Ihypervisor/libs/include
+dom0libs-test_LIBS     += libxenevtchn libxengnttab libxenforeignmemory libxenctrl \
+                          libkxenctlclient libkxencommon

@@ -1,33 +1,35 @@
 # store/xenstored: the xenstore daemon (build/bin/xenstored) and its unit tests.
-XENSTORED_DIR      := store/xenstored
-# ring_kxen.c (the kxend ring backend) is linked into the daemon by dom0-tools/module.mk.
-XENSTORED_CORE     := $(filter-out $(XENSTORED_DIR)/main.c $(XENSTORED_DIR)/ring_kxen.c,$(wildcard $(XENSTORED_DIR)/*.c))
-XENSTORED_CORE_LIB := $(BUILD)/lib/libxenstored-core.a
-XENSTORED_BIN      := $(BUILD)/bin/xenstored
+# The daemon's core is a private library shared by the daemon, the unit tests and the fuzzer.
+PRIVATE_LIBS += libxenstored-core
+libxenstored-core_SRCS += $(filter-out store/xenstored/main.c store/xenstored/ring_kxen.c, \
+                            $(wildcard store/xenstored/*.c))
 
-$(XENSTORED_CORE_LIB): $(call objs,$(XENSTORED_CORE))
+# The daemon: main.c plus the guest ring backend over kxend's dom0 libraries (ring_kxen.c
+# overrides main.c's weak xenstored_ring_backend_default()); the unit tests stay free of
+# kxend's libraries. Those libraries' headers are not on the global include path.
+PROGRAMS += xenstored
+xenstored_SRCS   += store/xenstored/main.c store/xenstored/ring_kxen.c
+store/xenstored/ring_kxen.c_CPPFLAGS += -Ihypervisor/libs/include
+xenstored_LIBS   += libxenstored-core libkxencommon libxenctrl libxenevtchn \
+                    libxenforeignmemory libkxenctlclient
+xenstored_LDLIBS += -levent
 
-$(XENSTORED_BIN): $(call objs,$(XENSTORED_DIR)/main.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent
-
-BINS += $(XENSTORED_BIN)
-
-XENSTORED_TEST_SRCS := $(wildcard $(XENSTORED_DIR)/tests/*.c)
-XENSTORED_TEST_BIN  := $(BUILD)/tests/test_xenstored
-$(XENSTORED_TEST_BIN): $(call objs,$(XENSTORED_TEST_SRCS)) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent -lcriterion
-UNIT_TESTS += $(XENSTORED_TEST_BIN)
 # The socket tests run the daemon binary of the same build; the replay test reads the corpus.
-$(XENSTORED_TEST_BIN): | $(XENSTORED_BIN)
-$(BUILD)/obj/$(XENSTORED_DIR)/tests/test_socket.o: CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(XENSTORED_BIN))\"
-$(BUILD)/obj/$(XENSTORED_DIR)/tests/test_busy_poll.o: CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(XENSTORED_BIN))\"
-$(BUILD)/obj/$(XENSTORED_DIR)/tests/test_fuzz_replay.o: CPPFLAGS += -DXS_CORPUS_DIR=\"$(abspath $(XENSTORED_DIR)/tests/corpus)\"
+UNIT_TESTS += test_xenstored
+test_xenstored_SRCS   += $(wildcard store/xenstored/tests/*.c)
+test_xenstored_LIBS   += libxenstored-core libkxencommon
+test_xenstored_LDLIBS += -levent
+test_xenstored_NEEDS  += $(BUILD)/bin/xenstored
+store/xenstored/tests/test_socket.c_CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(BUILD)/bin/xenstored)\"
+store/xenstored/tests/test_busy_poll.c_CPPFLAGS += \
+    -DXS_DAEMON_BIN=\"$(abspath $(BUILD)/bin/xenstored)\"
+store/xenstored/tests/test_fuzz_replay.c_CPPFLAGS += \
+    -DXS_CORPUS_DIR=\"$(abspath store/xenstored/tests/corpus)\"
 
 # Random-input driver for the parser (a libFuzzer target when built with clang, see README).
-XENSTORED_FUZZ := $(BUILD)/bin/xenstored-fuzz
-$(XENSTORED_FUZZ): $(call objs,$(XENSTORED_DIR)/fuzz/xenstored_fuzz.c $(XENSTORED_DIR)/tests/fuzz_one.c $(XENSTORED_DIR)/tests/harness.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent
-TEST_PROGS += $(XENSTORED_FUZZ)
+TEST_PROGRAMS += xenstored-fuzz
+xenstored-fuzz_DIR    := bin
+xenstored-fuzz_SRCS   += store/xenstored/fuzz/xenstored_fuzz.c store/xenstored/tests/fuzz_one.c \
+                         store/xenstored/tests/harness.c
+xenstored-fuzz_LIBS   += libxenstored-core libkxencommon
+xenstored-fuzz_LDLIBS += -levent

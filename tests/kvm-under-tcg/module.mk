@@ -1,21 +1,11 @@
 # tests/kvm-under-tcg/: the kvm accelerator's own test program (drives accel_kvm_ops with a tiny
 # guest, no kxend) and the harness that runs kvm tests in qemu TCG (run-vm.sh).
-KVMTCG_TEST := $(BUILD)/tests/kvm_accel_test
-KVMTCG_OBJS := $(call objs,tests/kvm-under-tcg/kvm_accel_test.c hypervisor/accel/kvm.c \
-	hypervisor/accel/kvm_run.c) $(BUILD)/obj/tests/kvm-under-tcg/accel_guest.o
-
-$(BUILD)/obj/tests/kvm-under-tcg/accel_guest.o: tests/kvm-under-tcg/accel_guest.S
-	@mkdir -p $(@D)
-	$(CC) -c $< -o $@
-
-$(KVMTCG_TEST): $(KVMTCG_OBJS) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^
-TEST_PROGS += $(KVMTCG_TEST)
+# accel_guest.S is that program's guest code, linked into it (see README), not a guest image.
+TEST_PROGRAMS += kvm_accel_test kvm_guest_run
+kvm_accel_test_SRCS += tests/kvm-under-tcg/kvm_accel_test.c tests/kvm-under-tcg/accel_guest.S \
+                       hypervisor/accel/kvm.c hypervisor/accel/kvm_run.c
+kvm_accel_test_LIBS += libkxencommon
 
 # Runs one guest image on kxend through libxenctrl and prints its console (used inside the VM).
-KVMTCG_RUN := $(BUILD)/tests/kvm_guest_run
-$(KVMTCG_RUN): $(call objs,tests/kvm-under-tcg/kvm_guest_run.c) $(HV_XC_LIB) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^
-TEST_PROGS += $(KVMTCG_RUN)
+kvm_guest_run_SRCS += tests/kvm-under-tcg/kvm_guest_run.c
+kvm_guest_run_LIBS += libxenctrl libkxencommon

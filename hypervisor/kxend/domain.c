@@ -17,7 +17,6 @@
 #include "kxen/util.h"
 #include "kxend/evtchn.h"
 #include "kxend/gnttab.h"
-#include "kxend/io.h"
 #include "kxend/subsys.h"
 
 const struct accel_ops *kxend_accel;
@@ -425,7 +424,6 @@ int domain_destroy(struct domain *d)
     domain_subsys_destroy_all(d);
     gnttab_domain_destroy(d);
     evtchn_domain_destroy(d);
-    io_unregister_all(d);
     d->accel->domain_destroy(d);
     log_info("domain %u (%s) destroyed", d->domid, d->name);
     domain_events_notify(d->domid, KXEN_DOMEV_DESTROYED, d->shutdown_reason);

@@ -29,6 +29,7 @@
 struct accel_ops;
 struct evtchn_domain; /* event_channel.c */
 struct gnttab_domain; /* grant_table.c */
+struct io_domain;     /* io.c */
 
 enum vcpu_state {
     VCPU_DOWN, /* not brought up (secondary vCPUs before VCPUOP_up) */
@@ -140,6 +141,7 @@ struct domain {
 
     struct evtchn_domain *evtchn;
     struct gnttab_domain *gnttab;
+    struct io_domain *io; /* emulated port and MMIO regions (io.h) */
 
     /* Hypervisor console (console_io writes): a ring kept for `xl dmesg`. */
     char *console_buf;

@@ -171,10 +171,12 @@ int kxen_daemon_ready(struct kxen_daemon *d, bool stderr_to_null)
 
 bool kxen_daemon_fail(struct kxen_daemon *d, int status, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-    va_end(ap);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+    }
     if (d->ready_fd < 0)
         return true;
     char buf[1 + sizeof(d->msg)];

@@ -53,9 +53,10 @@ int kxen_daemon_write_pid(struct kxen_daemon *d);
  * when logging to a file, at /dev/null) and sends READY=1 to $NOTIFY_SOCKET when set. */
 int kxen_daemon_ready(struct kxen_daemon *d, bool stderr_to_null);
 
-/* Start-up failed: formats the reason into d->msg and, in a detached child, hands it and
- * status to the waiting parent. Returns true when nobody else will show the message (no
- * parent waits): the caller then prints d->msg itself. */
+/* Start-up failed: formats the reason into d->msg (fmt NULL keeps the message a failed
+ * skeleton call left there) and, in a detached child, hands it and status to the waiting
+ * parent. Returns true when nobody else will show the message (no parent waits): the caller
+ * then prints d->msg itself. */
 bool kxen_daemon_fail(struct kxen_daemon *d, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -7,7 +7,8 @@ XENSTORED_BIN      := $(BUILD)/bin/xenstored
 
 $(XENSTORED_CORE_LIB): $(call objs,$(XENSTORED_CORE))
 
-$(XENSTORED_BIN): $(call objs,$(XENSTORED_DIR)/main.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+$(XENSTORED_BIN): $(call objs,$(XENSTORED_DIR)/main.c) $(XENSTORED_CORE_LIB) $(COMMON_EVENT_LIB) \
+		$(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -levent
 

@@ -9,13 +9,12 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +24,7 @@
 #include <xenforeignmemory.h>
 #include <xenstore.h>
 
+#include "kxen/daemon.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
 
@@ -440,6 +440,27 @@ static int listen_socket(void)
     return fd;
 }
 
+static struct kxen_daemon daemon_state;
+static bool logs_to_file;
+
+/* A start-up failure reaches whoever started xenconsoled (stderr, or the parent waiting on
+ * the ready pipe) and the log file. fmt NULL: the skeleton's own message. */
+static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void startup_failed(const char *fmt, ...)
+{
+    struct kxen_daemon *d = &daemon_state;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+    }
+    if (logs_to_file)
+        log_err("%s", d->msg);
+    if (kxen_daemon_fail(d, 1, NULL))
+        fprintf(stderr, "xenconsoled: %s\n", d->msg);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: xenconsoled [-N] [--rundir DIR] [-F PIDFILE] [--log-level L] "
@@ -543,54 +564,66 @@ int main(int argc, char **argv)
         return 1;
     }
     setenv("XENSTORED_RUNDIR", S.rundir, 0);
-    klog_init("xenconsoled", level, logfile);
+    struct kxen_daemon *dm = &daemon_state;
+    kxen_daemon_init(dm, "xenconsoled");
+    logs_to_file = logfile != NULL;
+    if (kxen_daemon_log_init(dm, level, logfile) < 0) {
+        fprintf(stderr, "xenconsoled: %s\n", dm->msg);
+        return 1;
+    }
     char cdir[PATH_MAX + 16];
     snprintf(cdir, sizeof(cdir), "%s/console", S.rundir);
     if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
-        log_err("cannot create %s: %s", cdir, strerror(errno));
+        startup_failed("cannot create %s: %s", cdir, strerror(errno));
         return 1;
     }
-    if (!no_fork && daemon(1, 0) < 0) {
-        log_err("cannot daemonize: %s", strerror(errno));
+    /* The lock comes before the socket, which listen_socket() replaces. */
+    if (kxen_daemon_lock(dm, S.rundir, pidfile) < 0 || kxen_daemon_detach(dm, no_fork) < 0) {
+        startup_failed(NULL);
+        kxen_daemon_cleanup(dm);
         return 1;
     }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    S.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (dm->is_parent) {
+        if (dm->exit_status)
+            fprintf(stderr, "xenconsoled: %s\n", dm->msg);
+        return dm->exit_status;
+    }
+    int rc = 1;
+    S.sig_fd = -1;
+    if (kxen_daemon_signals(dm, NULL) < 0) {
+        startup_failed(NULL);
+        goto out;
+    }
+    /* A stop request makes this readable: run() returns. */
+    S.sig_fd = kxen_daemon_stop_fd();
     S.xs = xs_open(0);
     S.xce = xenevtchn_open(NULL, 0);
     S.fmem = xenforeignmemory_open(NULL, 0);
-    int rc = 1;
-    if (!S.xs || !S.xce || !S.fmem || S.sig_fd < 0) {
-        log_err("cannot open %s: %s",
-                !S.xs     ? "xenstore"
-                : !S.xce  ? "xenevtchn"
-                : !S.fmem ? "xenforeignmemory"
-                          : "signalfd",
-                strerror(errno));
+    if (!S.xs || !S.xce || !S.fmem) {
+        startup_failed("cannot open %s: %s",
+                       !S.xs    ? "xenstore"
+                       : !S.xce ? "xenevtchn"
+                                : "xenforeignmemory",
+                       strerror(errno));
         goto out;
     }
     if (!xs_watch(S.xs, "@introduceDomain", "intro") ||
         !xs_watch(S.xs, "@releaseDomain", "release")) {
-        log_err("cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+        startup_failed("cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
         goto out;
     }
     S.listen_fd = listen_socket();
     if (S.listen_fd < 0) {
-        log_err("cannot listen on %s/xenconsoled.sock: %s", S.rundir, strerror(-S.listen_fd));
+        startup_failed("cannot listen on %s/xenconsoled.sock: %s", S.rundir,
+                       strerror(-S.listen_fd));
         goto out;
     }
-    if (pidfile) {
-        FILE *f = fopen(pidfile, "we");
-        if (f) {
-            fprintf(f, "%d\n", (int)getpid());
-            fclose(f);
-        }
+    if (kxen_daemon_write_pid(dm) < 0) {
+        startup_failed(NULL);
+        goto out;
     }
+    if (kxen_daemon_ready(dm, logs_to_file) < 0)
+        log_warn("%s", dm->msg);
     log_info("serving consoles in %s", S.rundir);
     rescan();
     rc = run() < 0 ? 1 : 0;
@@ -607,16 +640,12 @@ out:
         unlink(sp);
         close(S.listen_fd);
     }
-    if (pidfile)
-        unlink(pidfile);
     if (S.fmem)
         xenforeignmemory_close(S.fmem);
     if (S.xce)
         xenevtchn_close(S.xce);
     if (S.xs)
         xs_close(S.xs);
-    if (S.sig_fd >= 0)
-        close(S.sig_fd);
-    klog_close();
+    kxen_daemon_cleanup(dm);
     return rc;
 }

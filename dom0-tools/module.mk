@@ -46,9 +46,9 @@ KXL_DOM0_LIBS := $(BUILD)/lib/libxenevtchn.a $(BUILD)/lib/libxenforeignmemory.a 
 XCONS_SRCS := dom0-tools/xenconsoled/xenconsoled.c $(XCONS_RING_SRCS)
 $(call objs,dom0-tools/xenconsoled/xenconsoled.c): CPPFLAGS += $(KXL_DOM0_CPPFLAGS)
 $(BUILD)/bin/xenconsoled: $(call objs,$(XCONS_SRCS)) $(BUILD)/lib/libxenstore.a \
-		$(KXL_DOM0_LIBS) $(COMMON_LIB)
+		$(KXL_DOM0_LIBS) $(COMMON_EVENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ -levent
 BINS += $(BUILD)/bin/xenconsoled
 
 # The guest ring backend of xenstored (store/xenstored/ring_kxen.c, written for issue 5) is

@@ -19,6 +19,8 @@ xl_LIBS += libkxl libkxenctlclient libxenstore libkxencommon
 xenconsoled_SRCS += dom0-tools/xenconsoled/xenconsoled.c dom0-tools/xenconsoled/cons_ring.c
 dom0-tools/xenconsoled/xenconsoled.c_CPPFLAGS += -Ihypervisor/libs/include
 xenconsoled_LIBS += libxenstore libxenevtchn libxenforeignmemory libkxenctlclient libkxencommon
+xenconsoled_LIBS += libkxendaemonevent
+xenconsoled_LDLIBS += -levent
 
 # kxen-services sits next to the daemons it starts.
 SCRIPTS += dom0-tools/services/kxen-services

@@ -3,28 +3,29 @@
  * (xenforeignmemory) and binds its console event channel (xenevtchn), appends the output to
  * <rundir>/console/guest-<name>.log, and serves `xl console` on <rundir>/xenconsoled.sock:
  * "ATTACH <domid>\n" -> "OK\n" + the recent output, then bytes both ways. One thread, one
- * poll loop. */
+ * libevent loop; start-up, pid file and signals go through the daemon skeleton. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
 #include <xenstore.h>
 
+#include "kxen/daemon.h"
+#include "kxen/daemon_event.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
 
@@ -36,6 +37,7 @@
 
 struct client {
     int fd;
+    struct event *ev; /* readable: request line or input for the guest */
     bool attached;
     uint16_t domid;
     char line[64]; /* the request line, until '\n' */
@@ -59,7 +61,9 @@ static struct {
     struct xs_handle *xs;
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
-    int listen_fd, sig_fd;
+    int listen_fd;
+    struct event_base *base;
+    struct event *drain_ev; /* zero-delay timer: rings a drain left data in (dom->more) */
     struct dom *doms;
     struct client clients[MAX_CLIENTS];
     uint16_t broken[64]; /* domains whose ring misbehaved: never re-attached */
@@ -92,6 +96,8 @@ static char *xs_read_dom(uint16_t domid, const char *key)
 
 static void client_close(struct client *c)
 {
+    if (c->ev)
+        event_free(c->ev);
     if (c->fd >= 0)
         close(c->fd);
     memset(c, 0, sizeof(*c));
@@ -394,6 +400,8 @@ static void client_readable(struct client *c)
     xenevtchn_notify(S.xce, d->local_port);
 }
 
+static void on_client(evutil_socket_t fd, short what, void *arg);
+
 static void accept_client(void)
 {
     int fd = accept4(S.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -401,7 +409,11 @@ static void accept_client(void)
         return;
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (S.clients[i].fd < 0) {
-            S.clients[i].fd = fd;
+            struct client *c = &S.clients[i];
+            c->fd = fd;
+            c->ev = event_new(S.base, fd, EV_READ | EV_PERSIST, on_client, c);
+            if (!c->ev || event_add(c->ev, NULL) < 0)
+                client_close(c);
             return;
         }
     const char *busy = "ERR too many console clients\n";
@@ -440,60 +452,111 @@ static int listen_socket(void)
     return fd;
 }
 
+static struct kxen_daemon daemon_state;
+static bool logs_to_file;
+
+/* A start-up failure reaches whoever started xenconsoled (stderr, or the parent waiting on
+ * the ready pipe) and the log file. fmt NULL: the skeleton's own message. */
+static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void startup_failed(const char *fmt, ...)
+{
+    struct kxen_daemon *d = &daemon_state;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+    }
+    if (logs_to_file)
+        log_err("%s", d->msg);
+    if (kxen_daemon_fail(d, 1, NULL))
+        fprintf(stderr, "xenconsoled: %s\n", d->msg);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: xenconsoled [-N] [--rundir DIR] [-F PIDFILE] [--log-level L] "
                "[--log-file FILE]\n");
 }
 
-static int run(void)
+/* The event loop (libevent). Drains stopped at their budget continue from a zero-delay
+ * timer, which libevent runs only after polling again, so sockets and other consoles are
+ * served between two slices of a busy console. */
+static void schedule_drains(void)
 {
-    for (;;) {
-        struct pollfd p[4 + MAX_CLIENTS];
-        int n = 0;
-        p[n++] = (struct pollfd){.fd = S.sig_fd, .events = POLLIN};
-        p[n++] = (struct pollfd){.fd = S.listen_fd, .events = POLLIN};
-        p[n++] = (struct pollfd){.fd = xs_fileno(S.xs), .events = POLLIN};
-        p[n++] = (struct pollfd){.fd = xenevtchn_fd(S.xce), .events = POLLIN};
-        for (int i = 0; i < MAX_CLIENTS; i++)
-            p[n++] = (struct pollfd){.fd = S.clients[i].fd, .events = POLLIN};
-        bool more = false;
-        for (struct dom *d = S.doms; d; d = d->next)
-            more |= d->more;
-        int r = poll(p, n, more ? 0 : RESCAN_MS);
-        if (more) {
-            for (struct dom *d = S.doms, *next; d; d = next) {
-                next = d->next;
-                if (d->more)
-                    dom_drain(d);
-            }
-            if (r == 0)
-                continue;
+    for (struct dom *d = S.doms; d; d = d->next)
+        if (d->more) {
+            static const struct timeval now = {0, 0};
+            evtimer_add(S.drain_ev, &now);
+            return;
         }
-        if (r < 0 && errno != EINTR)
-            return -errno;
-        if (r == 0) {
-            rescan();
-            /* a lost notification must not stall a console: drain every ring */
-            for (struct dom *d = S.doms, *next; d; d = next) {
-                next = d->next;
-                dom_drain(d);
-            }
-            continue;
-        }
-        if (p[0].revents & POLLIN)
-            return 0;
-        if (p[2].revents & POLLIN)
-            handle_watch();
-        if (p[3].revents & POLLIN)
-            handle_evtchn();
-        if (p[1].revents & POLLIN)
-            accept_client();
-        for (int i = 0; i < MAX_CLIENTS; i++)
-            if (p[4 + i].fd >= 0 && S.clients[i].fd == p[4 + i].fd &&
-                (p[4 + i].revents & (POLLIN | POLLHUP | POLLERR)))
-                client_readable(&S.clients[i]);
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    for (struct dom *d = S.doms, *next; d; d = next) {
+        next = d->next;
+        if (d->more)
+            dom_drain(d);
     }
+    schedule_drains();
+}
+
+/* Every RESCAN_MS: catch what a missed watch event or a lost notification left behind. */
+static void on_rescan(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    rescan();
+    for (struct dom *d = S.doms, *next; d; d = next) {
+        next = d->next;
+        dom_drain(d);
+    }
+    schedule_drains();
+}
+
+static void on_xenstore(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    handle_watch();
+    schedule_drains();
+}
+
+static void on_evtchn(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    handle_evtchn();
+    schedule_drains();
+}
+
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    accept_client();
+}
+
+static void on_client(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    client_readable(arg);
+    schedule_drains();
+}
+
+/* Registers the daemon's fds and timers on S.base; they stay until event_base_free(). */
+static int loop_setup(struct event **evs, size_t nr)
+{
+    static const struct timeval rescan_tv = {RESCAN_MS / 1000, (RESCAN_MS % 1000) * 1000};
+    if (nr < 4)
+        return -EINVAL;
+    evs[0] = event_new(S.base, S.listen_fd, EV_READ | EV_PERSIST, on_listen, NULL);
+    evs[1] = event_new(S.base, xs_fileno(S.xs), EV_READ | EV_PERSIST, on_xenstore, NULL);
+    evs[2] = event_new(S.base, xenevtchn_fd(S.xce), EV_READ | EV_PERSIST, on_evtchn, NULL);
+    evs[3] = event_new(S.base, -1, EV_PERSIST, on_rescan, NULL);
+    S.drain_ev = evtimer_new(S.base, on_drain, NULL);
+    for (int i = 0; i < 4; i++)
+        if (!evs[i] || event_add(evs[i], i == 3 ? &rescan_tv : NULL) < 0)
+            return -ENOMEM;
+    return S.drain_ev ? 0 : -ENOMEM;
 }
 
 int main(int argc, char **argv)
@@ -543,57 +606,82 @@ int main(int argc, char **argv)
         return 1;
     }
     setenv("XENSTORED_RUNDIR", S.rundir, 0);
-    klog_init("xenconsoled", level, logfile);
+    struct kxen_daemon *dm = &daemon_state;
+    kxen_daemon_init(dm, "xenconsoled");
+    logs_to_file = logfile != NULL;
+    if (kxen_daemon_log_init(dm, level, logfile) < 0) {
+        fprintf(stderr, "xenconsoled: %s\n", dm->msg);
+        return 1;
+    }
     char cdir[PATH_MAX + 16];
     snprintf(cdir, sizeof(cdir), "%s/console", S.rundir);
     if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
-        log_err("cannot create %s: %s", cdir, strerror(errno));
+        startup_failed("cannot create %s: %s", cdir, strerror(errno));
         return 1;
     }
-    if (!no_fork && daemon(1, 0) < 0) {
-        log_err("cannot daemonize: %s", strerror(errno));
+    /* The lock comes before the socket, which listen_socket() replaces. */
+    if (kxen_daemon_lock(dm, S.rundir, pidfile) < 0 || kxen_daemon_detach(dm, no_fork) < 0) {
+        startup_failed(NULL);
+        kxen_daemon_cleanup(dm);
         return 1;
     }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    S.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (dm->is_parent) {
+        if (dm->exit_status)
+            fprintf(stderr, "xenconsoled: %s\n", dm->msg);
+        return dm->exit_status;
+    }
+    int rc = 1;
+    struct event *evs[4] = {NULL};
+    struct kxen_daemon_stop stop = {0};
+    S.base = event_base_new();
+    if (!S.base) {
+        startup_failed("cannot create the event loop");
+        goto out;
+    }
+    if (kxen_daemon_signals(dm, NULL) < 0) {
+        startup_failed(NULL);
+        goto out;
+    }
     S.xs = xs_open(0);
     S.xce = xenevtchn_open(NULL, 0);
     S.fmem = xenforeignmemory_open(NULL, 0);
-    int rc = 1;
-    if (!S.xs || !S.xce || !S.fmem || S.sig_fd < 0) {
-        log_err("cannot open %s: %s",
-                !S.xs     ? "xenstore"
-                : !S.xce  ? "xenevtchn"
-                : !S.fmem ? "xenforeignmemory"
-                          : "signalfd",
-                strerror(errno));
+    if (!S.xs || !S.xce || !S.fmem) {
+        startup_failed("cannot open %s: %s",
+                       !S.xs    ? "xenstore"
+                       : !S.xce ? "xenevtchn"
+                                : "xenforeignmemory",
+                       strerror(errno));
         goto out;
     }
     if (!xs_watch(S.xs, "@introduceDomain", "intro") ||
         !xs_watch(S.xs, "@releaseDomain", "release")) {
-        log_err("cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+        startup_failed("cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
         goto out;
     }
     S.listen_fd = listen_socket();
     if (S.listen_fd < 0) {
-        log_err("cannot listen on %s/xenconsoled.sock: %s", S.rundir, strerror(-S.listen_fd));
+        startup_failed("cannot listen on %s/xenconsoled.sock: %s", S.rundir,
+                       strerror(-S.listen_fd));
         goto out;
     }
-    if (pidfile) {
-        FILE *f = fopen(pidfile, "we");
-        if (f) {
-            fprintf(f, "%d\n", (int)getpid());
-            fclose(f);
-        }
+    int r;
+    if ((r = loop_setup(evs, ARRAY_SIZE(evs))) < 0 ||
+        (r = kxen_daemon_stop_watch(&stop, S.base)) < 0) {
+        startup_failed("cannot set up the event loop: %s", strerror(-r));
+        goto out;
     }
+    if (kxen_daemon_write_pid(dm) < 0) {
+        startup_failed(NULL);
+        goto out;
+    }
+    if (kxen_daemon_ready(dm, logs_to_file) < 0)
+        log_warn("%s", dm->msg);
     log_info("serving consoles in %s", S.rundir);
     rescan();
-    rc = run() < 0 ? 1 : 0;
+    schedule_drains();
+    rc = event_base_dispatch(S.base) < 0 ? 1 : 0;
+    if (stop.signal)
+        log_info("signal %d: stopping", stop.signal);
     log_info("stopping");
 out:
     while (S.doms)
@@ -601,22 +689,27 @@ out:
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (S.clients[i].fd >= 0)
             client_close(&S.clients[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    if (S.drain_ev)
+        event_free(S.drain_ev);
+    kxen_daemon_stop_unwatch(&stop);
+    if (S.base)
+        event_base_free(S.base);
+    libevent_global_shutdown();
     if (S.listen_fd > 0) {
         char sp[PATH_MAX + 32];
         snprintf(sp, sizeof(sp), "%s/xenconsoled.sock", S.rundir);
         unlink(sp);
         close(S.listen_fd);
     }
-    if (pidfile)
-        unlink(pidfile);
     if (S.fmem)
         xenforeignmemory_close(S.fmem);
     if (S.xce)
         xenevtchn_close(S.xce);
     if (S.xs)
         xs_close(S.xs);
-    if (S.sig_fd >= 0)
-        close(S.sig_fd);
-    klog_close();
+    kxen_daemon_cleanup(dm);
     return rc;
 }

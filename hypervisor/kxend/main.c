@@ -1,19 +1,19 @@
-/* kxend: the per-host hypervisor daemon. Parses options, takes the run directory's pid-file
- * lock (one kxend per run dir), picks the accelerator, serves the control socket until
- * SIGTERM/SIGINT or a shutdown request, then destroys every domain and exits. */
+/* kxend: the per-host hypervisor daemon. Parses options, picks the accelerator, starts
+ * through the daemon skeleton (kxen/daemon.h: one kxend per run dir, ready pipe, signals),
+ * serves the control socket until SIGTERM/SIGINT/SIGHUP or a shutdown request, then destroys
+ * every domain and exits. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "kxen/ctl.h"
+#include "kxen/daemon.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
 
@@ -23,34 +23,33 @@ static void usage(FILE *f)
                "             [--log-level err|warn|info|debug] [--log-file FILE]\n");
 }
 
-static void on_signal(int sig)
+static struct kxen_daemon daemon_state;
+static bool logs_to_file;
+
+/* Runs in the signal handler: ctl_server_stop() only sets a flag and writes an eventfd. */
+static void on_stop(int sig)
 {
     (void)sig;
     ctl_server_stop();
 }
 
-/* Creates and locks the pid file; -EEXIST when another kxend holds it. */
-static int pidfile_lock(const char *path, int *out_fd)
+/* A start-up failure reaches whoever started kxend (stderr, or the parent waiting on the
+ * ready pipe) and the log file. fmt NULL: the skeleton's own message. */
+static int startup_failed(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int startup_failed(int status, const char *fmt, ...)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(fd);
-        return e == EWOULDBLOCK ? -EEXIST : -e;
+    struct kxen_daemon *d = &daemon_state;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
     }
-    *out_fd = fd;
-    return 0;
-}
-
-static int pidfile_write(int fd)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-        return -errno;
-    return 0;
+    if (logs_to_file)
+        log_err("%s", d->msg);
+    if (kxen_daemon_fail(d, status, NULL))
+        fprintf(stderr, "kxend: %s\n", d->msg);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -106,20 +105,24 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    char rundir[256], sock[256], pidpath[256];
+    char rundir[256], sock[256];
     int rc = kxen_rundir(rundir, sizeof(rundir));
     if (rc == 0)
         rc = kxen_rundir_create();
     if (rc == 0)
         rc = kxen_rundir_path(sock, sizeof(sock), KXEN_CTL_SOCKET_NAME);
-    if (rc == 0 && !pidfile)
-        rc = kxen_rundir_path(pidpath, sizeof(pidpath), "kxend.pid");
     if (rc < 0) {
         fprintf(stderr, "kxend: run directory: %s\n", strerror(-rc));
         return 1;
     }
-    if (pidfile)
-        snprintf(pidpath, sizeof(pidpath), "%s", pidfile);
+
+    struct kxen_daemon *d = &daemon_state;
+    kxen_daemon_init(d, "kxend");
+    logs_to_file = log_file != NULL;
+    if (kxen_daemon_log_init(d, (enum klog_level)level, log_file) < 0) {
+        fprintf(stderr, "kxend: %s\n", d->msg);
+        return 1;
+    }
 
     int err;
     kxend_accel = accel_select(accel_name, &err);
@@ -129,69 +132,49 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    int pid_fd = -1;
-    if ((rc = pidfile_lock(pidpath, &pid_fd)) < 0) {
-        fprintf(stderr, "kxend: %s: %s\n", pidpath,
-                rc == -EEXIST ? "another kxend already runs in this run directory" : strerror(-rc));
+    /* Checks before daemonizing, so that refusals reach the caller's terminal directly; the
+     * lock comes before the socket, which ctl_server_init() replaces. */
+    if (kxen_daemon_lock(d, rundir, pidfile) < 0) {
+        startup_failed(1, NULL);
+        kxen_daemon_cleanup(d);
         return 1;
     }
-
-    /* Daemonize after the checks so that errors reach the caller's terminal; the parent
-     * exits once the child's socket listens (a pipe carries the verdict). */
-    int ready[2] = {-1, -1};
-    if (!no_fork) {
-        if (pipe2(ready, O_CLOEXEC) < 0)
-            return 1;
-        pid_t pid = fork();
-        if (pid < 0)
-            return 1;
-        if (pid > 0) {
-            char ok = 0;
-            close(ready[1]);
-            ssize_t n = read(ready[0], &ok, 1);
-            return n == 1 && ok == 1 ? 0 : 1;
-        }
-        close(ready[0]);
-        setsid();
-        /* The lock belongs to the open file description: the child keeps it. */
+    if (kxen_daemon_detach(d, no_fork) < 0) {
+        startup_failed(1, NULL);
+        kxen_daemon_cleanup(d);
+        return 1;
     }
-    klog_init("kxend", (enum klog_level)level, log_file);
+    if (d->is_parent) {
+        if (d->exit_status)
+            fprintf(stderr, "kxend: %s\n", d->msg);
+        return d->exit_status;
+    }
     time_init();
 
-    if ((rc = pidfile_write(pid_fd)) < 0 || (rc = ctl_server_init(sock)) < 0) {
-        log_err("cannot set up %s: %s", rc == -ENAMETOOLONG ? "the socket path" : sock,
-                strerror(-rc));
-        return 1;
+    if ((rc = kxen_daemon_write_pid(d)) < 0) {
+        rc = startup_failed(1, NULL);
+        goto out;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if ((rc = ctl_server_init(sock)) < 0) {
+        rc = startup_failed(1, "cannot set up %s: %s",
+                            rc == -ENAMETOOLONG ? "the socket path" : sock, strerror(-rc));
+        goto out;
+    }
+    if (kxen_daemon_signals(d, on_stop) < 0) {
+        rc = startup_failed(1, NULL);
+        goto out;
+    }
     log_info("kxend %d serving %s with the %s accelerator", (int)getpid(), sock, kxend_accel->name);
     console_hv_printf("(XEN) kxend started, accelerator %s\n", kxend_accel->name);
-    if (!no_fork) {
-        char ok = 1;
-        if (write(ready[1], &ok, 1) != 1)
-            log_warn("could not notify the parent process");
-        close(ready[1]);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-            if (log_file)
-                dup2(devnull, 2);
-            close(devnull);
-        }
-    }
+    if (kxen_daemon_ready(d, logs_to_file) < 0)
+        log_warn("%s", d->msg);
 
-    rc = ctl_server_run();
+    rc = ctl_server_run() < 0 ? 1 : 0;
     log_info("kxend stopping: destroying every domain");
+out:
     ctl_server_fini();
     domain_destroy_all();
     console_global_free();
-    unlink(pidpath);
-    close(pid_fd);
-    klog_close();
-    return rc < 0 ? 1 : 0;
+    kxen_daemon_cleanup(d);
+    return rc;
 }

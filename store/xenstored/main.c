@@ -1,12 +1,12 @@
-/* xenstored: options, run directory, pid file, signals and the event loop. */
+/* xenstored: options, run directory and the event loop; start-up, pid file and signals go
+ * through the daemon skeleton (kxen/daemon.h). */
 #include "xenstored.h"
 #include "ring_backend.h"
 #include "sock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,8 @@
 
 #include <event2/event.h>
 
+#include "kxen/daemon.h"
+#include "kxen/daemon_event.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
 
@@ -308,23 +310,40 @@ static void libevent_log_cb(int severity, const char *msg)
         log_debug("libevent: %s", msg);
 }
 
-static void stop_cb(evutil_socket_t sig, short what, void *arg)
+static struct kxen_daemon daemon_state;
+static bool logs_to_file;
+
+/* A start-up failure reaches whoever started xenstored (stderr, or the parent waiting on the
+ * ready pipe) and the log file. fmt NULL: the skeleton's own message. */
+static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void startup_failed(const char *fmt, ...)
 {
-    (void)what;
-    log_info("signal %d: stopping", (int)sig);
-    event_base_loopbreak(arg);
+    struct kxen_daemon *d = &daemon_state;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+    }
+    if (logs_to_file)
+        log_err("%s", d->msg);
+    if (kxen_daemon_fail(d, 1, NULL))
+        fprintf(stderr, "xenstored: %s\n", d->msg);
 }
 
-static int write_pid_file(const char *path)
+/* One xenstored per socket directory: the lock file sits beside the socket, so daemons on
+ * different --socket directories (tests run several) share a run directory. */
+static int lock_dir_of(const char *sockpath, char *buf, size_t len)
 {
-    char buf[32];
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-    int r = kxen_write_full(fd, buf, (size_t)len);
-    close(fd);
-    return r;
+    const char *slash = strrchr(sockpath, '/');
+    if (!slash)
+        return snprintf(buf, len, ".") < (int)len ? 0 : -ENAMETOOLONG;
+    size_t n = slash == sockpath ? 1 : (size_t)(slash - sockpath);
+    if (n >= len)
+        return -ENAMETOOLONG;
+    memcpy(buf, sockpath, n);
+    buf[n] = '\0';
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -356,23 +375,44 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    int r = klog_init("xenstored", (enum klog_level)o.log_level, o.log_file);
+    struct kxen_daemon *dm = &daemon_state;
+    kxen_daemon_init(dm, "xenstored");
+    logs_to_file = o.log_file != NULL;
+    int r = kxen_daemon_log_init(dm, (enum klog_level)o.log_level, o.log_file);
     if (r) {
-        fprintf(stderr, "xenstored: cannot open log file %s: %s\n", o.log_file, strerror(-r));
+        fprintf(stderr, "xenstored: %s\n", dm->msg);
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
+    char lockdir[4096];
+    if (lock_dir_of(sockpath, lockdir, sizeof(lockdir)) < 0) {
+        fprintf(stderr, "xenstored: socket path too long\n");
+        return 1;
+    }
+    /* The lock comes before the socket: a refused second daemon never touches the first's
+     * socket or pid files. */
+    if (kxen_daemon_lock(dm, lockdir, o.pid_file) < 0 || kxen_daemon_detach(dm, o.no_fork) < 0) {
+        startup_failed(NULL);
+        kxen_daemon_cleanup(dm);
+        return 1;
+    }
+    if (dm->is_parent) {
+        /* The child wrote its pid file before it reported ready: callers may read it. */
+        if (dm->exit_status)
+            fprintf(stderr, "xenstored: %s\n", dm->msg);
+        else if (o.output_pid)
+            printf("%d\n", (int)dm->child);
+        return dm->exit_status;
+    }
     event_set_log_callback(libevent_log_cb);
 
     int rc = 1;
     struct event_base *base = event_base_new();
     struct xs_daemon *d = calloc(1, sizeof(*d));
     struct xs_listener *l = NULL;
-    struct event *sigterm = NULL, *sigint = NULL;
+    struct kxen_daemon_stop stop = {0};
     FILE *trace = NULL;
-    bool pid_written = false;
     if (!base || !d || xs_daemon_init(d, base)) {
-        log_err("out of memory at startup");
+        startup_failed("out of memory at startup");
         free(d);
         d = NULL;
         goto out;
@@ -382,77 +422,36 @@ int main(int argc, char **argv)
     if (o.trace_file) {
         trace = fopen(o.trace_file, "a");
         if (!trace) {
-            log_err("cannot open trace file %s: %s", o.trace_file, strerror(errno));
+            startup_failed("cannot open trace file %s: %s", o.trace_file, strerror(errno));
             goto out;
         }
         d->trace = trace;
         d->trace_on = true;
     }
     if ((r = xs_listener_open(d, sockpath, &l))) {
-        log_err("cannot listen on %s: %s", sockpath,
-                r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
+        startup_failed("cannot listen on %s: %s", sockpath,
+                       r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
         goto out;
     }
-    int ready[2] = {-1, -1};
-    if (!o.no_fork) {
-        /* The parent returns only once the child wrote its pid file: callers may read it. */
-        if (pipe2(ready, O_CLOEXEC)) {
-            log_err("pipe: %s", strerror(errno));
-            goto out;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-            log_err("fork: %s", strerror(errno));
-            goto out;
-        }
-        if (pid > 0) {
-            char c;
-            close(ready[1]);
-            ssize_t n = read(ready[0], &c, 1);
-            if (n == 1 && o.output_pid) {
-                printf("%d\n", (int)pid);
-                fflush(stdout);
-            }
-            _exit(n == 1 ? 0 : 1);
-        }
-        close(ready[0]);
-        setsid();
-        int nul = open("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-            if (o.log_file)
-                dup2(nul, 2);
-            if (nul > 2)
-                close(nul);
-        }
-        event_reinit(base);
+    if (kxen_daemon_write_pid(dm) < 0 || kxen_daemon_signals(dm, NULL) < 0) {
+        startup_failed(NULL);
+        goto out;
     }
-    if (o.pid_file) {
-        if ((r = write_pid_file(o.pid_file))) {
-            log_err("cannot write pid file %s: %s", o.pid_file, strerror(-r));
-            goto out;
-        }
-        pid_written = true;
-    }
-    if (ready[1] >= 0) {
-        if (write(ready[1], "", 1) != 1)
-            log_warn("cannot tell the parent process we are ready: %s", strerror(errno));
-        close(ready[1]);
+    if ((r = kxen_daemon_stop_watch(&stop, base)) < 0) {
+        startup_failed("cannot watch for signals: %s", strerror(-r));
+        goto out;
     }
     if (o.output_pid && o.no_fork) {
         printf("%d\n", (int)getpid());
         fflush(stdout);
     }
-    sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
-    sigint = evsignal_new(base, SIGINT, stop_cb, base);
-    if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {
-        log_err("cannot install signal handlers");
-        goto out;
-    }
+    if (kxen_daemon_ready(dm, logs_to_file) < 0)
+        log_warn("%s", dm->msg);
     log_info("listening on %s%s", sockpath, d->ring_backend ? "" : " (no guest ring backend)");
     if (run_loop(base, d, (uint64_t)o.poll_us * 1000) < 0)
         log_err("event loop failed");
+    if (stop.signal)
+        log_info("signal %d: stopping", stop.signal);
     log_info("stopped");
     rc = 0;
 
@@ -463,17 +462,12 @@ out:
         xs_daemon_fini(d);
         free(d);
     }
-    if (sigterm)
-        event_free(sigterm);
-    if (sigint)
-        event_free(sigint);
+    kxen_daemon_stop_unwatch(&stop);
     if (base)
         event_base_free(base);
     libevent_global_shutdown();
     if (trace)
         fclose(trace);
-    if (pid_written)
-        unlink(o.pid_file);
-    klog_close();
+    kxen_daemon_cleanup(dm);
     return rc;
 }

@@ -13,6 +13,7 @@ store/xenstored/ring_kxen.c_CPPFLAGS += -Ihypervisor/libs/include
 xenstored_LIBS   += libxenstored-core libkxencommon libxenctrl libxenevtchn \
                     libxenforeignmemory libkxenctlclient
 xenstored_LDLIBS += -levent
+xenstored_LIBS   += libkxendaemonevent
 
 # The socket tests run the daemon binary of the same build; the replay test reads the corpus.
 UNIT_TESTS += test_xenstored

@@ -186,19 +186,30 @@ int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 
 xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
 {
+    /* Like a read of Xen's /dev/xen/evtchn, the first wait blocks until a port fires. A caller
+     * that polled the fd and then lost the event to an unbind (or to another reader) must not
+     * block for ever on a set that may now be empty: after such a race only ports that are
+     * ready now are taken, else -1 with errno EAGAIN (the caller polls again). */
+    int timeout = -1;
     for (;;) {
         struct epoll_event ev;
-        int n = epoll_wait(xce->epfd, &ev, 1, -1);
+        int n = epoll_wait(xce->epfd, &ev, 1, timeout);
         if (n < 0)
             return -1;
-        if (n == 0)
-            continue;
+        if (n == 0) {
+            errno = EAGAIN;
+            return -1;
+        }
         uint32_t port = ev.data.u32;
+        if (port >= EVTCHN_LIB_NR_PORTS) {
+            timeout = 0;
+            continue;
+        }
         pthread_mutex_lock(&xce->lock);
         struct evtchn_lib_port *p = &xce->ports[port];
         uint64_t cnt;
-        bool fired = port < EVTCHN_LIB_NR_PORTS && p->notify_fd >= 0 && !p->masked &&
-                     read(p->notify_fd, &cnt, sizeof(cnt)) == sizeof(cnt);
+        bool fired =
+            p->notify_fd >= 0 && !p->masked && read(p->notify_fd, &cnt, sizeof(cnt)) == sizeof(cnt);
         if (fired) {
             struct epoll_event off = {.events = 0, .data.u32 = port};
             epoll_ctl(xce->epfd, EPOLL_CTL_MOD, p->notify_fd, &off);
@@ -207,7 +218,7 @@ xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
         pthread_mutex_unlock(&xce->lock);
         if (fired)
             return (xenevtchn_port_or_error_t)port;
-        /* Raced with an unbind or another reader: wait for the next one. */
+        timeout = 0; /* raced with an unbind or another reader */
     }
 }
 

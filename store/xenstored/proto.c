@@ -82,14 +82,23 @@ static int canon(struct req *r, const char *in, bool special, char *buf)
 
 #define PATHBUF char path[XENSTORE_ABS_PATH_MAX + 2]
 
-static int do_read(struct req *r)
+/* The request takes exactly one path: frame it, canonicalise it and check that the connection
+ * holds `want` on the node. -ENOENT means the path is valid but the node does not exist. */
+static int one_path(struct req *r, char *path, unsigned want, struct xs_view *v)
 {
     char *arg;
+    int e;
+    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)))
+        return e;
+    return xs_store_check(&r->ctx, path, want, v);
+}
+
+static int do_read(struct req *r)
+{
     PATHBUF;
     struct xs_view v;
-    int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)) ||
-        (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)))
+    int e = one_path(r, path, XS_PERM_READ, &v);
+    if (e)
         return e;
     r->out = v.value;
     r->outlen = v.vlen;
@@ -118,13 +127,9 @@ static int do_write(struct req *r)
 
 static int do_mkdir(struct req *r)
 {
-    char *arg;
     PATHBUF;
     struct xs_view v;
-    int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)))
-        return e;
-    e = xs_store_check(&r->ctx, path, XS_PERM_WRITE, &v);
+    int e = one_path(r, path, XS_PERM_WRITE, &v);
     if (e == -ENOENT)
         e = xs_store_mkdir(&r->ctx, path);
     if (e)
@@ -135,13 +140,9 @@ static int do_mkdir(struct req *r)
 
 static int do_rm(struct req *r)
 {
-    char *arg;
     PATHBUF;
     struct xs_view v;
-    int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)))
-        return e;
-    e = xs_store_check(&r->ctx, path, XS_PERM_WRITE, &v);
+    int e = one_path(r, path, XS_PERM_WRITE, &v);
     if (e == -ENOENT) {
         /* Removing what is already gone is fine as long as its parent exists (Xen's rule). */
         char *s = strrchr(path, '/');
@@ -163,15 +164,13 @@ static int do_rm(struct req *r)
 
 static int do_directory(struct req *r)
 {
-    char *arg;
     PATHBUF;
     struct xs_view v;
     const char *list;
     size_t len;
     uint64_t gen;
     int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)) ||
-        (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)) ||
+    if ((e = one_path(r, path, XS_PERM_READ, &v)) ||
         (e = xs_store_dir(&r->ctx, path, &list, &len, &gen)))
         return e;
     if (len > XENSTORE_PAYLOAD_MAX)

@@ -132,10 +132,9 @@ static int do_mkdir(struct req *r)
     int e = one_path(r, path, XS_PERM_WRITE, &v);
     if (e == -ENOENT)
         e = xs_store_mkdir(&r->ctx, path);
-    if (e)
-        return e;
-    reply_ok(r);
-    return 0;
+    if (!e)
+        reply_ok(r);
+    return e;
 }
 
 static int do_rm(struct req *r)
@@ -452,6 +451,15 @@ static int domid_arg(struct req *r, uint32_t *domid)
     return e ? e : xs_domid_parse(arg, domid);
 }
 
+/* A request naming one domain: its id, and what xenstored knows of it (NULL: nothing). */
+static int domain_arg(struct req *r, uint32_t *domid, struct xs_domain **dom)
+{
+    int e = domid_arg(r, domid);
+    if (!e)
+        *dom = xs_domain_get(r->conn->d, *domid, false);
+    return e;
+}
+
 static int do_release(struct req *r)
 {
     uint32_t domid;
@@ -477,21 +485,20 @@ static int do_get_domain_path(struct req *r)
 static int do_is_domain_introduced(struct req *r)
 {
     uint32_t domid;
-    int e = domid_arg(r, &domid);
-    if (e)
-        return e;
-    struct xs_domain *dom = xs_domain_get(r->conn->d, domid, false);
-    reply_str(r, domid == 0 || (dom && dom->introduced) ? "T" : "F");
-    return 0;
+    struct xs_domain *dom;
+    int e = domain_arg(r, &domid, &dom);
+    if (!e)
+        reply_str(r, domid == 0 || (dom && dom->introduced) ? "T" : "F");
+    return e;
 }
 
 static int do_resume(struct req *r)
 {
     uint32_t domid;
-    int e = domid_arg(r, &domid);
+    struct xs_domain *dom;
+    int e = domain_arg(r, &domid, &dom);
     if (e)
         return e;
-    struct xs_domain *dom = xs_domain_get(r->conn->d, domid, false);
     if (!dom || !dom->introduced)
         return -ENOENT;
     dom->shutdown = false;

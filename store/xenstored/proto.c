@@ -161,16 +161,27 @@ static int do_rm(struct req *r)
     return 0;
 }
 
-static int do_directory(struct req *r)
+/* The child list of the node `arg` names, which the connection must be allowed to read. The
+ * list belongs to the node (or the transaction's copy of it), not to the path buffer. */
+static int list_children(struct req *r, const char *arg, const char **list, size_t *len,
+                         uint64_t *gen)
 {
     PATHBUF;
     struct xs_view v;
+    int e;
+    if ((e = canon(r, arg, false, path)) || (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)))
+        return e;
+    return xs_store_dir(&r->ctx, path, list, len, gen);
+}
+
+static int do_directory(struct req *r)
+{
+    char *arg;
     const char *list;
     size_t len;
     uint64_t gen;
     int e;
-    if ((e = one_path(r, path, XS_PERM_READ, &v)) ||
-        (e = xs_store_dir(&r->ctx, path, &list, &len, &gen)))
+    if ((e = one_arg(r, &arg)) || (e = list_children(r, arg, &list, &len, &gen)))
         return e;
     if (len > XENSTORE_PAYLOAD_MAX)
         return -E2BIG;
@@ -184,8 +195,6 @@ static int do_directory(struct req *r)
 static int do_directory_part(struct req *r)
 {
     char *argv[2];
-    PATHBUF;
-    struct xs_view v;
     const char *list;
     size_t len;
     uint64_t gen;
@@ -197,9 +206,7 @@ static int do_directory_part(struct req *r)
     unsigned long off = strtoul(argv[1], &end, 10);
     if (!argv[1][0] || *end || errno || argv[1][0] == '-')
         return -EINVAL;
-    if ((e = canon(r, argv[0], false, path)) ||
-        (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)) ||
-        (e = xs_store_dir(&r->ctx, path, &list, &len, &gen)))
+    if ((e = list_children(r, argv[0], &list, &len, &gen)))
         return e;
     if (off > len)
         return -EINVAL;
@@ -320,14 +327,20 @@ out:
     return e;
 }
 
+/* WATCH and UNWATCH carry "<path>\0<token>\0"; the path may be relative or special. */
+static int watch_args(struct req *r, char **argv, char *path)
+{
+    if (get_args(r, argv, 2) != 2)
+        return -EINVAL;
+    return canon(r, argv[0], true, path);
+}
+
 static int do_watch(struct req *r)
 {
     char *argv[2];
     PATHBUF;
     int e;
-    if (get_args(r, argv, 2) != 2)
-        return -EINVAL;
-    if ((e = canon(r, argv[0], true, path)))
+    if ((e = watch_args(r, argv, path)))
         return e;
     uint32_t max = r->ctx.privileged ? XS_PRIV_WATCH_MAX : r->conn->d->quota.watch_nb;
     if (r->conn->nwatches >= max)
@@ -347,9 +360,7 @@ static int do_unwatch(struct req *r)
     char *argv[2];
     PATHBUF;
     int e;
-    if (get_args(r, argv, 2) != 2)
-        return -EINVAL;
-    if ((e = canon(r, argv[0], true, path)) ||
+    if ((e = watch_args(r, argv, path)) ||
         (e = xs_watch_remove(r->conn->d->watches, r->conn, path, argv[1])))
         return e;
     reply_ok(r);

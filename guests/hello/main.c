@@ -1,4 +1,4 @@
-/* hello: the demo PV guest (issue 5). Prints a banner, reads its name and domid from
+/* hello: the demo PV guest (scripts/demo.sh). Prints a banner, reads its name and domid from
  * xenstore, writes data/hello = "world", then watches control/shutdown and shuts down with the
  * reason the toolstack asks for ("poweroff", "halt" -> poweroff, "reboot" -> reboot,
  * "crash" -> crash), acknowledging the request by clearing the node as Linux guests do.

@@ -1,6 +1,6 @@
 /* Guest entry points, ELF notes, GDT, identity page tables, stack and the hypercall page.
  *
- * One image boots two ways (ARCHITECTURE.md section 2, SOFT-ACCEL.md):
+ * One image boots two ways (docs/architecture.md section 4, docs/soft-accel.md):
  *   _start64  XEN_ELFNOTE_ENTRY: 64-bit long mode, %rsi = struct start_info (soft accelerator;
  *             Unicorn ignores page tables, so none are built on this path).
  *   _start32  XEN_ELFNOTE_PHYS32_ENTRY: 32-bit protected mode, paging off, %ebx = struct

@@ -1,6 +1,8 @@
-/* selftest: exercises every hypercall family of issue 4 and checks each result against Xen's
- * semantics, including the error codes for bad arguments. Results are TAP lines on the
- * hypervisor console, then "RESULT PASS|FAIL", then SCHEDOP_shutdown(poweroff). */
+/* selftest: exercises every hypercall family kxend implements (xen_version, console_io,
+ * sched_op, memory_op, hvm_op, vcpu_op, set_timer_op, grant_table_op, event_channel_op;
+ * unknown numbers must get -ENOSYS) and checks each result against Xen's semantics, including
+ * the error codes for bad arguments. Results are TAP lines on the hypervisor console, then
+ * "RESULT PASS|FAIL", then SCHEDOP_shutdown(poweroff). */
 #include <stdint.h>
 
 #include <kxen/errno.h>

@@ -1,5 +1,5 @@
 /* Boots guests through the 64-bit PV-style entry on a bare Unicorn CPU, the way the soft
- * accelerator does (SOFT-ACCEL.md): image loaded at its physical addresses, hypercall page
+ * accelerator does (docs/soft-accel.md): image loaded at its physical addresses, hypercall page
  * filled by the builder with `mov $nr, %eax; vmcall; ret` (uc_emu_start returns after each
  * vmcall), %rsi = start_info, no stack, default CS 0. A tiny hypercall handler answers what the
  * runtime needs (console_io, memory_op, hvm_op, bind_virq, unmask, send, block, shutdown) and

@@ -135,14 +135,7 @@ int xs_daemon_check(struct xs_daemon *d, char *msg, size_t len)
                 count_owner(&owners, &nown, &capown, n->perms[0].domid))
                 r = -ENOMEM;
         }
-        if (n->first) {
-            n = n->first;
-            continue;
-        }
-        while (n && !n->next)
-            n = n->parent;
-        if (n)
-            n = n->next;
+        n = xs_tree_next(n);
     }
     if (r == 0 && nodes != d->tree.nnodes) {
         snprintf(msg, len, "%llu nodes in the tree, %llu recorded", (unsigned long long)nodes,

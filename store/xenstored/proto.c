@@ -82,14 +82,23 @@ static int canon(struct req *r, const char *in, bool special, char *buf)
 
 #define PATHBUF char path[XENSTORE_ABS_PATH_MAX + 2]
 
-static int do_read(struct req *r)
+/* The request takes exactly one path: frame it, canonicalise it and check that the connection
+ * holds `want` on the node. -ENOENT means the path is valid but the node does not exist. */
+static int one_path(struct req *r, char *path, unsigned want, struct xs_view *v)
 {
     char *arg;
+    int e;
+    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)))
+        return e;
+    return xs_store_check(&r->ctx, path, want, v);
+}
+
+static int do_read(struct req *r)
+{
     PATHBUF;
     struct xs_view v;
-    int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)) ||
-        (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)))
+    int e = one_path(r, path, XS_PERM_READ, &v);
+    if (e)
         return e;
     r->out = v.value;
     r->outlen = v.vlen;
@@ -118,30 +127,21 @@ static int do_write(struct req *r)
 
 static int do_mkdir(struct req *r)
 {
-    char *arg;
     PATHBUF;
     struct xs_view v;
-    int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)))
-        return e;
-    e = xs_store_check(&r->ctx, path, XS_PERM_WRITE, &v);
+    int e = one_path(r, path, XS_PERM_WRITE, &v);
     if (e == -ENOENT)
         e = xs_store_mkdir(&r->ctx, path);
-    if (e)
-        return e;
-    reply_ok(r);
-    return 0;
+    if (!e)
+        reply_ok(r);
+    return e;
 }
 
 static int do_rm(struct req *r)
 {
-    char *arg;
     PATHBUF;
     struct xs_view v;
-    int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)))
-        return e;
-    e = xs_store_check(&r->ctx, path, XS_PERM_WRITE, &v);
+    int e = one_path(r, path, XS_PERM_WRITE, &v);
     if (e == -ENOENT) {
         /* Removing what is already gone is fine as long as its parent exists (Xen's rule). */
         char *s = strrchr(path, '/');
@@ -161,18 +161,27 @@ static int do_rm(struct req *r)
     return 0;
 }
 
+/* The child list of the node `arg` names, which the connection must be allowed to read. The
+ * list belongs to the node (or the transaction's copy of it), not to the path buffer. */
+static int list_children(struct req *r, const char *arg, const char **list, size_t *len,
+                         uint64_t *gen)
+{
+    PATHBUF;
+    struct xs_view v;
+    int e;
+    if ((e = canon(r, arg, false, path)) || (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)))
+        return e;
+    return xs_store_dir(&r->ctx, path, list, len, gen);
+}
+
 static int do_directory(struct req *r)
 {
     char *arg;
-    PATHBUF;
-    struct xs_view v;
     const char *list;
     size_t len;
     uint64_t gen;
     int e;
-    if ((e = one_arg(r, &arg)) || (e = canon(r, arg, false, path)) ||
-        (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)) ||
-        (e = xs_store_dir(&r->ctx, path, &list, &len, &gen)))
+    if ((e = one_arg(r, &arg)) || (e = list_children(r, arg, &list, &len, &gen)))
         return e;
     if (len > XENSTORE_PAYLOAD_MAX)
         return -E2BIG;
@@ -186,8 +195,6 @@ static int do_directory(struct req *r)
 static int do_directory_part(struct req *r)
 {
     char *argv[2];
-    PATHBUF;
-    struct xs_view v;
     const char *list;
     size_t len;
     uint64_t gen;
@@ -199,9 +206,7 @@ static int do_directory_part(struct req *r)
     unsigned long off = strtoul(argv[1], &end, 10);
     if (!argv[1][0] || *end || errno || argv[1][0] == '-')
         return -EINVAL;
-    if ((e = canon(r, argv[0], false, path)) ||
-        (e = xs_store_check(&r->ctx, path, XS_PERM_READ, &v)) ||
-        (e = xs_store_dir(&r->ctx, path, &list, &len, &gen)))
+    if ((e = list_children(r, argv[0], &list, &len, &gen)))
         return e;
     if (off > len)
         return -EINVAL;
@@ -322,14 +327,20 @@ out:
     return e;
 }
 
+/* WATCH and UNWATCH carry "<path>\0<token>\0"; the path may be relative or special. */
+static int watch_args(struct req *r, char **argv, char *path)
+{
+    if (get_args(r, argv, 2) != 2)
+        return -EINVAL;
+    return canon(r, argv[0], true, path);
+}
+
 static int do_watch(struct req *r)
 {
     char *argv[2];
     PATHBUF;
     int e;
-    if (get_args(r, argv, 2) != 2)
-        return -EINVAL;
-    if ((e = canon(r, argv[0], true, path)))
+    if ((e = watch_args(r, argv, path)))
         return e;
     uint32_t max = r->ctx.privileged ? XS_PRIV_WATCH_MAX : r->conn->d->quota.watch_nb;
     if (r->conn->nwatches >= max)
@@ -349,9 +360,7 @@ static int do_unwatch(struct req *r)
     char *argv[2];
     PATHBUF;
     int e;
-    if (get_args(r, argv, 2) != 2)
-        return -EINVAL;
-    if ((e = canon(r, argv[0], true, path)) ||
+    if ((e = watch_args(r, argv, path)) ||
         (e = xs_watch_remove(r->conn->d->watches, r->conn, path, argv[1])))
         return e;
     reply_ok(r);
@@ -453,6 +462,15 @@ static int domid_arg(struct req *r, uint32_t *domid)
     return e ? e : xs_domid_parse(arg, domid);
 }
 
+/* A request naming one domain: its id, and what xenstored knows of it (NULL: nothing). */
+static int domain_arg(struct req *r, uint32_t *domid, struct xs_domain **dom)
+{
+    int e = domid_arg(r, domid);
+    if (!e)
+        *dom = xs_domain_get(r->conn->d, *domid, false);
+    return e;
+}
+
 static int do_release(struct req *r)
 {
     uint32_t domid;
@@ -478,21 +496,20 @@ static int do_get_domain_path(struct req *r)
 static int do_is_domain_introduced(struct req *r)
 {
     uint32_t domid;
-    int e = domid_arg(r, &domid);
-    if (e)
-        return e;
-    struct xs_domain *dom = xs_domain_get(r->conn->d, domid, false);
-    reply_str(r, domid == 0 || (dom && dom->introduced) ? "T" : "F");
-    return 0;
+    struct xs_domain *dom;
+    int e = domain_arg(r, &domid, &dom);
+    if (!e)
+        reply_str(r, domid == 0 || (dom && dom->introduced) ? "T" : "F");
+    return e;
 }
 
 static int do_resume(struct req *r)
 {
     uint32_t domid;
-    int e = domid_arg(r, &domid);
+    struct xs_domain *dom;
+    int e = domain_arg(r, &domid, &dom);
     if (e)
         return e;
-    struct xs_domain *dom = xs_domain_get(r->conn->d, domid, false);
     if (!dom || !dom->introduced)
         return -ENOENT;
     dom->shutdown = false;

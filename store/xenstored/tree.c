@@ -296,6 +296,15 @@ int xs_tree_path(const struct xs_node *n, char *buf, size_t len)
     return 0;
 }
 
+struct xs_node *xs_tree_next(struct xs_node *n)
+{
+    if (n->first)
+        return n->first;
+    while (n && !n->next)
+        n = n->parent;
+    return n ? n->next : NULL;
+}
+
 void xs_tree_chown_all(struct xs_tree *t, uint32_t from, uint32_t to)
 {
     /* Iterative pre-order walk over the whole tree: only on domain release. */
@@ -310,13 +319,6 @@ void xs_tree_chown_all(struct xs_tree *t, uint32_t from, uint32_t to)
                 free(p);
             }
         }
-        if (n->first) {
-            n = n->first;
-            continue;
-        }
-        while (n && !n->next)
-            n = n->parent;
-        if (n)
-            n = n->next;
+        n = xs_tree_next(n);
     }
 }

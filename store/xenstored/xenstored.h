@@ -92,6 +92,9 @@ void xs_tree_remove_children(struct xs_tree *t, struct xs_node *n);
 struct xs_node *xs_tree_child(struct xs_node *n, const char *name, size_t len);
 /* The "a\0b\0" listing of n's children (cached until n changes). */
 int xs_tree_dir(struct xs_node *n, const char **buf, size_t *len);
+/* The node after n in a pre-order walk of the whole tree, NULL after the last: whole-tree walks
+ * iterate instead of recursing to a depth that clients choose. */
+struct xs_node *xs_tree_next(struct xs_node *n);
 /* Full path of n into buf. */
 int xs_tree_path(const struct xs_node *n, char *buf, size_t len);
 /* Gives every node owned by domid to dom0 (a released domain's orphans). */

@@ -23,19 +23,27 @@
 /* Xen's default console ring log limit (bytes) written to console/limit. */
 #define KXL_CONSOLE_LIMIT 1048576
 
-int kxl_xs_printf(struct kxl_ctx *ctx, uint32_t t, const char *path, const char *fmt, ...)
+/* Writes the formatted value to path inside transaction t: 0 or -errno. */
+__attribute__((format(printf, 4, 0))) static int
+xs_vprintf(struct kxl_ctx *ctx, uint32_t t, const char *path, const char *fmt, va_list ap)
 {
     char *val;
-    va_list ap;
-    va_start(ap, fmt);
     int n = vasprintf(&val, fmt, ap);
-    va_end(ap);
     if (n < 0)
         return -ENOMEM;
     bool ok = xs_write(ctx->xs, t, path, val, (unsigned)n);
     int e = errno;
     free(val);
     return ok ? 0 : -(e ? e : EIO);
+}
+
+int kxl_xs_printf(struct kxl_ctx *ctx, uint32_t t, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = xs_vprintf(ctx, t, path, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 char *kxl_xs_read(struct kxl_ctx *ctx, const char *path)
@@ -58,17 +66,10 @@ static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsig
 static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
                 const char *path, const char *fmt, ...)
 {
-    char *val;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&val, fmt, ap);
+    int rc = xs_vprintf(ctx, t, path, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return -ENOMEM;
-    int rc = 0;
-    if (!xs_write(ctx->xs, t, path, val, (unsigned)n))
-        rc = -(errno ? errno : EIO);
-    free(val);
     if (rc == 0)
         rc = set_perms(ctx, t, path, p, np);
     if (rc)

@@ -18,7 +18,9 @@ $(BUILD)/tests/test_xlcfg: $(call objs,dom0-tools/tests/test_xlcfg.c) $(KXL_CFG_
 # xenconsoled's ring logic is a small library of its own so the unit tests can drive it.
 XCONS_RING_SRCS := dom0-tools/xenconsoled/cons_ring.c
 UNIT_TESTS += $(BUILD)/tests/test_cons_ring
-$(BUILD)/tests/test_cons_ring: $(call objs,dom0-tools/tests/test_cons_ring.c $(XCONS_RING_SRCS))
+# The ring code itself is libkxenring's (ring/module.mk is read after this file: name it by path).
+$(BUILD)/tests/test_cons_ring: $(call objs,dom0-tools/tests/test_cons_ring.c $(XCONS_RING_SRCS)) \
+		$(BUILD)/lib/libkxenring.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
 
@@ -45,7 +47,7 @@ KXL_DOM0_LIBS := $(BUILD)/lib/libxenevtchn.a $(BUILD)/lib/libxenforeignmemory.a 
 # xenconsoled
 XCONS_SRCS := dom0-tools/xenconsoled/xenconsoled.c $(XCONS_RING_SRCS)
 $(call objs,dom0-tools/xenconsoled/xenconsoled.c): CPPFLAGS += $(KXL_DOM0_CPPFLAGS)
-$(BUILD)/bin/xenconsoled: $(call objs,$(XCONS_SRCS)) $(BUILD)/lib/libxenstore.a \
+$(BUILD)/bin/xenconsoled: $(call objs,$(XCONS_SRCS)) $(BUILD)/lib/libkxenring.a $(BUILD)/lib/libxenstore.a \
 		$(KXL_DOM0_LIBS) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^

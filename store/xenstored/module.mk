@@ -7,7 +7,8 @@ XENSTORED_BIN      := $(BUILD)/bin/xenstored
 
 $(XENSTORED_CORE_LIB): $(call objs,$(XENSTORED_CORE))
 
-$(XENSTORED_BIN): $(call objs,$(XENSTORED_DIR)/main.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+# Guest rings go through libkxenring (ring/module.mk, read before this file).
+$(XENSTORED_BIN): $(call objs,$(XENSTORED_DIR)/main.c) $(XENSTORED_CORE_LIB) $(RING_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -levent
 
@@ -15,7 +16,7 @@ BINS += $(XENSTORED_BIN)
 
 XENSTORED_TEST_SRCS := $(wildcard $(XENSTORED_DIR)/tests/*.c)
 XENSTORED_TEST_BIN  := $(BUILD)/tests/test_xenstored
-$(XENSTORED_TEST_BIN): $(call objs,$(XENSTORED_TEST_SRCS)) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+$(XENSTORED_TEST_BIN): $(call objs,$(XENSTORED_TEST_SRCS)) $(XENSTORED_CORE_LIB) $(RING_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -levent -lcriterion
 UNIT_TESTS += $(XENSTORED_TEST_BIN)
@@ -27,7 +28,7 @@ $(BUILD)/obj/$(XENSTORED_DIR)/tests/test_fuzz_replay.o: CPPFLAGS += -DXS_CORPUS_
 
 # Random-input driver for the parser (a libFuzzer target when built with clang, see README).
 XENSTORED_FUZZ := $(BUILD)/bin/xenstored-fuzz
-$(XENSTORED_FUZZ): $(call objs,$(XENSTORED_DIR)/fuzz/xenstored_fuzz.c $(XENSTORED_DIR)/tests/fuzz_one.c $(XENSTORED_DIR)/tests/harness.c) $(XENSTORED_CORE_LIB) $(COMMON_LIB)
+$(XENSTORED_FUZZ): $(call objs,$(XENSTORED_DIR)/fuzz/xenstored_fuzz.c $(XENSTORED_DIR)/tests/fuzz_one.c $(XENSTORED_DIR)/tests/harness.c) $(XENSTORED_CORE_LIB) $(RING_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -levent
 TEST_PROGS += $(XENSTORED_FUZZ)

@@ -37,8 +37,7 @@ TestSuite(memory_bounds, .init = setup, .fini = teardown);
 /* One extent of 2^order pages at pfn through memory_op(cmd); returns the extents done. */
 static int64_t one_extent(unsigned cmd, xen_pfn_t pfn, unsigned order)
 {
-    struct xen_memory_reservation r = {.nr_extents = 1, .extent_order = order,
-                                       .domid = DOMID_SELF};
+    struct xen_memory_reservation r = {.nr_extents = 1, .extent_order = order, .domid = DOMID_SELF};
     r.extent_start.q = EXTENTS_GPA;
     memcpy(d->ram + ARG_GPA, &r, sizeof(r));
     memcpy(d->ram + EXTENTS_GPA, &pfn, sizeof(pfn));

@@ -17,9 +17,9 @@
 #define CODE 0x10000ull /* page 16 */
 
 /* Pages the guest touches. */
-#define PG_A 32    /* byte store */
-#define PG_B 40    /* 8-byte store at 0x28ffc: straddles pages 40 and 41 */
-#define PG_C 100   /* byte store */
+#define PG_A 32      /* byte store */
+#define PG_B 40      /* 8-byte store at 0x28ffc: straddles pages 40 and 41 */
+#define PG_C 100     /* byte store */
 #define PG_DONE1 200 /* byte store: "first phase written" */
 #define PG_GO 201    /* only read: the host sets it to release the second phase */
 #define PG_D 150     /* byte store, second phase (logging stopped) */
@@ -114,8 +114,7 @@ Test(soft_dirty, collect_returns_exactly_the_pages_the_guest_wrote_and_stop_ends
     /* The guest now only reads (spins on PG_GO): a second collect finds nothing. */
     memset(bm, 0, sizeof(bm));
     cr_assert_eq(ops->dirty_log_collect(d, bm), 0);
-    cr_assert_eq(memcmp(bm, (uint64_t[WORDS]){0}, sizeof(bm)), 0, "not cleared:%s",
-                 pages_of(bm));
+    cr_assert_eq(memcmp(bm, (uint64_t[WORDS]){0}, sizeof(bm)), 0, "not cleared:%s", pages_of(bm));
 
     /* Stop, and wait until the vCPU re-entered the guest without its write hook. */
     ops->dirty_log_stop(d);
@@ -127,6 +126,6 @@ Test(soft_dirty, collect_returns_exactly_the_pages_the_guest_wrote_and_stop_ends
     cr_assert(wait_page(PG_DONE2), "the guest never wrote its second phase");
     cr_assert_eq(d->ram[(uint64_t)PG_D << 12], 1);
     cr_assert_eq(ops->dirty_log_collect(d, bm), 0, "the bitmap outlives stop");
-    cr_assert_eq(memcmp(bm, (uint64_t[WORDS]){0}, sizeof(bm)), 0,
-                 "pages recorded after stop:%s", pages_of(bm));
+    cr_assert_eq(memcmp(bm, (uint64_t[WORDS]){0}, sizeof(bm)), 0, "pages recorded after stop:%s",
+                 pages_of(bm));
 }

@@ -17,7 +17,8 @@ GUESTS_LDFLAGS  := -nostdlib -static -no-pie -Wl,-T,guests/runtime/link.ld \
 
 GUESTS_RT_SRCS  := $(wildcard guests/runtime/*.c guests/runtime/*.S)
 GUESTS_RT_OBJS  := $(patsubst %,$(GUESTS_OBJDIR)/%.o,$(GUESTS_RT_SRCS))
-GUESTS_NAMES    := selftest hostile spin hello boottest xenbustest smptest evstorm hcfuzz gntpair
+GUESTS_NAMES    := selftest hostile spin hello boottest xenbustest smptest evstorm hcfuzz gntpair \
+                   usermode
 
 $(GUESTS_OBJDIR)/%.c.o: %.c
 	@mkdir -p $(@D)

@@ -82,8 +82,7 @@ static uint8_t trap_stack[4096] __attribute__((aligned(16)));
 
 void usermode_run(void (*fn)(void), void *stack_top);
 void usermode_code(void);
-void usermode_trap_ud(void), usermode_trap_df(void), usermode_trap_gp(void),
-    usermode_trap_pf(void);
+void usermode_trap_ud(void), usermode_trap_df(void), usermode_trap_gp(void), usermode_trap_pf(void);
 extern const char usermode_ud2[];
 
 /* usermode_run(fn, stack): iretq to fn at CPL 3 with interrupts off. It returns when the user
@@ -100,11 +99,11 @@ __asm__(".pushsection .text\n"
         "    push %r14\n"
         "    push %r15\n"
         "    mov %rsp, usermode_kernel_rsp(%rip)\n"
-        "    pushq $0x1b\n"   /* SS: user data, RPL 3 */
-        "    pushq %rsi\n"    /* RSP */
-        "    pushq $0x2\n"    /* RFLAGS: interrupts off */
-        "    pushq $0x23\n"   /* CS: user code, RPL 3 */
-        "    pushq %rdi\n"    /* RIP */
+        "    pushq $0x1b\n" /* SS: user data, RPL 3 */
+        "    pushq %rsi\n"  /* RSP */
+        "    pushq $0x2\n"  /* RFLAGS: interrupts off */
+        "    pushq $0x23\n" /* CS: user code, RPL 3 */
+        "    pushq %rdi\n"  /* RIP */
         "    iretq\n"
         ".macro USERMODE_TRAP name, vec\n"
         ".globl usermode_trap_\\name\n"
@@ -174,8 +173,8 @@ static void setup_user_mode(void)
     tss.rsp[0] = (uint64_t)(uintptr_t)(trap_stack + sizeof(trap_stack));
     tss.iomap_base = offsetof(__typeof__(tss), iomap);
     tss.iomap[32] = 0xff;
-    gdt[5] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 | 0x89ull << 40 |
-             (base >> 24 & 0xff) << 56;
+    gdt[5] =
+        (sizeof(tss) - 1) | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
     gdt[6] = base >> 32;
     struct table_reg gdtr = {sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt};
     __asm__ volatile("lgdt %0\n\tltr %w1" ::"m"(gdtr), "r"(SEL_TSS) : "memory");

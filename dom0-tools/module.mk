@@ -19,7 +19,7 @@ xl_LIBS += libkxl libkxenctlclient libxenstore libkxencommon
 xenconsoled_SRCS += dom0-tools/xenconsoled/xenconsoled.c dom0-tools/xenconsoled/cons_ring.c
 dom0-tools/xenconsoled/xenconsoled.c_CPPFLAGS += -Ihypervisor/libs/include
 xenconsoled_LIBS += libxenstore libxenevtchn libxenforeignmemory libkxenctlclient libkxencommon
-xenconsoled_LIBS += libkxendaemonevent
+xenconsoled_LIBS += libkxendaemonevent libkxenring
 xenconsoled_LDLIBS += -levent
 
 # kxen-services sits next to the daemons it starts.
@@ -29,3 +29,4 @@ UNIT_TESTS += test_xlcfg test_cons_ring
 test_xlcfg_SRCS += dom0-tools/tests/test_xlcfg.c
 test_xlcfg_LIBS += libkxlcfg
 test_cons_ring_SRCS += dom0-tools/tests/test_cons_ring.c dom0-tools/xenconsoled/cons_ring.c
+test_cons_ring_LIBS += libkxenring

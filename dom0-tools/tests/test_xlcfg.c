@@ -143,6 +143,8 @@ Test(xlcfg, xen_keys_kxen_cannot_honour_are_refused_not_ignored)
     expect_error("name='a'\nkernel='k'\nbootloader = 'pygrub'\n",
                  "t.cfg:3: bootloader: not supported");
     expect_error("name='a'\nkernel='k'\npci = [ '01:00.0' ]\n", "t.cfg:3: pci: not supported");
+    expect_error("name='a'\nkernel='k'\ndevice_model_override = '/usr/bin/qemu'\n",
+                 "t.cfg:3: device_model_override: not supported: there is no device model");
     expect_error("name='a'\nkernel='k'\nvcpus = 2\nmaxvcpus = 4\n",
                  "t.cfg:4: maxvcpus: 4 differs from vcpus 2: vCPU hot-plug is not supported");
     expect_error("name='a'\nkernel='k'\nmaxvcpus = 'x'\n",

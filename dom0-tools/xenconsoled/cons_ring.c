@@ -1,52 +1,29 @@
-/* Backend side of the PV console ring. The layout and free-running-index rule are Xen's
- * (io/console.h); indices are read once per call into locals because the guest may change
- * them at any time, and a producer more than a ring ahead of its consumer closes the console. */
+/* Backend side of the PV console ring, over libkxenring's byte-stream helpers (the one
+ * hostile-peer ring code that ships). The layout and free-running-index rule are Xen's
+ * (io/console.h); both indices live in the guest's page, so each call reads them once into
+ * locals, and indices further apart than the ring close the console (-EPROTO). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kxen/io/console.h"
-#include "kxen/io/ring.h"
+#include <kxen/ring_safe.h>
 
 #include "cons_ring.h"
 
+/* Each call gets a fresh guard: a violation is reported to the caller, which closes the
+ * console, so no state has to outlive the call. */
 ssize_t cons_ring_read_out(void *page, char *buf, size_t cap)
 {
-    struct xencons_interface *intf = page;
-    volatile XENCONS_RING_IDX *pcons = &intf->out_cons, *pprod = &intf->out_prod;
-    XENCONS_RING_IDX cons = *pcons;
-    XENCONS_RING_IDX prod = *pprod;
-    xen_rmb(); /* read the data only after the producer index that covers it */
-    XENCONS_RING_IDX avail = prod - cons;
-    if (avail > sizeof(intf->out))
-        return -EPROTO;
-    size_t n = 0;
-    while (n < cap && cons != prod) {
-        buf[n++] = intf->out[MASK_XENCONS_IDX(cons, intf->out)];
-        cons++;
-    }
-    xen_mb(); /* the guest may reuse the slots once it sees the new consumer index */
-    *pcons = cons;
-    return (ssize_t)n;
+    struct kxen_bytering out = kxen_bytering_cons_out(page);
+    struct kxen_ring_guard g = {0};
+    return kxen_bytering_read(&out, buf, cap, &g);
 }
 
 ssize_t cons_ring_write_in(void *page, const char *buf, size_t len)
 {
-    struct xencons_interface *intf = page;
-    volatile XENCONS_RING_IDX *pcons = &intf->in_cons, *pprod = &intf->in_prod;
-    XENCONS_RING_IDX cons = *pcons;
-    XENCONS_RING_IDX prod = *pprod;
-    xen_mb();
-    if ((XENCONS_RING_IDX)(prod - cons) > sizeof(intf->in))
-        return -EPROTO;
-    size_t n = 0;
-    while (n < len && (XENCONS_RING_IDX)(prod - cons) < sizeof(intf->in)) {
-        intf->in[MASK_XENCONS_IDX(prod, intf->in)] = buf[n++];
-        prod++;
-    }
-    xen_wmb(); /* data before the index that publishes it */
-    *pprod = prod;
-    return (ssize_t)n;
+    struct kxen_bytering in = kxen_bytering_cons_in(page);
+    struct kxen_ring_guard g = {0};
+    return kxen_bytering_write(&in, buf, len, &g);
 }
 
 int cons_history_init(struct cons_history *h, size_t cap)

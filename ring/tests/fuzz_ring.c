@@ -2,9 +2,9 @@
  *
  * The input is a script of steps. "Peer" steps write arbitrary bytes anywhere in the shared
  * pages (slots and indices alike), as a malicious frontend or guest could at any moment;
- * "backend" steps run the consumers exactly as blkback, xenstored and xenconsoled would. After
- * every step the harness checks the safety properties and aborts (a crash for the fuzzer, a
- * failure for the replay test) if one breaks:
+ * "backend" steps run the consumers exactly as blkback, xenstored (consume/produce with private
+ * indices) and xenconsoled (read/write) do. After every step the harness checks the safety
+ * properties and aborts (a crash for the fuzzer, a failure for the replay test) if one breaks:
  *   - no out-of-bounds access (AddressSanitizer; the pages are exact-size heap blocks);
  *   - one backend step with no peer write in between returns at most RING_SIZE requests
  *     (no spin), and a byte-ring read at most the ring size;
@@ -36,7 +36,8 @@ struct world {
     struct xenstore_domain_interface *xs;
     struct xencons_interface *cons;
     blkif_back_ring_t back;
-    struct kxen_ring_guard blk_guard, xs_req_guard, xs_rsp_guard, cons_guard;
+    struct kxen_ring_guard blk_guard, xs_req_guard, xs_rsp_guard, cons_guard, cons_in_guard;
+    uint32_t xs_req_cons, xs_rsp_prod; /* xenstored's private indices */
 };
 
 /* Reads the next n script bytes (zero-filled past the end). */
@@ -127,6 +128,25 @@ static void bytering_step(struct kxen_bytering r, struct kxen_ring_guard *g, int
         CHECK(n == -EPROTO);
 }
 
+/* xenstored's way: our index private, only the peer's read from the page. */
+static void xs_step(struct kxen_bytering r, uint32_t *own, struct kxen_ring_guard *g, int produce,
+                    uint8_t len)
+{
+    static char buf[2 * PAGE];
+    int was_dead = g->dead;
+    uint32_t before = *own;
+    size_t want = (size_t)len * 16;
+    ssize_t n = produce ? kxen_bytering_produce(&r, own, buf, want, g)
+                        : kxen_bytering_consume(&r, own, buf, want, g);
+    CHECK(n == -EPROTO || (n >= 0 && (size_t)n <= want && (size_t)n <= r.size));
+    if (n < 0)
+        CHECK(g->dead && g->reason && *own == before);
+    else
+        CHECK(*own == before + (uint32_t)n);
+    if (was_dead)
+        CHECK(n == -EPROTO);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct world w;
@@ -157,18 +177,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 3:
             take(&p, end, &arg, 1);
-            bytering_step(kxen_bytering_xs_req(w.xs), &w.xs_req_guard, 0, arg);
+            xs_step(kxen_bytering_xs_req(w.xs), &w.xs_req_cons, &w.xs_req_guard, 0, arg);
             break;
         case 4:
             take(&p, end, &arg, 1);
-            bytering_step(kxen_bytering_xs_rsp(w.xs), &w.xs_rsp_guard, 1, arg);
+            xs_step(kxen_bytering_xs_rsp(w.xs), &w.xs_rsp_prod, &w.xs_rsp_guard, 1, arg);
             break;
         case 5:
             peer_write((unsigned char *)w.cons, sizeof(*w.cons), &p, end);
             break;
         case 6:
             take(&p, end, &arg, 1);
-            bytering_step(kxen_bytering_cons_out(w.cons), &w.cons_guard, 0, arg);
+            /* xenconsoled drains out and, with the top bit, feeds user input into in. */
+            if (arg & 0x80)
+                bytering_step(kxen_bytering_cons_in(w.cons), &w.cons_in_guard, 1, arg & 0x7f);
+            else
+                bytering_step(kxen_bytering_cons_out(w.cons), &w.cons_guard, 0, arg);
             break;
         case 7: { /* a well-formed frontend burst: k valid requests published properly */
             uint8_t k;

@@ -292,6 +292,73 @@ Test(bytering, full_ring_exactly_at_size_is_legal)
     cr_assert_not(g.dead);
 }
 
+/* xenstored's way: our index is private, the page's copy of it is only written. */
+Test(bytering, private_consumer_ignores_what_the_peer_writes_to_our_index)
+{
+    static struct xenstore_domain_interface intf;
+    memset(&intf, 0, sizeof(intf));
+    struct kxen_bytering r = kxen_bytering_xs_req(&intf);
+    struct kxen_ring_guard g = {0};
+    uint32_t cons = 0xfffffffeu; /* about to wrap */
+    intf.req[MASK_XENSTORE_IDX(0xfffffffeu)] = 'a';
+    intf.req[MASK_XENSTORE_IDX(0xffffffffu)] = 'b';
+    intf.req[0] = 'c';
+    intf.req_prod = 1;      /* three bytes: across the wrap */
+    intf.req_cons = 500000; /* the guest scribbles on our index: not read */
+    char out[8];
+    cr_assert_eq(kxen_bytering_consume(&r, &cons, out, 2, &g), 2);
+    cr_assert_eq(memcmp(out, "ab", 2), 0);
+    cr_assert_eq(cons, 0u);
+    cr_assert_eq(intf.req_cons, 0u, "our index is published");
+    cr_assert_eq(kxen_bytering_consume(&r, &cons, out, sizeof(out), &g), 1);
+    cr_assert_eq(out[0], 'c');
+    cr_assert_eq(kxen_bytering_consume(&r, &cons, out, sizeof(out), &g), 0, "empty");
+    cr_assert_not(g.dead);
+}
+
+Test(bytering, private_consumer_kills_the_ring_on_a_producer_a_ring_ahead)
+{
+    static struct xenstore_domain_interface intf;
+    memset(&intf, 0, sizeof(intf));
+    struct kxen_bytering r = kxen_bytering_xs_req(&intf);
+    struct kxen_ring_guard g = {0};
+    uint32_t cons = 7;
+    intf.req_prod = 7 + XENSTORE_RING_SIZE; /* exactly full: legal */
+    static char out[2 * XENSTORE_RING_SIZE];
+    cr_assert_eq(kxen_bytering_consume(&r, &cons, out, sizeof(out), &g), XENSTORE_RING_SIZE);
+    intf.req_prod = cons + XENSTORE_RING_SIZE + 1;
+    cr_assert_eq(kxen_bytering_consume(&r, &cons, out, sizeof(out), &g), -EPROTO);
+    cr_assert(g.dead);
+    cr_assert_eq(cons, 7u + XENSTORE_RING_SIZE, "nothing consumed from a broken ring");
+    intf.req_prod = cons - 1; /* backwards: wraps to a huge distance */
+    cr_assert_eq(kxen_bytering_consume(&r, &cons, out, sizeof(out), &g), -EPROTO,
+                 "dead stays dead");
+}
+
+Test(bytering, private_producer_fills_free_space_and_refuses_a_consumer_ahead)
+{
+    static struct xenstore_domain_interface intf;
+    memset(&intf, 0, sizeof(intf));
+    struct kxen_bytering r = kxen_bytering_xs_rsp(&intf);
+    struct kxen_ring_guard g = {0};
+    static char big[2 * XENSTORE_RING_SIZE];
+    memset(big, 'r', sizeof(big));
+    uint32_t prod = 100;
+    intf.rsp_cons = 100;
+    intf.rsp_prod = 3; /* the guest scribbles on our index: not read */
+    cr_assert_eq(kxen_bytering_produce(&r, &prod, big, sizeof(big), &g), XENSTORE_RING_SIZE);
+    cr_assert_eq(prod, 100u + XENSTORE_RING_SIZE);
+    cr_assert_eq(intf.rsp_prod, prod, "our index is published");
+    cr_assert_eq(kxen_bytering_produce(&r, &prod, "x", 1, &g), 0, "full");
+    intf.rsp_cons += 10;
+    cr_assert_eq(kxen_bytering_produce(&r, &prod, big, sizeof(big), &g), 10);
+    intf.rsp_cons = prod + 1; /* claims to have read a byte never written */
+    cr_assert_eq(kxen_bytering_produce(&r, &prod, "x", 1, &g), -EPROTO);
+    cr_assert(g.dead);
+    cr_assert_eq(g.prod, prod);
+    cr_assert_eq(g.cons, prod + 1);
+}
+
 Test(ring_macros, copy_request_and_response_take_private_copies)
 {
     blkif_front_ring_t f;

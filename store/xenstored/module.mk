@@ -13,12 +13,12 @@ store/xenstored/ring_kxen.c_CPPFLAGS += -Ihypervisor/libs/include
 xenstored_LIBS   += libxenstored-core libkxencommon libxenctrl libxenevtchn \
                     libxenforeignmemory libkxenctlclient
 xenstored_LDLIBS += -levent
-xenstored_LIBS   += libkxendaemonevent
+xenstored_LIBS   += libkxendaemonevent libkxenring
 
 # The socket tests run the daemon binary of the same build; the replay test reads the corpus.
 UNIT_TESTS += test_xenstored
 test_xenstored_SRCS   += $(wildcard store/xenstored/tests/*.c)
-test_xenstored_LIBS   += libxenstored-core libkxencommon
+test_xenstored_LIBS   += libxenstored-core libkxencommon libkxenring
 test_xenstored_LDLIBS += -levent
 test_xenstored_NEEDS  += $(BUILD)/bin/xenstored
 store/xenstored/tests/test_socket.c_CPPFLAGS += -DXS_DAEMON_BIN=\"$(abspath $(BUILD)/bin/xenstored)\"
@@ -32,5 +32,5 @@ TEST_PROGRAMS += xenstored-fuzz
 xenstored-fuzz_DIR    := bin
 xenstored-fuzz_SRCS   += store/xenstored/fuzz/xenstored_fuzz.c store/xenstored/tests/fuzz_one.c \
                          store/xenstored/tests/harness.c
-xenstored-fuzz_LIBS   += libxenstored-core libkxencommon
+xenstored-fuzz_LIBS   += libxenstored-core libkxencommon libkxenring
 xenstored-fuzz_LDLIBS += -levent

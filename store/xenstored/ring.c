@@ -1,7 +1,8 @@
 /* Guest ring transport: the xenstore ring page (struct xenstore_domain_interface) shared with
- * a guest, plus an event fd for its notifications. The indices we own (req_cons, rsp_prod)
- * are kept locally; the guest's (req_prod, rsp_cons) are read once per pass and checked, and
- * a guest whose indices claim more than a ring's worth of data is disconnected. */
+ * a guest, plus an event fd for its notifications. Bytes move through libkxenring's
+ * consume/produce: the indices we own (req_cons, rsp_prod) are kept locally, the guest's
+ * (req_prod, rsp_cons) are read once per pass and checked, and a guest whose indices claim
+ * more than a ring's worth of data is disconnected. */
 #include "xenstored.h"
 #include "ring_backend.h"
 
@@ -14,6 +15,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <kxen/ring_safe.h>
+
 #include "kxen/log.h"
 #include "kxen/util.h"
 
@@ -24,7 +27,8 @@ struct ring_conn {
     const struct xs_ring_backend *be;
     struct xs_ring_mapping m;
     struct event *ev;
-    XENSTORE_RING_IDX req_cons, rsp_prod;
+    uint32_t req_cons, rsp_prod; /* ours: only published to the page, never read back */
+    struct kxen_ring_guard req_guard, rsp_guard;
     bool in_cb, kick;
 };
 
@@ -38,69 +42,43 @@ static XENSTORE_RING_IDX peer_index(const XENSTORE_RING_IDX *p)
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-static void publish_index(XENSTORE_RING_IDX *p, XENSTORE_RING_IDX v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
 static void ring_fail(struct xs_conn *c, struct ring_conn *r, uint32_t why)
 {
     struct xenstore_domain_interface *intf = intf_of(r);
-    log_warn("domain %u: xenstore ring %s, disconnecting", c->domid,
-             why == XENSTORE_ERROR_RINGIDX ? "indices are invalid" : "protocol error");
+    char what[160];
+    kxen_ring_guard_describe(r->req_guard.dead ? &r->req_guard : &r->rsp_guard, what, sizeof(what));
+    log_warn("domain %u: xenstore ring %s (%s), disconnecting", c->domid,
+             why == XENSTORE_ERROR_RINGIDX ? "indices are invalid" : "protocol error", what);
     __atomic_store_n(&intf->error, why, __ATOMIC_RELEASE);
     r->be->notify(r->be, &r->m);
     xs_conn_close(c);
 }
 
-/* Guest -> us. Returns bytes moved or -EIO for hostile indices. */
+/* Guest -> us. Returns bytes moved or -errno (-EPROTO: hostile indices). */
 static int ring_read(struct xs_conn *c, struct ring_conn *r)
 {
-    struct xenstore_domain_interface *intf = intf_of(r);
-    XENSTORE_RING_IDX prod = peer_index(&intf->req_prod);
-    XENSTORE_RING_IDX avail = prod - r->req_cons;
-    if (avail > XENSTORE_RING_SIZE)
-        return -EIO;
+    struct kxen_bytering req = kxen_bytering_xs_req(intf_of(r));
+    char buf[XENSTORE_RING_SIZE];
     size_t room = RING_IN_MAX - KXEN_MIN(RING_IN_MAX, evbuffer_get_length(c->in));
-    avail = (XENSTORE_RING_IDX)KXEN_MIN((size_t)avail, room);
-    int moved = 0;
-    while (avail) {
-        uint32_t off = MASK_XENSTORE_IDX(r->req_cons);
-        uint32_t n = KXEN_MIN(avail, XENSTORE_RING_SIZE - off);
-        if (evbuffer_add(c->in, intf->req + off, n))
-            return -ENOMEM;
-        r->req_cons += n;
-        avail -= n;
-        moved += (int)n;
-    }
-    if (moved)
-        publish_index(&intf->req_cons, r->req_cons);
-    return moved;
+    ssize_t n =
+        kxen_bytering_consume(&req, &r->req_cons, buf, KXEN_MIN(room, sizeof(buf)), &r->req_guard);
+    if (n > 0 && evbuffer_add(c->in, buf, (size_t)n))
+        return -ENOMEM;
+    return (int)n;
 }
 
-/* Us -> guest. Returns bytes moved or -EIO for hostile indices. */
+/* Us -> guest. Returns bytes moved or -errno (-EPROTO: hostile indices). */
 static int ring_write(struct xs_conn *c, struct ring_conn *r)
 {
-    struct xenstore_domain_interface *intf = intf_of(r);
-    XENSTORE_RING_IDX cons = peer_index(&intf->rsp_cons);
-    XENSTORE_RING_IDX used = r->rsp_prod - cons;
-    if (used > XENSTORE_RING_SIZE)
-        return -EIO;
-    uint32_t space = XENSTORE_RING_SIZE - used;
-    int moved = 0;
-    while (space && evbuffer_get_length(c->out)) {
-        uint32_t off = MASK_XENSTORE_IDX(r->rsp_prod);
-        uint32_t n = KXEN_MIN(space, XENSTORE_RING_SIZE - off);
-        int got = evbuffer_remove(c->out, intf->rsp + off, n);
-        if (got <= 0)
-            break;
-        r->rsp_prod += (uint32_t)got;
-        space -= (uint32_t)got;
-        moved += got;
-    }
-    if (moved)
-        publish_index(&intf->rsp_prod, r->rsp_prod);
-    return moved;
+    struct kxen_bytering rsp = kxen_bytering_xs_rsp(intf_of(r));
+    char buf[XENSTORE_RING_SIZE];
+    ev_ssize_t have = evbuffer_copyout(c->out, buf, sizeof(buf));
+    if (have < 0)
+        return -ENOMEM;
+    ssize_t n = kxen_bytering_produce(&rsp, &r->rsp_prod, buf, (size_t)have, &r->rsp_guard);
+    if (n > 0)
+        evbuffer_drain(c->out, (size_t)n);
+    return (int)n;
 }
 
 static int ring_flush(struct xs_conn *c)
@@ -151,6 +129,8 @@ static void ring_reconnect(struct xs_conn *c, struct ring_conn *r)
     evbuffer_drain(c->in, evbuffer_get_length(c->in));
     evbuffer_drain(c->out, evbuffer_get_length(c->out));
     r->req_cons = r->rsp_prod = 0;
+    memset(&r->req_guard, 0, sizeof(r->req_guard));
+    memset(&r->rsp_guard, 0, sizeof(r->rsp_guard));
     intf->req_cons = intf->req_prod = intf->rsp_cons = intf->rsp_prod = 0;
     __atomic_store_n(&intf->connection, XENSTORE_CONNECTED, __ATOMIC_RELEASE);
     r->kick = true;

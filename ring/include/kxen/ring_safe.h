@@ -13,7 +13,9 @@
  *   RING_FRONT_NEXT_RESPONSE(front_ring, &rsp, &guard) frontend: next response, copied
  *   RING_BACK_PUT_RESPONSE(back_ring, &rsp)            backend: queue a response (then
  *                                                      RING_PUSH_RESPONSES_AND_CHECK_NOTIFY)
- * Byte-stream rings (console, xenstore): struct kxen_bytering with kxen_bytering_read/write. */
+ * Byte-stream rings (console, xenstore): struct kxen_bytering with kxen_bytering_read/write
+ * (both indices in shared memory: xenconsoled) or kxen_bytering_consume/produce (our index
+ * private: xenstored). */
 #ifndef KXEN_RING_SAFE_H
 #define KXEN_RING_SAFE_H
 
@@ -94,6 +96,19 @@ ssize_t kxen_bytering_write(const struct kxen_bytering *r, const void *src, size
                             struct kxen_ring_guard *g);
 /* Bytes readable now (or a negative errno if the indices are inconsistent). */
 ssize_t kxen_bytering_avail(const struct kxen_bytering *r, struct kxen_ring_guard *g);
+
+/* The same with our own index private: xenstored keeps req_cons and rsp_prod in its own memory
+ * and only publishes them, so a guest that scribbles on them cannot move our position. Only
+ * the peer's index is read from the page (once per call); our index *own is advanced by the
+ * bytes moved and then stored to the page. A peer index more than size bytes away from *own
+ * kills the ring (-EPROTO) before any byte is copied.
+ * consume: copy up to len bytes between *own (our cons) and the peer's prod into dst.
+ * produce: copy up to len bytes from src into the free space between *own (our prod) and the
+ * peer's cons. Both return the bytes moved (0 = nothing to read / no space) or -errno. */
+ssize_t kxen_bytering_consume(const struct kxen_bytering *r, uint32_t *own, void *dst, size_t len,
+                              struct kxen_ring_guard *g);
+ssize_t kxen_bytering_produce(const struct kxen_bytering *r, uint32_t *own, const void *src,
+                              size_t len, struct kxen_ring_guard *g);
 
 /* The four directions of the two standard pages. */
 static inline struct kxen_bytering kxen_bytering_cons_out(struct xencons_interface *i)

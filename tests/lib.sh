@@ -15,11 +15,16 @@ skip_all() { echo "SKIP $*"; exit 77; }
 # tap_mark: how many checks have run so far (for skip_like).
 tap_mark() { echo "${#_tap_names[@]}"; }
 # skip_like MARK FROM TO WHY: a half that cannot run here (say the kvm half of a suite whose
-# soft half just ran from MARK on) is reported as skipped check by check, each named like its
-# counterpart with FROM replaced by TO.
+# soft half ran from MARK on) is reported as skipped check by check, each named like its
+# counterpart with FROM replaced by TO (with an empty FROM, prefixed by "TO: ").
 skip_like() {
-    local i
-    for ((i = $1; i < ${#_tap_names[@]}; i++)); do skip "${_tap_names[i]//"$2"/"$3"}" "$4"; done
+    local i name
+    for ((i = $1; i < ${#_tap_names[@]}; i++)); do
+        name=${_tap_names[i]}
+        if [ -n "$2" ]; then name=${name//"$2"/"$3"}; else name="$3: $name"; fi
+        skip "$name" "$4"
+    done
+    [ "$1" -lt "${#_tap_names[@]}" ] || skip "$3" "$4"
 }
 # kvm_usable: /dev/kvm can be opened for reading and writing. KXEN_TEST_NO_KVM=1 makes a run
 # behave as on a host without it (to see the kvm halves reported as skipped).

@@ -130,7 +130,7 @@ static int backend(const struct pump_cfg *c, pump_sring_t *s, int to_back, int t
             }
         } else {
             double deadline = 0;
-            unsigned spins;
+            unsigned spins = 0;
             while (done < c->n && !RING_HAS_UNCONSUMED_REQUESTS(&b)) {
                 if (spin_expired(&deadline, &spins, c->timeout_ms)) {
                     snprintf(st->error, sizeof(st->error),
@@ -206,7 +206,7 @@ static int frontend(const struct pump_cfg *c, pump_sring_t *s, int to_back, int 
             }
         } else {
             double deadline = 0;
-            unsigned spins;
+            unsigned spins = 0;
             while (!RING_HAS_UNCONSUMED_RESPONSES(&f)) {
                 if (spin_expired(&deadline, &spins, c->timeout_ms)) {
                     snprintf(res->error, sizeof(res->error),

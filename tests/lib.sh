@@ -16,12 +16,12 @@ skip_all() { echo "SKIP $*"; exit 77; }
 tap_mark() { echo "${#_tap_names[@]}"; }
 # skip_like MARK FROM TO WHY: a half that cannot run here (say the kvm half of a suite whose
 # soft half ran from MARK on) is reported as skipped check by check, each named like its
-# counterpart with FROM replaced by TO (with an empty FROM, prefixed by "TO: ").
+# counterpart with FROM replaced by TO (a name without FROM is prefixed by "TO: ").
 skip_like() {
     local i name
     for ((i = $1; i < ${#_tap_names[@]}; i++)); do
         name=${_tap_names[i]}
-        if [ -n "$2" ]; then name=${name//"$2"/"$3"}; else name="$3: $name"; fi
+        if [[ $name == *"$2"* ]]; then name=${name//"$2"/"$3"}; else name="$3: $name"; fi
         skip "$name" "$4"
     done
     [ "$1" -lt "${#_tap_names[@]}" ] || skip "$3" "$4"

@@ -80,7 +80,7 @@ mark=$(tap_mark)
 for acc in $accels; do
   if [ "$acc" = kvm ] && ! kvm_usable; then
     # Reported check by check, named like the soft half's (when it ran first).
-    skip_like "$mark" "" kvm "/dev/kvm is not usable here"
+    skip_like "$mark" soft kvm "/dev/kvm is not usable here"
     continue
   fi
   mark=$(tap_mark)

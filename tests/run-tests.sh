@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every kxen test and ends with one summary line: "N passed, N failed".
+# Runs every kxen test and ends with one summary line: "N passed, N failed, N skipped".
 #   tests/run-tests.sh SANBUILD RELBUILD [filter]
 # Unit tests: every Criterion binary $SANBUILD/tests/test_* (sanitized build).
 # System tests: every executable tests/system/*.sh, each in a fresh private run directory, with
 #   KXEN_SRC (source root), KXEN_BUILD (sanitized build), KXEN_REL_BUILD (release build) and
 #   KXEN_RUNDIR set. A system test prints TAP lines ("ok N - what" / "not ok N - what"); one that
 #   prints none counts as one test judged by its exit status. Exit status 77 means skipped.
+#   A TAP line "ok N - what # SKIP why" is a check that could not run here: counted as skipped,
+#   never as passed.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 san=$(cd "$src" && realpath -m "${1:-build/san}")
@@ -58,22 +60,29 @@ for t in "$src"/tests/system/*.sh; do
   # Anything the test left running in its run dir is stopped here.
   for pidf in "$rundir"/*.pid; do [ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null; done
   rm -rf "$rundir"
-  p=$(grep -ac '^ok ' "$log"); f=$(grep -ac '^not ok ' "$log")
-  if [ $rc -eq 77 ] && [ $((p + f)) -eq 0 ]; then
+  # "# SKIP" in an ok line's description (TAP's directive) marks a check that did not run.
+  s=$(grep -ac '^ok [0-9]* *-.*# *SKIP' "$log")
+  p=$(( $(grep -ac '^ok ' "$log") - s )); f=$(grep -ac '^not ok ' "$log")
+  if [ $rc -eq 77 ] && [ $((p + f + s)) -eq 0 ]; then
     skip=$((skip + 1)); skipped_names+=("$name"); note "system $name: skipped ($(grep -a 'SKIP' "$log" | head -1))"; continue
   fi
-  if [ $((p + f)) -eq 0 ]; then
+  if [ "$s" -gt 0 ]; then
+    skip=$((skip + s)); skipped_names+=("$name($s)")
+    grep -a '^ok [0-9]* *-.*# *SKIP' "$log" | sed 's/^/    | /'
+  fi
+  if [ $((p + f + s)) -eq 0 ]; then
     if [ $rc -eq 0 ]; then p=1; else f=1; fi
   elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1
   fi
   pass=$((pass + p)); fail=$((fail + f))
-  note "system $name: $p passed, $f failed ($(( $(date +%s) - start ))s)"
+  note "system $name: $p passed, $f failed$([ "$s" -gt 0 ] && echo ", $s skipped") ($(( $(date +%s) - start ))s)"
   if [ "$f" -ne 0 ]; then failed_names+=("$name"); sed 's/^/    | /' "$log" | tail -40; fi
 done
 
 [ ${#failed_names[@]} -gt 0 ] && note "failing: ${failed_names[*]} (logs in $logdir)"
-# The last line is always exactly "N passed, N failed"; skips are counted on the line before.
-[ $skip -gt 0 ] && note "$skip skipped: ${skipped_names[*]}"
-echo "$pass passed, $fail failed"
+# The last line is always exactly "N passed, N failed, N skipped" (skipped checks plus skipped
+# system tests); the line before names what was skipped.
+[ $skip -gt 0 ] && note "skipped: ${skipped_names[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

@@ -31,6 +31,28 @@ static void die(const char *what)
 /* Requests sent (xs_* calls; a long listing counts once): normalises the daemons' CPU time. */
 static long requests;
 
+/* The daemon's user + system CPU time in ms when run.sh names it (XSBENCH_DAEMON_PID), else -1:
+ * lets one phase's share of the daemon's CPU be printed on its own. */
+static long daemon_cpu_ms(void)
+{
+    const char *pid = getenv("XSBENCH_DAEMON_PID");
+    char path[64], buf[1024];
+    if (!pid || !*pid)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (long)((ut + st) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+}
+
 static void report_rate(const char *name, long done, long long ns)
 {
     printf("%s %.0f ops/s\n", name, (double)done * 1e9 / (double)ns);
@@ -112,6 +134,8 @@ int main(void)
     report_rate("reads", i, now_ns() - t0);
     requests += i;
 
+    /* A commit refused with EAGAIN (a conflict) is an attempt, not a commit: both are printed. */
+    long committed = 0;
     t0 = now_ns();
     for (i = 0; i < 10000 && (i & 63 || now_ns() - t0 < PHASE_BUDGET_NS); i++) {
         xs_transaction_t tx = xs_transaction_start(h);
@@ -120,10 +144,14 @@ int main(void)
         snprintf(path, sizeof(path), "/bench/tx/k%ld", i % 100);
         if (!xs_write(h, tx, path, "1", 1))
             die("xs_write in transaction");
-        if (!xs_transaction_end(h, tx, false) && errno != EAGAIN)
+        if (xs_transaction_end(h, tx, false))
+            committed++;
+        else if (errno != EAGAIN)
             die("xs_transaction_end");
     }
-    report_rate("tx_commits", i, now_ns() - t0);
+    t = now_ns() - t0;
+    report_rate("tx_commits", committed, t);
+    printf("tx_eagain %ld count\n", i - committed);
     requests += 3 * i;
     const char *only = getenv("XSBENCH_ROUND_TRIPS_ONLY");
     if (only && *only) { /* the floor daemon stores nothing */
@@ -158,10 +186,13 @@ int main(void)
     } while (reps < 20 && now_ns() - t0 < PHASE_BUDGET_NS);
     printf("dir_list_10k %.2f ms\n", (double)(now_ns() - t0) / 1e6 / reps);
     requests += reps + 1;
+    long cpu0 = daemon_cpu_ms();
     t0 = now_ns();
     if (!xs_rm(h, XBT_NULL, "/bench/dir"))
         die("xs_rm of 10k children");
     printf("dir_rm_10k %.2f ms\n", (double)(now_ns() - t0) / 1e6);
+    if (cpu0 >= 0)
+        printf("daemon_cpu_dir_rm_10k %ld ms\n", daemon_cpu_ms() - cpu0);
 
     /* Watch latency: write on h2, time until h's reader hands over the event. */
     if (!xs_watch(h, "/bench/watch", "tok"))

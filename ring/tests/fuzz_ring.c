@@ -21,6 +21,10 @@
 #include <kxen/io/blkif.h>
 #include <kxen/ring_safe.h>
 
+#include "fuzz_ring.h"
+
+struct fuzz_ring_report fuzz_ring_last;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PAGE 4096
@@ -112,6 +116,10 @@ static void backend_step(struct world *w, uint8_t budget)
     RING_FINAL_CHECK_FOR_REQUESTS(&w->back, work);
     CHECK(work <= (int)RING_SIZE(&w->back));
     (void)notify;
+    fuzz_ring_last.backend_steps++;
+    fuzz_ring_last.backend_requests += got;
+    fuzz_ring_last.backend_errors += r < 0;
+    fuzz_ring_last.blk_dead = w->blk_guard.dead;
 }
 
 static void bytering_step(struct kxen_bytering r, struct kxen_ring_guard *g, int write, uint8_t len)
@@ -151,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct world w;
     memset(&w, 0, sizeof(w));
+    memset(&fuzz_ring_last, 0, sizeof(fuzz_ring_last));
     w.blk_page = calloc(1, PAGE);
     w.xs = calloc(1, sizeof(*w.xs));
     w.cons = calloc(1, sizeof(*w.cons));

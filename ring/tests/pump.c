@@ -57,6 +57,20 @@ static void pin_to(int cpu)
     sched_setaffinity(0, sizeof(s), &s); /* best effort: fewer CPUs just means sharing */
 }
 
+/* Polling has a deadline too: a broken ring must fail the run, not spin for ever. *deadline
+ * is 0 until the first call of a wait; the clock is read every 4096 spins to keep polls cheap.
+ * Returns 1 once timeout_ms have passed since that first call. */
+static int spin_expired(double *deadline, unsigned *spins, int timeout_ms)
+{
+    if (*deadline == 0) {
+        *deadline = now_s() + timeout_ms / 1e3;
+        *spins = 0;
+    }
+    if (++*spins % 4096)
+        return 0;
+    return now_s() > *deadline;
+}
+
 static void kick(int efd, uint64_t *count)
 {
     uint64_t one = 1;
@@ -115,8 +129,17 @@ static int backend(const struct pump_cfg *c, pump_sring_t *s, int to_back, int t
                 return -1;
             }
         } else {
-            while (done < c->n && !RING_HAS_UNCONSUMED_REQUESTS(&b))
+            double deadline = 0;
+            unsigned spins = 0;
+            while (done < c->n && !RING_HAS_UNCONSUMED_REQUESTS(&b)) {
+                if (spin_expired(&deadline, &spins, c->timeout_ms)) {
+                    snprintf(st->error, sizeof(st->error),
+                             "backend: no request for %d ms after request %llu (polling)",
+                             c->timeout_ms, (unsigned long long)done);
+                    return -1;
+                }
                 __builtin_ia32_pause();
+            }
         }
     }
     return 0;
@@ -182,11 +205,35 @@ static int frontend(const struct pump_cfg *c, pump_sring_t *s, int to_back, int 
                 return -1;
             }
         } else {
-            while (!RING_HAS_UNCONSUMED_RESPONSES(&f))
+            double deadline = 0;
+            unsigned spins = 0;
+            while (!RING_HAS_UNCONSUMED_RESPONSES(&f)) {
+                if (spin_expired(&deadline, &spins, c->timeout_ms)) {
+                    snprintf(res->error, sizeof(res->error),
+                             "frontend: no response for %d ms after response %llu (polling)",
+                             c->timeout_ms, (unsigned long long)res->done);
+                    return -1;
+                }
                 __builtin_ia32_pause();
+            }
         }
     }
     return 0;
+}
+
+/* Waits at most timeout_ms for the backend to exit (then kills it). 1 if it exited by itself. */
+static int reap(pid_t pid, int *status, int timeout_ms)
+{
+    double deadline = now_s() + timeout_ms / 1e3;
+    while (waitpid(pid, status, WNOHANG) == 0) {
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, status, 0);
+            return 0;
+        }
+        usleep(1000);
+    }
+    return 1;
 }
 
 int pump_run(const struct pump_cfg *cfg, struct pump_result *res)
@@ -235,9 +282,13 @@ int pump_run(const struct pump_cfg *cfg, struct pump_result *res)
     int rc = frontend(&c, s, to_back, to_front, res);
     if (rc)
         kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = 0, reaped = reap(pid, &status, c.timeout_ms);
     res->secs = now_s() - t0;
+    if (!rc && !reaped) {
+        snprintf(res->error, sizeof(res->error),
+                 "backend still running %d ms after the last response", c.timeout_ms);
+        rc = -1;
+    }
     res->rsp_kicks = st->rsp_kicks;
     if (!rc && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         snprintf(res->error, sizeof(res->error), "%s", st->error[0] ? st->error : "backend died");

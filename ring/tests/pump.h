@@ -1,7 +1,8 @@
 /* A two-process request/response pump over one kxen ring: the parent is the frontend, a forked
  * child the backend (consuming through libkxenring). Used by the stress test and by
  * bench/ring. Each request carries a sequence number and a payload derived from it; both sides
- * check content and order. */
+ * check content and order. Every wait (sleeping or polling) has a deadline, so a broken ring
+ * fails the run instead of hanging it. */
 #ifndef KXEN_RING_TESTS_PUMP_H
 #define KXEN_RING_TESTS_PUMP_H
 
@@ -15,7 +16,8 @@ struct pump_cfg {
     unsigned window;     /* most requests in flight (0 = the ring size); 1 = ping-pong */
     enum pump_wait wait; /* spin on the indices, or sleep on eventfds with req/rsp_event */
     int pin;             /* pin frontend to CPU 0 and backend to CPU 1 */
-    int timeout_ms;      /* eventfd mode: longest wait before declaring a lost wake-up */
+    int timeout_ms;      /* longest any one wait (a sleep, a poll, the backend's exit) may
+                          * last before the run fails; 0 = 5000 */
 };
 
 struct pump_result {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz_ring.h"
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static size_t replay_dir(const char *dir)
@@ -36,11 +38,28 @@ Test(ring_fuzz, every_corpus_input_keeps_the_safety_properties)
     cr_assert_gt(n, 10, "corpus too small (%zu inputs)", n);
 }
 
-/* The harness itself must be able to fail: an input that makes the peer claim 255 requests in a
- * 32-slot ring is caught by the consumer (not a crash), and the ring stays dead. */
-Test(ring_fuzz, harness_survives_an_overrunning_producer)
+/* An input that makes the peer claim 255 requests in a 32-slot ring is caught by the consumer
+ * (an error, not a crash, and no request taken), and the ring stays dead for the next step. */
+Test(ring_fuzz, an_overrunning_producer_is_refused_and_the_ring_stays_dead)
 {
-    /* op 0: peer write at offset 0, 4 bytes: req_prod = 0x000000ff; op 1: backend step. */
+    /* op 0: peer write at offset 0, 4 bytes: req_prod = 0x000000ff; op 1: backend step (x2). */
     const unsigned char in[] = {0, 0, 0, 4, 0xff, 0, 0, 0, 1, 0xff, 1, 0xff};
     LLVMFuzzerTestOneInput(in, sizeof(in));
+    cr_assert_eq(fuzz_ring_last.backend_steps, 2, "both backend steps ran");
+    cr_assert_eq(fuzz_ring_last.backend_requests, 0, "%u requests taken from an overrun ring",
+                 fuzz_ring_last.backend_requests);
+    cr_assert_eq(fuzz_ring_last.backend_errors, 2, "each step reports the overrun (-EPROTO)");
+    cr_assert(fuzz_ring_last.blk_dead, "the ring's guard is dead");
+}
+
+/* The same steps with a legal producer index: the requests are taken, nothing is refused (so the
+ * test above fails for the overrun, not for anything in the script). */
+Test(ring_fuzz, a_producer_within_the_ring_is_served)
+{
+    const unsigned char in[] = {0, 0, 0, 4, 5, 0, 0, 0, 1, 0xff, 1, 0xff};
+    LLVMFuzzerTestOneInput(in, sizeof(in));
+    cr_assert_eq(fuzz_ring_last.backend_steps, 2);
+    cr_assert_eq(fuzz_ring_last.backend_requests, 5);
+    cr_assert_eq(fuzz_ring_last.backend_errors, 0);
+    cr_assert(!fuzz_ring_last.blk_dead);
 }

@@ -76,10 +76,13 @@ kill $KPID 2>/dev/null; wait $KPID 2>/dev/null
 
 trap 'kill $KPID 2>/dev/null' EXIT
 accels=${KXEN_GRANTS_ACCEL:-soft kvm}
+mark=$(tap_mark)
 for acc in $accels; do
-  if [ "$acc" = kvm ] && ! [ -r /dev/kvm -a -w /dev/kvm ]; then
-    echo "# kvm: /dev/kvm is not usable here, kvm half skipped"
+  if [ "$acc" = kvm ] && ! kvm_usable; then
+    # Reported check by check, named like the soft half's (when it ran first).
+    skip_like "$mark" soft kvm "/dev/kvm is not usable here"
     continue
   fi
+  mark=$(tap_mark)
   suite "$acc"
 done

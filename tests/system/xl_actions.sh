@@ -12,8 +12,8 @@ state_of() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 write_cfg "$d/p.cfg" paused
 check "xl create -p" xl create -q -p "$d/p.cfg"
 check "the domain is listed paused" sh -c "xl list paused | awk 'NR == 2 { print \$5 }' | grep -q '^--p'"
-# kxend starts vCPUs at load and xl pauses right after: a few instructions may run, but then
-# nothing more is printed until unpause.
+# A paused load parks the vCPUs before their first instruction (kxend's domain_start_ex), so
+# the console stays as it is until unpause.
 size0=$(stat -c %s "$KXEN_RUNDIR/console/guest-paused.log" 2>/dev/null || echo 0)
 sleep 0.5
 size1=$(stat -c %s "$KXEN_RUNDIR/console/guest-paused.log" 2>/dev/null || echo 0)
@@ -54,7 +54,8 @@ check "on_crash=preserve keeps the crashed domain (state ---sc-, as Xen's xl)" s
 check "the monitor logged the crash" grep -q "reason crash: action preserve" "$KXEN_RUNDIR/xl-crashy.log"
 xl destroy crashy
 
-# on_crash = coredump-restart: handled as a restart (no core file is written).
+# on_crash = coredump-restart: the monitor writes the guest's RAM as an ELF core to
+# dump/NAME, then restarts it.
 write_cfg "$d/cr.cfg" crashr 'on_crash = "coredump-restart"'
 xl create -q "$d/cr.cfg"
 wait_for 20 booted_n crashr 1

@@ -28,6 +28,7 @@ export KXEN_ACCEL=${KXEN_ACCEL:-soft}
 # guests; kxend's probe boots a one-instruction guest). Prints kxend's refusal on stderr.
 accel_usable() {
   local dir rc
+  if [ "$1" = kvm ] && ! kvm_usable; then echo "# no usable /dev/kvm" >&2; return 1; fi
   dir=$(mktemp -d /tmp/kxen-probe-XXXXXX)
   KXEN_RUNDIR=$dir "$KXEN_BUILD/bin/kxend" --accel "$1" --rundir "$dir" \
     --log-file "$dir/kxend.log" 2>"$dir/err"

@@ -47,9 +47,10 @@ paused_run() {
   kxen-services stop >/dev/null 2>&1
 }
 
+mark=$(tap_mark)
 paused_run soft
 if accel_usable kvm; then
   paused_run kvm
 else
-  echo "# kvm half skipped: kxend --accel kvm cannot start on this host (see above)"
+  skip_like "$mark" "soft:" "kvm:" "kxend --accel kvm cannot start on this host (see above)"
 fi

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Our xenstore-* tools and libxenstore against our xenstored. Every command must print what
 # Xen's own tool (Debian's xenstore-utils) prints for the same command, with the same exit
-# status; each side talks to its own fresh xenstored so both stores evolve identically.
+# status; each side talks to its own fresh xenstored so both stores evolve identically. Xen's
+# programs run by absolute path (ours, of the same names, are first in PATH); the test fails
+# when they are missing. A run that times out fails its check: two hangs are not an agreement.
 . "$KXEN_SRC/tests/lib.sh"
 ours=$KXEN_BUILD/bin
-[ -x /usr/bin/xenstore-read ] || skip_all "Debian xenstore-utils not installed"
+xen_bin=/usr/bin # Debian's xenstore-utils
+check "Debian's xenstore-utils are installed ($xen_bin/xenstore-read)" foreign "$xen_bin/xenstore-read"
+[ -x "$xen_bin/xenstore-read" ] || exit 1
 
 a=$KXEN_RUNDIR/a b=$KXEN_RUNDIR/b
 mkdir -p "$a" "$b"
@@ -12,14 +16,21 @@ mkdir -p "$a" "$b"
 "$ours/xenstored" -N --socket "$b/socket" -F "$KXEN_RUNDIR/xenstored-b.pid" 2>"$b/log" &
 wait_for 10 test -S "$a/socket" -a -S "$b/socket" || { not_ok "xenstored starts"; exit 1; }
 
+# run_as NAME PROGRAM ARGS...: PROGRAM with argv[0] = NAME (usage lines echo the name a tool
+# was invoked as, and a shell running it by name would pass just the name), at most 10 s.
+run_as() { timeout 10 bash -c 'exec -a "$0" "$@"' "$@"; }
+# timed_out WANT GOT: either captured run ("...exit N") ended by the timeout.
+timed_out() { [[ $1 == *"exit 124" || $2 == *"exit 124" ]]; }
+
 # same TOOL ARGS...: Xen's /usr/bin/TOOL on store a, our TOOL on store b; output must match.
 same() {
     local tool=$1 want got
     shift
-    # By name through PATH: usage lines echo the name the tool was invoked as.
-    want=$(PATH=/usr/bin:$PATH XENSTORED_RUNDIR=$a timeout 10 "$tool" "$@" 2>&1; echo "exit $?")
-    got=$(PATH=$ours:$PATH XENSTORED_RUNDIR=$b timeout 10 "$tool" "$@" 2>&1; echo "exit $?")
-    if [ "$want" == "$got" ]; then
+    want=$(XENSTORED_RUNDIR=$a run_as "$tool" "$xen_bin/$tool" "$@" 2>&1; echo "exit $?")
+    got=$(XENSTORED_RUNDIR=$b run_as "$tool" "$ours/$tool" "$@" 2>&1; echo "exit $?")
+    if timed_out "$want" "$got"; then
+        not_ok "$tool $* (as Xen's): timed out (Xen's ${want##*exit }, ours ${got##*exit })"
+    elif [ "$want" == "$got" ]; then
         ok "$tool $* (as Xen's)"
     else
         not_ok "$tool $* (as Xen's)"
@@ -81,14 +92,20 @@ same xenstore-list /big
 # library cannot load into a program without the sanitizer runtime).
 rel_lib=$KXEN_REL_BUILD/lib
 if [ -f "$rel_lib/libxenstore.so.4" ]; then
+    # same_abi TOOL ARGS...: Xen's /usr/bin/TOOL on Debian's library (store a) and on ours
+    # (store b) print the same and exit alike.
     same_abi() {
-        local want got
-        want=$(XENSTORED_RUNDIR=$a timeout 10 "$@" 2>&1; echo "exit $?")
-        got=$(LD_LIBRARY_PATH=$rel_lib XENSTORED_RUNDIR=$b timeout 10 "$@" 2>&1; echo "exit $?")
-        check "Xen's $1 on our libxenstore.so.4: ${*:2}" test "$want" == "$got"
+        local tool=$1 want got
+        shift
+        want=$(XENSTORED_RUNDIR=$a run_as "$tool" "$xen_bin/$tool" "$@" 2>&1; echo "exit $?")
+        got=$(LD_LIBRARY_PATH=$rel_lib XENSTORED_RUNDIR=$b run_as "$tool" "$xen_bin/$tool" "$@" \
+            2>&1; echo "exit $?")
+        check "Xen's $tool on our libxenstore.so.4: $*" \
+            bash -c '! [[ $1 == *"exit 124" || $2 == *"exit 124" ]] && [ "$1" == "$2" ]' _ \
+            "$want" "$got"
     }
     check "Xen's xenstore-read resolves libxenstore.so.4 to ours" \
-        grep -q "$rel_lib/libxenstore.so.4" <(LD_LIBRARY_PATH=$rel_lib ldd /usr/bin/xenstore-read)
+        grep -q "$rel_lib/libxenstore.so.4" <(LD_LIBRARY_PATH=$rel_lib ldd "$xen_bin/xenstore-read")
     same_abi xenstore-write /abi/a 1 /abi/b/c 2
     same_abi xenstore-ls -fp /abi
     same_abi xenstore-chmod -r /abi b2 r3
@@ -98,7 +115,7 @@ if [ -f "$rel_lib/libxenstore.so.4" ]; then
     same_abi xenstore-read /abi/a /abi/b
     same_abi xenstore-watch -n 1 /abi
 else
-    echo "# release libxenstore.so.4 not built: ABI drop-in checks not run"
+    skip "Xen's xenstore-* on our libxenstore.so.4" "release build's libxenstore.so.4 not built"
 fi
 
 # Behaviour of our tools beyond output formats.
@@ -119,7 +136,7 @@ check "xenstore-control without a command exits 2" test $? -eq 2
 # Against Xen's own xenstore-control (the real one: /usr/bin's wrapper wants a hypervisor):
 # the same stdout, the same stderr (program path normalised), the same exit status.
 xen_ctl=/usr/lib/xen-4.17/bin/xenstore-control
-if [ -x "$xen_ctl" ]; then
+if check "Xen's xenstore-control (xen-utils-4.17) is installed" foreign "$xen_ctl"; then
     same_ctl() {
         local rundir=$1 want got
         shift
@@ -128,7 +145,9 @@ if [ -x "$xen_ctl" ]; then
         got=$(cd "$b" && XENSTORED_RUNDIR=$rundir timeout 10 "$ours/xenstore-control" "$@" \
             2>err.ours >out.ours
             echo "exit $?"; echo "out:"; cat out.ours; echo "err:"; sed "s|$ours/xenstore-control|CTL|" err.ours)
-        if [ "$want" == "$got" ]; then
+        if [[ $want == "exit 124"* || $got == "exit 124"* ]]; then
+            not_ok "xenstore-control $* (streams and status as Xen's): timed out"
+        elif [ "$want" == "$got" ]; then
             ok "xenstore-control $* (streams and status as Xen's)"
         else
             not_ok "xenstore-control $* (streams and status as Xen's)"
@@ -140,8 +159,6 @@ if [ -x "$xen_ctl" ]; then
     same_ctl "$b" no-such-command
     same_ctl "$b" help
     same_ctl "$KXEN_RUNDIR/none" print hello
-else
-    echo "# Xen's xenstore-control (xen-utils-4.17) not installed: stream comparison not run"
 fi
 check "a value with every escape survives write then read" \
     test "$("$ours/xenstore-write" /e 'a\tb\001\xff' && "$ours/xenstore-read" /e)" == 'a\tb\001\xff'

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Xen's own clients (Debian's xenstore-utils, linked against Debian's libxenstore) against our
 # xenstored: every command must print exactly what it prints against Debian's C xenstored
-# (run through the benchmark's hypervisor shim), with the same exit status.
+# (run through the benchmark's hypervisor shim), with the same exit status. Debian's programs
+# run by absolute path (our build's bin/ is first in PATH and has tools of the same names); the
+# test fails when they are missing.
 . "$KXEN_SRC/tests/lib.sh"
+xen_bin=/usr/bin # Debian's xenstore-utils
 xen_xsd=/usr/lib/xen-4.17/bin/xenstored
 shim=$KXEN_BUILD/lib/kxen-xsd-shim.so
-[ -x /usr/bin/xenstore-read ] || skip_all "Debian xenstore-utils not installed"
-[ -x "$xen_xsd" ] || skip_all "Debian xenstored (xen-utils-4.17) not installed"
+check "Debian's xenstore-utils are installed ($xen_bin/xenstore-read)" foreign "$xen_bin/xenstore-read"
+check "Debian's xenstored (xen-utils-4.17) is installed" foreign "$xen_xsd"
+[ -x "$xen_bin/xenstore-read" ] && [ -x "$xen_xsd" ] || exit 1
 [ -f "$shim" ] || skip_all "shim not built ($shim)"
 
 kx=$KXEN_RUNDIR/kxen xen=$KXEN_RUNDIR/xen
@@ -18,15 +22,19 @@ env -u ASAN_OPTIONS XENSTORED_RUNDIR="$xen" LD_PRELOAD="$shim" "$xen_xsd" -N \
 wait_for 10 test -S "$kx/socket" || { not_ok "our xenstored starts"; exit 1; }
 wait_for 10 test -S "$xen/socket" || { not_ok "Debian xenstored starts under the shim"; exit 1; }
 
-# same CMD...: runs the Xen client against both daemons; outputs and exit codes must match.
+# same CMD ARGS...: runs Debian's /usr/bin/CMD against both daemons; outputs and exit codes must
+# match. A run that times out (exit 124) fails the check: two hangs are not an agreement.
 same() {
-    local want got
-    want=$(XENSTORED_RUNDIR=$xen timeout 10 "$@" 2>&1; echo "exit $?")
-    got=$(XENSTORED_RUNDIR=$kx timeout 10 "$@" 2>&1; echo "exit $?")
-    if [ "$want" == "$got" ]; then
-        ok "$*"
+    local want got prog=$xen_bin/$1
+    shift
+    want=$(XENSTORED_RUNDIR=$xen timeout 10 "$prog" "$@" 2>&1; echo "exit $?")
+    got=$(XENSTORED_RUNDIR=$kx timeout 10 "$prog" "$@" 2>&1; echo "exit $?")
+    if [[ $want == *"exit 124" || $got == *"exit 124" ]]; then
+        not_ok "${prog##*/} $* (timed out: Debian's daemon ${want##*exit }, ours ${got##*exit })"
+    elif [ "$want" == "$got" ]; then
+        ok "${prog##*/} $*"
     else
-        not_ok "$*"
+        not_ok "${prog##*/} $*"
         diff <(echo "$want") <(echo "$got") | sed 's/^/#   /' | head -20
     fi
 }

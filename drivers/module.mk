@@ -11,7 +11,9 @@ LIBS += $(XENBUS_LIB)
 
 BLKBACK_DIR  := drivers/block
 BLKBACK_SRCS := $(addprefix $(BLKBACK_DIR)/,blkback_xenbus.c blkback_ring.c blkback_req.c \
-                storage_file.c storage_pool.c)
+                storage_file.c storage_pool.c storage_uring.c)
+# Programs linking libkxenblkback.a add this (liburing-dev, scripts/deps.sh).
+BLKBACK_LDLIBS := -luring
 BLKBACK_LIB  := $(BUILD)/lib/libkxenblkback.a
 $(BLKBACK_LIB): $(call objs,$(BLKBACK_SRCS))
 LIBS += $(BLKBACK_LIB)
@@ -26,7 +28,7 @@ $(call objs,$(DRIVERS_T)/test_blkreq_fuzz_replay.c): \
 $(DRIVERS_TEST_BIN): $(call objs,$(DRIVERS_TEST_SRCS)) $(BLKBACK_LIB) \
     $(BUILD)/lib/libkxenxenbus-core.a $(BUILD)/lib/libkxenring.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ $(BLKBACK_LDLIBS) -lcriterion
 UNIT_TESTS += $(DRIVERS_TEST_BIN)
 # The tests link the core without the dom0 platform (no kxend, no xenstored).
 $(BUILD)/lib/libkxenxenbus-core.a: $(call objs,$(XENBUS_SRCS))

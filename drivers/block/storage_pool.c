@@ -75,7 +75,8 @@ static void pool_close(struct storage *s)
 
 static const struct storage_ops pool_ops = {.submit = pool_submit, .close = pool_close};
 
-int storage_open(const char *path, bool readonly, unsigned int nr_workers, struct storage **out)
+int storage_open_pool(const char *path, bool readonly, unsigned int nr_workers,
+                      struct storage **out)
 {
     if (nr_workers == 0)
         nr_workers = 4;
@@ -103,4 +104,12 @@ int storage_open(const char *path, bool readonly, unsigned int nr_workers, struc
     }
     *out = &p->base;
     return 0;
+}
+
+int storage_open(const char *path, bool readonly, unsigned int nr_workers, struct storage **out)
+{
+    int rc = storage_open_uring(path, readonly, out);
+    if (rc == -ENOSYS || rc == -EPERM || rc == -ENOMEM || rc == -EINVAL)
+        rc = storage_open_pool(path, readonly, nr_workers, out);
+    return rc;
 }

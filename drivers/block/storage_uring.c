@@ -93,7 +93,10 @@ static void *reaper(void *arg)
         io_uring_cqe_seen(&u->ring, cqe);
         if (!io)
             break; /* the sentinel of close() */
-        if (res < 0)
+        if (res == -EINVAL && (io->op == STORAGE_READ || io->op == STORAGE_WRITE) &&
+            direct_ok(&u->img, io))
+            io->result = storage_image_run(&u->img, io); /* O_DIRECT refused: buffered */
+        else if (res < 0)
             io->result = res;
         else if ((io->op == STORAGE_READ || io->op == STORAGE_WRITE) &&
                  (uint64_t)res < io_bytes(io))

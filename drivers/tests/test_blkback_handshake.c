@@ -142,3 +142,42 @@ Test(blkback_handshake, a_device_already_in_xenstore_at_start_is_probed)
     blkback_free(bb);
     xenbus_platform_destroy(fake_platform_base(fp));
 }
+
+Test(blkback_handshake, discard_enable_0_hides_discard_and_discards_are_then_unsupported)
+{
+    env_setup(&env, NULL, "w", 0, 1, false);
+    fake_xs_write(env.fp, "/local/domain/0/backend/vbd/5/51712/discard-enable", "0");
+    cr_assert(fb_connect(&env.fb));
+    cr_assert_str_eq(env_be_key(&env, "feature-discard"), "0");
+    cr_assert_str_eq(env_be_key(&env, "discard-granularity"), "");
+    struct blkif_request_discard d = {.operation = BLKIF_OP_DISCARD, .id = 8, .nr_sectors = 8};
+    struct blkif_request raw;
+    memset(&raw, 0, sizeof(raw));
+    memcpy(&raw, &d, sizeof(d));
+    fb_push(&env.fb, 0, &raw);
+    struct blkif_response rsp;
+    cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+    cr_assert_eq(rsp.status, BLKIF_RSP_EOPNOTSUPP);
+    env_teardown(&env);
+}
+
+Test(blkback_handshake, a_cdrom_device_type_sets_the_cdrom_info_bit)
+{
+    env_setup(&env, NULL, "r", 0, 1, false);
+    fake_xs_write(env.fp, "/local/domain/0/backend/vbd/5/51712/device-type", "cdrom");
+    cr_assert(fb_connect(&env.fb));
+    cr_assert_str_eq(env_be_key(&env, "info"), "5");
+    env_teardown(&env);
+}
+
+Test(blkback_handshake, an_image_that_cannot_be_opened_closes_the_device_with_error)
+{
+    env_setup(&env, NULL, "w", 0, 1, false);
+    fake_xs_write(env.fp, "/local/domain/0/backend/vbd/5/51712/params", "/nonexistent/disk.img");
+    cr_assert(fb_pump(&env.fb, be_initwait));
+    fb_talk(&env.fb);
+    cr_assert(fb_pump(&env.fb, be_closed));
+    cr_assert_neq(strstr(env_be_key(&env, "error"), "opening the image"), NULL);
+    cr_assert_eq(fake_gnttab_nr_mapped(env.fp), 0);
+    env_teardown(&env);
+}

@@ -63,9 +63,11 @@ int blkback_parse_request(const struct blkif_request *raw, const struct blkback_
     case BLKIF_OP_WRITE:
         break;
     case BLKIF_OP_FLUSH_DISKCACHE:
-        /* Linux's blkfront sends flushes without segments; the data, if any, is not ours to
-         * write (a flush carries no payload in blkback). */
-        return BLKIF_RSP_OKAY;
+        /* Linux's blkfront sends flushes without segments; one that carries data is a write
+         * followed by a flush, as in Linux's blkback. */
+        if (raw->nr_segments == 0)
+            return BLKIF_RSP_OKAY;
+        break;
     case BLKIF_OP_DISCARD:
         return parse_discard(raw, lim, out);
     case BLKIF_OP_INDIRECT:
@@ -76,7 +78,7 @@ int blkback_parse_request(const struct blkif_request *raw, const struct blkback_
     /* Buggy or malicious guest: 1..11 segments in a direct request. */
     if (raw->nr_segments == 0 || raw->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
         return BLKIF_RSP_ERROR;
-    if (raw->operation == BLKIF_OP_WRITE && lim->readonly)
+    if (raw->operation != BLKIF_OP_READ && lim->readonly)
         return BLKIF_RSP_ERROR; /* Buggy or malicious guest: write to a read-only disk. */
     out->nr_segs = raw->nr_segments;
     out->sector = raw->sector_number;

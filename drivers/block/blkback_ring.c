@@ -167,7 +167,7 @@ static struct blkback_io *io_alloc(unsigned int nr_segs)
 static int start_io(struct blkback_ring *r, const struct blkback_req *req)
 {
     struct blkback_dev *bd = r->bd;
-    unsigned int n = req->op == BLKIF_OP_READ || req->op == BLKIF_OP_WRITE ? req->nr_segs : 0;
+    unsigned int n = req->op == BLKIF_OP_DISCARD ? 0 : req->nr_segs;
     struct blkback_io *io = io_alloc(n);
     if (!io)
         return BLKIF_RSP_ERROR;
@@ -176,16 +176,14 @@ static int start_io(struct blkback_ring *r, const struct blkback_req *req)
     io->sio.ctx = io;
     io->sio.done = io_done;
     io->sio.offset = req->sector * KXEN_BLKIF_SECTOR_SIZE;
-    switch (req->op) {
-    case BLKIF_OP_FLUSH_DISKCACHE:
-        io->sio.op = STORAGE_FLUSH;
-        break;
-    case BLKIF_OP_DISCARD:
+    if (req->op == BLKIF_OP_DISCARD) {
         io->sio.op = STORAGE_DISCARD;
         io->sio.len = req->nr_discard_sectors * KXEN_BLKIF_SECTOR_SIZE;
-        break;
-    default: {
+    } else if (n == 0) { /* a flush without data */
+        io->sio.op = STORAGE_FLUSH;
+    } else {
         uint64_t total;
+        bool to_disk = req->op != BLKIF_OP_READ; /* WRITE, or a flush carrying data */
         int rc = 0;
         if (req->indirect)
             rc = read_indirect(r, io);
@@ -193,14 +191,14 @@ static int start_io(struct blkback_ring *r, const struct blkback_req *req)
             memcpy(io->segs, req->seg, n * sizeof(io->segs[0]));
         /* Indirect segments are checked here, on our copy, like direct ones in parse. */
         if (rc || blkback_check_segments(io->segs, n, req, &bd->lim, &total) != BLKIF_RSP_OKAY ||
-            map_segments(r, io, req->op == BLKIF_OP_WRITE)) {
+            map_segments(r, io, to_disk)) {
             free(io);
             return BLKIF_RSP_ERROR;
         }
-        io->sio.op = req->op == BLKIF_OP_WRITE ? STORAGE_WRITE : STORAGE_READ;
+        io->sio.op = to_disk ? STORAGE_WRITE : STORAGE_READ;
+        io->sio.flush_after = req->op == BLKIF_OP_FLUSH_DISKCACHE;
         io->sio.iov = io->iov;
         io->sio.iovcnt = (int)n;
-    }
     }
     if (storage_submit(bd->st, &io->sio)) {
         unmap_io(r, io);

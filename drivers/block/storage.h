@@ -19,7 +19,8 @@ enum storage_op { STORAGE_READ, STORAGE_WRITE, STORAGE_FLUSH, STORAGE_DISCARD };
 struct storage_io {
     enum storage_op op;
     uint64_t offset;
-    uint64_t len; /* DISCARD only; READ/WRITE use the iovecs */
+    uint64_t len;     /* DISCARD only; READ/WRITE use the iovecs */
+    bool flush_after; /* WRITE only: then flush (a flush request that carries data) */
     struct iovec *iov;
     int iovcnt;
     int result;                          /* out: 0 or a negative errno */

@@ -134,8 +134,12 @@ int storage_image_run(struct storage_image *img, struct storage_io *io)
     switch (io->op) {
     case STORAGE_READ:
         return rw_all(img, io, false);
-    case STORAGE_WRITE:
-        return rw_all(img, io, true);
+    case STORAGE_WRITE: {
+        int rc = rw_all(img, io, true);
+        if (rc == 0 && io->flush_after && fdatasync(img->fd) < 0)
+            rc = -errno;
+        return rc;
+    }
     case STORAGE_FLUSH:
         return fdatasync(img->fd) < 0 ? -errno : 0;
     case STORAGE_DISCARD:

@@ -115,7 +115,9 @@ static int uring_submit(struct storage *s, struct storage_io *io)
     u->inflight++;
     pthread_mutex_unlock(&u->lock);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (!sqe || (io->op == STORAGE_DISCARD && u->img.is_blockdev)) {
+    /* Synchronous: no free entry, BLKDISCARD, or a write-then-flush (never sent by Linux's
+     * blkfront; not worth a linked pair of entries). */
+    if (!sqe || (io->op == STORAGE_DISCARD && u->img.is_blockdev) || io->flush_after) {
         io->result = storage_image_run(&u->img, io);
         finish(u, io);
         return 0;

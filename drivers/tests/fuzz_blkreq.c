@@ -4,8 +4,8 @@
  * max indirect segments, size), then the bytes of the indirect pages. After validation the
  * harness checks what a request that was accepted promises the data plane, and aborts (a crash
  * for the fuzzer, a failure for the replay test) if one promise breaks:
- *   - only READ, WRITE, FLUSH_DISKCACHE or DISCARD are accepted, and nothing that writes on a
- *     read-only disk;
+ *   - only READ, WRITE, FLUSH_DISKCACHE (with or without data) or DISCARD are accepted, and
+ *     nothing that writes on a read-only disk;
  *   - a direct request has 1..11 segments, an indirect one 1..max segments in as many pages as
  *     they need;
  *   - every accepted segment lies inside its page, and the whole request inside the disk,
@@ -62,7 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     switch (req.op) {
     case BLKIF_OP_FLUSH_DISKCACHE:
-        return 0;
+        if (req.nr_segs == 0)
+            return 0;
+        break; /* a flush with data: checked as a write */
     case BLKIF_OP_DISCARD:
         CHECK(!lim.readonly && lim.discard && req.nr_discard_sectors > 0);
         CHECK(req.sector < lim.nr_sectors && req.nr_discard_sectors <= lim.nr_sectors - req.sector);
@@ -73,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         abort();
     }
-    CHECK(!(req.op == BLKIF_OP_WRITE && lim.readonly));
+    CHECK(!(req.op != BLKIF_OP_READ && lim.readonly));
     if (!req.indirect) {
         CHECK(req.nr_segs >= 1 && req.nr_segs <= BLKIF_MAX_SEGMENTS_PER_REQUEST);
         check_segs(req.seg, req.nr_segs, &req, &lim);

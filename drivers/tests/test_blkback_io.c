@@ -192,3 +192,23 @@ Test(blkback_io, many_requests_in_flight_complete_with_their_own_ids)
     cr_assert_gt(fake_evtchn_notified(env.fp, env.fb.q[0].port), 0);
     env_teardown(&env);
 }
+
+Test(blkback_io, a_flush_carrying_data_writes_it_then_flushes)
+{
+    env_setup(&env, NULL, "w", 0, 1, false);
+    cr_assert(fb_connect(&env.fb));
+    unsigned int pg = fake_alloc_page(env.fp);
+    memset(fake_page(env.fp, pg), 'F', 4096);
+    struct blkif_request req = {
+        .operation = BLKIF_OP_FLUSH_DISKCACHE, .nr_segments = 1, .id = 6, .sector_number = 64};
+    req.seg[0] = (struct blkif_request_segment){fake_grant(env.fp, pg, true), 0, 7};
+    fb_push(&env.fb, 0, &req);
+    struct blkif_response rsp;
+    cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+    cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+    cr_assert_eq(rsp.operation, BLKIF_OP_FLUSH_DISKCACHE);
+    char b;
+    env_image_read(&env, 64 * 512 + 4095, &b, 1);
+    cr_assert_eq(b, 'F');
+    env_teardown(&env);
+}

@@ -54,7 +54,7 @@ int domain_events_subscribe(struct ctl_conn *conn);
 void domain_events_unsubscribe(struct ctl_conn *conn);
 void domain_events_notify(uint16_t domid, uint32_t event, uint32_t reason);
 
-/* Hypervisor console (hc_console.c): per-domain and global rings. */
+/* Hypervisor console (console_io.c): per-domain and global rings. */
 #define KXEN_CONSOLE_RING (64u * 1024u)
 void console_domain_write(struct domain *d, const char *buf, size_t len);
 void console_hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -79,10 +79,10 @@ uint64_t vcpu_next_deadline(struct vcpu *v);
  * RUNNABLE when its wake condition holds (event, timer, poll port or timeout). */
 bool vcpu_runnable_check(struct vcpu *v);
 
-/* HVM parameter with its side effects (callback vector); hc_hvm.c. */
+/* HVM parameter with its side effects (callback vector); hvm_op.c. */
 int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value);
 
-/* Runstate bookkeeping (hc_vcpu.c). */
+/* Runstate bookkeeping (vcpu_op.c). */
 void vcpu_runstate_set(struct vcpu *v, int runstate);
 
 /* Loader (loader.c). */

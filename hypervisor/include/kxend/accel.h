@@ -66,7 +66,7 @@ struct accel_ops {
     /* After the host wrote guest code (restore, loader): drop cached translations. */
     void (*flush_code)(struct domain *d);
 
-    /* Guest-to-guest grant maps (grant_table.c): make the 4 KiB host page `host` appear at
+    /* Guest-to-guest grant maps (gnttab.c): make the 4 KiB host page `host` appear at
      * guest-physical gpa of d, which lies outside d's RAM and every other mapping (the caller
      * checked). Read-only when !writable: kvm turns guest writes into MMIO exits that are
      * dropped, soft maps the page UC_PROT_READ (a write is a fault that crashes the vCPU).

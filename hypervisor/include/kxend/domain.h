@@ -27,8 +27,8 @@
 #define KXEN_HVM_NR_PARAMS 64
 
 struct accel_ops;
-struct evtchn_domain; /* event_channel.c */
-struct gnttab_domain; /* grant_table.c */
+struct evtchn_domain; /* evtchn.c */
+struct gnttab_domain; /* gnttab.c */
 
 enum vcpu_state {
     VCPU_DOWN, /* not brought up (secondary vCPUs before VCPUOP_up) */

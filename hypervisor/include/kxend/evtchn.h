@@ -1,7 +1,7 @@
-/* Event channels (event_channel.c): per-domain port tables, the 2-level pending/mask ABI in
+/* Event channels (evtchn.c): per-domain port tables, the 2-level pending/mask ABI in
  * shared_info, interdomain/virq/ipi/unbound bindings, and dom0 ends backed by eventfds.
  *
- * Locking: one evtchn lock (private to event_channel.c) guards every port table, dom0's
+ * Locking: one evtchn lock (private to evtchn.c) guards every port table, dom0's
  * included, so interdomain binds never need two locks. It is taken inside d->lock when a
  * caller holds that, never the other way round. */
 #ifndef KXEND_EVTCHN_H

@@ -1,5 +1,5 @@
 /* Hypercall families register in one table indexed by hypercall number (one file per family:
- * hc_version.c, hc_sched.c, event_channel.c, grant_table.c, ...). Unregistered numbers return
+ * xen_version.c, sched_op.c, evtchn.c, gnttab.c, ...). Unregistered numbers return
  * -ENOSYS as Xen does. */
 #ifndef KXEND_HYPERCALL_H
 #define KXEND_HYPERCALL_H

@@ -830,6 +830,7 @@ static void kvm_flush_code(struct domain *d)
 
 const struct accel_ops accel_kvm_ops = {
     .name = "kvm",
+    .auto_rank = 10,
     .probe = kvm_probe,
     .domain_init = kvm_domain_init,
     .domain_destroy = kvm_domain_destroy,
@@ -851,3 +852,4 @@ const struct accel_ops accel_kvm_ops = {
     .map_foreign_page = kvm_map_foreign_page,
     .unmap_foreign_page = kvm_unmap_foreign_page,
 };
+ACCEL_REGISTER(accel_kvm_ops);

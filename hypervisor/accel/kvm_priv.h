@@ -29,6 +29,9 @@
  * fails). */
 #define KXEN_KVM_PROBE_LIMITED 1
 
+/* The registered ops (kvm.c); named for tests/kvm-under-tcg, which drives them directly. */
+extern const struct accel_ops accel_kvm_ops;
+
 struct kvm_dom {
     int sys_fd; /* /dev/kvm */
     int vm_fd;

@@ -710,8 +710,10 @@ static void soft_flush_code(struct domain *d)
     domain_kick_all(d);
 }
 
-const struct accel_ops accel_soft_ops = {
+static const struct accel_ops accel_soft_ops = {
     .name = "soft",
+    .auto_rank = 20,
+    .pv_boot = true,
     .probe = soft_probe,
     .domain_init = soft_domain_init,
     .domain_destroy = soft_domain_destroy,
@@ -733,3 +735,4 @@ const struct accel_ops accel_soft_ops = {
     .map_foreign_page = soft_map_foreign_page,
     .unmap_foreign_page = soft_unmap_foreign_page,
 };
+ACCEL_REGISTER(accel_soft_ops);

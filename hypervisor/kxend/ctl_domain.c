@@ -425,4 +425,5 @@ static const struct ctl_op domain_ops[] = {
     {KXEN_CTL_SHUTDOWN_DAEMON, "shutdown_daemon", true, 0, op_shutdown_daemon},
 };
 
-const struct ctl_op_group ctl_domain_group = {"domain", domain_ops, ARRAY_SIZE(domain_ops)};
+static const struct ctl_op_group ctl_domain_group = {"domain", domain_ops, ARRAY_SIZE(domain_ops)};
+CTL_OP_GROUP_REGISTER(ctl_domain_group);

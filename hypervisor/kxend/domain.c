@@ -1,5 +1,6 @@
-/* The domain table and domain lifecycle: create (memfd RAM, vCPUs, evtchn/gnttab state),
- * start, pause, shutdown, destroy (leaves no memfd, thread or fd behind). */
+/* The domain table and domain lifecycle: create (memfd RAM, vCPUs, the accelerator's state,
+ * then every registered subsystem's: subsys.h), start, pause, shutdown, destroy (leaves no
+ * memfd, thread or fd behind). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/evtchn.h"
-#include "kxend/gnttab.h"
 #include "kxend/io.h"
 #include "kxend/subsys.h"
 
@@ -217,22 +217,14 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
 
     if ((rc = d->accel->domain_init(d)) < 0)
         goto fail_table;
-    if ((rc = evtchn_domain_init(d)) < 0)
-        goto fail_accel;
-    if ((rc = gnttab_domain_init(d)) < 0)
-        goto fail_evtchn;
     if ((rc = domain_subsys_init_all(d)) < 0)
-        goto fail_gnttab;
+        goto fail_accel;
     log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)", d->domid, d->name,
              (unsigned long long)(d->ram_size >> 20), d->nr_vcpus);
     domain_events_notify(d->domid, KXEN_DOMEV_CREATED, 0);
     *out = d;
     return 0;
 
-fail_gnttab:
-    gnttab_domain_destroy(d);
-fail_evtchn:
-    evtchn_domain_destroy(d);
 fail_accel:
     d->accel->domain_destroy(d);
 fail_table:
@@ -422,9 +414,7 @@ int domain_destroy(struct domain *d)
     pthread_mutex_lock(&table_lock);
     table[d->domid] = NULL;
     pthread_mutex_unlock(&table_lock);
-    domain_subsys_destroy_all(d);
-    gnttab_domain_destroy(d);
-    evtchn_domain_destroy(d);
+    domain_subsys_destroy_all(d); /* devices, grant tables, then event channels */
     io_unregister_all(d);
     d->accel->domain_destroy(d);
     log_info("domain %u (%s) destroyed", d->domid, d->name);

@@ -20,6 +20,7 @@
 #include "kxend/evtchn.h"
 #include "evtchn_internal.h"
 #include "kxend/guest_mem.h"
+#include "kxend/subsys.h"
 
 _Static_assert(KXEN_EVTCHN_NR_PORTS == EVTCHN_2L_NR_CHANNELS, "2-level port count");
 
@@ -632,11 +633,12 @@ static int64_t hc_evtchn(struct vcpu *v, const uint64_t args[5])
     return rc;
 }
 
-const struct hypercall_family hc_event_channel_op = {
+const struct hypercall_family evtchn_hypercall = {
     .nr = __HYPERVISOR_event_channel_op,
     .name = "event_channel_op",
     .fn = hc_evtchn,
 };
+HYPERCALL_REGISTER(evtchn_hypercall);
 
 /* ---- any-thread entry points ---- */
 
@@ -690,3 +692,12 @@ void evtchn_domain_destroy(struct domain *d)
     pthread_mutex_unlock(&evtchn_lock);
     free(tab);
 }
+
+/* Every other subsystem may send events: event channels come first and go last. */
+static const struct domain_subsys evtchn_subsys = {
+    .name = "evtchn",
+    .order = SUBSYS_ORDER_CORE,
+    .init = evtchn_domain_init,
+    .destroy = evtchn_domain_destroy,
+};
+DOMAIN_SUBSYS_REGISTER(evtchn_subsys);

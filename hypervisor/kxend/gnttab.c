@@ -17,6 +17,7 @@
 #include "kxend/accel.h"
 #include "kxend/gnttab.h"
 #include "kxend/guest_mem.h"
+#include "kxend/subsys.h"
 
 #define GNTTAB_MAX_ENTRIES (KXEN_GNTTAB_MAX_FRAMES * KXEN_GNTTAB_ENTRIES_PER_FRAME)
 #define GNTTAB_DOM0_MAX_MAPS 65536u
@@ -190,6 +191,15 @@ void gnttab_domain_destroy(struct domain *d)
     /* dom0 maps of this domain keep the memfd pages; their handles are dropped at unmap. */
     free(gt);
 }
+
+/* After event channels; device backends (higher orders) may rely on a domain's grants. */
+static const struct domain_subsys gnttab_subsys = {
+    .name = "gnttab",
+    .order = SUBSYS_ORDER_MEMORY,
+    .init = gnttab_domain_init,
+    .destroy = gnttab_domain_destroy,
+};
+DOMAIN_SUBSYS_REGISTER(gnttab_subsys);
 
 static int set_frame_locked(struct gnttab_domain *gt, unsigned idx, uint64_t gpfn)
 {
@@ -790,8 +800,9 @@ static int64_t hc_gnttab(struct vcpu *v, const uint64_t args[5])
     return gnttab_ops[cmd](v, args[1], (uint32_t)args[2]);
 }
 
-const struct hypercall_family hc_grant_table_op = {
+const struct hypercall_family gnttab_hypercall = {
     .nr = __HYPERVISOR_grant_table_op,
     .name = "grant_table_op",
     .fn = hc_gnttab,
 };
+HYPERCALL_REGISTER(gnttab_hypercall);

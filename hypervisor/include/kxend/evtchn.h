@@ -62,10 +62,7 @@ struct evtchn_status;
 int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st);
 int evtchn_reset_domain(uint16_t dom);
 
-HYPERCALL_FAMILY(hc_event_channel_op);
-
-/* Control-socket ops 64..95 (ctl_evtchn.c), listed by the control server. */
-struct ctl_op_group;
-extern const struct ctl_op_group ctl_evtchn_group;
+/* __HYPERVISOR_event_channel_op (registered; named here for the unit tests). */
+extern const struct hypercall_family evtchn_hypercall;
 
 #endif

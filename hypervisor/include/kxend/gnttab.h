@@ -42,10 +42,7 @@ int gnttab_dom0_copy(uint16_t domid, uint32_t ref, uint16_t offset, uint16_t len
 int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom, uint32_t dref,
                           uint16_t doff, uint16_t len);
 
-HYPERCALL_FAMILY(hc_grant_table_op);
-
-/* Control-socket ops 96..127 (ctl_gnttab.c), listed by the control server. */
-struct ctl_op_group;
-extern const struct ctl_op_group ctl_gnttab_group;
+/* __HYPERVISOR_grant_table_op (registered; named here for the unit tests). */
+extern const struct hypercall_family gnttab_hypercall;
 
 #endif

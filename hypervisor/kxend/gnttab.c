@@ -1,79 +1,30 @@
 /* Grant tables, v1. Entries live in the granter's RAM: each use reads the entry once into a
  * local copy, checks it, then sets the in-use flags with a cmpxchg on the (flags, domid) word
  * so that a concurrent revoke by the granter either wins or sees the flags (Xen's protocol).
- * Pin counts stay host-side; the flags are cleared when the last user of an entry goes. */
+ * Pin counts stay host-side; the flags are cleared when the last user of an entry goes.
+ * This file: that protocol, frames, the per-domain state and the GNTTABOP_* dispatch; copies,
+ * dom0's maps and guest maps are in gnttab_copy.c, gnttab_dom0.c and gnttab_map.c. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <kxen/grant_table.h>
 #include <kxen/xen.h>
 
+#include "gnttab_internal.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
-#include "kxend/accel.h"
-#include "kxend/gnttab.h"
 #include "kxend/guest_mem.h"
 #include "kxend/subsys.h"
 
-#define GNTTAB_MAX_ENTRIES (KXEN_GNTTAB_MAX_FRAMES * KXEN_GNTTAB_ENTRIES_PER_FRAME)
-#define GNTTAB_DOM0_MAX_MAPS 65536u
-
-struct gnttab_active {
-    uint16_t pins;    /* maps and in-flight copies holding GTF_reading */
-    uint16_t writers; /* those holding GTF_writing */
-};
-
-/* A grant of another domain mapped into this (HVM/PVH) domain's physical space: handle =
- * index. `host` is kxend's own MAP_SHARED mapping of the granter's memfd page, so the
- * mapper's view stays that page (never memory reused by another domain) even after the
- * granter is gone, until the mapper unmaps or dies. */
-struct gnttab_guest_map {
-    void *host;      /* NULL = free */
-    uint64_t gpa;    /* host_addr in the mapper */
-    uint64_t serial; /* the granter's gnttab serial */
-    uint16_t domid;
-    bool readonly;
-    uint32_t ref;
-};
-
-/* host_addr must lie above RAM (and maxmem) and outside the local APIC/IOAPIC/firmware hole
- * under 4 GiB; below 2^39 so every guest paging mode reaches it. */
-#define GNTTAB_MMIO_HOLE_START 0xfec00000ull
-#define GNTTAB_MMIO_HOLE_END 0x100000000ull
-#define GNTTAB_MAP_ADDR_LIMIT (1ull << 39)
-
-struct gnttab_domain {
-    struct domain *d;
-    uint64_t serial; /* tells a re-created domain with the same id from the old one */
-    uint64_t frames[KXEN_GNTTAB_MAX_FRAMES];
-    uint32_t frame_set; /* bit i: frames[i] is a guest page */
-    unsigned nr_frames; /* highest set frame + 1 */
-    struct gnttab_active active[GNTTAB_MAX_ENTRIES];
-    struct gnttab_guest_map maps[KXEN_ACCEL_MAX_FOREIGN]; /* grants this domain mapped */
-};
-
-/* dom0's mappings: handle = index. */
-struct gnttab_dom0_map {
-    const void *owner; /* NULL = free slot */
-    uint64_t serial;
-    uint16_t domid;
-    bool readonly;
-    uint32_t ref;
-};
-
-static pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t gnttab_serial;
-static struct gnttab_dom0_map *dom0_maps;
-static uint32_t dom0_maps_cap;
-static uint32_t dom0_maps_free_hint; /* no free slot below this index */
 
 /* ---- validation helpers ---- */
 
-static int ref_check(const struct gnttab_domain *gt, uint32_t ref)
+int gnttab_ref_check(const struct gnttab_domain *gt, uint32_t ref)
 {
     if (ref >= gt->nr_frames * KXEN_GNTTAB_ENTRIES_PER_FRAME ||
         !(gt->frame_set & (1u << (ref / KXEN_GNTTAB_ENTRIES_PER_FRAME))))
@@ -82,14 +33,14 @@ static int ref_check(const struct gnttab_domain *gt, uint32_t ref)
 }
 
 /* A copy or map stays inside one page. */
-static int span_check(uint32_t offset, uint32_t len)
+int gnttab_span_check(uint32_t offset, uint32_t len)
 {
     return offset >= KXEN_PAGE_SIZE || len > KXEN_PAGE_SIZE - offset ? GNTST_bad_copy_arg
                                                                      : GNTST_okay;
 }
 
 /* The (flags, domid, frame) entry in guest RAM; NULL if its frame left RAM. */
-static uint64_t *entry_ptr(struct gnttab_domain *gt, uint32_t ref)
+uint64_t *gnttab_entry_ptr(struct gnttab_domain *gt, uint32_t ref)
 {
     uint64_t gpa = (gt->frames[ref / KXEN_GNTTAB_ENTRIES_PER_FRAME] << KXEN_PAGE_SHIFT) +
                    (ref % KXEN_GNTTAB_ENTRIES_PER_FRAME) * sizeof(struct grant_entry_v1);
@@ -100,13 +51,13 @@ static uint64_t *entry_ptr(struct gnttab_domain *gt, uint32_t ref)
 
 /* Pins <gt>:<ref> for domain `grantee`: checks the granter's entry and sets GTF_reading
  * (+GTF_writing). Returns GNTST_okay with the frame's gpa, else a GNTST_* code. */
-static int pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, bool readonly,
+int gnttab_pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, bool readonly,
                       uint64_t *gpa)
 {
-    int st = ref_check(gt, ref);
+    int st = gnttab_ref_check(gt, ref);
     if (st)
         return st;
-    uint64_t *e = entry_ptr(gt, ref);
+    uint64_t *e = gnttab_entry_ptr(gt, ref);
     if (!e)
         return GNTST_bad_gntref;
     uint32_t *word = (uint32_t *)e; /* flags | domid << 16, little-endian */
@@ -143,9 +94,9 @@ static int pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, 
     return GNTST_eagain;
 }
 
-static void unpin_locked(struct gnttab_domain *gt, uint32_t ref, bool readonly)
+void gnttab_unpin_locked(struct gnttab_domain *gt, uint32_t ref, bool readonly)
 {
-    if (ref_check(gt, ref))
+    if (gnttab_ref_check(gt, ref))
         return;
     struct gnttab_active *a = &gt->active[ref];
     uint16_t clear = 0;
@@ -153,7 +104,7 @@ static void unpin_locked(struct gnttab_domain *gt, uint32_t ref, bool readonly)
         clear |= GTF_writing;
     if (a->pins && --a->pins == 0)
         clear |= GTF_reading | GTF_writing;
-    uint64_t *e = entry_ptr(gt, ref);
+    uint64_t *e = gnttab_entry_ptr(gt, ref);
     if (clear && e) {
         __atomic_fetch_and((uint16_t *)e, (uint16_t)~clear, __ATOMIC_SEQ_CST);
         guest_mark_dirty(gt->d, (uint64_t)((uint8_t *)e - gt->d->ram), sizeof(*e));
@@ -175,8 +126,6 @@ int gnttab_domain_init(struct domain *d)
     return 0;
 }
 
-static void guest_unmap_locked(struct domain *mapper, struct gnttab_guest_map *m);
-
 void gnttab_domain_destroy(struct domain *d)
 {
     pthread_mutex_lock(&gnttab_lock);
@@ -185,7 +134,7 @@ void gnttab_domain_destroy(struct domain *d)
      * granters see the in-use flags go. The accelerator's slots go with its domain. */
     for (unsigned i = 0; gt && i < KXEN_ACCEL_MAX_FOREIGN; i++)
         if (gt->maps[i].host)
-            guest_unmap_locked(NULL, &gt->maps[i]);
+            gnttab_guest_unmap_locked(NULL, &gt->maps[i]);
     d->gnttab = NULL;
     pthread_mutex_unlock(&gnttab_lock);
     /* dom0 maps of this domain keep the memfd pages; their handles are dropped at unmap. */
@@ -222,7 +171,7 @@ int gnttab_set_frame(struct domain *d, unsigned idx, uint64_t gpfn)
 }
 
 /* Frames a guest did not name itself come from the region the loader reserved. */
-static int ensure_frames_locked(struct gnttab_domain *gt, unsigned nr)
+static int gnttab_ensure_frames_locked(struct gnttab_domain *gt, unsigned nr)
 {
     for (unsigned i = 0; i < nr; i++) {
         if (gt->frame_set & (1u << i))
@@ -242,8 +191,8 @@ int gnttab_seed_reserved(struct domain *d, unsigned ref, uint16_t backend_domid,
         return -EINVAL;
     pthread_mutex_lock(&gnttab_lock);
     struct gnttab_domain *gt = d->gnttab;
-    int rc = gt ? ensure_frames_locked(gt, 1) : -ESRCH;
-    uint64_t *e = rc == 0 ? entry_ptr(gt, ref) : NULL;
+    int rc = gt ? gnttab_ensure_frames_locked(gt, 1) : -ESRCH;
+    uint64_t *e = rc == 0 ? gnttab_entry_ptr(gt, ref) : NULL;
     if (rc == 0 && !e)
         rc = -EINVAL;
     if (rc == 0) {
@@ -256,246 +205,6 @@ int gnttab_seed_reserved(struct domain *d, unsigned ref, uint16_t backend_domid,
     }
     pthread_mutex_unlock(&gnttab_lock);
     return rc;
-}
-
-/* ---- copy ---- */
-
-/* One side of a copy: pinned grant of another domain, or a frame of the caller itself. */
-struct copy_side {
-    struct domain *ref;       /* reference held on a granter */
-    struct gnttab_domain *gt; /* pinned: unpin with gref/readonly */
-    uint32_t gref;
-    bool readonly;
-    uint8_t *ptr;
-};
-
-static void side_release_locked(struct copy_side *s)
-{
-    if (s->gt)
-        unpin_locked(s->gt, s->gref, s->readonly);
-    s->gt = NULL;
-}
-
-static void side_put(struct copy_side *s)
-{
-    if (s->ref)
-        domain_put(s->ref);
-    s->ref = NULL;
-}
-
-/* Resolves a gref side granted by domid to `grantee` (domain_get outside the lock). */
-static int side_get_gref(struct copy_side *s, uint16_t domid, uint32_t gref, uint16_t offset,
-                         uint16_t grantee, bool readonly)
-{
-    memset(s, 0, sizeof(*s));
-    if (domid >= DOMID_FIRST_RESERVED || !(s->ref = domain_get(domid)))
-        return GNTST_bad_domain;
-    s->gref = gref;
-    s->readonly = readonly;
-    pthread_mutex_lock(&gnttab_lock);
-    struct gnttab_domain *gt = s->ref->gnttab;
-    uint64_t gpa = 0;
-    int st = gt ? pin_locked(gt, gref, grantee, readonly, &gpa) : GNTST_bad_domain;
-    if (st == GNTST_okay) {
-        s->gt = gt;
-        s->ptr = guest_phys_ptr(s->ref, gpa + offset, 1);
-    }
-    pthread_mutex_unlock(&gnttab_lock);
-    if (st == GNTST_okay && !s->ptr) {
-        pthread_mutex_lock(&gnttab_lock);
-        side_release_locked(s);
-        pthread_mutex_unlock(&gnttab_lock);
-        st = GNTST_bad_page;
-    }
-    return st;
-}
-
-static void side_done(struct copy_side *s, uint16_t len)
-{
-    if (s->gt && !s->readonly)
-        guest_mark_dirty(s->ref, (uint64_t)(s->ptr - s->ref->ram), len);
-    pthread_mutex_lock(&gnttab_lock);
-    if (s->ref && s->ref->gnttab == s->gt) /* granter may have been destroyed meanwhile */
-        side_release_locked(s);
-    pthread_mutex_unlock(&gnttab_lock);
-    side_put(s);
-}
-
-/* GNTTABOP_copy for a guest caller c. */
-static int16_t copy_one(struct domain *c, const struct gnttab_copy *op)
-{
-    if (op->flags & ~(GNTCOPY_source_gref | GNTCOPY_dest_gref))
-        return GNTST_bad_copy_arg;
-    if (span_check(op->source.offset, op->len) || span_check(op->dest.offset, op->len))
-        return GNTST_bad_copy_arg;
-    struct copy_side s[2];
-    const struct gnttab_copy_ptr *p[2] = {&op->source, &op->dest};
-    bool gref[2] = {op->flags & GNTCOPY_source_gref, op->flags & GNTCOPY_dest_gref};
-    int st = GNTST_okay;
-    int done = 0;
-    for (; done < 2 && st == GNTST_okay; done++) {
-        uint16_t domid = p[done]->domid == DOMID_SELF ? c->domid : p[done]->domid;
-        if (gref[done]) {
-            st = side_get_gref(&s[done], domid, p[done]->u.ref, p[done]->offset, c->domid,
-                               done == 0);
-            if (st)
-                side_put(&s[done]);
-            continue;
-        }
-        /* A raw frame: the caller's own, unless it is privileged (as Xen's toolstack). */
-        memset(&s[done], 0, sizeof(s[done]));
-        if (domid != c->domid && !c->privileged) {
-            st = GNTST_permission_denied;
-            continue;
-        }
-        if (domid != c->domid && !(s[done].ref = domain_get(domid))) {
-            st = GNTST_bad_domain;
-            continue;
-        }
-        struct domain *owner = s[done].ref ? s[done].ref : c;
-        uint64_t gmfn = p[done]->u.gmfn;
-        s[done].ptr = gmfn > (UINT64_MAX >> KXEN_PAGE_SHIFT)
-                          ? NULL
-                          : guest_phys_ptr(owner, (gmfn << KXEN_PAGE_SHIFT) + p[done]->offset,
-                                           op->len ? op->len : 1);
-        if (!s[done].ptr) {
-            side_put(&s[done]);
-            st = GNTST_bad_page;
-        }
-    }
-    if (st == GNTST_okay) {
-        memmove(s[1].ptr, s[0].ptr, op->len);
-        if (!s[1].gt) {
-            struct domain *owner = s[1].ref ? s[1].ref : c;
-            guest_mark_dirty(owner, (uint64_t)(s[1].ptr - owner->ram), op->len);
-        }
-    }
-    /* Release the sides acquired (all of them on success, those before the failing one
-     * otherwise: the failing side released itself). */
-    int acquired = st == GNTST_okay ? 2 : done - 1;
-    for (int i = 0; i < acquired; i++)
-        side_done(&s[i], st == GNTST_okay ? op->len : 0);
-    return (int16_t)st;
-}
-
-int gnttab_dom0_copy(uint16_t domid, uint32_t ref, uint16_t offset, uint16_t len, bool to_guest,
-                     void *buf)
-{
-    if (span_check(offset, len))
-        return GNTST_bad_copy_arg;
-    struct copy_side s;
-    int st = side_get_gref(&s, domid, ref, offset, 0, !to_guest);
-    if (st) {
-        side_put(&s);
-        return st;
-    }
-    if (to_guest)
-        memcpy(s.ptr, buf, len);
-    else
-        memcpy(buf, s.ptr, len);
-    side_done(&s, len);
-    return GNTST_okay;
-}
-
-int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom, uint32_t dref,
-                          uint16_t doff, uint16_t len)
-{
-    if (span_check(soff, len) || span_check(doff, len))
-        return GNTST_bad_copy_arg;
-    struct copy_side s, d;
-    int st = side_get_gref(&s, sdom, sref, soff, 0, true);
-    if (st) {
-        side_put(&s);
-        return st;
-    }
-    st = side_get_gref(&d, ddom, dref, doff, 0, false);
-    if (st == GNTST_okay) {
-        memmove(d.ptr, s.ptr, len);
-        side_done(&d, len);
-    } else {
-        side_put(&d);
-    }
-    side_done(&s, len);
-    return st;
-}
-
-/* ---- dom0 maps ---- */
-
-int gnttab_dom0_map(uint16_t domid, uint32_t ref, bool readonly, const void *owner,
-                    uint32_t *handle, uint64_t *memfd_offset)
-{
-    if (domid == 0 || domid >= DOMID_FIRST_RESERVED || !owner)
-        return GNTST_bad_domain;
-    struct domain *d = domain_get(domid);
-    if (!d)
-        return GNTST_bad_domain;
-    pthread_mutex_lock(&gnttab_lock);
-    struct gnttab_domain *gt = d->gnttab;
-    uint32_t h = dom0_maps_free_hint;
-    while (h < dom0_maps_cap && dom0_maps[h].owner)
-        h++;
-    int st = gt ? GNTST_okay : GNTST_bad_domain;
-    if (st == GNTST_okay && h == dom0_maps_cap) {
-        uint32_t cap = dom0_maps_cap ? dom0_maps_cap * 2 : 256;
-        struct gnttab_dom0_map *m =
-            cap <= GNTTAB_DOM0_MAX_MAPS ? realloc(dom0_maps, cap * sizeof(*m)) : NULL;
-        if (!m) {
-            st = GNTST_no_space;
-        } else {
-            memset(m + dom0_maps_cap, 0, (cap - dom0_maps_cap) * sizeof(*m));
-            dom0_maps = m;
-            dom0_maps_cap = cap;
-        }
-    }
-    uint64_t gpa = 0;
-    if (st == GNTST_okay)
-        st = pin_locked(gt, ref, 0, readonly, &gpa);
-    if (st == GNTST_okay) {
-        dom0_maps[h] = (struct gnttab_dom0_map){
-            .owner = owner, .serial = gt->serial, .domid = domid, .readonly = readonly, .ref = ref};
-        *handle = h;
-        dom0_maps_free_hint = h + 1;
-        /* The memfd backs RAM from guest-physical 0, so the offset is the host offset. */
-        *memfd_offset = (uint64_t)((uint8_t *)guest_phys_ptr(d, gpa, KXEN_PAGE_SIZE) - d->ram);
-    }
-    pthread_mutex_unlock(&gnttab_lock);
-    domain_put(d);
-    return st;
-}
-
-static void dom0_unmap_locked(struct gnttab_dom0_map *m)
-{
-    struct domain *d = domain_get(m->domid);
-    /* A destroyed granter (or a new domain with its id) has no pins of ours to drop. */
-    if (d && d->gnttab && d->gnttab->serial == m->serial)
-        unpin_locked(d->gnttab, m->ref, m->readonly);
-    if (d)
-        domain_put(d);
-    memset(m, 0, sizeof(*m));
-    uint32_t h = (uint32_t)(m - dom0_maps);
-    if (h < dom0_maps_free_hint)
-        dom0_maps_free_hint = h;
-}
-
-int gnttab_dom0_unmap(uint32_t handle, const void *owner)
-{
-    pthread_mutex_lock(&gnttab_lock);
-    int st = GNTST_bad_handle;
-    if (handle < dom0_maps_cap && owner && dom0_maps[handle].owner == owner) {
-        dom0_unmap_locked(&dom0_maps[handle]);
-        st = GNTST_okay;
-    }
-    pthread_mutex_unlock(&gnttab_lock);
-    return st;
-}
-
-void gnttab_dom0_unmap_all(const void *owner)
-{
-    pthread_mutex_lock(&gnttab_lock);
-    for (uint32_t h = 0; h < dom0_maps_cap; h++)
-        if (owner && dom0_maps[h].owner == owner)
-            dom0_unmap_locked(&dom0_maps[h]);
-    pthread_mutex_unlock(&gnttab_lock);
 }
 
 /* ---- the hypercall ---- */
@@ -531,7 +240,7 @@ static int64_t op_setup_table(struct vcpu *v, uint64_t uop, uint32_t count)
     }
     if (op.status == GNTST_okay) {
         pthread_mutex_lock(&gnttab_lock);
-        if (!d->gnttab || ensure_frames_locked(d->gnttab, op.nr_frames))
+        if (!d->gnttab || gnttab_ensure_frames_locked(d->gnttab, op.nr_frames))
             op.status = GNTST_general_error;
         else
             memcpy(frames, d->gnttab->frames, op.nr_frames * sizeof(frames[0]));
@@ -607,7 +316,7 @@ static int64_t op_copy(struct vcpu *v, uint64_t uop, uint32_t count)
         uint64_t addr = uop + (uint64_t)i * sizeof(op);
         if (copy_from_guest(v, &op, addr, sizeof(op)))
             return -EFAULT;
-        op.status = copy_one(v->dom, &op);
+        op.status = gnttab_copy_one(v->dom, &op);
         if (copy_to_guest(v, addr + offsetof(struct gnttab_copy, status), &op.status,
                           sizeof(op.status)))
             return -EFAULT;
@@ -615,178 +324,10 @@ static int64_t op_copy(struct vcpu *v, uint64_t uop, uint32_t count)
     return 0;
 }
 
-/* ---- guest maps (GNTMAP_host_map into the mapper's physical space) ---- */
-
-/* host_addr of a map: page-aligned, outside the mapper's RAM (special pages included: they
- * sit at the top of RAM) and the MMIO hole, not already holding a grant. */
-static int16_t map_addr_check(struct domain *d, const struct gnttab_domain *gt, uint64_t gpa)
-{
-    uint64_t ram_end = KXEN_MAX(d->ram_size, d->max_ram_size);
-    const char *why = NULL;
-    if (gpa & (KXEN_PAGE_SIZE - 1))
-        why = "is not page-aligned";
-    else if (gpa < ram_end)
-        why = "lies inside the domain's RAM";
-    else if (gpa >= GNTTAB_MMIO_HOLE_START && gpa < GNTTAB_MMIO_HOLE_END)
-        why = "lies in the APIC/firmware hole under 4 GiB";
-    else if (gpa >= GNTTAB_MAP_ADDR_LIMIT)
-        why = "is above 2^39";
-    for (unsigned i = 0; !why && i < KXEN_ACCEL_MAX_FOREIGN; i++)
-        if (gt->maps[i].host && gt->maps[i].gpa == gpa)
-            why = "already holds a grant mapping";
-    if (!why)
-        return GNTST_okay;
-    log_warn("gnttab: d%u map_grant_ref: host_addr %#llx %s: refused", d->domid,
-             (unsigned long long)gpa, why);
-    return GNTST_general_error;
-}
-
-/* Drops one guest map: mapper's accelerator slot (NULL mapper = its vCPUs are gone), kxend's
- * page mapping, the granter's pin (if that granter still exists). gnttab_lock held. */
-static void guest_unmap_locked(struct domain *mapper, struct gnttab_guest_map *m)
-{
-    if (mapper && mapper->accel->unmap_foreign_page)
-        mapper->accel->unmap_foreign_page(mapper, m->gpa);
-    munmap(m->host, KXEN_PAGE_SIZE);
-    struct domain *g = domain_get(m->domid);
-    if (g && g->gnttab && g->gnttab->serial == m->serial)
-        unpin_locked(g->gnttab, m->ref, m->readonly);
-    if (g)
-        domain_put(g);
-    memset(m, 0, sizeof(*m));
-}
-
-static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
-{
-    struct gnttab_domain *gt = c->gnttab;
-    if (!gt)
-        return GNTST_general_error;
-    if (!(op->flags & GNTMAP_host_map) ||
-        (op->flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte))) {
-        log_warn("gnttab: d%u map_grant_ref: flags %#x: only GNTMAP_host_map [| readonly] "
-                 "into the physical address space is offered",
-                 c->domid, op->flags);
-        return GNTST_general_error;
-    }
-    bool readonly = op->flags & GNTMAP_readonly;
-    uint16_t domid = op->dom == DOMID_SELF ? c->domid : op->dom;
-    if (domid >= DOMID_FIRST_RESERVED)
-        return GNTST_bad_domain;
-    int16_t st = map_addr_check(c, gt, op->host_addr);
-    if (st)
-        return st;
-    unsigned h = 0;
-    while (h < KXEN_ACCEL_MAX_FOREIGN && gt->maps[h].host)
-        h++;
-    if (h == KXEN_ACCEL_MAX_FOREIGN)
-        return GNTST_no_device_space;
-    struct domain *g = domain_get(domid);
-    if (!g)
-        return GNTST_bad_domain;
-    uint64_t gpa = 0;
-    st = g->gnttab ? pin_locked(g->gnttab, op->ref, c->domid, readonly, &gpa) : GNTST_bad_domain;
-    bool pinned = st == GNTST_okay;
-    void *host = MAP_FAILED;
-    if (st == GNTST_okay && (!c->accel || !c->accel->map_foreign_page))
-        st = GNTST_general_error; /* no accelerator (unit tests' fake domains) */
-    if (st == GNTST_okay) {
-        /* Our own mapping of the granter's memfd page (memfd offset = gpa). */
-        host = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED,
-                    g->mem_fd, (off_t)gpa);
-        if (host == MAP_FAILED) {
-            log_warn("gnttab: d%u map of d%u ref %u: mmap: %s", c->domid, domid, op->ref,
-                     strerror(errno));
-            st = GNTST_general_error;
-        }
-    }
-    if (st == GNTST_okay) {
-        int rc = c->accel->map_foreign_page(c, op->host_addr, host, !readonly);
-        if (rc) {
-            log_warn("gnttab: d%u map of d%u ref %u at %#llx: accelerator: %s", c->domid, domid,
-                     op->ref, (unsigned long long)op->host_addr, strerror(-rc));
-            st = rc == -ENOSPC ? GNTST_no_device_space : GNTST_general_error;
-            munmap(host, KXEN_PAGE_SIZE);
-        }
-    }
-    if (st == GNTST_okay) {
-        gt->maps[h] = (struct gnttab_guest_map){.host = host,
-                                                .gpa = op->host_addr,
-                                                .serial = g->gnttab->serial,
-                                                .domid = domid,
-                                                .readonly = readonly,
-                                                .ref = op->ref};
-        op->handle = h;
-        op->dev_bus_addr = 0;
-    } else if (pinned) {
-        unpin_locked(g->gnttab, op->ref, readonly);
-    }
-    domain_put(g);
-    return st;
-}
-
-/* GNTTABOP_map_grant_ref from a guest (HVM/PVH semantics): host_addr is a guest-physical
- * address of the caller, outside its RAM, where the granter's page appears. */
-static int64_t op_map(struct vcpu *v, uint64_t uop, uint32_t count)
-{
-    for (uint32_t i = 0; i < count; i++) {
-        struct gnttab_map_grant_ref op;
-        uint64_t addr = uop + (uint64_t)i * sizeof(op);
-        if (copy_from_guest(v, &op, addr, sizeof(op)))
-            return -EFAULT;
-        pthread_mutex_lock(&gnttab_lock);
-        op.status = map_one(v->dom, &op);
-        pthread_mutex_unlock(&gnttab_lock);
-        if (op.status != GNTST_okay)
-            op.handle = ~0u;
-        if (copy_to_guest(v, addr, &op, sizeof(op))) {
-            /* The caller cannot learn the handle: do not leave the map behind. */
-            if (op.status == GNTST_okay) {
-                pthread_mutex_lock(&gnttab_lock);
-                guest_unmap_locked(v->dom, &v->dom->gnttab->maps[op.handle]);
-                pthread_mutex_unlock(&gnttab_lock);
-            }
-            return -EFAULT;
-        }
-    }
-    return 0;
-}
-
-static int16_t unmap_one(struct domain *c, const struct gnttab_unmap_grant_ref *op)
-{
-    struct gnttab_domain *gt = c->gnttab;
-    if (!gt || op->handle >= KXEN_ACCEL_MAX_FOREIGN || !gt->maps[op->handle].host)
-        return GNTST_bad_handle;
-    struct gnttab_guest_map *m = &gt->maps[op->handle];
-    if (op->host_addr != m->gpa) {
-        log_warn("gnttab: d%u unmap handle %u: host_addr %#llx is not where it maps (%#llx)",
-                 c->domid, op->handle, (unsigned long long)op->host_addr,
-                 (unsigned long long)m->gpa);
-        return GNTST_general_error;
-    }
-    guest_unmap_locked(c, m);
-    return GNTST_okay;
-}
-
-static int64_t op_unmap(struct vcpu *v, uint64_t uop, uint32_t count)
-{
-    for (uint32_t i = 0; i < count; i++) {
-        struct gnttab_unmap_grant_ref op;
-        uint64_t addr = uop + (uint64_t)i * sizeof(op);
-        if (copy_from_guest(v, &op, addr, sizeof(op)))
-            return -EFAULT;
-        pthread_mutex_lock(&gnttab_lock);
-        op.status = unmap_one(v->dom, &op);
-        pthread_mutex_unlock(&gnttab_lock);
-        if (copy_to_guest(v, addr, &op, sizeof(op)))
-            return -EFAULT;
-    }
-    return 0;
-}
-
 static int64_t (*const gnttab_ops[])(struct vcpu *v, uint64_t uop, uint32_t count) = {
-    [GNTTABOP_map_grant_ref] = op_map,       [GNTTABOP_unmap_grant_ref] = op_unmap,
-    [GNTTABOP_setup_table] = op_setup_table, [GNTTABOP_copy] = op_copy,
-    [GNTTABOP_query_size] = op_query_size,   [GNTTABOP_set_version] = op_set_version,
+    [GNTTABOP_map_grant_ref] = gnttab_op_map, [GNTTABOP_unmap_grant_ref] = gnttab_op_unmap,
+    [GNTTABOP_setup_table] = op_setup_table,  [GNTTABOP_copy] = op_copy,
+    [GNTTABOP_query_size] = op_query_size,    [GNTTABOP_set_version] = op_set_version,
     [GNTTABOP_get_version] = op_get_version,
 };
 

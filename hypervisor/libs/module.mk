@@ -1,12 +1,12 @@
 # hypervisor/libs: the dom0 libraries (libxenevtchn, libxengnttab, libxenforeignmemory) and
 # the unit tests of kxend's event channels and grant tables.
 
-# Unit tests: evtchn.c and gnttab.c over a fake core (no accelerator, no daemon).
+# Unit tests: kxend's evtchn and gnttab files over a fake core (no accelerator, no daemon).
 DOM0LIBS_UT_SRCS := $(wildcard hypervisor/tests/test_evtchn*.c hypervisor/tests/test_gnttab*.c)
 UNIT_TESTS += $(BUILD)/tests/test_evtchn_gnttab
 $(BUILD)/tests/test_evtchn_gnttab: $(call objs,$(DOM0LIBS_UT_SRCS) \
 		hypervisor/kxend/evtchn.c hypervisor/kxend/evtchn_dom0.c \
-		hypervisor/kxend/gnttab.c) $(COMMON_LIB)
+		$(wildcard hypervisor/kxend/gnttab*.c)) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
 

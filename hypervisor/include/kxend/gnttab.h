@@ -1,10 +1,10 @@
-/* Grant tables (gnttab.c): v1 entries in guest RAM frames the guest names, map/unmap and
- * copy with Xen's flag protocol, dom0 access through the control socket (ctl_gnttab.c).
+/* Grant tables (kxend/gnttab*.c): v1 entries in guest RAM frames the guest names, map/unmap
+ * and copy with Xen's flag protocol, dom0 access through the control socket (ctl_gnttab.c).
  *
- * Locking: one gnttab lock (private to gnttab.c) guards every domain's frame list, pin
+ * Locking: one gnttab lock (private to the gnttab files) guards every domain's frame list, pin
  * counts and dom0's map handles. Flags in a granter's entries are changed with cmpxchg on the
  * entry (Xen's protocol). On the soft accelerator a guest's own `lock cmpxchg` is not atomic
- * against host threads (SOFT-ACCEL.md), so a map racing the granter's revoke has a window
+ * against host threads (docs/soft-accel.md), so a map racing the granter's revoke has a window
  * there; kvm has none. */
 #ifndef KXEND_GNTTAB_H
 #define KXEND_GNTTAB_H

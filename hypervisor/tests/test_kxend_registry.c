@@ -63,7 +63,8 @@ Test(registry, kxends_own_hypercall_families_do_not_conflict)
 static const struct ctl_op ops_x[] = {{10, "x10", false, 0, NULL}, {11, "x11", false, 0, NULL}};
 static const struct ctl_op ops_y[] = {{20, "y20", false, 0, NULL}, {21, "y21", false, 0, NULL}};
 static const struct ctl_op ops_z[] = {{30, "z30", false, 0, NULL}, {11, "z11", false, 0, NULL}};
-static const struct ctl_op ops_dup[] = {{40, "d40", false, 0, NULL}, {40, "d40bis", false, 0, NULL}};
+static const struct ctl_op ops_dup[] = {{40, "d40", false, 0, NULL},
+                                        {40, "d40bis", false, 0, NULL}};
 static const struct ctl_op_group group_x = {"x", ops_x, 2};
 static const struct ctl_op_group group_y = {"y", ops_y, 2};
 static const struct ctl_op_group group_z = {"z", ops_z, 2};

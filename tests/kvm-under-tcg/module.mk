@@ -1,8 +1,8 @@
 # tests/kvm-under-tcg/: the kvm accelerator's own test program (drives accel_kvm_ops with a tiny
 # guest, no kxend) and the harness that runs kvm tests in qemu TCG (run-vm.sh).
 KVMTCG_TEST := $(BUILD)/tests/kvm_accel_test
-KVMTCG_OBJS := $(call objs,tests/kvm-under-tcg/kvm_accel_test.c hypervisor/accel/kvm.c \
-	hypervisor/accel/kvm_run.c) $(BUILD)/obj/tests/kvm-under-tcg/accel_guest.o
+KVMTCG_OBJS := $(call objs,tests/kvm-under-tcg/kvm_accel_test.c \
+	$(wildcard hypervisor/accel/kvm*.c)) $(BUILD)/obj/tests/kvm-under-tcg/accel_guest.o
 
 $(BUILD)/obj/tests/kvm-under-tcg/accel_guest.o: tests/kvm-under-tcg/accel_guest.S
 	@mkdir -p $(@D)

@@ -19,7 +19,8 @@ LIBS += $(HV_XC_LIB) $(HV_XC_SO)
 INSTALL_HDRS += hypervisor/include:kxen/ctl.h hypervisor/include:kxen/ctl_client.h \
 	hypervisor/include:kxen/ctl_domain.h hypervisor/libxc/include:xenctrl.h
 
-# kxend: every core file and every accelerator (other engineers' files join by wildcard).
+# kxend: every core file and every accelerator. Parts register themselves
+# (include/kxend/registry.h): a new file under kxend/ or accel/ joins the daemon by being there.
 HV_KXEND_SRCS := $(wildcard hypervisor/kxend/*.c hypervisor/accel/*.c)
 HV_CORE_OBJS := $(call objs,$(filter-out hypervisor/kxend/main.c,$(HV_KXEND_SRCS)))
 HV_KXEND_LDLIBS := -lunicorn -lm

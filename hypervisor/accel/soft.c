@@ -1,5 +1,5 @@
 /* The `soft` accelerator: Unicorn 2.0.1 engines (UC_MODE_64), designed around the limits in
- * shared/design/SOFT-ACCEL.md:
+ * docs/soft-accel.md:
  * - all vCPUs of a domain run on ONE host thread, round robin, so guest-shared words are only
  *   changed while no vCPU of the domain executes (lock prefixes are not atomic across engines);
  * - a per-domain ticker thread ends timeslices and forwards kicks by a flag that a block hook
@@ -175,7 +175,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
 }
 
 /* The fast entry (`out %eax, $KXEN_HYPERCALL_PORT`): handled entirely inside the I/O hook.
- * RIP is not exact here (SOFT-ACCEL.md), so the engine must not stop in this hook: when the
+ * RIP is not exact here (docs/soft-accel.md), so the engine must not stop in this hook: when the
  * vCPU has to leave, hook_block stops it at the next block start (the stub's return). */
 static void fast_hypercall(uc_engine *uc, struct vcpu *v, uint32_t nr)
 {

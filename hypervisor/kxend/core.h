@@ -1,5 +1,10 @@
-/* kxend core internals shared by the core's own files (domain table, control ops, loader,
- * time, console). Other subsystems use kxend/domain.h and friends. */
+/* Core-private declarations: the services of kxend's own core (domain lifecycle, control
+ * server, loader, time, hypervisor console, run-state bookkeeping), for the files of this
+ * daemon and its unit tests. It is not an interface: it changes with the core.
+ *
+ * The contract a part of kxend is written against is include/kxend/: the domain and vCPU
+ * objects (domain.h), the accelerator interface (accel.h), guest memory (guest_mem.h), and
+ * the registration points (registry.h: hypercall.h, subsys.h, device.h, ctl_server.h). */
 #ifndef KXEND_CORE_H
 #define KXEND_CORE_H
 

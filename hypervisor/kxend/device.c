@@ -1,4 +1,4 @@
-/* Emulated device models: lookup by name over the registered models (device.h). kxend itself
+/* Emulated device models: lookup by name over the registered models (kxend/device.h). kxend itself
  * registers none here; each model's own file does. */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* The domain table and domain lifecycle: create (memfd RAM, vCPUs, the accelerator's state,
- * then every registered subsystem's: subsys.h), start, pause, shutdown, destroy (leaves no
- * memfd, thread or fd behind). */
+ * then every registered subsystem's: kxend/subsys.h), start, pause, shutdown, destroy
+ * (leaves no memfd, thread or fd behind). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

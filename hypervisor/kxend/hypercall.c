@@ -1,6 +1,6 @@
-/* The hypercall table: Xen's numbers to the registered family handlers (hypercall.h). Unknown
- * numbers get -ENOSYS. The accelerators pass Xen's x86-64 convention (nr in rax; rdi, rsi,
- * rdx, r10, r8). */
+/* The hypercall table: Xen's numbers to the registered family handlers (kxend/hypercall.h).
+ * Unknown numbers get -ENOSYS. The accelerators pass Xen's x86-64 convention (nr in rax; rdi,
+ * rsi, rdx, r10, r8). */
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* Accelerator selection over the registered accelerators, and the hypercall page every
  * accelerator shares. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <kxen/xen.h>

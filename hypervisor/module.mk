@@ -14,7 +14,8 @@ SHARED_LIBS += libxenctrl
 libxenctrl_SRCS += $(wildcard hypervisor/libxc/*.c)
 libxenctrl_LIBS += libkxencommon
 
-# kxend: every core file and every accelerator, by wildcard.
+# kxend: every core file and every accelerator, by wildcard. Parts register themselves
+# (include/kxend/registry.h): a new file under kxend/ or accel/ joins the daemon by being there.
 PROGRAMS += kxend
 kxend_SRCS   += $(wildcard hypervisor/kxend/*.c hypervisor/accel/*.c)
 kxend_LIBS   += libkxencommon

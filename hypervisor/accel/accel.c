@@ -1,5 +1,8 @@
-/* Accelerator selection and the hypercall page both accelerators share. */
+/* Accelerator selection over the registered accelerators, and the hypercall page every
+ * accelerator shares. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <kxen/xen.h>
@@ -7,21 +10,59 @@
 #include "kxend/accel.h"
 #include "kxend/guest_mem.h"
 
+const struct accel_ops *accel_find(const char *name)
+{
+    for (KXEND_FOREACH(kxend_accels, struct accel_ops, a))
+        if (!strcmp((*a)->name, name))
+            return *a;
+    return NULL;
+}
+
+/* The registered accelerator that follows `after` in (rank, name) order; the first for NULL.
+ * A walk rather than a sort: there are only a few accelerators. */
+static const struct accel_ops *next_by_rank(const struct accel_ops *after)
+{
+    const struct accel_ops *best = NULL;
+    for (KXEND_FOREACH(kxend_accels, struct accel_ops, it)) {
+        const struct accel_ops *a = *it;
+        bool later = !after || a->auto_rank > after->auto_rank ||
+                     (a->auto_rank == after->auto_rank && strcmp(a->name, after->name) > 0);
+        bool better = !best || a->auto_rank < best->auto_rank ||
+                      (a->auto_rank == best->auto_rank && strcmp(a->name, best->name) < 0);
+        if (later && better)
+            best = a;
+    }
+    return best;
+}
+
+void accel_names(char *buf, size_t len, const char *sep)
+{
+    size_t n = 0;
+    if (len)
+        buf[0] = '\0';
+    for (const struct accel_ops *a = next_by_rank(NULL); a && n < len; a = next_by_rank(a))
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? sep : "", a->name);
+}
+
 const struct accel_ops *accel_select(const char *name, int *err)
 {
-    const struct accel_ops *kvm = &accel_kvm_ops, *soft = &accel_soft_ops;
     int rc;
 
     *err = 0;
     if (!name || !strcmp(name, "auto")) {
-        if (kvm->probe && kvm->probe() == 0)
-            return kvm;
-        if ((rc = soft->probe()) == 0)
-            return soft;
-        *err = rc;
+        *err = -ENODEV;
+        for (const struct accel_ops *a = next_by_rank(NULL); a; a = next_by_rank(a)) {
+            if (!a->probe)
+                continue;
+            if ((rc = a->probe()) == 0) {
+                *err = 0;
+                return a;
+            }
+            *err = rc > 0 ? -ENODEV : rc;
+        }
         return NULL;
     }
-    const struct accel_ops *a = !strcmp(name, "kvm") ? kvm : !strcmp(name, "soft") ? soft : NULL;
+    const struct accel_ops *a = accel_find(name);
     if (!a) {
         *err = -EINVAL;
         return NULL;

@@ -1,5 +1,6 @@
 /* State shared by the kvm accelerator's files (kvm.c: VM and vCPU setup, registers, dirty
- * log; kvm_run.c: the vCPU threads and exit handling). Private to hypervisor/accel/kvm*.c. */
+ * log; kvm_probe.c: whether this host can run it; kvm_run.c: the vCPU threads and exit
+ * handling). Private to hypervisor/accel/kvm*.c. */
 #ifndef KXEND_ACCEL_KVM_PRIV_H
 #define KXEND_ACCEL_KVM_PRIV_H
 
@@ -28,6 +29,9 @@
  * accel_select() skips kvm for "auto" (wants 0) but still lets `--accel kvm` use it (< 0 only
  * fails). */
 #define KXEN_KVM_PROBE_LIMITED 1
+
+/* The registered ops (kvm.c); named for tests/kvm-under-tcg, which drives them directly. */
+extern const struct accel_ops accel_kvm_ops;
 
 struct kvm_dom {
     int sys_fd; /* /dev/kvm */
@@ -70,6 +74,16 @@ void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
 /* The signal that interrupts KVM_RUN (its do-nothing handler is installed once). */
 int kvm_kick_signal(void);
 void kvm_kick_signal_install(void);
+
+/* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
+ * probe. */
+int kvm_open_system(void);
+int kvm_probe(void);
+
+/* kvm.c: a condition variable on CLOCK_MONOTONIC (timed waits immune to clock changes), and
+ * a flat 4 GiB segment (base 0, 32-bit, present, DPL 0) of the given selector and type. */
+void kvm_cond_init_monotonic(pthread_cond_t *c);
+void kvm_seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type);
 
 /* kvm.c: register access that knows about the kvm_run sync area. */
 int kvm_vcpu_get_regs(struct vcpu *v, struct vcpu_regs *r);

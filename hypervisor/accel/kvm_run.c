@@ -17,7 +17,7 @@
 #include "kxen/util.h"
 #include "kvm_priv.h"
 
-#define KVM_SHUTDOWN_CRASH 3 /* SHUTDOWN_crash (sched.h) */
+#define KVM_SHUTDOWN_CRASH 3 /* SHUTDOWN_crash (kxen/sched.h) */
 #define KVM_EFER_LMA (1ull << 10)
 #define KVM_XEN_EPERM 1
 

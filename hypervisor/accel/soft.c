@@ -1,5 +1,5 @@
 /* The `soft` accelerator: Unicorn 2.0.1 engines (UC_MODE_64), designed around the limits in
- * shared/design/SOFT-ACCEL.md:
+ * docs/soft-accel.md:
  * - all vCPUs of a domain run on ONE host thread, round robin, so guest-shared words are only
  *   changed while no vCPU of the domain executes (lock prefixes are not atomic across engines);
  * - a per-domain ticker thread ends timeslices and forwards kicks by a flag that a block hook
@@ -175,7 +175,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
 }
 
 /* The fast entry (`out %eax, $KXEN_HYPERCALL_PORT`): handled entirely inside the I/O hook.
- * RIP is not exact here (SOFT-ACCEL.md), so the engine must not stop in this hook: when the
+ * RIP is not exact here (docs/soft-accel.md), so the engine must not stop in this hook: when the
  * vCPU has to leave, hook_block stops it at the next block start (the stub's return). */
 static void fast_hypercall(uc_engine *uc, struct vcpu *v, uint32_t nr)
 {
@@ -710,8 +710,10 @@ static void soft_flush_code(struct domain *d)
     domain_kick_all(d);
 }
 
-const struct accel_ops accel_soft_ops = {
+static const struct accel_ops accel_soft_ops = {
     .name = "soft",
+    .auto_rank = 20,
+    .pv_boot = true,
     .probe = soft_probe,
     .domain_init = soft_domain_init,
     .domain_destroy = soft_domain_destroy,
@@ -733,3 +735,4 @@ const struct accel_ops accel_soft_ops = {
     .map_foreign_page = soft_map_foreign_page,
     .unmap_foreign_page = soft_unmap_foreign_page,
 };
+ACCEL_REGISTER(accel_soft_ops);

@@ -87,7 +87,7 @@ int soft_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 {
     struct soft_vcpu *sv = v->accel_priv;
     if (!(s->efer & (1ull << 10)))
-        return -EOPNOTSUPP; /* a UC_MODE_64 engine cannot leave long mode (SOFT-ACCEL.md) */
+        return -EOPNOTSUPP; /* a UC_MODE_64 engine cannot leave long mode (docs/soft-accel.md) */
     int rc = engine_ensure(v);
     if (rc < 0)
         return rc;

@@ -1,5 +1,10 @@
-/* kxend core internals shared by the core's own files (domain table, control ops, loader,
- * time, console). Other subsystems use kxend/domain.h and friends. */
+/* Core-private declarations: the services of kxend's own core (domain lifecycle, control
+ * server, loader, time, hypervisor console, run-state bookkeeping), for the files of this
+ * daemon and its unit tests. It is not an interface: it changes with the core.
+ *
+ * The contract a part of kxend is written against is include/kxend/: the domain and vCPU
+ * objects (domain.h), the accelerator interface (accel.h), guest memory (guest_mem.h), and
+ * the registration points (registry.h: hypercall.h, subsys.h, device.h, ctl_server.h). */
 #ifndef KXEND_CORE_H
 #define KXEND_CORE_H
 
@@ -54,7 +59,7 @@ int domain_events_subscribe(struct ctl_conn *conn);
 void domain_events_unsubscribe(struct ctl_conn *conn);
 void domain_events_notify(uint16_t domid, uint32_t event, uint32_t reason);
 
-/* Hypervisor console (hc_console.c): per-domain and global rings. */
+/* Hypervisor console (console_io.c): per-domain and global rings. */
 #define KXEN_CONSOLE_RING (64u * 1024u)
 void console_domain_write(struct domain *d, const char *buf, size_t len);
 void console_hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -79,10 +84,10 @@ uint64_t vcpu_next_deadline(struct vcpu *v);
  * RUNNABLE when its wake condition holds (event, timer, poll port or timeout). */
 bool vcpu_runnable_check(struct vcpu *v);
 
-/* HVM parameter with its side effects (callback vector); hc_hvm.c. */
+/* HVM parameter with its side effects (callback vector); hvm_op.c. */
 int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value);
 
-/* Runstate bookkeeping (hc_vcpu.c). */
+/* Runstate bookkeeping (vcpu_op.c). */
 void vcpu_runstate_set(struct vcpu *v, int runstate);
 
 /* Loader (loader.c). */

@@ -67,6 +67,16 @@ static struct domain *req_domain(uint16_t domid, int *rc)
     return d;
 }
 
+/* Copies the request's arguments (size: at most the op's min_len) into a and looks up the
+ * domain they name: every domain-addressed request starts with its uint16_t domid. */
+static struct domain *req_args_domain(const struct ctl_request *req, void *a, size_t size, int *rc)
+{
+    uint16_t domid;
+    memcpy(a, req->payload, size);
+    memcpy(&domid, req->payload, sizeof(domid));
+    return req_domain(domid, rc);
+}
+
 static int op_hello(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_hello_rep *r = rep->payload;
@@ -114,8 +124,7 @@ static int op_simple(struct ctl_request *req, struct ctl_reply *rep)
     struct kxen_ctl_domid_arg a;
     int rc;
     (void)rep;
-    memcpy(&a, req->payload, sizeof(a));
-    struct domain *d = req_domain(a.domid, &rc);
+    struct domain *d = req_args_domain(req, &a, sizeof(a), &rc);
     if (!d)
         return rc;
     switch (req->op) {
@@ -321,8 +330,7 @@ static int op_vcpu_info(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_vcpu_req a;
     int rc;
-    memcpy(&a, req->payload, sizeof(a));
-    struct domain *d = req_domain(a.domid, &rc);
+    struct domain *d = req_args_domain(req, &a, sizeof(a), &rc);
     if (!d)
         return rc;
     if (a.vcpu >= d->nr_vcpus) {
@@ -377,8 +385,7 @@ static int op_setmaxmem(struct ctl_request *req, struct ctl_reply *rep)
     struct kxen_ctl_setmaxmem a;
     int rc;
     (void)rep;
-    memcpy(&a, req->payload, sizeof(a));
-    struct domain *d = req_domain(a.domid, &rc);
+    struct domain *d = req_args_domain(req, &a, sizeof(a), &rc);
     if (!d)
         return rc;
     uint64_t bytes = a.max_memory_kb * 1024;
@@ -425,4 +432,5 @@ static const struct ctl_op domain_ops[] = {
     {KXEN_CTL_SHUTDOWN_DAEMON, "shutdown_daemon", true, 0, op_shutdown_daemon},
 };
 
-const struct ctl_op_group ctl_domain_group = {"domain", domain_ops, ARRAY_SIZE(domain_ops)};
+static const struct ctl_op_group ctl_domain_group = {"domain", domain_ops, ARRAY_SIZE(domain_ops)};
+CTL_OP_GROUP_REGISTER(ctl_domain_group);

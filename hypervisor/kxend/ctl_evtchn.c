@@ -140,8 +140,9 @@ static const struct ctl_op evtchn_ctl_ops[] = {
      ctl_reset},
 };
 
-const struct ctl_op_group ctl_evtchn_group = {
+static const struct ctl_op_group ctl_evtchn_group = {
     .name = "evtchn",
     .ops = evtchn_ctl_ops,
     .nr_ops = sizeof(evtchn_ctl_ops) / sizeof(evtchn_ctl_ops[0]),
 };
+CTL_OP_GROUP_REGISTER(ctl_evtchn_group);

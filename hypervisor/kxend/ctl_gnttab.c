@@ -189,8 +189,9 @@ static const struct ctl_op gnttab_ctl_ops[] = {
      sizeof(struct kxen_ctl_gnttab_grant_foreign), ctl_grant_foreign},
 };
 
-const struct ctl_op_group ctl_gnttab_group = {
+static const struct ctl_op_group ctl_gnttab_group = {
     .name = "gnttab",
     .ops = gnttab_ctl_ops,
     .nr_ops = sizeof(gnttab_ctl_ops) / sizeof(gnttab_ctl_ops[0]),
 };
+CTL_OP_GROUP_REGISTER(ctl_gnttab_group);

@@ -4,6 +4,7 @@
  * connection; it never stops the server. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -41,14 +42,6 @@ struct ctl_conn {
     pthread_mutex_t send_lock; /* replies (server thread) vs events (any thread) */
 };
 
-static const struct ctl_op_group *const *groups_get(void)
-{
-    static const struct ctl_op_group *const groups[] = {
-        &ctl_domain_group, &ctl_evtchn_group, &ctl_gnttab_group, &ctl_save_group, NULL,
-    };
-    return groups;
-}
-
 static int listen_fd = -1, wake_fd = -1;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct ctl_conn *conns[MAX_CONNS];
@@ -59,9 +52,40 @@ static uint8_t *rx_buf, *tx_buf;
 
 #define BUF_SIZE (sizeof(struct kxen_ctl_hdr) + KXEN_CTL_MAX_PAYLOAD)
 
+int ctl_op_groups_check(const struct ctl_op_group *const *groups, size_t nr_groups)
+{
+    for (size_t g = 0; g < nr_groups; g++)
+        for (unsigned i = 0; i < groups[g]->nr_ops; i++)
+            for (size_t h = g; h < nr_groups; h++)
+                for (unsigned j = h == g ? i + 1 : 0; j < groups[h]->nr_ops; j++) {
+                    const struct ctl_op *a = &groups[g]->ops[i], *b = &groups[h]->ops[j];
+                    if (a->op != b->op)
+                        continue;
+                    log_err("control op %u registered twice: %s (group %s) and %s (group %s)",
+                            a->op, a->name, groups[g]->name, b->name, groups[h]->name);
+                    return -EEXIST;
+                }
+    return 0;
+}
+
+static int groups_rc;
+
+static void groups_check_once(void)
+{
+    groups_rc =
+        ctl_op_groups_check(__start_kxend_ctl_groups, KXEND_SECTION_COUNT(kxend_ctl_groups));
+}
+
+int ctl_op_groups_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, groups_check_once);
+    return groups_rc;
+}
+
 const struct ctl_op *ctl_find_op(uint32_t op)
 {
-    for (const struct ctl_op_group *const *g = groups_get(); *g; g++)
+    for (KXEND_FOREACH(kxend_ctl_groups, struct ctl_op_group, g))
         for (unsigned i = 0; i < (*g)->nr_ops; i++)
             if ((*g)->ops[i].op == op)
                 return &(*g)->ops[i];
@@ -71,6 +95,9 @@ const struct ctl_op *ctl_find_op(uint32_t op)
 int ctl_server_init(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int rc = ctl_op_groups_init();
+    if (rc < 0)
+        return rc;
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     strcpy(sa.sun_path, path);
@@ -85,7 +112,7 @@ int ctl_server_init(const char *path)
         return -errno;
     unlink(path); /* stale socket: the pid-file lock proved no kxend owns it */
     mode_t old = umask(0077);
-    int rc = bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+    rc = bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc < 0 || listen(listen_fd, 64) < 0)
         return -errno;

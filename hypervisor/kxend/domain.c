@@ -1,5 +1,6 @@
-/* The domain table and domain lifecycle: create (memfd RAM, vCPUs, evtchn/gnttab state),
- * start, pause, shutdown, destroy (leaves no memfd, thread or fd behind). */
+/* The domain table and domain lifecycle: create (memfd RAM, vCPUs, the accelerator's state,
+ * then every registered subsystem's: kxend/subsys.h), start, pause, shutdown, destroy
+ * (leaves no memfd, thread or fd behind). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/evtchn.h"
-#include "kxend/gnttab.h"
 #include "kxend/subsys.h"
 
 const struct accel_ops *kxend_accel;
@@ -216,22 +216,14 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
 
     if ((rc = d->accel->domain_init(d)) < 0)
         goto fail_table;
-    if ((rc = evtchn_domain_init(d)) < 0)
-        goto fail_accel;
-    if ((rc = gnttab_domain_init(d)) < 0)
-        goto fail_evtchn;
     if ((rc = domain_subsys_init_all(d)) < 0)
-        goto fail_gnttab;
+        goto fail_accel;
     log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)", d->domid, d->name,
              (unsigned long long)(d->ram_size >> 20), d->nr_vcpus);
     domain_events_notify(d->domid, KXEN_DOMEV_CREATED, 0);
     *out = d;
     return 0;
 
-fail_gnttab:
-    gnttab_domain_destroy(d);
-fail_evtchn:
-    evtchn_domain_destroy(d);
 fail_accel:
     d->accel->domain_destroy(d);
 fail_table:
@@ -421,9 +413,7 @@ int domain_destroy(struct domain *d)
     pthread_mutex_lock(&table_lock);
     table[d->domid] = NULL;
     pthread_mutex_unlock(&table_lock);
-    domain_subsys_destroy_all(d);
-    gnttab_domain_destroy(d);
-    evtchn_domain_destroy(d);
+    domain_subsys_destroy_all(d); /* devices, io, grant tables, then event channels */
     d->accel->domain_destroy(d);
     log_info("domain %u (%s) destroyed", d->domid, d->name);
     domain_events_notify(d->domid, KXEN_DOMEV_DESTROYED, d->shutdown_reason);

@@ -1,4 +1,4 @@
-/* Internals shared by event_channel.c (guest ports, the 2-level ABI) and evtchn_dom0.c (dom0
+/* Internals shared by evtchn.c (guest ports, the 2-level ABI) and evtchn_dom0.c (dom0
  * ends, the eventfd poller). Everything here is guarded by evtchn_lock. */
 #ifndef KXEND_EVTCHN_INTERNAL_H
 #define KXEND_EVTCHN_INTERNAL_H

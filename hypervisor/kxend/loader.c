@@ -216,7 +216,7 @@ int loader_load_image(struct domain *d, const uint8_t *img, size_t len,
                       size_t msglen)
 {
     struct elf_info info;
-    bool pv = d->accel == &accel_soft_ops;
+    bool pv = d->accel->pv_boot;
     if (atomic_load(&d->state) != DOM_BUILDING || d->vcpus[0]->boot_set)
         return fail(msg, msglen, -EBUSY, "the domain already has an image");
     int rc = loader_parse(img, len, d->ram_size, &info, msg, msglen);

@@ -16,11 +16,17 @@
 #include "kxen/daemon.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
+#include "kxend/ctl_server.h"
+#include "kxend/hypercall.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kxend [-N|--no-fork] [--accel auto|soft|kvm] [--rundir DIR] [-F PIDFILE]\n"
-               "             [--log-level err|warn|info|debug] [--log-file FILE]\n");
+    char names[128];
+    accel_names(names, sizeof(names), "|");
+    fprintf(f,
+            "usage: kxend [-N|--no-fork] [--accel auto|%s] [--rundir DIR] [-F PIDFILE]\n"
+            "             [--log-level err|warn|info|debug] [--log-file FILE]\n",
+            names);
 }
 
 static struct kxen_daemon daemon_state;
@@ -124,11 +130,20 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* Conflicting registrations (two parts claiming one number) are logged by the checks. */
+    if (hypercall_table_init() < 0 || ctl_op_groups_init() < 0) {
+        fprintf(stderr, "kxend: conflicting registrations in this build\n");
+        return 1;
+    }
+
     int err;
     kxend_accel = accel_select(accel_name, &err);
     if (!kxend_accel) {
-        fprintf(stderr, "kxend: accelerator '%s' unusable: %s\n", accel_name,
-                err == -EINVAL ? "unknown name (auto, soft or kvm)" : strerror(-err));
+        char names[128];
+        accel_names(names, sizeof(names), ", ");
+        fprintf(stderr, "kxend: accelerator '%s' unusable: %s%s%s\n", accel_name,
+                err == -EINVAL ? "unknown name (auto, " : strerror(-err),
+                err == -EINVAL ? names : "", err == -EINVAL ? ")" : "");
         return 1;
     }
 

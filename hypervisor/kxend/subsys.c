@@ -1,5 +1,5 @@
 /* Per-domain subsystems: the registered struct domain_subsys sorted by order, run in that
- * order at domain creation and in reverse at destruction (subsys.h). */
+ * order at domain creation and in reverse at destruction (kxend/subsys.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

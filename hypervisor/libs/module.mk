@@ -1,10 +1,11 @@
 # hypervisor/libs: the dom0 libraries (libxenevtchn, libxengnttab, libxenforeignmemory) and
 # the unit tests of kxend's event channels and grant tables.
 
-# Unit tests: event_channel.c and grant_table.c over a fake core (no accelerator, no daemon).
+# Unit tests: kxend's event channels and grant tables over a fake core (no accelerator, no
+# daemon).
 UNIT_TESTS += test_evtchn_gnttab
 test_evtchn_gnttab_SRCS += $(wildcard hypervisor/tests/test_evtchn*.c hypervisor/tests/test_gnttab*.c) \
-	hypervisor/kxend/event_channel.c hypervisor/kxend/evtchn_dom0.c hypervisor/kxend/grant_table.c
+	hypervisor/kxend/evtchn.c hypervisor/kxend/evtchn_dom0.c $(wildcard hypervisor/kxend/gnttab*.c)
 test_evtchn_gnttab_LIBS += libkxencommon
 
 # The dom0 libraries: shared (Xen's sonames, libX.so.1) and static (for test programs), each

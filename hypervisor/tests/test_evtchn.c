@@ -31,7 +31,7 @@ TestSuite(evtchn, .init = setup, .fini = teardown);
 
 static int64_t ec(struct domain *d, unsigned cmd, void *arg, size_t size)
 {
-    return fake_hypercall(&hc_event_channel_op, d->vcpus[0], cmd, arg, size, 0);
+    return fake_hypercall(&evtchn_hypercall, d->vcpus[0], cmd, arg, size, 0);
 }
 
 static struct shared_info *si(struct domain *d)
@@ -234,11 +234,11 @@ Test(evtchn, ipi_and_bind_vcpu_route_to_the_named_vcpu)
 Test(evtchn, bad_pointer_is_efault_and_unknown_op_enosys)
 {
     uint64_t args[5] = {EVTCHNOP_send, a->ram_size - 2, 0, 0, 0};
-    cr_assert_eq(hc_event_channel_op.fn(a->vcpus[0], args), -EFAULT);
+    cr_assert_eq(evtchn_hypercall.fn(a->vcpus[0], args), -EFAULT);
     args[0] = EVTCHNOP_init_control;
-    cr_assert_eq(hc_event_channel_op.fn(a->vcpus[0], args), -ENOSYS);
+    cr_assert_eq(evtchn_hypercall.fn(a->vcpus[0], args), -ENOSYS);
     args[0] = 1000;
-    cr_assert_eq(hc_event_channel_op.fn(a->vcpus[0], args), -ENOSYS);
+    cr_assert_eq(evtchn_hypercall.fn(a->vcpus[0], args), -ENOSYS);
 }
 
 Test(evtchn, destroy_returns_peers_to_unbound)

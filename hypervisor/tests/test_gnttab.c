@@ -32,7 +32,7 @@ TestSuite(gnttab, .init = setup, .fini = teardown);
 
 static int64_t gt(struct domain *d, unsigned cmd, void *arg, size_t size, unsigned count)
 {
-    return fake_hypercall(&hc_grant_table_op, d->vcpus[0], cmd, arg, size, count);
+    return fake_hypercall(&gnttab_hypercall, d->vcpus[0], cmd, arg, size, count);
 }
 
 static struct grant_entry_v1 *entry(struct domain *d, uint32_t ref)
@@ -233,7 +233,7 @@ Test(gnttab, guest_map_checks_host_addr_and_grant_before_mapping)
 Test(gnttab, bad_batch_pointer_is_efault)
 {
     uint64_t args[5] = {GNTTABOP_copy, a->ram_size - 8, 1, 0, 0};
-    cr_assert_eq(hc_grant_table_op.fn(a->vcpus[0], args), -EFAULT);
+    cr_assert_eq(gnttab_hypercall.fn(a->vcpus[0], args), -EFAULT);
 }
 
 Test(gnttab, dom0_copy_both_directions)

@@ -22,7 +22,7 @@ static struct domain *d;
 
 static void setup(void)
 {
-    kxend_accel = &accel_soft_ops;
+    kxend_accel = accel_find("soft");
     struct domain_config cfg = {.name = "core-test", .ram_bytes = RAM, .nr_vcpus = 2};
     cr_assert_eq(domain_create(&cfg, &d), 0);
 }

@@ -26,7 +26,7 @@ static void *serve(void *arg)
 
 static void setup(void)
 {
-    kxend_accel = &accel_soft_ops;
+    kxend_accel = accel_find("soft");
     snprintf(dir, sizeof(dir), "/tmp/kxend-ctl-test-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/%s", dir, KXEN_CTL_SOCKET_NAME);

@@ -89,7 +89,7 @@ static inline void fake_init(struct fake_dev *dev, uint64_t tag)
 static inline struct domain *io_test_domain(const char *name)
 {
     struct domain *d;
-    kxend_accel = &accel_soft_ops;
+    kxend_accel = accel_find("soft");
     struct domain_config cfg = {.name = name, .ram_bytes = 1ull << 20, .nr_vcpus = 2};
     cr_assert_eq(domain_create(&cfg, &d), 0);
     return d;

@@ -203,7 +203,7 @@ Test(loader, loads_an_image_into_a_soft_domain_with_start_info_and_hypercall_pag
 {
     struct img m;
     build(&m);
-    kxend_accel = &accel_soft_ops;
+    kxend_accel = accel_find("soft");
     struct domain_config cfg = {.name = "ldr", .ram_bytes = RAM, .nr_vcpus = 1};
     struct domain *d;
     cr_assert_eq(domain_create(&cfg, &d), 0);
@@ -245,7 +245,7 @@ Test(loader, refuses_an_image_when_ram_cannot_hold_the_special_pages)
 {
     struct img m;
     build(&m);
-    kxend_accel = &accel_soft_ops;
+    kxend_accel = accel_find("soft");
     struct domain_config cfg = {.name = "small",
                                 .ram_bytes = 1ull << 20 | 0x4000 /* image
 ends at 1 MiB + 16 KiB: no room above */

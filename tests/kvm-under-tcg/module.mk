@@ -3,7 +3,7 @@
 # accel_guest.S is that program's guest code, linked into it (see README), not a guest image.
 TEST_PROGRAMS += kvm_accel_test kvm_guest_run
 kvm_accel_test_SRCS += tests/kvm-under-tcg/kvm_accel_test.c tests/kvm-under-tcg/accel_guest.S \
-                       hypervisor/accel/kvm.c hypervisor/accel/kvm_run.c
+                       $(wildcard hypervisor/accel/kvm*.c)
 kvm_accel_test_LIBS += libkxencommon
 
 # Runs one guest image on kxend through libxenctrl and prints its console (used inside the VM).

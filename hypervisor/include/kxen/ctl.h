@@ -25,10 +25,11 @@ struct kxen_ctl_hdr {
     uint32_t len; /* payload bytes after the header */
 };
 
-/* Op numbers are grouped by owner file; payload structs live next to each group's header
- * (kxen/ctl_domain.h, kxen/ctl_evtchn.h, kxen/ctl_gnttab.h). */
+/* Op numbers are grouped by the kxend file that serves them (each registers its group of ops;
+ * kxend refuses to start if two groups claim one number). Payload structs live in each
+ * group's header (kxen/ctl_domain.h, kxen/ctl_evtchn.h, kxen/ctl_gnttab.h). */
 enum kxen_ctl_op {
-    /* Core and domain control: 1..63 (hypervisor/ctl_domain.c) */
+    /* Core and domain control: 1..63 (hypervisor/kxend/ctl_domain.c) */
     KXEN_CTL_HELLO = 1, /* -> version, accelerator name */
     KXEN_CTL_DOMAIN_CREATE = 2,
     KXEN_CTL_DOMAIN_DESTROY = 3,
@@ -48,7 +49,7 @@ enum kxen_ctl_op {
     /* kxend -> subscriber only (never a request): struct kxen_ctl_domain_event, seq 0. */
     KXEN_CTL_EVENT_DOMAIN = 32,
 
-    /* Event channels for dom0 processes: 64..95 (hypervisor/ctl_evtchn.c) */
+    /* Event channels for dom0 processes: 64..95 (hypervisor/kxend/ctl_evtchn.c) */
     KXEN_CTL_EVTCHN_BIND_INTERDOMAIN = 64,
     KXEN_CTL_EVTCHN_BIND_UNBOUND = 65,
     KXEN_CTL_EVTCHN_BIND_VIRQ = 66,
@@ -57,14 +58,15 @@ enum kxen_ctl_op {
     KXEN_CTL_EVTCHN_STATUS = 69,
     KXEN_CTL_EVTCHN_RESET = 70,
 
-    /* Memory and grants for dom0 processes: 96..127 (hypervisor/ctl_gnttab.c) */
+    /* Memory and grants for dom0 processes: 96..127 (hypervisor/kxend/ctl_gnttab.c) */
     KXEN_CTL_FOREIGN_MAP = 96, /* privileged: the domain's memfd + ram size */
     KXEN_CTL_GNTTAB_MAP = 97,  /* validate + mark in use, returns offsets into the memfd */
     KXEN_CTL_GNTTAB_UNMAP = 98,
     KXEN_CTL_GNTTAB_COPY = 99,           /* batched, executed by kxend */
     KXEN_CTL_GNTTAB_GRANT_FOREIGN = 100, /* toolstack: seed reserved entries (store/console) */
 
-    /* Save, restore, migration: 128..159 (hypervisor/save.c) */
+    /* Save, restore, migration: 128..159 (reserved: no group serves them, so kxend
+     * answers -ENOSYS) */
     KXEN_CTL_SAVE_BEGIN = 128,
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,

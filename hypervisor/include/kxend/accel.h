@@ -1,13 +1,16 @@
 /* The accelerator interface: everything that differs between /dev/kvm and Unicorn. Everything
  * above it (hypercalls, event channels, grant tables, devices, save/restore) is shared code.
- * accel/soft.c and accel/kvm.c each define one `const struct accel_ops`. */
+ * Each accelerator (accel/soft.c, accel/kvm.c) registers one `const struct accel_ops` with
+ * ACCEL_REGISTER(); accel_select() finds them by name or rank and never names one. */
 #ifndef KXEND_ACCEL_H
 #define KXEND_ACCEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kxend/domain.h"
+#include "kxend/registry.h"
 
 /* Special registers needed to boot, save and restore a vCPU. */
 struct vcpu_segment {
@@ -31,6 +34,12 @@ struct vcpu_sregs {
 
 struct accel_ops {
     const char *name;
+    /* `--accel auto` tries accelerators in ascending rank and takes the first whose probe
+     * returns 0 (kvm ranks before soft). */
+    int auto_rank;
+    /* The loader enters guests through their Xen PV entry (64-bit, start_info) instead of
+     * the PVH 32-bit entry (soft: Unicorn runs no firmware-style mode switch). */
+    bool pv_boot;
     /* 0 when this accelerator can run here, else -errno (e.g. -ENODEV: no /dev/kvm); > 0:
      * runs, with a limit logged by probe (kvm: no int3), so "auto" does not pick it. */
     int (*probe)(void);
@@ -66,7 +75,7 @@ struct accel_ops {
     /* After the host wrote guest code (restore, loader): drop cached translations. */
     void (*flush_code)(struct domain *d);
 
-    /* Guest-to-guest grant maps (grant_table.c): make the 4 KiB host page `host` appear at
+    /* Guest-to-guest grant maps (gnttab.c): make the 4 KiB host page `host` appear at
      * guest-physical gpa of d, which lies outside d's RAM and every other mapping (the caller
      * checked). Read-only when !writable: kvm turns guest writes into MMIO exits that are
      * dropped, soft maps the page UC_PROT_READ (a write is a fault that crashes the vCPU).
@@ -81,11 +90,16 @@ struct accel_ops {
     void (*hypercall_entry)(unsigned nr, uint8_t entry[32]);
 };
 
-extern const struct accel_ops accel_soft_ops;
-extern const struct accel_ops accel_kvm_ops;
+#define ACCEL_REGISTER(var) KXEND_REGISTER(kxend_accels, struct accel_ops, var)
+KXEND_SECTION_DECLARE(kxend_accels, struct accel_ops);
 
-/* "auto" | "soft" | "kvm" -> ops; auto picks kvm when its probe succeeds. NULL + *err
- * on an unknown or unusable name. */
+/* The registered accelerator called name, or NULL. */
+const struct accel_ops *accel_find(const char *name);
+/* The registered names in auto order, joined by sep, into buf (truncated to len). */
+void accel_names(char *buf, size_t len, const char *sep);
+/* "auto" (or NULL) | a registered name -> ops whose probe accepted this host. auto takes the
+ * lowest-ranked accelerator whose probe returns 0. NULL + *err: -EINVAL for an unknown name,
+ * else the probe's error (for auto, the last one tried). */
 const struct accel_ops *accel_select(const char *name, int *err);
 
 /* ---- What accelerators call back into (implemented by the shared core) ---- */

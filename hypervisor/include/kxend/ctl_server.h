@@ -1,14 +1,16 @@
 /* kxend's control socket server: accepts dom0 clients, reads one request message at a time,
- * dispatches by op through the groups below, sends the reply (with fds). Handlers run on the
- * server thread; they never block on a guest. */
+ * dispatches by op through the registered op groups, sends the reply (with fds). Handlers run on
+ * the server thread; they never block on a guest. */
 #ifndef KXEND_CTL_SERVER_H
 #define KXEND_CTL_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "kxen/ctl.h"
+#include "kxend/registry.h"
 
 struct ctl_conn;
 
@@ -48,11 +50,16 @@ struct ctl_op_group {
     unsigned nr_ops;
 };
 
-/* The op groups ctl_server.c dispatches to (one per owner file; absent groups are empty). */
-extern const struct ctl_op_group ctl_domain_group; /* ctl_domain.c: ops 1..63 */
-extern const struct ctl_op_group ctl_evtchn_group; /* ctl_evtchn.c: ops 64..95 */
-extern const struct ctl_op_group ctl_gnttab_group; /* ctl_gnttab.c: ops 96..127 */
-extern const struct ctl_op_group ctl_save_group;   /* save.c: ops 128..159 */
+/* Each group file (ctl_domain.c, ctl_evtchn.c, ctl_gnttab.c, ...) registers its group with
+ * CTL_OP_GROUP_REGISTER(); the server walks the registrations and never names a group. */
+#define CTL_OP_GROUP_REGISTER(var) KXEND_REGISTER(kxend_ctl_groups, struct ctl_op_group, var)
+KXEND_SECTION_DECLARE(kxend_ctl_groups, struct ctl_op_group);
+
+/* Two ops with one number (in one group or two) is a registration error: logged with the
+ * groups and ops involved, -EEXIST. */
+int ctl_op_groups_check(const struct ctl_op_group *const *groups, size_t nr_groups);
+/* Checks the registered groups (once); kxend refuses to start on an error. */
+int ctl_op_groups_init(void);
 
 /* Per-connection resources (bound ports, grant mappings): released by this callback when the
  * client disconnects or dies. */

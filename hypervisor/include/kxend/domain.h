@@ -2,7 +2,7 @@
  * hypercall families. Owned by the kxend core; other files reach state through these fields
  * and the functions declared here.
  *
- * Threading rules (from SOFT-ACCEL.md, kept on both accelerators so one code path serves both):
+ * Threading rules (docs/soft-accel.md, kept on both accelerators so one code path serves both):
  * - Guest code of a domain runs on accelerator-owned threads (soft: one thread for all vCPUs of
  *   the domain, round robin; kvm: one thread per vCPU).
  * - Hypercalls run on the calling vCPU's thread and may write guest memory directly.
@@ -27,8 +27,8 @@
 #define KXEN_HVM_NR_PARAMS 64
 
 struct accel_ops;
-struct evtchn_domain; /* event_channel.c */
-struct gnttab_domain; /* grant_table.c */
+struct evtchn_domain; /* evtchn.c */
+struct gnttab_domain; /* gnttab.c */
 struct io_domain;     /* io.c */
 
 enum vcpu_state {
@@ -94,8 +94,8 @@ struct vcpu {
     pthread_mutex_t wait_lock; /* guards waiting on wait_cond (blocked/paused vCPUs) */
     pthread_cond_t wait_cond;
 
-    /* Added by the core: boot state from the loader (applied at start), guest run time, and
-     * "halted with interrupts off" (only a kick for destroy ends it). */
+    /* Boot state from the loader (applied at start), guest run time, and "halted with
+     * interrupts off" (only a kick for destroy ends it). */
     struct vcpu_boot boot;
     bool boot_set;
     _Atomic uint64_t cpu_time_ns;

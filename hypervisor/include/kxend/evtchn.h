@@ -1,7 +1,7 @@
-/* Event channels (event_channel.c): per-domain port tables, the 2-level pending/mask ABI in
+/* Event channels (evtchn.c): per-domain port tables, the 2-level pending/mask ABI in
  * shared_info, interdomain/virq/ipi/unbound bindings, and dom0 ends backed by eventfds.
  *
- * Locking: one evtchn lock (private to event_channel.c) guards every port table, dom0's
+ * Locking: one evtchn lock (private to evtchn.c) guards every port table, dom0's
  * included, so interdomain binds never need two locks. It is taken inside d->lock when a
  * caller holds that, never the other way round. */
 #ifndef KXEND_EVTCHN_H
@@ -62,10 +62,7 @@ struct evtchn_status;
 int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st);
 int evtchn_reset_domain(uint16_t dom);
 
-HYPERCALL_FAMILY(hc_event_channel_op);
-
-/* Control-socket ops 64..95 (ctl_evtchn.c), listed by the control server. */
-struct ctl_op_group;
-extern const struct ctl_op_group ctl_evtchn_group;
+/* __HYPERVISOR_event_channel_op (registered; named here for the unit tests). */
+extern const struct hypercall_family evtchn_hypercall;
 
 #endif

@@ -1,10 +1,10 @@
-/* Grant tables (grant_table.c): v1 entries in guest RAM frames the guest names, map/unmap and
- * copy with Xen's flag protocol, dom0 access through the control socket (ctl_gnttab.c).
+/* Grant tables (kxend/gnttab*.c): v1 entries in guest RAM frames the guest names, map/unmap
+ * and copy with Xen's flag protocol, dom0 access through the control socket (ctl_gnttab.c).
  *
- * Locking: one gnttab lock (private to grant_table.c) guards every domain's frame list, pin
+ * Locking: one gnttab lock (private to the gnttab files) guards every domain's frame list, pin
  * counts and dom0's map handles. Flags in a granter's entries are changed with cmpxchg on the
  * entry (Xen's protocol). On the soft accelerator a guest's own `lock cmpxchg` is not atomic
- * against host threads (SOFT-ACCEL.md), so a map racing the granter's revoke has a window
+ * against host threads (docs/soft-accel.md), so a map racing the granter's revoke has a window
  * there; kvm has none. */
 #ifndef KXEND_GNTTAB_H
 #define KXEND_GNTTAB_H
@@ -42,10 +42,7 @@ int gnttab_dom0_copy(uint16_t domid, uint32_t ref, uint16_t offset, uint16_t len
 int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t ddom, uint32_t dref,
                           uint16_t doff, uint16_t len);
 
-HYPERCALL_FAMILY(hc_grant_table_op);
-
-/* Control-socket ops 96..127 (ctl_gnttab.c), listed by the control server. */
-struct ctl_op_group;
-extern const struct ctl_op_group ctl_gnttab_group;
+/* __HYPERVISOR_grant_table_op (registered; named here for the unit tests). */
+extern const struct hypercall_family gnttab_hypercall;
 
 #endif

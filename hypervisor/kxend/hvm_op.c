@@ -108,4 +108,5 @@ static int64_t do_hvm_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_hvm_op = {__HYPERVISOR_hvm_op, "hvm_op", do_hvm_op};
+static const struct hypercall_family hc_hvm_op = {__HYPERVISOR_hvm_op, "hvm_op", do_hvm_op};
+HYPERCALL_REGISTER(hc_hvm_op);

@@ -20,6 +20,7 @@
 #include "kxend/evtchn.h"
 #include "evtchn_internal.h"
 #include "kxend/guest_mem.h"
+#include "kxend/subsys.h"
 
 _Static_assert(KXEN_EVTCHN_NR_PORTS == EVTCHN_2L_NR_CHANNELS, "2-level port count");
 
@@ -45,6 +46,15 @@ static int domid_resolve(const struct domain *self, uint32_t domid, uint16_t *ou
         return -ESRCH;
     *out = (uint16_t)domid;
     return 0;
+}
+
+/* The domain an op names: the caller's own, or any for a privileged caller. */
+static int domid_resolve_own(const struct domain *self, uint32_t domid, uint16_t *out)
+{
+    int rc = domid_resolve(self, domid, out);
+    if (rc == 0 && *out != self->domid && !self->privileged)
+        rc = -EPERM;
+    return rc;
 }
 
 static int vcpu_check(const struct domain *d, uint32_t vcpu)
@@ -275,6 +285,28 @@ static void tab_put(struct domain *ref)
         domain_put(ref);
 }
 
+/* dom's table with evtchn_lock held (release both with tab_unlock), or NULL with *rc set and
+ * nothing held. */
+static struct evtchn_domain *tab_lock(uint16_t dom, struct domain **ref, int *rc)
+{
+    struct evtchn_domain *tab;
+    if ((*rc = tab_get(dom, &tab, ref)))
+        return NULL;
+    pthread_mutex_lock(&evtchn_lock);
+    if ((tab = tab_locked(tab, *ref)))
+        return tab;
+    pthread_mutex_unlock(&evtchn_lock);
+    tab_put(*ref);
+    *rc = -ESRCH;
+    return NULL;
+}
+
+static void tab_unlock(struct domain *ref)
+{
+    pthread_mutex_unlock(&evtchn_lock);
+    tab_put(ref);
+}
+
 /* Interdomain link of local:lport to remote:rport (which is unbound for local). */
 int evtchn_bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domain *rt,
                                    uint32_t rport, uint32_t *lport_out)
@@ -307,11 +339,9 @@ static int op_alloc_unbound(struct vcpu *v, void *arg)
 {
     struct evtchn_alloc_unbound *a = arg;
     uint16_t dom, rdom;
-    int rc = domid_resolve(v->dom, a->dom, &dom);
+    int rc = domid_resolve_own(v->dom, a->dom, &dom);
     if (rc)
         return rc;
-    if (dom != v->dom->domid && !v->dom->privileged)
-        return -EPERM;
     if ((rc = domid_resolve(v->dom, a->remote_dom, &rdom)))
         return rc;
     uint32_t port;
@@ -323,21 +353,16 @@ static int op_alloc_unbound(struct vcpu *v, void *arg)
 
 int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port)
 {
-    struct evtchn_domain *tab;
     struct domain *ref;
-    int rc = tab_get(dom, &tab, &ref);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&evtchn_lock);
-    tab = tab_locked(tab, ref);
+    int rc;
+    struct evtchn_domain *tab = tab_lock(dom, &ref, &rc);
     if (!tab)
-        rc = -ESRCH;
-    else if ((rc = evtchn_port_alloc(tab, port)) == 0) {
+        return rc;
+    if ((rc = evtchn_port_alloc(tab, port)) == 0) {
         tab->ports[*port].state = ECS_UNBOUND;
         tab->ports[*port].remote_dom = remote_dom;
     }
-    pthread_mutex_unlock(&evtchn_lock);
-    tab_put(ref);
+    tab_unlock(ref);
     return rc;
 }
 
@@ -454,11 +479,9 @@ static int op_status(struct vcpu *v, void *arg)
 {
     struct evtchn_status *a = arg;
     uint16_t dom;
-    int rc = domid_resolve(v->dom, a->dom, &dom);
+    int rc = domid_resolve_own(v->dom, a->dom, &dom);
     if (rc)
         return rc;
-    if (dom != v->dom->domid && !v->dom->privileged)
-        return -EPERM;
     return evtchn_get_status(dom, a->port, a);
 }
 
@@ -466,44 +489,37 @@ int evtchn_get_status(uint16_t dom, uint32_t port, struct evtchn_status *st)
 {
     if (evtchn_port_check(port))
         return -EINVAL;
-    struct evtchn_domain *tab;
     struct domain *ref;
-    int rc = tab_get(dom, &tab, &ref);
-    if (rc)
+    int rc;
+    struct evtchn_domain *tab = tab_lock(dom, &ref, &rc);
+    if (!tab)
         return rc;
-    pthread_mutex_lock(&evtchn_lock);
-    tab = tab_locked(tab, ref);
-    if (!tab) {
-        rc = -ESRCH;
-    } else {
-        const struct evtchn_port *p = &tab->ports[port];
-        memset(&st->status, 0, sizeof(*st) - offsetof(struct evtchn_status, status));
-        st->vcpu = atomic_load(&p->notify_vcpu);
-        switch (p->state) {
-        case ECS_FREE:
-            st->status = EVTCHNSTAT_closed;
-            break;
-        case ECS_UNBOUND:
-            st->status = EVTCHNSTAT_unbound;
-            st->u.unbound.dom = p->remote_dom;
-            break;
-        case ECS_INTERDOMAIN:
-            st->status = EVTCHNSTAT_interdomain;
-            st->u.interdomain.dom = p->remote_dom;
-            st->u.interdomain.port = p->remote_port;
-            break;
-        case ECS_VIRQ:
-            st->status = EVTCHNSTAT_virq;
-            st->u.virq = p->virq;
-            break;
-        case ECS_IPI:
-            st->status = EVTCHNSTAT_ipi;
-            break;
-        }
+    const struct evtchn_port *p = &tab->ports[port];
+    memset(&st->status, 0, sizeof(*st) - offsetof(struct evtchn_status, status));
+    st->vcpu = atomic_load(&p->notify_vcpu);
+    switch (p->state) {
+    case ECS_FREE:
+        st->status = EVTCHNSTAT_closed;
+        break;
+    case ECS_UNBOUND:
+        st->status = EVTCHNSTAT_unbound;
+        st->u.unbound.dom = p->remote_dom;
+        break;
+    case ECS_INTERDOMAIN:
+        st->status = EVTCHNSTAT_interdomain;
+        st->u.interdomain.dom = p->remote_dom;
+        st->u.interdomain.port = p->remote_port;
+        break;
+    case ECS_VIRQ:
+        st->status = EVTCHNSTAT_virq;
+        st->u.virq = p->virq;
+        break;
+    case ECS_IPI:
+        st->status = EVTCHNSTAT_ipi;
+        break;
     }
-    pthread_mutex_unlock(&evtchn_lock);
-    tab_put(ref);
-    return rc;
+    tab_unlock(ref);
+    return 0;
 }
 
 static int op_bind_vcpu(struct vcpu *v, void *arg)
@@ -556,11 +572,9 @@ static int op_reset(struct vcpu *v, void *arg)
 {
     struct evtchn_reset *a = arg;
     uint16_t dom;
-    int rc = domid_resolve(v->dom, a->dom, &dom);
+    int rc = domid_resolve_own(v->dom, a->dom, &dom);
     if (rc)
         return rc;
-    if (dom != v->dom->domid && !v->dom->privileged)
-        return -EPERM;
     return evtchn_reset_domain(dom);
 }
 
@@ -568,22 +582,16 @@ int evtchn_reset_domain(uint16_t dom)
 {
     if (dom == 0)
         return -EINVAL; /* dom0's ports belong to host processes, closed by their handles */
-    struct evtchn_domain *tab;
     struct domain *ref;
-    int rc = tab_get(dom, &tab, &ref);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&evtchn_lock);
-    tab = tab_locked(tab, ref);
+    int rc;
+    struct evtchn_domain *tab = tab_lock(dom, &ref, &rc);
     if (!tab)
-        rc = -ESRCH;
-    else
-        for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
-            if (tab->ports[p].state != ECS_FREE)
-                evtchn_close_locked(tab, p, NULL);
-    pthread_mutex_unlock(&evtchn_lock);
-    tab_put(ref);
-    return rc;
+        return rc;
+    for (uint32_t p = 1; p < KXEN_EVTCHN_NR_PORTS; p++)
+        if (tab->ports[p].state != ECS_FREE)
+            evtchn_close_locked(tab, p, NULL);
+    tab_unlock(ref);
+    return 0;
 }
 
 union evtchn_op_arg {
@@ -632,11 +640,12 @@ static int64_t hc_evtchn(struct vcpu *v, const uint64_t args[5])
     return rc;
 }
 
-const struct hypercall_family hc_event_channel_op = {
+const struct hypercall_family evtchn_hypercall = {
     .nr = __HYPERVISOR_event_channel_op,
     .name = "event_channel_op",
     .fn = hc_evtchn,
 };
+HYPERCALL_REGISTER(evtchn_hypercall);
 
 /* ---- any-thread entry points ---- */
 
@@ -690,3 +699,12 @@ void evtchn_domain_destroy(struct domain *d)
     pthread_mutex_unlock(&evtchn_lock);
     free(tab);
 }
+
+/* Every other subsystem may send events: event channels come first and go last. */
+static const struct domain_subsys evtchn_subsys = {
+    .name = "evtchn",
+    .order = SUBSYS_ORDER_CORE,
+    .init = evtchn_domain_init,
+    .destroy = evtchn_domain_destroy,
+};
+DOMAIN_SUBSYS_REGISTER(evtchn_subsys);

@@ -68,5 +68,6 @@ static int64_t do_xen_version(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_xen_version = {__HYPERVISOR_xen_version, "xen_version",
-                                                do_xen_version};
+static const struct hypercall_family hc_xen_version = {__HYPERVISOR_xen_version, "xen_version",
+                                                       do_xen_version};
+HYPERCALL_REGISTER(hc_xen_version);

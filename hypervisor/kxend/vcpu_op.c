@@ -284,4 +284,5 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_vcpu_op = {__HYPERVISOR_vcpu_op, "vcpu_op", do_vcpu_op};
+static const struct hypercall_family hc_vcpu_op = {__HYPERVISOR_vcpu_op, "vcpu_op", do_vcpu_op};
+HYPERCALL_REGISTER(hc_vcpu_op);

@@ -199,4 +199,6 @@ static int64_t do_memory_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_memory_op = {__HYPERVISOR_memory_op, "memory_op", do_memory_op};
+static const struct hypercall_family hc_memory_op = {__HYPERVISOR_memory_op, "memory_op",
+                                                     do_memory_op};
+HYPERCALL_REGISTER(hc_memory_op);

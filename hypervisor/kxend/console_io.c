@@ -169,5 +169,6 @@ static int64_t do_console_io(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_console_io = {__HYPERVISOR_console_io, "console_io",
-                                               do_console_io};
+static const struct hypercall_family hc_console_io = {__HYPERVISOR_console_io, "console_io",
+                                                      do_console_io};
+HYPERCALL_REGISTER(hc_console_io);

@@ -213,7 +213,8 @@ static int64_t do_sched_op(struct vcpu *v, const uint64_t a[5])
     }
 }
 
-const struct hypercall_family hc_sched_op = {__HYPERVISOR_sched_op, "sched_op", do_sched_op};
+static const struct hypercall_family hc_sched_op = {__HYPERVISOR_sched_op, "sched_op", do_sched_op};
+HYPERCALL_REGISTER(hc_sched_op);
 
 /* set_timer_op(timeout_abs_ns): 0 cancels; a past time fires at once (as Xen for PV). */
 static int64_t do_set_timer_op(struct vcpu *v, const uint64_t a[5])
@@ -228,5 +229,6 @@ static int64_t do_set_timer_op(struct vcpu *v, const uint64_t a[5])
     return 0;
 }
 
-const struct hypercall_family hc_set_timer_op = {__HYPERVISOR_set_timer_op, "set_timer_op",
-                                                 do_set_timer_op};
+static const struct hypercall_family hc_set_timer_op = {__HYPERVISOR_set_timer_op, "set_timer_op",
+                                                        do_set_timer_op};
+HYPERCALL_REGISTER(hc_set_timer_op);

@@ -32,6 +32,7 @@ void kxen_daemon_init(struct kxen_daemon *d, const char *name)
 int kxen_daemon_log_init(struct kxen_daemon *d, enum klog_level level, const char *path)
 {
     int rc = klog_init(d->name, level, path);
+    d->logs_to_file = rc == 0 && path != NULL;
     if (rc < 0)
         snprintf(d->msg, sizeof(d->msg), "cannot open log file %s: %s", path, strerror(-rc));
     return rc;
@@ -177,6 +178,8 @@ bool kxen_daemon_fail(struct kxen_daemon *d, int status, const char *fmt, ...)
         vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
         va_end(ap);
     }
+    if (d->logs_to_file)
+        log_err("%s", d->msg);
     if (d->ready_fd < 0)
         return true;
     char buf[1 + sizeof(d->msg)];

@@ -453,25 +453,6 @@ static int listen_socket(void)
 }
 
 static struct kxen_daemon daemon_state;
-static bool logs_to_file;
-
-/* A start-up failure reaches whoever started xenconsoled (stderr, or the parent waiting on
- * the ready pipe) and the log file. fmt NULL: the skeleton's own message. */
-static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void startup_failed(const char *fmt, ...)
-{
-    struct kxen_daemon *d = &daemon_state;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-        va_end(ap);
-    }
-    if (logs_to_file)
-        log_err("%s", d->msg);
-    if (kxen_daemon_fail(d, 1, NULL))
-        fprintf(stderr, "xenconsoled: %s\n", d->msg);
-}
 
 static void usage(FILE *f)
 {
@@ -608,7 +589,6 @@ int main(int argc, char **argv)
     setenv("XENSTORED_RUNDIR", S.rundir, 0);
     struct kxen_daemon *dm = &daemon_state;
     kxen_daemon_init(dm, "xenconsoled");
-    logs_to_file = logfile != NULL;
     if (kxen_daemon_log_init(dm, level, logfile) < 0) {
         fprintf(stderr, "xenconsoled: %s\n", dm->msg);
         return 1;
@@ -616,12 +596,12 @@ int main(int argc, char **argv)
     char cdir[PATH_MAX + 16];
     snprintf(cdir, sizeof(cdir), "%s/console", S.rundir);
     if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
-        startup_failed("cannot create %s: %s", cdir, strerror(errno));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot create %s: %s", cdir, strerror(errno));
         return 1;
     }
     /* The lock comes before the socket, which listen_socket() replaces. */
     if (kxen_daemon_lock(dm, S.rundir, pidfile) < 0 || kxen_daemon_detach(dm, no_fork) < 0) {
-        startup_failed(NULL);
+        KXEN_DAEMON_FAIL(dm, 1, NULL);
         kxen_daemon_cleanup(dm);
         return 1;
     }
@@ -635,46 +615,47 @@ int main(int argc, char **argv)
     struct kxen_daemon_stop stop = {0};
     S.base = event_base_new();
     if (!S.base) {
-        startup_failed("cannot create the event loop");
+        KXEN_DAEMON_FAIL(dm, 1, "cannot create the event loop");
         goto out;
     }
     if (kxen_daemon_signals(dm, NULL) < 0) {
-        startup_failed(NULL);
+        KXEN_DAEMON_FAIL(dm, 1, NULL);
         goto out;
     }
     S.xs = xs_open(0);
     S.xce = xenevtchn_open(NULL, 0);
     S.fmem = xenforeignmemory_open(NULL, 0);
     if (!S.xs || !S.xce || !S.fmem) {
-        startup_failed("cannot open %s: %s",
-                       !S.xs    ? "xenstore"
-                       : !S.xce ? "xenevtchn"
-                                : "xenforeignmemory",
-                       strerror(errno));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot open %s: %s",
+                         !S.xs    ? "xenstore"
+                         : !S.xce ? "xenevtchn"
+                                  : "xenforeignmemory",
+                         strerror(errno));
         goto out;
     }
     if (!xs_watch(S.xs, "@introduceDomain", "intro") ||
         !xs_watch(S.xs, "@releaseDomain", "release")) {
-        startup_failed("cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot watch @introduceDomain/@releaseDomain: %s",
+                         strerror(errno));
         goto out;
     }
     S.listen_fd = listen_socket();
     if (S.listen_fd < 0) {
-        startup_failed("cannot listen on %s/xenconsoled.sock: %s", S.rundir,
-                       strerror(-S.listen_fd));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot listen on %s/xenconsoled.sock: %s", S.rundir,
+                         strerror(-S.listen_fd));
         goto out;
     }
     int r;
     if ((r = loop_setup(evs, ARRAY_SIZE(evs))) < 0 ||
         (r = kxen_daemon_stop_watch(&stop, S.base)) < 0) {
-        startup_failed("cannot set up the event loop: %s", strerror(-r));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot set up the event loop: %s", strerror(-r));
         goto out;
     }
     if (kxen_daemon_write_pid(dm) < 0) {
-        startup_failed(NULL);
+        KXEN_DAEMON_FAIL(dm, 1, NULL);
         goto out;
     }
-    if (kxen_daemon_ready(dm, logs_to_file) < 0)
+    if (kxen_daemon_ready(dm, dm->logs_to_file) < 0)
         log_warn("%s", dm->msg);
     log_info("serving consoles in %s", S.rundir);
     rescan();

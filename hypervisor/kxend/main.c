@@ -30,32 +30,12 @@ static void usage(FILE *f)
 }
 
 static struct kxen_daemon daemon_state;
-static bool logs_to_file;
 
 /* Runs in the signal handler: ctl_server_stop() only sets a flag and writes an eventfd. */
 static void on_stop(int sig)
 {
     (void)sig;
     ctl_server_stop();
-}
-
-/* A start-up failure reaches whoever started kxend (stderr, or the parent waiting on the
- * ready pipe) and the log file. fmt NULL: the skeleton's own message. */
-static int startup_failed(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int startup_failed(int status, const char *fmt, ...)
-{
-    struct kxen_daemon *d = &daemon_state;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-        va_end(ap);
-    }
-    if (logs_to_file)
-        log_err("%s", d->msg);
-    if (kxen_daemon_fail(d, status, NULL))
-        fprintf(stderr, "kxend: %s\n", d->msg);
-    return status;
 }
 
 int main(int argc, char **argv)
@@ -124,7 +104,6 @@ int main(int argc, char **argv)
 
     struct kxen_daemon *d = &daemon_state;
     kxen_daemon_init(d, "kxend");
-    logs_to_file = log_file != NULL;
     if (kxen_daemon_log_init(d, (enum klog_level)level, log_file) < 0) {
         fprintf(stderr, "kxend: %s\n", d->msg);
         return 1;
@@ -150,12 +129,12 @@ int main(int argc, char **argv)
     /* Checks before daemonizing, so that refusals reach the caller's terminal directly; the
      * lock comes before the socket, which ctl_server_init() replaces. */
     if (kxen_daemon_lock(d, rundir, pidfile) < 0) {
-        startup_failed(1, NULL);
+        KXEN_DAEMON_FAIL(d, 1, NULL);
         kxen_daemon_cleanup(d);
         return 1;
     }
     if (kxen_daemon_detach(d, no_fork) < 0) {
-        startup_failed(1, NULL);
+        KXEN_DAEMON_FAIL(d, 1, NULL);
         kxen_daemon_cleanup(d);
         return 1;
     }
@@ -167,21 +146,21 @@ int main(int argc, char **argv)
     time_init();
 
     if ((rc = kxen_daemon_write_pid(d)) < 0) {
-        rc = startup_failed(1, NULL);
+        rc = KXEN_DAEMON_FAIL(d, 1, NULL);
         goto out;
     }
     if ((rc = ctl_server_init(sock)) < 0) {
-        rc = startup_failed(1, "cannot set up %s: %s",
-                            rc == -ENAMETOOLONG ? "the socket path" : sock, strerror(-rc));
+        rc = KXEN_DAEMON_FAIL(d, 1, "cannot set up %s: %s",
+                              rc == -ENAMETOOLONG ? "the socket path" : sock, strerror(-rc));
         goto out;
     }
     if (kxen_daemon_signals(d, on_stop) < 0) {
-        rc = startup_failed(1, NULL);
+        rc = KXEN_DAEMON_FAIL(d, 1, NULL);
         goto out;
     }
     log_info("kxend %d serving %s with the %s accelerator", (int)getpid(), sock, kxend_accel->name);
     console_hv_printf("(XEN) kxend started, accelerator %s\n", kxend_accel->name);
-    if (kxen_daemon_ready(d, logs_to_file) < 0)
+    if (kxen_daemon_ready(d, d->logs_to_file) < 0)
         log_warn("%s", d->msg);
 
     rc = ctl_server_run() < 0 ? 1 : 0;

@@ -311,25 +311,6 @@ static void libevent_log_cb(int severity, const char *msg)
 }
 
 static struct kxen_daemon daemon_state;
-static bool logs_to_file;
-
-/* A start-up failure reaches whoever started xenstored (stderr, or the parent waiting on the
- * ready pipe) and the log file. fmt NULL: the skeleton's own message. */
-static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void startup_failed(const char *fmt, ...)
-{
-    struct kxen_daemon *d = &daemon_state;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-        va_end(ap);
-    }
-    if (logs_to_file)
-        log_err("%s", d->msg);
-    if (kxen_daemon_fail(d, 1, NULL))
-        fprintf(stderr, "xenstored: %s\n", d->msg);
-}
 
 /* One xenstored per socket directory: the lock file sits beside the socket, so daemons on
  * different --socket directories (tests run several) share a run directory. */
@@ -377,7 +358,6 @@ int main(int argc, char **argv)
     }
     struct kxen_daemon *dm = &daemon_state;
     kxen_daemon_init(dm, "xenstored");
-    logs_to_file = o.log_file != NULL;
     int r = kxen_daemon_log_init(dm, (enum klog_level)o.log_level, o.log_file);
     if (r) {
         fprintf(stderr, "xenstored: %s\n", dm->msg);
@@ -391,7 +371,7 @@ int main(int argc, char **argv)
     /* The lock comes before the socket: a refused second daemon never touches the first's
      * socket or pid files. */
     if (kxen_daemon_lock(dm, lockdir, o.pid_file) < 0 || kxen_daemon_detach(dm, o.no_fork) < 0) {
-        startup_failed(NULL);
+        KXEN_DAEMON_FAIL(dm, 1, NULL);
         kxen_daemon_cleanup(dm);
         return 1;
     }
@@ -412,7 +392,7 @@ int main(int argc, char **argv)
     struct kxen_daemon_stop stop = {0};
     FILE *trace = NULL;
     if (!base || !d || xs_daemon_init(d, base)) {
-        startup_failed("out of memory at startup");
+        KXEN_DAEMON_FAIL(dm, 1, "out of memory at startup");
         free(d);
         d = NULL;
         goto out;
@@ -422,30 +402,30 @@ int main(int argc, char **argv)
     if (o.trace_file) {
         trace = fopen(o.trace_file, "a");
         if (!trace) {
-            startup_failed("cannot open trace file %s: %s", o.trace_file, strerror(errno));
+            KXEN_DAEMON_FAIL(dm, 1, "cannot open trace file %s: %s", o.trace_file, strerror(errno));
             goto out;
         }
         d->trace = trace;
         d->trace_on = true;
     }
     if ((r = xs_listener_open(d, sockpath, &l))) {
-        startup_failed("cannot listen on %s: %s", sockpath,
-                       r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot listen on %s: %s", sockpath,
+                         r == -EADDRINUSE ? "another xenstored answers there" : strerror(-r));
         goto out;
     }
     if (kxen_daemon_write_pid(dm) < 0 || kxen_daemon_signals(dm, NULL) < 0) {
-        startup_failed(NULL);
+        KXEN_DAEMON_FAIL(dm, 1, NULL);
         goto out;
     }
     if ((r = kxen_daemon_stop_watch(&stop, base)) < 0) {
-        startup_failed("cannot watch for signals: %s", strerror(-r));
+        KXEN_DAEMON_FAIL(dm, 1, "cannot watch for signals: %s", strerror(-r));
         goto out;
     }
     if (o.output_pid && o.no_fork) {
         printf("%d\n", (int)getpid());
         fflush(stdout);
     }
-    if (kxen_daemon_ready(dm, logs_to_file) < 0)
+    if (kxen_daemon_ready(dm, dm->logs_to_file) < 0)
         log_warn("%s", dm->msg);
     log_info("listening on %s%s", sockpath, d->ring_backend ? "" : " (no guest ring backend)");
     if (run_loop(base, d, (uint64_t)o.poll_us * 1000) < 0)

@@ -9,6 +9,7 @@
 #define KXEN_DAEMON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "kxen/log.h"
@@ -25,6 +26,7 @@ struct kxen_daemon {
     bool is_parent; /* after kxen_daemon_detach(): the caller must exit(exit_status) */
     int exit_status;
     pid_t child;                          /* in the parent: the daemon's pid */
+    bool logs_to_file;                    /* kxen_daemon_log_init() was given a path */
     char msg[KXEN_DAEMON_PATH_MAX + 256]; /* why the last call failed, or what the child reported */
 };
 
@@ -54,11 +56,21 @@ int kxen_daemon_write_pid(struct kxen_daemon *d);
 int kxen_daemon_ready(struct kxen_daemon *d, bool stderr_to_null);
 
 /* Start-up failed: formats the reason into d->msg (fmt NULL keeps the message a failed
- * skeleton call left there) and, in a detached child, hands it and status to the waiting
- * parent. Returns true when nobody else will show the message (no parent waits): the caller
- * then prints d->msg itself. */
+ * skeleton call left there), logs it when the log goes to a file, and, in a detached child,
+ * hands it and status to the waiting parent. Returns true when nobody else will show the
+ * message (no parent waits): the caller then prints d->msg itself. */
 bool kxen_daemon_fail(struct kxen_daemon *d, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* For a daemon's main(): kxen_daemon_fail(), then "<name>: <msg>" on the daemon's stderr
+ * when no parent waits to show it. Evaluates to status. */
+#define KXEN_DAEMON_FAIL(d, status, ...)                                                           \
+    ({                                                                                             \
+        int kxen_fail_status_ = (status);                                                          \
+        if (kxen_daemon_fail((d), kxen_fail_status_, __VA_ARGS__))                                 \
+            fprintf(stderr, "%s: %s\n", (d)->name, (d)->msg);                                      \
+        kxen_fail_status_;                                                                         \
+    })
 
 /* SIGTERM, SIGINT and SIGHUP become a stop request: a byte (the signal number) on a
  * non-blocking self-pipe whose read end kxen_daemon_stop_fd() gives an event loop, plus the

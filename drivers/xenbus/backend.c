@@ -101,36 +101,32 @@ static void fe_state_path(const struct xenbus_device *dev, char *path)
 
 /* ---- State ---------------------------------------------------------------------------------- */
 
+struct state_txn {
+    struct xenbus_platform *p;
+    const char *path, *val;
+};
+
+/* Writes the state only where the node still exists: a device whose directory the toolstack
+ * removed must not have it recreated by a late state write. */
+static int switch_state_body(xenbus_txn_t t, void *arg)
+{
+    const struct state_txn *s = arg;
+    char buf[16];
+    int rc = s->p->ops->xs_read(s->p, t, s->path, buf, sizeof(buf));
+    if (rc < 0 && rc != -EOVERFLOW)
+        return rc;
+    return s->p->ops->xs_write(s->p, t, s->path, s->val);
+}
+
 int xenbus_switch_state(struct xenbus_device *dev, enum xenbus_state state)
 {
-    struct xenbus_platform *p = dev->be->p;
-    char path[XENBUS_PATH_MAX], buf[16], val[4];
+    char path[XENBUS_PATH_MAX], val[4];
     if (path_fmt(path, "%s/state", dev->be_path))
         return -ENAMETOOLONG;
     snprintf(val, sizeof(val), "%d", (int)state & 0xf);
     dev->state = state;
-    /* In a transaction that checks the node still exists: a device whose directory the
-     * toolstack removed must not have it recreated by a late state write. */
-    for (int attempt = 0; attempt < 16; attempt++) {
-        xenbus_txn_t t;
-        int rc = p->ops->xs_transaction_start(p, &t);
-        if (rc)
-            return rc;
-        rc = p->ops->xs_read(p, t, path, buf, sizeof(buf));
-        if (rc < 0 && rc != -EOVERFLOW) {
-            p->ops->xs_transaction_end(p, t, true);
-            return rc;
-        }
-        rc = p->ops->xs_write(p, t, path, val);
-        if (rc) {
-            p->ops->xs_transaction_end(p, t, true);
-            return rc;
-        }
-        rc = p->ops->xs_transaction_end(p, t, false);
-        if (rc != -EAGAIN)
-            return rc;
-    }
-    return -EAGAIN;
+    struct state_txn s = {dev->be->p, path, val};
+    return xenbus_transact(s.p, switch_state_body, &s);
 }
 
 static void dev_disconnect(struct xenbus_device *dev)

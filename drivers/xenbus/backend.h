@@ -118,6 +118,9 @@ struct xenbus_gather_uint {
 int xenbus_gather(struct xenbus_device *dev, enum xenbus_end end,
                   const struct xenbus_gather_uint *keys, unsigned int n);
 
+/* Runs body inside a transaction and commits it, retrying the whole body when the commit
+ * conflicts (-EAGAIN; bounded). A body error aborts the transaction and is returned. */
+int xenbus_transact(struct xenbus_platform *p, int (*body)(xenbus_txn_t t, void *arg), void *arg);
 /* Writes a set of backend keys in one transaction, retrying on -EAGAIN (bounded). */
 struct xenbus_kv {
     const char *key;

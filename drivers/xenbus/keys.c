@@ -122,16 +122,14 @@ int xenbus_gather(struct xenbus_device *dev, enum xenbus_end end,
 /* Transactions that conflict are retried; a store that conflicts this often is broken. */
 #define XENBUS_TXN_RETRIES 16
 
-int xenbus_write_features(struct xenbus_device *dev, const struct xenbus_kv *kv, unsigned int n)
+int xenbus_transact(struct xenbus_platform *p, int (*body)(xenbus_txn_t t, void *arg), void *arg)
 {
-    struct xenbus_platform *p = xenbus_backend_platform(dev->be);
     for (int attempt = 0; attempt < XENBUS_TXN_RETRIES; attempt++) {
         xenbus_txn_t t;
         int rc = p->ops->xs_transaction_start(p, &t);
         if (rc)
             return rc;
-        for (unsigned int i = 0; i < n && !rc; i++)
-            rc = xenbus_printf(dev, t, XENBUS_BACKEND, kv[i].key, "%s", kv[i].value);
+        rc = body(t, arg);
         if (rc) {
             p->ops->xs_transaction_end(p, t, true);
             return rc;
@@ -141,4 +139,25 @@ int xenbus_write_features(struct xenbus_device *dev, const struct xenbus_kv *kv,
             return rc;
     }
     return -EAGAIN;
+}
+
+struct features_txn {
+    struct xenbus_device *dev;
+    const struct xenbus_kv *kv;
+    unsigned int n;
+};
+
+static int write_features_body(xenbus_txn_t t, void *arg)
+{
+    const struct features_txn *f = arg;
+    int rc = 0;
+    for (unsigned int i = 0; i < f->n && !rc; i++)
+        rc = xenbus_printf(f->dev, t, XENBUS_BACKEND, f->kv[i].key, "%s", f->kv[i].value);
+    return rc;
+}
+
+int xenbus_write_features(struct xenbus_device *dev, const struct xenbus_kv *kv, unsigned int n)
+{
+    struct features_txn f = {dev, kv, n};
+    return xenbus_transact(xenbus_backend_platform(dev->be), write_features_body, &f);
 }

@@ -16,8 +16,8 @@
 #define STACK_SIZE (64 * 1024)
 #define NR_PD_PAGES 4 /* 4 x 512 x 2 MiB = 4 GiB */
 
-/* One Xen note: namesz, descsz, type, "Xen\0", then the descriptor. */
-.macro XEN_NOTE type, kind, value
+/* One Xen note: namesz, descsz, type, "Xen\0", then the descriptor between the two halves. */
+.macro XEN_NOTE_BEGIN type
     .pushsection .note.Xen, "a", @note
     .p2align 2
     .long 2f - 1f
@@ -25,23 +25,24 @@
     .long \type
 1:  .asciz "Xen"
 2:  .p2align 2
-3:  \kind \value
+3:
+.endm
+.macro XEN_NOTE_END
 4:  .p2align 2
     .popsection
 .endm
 
-/* Same with a string descriptor (the macro would drop the quotes of a plain argument). */
+.macro XEN_NOTE type, kind, value
+    XEN_NOTE_BEGIN \type
+    \kind \value
+    XEN_NOTE_END
+.endm
+
+/* Same with a string descriptor (the macro above would drop the quotes of a plain argument). */
 .macro XEN_NOTE_STR type, str
-    .pushsection .note.Xen, "a", @note
-    .p2align 2
-    .long 2f - 1f
-    .long 4f - 3f
-    .long \type
-1:  .asciz "Xen"
-2:  .p2align 2
-3:  .asciz "\str"
-4:  .p2align 2
-    .popsection
+    XEN_NOTE_BEGIN \type
+    .asciz "\str"
+    XEN_NOTE_END
 .endm
 
     XEN_NOTE_STR XEN_ELFNOTE_GUEST_OS, kxen-guest

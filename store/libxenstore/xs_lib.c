@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kxen/util.h"
 #include "xenstore_lib.h"
 
 /* Xen's compiled-in default run directory, used when XENSTORED_RUNDIR is unset. */
@@ -173,17 +174,6 @@ char *sanitise_value(struct expanding_buffer *ebuf, const char *val, unsigned le
     return ebuf->buf;
 }
 
-static int xs_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Inverse of sanitise_value, also accepting what users type: \ooo (1-3 octal digits), \xHH
  * (1-2 hex digits), \t \n \r, and \c for any other c. A trailing lone backslash yields a NUL
  * byte, as Xen's tools do. */
@@ -213,7 +203,7 @@ void unsanitise_value(char *out, unsigned *out_len_r, const char *in)
             break;
         case 'x': {
             int v = 0, d, k;
-            for (k = 0; k < 2 && (d = xs_hex_digit(*in)) >= 0; k++, in++)
+            for (k = 0; k < 2 && (d = kxen_hex_digit(*in)) >= 0; k++, in++)
                 v = v * 16 + d;
             *out++ = k ? (char)v : 'x';
             break;

@@ -15,6 +15,19 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* The value of one hexadecimal digit (either case), or -1. Header-only: libraries that link
+ * nothing of common/ use it too. */
+static inline int kxen_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Resolves the host's run directory: $KXEN_RUNDIR, else /run/kxen for root, else
  * $XDG_RUNTIME_DIR/kxen, else /tmp/kxen-<uid>. Returns 0 or -ENAMETOOLONG. */
 int kxen_rundir(char *buf, size_t len);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kxen/util.h"
 #include "kxl/cfg.h"
 
 #define KXL_CFG_MAX_FILE (1u << 20) /* a domain config is a few hundred bytes */
@@ -119,17 +120,6 @@ static void skip_space(struct lexer *lx, int newlines)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A quoted string; lx->p is on the opening quote. */
 static int lex_string(struct lexer *lx, char **out)
 {
@@ -181,8 +171,8 @@ static int lex_string(struct lexer *lx, char **out)
                 c = e;
                 break;
             case 'x': {
-                int h1 = lx->p < lx->end ? hexval(lx->p[0]) : -1;
-                int h2 = lx->p + 1 < lx->end ? hexval(lx->p[1]) : -1;
+                int h1 = lx->p < lx->end ? kxen_hex_digit(lx->p[0]) : -1;
+                int h2 = lx->p + 1 < lx->end ? kxen_hex_digit(lx->p[1]) : -1;
                 if (h1 < 0 || h2 < 0) {
                     free(s);
                     return lex_error(lx, lx->line, "bad escape \\x: two hex digits expected");

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,4 +246,52 @@ Test(signals, a_stop_request_breaks_an_event_loop)
     kxen_daemon_stop_unwatch(&stop);
     event_base_free(base);
     kxen_daemon_cleanup(&d);
+}
+
+/* ---- Shared options (daemon_args.c) ---- */
+
+static int take_accel(int val, const char *arg, void *ctx)
+{
+    if (val != 0x200 || strcmp(arg, "bad") == 0)
+        return -EINVAL;
+    *(const char **)ctx = arg;
+    return 0;
+}
+
+static const struct option accel_opt[] = {{"accel", required_argument, NULL, 0x200},
+                                          {NULL, 0, NULL, 0}};
+
+Test(daemon_args, shared_and_daemon_options_are_parsed_into_their_fields)
+{
+    char *argv[] = {"d",          "-N", "--pidfile", "/p",   "--log-level", "debug",
+                    "--log-file", "/l", "--accel",   "soft", NULL};
+    struct kxen_daemon d;
+    struct kxen_daemon_opts o;
+    const char *accel = NULL;
+    kxen_daemon_init(&d, "d");
+    cr_assert_eq(kxen_daemon_parse_args(&d, 10, argv, accel_opt, take_accel, &accel, &o), 0);
+    cr_assert(o.no_fork);
+    cr_assert_str_eq(o.pid_file, "/p");
+    cr_assert_str_eq(o.log_file, "/l");
+    cr_assert_eq(o.level, KLOG_DEBUG);
+    cr_assert_str_eq(accel, "soft");
+}
+
+Test(daemon_args, help_bad_values_and_stray_arguments_are_told_apart)
+{
+    struct kxen_daemon d;
+    struct kxen_daemon_opts o;
+    const char *accel = NULL;
+    kxen_daemon_init(&d, "d");
+    char *help[] = {"d", "--help", NULL};
+    cr_assert_eq(kxen_daemon_parse_args(&d, 2, help, NULL, NULL, NULL, &o), KXEN_DAEMON_ARGS_HELP);
+    char *level[] = {"d", "--log-level", "loud", NULL};
+    cr_assert_eq(kxen_daemon_parse_args(&d, 3, level, NULL, NULL, NULL, &o), -EINVAL);
+    cr_assert(strstr(d.msg, "loud"), "%s", d.msg);
+    char *bad[] = {"d", "--accel", "bad", NULL};
+    cr_assert_eq(kxen_daemon_parse_args(&d, 3, bad, accel_opt, take_accel, &accel, &o), -EINVAL);
+    cr_assert(strstr(d.msg, "bad"), "%s", d.msg);
+    char *stray[] = {"d", "-N", "extra", NULL};
+    cr_assert_eq(kxen_daemon_parse_args(&d, 3, stray, NULL, NULL, NULL, &o), -EINVAL);
+    cr_assert(strstr(d.msg, "extra"), "%s", d.msg);
 }

@@ -542,54 +542,28 @@ static int loop_setup(struct event **evs, size_t nr)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"no-fork", no_argument, NULL, 'N'},
-                                         {"rundir", required_argument, NULL, 'R'},
-                                         {"pid-file", required_argument, NULL, 'F'},
-                                         {"log-level", required_argument, NULL, 'L'},
-                                         {"log-file", required_argument, NULL, 'O'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    bool no_fork = false;
-    const char *pidfile = NULL, *logfile = NULL;
-    int level = KLOG_INFO, opt;
     for (int i = 0; i < MAX_CLIENTS; i++)
         S.clients[i].fd = -1;
-    while ((opt = getopt_long(argc, argv, "NF:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'N':
-            no_fork = true;
-            break;
-        case 'R':
-            setenv("KXEN_RUNDIR", optarg, 1);
-            break;
-        case 'F':
-            pidfile = optarg;
-            break;
-        case 'O':
-            logfile = optarg;
-            break;
-        case 'L':
-            if ((level = klog_parse_level(optarg)) < 0) {
-                fprintf(stderr, "xenconsoled: unknown log level '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    struct kxen_daemon *dm = &daemon_state;
+    struct kxen_daemon_opts o;
+    kxen_daemon_init(dm, "xenconsoled");
+    int rc = kxen_daemon_parse_args(dm, argc, argv, NULL, NULL, NULL, &o);
+    if (rc == KXEN_DAEMON_ARGS_HELP) {
+        usage(stdout);
+        return 0;
+    }
+    if (rc < 0) {
+        if (dm->msg[0])
+            fprintf(stderr, "xenconsoled: %s\n", dm->msg);
+        usage(stderr);
+        return 2;
     }
     if (kxen_rundir(S.rundir, sizeof(S.rundir)) < 0 || kxen_rundir_create() < 0) {
         fprintf(stderr, "xenconsoled: cannot use the run directory\n");
         return 1;
     }
     setenv("XENSTORED_RUNDIR", S.rundir, 0);
-    struct kxen_daemon *dm = &daemon_state;
-    kxen_daemon_init(dm, "xenconsoled");
-    if (kxen_daemon_log_init(dm, level, logfile) < 0) {
+    if (kxen_daemon_log_init(dm, (enum klog_level)o.level, o.log_file) < 0) {
         fprintf(stderr, "xenconsoled: %s\n", dm->msg);
         return 1;
     }
@@ -600,7 +574,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* The lock comes before the socket, which listen_socket() replaces. */
-    if (kxen_daemon_lock(dm, S.rundir, pidfile) < 0 || kxen_daemon_detach(dm, no_fork) < 0) {
+    if (kxen_daemon_lock(dm, S.rundir, o.pid_file) < 0 || kxen_daemon_detach(dm, o.no_fork) < 0) {
         KXEN_DAEMON_FAIL(dm, 1, NULL);
         kxen_daemon_cleanup(dm);
         return 1;
@@ -610,7 +584,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "xenconsoled: %s\n", dm->msg);
         return dm->exit_status;
     }
-    int rc = 1;
+    rc = 1;
     struct event *evs[4] = {NULL};
     struct kxen_daemon_stop stop = {0};
     S.base = event_base_new();

@@ -38,61 +38,40 @@ static void on_stop(int sig)
     ctl_server_stop();
 }
 
+enum { OPT_ACCEL = 0x200 };
+
+static int kxend_option(int val, const char *arg, void *ctx)
+{
+    if (val != OPT_ACCEL)
+        return -EINVAL;
+    *(const char **)ctx = arg;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"no-fork", no_argument, NULL, 'N'},
-        {"accel", required_argument, NULL, 'a'},
-        {"rundir", required_argument, NULL, 'r'},
-        {"pidfile", required_argument, NULL, 'F'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"log-file", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
+    static const struct option extra[] = {
+        {"accel", required_argument, NULL, OPT_ACCEL},
         {NULL, 0, NULL, 0},
     };
-    bool no_fork = false;
-    const char *accel_name = "auto", *pidfile = NULL, *log_file = NULL;
-    int level = KLOG_INFO, c;
-
-    while ((c = getopt_long(argc, argv, "NF:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'N':
-            no_fork = true;
-            break;
-        case 'a':
-            accel_name = optarg;
-            break;
-        case 'r':
-            if (setenv("KXEN_RUNDIR", optarg, 1) < 0)
-                return 1;
-            break;
-        case 'F':
-            pidfile = optarg;
-            break;
-        case 'l':
-            if ((level = klog_parse_level(optarg)) < 0) {
-                fprintf(stderr, "kxend: unknown log level '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case 'L':
-            log_file = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    const char *accel_name = "auto";
+    struct kxen_daemon *d = &daemon_state;
+    struct kxen_daemon_opts o;
+    kxen_daemon_init(d, "kxend");
+    int rc = kxen_daemon_parse_args(d, argc, argv, extra, kxend_option, &accel_name, &o);
+    if (rc == KXEN_DAEMON_ARGS_HELP) {
+        usage(stdout);
+        return 0;
     }
-    if (optind != argc) {
+    if (rc < 0) {
+        if (d->msg[0])
+            fprintf(stderr, "kxend: %s\n", d->msg);
         usage(stderr);
         return 2;
     }
 
     char rundir[256], sock[256];
-    int rc = kxen_rundir(rundir, sizeof(rundir));
+    rc = kxen_rundir(rundir, sizeof(rundir));
     if (rc == 0)
         rc = kxen_rundir_create();
     if (rc == 0)
@@ -102,9 +81,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct kxen_daemon *d = &daemon_state;
-    kxen_daemon_init(d, "kxend");
-    if (kxen_daemon_log_init(d, (enum klog_level)level, log_file) < 0) {
+    if (kxen_daemon_log_init(d, (enum klog_level)o.level, o.log_file) < 0) {
         fprintf(stderr, "kxend: %s\n", d->msg);
         return 1;
     }
@@ -128,12 +105,12 @@ int main(int argc, char **argv)
 
     /* Checks before daemonizing, so that refusals reach the caller's terminal directly; the
      * lock comes before the socket, which ctl_server_init() replaces. */
-    if (kxen_daemon_lock(d, rundir, pidfile) < 0) {
+    if (kxen_daemon_lock(d, rundir, o.pid_file) < 0) {
         KXEN_DAEMON_FAIL(d, 1, NULL);
         kxen_daemon_cleanup(d);
         return 1;
     }
-    if (kxen_daemon_detach(d, no_fork) < 0) {
+    if (kxen_daemon_detach(d, o.no_fork) < 0) {
         KXEN_DAEMON_FAIL(d, 1, NULL);
         kxen_daemon_cleanup(d);
         return 1;

@@ -81,6 +81,25 @@ int kxen_daemon_stop_fd(void);
 /* The signal behind the first pending stop request (consumed), or 0 when none. */
 int kxen_daemon_stop_signal(void);
 
+/* ---- Options (daemon_args.c) ---- */
+struct option;
+struct kxen_daemon_opts {
+    bool no_fork;         /* -N, --no-fork */
+    const char *pid_file; /* -F, --pid-file, --pidfile */
+    const char *log_file; /* --log-file */
+    int level;            /* --log-level (enum klog_level; KLOG_INFO by default) */
+};
+/* A daemon's own long option: val (>= 0x200) and its argument. 0, or -EINVAL for a bad value
+ * (with a sentence in the daemon's message if the callback has one to give). */
+typedef int (*kxen_daemon_option_fn)(int val, const char *arg, void *ctx);
+#define KXEN_DAEMON_ARGS_HELP 1
+/* getopt_long over the shared options (above, and --rundir DIR, which sets KXEN_RUNDIR) and
+ * extra (terminated by a zero entry; each val >= 0x200, handed to on_extra). Returns 0,
+ * KXEN_DAEMON_ARGS_HELP for -h/--help, or -EINVAL with d->msg saying what was wrong (the
+ * caller prints its usage and exits 2). */
+int kxen_daemon_parse_args(struct kxen_daemon *d, int argc, char **argv, const struct option *extra,
+                           kxen_daemon_option_fn on_extra, void *ctx, struct kxen_daemon_opts *o);
+
 /* At exit: removes the pid files if this process owns them, closes the lock, the pipes and
  * the log. Safe in the parent after detaching (it owns nothing). */
 void kxen_daemon_cleanup(struct kxen_daemon *d);

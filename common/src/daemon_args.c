@@ -51,9 +51,8 @@ static int shared_option(struct kxen_daemon *d, struct kxen_daemon_opts *o, int 
     }
 }
 
-int kxen_daemon_parse_args(struct kxen_daemon *d, int argc, char **argv,
-                           const struct option *extra, kxen_daemon_option_fn on_extra, void *ctx,
-                           struct kxen_daemon_opts *o)
+int kxen_daemon_parse_args(struct kxen_daemon *d, int argc, char **argv, const struct option *extra,
+                           kxen_daemon_option_fn on_extra, void *ctx, struct kxen_daemon_opts *o)
 {
     struct option all[NR_SHARED + MAX_EXTRA + 1];
     size_t n = 0;

@@ -43,8 +43,8 @@ static void usage(FILE *f)
                "[--log-file FILE]\n");
 }
 
-static int supervise(bool no_fork, const char *pidfile, const char *level_name,
-                     const char *logfile, const char *rundir)
+static int supervise(bool no_fork, const char *pidfile, const char *level_name, const char *logfile,
+                     const char *rundir)
 {
     struct kxen_daemon *dm = &daemon_state;
     if (kxen_daemon_lock(dm, rundir, pidfile) < 0 || kxen_daemon_detach(dm, no_fork) < 0) {
@@ -105,14 +105,11 @@ out:
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"no-fork", no_argument, NULL, 'N'},
-                                         {"rundir", required_argument, NULL, 'R'},
-                                         {"pid-file", required_argument, NULL, 'F'},
-                                         {"log-level", required_argument, NULL, 'L'},
-                                         {"log-file", required_argument, NULL, 'O'},
-                                         {"worker", required_argument, NULL, 'W'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"no-fork", no_argument, NULL, 'N'},        {"rundir", required_argument, NULL, 'R'},
+        {"pid-file", required_argument, NULL, 'F'}, {"log-level", required_argument, NULL, 'L'},
+        {"log-file", required_argument, NULL, 'O'}, {"worker", required_argument, NULL, 'W'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     bool no_fork = false;
     const char *pidfile = NULL, *logfile = NULL, *level_name = "info";
     long worker = -1;

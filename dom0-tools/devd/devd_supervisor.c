@@ -205,8 +205,8 @@ static void on_child(evutil_socket_t fd, short what, void *arg)
                 log_warn("domain %u: worker %d killed by signal %d; restarting in %u ms", w->fid,
                          (int)pid, WTERMSIG(status), w->backoff_ms);
             else
-                log_warn("domain %u: worker %d exited with status %d; restarting in %u ms",
-                         w->fid, (int)pid, WEXITSTATUS(status), w->backoff_ms);
+                log_warn("domain %u: worker %d exited with status %d; restarting in %u ms", w->fid,
+                         (int)pid, WEXITSTATUS(status), w->backoff_ms);
             w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
             break;
         }
@@ -249,8 +249,8 @@ static int listen_socket(void)
     return fd;
 }
 
-int devd_supervisor_setup(struct event_base *base, const struct devd_supervisor_cfg *cfg,
-                          char *err, size_t errlen)
+int devd_supervisor_setup(struct event_base *base, const struct devd_supervisor_cfg *cfg, char *err,
+                          size_t errlen)
 {
     S.cfg = *cfg;
     S.base = base;

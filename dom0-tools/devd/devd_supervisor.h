@@ -19,8 +19,8 @@ struct devd_supervisor_cfg {
 
 /* Connects to xenstore, watches every registered type's directory, listens on devd.sock and
  * starts the workers the store already calls for. Returns 0 or -errno with err filled. */
-int devd_supervisor_setup(struct event_base *base, const struct devd_supervisor_cfg *cfg,
-                          char *err, size_t errlen);
+int devd_supervisor_setup(struct event_base *base, const struct devd_supervisor_cfg *cfg, char *err,
+                          size_t errlen);
 /* Stops every worker (SIGTERM, then SIGKILL after a bound) and releases everything. */
 void devd_supervisor_stop(void);
 

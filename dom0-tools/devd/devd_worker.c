@@ -66,7 +66,7 @@ static int instance_start(struct event_base *base, struct instance *in, uint32_t
     in->p = xenbus_platform_dom0_open();
     if (!in->p)
         return -(errno ? errno : EIO);
-    in->be = in->type->new(in->p, backend_log, NULL);
+    in->be = in->type->new (in->p, backend_log, NULL);
     if (!in->be)
         return -ENOMEM;
     int rc = xenbus_backend_limit_frontend(in->type->xenbus(in->be), fid);
@@ -141,8 +141,8 @@ int devd_worker_main(uint32_t fid)
                     strerror(-rc));
     }
     static const struct timeval tick_tv = {WORKER_TICK_MS / 1000, (WORKER_TICK_MS % 1000) * 1000};
-    if (!rc && (!(tick = event_new(base, -1, EV_PERSIST, on_tick, &tc)) ||
-                event_add(tick, &tick_tv) < 0))
+    if (!rc &&
+        (!(tick = event_new(base, -1, EV_PERSIST, on_tick, &tc)) || event_add(tick, &tick_tv) < 0))
         rc = -ENOMEM;
     if (!rc) {
         log_info("worker for domain %u serving (pid %d)", fid, (int)getpid());

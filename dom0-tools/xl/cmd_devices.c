@@ -107,8 +107,8 @@ static int list_devices(int argc, char **argv, const char *kind, const char *cmd
         for (size_t i = 0; i < nr; i++) {
             if (vif)
                 printf("%-3u %-2d %-17s %-6u %-5d %-6d %5d/%-11d %-30s\n", d[i].devid,
-                       d[i].backend_id, d[i].mac, d[i].devid, d[i].state, d[i].evtch,
-                       d[i].rref_tx, d[i].rref_rx, d[i].backend);
+                       d[i].backend_id, d[i].mac, d[i].devid, d[i].state, d[i].evtch, d[i].rref_tx,
+                       d[i].rref_rx, d[i].backend);
             else
                 printf("%-5u %-3d %-6d %-5d %-6d %-8d %-30s\n", d[i].devid, d[i].backend_id,
                        d[i].frontend_id, d[i].state, d[i].evtch, d[i].rref, d[i].backend);

@@ -57,8 +57,7 @@ void kxl__dev_paths(const char *kind, uint16_t domid, uint16_t bdomid, uint32_t 
                     struct kxl_devpaths *p)
 {
     snprintf(p->fe, sizeof(p->fe), "/local/domain/%u/device/%s/%u", domid, kind, devid);
-    snprintf(p->be, sizeof(p->be), "/local/domain/%u/backend/%s/%u/%u", bdomid, kind, domid,
-             devid);
+    snprintf(p->be, sizeof(p->be), "/local/domain/%u/backend/%s/%u/%u", bdomid, kind, domid, devid);
     snprintf(p->lx, sizeof(p->lx), "/libxl/%u/device/%s/%u", domid, kind, devid);
 }
 

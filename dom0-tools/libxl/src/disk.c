@@ -53,6 +53,9 @@ int kxl__disk_check(struct kxl_ctx *ctx, const struct kxl_disk *d, const char *l
         return kxl_fail(ctx, -EOPNOTSUPP,
                         "%s: backendtype=%s is not supported (kxen's blkback serves phy disks)",
                         label, d->backendtype == KXL_DISK_BT_QDISK ? "qdisk" : "tap");
+    uint16_t bdomid;
+    if (d->backend && kxl__resolve_backend(ctx, d->backend, &bdomid))
+        return kxl_fail(ctx, -ENOENT, "%s: backend domain '%s' does not exist", label, d->backend);
     if (d->format != KXL_DISK_RAW && d->format != KXL_DISK_EMPTY)
         return kxl_fail(ctx, -EOPNOTSUPP, "%s: only raw images are supported", label);
     if (d->script) {
@@ -75,8 +78,8 @@ int kxl__disk_check(struct kxl_ctx *ctx, const struct kxl_disk *d, const char *l
     int rc = fstat(fd, &st) < 0 ? -errno : 0;
     close(fd);
     if (!rc && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-        rc = kxl_fail(ctx, -EINVAL, "%s: %s is neither a file nor a block device", label,
-                      d->target);
+        rc =
+            kxl_fail(ctx, -EINVAL, "%s: %s is neither a file nor a block device", label, d->target);
     return rc;
 }
 
@@ -129,8 +132,8 @@ int kxl__dev_add_hot(struct kxl_ctx *ctx, struct kxl_devnodes *n)
     char *exists = kxl_xs_read(ctx, p.lx);
     if (exists) {
         free(exists);
-        return kxl_fail(ctx, -EEXIST, "%s: domain %u already has %s device %u", n->label,
-                        n->domid, n->kind, n->devid);
+        return kxl_fail(ctx, -EEXIST, "%s: domain %u already has %s device %u", n->label, n->domid,
+                        n->kind, n->devid);
     }
     int rc = kxl__xs_txn(ctx, write_one, n);
     if (!rc)

@@ -143,8 +143,7 @@ int kxl__dev_bring_up(struct kxl_ctx *ctx, const struct kxl_devnodes *n)
         return kxl_fail(ctx, rc,
                         "%s: the backend did not reach InitWait within %d s (state %d; is "
                         "the %s backend running in domain %u?)",
-                        n->label, KXL_DEV_INIT_TIMEOUT_MS / 1000, last, n->kind,
-                        n->backend_domid);
+                        n->label, KXL_DEV_INIT_TIMEOUT_MS / 1000, last, n->kind, n->backend_domid);
     if (rc) {
         char *err = be_key(ctx, p.be, "error");
         kxl_fail(ctx, rc, "%s: the backend closed the device%s%s", n->label, err ? ": " : "",

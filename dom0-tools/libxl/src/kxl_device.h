@@ -27,7 +27,7 @@ struct kxl_devnodes {
     char kind[8];
     uint16_t domid, backend_domid;
     uint32_t devid;
-    char label[96]; /* how errors name the entry: "disk 'vdev=xvda,...'" */
+    char label[96];                /* how errors name the entry: "disk 'vdev=xvda,...'" */
     char script[KXL_DEV_PATH_MAX]; /* hotplug script run on add/remove ("" none) */
     unsigned int nr_fe, nr_be;
     struct kxl_devkv fe[KXL_DEV_MAX_KEYS], be[KXL_DEV_MAX_KEYS];

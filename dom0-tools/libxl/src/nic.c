@@ -38,6 +38,9 @@ int kxl__nic_check(struct kxl_ctx *ctx, const struct kxl_vif *v, const char *lab
     if (v->type_ioemu)
         return kxl_fail(ctx, -EOPNOTSUPP, "%s: type=ioemu (an emulated nic) is not supported",
                         label);
+    uint16_t bdomid;
+    if (v->backend && kxl__resolve_backend(ctx, v->backend, &bdomid))
+        return kxl_fail(ctx, -ENOENT, "%s: backend domain '%s' does not exist", label, v->backend);
     char script[KXL_DEV_PATH_MAX];
     int rc = vif_script(v, script, sizeof(script));
     if (rc)
@@ -177,8 +180,8 @@ int kxl_device_nic_remove(struct kxl_ctx *ctx, uint16_t domid, const char *spec,
     return kxl__dev_remove(ctx, "vif", domid, devid, force, KXL_DEV_DESTROY_TIMEOUT_MS);
 }
 
-int kxl_device_list(struct kxl_ctx *ctx, const char *kind, uint16_t domid,
-                    struct kxl_devinfo **out, size_t *nr)
+int kxl_device_list(struct kxl_ctx *ctx, const char *kind, uint16_t domid, struct kxl_devinfo **out,
+                    size_t *nr)
 {
     uint32_t *ids;
     int rc = kxl__dev_list_ids(ctx, kind, domid, &ids, nr);

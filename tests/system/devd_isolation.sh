@@ -59,6 +59,8 @@ check "with a worker for guest B" test -n "$nb2" -a "$nb2" != "$nb"
 fe_write "$b" 51744 6
 wait_for 5 state_is "$b" 51744 6
 check "which adopts the disk attached before the crash" state_is "$b" 51744 6
+err=$(timeout 10 xl devd 2>&1)
+check "xl devd refuses to start a second devd for the host ($err)" test $? -ne 0 -a -n "$err"
 check "xl destroy both" sh -c "xl destroy iso-a && xl destroy iso-b"
 wait_for 5 sh -c "! ls '$KXEN_RUNDIR'/devd-d*.pid >/dev/null 2>&1"
 check "no worker is left" sh -c "! ls '$KXEN_RUNDIR'/devd-d*.pid >/dev/null 2>&1"

@@ -223,38 +223,23 @@ static int build_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
     return rc;
 }
 
-/* Writes the tree in one transaction, retrying when xenstored reports a conflict (EAGAIN).
- * Concurrent creates all add children under /local/domain and /vm, so their transactions
- * conflict; like Xen's libxl we retry until it goes through, here with a jittered backoff
- * (so racing creates spread out) and a 20 s bound. */
+struct tree_txn {
+    const struct kxl_domain_config *dc;
+    struct build_state *b;
+};
+
+static int write_tree_body(struct kxl_ctx *ctx, uint32_t t, void *arg)
+{
+    struct tree_txn *tt = arg;
+    return write_tree(ctx, tt->dc, tt->b, t);
+}
+
+/* Writes the tree in one transaction, retried on conflicts (kxl__xs_txn). */
 static int write_tree_txn(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                           struct build_state *b)
 {
-    uint64_t deadline = kxen_now_ns() + 20ull * 1000000000ull;
-    for (unsigned attempt = 0;; attempt++) {
-        xs_transaction_t t = xs_transaction_start(ctx->xs);
-        if (t == XBT_NULL)
-            return kxl_fail(ctx, -(errno ? errno : EIO), "xenstore transaction start failed");
-        int rc = write_tree(ctx, dc, b, t);
-        if (rc) {
-            xs_transaction_end(ctx->xs, t, true);
-            return rc;
-        }
-        if (xs_transaction_end(ctx->xs, t, false))
-            return 0;
-        if (errno != EAGAIN)
-            return kxl_fail(ctx, -errno, "xenstore transaction commit failed: %s", strerror(errno));
-        if (kxen_now_ns() > deadline)
-            break;
-        unsigned jitter = 0;
-        if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
-            jitter = (unsigned)kxen_now_ns();
-        unsigned max_us = 500u << (attempt < 6 ? attempt : 6); /* 0.5 ms .. 32 ms */
-        struct timespec ts = {0, (long)(jitter % max_us) * 1000L};
-        nanosleep(&ts, NULL);
-    }
-    return kxl_fail(ctx, -EAGAIN,
-                    "xenstore kept reporting conflicts while writing the tree for 20 s");
+    struct tree_txn tt = {dc, b};
+    return kxl__xs_txn(ctx, write_tree_body, &tt);
 }
 
 static int alloc_unbound(struct kxl_ctx *ctx, uint16_t domid, uint32_t *port)

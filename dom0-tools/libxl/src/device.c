@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,10 +125,14 @@ int kxl__dev_write(struct kxl_ctx *ctx, uint32_t t, const struct kxl_devnodes *n
     return rc;
 }
 
+/* Concurrent creates and attaches all add children under /local/domain, /vm and /libxl, so
+ * their transactions conflict; like Xen's libxl we retry until one goes through, here with a
+ * jittered backoff (so racing toolstacks spread out) and a 20 s bound. */
 int kxl__xs_txn(struct kxl_ctx *ctx, int (*fn)(struct kxl_ctx *ctx, uint32_t t, void *arg),
                 void *arg)
 {
-    for (unsigned int attempt = 0; attempt < 64; attempt++) {
+    uint64_t deadline = kxen_now_ns() + 20ull * 1000000000ull;
+    for (unsigned int attempt = 0;; attempt++) {
         xs_transaction_t t = xs_transaction_start(ctx->xs);
         if (t == XBT_NULL)
             return kxl_fail(ctx, xs_err(), "xenstore transaction start failed");
@@ -141,9 +146,16 @@ int kxl__xs_txn(struct kxl_ctx *ctx, int (*fn)(struct kxl_ctx *ctx, uint32_t t, 
         if (errno != EAGAIN)
             return kxl_fail(ctx, xs_err(), "xenstore transaction commit failed: %s",
                             strerror(errno));
-        usleep(1000u << (attempt < 5 ? attempt : 5));
+        if (kxen_now_ns() > deadline)
+            break;
+        unsigned jitter = 0;
+        if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
+            jitter = (unsigned)kxen_now_ns();
+        unsigned max_us = 500u << (attempt < 6 ? attempt : 6); /* 0.5 ms .. 32 ms */
+        struct timespec ts = {0, (long)(jitter % max_us) * 1000L};
+        nanosleep(&ts, NULL);
     }
-    return kxl_fail(ctx, -EAGAIN, "xenstore kept reporting conflicts");
+    return kxl_fail(ctx, -EAGAIN, "xenstore kept reporting conflicts for 20 s");
 }
 
 /* -1 when absent or not a number. */

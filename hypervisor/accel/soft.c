@@ -2,9 +2,11 @@
  * docs/soft-accel.md:
  * - all vCPUs of a domain run on ONE host thread, round robin, so guest-shared words are only
  *   changed while no vCPU of the domain executes (lock prefixes are not atomic across engines);
- * - a per-domain ticker thread ends timeslices and forwards kicks by a flag that a block hook
- *   turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's own timeout
- *   spins a polling thread, too costly on a small host);
+ * - a kick of a running vCPU, and a per-domain ticker thread ending timeslices, set a flag that
+ *   a block hook turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's
+ *   own timeout spins a polling thread, too costly on a small host);
+ * - an idle runner waits in the domain's event-channel epoll set: kicks are eventfd writes
+ *   made outside the lock, and dom0 notifies for this domain wake it without a thread hop;
  * - hypercalls: the page's entries for calls that never block are `out %eax, $0xe8`, run
  *   inside the I/O hook (~0.2 us a round trip); those that block or change vCPU state (sched_op,
  * vcpu_op) are `vmcall`: UC_HOOK_INSN_INVALID gives the exact RIP, so the hook can stop the engine;

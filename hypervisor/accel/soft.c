@@ -2,9 +2,11 @@
  * docs/soft-accel.md:
  * - all vCPUs of a domain run on ONE host thread, round robin, so guest-shared words are only
  *   changed while no vCPU of the domain executes (lock prefixes are not atomic across engines);
- * - a per-domain ticker thread ends timeslices and forwards kicks by a flag that a block hook
- *   turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's own timeout
- *   spins a polling thread, too costly on a small host);
+ * - a kick of a running vCPU, and a per-domain ticker thread ending timeslices, set a flag that
+ *   a block hook turns into uc_emu_stop() at the start of a block, where RIP is exact (Unicorn's
+ *   own timeout spins a polling thread, too costly on a small host);
+ * - an idle runner waits in the domain's event-channel epoll set: kicks are eventfd writes
+ *   made outside the lock, and dom0 notifies for this domain wake it without a thread hop;
  * - hypercalls: the page's entries for calls that never block are `out %eax, $0xe8`, run
  *   inside the I/O hook (~0.2 us a round trip); those that block or change vCPU state (sched_op,
  * vcpu_op) are `vmcall`: UC_HOOK_INSN_INVALID gives the exact RIP, so the hook can stop the engine;
@@ -14,6 +16,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <unicorn/unicorn.h>
 
 #include <kxen/xen.h>
@@ -22,6 +27,7 @@
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/accel.h"
+#include "kxend/evtchn.h"
 #include "kxend/guest_mem.h"
 #include "soft_priv.h"
 
@@ -50,8 +56,13 @@ static int soft_domain_init(struct domain *d)
     struct soft_dom *sd = calloc(1, sizeof(*sd));
     if (!sd)
         return -ENOMEM;
+    sd->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (sd->wake_fd < 0) {
+        free(sd);
+        return -errno;
+    }
+    sd->wait_fd = -1;
     pthread_mutex_init(&sd->lock, NULL);
-    pthread_cond_init(&sd->run_cond, NULL);
     pthread_cond_init(&sd->tick_cond, NULL);
     sd->ticker_until = UINT64_MAX;
     d->accel_priv = sd;
@@ -64,8 +75,10 @@ static void soft_domain_destroy(struct domain *d)
     if (!sd)
         return;
     pthread_mutex_destroy(&sd->lock);
-    pthread_cond_destroy(&sd->run_cond);
     pthread_cond_destroy(&sd->tick_cond);
+    if (sd->own_wait_fd)
+        close(sd->wait_fd);
+    close(sd->wake_fd); /* also leaves the evtchn set it sat in */
     free(sd);
     d->accel_priv = NULL;
 }
@@ -469,6 +482,42 @@ static uint64_t abs_deadline_to_ts(uint64_t dl, struct timespec *ts)
     return wait;
 }
 
+static void runner_wake(struct soft_dom *sd)
+{
+    uint64_t one = 1;
+    if (write(sd->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_warn("soft: wake eventfd write: %s", strerror(errno));
+}
+
+/* The runner's idle wait: a kick (wake_fd) or a dom0 notify for this domain (taken here, on
+ * the thread that will run the guest) ends it, or the absolute deadline dl (0: none). */
+static void runner_idle(struct soft_dom *sd, uint64_t dl)
+{
+    struct timespec rel, *timeout = NULL;
+    if (dl) {
+        uint64_t now = kxen_system_time_ns(), wait = dl > now ? dl - now : 0;
+        if (!wait)
+            return;
+        rel.tv_sec = (time_t)(wait / 1000000000ull);
+        rel.tv_nsec = (long)(wait % 1000000000ull);
+        timeout = &rel;
+    }
+    struct epoll_event ev[16];
+    int n = epoll_pwait2(sd->wait_fd, ev, ARRAY_SIZE(ev), timeout, NULL);
+    int kicks = 0;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.u64 == EVTCHN_WAIT_OWN) {
+            uint64_t cnt;
+            if (read(sd->wake_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+                log_warn("soft: wake eventfd read: %s", strerror(errno));
+        } else {
+            ev[kicks++] = ev[i];
+        }
+    }
+    if (kicks)
+        evtchn_dom0_kicks(ev, kicks);
+}
+
 static void *soft_runner(void *arg)
 {
     struct domain *d = arg;
@@ -496,7 +545,7 @@ static void *soft_runner(void *arg)
         }
         if (ran)
             continue;
-        /* Nothing to run: sleep until a kick or the earliest timer. */
+        /* Nothing to run: sleep until a kick, a dom0 notify or the earliest timer. */
         uint64_t dl = 0;
         if (atomic_load(&d->state) == DOM_RUNNING)
             for (unsigned i = 0; i < d->nr_vcpus; i++) {
@@ -505,15 +554,13 @@ static void *soft_runner(void *arg)
                     dl = x;
             }
         pthread_mutex_lock(&sd->lock);
-        if (!sd->kick_pending && !sd->quit) {
-            struct timespec ts;
-            if (dl) {
-                if (abs_deadline_to_ts(dl, &ts))
-                    pthread_cond_timedwait(&sd->run_cond, &sd->lock, &ts);
-            } else {
-                pthread_cond_wait(&sd->run_cond, &sd->lock);
-            }
-        }
+        sd->idle = !sd->kick_pending && !sd->quit;
+        bool sleep = sd->idle;
+        pthread_mutex_unlock(&sd->lock);
+        if (sleep)
+            runner_idle(sd, dl);
+        pthread_mutex_lock(&sd->lock);
+        sd->idle = false;
         sd->kick_pending = false;
         pthread_mutex_unlock(&sd->lock);
     }
@@ -559,10 +606,34 @@ static void *soft_ticker(void *arg)
     return NULL;
 }
 
+/* The runner's wait set: the domain's event-channel set (dom0 kicks come straight to the
+ * runner), else a set of its own; wake_fd goes in either. */
+static int runner_wait_set(struct domain *d, struct soft_dom *sd)
+{
+    if (sd->wait_fd >= 0)
+        return 0;
+    sd->wait_fd = evtchn_wait_fd(d);
+    sd->own_wait_fd = sd->wait_fd < 0;
+    if (sd->own_wait_fd && (sd->wait_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        return -errno;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EVTCHN_WAIT_OWN};
+    if (epoll_ctl(sd->wait_fd, EPOLL_CTL_ADD, sd->wake_fd, &ev) < 0) {
+        int rc = -errno;
+        if (sd->own_wait_fd)
+            close(sd->wait_fd);
+        sd->wait_fd = -1;
+        return rc;
+    }
+    return 0;
+}
+
 static int soft_start(struct domain *d)
 {
     struct soft_dom *sd = d->accel_priv;
-    int rc = pthread_create(&sd->ticker, NULL, soft_ticker, d);
+    int rc = runner_wait_set(d, sd);
+    if (rc)
+        return rc;
+    rc = pthread_create(&sd->ticker, NULL, soft_ticker, d);
     if (rc)
         return -rc;
     sd->ticker_started = true;
@@ -585,9 +656,9 @@ static void soft_stop(struct domain *d)
     struct soft_dom *sd = d->accel_priv;
     pthread_mutex_lock(&sd->lock);
     sd->quit = true;
-    pthread_cond_broadcast(&sd->run_cond);
     pthread_cond_broadcast(&sd->tick_cond);
     pthread_mutex_unlock(&sd->lock);
+    runner_wake(sd);
     if (sd->runner_started)
         pthread_join(sd->runner, NULL);
     pthread_mutex_lock(&sd->lock);
@@ -602,6 +673,9 @@ static void soft_stop(struct domain *d)
               (unsigned long long)sd->stops_ticker);
 }
 
+/* A kick of an idle runner is one eventfd write, after the lock is dropped. A kick while a vCPU
+ * runs asks hook_block to stop it at once; the ticker, told too, re-sends the stop if it
+ * raced with the engine's start. */
 static void soft_kick(struct vcpu *v)
 {
     struct soft_dom *sd = v->dom->accel_priv;
@@ -609,10 +683,19 @@ static void soft_kick(struct vcpu *v)
         return;
     pthread_mutex_lock(&sd->lock);
     sd->kick_pending = true;
-    pthread_cond_signal(&sd->run_cond);
-    if (sd->in_guest)
-        pthread_cond_signal(&sd->tick_cond);
+    bool wake = sd->idle, tick = sd->in_guest;
+    sd->idle = false; /* one write per idle period is enough */
+    if (tick && sd->stopped_gen != sd->entry_gen) {
+        struct soft_vcpu *sv = sd->cur->accel_priv;
+        atomic_store(&sv->stop_wanted, true);
+        sd->stopped_gen = sd->entry_gen;
+        sd->stop_sent_ns = kxen_system_time_ns();
+    }
     pthread_mutex_unlock(&sd->lock);
+    if (wake)
+        runner_wake(sd);
+    if (tick)
+        pthread_cond_signal(&sd->tick_cond);
 }
 
 static int soft_dirty_log_start(struct domain *d)

@@ -34,9 +34,13 @@ struct soft_dom {
     pthread_t runner, ticker;
     bool runner_started, ticker_started;
     pthread_mutex_t lock;
-    pthread_cond_t run_cond;  /* runner idles here */
     pthread_cond_t tick_cond; /* ticker sleeps here */
     bool quit, kick_pending;
+    /* The runner idles in epoll on wait_fd (the domain's evtchn_wait_fd, or its own set),
+     * which holds wake_fd: a kick writes wake_fd after dropping the lock, only when the
+     * runner is idle, so the woken runner never waits for the kicker's lock. */
+    int wake_fd, wait_fd;
+    bool own_wait_fd, idle;
     /* The entry in progress: */
     bool in_guest;
     struct vcpu *cur;

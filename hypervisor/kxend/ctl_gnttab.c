@@ -1,11 +1,15 @@
 /* Control-socket ops 96..127: guest memory and grants for dom0 processes (libxengnttab,
  * libxenforeignmemory, the toolstack). A map validates the grants and pins them; the client
  * then mmaps the domain's memfd (FOREIGN_MAP, fetched once) at the returned offsets. Maps a
- * connection holds are dropped when it goes away. */
+ * connection holds are dropped when it goes away. A copy's local bytes travel inline in the
+ * messages, or through a copy buffer the client shares once per connection (a sealed memfd
+ * kxend maps): then each grant is pinned for one memcpy between guest RAM and that buffer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +109,109 @@ static int ctl_gnttab_unmap(struct ctl_request *req, struct ctl_reply *rep)
     return rc;
 }
 
+/* ---- shared copy buffers: one per connection that sent one ---- */
+
+#define COPY_BUF_CONNS 64
+
+static pthread_mutex_t copy_buf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    const void *conn;
+    uint8_t *map;
+} copy_bufs[COPY_BUF_CONNS];
+
+static void copy_buf_drop(void *conn)
+{
+    pthread_mutex_lock(&copy_buf_lock);
+    for (unsigned i = 0; i < COPY_BUF_CONNS; i++)
+        if (copy_bufs[i].conn == conn) {
+            munmap(copy_bufs[i].map, KXEN_CTL_GNTCOPY_BUF_SIZE);
+            copy_bufs[i].conn = NULL;
+            copy_bufs[i].map = NULL;
+        }
+    pthread_mutex_unlock(&copy_buf_lock);
+}
+
+/* Maps the client's copy buffer. The client owns the memfd: it must be sealed against
+ * shrinking, or a truncate would turn kxend's next copy into SIGBUS. */
+static uint8_t *copy_buf_map(int fd)
+{
+    struct stat st;
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0 ||
+        (uint64_t)st.st_size < KXEN_CTL_GNTCOPY_BUF_SIZE)
+        return NULL;
+    void *p = mmap(NULL, KXEN_CTL_GNTCOPY_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* The connection's copy buffer: the descriptor sent with this request (which replaces an older
+ * one), else the one kept. NULL when there is none or it is unusable. */
+static uint8_t *copy_buf_for(struct ctl_request *req)
+{
+    uint8_t *fresh = req->nfds == 1 ? copy_buf_map(req->fds[0]) : NULL;
+    if (req->nfds > 1 || (req->nfds == 1 && !fresh))
+        return NULL;
+    if (fresh) {
+        copy_buf_drop(req->conn);
+        ctl_conn_remove_cleanup(req->conn, copy_buf_drop, req->conn);
+        if (ctl_conn_add_cleanup(req->conn, copy_buf_drop, req->conn)) {
+            munmap(fresh, KXEN_CTL_GNTCOPY_BUF_SIZE);
+            return NULL;
+        }
+    }
+    uint8_t *map = NULL;
+    pthread_mutex_lock(&copy_buf_lock);
+    for (unsigned i = 0; i < COPY_BUF_CONNS && !map; i++) {
+        if (fresh && !copy_bufs[i].conn) {
+            copy_bufs[i].conn = req->conn;
+            copy_bufs[i].map = map = fresh;
+        } else if (!fresh && copy_bufs[i].conn == req->conn) {
+            map = copy_bufs[i].map;
+        }
+    }
+    pthread_mutex_unlock(&copy_buf_lock);
+    if (fresh && !map)
+        munmap(fresh, KXEN_CTL_GNTCOPY_BUF_SIZE); /* every slot taken */
+    return map;
+}
+
+/* GNTTAB_COPY with KXEN_CTL_GNTCOPY_SHARED: every segment's local side is its buffer slot. */
+static int ctl_gnttab_copy_shared(struct ctl_request *req, struct ctl_reply *rep)
+{
+    const struct kxen_ctl_gnttab_copy *a = req->payload;
+    if (a->count == 0 || a->count > KXEN_CTL_GNTCOPY_SLOTS ||
+        req->len != sizeof(*a) + a->count * sizeof(a->segs[0]) ||
+        (a->flags & ~KXEN_CTL_GNTCOPY_SHARED))
+        return -EINVAL;
+    for (uint32_t i = 0; i < a->count; i++) {
+        uint16_t f = a->segs[i].flags;
+        if (!(f & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) ||
+            (f & ~(GNTCOPY_source_gref | GNTCOPY_dest_gref)) || a->segs[i].len > 4096)
+            return -EINVAL;
+    }
+    uint8_t *buf = copy_buf_for(req);
+    if (!buf)
+        return -EINVAL;
+    int16_t *status = rep->payload;
+    memset(rep->payload, 0, PAD8(a->count * sizeof(int16_t)));
+    for (uint32_t i = 0; i < a->count; i++) {
+        const struct kxen_ctl_gnttab_copy_seg *s = &a->segs[i];
+        uint8_t *slot = buf + (size_t)i * 4096;
+        if (s->flags == (GNTCOPY_source_gref | GNTCOPY_dest_gref))
+            status[i] =
+                (int16_t)gnttab_dom0_copy_gref(s->source_domid, s->source_ref, s->source_offset,
+                                               s->dest_domid, s->dest_ref, s->dest_offset, s->len);
+        else if (s->flags == GNTCOPY_dest_gref)
+            status[i] = (int16_t)gnttab_dom0_copy(s->dest_domid, s->dest_ref, s->dest_offset,
+                                                  s->len, true, slot);
+        else
+            status[i] = (int16_t)gnttab_dom0_copy(s->source_domid, s->source_ref, s->source_offset,
+                                                  s->len, false, slot);
+    }
+    rep->len = PAD8(a->count * sizeof(int16_t));
+    return 0;
+}
+
 /* Checks the whole batch (counts, flags, inline data size) before copying anything. */
 static int copy_batch_check(const struct ctl_request *req, const struct kxen_ctl_gnttab_copy *a,
                             uint64_t *out_bytes)
@@ -133,6 +240,10 @@ static int copy_batch_check(const struct ctl_request *req, const struct kxen_ctl
 static int ctl_gnttab_copy(struct ctl_request *req, struct ctl_reply *rep)
 {
     const struct kxen_ctl_gnttab_copy *a = req->payload;
+    if (a->flags & KXEN_CTL_GNTCOPY_SHARED)
+        return ctl_gnttab_copy_shared(req, rep);
+    if (a->flags)
+        return -EINVAL;
     uint64_t out_bytes;
     int rc = copy_batch_check(req, a, &out_bytes);
     if (rc)

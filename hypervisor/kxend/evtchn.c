@@ -208,6 +208,8 @@ int evtchn_port_alloc(struct evtchn_domain *tab, uint32_t *port)
 void evtchn_port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
 {
     struct evtchn_port *p = &tab->ports[port];
+    if (p->kick_fd >= 0 && p->state == ECS_INTERDOMAIN && p->peer)
+        evtchn_dom0_unsteer_locked(p->peer, p);
     if (p->kick_fd >= 0) {
         if (evtchn_dom0_epoll_fd >= 0)
             epoll_ctl(evtchn_dom0_epoll_fd, EPOLL_CTL_DEL, p->kick_fd, NULL);
@@ -245,6 +247,8 @@ int evtchn_close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *s
     case ECS_INTERDOMAIN: {
         /* The other end goes back to unbound, offered to us again (Xen's rule). */
         struct evtchn_port *rp = &p->peer->ports[p->remote_port];
+        if (rp->kick_fd >= 0)
+            evtchn_dom0_unsteer_locked(tab, rp);
         rp->state = ECS_UNBOUND;
         rp->remote_dom = tab->domid;
         rp->peer = NULL;
@@ -329,6 +333,8 @@ int evtchn_bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domai
     rp->remote_dom = lt->domid;
     rp->remote_port = lport;
     rp->peer = lt;
+    if (rt == &evtchn_dom0_tab)
+        evtchn_dom0_steer_locked(rport);
     *lport_out = lport;
     return 0;
 }
@@ -679,6 +685,7 @@ int evtchn_domain_init(struct domain *d)
         return -ENOMEM;
     tab->domid = d->domid;
     tab->d = d;
+    tab->kick_epfd = epoll_create1(EPOLL_CLOEXEC); /* -1: every kick goes to the poller */
     for (unsigned i = 0; i < KXEN_EVTCHN_NR_PORTS; i++)
         tab->ports[i].notify_fd = tab->ports[i].kick_fd = -1;
     pthread_mutex_lock(&evtchn_lock);
@@ -697,6 +704,8 @@ void evtchn_domain_destroy(struct domain *d)
                 evtchn_close_locked(tab, p, NULL);
     d->evtchn = NULL;
     pthread_mutex_unlock(&evtchn_lock);
+    if (tab && tab->kick_epfd >= 0)
+        close(tab->kick_epfd);
     free(tab);
 }
 

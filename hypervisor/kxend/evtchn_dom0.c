@@ -1,7 +1,9 @@
 /* dom0 ends of event channels: the host's processes are domid 0, with a port table of their own.
  * Each bound dom0 port has two eventfds: kxend writes `notify` when the guest end sends, the
- * client writes `kick` to send; one poller thread (epoll over every kick eventfd) raises the
- * guest ends. The fast path is eventfd I/O only. */
+ * client writes `kick` to send. A kick eventfd sits in two epoll sets: the guest end's
+ * (evtchn_wait_fd, where an idle vCPU thread of that domain waits and takes the kick itself,
+ * no thread hop) and, behind it, the poller thread's set, which takes the kicks of busy or
+ * thread-less domains. The fast path is eventfd I/O only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,7 +19,68 @@
 #include "kxend/evtchn.h"
 #include "evtchn_internal.h"
 
-/* One thread for every dom0 kick eventfd: a client's notify is raised on the guest end. */
+/* evtchn_lock held: one ready kick eventfd (epoll data: port | gen << 32) is read and the
+ * guest end raised. Both the poller and a domain's idle vCPU thread may see the same event
+ * (level-triggered, two sets): whoever reads the counter first raises, the other reads
+ * nothing, so every kick is raised exactly once. */
+static void dom0_kick_locked(uint64_t data)
+{
+    uint32_t port = (uint32_t)data, gen = (uint32_t)(data >> 32);
+    if (evtchn_port_check(port))
+        return;
+    struct evtchn_port *p = &evtchn_dom0_tab.ports[port];
+    if (p->gen != gen || p->kick_fd < 0)
+        return; /* closed (and maybe re-used) since the event was queued */
+    uint64_t cnt;
+    if (read(p->kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+        return;
+    if (p->state == ECS_INTERDOMAIN)
+        evtchn_raise_locked(p->peer, p->remote_port);
+}
+
+void evtchn_dom0_kicks(const struct epoll_event *ev, int n)
+{
+    pthread_mutex_lock(&evtchn_lock);
+    for (int i = 0; i < n; i++)
+        dom0_kick_locked(ev[i].data.u64);
+    pthread_mutex_unlock(&evtchn_lock);
+}
+
+int evtchn_wait_fd(struct domain *d)
+{
+    pthread_mutex_lock(&evtchn_lock);
+    int fd = d->evtchn ? d->evtchn->kick_epfd : -1;
+    pthread_mutex_unlock(&evtchn_lock);
+    return fd;
+}
+
+/* EPOLLEXCLUSIVE on both sets: the kernel walks an eventfd's waiters in registration order and
+ * stops at the first exclusive one with a thread waiting, so the peer's set (added first) wins
+ * when its vCPU thread is idle in it, and the poller gets the kick otherwise. */
+void evtchn_dom0_steer_locked(uint32_t dom0_port)
+{
+    struct evtchn_port *p = &evtchn_dom0_tab.ports[dom0_port];
+    if (p->kick_fd < 0 || p->state != ECS_INTERDOMAIN || !p->peer || p->peer->kick_epfd < 0 ||
+        evtchn_dom0_epoll_fd < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+                             .data.u64 = dom0_port | ((uint64_t)p->gen << 32)};
+    epoll_ctl(evtchn_dom0_epoll_fd, EPOLL_CTL_DEL, p->kick_fd, NULL);
+    if (epoll_ctl(p->peer->kick_epfd, EPOLL_CTL_ADD, p->kick_fd, &ev) < 0)
+        log_warn("evtchn: dom0 port %u: kicks go through the poller only: %s", dom0_port,
+                 strerror(errno));
+    if (epoll_ctl(evtchn_dom0_epoll_fd, EPOLL_CTL_ADD, p->kick_fd, &ev) < 0)
+        log_err("evtchn: dom0 port %u: poller registration: %s", dom0_port, strerror(errno));
+}
+
+void evtchn_dom0_unsteer_locked(struct evtchn_domain *guest, const struct evtchn_port *dom0_p)
+{
+    /* The client keeps its dup of the eventfd open: closing ours would not drop it. */
+    if (guest->kick_epfd >= 0 && dom0_p->kick_fd >= 0)
+        epoll_ctl(guest->kick_epfd, EPOLL_CTL_DEL, dom0_p->kick_fd, NULL);
+}
+
+/* One thread for every dom0 kick eventfd whose guest end has no idle vCPU thread waiting. */
 static void *dom0_poller(void *arg)
 {
     (void)arg;
@@ -30,21 +93,7 @@ static void *dom0_poller(void *arg)
             log_err("evtchn: dom0 poller epoll_wait: %s", strerror(errno));
             return NULL;
         }
-        pthread_mutex_lock(&evtchn_lock);
-        for (int i = 0; i < n; i++) {
-            uint32_t port = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
-            if (evtchn_port_check(port))
-                continue;
-            struct evtchn_port *p = &evtchn_dom0_tab.ports[port];
-            if (p->gen != gen || p->kick_fd < 0)
-                continue; /* closed (and maybe re-used) since the event was queued */
-            uint64_t cnt;
-            if (read(p->kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
-                continue;
-            if (p->state == ECS_INTERDOMAIN)
-                evtchn_raise_locked(p->peer, p->remote_port);
-        }
-        pthread_mutex_unlock(&evtchn_lock);
+        evtchn_dom0_kicks(ev, n);
     }
 }
 
@@ -79,7 +128,8 @@ static int dom0_port_fds_locked(uint32_t port, struct evtchn_dom0_fds *out)
     p->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     out->notify_fd = p->notify_fd >= 0 ? fcntl(p->notify_fd, F_DUPFD_CLOEXEC, 0) : -1;
     out->kick_fd = p->kick_fd >= 0 ? fcntl(p->kick_fd, F_DUPFD_CLOEXEC, 0) : -1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = port | ((uint64_t)p->gen << 32)};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+                             .data.u64 = port | ((uint64_t)p->gen << 32)};
     if (out->notify_fd < 0 || out->kick_fd < 0 ||
         epoll_ctl(evtchn_dom0_epoll_fd, EPOLL_CTL_ADD, p->kick_fd, &ev) < 0) {
         rc = -errno;
@@ -90,6 +140,7 @@ static int dom0_port_fds_locked(uint32_t port, struct evtchn_dom0_fds *out)
         out->notify_fd = out->kick_fd = -1;
         return rc ? rc : -EMFILE;
     }
+    evtchn_dom0_steer_locked(port); /* bound already when dom0 binds to a guest's port */
     return 0;
 }
 

@@ -31,6 +31,7 @@ struct evtchn_port {
 struct evtchn_domain {
     uint16_t domid;
     struct domain *d; /* NULL for dom0 */
+    int kick_epfd;    /* guests: kick eventfds of the dom0 ports bound here (evtchn_wait_fd) */
     _Atomic uint64_t host_pending[KXEN_EVTCHN_NR_PORTS / 64];
     uint32_t virq_port[KXEN_MAX_VCPUS][NR_VIRQS];
     struct evtchn_port ports[KXEN_EVTCHN_NR_PORTS];
@@ -48,6 +49,11 @@ int evtchn_port_alloc(struct evtchn_domain *tab, uint32_t *port);
 /* self: the domain's own vCPU when called on its thread (its shared_info bit is cleared). */
 void evtchn_port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *self);
 int evtchn_close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *self);
+/* A dom0 port that just became interdomain (or got its eventfds): its kick eventfd goes into
+ * the peer's kick_epfd ahead of the poller's set, so an idle vCPU thread of the peer takes
+ * the kick itself. Undone by evtchn_dom0_unsteer_locked when either end closes. */
+void evtchn_dom0_steer_locked(uint32_t dom0_port);
+void evtchn_dom0_unsteer_locked(struct evtchn_domain *guest, const struct evtchn_port *dom0_p);
 int evtchn_bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domain *rt,
                                    uint32_t rport, uint32_t *lport_out);
 

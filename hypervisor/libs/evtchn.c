@@ -1,7 +1,8 @@
 /* libxenevtchn over kxend: binds go through the control socket and return two eventfds per
  * port; events then flow as eventfd reads and writes only. The handle's epoll fd watches the
- * notify eventfds of bound, unmasked ports; a fired port is masked (dropped from the epoll
- * set) until xenevtchn_unmask, which is how Xen's evtchn device behaves. */
+ * notify eventfds of bound, unmasked ports; a fired port is masked until xenevtchn_unmask,
+ * which is how Xen's evtchn device behaves. Ports are registered EPOLLONESHOT: reporting an
+ * event disarms the port in the kernel, so masking costs no system call and unmasking one. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -115,7 +116,7 @@ static xenevtchn_port_or_error_t bind_op(xenevtchn_handle *h, uint32_t op,
     port_forget(h, rep.port); /* a stale entry if kxend re-used the number */
     p->notify_fd = fds[0];
     p->kick_fd = fds[1];
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = rep.port};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = rep.port};
     rc = epoll_ctl(h->epfd, EPOLL_CTL_ADD, p->notify_fd, &ev) < 0 ? -errno : 0;
     pthread_mutex_unlock(&h->lock);
     if (rc) {
@@ -208,12 +209,14 @@ xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
         pthread_mutex_lock(&xce->lock);
         struct evtchn_lib_port *p = &xce->ports[port];
         uint64_t cnt;
-        bool fired =
-            p->notify_fd >= 0 && !p->masked && read(p->notify_fd, &cnt, sizeof(cnt)) == sizeof(cnt);
+        bool live = p->notify_fd >= 0 && !p->masked;
+        bool fired = live && read(p->notify_fd, &cnt, sizeof(cnt)) == sizeof(cnt);
         if (fired) {
-            struct epoll_event off = {.events = 0, .data.u32 = port};
-            epoll_ctl(xce->epfd, EPOLL_CTL_MOD, p->notify_fd, &off);
-            p->masked = true;
+            p->masked = true; /* the report disarmed it */
+        } else if (live) {
+            /* Another reader took the count: stay armed for the next event. */
+            struct epoll_event on = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = port};
+            epoll_ctl(xce->epfd, EPOLL_CTL_MOD, p->notify_fd, &on);
         }
         pthread_mutex_unlock(&xce->lock);
         if (fired)
@@ -233,7 +236,7 @@ int xenevtchn_unmask(xenevtchn_handle *xce, evtchn_port_t port)
         rc = ENOTCONN;
     } else if (p->masked) {
         /* Level-triggered: an event that came while masked fires again at once. */
-        struct epoll_event on = {.events = EPOLLIN, .data.u32 = port};
+        struct epoll_event on = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = port};
         if (epoll_ctl(xce->epfd, EPOLL_CTL_MOD, p->notify_fd, &on) < 0)
             rc = errno;
         else

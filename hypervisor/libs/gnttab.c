@@ -1,8 +1,11 @@
 /* libxengnttab over kxend: kxend pins the grants and answers with offsets into the granting
  * domain's memfd; the memfd is fetched once per domain (FOREIGN_MAP) and re-fetched when
  * kxend reports another inode (the domain id was re-used). Pages are mmapped MAP_FIXED into a
- * reserved area so a multi-ref map is one contiguous range, as with Xen's gntdev. */
+ * reserved area so a multi-ref map is one contiguous range, as with Xen's gntdev. Grant copies
+ * move their bytes through a copy buffer shared with kxend (a sealed memfd, one per handle):
+ * one round trip per batch and two host memcpys per segment, no data on the socket. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -37,6 +40,11 @@ struct xengntdev_handle {
     unsigned nfds;
     struct gnt_mapping *maps;
     uint64_t mapped, max_grants;
+    /* Grant copies: request and reply messages, and the buffer shared with kxend
+     * (copy_fd is sent with the first copy, then closed), all made at the first copy. */
+    uint8_t *copy_req, *copy_rep, *copy_buf;
+    int copy_fd;
+    bool copy_buf_sent;
 };
 
 static void *fail_ptr(int err)
@@ -64,6 +72,7 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned open
     }
     pthread_mutex_init(&h->lock, NULL);
     h->max_grants = UINT64_MAX;
+    h->copy_fd = -1;
     return h;
 }
 
@@ -81,6 +90,12 @@ int xengnttab_close(xengnttab_handle *xgt)
     }
     kxen_ctl_close(xgt->ctl);
     pthread_mutex_destroy(&xgt->lock);
+    free(xgt->copy_req);
+    free(xgt->copy_rep);
+    if (xgt->copy_buf)
+        munmap(xgt->copy_buf, KXEN_CTL_GNTCOPY_BUF_SIZE);
+    if (xgt->copy_fd >= 0)
+        close(xgt->copy_fd);
     free(xgt);
     return 0;
 }
@@ -291,19 +306,41 @@ int xengnttab_set_max_grants(xengnttab_handle *xgt, uint32_t nr_grants)
 
 /* ---- grant copy: segments and inline data in one request per batch ---- */
 
-#define COPY_DATA_MAX (KXEN_CTL_MAX_PAYLOAD / 2)
+#define COPY_REP_CAP (KXEN_CTL_GNTCOPY_SLOTS * sizeof(int16_t)) /* the statuses */
 
-static int copy_batch(xengnttab_handle *h, uint32_t n, xengnttab_grant_copy_segment_t *segs,
-                      uint8_t *req_buf, uint8_t *rep_buf)
+/* The buffer kxend shares for copies: a memfd sealed against resizing (kxend maps it and
+ * must never see it shrink). Lock held. */
+static int copy_buf_setup(xengnttab_handle *h)
 {
-    struct kxen_ctl_gnttab_copy *req = (struct kxen_ctl_gnttab_copy *)req_buf;
-    memset(req, 0, sizeof(*req));
+    if (h->copy_buf)
+        return 0;
+    int fd = memfd_create("kxen-gntcopy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -errno;
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, KXEN_CTL_GNTCOPY_BUF_SIZE) == 0 &&
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+        p = mmap(NULL, KXEN_CTL_GNTCOPY_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    h->copy_buf = p;
+    h->copy_fd = fd;
+    return 0;
+}
+
+/* One batch (n <= KXEN_CTL_GNTCOPY_SLOTS): local bytes go through slot i of the buffer. */
+static int copy_batch(xengnttab_handle *h, uint32_t n, xengnttab_grant_copy_segment_t *segs)
+{
+    struct kxen_ctl_gnttab_copy *req = (struct kxen_ctl_gnttab_copy *)h->copy_req;
+    memset(req, 0, sizeof(*req) + n * sizeof(req->segs[0]));
     req->count = n;
-    uint8_t *in = (uint8_t *)&req->segs[n];
+    req->flags = KXEN_CTL_GNTCOPY_SHARED;
     for (uint32_t i = 0; i < n; i++) {
         const xengnttab_grant_copy_segment_t *s = &segs[i];
         struct kxen_ctl_gnttab_copy_seg *q = &req->segs[i];
-        memset(q, 0, sizeof(*q));
         q->len = s->len;
         q->flags = s->flags;
         if (s->flags & GNTCOPY_source_gref) {
@@ -316,29 +353,28 @@ static int copy_batch(xengnttab_handle *h, uint32_t n, xengnttab_grant_copy_segm
             q->dest_domid = s->dest.foreign.domid;
             q->dest_offset = s->dest.foreign.offset;
         }
-        if (s->flags == GNTCOPY_dest_gref) {
-            memcpy(in, s->source.virt, s->len);
-            in += s->len;
-        }
+        if (s->flags == GNTCOPY_dest_gref)
+            memcpy(h->copy_buf + (size_t)i * GNT_PAGE, s->source.virt, s->len);
     }
     uint32_t len = 0;
-    int rc = kxen_ctl_simple(h->ctl, KXEN_CTL_GNTTAB_COPY, req, (uint32_t)(in - req_buf), rep_buf,
-                             KXEN_CTL_MAX_PAYLOAD, &len);
+    bool send_fd = !h->copy_buf_sent;
+    int rc = kxen_ctl_call(
+        h->ctl, KXEN_CTL_GNTTAB_COPY, req, (uint32_t)(sizeof(*req) + n * sizeof(req->segs[0])),
+        send_fd ? &h->copy_fd : NULL, send_fd ? 1 : 0, h->copy_rep, COPY_REP_CAP, &len, NULL, NULL);
     if (rc)
         return rc;
-    uint32_t st_len = (n * sizeof(int16_t) + 7) & ~7u;
-    if (len < st_len)
+    if (send_fd) { /* kxend keeps its mapping for the life of this connection */
+        h->copy_buf_sent = true;
+        close(h->copy_fd);
+        h->copy_fd = -1;
+    }
+    if (len < n * sizeof(int16_t))
         return -EPROTO;
-    const int16_t *status = (const int16_t *)rep_buf;
-    const uint8_t *out = rep_buf + st_len, *end = rep_buf + len;
+    const int16_t *status = (const int16_t *)h->copy_rep;
     for (uint32_t i = 0; i < n; i++) {
         segs[i].status = status[i];
-        if (segs[i].flags == GNTCOPY_source_gref && status[i] == GNTST_okay) {
-            if (out + segs[i].len > end)
-                return -EPROTO;
-            memcpy(segs[i].dest.virt, out, segs[i].len);
-            out += segs[i].len;
-        }
+        if (segs[i].flags == GNTCOPY_source_gref && status[i] == GNTST_okay)
+            memcpy(segs[i].dest.virt, h->copy_buf + (size_t)i * GNT_PAGE, segs[i].len);
     }
     return 0;
 }
@@ -350,27 +386,18 @@ int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
         if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) ||
             (segs[i].flags & ~(GNTCOPY_source_gref | GNTCOPY_dest_gref)) || segs[i].len > GNT_PAGE)
             return fail(EINVAL);
-    uint8_t *req = malloc(KXEN_CTL_MAX_PAYLOAD), *rep = malloc(KXEN_CTL_MAX_PAYLOAD);
-    int rc = req && rep ? 0 : -ENOMEM;
     pthread_mutex_lock(&xgt->lock);
+    if (!xgt->copy_req)
+        xgt->copy_req = malloc(sizeof(struct kxen_ctl_gnttab_copy) +
+                               KXEN_CTL_GNTCOPY_SLOTS * sizeof(struct kxen_ctl_gnttab_copy_seg));
+    if (!xgt->copy_rep)
+        xgt->copy_rep = malloc(COPY_REP_CAP);
+    int rc = xgt->copy_req && xgt->copy_rep ? copy_buf_setup(xgt) : -ENOMEM;
     for (uint32_t i = 0; i < count && rc == 0;) {
-        uint32_t n = 0;
-        size_t in = 0, out = 0;
-        while (i + n < count && n < KXEN_CTL_GNTTAB_MAX_BATCH) {
-            const xengnttab_grant_copy_segment_t *s = &segs[i + n];
-            size_t din = s->flags == GNTCOPY_dest_gref ? s->len : 0;
-            size_t dout = s->flags == GNTCOPY_source_gref ? s->len : 0;
-            if (n && (in + din > COPY_DATA_MAX || out + dout > COPY_DATA_MAX))
-                break;
-            in += din;
-            out += dout;
-            n++;
-        }
-        rc = copy_batch(xgt, n, segs + i, req, rep);
+        uint32_t n = count - i < KXEN_CTL_GNTCOPY_SLOTS ? count - i : KXEN_CTL_GNTCOPY_SLOTS;
+        rc = copy_batch(xgt, n, segs + i);
         i += n;
     }
     pthread_mutex_unlock(&xgt->lock);
-    free(req);
-    free(rep);
     return rc ? fail(-rc) : 0;
 }

@@ -34,7 +34,7 @@ INSTALL_HDRS += hypervisor/libs/include:xenevtchn.h hypervisor/libs/include:xeng
 # The dom0 test and benchmark program (tests/system/dom0libs_*.sh, bench/hypervisor); its
 # guest is guests/dom0libs-echo.
 TEST_PROGRAMS += dom0libs-test
-dom0libs-test_SRCS     += hypervisor/libs/tests/dom0test.c
+dom0libs-test_SRCS     += hypervisor/libs/tests/dom0test.c hypervisor/libs/tests/dom0bench.c
 dom0libs-test_CPPFLAGS += -Ihypervisor/libs/include
 dom0libs-test_LIBS     += libxenevtchn libxengnttab libxenforeignmemory libxenctrl \
                           libkxenctlclient libkxencommon

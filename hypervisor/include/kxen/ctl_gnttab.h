@@ -54,7 +54,15 @@ struct kxen_ctl_gnttab_unmap {
 /* GNTTAB_COPY: count segments, then the bytes of every segment whose source is local (flags
  * GNTCOPY_dest_gref only), in segment order. Reply: count int16_t statuses padded to 8 bytes,
  * then the bytes of every successful segment whose destination is local (GNTCOPY_source_gref
- * only), in order (a failed one contributes no bytes). flags must name at least one gref. */
+ * only), in order (a failed one contributes no bytes). flags must name at least one gref.
+ * With KXEN_CTL_GNTCOPY_SHARED in the header's flags no data crosses the socket: segment i's
+ * local bytes are in slot i (4 KiB) of the connection's copy buffer, a memfd of
+ * KXEN_CTL_GNTCOPY_BUF_SIZE bytes sealed against shrinking (F_SEAL_SHRINK), sent as the one
+ * descriptor of the first such request and kept by kxend until the connection closes (a later
+ * descriptor replaces it). count <= KXEN_CTL_GNTCOPY_SLOTS; the reply is the statuses only. */
+#define KXEN_CTL_GNTCOPY_SHARED (1u << 0)
+#define KXEN_CTL_GNTCOPY_SLOTS 256u
+#define KXEN_CTL_GNTCOPY_BUF_SIZE (KXEN_CTL_GNTCOPY_SLOTS * 4096u)
 struct kxen_ctl_gnttab_copy_seg {
     uint32_t source_ref;
     uint32_t dest_ref;
@@ -68,7 +76,7 @@ struct kxen_ctl_gnttab_copy_seg {
 };
 struct kxen_ctl_gnttab_copy {
     uint32_t count; /* 1 .. KXEN_CTL_GNTTAB_MAX_BATCH */
-    uint32_t pad;
+    uint32_t flags; /* KXEN_CTL_GNTCOPY_SHARED or 0 */
     struct kxen_ctl_gnttab_copy_seg segs[];
 };
 

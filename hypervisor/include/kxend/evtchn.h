@@ -56,6 +56,17 @@ void evtchn_dom0_close_all(const void *owner);
 /* Raises a global VIRQ (VIRQ_DOM_EXC, ...) on dom0's binding, if any. Any thread. */
 void evtchn_dom0_send_virq(unsigned virq);
 
+/* For an accelerator's vCPU thread of d: an epoll fd to wait in while every vCPU is idle (-1
+ * if none). It holds the kick eventfds of the dom0 ports bound to d, ahead of the dom0
+ * poller, so a dom0 process's notify wakes this thread directly. The caller may add its own
+ * fds with data.u64 = EVTCHN_WAIT_OWN and passes every other event to evtchn_dom0_kicks()
+ * (which takes the evtchn lock and may kick d's vCPUs). Valid until the domain's subsystems
+ * are destroyed, after the accelerator stopped. */
+#define EVTCHN_WAIT_OWN UINT64_MAX
+struct epoll_event;
+int evtchn_wait_fd(struct domain *d);
+void evtchn_dom0_kicks(const struct epoll_event *ev, int n);
+
 /* Toolstack operations on a domain's table (privileged callers only: no check here). */
 int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port);
 struct evtchn_status;

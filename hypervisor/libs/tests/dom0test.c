@@ -1,9 +1,9 @@
 /* dom0libs-test: a dom0 process using libxenevtchn, libxengnttab and libxenforeignmemory
  * against a running kxend and the echo guest (hypervisor/libs/guest/echo.c).
  *   dom0libs-test check ECHO.elf   TAP lines proving the libraries' behaviour end to end
- *   dom0libs-test bench ECHO.elf N figures for bench/hypervisor (evtchn ping-pong dom0<->guest
- *                                  and guest<->guest, grant copy throughput), each next to a
- *                                  host reference measured in the same run */
+ *   dom0libs-test bench ECHO.elf N figures for bench/hypervisor (dom0bench.c)
+ *   dom0libs-test stress ECHO.elf N N event round trips dom0<->guest, none may be lost
+ *                                  (dom0bench.c) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +27,7 @@
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_evtchn.h"
 #include "kxen/ctl_gnttab.h"
+#include "dom0test.h"
 
 static int tap_n, tap_failed;
 
@@ -44,21 +45,21 @@ static void tap(bool ok, const char *fmt, ...)
         tap_failed++;
 }
 
-static uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int start_guest(xc_interface *xch, const char *name, uint32_t *domid)
+int start_guest(xc_interface *xch, const char *name, uint32_t *domid)
 {
     if (xc_kxen_domain_create(xch, name, 16 * 1024, 1, NULL, 0, domid) < 0)
         return -errno;
     return 0;
 }
 
-static int load_guest(xc_interface *xch, uint32_t domid, const char *elf, const char *cmdline)
+int load_guest(xc_interface *xch, uint32_t domid, const char *elf, const char *cmdline)
 {
     int fd = open(elf, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -69,8 +70,8 @@ static int load_guest(xc_interface *xch, uint32_t domid, const char *elf, const 
 }
 
 /* Waits for a hypervisor-console line of domid starting with prefix; copies it to line. */
-static int wait_line(xc_interface *xch, uint32_t domid, const char *prefix, char *line, size_t cap,
-                     int timeout_ms)
+int wait_line(xc_interface *xch, uint32_t domid, const char *prefix, char *line, size_t cap,
+              int timeout_ms)
 {
     static char acc[65536];
     size_t len = 0;
@@ -95,7 +96,7 @@ static int wait_line(xc_interface *xch, uint32_t domid, const char *prefix, char
 }
 
 /* One event from xce within timeout_ms: the port, -1 on timeout. Unmasks it again. */
-static int wait_event(xenevtchn_handle *xce, int timeout_ms)
+int wait_event(xenevtchn_handle *xce, int timeout_ms)
 {
     struct pollfd p = {.fd = xenevtchn_fd(xce), .events = POLLIN};
     if (poll(&p, 1, timeout_ms) != 1)
@@ -106,13 +107,7 @@ static int wait_event(xenevtchn_handle *xce, int timeout_ms)
     return port;
 }
 
-struct echo_info {
-    uint32_t domid;
-    unsigned port, ref, roref;
-    unsigned long pfn;
-};
-
-static int start_echo(xc_interface *xch, const char *elf, const char *cmdline, struct echo_info *e)
+int start_echo(xc_interface *xch, const char *elf, const char *cmdline, struct echo_info *e)
 {
     char line[256];
     int rc = start_guest(xch, "dom0libs-echo", &e->domid);
@@ -283,6 +278,18 @@ static void check_hostile_requests(struct echo_info *e)
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_COPY, &cp, sizeof(cp), rep, sizeof(rep), NULL) == 0 &&
             st[0] == GNTST_bad_copy_arg,
         "GNTTAB_COPY across a page end -> GNTST_bad_copy_arg");
+    cp.seg.source_offset = 0;
+    cp.h.flags = KXEN_CTL_GNTCOPY_SHARED; /* no copy buffer sent on this connection */
+    tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_COPY, &cp, sizeof(cp), rep, sizeof(rep), NULL) ==
+            -EINVAL,
+        "GNTTAB_COPY through a copy buffer never sent -> EINVAL");
+    int mfd = memfd_create("unsealed", MFD_CLOEXEC);
+    bool sized = mfd >= 0 && ftruncate(mfd, KXEN_CTL_GNTCOPY_BUF_SIZE) == 0;
+    tap(sized && kxen_ctl_call(c, KXEN_CTL_GNTTAB_COPY, &cp, sizeof(cp), &mfd, 1, rep, sizeof(rep),
+                               NULL, NULL, NULL) == -EINVAL,
+        "GNTTAB_COPY with a copy buffer the client could shrink (no seal) -> EINVAL");
+    if (mfd >= 0)
+        close(mfd);
     uint32_t unmap[2] = {1, 12345};
     tap(kxen_ctl_simple(c, KXEN_CTL_GNTTAB_UNMAP, unmap, sizeof(unmap), NULL, 0, NULL) == -EINVAL,
         "GNTTAB_UNMAP of a handle this connection never got -> EINVAL");
@@ -362,161 +369,6 @@ static int check(const char *elf)
     return tap_failed ? 1 : 0;
 }
 
-/* ---- benchmark ---- */
-
-static int ref_efd[2];
-static void *ref_echo(void *arg)
-{
-    long n = (long)arg;
-    uint64_t v;
-    for (long i = 0; i < n; i++) {
-        if (read(ref_efd[0], &v, 8) != 8)
-            break;
-        v = 1;
-        if (write(ref_efd[1], &v, 8) != 8)
-            break;
-    }
-    return NULL;
-}
-
-/* Reference: the same notify/wait round trip between two host threads over bare eventfds. */
-static double ref_pingpong_ns(long n)
-{
-    ref_efd[0] = eventfd(0, 0);
-    ref_efd[1] = eventfd(0, 0);
-    pthread_t t;
-    pthread_create(&t, NULL, ref_echo, (void *)n);
-    uint64_t v = 1, t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        v = 1;
-        if (write(ref_efd[0], &v, 8) != 8 || read(ref_efd[1], &v, 8) != 8)
-            break;
-    }
-    uint64_t dt = now_ns() - t0;
-    pthread_join(t, NULL);
-    close(ref_efd[0]);
-    close(ref_efd[1]);
-    return (double)dt / (double)n;
-}
-
-/* guest <-> guest: B serves A, A pings B n times (mode "ping" or "pingpoll") and reports. */
-static void guest_pair(xc_interface *xch, const char *elf, long n, const char *mode,
-                       const char *what, double dom0_ns)
-{
-    uint32_t a = 0;
-    struct echo_info b = {0};
-    char line[256], cmd[128];
-    int rc = start_guest(xch, "dom0libs-ping", &a);
-    if (rc == 0) {
-        snprintf(cmd, sizeof(cmd), "serve=%u", a);
-        rc = start_echo(xch, elf, cmd, &b);
-    }
-    if (rc == 0) {
-        snprintf(cmd, sizeof(cmd), "%s=%u:%u:%ld", mode, b.domid, b.port, n);
-        rc = load_guest(xch, a, elf, cmd);
-    }
-    unsigned long pn = 0, pns = 0;
-    line[0] = 0;
-    if (rc == 0 && (rc = wait_line(xch, a, "PING ", line, sizeof(line), 20000)) == 0 &&
-        sscanf(line, "PING n=%lu ns=%lu", &pn, &pns) == 2 && pn)
-        printf("evtchn ping-pong guest<->guest (%s): %.1f us/round trip (%lu rounds); "
-               "reference: dom0<->guest above %.1f us\n",
-               what, (double)pns / (double)pn / 1000, pn, dom0_ns / 1000);
-    else
-        printf("evtchn ping-pong guest<->guest (%s): failed (%s; see kxend's log)\n", what,
-               rc ? strerror(-rc) : line);
-    if (!pn && getenv("DOM0LIBS_KEEP_FAILED")) { /* for post-mortems with `dump` */
-        printf("# kept: pinger d%u, server d%u\n", a, b.domid);
-        return;
-    }
-    if (a)
-        xc_domain_destroy(xch, a);
-    if (b.domid)
-        xc_domain_destroy(xch, b.domid);
-}
-
-static int bench(const char *elf, long n)
-{
-    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
-    if (!xch)
-        return 1;
-    struct echo_info e = {0};
-    if (start_echo(xch, elf, "", &e))
-        return 1;
-    xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
-    int lport = xce ? xenevtchn_bind_interdomain(xce, e.domid, e.port) : -1;
-    if (lport <= 0)
-        return 1;
-    wait_event(xce, 500);
-    uint64_t t0 = now_ns();
-    long done = 0;
-    for (; done < n; done++) {
-        xenevtchn_notify(xce, (evtchn_port_t)lport);
-        if (wait_event(xce, 2000) != lport)
-            break;
-    }
-    double dom0_ns = done ? (double)(now_ns() - t0) / (double)done : 0;
-    printf("evtchn ping-pong dom0<->guest: %.1f us/round trip (%ld rounds); reference: "
-           "host thread<->thread eventfd %.1f us\n",
-           dom0_ns / 1000, done, ref_pingpong_ns(n) / 1000);
-
-    /* grant copy: 4 KiB segments from the granted page, 64 per call */
-    xengnttab_handle *xgt = xengnttab_open(NULL, 0);
-    static char bufs[64][4096];
-    xengnttab_grant_copy_segment_t segs[64];
-    for (int i = 0; i < 64; i++) {
-        memset(&segs[i], 0, sizeof(segs[i]));
-        segs[i].source.foreign.ref = e.ref;
-        segs[i].source.foreign.domid = (uint16_t)e.domid;
-        segs[i].dest.virt = bufs[i];
-        segs[i].len = 4096;
-        segs[i].flags = GNTCOPY_source_gref;
-    }
-    /* Only segments that reported GNTST_okay count as copied bytes; a failure ends the run and
-     * is printed instead of a throughput. */
-    int calls = 400, done_calls = 0, copy_rc = xgt ? 0 : -1, bad_status = GNTST_okay;
-    t0 = now_ns();
-    for (int c = 0; c < calls && xgt; c++) {
-        if ((copy_rc = xengnttab_grant_copy(xgt, 64, segs)) < 0)
-            break;
-        for (int i = 0; i < 64; i++)
-            if (segs[i].status != GNTST_okay)
-                bad_status = segs[i].status;
-        if (bad_status != GNTST_okay)
-            break;
-        done_calls++;
-    }
-    double gc_s = (double)(now_ns() - t0) / 1e9;
-    static char src[64 * 4096], dst[64 * 4096];
-    memset(src, 1, sizeof(src));
-    t0 = now_ns();
-    for (int c = 0; c < calls; c++) {
-        memcpy(dst, src, sizeof(dst));
-        __asm__ volatile("" ::"r"(dst) : "memory");
-    }
-    double mc_s = (double)(now_ns() - t0) / 1e9;
-    double mb = (double)calls * 64 * 4096 / 1e6;
-    int copy_failed = done_calls != calls;
-    if (copy_failed)
-        printf("grant copy dom0<-guest, 64 x 4 KiB per call: FAILED after %d of %d calls (%s, "
-               "status %d); reference: host memcpy %.0f MB/s\n",
-               done_calls, calls,
-               xgt ? (copy_rc < 0 ? "call failed" : "segment failed") : "no handle", bad_status,
-               mb / mc_s);
-    else
-        printf("grant copy dom0<-guest, 64 x 4 KiB per call: %.0f MB/s; reference: host memcpy "
-               "%.0f MB/s\n",
-               mb / gc_s, mb / mc_s);
-    xengnttab_close(xgt);
-    xenevtchn_close(xce);
-    xc_domain_destroy(xch, e.domid);
-
-    guest_pair(xch, elf, n, "ping", "callback vector", dom0_ns);
-    guest_pair(xch, elf, n, "pingpoll", "interrupts off, scan after block", dom0_ns);
-    xc_interface_close(xch);
-    return copy_failed;
-}
-
 /* dump DOMID GPA LEN: a post-mortem look at guest memory (8-byte words). */
 static int dump(uint32_t domid, uint64_t gpa, uint64_t len)
 {
@@ -549,6 +401,9 @@ int main(int argc, char **argv)
         return check(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "bench") == 0)
         return bench(argv[2], argc > 3 ? atol(argv[3]) : 2000);
-    fprintf(stderr, "usage: dom0libs-test check|bench ECHO.elf [ROUNDS] | dump DOMID GPA LEN\n");
+    if (argc >= 3 && strcmp(argv[1], "stress") == 0)
+        return stress(argv[2], argc > 3 ? atol(argv[3]) : 100000);
+    fprintf(stderr,
+            "usage: dom0libs-test check|bench|stress ECHO.elf [ROUNDS] | dump DOMID GPA LEN\n");
     return 2;
 }

@@ -32,6 +32,7 @@ PRIVATE_LIBS += libkxennetback
 libkxennetback_SRCS += $(addprefix drivers/net/,netback_xenbus.c netback_ring.c netback_req.c \
                        switch.c tap.c)
 test_drivers_LIBS += libkxennetback
+drivers/tests/fuzz_nettx.c_CPPFLAGS += -DNETTX_REPLAY
 drivers/tests/test_nettx_fuzz_replay.c_CPPFLAGS += \
     -DNETTX_CORPUS_DIR='"$(abspath drivers/tests/corpus_nettx)"'
 

@@ -45,7 +45,7 @@ struct xenbus_backend *netback_xenbus(struct netback *nb);
 
 /* Counters of the whole backend (tests, benchmarks). */
 struct netback_stats {
-    uint64_t tx_packets, tx_bytes, tx_errors; /* from frontends */
+    uint64_t tx_packets, tx_bytes, tx_errors;  /* from frontends */
     uint64_t rx_packets, rx_bytes, rx_dropped; /* to frontends */
 };
 void netback_get_stats(struct netback *nb, struct netback_stats *st);

@@ -60,7 +60,7 @@ struct netback_vif {
     struct xenbus_device *xdev;
     struct netback_vif *next;
     uint8_t mac[6];
-    int sw_port; /* switch port, -1 when none */
+    int sw_port;        /* switch port, -1 when none */
     struct net_tap tap; /* tap.fd >= 0 when the vif is on a Linux bridge */
     bool connected;
     /* What the frontend negotiated. */
@@ -73,8 +73,8 @@ struct netback_vif {
 };
 
 /* Data plane (netback_ring.c). */
-int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_ref,
-                          uint32_t rx_ref, uint32_t tx_evtchn, uint32_t rx_evtchn, bool split);
+int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_ref, uint32_t rx_ref,
+                          uint32_t tx_evtchn, uint32_t rx_evtchn, bool split);
 void netback_queue_disconnect(struct netback_queue *q);
 /* A frame for the vif's frontend: queued (copied), then sent as RX buffers allow. */
 void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, unsigned int flags);

@@ -13,8 +13,7 @@
 /* Reads the extra-info entries after the first request; returns the next entry index, or a
  * verdict (as a negative number) when the chain is incomplete or broken. */
 static int parse_extras(const struct netif_tx_request *ents, unsigned int n,
-                        const struct netback_tx_limits *lim, struct netback_tx_pkt *out,
-                        bool *drop)
+                        const struct netback_tx_limits *lim, struct netback_tx_pkt *out, bool *drop)
 {
     unsigned int i = 1;
     for (unsigned int nr = 0;; nr++) {
@@ -61,7 +60,7 @@ enum netback_tx_verdict netback_parse_tx(const struct netif_tx_request *ents, un
         int rc = parse_extras(ents, n, lim, out, &drop);
         if (rc < 0) {
             out->nr_entries = n;
-            return (enum netback_tx_verdict)-rc;
+            return (enum netback_tx_verdict) - rc;
         }
         i = (unsigned int)rc;
     }

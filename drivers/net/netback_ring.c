@@ -49,8 +49,8 @@ static void queue_fatal(struct netback_queue *q, struct kxen_ring_guard *g, int 
 static void tx_respond(struct netback_queue *q, const struct netback_tx_pkt *pkt, int16_t status)
 {
     for (unsigned int i = 0; i < pkt->nr_entries; i++) {
-        struct netif_tx_response rsp = {
-            .id = pkt->entry_id[i], .status = pkt->entry_is_extra[i] ? NETIF_RSP_NULL : status};
+        struct netif_tx_response rsp = {.id = pkt->entry_id[i],
+                                        .status = pkt->entry_is_extra[i] ? NETIF_RSP_NULL : status};
         RING_BACK_PUT_RESPONSE(&q->tx, &rsp);
     }
 }
@@ -349,8 +349,8 @@ static void both_event(void *ctx, uint32_t port)
         netback_vif_rx_flush(vif);
 }
 
-int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_ref,
-                          uint32_t rx_ref, uint32_t tx_evtchn, uint32_t rx_evtchn, bool split)
+int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_ref, uint32_t rx_ref,
+                          uint32_t tx_evtchn, uint32_t rx_evtchn, bool split)
 {
     struct xenbus_platform *p = q_platform(q);
     q->tx_port = q->rx_port = -1;

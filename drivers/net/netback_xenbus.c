@@ -202,8 +202,7 @@ static int connect_queue(struct xenbus_device *dev, struct netback_vif *vif, uns
     rc = netback_queue_connect(q, dev->frontend_id, (uint32_t)tx_ref, (uint32_t)rx_ref,
                                (uint32_t)tx_ev, (uint32_t)rx_ev, split);
     if (rc)
-        xenbus_dev_fatal(dev, rc, "mapping the rings of queue %u or binding its event channels",
-                         i);
+        xenbus_dev_fatal(dev, rc, "mapping the rings of queue %u or binding its event channels", i);
     return rc;
 }
 
@@ -269,7 +268,7 @@ static void net_disconnect(struct xenbus_device *dev)
     free_queues(vif);
     while (vif->rxq_len)
         free(vif->rxq[vif->rxq_head].data), vif->rxq_head = (vif->rxq_head + 1) % vif->rxq_cap,
-            vif->rxq_len--;
+                                            vif->rxq_len--;
 }
 
 static void net_remove(struct xenbus_device *dev)

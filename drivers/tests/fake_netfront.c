@@ -50,8 +50,8 @@ void nf_toolstack_remove(struct fake_platform *fp, uint32_t domid, uint32_t devi
     wr(fp, be, "state", "5");
 }
 
-void nf_init(struct fake_netfront *nf, struct fake_platform *fp, struct netback *nb,
-             uint32_t domid, uint32_t devid)
+void nf_init(struct fake_netfront *nf, struct fake_platform *fp, struct netback *nb, uint32_t domid,
+             uint32_t devid)
 {
     memset(nf, 0, sizeof(*nf));
     nf->fp = fp;

@@ -41,8 +41,8 @@ void nf_toolstack_add(struct fake_platform *fp, uint32_t domid, uint32_t devid, 
                       const char *bridge);
 void nf_toolstack_remove(struct fake_platform *fp, uint32_t domid, uint32_t devid);
 
-void nf_init(struct fake_netfront *nf, struct fake_platform *fp, struct netback *nb,
-             uint32_t domid, uint32_t devid);
+void nf_init(struct fake_netfront *nf, struct fake_platform *fp, struct netback *nb, uint32_t domid,
+             uint32_t devid);
 /* Runs the backend until pred(nf) holds (or ~2 s). */
 bool nf_pump(struct fake_netfront *nf, bool (*pred)(struct fake_netfront *nf));
 int nf_backend_state(struct fake_netfront *nf);

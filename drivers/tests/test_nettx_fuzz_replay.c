@@ -54,8 +54,8 @@ Test(nettx_fuzz, nineteen_slots_are_fatal_and_fragments_past_the_size_are_droppe
 {
     struct netif_tx_request r[NETBACK_MAX_TX_ENTRIES];
     for (unsigned int i = 0; i < NETBACK_MAX_TX_ENTRIES; i++)
-        r[i] = (struct netif_tx_request){.gref = 8, .flags = NETTXF_more_data, .id = (uint16_t)i,
-                                         .size = 10};
+        r[i] = (struct netif_tx_request){
+            .gref = 8, .flags = NETTXF_more_data, .id = (uint16_t)i, .size = 10};
     r[0].size = 65535;
     struct netback_tx_pkt p;
     cr_assert_eq(netback_parse_tx(r, 17, &lim, &p), NETBACK_TX_MORE);
@@ -80,8 +80,7 @@ Test(nettx_fuzz, a_short_frame_is_dropped_and_a_page_crossing_is_fatal)
 
 Test(nettx_fuzz, extras_are_entries_and_unknown_or_unoffered_ones_are_refused)
 {
-    struct netif_tx_request r[2] = {
-        {.gref = 8, .flags = NETTXF_extra_info, .id = 1, .size = 60}};
+    struct netif_tx_request r[2] = {{.gref = 8, .flags = NETTXF_extra_info, .id = 1, .size = 60}};
     struct netif_extra_info ex = {.type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD};
     memcpy(&r[1], &ex, sizeof(ex));
     struct netback_tx_pkt p;

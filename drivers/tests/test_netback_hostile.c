@@ -56,9 +56,9 @@ Test(netback_hostile, an_ungranted_tx_gref_is_an_error_response)
 Test(netback_hostile, a_frame_shorter_than_an_ethernet_header_is_an_error_response)
 {
     two_connected();
-    cr_assert_eq(send_one((struct netif_tx_request){.gref = env.nf[0].tx_gref[0], .id = 3,
-                                                    .size = 13}),
-                 NETIF_RSP_ERROR);
+    cr_assert_eq(
+        send_one((struct netif_tx_request){.gref = env.nf[0].tx_gref[0], .id = 3, .size = 13}),
+        NETIF_RSP_ERROR);
     still_works();
     net_env_teardown(&env);
 }
@@ -104,10 +104,9 @@ Test(netback_hostile, a_chain_of_nineteen_slots_closes_only_that_vif)
 Test(netback_hostile, a_slot_crossing_its_page_closes_the_vif)
 {
     two_connected();
-    nf_push_raw(&env.nf[0],
-                &(struct netif_tx_request){.gref = env.nf[0].tx_gref[0], .offset = 4000,
-                                           .size = 200},
-                1);
+    nf_push_raw(
+        &env.nf[0],
+        &(struct netif_tx_request){.gref = env.nf[0].tx_gref[0], .offset = 4000, .size = 200}, 1);
     cr_assert(nf_pump(&env.nf[0], be_closed));
     net_env_teardown(&env);
 }

@@ -39,3 +39,5 @@ drivers/tests/test_nettx_fuzz_replay.c_CPPFLAGS += \
 #   make nettx-fuzz && build/fuzz/nettx_fuzz -max_total_time=60 drivers/tests/corpus_nettx
 FUZZERS += nettx_fuzz
 nettx_fuzz_SRCS += drivers/tests/fuzz_nettx.c drivers/net/netback_req.c
+# devd serves vifs through its glue file (dom0-tools/devd/backend_vif.c).
+kxen-devd_LIBS += libkxennetback

@@ -27,8 +27,8 @@ static void in_own_netns_with_bridge(void)
         cr_skip_test("no network namespace here (%s)", strerror(errno));
     /* As `ip netns exec`: a sysfs of the new namespace, so /sys/class/net shows its links
      * (netback checks bridges there). */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        umount2("/sys", MNT_DETACH) < 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || umount2("/sys", MNT_DETACH) < 0 ||
+        mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
         cr_skip_test("cannot mount a sysfs of the namespace (%s)", strerror(errno));
     if (access("/dev/net/tun", R_OK | W_OK) < 0)
         cr_skip_test("no /dev/net/tun here");
@@ -152,9 +152,9 @@ Test(net_tap, a_vif_on_a_bridge_exchanges_checked_frames_with_the_host)
     net_mac(hm, 9);
     /* guest -> host, with a blank checksum filled on the way */
     size_t len = udp_frame(f, gm);
-    cr_assert_eq(nf_send(&env.nf[0], f, (uint16_t)len, 1, 0,
-                         NETTXF_csum_blank | NETTXF_data_validated),
-                 NETIF_RSP_OKAY);
+    cr_assert_eq(
+        nf_send(&env.nf[0], f, (uint16_t)len, 1, 0, NETTXF_csum_blank | NETTXF_data_validated),
+        NETIF_RSP_OKAY);
     struct netback_stats st;
     netback_get_stats(env.nb, &st);
     cr_assert_eq(st.tx_errors, 0, "tap write failed");

@@ -1,7 +1,7 @@
-/* netback as a devd backend type: one queue, netback attaching each vif itself (to the
- * backend's learning switch, or as a tap on the Linux bridge its `bridge` key names) and
- * reporting hotplug-status as a hotplug script would; a vif-bridge script run afterwards
- * finds the tap already on its bridge. */
+/* netback as a devd backend type, under Xen's hotplug contract: each vif with a `bridge` key
+ * gets a tap named vifname or vif<domid>.<devid>, which the vif's hotplug script (by default
+ * kxen-vif-bridge) puts on the bridge before it writes hotplug-status=connected; a vif whose
+ * `bridge` is empty joins netback's learning switch. One queue. */
 #include "../../drivers/net/netback.h"
 #include "devd.h"
 
@@ -9,6 +9,7 @@ static void *vif_new(struct xenbus_platform *p, xenbus_log_fn log, void *log_ctx
 {
     struct netback_config cfg;
     netback_config_default(&cfg);
+    cfg.hotplug_self = false;
     return netback_new(p, &cfg, log, log_ctx);
 }
 
@@ -22,17 +23,12 @@ static int vif_start(void *be)
     return netback_start(be);
 }
 
-/* netback's own descriptors (its kick eventfd and the taps), without the platform's, which
- * the worker polls already. */
 static int vif_fds(void *be, int *fds, unsigned int max)
 {
-    struct xenbus_platform *p = xenbus_backend_platform(netback_xenbus(be));
-    int all[DEVD_MAX_FDS + 2];
-    int n = netback_fds(be, all, DEVD_MAX_FDS + 2), k = 0;
-    for (int i = 0; i < n && (unsigned int)k < max; i++)
-        if (all[i] != p->ops->evtchn_fd(p) && all[i] != p->ops->xs_watch_fd(p))
-            fds[k++] = all[i];
-    return k;
+    if (max < 1)
+        return 0;
+    fds[0] = netback_fd(be);
+    return 1;
 }
 
 static int vif_poll(void *be)

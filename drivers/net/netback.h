@@ -21,8 +21,9 @@
 
 struct netback_config {
     unsigned int max_queues; /* multi-queue-max-queues (0: 1) */
-    /* true: netback reports its own attaching of each vif's port in hotplug-status, the part a
-     * hotplug script plays in Xen; false: something outside writes hotplug-status. */
+    /* true: netback puts each vif's tap on its bridge itself and reports hotplug-status, the
+     * part a hotplug script plays in Xen; false (as under xl): the tap is made off any bridge
+     * and the vif's hotplug script enslaves it and writes hotplug-status. */
     bool hotplug_self;
     unsigned int rx_queue_len; /* packets waiting per vif for RX buffers (0: 256) */
     unsigned int aging_ms;     /* the switch's MAC aging time (0: 300 s, as Linux bridges) */
@@ -34,9 +35,9 @@ struct netback;
 struct netback *netback_new(struct xenbus_platform *p, const struct netback_config *cfg,
                             xenbus_log_fn log, void *log_ctx);
 int netback_start(struct netback *nb);
-/* The descriptors the event loop polls for reading (the platform's, then one per tap port):
- * fills at most max, returns how many. The set changes as vifs come and go: ask every loop. */
-int netback_fds(struct netback *nb, int *fds, int max);
+/* Readable when netback has work besides the platform's event-channel and watch fds (tap
+ * input, work a bounded loop left over): one epoll descriptor whatever vifs come and go. */
+int netback_fd(struct netback *nb);
 /* Handles xenstore events, fired event channels and tap input (bounded per call). Returns the
  * number of events handled or a negative errno. */
 int netback_poll(struct netback *nb);

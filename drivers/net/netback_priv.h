@@ -25,6 +25,7 @@ struct netback {
     struct netback_config cfg;
     struct net_switch *sw;
     int kick_fd; /* eventfd: work left over from a bounded loop */
+    int ep_fd;   /* epoll of kick_fd and every tap: netback_fd */
     struct netback_vif *vifs;
     struct netback_stats stats;
     uint8_t tap_buf[NETBACK_MAX_PKT];

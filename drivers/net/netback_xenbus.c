@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -81,14 +82,19 @@ static int attach_port(struct xenbus_device *dev, struct netback_vif *vif)
         xenbus_dev_fatal(dev, -EINVAL, "interface name for the vif");
         return -EINVAL;
     }
-    rc = net_tap_bridge_check(bridge);
-    if (rc) {
+    if (nb->cfg.hotplug_self && (rc = net_tap_bridge_check(bridge)) != 0) {
         xenbus_dev_fatal(dev, rc, "bridge %s does not exist", bridge);
         return rc;
     }
-    rc = net_tap_open(&vif->tap, name, bridge, 0);
+    rc = net_tap_open(&vif->tap, name, nb->cfg.hotplug_self ? bridge : NULL, 0);
+    if (rc) {
+        xenbus_dev_fatal(dev, rc, "tap %s for bridge %s", name, bridge);
+        return rc;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = vif};
+    rc = epoll_ctl(nb->ep_fd, EPOLL_CTL_ADD, vif->tap.fd, &ev) < 0 ? -errno : 0;
     if (rc)
-        xenbus_dev_fatal(dev, rc, "tap %s on bridge %s", name, bridge);
+        xenbus_dev_fatal(dev, rc, "polling tap %s", name);
     return rc;
 }
 
@@ -97,6 +103,8 @@ static void detach_port(struct netback_vif *vif)
     if (vif->sw_port >= 0)
         net_switch_del_port(vif->nb->sw, vif->sw_port);
     vif->sw_port = -1;
+    if (vif->tap.fd >= 0)
+        epoll_ctl(vif->nb->ep_fd, EPOLL_CTL_DEL, vif->tap.fd, NULL);
     net_tap_close(&vif->tap);
 }
 
@@ -334,8 +342,12 @@ struct netback *netback_new(struct xenbus_platform *p, const struct netback_conf
     if (nb->cfg.aging_ms == 0)
         nb->cfg.aging_ms = 300000;
     nb->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    nb->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    bool fds_ok = nb->kick_fd >= 0 && nb->ep_fd >= 0 &&
+                  epoll_ctl(nb->ep_fd, EPOLL_CTL_ADD, nb->kick_fd, &ev) == 0;
     nb->sw = net_switch_new(NETBACK_MAX_PORTS, (uint64_t)nb->cfg.aging_ms * 1000000u);
-    nb->xb = nb->kick_fd >= 0 && nb->sw ? xenbus_backend_new(p, &netback_ops, log, log_ctx) : NULL;
+    nb->xb = fds_ok && nb->sw ? xenbus_backend_new(p, &netback_ops, log, log_ctx) : NULL;
     if (!nb->xb) {
         netback_free(nb);
         return NULL;
@@ -354,17 +366,9 @@ struct xenbus_backend *netback_xenbus(struct netback *nb)
     return nb->xb;
 }
 
-int netback_fds(struct netback *nb, int *fds, int max)
+int netback_fd(struct netback *nb)
 {
-    int n = 0;
-    int base[3] = {nb->p->ops->evtchn_fd(nb->p), nb->p->ops->xs_watch_fd(nb->p), nb->kick_fd};
-    for (int i = 0; i < 3; i++)
-        if (base[i] >= 0 && n < max)
-            fds[n++] = base[i];
-    for (struct netback_vif *v = nb->vifs; v && n < max; v = v->next)
-        if (v->tap.fd >= 0)
-            fds[n++] = v->tap.fd;
-    return n;
+    return nb->ep_fd;
 }
 
 /* Frames from the host: a bounded number per tap and call (the loop comes back). */
@@ -415,5 +419,7 @@ void netback_free(struct netback *nb)
     net_switch_free(nb->sw);
     if (nb->kick_fd >= 0)
         close(nb->kick_fd);
+    if (nb->ep_fd >= 0)
+        close(nb->ep_fd);
     free(nb);
 }

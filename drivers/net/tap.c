@@ -63,7 +63,7 @@ static int tap_setup(struct net_tap *t, unsigned int mtu)
         ifr.ifr_flags |= IFF_UP;
         rc = ifreq_ioctl(SIOCSIFFLAGS, &ifr);
     }
-    if (rc)
+    if (rc || !t->bridge[0])
         return rc;
     struct ifreq br = {0};
     snprintf(br.ifr_name, sizeof(br.ifr_name), "%s", t->bridge);
@@ -77,10 +77,10 @@ int net_tap_open(struct net_tap *t, const char *name, const char *bridge, unsign
 {
     t->fd = -1;
     int rc = name_ok(name);
-    if (rc || (rc = net_tap_bridge_check(bridge)) != 0)
+    if (rc || (bridge && (rc = net_tap_bridge_check(bridge)) != 0))
         return rc;
     snprintf(t->name, sizeof(t->name), "%s", name);
-    snprintf(t->bridge, sizeof(t->bridge), "%s", bridge);
+    snprintf(t->bridge, sizeof(t->bridge), "%s", bridge ? bridge : "");
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -106,7 +106,7 @@ void net_tap_close(struct net_tap *t)
     struct ifreq br = {0};
     snprintf(br.ifr_name, sizeof(br.ifr_name), "%s", t->bridge);
     br.ifr_ifindex = (int)if_nametoindex(t->name);
-    if (br.ifr_ifindex)
+    if (br.ifr_ifindex && t->bridge[0])
         ifreq_ioctl(SIOCBRDELIF, &br);
     close(t->fd); /* a non-persistent tap goes with its last descriptor */
     t->fd = -1;

@@ -20,7 +20,8 @@ struct net_tap {
 
 /* 0 if bridge names an existing Linux bridge, -ENODEV if not, -EINVAL for a bad name. */
 int net_tap_bridge_check(const char *bridge);
-/* Creates tap `name` (mtu 0: leave the default) on bridge. Returns 0 or -errno. */
+/* Creates tap `name` (mtu 0: leave the default) on bridge, or on no bridge when bridge is
+ * NULL (a hotplug script enslaves it later). Returns 0 or -errno. */
 int net_tap_open(struct net_tap *t, const char *name, const char *bridge, unsigned int mtu);
 /* Removes it from the bridge and destroys it. */
 void net_tap_close(struct net_tap *t);

@@ -143,8 +143,7 @@ Test(net_tap, a_vif_on_a_bridge_exchanges_checked_frames_with_the_host)
     cr_assert(nf_connect(&env.nf[0]));
     cr_assert_str_eq(nf_be_key(&env.nf[0], "hotplug-status"), "connected");
     cr_assert_neq(if_nametoindex("vif7.0"), 0, "the vif's tap is named as Linux's");
-    int fds[8];
-    cr_assert_eq(netback_fds(env.nb, fds, 8), 2, "the kick eventfd and the tap");
+    int nbfd = netback_fd(env.nb);
     struct net_tap host;
     cr_assert_eq(net_tap_open(&host, "kxhost", BR, 0), 0);
     uint8_t f[2048], g[2048], gm[6], hm[6];
@@ -166,7 +165,7 @@ Test(net_tap, a_vif_on_a_bridge_exchanges_checked_frames_with_the_host)
     net_frame(f, 700, gm, hm, 11);
     cr_assert_eq(net_tap_write(&host, f, 700), 0);
     for (int i = 0; i < 200; i++) {
-        struct pollfd pfd = {.fd = env.nf[0].nb ? fds[1] : -1, .events = POLLIN};
+        struct pollfd pfd = {.fd = nbfd, .events = POLLIN};
         poll(&pfd, 1, 10);
         netback_poll(env.nb);
         if (RING_HAS_UNCONSUMED_RESPONSES(&env.nf[0].rx)) {
@@ -201,5 +200,29 @@ Test(net_tap, a_vif_naming_a_missing_bridge_closes_with_a_clear_error)
                   nf_be_key(&nf, "error"));
     cr_assert_str_eq(nf_be_key(&nf, "hotplug-status"), "error");
     netback_free(nb);
+    xenbus_platform_destroy(fake_platform_base(fp));
+}
+
+Test(net_tap, under_a_hotplug_script_the_tap_is_made_off_the_bridge_under_its_vifname)
+{
+    in_own_netns_with_bridge();
+    struct netback_config cfg;
+    netback_config_default(&cfg);
+    cfg.hotplug_self = false;
+    struct fake_platform *fp = fake_platform_new(0);
+    struct netback *nb = netback_new(fake_platform_base(fp), &cfg, NULL, NULL);
+    netback_start(nb);
+    /* The bridge need not exist: the script, not netback, judges it. */
+    fake_xs_write(fp, "/local/domain/0/backend/vif/7/0/vifname", "kx-guest0");
+    nf_toolstack_add(fp, 7, 0, "00:16:3e:00:00:01", "xenbr9");
+    struct fake_netfront nf;
+    nf_init(&nf, fp, nb, 7, 0);
+    for (int i = 0; i < 100 && nf_backend_state(&nf) != XenbusStateInitWait; i++)
+        netback_poll(nb);
+    cr_assert_eq(nf_backend_state(&nf), XenbusStateInitWait);
+    cr_assert_neq(if_nametoindex("kx-guest0"), 0);
+    cr_assert_str_eq(nf_be_key(&nf, "hotplug-status"), "", "netback wrote the script's key");
+    netback_free(nb);
+    cr_assert_eq(if_nametoindex("kx-guest0"), 0);
     xenbus_platform_destroy(fake_platform_base(fp));
 }

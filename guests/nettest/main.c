@@ -15,7 +15,7 @@
 #define MS 1000000ULL
 #define SEC 1000000000ULL
 #define ETHERTYPE_TEST 0x88b5
-#define FRAME_LEN(i) (60 + ((i) * 97) % 1455) /* 60..1514 */
+#define FRAME_LEN(i) (60 + ((i)*97) % 1455) /* 60..1514 */
 
 static uint8_t mac[6];
 static uint8_t out[NETFRONT_MTU_FRAME], in[2048];
@@ -71,6 +71,7 @@ static int role_a(unsigned long count)
 {
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     unsigned bad = 0, sent = 0, echoed = 0;
+    uint64_t t0 = monotonic_ns();
     for (uint32_t seq = 0; seq < count; seq++) {
         bool got = false;
         for (int attempt = 0; attempt < 100 && !got; attempt++) {
@@ -102,12 +103,69 @@ static int role_a(unsigned long count)
     }
     tap_check(echoed == count, "nettest a: %u of %lu frames echoed (%u sends)", echoed, count,
               sent);
+    hv_printf("nettest a: %u round trips in %lu us\n", echoed,
+              (unsigned long)((monotonic_ns() - t0) / 1000));
     tap_check(bad == 0, "nettest a: every echo byte-for-byte what was sent (%u bad)", bad);
     for (int i = 0; i < 5; i++) {
         size_t len = test_frame(out, bcast, 0, 'S');
         netfront_send(out, len, monotonic_ns() + SEC);
         sleep_ns(20 * MS);
     }
+    return tap_finish();
+}
+
+/* Benchmark roles: frames of the bench ethertype, as fast as the rings take them. */
+#define ETHERTYPE_BENCH 0x88b6
+
+static int role_blast(unsigned long count)
+{
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    memcpy(out, bcast, 6);
+    memcpy(out + 6, mac, 6);
+    out[12] = ETHERTYPE_BENCH >> 8;
+    out[13] = ETHERTYPE_BENCH & 0xff;
+    out[18] = 'D';
+    unsigned long sent = 0;
+    uint64_t t0 = monotonic_ns();
+    for (uint32_t i = 0; i < count; i++) {
+        memcpy(out + 14, &i, 4);
+        if (netfront_send(out, NETFRONT_MTU_FRAME, monotonic_ns() + 2 * SEC))
+            break;
+        sent++;
+    }
+    uint64_t t1 = monotonic_ns();
+    hv_printf("nettest blast: %lu frames of %u bytes in %lu us\n", sent, NETFRONT_MTU_FRAME,
+              (unsigned long)((t1 - t0) / 1000));
+    out[18] = 'S';
+    for (int i = 0; i < 20; i++) {
+        netfront_send(out, 60, monotonic_ns() + SEC);
+        sleep_ns(10 * MS);
+    }
+    tap_check(sent == count, "nettest blast: sent %lu of %lu", sent, count);
+    return tap_finish();
+}
+
+static int role_sink(unsigned long seconds)
+{
+    unsigned long frames = 0, bytes = 0;
+    uint64_t first = 0, last = 0, deadline = monotonic_ns() + seconds * SEC;
+    while (monotonic_ns() < deadline) {
+        int n = netfront_recv(in, sizeof(in), monotonic_ns() + 200 * MS);
+        if (n < 19 || in[12] != ETHERTYPE_BENCH >> 8 || in[13] != (ETHERTYPE_BENCH & 0xff))
+            continue;
+        if (in[18] == 'S' && frames)
+            break;
+        if (in[18] != 'D')
+            continue;
+        last = monotonic_ns();
+        if (!frames)
+            first = last;
+        frames++;
+        bytes += (unsigned long)n;
+    }
+    hv_printf("nettest sink: %lu frames %lu bytes in %lu us\n", frames, bytes,
+              (unsigned long)((last - first) / 1000));
+    tap_check(frames > 0, "nettest sink: received %lu frames", frames);
     return tap_finish();
 }
 
@@ -224,6 +282,16 @@ int main(void)
     }
     if (!strncmp(cmd, "pair b", 6))
         return role_b();
+    if (!strncmp(cmd, "blast", 5)) {
+        unsigned long n;
+        parse_num(cmd + 5, &n);
+        return role_blast(n ? n : 10000);
+    }
+    if (!strncmp(cmd, "sink", 4)) {
+        unsigned long secs;
+        parse_num(cmd + 4, &secs);
+        return role_sink(secs ? secs : 60);
+    }
     if (!strncmp(cmd, "ping", 4)) {
         uint8_t ip[4];
         const char *s = cmd + 4;

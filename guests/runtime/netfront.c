@@ -67,9 +67,10 @@ static int parse_mac(const char *s, uint8_t mac[6])
         unsigned v = 0;
         for (int j = 0; j < 2; j++) {
             char c = s[i * 3 + j];
-            unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+            unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                          : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-                         : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+                         : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                                : 16u;
             if (d == 16)
                 return -XEN_EINVAL;
             v = v * 16 + d;
@@ -121,8 +122,7 @@ static int grant_all(void)
     for (unsigned i = 0; i < NR_TX && !rc; i++)
         rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_buf[i] >> 12, true, &nf.tx_gref[i]);
     for (unsigned i = 0; i < NR_RX && !rc; i++)
-        rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_buf[i] >> 12, false,
-                                 &nf.rx_gref[i]);
+        rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_buf[i] >> 12, false, &nf.rx_gref[i]);
     return rc;
 }
 
@@ -136,8 +136,8 @@ static int write_keys(const char *fe, grant_ref_t txr, grant_ref_t rxr)
             return rc;
 #define W(key, ...)                                                                                \
     do {                                                                                           \
-        guest_snprintf(path, sizeof(path), "%s/%s", fe, key);                                            \
-        guest_snprintf(val, sizeof(val), __VA_ARGS__);                                                   \
+        guest_snprintf(path, sizeof(path), "%s/%s", fe, key);                                      \
+        guest_snprintf(val, sizeof(val), __VA_ARGS__);                                             \
         if (!rc)                                                                                   \
             rc = xenbus_write(t, path, val);                                                       \
     } while (0)

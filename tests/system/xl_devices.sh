@@ -120,6 +120,24 @@ check "network-detach by MAC (forced) removes it" xl network-detach -f dev 00:16
 check "the vif script ran with remove" grep -qF "remove XENBUS_TYPE=vif XENBUS_PATH=backend/vif/$id/2" "$d/hotplug.log"
 check "network-list is back to two vifs" test "$(xl network-list dev | tail -n +2 | wc -l)" -eq 2
 
+# The default vif script puts the interface on the bridge (a tap stands in for netback's).
+br=kxbr$$ tap=kxtap$$
+if [ "$(id -u)" = 0 ] && ip link add "$br" type bridge 2>/dev/null; then
+  ip tuntap add dev "$tap" mode tap 2>/dev/null
+  check "network-attach with the default script and bridge=$br" \
+    xl network-attach dev "bridge=$br" "vifname=$tap"
+  check "kxen-vif-bridge put $tap on $br and brought it up" \
+    sh -c "[ \"\$(basename \"\$(readlink /sys/class/net/$tap/master)\")\" = $br ] && ip link show $tap | grep -q UP"
+  check "and reported hotplug-status connected" \
+    test "$(/usr/bin/xenstore-read "/local/domain/0/backend/vif/$id/2/hotplug-status")" = connected
+  check "network-detach -f runs its remove: $tap leaves the bridge" \
+    sh -c "xl network-detach -f dev 2 && ! test -e /sys/class/net/$tap/master"
+  ip link del "$tap" 2>/dev/null
+  ip link del "$br" 2>/dev/null
+else
+  skip "the default vif script attaches the interface to the bridge" "needs root and Linux bridges"
+fi
+
 # Destroy tears everything down.
 check "xl destroy" xl destroy dev
 no_backend_left() { ! xs_nodes | grep -qE "/backend/(vbd|vif)/$id( |/)"; }

@@ -429,6 +429,19 @@ fail:
     return rc;
 }
 
+#define KXL_DEVD_WORKER_STOP_MS 2000
+static void wait_devd_worker_gone(struct kxl_ctx *ctx, uint16_t domid)
+{
+    char path[PATH_MAX];
+    if (!ctx->rundir[0] ||
+        snprintf(path, sizeof(path), "%s/devd-d%u.pid", ctx->rundir, domid) >= (int)sizeof(path))
+        return;
+    for (int waited = 0; waited < KXL_DEVD_WORKER_STOP_MS && access(path, F_OK) == 0; waited += 5) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid)
 {
     if (domid == 0)
@@ -447,8 +460,11 @@ int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid)
             snprintf(uuid_str, sizeof(uuid_str), "%s", vm + 4);
         free(vm);
     }
-    /* The backends let go of the guest's rings before the guest goes away. */
+    /* The backends let go of the guest's rings before the guest goes away: devd stops the
+     * guest's worker once its last device is gone (bounded: a stuck worker does not hold up
+     * the destroy). */
     kxl_devices_destroy(ctx, domid);
+    wait_devd_worker_gone(ctx, domid);
     int hv_rc = rc == 0 ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_DESTROY, domid, 0) : rc;
     if (ctx->xs) {
         if (xs_is_domain_introduced(ctx->xs, domid))

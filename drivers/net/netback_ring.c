@@ -362,6 +362,11 @@ int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_r
     if (rc)
         return rc;
     BACK_RING_INIT(&q->rx, (netif_rx_sring_t *)q->rx_sring, NETBACK_PAGE);
+    /* Resume after the last published response: 0 on fresh rings; on rings adopted from a
+     * backend instance that died, the requests it took but never answered are taken again
+     * (read once; a hostile value only makes the guard declare the ring dead). */
+    q->tx.req_cons = q->tx.rsp_prod_pvt = __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+    q->rx.req_cons = q->rx.rsp_prod_pvt = __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
     if (split) {
         rc = xenbus_evtchn_bind(p, domid, tx_evtchn, tx_event, q);
         if (rc < 0)
@@ -377,6 +382,10 @@ int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_r
             return rc;
         q->tx_port = q->rx_port = rc;
     }
+    /* A notification sent while no backend was bound (adopted rings) is lost: look once, from
+     * the loop, after the connection is complete. */
+    q->tx_more = true;
+    netback_kick(q->vif->nb);
     return 0;
 }
 

@@ -57,6 +57,13 @@ static void vif_port_deliver(void *ctx, const uint8_t *frame, size_t len, unsign
     netback_vif_rx(ctx, frame, len, flags);
 }
 
+static bool hotplug_connected(struct xenbus_device *dev)
+{
+    char st[32];
+    return xenbus_read_key(dev, XENBUS_BACKEND, HOTPLUG_STATUS, st, sizeof(st)) >= 0 &&
+           strcmp(st, "connected") == 0;
+}
+
 /* The hotplug part: attach the vif to its switch or bridge. */
 static int attach_port(struct xenbus_device *dev, struct netback_vif *vif)
 {
@@ -82,11 +89,14 @@ static int attach_port(struct xenbus_device *dev, struct netback_vif *vif)
         xenbus_dev_fatal(dev, -EINVAL, "interface name for the vif");
         return -EINVAL;
     }
-    if (nb->cfg.hotplug_self && (rc = net_tap_bridge_check(bridge)) != 0) {
+    /* A device adopted from a backend instance that died already had its script run: its new
+     * tap goes on the bridge here, since no script will run again. */
+    bool enslave = nb->cfg.hotplug_self || hotplug_connected(dev);
+    if (enslave && (rc = net_tap_bridge_check(bridge)) != 0) {
         xenbus_dev_fatal(dev, rc, "bridge %s does not exist", bridge);
         return rc;
     }
-    rc = net_tap_open(&vif->tap, name, nb->cfg.hotplug_self ? bridge : NULL, 0);
+    rc = net_tap_open(&vif->tap, name, enslave ? bridge : NULL, 0);
     if (rc) {
         xenbus_dev_fatal(dev, rc, "tap %s for bridge %s", name, bridge);
         return rc;
@@ -212,13 +222,6 @@ static int connect_queue(struct xenbus_device *dev, struct netback_vif *vif, uns
     if (rc)
         xenbus_dev_fatal(dev, rc, "mapping the rings of queue %u or binding its event channels", i);
     return rc;
-}
-
-static bool hotplug_connected(struct xenbus_device *dev)
-{
-    char st[32];
-    return xenbus_read_key(dev, XENBUS_BACKEND, HOTPLUG_STATUS, st, sizeof(st)) >= 0 &&
-           strcmp(st, "connected") == 0;
 }
 
 static int net_connect(struct xenbus_device *dev)

@@ -26,3 +26,18 @@ drivers/tests/test_blkreq_fuzz_replay.c_CPPFLAGS += \
 #   make blkreq-fuzz && build/fuzz/blkreq_fuzz -max_total_time=60 drivers/tests/corpus_blkreq
 FUZZERS += blkreq_fuzz
 blkreq_fuzz_SRCS += drivers/tests/fuzz_blkreq.c drivers/block/blkback_req.c
+
+# netback, the learning switch and tap ports (drivers/net).
+PRIVATE_LIBS += libkxennetback
+libkxennetback_SRCS += $(addprefix drivers/net/,netback_xenbus.c netback_ring.c netback_req.c \
+                       switch.c tap.c)
+test_drivers_LIBS += libkxennetback
+drivers/tests/fuzz_nettx.c_CPPFLAGS += -DNETTX_REPLAY
+drivers/tests/test_nettx_fuzz_replay.c_CPPFLAGS += \
+    -DNETTX_CORPUS_DIR='"$(abspath drivers/tests/corpus_nettx)"'
+
+#   make nettx-fuzz && build/fuzz/nettx_fuzz -max_total_time=60 drivers/tests/corpus_nettx
+FUZZERS += nettx_fuzz
+nettx_fuzz_SRCS += drivers/tests/fuzz_nettx.c drivers/net/netback_req.c
+# devd serves vifs through its glue file (dom0-tools/devd/backend_vif.c).
+kxen-devd_LIBS += libkxennetback

@@ -34,3 +34,7 @@ test_guests_SRCS     += guests/runtime/printf.c guests/runtime/evtchn_scan.c \
 test_guests_CPPFLAGS += -Iguests/runtime/include -DGUEST_HOST_BUILD
 test_guests_LDLIBS   += -lunicorn
 test_guests_NEEDS    += $(GUESTS)
+
+# Network test guest on the runtime's netfront (tests/system/net_guests.sh).
+GUEST_IMAGES += nettest
+nettest_SRCS += $(wildcard guests/nettest/*.c)

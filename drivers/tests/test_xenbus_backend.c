@@ -40,8 +40,8 @@ static void d_remove(struct xenbus_device *dev)
     (void)dev;
     seen.removes++;
 }
-static const struct xenbus_backend_ops dummy_ops = {"dummy", d_probe, d_connect, d_disconnect,
-                                                    d_remove};
+static const struct xenbus_backend_ops dummy_ops = {"dummy",      d_probe,  d_connect,
+                                                    d_disconnect, d_remove, NULL};
 static void d_log(void *ctx, const char *msg)
 {
     (void)ctx;

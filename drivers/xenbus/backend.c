@@ -303,8 +303,9 @@ static void frontend_changed(struct xenbus_backend *be, struct xenbus_device *de
         break;
     case XenbusStateInitialised:
     case XenbusStateConnected:
-        /* Two quick frontend writes may show up as one event: connect from InitWait only. */
-        if (dev->state != XenbusStateInitWait)
+        /* Two quick frontend writes may show up as one event: connect from InitWait only
+         * (and once, when the device holds the switch to Connected). */
+        if (dev->state != XenbusStateInitWait || dev->connected)
             break;
         rc = be->ops->connect(dev);
         if (rc) {
@@ -312,7 +313,8 @@ static void frontend_changed(struct xenbus_backend *be, struct xenbus_device *de
             break;
         }
         dev->connected = true;
-        xenbus_switch_state(dev, XenbusStateConnected);
+        if (!dev->connect_held)
+            xenbus_switch_state(dev, XenbusStateConnected);
         break;
     case XenbusStateClosing:
         dev_disconnect(dev);
@@ -445,6 +447,8 @@ void xenbus_backend_handle_watch(struct xenbus_backend *be, const char *path, co
         else if (*rest == '\0' || !strcmp(rest, "state") || !strcmp(rest, "online") ||
                  !strcmp(rest, "frontend"))
             backend_changed(be, dev);
+        else if (be->ops->backend_key_changed)
+            be->ops->backend_key_changed(dev, rest);
         return;
     }
     if (strncmp(token, FE_TOKEN_PREFIX, strlen(FE_TOKEN_PREFIX)) == 0) {

@@ -43,7 +43,10 @@ struct xenbus_device {
     enum xenbus_state fe_state; /* what we last read from <fe>/state */
     bool connected;             /* ops->connect succeeded and no disconnect since */
     bool failed;                /* an error was reported (logged once) */
-    void *priv;                 /* the device type's state */
+    /* Set by ops->connect to hold the switch to Connected (netback waits for hotplug-status);
+     * the device clears it and switches itself. */
+    bool connect_held;
+    void *priv; /* the device type's state */
 };
 
 struct xenbus_backend_ops {
@@ -58,6 +61,9 @@ struct xenbus_backend_ops {
     void (*disconnect)(struct xenbus_device *dev);
     /* The device is going away: free priv. */
     void (*remove)(struct xenbus_device *dev);
+    /* Optional: a key of the device's backend directory that the core does not handle changed
+     * (e.g. hotplug-status, written by whoever plugged the device in). */
+    void (*backend_key_changed)(struct xenbus_device *dev, const char *key);
 };
 
 /* Log sink: libraries never print, the daemon passes its logger. */

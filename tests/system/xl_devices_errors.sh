@@ -59,8 +59,8 @@ refused "a disk hotplug script that fails" "disk xvda .*kxen test: no such tap" 
   "disk = [ 'vdev=xvda, script=$d/fail-script, target=$d/ok.img' ]"
 check "the failing script's domain did exist (devd served its disk meanwhile)" \
   grep -q "worker for domain [1-9]" "$KXEN_RUNDIR/kxen-devd.log"
-# No netback runs here: a vif's backend never reaches InitWait (10 s, Xen's bound).
-refused "a vif no backend serves" "vif 0 .*the backend did not reach InitWait within 10 s" \
+# devd's netback takes the vif to InitWait; its hotplug script then fails.
+refused "a vif whose hotplug script fails" "vif 0 .*hotplug script .* add failed: kxen test: no such tap" \
   "vif = [ 'script=$d/fail-script' ]"
 refused "a malformed vdev (parser)" "invalid vdev 'xvd1'" "disk = [ 'vdev=xvd1,target=$d/ok.img' ]"
 

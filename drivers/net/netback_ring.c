@@ -1,0 +1,406 @@
+/* netback's data plane: the TX and RX rings of each queue.
+ * TX: each ring entry is copied once (ring_safe) into the queue's pending chain; the chain is
+ * validated (netback_req.c) as it grows, the granted fragments of a valid packet are copied
+ * into the queue's packet buffer with one grant-copy batch, every entry is answered (extras
+ * with NETIF_RSP_NULL), and the packet goes to the vif's port. RX: frames wait in the vif's
+ * bounded FIFO; RX requests are copied once into a stash; a frame is copied into as many
+ * posted grants as it needs (one without feature-sg) and answered slot by slot.
+ * Invariants: an entry consumed is answered exactly once; a queue marked dead consumes
+ * nothing more; the loops are bounded (a budget, then a kick of the event loop). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netback_priv.h"
+
+static struct xenbus_platform *q_platform(struct netback_queue *q)
+{
+    return q->vif->nb->p;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void netback_kick(struct netback *nb)
+{
+    uint64_t one = 1;
+    (void)!write(nb->kick_fd, &one, sizeof(one));
+}
+
+static void queue_fatal(struct netback_queue *q, struct kxen_ring_guard *g, int err,
+                        const char *what)
+{
+    char why[160] = "";
+    q->dead = true;
+    if (g)
+        kxen_ring_guard_describe(g, why, sizeof(why));
+    /* Only this vif closes; it may be disconnected when this returns. */
+    xenbus_dev_fatal(q->vif->xdev, err, "queue %u: %s%s%s", q->idx, what, g ? ": " : "", why);
+}
+
+/* ---- TX ------------------------------------------------------------------------------------ */
+
+static void tx_respond(struct netback_queue *q, const struct netback_tx_pkt *pkt, int16_t status)
+{
+    for (unsigned int i = 0; i < pkt->nr_entries; i++) {
+        struct netif_tx_response rsp = {.id = pkt->entry_id[i],
+                                        .status = pkt->entry_is_extra[i] ? NETIF_RSP_NULL : status};
+        RING_BACK_PUT_RESPONSE(&q->tx, &rsp);
+    }
+}
+
+/* Copies the packet's fragments into q->pkt; false when a grant copy failed. */
+static bool tx_copy(struct netback_queue *q, const struct netback_tx_pkt *pkt)
+{
+    struct xenbus_gnttab_copy segs[NETBACK_MAX_TX_SLOTS];
+    unsigned int n = 0;
+    uint32_t off = 0;
+    for (unsigned int i = 0; i < pkt->nr_frags; i++) {
+        const struct netback_tx_frag *f = &pkt->frag[i];
+        if (f->len == 0)
+            continue;
+        segs[n++] = (struct xenbus_gnttab_copy){.to_grant = false,
+                                                .domid = q->vif->xdev->frontend_id,
+                                                .ref = f->gref,
+                                                .offset = f->offset,
+                                                .len = f->len,
+                                                .local = q->pkt + off};
+        off += f->len; /* the parser keeps the sum == pkt->len <= 65535 */
+    }
+    struct xenbus_platform *p = q_platform(q);
+    if (n && p->ops->gnttab_copy(p, n, segs) < 0)
+        return false;
+    for (unsigned int i = 0; i < n; i++)
+        if (segs[i].status != 0)
+            return false; /* Buggy or malicious guest: a bad grant or page. */
+    return true;
+}
+
+static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint16_t txflags)
+{
+    unsigned int flags = 0;
+    if (txflags & NETTXF_csum_blank)
+        flags |= NET_FRAME_CSUM_BLANK;
+    if (txflags & NETTXF_data_validated)
+        flags |= NET_FRAME_VALIDATED;
+    if (vif->tap.fd >= 0) {
+        /* The host stack expects a complete frame: fill what the guest offloaded. */
+        if (flags & NET_FRAME_CSUM_BLANK)
+            net_csum_fill(frame, len);
+        if (net_tap_write(&vif->tap, frame, len))
+            vif->nb->stats.tx_errors++;
+    } else if (vif->sw_port >= 0) {
+        net_switch_input(vif->nb->sw, vif->sw_port, frame, len, flags, now_ns());
+    }
+}
+
+/* One packet at the head of the pending chain, complete or not. Returns false when the
+ * queue died. */
+static bool tx_packet(struct netback_queue *q)
+{
+    struct netback *nb = q->vif->nb;
+    struct netback_tx_limits lim = {.gso = false};
+    struct netback_tx_pkt pkt;
+    switch (netback_parse_tx(q->pend, q->nr_pend, &lim, &pkt)) {
+    case NETBACK_TX_MORE:
+        return true;
+    case NETBACK_TX_FATAL:
+        queue_fatal(q, NULL, -EPROTO, "malformed TX packet (too many slots or crossing a page)");
+        return false;
+    case NETBACK_TX_DROP:
+        tx_respond(q, &pkt, NETIF_RSP_ERROR);
+        nb->stats.tx_errors++;
+        break;
+    case NETBACK_TX_OK:
+        if (!tx_copy(q, &pkt)) {
+            tx_respond(q, &pkt, NETIF_RSP_ERROR);
+            nb->stats.tx_errors++;
+            break;
+        }
+        tx_respond(q, &pkt, NETIF_RSP_OKAY);
+        nb->stats.tx_packets++;
+        nb->stats.tx_bytes += pkt.len;
+        q->nr_pend = 0;
+        tx_deliver(q->vif, q->pkt, pkt.len, pkt.flags);
+        return !q->dead;
+    }
+    q->nr_pend = 0;
+    return true;
+}
+
+static void tx_push(struct netback_queue *q)
+{
+    int notify;
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->tx, notify);
+    if (notify && q->tx_port >= 0)
+        q_platform(q)->ops->evtchn_notify(q_platform(q), (uint32_t)q->tx_port);
+}
+
+static void tx_process(struct netback_queue *q)
+{
+    int more = 1;
+    unsigned int budget = NETBACK_TX_BUDGET;
+    q->tx_more = false;
+    while (more && !q->dead) {
+        for (;;) {
+            if (budget-- == 0) {
+                q->tx_more = true;
+                tx_push(q);
+                netback_kick(q->vif->nb);
+                return;
+            }
+            int rc = RING_BACK_NEXT_REQUEST(&q->tx, &q->pend[q->nr_pend], &q->tx_guard);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                /* Buggy or malicious guest: the producer index overran the ring. */
+                queue_fatal(q, &q->tx_guard, rc, "TX ring");
+                return;
+            }
+            q->nr_pend++;
+            if (!tx_packet(q))
+                return;
+        }
+        tx_push(q);
+        RING_FINAL_CHECK_FOR_REQUESTS(&q->tx, more);
+    }
+}
+
+/* ---- RX ------------------------------------------------------------------------------------ */
+
+/* Stashes RX requests until there are at least want; false when the ring died. */
+static bool rx_fill_stash(struct netback_queue *q, unsigned int want)
+{
+    while (q->nr_stash < want && q->nr_stash < NETBACK_RING_SLOTS) {
+        unsigned int at = (q->stash_head + q->nr_stash) % NETBACK_RING_SLOTS;
+        int rc = RING_BACK_NEXT_REQUEST(&q->rx, &q->stash[at], &q->rx_guard);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            /* Buggy or malicious guest: the producer index overran the ring. */
+            queue_fatal(q, &q->rx_guard, rc, "RX ring");
+            return false;
+        }
+        q->nr_stash++;
+    }
+    return true;
+}
+
+static void rx_push(struct netback_queue *q)
+{
+    int notify;
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->rx, notify);
+    if (notify && q->rx_port >= 0)
+        q_platform(q)->ops->evtchn_notify(q_platform(q), (uint32_t)q->rx_port);
+}
+
+/* Sends one frame into nslots stashed buffers. */
+static void rx_send(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned int nslots)
+{
+    struct netback *nb = q->vif->nb;
+    struct xenbus_gnttab_copy segs[NETBACK_MAX_PKT / NETBACK_PAGE + 1];
+    uint32_t off = 0;
+    for (unsigned int i = 0; i < nslots; i++) {
+        const struct netif_rx_request *r = &q->stash[(q->stash_head + i) % NETBACK_RING_SLOTS];
+        uint32_t n = pkt->len - off < NETBACK_PAGE ? pkt->len - off : NETBACK_PAGE;
+        segs[i] = (struct xenbus_gnttab_copy){.to_grant = true,
+                                              .domid = q->vif->xdev->frontend_id,
+                                              .ref = r->gref,
+                                              .offset = 0,
+                                              .len = (uint16_t)n,
+                                              .local = pkt->data + off};
+        off += n;
+    }
+    struct xenbus_platform *p = q_platform(q);
+    bool ok = p->ops->gnttab_copy(p, nslots, segs) == 0;
+    for (unsigned int i = 0; i < nslots; i++)
+        ok = ok && segs[i].status == 0; /* Buggy or malicious guest: a bad RX grant. */
+    uint16_t csum = 0;
+    if (pkt->flags & NET_FRAME_CSUM_BLANK)
+        csum = NETRXF_csum_blank | NETRXF_data_validated;
+    else if (pkt->flags & NET_FRAME_VALIDATED)
+        csum = NETRXF_data_validated;
+    for (unsigned int i = 0; i < nslots; i++) {
+        const struct netif_rx_request *r = &q->stash[(q->stash_head + i) % NETBACK_RING_SLOTS];
+        struct netif_rx_response rsp = {
+            .id = r->id,
+            .offset = 0,
+            .flags = (uint16_t)((i + 1 < nslots ? NETRXF_more_data : 0) | (i == 0 ? csum : 0)),
+            .status = ok ? (int16_t)segs[i].len : NETIF_RSP_ERROR};
+        RING_BACK_PUT_RESPONSE(&q->rx, &rsp);
+    }
+    q->stash_head = (q->stash_head + nslots) % NETBACK_RING_SLOTS;
+    q->nr_stash -= nslots;
+    if (ok) {
+        nb->stats.rx_packets++;
+        nb->stats.rx_bytes += pkt->len;
+    } else {
+        nb->stats.rx_dropped++;
+    }
+}
+
+static void rxq_pop(struct netback_vif *vif)
+{
+    free(vif->rxq[vif->rxq_head].data);
+    vif->rxq_head = (vif->rxq_head + 1) % vif->rxq_cap;
+    vif->rxq_len--;
+}
+
+void netback_vif_rx_flush(struct netback_vif *vif)
+{
+    if (!vif->connected || vif->nr_queues == 0)
+        return;
+    /* Every frame goes to queue 0: a frontend takes RX on any of its queues. */
+    struct netback_queue *q = &vif->queues[0];
+    unsigned int sent = 0;
+    int more = 1;
+    while (more && !q->dead) {
+        while (vif->rxq_len > 0 && !q->dead) {
+            struct netback_rxpkt *pkt = &vif->rxq[vif->rxq_head];
+            unsigned int need = (pkt->len + NETBACK_PAGE - 1) / NETBACK_PAGE;
+            if (need > 1 && !vif->fe_sg) {
+                vif->nb->stats.rx_dropped++; /* one buffer per frame without feature-sg */
+                rxq_pop(vif);
+                continue;
+            }
+            if (!rx_fill_stash(q, need))
+                return;
+            if (q->nr_stash < need)
+                break;
+            rx_send(q, pkt, need);
+            rxq_pop(vif);
+            if (++sent == NETBACK_RING_SLOTS) {
+                rx_push(q);
+                netback_kick(vif->nb);
+                return;
+            }
+        }
+        rx_push(q);
+        if (vif->rxq_len == 0)
+            return;
+        /* Ask for an event when buffers are posted, then look once more (no lost wakeup). */
+        RING_FINAL_CHECK_FOR_REQUESTS(&q->rx, more);
+    }
+}
+
+void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, unsigned int flags)
+{
+    struct netback *nb = vif->nb;
+    if (!vif->connected || len == 0 || len > NETBACK_MAX_PKT || vif->rxq_len == vif->rxq_cap) {
+        nb->stats.rx_dropped++;
+        return;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy) {
+        nb->stats.rx_dropped++;
+        return;
+    }
+    memcpy(copy, frame, len);
+    if ((flags & NET_FRAME_CSUM_BLANK) && !vif->fe_csum) {
+        /* The frontend wants complete checksums (feature-no-csum-offload). */
+        net_csum_fill(copy, len);
+        flags = NET_FRAME_VALIDATED;
+    }
+    unsigned int at = (vif->rxq_head + vif->rxq_len) % vif->rxq_cap;
+    vif->rxq[at] = (struct netback_rxpkt){copy, (uint32_t)len, flags};
+    vif->rxq_len++;
+    netback_vif_rx_flush(vif);
+}
+
+void netback_run_deferred(struct netback *nb)
+{
+    for (struct netback_vif *vif = nb->vifs; vif; vif = vif->next) {
+        for (unsigned int i = 0; vif->connected && i < vif->nr_queues; i++)
+            if (vif->queues[i].tx_more)
+                tx_process(&vif->queues[i]);
+        if (vif->rxq_len)
+            netback_vif_rx_flush(vif);
+    }
+}
+
+/* ---- Events and connection ----------------------------------------------------------------- */
+
+static void tx_event(void *ctx, uint32_t port)
+{
+    (void)port;
+    tx_process(ctx);
+}
+
+static void rx_event(void *ctx, uint32_t port)
+{
+    (void)port;
+    struct netback_queue *q = ctx;
+    netback_vif_rx_flush(q->vif);
+}
+
+static void both_event(void *ctx, uint32_t port)
+{
+    struct netback_queue *q = ctx;
+    struct netback_vif *vif = q->vif;
+    tx_event(ctx, port);
+    /* tx may have closed the vif: its queues are gone then. */
+    if (vif->connected)
+        netback_vif_rx_flush(vif);
+}
+
+int netback_queue_connect(struct netback_queue *q, uint32_t domid, uint32_t tx_ref, uint32_t rx_ref,
+                          uint32_t tx_evtchn, uint32_t rx_evtchn, bool split)
+{
+    struct xenbus_platform *p = q_platform(q);
+    q->tx_port = q->rx_port = -1;
+    int rc = p->ops->gnttab_map(p, domid, 1, &tx_ref, false, &q->tx_sring);
+    if (rc)
+        return rc;
+    BACK_RING_INIT(&q->tx, (netif_tx_sring_t *)q->tx_sring, NETBACK_PAGE);
+    rc = p->ops->gnttab_map(p, domid, 1, &rx_ref, false, &q->rx_sring);
+    if (rc)
+        return rc;
+    BACK_RING_INIT(&q->rx, (netif_rx_sring_t *)q->rx_sring, NETBACK_PAGE);
+    /* Resume after the last published response: 0 on fresh rings; on rings adopted from a
+     * backend instance that died, the requests it took but never answered are taken again
+     * (read once; a hostile value only makes the guard declare the ring dead). */
+    q->tx.req_cons = q->tx.rsp_prod_pvt = __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+    q->rx.req_cons = q->rx.rsp_prod_pvt = __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+    if (split) {
+        rc = xenbus_evtchn_bind(p, domid, tx_evtchn, tx_event, q);
+        if (rc < 0)
+            return rc;
+        q->tx_port = rc;
+        rc = xenbus_evtchn_bind(p, domid, rx_evtchn, rx_event, q);
+        if (rc < 0)
+            return rc;
+        q->rx_port = rc;
+    } else {
+        rc = xenbus_evtchn_bind(p, domid, tx_evtchn, both_event, q);
+        if (rc < 0)
+            return rc;
+        q->tx_port = q->rx_port = rc;
+    }
+    /* A notification sent while no backend was bound (adopted rings) is lost: look once, from
+     * the loop, after the connection is complete. */
+    q->tx_more = true;
+    netback_kick(q->vif->nb);
+    return 0;
+}
+
+void netback_queue_disconnect(struct netback_queue *q)
+{
+    struct xenbus_platform *p = q_platform(q);
+    q->dead = true;
+    if (q->tx_port >= 0)
+        xenbus_evtchn_unbind(p, (uint32_t)q->tx_port);
+    if (q->rx_port >= 0 && q->rx_port != q->tx_port)
+        xenbus_evtchn_unbind(p, (uint32_t)q->rx_port);
+    q->tx_port = q->rx_port = -1;
+    if (q->tx_sring)
+        p->ops->gnttab_unmap(p, q->tx_sring, 1);
+    if (q->rx_sring)
+        p->ops->gnttab_unmap(p, q->rx_sring, 1);
+    q->tx_sring = q->rx_sring = NULL;
+}

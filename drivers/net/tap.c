@@ -1,0 +1,199 @@
+/* Tap ports on Linux bridges (see tap.h), and the software checksum a tap needs because the
+ * host stack expects complete frames from it. The ioctls run on a throw-away AF_LOCAL socket
+ * (any socket serves SIOC* interface requests). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/sockios.h>
+
+#include "tap.h"
+
+static int name_ok(const char *name)
+{
+    size_t n = strnlen(name, NET_TAP_NAME_MAX);
+    if (n == 0 || n >= NET_TAP_NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0)
+        return -EINVAL;
+    return 0;
+}
+
+int net_tap_bridge_check(const char *bridge)
+{
+    char path[64];
+    struct stat st;
+    if (name_ok(bridge))
+        return -EINVAL;
+    snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", bridge);
+    return stat(path, &st) == 0 ? 0 : -ENODEV;
+}
+
+static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
+{
+    int s = socket(AF_LOCAL, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    int rc = ioctl(s, req, ifr) < 0 ? -errno : 0;
+    close(s);
+    return rc;
+}
+
+static int tap_setup(struct net_tap *t, unsigned int mtu)
+{
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
+    ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+    memset(ifr.ifr_hwaddr.sa_data, 0xff, 6);
+    ifr.ifr_hwaddr.sa_data[0] = (char)0xfe;
+    int rc = ifreq_ioctl(SIOCSIFHWADDR, &ifr);
+    if (!rc && mtu) {
+        ifr.ifr_mtu = (int)mtu;
+        rc = ifreq_ioctl(SIOCSIFMTU, &ifr);
+    }
+    if (!rc)
+        rc = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
+    if (!rc) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+    }
+    if (rc || !t->bridge[0])
+        return rc;
+    struct ifreq br = {0};
+    snprintf(br.ifr_name, sizeof(br.ifr_name), "%s", t->bridge);
+    br.ifr_ifindex = (int)if_nametoindex(t->name);
+    if (br.ifr_ifindex == 0)
+        return -errno;
+    return ifreq_ioctl(SIOCBRADDIF, &br);
+}
+
+int net_tap_open(struct net_tap *t, const char *name, const char *bridge, unsigned int mtu)
+{
+    t->fd = -1;
+    int rc = name_ok(name);
+    if (rc || (bridge && (rc = net_tap_bridge_check(bridge)) != 0))
+        return rc;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    snprintf(t->bridge, sizeof(t->bridge), "%s", bridge ? bridge : "");
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct ifreq ifr = {0};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    t->fd = fd;
+    rc = tap_setup(t, mtu);
+    if (rc)
+        net_tap_close(t);
+    return rc;
+}
+
+void net_tap_close(struct net_tap *t)
+{
+    if (t->fd < 0)
+        return;
+    struct ifreq br = {0};
+    snprintf(br.ifr_name, sizeof(br.ifr_name), "%s", t->bridge);
+    br.ifr_ifindex = (int)if_nametoindex(t->name);
+    if (br.ifr_ifindex && t->bridge[0])
+        ifreq_ioctl(SIOCBRDELIF, &br);
+    close(t->fd); /* a non-persistent tap goes with its last descriptor */
+    t->fd = -1;
+}
+
+ssize_t net_tap_read(struct net_tap *t, void *buf, size_t len)
+{
+    ssize_t n = read(t->fd, buf, len);
+    if (n < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    return n;
+}
+
+int net_tap_write(struct net_tap *t, const void *frame, size_t len)
+{
+    ssize_t n = write(t->fd, frame, len);
+    if (n < 0)
+        return -errno;
+    return (size_t)n == len ? 0 : -EIO;
+}
+
+/* ---- Checksums ------------------------------------------------------------------------------ */
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t s)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        s += (uint32_t)p[i] << 8 | p[i + 1];
+    if (len & 1)
+        s += (uint32_t)p[len - 1] << 8;
+    return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+int net_csum_fill(uint8_t *f, size_t len)
+{
+    if (len < 14)
+        return -EINVAL;
+    unsigned int type = (unsigned int)f[12] << 8 | f[13];
+    uint8_t *ip = f + 14;
+    size_t iplen = len - 14;
+    uint32_t pseudo;
+    uint8_t proto;
+    size_t l4off, l4len;
+    if (type == 0x0800) {
+        size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+        if (iplen < 20 || (ip[0] >> 4) != 4 || ihl < 20 || ihl > iplen)
+            return -EINVAL;
+        size_t tot = (size_t)ip[2] << 8 | ip[3];
+        if (tot < ihl || tot > iplen)
+            return -EINVAL;
+        proto = ip[9];
+        l4off = ihl;
+        l4len = tot - ihl;
+        pseudo = sum16(ip + 12, 8, 0);
+    } else if (type == 0x86dd) {
+        if (iplen < 40 || (ip[0] >> 4) != 6)
+            return -EINVAL;
+        size_t pl = (size_t)ip[4] << 8 | ip[5];
+        if (pl > iplen - 40)
+            return -EINVAL;
+        proto = ip[6];
+        l4off = 40;
+        l4len = pl;
+        pseudo = sum16(ip + 8, 32, 0);
+    } else {
+        return -EINVAL;
+    }
+    size_t csum_at;
+    if (proto == 6 && l4len >= 20)
+        csum_at = 16;
+    else if (proto == 17 && l4len >= 8)
+        csum_at = 6;
+    else
+        return -EINVAL;
+    uint8_t *l4 = ip + l4off;
+    pseudo += proto + (uint32_t)l4len;
+    l4[csum_at] = l4[csum_at + 1] = 0;
+    uint16_t c = fold(sum16(l4, l4len, pseudo));
+    if (proto == 17 && c == 0)
+        c = 0xffff; /* UDP: zero means "no checksum" */
+    l4[csum_at] = (uint8_t)(c >> 8);
+    l4[csum_at + 1] = (uint8_t)c;
+    return 0;
+}

@@ -1,0 +1,319 @@
+/* The guest netfront (see guest/netfront.h). Rings and buffers are static pages of the image
+ * (identity-mapped, so a page's frame is its address >> 12), granted to the backend once.
+ * Invariants: a TX buffer is reused only after its response came back; every RX buffer is
+ * reposted as soon as its frame is copied out, so the backend always has NR_RX buffers less
+ * the frames not yet read. The backend's response index is read once per pass and checked
+ * against what we produced, so a backend that overruns a ring cannot make us read garbage. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kxen/errno.h>
+#include <kxen/io/netif.h>
+#include <kxen/io/xenbus.h>
+
+#include "guest/evtchn.h"
+#include "guest/gnttab.h"
+#include "guest/lib.h"
+#include "guest/netfront.h"
+#include "guest/printf.h"
+#include "guest/time.h"
+#include "guest/xenbus.h"
+
+#define PAGE 4096
+#define NR_TX 32
+#define NR_RX 64
+#define MS 1000000ULL
+
+static uint8_t tx_ring_page[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t rx_ring_page[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t tx_buf[NR_TX][PAGE] __attribute__((aligned(PAGE)));
+static uint8_t rx_buf[NR_RX][PAGE] __attribute__((aligned(PAGE)));
+
+static struct {
+    netif_tx_front_ring_t tx;
+    netif_rx_front_ring_t rx;
+    grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
+    bool tx_busy[NR_TX];
+    evtchn_port_t port;
+    domid_t backend_id;
+    unsigned rx_errors;
+    bool up;
+} nf;
+
+static void on_event(evtchn_port_t port, void *data)
+{
+    (void)port, (void)data; /* the waits re-check the rings */
+}
+
+static int read_uint(const char *path, unsigned long *out)
+{
+    char buf[24];
+    int n = xenbus_read(XBT_NIL, path, buf, sizeof(buf));
+    if (n <= 0)
+        return n < 0 ? n : -XEN_EINVAL;
+    unsigned long v = 0;
+    for (int i = 0; i < n; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return -XEN_EINVAL;
+        v = v * 10 + (unsigned long)(buf[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        unsigned v = 0;
+        for (int j = 0; j < 2; j++) {
+            char c = s[i * 3 + j];
+            unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                         : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                         : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                                : 16u;
+            if (d == 16)
+                return -XEN_EINVAL;
+            v = v * 16 + d;
+        }
+        if (s[i * 3 + 2] != (i == 5 ? '\0' : ':'))
+            return -XEN_EINVAL;
+        mac[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* Polls <be>/state until it equals want (or the deadline). */
+static int wait_backend_state(const char *be, unsigned long want)
+{
+    char path[128];
+    guest_snprintf(path, sizeof(path), "%s/state", be);
+    uint64_t deadline = monotonic_ns() + NETFRONT_TIMEOUT_NS;
+    for (;;) {
+        unsigned long st = 0;
+        if (read_uint(path, &st) == 0 && st == want)
+            return 0;
+        if (st == XenbusStateClosed || st == XenbusStateClosing)
+            return -XEN_ENODEV;
+        if (monotonic_ns() > deadline)
+            return -XEN_ETIMEDOUT;
+        sleep_ns(2 * MS);
+    }
+}
+
+static void post_rx(unsigned id)
+{
+    netif_rx_request_t *r = RING_GET_REQUEST(&nf.rx, nf.rx.req_prod_pvt);
+    r->id = (uint16_t)id;
+    r->gref = nf.rx_gref[id];
+    nf.rx.req_prod_pvt++;
+}
+
+static void push_rx(void)
+{
+    int notify;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.rx, notify);
+    if (notify)
+        evtchn_send(nf.port);
+}
+
+static int grant_all(void)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < NR_TX && !rc; i++)
+        rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_buf[i] >> 12, true, &nf.tx_gref[i]);
+    for (unsigned i = 0; i < NR_RX && !rc; i++)
+        rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_buf[i] >> 12, false, &nf.rx_gref[i]);
+    return rc;
+}
+
+static int write_keys(const char *fe, grant_ref_t txr, grant_ref_t rxr)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        xenbus_transaction_t t;
+        char path[160], val[16];
+        int rc = xenbus_transaction_start(&t);
+        if (rc)
+            return rc;
+#define W(key, ...)                                                                                \
+    do {                                                                                           \
+        guest_snprintf(path, sizeof(path), "%s/%s", fe, key);                                      \
+        guest_snprintf(val, sizeof(val), __VA_ARGS__);                                             \
+        if (!rc)                                                                                   \
+            rc = xenbus_write(t, path, val);                                                       \
+    } while (0)
+        W(NETIF_KEY_TX_RING_REF, "%u", txr);
+        W(NETIF_KEY_RX_RING_REF, "%u", rxr);
+        W(NETIF_KEY_EVENT_CHANNEL, "%u", nf.port);
+        W(NETIF_KEY_REQUEST_RX_COPY, "1");
+        W(NETIF_KEY_FEATURE_RX_NOTIFY, "1");
+        W(NETIF_KEY_FEATURE_SG, "0");
+        W(NETIF_KEY_FEATURE_GSO_TCPV4, "0");
+        W(NETIF_KEY_FEATURE_GSO_TCPV6, "0");
+        W(NETIF_KEY_FEATURE_IPV6_CSUM_OFFLOAD, "0");
+#undef W
+        int end = xenbus_transaction_end(t, rc != 0);
+        if (rc)
+            return rc;
+        if (end != -XEN_EAGAIN)
+            return end;
+    }
+    return -XEN_EAGAIN;
+}
+
+int netfront_init(unsigned devid, uint8_t mac[6])
+{
+    char fe[64], be[128], path[160], buf[32];
+    guest_snprintf(fe, sizeof(fe), "device/vif/%u", devid);
+    guest_snprintf(path, sizeof(path), "%s/backend", fe);
+    int rc = xenbus_read(XBT_NIL, path, be, sizeof(be));
+    if (rc < 0)
+        return rc;
+    unsigned long bid;
+    guest_snprintf(path, sizeof(path), "%s/backend-id", fe);
+    if ((rc = read_uint(path, &bid)) != 0)
+        return rc;
+    nf.backend_id = (domid_t)bid;
+    guest_snprintf(path, sizeof(path), "%s/mac", fe);
+    if ((rc = xenbus_read(XBT_NIL, path, buf, sizeof(buf))) < 0 || (rc = parse_mac(buf, mac)))
+        return rc;
+    if ((rc = wait_backend_state(be, XenbusStateInitWait)) != 0)
+        return rc;
+    unsigned long copy = 0;
+    guest_snprintf(path, sizeof(path), "%s/" NETIF_KEY_FEATURE_RX_COPY, be);
+    if (read_uint(path, &copy) || copy != 1)
+        return -XEN_ENODEV; /* as Linux: no copying receive path, no device */
+    netif_tx_sring_t *txs = (netif_tx_sring_t *)tx_ring_page;
+    netif_rx_sring_t *rxs = (netif_rx_sring_t *)rx_ring_page;
+    SHARED_RING_INIT(txs);
+    SHARED_RING_INIT(rxs);
+    FRONT_RING_INIT(&nf.tx, txs, PAGE);
+    FRONT_RING_INIT(&nf.rx, rxs, PAGE);
+    grant_ref_t txr, rxr;
+    if ((rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_ring_page >> 12, false, &txr)) ||
+        (rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_ring_page >> 12, false, &rxr)) ||
+        (rc = grant_all()) || (rc = evtchn_alloc_unbound(nf.backend_id, &nf.port)) ||
+        (rc = evtchn_bind(nf.port, on_event, 0)))
+        return rc;
+    for (unsigned i = 0; i < NR_RX; i++)
+        post_rx(i);
+    RING_PUSH_REQUESTS(&nf.rx);
+    if ((rc = write_keys(fe, txr, rxr)) != 0)
+        return rc;
+    guest_snprintf(path, sizeof(path), "%s/state", fe);
+    if ((rc = xenbus_write(XBT_NIL, path, "4")) != 0)
+        return rc;
+    if ((rc = wait_backend_state(be, XenbusStateConnected)) != 0)
+        return rc;
+    nf.up = true;
+    evtchn_send(nf.port); /* the backend looks at the posted RX buffers */
+    return 0;
+}
+
+/* Frees the TX buffers whose responses came back. */
+static void reap_tx(void)
+{
+    for (;;) {
+        RING_IDX prod = nf.tx.sring->rsp_prod;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        /* Buggy or malicious backend: more responses than requests. */
+        if (prod - nf.tx.rsp_cons > nf.tx.req_prod_pvt - nf.tx.rsp_cons)
+            return;
+        while (nf.tx.rsp_cons != prod) {
+            netif_tx_response_t rsp = *RING_GET_RESPONSE(&nf.tx, nf.tx.rsp_cons);
+            nf.tx.rsp_cons++;
+            if (rsp.status != NETIF_RSP_NULL && rsp.id < NR_TX)
+                nf.tx_busy[rsp.id] = false;
+        }
+        int more;
+        RING_FINAL_CHECK_FOR_RESPONSES(&nf.tx, more);
+        if (!more)
+            return;
+    }
+}
+
+static int free_tx(void)
+{
+    reap_tx();
+    for (int i = 0; i < NR_TX; i++)
+        if (!nf.tx_busy[i])
+            return i;
+    return -1;
+}
+
+static bool tx_free_cond(void *ctx)
+{
+    (void)ctx;
+    return free_tx() >= 0;
+}
+
+int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
+{
+    if (!nf.up)
+        return -XEN_ENODEV;
+    if (len < 14 || len > NETFRONT_MTU_FRAME)
+        return -XEN_EINVAL;
+    int rc = wait_until(tx_free_cond, 0, deadline_ns);
+    if (rc)
+        return rc;
+    int id = free_tx();
+    memcpy(tx_buf[id], frame, len);
+    nf.tx_busy[id] = true;
+    netif_tx_request_t *r = RING_GET_REQUEST(&nf.tx, nf.tx.req_prod_pvt);
+    *r = (netif_tx_request_t){
+        .gref = nf.tx_gref[id], .offset = 0, .flags = 0, .id = (uint16_t)id, .size = (uint16_t)len};
+    nf.tx.req_prod_pvt++;
+    int notify;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.tx, notify);
+    if (notify)
+        evtchn_send(nf.port);
+    return 0;
+}
+
+static bool rx_ready(void *ctx)
+{
+    (void)ctx;
+    reap_tx();
+    int more;
+    RING_FINAL_CHECK_FOR_RESPONSES(&nf.rx, more);
+    return more;
+}
+
+int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns)
+{
+    if (!nf.up)
+        return -XEN_ENODEV;
+    for (;;) {
+        if (!rx_ready(0)) {
+            if (deadline_ns == 0)
+                return -XEN_ETIMEDOUT;
+            int rc = wait_until(rx_ready, 0, deadline_ns);
+            if (rc)
+                return rc;
+        }
+        RING_IDX prod = nf.rx.sring->rsp_prod;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        /* Buggy or malicious backend: more responses than buffers posted. */
+        if (prod - nf.rx.rsp_cons > nf.rx.req_prod_pvt - nf.rx.rsp_cons)
+            return -XEN_EIO;
+        netif_rx_response_t rsp = *RING_GET_RESPONSE(&nf.rx, nf.rx.rsp_cons);
+        nf.rx.rsp_cons++;
+        if (rsp.id >= NR_RX)
+            return -XEN_EIO; /* Buggy or malicious backend: an id we never posted. */
+        int len = rsp.status;
+        bool ok = len > 0 && (size_t)len <= cap && rsp.offset + (unsigned)len <= PAGE &&
+                  !(rsp.flags & (NETRXF_more_data | NETRXF_extra_info));
+        if (ok)
+            memcpy(buf, rx_buf[rsp.id] + rsp.offset, (size_t)len);
+        else
+            nf.rx_errors++;
+        post_rx(rsp.id);
+        push_rx();
+        if (ok)
+            return len;
+    }
+}
+
+unsigned netfront_rx_errors(void)
+{
+    return nf.rx_errors;
+}

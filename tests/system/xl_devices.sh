@@ -23,15 +23,7 @@ echo "\$1 XENBUS_TYPE=\$XENBUS_TYPE XENBUS_PATH=\$XENBUS_PATH XENBUS_BASE_PATH=\
 exit 0
 EOF
 chmod +x "$d/vif-record"
-# No netback runs in this test: a stand-in takes every new vif backend to InitWait.
-( while :; do
-    for p in $(xenstore-ls -f /local/domain/0/backend/vif 2>/dev/null | awk '$1 ~ /\/state$/ && $3 == "\"1\"" { print $1 }'); do
-      xenstore-write "$p" 2 2>/dev/null
-    done
-    sleep 0.05
-  done ) &
-stub=$!
-trap 'kill $stub 2>/dev/null; kxen-services stop >/dev/null 2>&1' EXIT
+trap 'kxen-services stop >/dev/null 2>&1' EXIT
 
 write_cfg "$d/dev.cfg" dev \
   "disk = [ '$d/a.img,raw,xvda,rw', 'vdev=xvdb, access=ro, devtype=cdrom, target=$d/b.img', 'format=raw, vdev=xvdq, no-discard, target=$d/q.img' ]" \

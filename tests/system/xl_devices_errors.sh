@@ -62,6 +62,20 @@ check "the failing script's domain did exist (devd served its disk meanwhile)" \
 # devd's netback takes the vif to InitWait; its hotplug script then fails.
 refused "a vif whose hotplug script fails" "vif 0 .*hotplug script .* add failed: kxen test: no such tap" \
   "vif = [ 'script=$d/fail-script' ]"
+# A driver domain that runs no backend: the vif never reaches InitWait, and after Xen's 10 s
+# the create fails naming it (the driver domain itself stays).
+write_cfg "$d/bedom.cfg" bedom
+xl create -q "$d/bedom.cfg"
+write_cfg "$d/bad.cfg" bad "vif = [ 'backend=bedom' ]"
+err=$(xl create -q "$d/bad.cfg" 2>&1)
+if [ $? -ne 0 ] && grep -qE "vif 0 .*did not reach InitWait within 10 s" <<<"$err"; then
+  ok "a vif whose backend domain serves nothing is refused after 10 s: $err"
+else not_ok "a vif whose backend domain serves nothing is refused after 10 s (got: $err)"; fi
+check "and the refused guest is gone" bash -c "! xl domid bad >/dev/null 2>&1"
+check "and no vif node of it is left in the driver domain" \
+  bash -c "! xenstore-ls -f /local/domain/$(xl domid bedom) 2>/dev/null | grep -q /backend/vif/"
+xl destroy bedom
+wait_for 3 nothing_left
 refused "a malformed vdev (parser)" "invalid vdev 'xvd1'" "disk = [ 'vdev=xvd1,target=$d/ok.img' ]"
 
 # A good guest afterwards still works: the failures left devd healthy.

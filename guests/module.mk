@@ -3,7 +3,8 @@
 guest_runtime_SRCS += $(wildcard guests/runtime/*.c guests/runtime/*.S)
 
 # Images in $(BUILD)/guests (installed): each folder's *.c on top of the runtime.
-GUEST_IMAGES += selftest hostile spin hello boottest xenbustest smptest evstorm hcfuzz gntpair usermode
+GUEST_IMAGES += selftest hostile spin hello boottest xenbustest smptest evstorm hcfuzz gntpair usermode \
+                blktest blkhostile
 selftest_SRCS   += $(wildcard guests/selftest/*.c)
 hostile_SRCS    += $(wildcard guests/hostile/*.c)
 spin_SRCS       += $(wildcard guests/spin/*.c)
@@ -15,6 +16,8 @@ evstorm_SRCS    += $(wildcard guests/evstorm/*.c)
 hcfuzz_SRCS     += $(wildcard guests/hcfuzz/*.c)
 gntpair_SRCS    += $(wildcard guests/gntpair/*.c)
 usermode_SRCS   += $(wildcard guests/usermode/*.c)
+blktest_SRCS    += $(wildcard guests/blktest/*.c)
+blkhostile_SRCS += $(wildcard guests/blkhostile/*.c)
 
 # Test guests in $(BUILD)/tests (not installed).
 TEST_GUESTS += xsprobe consbomb dom0libs-echo kxend-mini
@@ -34,3 +37,11 @@ test_guests_SRCS     += guests/runtime/printf.c guests/runtime/evtchn_scan.c \
 test_guests_CPPFLAGS += -Iguests/runtime/include -DGUEST_HOST_BUILD
 test_guests_LDLIBS   += -lunicorn
 test_guests_NEEDS    += $(GUESTS)
+
+# The block tests' dom0 backend: drivers/block's blkback on the dom0 platform, serving the
+# disks named on its command line (tests/system/blk_*.sh).
+TEST_PROGRAMS += blk-harness
+blk-harness_SRCS   += guests/tests/blkharness/main.c
+blk-harness_LIBS   += libkxenblkback libkxenxenbus libxenstore libxenevtchn libxengnttab \
+                      libkxenctlclient libkxenring libkxencommon
+blk-harness_LDLIBS += -luring

@@ -58,8 +58,8 @@ static int raw(struct blkfront *dev, struct blkif_request r, unsigned tag)
 
 static struct blkif_request rd(uint64_t sector, uint8_t nsegs, grant_ref_t ref)
 {
-    struct blkif_request r = {.operation = BLKIF_OP_READ, .nr_segments = nsegs,
-                              .sector_number = sector};
+    struct blkif_request r = {
+        .operation = BLKIF_OP_READ, .nr_segments = nsegs, .sector_number = sector};
     for (unsigned i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
         r.seg[i] = (struct blkif_request_segment){.gref = ref, .first_sect = 0, .last_sect = 7};
     return r;
@@ -107,9 +107,8 @@ static void ring_attacks(struct blkfront *dev)
     int st = raw(dev, r, 12);
     tap_check(st == BLKIF_RSP_ERROR || st == BLKIF_RSP_EOPNOTSUPP,
               "blkhostile: an unknown operation is refused (%d)", st);
-    struct blkif_request_indirect ind = {.operation = BLKIF_OP_INDIRECT,
-                                         .indirect_op = BLKIF_OP_READ,
-                                         .nr_segments = 5000};
+    struct blkif_request_indirect ind = {
+        .operation = BLKIF_OP_INDIRECT, .indirect_op = BLKIF_OP_READ, .nr_segments = 5000};
     ind.indirect_grefs[0] = good;
     memcpy(&r, &ind, sizeof(ind));
     tap_rc(raw(dev, r, 13), BLKIF_RSP_ERROR, "blkhostile: an indirect request of 5000 segments");
@@ -121,8 +120,8 @@ static void ring_attacks(struct blkfront *dev)
     ind.indirect_grefs[0] = good;
     memcpy(&r, &ind, sizeof(ind));
     tap_rc(raw(dev, r, 15), BLKIF_RSP_ERROR, "blkhostile: an indirect request of indirect_op 6");
-    struct blkif_request_discard d = {.operation = BLKIF_OP_DISCARD, .sector_number = end - 1,
-                                      .nr_sectors = 16};
+    struct blkif_request_discard d = {
+        .operation = BLKIF_OP_DISCARD, .sector_number = end - 1, .nr_sectors = 16};
     memcpy(&r, &d, sizeof(d));
     st = raw(dev, r, 16);
     tap_check(st == BLKIF_RSP_ERROR || st == BLKIF_RSP_EOPNOTSUPP,
@@ -188,19 +187,21 @@ static void handshake_attacks(const unsigned *ids)
     evtchn_alloc_unbound(0, &port);
     guest_snprintf(ref_s, sizeof(ref_s), "%u", ref);
     guest_snprintf(port_s, sizeof(port_s), "%u", port);
-    const char *order[] = {"ring-page-order", "9", "ring-ref0", ref_s, "ring-ref1", ref_s,
-                           "event-channel", port_s, "protocol", "x86_64-abi"};
+    const char *order[] = {"ring-page-order", "9",    "ring-ref0", ref_s,       "ring-ref1", ref_s,
+                           "event-channel",   port_s, "protocol",  "x86_64-abi"};
     int st = hostile_handshake(ids[2], order, ARRAY_SIZE(order));
     tap_check(st == XenbusStateClosing || st == XenbusStateClosed,
               "blkhostile: ring-page-order 9 is refused (backend state %d)", st);
     const char *queues[] = {"multi-queue-num-queues", "1000", "queue-0/ring-ref", ref_s,
-                            "queue-0/event-channel", port_s, "protocol", "x86_64-abi"};
+                            "queue-0/event-channel",  port_s, "protocol",         "x86_64-abi"};
     st = hostile_handshake(ids[3], queues, ARRAY_SIZE(queues));
     tap_check(st == XenbusStateClosing || st == XenbusStateClosed,
               "blkhostile: 1000 queues are refused (backend state %d)", st);
-    const char *garbage[] = {"ring-ref", "12abc", "event-channel", "99999999999999999999999",
-                             "protocol", "\x01\x02garbage", "feature-persistent", "-7",
-                             "ring-page-order", "0x1"};
+    const char *garbage[] = {"ring-ref",           "12abc",
+                             "event-channel",      "99999999999999999999999",
+                             "protocol",           "\x01\x02garbage",
+                             "feature-persistent", "-7",
+                             "ring-page-order",    "0x1"};
     st = hostile_handshake(ids[4], garbage, ARRAY_SIZE(garbage));
     tap_check(st == XenbusStateClosing || st == XenbusStateClosed,
               "blkhostile: garbage ring keys are refused (backend state %d)", st);
@@ -211,8 +212,8 @@ static void vanish(struct blkfront *dev)
     static struct blkfront_req reqs[32];
     unsigned sent = 0;
     for (unsigned i = 0; i < ARRAY_SIZE(reqs); i++) {
-        reqs[i] = (struct blkfront_req){.op = BLKIF_OP_READ, .sector = i * 8,
-                                        .buf = inflight_bufs[i], .len = 4096};
+        reqs[i] = (struct blkfront_req){
+            .op = BLKIF_OP_READ, .sector = i * 8, .buf = inflight_bufs[i], .len = 4096};
         if (!blkfront_submit(dev, &reqs[i]))
             sent++;
     }

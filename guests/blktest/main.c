@@ -9,6 +9,8 @@
  *   mode=bench     sequential 1 MiB write and read, 4 KiB random reads at depth 1 and 32
  *   seed=N depth=N (1..32) order=N queues=N indirect=N (max indirect segments, 0 = none)
  *   persistent=0|1 devid=N
+ *   wait=S         the disk is attached after boot: wait up to S seconds for it
+ *   hold=1         stay connected after the test until the backend detaches the disk
  * The pattern: each 8-byte little-endian word at byte offset o of the disk holds
  * o ^ (seed * 0x9e3779b97f4a7c15), so any host tool can recompute what the guest wrote. */
 #include <stdint.h>
@@ -162,8 +164,9 @@ static bool whole_disk(uint8_t op, uint64_t seed, size_t chunk, unsigned depth, 
     int rc = run_pass(&p, depth);
     uint64_t us = (monotonic_ns() - t0) / 1000 + 1;
     bool ok = !rc && !p.errors && !p.mismatches && !p.submit_errors && p.bytes == p.end;
-    tap_check(ok, "blktest: %s (%llu KiB in %zu KiB requests, depth %u, %llu KiB/s; rc %d, %u "
-                  "errors, %u mismatches, %u refused)",
+    tap_check(ok,
+              "blktest: %s (%llu KiB in %zu KiB requests, depth %u, %llu KiB/s; rc %d, %u "
+              "errors, %u mismatches, %u refused)",
               what, (unsigned long long)p.bytes >> 10, chunk >> 10, depth,
               (unsigned long long)(p.bytes * 1000000 / us) >> 10, rc, p.errors, p.mismatches,
               p.submit_errors);
@@ -193,16 +196,16 @@ static void bounds(void)
     uint64_t n = dev.info.sectors;
     tap_rc(blkfront_io_sync(&dev, BLKIF_OP_READ, n, bufs[0], 512, monotonic_ns() + IO_TIMEOUT_NS),
            -XEN_EINVAL, "blktest: a read past the end is refused");
-    tap_rc(blkfront_io_sync(&dev, BLKIF_OP_READ, 0, bufs[0] + 1, 512,
-                            monotonic_ns() + IO_TIMEOUT_NS),
-           -XEN_EINVAL, "blktest: a buffer that is not sector-aligned is refused");
+    tap_rc(
+        blkfront_io_sync(&dev, BLKIF_OP_READ, 0, bufs[0] + 1, 512, monotonic_ns() + IO_TIMEOUT_NS),
+        -XEN_EINVAL, "blktest: a buffer that is not sector-aligned is refused");
 }
 
 static void mode_rw(uint64_t seed, unsigned depth)
 {
     const struct blkfront_info *in = &dev.info;
-    size_t big = in->max_indirect_segments ? (size_t)in->max_indirect_segments * PAGE_SIZE
-                                           : DIRECT_BYTES;
+    size_t big =
+        in->max_indirect_segments ? (size_t)in->max_indirect_segments * PAGE_SIZE : DIRECT_BYTES;
     if (big > BUF_BYTES)
         big = BUF_BYTES;
     whole_disk(BLKIF_OP_WRITE, seed, DIRECT_BYTES, depth, "write the disk, direct requests");
@@ -319,8 +322,8 @@ int main(void)
     blkfront_config_default(&cfg);
     cfg.ring_page_order = (unsigned)opt("order", cfg.ring_page_order);
     cfg.max_queues = (unsigned)opt("queues", 1);
-    cfg.max_indirect_segments =
-        (unsigned)opt("indirect", mode_is("bench") ? BENCH_BYTES / PAGE_SIZE : BUF_BYTES / PAGE_SIZE);
+    cfg.max_indirect_segments = (unsigned)opt("indirect", mode_is("bench") ? BENCH_BYTES / PAGE_SIZE
+                                                                           : BUF_BYTES / PAGE_SIZE);
     cfg.persistent = opt("persistent", 1) != 0;
     unsigned depth = (unsigned)opt("depth", 16);
     if (!depth || depth > MAX_DEPTH)
@@ -329,6 +332,14 @@ int main(void)
 
     unsigned ids[4];
     int n = blkfront_list(ids, ARRAY_SIZE(ids));
+    /* wait=S: the disk is attached after boot (xl block-attach): poll for it. */
+    uint64_t attach_deadline = monotonic_ns() + opt("wait", 0) * 1000 * MS;
+    if (n <= 0 && opt("wait", 0))
+        hv_printf("blktest: waiting for a disk\n");
+    while (n <= 0 && monotonic_ns() < attach_deadline) {
+        sleep_ns(50 * MS);
+        n = blkfront_list(ids, ARRAY_SIZE(ids));
+    }
     if (!tap_check(n > 0, "blktest: a vbd is listed under device/vbd (%d)", n))
         return tap_finish();
     unsigned devid = (unsigned)opt("devid", ids[0]);

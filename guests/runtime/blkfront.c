@@ -254,10 +254,9 @@ static int read_disk(struct blkfront *dev)
             (unsigned)read_u64_default(dev->backend, BLKIF_KEY_DISCARD_ALIGNMENT, 0);
         in->discard_secure = read_u64_default(dev->backend, BLKIF_KEY_DISCARD_SECURE, 0) == 1;
     }
-    in->persistent = dev->cfg.persistent &&
-                     read_u64_default(dev->backend, BLKIF_KEY_FEATURE_PERSISTENT, 0) == 1;
-    uint64_t indirect =
-        read_u64_default(dev->backend, BLKIF_KEY_FEATURE_MAX_INDIRECT_SEGMENTS, 0);
+    in->persistent =
+        dev->cfg.persistent && read_u64_default(dev->backend, BLKIF_KEY_FEATURE_PERSISTENT, 0) == 1;
+    uint64_t indirect = read_u64_default(dev->backend, BLKIF_KEY_FEATURE_MAX_INDIRECT_SEGMENTS, 0);
     in->max_indirect_segments =
         min_u(min_u(indirect, dev->cfg.max_indirect_segments), BLKFRONT_MAX_SEGMENTS);
     /* Fewer than a direct request carries is no gain: Linux also falls back to direct. */

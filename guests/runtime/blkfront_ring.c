@@ -202,9 +202,10 @@ static int fill_segments(struct blkfront *dev, struct blkfront_slot *slot,
 {
     uintptr_t p = (uintptr_t)req->buf, end = p + req->len;
     for (unsigned i = 0; p < end; i++) {
-        uintptr_t page = p & ~(PAGE_SIZE - 1), stop = page + PAGE_SIZE < end ? page + PAGE_SIZE : end;
-        int rc = grant_frame(dev, slot, page >> PAGE_SHIFT, req->op == BLKIF_OP_WRITE,
-                             &segs[i].gref);
+        uintptr_t page = p & ~(PAGE_SIZE - 1),
+                  stop = page + PAGE_SIZE < end ? page + PAGE_SIZE : end;
+        int rc =
+            grant_frame(dev, slot, page >> PAGE_SHIFT, req->op == BLKIF_OP_WRITE, &segs[i].gref);
         if (rc)
             return rc;
         segs[i].first_sect = (uint8_t)((p - page) >> KXEN_BLKIF_SECTOR_SHIFT);

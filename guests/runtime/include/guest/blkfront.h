@@ -73,8 +73,8 @@ struct blkfront_queue {
 };
 
 struct blkfront_slot {
-    struct blkfront_req *req;   /* NULL: free */
-    uint64_t raw_tag;           /* raw requests (hostile tests): the caller's tag */
+    struct blkfront_req *req; /* NULL: free */
+    uint64_t raw_tag;         /* raw requests (hostile tests): the caller's tag */
     bool raw;
     uint8_t op;
     uint16_t nr_grants;
@@ -92,8 +92,8 @@ typedef void (*blkfront_raw_fn)(uint64_t tag, int16_t status, void *ctx);
 
 struct blkfront {
     uint8_t ring_pages[BLKFRONT_MAX_QUEUES][1u << BLKFRONT_MAX_RING_ORDER][4096];
-    struct blkif_request_segment indirect[BLKFRONT_MAX_SLOTS][4096 /
-                                                              sizeof(struct blkif_request_segment)];
+    struct blkif_request_segment indirect[BLKFRONT_MAX_SLOTS]
+                                         [4096 / sizeof(struct blkif_request_segment)];
     unsigned devid;
     char node[48];     /* device/vbd/<devid> */
     char backend[128]; /* the backend's directory */

@@ -115,14 +115,6 @@ static void complete(struct blkfront *dev, unsigned s, int16_t status, uint64_t 
         req->done(req);
 }
 
-void blkfront_fail_inflight(struct blkfront *dev)
-{
-    /* The backend is gone: grants it still maps stay leaked rather than handed back. */
-    for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++)
-        if (dev->slots[s].req || dev->slots[s].raw)
-            complete(dev, s, BLKIF_RSP_ERROR, monotonic_ns() + GRANT_RELEASE_NS);
-}
-
 static int find_slot(const struct blkfront *dev)
 {
     for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++)
@@ -360,6 +352,20 @@ static bool take_responses(struct blkfront *dev, struct blkfront_queue *bq, int 
         RING_FINAL_CHECK_FOR_RESPONSES(&bq->ring, more);
     } while (more);
     return true;
+}
+
+void blkfront_fail_inflight(struct blkfront *dev)
+{
+    int done = 0;
+    /* Answers already on a sane ring still count; the rest fail. The backend is going away:
+     * grants it still maps after one grace period stay leaked rather than handed back. */
+    for (unsigned q = 0; !dev->ring_broken && q < dev->info.nr_queues; q++)
+        if (!take_responses(dev, &dev->queues[q], &done))
+            dev->ring_broken = true;
+    uint64_t deadline = monotonic_ns() + GRANT_RELEASE_NS;
+    for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++)
+        if (dev->slots[s].req || dev->slots[s].raw)
+            complete(dev, s, BLKIF_RSP_ERROR, deadline);
 }
 
 int blkfront_poll(struct blkfront *dev)

@@ -134,6 +134,11 @@ static int serve(struct xenbus_platform *p, struct disk *disks, int n)
                                {blkback_completion_fd(bb), POLLIN, 0}};
         if (poll(fds, 3, 100) < 0 && errno != EINTR)
             break;
+        /* kxend or xenstored went away (services stopped): nothing left to serve. */
+        if ((fds[0].revents | fds[1].revents) & (POLLHUP | POLLERR | POLLNVAL)) {
+            fprintf(stderr, "blk-harness: the event channel or xenstore connection closed\n");
+            break;
+        }
         rc = blkback_poll(bb);
         if (rc < 0)
             fprintf(stderr, "blk-harness: poll: %s\n", strerror(-rc));

@@ -8,7 +8,9 @@ libkxlcfg_SRCS += dom0-tools/libxl/src/cfg_parse.c dom0-tools/libxl/src/cfg_doma
 # libkxl proper: the parser plus context, domain build/teardown, services; its users also link
 # kxend's control client and libxenstore.
 libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src/build.c \
-               dom0-tools/libxl/src/services.c dom0-tools/libxl/src/coredump.c
+               dom0-tools/libxl/src/services.c dom0-tools/libxl/src/coredump.c \
+               dom0-tools/libxl/src/device.c dom0-tools/libxl/src/hotplug.c \
+               dom0-tools/libxl/src/disk.c dom0-tools/libxl/src/nic.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)
@@ -23,10 +25,18 @@ xenconsoled_LIBS += libkxendaemonevent libkxenring
 xenconsoled_LDLIBS += -levent
 
 # kxen-services sits next to the daemons it starts.
-SCRIPTS += dom0-tools/services/kxen-services
+SCRIPTS += dom0-tools/services/kxen-services dom0-tools/services/kxen-vif-bridge
 
 UNIT_TESTS += test_xlcfg test_cons_ring
 test_xlcfg_SRCS += dom0-tools/tests/test_xlcfg.c
 test_xlcfg_LIBS += libkxlcfg
 test_cons_ring_SRCS += dom0-tools/tests/test_cons_ring.c dom0-tools/xenconsoled/cons_ring.c
 test_cons_ring_LIBS += libkxenring
+
+# kxen-devd (`xl devd`): the backend daemon. Backend types register themselves by their glue
+# file (backend_*.c) being in this list; netback joins by adding its own.
+PROGRAMS += kxen-devd
+kxen-devd_SRCS += $(wildcard dom0-tools/devd/*.c)
+kxen-devd_LIBS += libkxenblkback libkxenxenbus libxenstore libxenevtchn libxengnttab \
+                  libkxenctlclient libkxendaemonevent libkxenring libkxencommon
+kxen-devd_LDLIBS += -levent -luring

@@ -286,3 +286,26 @@ Test(xlcfg, missing_file_is_reported_with_its_name)
     cr_assert(strstr(err, "/nonexistent/x.cfg: cannot open configuration"), "%s", err);
     kxl_cfg_free(&cfg);
 }
+
+Test(xlcfg, discard_flags_and_direct_io_safe_are_bare_words)
+{
+    struct kxl_disk d;
+    char why[128];
+    cr_assert_eq(kxl_parse_disk_spec("no-discard, vdev=xvda, target=/x", &d, why, sizeof(why)), 0,
+                 "%s", why);
+    cr_assert(d.no_discard);
+    cr_assert_not(d.direct_io_safe);
+    kxl_disk_free(&d);
+    cr_assert_eq(kxl_parse_disk_spec("/x,raw,xvdb,ro,no-discard", &d, why, sizeof(why)), 0,
+                 "a flag after the positional form: %s", why);
+    cr_assert(d.no_discard);
+    cr_assert_not(d.readwrite);
+    kxl_disk_free(&d);
+    cr_assert_eq(
+        kxl_parse_disk_spec("discard,direct-io-safe,vdev=xvdb,target=/x", &d, why, sizeof(why)), 0,
+        "%s", why);
+    cr_assert_not(d.no_discard);
+    cr_assert(d.direct_io_safe);
+    cr_assert_str_eq(d.target, "/x");
+    kxl_disk_free(&d);
+}

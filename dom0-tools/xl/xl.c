@@ -34,6 +34,21 @@ static const struct xl_cmd commands[] = {
     {"dmesg", main_dmesg, true, "[-c]", "Read the hypervisor console (-c: clear it after)"},
     {"vcpu-list", main_vcpu_list, true, "[Domain ...]", "List the vCPUs of domains"},
     {"uptime", main_uptime, true, "[-s] [Domain ...]", "Print the uptime of domains"},
+    {"block-attach", main_block_attach, true, "<Domain> <disk-spec-component(s)>...",
+     "Create a new virtual block device"},
+    {"block-detach", main_block_detach, true, "[-f] <Domain> <DevId>",
+     "Destroy a domain's virtual block device (-f: at once, without the guest)"},
+    {"block-list", main_block_list, true, "<Domain(s)>", "List virtual block devices for a domain"},
+    {"network-attach", main_network_attach, true,
+     "<Domain> [type=<type>] [mac=<mac>] "
+     "[bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>]",
+     "Create a new virtual network device"},
+    {"network-detach", main_network_detach, true, "[-f] <Domain> <DevId|mac>",
+     "Destroy a domain's virtual network device"},
+    {"network-list", main_network_list, true, "<Domain(s)>",
+     "List virtual network interfaces for a domain"},
+    {"devd", main_devd, false, "[-F] [-p pidfile]",
+     "Daemon that serves the PV disk and nic backends (-F: foreground)"},
     {"help", main_help, false, "[command]", "Print this help"},
 };
 

@@ -42,6 +42,13 @@ int main_dmesg(int argc, char **argv);
 int main_vcpu_list(int argc, char **argv);
 int main_uptime(int argc, char **argv);
 int main_console(int argc, char **argv);
+int main_block_attach(int argc, char **argv);
+int main_block_detach(int argc, char **argv);
+int main_block_list(int argc, char **argv);
+int main_network_attach(int argc, char **argv);
+int main_network_detach(int argc, char **argv);
+int main_network_list(int argc, char **argv);
+int main_devd(int argc, char **argv);
 
 /* Attaches the terminal to a domain's console through xenconsoled until Ctrl-] or the console
  * closes. Returns 0 or -errno. */

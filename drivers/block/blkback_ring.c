@@ -294,11 +294,19 @@ int blkback_ring_connect(struct blkback_ring *r, uint32_t domid, const uint32_t 
         return rc;
     r->nr_pages = nr_pages;
     BACK_RING_INIT(&r->back, (blkif_sring_t *)r->sring, (size_t)nr_pages * BLKBACK_PAGE);
+    /* Resume after the last published response: 0 on a fresh ring, and on a ring adopted
+     * from a backend instance that died, the requests it took but never answered are taken
+     * again (read once; a hostile value only makes the guard declare the ring dead). */
+    r->back.req_cons = r->back.rsp_prod_pvt =
+        __atomic_load_n(&r->back.sring->rsp_prod, __ATOMIC_ACQUIRE);
     memset(&r->guard, 0, sizeof(r->guard));
     rc = xenbus_evtchn_bind(p, domid, remote_port, ring_event, r);
     if (rc < 0)
         return rc;
     r->port = rc;
+    /* A notification sent while no backend was bound (an adopted ring) is lost: look once. */
+    if (__atomic_load_n(&r->back.sring->req_prod, __ATOMIC_ACQUIRE) != r->back.req_cons)
+        ring_process(r);
     return 0;
 }
 

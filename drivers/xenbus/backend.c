@@ -26,7 +26,10 @@ struct xenbus_backend {
     const struct xenbus_backend_ops *ops;
     xenbus_log_fn log;
     void *log_ctx;
-    char base[XENBUS_PATH_MAX]; /* /local/domain/<self>/backend/<type> */
+    char base[XENBUS_PATH_MAX];  /* /local/domain/<self>/backend/<type> */
+    char watch[XENBUS_PATH_MAX]; /* base, or base/<fid> when limited to one frontend */
+    bool limited;                /* only the devices of frontend only_fid */
+    uint32_t only_fid;
     bool watching;
     void *priv;
     struct dev_node *devs;
@@ -226,6 +229,8 @@ static int read_frontend(struct xenbus_backend *be, struct xenbus_device *dev)
 
 static void dev_create(struct xenbus_backend *be, uint32_t fid, uint32_t devid)
 {
+    if (be->limited && fid != be->only_fid)
+        return; /* another backend process serves that frontend */
     struct dev_node *n = calloc(1, sizeof(*n));
     if (!n) {
         be_log(be, "%s-%u-%u: out of memory", be->ops->type, fid, devid);
@@ -242,10 +247,15 @@ static void dev_create(struct xenbus_backend *be, uint32_t fid, uint32_t devid)
     uint64_t st = XenbusStateUnknown;
     if (!rc)
         rc = xenbus_scan_uint(dev, XENBUS_BACKEND, "state", XenbusStateReconfigured, &st);
-    /* Only a new device (the toolstack wrote Initialising) is probed: a directory in any
-     * other state is one going away after we closed it, whose late events must not bring
-     * it back. */
-    if (!rc && st == XenbusStateInitialising)
+    /* A new device (the toolstack wrote Initialising) is probed, and so is an online one
+     * that a previous backend instance had taken to InitWait or Connected (a restarted
+     * backend adopts it: probe, InitWait, then the frontend's Connected state makes it map
+     * the rings again from the frontend's keys). A directory in any other state is one going
+     * away after we closed it, whose late events must not bring it back. */
+    bool adopt =
+        !rc && dev_online(dev) &&
+        (st == XenbusStateInitWait || st == XenbusStateInitialised || st == XenbusStateConnected);
+    if (!rc && (st == XenbusStateInitialising || adopt))
         rc = read_frontend(be, dev);
     else
         rc = -ENOENT;
@@ -404,7 +414,8 @@ static void rescan(struct xenbus_backend *be)
         char **ids;
         unsigned int ni;
         uint64_t fid;
-        if (xenbus_parse_uint(doms[i], XENBUS_MAX_DOMID, &fid))
+        if (xenbus_parse_uint(doms[i], XENBUS_MAX_DOMID, &fid) ||
+            (be->limited && fid != be->only_fid))
             continue;
         if (path_fmt(path, "%s/%s", be->base, doms[i]) ||
             p->ops->xs_directory(p, XENBUS_TXN_NULL, path, &ids, &ni))
@@ -481,12 +492,22 @@ struct xenbus_backend *xenbus_backend_new(struct xenbus_platform *p,
     be->log = log;
     be->log_ctx = log_ctx;
     snprintf(be->base, sizeof(be->base), "/local/domain/%u/backend/%s", p->self_domid, ops->type);
+    memcpy(be->watch, be->base, sizeof(be->watch));
     return be;
+}
+
+int xenbus_backend_limit_frontend(struct xenbus_backend *be, uint32_t frontend_id)
+{
+    if (be->watching || frontend_id > XENBUS_MAX_DOMID)
+        return -EINVAL;
+    be->limited = true;
+    be->only_fid = frontend_id;
+    return path_fmt(be->watch, "%s/%u", be->base, frontend_id);
 }
 
 int xenbus_backend_start(struct xenbus_backend *be)
 {
-    int rc = be->p->ops->xs_watch(be->p, be->base, BE_TOKEN);
+    int rc = be->p->ops->xs_watch(be->p, be->watch, BE_TOKEN);
     if (rc)
         return rc;
     be->watching = true;
@@ -501,6 +522,6 @@ void xenbus_backend_free(struct xenbus_backend *be)
     while (be->devs)
         dev_teardown(be, &be->devs->dev);
     if (be->watching)
-        be->p->ops->xs_unwatch(be->p, be->base, BE_TOKEN);
+        be->p->ops->xs_unwatch(be->p, be->watch, BE_TOKEN);
     free(be);
 }

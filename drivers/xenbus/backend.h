@@ -9,6 +9,8 @@
  *   frontend Closed / vanished     -> ops->disconnect, Closed (and teardown when online=0)
  *   frontend Initialising after we are Closed -> InitWait again (a reconnect)
  *   toolstack online=0 + state Closing (or Closed) -> close, then teardown (ops->remove)
+ * An online device found in InitWait, Initialised or Connected (left by a backend instance
+ * that died) is adopted: probed again and connected again from the frontend's keys.
  * Devices read and write their keys only through the helpers below: no device builds a
  * xenstore path. Everything read from xenstore is hostile: lengths are bounded, integers are
  * parsed strictly, and a device that fails goes to Closed with `error` written, logged once.
@@ -64,6 +66,9 @@ typedef void (*xenbus_log_fn)(void *ctx, const char *msg);
 struct xenbus_backend *xenbus_backend_new(struct xenbus_platform *p,
                                           const struct xenbus_backend_ops *ops, xenbus_log_fn log,
                                           void *log_ctx);
+/* Limits the backend to the devices of one frontend domain (before start): a backend
+ * process that serves one guest is not disturbed by what another guest does to its own. */
+int xenbus_backend_limit_frontend(struct xenbus_backend *be, uint32_t frontend_id);
 /* Watches the type's directory and probes the devices already there. */
 int xenbus_backend_start(struct xenbus_backend *be);
 /* Handles every queued xenstore watch event. Returns the number handled or -errno. */

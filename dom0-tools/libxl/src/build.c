@@ -18,7 +18,7 @@
 #include "kxen/util.h"
 #include "xenstore.h"
 
-#include "kxl_internal.h"
+#include "kxl_device.h"
 
 /* Xen's default console ring log limit (bytes) written to console/limit. */
 #define KXL_CONSOLE_LIMIT 1048576
@@ -80,6 +80,8 @@ static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsig
 struct build_state {
     uint16_t domid;
     bool created, introduced, xs_written;
+    struct kxl_devnodes *devs; /* disks then vifs, built once so retries write the same */
+    size_t nr_devs;
     uint32_t store_port, console_port;
     uint64_t store_pfn, console_pfn;
     char uuid_str[37];
@@ -169,7 +171,56 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     V("/on_crash", "%s", kxl_action_name(dc->on_crash));
 #undef N
 #undef V
+    for (size_t i = 0; i < b->nr_devs; i++)
+        if ((rc = kxl__dev_write(ctx, t, &b->devs[i])))
+            return rc;
     return 0;
+}
+
+/* Everything about the devices that can be refused before a domain exists: each entry on its
+ * own, then the duplicates. */
+static int check_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc)
+{
+    int rc;
+    for (size_t i = 0; i < dc->nr_disks; i++) {
+        if ((rc = kxl__disk_check(ctx, &dc->disks[i], NULL)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (dc->disks[j].virtual_dev == dc->disks[i].virtual_dev)
+                return kxl_fail(ctx, -EEXIST, "disk %s (%s): vdev %s is used twice (also by %s)",
+                                dc->disks[i].vdev,
+                                dc->disks[i].target ? dc->disks[i].target : "empty cdrom",
+                                dc->disks[i].vdev, dc->disks[j].vdev);
+    }
+    for (size_t i = 0; i < dc->nr_vifs; i++) {
+        char label[96];
+        snprintf(label, sizeof(label), "vif %zu (bridge %s)", i,
+                 dc->vifs[i].bridge ? dc->vifs[i].bridge : "xenbr0");
+        if ((rc = kxl__nic_check(ctx, &dc->vifs[i], label)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (dc->vifs[i].has_mac && dc->vifs[j].has_mac &&
+                !memcmp(dc->vifs[i].mac, dc->vifs[j].mac, 6))
+                return kxl_fail(ctx, -EEXIST, "%s: its mac is also vif %zu's", label, j);
+    }
+    return 0;
+}
+
+static int build_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                         struct build_state *b)
+{
+    size_t n = dc->nr_disks + dc->nr_vifs;
+    if (!n)
+        return 0;
+    b->devs = calloc(n, sizeof(*b->devs));
+    if (!b->devs)
+        return kxl_fail(ctx, -ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < dc->nr_disks && !rc; i++)
+        rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
+    for (size_t i = 0; i < dc->nr_vifs && !rc; i++)
+        rc = kxl__nic_nodes(ctx, &dc->vifs[i], b->domid, (uint32_t)i, &b->devs[b->nr_devs++]);
+    return rc;
 }
 
 /* Writes the tree in one transaction, retrying when xenstored reports a conflict (EAGAIN).
@@ -235,6 +286,8 @@ static void remove_tree(struct kxl_ctx *ctx, uint16_t domid, const char *uuid_st
 
 static void undo(struct kxl_ctx *ctx, struct build_state *b)
 {
+    if (b->xs_written)
+        kxl_devices_destroy(ctx, b->domid);
     if (b->introduced)
         xs_release_domain(ctx->xs, b->domid);
     if (b->xs_written)
@@ -309,6 +362,8 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     uint16_t existing;
     if (kxl_domain_lookup(ctx, dc->name, &existing) == 0)
         return kxl_fail(ctx, -EEXIST, "domain '%s' already exists (id %u)", dc->name, existing);
+    if ((rc = check_devices(ctx, dc)) < 0)
+        return rc;
 
     snprintf(cr.name, sizeof(cr.name), "%s", dc->name);
     if (dc->has_uuid) {
@@ -345,6 +400,8 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     /* The domain was loaded paused (KXEN_LOAD_PAUSED): as with Xen's domain builder, no guest
      * instruction runs before its xenstore tree exists, it is introduced and its console is
      * attached. */
+    if ((rc = build_devices(ctx, dc, &b)) < 0)
+        goto fail;
     b.xs_written = true; /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;
@@ -354,16 +411,35 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         goto fail;
     }
     b.introduced = true;
+    /* As libxl: every backend in InitWait and its hotplug script done before the guest runs. */
+    for (size_t i = 0; i < b.nr_devs; i++)
+        if ((rc = kxl__dev_bring_up(ctx, &b.devs[i])) < 0)
+            goto fail;
     wait_console_attached(ctx, b.domid);
     if (!paused && (rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, b.domid, 0)) < 0) {
         kxl_fail(ctx, rc, "unpausing domain %u failed: %s", b.domid, strerror(-rc));
         goto fail;
     }
     *domid_out = b.domid;
+    free(b.devs);
     return 0;
 fail:
     undo(ctx, &b);
+    free(b.devs);
     return rc;
+}
+
+#define KXL_DEVD_WORKER_STOP_MS 2000
+static void wait_devd_worker_gone(struct kxl_ctx *ctx, uint16_t domid)
+{
+    char path[PATH_MAX];
+    if (!ctx->rundir[0] ||
+        snprintf(path, sizeof(path), "%s/devd-d%u.pid", ctx->rundir, domid) >= (int)sizeof(path))
+        return;
+    for (int waited = 0; waited < KXL_DEVD_WORKER_STOP_MS && access(path, F_OK) == 0; waited += 5) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid)
@@ -384,6 +460,11 @@ int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid)
             snprintf(uuid_str, sizeof(uuid_str), "%s", vm + 4);
         free(vm);
     }
+    /* The backends let go of the guest's rings before the guest goes away: devd stops the
+     * guest's worker once its last device is gone (bounded: a stuck worker does not hold up
+     * the destroy). */
+    kxl_devices_destroy(ctx, domid);
+    wait_devd_worker_gone(ctx, domid);
     int hv_rc = rc == 0 ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_DESTROY, domid, 0) : rc;
     if (ctx->xs) {
         if (xs_is_domain_introduced(ctx->xs, domid))

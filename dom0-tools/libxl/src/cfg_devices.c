@@ -252,6 +252,10 @@ int kxl_parse_disk_spec(const char *spec, struct kxl_disk *d, char *why, size_t 
             rc = disk_set(d, tok, eq + 1, why, whylen);
         } else if (strcmp(tok, "cdrom") == 0) {
             d->cdrom = true;
+        } else if (strcmp(tok, "discard") == 0 || strcmp(tok, "no-discard") == 0) {
+            d->no_discard = tok[0] == 'n';
+        } else if (strcmp(tok, "direct-io-safe") == 0) {
+            d->direct_io_safe = true;
         } else if (npos < 4) {
             pos[npos++] = tok;
         } else {

@@ -1,7 +1,7 @@
-/* The embedded service start: the first xl command of a host starts kxend, xenstored and
- * xenconsoled in the run dir (from the directory xl itself lives in, or $KXEN_BINDIR), each
- * with a pid file <name>.pid and its log <name>.log, and waits until its socket answers.
- * A lock file serialises concurrent xl commands. Stopping is kxen-services' job
+/* The embedded service start: the first xl command of a host starts kxend, xenstored,
+ * xenconsoled and kxen-devd (the backend daemon) in the run dir (from the directory xl itself lives
+ * in, or $KXEN_BINDIR), each with a pid file <name>.pid and its log <name>.log, and waits until its
+ * socket answers. A lock file serialises concurrent xl commands. Stopping is kxen-services' job
  * (dom0-tools/services). */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 
 #include "kxen/util.h"
 
-#include "kxl_internal.h"
+#include "kxl_device.h"
 
 #define SERVICE_START_TIMEOUT_MS 20000 /* sanitizer builds start slowly on a busy host */
 
@@ -34,6 +34,7 @@ static const struct service services[] = {
     {"kxend", "kxend.sock"},
     {"xenstored", "socket"},
     {"xenconsoled", "xenconsoled.sock"},
+    {"kxen-devd", "devd.sock"},
 };
 
 static int socket_answers(const char *rundir, const char *name)
@@ -57,7 +58,7 @@ int kxl_service_answers(const char *rundir, const char *sock)
     return socket_answers(rundir, sock);
 }
 
-static int bindir(char *buf, size_t len)
+int kxl__bindir(char *buf, size_t len)
 {
     const char *env = getenv("KXEN_BINDIR");
     if (env) {
@@ -213,7 +214,7 @@ int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
         return -e;
     }
     char bin[PATH_MAX];
-    int rc = bindir(bin, sizeof(bin));
+    int rc = kxl__bindir(bin, sizeof(bin));
     if (rc < 0) {
         snprintf(err, errlen, "cannot find the kxen programs: %s", strerror(-rc));
         return rc;

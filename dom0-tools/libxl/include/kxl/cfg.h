@@ -82,6 +82,8 @@ struct kxl_disk {
     bool cdrom;
     char *backend; /* backend domain name, NULL = dom0 */
     char *script;
+    bool no_discard;     /* no-discard: discard-enable=0 */
+    bool direct_io_safe; /* direct-io-safe: direct-io-safe=1 */
 };
 
 struct kxl_vif {

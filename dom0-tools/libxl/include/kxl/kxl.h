@@ -66,6 +66,32 @@ int kxl_domain_rename(struct kxl_ctx *ctx, uint16_t domid, const char *new_name)
  * Returns 0, -ETIMEDOUT. */
 int kxl_domain_wait_gone(struct kxl_ctx *ctx, uint16_t domid, int timeout_ms);
 
+/* PV disks and nics, laid out in xenstore as Xen's libxl does (docs/xenstore-paths.md).
+ * Attach writes both ends, waits for the backend (xl devd) to reach InitWait and runs the
+ * hotplug script; on failure nothing is left. Detach is cooperative (online=0, Closing, wait
+ * for Closed) and forced after 10 s, or at once with force: it returns 1 when the timeout
+ * forced it. A disk is named by its vdev (xvdb) or device number, a nic by index or MAC. */
+int kxl_device_disk_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_disk *disk);
+int kxl_device_disk_remove(struct kxl_ctx *ctx, uint16_t domid, const char *vdev, bool force);
+int kxl_device_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *vif,
+                       uint32_t *devid);
+int kxl_device_nic_remove(struct kxl_ctx *ctx, uint16_t domid, const char *id_or_mac, bool force);
+/* Removes every device of the domain by force (domain destruction). */
+int kxl_devices_destroy(struct kxl_ctx *ctx, uint16_t domid);
+
+/* One device as xl block-list / network-list show it; -1 for a key that is absent. */
+struct kxl_devinfo {
+    uint32_t devid;
+    int backend_id, frontend_id;
+    int state, be_state; /* the frontend's state, the backend's */
+    int evtch, rref, rref_tx, rref_rx;
+    char mac[18];
+    char backend[160];
+};
+/* kind "vbd" or "vif"; *out is malloc'd (free it). */
+int kxl_device_list(struct kxl_ctx *ctx, const char *kind, uint16_t domid, struct kxl_devinfo **out,
+                    size_t *nr);
+
 /* Hypervisor console (xl dmesg): appends what kxend holds to *buf (malloc'd). */
 int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len);
 

@@ -37,11 +37,3 @@ test_guests_SRCS     += guests/runtime/printf.c guests/runtime/evtchn_scan.c \
 test_guests_CPPFLAGS += -Iguests/runtime/include -DGUEST_HOST_BUILD
 test_guests_LDLIBS   += -lunicorn
 test_guests_NEEDS    += $(GUESTS)
-
-# The block tests' dom0 backend: drivers/block's blkback on the dom0 platform, serving the
-# disks named on its command line (tests/system/blk_*.sh).
-TEST_PROGRAMS += blk-harness
-blk-harness_SRCS   += guests/tests/blkharness/main.c
-blk-harness_LIBS   += libkxenblkback libkxenxenbus libxenstore libxenevtchn libxengnttab \
-                      libkxenctlclient libkxenring libkxencommon
-blk-harness_LDLIBS += -luring

@@ -52,7 +52,8 @@ static void *seq_worker(void *arg)
     for (uint64_t off = (uint64_t)j->index * SEQ_BYTES; off < j->size;
          off += (uint64_t)j->depth * SEQ_BYTES) {
         size_t len = j->size - off < SEQ_BYTES ? (size_t)(j->size - off) : SEQ_BYTES;
-        ssize_t r = j->write ? pwrite(j->fd, buf, len, (off_t)off) : pread(j->fd, buf, len, (off_t)off);
+        ssize_t r =
+            j->write ? pwrite(j->fd, buf, len, (off_t)off) : pread(j->fd, buf, len, (off_t)off);
         if (r != (ssize_t)len) {
             j->err = r < 0 ? errno : EIO;
             break;
@@ -107,7 +108,8 @@ static void seq(int fd, uint64_t size, bool write, const char *name)
 {
     struct job jobs[SEQ_DEPTH] = {0};
     for (unsigned i = 0; i < SEQ_DEPTH; i++)
-        jobs[i] = (struct job){.fd = fd, .write = write, .size = size, .index = i, .depth = SEQ_DEPTH};
+        jobs[i] =
+            (struct job){.fd = fd, .write = write, .size = size, .index = i, .depth = SEQ_DEPTH};
     uint64_t ns = run(seq_worker, jobs, SEQ_DEPTH);
     if (write)
         fdatasync(fd);
@@ -122,7 +124,8 @@ static void randread(int fd, uint64_t size, unsigned depth, uint64_t ops)
 {
     struct job jobs[32] = {0};
     for (unsigned i = 0; i < depth; i++)
-        jobs[i] = (struct job){.fd = fd, .size = size, .ops = ops / depth, .seed = 88172645463325252ull + i};
+        jobs[i] = (struct job){
+            .fd = fd, .size = size, .ops = ops / depth, .seed = 88172645463325252ull + i};
     uint64_t ns = run(rand_worker, jobs, depth);
     uint64_t n = 0;
     for (unsigned i = 0; i < depth; i++)

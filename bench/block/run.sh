@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Block figures: a guest's blkfront through drivers/block's blkback (served by blk-harness)
+# Block figures: a guest's blkfront through drivers/block's blkback (kxen-devd, disk= in xl.cfg)
 # against the host's own pread/pwrite on the same image file, same request sizes and depths
 # (blk_hostref), measured in the same run: sequential 1 MiB writes and reads (4 in flight),
 # 4 KiB random reads at queue depth 1 and 32. Soft, then kvm when kxend can use it.
@@ -8,17 +8,18 @@ set -u
 build=$(realpath -m "${KXEN_BUILD:-build}")
 bin=$build/bin
 export PATH=$bin:$PATH
-H=$build/tests/blk-harness R=$build/bench/blk_hostref G=$build/guests/blktest.elf
-for p in "$bin/xl" "$bin/kxen-services" "$H" "$R" "$G"; do
+R=$build/bench/blk_hostref G=$build/guests/blktest.elf
+for p in "$bin/xl" "$bin/kxen-services" "$bin/kxen-devd" "$R" "$G"; do
   [ -e "$p" ] || { echo "bench/block: $p missing (make first)"; exit 1; }
 done
 ops=${BLK_BENCH_OPS:-2000}
+status=0
 
 # rows FILE: "NAME VALUE UNIT" from blkbench lines (guest console or host reference).
 rows() { sed -n 's/.*blkbench \([a-z0-9_]*\) \([0-9]*\) \([A-Za-z/]*\).*/\1 \2 \3/p' "$1"; }
 
 bench_accel() {
-  local accel=$1 mib=$2 extra=$3 rundir hpid id
+  local accel=$1 mib=$2 extra=$3 rundir id
   rundir=$(mktemp -d /tmp/kxen-bench-blk-XXXXXX)
   export KXEN_RUNDIR=$rundir XENSTORED_RUNDIR=$rundir KXEN_ACCEL=$accel
   kxen-services start >/dev/null || { echo "  $accel: services did not start"; rm -rf "$rundir"; return; }
@@ -27,22 +28,20 @@ bench_accel() {
   fi
   img=$rundir/disk.img
   fallocate -l "${mib}M" "$img"
-  printf 'name = "blkbench"\nkernel = "%s"\nmemory = 32\nextra = "mode=bench ops=%s %s"\n' "$G" "$ops" "$extra" >"$rundir/g.cfg"
-  xl create -q -p "$rundir/g.cfg" && id=$(xl domid blkbench)
-  "$H" "$id:51712:$img:w" >"$rundir/h.out" 2>"$rundir/h.log" &
-  hpid=$!
-  for _ in $(seq 100); do grep -qs ready "$rundir/h.out" && break; sleep 0.1; done
-  xl unpause blkbench
+  printf 'name = "blkbench"\nkernel = "%s"\nmemory = 32\nextra = "mode=bench ops=%s %s"\ndisk = [ "%s,raw,xvda,rw" ]\n' \
+    "$G" "$ops" "$extra" "$img" >"$rundir/g.cfg"
+  xl create -q "$rundir/g.cfg" && id=$(xl domid blkbench)
   for _ in $(seq 600); do xl dmesg | grep -q "(d$id) blkbench done" && break; sleep 0.5; done
   xl dmesg | grep "(d$id) blkbench" >"$rundir/guest.txt"
-  kill "$hpid"; wait "$hpid" 2>/dev/null
   xl destroy blkbench >/dev/null 2>&1
   kxen-services stop >/dev/null 2>&1
   "$R" "$img" "$ops" >"$rundir/host.txt"
   echo "  $accel, ${mib} MiB image, $ops random reads per depth, guest options '$extra':"
   join <(rows "$rundir/guest.txt" | sort) <(rows "$rundir/host.txt" | sort) |
     awk '{ printf "    %-14s guest %9d %-5s  host pread/pwrite %9d %-5s  guest/host %6.3f\n", $1, $2, $3, $4, $5, ($4 ? $2 / $4 : 0) }'
-  grep -q "rc=0 errors=0" "$rundir/guest.txt" || echo "    guest reported errors: $(cat "$rundir/guest.txt")"
+  if ! grep -q "blkbench done" "$rundir/guest.txt" || grep "rc=" "$rundir/guest.txt" | grep -qv "rc=0 errors=0"; then
+    echo "    FAILED: the guest did not finish cleanly:"; sed 's/^/      /' "$rundir/guest.txt"; status=1
+  fi
   rm -rf "$rundir"
 }
 
@@ -57,3 +56,4 @@ for opts in "persistent=1" "persistent=0"; do
     echo "  kvm: no usable /dev/kvm"
   fi
 done
+exit $status

@@ -1,15 +1,13 @@
-# Helpers shared by the blk_*.sh system tests (sourced, not run: not executable). The guests
-# are built paused by `xl create -p`, their disks are served by blk-harness (drivers/block's
-# blkback on the dom0 platform, writing the toolstack's vbd keys), then they are unpaused.
+# Helpers shared by the blk_*.sh system tests (sourced, not run: not executable). Disks are
+# given to guests as xl.cfg disk= entries (or xl block-attach); xl starts kxen-devd, whose
+# worker for each guest runs drivers/block's blkback.
 . "$KXEN_SRC/tests/system/xl_common.sh"
-H=$KXEN_BUILD/tests/blk-harness
-for f in "$H" "$guests/blktest.elf" "$guests/blkhostile.elf"; do
+[ -x "$KXEN_BUILD/bin/kxen-devd" ] || skip_all "$KXEN_BUILD/bin/kxen-devd not built"
+for f in "$guests/blktest.elf" "$guests/blkhostile.elf"; do
   [ -e "$f" ] || skip_all "$f not built"
 done
 XVDA=51712 # (202 << 8) | (0 << 4): xvda
-XVDB=51728
 blk_base=$KXEN_RUNDIR
-HPID=
 
 # blk_accels: the accelerators to run on (soft always; kvm when kxend can use it here).
 blk_accels() { echo soft; if accel_usable kvm 2>/dev/null; then echo kvm; fi; }
@@ -21,29 +19,19 @@ blk_setup() {
   mkdir -p "$KXEN_RUNDIR"
 }
 
-# blk_guest NAME IMAGE EXTRA [MEMORY]: builds a paused guest of IMAGE (an .elf in guests/)
-# with kernel command line EXTRA; prints its domid.
+# blk_guest [-p] NAME IMAGE EXTRA [DISKSPEC...]: creates a guest of IMAGE (an .elf in guests/)
+# with kernel command line EXTRA and the disks, paused with -p; prints its domid.
 blk_guest() {
-  printf 'name = "%s"\nkernel = "%s"\nmemory = %s\nextra = "%s"\n' "$1" "$guests/$2.elf" \
-    "${4:-32}" "$3" >"$KXEN_RUNDIR/$1.cfg"
-  timeout 60 xl create -q -p "$KXEN_RUNDIR/$1.cfg" >&2 && xl domid "$1"
+  local paused=
+  if [ "$1" = -p ]; then paused=-p; shift; fi
+  local name=$1 image=$2 extra=$3 disks= d
+  shift 3
+  for d in "$@"; do disks="$disks${disks:+, }'$d'"; done
+  { printf 'name = "%s"\nkernel = "%s"\nmemory = 32\nextra = "%s"\n' "$name" \
+      "$guests/$image.elf" "$extra"
+    [ -z "$disks" ] || printf 'disk = [ %s ]\n' "$disks"; } >"$KXEN_RUNDIR/$name.cfg"
+  timeout 60 xl create -q $paused "$KXEN_RUNDIR/$name.cfg" >&2 && xl domid "$name"
 }
-
-# blk_serve DISK...: starts blk-harness on DOMID:DEVID:IMAGE:w|r ... and waits until the keys
-# are written.
-blk_serve() {
-  rm -f "$KXEN_RUNDIR/harness.out"
-  "$H" -p "$KXEN_RUNDIR/harness.pid" "$@" >"$KXEN_RUNDIR/harness.out" \
-    2>>"$KXEN_RUNDIR/harness.log" &
-  HPID=$!
-  wait_for 10 grep -qs ready "$KXEN_RUNDIR/harness.out"
-}
-blk_harness_alive() { [ -n "$HPID" ] && kill -0 "$HPID" 2>/dev/null; }
-blk_stop() {
-  if blk_harness_alive; then kill "$HPID"; wait "$HPID" 2>/dev/null; fi
-  HPID=
-}
-trap 'blk_stop; kxen-services stop >/dev/null 2>&1' EXIT
 
 # blk_result DOMID [SECONDS]: waits for the guest's RESULT line; 0 when it is PASS. The guest's
 # failed checks are echoed as comments.
@@ -53,6 +41,10 @@ blk_result() {
   xl dmesg | grep -q "^(d$1) RESULT PASS"
 }
 blk_dmesg_has() { xl dmesg | grep -q "^(d$1) $2"; }
+# blk_gone NAME: the domain no longer exists (powered off and destroyed by xl).
+blk_gone() { wait_for 20 bash -c "! xl domid '$1' >/dev/null 2>&1"; }
+# devd_alive: the devd supervisor still runs.
+devd_alive() { kill -0 "$(cat "$KXEN_RUNDIR/kxen-devd.pid" 2>/dev/null)" 2>/dev/null; }
 
 # blk_pattern FILE SIZE SEED: writes the image blktest leaves behind (each 8-byte
 # little-endian word at offset o holds o ^ (SEED * 0x9e3779b97f4a7c15) mod 2^64).

@@ -6,7 +6,9 @@
  * worker that dies while its domain still has devices is started again after a back-off that
  * grows while it keeps dying (so a guest that crashes its backend in a loop costs one fork
  * per few seconds, not a busy loop); a domain whose devices are all gone has its worker
- * stopped. <rundir>/devd-d<domid>.pid names each live worker (for tests and operators). */
+ * stopped. <rundir>/devd-d<domid>.pid names each live worker (for tests and operators).
+ * The supervisor watches only backend directories, which dom0 owns: no guest can write there,
+ * so no guest can keep the supervisor busy. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>

@@ -55,10 +55,11 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   add_prog "$build/bin/kxend"
   add_prog "$build/tests/kvm_guest_run"
   cp "$build"/guests/*.elf "$root/kxen/guests/" 2>/dev/null || true
-  # The toolstack (xl, xenstored, xenconsoled, xenstore-read) for the xl part, when built.
+  # The toolstack (xl, xenstored, xenconsoled, kxen-devd, xenstore-read) for the xl part, when
+  # built: xl's embedded start runs all four daemons.
   if [ -x "$build/bin/xl" ] && [ -x "$build/bin/xenstored" ] && [ -x "$build/bin/xenconsoled" ] &&
      [ -x "$build/bin/xenstore" ]; then
-    for p in xl xenstored xenconsoled xenstore; do add_prog "$build/bin/$p"; done
+    for p in xl xenstored xenconsoled kxen-devd xenstore; do add_prog "$build/bin/$p"; done
     ln -s xenstore "$root/kxen/bin/xenstore-read"
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"

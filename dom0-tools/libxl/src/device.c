@@ -221,6 +221,15 @@ static int rm_all(struct kxl_ctx *ctx, uint32_t t, void *arg)
     return 0;
 }
 
+static int be_write(struct kxl_ctx *ctx, uint32_t t, const char *be, const char *key,
+                    const char *val)
+{
+    char path[KXL_DEV_PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/%s", be, key);
+    return kxl_xs_printf(ctx, t, path, "%s", val);
+}
+
+/* libxl's remove: online=0 and, unless already Closed, Closing, in one transaction. */
 static int begin_close(struct kxl_ctx *ctx, uint32_t t, void *arg)
 {
     const char *be = arg;
@@ -230,12 +239,13 @@ static int begin_close(struct kxl_ctx *ctx, uint32_t t, void *arg)
         return 0; /* already gone */
     bool closed = strcmp(st, "6") == 0;
     free(st);
-    int rc = kxl_xs_printf(ctx, t, (snprintf(path, sizeof(path), "%s/online", be), path), "0");
+    int rc = be_write(ctx, t, be, "online", "0");
     if (!rc && !closed)
-        rc = kxl_xs_printf(ctx, t, (snprintf(path, sizeof(path), "%s/state", be), path), "5");
+        rc = be_write(ctx, t, be, "state", "5");
     return rc;
 }
 
+/* The forced form: Closed at once; the backend tears down without waiting for the guest. */
 static int force_close(struct kxl_ctx *ctx, uint32_t t, void *arg)
 {
     const char *be = arg;
@@ -244,9 +254,9 @@ static int force_close(struct kxl_ctx *ctx, uint32_t t, void *arg)
     if (!(st = xs_read(ctx->xs, t, path, NULL)))
         return 0;
     free(st);
-    int rc = kxl_xs_printf(ctx, t, (snprintf(path, sizeof(path), "%s/online", be), path), "0");
+    int rc = be_write(ctx, t, be, "online", "0");
     if (!rc)
-        rc = kxl_xs_printf(ctx, t, (snprintf(path, sizeof(path), "%s/state", be), path), "6");
+        rc = be_write(ctx, t, be, "state", "6");
     return rc;
 }
 

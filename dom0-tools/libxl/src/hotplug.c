@@ -27,23 +27,18 @@ static char *be_key(struct kxl_ctx *ctx, const char *be, const char *key)
     return kxl_xs_read(ctx, path);
 }
 
-static void child_exec(struct kxl_ctx *ctx, const char *script, const char *be, const char *kind,
+/* In the child: only the environment and exec (the xenstore connection is the parent's). */
+static void child_exec(struct kxl_ctx *ctx, const char *script, const char *vif, const char *kind,
                        uint16_t domid, uint32_t devid, const char *action)
 {
-    char xp[KXL_DEV_PATH_MAX], vif[32], bin[PATH_MAX], path[PATH_MAX * 2];
+    char xp[KXL_DEV_PATH_MAX], bin[PATH_MAX], path[PATH_MAX * 2];
     snprintf(xp, sizeof(xp), "backend/%s/%u/%u", kind, domid, devid);
     setenv("script", script, 1);
     setenv("XENBUS_TYPE", kind, 1);
     setenv("XENBUS_PATH", xp, 1);
     setenv("XENBUS_BASE_PATH", "backend", 1);
-    if (strcmp(kind, "vif") == 0) {
-        char *name = be_key(ctx, be, "vifname");
-        snprintf(vif, sizeof(vif), "%s", name ? name : "");
-        if (!name)
-            snprintf(vif, sizeof(vif), "vif%u.%u", domid, devid);
-        free(name);
+    if (vif[0])
         setenv("vif", vif, 1);
-    }
     /* The script's xenstore-read/-write must reach this host's xenstored. */
     if (ctx->rundir[0])
         setenv("XENSTORED_RUNDIR", ctx->rundir, 0);
@@ -99,6 +94,15 @@ int kxl__hotplug_run(struct kxl_ctx *ctx, const char *be, const char *kind, uint
         free(script);
         return rc;
     }
+    char vif[32] = "";
+    if (strcmp(kind, "vif") == 0) {
+        char *name = be_key(ctx, be, "vifname");
+        if (name)
+            snprintf(vif, sizeof(vif), "%s", name);
+        else
+            snprintf(vif, sizeof(vif), "vif%u.%u", domid, devid);
+        free(name);
+    }
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -106,7 +110,7 @@ int kxl__hotplug_run(struct kxl_ctx *ctx, const char *be, const char *kind, uint
         return kxl_fail(ctx, -e, "fork for the hotplug script failed: %s", strerror(e));
     }
     if (pid == 0)
-        child_exec(ctx, script, be, kind, domid, devid, action);
+        child_exec(ctx, script, vif, kind, domid, devid, action);
     int status = wait_bounded(pid, KXL_HOTPLUG_TIMEOUT_MS);
     int rc = 0;
     if (add) {

@@ -1,8 +1,8 @@
 /* blktest: the runtime's blkfront against a real blkback. Options on the kernel command line
  * (xl.cfg extra=), space-separated key=value:
  *   mode=rw        write the whole disk, flush, read back and verify, with direct (11-segment)
- *                  and, when negotiated, indirect requests, many in flight; the disk ends
- *                  holding the pattern of seed+1 (printed)
+ *                  and, when negotiated, indirect requests, many in flight; mid-page buffers,
+ *                  a discard, range refusals; the disk ends holding the pattern of seed+1
  *   mode=verify    read the whole disk and verify the pattern of seed
  *   mode=ro        the disk is read-only: writes are refused by the frontend and the backend,
  *                  reads work
@@ -191,6 +191,29 @@ static void unaligned_io(uint64_t seed)
     tap_rc(rc, 0, "blktest: the pattern is restored there");
 }
 
+/* Discard of the last 32 KiB (one direct request to read and rewrite): the file backend punches a
+ * hole, so it reads back as zeros; the pattern is then written there again. */
+static void discard(uint64_t seed)
+{
+    const size_t len = 32 * 1024;
+    uint64_t sector = dev.info.sectors - (len >> 9), deadline = monotonic_ns() + IO_TIMEOUT_NS;
+    if (!dev.info.discard) {
+        tap_skip("no feature-discard", "blktest: discard");
+        return;
+    }
+    int rc = blkfront_io_sync(&dev, BLKIF_OP_DISCARD, sector, 0, len, deadline);
+    tap_rc(rc, 0, "blktest: discard of the last 32 KiB");
+    memset(bufs[0], 0xa5, len);
+    rc = blkfront_io_sync(&dev, BLKIF_OP_READ, sector, bufs[0], len, deadline);
+    bool zero = true;
+    for (size_t i = 0; i < len; i++)
+        zero &= bufs[0][i] == 0;
+    tap_check(!rc && zero, "blktest: the discarded range reads back as zeros (rc %d)", rc);
+    fill(bufs[0], sector << 9, len, seed);
+    rc = blkfront_io_sync(&dev, BLKIF_OP_WRITE, sector, bufs[0], len, deadline);
+    tap_rc(rc, 0, "blktest: the pattern is written there again");
+}
+
 static void bounds(void)
 {
     uint64_t n = dev.info.sectors;
@@ -222,6 +245,7 @@ static void mode_rw(uint64_t seed, unsigned depth)
                in->max_indirect_segments ? "rewrite with the next seed, indirect requests"
                                          : "rewrite with the next seed, direct requests");
     unaligned_io(seed + 1);
+    discard(seed + 1);
     whole_disk(BLKIF_OP_READ, seed + 1, DIRECT_BYTES, depth, "read back and verify, direct");
     bounds();
     if (in->flush)

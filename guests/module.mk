@@ -3,7 +3,8 @@
 guest_runtime_SRCS += $(wildcard guests/runtime/*.c guests/runtime/*.S)
 
 # Images in $(BUILD)/guests (installed): each folder's *.c on top of the runtime.
-GUEST_IMAGES += selftest hostile spin hello boottest xenbustest smptest evstorm hcfuzz gntpair usermode
+GUEST_IMAGES += selftest hostile spin hello boottest xenbustest smptest evstorm hcfuzz gntpair usermode \
+                blktest blkhostile
 selftest_SRCS   += $(wildcard guests/selftest/*.c)
 hostile_SRCS    += $(wildcard guests/hostile/*.c)
 spin_SRCS       += $(wildcard guests/spin/*.c)
@@ -15,6 +16,8 @@ evstorm_SRCS    += $(wildcard guests/evstorm/*.c)
 hcfuzz_SRCS     += $(wildcard guests/hcfuzz/*.c)
 gntpair_SRCS    += $(wildcard guests/gntpair/*.c)
 usermode_SRCS   += $(wildcard guests/usermode/*.c)
+blktest_SRCS    += $(wildcard guests/blktest/*.c)
+blkhostile_SRCS += $(wildcard guests/blkhostile/*.c)
 
 # Test guests in $(BUILD)/tests (not installed).
 TEST_GUESTS += xsprobe consbomb dom0libs-echo kxend-mini

@@ -39,6 +39,10 @@ int gnttab_grant_access(domid_t domid, unsigned long frame, bool readonly, grant
     if (domid >= DOMID_FIRST_RESERVED || frame > UINT32_MAX) /* v1 entries hold 32 bits */
         return -XEN_EINVAL;
     for (grant_ref_t r = GNTTAB_NR_RESERVED_ENTRIES; r < GNTTAB_ENTRIES; r++) {
+        if (in_use[r / 64] == UINT64_MAX) { /* a full word: skip its 64 refs at once */
+            r |= 63;
+            continue;
+        }
         if (in_use[r / 64] & (1ULL << (r % 64)))
             continue;
         in_use[r / 64] |= 1ULL << (r % 64);

@@ -9,7 +9,8 @@
 
 #include <kxen/grant_table.h>
 
-#define GNTTAB_FRAMES 2
+/* 4096 entries: enough for a disk's rings, indirect pages and a few MiB of buffers in flight. */
+#define GNTTAB_FRAMES 8
 #define GNTTAB_ENTRIES (GNTTAB_FRAMES * 4096 / sizeof(grant_entry_v1_t))
 
 int gnttab_init(void);

@@ -238,7 +238,7 @@ static int dom_attach(uint16_t domid)
     char path[PATH_MAX];
     if (snprintf(path, sizeof(path), "%s/console/guest-%s.log", S.rundir, d->name) <
         (int)sizeof(path))
-        d->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        d->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (d->log_fd < 0)
         log_warn("domain %u: cannot open console log %s: %s", domid, path, strerror(errno));
     char tty[PATH_MAX];
@@ -601,8 +601,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (kxen_rundir(S.rundir, sizeof(S.rundir)) < 0 || kxen_rundir_create() < 0) {
-        fprintf(stderr, "xenconsoled: cannot use the run directory\n");
+    int rrc = kxen_rundir(S.rundir, sizeof(S.rundir));
+    if (rrc == 0)
+        rrc = kxen_rundir_create();
+    if (rrc < 0) {
+        fprintf(stderr, "xenconsoled: run directory %s: %s\n", S.rundir, kxen_rundir_strerror(rrc));
         return 1;
     }
     setenv("XENSTORED_RUNDIR", S.rundir, 0);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kxen/hvm/params.h>
@@ -101,6 +102,57 @@ static bool name_taken(const char *name, const struct domain *except)
         if (table[id] && table[id] != except && !strcmp(table[id]->name, name))
             return true;
     return false;
+}
+
+/* Under table_lock. A uuid names one domain (Xen's toolstack refuses a second one); the
+ * all-zero uuid means "none given" and may repeat. */
+static bool uuid_taken(const uint8_t uuid[16])
+{
+    static const uint8_t none[16];
+    if (!memcmp(uuid, none, 16))
+        return false;
+    for (unsigned id = 1; id <= KXEN_MAX_DOMID; id++)
+        if (table[id] && !memcmp(table[id]->uuid, uuid, 16))
+            return true;
+    return false;
+}
+
+bool domain_overcommit;
+
+/* The host's MemAvailable in bytes; 0 when unknown. */
+static uint64_t host_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (!f)
+        return 0;
+    char line[128];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* Under table_lock. As Xen, a domain is built only when its RAM fits: guest RAM is a memfd
+ * filled as the guest touches it, so what the running domains may still take (RAM not yet
+ * backed) is promised and subtracted from what the host has available. Without this check
+ * a guest touching its RAM brings in the OOM killer, which takes kxend and every guest. */
+static int ram_fits(uint64_t bytes)
+{
+    uint64_t avail = domain_overcommit ? 0 : host_mem_available();
+    if (!avail)
+        return 0;
+    uint64_t promised = 0;
+    for (unsigned id = 1; id <= KXEN_MAX_DOMID; id++) {
+        struct stat st;
+        struct domain *o = table[id];
+        if (!o || o->mem_fd < 0 || fstat(o->mem_fd, &st) < 0)
+            continue;
+        uint64_t backed = (uint64_t)st.st_blocks * 512;
+        promised += o->ram_size > backed ? o->ram_size - backed : 0;
+    }
+    return bytes + promised > avail ? -ENOMEM : 0;
 }
 
 static int vcpu_alloc(struct domain *d, unsigned id)
@@ -204,9 +256,13 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
         snprintf(d->name, sizeof(d->name), "%s", cfg->name);
     else
         snprintf(d->name, sizeof(d->name), "domain-%u", id);
-    if (name_taken(d->name, NULL)) {
+    if (name_taken(d->name, NULL) || uuid_taken(d->uuid)) {
         pthread_mutex_unlock(&table_lock);
         rc = -EEXIST;
+        goto fail;
+    }
+    if ((rc = ram_fits(d->ram_size)) < 0) {
+        pthread_mutex_unlock(&table_lock);
         goto fail;
     }
     d->domid = (uint16_t)id;
@@ -415,6 +471,7 @@ int domain_destroy(struct domain *d)
     pthread_mutex_unlock(&table_lock);
     domain_subsys_destroy_all(d); /* devices, io, grant tables, then event channels */
     d->accel->domain_destroy(d);
+    klog_dom_forget(d->domid); /* its suppressed-line count, before its id can be reused */
     log_info("domain %u (%s) destroyed", d->domid, d->name);
     domain_events_notify(d->domid, KXEN_DOMEV_DESTROYED, d->shutdown_reason);
     evtchn_dom0_send_virq(VIRQ_DOM_EXC);

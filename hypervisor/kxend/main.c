@@ -25,7 +25,9 @@ static void usage(FILE *f)
     accel_names(names, sizeof(names), "|");
     fprintf(f,
             "usage: kxend [-N|--no-fork] [--accel auto|%s] [--rundir DIR] [-F PIDFILE]\n"
-            "             [--log-level err|warn|info|debug] [--log-file FILE]\n",
+            "             [--log-level err|warn|info|debug] [--log-file FILE] [--overcommit]\n"
+            "  --overcommit: accept domains whose RAM does not fit in free host memory\n"
+            "                (also KXEN_OVERCOMMIT=1); the OOM killer may then end kxend\n",
             names);
 }
 
@@ -67,6 +69,7 @@ int main(int argc, char **argv)
         {"pidfile", required_argument, NULL, 'F'},
         {"log-level", required_argument, NULL, 'l'},
         {"log-file", required_argument, NULL, 'L'},
+        {"overcommit", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -74,6 +77,8 @@ int main(int argc, char **argv)
     const char *accel_name = "auto", *pidfile = NULL, *log_file = NULL;
     int level = KLOG_INFO, c;
 
+    const char *oc = getenv("KXEN_OVERCOMMIT");
+    domain_overcommit = oc && strcmp(oc, "1") == 0;
     while ((c = getopt_long(argc, argv, "NF:h", opts, NULL)) != -1) {
         switch (c) {
         case 'N':
@@ -98,6 +103,9 @@ int main(int argc, char **argv)
         case 'L':
             log_file = optarg;
             break;
+        case 'O':
+            domain_overcommit = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -118,7 +126,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = kxen_rundir_path(sock, sizeof(sock), KXEN_CTL_SOCKET_NAME);
     if (rc < 0) {
-        fprintf(stderr, "kxend: run directory: %s\n", strerror(-rc));
+        fprintf(stderr, "kxend: run directory %s: %s\n", rundir, kxen_rundir_strerror(rc));
         return 1;
     }
 

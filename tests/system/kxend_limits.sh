@@ -56,14 +56,14 @@ python3 - "$R/kxend.sock" 300 >"$R/hold.out" 2>&1 <<'PY' &
 import socket, sys, time
 socks = []
 for _ in range(int(sys.argv[2])):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(sys.argv[1])
     socks.append(s)
 print("holding", len(socks), flush=True)
 time.sleep(8)
 PY
 hp=$!
-wait_for 10 grep -q holding "$R/hold.out"
+check "300 connections to kxend are open at once" wait_for 10 grep -q "holding 300" "$R/hold.out"
 sleep 0.5
 check "with 300 root connections held open, root's toolstack still gets in" \
   bash -c "timeout 5 '$X' hello | grep -q accel=soft"

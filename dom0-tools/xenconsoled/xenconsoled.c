@@ -68,6 +68,7 @@ static struct {
     struct client clients[MAX_CLIENTS];
     uint16_t broken[64]; /* domains whose ring misbehaved: never re-attached */
     unsigned nr_broken;
+    bool lost_store; /* xenstored went away: we stop (docs/reliability.md) */
 } S;
 
 static bool is_broken(uint16_t domid)
@@ -429,6 +430,16 @@ static void handle_watch(void)
         changed = true;
         free(w);
     }
+    /* A dead connection stays readable: polling it again would spin. Without xenstored no
+     * console can be attached or followed, and a new xenstored starts empty. */
+    if (errno != EAGAIN && !S.lost_store) {
+        log_err("lost the connection to xenstored (%s): stopping; consoles can no longer "
+                "follow domains (restart the services: kxen-services restart)",
+                strerror(errno));
+        S.lost_store = true;
+        event_base_loopbreak(S.base);
+        return;
+    }
     if (changed)
         rescan();
 }
@@ -682,7 +693,7 @@ int main(int argc, char **argv)
     log_info("serving consoles in %s", S.rundir);
     rescan();
     schedule_drains();
-    rc = event_base_dispatch(S.base) < 0 ? 1 : 0;
+    rc = event_base_dispatch(S.base) < 0 || S.lost_store ? 1 : 0;
     if (stop.signal)
         log_info("signal %d: stopping", stop.signal);
     log_info("stopping");

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # xl against limits and floods: a second domain with a running domain's uuid is refused with
 # a reason; `xl dmesg` prints the whole hypervisor ring up to its newest line even when a
-# guest wrote more than one read's worth, and `xl dmesg -c` leaves it empty of what it printed.
+# guest wrote more than one read's worth, and `xl dmesg -c` leaves it empty of what it printed;
+# a guest's console log stays within its bound (rotated once past it).
 . "$KXEN_SRC/tests/system/xl_common.sh"
+# xenconsoled (started by xl below) bounds each console log to 16 KiB here.
+export KXEN_CONSOLE_LOG_MAX=16384
 [ -f "$guests/hcfuzz.elf" ] || skip_all "$guests/hcfuzz.elf not built"
 d=$KXEN_RUNDIR/cfg
 mkdir -p "$d"
@@ -33,4 +36,10 @@ check "xl dmesg ends with the newest line (domain $id shut down)" \
 xl dmesg -c >/dev/null
 check "after xl dmesg -c, nothing it printed is shown again" \
   bash -c "! xl dmesg | grep -q 'domain $id shut down'"
+log=$KXEN_RUNDIR/console/guest-loud.log
+wait_for 10 test -e "$log.1"
+echo "# console log: $(wc -c <"$log") bytes, previous: $(wc -c <"$log.1" 2>/dev/null) bytes"
+check "a guest's console log past its bound is rotated (guest-loud.log.1)" test -s "$log.1"
+check "and neither file is much larger than the bound" \
+  test "$(wc -c <"$log")" -le $((16384 + 4096)) -a "$(wc -c <"$log.1")" -le $((16384 + 4096))
 xl destroy loud 2>/dev/null

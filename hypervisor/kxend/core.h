@@ -35,6 +35,11 @@ struct domain_config {
 extern const struct accel_ops *kxend_accel;
 /* Accept domains whose RAM does not fit in free host memory (--overcommit). */
 extern bool domain_overcommit;
+/* Domain ids go on from the last one recorded in path (a crashed kxend's), which then
+ * records each new one; returns that last id, 0 for none, or -errno. */
+int domain_ids_restore(const char *path);
+/* A clean exit: the record is removed. */
+void domain_ids_forget(void);
 
 /* Domain lifecycle (domain.c). create returns a referenced domain (drop with domain_put). */
 int domain_create(const struct domain_config *cfg, struct domain **out);

@@ -2,6 +2,7 @@
  * then every registered subsystem's: kxend/subsys.h), start, pause, shutdown, destroy
  * (leaves no memfd, thread or fd behind). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,50 @@ static bool uuid_taken(const uint8_t uuid[16])
 }
 
 bool domain_overcommit;
+
+/* The last id handed out, kept in <rundir>/kxend.domid while kxend runs: a kxend started
+ * after a crash goes on from there instead of from 1, so that no new domain gets the id of
+ * a dead one whose state (xenstore nodes, console log) other daemons may still hold. A clean
+ * exit removes the file (every domain was destroyed through the toolstack). */
+static int domid_fd = -1;
+static char domid_path[4096];
+
+int domain_ids_restore(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    char buf[16] = "";
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    unsigned long last = n > 0 ? strtoul(buf, NULL, 10) : 0;
+    pthread_mutex_lock(&table_lock);
+    if (last >= 1 && last <= KXEN_MAX_DOMID)
+        domid_rover = (unsigned)last;
+    domid_fd = fd;
+    snprintf(domid_path, sizeof(domid_path), "%s", path);
+    pthread_mutex_unlock(&table_lock);
+    return last >= 1 && last <= KXEN_MAX_DOMID ? (int)last : 0;
+}
+
+void domain_ids_forget(void)
+{
+    pthread_mutex_lock(&table_lock);
+    if (domid_fd >= 0) {
+        unlink(domid_path);
+        close(domid_fd);
+        domid_fd = -1;
+    }
+    pthread_mutex_unlock(&table_lock);
+}
+
+/* Under table_lock. */
+static void domain_ids_save(void)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), "%u\n", domid_rover);
+    if (domid_fd >= 0 && (ftruncate(domid_fd, 0) < 0 || pwrite(domid_fd, buf, (size_t)n, 0) != n))
+        log_warn("cannot record the last domain id in %s: %s", domid_path, strerror(errno));
+}
 
 /* The host's MemAvailable in bytes; 0 when unknown. */
 static uint64_t host_mem_available(void)
@@ -251,6 +296,7 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
             goto fail;
         }
         domid_rover = id;
+        domain_ids_save();
     }
     if (cfg->name && cfg->name[0])
         snprintf(d->name, sizeof(d->name), "%s", cfg->name);

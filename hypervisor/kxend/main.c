@@ -173,6 +173,15 @@ int main(int argc, char **argv)
         return d->exit_status;
     }
     time_init();
+    char idfile[300];
+    snprintf(idfile, sizeof(idfile), "%s/kxend.domid", rundir);
+    int last_id = domain_ids_restore(idfile);
+    if (last_id > 0)
+        log_warn("a previous kxend ended without stopping its domains (last id %d): their "
+                 "state may remain in xenstored and xenconsoled; new ids start after it",
+                 last_id);
+    else if (last_id < 0)
+        log_warn("cannot use %s: %s", idfile, strerror(-last_id));
 
     if ((rc = kxen_daemon_write_pid(d)) < 0) {
         rc = startup_failed(1, NULL);
@@ -197,6 +206,7 @@ int main(int argc, char **argv)
 out:
     ctl_server_fini();
     domain_destroy_all();
+    domain_ids_forget();
     console_global_free();
     kxen_daemon_cleanup(d);
     return rc;

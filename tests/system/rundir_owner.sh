@@ -15,6 +15,9 @@ command -v useradd >/dev/null && command -v setpriv >/dev/null || skip_all "need
 victim=kxrv$$ attacker=kxra$$
 cleanup() {
   [ -n "${kp:-}" ] && kill "$kp" 2>/dev/null && wait "$kp" 2>/dev/null
+  # A regression may have let the victim's xl start daemons: stop what the victim runs.
+  for p in $(ps -u "$victim" -o pid= 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+  sleep 0.2
   [ -n "${vdir:-}" ] && rm -rf "$vdir"
   userdel "$victim" 2>/dev/null
   userdel "$attacker" 2>/dev/null

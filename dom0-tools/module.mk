@@ -19,6 +19,7 @@ xl_LIBS += libkxl libkxenctlclient libxenstore libkxencommon
 # xenconsoled; its ring logic (cons_ring.c) is separate so the unit tests can drive it. kxend's
 # dom0 libraries' headers are not on the global include path.
 xenconsoled_SRCS += dom0-tools/xenconsoled/xenconsoled.c dom0-tools/xenconsoled/cons_ring.c
+xenconsoled_SRCS += dom0-tools/xenconsoled/console_log.c
 dom0-tools/xenconsoled/xenconsoled.c_CPPFLAGS += -Ihypervisor/libs/include
 xenconsoled_LIBS += libxenstore libxenevtchn libxenforeignmemory libkxenctlclient libkxencommon
 xenconsoled_LIBS += libkxendaemonevent libkxenring

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -76,9 +77,22 @@ static void parent_wait(struct kxen_daemon *d, int fd)
                  (int)d->child, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+/* A daemon holds a few descriptors per guest (sockets, eventfds, memfds, images): the
+ * default soft limit of 1024 would cap the host at ~100 guests while the hard limit allows
+ * far more. Raising the soft limit needs no privilege. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int kxen_daemon_detach(struct kxen_daemon *d, bool no_fork)
 {
     d->is_parent = false;
+    raise_nofile();
     if (no_fork)
         return 0;
     int p[2];

@@ -1,4 +1,5 @@
-/* Line-buffered, thread-safe logging: one write(2) per line so lines from threads never mix. */
+/* Line-buffered, thread-safe logging: one write(2) per line so lines from threads never mix.
+ * The log file is never opened through a symbolic link (it lives in the run directory). */
 #include "kxen/log.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ int klog_init(const char *ident, enum klog_level level, const char *path)
     log_level = level;
     if (!path)
         return 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
         return -errno;
     if (log_fd > 2)
@@ -58,6 +59,14 @@ void klog_close(void)
 
 void klog(enum klog_level level, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vklog(level, fmt, ap);
+    va_end(ap);
+}
+
+void vklog(enum klog_level level, const char *fmt, va_list ap)
+{
     if (level > log_level)
         return;
     int saved = errno;
@@ -69,10 +78,7 @@ void klog(enum klog_level level, const char *fmt, ...)
     int n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %s[%d] %s: ", tm.tm_hour, tm.tm_min,
                      tm.tm_sec, (long)(tv.tv_usec / 1000), log_ident, (int)getpid(),
                      level_names[level]);
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;

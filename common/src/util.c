@@ -1,11 +1,41 @@
+/* Small shared helpers: the run directory (resolved, checked, created), full reads and writes,
+ * monotonic time. Invariant: a run directory is used only once kxen_rundir_check() passed. */
 #include "kxen/util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A run directory holds sockets every tool trusts and files daemons write: it must be a real
+ * directory (not a symbolic link someone planted in /tmp), owned by us or by root, and
+ * writable by nobody else. A missing one passes: kxen_rundir_create() makes it. */
+int kxen_rundir_check(const char *dir)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return -EPERM;
+    return 0;
+}
+
+const char *kxen_rundir_strerror(int rc)
+{
+    switch (rc) {
+    case -ENOTDIR:
+        return "not a directory (a symbolic link or a file): refusing to use it";
+    case -EPERM:
+        return "owned by another user or writable by others: refusing to use it";
+    default:
+        return strerror(-rc);
+    }
+}
 
 int kxen_rundir(char *buf, size_t len)
 {
@@ -19,7 +49,9 @@ int kxen_rundir(char *buf, size_t len)
         n = snprintf(buf, len, "%s/kxen", env);
     else
         n = snprintf(buf, len, "/tmp/kxen-%u", (unsigned)geteuid());
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return kxen_rundir_check(buf);
 }
 
 int kxen_rundir_path(char *buf, size_t len, const char *name)
@@ -49,7 +81,8 @@ int kxen_rundir_create(void)
     }
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return -errno;
-    return 0;
+    /* Another user may have created it between the check above and our mkdir. */
+    return kxen_rundir_check(dir);
 }
 
 int kxen_read_full(int fd, void *buf, size_t len)

@@ -152,8 +152,11 @@ int main(int argc, char **argv)
         }
     }
     char rundir[PATH_MAX];
-    if (kxen_rundir(rundir, sizeof(rundir)) < 0 || kxen_rundir_create() < 0) {
-        fprintf(stderr, "kxen-devd: cannot use the run directory\n");
+    int rdr = kxen_rundir(rundir, sizeof(rundir));
+    if (rdr == 0)
+        rdr = kxen_rundir_create();
+    if (rdr < 0) {
+        fprintf(stderr, "kxen-devd: run directory %s: %s\n", rundir, kxen_rundir_strerror(rdr));
         return 1;
     }
     setenv("XENSTORED_RUNDIR", rundir, 0);

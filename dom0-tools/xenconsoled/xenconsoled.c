@@ -30,6 +30,7 @@
 #include "kxen/util.h"
 
 #include "cons_ring.h"
+#include "console_log.h"
 
 #define HISTORY_BYTES 16384 /* output replayed to a newly attached xl console */
 #define MAX_CLIENTS 64
@@ -50,6 +51,7 @@ struct dom {
     void *page;
     evtchn_port_t local_port;
     int log_fd;
+    char log_path[PATH_MAX]; /* what console_log rotates */
     struct cons_history hist;
     bool seen; /* still listed in xenstore at the last scan */
     bool more; /* drain stopped at its budget: data may be left in the ring */
@@ -68,6 +70,8 @@ static struct {
     struct client clients[MAX_CLIENTS];
     uint16_t broken[64]; /* domains whose ring misbehaved: never re-attached */
     unsigned nr_broken;
+    bool lost_store;  /* xenstored went away: we stop (docs/reliability.md) */
+    uint64_t log_max; /* each console log's size bound (console_log.h) */
 } S;
 
 static bool is_broken(uint16_t domid)
@@ -165,8 +169,11 @@ static int dom_drain(struct dom *d)
         if (n == 0)
             break;
         any = true;
-        if (d->log_fd >= 0 && kxen_write_full(d->log_fd, buf, n) < 0)
-            log_warn("domain %u: console log write failed: %s", d->domid, strerror(errno));
+        int wr = d->log_fd >= 0
+                     ? console_log_append(&d->log_fd, d->log_path, S.log_max, buf, (size_t)n)
+                     : 0;
+        if (wr < 0)
+            log_warn("domain %u: console log write failed: %s", d->domid, strerror(-wr));
         cons_history_add(&d->hist, buf, n);
         send_clients(d->domid, buf, n);
     }
@@ -235,12 +242,12 @@ static int dom_attach(uint16_t domid)
         goto out;
     }
     d->local_port = lp;
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof(path), "%s/console/guest-%s.log", S.rundir, d->name) <
-        (int)sizeof(path))
-        d->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (snprintf(d->log_path, sizeof(d->log_path), "%s/console/guest-%s.log", S.rundir, d->name) <
+        (int)sizeof(d->log_path))
+        d->log_fd = console_log_open(d->log_path);
     if (d->log_fd < 0)
-        log_warn("domain %u: cannot open console log %s: %s", domid, path, strerror(errno));
+        log_warn("domain %u: cannot open console log %s: %s", domid, d->log_path,
+                 strerror(-d->log_fd));
     char tty[PATH_MAX];
     snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);
     char sock[PATH_MAX];
@@ -429,6 +436,16 @@ static void handle_watch(void)
         changed = true;
         free(w);
     }
+    /* A dead connection stays readable: polling it again would spin. Without xenstored no
+     * console can be attached or followed, and a new xenstored starts empty. */
+    if (errno != EAGAIN && !S.lost_store) {
+        log_err("lost the connection to xenstored (%s): stopping; consoles can no longer "
+                "follow domains (restart the services: kxen-services restart)",
+                strerror(errno));
+        S.lost_store = true;
+        event_base_loopbreak(S.base);
+        return;
+    }
     if (changed)
         rescan();
 }
@@ -558,8 +575,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (kxen_rundir(S.rundir, sizeof(S.rundir)) < 0 || kxen_rundir_create() < 0) {
-        fprintf(stderr, "xenconsoled: cannot use the run directory\n");
+    S.log_max = console_log_limit();
+    int rrc = kxen_rundir(S.rundir, sizeof(S.rundir));
+    if (rrc == 0)
+        rrc = kxen_rundir_create();
+    if (rrc < 0) {
+        fprintf(stderr, "xenconsoled: run directory %s: %s\n", S.rundir, kxen_rundir_strerror(rrc));
         return 1;
     }
     setenv("XENSTORED_RUNDIR", S.rundir, 0);
@@ -634,7 +655,7 @@ int main(int argc, char **argv)
     log_info("serving consoles in %s", S.rundir);
     rescan();
     schedule_drains();
-    rc = event_base_dispatch(S.base) < 0 ? 1 : 0;
+    rc = event_base_dispatch(S.base) < 0 || S.lost_store ? 1 : 0;
     if (stop.signal)
         log_info("signal %d: stopping", stop.signal);
     log_info("stopping");

@@ -85,6 +85,22 @@ static int connect_consoled(const char *rundir, uint16_t domid, char *err, size_
     return fd;
 }
 
+/* Whether xenconsoled still accepts connections: after the console closed, this tells "the
+ * domain is gone" (xenconsoled lives on) from "xenconsoled is gone". */
+static bool consoled_alive(const char *rundir)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", rundir) >=
+        (int)sizeof(sa.sun_path))
+        return true;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    bool alive = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return alive;
+}
+
 int xl_console_attach(const char *rundir, uint16_t domid)
 {
     char err[300];
@@ -115,8 +131,12 @@ int xl_console_attach(const char *rundir, uint16_t domid)
         }
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(fd, buf, sizeof(buf));
-            if (n <= 0)
-                break; /* the console closed: the domain is gone */
+            if (n <= 0) {
+                /* The console closed: the domain is gone, or xenconsoled is. */
+                if (!consoled_alive(rundir))
+                    rc = -ECONNRESET;
+                break;
+            }
             if (kxen_write_full(1, buf, n) < 0)
                 break;
         }
@@ -138,6 +158,10 @@ int xl_console_attach(const char *rundir, uint16_t domid)
     }
     restore_terminal();
     close(fd);
+    if (rc == -ECONNRESET)
+        xl_err("console of domain %u: lost xenconsoled (it stopped); the guest's output waits "
+               "in its ring until xenconsoled runs again",
+               domid);
     return rc;
 }
 

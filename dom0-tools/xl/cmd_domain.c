@@ -54,7 +54,7 @@ static void detach_monitor(const char *rundir, const char *name)
     snprintf(path, sizeof(path), "%s/xl-%s.log", rundir, name);
     setsid();
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (in >= 0)
         dup2(in, 0);
     if (log >= 0) {

@@ -1,5 +1,8 @@
 /* __HYPERVISOR_console_io and the hypervisor console rings: each domain's own output and the
- * global ring `xl dmesg` reads (guest lines prefixed "(dN) "). Rings keep the newest bytes. */
+ * global ring `xl dmesg` reads (guest lines prefixed "(dN) "). Rings keep the newest bytes.
+ * Invariant: a read never returns a byte before the ring's floor (what a clear dropped: only
+ * bytes the clearing reader had been given) and its end is always the total written, so a
+ * reader loops until it has caught up. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 struct ring {
     char *buf;
     uint64_t total; /* bytes ever written */
+    uint64_t floor; /* bytes before this offset were cleared */
 };
 
 static pthread_mutex_t hv_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,10 +34,12 @@ static void ring_put(char **bufp, uint64_t *total, const char *s, size_t len)
         (*bufp)[(*total)++ % KXEN_CONSOLE_RING] = s[i];
 }
 
-static size_t ring_get(const char *buf, uint64_t total, uint64_t offset, char *out, size_t cap,
-                       uint64_t *start, uint64_t *end)
+static size_t ring_get(const char *buf, uint64_t total, uint64_t floor, uint64_t offset, char *out,
+                       size_t cap, uint64_t *start, uint64_t *end)
 {
     uint64_t oldest = total > KXEN_CONSOLE_RING ? total - KXEN_CONSOLE_RING : 0;
+    if (oldest < floor)
+        oldest = floor;
     if (offset < oldest)
         offset = oldest;
     if (offset > total)
@@ -44,7 +50,7 @@ static size_t ring_get(const char *buf, uint64_t total, uint64_t offset, char *o
         n++;
     }
     *start = offset;
-    *end = offset + n;
+    *end = total;
     return n;
 }
 
@@ -95,31 +101,31 @@ size_t console_read(struct domain *d, uint64_t offset, char *out, size_t cap, ui
     size_t n;
     if (!d) {
         pthread_mutex_lock(&hv_lock);
-        n = hv_ring.buf ? ring_get(hv_ring.buf, hv_ring.total, offset, out, cap, start, end)
-                        : (*start = *end = 0);
+        n = hv_ring.buf
+                ? ring_get(hv_ring.buf, hv_ring.total, hv_ring.floor, offset, out, cap, start, end)
+                : (*start = *end = hv_ring.total, 0);
         pthread_mutex_unlock(&hv_lock);
         return n;
     }
     pthread_mutex_lock(&d->console_lock);
-    n = d->console_buf ? ring_get(d->console_buf, d->console_total, offset, out, cap, start, end)
-                       : (*start = *end = 0);
+    n = d->console_buf ? ring_get(d->console_buf, d->console_total, d->console_floor, offset, out,
+                                  cap, start, end)
+                       : (*start = *end = d->console_total, 0);
     pthread_mutex_unlock(&d->console_lock);
     return n;
 }
 
-void console_clear(struct domain *d)
+/* Offsets keep counting across a clear, so that a reader's offset stays meaningful. */
+void console_clear(struct domain *d, uint64_t upto)
 {
     pthread_mutex_t *lk = d ? &d->console_lock : &hv_lock;
     pthread_mutex_lock(lk);
-    if (d) {
-        free(d->console_buf);
-        d->console_buf = NULL;
-        d->console_total = d->console_len = 0;
-    } else {
-        free(hv_ring.buf);
-        hv_ring.buf = NULL;
-        hv_ring.total = 0;
-    }
+    uint64_t *floor = d ? &d->console_floor : &hv_ring.floor;
+    uint64_t total = d ? d->console_total : hv_ring.total;
+    if (upto > total)
+        upto = total;
+    if (upto > *floor)
+        *floor = upto;
     pthread_mutex_unlock(lk);
 }
 
@@ -131,7 +137,10 @@ void console_domain_free(struct domain *d)
 
 void console_global_free(void)
 {
-    console_clear(NULL);
+    pthread_mutex_lock(&hv_lock);
+    free(hv_ring.buf);
+    hv_ring = (struct ring){0};
+    pthread_mutex_unlock(&hv_lock);
 }
 
 /* CONSOLEIO_write(count, buffer): copied in bounded chunks. CONSOLEIO_read(count, buffer):

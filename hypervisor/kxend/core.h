@@ -33,6 +33,13 @@ struct domain_config {
 
 /* The accelerator every domain uses (chosen at start-up). */
 extern const struct accel_ops *kxend_accel;
+/* Accept domains whose RAM does not fit in free host memory (--overcommit). */
+extern bool domain_overcommit;
+/* Domain ids go on from the last one recorded in path (a crashed kxend's), which then
+ * records each new one; returns that last id, 0 for none, or -errno. */
+int domain_ids_restore(const char *path);
+/* A clean exit: the record is removed. */
+void domain_ids_forget(void);
 
 /* Domain lifecycle (domain.c). create returns a referenced domain (drop with domain_put). */
 int domain_create(const struct domain_config *cfg, struct domain **out);
@@ -67,7 +74,8 @@ void console_hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
  * kxen_ctl_console_rep. d NULL = the global ring. */
 size_t console_read(struct domain *d, uint64_t offset, char *out, size_t cap, uint64_t *start,
                     uint64_t *end);
-void console_clear(struct domain *d);
+/* Drops the bytes before offset upto (those the clearing reader was given). */
+void console_clear(struct domain *d, uint64_t upto);
 void console_domain_free(struct domain *d);
 void console_global_free(void);
 

@@ -18,8 +18,8 @@
 
 /* ---- domain event subscribers ---- */
 static pthread_mutex_t subs_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ctl_conn *subs[64];
-static unsigned nr_subs;
+static struct ctl_conn **subs; /* grown as needed: one per monitor, never a fixed cap */
+static unsigned nr_subs, cap_subs;
 
 int domain_events_subscribe(struct ctl_conn *conn)
 {
@@ -28,10 +28,17 @@ int domain_events_subscribe(struct ctl_conn *conn)
     for (unsigned i = 0; i < nr_subs; i++)
         if (subs[i] == conn)
             goto out;
-    if (nr_subs == ARRAY_SIZE(subs))
-        rc = -ENOSPC;
-    else
-        subs[nr_subs++] = conn;
+    if (nr_subs == cap_subs) {
+        unsigned cap = cap_subs ? cap_subs * 2 : 64;
+        struct ctl_conn **ns = realloc(subs, cap * sizeof(*ns));
+        if (!ns) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        subs = ns;
+        cap_subs = cap;
+    }
+    subs[nr_subs++] = conn;
 out:
     pthread_mutex_unlock(&subs_lock);
     return rc;
@@ -45,6 +52,11 @@ void domain_events_unsubscribe(struct ctl_conn *conn)
             subs[i] = subs[--nr_subs];
             break;
         }
+    if (nr_subs == 0) {
+        free(subs);
+        subs = NULL;
+        cap_subs = 0;
+    }
     pthread_mutex_unlock(&subs_lock);
 }
 
@@ -368,7 +380,7 @@ static int op_console(struct ctl_request *req, struct ctl_reply *rep)
         console_read(d, a.offset, (char *)(r + 1), KXEN_CTL_CONSOLE_CHUNK, &r->start, &r->end);
     rep->len = (uint32_t)(sizeof(*r) + n);
     if (a.flags & KXEN_CTL_CONSOLE_CLEAR)
-        console_clear(d);
+        console_clear(d, a.offset);
     if (d)
         domain_put(d);
     return 0;

@@ -18,10 +18,10 @@
 #include "kxen/util.h"
 #include "kxend/ctl_server.h"
 
-#define MAX_CONNS 256
-/* Slots only privileged callers (the toolstack) may take: unprivileged clients holding
- * connections open must not lock the toolstack out. */
-#define PRIVILEGED_RESERVE 64
+/* Unprivileged clients share this many connections. Privileged callers (root and kxend's own
+ * user: the toolstack, one monitor per domain holding two) have no count cap, only the fd
+ * limit, so that neither other users nor many domains can lock the toolstack out. */
+#define MAX_UNPRIVILEGED 192
 #define MAX_CLEANUPS 64
 /* How long the (single) server thread waits for a client to make room for its reply. A
  * client that never reads its replies would otherwise block the server for every client. */
@@ -44,8 +44,8 @@ struct ctl_conn {
 
 static int listen_fd = -1, wake_fd = -1;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static struct ctl_conn *conns[MAX_CONNS];
-static unsigned nr_conns;
+static struct ctl_conn **conns; /* grown as clients arrive */
+static unsigned nr_conns, cap_conns;
 static uid_t my_uid;
 static _Atomic bool stopping;
 static uint8_t *rx_buf, *tx_buf;
@@ -199,9 +199,8 @@ static void conn_accept(void)
         return;
     struct ucred cr;
     socklen_t cl = sizeof(cr);
-    if (nr_conns >= MAX_CONNS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0) {
-        log_warn("control: refusing a connection (%s)",
-                 nr_conns >= MAX_CONNS ? "too many clients" : "no peer credentials");
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0) {
+        log_warn("control: refusing a connection (no peer credentials)");
         close(fd);
         return;
     }
@@ -209,11 +208,21 @@ static void conn_accept(void)
     unsigned unprivileged = 0;
     for (unsigned i = 0; i < nr_conns; i++)
         unprivileged += !conns[i]->privileged;
-    if (!privileged && unprivileged >= MAX_CONNS - PRIVILEGED_RESERVE) {
+    if (!privileged && unprivileged >= MAX_UNPRIVILEGED) {
         log_warn("control: refusing a connection from uid %u: too many unprivileged clients",
                  (unsigned)cr.uid);
         close(fd);
         return;
+    }
+    if (nr_conns == cap_conns) {
+        unsigned cap = cap_conns ? cap_conns * 2 : 64;
+        struct ctl_conn **nc = realloc(conns, cap * sizeof(*nc));
+        if (!nc) {
+            close(fd);
+            return;
+        }
+        conns = nc;
+        cap_conns = cap;
     }
     struct ctl_conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -366,8 +375,18 @@ static bool conn_handle(struct ctl_conn *c)
 
 int ctl_server_run(void)
 {
-    struct pollfd pfd[MAX_CONNS + 2];
+    struct pollfd *pfd = NULL;
+    unsigned cap_pfd = 0;
     while (!atomic_load(&stopping)) {
+        if (cap_pfd < nr_conns + 2) {
+            struct pollfd *np = realloc(pfd, (cap_conns + 2) * sizeof(*np));
+            if (!np) {
+                free(pfd);
+                return -ENOMEM;
+            }
+            pfd = np;
+            cap_pfd = cap_conns + 2;
+        }
         pfd[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
         pfd[1] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
         unsigned n = nr_conns;
@@ -377,7 +396,9 @@ int ctl_server_run(void)
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            rc = -errno;
+            free(pfd);
+            return rc;
         }
         if (pfd[1].revents)
             break;
@@ -391,6 +412,7 @@ int ctl_server_run(void)
         if (pfd[0].revents & POLLIN)
             conn_accept();
     }
+    free(pfd);
     return 0;
 }
 
@@ -398,6 +420,9 @@ void ctl_server_fini(void)
 {
     while (nr_conns)
         conn_close(nr_conns - 1);
+    free(conns);
+    conns = NULL;
+    cap_conns = 0;
     if (listen_fd >= 0) {
         close(listen_fd);
         unlink(sock_path);

@@ -2,10 +2,12 @@
  * then every registered subsystem's: kxend/subsys.h), start, pause, shutdown, destroy
  * (leaves no memfd, thread or fd behind). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kxen/hvm/params.h>
@@ -101,6 +103,101 @@ static bool name_taken(const char *name, const struct domain *except)
         if (table[id] && table[id] != except && !strcmp(table[id]->name, name))
             return true;
     return false;
+}
+
+/* Under table_lock. A uuid names one domain (Xen's toolstack refuses a second one); the
+ * all-zero uuid means "none given" and may repeat. */
+static bool uuid_taken(const uint8_t uuid[16])
+{
+    static const uint8_t none[16];
+    if (!memcmp(uuid, none, 16))
+        return false;
+    for (unsigned id = 1; id <= KXEN_MAX_DOMID; id++)
+        if (table[id] && !memcmp(table[id]->uuid, uuid, 16))
+            return true;
+    return false;
+}
+
+bool domain_overcommit;
+
+/* The last id handed out, kept in <rundir>/kxend.domid while kxend runs: a kxend started
+ * after a crash goes on from there instead of from 1, so that no new domain gets the id of
+ * a dead one whose state (xenstore nodes, console log) other daemons may still hold. A clean
+ * exit removes the file (every domain was destroyed through the toolstack). */
+static int domid_fd = -1;
+static char domid_path[4096];
+
+int domain_ids_restore(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    char buf[16] = "";
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    unsigned long last = n > 0 ? strtoul(buf, NULL, 10) : 0;
+    pthread_mutex_lock(&table_lock);
+    if (last >= 1 && last <= KXEN_MAX_DOMID)
+        domid_rover = (unsigned)last;
+    domid_fd = fd;
+    snprintf(domid_path, sizeof(domid_path), "%s", path);
+    pthread_mutex_unlock(&table_lock);
+    return last >= 1 && last <= KXEN_MAX_DOMID ? (int)last : 0;
+}
+
+void domain_ids_forget(void)
+{
+    pthread_mutex_lock(&table_lock);
+    if (domid_fd >= 0) {
+        unlink(domid_path);
+        close(domid_fd);
+        domid_fd = -1;
+    }
+    pthread_mutex_unlock(&table_lock);
+}
+
+/* Under table_lock. */
+static void domain_ids_save(void)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), "%u\n", domid_rover);
+    if (domid_fd >= 0 && (ftruncate(domid_fd, 0) < 0 || pwrite(domid_fd, buf, (size_t)n, 0) != n))
+        log_warn("cannot record the last domain id in %s: %s", domid_path, strerror(errno));
+}
+
+/* The host's MemAvailable in bytes; 0 when unknown. */
+static uint64_t host_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (!f)
+        return 0;
+    char line[128];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* Under table_lock. As Xen, a domain is built only when its RAM fits: guest RAM is a memfd
+ * filled as the guest touches it, so what the running domains may still take (RAM not yet
+ * backed) is promised and subtracted from what the host has available. Without this check
+ * a guest touching its RAM brings in the OOM killer, which takes kxend and every guest. */
+static int ram_fits(uint64_t bytes)
+{
+    uint64_t avail = domain_overcommit ? 0 : host_mem_available();
+    if (!avail)
+        return 0;
+    uint64_t promised = 0;
+    for (unsigned id = 1; id <= KXEN_MAX_DOMID; id++) {
+        struct stat st;
+        struct domain *o = table[id];
+        if (!o || o->mem_fd < 0 || fstat(o->mem_fd, &st) < 0)
+            continue;
+        uint64_t backed = (uint64_t)st.st_blocks * 512;
+        promised += o->ram_size > backed ? o->ram_size - backed : 0;
+    }
+    return bytes + promised > avail ? -ENOMEM : 0;
 }
 
 static int vcpu_alloc(struct domain *d, unsigned id)
@@ -199,14 +296,19 @@ int domain_create(const struct domain_config *cfg, struct domain **out)
             goto fail;
         }
         domid_rover = id;
+        domain_ids_save();
     }
     if (cfg->name && cfg->name[0])
         snprintf(d->name, sizeof(d->name), "%s", cfg->name);
     else
         snprintf(d->name, sizeof(d->name), "domain-%u", id);
-    if (name_taken(d->name, NULL)) {
+    if (name_taken(d->name, NULL) || uuid_taken(d->uuid)) {
         pthread_mutex_unlock(&table_lock);
         rc = -EEXIST;
+        goto fail;
+    }
+    if ((rc = ram_fits(d->ram_size)) < 0) {
+        pthread_mutex_unlock(&table_lock);
         goto fail;
     }
     d->domid = (uint16_t)id;
@@ -415,6 +517,7 @@ int domain_destroy(struct domain *d)
     pthread_mutex_unlock(&table_lock);
     domain_subsys_destroy_all(d); /* devices, io, grant tables, then event channels */
     d->accel->domain_destroy(d);
+    klog_dom_forget(d->domid); /* its suppressed-line count, before its id can be reused */
     log_info("domain %u (%s) destroyed", d->domid, d->name);
     domain_events_notify(d->domid, KXEN_DOMEV_DESTROYED, d->shutdown_reason);
     evtchn_dom0_send_virq(VIRQ_DOM_EXC);

@@ -66,12 +66,13 @@ int gnttab_pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, 
         uint16_t flags = (uint16_t)local, domid = (uint16_t)(local >> 16);
         uint32_t frame = (uint32_t)(local >> 32);
         if ((flags & GTF_type_mask) != GTF_permit_access || domid != grantee) {
-            log_debug("gnttab: d%u ref %u: not granted to d%u (flags %#x dom %u)", gt->d->domid,
-                      ref, grantee, flags, domid);
+            log_dom_debug(gt->d->domid, "gnttab: d%u ref %u: not granted to d%u (flags %#x dom %u)",
+                          gt->d->domid, ref, grantee, flags, domid);
             return GNTST_general_error;
         }
         if (!readonly && (flags & GTF_readonly)) {
-            log_debug("gnttab: d%u ref %u: write use of a read-only grant", gt->d->domid, ref);
+            log_dom_debug(gt->d->domid, "gnttab: d%u ref %u: write use of a read-only grant",
+                          gt->d->domid, ref);
             return GNTST_general_error;
         }
         uint64_t fgpa = (uint64_t)frame << KXEN_PAGE_SHIFT;
@@ -234,8 +235,8 @@ static int64_t op_setup_table(struct vcpu *v, uint64_t uop, uint32_t count)
     struct domain *d = other ? other : v->dom;
     uint64_t frames[KXEN_GNTTAB_MAX_FRAMES];
     if (op.status == GNTST_okay && op.nr_frames > KXEN_GNTTAB_MAX_FRAMES) {
-        log_debug("gnttab: d%u setup_table: %u frames > %u", v->dom->domid, op.nr_frames,
-                  KXEN_GNTTAB_MAX_FRAMES);
+        log_dom_debug(v->dom->domid, "gnttab: d%u setup_table: %u frames > %u", v->dom->domid,
+                      op.nr_frames, KXEN_GNTTAB_MAX_FRAMES);
         op.status = GNTST_general_error;
     }
     if (op.status == GNTST_okay) {

@@ -38,8 +38,8 @@ static int16_t map_addr_check(struct domain *d, const struct gnttab_domain *gt, 
             why = "already holds a grant mapping";
     if (!why)
         return GNTST_okay;
-    log_warn("gnttab: d%u map_grant_ref: host_addr %#llx %s: refused", d->domid,
-             (unsigned long long)gpa, why);
+    log_dom_warn(d->domid, "gnttab: d%u map_grant_ref: host_addr %#llx %s: refused", d->domid,
+                 (unsigned long long)gpa, why);
     return GNTST_general_error;
 }
 
@@ -65,9 +65,10 @@ static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
         return GNTST_general_error;
     if (!(op->flags & GNTMAP_host_map) ||
         (op->flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte))) {
-        log_warn("gnttab: d%u map_grant_ref: flags %#x: only GNTMAP_host_map [| readonly] "
-                 "into the physical address space is offered",
-                 c->domid, op->flags);
+        log_dom_warn(c->domid,
+                     "gnttab: d%u map_grant_ref: flags %#x: only GNTMAP_host_map [| readonly] "
+                     "into the physical address space is offered",
+                     c->domid, op->flags);
         return GNTST_general_error;
     }
     bool readonly = op->flags & GNTMAP_readonly;
@@ -97,16 +98,17 @@ static int16_t map_one(struct domain *c, struct gnttab_map_grant_ref *op)
         host = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED,
                     g->mem_fd, (off_t)gpa);
         if (host == MAP_FAILED) {
-            log_warn("gnttab: d%u map of d%u ref %u: mmap: %s", c->domid, domid, op->ref,
-                     strerror(errno));
+            log_dom_warn(c->domid, "gnttab: d%u map of d%u ref %u: mmap: %s", c->domid, domid,
+                         op->ref, strerror(errno));
             st = GNTST_general_error;
         }
     }
     if (st == GNTST_okay) {
         int rc = c->accel->map_foreign_page(c, op->host_addr, host, !readonly);
         if (rc) {
-            log_warn("gnttab: d%u map of d%u ref %u at %#llx: accelerator: %s", c->domid, domid,
-                     op->ref, (unsigned long long)op->host_addr, strerror(-rc));
+            log_dom_warn(c->domid, "gnttab: d%u map of d%u ref %u at %#llx: accelerator: %s",
+                         c->domid, domid, op->ref, (unsigned long long)op->host_addr,
+                         strerror(-rc));
             st = rc == -ENOSPC ? GNTST_no_device_space : GNTST_general_error;
             munmap(host, KXEN_PAGE_SIZE);
         }
@@ -161,9 +163,9 @@ static int16_t unmap_one(struct domain *c, const struct gnttab_unmap_grant_ref *
         return GNTST_bad_handle;
     struct gnttab_guest_map *m = &gt->maps[op->handle];
     if (op->host_addr != m->gpa) {
-        log_warn("gnttab: d%u unmap handle %u: host_addr %#llx is not where it maps (%#llx)",
-                 c->domid, op->handle, (unsigned long long)op->host_addr,
-                 (unsigned long long)m->gpa);
+        log_dom_warn(
+            c->domid, "gnttab: d%u unmap handle %u: host_addr %#llx is not where it maps (%#llx)",
+            c->domid, op->handle, (unsigned long long)op->host_addr, (unsigned long long)m->gpa);
         return GNTST_general_error;
     }
     gnttab_guest_unmap_locked(c, m);

@@ -25,7 +25,9 @@ static void usage(FILE *f)
     accel_names(names, sizeof(names), "|");
     fprintf(f,
             "usage: kxend [-N|--no-fork] [--accel auto|%s] [--rundir DIR] [-F PIDFILE]\n"
-            "             [--log-level err|warn|info|debug] [--log-file FILE]\n",
+            "             [--log-level err|warn|info|debug] [--log-file FILE] [--overcommit]\n"
+            "  --overcommit: accept domains whose RAM does not fit in free host memory\n"
+            "                (also KXEN_OVERCOMMIT=1); the OOM killer may then end kxend\n",
             names);
 }
 
@@ -38,26 +40,35 @@ static void on_stop(int sig)
     ctl_server_stop();
 }
 
-enum { OPT_ACCEL = 0x200 };
+enum { OPT_ACCEL = 0x200, OPT_OVERCOMMIT };
 
 static int kxend_option(int val, const char *arg, void *ctx)
 {
-    if (val != OPT_ACCEL)
+    switch (val) {
+    case OPT_ACCEL:
+        *(const char **)ctx = arg;
+        return 0;
+    case OPT_OVERCOMMIT:
+        domain_overcommit = true;
+        return 0;
+    default:
         return -EINVAL;
-    *(const char **)ctx = arg;
-    return 0;
+    }
 }
 
 int main(int argc, char **argv)
 {
     static const struct option extra[] = {
         {"accel", required_argument, NULL, OPT_ACCEL},
+        {"overcommit", no_argument, NULL, OPT_OVERCOMMIT},
         {NULL, 0, NULL, 0},
     };
     const char *accel_name = "auto";
     struct kxen_daemon *d = &daemon_state;
     struct kxen_daemon_opts o;
     kxen_daemon_init(d, "kxend");
+    const char *oc = getenv("KXEN_OVERCOMMIT");
+    domain_overcommit = oc && strcmp(oc, "1") == 0;
     int rc = kxen_daemon_parse_args(d, argc, argv, extra, kxend_option, &accel_name, &o);
     if (rc == KXEN_DAEMON_ARGS_HELP) {
         usage(stdout);
@@ -77,7 +88,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = kxen_rundir_path(sock, sizeof(sock), KXEN_CTL_SOCKET_NAME);
     if (rc < 0) {
-        fprintf(stderr, "kxend: run directory: %s\n", strerror(-rc));
+        fprintf(stderr, "kxend: run directory %s: %s\n", rundir, kxen_rundir_strerror(rc));
         return 1;
     }
 
@@ -121,6 +132,15 @@ int main(int argc, char **argv)
         return d->exit_status;
     }
     time_init();
+    char idfile[300];
+    snprintf(idfile, sizeof(idfile), "%s/kxend.domid", rundir);
+    int last_id = domain_ids_restore(idfile);
+    if (last_id > 0)
+        log_warn("a previous kxend ended without stopping its domains (last id %d): their "
+                 "state may remain in xenstored and xenconsoled; new ids start after it",
+                 last_id);
+    else if (last_id < 0)
+        log_warn("cannot use %s: %s", idfile, strerror(-last_id));
 
     if ((rc = kxen_daemon_write_pid(d)) < 0) {
         rc = KXEN_DAEMON_FAIL(d, 1, NULL);
@@ -145,6 +165,7 @@ int main(int argc, char **argv)
 out:
     ctl_server_fini();
     domain_destroy_all();
+    domain_ids_forget();
     console_global_free();
     kxen_daemon_cleanup(d);
     return rc;

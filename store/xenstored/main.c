@@ -296,7 +296,7 @@ static int mkdir_p(const char *dir)
     }
     if (mkdir(buf, 0700) && errno != EEXIST)
         return -errno;
-    return 0;
+    return kxen_rundir_check(buf);
 }
 
 /* libevent's own warnings go to our log, not to stderr. */
@@ -337,11 +337,12 @@ int main(int argc, char **argv)
 
     /* XENSTORED_RUNDIR wins; else the kxen run dir, exported for the clients we start. */
     char rundir[4096], sockpath[4096];
+    int r;
     const char *env = getenv("XENSTORED_RUNDIR");
     if (env && *env) {
         snprintf(rundir, sizeof(rundir), "%s", env);
-    } else if (kxen_rundir(rundir, sizeof(rundir))) {
-        fprintf(stderr, "xenstored: run directory path too long\n");
+    } else if ((r = kxen_rundir(rundir, sizeof(rundir))) < 0) {
+        fprintf(stderr, "xenstored: run directory %s: %s\n", rundir, kxen_rundir_strerror(r));
         return 1;
     }
     setenv("XENSTORED_RUNDIR", rundir, 0);
@@ -350,15 +351,15 @@ int main(int argc, char **argv)
     } else {
         if (snprintf(sockpath, sizeof(sockpath), "%s/socket", rundir) >= (int)sizeof(sockpath))
             return 1;
-        int r = mkdir_p(rundir);
+        r = mkdir_p(rundir);
         if (r) {
-            fprintf(stderr, "xenstored: cannot create %s: %s\n", rundir, strerror(-r));
+            fprintf(stderr, "xenstored: cannot use %s: %s\n", rundir, kxen_rundir_strerror(r));
             return 1;
         }
     }
     struct kxen_daemon *dm = &daemon_state;
     kxen_daemon_init(dm, "xenstored");
-    int r = kxen_daemon_log_init(dm, (enum klog_level)o.log_level, o.log_file);
+    r = kxen_daemon_log_init(dm, (enum klog_level)o.log_level, o.log_file);
     if (r) {
         fprintf(stderr, "xenstored: %s\n", dm->msg);
         return 1;

@@ -42,7 +42,8 @@ int kxen_daemon_log_init(struct kxen_daemon *d, enum klog_level level, const cha
  * belongs to the open file, so the forked child keeps it) and before creating any socket. */
 int kxen_daemon_lock(struct kxen_daemon *d, const char *dir, const char *pid_file);
 
-/* Without no_fork: forks; the child calls setsid() and returns 0 with d->is_parent false.
+/* First raises the soft RLIMIT_NOFILE to the hard limit (descriptors grow with guests).
+ * Without no_fork: forks; the child calls setsid() and returns 0 with d->is_parent false.
  * The parent waits until the child calls kxen_daemon_ready() or kxen_daemon_fail() (or
  * dies), then returns 0 with d->is_parent set, d->child, d->exit_status and, on failure, the
  * child's message in d->msg (the parent prints it). With no_fork: returns 0, nothing else. */

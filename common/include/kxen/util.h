@@ -29,12 +29,20 @@ static inline int kxen_hex_digit(char c)
 }
 
 /* Resolves the host's run directory: $KXEN_RUNDIR, else /run/kxen for root, else
- * $XDG_RUNTIME_DIR/kxen, else /tmp/kxen-<uid>. Returns 0 or -ENAMETOOLONG. */
+ * $XDG_RUNTIME_DIR/kxen, else /tmp/kxen-<uid>, and checks it when it exists
+ * (kxen_rundir_check). Returns 0, -ENAMETOOLONG, or the check's error (buf then holds the
+ * refused path). */
 int kxen_rundir(char *buf, size_t len);
-/* kxen_rundir() + "/" + name. Returns 0 or -ENAMETOOLONG. */
+/* kxen_rundir() + "/" + name. Returns 0 or kxen_rundir()'s error. */
 int kxen_rundir_path(char *buf, size_t len, const char *name);
-/* Creates the run directory (mode 0700 when it is new). Returns 0 or -errno. */
+/* Creates the run directory (mode 0700 when it is new) and checks it. Returns 0 or -errno. */
 int kxen_rundir_create(void);
+/* 0 when dir is missing, or is a real directory (not a symbolic link) owned by the caller or
+ * by root and writable by nobody else; -ENOTDIR or -EPERM otherwise (another user could plant
+ * sockets or links in it). */
+int kxen_rundir_check(const char *dir);
+/* A sentence for the run-directory errors above ("owned by another user ..."). */
+const char *kxen_rundir_strerror(int rc);
 
 /* Full read/write on a fd, retrying on EINTR and short transfers. Return 0 or -errno
  * (-EPIPE for end of file during read_full). */

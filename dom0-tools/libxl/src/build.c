@@ -371,7 +371,9 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         rc = -EPROTO;
     if (rc < 0)
         return kxl_fail(ctx, rc, "kxend refused to create domain '%s': %s", dc->name,
-                        strerror(-rc));
+                        rc == -EEXIST   ? "another domain has its name or uuid"
+                        : rc == -ENOMEM ? "its memory does not fit in the host's free memory"
+                                        : strerror(-rc));
     b.domid = dr.domid;
     b.created = true;
 

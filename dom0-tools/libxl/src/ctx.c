@@ -56,7 +56,7 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
     if (!ctx)
         return -ENOMEM;
     if ((rc = kxen_rundir(ctx->rundir, sizeof(ctx->rundir))) < 0) {
-        snprintf(err, errlen, "run directory path too long");
+        snprintf(err, errlen, "run directory %s: %s", ctx->rundir, kxen_rundir_strerror(rc));
         free(ctx);
         return rc;
     }

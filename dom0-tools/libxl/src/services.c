@@ -102,7 +102,7 @@ static int spawn(const char *rundir, const char *bin, const struct service *s, p
             _exit(0);
         }
         int devnull = open("/dev/null", O_RDONLY);
-        int log = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int log = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
         if (devnull >= 0)
             dup2(devnull, 0);
         if (log >= 0) {
@@ -190,7 +190,7 @@ static int lock_rundir(const char *rundir)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/services.lock", rundir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
     if (flock(fd, LOCK_EX) < 0) {
@@ -212,6 +212,12 @@ int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
         int e = errno;
         snprintf(err, errlen, "cannot create run directory %s: %s", rundir, strerror(e));
         return -e;
+    }
+    /* Someone else may have created it since the caller resolved it. */
+    int crc = kxen_rundir_check(rundir);
+    if (crc < 0) {
+        snprintf(err, errlen, "run directory %s: %s", rundir, kxen_rundir_strerror(crc));
+        return crc;
     }
     char bin[PATH_MAX];
     int rc = kxl__bindir(bin, sizeof(bin));

@@ -135,7 +135,8 @@ struct kxen_ctl_vcpu_info {
  * ring (every guest's lines prefixed "(dN) ", plus kxend's own notes). offset = bytes already
  * read (incremental reads); the reply is struct kxen_ctl_console_rep + data. The rings keep
  * the newest bytes; start reports the offset of the oldest byte still held. */
-#define KXEN_CTL_CONSOLE_CLEAR 1u /* drop the ring's content after reading (privileged) */
+#define KXEN_CTL_CONSOLE_CLEAR                                                                     \
+    1u /* then drop the bytes before offset: those the caller has shown */
 struct kxen_ctl_console_req {
     uint16_t domid;
     uint16_t pad;

@@ -149,6 +149,7 @@ struct domain {
     uint64_t watchdog_deadline_ns; /* SCHEDOP_watchdog (one per domain), 0 = none */
     uint32_t watchdog_timeout_s;
     uint64_t console_total; /* bytes ever written (console_buf keeps the newest) */
+    uint64_t console_floor; /* bytes before this offset were cleared */
     pthread_mutex_t console_lock;
 
     unsigned nr_vcpus;

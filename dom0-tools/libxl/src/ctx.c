@@ -28,6 +28,12 @@ const char *kxl_errmsg(const struct kxl_ctx *ctx)
     return ctx->err;
 }
 
+const char *kxl_hv_reason(struct kxl_ctx *ctx, int rc)
+{
+    const char *r = kxen_ctl_reason(ctx->ctl);
+    return r[0] ? r : strerror(-rc);
+}
+
 struct kxen_ctl *kxl_ctl(struct kxl_ctx *ctx)
 {
     return ctx->ctl;

@@ -120,14 +120,34 @@ static void list_json(const struct kxl_dominfo *d, size_t n)
 
 int main_list(int argc, char **argv)
 {
-    bool json = false;
+    static const struct option longopts[] = {
+        {"long", no_argument, NULL, 'l'},    {"verbose", no_argument, NULL, 'v'},
+        {"context", no_argument, NULL, 'Z'}, {"cpupool", no_argument, NULL, 'c'},
+        {"numa", no_argument, NULL, 'n'},    {0, 0, 0, 0}};
+    bool json = false, verbose = false, context = false, cpupool = false, numa = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+lh")) != -1) {
-        if (opt == 'l')
+    while ((opt = xl_getopt(argc, argv, "lvZcnh", longopts, "list")) != -1) {
+        switch (opt) {
+        case 'l':
             json = true;
-        else
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'Z':
+            context = true;
+            break;
+        case 'c':
+            cpupool = true;
+            break;
+        case 'n':
+            numa = true;
+            break;
+        case XL_OPT_HELP:
+            return 0;
+        default:
             return xl_usage("list");
+        }
     }
     struct kxl_dominfo *d;
     size_t n;
@@ -136,13 +156,38 @@ int main_list(int argc, char **argv)
     if (json) {
         list_json(d, n);
     } else {
-        printf("%-40s %5s %5s %5s\t%s\t%s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+        /* Xen's extra columns: -v the uuid, the shutdown reason code and the security
+         * label (kxen has no XSM: "-"), -Z the label alone, -c the cpupool (kxen has one,
+         * Pool-0), -n the NUMA node affinity (kxen does not place guests: "all"). */
+        printf("%-40s %5s %5s %5s\t%s\t%s", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+        if (verbose)
+            printf("   %-36s %11s  %s", "UUID", "Reason-Code", "Security Label");
+        else if (context)
+            printf("   %s", "Security Label");
+        if (cpupool)
+            printf("  %-10s", "Cpupool");
+        if (numa)
+            printf("  %s", "NODE Affinity");
+        putchar('\n');
         for (size_t i = 0; i < n; i++) {
-            char st[7];
+            char st[7], uuid[37], reason[16] = "-";
             kxl_dominfo_state(&d[i], st);
-            printf("%-40s %5u %5llu %5u     %s  %8.1f\n", d[i].name, d[i].domid,
+            printf("%-40s %5u %5llu %5u     %s  %8.1f", d[i].name, d[i].domid,
                    (unsigned long long)(d[i].memory_kb / 1024), d[i].nr_online_vcpus, st,
                    d[i].cpu_time_ns / 1e9);
+            if (verbose) {
+                kxl_format_uuid(d[i].uuid, uuid);
+                if (d[i].flags & KXEN_DOMINFO_SHUTDOWN)
+                    snprintf(reason, sizeof(reason), "%x", d[i].shutdown_reason);
+                printf("   %-36s %11s  %s", uuid, reason, "-");
+            } else if (context) {
+                printf("   %s", "-");
+            }
+            if (cpupool)
+                printf("  %-10s", "Pool-0");
+            if (numa)
+                printf("  %s", "all");
+            putchar('\n');
         }
     }
     free(d);
@@ -242,12 +287,12 @@ int main_dmesg(int argc, char **argv)
 {
     bool clear = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+ch")) != -1) {
-        if (opt == 'c')
-            clear = true;
-        else
+    while ((opt = xl_getopt(argc, argv, "ch", NULL, "dmesg")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt != 'c')
             return xl_usage("dmesg");
+        clear = true;
     }
     char *buf;
     size_t len;
@@ -320,12 +365,12 @@ int main_uptime(int argc, char **argv)
 {
     bool short_form = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+sh")) != -1) {
-        if (opt == 's')
-            short_form = true;
-        else
+    while ((opt = xl_getopt(argc, argv, "sh", NULL, "uptime")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt != 's')
             return xl_usage("uptime");
+        short_form = true;
     }
     struct kxl_dominfo *d;
     size_t n;

@@ -85,6 +85,7 @@ static int op_hello(struct ctl_request *req, struct ctl_reply *rep)
     r->kxend_pid = (uint32_t)getpid();
     snprintf(r->accel, sizeof(r->accel), "%s", kxend_accel ? kxend_accel->name : "");
     r->privileged = req->privileged;
+    r->xen_version = KXEN_XEN_MAJOR << 16 | KXEN_XEN_MINOR;
     rep->len = sizeof(*r);
     return 0;
 }

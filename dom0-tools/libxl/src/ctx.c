@@ -54,6 +54,31 @@ const char *kxl_accel(const struct kxl_ctx *ctx)
     return ctx->accel;
 }
 
+uint32_t kxl_xen_version(const struct kxl_ctx *ctx)
+{
+    return ctx->xen_version;
+}
+
+uint32_t kxl_kxend_pid(const struct kxl_ctx *ctx)
+{
+    return ctx->kxend_pid;
+}
+
+/* Xen's xen-init-dom0 writes /local/domain/0/{name,domid} at boot and scripts read them; on
+ * kxen the first toolstack client of a fresh xenstored does. Best effort: a failure leaves
+ * the nodes absent, as on a Xen host whose dom0 init did not run. */
+static void dom0_nodes(struct xs_handle *xs)
+{
+    unsigned len;
+    char *name = xs_read(xs, XBT_NULL, "/local/domain/0/name", &len);
+    if (name) {
+        free(name);
+        return;
+    }
+    xs_write(xs, XBT_NULL, "/local/domain/0/name", "Domain-0", 8);
+    xs_write(xs, XBT_NULL, "/local/domain/0/domid", "0", 1);
+}
+
 int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
 {
     struct kxl_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -89,6 +114,8 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
         return rc < 0 ? rc : -EPROTO;
     }
     memcpy(ctx->accel, hello.accel, sizeof(ctx->accel) - 1);
+    ctx->xen_version = hello.xen_version;
+    ctx->kxend_pid = hello.kxend_pid;
     if (!(flags & KXL_OPEN_NO_XS)) {
         ctx->xs = xs_open(0);
         if (!ctx->xs) {
@@ -98,6 +125,7 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
             kxl_ctx_close(ctx);
             return rc;
         }
+        dom0_nodes(ctx->xs);
     }
     *out = ctx;
     return 0;

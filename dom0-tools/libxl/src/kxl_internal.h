@@ -11,6 +11,8 @@ struct kxl_ctx {
     struct xs_handle *xs;
     char rundir[PATH_MAX];
     char accel[16];
+    uint32_t xen_version; /* from kxend's HELLO: major << 16 | minor */
+    uint32_t kxend_pid;
     char err[KXL_ERR_LEN];
 };
 

@@ -65,7 +65,8 @@ void xl_print_config_json(const struct kxl_domain_config *dc)
         const struct kxl_vif *v = &dc->vifs[i];
         char mac[18];
         mac_str(v->mac, mac);
-        printf("%s\n        {\n            \"devid\": %zu,\n            \"mac\": ", i ? "," : "", i);
+        printf("%s\n        {\n            \"devid\": %zu,\n            \"mac\": ", i ? "," : "",
+               i);
         jstr(v->has_mac ? mac : NULL);
         printf(",\n            \"bridge\": ");
         jstr(v->bridge);

@@ -160,10 +160,21 @@ int xl_open_ctx(void)
     char err[KXL_ERR_LEN];
     if (xl_ctx)
         return 0;
-    int rc = kxl_ctx_open(KXL_OPEN_AUTOSTART, &xl_ctx, err, sizeof(err));
-    if (rc < 0)
-        xl_err("%s", err);
-    return rc;
+    /* Hosts whose daemons systemd runs set KXEN_NO_AUTOSTART=1: xl then only connects. */
+    const char *no = getenv("KXEN_NO_AUTOSTART");
+    bool autostart = !no || !*no || !strcmp(no, "0");
+    int rc = kxl_ctx_open(autostart ? KXL_OPEN_AUTOSTART : 0, &xl_ctx, err, sizeof(err));
+    if (rc < 0) {
+        xl_err("%s%s", err,
+               autostart ? "" : " (KXEN_NO_AUTOSTART is set: start the services first)");
+        return rc;
+    }
+    if (kxl_services_started(xl_ctx))
+        fprintf(stderr,
+                "xl: started the kxen services in %s (kxend, xenstored, xenconsoled, "
+                "kxen-devd; KXEN_NO_AUTOSTART=1 disables this)\n",
+                kxl_rundir(xl_ctx));
+    return 0;
 }
 
 static const struct xl_cmd *find_exact(const char *name)

@@ -54,6 +54,17 @@ const char *kxl_accel(const struct kxl_ctx *ctx)
     return ctx->accel;
 }
 
+unsigned kxl_services_started(const struct kxl_ctx *ctx)
+{
+    return ctx->started;
+}
+
+const char *kxl_xenstored_socket(void)
+{
+    const char *s = xs_daemon_socket();
+    return s ? s : "(path too long)";
+}
+
 uint32_t kxl_xen_version(const struct kxl_ctx *ctx)
 {
     return ctx->xen_version;
@@ -91,16 +102,20 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
         free(ctx);
         return rc;
     }
-    /* Xen's clients find xenstored through XENSTORED_RUNDIR: point them at this host. */
-    setenv("XENSTORED_RUNDIR", ctx->rundir, 0);
+    /* Xen's clients find xenstored through XENSTORED_RUNDIR: point them at this host (an
+     * empty value counts as unset, as in libxenstore's rule). */
+    const char *xsr = getenv("XENSTORED_RUNDIR");
+    if (!xsr || !*xsr)
+        setenv("XENSTORED_RUNDIR", ctx->rundir, 1);
     if (flags & KXL_OPEN_AUTOSTART) {
-        if ((rc = kxl_services_ensure(ctx->rundir, err, errlen)) < 0) {
+        if ((rc = kxl_services_ensure_ex(ctx->rundir, &ctx->started, err, errlen)) < 0) {
             free(ctx);
             return rc;
         }
     }
     if ((rc = kxen_ctl_open(ctx->rundir, &ctx->ctl)) < 0) {
-        snprintf(err, errlen, "cannot connect to kxend in %s: %s", ctx->rundir, strerror(-rc));
+        snprintf(err, errlen, "cannot connect to kxend at %s/%s: %s", ctx->rundir,
+                 KXEN_CTL_SOCKET_NAME, strerror(-rc));
         free(ctx);
         return rc;
     }
@@ -120,7 +135,7 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
         ctx->xs = xs_open(0);
         if (!ctx->xs) {
             rc = -errno ? -errno : -ECONNREFUSED;
-            snprintf(err, errlen, "cannot connect to xenstored in %s: %s", ctx->rundir,
+            snprintf(err, errlen, "cannot connect to xenstored at %s: %s", kxl_xenstored_socket(),
                      strerror(-rc));
             kxl_ctx_close(ctx);
             return rc;

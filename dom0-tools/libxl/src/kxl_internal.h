@@ -13,6 +13,7 @@ struct kxl_ctx {
     char accel[16];
     uint32_t xen_version; /* from kxend's HELLO: major << 16 | minor */
     uint32_t kxend_pid;
+    unsigned started; /* daemons the embedded start started for this context */
     char err[KXL_ERR_LEN];
 };
 

@@ -101,5 +101,11 @@ int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len);
 /* Embedded services: makes sure kxend, xenstored and xenconsoled run in the run dir (started
  * from the directory of the running program, pid files <name>.pid) and answer. */
 int kxl_services_ensure(const char *rundir, char *err, size_t errlen);
+/* The same; *started (may be NULL) gets how many daemons this call started. */
+int kxl_services_ensure_ex(const char *rundir, unsigned *started, char *err, size_t errlen);
+/* How many daemons kxl_ctx_open(KXL_OPEN_AUTOSTART) started (0: all were running). */
+unsigned kxl_services_started(const struct kxl_ctx *ctx);
+/* The xenstored socket this host's clients use (docs/paths.md), for messages. */
+const char *kxl_xenstored_socket(void);
 
 #endif

@@ -11,14 +11,12 @@ SHARED_LIBS += libxenstore
 INSTALL_DEVLINKS += libxenstore
 libxenstore_SOVERSION := 4
 libxenstore_SRCS      += $(addprefix store/libxenstore/,xs_lib.c xs_conn.c xs_api.c)
-# kxen_rundir(): the socket rule falls back to the host's run dir (docs/paths.md).
-libxenstore_LIBS      += libkxencommon
 libxenstore_LDFLAGS   += -Wl,--version-script=store/libxenstore/libxenstore.map -Wl,-z,defs
 libxenstore_DEPS      += store/libxenstore/libxenstore.map
 
 UNIT_TESTS += test_xs_lib
 test_xs_lib_SRCS += $(wildcard store/libxenstore/tests/*.c)
-test_xs_lib_LIBS += libxenstore libkxencommon
+test_xs_lib_LIBS += libxenstore
 
 # The same Xen-API client built against our header + library and against Xen's header +
 # Debian's libxenstore.so.4 (flavour xen: no project include paths, no -L).

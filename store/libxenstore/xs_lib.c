@@ -7,20 +7,19 @@
 #include "kxen/util.h"
 #include "xenstore_lib.h"
 
-/* Xen's compiled-in default run directory: only when kxen's own cannot be named. */
+/* Xen's compiled-in default run directory. */
 #define XS_DEFAULT_RUNDIR "/var/run/xenstored"
 
 /* The one rule every kxen program and library follows (docs/paths.md): $XENSTORED_RUNDIR
- * when set and not empty, else kxen's run directory (kxen_rundir(): $KXEN_RUNDIR, /run/kxen
- * for root, ...), which is where kxen's xenstored listens unless told otherwise. Returned in
- * a static buffer, as Xen's API does. */
+ * when set and not empty, else $KXEN_RUNDIR (the kxen host's run directory, where its
+ * xenstored listens) when set and not empty, else Xen's default. */
 const char *xs_daemon_rundir(void)
 {
-    static char buf[PATH_MAX];
     const char *s = getenv("XENSTORED_RUNDIR");
     if (s && *s)
         return s;
-    return kxen_rundir(buf, sizeof(buf)) == 0 ? buf : XS_DEFAULT_RUNDIR;
+    s = getenv("KXEN_RUNDIR");
+    return s && *s ? s : XS_DEFAULT_RUNDIR;
 }
 
 /* Like Xen's: XENSTORED_PATH (when not empty) wins, else "<rundir>/socket" in a static buffer

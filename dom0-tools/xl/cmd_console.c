@@ -169,9 +169,10 @@ int main_console(int argc, char **argv)
 {
     const char *type = "pv";
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+t:n:h")) != -1) {
+    while ((opt = xl_getopt(argc, argv, "t:n:h", NULL, "console")) != -1) {
         switch (opt) {
+        case XL_OPT_HELP:
+            return 0;
         case 't':
             type = optarg;
             break;

@@ -67,12 +67,20 @@ static void detach_monitor(const char *rundir, const char *name)
         close(log);
 }
 
+static const struct option create_opts[] = {{"defconfig", required_argument, NULL, 'f'},
+                                            {"quiet", no_argument, NULL, 'q'},
+                                            {"dryrun", no_argument, NULL, 'n'},
+                                            {"vncviewer", no_argument, NULL, 'V'},
+                                            {"vncviewer-autopass", no_argument, NULL, 'A'},
+                                            {0, 0, 0, 0}};
+
 int main_create(int argc, char **argv)
 {
     bool console = false, paused = false, quiet = false, no_monitor = false, foreground = false;
+    bool dry_run = xl_dry_run;
+    const char *file = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+cpqeFh")) != -1) {
+    while ((opt = xl_getopt(argc, argv, "cpqeFhnf:dVA", create_opts, "create")) != -1) {
         switch (opt) {
         case 'c':
             console = true;
@@ -89,20 +97,41 @@ int main_create(int argc, char **argv)
         case 'F':
             foreground = true;
             break;
+        case 'n':
+            dry_run = true;
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'd':
+            break; /* libxl debug messages: kxen's are in the daemons' logs */
+        case 'V':
+        case 'A':
+            fprintf(stderr, "xl: kxen guests have no VNC display: -%c ignored\n", opt);
+            break;
+        case XL_OPT_HELP:
+            return 0;
         default:
             return xl_usage("create");
         }
     }
-    if (optind >= argc) {
+    /* Xen's order: the config file (unless -f named it), then key=value overrides. */
+    if (!file && optind < argc && !strchr(argv[optind], '='))
+        file = argv[optind++];
+    if (!file) {
         xl_err("create: no config file given");
         return xl_usage("create");
     }
-    const char *file = argv[optind];
     if (!quiet)
         fprintf(stderr, "Parsing config from %s\n", file);
     struct kxl_domain_config dc;
-    if (load_config(file, argv + optind + 1, argc - optind - 1, &dc) < 0)
+    if (load_config(file, argv + optind, argc - optind, &dc) < 0)
         return 1;
+    if (dry_run) {
+        xl_print_config_json(&dc);
+        kxl_domain_config_free(&dc);
+        return 0;
+    }
     /* Only a valid config starts the services and touches the hypervisor. */
     if (xl_open_ctx() < 0) {
         kxl_domain_config_free(&dc);
@@ -147,9 +176,20 @@ int main_create(int argc, char **argv)
 int main_destroy(int argc, char **argv)
 {
     uint16_t domid;
-    if (argc != 2)
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "fh", NULL, "destroy")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt != 'f') /* -f permits destroying domain 0: still refused, it is the host */
+            return xl_usage("destroy");
+    }
+    if (optind + 1 != argc)
         return xl_usage("destroy");
-    if (xl_find_domain(argv[1], &domid) < 0)
+    if (xl_dry_run) {
+        printf("would destroy domain %s\n", argv[optind]);
+        return 0;
+    }
+    if (xl_find_domain(argv[optind], &domid) < 0)
         return 1;
     if (kxl_domain_destroy(xl_ctx, domid) < 0) {
         xl_err("%s", kxl_errmsg(xl_ctx));
@@ -197,9 +237,12 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
 {
     bool wait = false, all = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+waFh")) != -1) {
+    static const struct option longopts[] = {
+        {"all", no_argument, NULL, 'a'}, {"wait", no_argument, NULL, 'w'}, {0, 0, 0, 0}};
+    while ((opt = xl_getopt(argc, argv, "waFh", longopts, cmd)) != -1) {
         switch (opt) {
+        case XL_OPT_HELP:
+            return 0;
         case 'w':
             wait = true;
             break;

@@ -120,14 +120,34 @@ static void list_json(const struct kxl_dominfo *d, size_t n)
 
 int main_list(int argc, char **argv)
 {
-    bool json = false;
+    static const struct option longopts[] = {
+        {"long", no_argument, NULL, 'l'},    {"verbose", no_argument, NULL, 'v'},
+        {"context", no_argument, NULL, 'Z'}, {"cpupool", no_argument, NULL, 'c'},
+        {"numa", no_argument, NULL, 'n'},    {0, 0, 0, 0}};
+    bool json = false, verbose = false, context = false, cpupool = false, numa = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+lh")) != -1) {
-        if (opt == 'l')
+    while ((opt = xl_getopt(argc, argv, "lvZcnh", longopts, "list")) != -1) {
+        switch (opt) {
+        case 'l':
             json = true;
-        else
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'Z':
+            context = true;
+            break;
+        case 'c':
+            cpupool = true;
+            break;
+        case 'n':
+            numa = true;
+            break;
+        case XL_OPT_HELP:
+            return 0;
+        default:
             return xl_usage("list");
+        }
     }
     struct kxl_dominfo *d;
     size_t n;
@@ -136,13 +156,38 @@ int main_list(int argc, char **argv)
     if (json) {
         list_json(d, n);
     } else {
-        printf("%-40s %5s %5s %5s\t%s\t%s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+        /* Xen's extra columns: -v the uuid, the shutdown reason code and the security
+         * label (kxen has no XSM: "-"), -Z the label alone, -c the cpupool (kxen has one,
+         * Pool-0), -n the NUMA node affinity (kxen does not place guests: "all"). */
+        printf("%-40s %5s %5s %5s\t%s\t%s", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+        if (verbose)
+            printf("   %-36s %11s  %s", "UUID", "Reason-Code", "Security Label");
+        else if (context)
+            printf("   %s", "Security Label");
+        if (cpupool)
+            printf("  %-10s", "Cpupool");
+        if (numa)
+            printf("  %s", "NODE Affinity");
+        putchar('\n');
         for (size_t i = 0; i < n; i++) {
-            char st[7];
+            char st[7], uuid[37], reason[16] = "-";
             kxl_dominfo_state(&d[i], st);
-            printf("%-40s %5u %5llu %5u     %s  %8.1f\n", d[i].name, d[i].domid,
+            printf("%-40s %5u %5llu %5u     %s  %8.1f", d[i].name, d[i].domid,
                    (unsigned long long)(d[i].memory_kb / 1024), d[i].nr_online_vcpus, st,
                    d[i].cpu_time_ns / 1e9);
+            if (verbose) {
+                kxl_format_uuid(d[i].uuid, uuid);
+                if (d[i].flags & KXEN_DOMINFO_SHUTDOWN)
+                    snprintf(reason, sizeof(reason), "%x", d[i].shutdown_reason);
+                printf("   %-36s %11s  %s", uuid, reason, "-");
+            } else if (context) {
+                printf("   %s", "-");
+            }
+            if (cpupool)
+                printf("  %-10s", "Pool-0");
+            if (numa)
+                printf("  %s", "all");
+            putchar('\n');
         }
     }
     free(d);
@@ -166,10 +211,78 @@ static unsigned long long meminfo_mb(const char *key)
     return kb / 1024;
 }
 
+/* kxend's own command line (Xen: the hypervisor's boot command line), arguments joined by
+ * spaces; "" when /proc does not show it. */
+static void kxend_cmdline(uint32_t pid, char *out, size_t cap)
+{
+    char path[64];
+    out[0] = 0;
+    snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+    FILE *f = pid ? fopen(path, "re") : NULL;
+    if (!f)
+        return;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (!out[i])
+            out[i] = ' ';
+}
+
+static long sys_long(const char *fmt, unsigned a)
+{
+    char path[128];
+    long v = -1;
+    snprintf(path, sizeof(path), fmt, a);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* `xl info -n`: Xen's cpu_topology and numa_info tables, from the host's sysfs (kxen's vCPUs
+ * run on the host's CPUs; one node when sysfs shows no NUMA). */
+static void print_numa(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    printf("%-23s:\n%s\n", "cpu_topology", "cpu:    core    socket     node");
+    for (long c = 0; c < ncpu; c++) {
+        long node = 0;
+        for (unsigned n = 0; n < 64; n++) {
+            char path[96];
+            snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/node%u", c, n);
+            if (access(path, F_OK) == 0) {
+                node = n;
+                break;
+            }
+        }
+        long core = sys_long("/sys/devices/system/cpu/cpu%u/topology/core_id", (unsigned)c);
+        long sock =
+            sys_long("/sys/devices/system/cpu/cpu%u/topology/physical_package_id", (unsigned)c);
+        printf("%3ld:    %4ld     %4ld     %4ld\n", c, core < 0 ? 0 : core, sock < 0 ? 0 : sock,
+               node);
+    }
+    printf("%-23s:\n%s\n", "numa_info", "node:    memsize    memfree    distances");
+    printf("%4u:    %7llu    %7llu      %u\n", 0, meminfo_mb("MemTotal"),
+           meminfo_mb("MemAvailable"), 10);
+}
+
 int main_info(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1)
+    static const struct option longopts[] = {{"numa", no_argument, NULL, 'n'}, {0, 0, 0, 0}};
+    bool numa = false;
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "nh", longopts, "info")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt != 'n')
+            return xl_usage("info");
+        numa = true;
+    }
+    if (optind != argc)
         return xl_usage("info");
     struct utsname u;
     uname(&u);
@@ -192,12 +305,28 @@ int main_info(int argc, char **argv)
     printf("%-23s: %llu\n", "free_memory", meminfo_mb("MemAvailable"));
     printf("%-23s: %s\n", "hypervisor", "kxen (Xen's guest ABI on KVM or Unicorn)");
     printf("%-23s: %s\n", "accelerator", kxl_accel(xl_ctx));
+    /* Xen's names, which scripts grep for: the release kxend presents to guests. */
+    uint32_t ver = kxl_xen_version(xl_ctx);
+    printf("%-23s: %u\n", "xen_major", ver >> 16);
+    printf("%-23s: %u\n", "xen_minor", ver & 0xffff);
+    printf("%-23s: %s\n", "xen_extra", KXEN_XEN_EXTRA);
+    printf("%-23s: %u.%u%s\n", "xen_version", ver >> 16, ver & 0xffff, KXEN_XEN_EXTRA);
     printf("%-23s: %s\n", "xen_caps",
            strcmp(kxl_accel(xl_ctx), "kvm") == 0 ? "xen-3.0-x86_64 hvm-3.0-x86_64"
                                                  : "xen-3.0-x86_64");
+    /* vCPUs are host threads under the host's scheduler; kxen names it as Xen's default
+     * credit scheduler family would be named. */
+    printf("%-23s: %s\n", "xen_scheduler", "credit");
+    printf("%-23s: %ld\n", "xen_pagesize", sysconf(_SC_PAGESIZE));
+    char cmdline[1024];
+    kxend_cmdline(kxl_kxend_pid(xl_ctx), cmdline, sizeof(cmdline));
+    printf("%-23s: %s\n", "xen_commandline", cmdline);
+    printf("%-23s: %s\n", "xen_changeset", "kxen");
     printf("%-23s: %zu\n", "nr_domains", n);
     printf("%-23s: %llu\n", "guest_memory", guest_mb);
     printf("%-23s: %s\n", "run_directory", kxl_rundir(xl_ctx));
+    if (numa)
+        print_numa();
     return 0;
 }
 
@@ -242,12 +371,12 @@ int main_dmesg(int argc, char **argv)
 {
     bool clear = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+ch")) != -1) {
-        if (opt == 'c')
-            clear = true;
-        else
+    while ((opt = xl_getopt(argc, argv, "ch", NULL, "dmesg")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt != 'c')
             return xl_usage("dmesg");
+        clear = true;
     }
     char *buf;
     size_t len;
@@ -320,12 +449,12 @@ int main_uptime(int argc, char **argv)
 {
     bool short_form = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+sh")) != -1) {
-        if (opt == 's')
-            short_form = true;
-        else
+    while ((opt = xl_getopt(argc, argv, "sh", NULL, "uptime")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt != 's')
             return xl_usage("uptime");
+        short_form = true;
     }
     struct kxl_dominfo *d;
     size_t n;

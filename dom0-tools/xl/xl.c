@@ -1,6 +1,9 @@
-/* xl's entry point: the command table, `xl help`, opening the toolstack context (which starts
- * the host's services on first use) for the commands that need it. */
+/* xl's entry point: global options, the command table (and Xen's commands kxen does not offer
+ * yet, named as such), `xl help`, per-command option parsing with Xen's habits, opening the
+ * toolstack context (which starts the host's services on first use) for the commands that
+ * need it. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +14,24 @@
 #include "xl.h"
 
 struct kxl_ctx *xl_ctx;
+bool xl_dry_run;
 
 static int main_help(int argc, char **argv);
 
 static const struct xl_cmd commands[] = {
-    {"create", main_create, false, "[-c] [-p] [-q] [-e] [-F] <ConfigFile> [key=value ...]",
+    {"create", main_create, false,
+     "<ConfigFile> [options] [key=value ...]  (options: -c -p -q|--quiet -n|--dryrun "
+     "-f|--defconfig FILE -e -F -d)",
      "Create a domain from a config file (-c: attach the console, -p: leave paused, "
-     "-q: quiet, -e: no monitor for on_* actions, -F: monitor in the foreground)"},
-    {"list", main_list, true, "[-l] [Domain ...]", "List domains (-l: JSON)"},
-    {"destroy", main_destroy, true, "<Domain>", "Terminate a domain immediately"},
-    {"shutdown", main_shutdown, true, "[-w] [-a] [<Domain>]",
+     "-q: quiet, -n: print the config and stop, -f: the config file, -e: no monitor for on_* "
+     "actions, -F: monitor in the foreground)"},
+    {"list", main_list, true, "[-l|--long] [-v|--verbose] [-Z] [-c] [-n|--numa] [Domain ...]",
+     "List domains (-l: JSON, -v: uuid and shutdown reason)"},
+    {"destroy", main_destroy, true, "[-f] <Domain>", "Terminate a domain immediately"},
+    {"shutdown", main_shutdown, true, "[-w|--wait] [-a|--all] [-F] [<Domain>]",
      "Ask a domain to shut down (-w: wait until it is gone, -a: every domain)"},
-    {"reboot", main_reboot, true, "[-w] [-a] [<Domain>]", "Ask a domain to reboot"},
+    {"reboot", main_reboot, true, "[-w|--wait] [-a|--all] [-F] [<Domain>]",
+     "Ask a domain to reboot"},
     {"pause", main_pause, true, "<Domain>", "Pause the execution of a domain"},
     {"unpause", main_unpause, true, "<Domain>", "Unpause a paused domain"},
     {"console", main_console, true, "[-t pv|serial] [-n 0] <Domain>",
@@ -52,6 +61,82 @@ static const struct xl_cmd commands[] = {
     {"help", main_help, false, "[command]", "Print this help"},
 };
 
+/* Xen's xl commands that kxen lacks: named as such rather than as unknown commands, so that
+ * an administrator knows the command is right and the feature is missing. */
+static const char *const unsupported[] = {"config-update",
+                                          "pci-attach",
+                                          "pci-detach",
+                                          "pci-list",
+                                          "pci-assignable-add",
+                                          "pci-assignable-remove",
+                                          "pci-assignable-list",
+                                          "vncviewer",
+                                          "save",
+                                          "migrate",
+                                          "restore",
+                                          "migrate-receive",
+                                          "dump-core",
+                                          "cd-insert",
+                                          "cd-eject",
+                                          "mem-max",
+                                          "mem-set",
+                                          "button-press",
+                                          "vcpu-pin",
+                                          "vcpu-set",
+                                          "vm-list",
+                                          "sharing",
+                                          "sched-credit",
+                                          "sched-credit2",
+                                          "sched-rtds",
+                                          "trigger",
+                                          "sysrq",
+                                          "debug-keys",
+                                          "set-parameters",
+                                          "top",
+                                          "channel-list",
+                                          "vtpm-attach",
+                                          "vtpm-list",
+                                          "vtpm-detach",
+                                          "vdispl-attach",
+                                          "vdispl-list",
+                                          "vdispl-detach",
+                                          "vsnd-attach",
+                                          "vsnd-list",
+                                          "vsnd-detach",
+                                          "vkb-attach",
+                                          "vkb-list",
+                                          "vkb-detach",
+                                          "claims",
+                                          "cpupool-create",
+                                          "cpupool-list",
+                                          "cpupool-destroy",
+                                          "cpupool-rename",
+                                          "cpupool-cpu-add",
+                                          "cpupool-cpu-remove",
+                                          "cpupool-migrate",
+                                          "cpupool-numa-split",
+                                          "getenforce",
+                                          "setenforce",
+                                          "loadpolicy",
+                                          "remus",
+                                          "psr-hwinfo",
+                                          "psr-cmt-attach",
+                                          "psr-cmt-detach",
+                                          "psr-cmt-show",
+                                          "psr-cat-set",
+                                          "psr-cat-show",
+                                          "psr-mba-set",
+                                          "psr-mba-show",
+                                          "usbctrl-attach",
+                                          "usbctrl-detach",
+                                          "usbdev-attach",
+                                          "usbdev-detach",
+                                          "usb-list",
+                                          "qemu-monitor-command",
+                                          "xenstore-quota-get",
+                                          "xenstore-quota-set",
+                                          "dt-overlay"};
+
 void xl_err(const char *fmt, ...)
 {
     va_list ap;
@@ -75,18 +160,91 @@ int xl_open_ctx(void)
     char err[KXL_ERR_LEN];
     if (xl_ctx)
         return 0;
-    int rc = kxl_ctx_open(KXL_OPEN_AUTOSTART, &xl_ctx, err, sizeof(err));
-    if (rc < 0)
-        xl_err("%s", err);
-    return rc;
+    /* Hosts whose daemons systemd runs set KXEN_NO_AUTOSTART=1: xl then only connects. */
+    const char *no = getenv("KXEN_NO_AUTOSTART");
+    bool autostart = !no || !*no || !strcmp(no, "0");
+    int rc = kxl_ctx_open(autostart ? KXL_OPEN_AUTOSTART : 0, &xl_ctx, err, sizeof(err));
+    if (rc < 0) {
+        xl_err("%s%s", err,
+               autostart ? "" : " (KXEN_NO_AUTOSTART is set: start the services first)");
+        return rc;
+    }
+    if (kxl_services_started(xl_ctx))
+        fprintf(stderr,
+                "xl: started the kxen services in %s (kxend, xenstored, xenconsoled, "
+                "kxen-devd; KXEN_NO_AUTOSTART=1 disables this)\n",
+                kxl_rundir(xl_ctx));
+    return 0;
 }
 
-static const struct xl_cmd *find_cmd(const char *name)
+static const struct xl_cmd *find_exact(const char *name)
 {
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+/* As Xen's xl: an exact name, else an unambiguous prefix of one (`xl li` is `xl list`). A
+ * prefix shared with one of the unsupported names is ambiguous too. */
+static const struct xl_cmd *find_cmd(const char *name)
+{
+    const struct xl_cmd *c = find_exact(name), *hit = NULL;
+    size_t len = strlen(name), count = 0;
+    if (c || !len)
+        return c;
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (strncmp(commands[i].name, name, len) == 0) {
+            hit = &commands[i];
+            count++;
+        }
+    for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
+        count += strncmp(unsupported[i], name, len) == 0;
+    return count == 1 ? hit : NULL;
+}
+
+static bool is_unsupported(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
+        if (strcmp(unsupported[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* "unknown command", or Xen's command that kxen lacks. Returns 2 (a usage error). */
+static int no_such_command(const char *name)
+{
+    if (is_unsupported(name))
+        xl_err("'%s' is an xl command kxen does not support yet (see 'xl help')", name);
+    else
+        xl_err("unknown command '%s' (see 'xl help')", name);
+    return 2;
+}
+
+int xl_getopt(int argc, char **argv, const char *opts, const struct option *longopts,
+              const char *cmd)
+{
+    static const char *scanning;
+    static const struct option none[] = {{0, 0, 0, 0}};
+    static const struct option help = {"help", no_argument, NULL, 'h'};
+    struct option all[24];
+    size_t n = 0;
+    if (scanning != cmd) {
+        scanning = cmd;
+        optind = 0; /* GNU getopt: full reinitialisation, permutation included */
+    }
+    for (const struct option *o = longopts ? longopts : none; o->name && n + 2 < ARRAY_SIZE(all);)
+        all[n++] = *o++;
+    all[n++] = help;
+    all[n] = none[0];
+    int opt = getopt_long(argc, argv, opts, all, NULL);
+    if (opt == 'h') {
+        const struct xl_cmd *c = find_exact(cmd);
+        if (c)
+            printf("Usage: xl %s %s\n\n%s.\n", c->name, c->usage, c->summary);
+        return XL_OPT_HELP;
+    }
+    return opt;
 }
 
 int xl_usage(const char *name)
@@ -101,40 +259,62 @@ static int main_help(int argc, char **argv)
 {
     if (argc > 1) {
         const struct xl_cmd *c = find_cmd(argv[1]);
-        if (!c) {
-            xl_err("unknown command '%s' (see 'xl help')", argv[1]);
-            return 2;
-        }
+        if (!c)
+            return no_such_command(argv[1]);
         printf("Usage: xl %s %s\n\n%s.\n", c->name, c->usage, c->summary);
         return 0;
     }
-    printf("Usage: xl <subcommand> [args]\n\nkxen's xl: Xen's toolstack commands on kxen.\n\n");
+    printf("Usage: xl [-vfNtT] <subcommand> [args]\n\nkxen's xl: Xen's toolstack commands on "
+           "kxen.\n\n");
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-        printf(" %-12s %s\n", commands[i].name, commands[i].summary);
+        printf(" %-15s %s\n", commands[i].name, commands[i].summary);
+    printf("\nXen's xl commands kxen does not support yet:\n");
+    size_t col = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
+        size_t w = strlen(unsupported[i]) + 1;
+        if (col + w > 78) {
+            putchar('\n');
+            col = 0;
+        }
+        col += (size_t)printf(" %s", unsupported[i]);
+    }
+    printf("\n\nGlobal options: -v verbose, -N dry run (create prints the config it would "
+           "build),\n-f force, -t and -T accepted for Xen's scripts.\n");
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     int i = 1;
-    while (i < argc && argv[i][0] == '-') {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            return main_help(1, argv) == 0 ? 0 : 2;
-        } else if (!strcmp(argv[i], "-v")) {
-            i++; /* accepted for compatibility: xl has no extra verbosity yet */
-        } else {
-            xl_err("unknown global option '%s'", argv[i]);
-            return 2;
+    /* Xen's global options, each its own word or bundled (-vN). -v: xl has no extra
+     * verbosity yet; -f (force), -t (progress with CR), -T (timestamps): accepted so that
+     * Xen's scripts run, nothing kxen does depends on them. */
+    while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+        if (!strcmp(argv[i], "--help"))
+            return main_help(1, argv);
+        for (const char *o = argv[i] + 1; *o; o++) {
+            if (*o == 'h')
+                return main_help(1, argv);
+            if (*o == 'N')
+                xl_dry_run = true;
+            else if (!strchr("vftT", *o)) {
+                xl_err("unknown global option '-%c' (see 'xl help')", *o);
+                return 2;
+            }
         }
+        i++;
     }
     if (i >= argc) {
         main_help(1, argv);
         return 2;
     }
     const struct xl_cmd *c = find_cmd(argv[i]);
-    if (!c) {
-        xl_err("unknown command '%s' (see 'xl help')", argv[i]);
-        return 2;
+    if (!c)
+        return no_such_command(argv[i]);
+    /* `xl CMD -h` prints the usage and succeeds, for every command (as Xen's does). */
+    if (i + 1 < argc && (!strcmp(argv[i + 1], "-h") || !strcmp(argv[i + 1], "--help"))) {
+        printf("Usage: xl %s %s\n\n%s.\n", c->name, c->usage, c->summary);
+        return 0;
     }
     if (c->needs_ctx && xl_open_ctx() < 0)
         return 1;

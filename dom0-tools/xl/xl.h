@@ -27,6 +27,19 @@ void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int xl_find_domain(const char *spec, uint16_t *domid);
 int xl_usage(const char *cmd);
 
+/* Global options (xl [-v] [-N] [-f] [-t] [-T] <command>): -N makes commands that change
+ * state print what they would do instead (create prints its config). */
+extern bool xl_dry_run;
+
+struct option;
+/* Xen's option habits for one command: getopt_long with GNU permutation (options may follow
+ * the config file or domain), long names where Xen has them. -h/--help prints the command's
+ * usage on stdout and returns XL_OPT_HELP (exit 0); an unknown option returns '?' after
+ * getopt's message. The first call for a command starts a fresh scan. */
+#define XL_OPT_HELP 0x1000
+int xl_getopt(int argc, char **argv, const char *opts, const struct option *longopts,
+              const char *cmd);
+
 int main_create(int argc, char **argv);
 int main_destroy(int argc, char **argv);
 int main_shutdown(int argc, char **argv);
@@ -49,6 +62,9 @@ int main_network_attach(int argc, char **argv);
 int main_network_detach(int argc, char **argv);
 int main_network_list(int argc, char **argv);
 int main_devd(int argc, char **argv);
+
+/* The config xl would build, as JSON on stdout (the dry run of create). */
+void xl_print_config_json(const struct kxl_domain_config *dc);
 
 /* Attaches the terminal to a domain's console through xenconsoled until Ctrl-] or the console
  * closes. Returns 0 or -errno. */

@@ -97,6 +97,7 @@ static int op_hello(struct ctl_request *req, struct ctl_reply *rep)
     r->kxend_pid = (uint32_t)getpid();
     snprintf(r->accel, sizeof(r->accel), "%s", kxend_accel ? kxend_accel->name : "");
     r->privileged = req->privileged;
+    r->xen_version = KXEN_XEN_MAJOR << 16 | KXEN_XEN_MINOR;
     rep->len = sizeof(*r);
     return 0;
 }
@@ -105,10 +106,23 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_domain_create a;
     memcpy(&a, req->payload, sizeof(a));
-    if (memchr(a.name, 0, sizeof(a.name)) == NULL || a.memory_kb % 4 || a.max_memory_kb % 4 ||
-        a.memory_kb > KXEN_MAX_RAM / 1024 || a.max_memory_kb > KXEN_MAX_RAM / 1024 ||
-        (a.flags & ~KXEN_CTL_CREATE_PRIVILEGED))
-        return -EINVAL;
+    if (memchr(a.name, 0, sizeof(a.name)) == NULL || (a.flags & ~KXEN_CTL_CREATE_PRIVILEGED))
+        return ctl_refuse(rep, -EINVAL, "malformed create request (name or flags)");
+    if (a.memory_kb % 4 || a.max_memory_kb % 4)
+        return ctl_refuse(rep, -EINVAL, "memory %llu KiB / maxmem %llu KiB: not whole 4 KiB pages",
+                          (unsigned long long)a.memory_kb, (unsigned long long)a.max_memory_kb);
+    if (a.memory_kb < KXEN_MIN_RAM / 1024 || a.memory_kb > KXEN_MAX_RAM / 1024)
+        return ctl_refuse(rep, -EINVAL, "memory %llu MiB is outside kxend's range %llu..%llu MiB",
+                          (unsigned long long)a.memory_kb >> 10, KXEN_MIN_RAM >> 20,
+                          KXEN_MAX_RAM >> 20);
+    if (a.max_memory_kb > KXEN_MAX_RAM / 1024 || (a.max_memory_kb && a.max_memory_kb < a.memory_kb))
+        return ctl_refuse(rep, -EINVAL,
+                          "maxmem %llu MiB is outside memory..%llu MiB (memory %llu MiB)",
+                          (unsigned long long)a.max_memory_kb >> 10, KXEN_MAX_RAM >> 20,
+                          (unsigned long long)a.memory_kb >> 10);
+    if (a.nr_vcpus < 1 || a.nr_vcpus > KXEN_MAX_VCPUS)
+        return ctl_refuse(rep, -EINVAL, "vcpus %u is outside kxend's range 1..%u",
+                          (unsigned)a.nr_vcpus, (unsigned)KXEN_MAX_VCPUS);
     struct domain_config cfg = {
         .name = a.name,
         .uuid = a.uuid,
@@ -121,8 +135,20 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
     };
     struct domain *d;
     int rc = domain_create(&cfg, &d);
+    if (rc == -E2BIG) /* the accelerator cannot map that much RAM (kvm: the 4 GiB hole) */
+        return ctl_refuse(rep, rc, "memory %llu MiB is more than the %s accelerator maps",
+                          (unsigned long long)a.memory_kb >> 10, kxend_accel->name);
+    if (rc == -EEXIST)
+        return ctl_refuse(rep, rc, "another domain has its name or uuid (name '%s')", a.name);
+    if (rc == -ENOMEM && !domain_overcommit)
+        return ctl_refuse(rep, rc,
+                          "memory %llu MiB does not fit in the host's free memory (kxend "
+                          "--overcommit or KXEN_OVERCOMMIT=1 accepts it)",
+                          (unsigned long long)a.memory_kb >> 10);
     if (rc < 0)
-        return rc;
+        return ctl_refuse(rep, rc, "creating domain '%s' (memory %llu MiB, %u vCPUs) failed: %s",
+                          a.name, (unsigned long long)a.memory_kb >> 10, (unsigned)a.nr_vcpus,
+                          strerror(-rc));
     struct kxen_ctl_domid_rep *r = rep->payload;
     memset(r, 0, sizeof(*r));
     r->domid = d->domid;
@@ -239,8 +265,15 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
         return -EINVAL;
     if (fstat(req->fds[0], &st) < 0)
         return -errno;
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KXEN_MAX_IMAGE)
-        return -EFBIG;
+    if (!S_ISREG(st.st_mode))
+        return ctl_refuse(rep, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+                          "the kernel is not a regular file (%s)",
+                          S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
+    if (st.st_size <= 0)
+        return ctl_refuse(rep, -ENOEXEC, "the kernel is an empty file (0 bytes)");
+    if (st.st_size > KXEN_MAX_IMAGE)
+        return ctl_refuse(rep, -EFBIG, "the kernel is %lld bytes, more than the %u MiB limit",
+                          (long long)st.st_size, KXEN_MAX_IMAGE >> 20);
     struct domain *d = req_domain(a.domid, &rc);
     if (!d)
         return rc;
@@ -272,6 +305,7 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
     if (rc < 0) {
         log_warn("domain %u: image refused: %s", d->domid, msg);
         console_hv_printf("(XEN) d%u: image refused: %s\n", d->domid, msg);
+        ctl_refuse(rep, rc, "%s", msg);
         goto out;
     }
     if ((rc = domain_start_ex(d, a.flags & KXEN_LOAD_PAUSED)) < 0) {

@@ -4,6 +4,8 @@
  * connection; it never stops the server. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,15 @@ const struct ctl_op *ctl_find_op(uint32_t op)
             if ((*g)->ops[i].op == op)
                 return &(*g)->ops[i];
     return NULL;
+}
+
+int ctl_refuse(struct ctl_reply *rep, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rep->reason, sizeof(rep->reason), fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int ctl_server_init(const char *path)
@@ -361,6 +372,13 @@ static bool conn_handle(struct ctl_conn *c)
         }
         if (rc < 0)
             rep.len = 0;
+        if (rc < 0 && rep.reason[0]) {
+            /* The reason is the refusal's payload; the caller prints it. */
+            log_warn("control: %s for pid %d refused: %s", op ? op->name : "?", (int)c->pid,
+                     rep.reason);
+            rep.len = (uint32_t)strlen(rep.reason) + 1;
+            memcpy(rep.payload, rep.reason, rep.len);
+        }
         if (send_reply(c, &h, rc, &rep) < 0)
             keep = false;
         for (unsigned i = 0; i < rep.nfds; i++)

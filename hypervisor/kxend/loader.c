@@ -100,6 +100,10 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
     if (len < sizeof(eh))
         return fail(msg, msglen, -ENOEXEC, "image of %zu bytes is shorter than an ELF header", len);
     memcpy(&eh, img, sizeof(eh));
+    /* A bzImage carries the Linux boot protocol's "HdrS" signature at 0x202. */
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) && len > 0x206 && !memcmp(img + 0x202, "HdrS", 4))
+        return fail(msg, msglen, -ENOEXEC,
+                    "a bzImage, not an ELF image: kxen boots the ELF vmlinux (PVH entry)");
     if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
         return fail(msg, msglen, -ENOEXEC, "not an ELF image (bad magic)");
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
@@ -107,8 +111,8 @@ int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_i
     if (eh.e_machine != EM_X86_64)
         return fail(msg, msglen, -ENOEXEC, "ELF header: machine %u is not x86-64", eh.e_machine);
     if (eh.e_type != ET_EXEC)
-        return fail(msg, msglen, -ENOEXEC, "ELF header: type %u is not ET_EXEC (static)",
-                    eh.e_type);
+        return fail(msg, msglen, -ENOEXEC, "ELF header: type %u%s is not ET_EXEC (static)",
+                    eh.e_type, eh.e_type == ET_DYN ? " (ET_DYN: a PIE or shared object)" : "");
     if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > MAX_PHDRS)
         return fail(msg, msglen, -EINVAL,
                     "ELF header: bad program header table (entsize %u, count %u)", eh.e_phentsize,

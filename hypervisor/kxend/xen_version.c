@@ -5,11 +5,9 @@
 #include <kxen/features.h>
 #include <kxen/version.h>
 
+#include "kxen/ctl_domain.h"
 #include "kxend/guest_mem.h"
 #include "kxend/hypercall.h"
-
-#define KXEN_XEN_MAJOR 4
-#define KXEN_XEN_MINOR 17
 
 static int64_t copy_str(struct vcpu *v, uint64_t gva, const char *s, size_t size)
 {
@@ -25,7 +23,7 @@ static int64_t do_xen_version(struct vcpu *v, const uint64_t a[5])
     case XENVER_version:
         return (KXEN_XEN_MAJOR << 16) | KXEN_XEN_MINOR;
     case XENVER_extraversion:
-        return copy_str(v, arg, ".0-kxen", XEN_EXTRAVERSION_LEN);
+        return copy_str(v, arg, KXEN_XEN_EXTRA, XEN_EXTRAVERSION_LEN);
     case XENVER_capabilities:
         return copy_str(v, arg, "xen-3.0-x86_64 hvm-3.0-x86_64", XEN_CAPABILITIES_INFO_LEN);
     case XENVER_changeset:

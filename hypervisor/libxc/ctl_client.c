@@ -18,7 +18,8 @@ struct kxen_ctl {
     int fd;
     uint32_t seq;
     pthread_mutex_t lock;
-    uint8_t *buf; /* one message: header + KXEN_CTL_MAX_PAYLOAD */
+    uint8_t *buf;                     /* one message: header + KXEN_CTL_MAX_PAYLOAD */
+    char reason[KXEN_CTL_REASON_MAX]; /* the last refusal's reason, "" when it gave none */
 };
 
 #define MSG_CAP (sizeof(struct kxen_ctl_hdr) + KXEN_CTL_MAX_PAYLOAD)
@@ -170,6 +171,7 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
     if (req_len > KXEN_CTL_MAX_PAYLOAD || (req_len && !req))
         return -EINVAL;
     pthread_mutex_lock(&c->lock);
+    c->reason[0] = 0;
     if (++c->seq == 0)
         c->seq = 1; /* seq 0 marks asynchronous messages */
     struct kxen_ctl_hdr h = {.op = op, .seq = c->seq, .rc = 0, .len = req_len};
@@ -196,6 +198,15 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
             rc = -EPROTO;
             break;
         }
+        if (rh.rc < 0 && rh.len) {
+            /* A refusal's payload is its reason (text, NUL-terminated by us). */
+            size_t n_r = rh.len < sizeof(c->reason) ? rh.len : sizeof(c->reason) - 1;
+            memcpy(c->reason, c->buf + sizeof(rh), n_r);
+            c->reason[n_r] = 0;
+            close_fds(tmp_fds, &tmp_n);
+            rc = rh.rc;
+            break;
+        }
         if (rh.len > rep_cap) {
             close_fds(tmp_fds, &tmp_n);
             rc = rh.rc < 0 ? rh.rc : -EMSGSIZE;
@@ -216,6 +227,11 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
     }
     pthread_mutex_unlock(&c->lock);
     return rc;
+}
+
+const char *kxen_ctl_reason(const struct kxen_ctl *c)
+{
+    return c ? c->reason : "";
 }
 
 int kxen_ctl_simple(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req_len, void *rep,

@@ -383,6 +383,11 @@ int xc_kxen_domain_rename(xc_interface *xch, uint32_t domid, const char *name)
     return call(xch, KXEN_CTL_DOMAIN_RENAME, &a, sizeof(a), NULL, 0);
 }
 
+const char *xc_kxen_last_reason(xc_interface *xch)
+{
+    return xch ? kxen_ctl_reason(xch->ctl) : "";
+}
+
 int xc_kxen_shutdown_daemon(xc_interface *xch)
 {
     return call(xch, KXEN_CTL_SHUTDOWN_DAEMON, NULL, 0, NULL, 0);

@@ -1,5 +1,6 @@
 /* libxenstore connection layer: opening the daemon socket (or xenbus device), framing
  * messages, matching replies to requests, and queueing watch events, thread-safely. */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 static const char *xs_domain_dev(void)
 {
     const char *s = getenv("XENSTORED_PATH");
-    if (s)
+    if (s && *s)
         return s;
     if (access("/dev/xen/xenbus", F_OK) == 0)
         return "/dev/xen/xenbus";
@@ -72,9 +73,14 @@ static struct xs_handle *xs_get_handle(const char *path)
 
 struct xs_handle *xs_open(unsigned long flags)
 {
-    struct xs_handle *h = xs_get_handle(xs_daemon_socket());
-    if (!h && !(flags & XS_OPEN_SOCKETONLY))
+    const char *sock = xs_daemon_socket();
+    struct xs_handle *h = sock ? xs_get_handle(sock) : NULL;
+    int sock_errno = sock ? errno : ENAMETOOLONG;
+    if (!h && !(flags & XS_OPEN_SOCKETONLY)) {
         h = xs_get_handle(xs_domain_dev());
+        if (!h) /* on a host without a xenbus device, the socket's error is the one to tell */
+            errno = sock_errno;
+    }
     if (h && (flags & XS_UNWATCH_FILTER))
         h->unwatch_filter = true;
     return h;

@@ -7,22 +7,28 @@
 #include "kxen/util.h"
 #include "xenstore_lib.h"
 
-/* Xen's compiled-in default run directory, used when XENSTORED_RUNDIR is unset. */
+/* Xen's compiled-in default run directory. */
 #define XS_DEFAULT_RUNDIR "/var/run/xenstored"
 
+/* The one rule every kxen program and library follows (docs/paths.md): $XENSTORED_RUNDIR
+ * when set and not empty, else $KXEN_RUNDIR (the kxen host's run directory, where its
+ * xenstored listens) when set and not empty, else Xen's default. */
 const char *xs_daemon_rundir(void)
 {
     const char *s = getenv("XENSTORED_RUNDIR");
-    return s ? s : XS_DEFAULT_RUNDIR;
+    if (s && *s)
+        return s;
+    s = getenv("KXEN_RUNDIR");
+    return s && *s ? s : XS_DEFAULT_RUNDIR;
 }
 
-/* Like Xen's: XENSTORED_PATH wins, else "<rundir>/socket" in a static buffer (not reentrant,
- * exactly as the original API). NULL when the path would not fit in PATH_MAX. */
+/* Like Xen's: XENSTORED_PATH (when not empty) wins, else "<rundir>/socket" in a static buffer
+ * (not reentrant, exactly as the original API). NULL when the path would not fit. */
 const char *xs_daemon_socket(void)
 {
     static char buf[PATH_MAX];
     const char *s = getenv("XENSTORED_PATH");
-    if (s)
+    if (s && *s)
         return s;
     if (snprintf(buf, sizeof(buf), "%s/socket", xs_daemon_rundir()) >= (int)sizeof(buf))
         return NULL;

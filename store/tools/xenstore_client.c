@@ -467,7 +467,7 @@ int main(int argc, char **argv)
 
     struct xs_handle *h = xs_open(o.socket_only ? XS_OPEN_SOCKETONLY : 0);
     if (!h)
-        err(1, "xs_open");
+        err(1, "xs_open %s", xs_daemon_socket() ? xs_daemon_socket() : "(path too long)");
 
     int ret;
     if (o.mode == XSC_LS) {

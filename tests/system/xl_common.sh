@@ -18,6 +18,12 @@ write_cfg() {
 # console_has NAME PATTERN: the guest's console log (xenconsoled) contains PATTERN.
 console_has() { grep -q -- "$2" "$KXEN_RUNDIR/console/guest-$1.log" 2>/dev/null; }
 console_count() { grep -c -- "$2" "$KXEN_RUNDIR/console/guest-$1.log" 2>/dev/null || true; }
+# guest_nodes_left: /local/domain's tree without Domain-0's own name and domid (written as
+# Xen's xen-init-dom0 does); anything else there (a guest's directory, a backend) is printed.
+guest_nodes_left() {
+  xenstore-ls /local/domain 2>/dev/null |
+    grep -vx -e '0 = ""' -e ' name = "Domain-0"' -e ' domid = "0"'
+}
 # xs_nodes: every node in the store, one per line.
 xs_nodes() { xenstore-ls -f / 2>/dev/null; }
 # The accelerator the xl tests run on: KXEN_ACCEL when set, else soft, so the suite does the

@@ -47,7 +47,7 @@ write_cfg "$d/nokernel.cfg" nokernel 'kernel = "/nonexistent/kernel.elf"'
 xl create "$d/nokernel.cfg" >/dev/null 2>"$d/err"
 check "missing kernel is reported with its path" grep -qF "cannot open kernel /nonexistent/kernel.elf" "$d/err"
 check "nothing is left of the refused domain" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0
-check "no xenstore node is left of it" test -z "$(xenstore-ls /local/domain 2>/dev/null)"
+check "no xenstore node is left of it" test -z "$(guest_nodes_left)"
 # An image kxend refuses (not an ELF): the domain created in kxend is destroyed again.
 write_cfg "$d/notelf.cfg" notelf "kernel = \"$d/notelf.cfg\""
 xl create "$d/notelf.cfg" >/dev/null 2>"$d/err"

@@ -96,7 +96,7 @@ check "the console saw the guest's reboot line live" grep -q "shutting down (reb
 check "xl shutdown -w" xl shutdown -w hello
 check "the guest saw the poweroff request" console_has hello "shutting down (poweroff)"
 check "on_poweroff=destroy: the domain is gone" sh -c "! xl domid hello 2>/dev/null"
-check "no /local/domain node is left" test -z "$(xenstore-ls /local/domain 2>/dev/null)"
+check "no /local/domain node is left" test -z "$(guest_nodes_left)"
 check "no /vm node is left" test -z "$(xenstore-ls /vm 2>/dev/null)"
 
 # on_reboot=destroy

@@ -300,7 +300,8 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     if (rc == 0 && len < sizeof(rep))
         rc = -EPROTO;
     if (rc < 0)
-        return kxl_fail(ctx, rc, "kxend refused to load kernel %s: %s", dc->kernel, strerror(-rc));
+        return kxl_fail(ctx, rc, "kxend refused to load kernel %s: %s", dc->kernel,
+                        kxl_hv_reason(ctx, rc));
     b->store_pfn = rep.store_pfn;
     b->console_pfn = rep.console_pfn;
     return 0;
@@ -371,9 +372,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         rc = -EPROTO;
     if (rc < 0)
         return kxl_fail(ctx, rc, "kxend refused to create domain '%s': %s", dc->name,
-                        rc == -EEXIST   ? "another domain has its name or uuid"
-                        : rc == -ENOMEM ? "its memory does not fit in the host's free memory"
-                                        : strerror(-rc));
+                        kxl_hv_reason(ctx, rc));
     b.domid = dr.domid;
     b.created = true;
 

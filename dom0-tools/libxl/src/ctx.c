@@ -28,6 +28,12 @@ const char *kxl_errmsg(const struct kxl_ctx *ctx)
     return ctx->err;
 }
 
+const char *kxl_hv_reason(struct kxl_ctx *ctx, int rc)
+{
+    const char *r = kxen_ctl_reason(ctx->ctl);
+    return r[0] ? r : strerror(-rc);
+}
+
 struct kxen_ctl *kxl_ctl(struct kxl_ctx *ctx)
 {
     return ctx->ctl;
@@ -48,6 +54,42 @@ const char *kxl_accel(const struct kxl_ctx *ctx)
     return ctx->accel;
 }
 
+unsigned kxl_services_started(const struct kxl_ctx *ctx)
+{
+    return ctx->started;
+}
+
+const char *kxl_xenstored_socket(void)
+{
+    const char *s = xs_daemon_socket();
+    return s ? s : "(path too long)";
+}
+
+uint32_t kxl_xen_version(const struct kxl_ctx *ctx)
+{
+    return ctx->xen_version;
+}
+
+uint32_t kxl_kxend_pid(const struct kxl_ctx *ctx)
+{
+    return ctx->kxend_pid;
+}
+
+/* Xen's xen-init-dom0 writes /local/domain/0/{name,domid} at boot and scripts read them; on
+ * kxen the first toolstack client of a fresh xenstored does. Best effort: a failure leaves
+ * the nodes absent, as on a Xen host whose dom0 init did not run. */
+static void dom0_nodes(struct xs_handle *xs)
+{
+    unsigned len;
+    char *name = xs_read(xs, XBT_NULL, "/local/domain/0/name", &len);
+    if (name) {
+        free(name);
+        return;
+    }
+    xs_write(xs, XBT_NULL, "/local/domain/0/name", "Domain-0", 8);
+    xs_write(xs, XBT_NULL, "/local/domain/0/domid", "0", 1);
+}
+
 int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
 {
     struct kxl_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -60,16 +102,20 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
         free(ctx);
         return rc;
     }
-    /* Xen's clients find xenstored through XENSTORED_RUNDIR: point them at this host. */
-    setenv("XENSTORED_RUNDIR", ctx->rundir, 0);
+    /* Xen's clients find xenstored through XENSTORED_RUNDIR: point them at this host (an
+     * empty value counts as unset, as in libxenstore's rule). */
+    const char *xsr = getenv("XENSTORED_RUNDIR");
+    if (!xsr || !*xsr)
+        setenv("XENSTORED_RUNDIR", ctx->rundir, 1);
     if (flags & KXL_OPEN_AUTOSTART) {
-        if ((rc = kxl_services_ensure(ctx->rundir, err, errlen)) < 0) {
+        if ((rc = kxl_services_ensure_ex(ctx->rundir, &ctx->started, err, errlen)) < 0) {
             free(ctx);
             return rc;
         }
     }
     if ((rc = kxen_ctl_open(ctx->rundir, &ctx->ctl)) < 0) {
-        snprintf(err, errlen, "cannot connect to kxend in %s: %s", ctx->rundir, strerror(-rc));
+        snprintf(err, errlen, "cannot connect to kxend at %s/%s: %s", ctx->rundir,
+                 KXEN_CTL_SOCKET_NAME, strerror(-rc));
         free(ctx);
         return rc;
     }
@@ -83,15 +129,18 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
         return rc < 0 ? rc : -EPROTO;
     }
     memcpy(ctx->accel, hello.accel, sizeof(ctx->accel) - 1);
+    ctx->xen_version = hello.xen_version;
+    ctx->kxend_pid = hello.kxend_pid;
     if (!(flags & KXL_OPEN_NO_XS)) {
         ctx->xs = xs_open(0);
         if (!ctx->xs) {
             rc = -errno ? -errno : -ECONNREFUSED;
-            snprintf(err, errlen, "cannot connect to xenstored in %s: %s", ctx->rundir,
+            snprintf(err, errlen, "cannot connect to xenstored at %s: %s", kxl_xenstored_socket(),
                      strerror(-rc));
             kxl_ctx_close(ctx);
             return rc;
         }
+        dom0_nodes(ctx->xs);
     }
     *out = ctx;
     return 0;

@@ -11,12 +11,17 @@ struct kxl_ctx {
     struct xs_handle *xs;
     char rundir[PATH_MAX];
     char accel[16];
+    uint32_t xen_version; /* from kxend's HELLO: major << 16 | minor */
+    uint32_t kxend_pid;
+    unsigned started; /* daemons the embedded start started for this context */
     char err[KXL_ERR_LEN];
 };
 
 /* Records the reason for the caller (kxl_errmsg) and returns rc. */
 int kxl_fail(struct kxl_ctx *ctx, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Why kxend refused the last call (rc): its own reason when it gave one, else strerror. */
+const char *kxl_hv_reason(struct kxl_ctx *ctx, int rc);
 
 /* Thin wrappers over kxend's control ops (kxen/ctl_domain.h, kxen/ctl_evtchn.h). */
 int kxl_hv_domid_op(struct kxl_ctx *ctx, uint32_t op, uint16_t domid, uint32_t arg);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kxen/util.h"
+#include "xenstore.h"
 
 #include "kxl_device.h"
 
@@ -26,25 +27,38 @@
 
 struct service {
     const char *name;
-    const char *socket; /* relative to the run dir */
+    const char *socket; /* relative to the run dir; NULL: xenstored's, by the one rule */
 };
 
 /* Start order; stop runs it backwards. */
 static const struct service services[] = {
     {"kxend", "kxend.sock"},
-    {"xenstored", "socket"},
+    {"xenstored", NULL},
     {"xenconsoled", "xenconsoled.sock"},
     {"kxen-devd", "devd.sock"},
 };
 
+/* A service's socket: in the run dir, except xenstored's, which follows libxenstore's rule
+ * ($XENSTORED_PATH, $XENSTORED_RUNDIR/socket, else <run dir>/socket: docs/paths.md) so that
+ * xl waits where its clients will connect. */
+static const char *service_socket(const char *rundir, const char *name, char *buf, size_t len)
+{
+    const char *xs = name ? NULL : xs_daemon_socket();
+    if (!name && !xs)
+        return NULL;
+    if ((size_t)snprintf(buf, len, "%s%s%s", xs ? "" : rundir, xs ? "" : "/", xs ? xs : name) >=
+        len)
+        return NULL;
+    return buf;
+}
+
 static int socket_answers(const char *rundir, const char *name)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", rundir, name) >=
-        sizeof(sa.sun_path))
+    if (!service_socket(rundir, name, sa.sun_path, sizeof(sa.sun_path)))
         return 0;
     /* kxend speaks SOCK_SEQPACKET, the others SOCK_STREAM: try the right one. */
-    int type = strcmp(name, "kxend.sock") == 0 ? SOCK_SEQPACKET : SOCK_STREAM;
+    int type = name && strcmp(name, "kxend.sock") == 0 ? SOCK_SEQPACKET : SOCK_STREAM;
     int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return 0;
@@ -110,7 +124,9 @@ static int spawn(const char *rundir, const char *bin, const struct service *s, p
             dup2(log, 2);
         }
         setenv("KXEN_RUNDIR", rundir, 1);
-        setenv("XENSTORED_RUNDIR", rundir, 1);
+        /* xenstored listens, and its clients connect, by the one rule (service_socket). */
+        char xs_sock[PATH_MAX];
+        const char *xs = service_socket(rundir, NULL, xs_sock, sizeof(xs_sock));
         const char *accel = getenv("KXEN_ACCEL");
         if (strcmp(s->name, "kxend") == 0) {
             if (accel)
@@ -118,7 +134,7 @@ static int spawn(const char *rundir, const char *bin, const struct service *s, p
                       (char *)NULL);
             execl(exe, exe, "-N", "--rundir", rundir, "-F", pidf, (char *)NULL);
         } else if (strcmp(s->name, "xenstored") == 0) {
-            execl(exe, exe, "-N", "-F", pidf, (char *)NULL);
+            execl(exe, exe, "-N", "-F", pidf, "--socket", xs ? xs : "", (char *)NULL);
         } else {
             execl(exe, exe, "-N", "--rundir", rundir, "-F", pidf, (char *)NULL);
         }
@@ -181,7 +197,9 @@ static int ensure_one(const char *rundir, const char *bin, const struct service 
         }
         usleep(10000);
     }
-    snprintf(err, errlen, "%s did not answer on %s/%s within %d s", s->name, rundir, s->socket,
+    char path[PATH_MAX];
+    snprintf(err, errlen, "%s did not answer on %s within %d s", s->name,
+             service_socket(rundir, s->socket, path, sizeof(path)) ? path : "(path too long)",
              SERVICE_START_TIMEOUT_MS / 1000);
     return -ETIMEDOUT;
 }
@@ -203,7 +221,14 @@ static int lock_rundir(const char *rundir)
 
 int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
 {
+    return kxl_services_ensure_ex(rundir, NULL, err, errlen);
+}
+
+int kxl_services_ensure_ex(const char *rundir, unsigned *started, char *err, size_t errlen)
+{
     int all = 1;
+    if (started)
+        *started = 0;
     for (size_t i = 0; i < ARRAY_SIZE(services); i++)
         all &= socket_answers(rundir, services[i].socket);
     if (all)
@@ -230,8 +255,12 @@ int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
         snprintf(err, errlen, "cannot lock %s/services.lock: %s", rundir, strerror(-lock));
         return lock;
     }
-    for (size_t i = 0; i < ARRAY_SIZE(services) && rc == 0; i++)
+    for (size_t i = 0; i < ARRAY_SIZE(services) && rc == 0; i++) {
+        bool was_up = socket_answers(rundir, services[i].socket);
         rc = ensure_one(rundir, bin, &services[i], err, errlen);
+        if (rc == 0 && !was_up && started)
+            (*started)++;
+    }
     close(lock);
     return rc;
 }

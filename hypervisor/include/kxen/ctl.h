@@ -7,6 +7,9 @@
  * memfd, an eventfd) passed with SCM_RIGHTS when the op says so. Payload structs are
  * fixed-layout, little-endian, with explicit padding. The host's own processes are dom0;
  * callers are privileged when their peer credentials (SO_PEERCRED) have uid 0 or kxend's uid.
+ * A refusal (rc < 0) may carry, as its whole payload, the reason as NUL-terminated text of at
+ * most KXEN_CTL_REASON_MAX bytes naming the value refused and the limit it broke: kxend logs
+ * it, and the toolstack prints it where the administrator typed the command.
  * The fast path never crosses this socket: event notifications are eventfd writes/reads. */
 #ifndef KXEN_CTL_H
 #define KXEN_CTL_H
@@ -17,6 +20,7 @@
 #define KXEN_CTL_VERSION 1
 #define KXEN_CTL_MAX_PAYLOAD (256u * 1024u)
 #define KXEN_CTL_MAX_FDS 8
+#define KXEN_CTL_REASON_MAX 256
 
 struct kxen_ctl_hdr {
     uint32_t op;  /* enum kxen_ctl_op */

@@ -32,6 +32,10 @@ int kxen_ctl_call(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req
                   const int *fds, unsigned nfds, void *rep, uint32_t rep_cap, uint32_t *rep_len,
                   int *rep_fds, unsigned *rep_nfds);
 
+/* The reason kxend gave for the last refused call on this connection (kxen/ctl.h), or "" when
+ * it gave none; valid until the next call. */
+const char *kxen_ctl_reason(const struct kxen_ctl *c);
+
 /* Simple form: no descriptors either way. */
 int kxen_ctl_simple(struct kxen_ctl *c, uint32_t op, const void *req, uint32_t req_len, void *rep,
                     uint32_t rep_cap, uint32_t *rep_len);

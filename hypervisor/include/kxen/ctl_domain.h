@@ -18,10 +18,15 @@
 struct kxen_ctl_hello_rep {
     uint32_t version; /* KXEN_CTL_VERSION */
     uint32_t kxend_pid;
-    char accel[16];      /* "soft" | "kvm" */
-    uint32_t privileged; /* 1 when this connection may use privileged ops */
-    uint32_t pad;
+    char accel[16];       /* "soft" | "kvm" */
+    uint32_t privileged;  /* 1 when this connection may use privileged ops */
+    uint32_t xen_version; /* the Xen release kxend presents: major << 16 | minor (0: unknown) */
 };
+
+/* The Xen release whose guest ABI kxend presents (XENVER_version/_extraversion, xl info). */
+#define KXEN_XEN_MAJOR 4
+#define KXEN_XEN_MINOR 17
+#define KXEN_XEN_EXTRA ".0-kxen"
 
 /* KXEN_CTL_DOMAIN_CREATE (privileged) -> struct kxen_ctl_domid_rep. */
 #define KXEN_CTL_CREATE_PRIVILEGED (1u << 0) /* driver domain: may map other domains' grants */

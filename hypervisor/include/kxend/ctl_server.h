@@ -32,7 +32,13 @@ struct ctl_reply {
     uint32_t len;
     int fds[KXEN_CTL_MAX_FDS]; /* sent with the reply, then closed by the server */
     unsigned nfds;
+    char reason[KXEN_CTL_REASON_MAX]; /* set by ctl_refuse(): sent back when rc < 0 */
 };
+
+/* A handler's refusal with its reason: fills rep->reason (logged, and sent back to the caller
+ * as the reply's payload) and returns rc (a negative errno). */
+int ctl_refuse(struct ctl_reply *rep, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef int (*ctl_handler_fn)(struct ctl_request *req, struct ctl_reply *rep);
 

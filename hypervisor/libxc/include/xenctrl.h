@@ -142,6 +142,9 @@ int xc_kxen_domain_info(xc_interface *xch, uint32_t domid, struct kxen_ctl_domai
 int xc_kxen_console_read(xc_interface *xch, uint32_t domid, uint64_t *offset, char *buf,
                          size_t cap);
 int xc_kxen_shutdown_daemon(xc_interface *xch);
+/* kxend's reason for the last refused call on xch ("" when it gave none): the value refused
+ * and the limit it broke. Valid until the next call. */
+const char *xc_kxen_last_reason(xc_interface *xch);
 
 /* Domain state events (created / shut down / destroyed), on a dedicated connection whose fd
  * can be polled. */

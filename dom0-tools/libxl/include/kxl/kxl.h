@@ -25,6 +25,9 @@ struct kxen_ctl *kxl_ctl(struct kxl_ctx *ctx);
 struct xs_handle *kxl_xs(struct kxl_ctx *ctx);
 const char *kxl_rundir(const struct kxl_ctx *ctx);
 const char *kxl_accel(const struct kxl_ctx *ctx);
+/* The Xen release kxend presents (major << 16 | minor) and kxend's pid, from its HELLO. */
+uint32_t kxl_xen_version(const struct kxl_ctx *ctx);
+uint32_t kxl_kxend_pid(const struct kxl_ctx *ctx);
 
 /* Domain state as xl shows it. */
 struct kxl_dominfo {
@@ -98,5 +101,11 @@ int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len);
 /* Embedded services: makes sure kxend, xenstored and xenconsoled run in the run dir (started
  * from the directory of the running program, pid files <name>.pid) and answer. */
 int kxl_services_ensure(const char *rundir, char *err, size_t errlen);
+/* The same; *started (may be NULL) gets how many daemons this call started. */
+int kxl_services_ensure_ex(const char *rundir, unsigned *started, char *err, size_t errlen);
+/* How many daemons kxl_ctx_open(KXL_OPEN_AUTOSTART) started (0: all were running). */
+unsigned kxl_services_started(const struct kxl_ctx *ctx);
+/* The xenstored socket this host's clients use (docs/paths.md), for messages. */
+const char *kxl_xenstored_socket(void);
 
 #endif

@@ -1,0 +1,87 @@
+/* `xl -N create` / `xl create -n`: the domain configuration xl would build, printed as JSON in
+ * the shape of Xen's dry run (c_info, b_info, disks, nics, on_* actions), so that an
+ * administrator can check what a config file and its key=value overrides amount to without
+ * starting anything. */
+#include <stdio.h>
+
+#include "xl.h"
+
+static void jstr(const char *s)
+{
+    if (!s) {
+        fputs("null", stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void mac_str(const uint8_t m[6], char out[18])
+{
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+void xl_print_config_json(const struct kxl_domain_config *dc)
+{
+    char uuid[37] = "";
+    if (dc->has_uuid)
+        kxl_format_uuid(dc->uuid, uuid);
+    printf("{\n    \"c_info\": {\n        \"type\": ");
+    jstr(kxl_domain_type_name(dc->type));
+    printf(",\n        \"name\": ");
+    jstr(dc->name);
+    printf(",\n        \"uuid\": ");
+    jstr(dc->has_uuid ? uuid : NULL);
+    printf("\n    },\n    \"b_info\": {\n        \"max_vcpus\": %u,\n", dc->vcpus);
+    printf("        \"max_memkb\": %llu,\n", (unsigned long long)dc->maxmem_mb * 1024);
+    printf("        \"target_memkb\": %llu,\n", (unsigned long long)dc->memory_mb * 1024);
+    printf("        \"kernel\": ");
+    jstr(dc->kernel);
+    printf(",\n        \"cmdline\": ");
+    jstr(dc->cmdline);
+    printf("\n    },\n    \"disks\": [");
+    for (size_t i = 0; i < dc->nr_disks; i++) {
+        const struct kxl_disk *k = &dc->disks[i];
+        printf("%s\n        {\n            \"pdev_path\": ", i ? "," : "");
+        jstr(k->target);
+        printf(",\n            \"vdev\": ");
+        jstr(k->vdev);
+        printf(",\n            \"backend_domname\": ");
+        jstr(k->backend);
+        printf(",\n            \"readwrite\": %d,\n            \"is_cdrom\": %d\n        }",
+               k->readwrite, k->cdrom);
+    }
+    printf("%s],\n    \"nics\": [", dc->nr_disks ? "\n    " : "");
+    for (size_t i = 0; i < dc->nr_vifs; i++) {
+        const struct kxl_vif *v = &dc->vifs[i];
+        char mac[18];
+        mac_str(v->mac, mac);
+        printf("%s\n        {\n            \"devid\": %zu,\n            \"mac\": ", i ? "," : "",
+               i);
+        jstr(v->has_mac ? mac : NULL);
+        printf(",\n            \"bridge\": ");
+        jstr(v->bridge);
+        printf(",\n            \"backend_domname\": ");
+        jstr(v->backend);
+        printf("\n        }");
+    }
+    printf("%s],\n", dc->nr_vifs ? "\n    " : "");
+    printf("    \"on_poweroff\": ");
+    jstr(kxl_action_name(dc->on_poweroff));
+    printf(",\n    \"on_reboot\": ");
+    jstr(kxl_action_name(dc->on_reboot));
+    printf(",\n    \"on_watchdog\": ");
+    jstr(kxl_action_name(dc->on_watchdog));
+    printf(",\n    \"on_crash\": ");
+    jstr(kxl_action_name(dc->on_crash));
+    printf("\n}\n");
+}

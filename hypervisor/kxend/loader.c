@@ -20,8 +20,9 @@
 
 /* The soft accelerator runs guests identity-mapped without paging, so a kernel that needs its
  * own page tables (Linux: linked at 0xffffffff81000000, loaded at 16 MiB) cannot run there. */
-#define SOFT_NO_LINUX "soft cannot run Linux PVH (the kernel needs paging, which Unicorn's "   \
-                      "identity-mapped soft accelerator lacks): use kxend --accel kvm"
+#define SOFT_NO_LINUX                                                                              \
+    "soft cannot run Linux PVH (the kernel needs paging, which Unicorn's "                         \
+    "identity-mapped soft accelerator lacks): use kxend --accel kvm"
 
 static void pv_start_info(struct domain *d, uint64_t si_gpa, uint64_t ram_pages,
                           const struct load_params *prm, uint64_t rd_gpa, uint64_t rd_size)
@@ -60,9 +61,8 @@ static void place_special_pages(struct domain *d, uint64_t base, const struct lo
     d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN] = prm->console_evtchn;
 }
 
-static int load_elf(struct domain *d, const uint8_t *img, size_t len,
-                    const struct load_params *prm, struct load_result *res, char *msg,
-                    size_t msglen)
+static int load_elf(struct domain *d, const uint8_t *img, size_t len, const struct load_params *prm,
+                    struct load_result *res, char *msg, size_t msglen)
 {
     struct elf_info info;
     bool pv = d->accel->pv_boot;
@@ -93,8 +93,8 @@ static int load_elf(struct domain *d, const uint8_t *img, size_t len,
                            MAX_GUEST_CMDLINE - 1);
 
     uint64_t ram_end = base << KXEN_PAGE_SHIFT, rd_gpa = 0, rd_size = 0;
-    if (prm->has_ramdisk && (rc = loader_ramdisk_load(d, prm->ramdisk_fd, info.hi, ram_end,
-                                                          &rd_gpa, &rd_size, msg, msglen)) < 0)
+    if (prm->has_ramdisk && (rc = loader_ramdisk_load(d, prm->ramdisk_fd, info.hi, ram_end, &rd_gpa,
+                                                      &rd_size, msg, msglen)) < 0)
         return rc;
     loader_elf_load(d, img);
     place_special_pages(d, base, prm);

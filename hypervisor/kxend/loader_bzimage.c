@@ -38,12 +38,12 @@ static uint32_t le32(const uint8_t *p)
 
 bool loader_is_bzimage(const uint8_t *img, size_t len)
 {
-    return len >= HDR_END && !memcmp(img + HDR_MAGIC, "HdrS", 4) &&
-           img[HDR_BOOT_FLAG] == 0x55 && img[HDR_BOOT_FLAG + 1] == 0xaa;
+    return len >= HDR_END && !memcmp(img + HDR_MAGIC, "HdrS", 4) && img[HDR_BOOT_FLAG] == 0x55 &&
+           img[HDR_BOOT_FLAG + 1] == 0xaa;
 }
 
-static int xz_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-                     size_t *got, char *msg, size_t msglen)
+static int xz_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len, size_t *got,
+                     char *msg, size_t msglen)
 {
     lzma_stream s = LZMA_STREAM_INIT;
     /* The kernel's XZ dictionary is at most 32 MiB; 256 MiB bounds a hostile header. */
@@ -77,8 +77,8 @@ static int xz_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
                        (int)r);
 }
 
-static int gzip_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-                       size_t *got, char *msg, size_t msglen)
+static int gzip_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len, size_t *got,
+                       char *msg, size_t msglen)
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
@@ -118,13 +118,14 @@ static int gzip_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t ou
     return loader_fail(msg, msglen, -EINVAL, "bzImage payload (gzip): corrupt (zlib error %d)", r);
 }
 
-static int zstd_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
-                       size_t *got, char *msg, size_t msglen)
+static int zstd_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len, size_t *got,
+                       char *msg, size_t msglen)
 {
 #if HAVE_ZSTD
     size_t n = ZSTD_decompress(out, out_len, in, in_len);
     if (ZSTD_isError(n))
-        return loader_fail(msg, msglen, -EINVAL, "bzImage payload (zstd): corrupt or truncated (%s)",
+        return loader_fail(msg, msglen, -EINVAL,
+                           "bzImage payload (zstd): corrupt or truncated (%s)",
                            ZSTD_getErrorName(n));
     *got = n;
     return 0;
@@ -186,7 +187,10 @@ int loader_bzimage_extract(const uint8_t *img, size_t len, uint8_t **out, size_t
                            "1 .. %u MiB",
                            want, KXEN_MAX_KERNEL >> 20);
     int (*decode)(const uint8_t *, size_t, uint8_t *, size_t, size_t *, char *, size_t) = NULL;
-    if (!memcmp(p, "\xfd" "7zXZ\0", 6))
+    if (!memcmp(p,
+                "\xfd"
+                "7zXZ\0",
+                6))
         decode = xz_decode;
     else if (p[0] == 0x1f && p[1] == 0x8b)
         decode = gzip_decode;
@@ -196,8 +200,8 @@ int loader_bzimage_extract(const uint8_t *img, size_t len, uint8_t **out, size_t
         const char *f = other_format(p);
         if (f)
             return loader_fail(msg, msglen, -ENOEXEC,
-                               "bzImage payload is %s-compressed; kxend decompresses XZ, gzip%s",
-                               f, HAVE_ZSTD ? " and zstd" : "");
+                               "bzImage payload is %s-compressed; kxend decompresses XZ, gzip%s", f,
+                               HAVE_ZSTD ? " and zstd" : "");
         return loader_fail(msg, msglen, -EINVAL,
                            "bzImage payload: unknown compression (first bytes %02x %02x %02x "
                            "%02x)",

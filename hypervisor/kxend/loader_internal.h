@@ -27,8 +27,8 @@ struct domain;
 
 /* Reads the ramdisk open on fd (a regular file, whole) into guest RAM at the first page
  * boundary at or above image_end, refusing one that would reach limit (the special pages). */
-int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit,
-                        uint64_t *gpa, uint64_t *size, char *msg, size_t msglen);
+int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit, uint64_t *gpa,
+                        uint64_t *size, char *msg, size_t msglen);
 
 /* PVH: writes hvm_start_info (version 1), the memory map (RAM from 0 up to ram_end, then
  * the special pages reserved), the module list (the ramdisk as module 0, if any) and the

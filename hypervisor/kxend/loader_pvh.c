@@ -21,8 +21,8 @@
 #define SI_MODLIST_OFF 512
 #define SI_CMDLINE_OFF 2048
 
-int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit,
-                        uint64_t *gpa, uint64_t *size, char *msg, size_t msglen)
+int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit, uint64_t *gpa,
+                        uint64_t *size, char *msg, size_t msglen)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)

@@ -55,9 +55,9 @@ static int make_cpio(size_t *len)
     const char *names[2] = {"init", "TRAILER!!!"};
     for (int i = 0; i < 2; i++) {
         size_t fsz = i == 0 ? sizeof(body) - 1 : 0;
-        n += (size_t)sprintf(buf + n, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X",
-                             i + 1, i == 0 ? 0100755 : 0, 0, 0, 1, 0, fsz, 0, 0, 0, 0,
-                             strlen(names[i]) + 1, 0);
+        n += (size_t)sprintf(
+            buf + n, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", i + 1,
+            i == 0 ? 0100755 : 0, 0, 0, 1, 0, fsz, 0, 0, 0, 0, strlen(names[i]) + 1, 0);
         n += (size_t)sprintf(buf + n, "%s", names[i]) + 1;
         while (n % 4)
             buf[n++] = 0;
@@ -266,8 +266,7 @@ Test(loader_linux, refuses_a_kernel_without_the_pvh_note)
     struct domain *d = pvh_domain(RAM);
     struct load_params p = {0};
     struct blob vmlinux = {elf, len};
-    load_refused(d, &vmlinux, &p, -EINVAL,
-                 "has no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel");
+    load_refused(d, &vmlinux, &p, -EINVAL, "has no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel");
     drop(d);
     free(elf);
     free(k.b);

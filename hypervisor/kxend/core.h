@@ -123,8 +123,6 @@ struct elf_info {
 };
 int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_info *info,
                  char *msg, size_t msglen);
-/* Copies the PT_LOAD segments of an image loader_parse accepted to their p_paddr. */
-void loader_elf_load(struct domain *d, const uint8_t *img);
 
 /* bzImage (loader_bzimage.c): whether img starts with a Linux boot-protocol setup header. */
 bool loader_is_bzimage(const uint8_t *img, size_t len);

@@ -4,6 +4,7 @@
  * information (PV start_info on soft, PVH hvm_start_info on kvm) and the boot vCPU state.
  * Invariant: nothing is written to guest RAM before every check that can refuse the image
  * has passed, except the ramdisk, which is read last before the boot information. */
+#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,24 @@
 #define SOFT_NO_LINUX                                                                              \
     "soft cannot run Linux PVH (the kernel needs paging, which Unicorn's "                         \
     "identity-mapped soft accelerator lacks): use kxend --accel kvm"
+
+/* Copies the PT_LOAD segments of an image loader_parse accepted to their p_paddr. */
+static void load_segments(struct domain *d, const uint8_t *img)
+{
+    Elf64_Ehdr eh;
+    memcpy(&eh, img, sizeof(eh));
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr p;
+        memcpy(&p, img + eh.e_phoff + i * sizeof(p), sizeof(p));
+        if (p.p_type != PT_LOAD || p.p_memsz == 0)
+            continue;
+        /* Bounds were checked by loader_parse. */
+        copy_to_guest_phys(d, p.p_paddr, img + p.p_offset, p.p_filesz);
+        uint8_t *bss = guest_phys_ptr(d, p.p_paddr + p.p_filesz, p.p_memsz - p.p_filesz);
+        if (bss)
+            memset(bss, 0, p.p_memsz - p.p_filesz);
+    }
+}
 
 static void pv_start_info(struct domain *d, uint64_t si_gpa, uint64_t ram_pages,
                           const struct load_params *prm, uint64_t rd_gpa, uint64_t rd_size)
@@ -96,7 +115,7 @@ static int load_elf(struct domain *d, const uint8_t *img, size_t len, const stru
     if (prm->has_ramdisk && (rc = loader_ramdisk_load(d, prm->ramdisk_fd, info.hi, ram_end, &rd_gpa,
                                                       &rd_size, msg, msglen)) < 0)
         return rc;
-    loader_elf_load(d, img);
+    load_segments(d, img);
     place_special_pages(d, base, prm);
 
     struct vcpu_boot boot;

@@ -34,6 +34,18 @@ test_kxend_SRCS   += $(wildcard hypervisor/tests/test_kxend_*.c) \
 test_kxend_LIBS   += libkxenctlclient libkxencommon
 test_kxend_LDLIBS += -lunicorn -lm -llzma -lz
 
+# The loader's fuzz target: replayed over its corpus in test_kxend (gcc, sanitizers) ...
+test_kxend_SRCS += hypervisor/tests/fuzz_loader.c
+hypervisor/tests/fuzz_loader.c_CPPFLAGS += -DLOADER_REPLAY
+hypervisor/tests/test_kxend_loader_fuzz_replay.c_CPPFLAGS += \
+    -DLOADER_CORPUS_DIR='"$(abspath hypervisor/tests/corpus_loader)"'
+# ... and the libFuzzer build (clang; not part of `all`):
+#   make loader-fuzz && build/fuzz/loader_fuzz -max_total_time=60 hypervisor/tests/corpus_loader
+FUZZERS += loader_fuzz
+loader_fuzz_SRCS += hypervisor/tests/fuzz_loader.c hypervisor/kxend/loader_elf.c \
+                    hypervisor/kxend/loader_bzimage.c
+loader_fuzz_LDLIBS += -llzma -lz
+
 # A small xc client for the system tests (kxend's own guest is guests/kxend-mini).
 TEST_PROGRAMS += kxen-xctool
 kxen-xctool_SRCS += hypervisor/tests/xctool.c

@@ -104,7 +104,8 @@ struct load_result {
     uint64_t ramdisk_gpa, ramdisk_size; /* 0, 0: no ramdisk */
     uint32_t boot_mode, nr_gnttab_frames;
 };
-#define KXEN_MAX_IMAGE (64u << 20)
+/* Bound on the kernel file: a stripped Linux vmlinux is about 63 MiB. */
+#define KXEN_MAX_IMAGE (256u << 20)
 /* Bound on a bzImage's decompressed kernel (Debian's 6.1 vmlinux is 66 MB). */
 #define KXEN_MAX_KERNEL (512u << 20)
 /* Loads a kernel held in memory (already read: an ELF image, or a bzImage whose payload is

@@ -293,3 +293,24 @@ Test(loader_linux, soft_refuses_linux_and_says_to_use_kvm)
     drop(d);
     free(k.b);
 }
+
+Test(loader_linux, loads_the_plain_vmlinux_as_well)
+{
+    struct blob k = debian_kernel();
+    uint8_t *elf;
+    size_t len;
+    char msg[512] = "";
+    cr_assert_eq(loader_bzimage_extract(k.b, k.len, &elf, &len, msg, sizeof(msg)), 0, "%s", msg);
+    struct domain *d = pvh_domain(RAM);
+    struct load_params p = {.cmdline = "console=hvc0"};
+    struct load_result r;
+    cr_assert_eq(loader_load_image(d, elf, len, &p, &r, msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(r.boot_mode, KXEN_BOOT_PVH32);
+    cr_assert(r.entry > LINUX_LOAD && r.entry < r.image_end);
+    cr_assert_eq(r.ramdisk_size, 0);
+    struct hvm_start_info *hs = guest_phys_ptr(d, d->vcpus[0]->boot.rbx, sizeof(*hs));
+    cr_assert(hs && hs->nr_modules == 0, "no ramdisk, no module");
+    drop(d);
+    free(elf);
+    free(k.b);
+}

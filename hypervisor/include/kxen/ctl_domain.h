@@ -76,7 +76,7 @@ struct kxen_ctl_domain_info {
 };
 
 /* KXEN_CTL_DOMAIN_LOAD (privileged), with one or two fds: the kernel (an ELF image or a Linux
- * bzImage, read with pread from offset 0, at most 64 MiB), then optionally a ramdisk (read
+ * bzImage, read with pread from offset 0, at most 256 MiB), then optionally a ramdisk (read
  * whole into guest RAM above the kernel; PVH module 0, PV start_info mod_start/mod_len).
  * The domain must be DOM_BUILDING (-EBUSY otherwise). Without flags the vCPUs start running
  * at once; with KXEN_LOAD_PAUSED the domain is left paused (no guest instruction runs) until

@@ -19,14 +19,32 @@ libxenctrl_LIBS += libkxencommon
 PROGRAMS += kxend
 kxend_SRCS   += $(wildcard hypervisor/kxend/*.c hypervisor/accel/*.c)
 kxend_LIBS   += libkxencommon
-kxend_LDLIBS += -lunicorn -lm
+kxend_LDLIBS += -lunicorn -lm -llzma -lz
+# The loader decompresses zstd bzImage payloads when Debian's libzstd-dev is installed
+# (loader_bzimage.c tests for <zstd.h> the same way).
+ifneq ($(wildcard /usr/include/zstd.h),)
+kxend_LDLIBS += -lzstd
+test_kxend_LDLIBS += -lzstd
+endif
 
 # Unit tests: the core (whatever any folder adds to kxend) linked without main(), no daemon.
 UNIT_TESTS += test_kxend
 test_kxend_SRCS   += $(wildcard hypervisor/tests/test_kxend_*.c) \
                      $(filter-out hypervisor/kxend/main.c,$(kxend_SRCS))
 test_kxend_LIBS   += libkxenctlclient libkxencommon
-test_kxend_LDLIBS += -lunicorn -lm
+test_kxend_LDLIBS += -lunicorn -lm -llzma -lz
+
+# The loader's fuzz target: replayed over its corpus in test_kxend (gcc, sanitizers) ...
+test_kxend_SRCS += hypervisor/tests/fuzz_loader.c
+hypervisor/tests/fuzz_loader.c_CPPFLAGS += -DLOADER_REPLAY
+hypervisor/tests/test_kxend_loader_fuzz_replay.c_CPPFLAGS += \
+    -DLOADER_CORPUS_DIR='"$(abspath hypervisor/tests/corpus_loader)"'
+# ... and the libFuzzer build (clang; not part of `all`):
+#   make loader-fuzz && build/fuzz/loader_fuzz -max_total_time=60 hypervisor/tests/corpus_loader
+FUZZERS += loader_fuzz
+loader_fuzz_SRCS += hypervisor/tests/fuzz_loader.c hypervisor/kxend/loader_elf.c \
+                    hypervisor/kxend/loader_bzimage.c
+loader_fuzz_LDLIBS += -llzma -lz
 
 # A small xc client for the system tests (kxend's own guest is guests/kxend-mini).
 TEST_PROGRAMS += kxen-xctool

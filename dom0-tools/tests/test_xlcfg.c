@@ -136,10 +136,20 @@ Test(xlcfg, unknown_keys_are_ignored_like_xl)
     kxl_domain_config_free(&dc);
 }
 
+Test(xlcfg, ramdisk_is_read_as_a_path_and_an_empty_one_refused)
+{
+    struct kxl_domain_config dc;
+    cr_assert_eq(load("name='a'\nkernel='k'\nramdisk = '/boot/initrd.img'\n", &dc), 0, "%s", err);
+    cr_assert_str_eq(dc.ramdisk, "/boot/initrd.img");
+    kxl_domain_config_free(&dc);
+    cr_assert_eq(load("name='a'\nkernel='k'\n", &dc), 0, "%s", err);
+    cr_assert_null(dc.ramdisk);
+    kxl_domain_config_free(&dc);
+    expect_error("name='a'\nkernel='k'\nramdisk = ''\n", "t.cfg:3: ramdisk: empty ramdisk path");
+}
+
 Test(xlcfg, xen_keys_kxen_cannot_honour_are_refused_not_ignored)
 {
-    expect_error("name='a'\nkernel='k'\nramdisk = '/boot/initrd.img'\n",
-                 "t.cfg:3: ramdisk: not supported: no initial ramdisk");
     expect_error("name='a'\nkernel='k'\nbootloader = 'pygrub'\n",
                  "t.cfg:3: bootloader: not supported");
     expect_error("name='a'\nkernel='k'\npci = [ '01:00.0' ]\n", "t.cfg:3: pci: not supported");

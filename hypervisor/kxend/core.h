@@ -98,30 +98,48 @@ int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value);
 /* Runstate bookkeeping (vcpu_op.c). */
 void vcpu_runstate_set(struct vcpu *v, int runstate);
 
-/* Loader (loader.c). */
+/* Loader (loader*.c). */
 struct load_params {
     int image_fd;
+    bool has_ramdisk; /* ramdisk_fd is read whole (pread from 0): PVH module 0 */
+    int ramdisk_fd;
     const char *cmdline;
     uint32_t store_evtchn, console_evtchn;
 };
 struct load_result {
     uint64_t entry, start_info_pfn, shared_info_pfn, store_pfn, console_pfn, gnttab_base_pfn;
     uint64_t hypercall_page_gpa, image_end;
+    uint64_t ramdisk_gpa, ramdisk_size; /* 0, 0: no ramdisk */
     uint32_t boot_mode, nr_gnttab_frames;
 };
-#define KXEN_MAX_IMAGE (64u << 20)
-/* Loads an ELF image held in memory (already read) into d and fills the boot state. msg gets
- * a human-readable reason on failure. */
+/* Bound on the kernel file: a stripped Linux vmlinux is about 63 MiB. */
+#define KXEN_MAX_IMAGE (256u << 20)
+/* Bound on a bzImage's decompressed kernel (Debian's 6.1 vmlinux is 66 MB). */
+#define KXEN_MAX_KERNEL (512u << 20)
+/* Loads a kernel held in memory (already read: an ELF image, or a bzImage whose payload is
+ * decompressed to one) into d and fills the boot state. msg gets a human-readable reason on
+ * failure. */
 int loader_load_image(struct domain *d, const uint8_t *img, size_t len, const struct load_params *p,
                       struct load_result *res, char *msg, size_t msglen);
-/* Parses only (unit tests): finds entries and segments, checks bounds against ram_size. */
+/* Parses only (unit tests): finds entries and segments, checks bounds against ram_size.
+ * [lo, hi) is the physical range the PT_LOAD segments occupy, [vlo, vhi) their virtual one. */
 struct elf_info {
     uint64_t pv_entry, phys32_entry, hypercall_page;
-    uint64_t lo, hi; /* loaded range [lo, hi) */
+    uint64_t lo, hi;   /* loaded range [lo, hi) */
+    uint64_t vlo, vhi; /* virtual range of the same segments */
     bool has_pv_entry, has_phys32_entry, has_hypercall_page;
+    bool virt_differs; /* some PT_LOAD has p_vaddr != p_paddr (the kernel needs paging) */
 };
 int loader_parse(const uint8_t *img, size_t len, uint64_t ram_size, struct elf_info *info,
                  char *msg, size_t msglen);
+
+/* bzImage (loader_bzimage.c): whether img starts with a Linux boot-protocol setup header. */
+bool loader_is_bzimage(const uint8_t *img, size_t len);
+/* Checks the setup header (boot protocol 2.08+) and decompresses the payload (XZ, gzip, and
+ * zstd when built with libzstd) into a malloc'd *out of *out_len bytes (at most
+ * KXEN_MAX_KERNEL). The caller frees *out. */
+int loader_bzimage_extract(const uint8_t *img, size_t len, uint8_t **out, size_t *out_len,
+                           char *msg, size_t msglen);
 
 /* Control server (ctl_server.c). */
 int ctl_server_init(const char *socket_path);

@@ -260,7 +260,7 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
     int rc;
 
     memcpy(&a, req->payload, sizeof(a));
-    if (req->nfds != 1 || memchr(a.cmdline, 0, sizeof(a.cmdline)) == NULL ||
+    if (req->nfds < 1 || req->nfds > 2 || memchr(a.cmdline, 0, sizeof(a.cmdline)) == NULL ||
         (a.flags & ~KXEN_LOAD_PAUSED))
         return -EINVAL;
     if (fstat(req->fds[0], &st) < 0)
@@ -297,6 +297,8 @@ static int op_load(struct ctl_request *req, struct ctl_reply *rep)
         got += (size_t)n;
     }
     struct load_params p = {.image_fd = req->fds[0],
+                            .has_ramdisk = req->nfds > 1,
+                            .ramdisk_fd = req->nfds > 1 ? req->fds[1] : -1,
                             .cmdline = a.cmdline,
                             .store_evtchn = a.store_evtchn,
                             .console_evtchn = a.console_evtchn};

@@ -58,9 +58,11 @@ write_cfg "$d/hvm.cfg" hvmguest 'type = "hvm"'
 xl create "$d/hvm.cfg" >/dev/null 2>"$d/err"
 check "type hvm is refused with the reason" grep -qF "type 'hvm' guests are not supported by this xl yet" "$d/err"
 check "nothing is left of the hvm domain" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0
-# Xen keys kxen cannot honour are refused by name, not ignored.
-bad "ramdisk is refused, not ignored" "$d/bad.cfg:3: ramdisk: not supported" \
-    "name='a'\nkernel='k'\nramdisk='/boot/initrd'\n"
+# A ramdisk that does not exist is named, and the domain rolled back.
+write_cfg "$d/nord.cfg" nord 'ramdisk = "/nonexistent/initrd.img"'
+xl create "$d/nord.cfg" >/dev/null 2>"$d/err"
+check "missing ramdisk is reported with its path" grep -qF "cannot open ramdisk /nonexistent/initrd.img" "$d/err"
+check "nothing is left of the ramdisk-less domain" test "$(xl list | awk 'NR > 2' | wc -l)" -eq 0
 # Overrides: a valid file, name and memory from the command line.
 write_cfg "$d/good.cfg" good
 xl create -q "$d/good.cfg" 'name="over"' 'memory=24' 2>"$d/err"

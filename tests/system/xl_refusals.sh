@@ -20,11 +20,11 @@ xl_err "$w/empty.cfg"
 check "an empty kernel: 'empty file (0 bytes)'" has "empty file (0 bytes)"
 check "... not 'File too large'" lacks "File too large"
 
-# A bzImage: the Linux boot protocol signature at 0x202.
-{ head -c 514 /dev/zero; printf 'HdrS'; head -c 1024 /dev/zero; } >"$w/bzImage"
+# A bzImage: the boot flag 0xaa55 at 0x1fe and the Linux boot protocol signature at 0x202.
+{ head -c 510 /dev/zero; printf '\x55\xaa\x00\x00HdrS'; head -c 1024 /dev/zero; } >"$w/bzImage"
 write_cfg "$w/bz.cfg" kbz "kernel = \"$w/bzImage\""
 xl_err "$w/bz.cfg"
-check "a bzImage is named as one, with what to give instead" has "a bzImage, not an ELF image"
+check "a bzImage on soft is refused as Linux, with what to use instead" has "soft cannot run Linux PVH (the kernel needs paging): use --accel kvm"
 
 # A PIE: hello.elf with e_type patched to ET_DYN.
 cp "$guests/hello.elf" "$w/pie.elf"

@@ -284,9 +284,14 @@ static void undo(struct kxl_ctx *ctx, struct build_state *b)
 static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                        struct build_state *b)
 {
-    int fd = open(dc->kernel, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int fds[2] = {open(dc->kernel, O_RDONLY | O_CLOEXEC), -1};
+    if (fds[0] < 0)
         return kxl_fail(ctx, -errno, "cannot open kernel %s: %s", dc->kernel, strerror(errno));
+    if (dc->ramdisk && (fds[1] = open(dc->ramdisk, O_RDONLY | O_CLOEXEC)) < 0) {
+        int rc = -errno;
+        close(fds[0]);
+        return kxl_fail(ctx, rc, "cannot open ramdisk %s: %s", dc->ramdisk, strerror(-rc));
+    }
     struct kxen_ctl_domain_load req = {.domid = b->domid,
                                        .store_evtchn = b->store_port,
                                        .console_evtchn = b->console_port,
@@ -294,11 +299,19 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
     struct kxen_ctl_domain_load_rep rep;
     uint32_t len = 0;
-    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_DOMAIN_LOAD, &req, sizeof(req), &fd, 1, &rep,
-                           sizeof(rep), &len, NULL, NULL);
-    close(fd);
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_DOMAIN_LOAD, &req, sizeof(req), fds,
+                           dc->ramdisk ? 2 : 1, &rep, sizeof(rep), &len, NULL, NULL);
+    close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
     if (rc == 0 && len < sizeof(rep))
         rc = -EPROTO;
+    /* kxend refuses a kernel that needs paging (Linux) with -EOPNOTSUPP on soft. */
+    if (rc == -EOPNOTSUPP && !strcmp(kxl_accel(ctx), "soft"))
+        return kxl_fail(ctx, rc,
+                        "kxend refused to load kernel %s: soft cannot run Linux PVH (the kernel "
+                        "needs paging): use --accel kvm",
+                        dc->kernel);
     if (rc < 0)
         return kxl_fail(ctx, rc, "kxend refused to load kernel %s: %s", dc->kernel,
                         kxl_hv_reason(ctx, rc));

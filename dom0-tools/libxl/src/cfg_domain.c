@@ -182,6 +182,7 @@ static int get_action(const struct kxl_cfg *cfg, const char *key, enum kxl_actio
 void kxl_domain_config_free(struct kxl_domain_config *dc)
 {
     free(dc->kernel);
+    free(dc->ramdisk);
     free(dc->cmdline);
     for (size_t i = 0; i < dc->nr_disks; i++)
         kxl_disk_free(&dc->disks[i]);
@@ -333,6 +334,15 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         return -EINVAL;
     }
 
+    if ((e = kxl_cfg_get(cfg, "ramdisk"))) {
+        if ((rc = get_string(e, &s, err, errlen)))
+            return rc;
+        if (!*s)
+            return cfg_err(err, errlen, e, "empty ramdisk path");
+        if (!(dc->ramdisk = strdup(s)))
+            return -ENOMEM;
+    }
+
     /* cmdline wins; otherwise Xen builds "root=<root> <extra>". */
     if ((e = kxl_cfg_get(cfg, "cmdline"))) {
         if ((rc = get_string(e, &s, err, errlen)))
@@ -365,7 +375,6 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
     static const struct {
         const char *key, *why;
     } unsupported[] = {
-        {"ramdisk", "no initial ramdisk is loaded by kxen's domain builder"},
         {"bootloader", "kxen boots the 'kernel' image directly (no pygrub)"},
         {"pci", "there is no PCI passthrough on kxen"},
         {"device_model_override", "there is no device model on kxen"},

@@ -80,10 +80,12 @@ struct kxen_ctl_domain_info {
     uint64_t store_pfn, console_pfn;
 };
 
-/* KXEN_CTL_DOMAIN_LOAD (privileged), with exactly one fd: the ELF image (read with pread from
- * offset 0, at most 64 MiB). The domain must be DOM_BUILDING (-EBUSY otherwise). Without
- * flags the vCPUs start running at once; with KXEN_LOAD_PAUSED the domain is left paused
- * (no guest instruction runs) until DOMAIN_UNPAUSE, as Xen's domain builder leaves it. */
+/* KXEN_CTL_DOMAIN_LOAD (privileged), with one or two fds: the kernel (an ELF image or a Linux
+ * bzImage, read with pread from offset 0, at most 256 MiB), then optionally a ramdisk (read
+ * whole into guest RAM above the kernel; PVH module 0, PV start_info mod_start/mod_len).
+ * The domain must be DOM_BUILDING (-EBUSY otherwise). Without flags the vCPUs start running
+ * at once; with KXEN_LOAD_PAUSED the domain is left paused (no guest instruction runs) until
+ * DOMAIN_UNPAUSE, as Xen's domain builder leaves it. */
 #define KXEN_LOAD_PAUSED (1u << 0)
 struct kxen_ctl_domain_load {
     uint16_t domid;

@@ -102,6 +102,7 @@ struct kxl_domain_config {
     uint64_t maxmem_mb;
     unsigned vcpus;
     char *kernel;  /* path as written in the file */
+    char *ramdisk; /* path or NULL: handed to the guest as its initial ramdisk */
     char *cmdline; /* cmdline, else root + extra */
     enum kxl_action on_poweroff, on_reboot, on_crash, on_watchdog;
     struct kxl_disk *disks;

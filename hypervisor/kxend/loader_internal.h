@@ -1,0 +1,39 @@
+/* Loader-private helpers shared by the domain builder's files (loader*.c): the refusal
+ * formatter and the overflow-free range check every untrusted offset goes through. */
+#ifndef KXEND_LOADER_INTERNAL_H
+#define KXEND_LOADER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kxend/gnttab.h"
+
+/* Writes the reason into msg (when there is room) and returns rc. */
+int loader_fail(char *msg, size_t len, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* [off, off+len) inside a buffer of size total, without overflow. */
+static inline bool loader_in_range(uint64_t off, uint64_t len, size_t total)
+{
+    return off <= total && len <= total - off;
+}
+
+struct domain;
+
+/* Special pages, from the top of RAM down: start info, shared_info, store ring, console ring,
+ * then the grant frames. */
+#define LOADER_SPECIAL_PAGES (4u + KXEN_GNTTAB_MAX_FRAMES)
+
+/* Reads the ramdisk open on fd (a regular file, whole) into guest RAM at the first page
+ * boundary at or above image_end, refusing one that would reach limit (the special pages). */
+int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit, uint64_t *gpa,
+                        uint64_t *size, char *msg, size_t msglen);
+
+/* PVH: writes hvm_start_info (version 1), the memory map (RAM from 0 up to ram_end, then
+ * the special pages reserved), the module list (the ramdisk as module 0, if any) and the
+ * command line into the one page at pg. */
+void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
+                           uint64_t ramdisk_gpa, uint64_t ramdisk_size);
+
+#endif

@@ -1,0 +1,89 @@
+/* The domain builder's PVH part (Xen's docs/misc/pvh.pandoc, as kxen's kvm accelerator boots
+ * guests): the hvm_start_info page %ebx points at, and the ramdisk handed over as module 0
+ * ("the first module is always the ramdisk" for Linux). Invariant: everything written here
+ * lies in guest RAM below the special pages, inside [0, ram_end) of the memory map, or in the
+ * start-info page itself. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <kxen/hvm/start_info.h>
+#include <kxen/xen.h>
+
+#include "core.h"
+#include "kxen/util.h"
+#include "kxend/guest_mem.h"
+#include "loader_internal.h"
+
+/* Layout of the start-info page. */
+#define SI_MEMMAP_OFF 256
+#define SI_MODLIST_OFF 512
+#define SI_CMDLINE_OFF 2048
+
+int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit, uint64_t *gpa,
+                        uint64_t *size, char *msg, size_t msglen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return loader_fail(msg, msglen, -errno, "ramdisk: cannot stat it");
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+        return loader_fail(msg, msglen, -EINVAL, "ramdisk: not a non-empty regular file");
+    uint64_t len = (uint64_t)st.st_size;
+    uint64_t at = KXEN_ALIGN_UP(image_end, (uint64_t)KXEN_PAGE_SIZE);
+    if (at > limit || len > limit - at)
+        return loader_fail(msg, msglen, -ENOMEM,
+                           "ramdisk of %llu bytes does not fit: %llu bytes free between the "
+                           "kernel's end (%#llx) and the special pages (%#llx); give the guest "
+                           "more memory",
+                           (unsigned long long)len,
+                           (unsigned long long)(at < limit ? limit - at : 0),
+                           (unsigned long long)image_end, (unsigned long long)limit);
+    uint8_t *dst = guest_phys_ptr(d, at, len);
+    if (!dst)
+        return loader_fail(msg, msglen, -EFAULT, "ramdisk: [%#llx, +%llu) is not guest RAM",
+                           (unsigned long long)at, (unsigned long long)len);
+    uint64_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, dst + got, len - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return loader_fail(msg, msglen, n < 0 ? -errno : -EIO,
+                               "ramdisk: read failed after %llu of %llu bytes",
+                               (unsigned long long)got, (unsigned long long)len);
+        got += (uint64_t)n;
+    }
+    *gpa = at;
+    *size = len;
+    return 0;
+}
+
+void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
+                           uint64_t ramdisk_gpa, uint64_t ramdisk_size)
+{
+    struct hvm_start_info hs;
+    struct hvm_memmap_table_entry mm[2] = {
+        {0, ram_end, XEN_HVM_MEMMAP_TYPE_RAM, 0},
+        {ram_end, (uint64_t)LOADER_SPECIAL_PAGES << KXEN_PAGE_SHIFT, XEN_HVM_MEMMAP_TYPE_RESERVED,
+         0},
+    };
+    memset(&hs, 0, sizeof(hs));
+    hs.magic = XEN_HVM_START_MAGIC_VALUE;
+    hs.version = 1;
+    hs.flags = d->privileged ? SIF_PRIVILEGED : 0;
+    hs.memmap_paddr = pg + SI_MEMMAP_OFF;
+    hs.memmap_entries = 2;
+    hs.cmdline_paddr = pg + SI_CMDLINE_OFF;
+    if (ramdisk_size) {
+        struct hvm_modlist_entry mod = {.paddr = ramdisk_gpa, .size = ramdisk_size};
+        hs.nr_modules = 1;
+        hs.modlist_paddr = pg + SI_MODLIST_OFF;
+        copy_to_guest_phys(d, pg + SI_MODLIST_OFF, &mod, sizeof(mod));
+    }
+    copy_to_guest_phys(d, pg, &hs, sizeof(hs));
+    copy_to_guest_phys(d, pg + SI_MEMMAP_OFF, mm, sizeof(mm));
+    /* The caller bounded the command line to MAX_GUEST_CMDLINE (1024) bytes, which fits
+     * between SI_CMDLINE_OFF and the end of the page. */
+    copy_to_guest_phys(d, pg + SI_CMDLINE_OFF, cmdline, strlen(cmdline) + 1);
+}

@@ -370,8 +370,8 @@ install: all
 	install -m 755 $(addprefix $(BUILD)/bin/,$(INST_BINS)) $(D)$(BINDIR)/
 	$(foreach p,$(sort $(PROGRAMS)),$(foreach a,$(sort $($(p)_ALIASES)),\
 	  ln -f $(D)$(BINDIR)/$(p) $(D)$(BINDIR)/$(a) &&)) true
-	cd $(BUILD)/lib && cp -P $(INST_LIBS) $(D)$(LIBDIR)/
-	cd $(BUILD)/include && for h in $(INST_HDRS); do install -D -m 644 $$h $(D)$(INCLUDEDIR)/$$h || exit 1; done
+	cp -P $(addprefix $(BUILD)/lib/,$(INST_LIBS)) $(D)$(LIBDIR)/
+	for h in $(INST_HDRS); do install -D -m 644 $(BUILD)/include/$$h $(D)$(INCLUDEDIR)/$$h || exit 1; done
 	for t in $(PKGCONFIG); do n=$$(basename $$t .in); \
 	  $(SUBST) $$t >$(D)$(LIBDIR)/pkgconfig/$$n && chmod 644 $(D)$(LIBDIR)/pkgconfig/$$n || exit 1; done
 	for m in $(sort $(MAN_PAGES)); do s=$${m##*.}; install -m 644 $$m $(D)$(MANDIR)/man$$s/ || exit 1; done

@@ -178,8 +178,6 @@ STATIC_LIB_FILES := $(patsubst %,$(BUILD)/lib/%.a,$(sort $(STATIC_LIBS)))
 SHARED_LIB_FILES := $(foreach l,$(sort $(SHARED_LIBS)),$(call solib,$(l)))
 DEVLINK_FILES := $(foreach l,$(sort $(SHARED_LIBS)),$(if $($(l)_SOVERSION),$(BUILD)/lib/$(l).so))
 LIBS      := $(STATIC_LIB_FILES) $(SHARED_LIB_FILES) $(DEVLINK_FILES)
-INSTALL_LIBS := $(STATIC_LIB_FILES) $(SHARED_LIB_FILES) \
-               $(filter $(patsubst %,$(BUILD)/lib/%.so,$(INSTALL_DEVLINKS)),$(DEVLINK_FILES))
 GUESTS    := $(patsubst %,$(BUILD)/guests/%.elf,$(sort $(GUEST_IMAGES)))
 UNIT_TEST_FILES := $(addprefix $(BUILD)/tests/,$(sort $(UNIT_TESTS)))
 PRELOAD_LIB_FILES := $(patsubst %,$(BUILD)/lib/%.so,$(sort $(PRELOAD_LIBS)))

@@ -7,7 +7,7 @@
 #   make check      dependency check, sanitized build into build/san/, every test
 #   make bench      release build, then every benchmark
 #   make run        dependency check, release build, the demo
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (DESTDIR too); make uninstall PREFIX=... removes it again
 #
 # What a module.mk may say (always `+=`, so a list can be appended to from any folder; a
 # folder's private helper variables carry the folder's prefix):
@@ -16,7 +16,8 @@
 #   TEST_PROGRAMS  test helpers -> $(BUILD)/tests/NAME (NAME_DIR := bin puts one in bin/)
 #   UNIT_TESTS     Criterion binaries -> $(BUILD)/tests/NAME (run by tests/run-tests.sh)
 #   BENCH_PROGRAMS benchmark programs -> $(BUILD)/bench/NAME
-#   STATIC_LIBS    libNAME -> $(BUILD)/lib/libNAME.a (installed)
+#   STATIC_LIBS    libNAME -> $(BUILD)/lib/libNAME.a (installed only for a public library,
+#                  one in SHARED_LIBS, that links no other archive: an SDK never needs ours)
 #   PRIVATE_LIBS   libNAME -> $(BUILD)/lib/libNAME.a (built for their users, not installed)
 #   SHARED_LIBS    libNAME -> $(BUILD)/lib/libNAME.so.V (soname libNAME.so.V, symlink
 #                  libNAME.so; without libNAME_SOVERSION: libNAME.so). Installed, the symlink
@@ -27,6 +28,11 @@
 #   FUZZERS        NAME -> $(BUILD)/fuzz/NAME (clang libFuzzer; `make NAME` with - for _)
 #   guest_runtime_SRCS  the guest runtime every guest image links first
 #   INCLUDES       host include folders; INSTALL_HDRS dir:header for $(PREFIX)/include;
+#   PKGCONFIG      NAME.pc.in templates -> $(PREFIX)/lib/pkgconfig/NAME.pc
+#   MAN_PAGES      roff sources NAME.SECTION -> $(PREFIX)/share/man/manSECTION/
+#   SYSTEMD_UNITS  NAME.in templates -> $(SYSTEMD_UNITDIR)/NAME; EXAMPLES -> $(DOCDIR)/examples/
+#                  (templates: @PREFIX@ @BINDIR@ @LIBDIR@ @INCLUDEDIR@ @RUNDIR@ @SYSCONFDIR@ @DOCDIR@
+#                  @GUESTDIR@ become their install paths)
 #   FREESTANDING_HDRS  dir:header that must compile on its own without libc (checked by `all`)
 # and, per NAME of any of the above:
 #   NAME_SRCS      .c and .S sources (sorted: order in the list never matters)
@@ -47,6 +53,15 @@ CC      := gcc
 endif
 AR      ?= ar
 PREFIX  ?= /usr/local
+# Install paths (DESTDIR prefixes them all; RUNDIR and SYSCONFDIR are only written into files).
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/kxen
+SYSTEMD_UNITDIR ?= $(LIBDIR)/systemd/system
+SYSCONFDIR  ?= /etc
+RUNDIR      ?= /run/kxen
 MODULE_ORDER ?= forward
 
 # ---- Host code: programs, libraries, unit tests.
@@ -105,8 +120,12 @@ FUZZERS :=
 INCLUDES := 
 INSTALL_HDRS := 
 FREESTANDING_HDRS := 
+PKGCONFIG := 
+MAN_PAGES := 
+SYSTEMD_UNITS := 
+EXAMPLES := 
 
-.PHONY: all deps check check-order tests benches bench run install clean format format-check
+.PHONY: all deps check check-order tests benches bench run install uninstall clean format format-check
 all:
 
 # ---- Pattern rules. An object's extra flags: OBJ_CPPFLAGS (set per target below, from
@@ -159,8 +178,6 @@ STATIC_LIB_FILES := $(patsubst %,$(BUILD)/lib/%.a,$(sort $(STATIC_LIBS)))
 SHARED_LIB_FILES := $(foreach l,$(sort $(SHARED_LIBS)),$(call solib,$(l)))
 DEVLINK_FILES := $(foreach l,$(sort $(SHARED_LIBS)),$(if $($(l)_SOVERSION),$(BUILD)/lib/$(l).so))
 LIBS      := $(STATIC_LIB_FILES) $(SHARED_LIB_FILES) $(DEVLINK_FILES)
-INSTALL_LIBS := $(STATIC_LIB_FILES) $(SHARED_LIB_FILES) \
-               $(filter $(patsubst %,$(BUILD)/lib/%.so,$(INSTALL_DEVLINKS)),$(DEVLINK_FILES))
 GUESTS    := $(patsubst %,$(BUILD)/guests/%.elf,$(sort $(GUEST_IMAGES)))
 UNIT_TEST_FILES := $(addprefix $(BUILD)/tests/,$(sort $(UNIT_TESTS)))
 PRELOAD_LIB_FILES := $(patsubst %,$(BUILD)/lib/%.so,$(sort $(PRELOAD_LIBS)))
@@ -324,12 +341,55 @@ run: deps
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh $(BUILD)
 
+# ---- Install: public libraries (soname, dev symlink, a standalone archive), their headers and
+# pkg-config files, programs (aliases as hard links), guests, man pages, units, examples.
+# Everything is listed from the same variables by both targets, so uninstall removes exactly
+# what install put there and then the folders it leaves empty.
+INST_ARCHIVES  := $(foreach l,$(sort $(filter $(SHARED_LIBS),$(STATIC_LIBS))),$(if $($(l)_LIBS),,$(l).a))
+INST_LIBS      := $(notdir $(SHARED_LIB_FILES)) $(patsubst %,%.so,$(sort $(INSTALL_DEVLINKS))) \
+                  $(INST_ARCHIVES)
+INST_ALIASES   := $(sort $(foreach p,$(PROGRAMS),$($(p)_ALIASES)))
+INST_BINS      := $(filter-out $(INST_ALIASES),$(notdir $(BINS)))
+INST_HDRS      := $(sort $(foreach h,$(INSTALL_HDRS),$(lastword $(subst :, ,$(h)))))
+INST_PCS       := $(patsubst %.pc.in,%.pc,$(notdir $(PKGCONFIG)))
+INST_MANS      := $(foreach m,$(sort $(MAN_PAGES)),man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+INST_UNITS     := $(patsubst %.in,%,$(notdir $(SYSTEMD_UNITS)))
+INST_EXAMPLES  := $(notdir $(EXAMPLES))
+INST_GUESTS    := $(notdir $(GUESTS))
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@RUNDIR@|$(RUNDIR)|g' \
+  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+  -e 's|@GUESTDIR@|$(LIBDIR)/kxen/guests|g'
+D := $(DESTDIR)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/)
-	$(if $(INSTALL_LIBS),cp -P $(INSTALL_LIBS) $(DESTDIR)$(PREFIX)/lib/)
-	cp -r $(BUILD)/include/. $(DESTDIR)$(PREFIX)/include/ && rm -f $(DESTDIR)$(PREFIX)/include/.stamp
-	$(if $(GUESTS),install -d $(DESTDIR)$(PREFIX)/lib/kxen/guests && install -m 644 $(GUESTS) $(DESTDIR)$(PREFIX)/lib/kxen/guests/)
+	install -d $(D)$(BINDIR) $(D)$(LIBDIR)/pkgconfig $(D)$(INCLUDEDIR) $(D)$(SYSTEMD_UNITDIR) \
+	  $(D)$(DOCDIR)/examples $(addprefix $(D)$(MANDIR)/,$(sort $(dir $(INST_MANS))))
+	install -m 755 $(addprefix $(BUILD)/bin/,$(INST_BINS)) $(D)$(BINDIR)/
+	$(foreach p,$(sort $(PROGRAMS)),$(foreach a,$(sort $($(p)_ALIASES)),\
+	  ln -f $(D)$(BINDIR)/$(p) $(D)$(BINDIR)/$(a) &&)) true
+	cp -P $(addprefix $(BUILD)/lib/,$(INST_LIBS)) $(D)$(LIBDIR)/
+	for h in $(INST_HDRS); do install -D -m 644 $(BUILD)/include/$$h $(D)$(INCLUDEDIR)/$$h || exit 1; done
+	for t in $(PKGCONFIG); do n=$$(basename $$t .in); \
+	  $(SUBST) $$t >$(D)$(LIBDIR)/pkgconfig/$$n && chmod 644 $(D)$(LIBDIR)/pkgconfig/$$n || exit 1; done
+	for m in $(sort $(MAN_PAGES)); do s=$${m##*.}; install -m 644 $$m $(D)$(MANDIR)/man$$s/ || exit 1; done
+	for t in $(SYSTEMD_UNITS); do n=$$(basename $$t .in); \
+	  $(SUBST) $$t >$(D)$(SYSTEMD_UNITDIR)/$$n && chmod 644 $(D)$(SYSTEMD_UNITDIR)/$$n || exit 1; done
+	for e in $(EXAMPLES); do $(SUBST) $$e >$(D)$(DOCDIR)/examples/$$(basename $$e) || exit 1; done
+	$(if $(GUESTS),install -d $(D)$(LIBDIR)/kxen/guests && install -m 644 $(GUESTS) $(D)$(LIBDIR)/kxen/guests/)
+
+uninstall:
+	rm -f $(addprefix $(D)$(BINDIR)/,$(INST_BINS) $(INST_ALIASES)) \
+	  $(addprefix $(D)$(LIBDIR)/,$(INST_LIBS)) $(addprefix $(D)$(INCLUDEDIR)/,$(INST_HDRS)) \
+	  $(addprefix $(D)$(LIBDIR)/pkgconfig/,$(INST_PCS)) $(addprefix $(D)$(MANDIR)/,$(INST_MANS)) \
+	  $(addprefix $(D)$(SYSTEMD_UNITDIR)/,$(INST_UNITS)) \
+	  $(addprefix $(D)$(DOCDIR)/examples/,$(INST_EXAMPLES)) \
+	  $(addprefix $(D)$(LIBDIR)/kxen/guests/,$(INST_GUESTS))
+	for d in $(sort $(dir $(INST_HDRS))) ; do \
+	  rmdir -p --ignore-fail-on-non-empty $(D)$(INCLUDEDIR)/$$d 2>/dev/null || true; done
+	for d in $(BINDIR) $(LIBDIR)/pkgconfig $(LIBDIR)/kxen/guests $(SYSTEMD_UNITDIR) \
+	  $(DOCDIR)/examples $(addprefix $(MANDIR)/,$(sort $(dir $(INST_MANS)))); do \
+	  rmdir -p --ignore-fail-on-non-empty $(D)$$d 2>/dev/null || true; done
 
 clean:
 	rm -rf build

@@ -25,8 +25,12 @@ xenconsoled_LIBS += libxenstore libxenevtchn libxenforeignmemory libkxenctlclien
 xenconsoled_LIBS += libkxendaemonevent libkxenring
 xenconsoled_LDLIBS += -levent
 
-# kxen-services sits next to the daemons it starts.
-SCRIPTS += dom0-tools/services/kxen-services dom0-tools/services/kxen-vif-bridge
+# kxen-services sits next to the daemons it starts; kxen-domains next to xl.
+SCRIPTS += dom0-tools/services/kxen-services dom0-tools/services/kxen-vif-bridge \
+           dom0-tools/services/kxen-domains
+# The systemd units, their paths filled in by make install.
+SYSTEMD_UNITS += $(addprefix dom0-tools/services/,kxen-kxend.service.in kxen-xenstored.service.in \
+                   kxen-xenconsoled.service.in kxen-devd.service.in kxen-domains.service.in)
 
 UNIT_TESTS += test_xlcfg test_cons_ring
 test_xlcfg_SRCS += dom0-tools/tests/test_xlcfg.c

@@ -1,8 +1,11 @@
 # hypervisor/: kxend (core, hypercalls, control server, accelerators), the control-client
 # helper shared by every dom0 library, libxenctrl (xc_*), unit tests and test programs.
 INCLUDES += hypervisor/include hypervisor/libxc/include
-INSTALL_HDRS += hypervisor/include:kxen/ctl.h hypervisor/include:kxen/ctl_client.h \
-	hypervisor/include:kxen/ctl_domain.h hypervisor/libxc/include:xenctrl.h
+# xenctrl.h carries the control protocol's domain records (ctl_domain.h, ctl.h); the control
+# client's own header stays private.
+INSTALL_HDRS += hypervisor/include:kxen/ctl.h hypervisor/include:kxen/ctl_domain.h \
+	hypervisor/libxc/include:xenctrl.h
+PKGCONFIG    += hypervisor/libxc/xencontrol.pc.in
 
 # Control client: linked into every dom0 library (xc, evtchn, gnttab, foreignmemory).
 STATIC_LIBS += libkxenctlclient
@@ -11,6 +14,9 @@ libkxenctlclient_SRCS += hypervisor/libxc/ctl_client.c
 # libxenctrl: our xc_* subset over the control socket (shared + static for test programs).
 STATIC_LIBS += libxenctrl
 SHARED_LIBS += libxenctrl
+INSTALL_DEVLINKS += libxenctrl
+# Xen's soname for the 4.17 libxenctrl (its ABI changes with every Xen release).
+libxenctrl_SOVERSION := 4.17
 libxenctrl_SRCS += $(wildcard hypervisor/libxc/*.c)
 libxenctrl_LIBS += libkxencommon
 

@@ -5,7 +5,8 @@ STATIC_LIBS += libkxenring
 libkxenring_SRCS += $(wildcard ring/src/*.c)
 
 RING_HDRS := $(patsubst ring/include/%,%,$(shell find ring/include -name '*.h'))
-INSTALL_HDRS += $(addprefix ring/include:,$(RING_HDRS))
+# ring_safe.h serves libkxenring, which is not installed.
+INSTALL_HDRS += $(addprefix ring/include:,$(filter-out kxen/ring_safe.h,$(RING_HDRS)))
 # Every ABI header must compile on its own and freestanding (guests include them without libc).
 FREESTANDING_HDRS += $(addprefix ring/include:,$(filter-out kxen/ring_safe.h,$(RING_HDRS)))
 

@@ -14,6 +14,9 @@ test_evtchn_gnttab_LIBS += libkxencommon
 # add -Ihypervisor/libs/include themselves.
 STATIC_LIBS += libxenevtchn libxengnttab libxenforeignmemory
 SHARED_LIBS += libxenevtchn libxengnttab libxenforeignmemory
+INSTALL_DEVLINKS += libxenevtchn libxengnttab libxenforeignmemory
+PKGCONFIG   += hypervisor/libs/xenevtchn.pc.in hypervisor/libs/xengnttab.pc.in \
+               hypervisor/libs/xenforeignmemory.pc.in
 libxenevtchn_SRCS             += hypervisor/libs/evtchn.c
 libxenevtchn_CPPFLAGS         += -Ihypervisor/libs/include
 libxenevtchn_LIBS             += libkxenctlclient libkxencommon
@@ -28,8 +31,7 @@ libxenforeignmemory_LIBS      += libkxenctlclient libkxencommon
 libxenforeignmemory_SOVERSION := 1
 
 INSTALL_HDRS += hypervisor/libs/include:xenevtchn.h hypervisor/libs/include:xengnttab.h \
-	hypervisor/libs/include:xenforeignmemory.h hypervisor/include:kxen/ctl_evtchn.h \
-	hypervisor/include:kxen/ctl_gnttab.h
+	hypervisor/libs/include:xenforeignmemory.h
 
 # The dom0 test and benchmark program (tests/system/dom0libs_*.sh, bench/hypervisor); its
 # guest is guests/dom0libs-echo.

@@ -9,6 +9,7 @@ STATIC_LIBS += libxenstore
 SHARED_LIBS += libxenstore
 # Clients link -lxenstore against the installed tree: the libxenstore.so symlink is installed.
 INSTALL_DEVLINKS += libxenstore
+PKGCONFIG += store/libxenstore/xenstore.pc.in
 libxenstore_SOVERSION := 4
 libxenstore_SRCS      += $(addprefix store/libxenstore/,xs_lib.c xs_conn.c xs_api.c)
 libxenstore_LDFLAGS   += -Wl,--version-script=store/libxenstore/libxenstore.map -Wl,-z,defs

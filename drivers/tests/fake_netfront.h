@@ -25,6 +25,7 @@ struct fake_netfront {
     uint32_t domid, devid;
     char fe[128], be[128];
     bool split, sg;
+    bool no_gso; /* write feature-gso-tcpv4/6 = 0 (a frontend that wants segments) */
     unsigned int nr_queues;
     netif_tx_front_ring_t tx;
     netif_rx_front_ring_t rx;
@@ -66,6 +67,12 @@ bool nf_wait_tx_responses(struct fake_netfront *nf, unsigned int n, struct netif
 /* Receives one frame (all its slots): its length, -1 on timeout, or the first negative
  * status. rxflags gets the first response's flags. */
 int nf_recv(struct fake_netfront *nf, void *buf, size_t cap, uint16_t *rxflags);
+/* nf_recv that also returns the frame's GSO extra (type XEN_NETIF_EXTRA_TYPE_NONE if none). */
+int nf_recv_gso(struct fake_netfront *nf, void *buf, size_t cap, uint16_t *rxflags,
+                struct netif_extra_info *gso);
+/* Sends a GSO frame (a GSO extra after the first request) in nslots requests. */
+int nf_send_gso(struct fake_netfront *nf, const void *frame, uint16_t len, unsigned int nslots,
+                uint16_t txflags, uint8_t gso_type, uint16_t mss);
 /* True if a frame (or part) is waiting after pumping briefly. */
 bool nf_rx_pending(struct fake_netfront *nf);
 

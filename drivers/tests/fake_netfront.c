@@ -131,10 +131,10 @@ void nf_talk(struct fake_netfront *nf, unsigned int nr_queues, bool split)
         netif_rx_sring_t *rxs = fake_page(nf->fp, rxp);
         SHARED_RING_INIT(txs);
         SHARED_RING_INIT(rxs);
-        if (q == 0) { /* the tests drive queue 0; the others only connect */
+        if (q == 0) /* the tests send on queue 0; the others only connect */
             FRONT_RING_INIT(&nf->tx, txs, 4096);
-            FRONT_RING_INIT(&nf->rx, rxs, 4096);
-        }
+        if (q < NF_MAX_QUEUES)
+            FRONT_RING_INIT(&nf->rxs[q], rxs, 4096);
         char pre[32] = "", key[64];
         if (nf->nr_queues > 1)
             snprintf(pre, sizeof(pre), "queue-%u/", q);
@@ -150,14 +150,21 @@ void nf_talk(struct fake_netfront *nf, unsigned int nr_queues, bool split)
             snprintf(key, sizeof(key), "%sevent-channel-rx", pre);
             TW(key, "%u", b);
             if (q == 0)
-                nf->tx_port = a, nf->rx_port = b;
+                nf->tx_port = a;
+            if (q < NF_MAX_QUEUES)
+                nf->rxs_port[q] = b;
         } else {
             snprintf(key, sizeof(key), "%sevent-channel", pre);
             TW(key, "%u", a);
             if (q == 0)
-                nf->tx_port = nf->rx_port = a;
+                nf->tx_port = a;
+            if (q < NF_MAX_QUEUES)
+                nf->rxs_port[q] = a;
         }
     }
+    nf->rx = nf->rxs[0];
+    nf->rx_port = nf->rxs_port[0];
+    nf->rx_queue = 0;
     TW("request-rx-copy", "1");
     TW("feature-rx-notify", "1");
     TW("feature-sg", "%d", nf->sg ? 1 : 0);
@@ -179,9 +186,23 @@ static bool be_connected(struct fake_netfront *nf)
     return nf_backend_state(nf) == XenbusStateConnected;
 }
 
+void nf_use_rx_queue(struct fake_netfront *nf, unsigned int q)
+{
+    cr_assert_lt(q, nf->nr_queues < NF_MAX_QUEUES ? nf->nr_queues : NF_MAX_QUEUES);
+    nf->rxs[nf->rx_queue] = nf->rx;
+    nf->rx = nf->rxs[q];
+    nf->rx_port = nf->rxs_port[q];
+    nf->rx_queue = q;
+}
+
 void nf_post_rx(struct fake_netfront *nf)
 {
-    for (unsigned int i = 0; i < NF_RX_BUFS; i++) {
+    nf_post_rx_range(nf, 0, NF_RX_BUFS);
+}
+
+void nf_post_rx_range(struct fake_netfront *nf, unsigned int first, unsigned int n)
+{
+    for (unsigned int i = first; i < first + n && i < NF_RX_BUFS; i++) {
         struct netif_rx_request *r = RING_GET_REQUEST(&nf->rx, nf->rx.req_prod_pvt);
         r->id = (uint16_t)i;
         r->gref = nf->rx_gref[i];

@@ -144,7 +144,8 @@ Test(netback_gso, segmentation_of_ipv4_and_ipv6_at_several_mss)
 Test(netback_gso, segmentation_refuses_what_it_cannot_cut)
 {
     static uint8_t scratch[65536];
-    struct net_gso_info v4 = {XEN_NETIF_GSO_TYPE_TCPV4, 1448}, v6 = {XEN_NETIF_GSO_TYPE_TCPV6, 1448};
+    struct net_gso_info v4 = {XEN_NETIF_GSO_TYPE_TCPV4, 1448},
+                        v6 = {XEN_NETIF_GSO_TYPE_TCPV6, 1448};
     tcp_frame(out, 4000, net_bcast, net_bcast, false);
     cr_assert_eq(net_gso_check(out, 4000, &v4, NULL), 0);
     cr_assert_eq(net_gso_check(out, 4000, &v6, NULL), -EINVAL, "type against the ethertype");
@@ -226,9 +227,9 @@ Test(netback_gso, a_frontend_without_gso_gets_complete_segments)
     net_mac(a, 1);
     net_mac(b, 2);
     tcp_frame(out, BIG, b, a, false);
-    cr_assert_eq(nf_send_gso(&env.nf[0], out, BIG, 16, NETTXF_csum_blank,
-                             XEN_NETIF_GSO_TYPE_TCPV4, 1448),
-                 NETIF_RSP_OKAY);
+    cr_assert_eq(
+        nf_send_gso(&env.nf[0], out, BIG, 16, NETTXF_csum_blank, XEN_NETIF_GSO_TYPE_TCPV4, 1448),
+        NETIF_RSP_OKAY);
     unsigned int want = (BIG - HDRS4 + 1447) / 1448;
     seen = (struct seg_check){.orig = out, .mss = 1448};
     static uint8_t seg[4096];
@@ -273,5 +274,72 @@ Test(netback_gso, malformed_gso_packets_are_answered_with_errors)
     struct netback_stats st;
     netback_get_stats(env.nb, &st);
     cr_assert_eq(st.tx_errors, 4);
+    net_env_teardown(&env);
+}
+
+static bool be_initwait_pred(struct fake_netfront *nf)
+{
+    return nf_backend_state(nf) == XenbusStateInitWait;
+}
+
+static bool be_connected_pred(struct fake_netfront *nf)
+{
+    return nf_backend_state(nf) == XenbusStateConnected;
+}
+
+/* Which RX queue of nf has a frame waiting (-1: none). */
+static int queue_with_frame(struct fake_netfront *nf)
+{
+    for (int i = 0; i < 20; i++)
+        netback_poll(nf->nb);
+    int found = -1;
+    for (unsigned int q = 0; q < nf->nr_queues; q++) {
+        nf_use_rx_queue(nf, q);
+        if (RING_HAS_UNCONSUMED_RESPONSES(&nf->rx)) {
+            cr_assert_eq(found, -1, "one frame on two queues");
+            found = (int)q;
+        }
+    }
+    return found;
+}
+
+Test(netback_gso, rx_is_spread_over_the_queues_one_flow_per_queue)
+{
+    struct netback_config cfg;
+    netback_config_default(&cfg);
+    cfg.max_queues = 2;
+    net_env_setup(&env, &cfg, 2);
+    cr_assert(nf_connect(&env.nf[0]), "%s", env.log);
+    struct fake_netfront *nf = &env.nf[1];
+    cr_assert(nf_pump(nf, be_initwait_pred));
+    nf_talk(nf, 2, true);
+    cr_assert(nf_pump(nf, be_connected_pred), "%s", env.log);
+    nf_use_rx_queue(nf, 0);
+    nf_post_rx_range(nf, 0, NF_RX_BUFS / 2);
+    nf_use_rx_queue(nf, 1);
+    nf_post_rx_range(nf, NF_RX_BUFS / 2, NF_RX_BUFS / 2);
+    uint8_t a[6], b[6];
+    net_mac(a, 1);
+    net_mac(b, 2);
+    int queue_of_flow[16];
+    unsigned int used[2] = {0, 0};
+    for (int round = 0; round < 3; round++) {
+        for (int flow = 0; flow < 16; flow++) {
+            tcp_frame(out, 200 + (size_t)round * 100, b, a, false);
+            out[14 + 20 + 1] = (uint8_t)flow; /* the source port names the flow */
+            size_t len = 200 + (size_t)round * 100;
+            cr_assert_eq(nf_send(&env.nf[0], out, (uint16_t)len, 1, 0, 0), NETIF_RSP_OKAY);
+            int q = queue_with_frame(nf);
+            cr_assert_geq(q, 0, "flow %d: nothing received", flow);
+            if (round == 0)
+                queue_of_flow[flow] = q;
+            cr_assert_eq(q, queue_of_flow[flow], "flow %d changed queues", flow);
+            used[q]++;
+            nf_use_rx_queue(nf, (unsigned int)q);
+            cr_assert_eq(nf_recv(nf, in, sizeof(in), NULL), (int)len);
+            cr_assert_eq(memcmp(in, out, len), 0, "payload differs");
+        }
+    }
+    cr_assert(used[0] > 0 && used[1] > 0, "16 flows all on one queue (%u, %u)", used[0], used[1]);
     net_env_teardown(&env);
 }

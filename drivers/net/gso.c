@@ -128,7 +128,7 @@ int net_gso_segment(const uint8_t *f, size_t len, const struct net_gso_info *gi,
         put16(th + 6, seq & 0xffff);
         uint8_t fl = tflags;
         if (!last)
-            fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+            fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
         if (n > 0)
             fl &= (uint8_t)~TCP_CWR;
         th[13] = fl;

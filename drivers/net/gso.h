@@ -22,8 +22,7 @@ struct net_gso_info {
  * IPv4 without fragmentation or IPv6 without extension headers matching gi->type, TCP, IP
  * length consistent with len, MSS at least NET_GSO_MIN_MSS; -EINVAL otherwise. *hdr_len gets
  * the length of the headers (Ethernet + IP + TCP) when not NULL. */
-int net_gso_check(const uint8_t *frame, size_t len, const struct net_gso_info *gi,
-                  size_t *hdr_len);
+int net_gso_check(const uint8_t *frame, size_t len, const struct net_gso_info *gi, size_t *hdr_len);
 
 typedef void (*net_gso_emit_fn)(void *ctx, uint8_t *seg, size_t len);
 /* Cuts a checked frame into segments of at most gi->size payload bytes, each a complete frame

@@ -285,12 +285,17 @@ int main(void)
         parse_num(cmd + 5, &n);
         return role_gso_a(n ? n : 10);
     }
+    if (!strncmp(cmd, "gso blast", 9)) {
+        unsigned long n;
+        parse_num(cmd + 9, &n);
+        return role_gso_host(n ? n : 100, false);
+    }
     if (!strncmp(cmd, "gso b", 5))
         return role_gso_b();
     if (!strncmp(cmd, "gso host", 8)) {
         unsigned long n;
         parse_num(cmd + 8, &n);
-        return role_gso_host(n ? n : 10);
+        return role_gso_host(n ? n : 10, true);
     }
     if (!strncmp(cmd, "blast", 5)) {
         unsigned long n;

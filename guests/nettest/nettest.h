@@ -2,6 +2,7 @@
 #ifndef GUESTS_NETTEST_NETTEST_H
 #define GUESTS_NETTEST_NETTEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MS 1000000ULL
@@ -14,7 +15,8 @@ extern uint8_t mac[6];
 int role_gso_a(unsigned long count);
 /* gso b: checks every segment of them, byte by byte, and acknowledges each whole frame. */
 int role_gso_b(void);
-/* gso host N: N super-frames, paced, for a checker on the host side of the bridge. */
-int role_gso_host(unsigned long count);
+/* gso host N: N super-frames, 100 ms apart, for a checker on the host side of the bridge;
+ * gso blast N (paced false): as fast as the ring takes them, timed (bench/net). */
+int role_gso_host(unsigned long count, bool paced);
 
 #endif

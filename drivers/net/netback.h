@@ -5,7 +5,9 @@
  *   netback_ring.c    the data plane: TX requests copied once off the ring, validated, granted
  *                     data copied into a packet buffer; RX packets copied into the frontend's
  *                     posted grants; responses;
- *   netback_req.c     TX packet validation, a pure function (fuzzed).
+ *   netback_req.c     TX packet validation, a pure function (fuzzed);
+ *   gso.c             TCP segmentation of GSO super-frames for receivers that cannot take
+ *                     them whole, and the flow hash that picks a frame's RX queue.
  * Where a packet goes: a vif is a port of the backend's learning switch (switch.h), or, when
  * the toolstack's `bridge` key names a Linux bridge, a tap device on that bridge (tap.h).
  * Single-threaded: every call comes from the backend's event loop. */

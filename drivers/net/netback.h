@@ -5,7 +5,9 @@
  *   netback_ring.c    the data plane: TX requests copied once off the ring, validated, granted
  *                     data copied into a packet buffer; RX packets copied into the frontend's
  *                     posted grants; responses;
- *   netback_req.c     TX packet validation, a pure function (fuzzed).
+ *   netback_req.c     TX packet validation, a pure function (fuzzed);
+ *   gso.c             TCP segmentation of GSO super-frames for receivers that cannot take
+ *                     them whole, and the flow hash that picks a frame's RX queue.
  * Where a packet goes: a vif is a port of the backend's learning switch (switch.h), or, when
  * the toolstack's `bridge` key names a Linux bridge, a tap device on that bridge (tap.h).
  * Single-threaded: every call comes from the backend's event loop. */
@@ -28,7 +30,7 @@ struct netback_config {
     unsigned int rx_queue_len; /* packets waiting per vif for RX buffers (0: 256) */
     unsigned int aging_ms;     /* the switch's MAC aging time (0: 300 s, as Linux bridges) */
 };
-/* One queue, no GSO, hotplug done by netback itself, 256 queued packets, 300 s aging. */
+/* One queue, hotplug done by netback itself, 256 queued packets, 300 s aging. */
 void netback_config_default(struct netback_config *cfg);
 
 struct netback;
@@ -58,6 +60,9 @@ void netback_get_stats(struct netback *nb, struct netback_stats *st);
 #define NETBACK_MAX_TX_ENTRIES (NETBACK_MAX_TX_SLOTS + XEN_NETIF_EXTRA_TYPE_MAX)
 #define NETBACK_ETH_HLEN 14
 #define NETBACK_PAGE 4096u
+
+/* The smallest GSO MSS accepted (as gso.h's NET_GSO_MIN_MSS): bounds the segments per packet. */
+#define NETBACK_GSO_MIN_MSS 48u
 
 struct netback_tx_limits {
     bool gso; /* GSO extra info accepted */

@@ -8,6 +8,7 @@
 
 #include <kxen/ring_safe.h>
 
+#include "gso.h"
 #include "netback.h"
 #include "switch.h"
 #include "tap.h"
@@ -29,6 +30,7 @@ struct netback {
     struct netback_vif *vifs;
     struct netback_stats stats;
     uint8_t tap_buf[NETBACK_MAX_PKT];
+    uint8_t seg_buf[NETBACK_MAX_PKT]; /* one segment of a GSO frame being cut */
 };
 
 struct netback_queue {
@@ -53,7 +55,7 @@ struct netback_queue {
 struct netback_rxpkt {
     uint8_t *data;
     uint32_t len;
-    unsigned int flags; /* NET_FRAME_* */
+    unsigned int flags; /* NET_FRAME_*, the GSO bits only for a frontend that takes them */
 };
 
 struct netback_vif {
@@ -66,6 +68,7 @@ struct netback_vif {
     bool connected;
     /* What the frontend negotiated. */
     bool fe_sg, fe_csum, fe_ipv6_csum;
+    bool fe_gso_v4, fe_gso_v6; /* feature-gso-tcpv4/6: RX super-frames with a GSO extra */
     unsigned int nr_queues;
     struct netback_queue *queues;
     /* Packets waiting for RX buffers: a bounded FIFO. */

@@ -30,8 +30,9 @@ static int parse_extras(const struct netif_tx_request *ents, unsigned int n,
         if (ex.type == XEN_NETIF_EXTRA_TYPE_NONE || ex.type >= XEN_NETIF_EXTRA_TYPE_MAX)
             return -NETBACK_TX_FATAL;
         if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
-            /* Buggy or malicious guest: GSO we did not advertise, no MSS, or an unknown type. */
-            if (!lim->gso || ex.u.gso.size == 0 ||
+            /* Buggy or malicious guest: GSO we did not advertise, a tiny MSS, or an unknown
+             * type. */
+            if (!lim->gso || ex.u.gso.size < NETBACK_GSO_MIN_MSS ||
                 (ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 &&
                  ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV6))
                 *drop = true;

@@ -82,15 +82,35 @@ static bool tx_copy(struct netback_queue *q, const struct netback_tx_pkt *pkt)
     return true;
 }
 
-static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint16_t txflags)
+static void tap_write_seg(void *ctx, uint8_t *seg, size_t len)
+{
+    struct netback_vif *vif = ctx;
+    if (net_tap_write(&vif->tap, seg, len))
+        vif->nb->stats.tx_errors++;
+}
+
+static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint16_t txflags,
+                       const struct netback_tx_pkt *pkt)
 {
     unsigned int flags = 0;
     if (txflags & NETTXF_csum_blank)
         flags |= NET_FRAME_CSUM_BLANK;
     if (txflags & NETTXF_data_validated)
         flags |= NET_FRAME_VALIDATED;
+    if (pkt->has_gso) {
+        flags |= (pkt->gso.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 ? NET_FRAME_GSO_TCPV4
+                                                                  : NET_FRAME_GSO_TCPV6) |
+                 (unsigned int)pkt->gso.u.gso.size << NET_FRAME_GSO_SHIFT;
+    }
     if (vif->tap.fd >= 0) {
-        /* The host stack expects a complete frame: fill what the guest offloaded. */
+        /* The host stack expects complete, wire-sized frames: cut and fill what the guest
+         * offloaded. */
+        if (pkt->has_gso) {
+            struct net_gso_info gi = {pkt->gso.u.gso.type, pkt->gso.u.gso.size};
+            net_gso_segment(frame, len, &gi, vif->nb->seg_buf, sizeof(vif->nb->seg_buf),
+                            tap_write_seg, vif);
+            return;
+        }
         if (flags & NET_FRAME_CSUM_BLANK)
             net_csum_fill(frame, len);
         if (net_tap_write(&vif->tap, frame, len))
@@ -105,7 +125,7 @@ static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint
 static bool tx_packet(struct netback_queue *q)
 {
     struct netback *nb = q->vif->nb;
-    struct netback_tx_limits lim = {.gso = false};
+    struct netback_tx_limits lim = {.gso = true};
     struct netback_tx_pkt pkt;
     switch (netback_parse_tx(q->pend, q->nr_pend, &lim, &pkt)) {
     case NETBACK_TX_MORE:
@@ -118,7 +138,9 @@ static bool tx_packet(struct netback_queue *q)
         nb->stats.tx_errors++;
         break;
     case NETBACK_TX_OK:
-        if (!tx_copy(q, &pkt)) {
+        struct net_gso_info gi = {pkt.gso.u.gso.type, pkt.gso.u.gso.size};
+        /* Buggy or malicious guest: a GSO packet that is no segmentable TCP packet. */
+        if (!tx_copy(q, &pkt) || (pkt.has_gso && net_gso_check(q->pkt, pkt.len, &gi, NULL))) {
             tx_respond(q, &pkt, NETIF_RSP_ERROR);
             nb->stats.tx_errors++;
             break;
@@ -127,7 +149,7 @@ static bool tx_packet(struct netback_queue *q)
         nb->stats.tx_packets++;
         nb->stats.tx_bytes += pkt.len;
         q->nr_pend = 0;
-        tx_deliver(q->vif, q->pkt, pkt.len, pkt.flags);
+        tx_deliver(q->vif, q->pkt, pkt.len, pkt.flags, &pkt);
         return !q->dead;
     }
     q->nr_pend = 0;
@@ -200,14 +222,36 @@ static void rx_push(struct netback_queue *q)
         q_platform(q)->ops->evtchn_notify(q_platform(q), (uint32_t)q->rx_port);
 }
 
-/* Sends one frame into nslots stashed buffers. */
+static unsigned int gso_size_of(unsigned int flags)
+{
+    return flags >> NET_FRAME_GSO_SHIFT;
+}
+
+static bool is_gso(unsigned int flags)
+{
+    return (flags & (NET_FRAME_GSO_TCPV4 | NET_FRAME_GSO_TCPV6)) != 0;
+}
+
+/* The ring slots a queued frame needs: its data slots, and one for the GSO extra. */
+static unsigned int rx_slots(const struct netback_rxpkt *pkt)
+{
+    return (pkt->len + NETBACK_PAGE - 1) / NETBACK_PAGE + (is_gso(pkt->flags) ? 1 : 0);
+}
+
+/* Sends one frame into nslots stashed buffers. A GSO frame's second slot carries the extra
+ * info (its buffer is consumed unused, as Linux's netback does), the data goes around it. */
 static void rx_send(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned int nslots)
 {
     struct netback *nb = q->vif->nb;
     struct xenbus_gnttab_copy segs[NETBACK_MAX_PKT / NETBACK_PAGE + 1];
+    unsigned int slot_of[NETBACK_MAX_PKT / NETBACK_PAGE + 1];
+    const bool gso = is_gso(pkt->flags);
+    const unsigned int ndata = nslots - (gso ? 1 : 0);
     uint32_t off = 0;
-    for (unsigned int i = 0; i < nslots; i++) {
-        const struct netif_rx_request *r = &q->stash[(q->stash_head + i) % NETBACK_RING_SLOTS];
+    for (unsigned int i = 0; i < ndata; i++) {
+        slot_of[i] = gso && i > 0 ? i + 1 : i;
+        const struct netif_rx_request *r =
+            &q->stash[(q->stash_head + slot_of[i]) % NETBACK_RING_SLOTS];
         uint32_t n = pkt->len - off < NETBACK_PAGE ? pkt->len - off : NETBACK_PAGE;
         segs[i] = (struct xenbus_gnttab_copy){.to_grant = true,
                                               .domid = q->vif->xdev->frontend_id,
@@ -218,22 +262,36 @@ static void rx_send(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned
         off += n;
     }
     struct xenbus_platform *p = q_platform(q);
-    bool ok = p->ops->gnttab_copy(p, nslots, segs) == 0;
-    for (unsigned int i = 0; i < nslots; i++)
+    bool ok = p->ops->gnttab_copy(p, ndata, segs) == 0;
+    for (unsigned int i = 0; i < ndata; i++)
         ok = ok && segs[i].status == 0; /* Buggy or malicious guest: a bad RX grant. */
     uint16_t csum = 0;
     if (pkt->flags & NET_FRAME_CSUM_BLANK)
         csum = NETRXF_csum_blank | NETRXF_data_validated;
     else if (pkt->flags & NET_FRAME_VALIDATED)
         csum = NETRXF_data_validated;
-    for (unsigned int i = 0; i < nslots; i++) {
-        const struct netif_rx_request *r = &q->stash[(q->stash_head + i) % NETBACK_RING_SLOTS];
-        struct netif_rx_response rsp = {
-            .id = r->id,
-            .offset = 0,
-            .flags = (uint16_t)((i + 1 < nslots ? NETRXF_more_data : 0) | (i == 0 ? csum : 0)),
-            .status = ok ? (int16_t)segs[i].len : NETIF_RSP_ERROR};
+    for (unsigned int i = 0; i < ndata; i++) {
+        const struct netif_rx_request *r =
+            &q->stash[(q->stash_head + slot_of[i]) % NETBACK_RING_SLOTS];
+        uint16_t flags = (uint16_t)(i + 1 < ndata ? NETRXF_more_data : 0);
+        if (i == 0)
+            flags |= csum | (gso ? NETRXF_extra_info : 0);
+        struct netif_rx_response rsp = {.id = r->id,
+                                        .offset = 0,
+                                        .flags = flags,
+                                        .status = ok ? (int16_t)segs[i].len : NETIF_RSP_ERROR};
         RING_BACK_PUT_RESPONSE(&q->rx, &rsp);
+        if (i == 0 && gso) {
+            struct netif_extra_info ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
+            ex.u.gso.size = (uint16_t)gso_size_of(pkt->flags);
+            ex.u.gso.type = (pkt->flags & NET_FRAME_GSO_TCPV4) ? XEN_NETIF_GSO_TYPE_TCPV4
+                                                               : XEN_NETIF_GSO_TYPE_TCPV6;
+            /* A ring slot is a request or a response: the extra takes one as its bytes. */
+            struct netif_rx_response as_rsp;
+            _Static_assert(sizeof(ex) == sizeof(as_rsp), "an extra fills one ring slot");
+            memcpy(&as_rsp, &ex, sizeof(ex));
+            RING_BACK_PUT_RESPONSE(&q->rx, &as_rsp);
+        }
     }
     q->stash_head = (q->stash_head + nslots) % NETBACK_RING_SLOTS;
     q->nr_stash -= nslots;
@@ -252,41 +310,62 @@ static void rxq_pop(struct netback_vif *vif)
     vif->rxq_len--;
 }
 
+/* The queue a frame goes out on: one flow always on the same queue (its order kept). */
+static struct netback_queue *rx_queue_of(struct netback_vif *vif, const struct netback_rxpkt *pkt)
+{
+    if (vif->nr_queues == 1)
+        return &vif->queues[0];
+    return &vif->queues[net_flow_hash(pkt->data, pkt->len) % vif->nr_queues];
+}
+
+static void rx_push_all(struct netback_vif *vif)
+{
+    for (unsigned int i = 0; i < vif->nr_queues; i++)
+        if (!vif->queues[i].dead)
+            rx_push(&vif->queues[i]);
+}
+
 void netback_vif_rx_flush(struct netback_vif *vif)
 {
     if (!vif->connected || vif->nr_queues == 0)
         return;
-    /* Every frame goes to queue 0: a frontend takes RX on any of its queues. */
-    struct netback_queue *q = &vif->queues[0];
     unsigned int sent = 0;
     int more = 1;
-    while (more && !q->dead) {
-        while (vif->rxq_len > 0 && !q->dead) {
+    while (more) {
+        struct netback_queue *q = NULL;
+        while (vif->rxq_len > 0) {
             struct netback_rxpkt *pkt = &vif->rxq[vif->rxq_head];
-            unsigned int need = (pkt->len + NETBACK_PAGE - 1) / NETBACK_PAGE;
-            if (need > 1 && !vif->fe_sg) {
+            q = rx_queue_of(vif, pkt);
+            unsigned int need = rx_slots(pkt);
+            if ((need > 1 && !vif->fe_sg) || q->dead) {
                 vif->nb->stats.rx_dropped++; /* one buffer per frame without feature-sg */
                 rxq_pop(vif);
                 continue;
             }
             if (!rx_fill_stash(q, need))
                 return;
+            /* The FIFO waits for this queue's buffers: frames stay in order. */
             if (q->nr_stash < need)
                 break;
             rx_send(q, pkt, need);
             rxq_pop(vif);
             if (++sent == NETBACK_RING_SLOTS) {
-                rx_push(q);
+                rx_push_all(vif);
                 netback_kick(vif->nb);
                 return;
             }
         }
-        rx_push(q);
-        if (vif->rxq_len == 0)
+        rx_push_all(vif);
+        if (vif->rxq_len == 0 || !q || q->dead)
             return;
         /* Ask for an event when buffers are posted, then look once more (no lost wakeup). */
         RING_FINAL_CHECK_FOR_REQUESTS(&q->rx, more);
     }
+}
+
+static void rx_queue_seg(void *ctx, uint8_t *seg, size_t len)
+{
+    netback_vif_rx(ctx, seg, len, NET_FRAME_VALIDATED);
 }
 
 void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, unsigned int flags)
@@ -295,6 +374,19 @@ void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, u
     if (!vif->connected || len == 0 || len > NETBACK_MAX_PKT || vif->rxq_len == vif->rxq_cap) {
         nb->stats.rx_dropped++;
         return;
+    }
+    if (is_gso(flags)) {
+        bool v4 = flags & NET_FRAME_GSO_TCPV4;
+        /* A frontend takes a super-frame whole only with sg, checksum offload and GSO of its
+         * type negotiated; otherwise it gets the segments, complete. */
+        if (!(vif->fe_sg && vif->fe_csum && (v4 ? vif->fe_gso_v4 : vif->fe_gso_v6))) {
+            struct net_gso_info gi = {v4 ? XEN_NETIF_GSO_TYPE_TCPV4 : XEN_NETIF_GSO_TYPE_TCPV6,
+                                      gso_size_of(flags)};
+            if (net_gso_segment(frame, len, &gi, nb->seg_buf, sizeof(nb->seg_buf), rx_queue_seg,
+                                vif) < 0)
+                nb->stats.rx_dropped++;
+            return;
+        }
     }
     uint8_t *copy = malloc(len);
     if (!copy) {

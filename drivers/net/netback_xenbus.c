@@ -152,8 +152,9 @@ static int net_probe(struct xenbus_device *dev)
         snprintf(kv[n++].value, sizeof(kv[0].value), fmt, v);                                      \
     } while (0)
     KV(NETIF_KEY_FEATURE_SG, "%d", 1);
-    KV(NETIF_KEY_FEATURE_GSO_TCPV4, "%d", 0); /* no segmentation offload */
-    KV(NETIF_KEY_FEATURE_GSO_TCPV6, "%d", 0);
+    /* GSO packets are taken and cut (gso.c) for receivers that cannot take them whole. */
+    KV(NETIF_KEY_FEATURE_GSO_TCPV4, "%d", 1);
+    KV(NETIF_KEY_FEATURE_GSO_TCPV6, "%d", 1);
     KV(NETIF_KEY_FEATURE_IPV6_CSUM_OFFLOAD, "%d", 1);
     KV(NETIF_KEY_FEATURE_RX_COPY, "%d", 1);
     KV("feature-rx-flip", "%d", 0);
@@ -228,7 +229,8 @@ static int net_connect(struct xenbus_device *dev)
 {
     struct netback_vif *vif = dev->priv;
     struct netback *nb = vif->nb;
-    uint64_t nq = 1, rx_copy = 0, rx_notify = 0, sg = 0, no_csum = 0, ipv6_csum = 0;
+    uint64_t nq = 1, rx_copy = 0, rx_notify = 0, sg = 0, no_csum = 0, ipv6_csum = 0, gso4 = 0,
+             gso6 = 0;
     const struct xenbus_gather_uint keys[] = {
         /* Buggy or malicious guest: more queues than advertised, or flags that are not 0/1. */
         {NETIF_KEY_MULTI_QUEUE_NUM_QUEUES, nb->cfg.max_queues, &nq, true},
@@ -237,6 +239,8 @@ static int net_connect(struct xenbus_device *dev)
         {NETIF_KEY_FEATURE_SG, 1, &sg, true},
         {NETIF_KEY_FEATURE_NO_CSUM_OFFLOAD, 1, &no_csum, true},
         {NETIF_KEY_FEATURE_IPV6_CSUM_OFFLOAD, 1, &ipv6_csum, true},
+        {NETIF_KEY_FEATURE_GSO_TCPV4, 1, &gso4, true},
+        {NETIF_KEY_FEATURE_GSO_TCPV6, 1, &gso6, true},
     };
     int rc = xenbus_gather(dev, XENBUS_FRONTEND, keys, sizeof(keys) / sizeof(keys[0]));
     if (rc || nq == 0) {
@@ -256,6 +260,8 @@ static int net_connect(struct xenbus_device *dev)
     vif->fe_sg = sg;
     vif->fe_csum = !no_csum;
     vif->fe_ipv6_csum = ipv6_csum;
+    vif->fe_gso_v4 = gso4;
+    vif->fe_gso_v6 = gso6;
     vif->queues = calloc(nq, sizeof(*vif->queues));
     if (!vif->queues)
         return -ENOMEM;

@@ -16,6 +16,11 @@
 /* Frame metadata carried from the sending port to the receiving one. */
 #define NET_FRAME_CSUM_BLANK 1u /* the L4 checksum is still to be filled (offload) */
 #define NET_FRAME_VALIDATED 2u  /* the checksum is known good */
+/* A TCP super-frame (GSO) still to be cut at the MSS kept in the flags' top 16 bits: a
+ * receiver that cannot take it whole segments it (gso.h). */
+#define NET_FRAME_GSO_TCPV4 4u
+#define NET_FRAME_GSO_TCPV6 8u
+#define NET_FRAME_GSO_SHIFT 16
 
 typedef void (*net_deliver_fn)(void *ctx, const uint8_t *frame, size_t len, unsigned int flags);
 

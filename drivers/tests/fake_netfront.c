@@ -131,10 +131,10 @@ void nf_talk(struct fake_netfront *nf, unsigned int nr_queues, bool split)
         netif_rx_sring_t *rxs = fake_page(nf->fp, rxp);
         SHARED_RING_INIT(txs);
         SHARED_RING_INIT(rxs);
-        if (q == 0) { /* the tests drive queue 0; the others only connect */
+        if (q == 0) /* the tests send on queue 0; the others only connect */
             FRONT_RING_INIT(&nf->tx, txs, 4096);
-            FRONT_RING_INIT(&nf->rx, rxs, 4096);
-        }
+        if (q < NF_MAX_QUEUES)
+            FRONT_RING_INIT(&nf->rxs[q], rxs, 4096);
         char pre[32] = "", key[64];
         if (nf->nr_queues > 1)
             snprintf(pre, sizeof(pre), "queue-%u/", q);
@@ -150,19 +150,26 @@ void nf_talk(struct fake_netfront *nf, unsigned int nr_queues, bool split)
             snprintf(key, sizeof(key), "%sevent-channel-rx", pre);
             TW(key, "%u", b);
             if (q == 0)
-                nf->tx_port = a, nf->rx_port = b;
+                nf->tx_port = a;
+            if (q < NF_MAX_QUEUES)
+                nf->rxs_port[q] = b;
         } else {
             snprintf(key, sizeof(key), "%sevent-channel", pre);
             TW(key, "%u", a);
             if (q == 0)
-                nf->tx_port = nf->rx_port = a;
+                nf->tx_port = a;
+            if (q < NF_MAX_QUEUES)
+                nf->rxs_port[q] = a;
         }
     }
+    nf->rx = nf->rxs[0];
+    nf->rx_port = nf->rxs_port[0];
+    nf->rx_queue = 0;
     TW("request-rx-copy", "1");
     TW("feature-rx-notify", "1");
     TW("feature-sg", "%d", nf->sg ? 1 : 0);
-    TW("feature-gso-tcpv4", "1");
-    TW("feature-gso-tcpv6", "1");
+    TW("feature-gso-tcpv4", "%d", nf->no_gso ? 0 : 1);
+    TW("feature-gso-tcpv6", "%d", nf->no_gso ? 0 : 1);
     TW("feature-ipv6-csum-offload", "1");
 #undef TW
     p->ops->xs_transaction_end(p, t, false);
@@ -179,9 +186,23 @@ static bool be_connected(struct fake_netfront *nf)
     return nf_backend_state(nf) == XenbusStateConnected;
 }
 
+void nf_use_rx_queue(struct fake_netfront *nf, unsigned int q)
+{
+    cr_assert_lt(q, nf->nr_queues < NF_MAX_QUEUES ? nf->nr_queues : NF_MAX_QUEUES);
+    nf->rxs[nf->rx_queue] = nf->rx;
+    nf->rx = nf->rxs[q];
+    nf->rx_port = nf->rxs_port[q];
+    nf->rx_queue = q;
+}
+
 void nf_post_rx(struct fake_netfront *nf)
 {
-    for (unsigned int i = 0; i < NF_RX_BUFS; i++) {
+    nf_post_rx_range(nf, 0, NF_RX_BUFS);
+}
+
+void nf_post_rx_range(struct fake_netfront *nf, unsigned int first, unsigned int n)
+{
+    for (unsigned int i = first; i < first + n && i < NF_RX_BUFS; i++) {
         struct netif_rx_request *r = RING_GET_REQUEST(&nf->rx, nf->rx.req_prod_pvt);
         r->id = (uint16_t)i;
         r->gref = nf->rx_gref[i];
@@ -231,34 +252,63 @@ bool nf_wait_tx_responses(struct fake_netfront *nf, unsigned int n, struct netif
     return true;
 }
 
-int nf_send(struct fake_netfront *nf, const void *frame, uint16_t len, unsigned int nslots,
-            uint16_t off0, uint16_t txflags)
+/* A frame in nslots requests (sizes split evenly), an optional GSO extra after the first. */
+static int send_frame(struct fake_netfront *nf, const void *frame, uint16_t len,
+                      unsigned int nslots, uint16_t off0, uint16_t txflags,
+                      const struct netif_extra_info *gso)
 {
-    struct netif_tx_request r[NF_TX_PAGES];
+    struct netif_tx_request r[NF_TX_PAGES + 1];
     cr_assert(nslots >= 1 && nslots <= NF_TX_PAGES);
-    unsigned int per = len / nslots, done = 0;
+    unsigned int per = len / nslots, done = 0, k = 0;
     for (unsigned int i = 0; i < nslots; i++) {
         unsigned int n = i + 1 == nslots ? len - done : per;
         uint16_t off = i == 0 ? off0 : 0;
         cr_assert_leq(off + n, 4096, "test frame does not fit its slots");
         memcpy((char *)fake_page(nf->fp, nf->tx_page[i]) + off, (const char *)frame + done, n);
-        r[i] = (struct netif_tx_request){.gref = nf->tx_gref[i],
-                                         .offset = off,
-                                         .flags = (uint16_t)(i + 1 < nslots ? NETTXF_more_data : 0),
-                                         .id = (uint16_t)(100 + i),
-                                         .size = (uint16_t)(i == 0 ? len : n)};
+        r[k++] =
+            (struct netif_tx_request){.gref = nf->tx_gref[i],
+                                      .offset = off,
+                                      .flags = (uint16_t)(i + 1 < nslots ? NETTXF_more_data : 0),
+                                      .id = (uint16_t)(100 + i),
+                                      .size = (uint16_t)(i == 0 ? len : n)};
+        if (i == 0 && gso) {
+            r[0].flags |= NETTXF_extra_info;
+            memcpy(&r[k++], gso, sizeof(*gso));
+        }
         done += n;
     }
     r[0].flags |= txflags;
-    nf_push_raw(nf, r, nslots);
-    struct netif_tx_response rsp[NF_TX_PAGES];
-    if (!nf_wait_tx_responses(nf, nslots, rsp))
+    nf_push_raw(nf, r, k);
+    struct netif_tx_response rsp[NF_TX_PAGES + 1];
+    if (!nf_wait_tx_responses(nf, k, rsp))
         return -100;
-    for (unsigned int i = 0; i < nslots; i++) {
-        cr_assert_eq(rsp[i].id, 100 + i);
-        cr_assert_eq(rsp[i].status, rsp[0].status);
+    int status = NETIF_RSP_NULL;
+    for (unsigned int i = 0, d = 0; i < k; i++) {
+        if (gso && i == 1) {
+            cr_assert_eq(rsp[i].status, NETIF_RSP_NULL, "the extra's slot");
+            continue;
+        }
+        cr_assert_eq(rsp[i].id, 100 + d++);
+        if (status == NETIF_RSP_NULL)
+            status = rsp[i].status;
+        cr_assert_eq(rsp[i].status, status);
     }
-    return rsp[0].status;
+    return status;
+}
+
+int nf_send(struct fake_netfront *nf, const void *frame, uint16_t len, unsigned int nslots,
+            uint16_t off0, uint16_t txflags)
+{
+    return send_frame(nf, frame, len, nslots, off0, txflags, NULL);
+}
+
+int nf_send_gso(struct fake_netfront *nf, const void *frame, uint16_t len, unsigned int nslots,
+                uint16_t txflags, uint8_t gso_type, uint16_t mss)
+{
+    struct netif_extra_info ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
+    ex.u.gso.type = gso_type;
+    ex.u.gso.size = mss;
+    return send_frame(nf, frame, len, nslots, 0, txflags, &ex);
 }
 
 static bool has_rx_rsp(struct fake_netfront *nf)
@@ -273,15 +323,46 @@ bool nf_rx_pending(struct fake_netfront *nf)
     return has_rx_rsp(nf);
 }
 
+/* Gives buffer id back to the backend. */
+static void repost(struct fake_netfront *nf, unsigned int id)
+{
+    struct netif_rx_request *r = RING_GET_REQUEST(&nf->rx, nf->rx.req_prod_pvt);
+    r->id = (uint16_t)id;
+    r->gref = nf->rx_gref[id];
+    nf->rx.req_prod_pvt++;
+}
+
 int nf_recv(struct fake_netfront *nf, void *buf, size_t cap, uint16_t *rxflags)
+{
+    return nf_recv_gso(nf, buf, cap, rxflags, NULL);
+}
+
+int nf_recv_gso(struct fake_netfront *nf, void *buf, size_t cap, uint16_t *rxflags,
+                struct netif_extra_info *gso)
 {
     size_t total = 0;
     int err = 0;
+    if (gso)
+        memset(gso, 0, sizeof(*gso));
     for (unsigned int slot = 0;; slot++) {
         if (!nf_pump(nf, has_rx_rsp))
             return -1;
         struct netif_rx_response rsp = *RING_GET_RESPONSE(&nf->rx, nf->rx.rsp_cons++);
         cr_assert_lt(rsp.id, NF_RX_BUFS);
+        if (slot == 0 && (rsp.flags & NETRXF_extra_info)) {
+            /* The next slot is the extra (its buffer unused). */
+            if (!nf_pump(nf, has_rx_rsp))
+                return -1;
+            /* Buffers are posted in ring order from index 0 and consumed in order, so the
+             * extra's slot held buffer (index % NF_RX_BUFS). */
+            unsigned int xid = nf->rx.rsp_cons % NF_RX_BUFS;
+            struct netif_extra_info ex;
+            memcpy(&ex, RING_GET_RESPONSE(&nf->rx, nf->rx.rsp_cons++), sizeof(ex));
+            cr_assert_eq(ex.flags & XEN_NETIF_EXTRA_FLAG_MORE, 0);
+            if (gso)
+                *gso = ex;
+            repost(nf, xid);
+        }
         if (slot == 0 && rxflags)
             *rxflags = rsp.flags;
         if (rsp.status < 0 && !err)
@@ -294,10 +375,7 @@ int nf_recv(struct fake_netfront *nf, void *buf, size_t cap, uint16_t *rxflags)
             total += (size_t)rsp.status;
         }
         /* The buffer goes straight back to the backend. */
-        struct netif_rx_request *r = RING_GET_REQUEST(&nf->rx, nf->rx.req_prod_pvt);
-        r->id = rsp.id;
-        r->gref = nf->rx_gref[rsp.id];
-        nf->rx.req_prod_pvt++;
+        repost(nf, rsp.id);
         int notify;
         RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->rx, notify);
         if (notify)

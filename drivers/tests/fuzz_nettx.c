@@ -7,7 +7,8 @@
  *   - MORE only while the chain can still grow: never at the entry limit;
  *   - a verdict that ends a chain spans 1..the entries given, and says which are extras;
  *   - an accepted packet has 1..18 fragments, each inside its page, that add up to its
- *     length, which is at least an Ethernet header and at most 65535 bytes.
+ *     length, which is at least an Ethernet header and at most 65535 bytes; its GSO extra,
+ *     if any, has a known type and an MSS of at least NETBACK_GSO_MIN_MSS.
  * Built with clang -fsanitize=fuzzer (make nettx-fuzz) and with gcc into test_drivers, which
  * replays drivers/tests/corpus_nettx. */
 #include <stdint.h>
@@ -38,7 +39,10 @@ static void check_ok(const struct netback_tx_pkt *pkt)
     }
     CHECK(sum == pkt->len);
     CHECK(pkt->len >= NETBACK_ETH_HLEN && pkt->len <= XEN_NETIF_MAX_TX_SIZE);
-    CHECK(!pkt->has_gso); /* GSO is not offered */
+    /* GSO is offered: an accepted GSO extra has a known type and an MSS of at least 48. */
+    CHECK(!pkt->has_gso || (pkt->gso.u.gso.size >= NETBACK_GSO_MIN_MSS &&
+                            (pkt->gso.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 ||
+                             pkt->gso.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6)));
     unsigned int data = 0;
     for (unsigned int i = 0; i < pkt->nr_entries; i++)
         data += !pkt->entry_is_extra[i];
@@ -52,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n > NETBACK_MAX_TX_ENTRIES)
         n = NETBACK_MAX_TX_ENTRIES;
     memcpy(ents, data, n * sizeof(ents[0]));
-    struct netback_tx_limits lim = {.gso = false};
+    struct netback_tx_limits lim = {.gso = true}; /* as the data plane calls it */
     static struct netback_tx_pkt pkt;
     for (unsigned int k = 1; k <= n; k++) {
         enum netback_tx_verdict v = netback_parse_tx(ents, k, &lim, &pkt);

@@ -28,8 +28,8 @@ Test(netback_handshake, probe_writes_the_keys_linux_netfront_reads)
     cr_assert(nf_pump(nf, be_initwait));
     cr_assert_str_eq(nf_be_key(nf, "feature-rx-copy"), "1");
     cr_assert_str_eq(nf_be_key(nf, "feature-sg"), "1");
-    cr_assert_str_eq(nf_be_key(nf, "feature-gso-tcpv4"), "0");
-    cr_assert_str_eq(nf_be_key(nf, "feature-gso-tcpv6"), "0");
+    cr_assert_str_eq(nf_be_key(nf, "feature-gso-tcpv4"), "1");
+    cr_assert_str_eq(nf_be_key(nf, "feature-gso-tcpv6"), "1");
     cr_assert_str_eq(nf_be_key(nf, "feature-ipv6-csum-offload"), "1");
     cr_assert_str_eq(nf_be_key(nf, "feature-split-event-channels"), "1");
     cr_assert_str_eq(nf_be_key(nf, "multi-queue-max-queues"), "1");

@@ -96,3 +96,30 @@ Test(nettx_fuzz, extras_are_entries_and_unknown_or_unoffered_ones_are_refused)
     memcpy(&r[1], &ex, sizeof(ex));
     cr_assert_eq(netback_parse_tx(r, 2, &lim, &p), NETBACK_TX_FATAL);
 }
+
+Test(nettx_fuzz, offered_gso_is_accepted_with_a_known_type_and_a_real_mss)
+{
+    const struct netback_tx_limits gso = {.gso = true};
+    struct netif_tx_request r[3] = {
+        {.gref = 8, .flags = NETTXF_extra_info | NETTXF_more_data, .id = 1, .size = 6000},
+        {0},
+        {.gref = 9, .id = 2, .size = 2000}};
+    struct netif_extra_info ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
+    ex.u.gso.size = 1448;
+    ex.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV6;
+    memcpy(&r[1], &ex, sizeof(ex));
+    struct netback_tx_pkt p;
+    cr_assert_eq(netback_parse_tx(r, 2, &gso, &p), NETBACK_TX_MORE);
+    cr_assert_eq(netback_parse_tx(r, 3, &gso, &p), NETBACK_TX_OK);
+    cr_assert(p.has_gso && p.gso.u.gso.size == 1448 &&
+              p.gso.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6);
+    cr_assert_eq(p.nr_frags, 2);
+    cr_assert_eq(p.len, 6000);
+    ex.u.gso.size = NETBACK_GSO_MIN_MSS - 1;
+    memcpy(&r[1], &ex, sizeof(ex));
+    cr_assert_eq(netback_parse_tx(r, 3, &gso, &p), NETBACK_TX_DROP, "an MSS below 48");
+    ex.u.gso.size = 1448;
+    ex.u.gso.type = XEN_NETIF_GSO_TYPE_NONE;
+    memcpy(&r[1], &ex, sizeof(ex));
+    cr_assert_eq(netback_parse_tx(r, 3, &gso, &p), NETBACK_TX_DROP, "no GSO type");
+}

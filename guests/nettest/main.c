@@ -11,13 +11,11 @@
 #include "guest/runtime.h"
 #include "guest/tap.h"
 #include "guest/time.h"
+#include "nettest.h"
 
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-#define ETHERTYPE_TEST 0x88b5
 #define FRAME_LEN(i) (60 + ((i)*97) % 1455) /* 60..1514 */
 
-static uint8_t mac[6];
+uint8_t mac[6];
 static uint8_t out[NETFRONT_MTU_FRAME], in[2048];
 
 static const char *skip_sp(const char *s)
@@ -282,6 +280,23 @@ int main(void)
     }
     if (!strncmp(cmd, "pair b", 6))
         return role_b();
+    if (!strncmp(cmd, "gso a", 5)) {
+        unsigned long n;
+        parse_num(cmd + 5, &n);
+        return role_gso_a(n ? n : 10);
+    }
+    if (!strncmp(cmd, "gso blast", 9)) {
+        unsigned long n;
+        parse_num(cmd + 9, &n);
+        return role_gso_host(n ? n : 100, false);
+    }
+    if (!strncmp(cmd, "gso b", 5))
+        return role_gso_b();
+    if (!strncmp(cmd, "gso host", 8)) {
+        unsigned long n;
+        parse_num(cmd + 8, &n);
+        return role_gso_host(n ? n : 10, true);
+    }
     if (!strncmp(cmd, "blast", 5)) {
         unsigned long n;
         parse_num(cmd + 5, &n);

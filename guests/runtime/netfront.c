@@ -1,9 +1,11 @@
 /* The guest netfront (see guest/netfront.h). Rings and buffers are static pages of the image
  * (identity-mapped, so a page's frame is its address >> 12), granted to the backend once.
+ * A frame larger than a page spans several slots (feature-sg), one buffer page each; a GSO
+ * frame has its extra info in the slot after the first, both ways.
  * Invariants: a TX buffer is reused only after its response came back; every RX buffer is
- * reposted as soon as its frame is copied out, so the backend always has NR_RX buffers less
- * the frames not yet read. The backend's response index is read once per pass and checked
- * against what we produced, so a backend that overruns a ring cannot make us read garbage. */
+ * reposted as soon as its slot is copied out, so the backend always has NR_RX buffers less
+ * the slots not yet read. The backend's response index is checked against what we produced
+ * before each read, so a backend that overruns a ring cannot make us read garbage. */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,8 +36,11 @@ static struct {
     netif_rx_front_ring_t rx;
     grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
     bool tx_busy[NR_TX];
-    evtchn_port_t port;
+    /* The buffer posted at each RX ring index: an extra-info slot names none of its own. */
+    uint16_t rx_id_at[PAGE / sizeof(union netif_rx_sring_entry)];
+    evtchn_port_t tx_port, rx_port; /* equal without split event channels */
     domid_t backend_id;
+    bool be_sg, be_gso4, be_gso6, split;
     unsigned rx_errors;
     bool up;
 } nf;
@@ -82,6 +87,15 @@ static int parse_mac(const char *s, uint8_t mac[6])
     return 0;
 }
 
+/* A backend feature key: true only if it reads 1. */
+static bool be_feature(const char *be, const char *key)
+{
+    char path[160];
+    unsigned long v = 0;
+    guest_snprintf(path, sizeof(path), "%s/%s", be, key);
+    return read_uint(path, &v) == 0 && v == 1;
+}
+
 /* Polls <be>/state until it equals want (or the deadline). */
 static int wait_backend_state(const char *be, unsigned long want)
 {
@@ -103,6 +117,7 @@ static int wait_backend_state(const char *be, unsigned long want)
 static void post_rx(unsigned id)
 {
     netif_rx_request_t *r = RING_GET_REQUEST(&nf.rx, nf.rx.req_prod_pvt);
+    nf.rx_id_at[nf.rx.req_prod_pvt % RING_SIZE(&nf.rx)] = (uint16_t)id;
     r->id = (uint16_t)id;
     r->gref = nf.rx_gref[id];
     nf.rx.req_prod_pvt++;
@@ -113,7 +128,7 @@ static void push_rx(void)
     int notify;
     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.rx, notify);
     if (notify)
-        evtchn_send(nf.port);
+        evtchn_send(nf.rx_port);
 }
 
 static int grant_all(void)
@@ -143,12 +158,18 @@ static int write_keys(const char *fe, grant_ref_t txr, grant_ref_t rxr)
     } while (0)
         W(NETIF_KEY_TX_RING_REF, "%u", txr);
         W(NETIF_KEY_RX_RING_REF, "%u", rxr);
-        W(NETIF_KEY_EVENT_CHANNEL, "%u", nf.port);
+        if (nf.split) {
+            W(NETIF_KEY_EVENT_CHANNEL_TX, "%u", nf.tx_port);
+            W(NETIF_KEY_EVENT_CHANNEL_RX, "%u", nf.rx_port);
+        } else {
+            W(NETIF_KEY_EVENT_CHANNEL, "%u", nf.tx_port);
+        }
         W(NETIF_KEY_REQUEST_RX_COPY, "1");
         W(NETIF_KEY_FEATURE_RX_NOTIFY, "1");
-        W(NETIF_KEY_FEATURE_SG, "0");
-        W(NETIF_KEY_FEATURE_GSO_TCPV4, "0");
-        W(NETIF_KEY_FEATURE_GSO_TCPV6, "0");
+        /* RX: several slots per frame and GSO frames with their extra are understood. */
+        W(NETIF_KEY_FEATURE_SG, "1");
+        W(NETIF_KEY_FEATURE_GSO_TCPV4, "1");
+        W(NETIF_KEY_FEATURE_GSO_TCPV6, "1");
         W(NETIF_KEY_FEATURE_IPV6_CSUM_OFFLOAD, "0");
 #undef W
         int end = xenbus_transaction_end(t, rc != 0);
@@ -182,6 +203,10 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     guest_snprintf(path, sizeof(path), "%s/" NETIF_KEY_FEATURE_RX_COPY, be);
     if (read_uint(path, &copy) || copy != 1)
         return -XEN_ENODEV; /* as Linux: no copying receive path, no device */
+    nf.be_sg = be_feature(be, NETIF_KEY_FEATURE_SG);
+    nf.be_gso4 = nf.be_sg && be_feature(be, NETIF_KEY_FEATURE_GSO_TCPV4);
+    nf.be_gso6 = nf.be_sg && be_feature(be, NETIF_KEY_FEATURE_GSO_TCPV6);
+    nf.split = be_feature(be, NETIF_KEY_FEATURE_SPLIT_EVENT_CHANNELS);
     netif_tx_sring_t *txs = (netif_tx_sring_t *)tx_ring_page;
     netif_rx_sring_t *rxs = (netif_rx_sring_t *)rx_ring_page;
     SHARED_RING_INIT(txs);
@@ -191,8 +216,12 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     grant_ref_t txr, rxr;
     if ((rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_ring_page >> 12, false, &txr)) ||
         (rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_ring_page >> 12, false, &rxr)) ||
-        (rc = grant_all()) || (rc = evtchn_alloc_unbound(nf.backend_id, &nf.port)) ||
-        (rc = evtchn_bind(nf.port, on_event, 0)))
+        (rc = grant_all()) || (rc = evtchn_alloc_unbound(nf.backend_id, &nf.tx_port)) ||
+        (rc = evtchn_bind(nf.tx_port, on_event, 0)))
+        return rc;
+    nf.rx_port = nf.tx_port;
+    if (nf.split && ((rc = evtchn_alloc_unbound(nf.backend_id, &nf.rx_port)) ||
+                     (rc = evtchn_bind(nf.rx_port, on_event, 0))))
         return rc;
     for (unsigned i = 0; i < NR_RX; i++)
         post_rx(i);
@@ -205,7 +234,7 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     if ((rc = wait_backend_state(be, XenbusStateConnected)) != 0)
         return rc;
     nf.up = true;
-    evtchn_send(nf.port); /* the backend looks at the posted RX buffers */
+    evtchn_send(nf.rx_port); /* the backend looks at the posted RX buffers */
     return 0;
 }
 
@@ -231,41 +260,85 @@ static void reap_tx(void)
     }
 }
 
-static int free_tx(void)
+static unsigned nr_free_tx(void)
 {
     reap_tx();
+    unsigned n = 0;
     for (int i = 0; i < NR_TX; i++)
-        if (!nf.tx_busy[i])
-            return i;
-    return -1;
+        n += !nf.tx_busy[i];
+    return n;
 }
 
 static bool tx_free_cond(void *ctx)
 {
-    (void)ctx;
-    return free_tx() >= 0;
+    return nr_free_tx() >= *(unsigned *)ctx;
+}
+
+static int take_tx(void)
+{
+    for (int i = 0; i < NR_TX; i++) {
+        if (!nf.tx_busy[i]) {
+            nf.tx_busy[i] = true;
+            return i;
+        }
+    }
+    return -1; /* not reached: the caller waited for enough */
 }
 
 int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
 {
+    return netfront_send_opt(frame, len, 0, deadline_ns);
+}
+
+int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
+                      uint64_t deadline_ns)
+{
     if (!nf.up)
         return -XEN_ENODEV;
-    if (len < 14 || len > NETFRONT_MTU_FRAME)
+    if (len < 14 || len > (nf.be_sg ? NETFRONT_MAX_FRAME : NETFRONT_MTU_FRAME))
         return -XEN_EINVAL;
-    int rc = wait_until(tx_free_cond, 0, deadline_ns);
+    bool gso = opt && opt->gso_type != XEN_NETIF_GSO_TYPE_NONE;
+    if (gso && !(opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4   ? nf.be_gso4
+                 : opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 ? nf.be_gso6
+                                                             : false))
+        return -XEN_EOPNOTSUPP;
+    unsigned need = (unsigned)((len + PAGE - 1) / PAGE);
+    int rc = wait_until(tx_free_cond, &need, deadline_ns);
     if (rc)
         return rc;
-    int id = free_tx();
-    memcpy(tx_buf[id], frame, len);
-    nf.tx_busy[id] = true;
-    netif_tx_request_t *r = RING_GET_REQUEST(&nf.tx, nf.tx.req_prod_pvt);
-    *r = (netif_tx_request_t){
-        .gref = nf.tx_gref[id], .offset = 0, .flags = 0, .id = (uint16_t)id, .size = (uint16_t)len};
-    nf.tx.req_prod_pvt++;
+    const uint8_t *src = frame;
+    for (unsigned i = 0; i < need; i++) {
+        size_t n = len - (size_t)i * PAGE < PAGE ? len - (size_t)i * PAGE : PAGE;
+        int id = take_tx();
+        memcpy(tx_buf[id], src + (size_t)i * PAGE, n);
+        uint16_t flags = i + 1 < need ? NETTXF_more_data : 0;
+        if (i == 0) {
+            if (opt && opt->csum_blank)
+                flags |= NETTXF_csum_blank | NETTXF_data_validated;
+            if (gso)
+                flags |= NETTXF_extra_info;
+        }
+        netif_tx_request_t *r = RING_GET_REQUEST(&nf.tx, nf.tx.req_prod_pvt);
+        /* The first slot's size is the whole frame's; the others carry their own. */
+        *r = (netif_tx_request_t){.gref = nf.tx_gref[id],
+                                  .offset = 0,
+                                  .flags = flags,
+                                  .id = (uint16_t)id,
+                                  .size = (uint16_t)(i == 0 ? len : n)};
+        nf.tx.req_prod_pvt++;
+        if (i == 0 && gso) {
+            /* The extra takes the next request slot as its bytes. */
+            netif_extra_info_t ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
+            ex.u.gso.size = opt->gso_size;
+            ex.u.gso.type = opt->gso_type;
+            memcpy(RING_GET_REQUEST(&nf.tx, nf.tx.req_prod_pvt), &ex, sizeof(ex));
+            nf.tx.req_prod_pvt++;
+        }
+    }
     int notify;
     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.tx, notify);
     if (notify)
-        evtchn_send(nf.port);
+        evtchn_send(nf.tx_port);
     return 0;
 }
 
@@ -278,42 +351,97 @@ static bool rx_ready(void *ctx)
     return more;
 }
 
+/* The next RX response (waiting up to deadline_ns), or a negative errno. at gets its ring
+ * index. */
+static int next_rx(netif_rx_response_t *rsp, RING_IDX *at, uint64_t deadline_ns)
+{
+    if (!rx_ready(0)) {
+        if (deadline_ns == 0)
+            return -XEN_ETIMEDOUT;
+        int rc = wait_until(rx_ready, 0, deadline_ns);
+        if (rc)
+            return rc;
+    }
+    RING_IDX prod = nf.rx.sring->rsp_prod;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    /* Buggy or malicious backend: more responses than buffers posted. */
+    if (prod - nf.rx.rsp_cons > nf.rx.req_prod_pvt - nf.rx.rsp_cons)
+        return -XEN_EIO;
+    *at = nf.rx.rsp_cons;
+    *rsp = *RING_GET_RESPONSE(&nf.rx, nf.rx.rsp_cons);
+    nf.rx.rsp_cons++;
+    return 0;
+}
+
 int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns)
+{
+    return netfront_recv_info(buf, cap, deadline_ns, 0);
+}
+
+int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info)
 {
     if (!nf.up)
         return -XEN_ENODEV;
     for (;;) {
-        if (!rx_ready(0)) {
-            if (deadline_ns == 0)
-                return -XEN_ETIMEDOUT;
-            int rc = wait_until(rx_ready, 0, deadline_ns);
+        size_t total = 0;
+        bool ok = true;
+        struct netfront_rxinfo ri = {0};
+        netif_rx_response_t rsp;
+        RING_IDX at;
+        /* Once a frame's first slot is read, its other slots are published with it: a short
+         * wait for them only guards against a backend that never sends them. */
+        for (unsigned slot = 0;; slot++) {
+            int rc =
+                next_rx(&rsp, &at, slot == 0 ? deadline_ns : monotonic_ns() + NETFRONT_SLOT_NS);
             if (rc)
                 return rc;
+            if (rsp.id >= NR_RX)
+                return -XEN_EIO; /* Buggy or malicious backend: an id we never posted. */
+            int len = rsp.status;
+            if (len > 0 && total + (size_t)len <= cap && rsp.offset + (unsigned)len <= PAGE)
+                memcpy((uint8_t *)buf + total, rx_buf[rsp.id] + rsp.offset, (size_t)len);
+            else
+                ok = false;
+            total += len > 0 ? (size_t)len : 0;
+            post_rx(rsp.id);
+            if (slot == 0) {
+                ri.flags = rsp.flags;
+                if (rsp.flags & NETRXF_extra_info) {
+                    netif_rx_response_t x;
+                    if ((rc = next_rx(&x, &at, monotonic_ns() + NETFRONT_SLOT_NS)) != 0)
+                        return rc;
+                    netif_extra_info_t ex;
+                    memcpy(&ex, &x, sizeof(ex));
+                    if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
+                        ri.gso_type = ex.u.gso.type;
+                        ri.gso_size = ex.u.gso.size;
+                    }
+                    /* Buggy or malicious backend: more than the one extra we asked for. */
+                    if (ex.flags & XEN_NETIF_EXTRA_FLAG_MORE)
+                        ok = false;
+                    post_rx(nf.rx_id_at[at % RING_SIZE(&nf.rx)]);
+                }
+            }
+            if (!(rsp.flags & NETRXF_more_data))
+                break;
         }
-        RING_IDX prod = nf.rx.sring->rsp_prod;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        /* Buggy or malicious backend: more responses than buffers posted. */
-        if (prod - nf.rx.rsp_cons > nf.rx.req_prod_pvt - nf.rx.rsp_cons)
-            return -XEN_EIO;
-        netif_rx_response_t rsp = *RING_GET_RESPONSE(&nf.rx, nf.rx.rsp_cons);
-        nf.rx.rsp_cons++;
-        if (rsp.id >= NR_RX)
-            return -XEN_EIO; /* Buggy or malicious backend: an id we never posted. */
-        int len = rsp.status;
-        bool ok = len > 0 && (size_t)len <= cap && rsp.offset + (unsigned)len <= PAGE &&
-                  !(rsp.flags & (NETRXF_more_data | NETRXF_extra_info));
-        if (ok)
-            memcpy(buf, rx_buf[rsp.id] + rsp.offset, (size_t)len);
-        else
-            nf.rx_errors++;
-        post_rx(rsp.id);
         push_rx();
-        if (ok)
-            return len;
+        if (ok) {
+            if (info)
+                *info = ri;
+            return (int)total;
+        }
+        nf.rx_errors++;
     }
 }
-
 unsigned netfront_rx_errors(void)
 {
     return nf.rx_errors;
+}
+
+bool netfront_has_gso(unsigned gso_type)
+{
+    return gso_type == XEN_NETIF_GSO_TYPE_TCPV4   ? nf.be_gso4
+           : gso_type == XEN_NETIF_GSO_TYPE_TCPV6 ? nf.be_gso6
+                                                  : false;
 }

@@ -1,24 +1,48 @@
-/* A netfront for kxen's guests: one vif, negotiated as Linux 6.1's xen-netfront does (it
- * requires the backend's feature-rx-copy; writes tx-ring-ref, rx-ring-ref, event-channel,
- * request-rx-copy, feature-rx-notify in one transaction, then goes straight to Connected) but
- * without scatter-gather: every frame is one slot each way (at most NETFRONT_MTU_FRAME bytes).
+/* A netfront for kxen's guests: one vif, one queue, negotiated as Linux 6.1's xen-netfront
+ * does (it requires the backend's feature-rx-copy; writes tx-ring-ref, rx-ring-ref, the event
+ * channel(s) -- event-channel-tx/-rx when the backend offers split channels --, request-rx-copy,
+ * feature-rx-notify, feature-sg and feature-gso-tcpv4/6 in one transaction, then goes straight
+ * to Connected). Frames larger than a page span several slots each way (TX only when the
+ * backend offers feature-sg); a TCP super-frame goes out with a GSO extra when the backend
+ * offers GSO of its type, and one comes in with its GSO info.
  * Single-threaded: call from main(), never from an event handler. */
 #ifndef GUEST_NETFRONT_H
 #define GUEST_NETFRONT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define NETFRONT_MTU_FRAME 1514
+#define NETFRONT_MAX_FRAME 65535           /* several slots (feature-sg) */
 #define NETFRONT_TIMEOUT_NS 20000000000ULL /* the handshake's bound */
+#define NETFRONT_SLOT_NS 1000000000ULL     /* the rest of a frame after its first slot */
 
 /* Connects device/vif/<devid>; mac gets the MAC the toolstack gave the vif. 0 or -XEN_E*. */
 int netfront_init(unsigned devid, uint8_t mac[6]);
-/* Queues one frame (copied; waits for a free TX buffer up to deadline_ns). */
+/* Queues one frame (copied; waits for free TX buffers up to deadline_ns): up to
+ * NETFRONT_MAX_FRAME bytes when the backend takes several slots, else NETFRONT_MTU_FRAME. */
 int netfront_send(const void *frame, size_t len, uint64_t deadline_ns);
-/* Receives one frame into buf: its length, or -XEN_ETIMEDOUT at deadline_ns (0 = now). */
+struct netfront_txopt {
+    bool csum_blank;  /* the L4 checksum is left for the backend (NETTXF_csum_blank) */
+    uint8_t gso_type; /* XEN_NETIF_GSO_TYPE_*: NONE, or a super-frame cut at gso_size */
+    uint16_t gso_size;
+};
+/* netfront_send with offloads; -XEN_EOPNOTSUPP for GSO the backend does not offer. */
+int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
+                      uint64_t deadline_ns);
+/* Receives one frame (all its slots) into buf: its length, or -XEN_ETIMEDOUT at deadline_ns
+ * (0 = now). A frame that does not fit cap, or errored, is dropped and counted. */
 int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns);
+struct netfront_rxinfo {
+    uint16_t flags;   /* the first slot's NETRXF_* (csum_blank, data_validated, extra_info) */
+    uint8_t gso_type; /* XEN_NETIF_GSO_TYPE_NONE unless a GSO extra came with the frame */
+    uint16_t gso_size;
+};
+int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info);
 /* Frames dropped because they were malformed or errored (backend status < 0). */
 unsigned netfront_rx_errors(void);
+/* True when the backend offers GSO of this XEN_NETIF_GSO_TYPE_*. */
+bool netfront_has_gso(unsigned gso_type);
 
 #endif

@@ -51,21 +51,6 @@ static int select_domains(int argc, char **argv, struct kxl_dominfo **out, size_
     return 0;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static char *vm_value(uint16_t domid, const char *key)
 {
     char p[128];
@@ -94,21 +79,21 @@ static void list_json(const struct kxl_dominfo *d, size_t n)
         char *cmdline = vm_value(d[i].domid, "image/cmdline");
         printf("    {\n        \"domid\": %u,\n        \"config\": {\n", d[i].domid);
         printf("            \"c_info\": {\n                \"type\": ");
-        json_str(ostype ? ostype : (d[i].domid == 0 ? "pv" : "unknown"));
+        xl_json_str(ostype ? ostype : (d[i].domid == 0 ? "pv" : "unknown"));
         printf(",\n                \"name\": ");
-        json_str(d[i].name);
+        xl_json_str(d[i].name);
         printf(",\n                \"uuid\": ");
-        json_str(uuid);
+        xl_json_str(uuid);
         printf("\n            },\n            \"b_info\": {\n");
         printf("                \"max_vcpus\": %u,\n", d[i].nr_vcpus);
         printf("                \"max_memkb\": %llu,\n", (unsigned long long)d[i].max_memory_kb);
         printf("                \"target_memkb\": %llu,\n", (unsigned long long)d[i].memory_kb);
         printf("                \"kernel\": ");
-        json_str(kernel ? kernel : "");
+        xl_json_str(kernel ? kernel : "");
         printf(",\n                \"cmdline\": ");
-        json_str(cmdline ? cmdline : "");
+        xl_json_str(cmdline ? cmdline : "");
         printf("\n            }\n        },\n        \"state\": ");
-        json_str(st);
+        xl_json_str(st);
         printf(",\n        \"cpu_time\": %.1f\n    }%s\n", d[i].cpu_time_ns / 1e9,
                i + 1 < n ? "," : "");
         free(ostype);

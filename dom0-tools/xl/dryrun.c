@@ -6,7 +6,7 @@
 
 #include "xl.h"
 
-static void jstr(const char *s)
+void xl_json_str(const char *s)
 {
     if (!s) {
         fputs("null", stdout);
@@ -36,27 +36,27 @@ void xl_print_config_json(const struct kxl_domain_config *dc)
     if (dc->has_uuid)
         kxl_format_uuid(dc->uuid, uuid);
     printf("{\n    \"c_info\": {\n        \"type\": ");
-    jstr(kxl_domain_type_name(dc->type));
+    xl_json_str(kxl_domain_type_name(dc->type));
     printf(",\n        \"name\": ");
-    jstr(dc->name);
+    xl_json_str(dc->name);
     printf(",\n        \"uuid\": ");
-    jstr(dc->has_uuid ? uuid : NULL);
+    xl_json_str(dc->has_uuid ? uuid : NULL);
     printf("\n    },\n    \"b_info\": {\n        \"max_vcpus\": %u,\n", dc->vcpus);
     printf("        \"max_memkb\": %llu,\n", (unsigned long long)dc->maxmem_mb * 1024);
     printf("        \"target_memkb\": %llu,\n", (unsigned long long)dc->memory_mb * 1024);
     printf("        \"kernel\": ");
-    jstr(dc->kernel);
+    xl_json_str(dc->kernel);
     printf(",\n        \"cmdline\": ");
-    jstr(dc->cmdline);
+    xl_json_str(dc->cmdline);
     printf("\n    },\n    \"disks\": [");
     for (size_t i = 0; i < dc->nr_disks; i++) {
         const struct kxl_disk *k = &dc->disks[i];
         printf("%s\n        {\n            \"pdev_path\": ", i ? "," : "");
-        jstr(k->target);
+        xl_json_str(k->target);
         printf(",\n            \"vdev\": ");
-        jstr(k->vdev);
+        xl_json_str(k->vdev);
         printf(",\n            \"backend_domname\": ");
-        jstr(k->backend);
+        xl_json_str(k->backend);
         printf(",\n            \"readwrite\": %d,\n            \"is_cdrom\": %d\n        }",
                k->readwrite, k->cdrom);
     }
@@ -67,21 +67,21 @@ void xl_print_config_json(const struct kxl_domain_config *dc)
         mac_str(v->mac, mac);
         printf("%s\n        {\n            \"devid\": %zu,\n            \"mac\": ", i ? "," : "",
                i);
-        jstr(v->has_mac ? mac : NULL);
+        xl_json_str(v->has_mac ? mac : NULL);
         printf(",\n            \"bridge\": ");
-        jstr(v->bridge);
+        xl_json_str(v->bridge);
         printf(",\n            \"backend_domname\": ");
-        jstr(v->backend);
+        xl_json_str(v->backend);
         printf("\n        }");
     }
     printf("%s],\n", dc->nr_vifs ? "\n    " : "");
     printf("    \"on_poweroff\": ");
-    jstr(kxl_action_name(dc->on_poweroff));
+    xl_json_str(kxl_action_name(dc->on_poweroff));
     printf(",\n    \"on_reboot\": ");
-    jstr(kxl_action_name(dc->on_reboot));
+    xl_json_str(kxl_action_name(dc->on_reboot));
     printf(",\n    \"on_watchdog\": ");
-    jstr(kxl_action_name(dc->on_watchdog));
+    xl_json_str(kxl_action_name(dc->on_watchdog));
     printf(",\n    \"on_crash\": ");
-    jstr(kxl_action_name(dc->on_crash));
+    xl_json_str(kxl_action_name(dc->on_crash));
     printf("\n}\n");
 }

@@ -72,4 +72,7 @@ int xl_console_attach(const char *rundir, uint16_t domid);
 /* Runs the on_* actions for a domain until it is gone (the per-domain monitor). */
 int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid);
 
+/* A JSON string literal of s on stdout (null for NULL), as Xen's xl prints them. */
+void xl_json_str(const char *s);
+
 #endif

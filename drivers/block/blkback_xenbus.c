@@ -253,10 +253,7 @@ struct blkback *blkback_new(struct xenbus_platform *p, const struct blkback_conf
         bb->cfg = *cfg;
     else
         blkback_config_default(&bb->cfg);
-    if (bb->cfg.max_queues == 0)
-        bb->cfg.max_queues = 1;
-    if (bb->cfg.max_queues > BLKBACK_MAX_QUEUES)
-        bb->cfg.max_queues = BLKBACK_MAX_QUEUES;
+    bb->cfg.max_queues = xenbus_clamp_queues(bb->cfg.max_queues, BLKBACK_MAX_QUEUES);
     if (bb->cfg.max_ring_page_order > BLKBACK_MAX_RING_ORDER)
         bb->cfg.max_ring_page_order = BLKBACK_MAX_RING_ORDER;
     if (bb->cfg.max_indirect_segments > KXEN_BLKIF_MAX_INDIRECT_SEGMENTS)
@@ -289,15 +286,8 @@ struct xenbus_backend *blkback_xenbus(struct blkback *bb)
 
 int blkback_poll(struct blkback *bb)
 {
-    int n = 0, rc = xenbus_backend_poll(bb->xb);
-    if (rc < 0)
-        return rc;
-    n += rc;
-    rc = xenbus_evtchn_dispatch(bb->p);
-    if (rc < 0)
-        return rc;
-    n += rc;
-    return n + blkback_reap(bb);
+    int n = xenbus_backend_poll_events(bb->xb);
+    return n < 0 ? n : n + blkback_reap(bb);
 }
 
 void blkback_free(struct blkback *bb)

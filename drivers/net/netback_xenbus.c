@@ -342,10 +342,7 @@ struct netback *netback_new(struct xenbus_platform *p, const struct netback_conf
         nb->cfg = *cfg;
     else
         netback_config_default(&nb->cfg);
-    if (nb->cfg.max_queues == 0)
-        nb->cfg.max_queues = 1;
-    if (nb->cfg.max_queues > NETBACK_MAX_QUEUES)
-        nb->cfg.max_queues = NETBACK_MAX_QUEUES;
+    nb->cfg.max_queues = xenbus_clamp_queues(nb->cfg.max_queues, NETBACK_MAX_QUEUES);
     if (nb->cfg.rx_queue_len == 0)
         nb->cfg.rx_queue_len = 256;
     if (nb->cfg.aging_ms == 0)
@@ -402,14 +399,9 @@ int netback_poll(struct netback *nb)
 {
     uint64_t cnt;
     (void)!read(nb->kick_fd, &cnt, sizeof(cnt));
-    int n = 0, rc = xenbus_backend_poll(nb->xb);
-    if (rc < 0)
-        return rc;
-    n += rc;
-    rc = xenbus_evtchn_dispatch(nb->p);
-    if (rc < 0)
-        return rc;
-    n += rc;
+    int n = xenbus_backend_poll_events(nb->xb);
+    if (n < 0)
+        return n;
     n += poll_taps(nb);
     netback_run_deferred(nb);
     return n;

@@ -463,6 +463,20 @@ void xenbus_backend_handle_watch(struct xenbus_backend *be, const char *path, co
     }
 }
 
+int xenbus_backend_poll_events(struct xenbus_backend *be)
+{
+    int rc = xenbus_backend_poll(be);
+    if (rc < 0)
+        return rc;
+    int fired = xenbus_evtchn_dispatch(be->p);
+    return fired < 0 ? fired : rc + fired;
+}
+
+unsigned int xenbus_clamp_queues(unsigned int queues, unsigned int max)
+{
+    return queues == 0 ? 1 : queues > max ? max : queues;
+}
+
 int xenbus_backend_poll(struct xenbus_backend *be)
 {
     int handled = 0;

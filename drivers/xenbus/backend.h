@@ -79,6 +79,11 @@ int xenbus_backend_limit_frontend(struct xenbus_backend *be, uint32_t frontend_i
 int xenbus_backend_start(struct xenbus_backend *be);
 /* Handles every queued xenstore watch event. Returns the number handled or -errno. */
 int xenbus_backend_poll(struct xenbus_backend *be);
+/* xenbus_backend_poll(), then the handlers of every event channel of the platform that fired
+ * (xenbus_evtchn_dispatch). Returns the number of events handled or -errno. */
+int xenbus_backend_poll_events(struct xenbus_backend *be);
+/* A device type's configured queue count: 0 means 1, more than max means max. */
+unsigned int xenbus_clamp_queues(unsigned int queues, unsigned int max);
 /* Handles one watch event (path, token) as delivered by the platform. */
 void xenbus_backend_handle_watch(struct xenbus_backend *be, const char *path, const char *token);
 /* Tears every device down and drops the watches. */

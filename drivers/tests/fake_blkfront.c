@@ -6,53 +6,40 @@
 
 #include "fake_blkfront.h"
 
-static void wr(struct fake_platform *fp, const char *dir, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void wr(struct fake_platform *fp, const char *dir, const char *key, const char *fmt, ...)
-{
-    char path[256], val[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(val, sizeof(val), fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof(path), "%s/%s", dir, key);
-    fake_xs_write(fp, path, val);
-}
-
 void fb_toolstack_add(struct fake_platform *fp, uint32_t domid, uint32_t devid, const char *image,
                       const char *mode)
 {
     char be[128], fe[128];
     snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%u", domid, devid);
     snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%u", domid, devid);
-    wr(fp, fe, "backend", "%s", be);
-    wr(fp, fe, "backend-id", "0");
-    wr(fp, fe, "state", "1");
-    wr(fp, fe, "virtual-device", "%u", devid);
-    wr(fp, fe, "device-type", "disk");
-    wr(fp, fe, "trusted", "1");
-    wr(fp, be, "frontend-id", "%u", domid);
-    wr(fp, be, "online", "1");
-    wr(fp, be, "removable", "0");
-    wr(fp, be, "bootable", "1");
-    wr(fp, be, "state", "1");
-    wr(fp, be, "dev", "xvda");
-    wr(fp, be, "type", "file");
-    wr(fp, be, "mode", "%s", mode);
-    wr(fp, be, "device-type", "disk");
-    wr(fp, be, "discard-enable", "1");
-    wr(fp, be, "specification", "xen");
-    wr(fp, be, "params", "%s", image);
+    fake_xs_printf(fp, fe, "backend", "%s", be);
+    fake_xs_printf(fp, fe, "backend-id", "0");
+    fake_xs_printf(fp, fe, "state", "1");
+    fake_xs_printf(fp, fe, "virtual-device", "%u", devid);
+    fake_xs_printf(fp, fe, "device-type", "disk");
+    fake_xs_printf(fp, fe, "trusted", "1");
+    fake_xs_printf(fp, be, "frontend-id", "%u", domid);
+    fake_xs_printf(fp, be, "online", "1");
+    fake_xs_printf(fp, be, "removable", "0");
+    fake_xs_printf(fp, be, "bootable", "1");
+    fake_xs_printf(fp, be, "state", "1");
+    fake_xs_printf(fp, be, "dev", "xvda");
+    fake_xs_printf(fp, be, "type", "file");
+    fake_xs_printf(fp, be, "mode", "%s", mode);
+    fake_xs_printf(fp, be, "device-type", "disk");
+    fake_xs_printf(fp, be, "discard-enable", "1");
+    fake_xs_printf(fp, be, "specification", "xen");
+    fake_xs_printf(fp, be, "params", "%s", image);
     /* `frontend` last: the backend creates the device once it appears. */
-    wr(fp, be, "frontend", "%s", fe);
+    fake_xs_printf(fp, be, "frontend", "%s", fe);
 }
 
 void fb_toolstack_remove(struct fake_platform *fp, uint32_t domid, uint32_t devid)
 {
     char be[128];
     snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%u", domid, devid);
-    wr(fp, be, "online", "0");
-    wr(fp, be, "state", "5");
+    fake_xs_printf(fp, be, "online", "0");
+    fake_xs_printf(fp, be, "state", "5");
 }
 
 void fb_init(struct fake_blkfront *fb, struct fake_platform *fp, struct blkback *bb,
@@ -98,7 +85,7 @@ int fb_backend_state(struct fake_blkfront *fb)
 
 void fb_set_state(struct fake_blkfront *fb, int state)
 {
-    wr(fb->fp, fb->fe, "state", "%d", state);
+    fake_xs_printf(fb->fp, fb->fe, "state", "%d", state);
 }
 
 void fb_talk(struct fake_blkfront *fb)

@@ -5,49 +5,36 @@
 
 #include "fake_netfront.h"
 
-static void wr(struct fake_platform *fp, const char *dir, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void wr(struct fake_platform *fp, const char *dir, const char *key, const char *fmt, ...)
-{
-    char path[256], val[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(val, sizeof(val), fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof(path), "%s/%s", dir, key);
-    fake_xs_write(fp, path, val);
-}
-
 void nf_toolstack_add(struct fake_platform *fp, uint32_t domid, uint32_t devid, const char *mac,
                       const char *bridge)
 {
     char be[128], fe[128];
     snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
     snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/%u", domid, devid);
-    wr(fp, fe, "backend", "%s", be);
-    wr(fp, fe, "backend-id", "0");
-    wr(fp, fe, "state", "1");
-    wr(fp, fe, "handle", "%u", devid);
-    wr(fp, fe, "mac", "%s", mac);
-    wr(fp, fe, "trusted", "1");
-    wr(fp, be, "frontend-id", "%u", domid);
-    wr(fp, be, "online", "1");
-    wr(fp, be, "state", "1");
-    wr(fp, be, "script", "/etc/xen/scripts/vif-bridge");
-    wr(fp, be, "mac", "%s", mac);
+    fake_xs_printf(fp, fe, "backend", "%s", be);
+    fake_xs_printf(fp, fe, "backend-id", "0");
+    fake_xs_printf(fp, fe, "state", "1");
+    fake_xs_printf(fp, fe, "handle", "%u", devid);
+    fake_xs_printf(fp, fe, "mac", "%s", mac);
+    fake_xs_printf(fp, fe, "trusted", "1");
+    fake_xs_printf(fp, be, "frontend-id", "%u", domid);
+    fake_xs_printf(fp, be, "online", "1");
+    fake_xs_printf(fp, be, "state", "1");
+    fake_xs_printf(fp, be, "script", "/etc/xen/scripts/vif-bridge");
+    fake_xs_printf(fp, be, "mac", "%s", mac);
     if (bridge)
-        wr(fp, be, "bridge", "%s", bridge);
-    wr(fp, be, "handle", "%u", devid);
-    wr(fp, be, "type", "vif");
-    wr(fp, be, "frontend", "%s", fe);
+        fake_xs_printf(fp, be, "bridge", "%s", bridge);
+    fake_xs_printf(fp, be, "handle", "%u", devid);
+    fake_xs_printf(fp, be, "type", "vif");
+    fake_xs_printf(fp, be, "frontend", "%s", fe);
 }
 
 void nf_toolstack_remove(struct fake_platform *fp, uint32_t domid, uint32_t devid)
 {
     char be[128];
     snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
-    wr(fp, be, "online", "0");
-    wr(fp, be, "state", "5");
+    fake_xs_printf(fp, be, "online", "0");
+    fake_xs_printf(fp, be, "state", "5");
 }
 
 void nf_init(struct fake_netfront *nf, struct fake_platform *fp, struct netback *nb, uint32_t domid,
@@ -100,12 +87,12 @@ int nf_backend_state(struct fake_netfront *nf)
 
 void nf_fe_write(struct fake_netfront *nf, const char *key, const char *val)
 {
-    wr(nf->fp, nf->fe, key, "%s", val);
+    fake_xs_printf(nf->fp, nf->fe, key, "%s", val);
 }
 
 void nf_set_state(struct fake_netfront *nf, int state)
 {
-    wr(nf->fp, nf->fe, "state", "%d", state);
+    fake_xs_printf(nf->fp, nf->fe, "state", "%d", state);
 }
 
 void nf_talk(struct fake_netfront *nf, unsigned int nr_queues, bool split)

@@ -1,6 +1,7 @@
 /* The fake platform (see fake_platform.h). Xenstore keeps a flat list of nodes; a parent exists
  * while it has a child, as in xenstored. A watch fires for changes at or below its path, and
  * once when it is registered, as Xen's does. */
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -568,4 +569,16 @@ struct fake_platform *fake_platform_new(uint32_t self_domid)
 struct xenbus_platform *fake_platform_base(struct fake_platform *fp)
 {
     return &fp->base;
+}
+
+void fake_xs_printf(struct fake_platform *fp, const char *dir, const char *key, const char *fmt,
+                    ...)
+{
+    char path[256], val[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(val, sizeof(val), fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    fake_xs_write(fp, path, val);
 }

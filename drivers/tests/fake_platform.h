@@ -17,6 +17,9 @@ struct xenbus_platform *fake_platform_base(struct fake_platform *fp);
 
 /* Xenstore, as the toolstack or a frontend sees it (no permission checks). */
 int fake_xs_write(struct fake_platform *fp, const char *path, const char *val);
+/* Writes <dir>/<key> = the formatted value (as a toolstack or frontend writes its keys). */
+void fake_xs_printf(struct fake_platform *fp, const char *dir, const char *key, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 int fake_xs_read(struct fake_platform *fp, const char *path, char *buf, size_t len);
 int fake_xs_rm(struct fake_platform *fp, const char *path);
 /* Makes the next n transaction commits fail with -EAGAIN. */

@@ -2,35 +2,17 @@
  * target, built with gcc and the sanitizers: every input the fuzzer kept must still keep the
  * target's promises. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "corpus_replay.h"
 #include "../block/blkback.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 Test(blkreq_fuzz, every_corpus_input_keeps_the_validation_promises)
 {
-    DIR *d = opendir(BLKREQ_CORPUS_DIR);
-    cr_assert_not_null(d, "cannot open corpus %s", BLKREQ_CORPUS_DIR);
-    size_t n = 0;
-    struct dirent *e;
-    static unsigned char buf[1 << 16];
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", BLKREQ_CORPUS_DIR, e->d_name);
-        FILE *f = fopen(path, "rb");
-        cr_assert_not_null(f, "%s", path);
-        size_t len = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, len);
-        n++;
-    }
-    closedir(d);
-    cr_assert_gt(n, 10, "corpus too small (%zu inputs)", n);
+    corpus_replay(BLKREQ_CORPUS_DIR, 1 << 16, LLVMFuzzerTestOneInput);
 }
 
 /* The harness sees an accepted request: a valid 11-segment write on a writable disk. */

@@ -1,35 +1,17 @@
 /* Replays the TX-validation fuzz corpus (drivers/tests/corpus_nettx) through the fuzz target,
  * built with gcc and the sanitizers, plus the verdicts of hand-made chains. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "corpus_replay.h"
 #include "../net/netback.h"
 
 int nettx_fuzz_one(const unsigned char *data, size_t size);
 
 Test(nettx_fuzz, every_corpus_input_keeps_the_validation_promises)
 {
-    DIR *d = opendir(NETTX_CORPUS_DIR);
-    cr_assert_not_null(d, "cannot open corpus %s", NETTX_CORPUS_DIR);
-    size_t n = 0;
-    struct dirent *e;
-    static unsigned char buf[1 << 12];
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", NETTX_CORPUS_DIR, e->d_name);
-        FILE *f = fopen(path, "rb");
-        cr_assert_not_null(f, "%s", path);
-        size_t len = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        nettx_fuzz_one(buf, len);
-        n++;
-    }
-    closedir(d);
-    cr_assert_gt(n, 10, "corpus too small (%zu inputs)", n);
+    corpus_replay(NETTX_CORPUS_DIR, 1 << 12, nettx_fuzz_one);
 }
 
 static const struct netback_tx_limits lim = {.gso = false};

@@ -6,24 +6,8 @@
 #     checks every segment's checksums and every byte, and acknowledges each whole frame;
 #   - a guest's super-frames reach the host side of a veth pair on the bridge as segments that
 #     a raw socket checks the same way (checksums, every byte, nothing missing).
-# Skipped where a namespace cannot be made.
-if [ -z "${KXEN_NET_NS:-}" ]; then
-  if unshare --net --mount --propagation private true 2>/dev/null; then
-    KXEN_NET_NS=1 exec unshare --net --mount --propagation private "$0" "$@"
-  fi
-  . "$KXEN_SRC/tests/lib.sh"
-  skip_all "cannot make a network namespace here"
-fi
-mount -t sysfs sysfs /sys 2>/dev/null
-. "$KXEN_SRC/tests/system/xl_common.sh"
-[ -x "$KXEN_BUILD/bin/kxen-devd" ] || skip_all "kxen-devd not built"
-[ -f "$guests/nettest.elf" ] || skip_all "nettest.elf not built"
-[ -e /dev/net/tun ] || skip_all "no /dev/net/tun"
-d=$KXEN_RUNDIR/cfg
-mkdir -p "$d"
-ip link set lo up
-check "the test's bridge kxbr0 exists in its own namespace" \
-  sh -c 'ip link add kxbr0 type bridge && ip link set kxbr0 up'
+# Skipped where a namespace cannot be made (net_common.sh).
+. "$KXEN_SRC/tests/system/net_common.sh"
 ip link add kxh type veth peer name kxh-br
 ip link set kxh-br master kxbr0
 ip link set kxh-br up

@@ -7,25 +7,8 @@
 #   - a guest answers ARP and ICMP echo from the test's side of a veth pair on that bridge
 #     (10.99.0.1 -> 10.99.0.2);
 #   - a vif naming a bridge that does not exist is refused with a clear error.
-# Skipped where a namespace cannot be made.
-if [ -z "${KXEN_NET_NS:-}" ]; then
-  if unshare --net --mount --propagation private true 2>/dev/null; then
-    KXEN_NET_NS=1 exec unshare --net --mount --propagation private "$0" "$@"
-  fi
-  . "$KXEN_SRC/tests/lib.sh"
-  skip_all "cannot make a network namespace here"
-fi
-# This namespace's sysfs, so /sys/class/net shows its links (as `ip netns exec` does).
-mount -t sysfs sysfs /sys 2>/dev/null
-. "$KXEN_SRC/tests/system/xl_common.sh"
-[ -x "$KXEN_BUILD/bin/kxen-devd" ] || skip_all "kxen-devd not built"
-[ -f "$guests/nettest.elf" ] || skip_all "nettest.elf not built"
-[ -e /dev/net/tun ] || skip_all "no /dev/net/tun"
-d=$KXEN_RUNDIR/cfg
-mkdir -p "$d"
-ip link set lo up
-check "the test's bridge kxbr0 exists in its own namespace" \
-  sh -c 'ip link add kxbr0 type bridge && ip link set kxbr0 up'
+# Skipped where a namespace cannot be made (net_common.sh).
+. "$KXEN_SRC/tests/system/net_common.sh"
 
 net_cfg() { # FILE NAME CMDLINE VIF
   printf 'name = "%s"\nkernel = "%s"\nmemory = 16\ncmdline = "%s"\nvif = [ %s ]\n' \

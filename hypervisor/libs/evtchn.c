@@ -4,11 +4,13 @@
  * which is how Xen's evtchn device behaves. Ports are registered EPOLLONESHOT: reporting an
  * event disarms the port in the kernel, so masking costs no system call and unmasking one. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "kxen/ctl_client.h"
@@ -30,6 +32,12 @@ struct xenevtchn_handle {
     int restrict_domid; /* -1 = any */
     pthread_mutex_t lock;
     struct evtchn_lib_port ports[EVTCHN_LIB_NR_PORTS];
+    /* Ports that had fired, unreported, when they were unbound. Xen's /dev/xen/evtchn keeps
+     * such a port in its ring, so a caller that polled the fd before the unbind still reads
+     * it; stale_fd (in the epoll set, readable while the list is not empty) does the same. */
+    uint32_t stale[16];
+    unsigned nr_stale;
+    int stale_fd;
 };
 
 static int fail(int err)
@@ -49,10 +57,20 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int 
     for (unsigned i = 0; i < EVTCHN_LIB_NR_PORTS; i++)
         h->ports[i].notify_fd = h->ports[i].kick_fd = -1;
     pthread_mutex_init(&h->lock, NULL);
+    h->epfd = h->stale_fd = -1;
     int rc = kxen_ctl_open(NULL, &h->ctl);
     if (rc == 0 && (h->epfd = epoll_create1(h->cloexec ? EPOLL_CLOEXEC : 0)) < 0)
         rc = -errno;
+    if (rc == 0 && (h->stale_fd = eventfd(0, EFD_NONBLOCK | (h->cloexec ? EFD_CLOEXEC : 0))) < 0)
+        rc = -errno;
+    struct epoll_event st = {.events = EPOLLIN, .data.u32 = EVTCHN_LIB_NR_PORTS};
+    if (rc == 0 && epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->stale_fd, &st) < 0)
+        rc = -errno;
     if (rc) {
+        if (h->stale_fd >= 0)
+            close(h->stale_fd);
+        if (h->epfd >= 0)
+            close(h->epfd);
         if (h->ctl)
             kxen_ctl_close(h->ctl);
         pthread_mutex_destroy(&h->lock);
@@ -83,6 +101,7 @@ int xenevtchn_close(xenevtchn_handle *xce)
     /* kxend closes every port of this connection when the socket goes. */
     for (unsigned i = 0; i < EVTCHN_LIB_NR_PORTS; i++)
         port_forget(xce, i);
+    close(xce->stale_fd);
     close(xce->epfd);
     kxen_ctl_close(xce->ctl);
     pthread_mutex_destroy(&xce->lock);
@@ -167,6 +186,14 @@ int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
     struct kxen_ctl_evtchn_port_arg req = {.port = port};
     int rc = kxen_ctl_simple(xce->ctl, KXEN_CTL_EVTCHN_UNBIND, &req, sizeof(req), NULL, 0, NULL);
     pthread_mutex_lock(&xce->lock);
+    struct evtchn_lib_port *p = &xce->ports[port];
+    struct pollfd fired = {.fd = p->notify_fd, .events = POLLIN};
+    if (p->notify_fd >= 0 && !p->masked && poll(&fired, 1, 0) == 1 &&
+        xce->nr_stale < sizeof(xce->stale) / sizeof(xce->stale[0])) {
+        uint64_t one = 1;
+        xce->stale[xce->nr_stale++] = port;
+        (void)!write(xce->stale_fd, &one, sizeof(one));
+    }
     port_forget(xce, port);
     pthread_mutex_unlock(&xce->lock);
     return rc ? fail(-rc) : 0;
@@ -202,7 +229,19 @@ xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
             return -1;
         }
         uint32_t port = ev.data.u32;
-        if (port >= EVTCHN_LIB_NR_PORTS) {
+        if (port >= EVTCHN_LIB_NR_PORTS) { /* stale_fd: a port unbound after it fired */
+            pthread_mutex_lock(&xce->lock);
+            bool have = xce->nr_stale > 0;
+            if (have) {
+                port = xce->stale[0];
+                memmove(xce->stale, xce->stale + 1, --xce->nr_stale * sizeof(xce->stale[0]));
+            }
+            uint64_t cnt;
+            if (xce->nr_stale == 0)
+                (void)!read(xce->stale_fd, &cnt, sizeof(cnt));
+            pthread_mutex_unlock(&xce->lock);
+            if (have)
+                return (xenevtchn_port_or_error_t)port;
             timeout = 0;
             continue;
         }

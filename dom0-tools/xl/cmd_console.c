@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -54,6 +55,10 @@ static int connect_consoled(const char *rundir, uint16_t domid, char *err, size_
             close(fd);
         return -ECONNREFUSED;
     }
+    /* The reply must come within 5 s (a hung xenconsoled must not hold xl); the console
+     * stream itself is read with no timeout (cleared below). */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char req[32];
     int n = snprintf(req, sizeof(req), "ATTACH %u\n", domid);
     if (kxen_write_full(fd, req, n) < 0) {
@@ -82,23 +87,23 @@ static int connect_consoled(const char *rundir, uint16_t domid, char *err, size_
         close(fd);
         return -ENOENT;
     }
+    tv.tv_sec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;
 }
 
-/* Whether xenconsoled still accepts connections: after the console closed, this tells "the
- * domain is gone" (xenconsoled lives on) from "xenconsoled is gone". */
-static bool consoled_alive(const char *rundir)
+/* Whether xenconsoled still serves: after the console closed, this tells "the domain is gone"
+ * (xenconsoled lives on and answers) from "xenconsoled is gone". A connect alone cannot tell:
+ * a xenconsoled being killed may close our console before its listening socket, which then
+ * still accepts; so the probe asks for the console again and needs an answer (OK, or ERR for a
+ * domain that is gone). */
+static bool consoled_alive(const char *rundir, uint16_t domid)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/xenconsoled.sock", rundir) >=
-        (int)sizeof(sa.sun_path))
-        return true;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return true;
-    bool alive = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return alive;
+    char err[300];
+    int fd = connect_consoled(rundir, domid, err, sizeof(err));
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 || fd == -ENOENT;
 }
 
 int xl_console_attach(const char *rundir, uint16_t domid)
@@ -133,7 +138,7 @@ int xl_console_attach(const char *rundir, uint16_t domid)
             ssize_t n = read(fd, buf, sizeof(buf));
             if (n <= 0) {
                 /* The console closed: the domain is gone, or xenconsoled is. */
-                if (!consoled_alive(rundir))
+                if (!consoled_alive(rundir, domid))
                     rc = -ECONNRESET;
                 break;
             }

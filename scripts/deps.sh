@@ -4,7 +4,7 @@
 set -u
 PKGS=(
   build-essential pkg-config
-  libevent-dev zlib1g-dev liblzma-dev libcriterion-dev libunicorn-dev linux-libc-dev liburing-dev
+  libevent-dev zlib1g-dev liblzma-dev libzstd-dev libcriterion-dev libunicorn-dev linux-libc-dev liburing-dev
   # test-only: Xen's real headers and clients, the kvm-under-tcg harness
   libxen-dev xenstore-utils xen-utils-4.17
   qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod

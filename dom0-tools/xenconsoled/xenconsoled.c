@@ -3,7 +3,9 @@
  * (xenforeignmemory) and binds its console event channel (xenevtchn), appends the output to
  * <rundir>/console/guest-<name>.log, and serves `xl console` on <rundir>/xenconsoled.sock:
  * "ATTACH <domid>\n" -> "OK\n" + the recent output, then bytes both ways. One thread, one
- * libevent loop; start-up, pid file and signals go through the daemon skeleton. */
+ * libevent loop; start-up, pid file and signals go through the daemon skeleton. When kxend
+ * dies (a request-less connection to it hangs up) every console closes, as its guests died
+ * with it, and the next rescan reaches the new kxend. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 #include <xenforeignmemory.h>
 #include <xenstore.h>
 
+#include "kxen/ctl_client.h"
 #include "kxen/daemon.h"
 #include "kxen/daemon_event.h"
 #include "kxen/log.h"
@@ -63,6 +66,9 @@ static struct {
     struct xs_handle *xs;
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
+    struct kxen_ctl *alive;  /* to kxend, never used for requests: hangs up when it dies */
+    struct event *alive_ev;  /* its hang-up */
+    struct event *evtchn_ev; /* xce's fd */
     int listen_fd;
     struct event_base *base;
     struct event *drain_ev; /* zero-delay timer: rings a drain left data in (dom->more) */
@@ -203,8 +209,8 @@ static int dom_attach(uint16_t domid)
     unsigned long pfn, rport;
     int rc = -ENOENT;
     struct dom *d = NULL;
-    if (!ref || !port)
-        goto out; /* not built yet: the next event or rescan retries */
+    if (!ref || !port || !S.fmem)
+        goto out; /* not built yet, or no kxend: the next event or rescan retries */
     rc = -EINVAL;
     if (parse_uint(ref, ULONG_MAX, &pfn) < 0 || parse_uint(port, 4095, &rport) < 0) {
         log_warn("domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref, port);
@@ -271,9 +277,64 @@ out:
     return rc;
 }
 
+static void on_evtchn(evutil_socket_t fd, short what, void *arg);
+static void on_kxend_gone(evutil_socket_t fd, short what, void *arg);
+
+/* Opens kxend's libraries and follows their events; 0 or -errno (kxend not running). */
+static int hv_connect(void)
+{
+    int rc = kxen_ctl_open(S.rundir, &S.alive);
+    if (rc == 0 && !(S.xce = xenevtchn_open(NULL, 0)))
+        rc = -(errno ? errno : ECONNREFUSED);
+    if (rc == 0 && !(S.fmem = xenforeignmemory_open(NULL, 0)))
+        rc = -(errno ? errno : ECONNREFUSED);
+    if (rc == 0) {
+        S.evtchn_ev = event_new(S.base, xenevtchn_fd(S.xce), EV_READ | EV_PERSIST, on_evtchn, NULL);
+        S.alive_ev = event_new(S.base, kxen_ctl_fd(S.alive), EV_READ, on_kxend_gone, NULL);
+        if (!S.evtchn_ev || !S.alive_ev || event_add(S.evtchn_ev, NULL) < 0 ||
+            event_add(S.alive_ev, NULL) < 0)
+            rc = -ENOMEM;
+    }
+    return rc;
+}
+
+static void hv_disconnect(void)
+{
+    while (S.doms)
+        dom_detach(S.doms, "kxend went away");
+    if (S.evtchn_ev)
+        event_free(S.evtchn_ev);
+    if (S.alive_ev)
+        event_free(S.alive_ev);
+    if (S.fmem)
+        xenforeignmemory_close(S.fmem);
+    if (S.xce)
+        xenevtchn_close(S.xce);
+    if (S.alive)
+        kxen_ctl_close(S.alive);
+    S.evtchn_ev = S.alive_ev = NULL;
+    S.fmem = NULL;
+    S.xce = NULL;
+    S.alive = NULL;
+}
+
+/* The guests died with kxend: their consoles close (their logs stay) and the mappings that
+ * kept their RAM alive go. */
+static void on_kxend_gone(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    log_warn("kxend went away, and its guests with it: closing every console; new domains' "
+             "consoles attach once a new kxend runs");
+    hv_disconnect();
+}
+
 /* Attaches new domains and detaches the ones xenstore no longer lists. */
 static void rescan(void)
 {
+    if (!S.alive && hv_connect() < 0) {
+        hv_disconnect();
+        return; /* no kxend yet: the next rescan tries again */
+    }
     unsigned n = 0;
     char **ents = xs_directory(S.xs, XBT_NULL, "/local/domain", &n);
     for (struct dom *d = S.doms; d; d = d->next)
@@ -544,15 +605,14 @@ static void on_client(evutil_socket_t fd, short what, void *arg)
 static int loop_setup(struct event **evs, size_t nr)
 {
     static const struct timeval rescan_tv = {RESCAN_MS / 1000, (RESCAN_MS % 1000) * 1000};
-    if (nr < 4)
+    if (nr < 3)
         return -EINVAL;
     evs[0] = event_new(S.base, S.listen_fd, EV_READ | EV_PERSIST, on_listen, NULL);
     evs[1] = event_new(S.base, xs_fileno(S.xs), EV_READ | EV_PERSIST, on_xenstore, NULL);
-    evs[2] = event_new(S.base, xenevtchn_fd(S.xce), EV_READ | EV_PERSIST, on_evtchn, NULL);
-    evs[3] = event_new(S.base, -1, EV_PERSIST, on_rescan, NULL);
+    evs[2] = event_new(S.base, -1, EV_PERSIST, on_rescan, NULL);
     S.drain_ev = evtimer_new(S.base, on_drain, NULL);
-    for (int i = 0; i < 4; i++)
-        if (!evs[i] || event_add(evs[i], i == 3 ? &rescan_tv : NULL) < 0)
+    for (int i = 0; i < 3; i++)
+        if (!evs[i] || event_add(evs[i], i == 2 ? &rescan_tv : NULL) < 0)
             return -ENOMEM;
     return S.drain_ev ? 0 : -ENOMEM;
 }
@@ -606,8 +666,9 @@ int main(int argc, char **argv)
         return dm->exit_status;
     }
     rc = 1;
-    struct event *evs[4] = {NULL};
+    struct event *evs[3] = {NULL};
     struct kxen_daemon_stop stop = {0};
+    int r;
     S.base = event_base_new();
     if (!S.base) {
         KXEN_DAEMON_FAIL(dm, 1, "cannot create the event loop");
@@ -618,14 +679,9 @@ int main(int argc, char **argv)
         goto out;
     }
     S.xs = xs_open(0);
-    S.xce = xenevtchn_open(NULL, 0);
-    S.fmem = xenforeignmemory_open(NULL, 0);
-    if (!S.xs || !S.xce || !S.fmem) {
-        KXEN_DAEMON_FAIL(dm, 1, "cannot open %s: %s",
-                         !S.xs    ? "xenstore"
-                         : !S.xce ? "xenevtchn"
-                                  : "xenforeignmemory",
-                         strerror(errno));
+    if (!S.xs || (r = hv_connect()) < 0) {
+        KXEN_DAEMON_FAIL(dm, 1, "cannot open %s: %s", !S.xs ? "xenstore" : "kxend's libraries",
+                         strerror(!S.xs ? errno : -r));
         goto out;
     }
     if (!xs_watch(S.xs, "@introduceDomain", "intro") ||
@@ -640,7 +696,6 @@ int main(int argc, char **argv)
                          strerror(-S.listen_fd));
         goto out;
     }
-    int r;
     if ((r = loop_setup(evs, ARRAY_SIZE(evs))) < 0 ||
         (r = kxen_daemon_stop_watch(&stop, S.base)) < 0) {
         KXEN_DAEMON_FAIL(dm, 1, "cannot set up the event loop: %s", strerror(-r));
@@ -662,6 +717,7 @@ int main(int argc, char **argv)
 out:
     while (S.doms)
         dom_detach(S.doms, "xenconsoled stopping");
+    hv_disconnect();
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (S.clients[i].fd >= 0)
             client_close(&S.clients[i]);
@@ -680,10 +736,6 @@ out:
         unlink(sp);
         close(S.listen_fd);
     }
-    if (S.fmem)
-        xenforeignmemory_close(S.fmem);
-    if (S.xce)
-        xenevtchn_close(S.xce);
     if (S.xs)
         xs_close(S.xs);
     kxen_daemon_cleanup(dm);

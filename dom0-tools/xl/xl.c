@@ -176,7 +176,9 @@ int xl_open_ctx(void)
                 "(docs/reliability.md)\n",
                 gone,
                 strstr(gone, "kxend") ? ": the old kxend is gone, and every domain died with it"
-                                      : "");
+                : strstr(gone, "xenstored") ? ": the new xenstored is empty, and running domains "
+                                              "lost their xenstore connection"
+                                            : "");
     else if (kxl_services_started(xl_ctx))
         fprintf(stderr,
                 "xl: started the kxen services in %s (kxend, xenstored, xenconsoled, "

@@ -480,6 +480,14 @@ int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char 
     char p[64];
     if (domid == 0)
         return kxl_fail(ctx, -EPERM, "Domain-0 is the host; shut it down from the host");
+    /* A domain xenstored does not serve (a new, empty xenstored after a crash) would never
+     * see the request: waiting for it would be for ever (docs/reliability.md). */
+    if (ctx->xs && !xs_is_domain_introduced(ctx->xs, domid))
+        return kxl_fail(ctx, -ENOTCONN,
+                        "domain %u is not connected to xenstored (xenstored was restarted and "
+                        "the guest lost its xenstore connection): it cannot see a shutdown "
+                        "request; use xl destroy",
+                        domid);
     snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
     int rc = kxl_xs_printf(ctx, XBT_NULL, p, "%s", how);
     if (rc < 0)

@@ -106,7 +106,8 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_domain_create a;
     memcpy(&a, req->payload, sizeof(a));
-    if (memchr(a.name, 0, sizeof(a.name)) == NULL || (a.flags & ~KXEN_CTL_CREATE_PRIVILEGED))
+    if (memchr(a.name, 0, sizeof(a.name)) == NULL ||
+        (a.flags & ~(KXEN_CTL_CREATE_PRIVILEGED | KXEN_CTL_CREATE_BUILDING)))
         return ctl_refuse(rep, -EINVAL, "malformed create request (name or flags)");
     if (a.memory_kb % 4 || a.max_memory_kb % 4)
         return ctl_refuse(rep, -EINVAL, "memory %llu KiB / maxmem %llu KiB: not whole 4 KiB pages",
@@ -149,6 +150,12 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
         return ctl_refuse(rep, rc, "creating domain '%s' (memory %llu MiB, %u vCPUs) failed: %s",
                           a.name, (unsigned long long)a.memory_kb >> 10, (unsigned)a.nr_vcpus,
                           strerror(-rc));
+    if ((a.flags & KXEN_CTL_CREATE_BUILDING) && (rc = ctl_builder_track(req->conn, d->domid))) {
+        domain_destroy(d);
+        domain_put(d);
+        return ctl_refuse(rep, rc, "cannot follow the builder of domain '%s': %s", a.name,
+                          strerror(-rc));
+    }
     struct kxen_ctl_domid_rep *r = rep->payload;
     memset(r, 0, sizeof(*r));
     r->domid = d->domid;
@@ -173,7 +180,8 @@ static int op_simple(struct ctl_request *req, struct ctl_reply *rep)
         rc = domain_pause(d);
         break;
     case KXEN_CTL_DOMAIN_UNPAUSE:
-        rc = domain_unpause(d);
+        ctl_builder_finish(d->domid);
+        rc = a.arg == KXEN_CTL_UNPAUSE_BUILT_ONLY ? 0 : domain_unpause(d);
         break;
     case KXEN_CTL_DOMAIN_SHUTDOWN:
         if (a.arg > SHUTDOWN_MAX) {

@@ -145,6 +145,16 @@ static void remove_domain_nodes(struct xs_daemon *d, uint32_t domid)
         xs_store_rm(&c, vm_path);
 }
 
+static uint32_t *grow_ids(uint32_t *ids, unsigned *cap)
+{
+    unsigned nc = *cap ? 2 * *cap : 16;
+    uint32_t *grown = realloc(ids, nc * sizeof(*ids));
+    if (!grown)
+        return NULL; /* the caller keeps ids; the rest waits for the next event */
+    *cap = nc;
+    return grown;
+}
+
 /* The hypervisor died and every domain with it (docs/reliability.md): each introduced
  * domain is released and its nodes removed, then the backend reconnects lazily. */
 static void release_lost_domains(struct xs_daemon *d)
@@ -156,12 +166,10 @@ static void release_lost_domains(struct xs_daemon *d)
         for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext) {
             if (!x->introduced)
                 continue;
-            if (n == cap) {
-                uint32_t *grown = realloc(ids, (cap = cap ? 2 * cap : 16) * sizeof(*ids));
-                if (!grown)
-                    break;
-                ids = grown;
-            }
+            uint32_t *grown = n < cap ? ids : grow_ids(ids, &cap);
+            if (!grown)
+                break;
+            ids = grown;
             ids[n++] = x->domid;
         }
     log_warn("kxend went away, and its domains with it: releasing %u domains", n);
@@ -183,12 +191,29 @@ void xs_domain_check_exc(struct xs_daemon *d)
     if (!be || !be->domain_down)
         return;
     bool fire = false;
+    unsigned n = 0, cap = 0;
+    uint32_t *gone = NULL;
     for (uint32_t b = 0; b < d->domtab_size; b++)
-        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext)
-            if (x->introduced && !x->shutdown && be->domain_down(be, x->domid) == 1) {
+        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext) {
+            if (!x->introduced)
+                continue;
+            int down = be->domain_down(be, x->domid);
+            if (down == 2) {
+                uint32_t *g = n < cap ? gone : grow_ids(gone, &cap);
+                if (g) {
+                    gone = g;
+                    gone[n++] = x->domid;
+                }
+            } else if (down == 1 && !x->shutdown) {
                 x->shutdown = true; /* once per transition; XS_RESUME clears it */
                 fire = true;
             }
+        }
+    /* As Xen's xenstored: a domain the hypervisor no longer has loses its connection (and
+     * the mapping that kept its RAM alive) at once; its nodes stay for the toolstack. */
+    for (unsigned i = 0; i < n; i++)
+        xs_domain_release(d, gone[i]);
+    free(gone);
     if (fire)
         xs_watch_fire(d, "@releaseDomain", false, NULL, 0);
 }

@@ -31,7 +31,8 @@ struct xs_ring_backend {
      * readable (eventfd semantics) when some domain changed state -- Xen's VIRQ_DOM_EXC --
      * or -errno. Called after the first successful map(). */
     int (*exc_fd)(const struct xs_ring_backend *be);
-    /* Optional: 1 if domid is shut down, dying or gone; 0 if it runs; -errno if unknown. */
+    /* Optional: 2 if the hypervisor no longer has domid (destroyed: the daemon then releases
+     * it), 1 if it is shut down or dying, 0 if it runs, -errno if unknown. */
     int (*domain_down)(const struct xs_ring_backend *be, uint32_t domid);
     /* Optional: true once the hypervisor the rings were mapped through is gone (kxend died,
      * and every guest with it). The daemon then releases every domain and calls hv_reset(),

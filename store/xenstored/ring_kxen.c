@@ -213,8 +213,8 @@ static int kxen_ring_exc_fd(const struct xs_ring_backend *be)
     return fd;
 }
 
-/* As Xen's xenstored: a domain is down when its info says shut down or dying, or when
- * getinfo no longer returns it (destroyed). */
+/* As Xen's xenstored: a domain is down when its info says shut down or dying, and gone
+ * when getinfo no longer returns it (destroyed). */
 static int kxen_ring_domain_down(const struct xs_ring_backend *be, uint32_t domid)
 {
     (void)be;
@@ -225,7 +225,7 @@ static int kxen_ring_domain_down(const struct xs_ring_backend *be, uint32_t domi
     if (n < 0)
         return -(errno ? errno : EIO);
     if (n == 0 || info.domid != domid)
-        return 1;
+        return 2;
     return info.shutdown || info.dying;
 }
 

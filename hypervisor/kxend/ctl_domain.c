@@ -242,6 +242,9 @@ static void fill_info(struct domain *d, struct kxen_ctl_domain_info *r)
     r->shared_info_pfn = d->shared_info_gpa == KXEN_NO_GPA ? 0 : d->shared_info_gpa >> 12;
     r->store_pfn = d->store_pfn;
     r->console_pfn = d->console_pfn;
+    struct stat sb;
+    if (d->mem_fd >= 0 && fstat(d->mem_fd, &sb) == 0)
+        r->backed_kb = (uint64_t)sb.st_blocks / 2; /* 512-byte blocks */
 }
 
 static int op_getinfo(struct ctl_request *req, struct ctl_reply *rep)

@@ -186,6 +186,7 @@ int kxl_hv_getinfo(struct kxl_ctx *ctx, uint16_t domid, bool next, struct kxl_do
     memcpy(info->uuid, di.uuid, 16);
     info->memory_kb = di.memory_kb;
     info->max_memory_kb = di.max_memory_kb;
+    info->backed_kb = di.backed_kb;
     info->cpu_time_ns = di.cpu_time_ns;
     info->nr_vcpus = di.nr_vcpus;
     info->nr_online_vcpus = di.nr_online_vcpus;

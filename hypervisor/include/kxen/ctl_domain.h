@@ -83,6 +83,7 @@ struct kxen_ctl_domain_info {
     uint32_t nr_online_vcpus;
     uint64_t shared_info_pfn; /* as the guest placed it, 0 = none yet */
     uint64_t store_pfn, console_pfn;
+    uint64_t backed_kb; /* guest RAM the host backs now (RAM is filled as the guest touches it) */
 };
 
 /* KXEN_CTL_DOMAIN_LOAD (privileged), with one or two fds: the kernel (an ELF image or a Linux

@@ -40,6 +40,7 @@ struct kxl_dominfo {
     uint32_t flags;           /* KXEN_DOMINFO_* */
     uint32_t shutdown_reason; /* SHUTDOWN_* when flags has KXEN_DOMINFO_SHUTDOWN */
     uint64_t store_pfn, console_pfn;
+    uint64_t backed_kb; /* guest RAM the host backs now (touched pages) */
 };
 /* Every domain including Domain-0 (id 0, synthesized from the host). Free *out with free(). */
 int kxl_domain_list(struct kxl_ctx *ctx, struct kxl_dominfo **out, size_t *nr);

@@ -141,6 +141,7 @@ static void dom_detach(struct dom *d, const char *why)
     if (d->log_fd >= 0)
         close(d->log_fd);
     cons_history_free(&d->hist);
+    klog_dom_forget(d->domid); /* what its lines had suppressed */
     free(d);
 }
 
@@ -179,7 +180,8 @@ static int dom_drain(struct dom *d)
                      ? console_log_append(&d->log_fd, d->log_path, S.log_max, buf, (size_t)n)
                      : 0;
         if (wr < 0)
-            log_warn("domain %u: console log write failed: %s", d->domid, strerror(-wr));
+            log_dom_warn(d->domid, "domain %u: console log write failed: %s", d->domid,
+                         strerror(-wr));
         cons_history_add(&d->hist, buf, n);
         send_clients(d->domid, buf, n);
     }
@@ -213,7 +215,8 @@ static int dom_attach(uint16_t domid)
         goto out; /* not built yet, or no kxend: the next event or rescan retries */
     rc = -EINVAL;
     if (parse_uint(ref, ULONG_MAX, &pfn) < 0 || parse_uint(port, 4095, &rport) < 0) {
-        log_warn("domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref, port);
+        log_dom_warn(domid, "domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref,
+                     port);
         goto out;
     }
     rc = -ENOMEM;
@@ -234,7 +237,8 @@ static int dom_attach(uint16_t domid)
     d->page = xenforeignmemory_map(S.fmem, domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);
     if (!d->page || err) {
         rc = -(err ? abs(err) : errno ? errno : EIO);
-        log_warn("domain %u: cannot map console ring pfn %lu: %s", domid, pfn, strerror(-rc));
+        log_dom_warn(domid, "domain %u: cannot map console ring pfn %lu: %s", domid, pfn,
+                     strerror(-rc));
         if (d->page)
             xenforeignmemory_unmap(S.fmem, d->page, 1);
         goto out;
@@ -242,8 +246,8 @@ static int dom_attach(uint16_t domid)
     xenevtchn_port_or_error_t lp = xenevtchn_bind_interdomain(S.xce, domid, rport);
     if (lp < 0) {
         rc = -(errno ? errno : EIO);
-        log_warn("domain %u: cannot bind console event channel %lu: %s", domid, rport,
-                 strerror(-rc));
+        log_dom_warn(domid, "domain %u: cannot bind console event channel %lu: %s", domid, rport,
+                     strerror(-rc));
         xenforeignmemory_unmap(S.fmem, d->page, 1);
         goto out;
     }
@@ -252,8 +256,8 @@ static int dom_attach(uint16_t domid)
         (int)sizeof(d->log_path))
         d->log_fd = console_log_open(d->log_path);
     if (d->log_fd < 0)
-        log_warn("domain %u: cannot open console log %s: %s", domid, d->log_path,
-                 strerror(-d->log_fd));
+        log_dom_warn(domid, "domain %u: cannot open console log %s: %s", domid, d->log_path,
+                     strerror(-d->log_fd));
     char tty[PATH_MAX];
     snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);
     char sock[PATH_MAX];

@@ -55,6 +55,7 @@ struct dom {
     evtchn_port_t local_port;
     int log_fd;
     char log_path[PATH_MAX]; /* what console_log rotates */
+    uint64_t log_max;        /* its bound: console/limit when set and smaller, else S.log_max */
     struct cons_history hist;
     bool seen; /* still listed in xenstore at the last scan */
     bool more; /* drain stopped at its budget: data may be left in the ring */
@@ -177,7 +178,7 @@ static int dom_drain(struct dom *d)
             break;
         any = true;
         int wr = d->log_fd >= 0
-                     ? console_log_append(&d->log_fd, d->log_path, S.log_max, buf, (size_t)n)
+                     ? console_log_append(&d->log_fd, d->log_path, d->log_max, buf, (size_t)n)
                      : 0;
         if (wr < 0)
             log_dom_warn(d->domid, "domain %u: console log write failed: %s", d->domid,
@@ -203,6 +204,17 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* Xen's console/limit: the most bytes of a domain's output xenconsoled keeps; here the size
+ * at which its log is rotated (never above the daemon's own bound). Read at attach and at
+ * each rescan, so a limit written later applies within a second. */
+static void dom_apply_limit(struct dom *d)
+{
+    char *s = xs_read_dom(d->domid, "console/limit");
+    unsigned long v;
+    d->log_max = s && parse_uint(s, ULONG_MAX, &v) == 0 && v > 0 && v < S.log_max ? v : S.log_max;
+    free(s);
+}
+
 static int dom_attach(uint16_t domid)
 {
     char *ref = xs_read_dom(domid, "console/ring-ref");
@@ -225,6 +237,7 @@ static int dom_attach(uint16_t domid)
         goto out;
     d->domid = domid;
     d->log_fd = -1;
+    dom_apply_limit(d);
     /* The name becomes a file name: only xl's name alphabet, else fall back to the id. */
     if (name && name[0] && name[0] != '.' && strlen(name) < sizeof(d->name) &&
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+@:") ==
@@ -348,9 +361,10 @@ static void rescan(void)
         if (parse_uint(ents[i], 0x7fef, &id) < 0 || id == 0)
             continue;
         struct dom *d = dom_find((uint16_t)id);
-        if (d)
+        if (d) {
             d->seen = true;
-        else if (!is_broken((uint16_t)id) && dom_attach((uint16_t)id) == 0)
+            dom_apply_limit(d);
+        } else if (!is_broken((uint16_t)id) && dom_attach((uint16_t)id) == 0)
             S.doms->seen = true;
     }
     free(ents);

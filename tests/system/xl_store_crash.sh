@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# xenstored killed under running guests (docs/reliability.md): xenconsoled, which cannot
-# follow domains without it, stops with a line saying why instead of spinning on the dead
+# xenstored killed under running guests (docs/reliability.md): xenconsoled and kxen-devd,
+# which cannot follow domains without it, stop with a line saying why instead of spinning on the dead
 # connection; kxend and the guest keep running; the next xl command says it replaced the dead
 # xenstored; `xl shutdown -w` of a guest the new xenstored does not serve fails at once with
 # the reason instead of waiting for ever; xl destroy and kxen-services restart recover.
@@ -17,6 +17,10 @@ kill -KILL "$sp"
 lost() { grep -q "lost the connection to xenstored" "$KXEN_RUNDIR/xenconsoled.log"; }
 check "xenconsoled says it lost xenstored" wait_for 10 lost
 check "and stops instead of spinning on the dead connection" wait_for 10 bash -c "! kill -0 $cp 2>/dev/null"
+dp=$(cat "$KXEN_RUNDIR/kxen-devd.pid")
+check "kxen-devd says it lost xenstored" \
+  wait_for 10 grep -q "lost the connection to xenstored" "$KXEN_RUNDIR/kxen-devd.log"
+check "and stops instead of spinning on the dead connection" wait_for 10 bash -c "! kill -0 $dp 2>/dev/null"
 check "kxend keeps running" kill -0 "$kp"
 check "the guest keeps running (kxend still has it, not shut down)" \
   bash -c "'$KXEN_BUILD/tests/kxen-xctool' list | grep '^$id ' | grep -vq shutdown"

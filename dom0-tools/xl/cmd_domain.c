@@ -231,8 +231,13 @@ static int wait_shutdown_done(struct kxen_ctl *ev, uint16_t domid)
         } else {
             shut_since = 0;
         }
-        /* xenstored died meanwhile: the guest can no longer see the request. */
+        /* xenstored died meanwhile: the guest can no longer see the request. (xenstored also
+         * releases a domain as soon as it is destroyed: that is the end we wait for.) */
         if (!xs_is_domain_introduced(kxl_xs(xl_ctx), domid)) {
+            if (kxl_domain_info(xl_ctx, domid, &di) < 0) {
+                fprintf(stderr, "Domain %u has been destroyed\n", domid);
+                return 0;
+            }
             fprintf(stderr,
                     "xl: domain %u lost its xenstore connection (xenstored died): it cannot "
                     "see the shutdown request; use xl destroy\n",

@@ -125,12 +125,15 @@ void xenstored_set_ring_backend(struct xs_daemon *d, const struct xs_ring_backen
 /* The backend's domain-exception event (one daemon per process uses a backend with one). */
 static struct event *exc_ev;
 
-/* What the toolstack removes when it destroys a domain; after kxend's death nobody else is
- * left to, and a later domain must not find a dead one's nodes (or secrets) there. */
+/* What the toolstack removes when it destroys a domain: /local/domain/N, the /vm path it
+ * names, its backends' directories in every backend domain and /libxl/N. A domain the
+ * hypervisor no longer has never comes back (kxend never reuses an id), and when it went
+ * without its toolstack (kxend died, or a builder was killed half-way) nobody else is left
+ * to: a later domain must not find a dead one's nodes, secrets or devices there. */
 static void remove_domain_nodes(struct xs_daemon *d, uint32_t domid)
 {
     struct xs_ctx c = {d, NULL, NULL, 0, XS_NO_TARGET, true};
-    char p[64];
+    char p[XENSTORE_ABS_PATH_MAX + 1];
     snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
     struct xs_node *vm = xs_tree_lookup(&d->tree, p);
     char vm_path[64] = "";
@@ -143,6 +146,16 @@ static void remove_domain_nodes(struct xs_daemon *d, uint32_t domid)
     xs_store_rm(&c, p);
     if (vm_path[0] && !strchr(vm_path + 4, '/'))
         xs_store_rm(&c, vm_path);
+    snprintf(p, sizeof(p), "/libxl/%u", domid);
+    xs_store_rm(&c, p);
+    struct xs_node *doms = xs_tree_lookup(&d->tree, "/local/domain");
+    for (struct xs_node *b = doms ? doms->first : NULL; b; b = b->next) {
+        struct xs_node *be = xs_tree_child(b, "backend", 7);
+        for (struct xs_node *k = be ? be->first : NULL; k; k = k->next)
+            if (snprintf(p, sizeof(p), "/local/domain/%s/backend/%s/%u", b->name, k->name, domid) <
+                (int)sizeof(p))
+                xs_store_rm(&c, p); /* removes only below k: the walk goes on */
+    }
 }
 
 static uint32_t *grow_ids(uint32_t *ids, unsigned *cap)
@@ -209,10 +222,12 @@ void xs_domain_check_exc(struct xs_daemon *d)
                 fire = true;
             }
         }
-    /* As Xen's xenstored: a domain the hypervisor no longer has loses its connection (and
-     * the mapping that kept its RAM alive) at once; its nodes stay for the toolstack. */
-    for (unsigned i = 0; i < n; i++)
+    /* As Xen's xenstored, a domain the hypervisor no longer has loses its connection (and
+     * the mapping that kept its RAM alive) at once; its nodes go too (see above). */
+    for (unsigned i = 0; i < n; i++) {
         xs_domain_release(d, gone[i]);
+        remove_domain_nodes(d, gone[i]);
+    }
     free(gone);
     if (fire)
         xs_watch_fire(d, "@releaseDomain", false, NULL, 0);

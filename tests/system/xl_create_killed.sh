@@ -50,6 +50,8 @@ for sig in KILL INT; do
   kill "$(cat "$d/script.pid")" 2>/dev/null
   check "SIG$sig: kxend destroys the half-built domain" wait_for 10 bash -c "test -z \"\$($(declare -f guests); X=$X guests)\""
   check "SIG$sig: and says why" grep -q "domain $id (block): its builder went away before finishing it: destroying it" "$KXEN_RUNDIR/kxend.log"
+  check "SIG$sig: xenstored removes its nodes and backend directories" wait_for 10 bash -c \
+    "! xenstore-exists /local/domain/$id && ! xenstore-exists /local/domain/0/backend/vif/$id"
   check "SIG$sig: xenstored and xenconsoled drop their mappings of it" \
     wait_for 10 bash -c "$(declare -f no_guest_ram); no_guest_ram $sp && no_guest_ram $cp"
   xl destroy "$id" >/dev/null 2>&1

@@ -293,10 +293,15 @@ static int open_image(struct kxl_ctx *ctx, const char *path, const char *what, i
     if (fd < 0)
         return kxl_fail(ctx, -errno, "cannot open %s %s: %s", what, path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        int rc = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+    if (fstat(fd, &st) < 0) {
+        int rc = -errno;
         close(fd);
-        return kxl_fail(ctx, rc, "%s %s is not a regular file", what, path);
+        return kxl_fail(ctx, rc, "cannot stat %s %s: %s", what, path, strerror(-rc));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return kxl_fail(ctx, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "%s %s is %s", what, path,
+                        S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     }
     *fd_out = fd;
     return 0;

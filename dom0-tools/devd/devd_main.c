@@ -90,7 +90,7 @@ static int supervise(bool no_fork, const char *pidfile, const char *level_name, 
     for (DEVD_FOREACH_BACKEND(t))
         nr++;
     log_info("serving %zu backend type(s) for the domains of %s", nr, rundir);
-    rc = event_base_dispatch(base) < 0 ? 1 : 0;
+    rc = event_base_dispatch(base) < 0 || devd_supervisor_lost_store() ? 1 : 0;
     if (stop.signal)
         log_info("signal %d: stopping", stop.signal);
 out:

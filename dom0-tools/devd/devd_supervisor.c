@@ -53,6 +53,7 @@ static struct {
     int listen_fd;
     struct worker w[MAX_WORKERS];
     unsigned int nr;
+    bool lost_store; /* xenstored went away: we stop */
 } S = {.listen_fd = -1};
 
 static void pid_file_path(uint32_t fid, char *buf, size_t len)
@@ -178,8 +179,23 @@ static void on_xenstore(evutil_socket_t fd, short what, void *arg)
         any = true;
         free(ev);
     }
+    /* A dead connection stays readable: polling it again would spin. Without xenstored no
+     * device can be followed, and a new xenstored starts empty (docs/reliability.md). */
+    if (errno != EAGAIN && !S.lost_store) {
+        log_err("lost the connection to xenstored (%s): stopping; backends can no longer "
+                "follow devices (restart the services: kxen-services restart)",
+                strerror(errno));
+        S.lost_store = true;
+        event_base_loopbreak(S.base);
+        return;
+    }
     if (any)
         rescan();
+}
+
+bool devd_supervisor_lost_store(void)
+{
+    return S.lost_store;
 }
 
 static void on_child(evutil_socket_t fd, short what, void *arg)

@@ -2,6 +2,7 @@
 #ifndef KXEN_DEVD_SUPERVISOR_H
 #define KXEN_DEVD_SUPERVISOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,7 @@ int devd_supervisor_setup(struct event_base *base, const struct devd_supervisor_
                           size_t errlen);
 /* Stops every worker (SIGTERM, then SIGKILL after a bound) and releases everything. */
 void devd_supervisor_stop(void);
+/* True once the connection to xenstored was lost (the event loop then ends). */
+bool devd_supervisor_lost_store(void);
 
 #endif

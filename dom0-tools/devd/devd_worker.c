@@ -32,10 +32,11 @@ struct instance {
     unsigned int nr_evs;
 };
 
+/* Backends log what a frontend made them do (a broken ring, a refused grant, a device
+ * reconnected again and again): rate-limited per frontend domain, as kxend does. */
 static void backend_log(void *ctx, const char *msg)
 {
-    (void)ctx;
-    log_info("%s", msg);
+    log_dom_info((unsigned)(uintptr_t)ctx, "%s", msg);
 }
 
 static void on_ready(evutil_socket_t fd, short what, void *arg)
@@ -66,7 +67,7 @@ static int instance_start(struct event_base *base, struct instance *in, uint32_t
     in->p = xenbus_platform_dom0_open();
     if (!in->p)
         return -(errno ? errno : EIO);
-    in->be = in->type->new (in->p, backend_log, NULL);
+    in->be = in->type->new (in->p, backend_log, (void *)(uintptr_t)fid);
     if (!in->be)
         return -ENOMEM;
     int rc = xenbus_backend_limit_frontend(in->type->xenbus(in->be), fid);

@@ -3,7 +3,9 @@
  * (xenforeignmemory) and binds its console event channel (xenevtchn), appends the output to
  * <rundir>/console/guest-<name>.log, and serves `xl console` on <rundir>/xenconsoled.sock:
  * "ATTACH <domid>\n" -> "OK\n" + the recent output, then bytes both ways. One thread, one
- * libevent loop; start-up, pid file and signals go through the daemon skeleton. */
+ * libevent loop; start-up, pid file and signals go through the daemon skeleton. When kxend
+ * dies (a request-less connection to it hangs up) every console closes, as its guests died
+ * with it, and the next rescan reaches the new kxend. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 #include <xenforeignmemory.h>
 #include <xenstore.h>
 
+#include "kxen/ctl_client.h"
 #include "kxen/daemon.h"
 #include "kxen/daemon_event.h"
 #include "kxen/log.h"
@@ -52,6 +55,7 @@ struct dom {
     evtchn_port_t local_port;
     int log_fd;
     char log_path[PATH_MAX]; /* what console_log rotates */
+    uint64_t log_max;        /* its bound: console/limit when set and smaller, else S.log_max */
     struct cons_history hist;
     bool seen; /* still listed in xenstore at the last scan */
     bool more; /* drain stopped at its budget: data may be left in the ring */
@@ -63,6 +67,9 @@ static struct {
     struct xs_handle *xs;
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
+    struct kxen_ctl *alive;  /* to kxend, never used for requests: hangs up when it dies */
+    struct event *alive_ev;  /* its hang-up */
+    struct event *evtchn_ev; /* xce's fd */
     int listen_fd;
     struct event_base *base;
     struct event *drain_ev; /* zero-delay timer: rings a drain left data in (dom->more) */
@@ -135,6 +142,7 @@ static void dom_detach(struct dom *d, const char *why)
     if (d->log_fd >= 0)
         close(d->log_fd);
     cons_history_free(&d->hist);
+    klog_dom_forget(d->domid); /* what its lines had suppressed */
     free(d);
 }
 
@@ -170,10 +178,11 @@ static int dom_drain(struct dom *d)
             break;
         any = true;
         int wr = d->log_fd >= 0
-                     ? console_log_append(&d->log_fd, d->log_path, S.log_max, buf, (size_t)n)
+                     ? console_log_append(&d->log_fd, d->log_path, d->log_max, buf, (size_t)n)
                      : 0;
         if (wr < 0)
-            log_warn("domain %u: console log write failed: %s", d->domid, strerror(-wr));
+            log_dom_warn(d->domid, "domain %u: console log write failed: %s", d->domid,
+                         strerror(-wr));
         cons_history_add(&d->hist, buf, n);
         send_clients(d->domid, buf, n);
     }
@@ -195,6 +204,17 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* Xen's console/limit: the most bytes of a domain's output xenconsoled keeps; here the size
+ * at which its log is rotated (never above the daemon's own bound). Read at attach and at
+ * each rescan, so a limit written later applies within a second. */
+static void dom_apply_limit(struct dom *d)
+{
+    char *s = xs_read_dom(d->domid, "console/limit");
+    unsigned long v;
+    d->log_max = s && parse_uint(s, ULONG_MAX, &v) == 0 && v > 0 && v < S.log_max ? v : S.log_max;
+    free(s);
+}
+
 static int dom_attach(uint16_t domid)
 {
     char *ref = xs_read_dom(domid, "console/ring-ref");
@@ -203,11 +223,12 @@ static int dom_attach(uint16_t domid)
     unsigned long pfn, rport;
     int rc = -ENOENT;
     struct dom *d = NULL;
-    if (!ref || !port)
-        goto out; /* not built yet: the next event or rescan retries */
+    if (!ref || !port || !S.fmem)
+        goto out; /* not built yet, or no kxend: the next event or rescan retries */
     rc = -EINVAL;
     if (parse_uint(ref, ULONG_MAX, &pfn) < 0 || parse_uint(port, 4095, &rport) < 0) {
-        log_warn("domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref, port);
+        log_dom_warn(domid, "domain %u: bad console/ring-ref '%s' or console/port '%s'", domid, ref,
+                     port);
         goto out;
     }
     rc = -ENOMEM;
@@ -216,6 +237,7 @@ static int dom_attach(uint16_t domid)
         goto out;
     d->domid = domid;
     d->log_fd = -1;
+    dom_apply_limit(d);
     /* The name becomes a file name: only xl's name alphabet, else fall back to the id. */
     if (name && name[0] && name[0] != '.' && strlen(name) < sizeof(d->name) &&
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+@:") ==
@@ -228,7 +250,8 @@ static int dom_attach(uint16_t domid)
     d->page = xenforeignmemory_map(S.fmem, domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);
     if (!d->page || err) {
         rc = -(err ? abs(err) : errno ? errno : EIO);
-        log_warn("domain %u: cannot map console ring pfn %lu: %s", domid, pfn, strerror(-rc));
+        log_dom_warn(domid, "domain %u: cannot map console ring pfn %lu: %s", domid, pfn,
+                     strerror(-rc));
         if (d->page)
             xenforeignmemory_unmap(S.fmem, d->page, 1);
         goto out;
@@ -236,8 +259,8 @@ static int dom_attach(uint16_t domid)
     xenevtchn_port_or_error_t lp = xenevtchn_bind_interdomain(S.xce, domid, rport);
     if (lp < 0) {
         rc = -(errno ? errno : EIO);
-        log_warn("domain %u: cannot bind console event channel %lu: %s", domid, rport,
-                 strerror(-rc));
+        log_dom_warn(domid, "domain %u: cannot bind console event channel %lu: %s", domid, rport,
+                     strerror(-rc));
         xenforeignmemory_unmap(S.fmem, d->page, 1);
         goto out;
     }
@@ -246,8 +269,8 @@ static int dom_attach(uint16_t domid)
         (int)sizeof(d->log_path))
         d->log_fd = console_log_open(d->log_path);
     if (d->log_fd < 0)
-        log_warn("domain %u: cannot open console log %s: %s", domid, d->log_path,
-                 strerror(-d->log_fd));
+        log_dom_warn(domid, "domain %u: cannot open console log %s: %s", domid, d->log_path,
+                     strerror(-d->log_fd));
     char tty[PATH_MAX];
     snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);
     char sock[PATH_MAX];
@@ -271,9 +294,64 @@ out:
     return rc;
 }
 
+static void on_evtchn(evutil_socket_t fd, short what, void *arg);
+static void on_kxend_gone(evutil_socket_t fd, short what, void *arg);
+
+/* Opens kxend's libraries and follows their events; 0 or -errno (kxend not running). */
+static int hv_connect(void)
+{
+    int rc = kxen_ctl_open(S.rundir, &S.alive);
+    if (rc == 0 && !(S.xce = xenevtchn_open(NULL, 0)))
+        rc = -(errno ? errno : ECONNREFUSED);
+    if (rc == 0 && !(S.fmem = xenforeignmemory_open(NULL, 0)))
+        rc = -(errno ? errno : ECONNREFUSED);
+    if (rc == 0) {
+        S.evtchn_ev = event_new(S.base, xenevtchn_fd(S.xce), EV_READ | EV_PERSIST, on_evtchn, NULL);
+        S.alive_ev = event_new(S.base, kxen_ctl_fd(S.alive), EV_READ, on_kxend_gone, NULL);
+        if (!S.evtchn_ev || !S.alive_ev || event_add(S.evtchn_ev, NULL) < 0 ||
+            event_add(S.alive_ev, NULL) < 0)
+            rc = -ENOMEM;
+    }
+    return rc;
+}
+
+static void hv_disconnect(void)
+{
+    while (S.doms)
+        dom_detach(S.doms, "kxend went away");
+    if (S.evtchn_ev)
+        event_free(S.evtchn_ev);
+    if (S.alive_ev)
+        event_free(S.alive_ev);
+    if (S.fmem)
+        xenforeignmemory_close(S.fmem);
+    if (S.xce)
+        xenevtchn_close(S.xce);
+    if (S.alive)
+        kxen_ctl_close(S.alive);
+    S.evtchn_ev = S.alive_ev = NULL;
+    S.fmem = NULL;
+    S.xce = NULL;
+    S.alive = NULL;
+}
+
+/* The guests died with kxend: their consoles close (their logs stay) and the mappings that
+ * kept their RAM alive go. */
+static void on_kxend_gone(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    log_warn("kxend went away, and its guests with it: closing every console; new domains' "
+             "consoles attach once a new kxend runs");
+    hv_disconnect();
+}
+
 /* Attaches new domains and detaches the ones xenstore no longer lists. */
 static void rescan(void)
 {
+    if (!S.alive && hv_connect() < 0) {
+        hv_disconnect();
+        return; /* no kxend yet: the next rescan tries again */
+    }
     unsigned n = 0;
     char **ents = xs_directory(S.xs, XBT_NULL, "/local/domain", &n);
     for (struct dom *d = S.doms; d; d = d->next)
@@ -283,9 +361,10 @@ static void rescan(void)
         if (parse_uint(ents[i], 0x7fef, &id) < 0 || id == 0)
             continue;
         struct dom *d = dom_find((uint16_t)id);
-        if (d)
+        if (d) {
             d->seen = true;
-        else if (!is_broken((uint16_t)id) && dom_attach((uint16_t)id) == 0)
+            dom_apply_limit(d);
+        } else if (!is_broken((uint16_t)id) && dom_attach((uint16_t)id) == 0)
             S.doms->seen = true;
     }
     free(ents);
@@ -544,15 +623,14 @@ static void on_client(evutil_socket_t fd, short what, void *arg)
 static int loop_setup(struct event **evs, size_t nr)
 {
     static const struct timeval rescan_tv = {RESCAN_MS / 1000, (RESCAN_MS % 1000) * 1000};
-    if (nr < 4)
+    if (nr < 3)
         return -EINVAL;
     evs[0] = event_new(S.base, S.listen_fd, EV_READ | EV_PERSIST, on_listen, NULL);
     evs[1] = event_new(S.base, xs_fileno(S.xs), EV_READ | EV_PERSIST, on_xenstore, NULL);
-    evs[2] = event_new(S.base, xenevtchn_fd(S.xce), EV_READ | EV_PERSIST, on_evtchn, NULL);
-    evs[3] = event_new(S.base, -1, EV_PERSIST, on_rescan, NULL);
+    evs[2] = event_new(S.base, -1, EV_PERSIST, on_rescan, NULL);
     S.drain_ev = evtimer_new(S.base, on_drain, NULL);
-    for (int i = 0; i < 4; i++)
-        if (!evs[i] || event_add(evs[i], i == 3 ? &rescan_tv : NULL) < 0)
+    for (int i = 0; i < 3; i++)
+        if (!evs[i] || event_add(evs[i], i == 2 ? &rescan_tv : NULL) < 0)
             return -ENOMEM;
     return S.drain_ev ? 0 : -ENOMEM;
 }
@@ -606,8 +684,9 @@ int main(int argc, char **argv)
         return dm->exit_status;
     }
     rc = 1;
-    struct event *evs[4] = {NULL};
+    struct event *evs[3] = {NULL};
     struct kxen_daemon_stop stop = {0};
+    int r;
     S.base = event_base_new();
     if (!S.base) {
         KXEN_DAEMON_FAIL(dm, 1, "cannot create the event loop");
@@ -618,14 +697,9 @@ int main(int argc, char **argv)
         goto out;
     }
     S.xs = xs_open(0);
-    S.xce = xenevtchn_open(NULL, 0);
-    S.fmem = xenforeignmemory_open(NULL, 0);
-    if (!S.xs || !S.xce || !S.fmem) {
-        KXEN_DAEMON_FAIL(dm, 1, "cannot open %s: %s",
-                         !S.xs    ? "xenstore"
-                         : !S.xce ? "xenevtchn"
-                                  : "xenforeignmemory",
-                         strerror(errno));
+    if (!S.xs || (r = hv_connect()) < 0) {
+        KXEN_DAEMON_FAIL(dm, 1, "cannot open %s: %s", !S.xs ? "xenstore" : "kxend's libraries",
+                         strerror(!S.xs ? errno : -r));
         goto out;
     }
     if (!xs_watch(S.xs, "@introduceDomain", "intro") ||
@@ -640,7 +714,6 @@ int main(int argc, char **argv)
                          strerror(-S.listen_fd));
         goto out;
     }
-    int r;
     if ((r = loop_setup(evs, ARRAY_SIZE(evs))) < 0 ||
         (r = kxen_daemon_stop_watch(&stop, S.base)) < 0) {
         KXEN_DAEMON_FAIL(dm, 1, "cannot set up the event loop: %s", strerror(-r));
@@ -662,6 +735,7 @@ int main(int argc, char **argv)
 out:
     while (S.doms)
         dom_detach(S.doms, "xenconsoled stopping");
+    hv_disconnect();
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (S.clients[i].fd >= 0)
             client_close(&S.clients[i]);
@@ -680,10 +754,6 @@ out:
         unlink(sp);
         close(S.listen_fd);
     }
-    if (S.fmem)
-        xenforeignmemory_close(S.fmem);
-    if (S.xce)
-        xenevtchn_close(S.xce);
     if (S.xs)
         xs_close(S.xs);
     kxen_daemon_cleanup(dm);

@@ -11,6 +11,7 @@
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/util.h"
+#include "xenstore.h"
 
 #include "xl.h"
 
@@ -230,6 +231,19 @@ static int wait_shutdown_done(struct kxen_ctl *ev, uint16_t domid)
         } else {
             shut_since = 0;
         }
+        /* xenstored died meanwhile: the guest can no longer see the request. (xenstored also
+         * releases a domain as soon as it is destroyed: that is the end we wait for.) */
+        if (!xs_is_domain_introduced(kxl_xs(xl_ctx), domid)) {
+            if (kxl_domain_info(xl_ctx, domid, &di) < 0) {
+                fprintf(stderr, "Domain %u has been destroyed\n", domid);
+                return 0;
+            }
+            fprintf(stderr,
+                    "xl: domain %u lost its xenstore connection (xenstored died): it cannot "
+                    "see the shutdown request; use xl destroy\n",
+                    domid);
+            return -ENOTCONN;
+        }
     }
 }
 
@@ -308,7 +322,8 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
     if (wait && ret == 0) {
         fprintf(stderr, "Waiting for %zu domains\n", n);
         for (size_t i = 0; i < n; i++)
-            wait_shutdown_done(ev, ids[i]);
+            if (wait_shutdown_done(ev, ids[i]) < 0)
+                ret = 1;
     }
     if (ev)
         kxen_ctl_close(ev);

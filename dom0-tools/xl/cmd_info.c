@@ -196,6 +196,18 @@ static unsigned long long meminfo_mb(const char *key)
     return kb / 1024;
 }
 
+/* Xen's free_memory is what no domain holds. Guest RAM is filled as the guest touches it:
+ * MemAvailable already lacks the touched part, and the rest is promised to the guests (kxend
+ * refuses a domain that does not fit in what is left, unless overcommitting). */
+static unsigned long long host_free_mb(const struct kxl_dominfo *list, size_t n)
+{
+    unsigned long long avail_kb = meminfo_mb("MemAvailable") * 1024, promised_kb = 0;
+    for (size_t i = 1; i < n; i++)
+        if (list[i].memory_kb > list[i].backed_kb)
+            promised_kb += list[i].memory_kb - list[i].backed_kb;
+    return avail_kb > promised_kb ? (avail_kb - promised_kb) / 1024 : 0;
+}
+
 /* kxend's own command line (Xen: the hypervisor's boot command line), arguments joined by
  * spaces; "" when /proc does not show it. */
 static void kxend_cmdline(uint32_t pid, char *out, size_t cap)
@@ -280,6 +292,7 @@ int main_info(int argc, char **argv)
     unsigned long long guest_mb = 0;
     for (size_t i = 1; i < n; i++)
         guest_mb += list[i].memory_kb / 1024;
+    unsigned long long free_mb = host_free_mb(list, n);
     free(list);
     printf("%-23s: %s\n", "host", u.nodename);
     printf("%-23s: %s\n", "release", u.release);
@@ -287,7 +300,7 @@ int main_info(int argc, char **argv)
     printf("%-23s: %s\n", "machine", u.machine);
     printf("%-23s: %ld\n", "nr_cpus", sysconf(_SC_NPROCESSORS_ONLN));
     printf("%-23s: %llu\n", "total_memory", meminfo_mb("MemTotal"));
-    printf("%-23s: %llu\n", "free_memory", meminfo_mb("MemAvailable"));
+    printf("%-23s: %llu\n", "free_memory", free_mb);
     printf("%-23s: %s\n", "hypervisor", "kxen (Xen's guest ABI on KVM or Unicorn)");
     printf("%-23s: %s\n", "accelerator", kxl_accel(xl_ctx));
     /* Xen's names, which scripts grep for: the release kxend presents to guests. */

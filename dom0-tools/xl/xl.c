@@ -169,7 +169,17 @@ int xl_open_ctx(void)
                autostart ? "" : " (KXEN_NO_AUTOSTART is set: start the services first)");
         return rc;
     }
-    if (kxl_services_started(xl_ctx))
+    const char *gone = kxl_services_replaced(xl_ctx);
+    if (*gone)
+        fprintf(stderr,
+                "xl: started a new daemon in place of %s, which had died%s "
+                "(docs/reliability.md)\n",
+                gone,
+                strstr(gone, "kxend") ? ": the old kxend is gone, and every domain died with it"
+                : strstr(gone, "xenstored") ? ": the new xenstored is empty, and running domains "
+                                              "lost their xenstore connection"
+                                            : "");
+    else if (kxl_services_started(xl_ctx))
         fprintf(stderr,
                 "xl: started the kxen services in %s (kxend, xenstored, xenconsoled, "
                 "kxen-devd; KXEN_NO_AUTOSTART=1 disables this)\n",

@@ -169,22 +169,24 @@ static void handle_wrmsr(struct vcpu *v)
     uint64_t gpa = run->msr.data & ~(KXEN_PAGE_SIZE - 1);
     unsigned idx = run->msr.data & (KXEN_PAGE_SIZE - 1);
     if (idx != 0) {
-        log_warn("kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page index %u (only 0 "
-                 "exists): #GP",
-                 d->domid, v->id, (unsigned long long)run->msr.data, idx);
+        log_dom_warn(d->domid,
+                     "kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page index %u (only 0 "
+                     "exists): #GP",
+                     d->domid, v->id, (unsigned long long)run->msr.data, idx);
         return;
     }
     if (gpa >= d->ram_size || d->ram_size - gpa < KXEN_PAGE_SIZE) {
-        log_warn("kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page outside the domain's "
-                 "%llu MiB of RAM: #GP",
-                 d->domid, v->id, (unsigned long long)run->msr.data,
-                 (unsigned long long)(d->ram_size >> 20));
+        log_dom_warn(d->domid,
+                     "kvm: dom%u vcpu%u: hypercall MSR write 0x%llx: page outside the domain's "
+                     "%llu MiB of RAM: #GP",
+                     d->domid, v->id, (unsigned long long)run->msr.data,
+                     (unsigned long long)(d->ram_size >> 20));
         return;
     }
     int rc = hypercall_page_fill(d, gpa);
     if (rc < 0) {
-        log_warn("kvm: dom%u: hypercall page at 0x%llx: %s", d->domid, (unsigned long long)gpa,
-                 strerror(-rc));
+        log_dom_warn(d->domid, "kvm: dom%u: hypercall page at 0x%llx: %s", d->domid,
+                     (unsigned long long)gpa, strerror(-rc));
         return;
     }
     run->msr.error = 0;
@@ -312,7 +314,8 @@ static void arm_upcall(struct vcpu *v, bool want)
     if (run->ready_for_interrupt_injection && run->if_flag) {
         struct kvm_interrupt irq = {.irq = v->upcall_vector};
         if (ioctl(kv->fd, KVM_INTERRUPT, &irq) < 0)
-            log_warn("kvm: dom%u vcpu%u: KVM_INTERRUPT: %s", v->dom->domid, v->id, strerror(errno));
+            log_dom_warn(v->dom->domid, "kvm: dom%u vcpu%u: KVM_INTERRUPT: %s", v->dom->domid,
+                         v->id, strerror(errno));
         return;
     }
     run->request_interrupt_window = 1;

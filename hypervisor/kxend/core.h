@@ -147,6 +147,10 @@ int ctl_server_run(void);   /* until ctl_server_stop() */
 void ctl_server_stop(void); /* async-signal-safe */
 void ctl_server_fini(void); /* closes clients (running their cleanups) and the socket */
 bool ctl_conn_privileged(const struct ctl_conn *conn);
+/* Half-built domains (ctl_builder.c): track destroys domid when conn closes before
+ * finish(domid). Returns 0 or -errno. */
+int ctl_builder_track(struct ctl_conn *conn, uint16_t domid);
+void ctl_builder_finish(uint16_t domid);
 struct ctl_op;
 const struct ctl_op *ctl_find_op(uint32_t op);
 

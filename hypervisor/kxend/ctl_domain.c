@@ -1,9 +1,11 @@
 /* Control ops 1..63: hello, domain create/destroy/pause/unpause/getinfo/load/shutdown/rename,
  * HVM params, vCPU info, console read, domain event subscription, maxmem, daemon shutdown. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,11 +104,38 @@ static int op_hello(struct ctl_request *req, struct ctl_reply *rep)
     return 0;
 }
 
+/* File descriptors a domain costs kxend: its RAM's memfd, accelerator and vCPU handles, the
+ * eventfds of its store and console channels and of each bound backend ring, the grant
+ * mappings dom0 holds through kxend, plus its monitor's two connections. Measured at about
+ * ten for a guest without devices; the rest is room for devices and for accepting clients. */
+#define FDS_PER_DOMAIN 32
+
+/* 0 when a domain fits below kxend's descriptor limit, else -EMFILE with the count and the
+ * limit set: refusing here is clean, running out half-way through a build is not. */
+static int fds_fit(unsigned long *open_fds, unsigned long *limit)
+{
+    struct rlimit rl;
+    DIR *dir = opendir("/proc/self/fd");
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || !dir) {
+        if (dir)
+            closedir(dir);
+        return 0; /* unknown: the build reports its own errors */
+    }
+    unsigned long n = 0;
+    for (struct dirent *e; (e = readdir(dir));)
+        n += e->d_name[0] != '.';
+    closedir(dir);
+    *open_fds = n - 1; /* the directory's own */
+    *limit = rl.rlim_cur;
+    return *open_fds + FDS_PER_DOMAIN > *limit ? -EMFILE : 0;
+}
+
 static int op_create(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_domain_create a;
     memcpy(&a, req->payload, sizeof(a));
-    if (memchr(a.name, 0, sizeof(a.name)) == NULL || (a.flags & ~KXEN_CTL_CREATE_PRIVILEGED))
+    if (memchr(a.name, 0, sizeof(a.name)) == NULL ||
+        (a.flags & ~(KXEN_CTL_CREATE_PRIVILEGED | KXEN_CTL_CREATE_BUILDING)))
         return ctl_refuse(rep, -EINVAL, "malformed create request (name or flags)");
     if (a.memory_kb % 4 || a.max_memory_kb % 4)
         return ctl_refuse(rep, -EINVAL, "memory %llu KiB / maxmem %llu KiB: not whole 4 KiB pages",
@@ -133,6 +162,12 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
         .ssidref = a.ssidref,
         .domid = a.domid,
     };
+    unsigned long open_fds = 0, limit = 0;
+    if (fds_fit(&open_fds, &limit) < 0)
+        return ctl_refuse(rep, -EMFILE,
+                          "kxend has %lu of its %lu file descriptors open, and a domain needs "
+                          "about %u more (raise kxend's limit: ulimit -n)",
+                          open_fds, limit, FDS_PER_DOMAIN);
     struct domain *d;
     int rc = domain_create(&cfg, &d);
     if (rc == -E2BIG) /* the accelerator cannot map that much RAM (kvm: the 4 GiB hole) */
@@ -149,6 +184,12 @@ static int op_create(struct ctl_request *req, struct ctl_reply *rep)
         return ctl_refuse(rep, rc, "creating domain '%s' (memory %llu MiB, %u vCPUs) failed: %s",
                           a.name, (unsigned long long)a.memory_kb >> 10, (unsigned)a.nr_vcpus,
                           strerror(-rc));
+    if ((a.flags & KXEN_CTL_CREATE_BUILDING) && (rc = ctl_builder_track(req->conn, d->domid))) {
+        domain_destroy(d);
+        domain_put(d);
+        return ctl_refuse(rep, rc, "cannot follow the builder of domain '%s': %s", a.name,
+                          strerror(-rc));
+    }
     struct kxen_ctl_domid_rep *r = rep->payload;
     memset(r, 0, sizeof(*r));
     r->domid = d->domid;
@@ -173,7 +214,8 @@ static int op_simple(struct ctl_request *req, struct ctl_reply *rep)
         rc = domain_pause(d);
         break;
     case KXEN_CTL_DOMAIN_UNPAUSE:
-        rc = domain_unpause(d);
+        ctl_builder_finish(d->domid);
+        rc = a.arg == KXEN_CTL_UNPAUSE_BUILT_ONLY ? 0 : domain_unpause(d);
         break;
     case KXEN_CTL_DOMAIN_SHUTDOWN:
         if (a.arg > SHUTDOWN_MAX) {
@@ -234,6 +276,9 @@ static void fill_info(struct domain *d, struct kxen_ctl_domain_info *r)
     r->shared_info_pfn = d->shared_info_gpa == KXEN_NO_GPA ? 0 : d->shared_info_gpa >> 12;
     r->store_pfn = d->store_pfn;
     r->console_pfn = d->console_pfn;
+    struct stat sb;
+    if (d->mem_fd >= 0 && fstat(d->mem_fd, &sb) == 0)
+        r->backed_kb = (uint64_t)sb.st_blocks / 2; /* 512-byte blocks */
 }
 
 static int op_getinfo(struct ctl_request *req, struct ctl_reply *rep)

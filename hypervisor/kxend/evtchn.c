@@ -179,7 +179,7 @@ void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port)
         if (p->notify_fd >= 0) {
             uint64_t one = 1;
             if (write(p->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-                log_warn("evtchn: dom0 port %u notify write: %s", port, strerror(errno));
+                log_dom_warn(0, "evtchn: dom0 port %u notify write: %s", port, strerror(errno));
         }
         return;
     }

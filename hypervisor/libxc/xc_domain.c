@@ -314,9 +314,11 @@ static int console_chunks(xc_interface *xch, uint16_t domid, uint32_t flags, uin
         if (n == 0 || got == cap || *offset >= r.end)
             break;
     }
+    /* Clearing drops what the caller was given, no more: bytes past a full buffer and lines
+     * written since the read stay for the next reader. */
     if (flags & KXEN_CTL_CONSOLE_CLEAR) {
         struct kxen_ctl_console_req a = {
-            .domid = domid, .flags = KXEN_CTL_CONSOLE_CLEAR, .offset = ~0ull};
+            .domid = domid, .flags = KXEN_CTL_CONSOLE_CLEAR, .offset = *offset};
         kxen_ctl_simple(xch->ctl, KXEN_CTL_CONSOLE_READ, &a, sizeof(a), rep, (uint32_t)rep_cap,
                         NULL);
     }

@@ -149,7 +149,8 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: kxen-xctool hello|create NAME KB VCPUS|load ID IMAGE [CMD]|"
                         "pause ID|unpause ID|destroy ID|shutdown ID REASON|info ID|list|"
-                        "console ID|dmesg|run NAME KB IMAGE CMD SECS [VCPUS]|cycle N IMAGE|"
+                        "console ID|dmesg|dmesg-clear MAXBYTES|run NAME KB IMAGE CMD SECS "
+                        "[VCPUS]|cycle N IMAGE|"
                         "rename ID NAME|param-get ID IDX|param-set ID IDX VAL|wait ID SECS|"
                         "evtchn-alloc ID REMOTE|evtchn-reset ID|stop-daemon\n");
         return 2;
@@ -216,6 +217,15 @@ int main(int argc, char **argv)
         static char buf[65536];
         unsigned n = sizeof(buf);
         if (xc_readconsolering(xch, buf, &n, 0, 0, NULL) < 0)
+            return die("readconsolering");
+        fwrite(buf, 1, n, stdout);
+    } else if (!strcmp(c, "dmesg-clear")) {
+        NEED(1);
+        static char buf[65536];
+        unsigned n = (unsigned)num(a[0]);
+        if (n > sizeof(buf))
+            n = sizeof(buf);
+        if (xc_readconsolering(xch, buf, &n, 1, 0, NULL) < 0)
             return die("readconsolering");
         fwrite(buf, 1, n, stdout);
     } else if (!strcmp(c, "run")) {

@@ -2,6 +2,7 @@
  * the quotas (Xen's C xenstored values). */
 #include "xenstored.h"
 #include "ring_backend.h"
+#include "kxen/log.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -124,18 +125,110 @@ void xenstored_set_ring_backend(struct xs_daemon *d, const struct xs_ring_backen
 /* The backend's domain-exception event (one daemon per process uses a backend with one). */
 static struct event *exc_ev;
 
+/* What the toolstack removes when it destroys a domain: /local/domain/N, the /vm path it
+ * names, its backends' directories in every backend domain and /libxl/N. A domain the
+ * hypervisor no longer has never comes back (kxend never reuses an id), and when it went
+ * without its toolstack (kxend died, or a builder was killed half-way) nobody else is left
+ * to: a later domain must not find a dead one's nodes, secrets or devices there. */
+static void remove_domain_nodes(struct xs_daemon *d, uint32_t domid)
+{
+    struct xs_ctx c = {d, NULL, NULL, 0, XS_NO_TARGET, true};
+    char p[XENSTORE_ABS_PATH_MAX + 1];
+    snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
+    struct xs_node *vm = xs_tree_lookup(&d->tree, p);
+    char vm_path[64] = "";
+    if (vm && vm->vlen > 4 && vm->vlen < sizeof(vm_path) && memcmp(vm->value, "/vm/", 4) == 0 &&
+        !memchr(vm->value, '\0', vm->vlen)) {
+        memcpy(vm_path, vm->value, vm->vlen);
+        vm_path[vm->vlen] = '\0';
+    }
+    snprintf(p, sizeof(p), "/local/domain/%u", domid);
+    xs_store_rm(&c, p);
+    if (vm_path[0] && !strchr(vm_path + 4, '/'))
+        xs_store_rm(&c, vm_path);
+    snprintf(p, sizeof(p), "/libxl/%u", domid);
+    xs_store_rm(&c, p);
+    struct xs_node *doms = xs_tree_lookup(&d->tree, "/local/domain");
+    for (struct xs_node *b = doms ? doms->first : NULL; b; b = b->next) {
+        struct xs_node *be = xs_tree_child(b, "backend", 7);
+        for (struct xs_node *k = be ? be->first : NULL; k; k = k->next)
+            if (snprintf(p, sizeof(p), "/local/domain/%s/backend/%s/%u", b->name, k->name, domid) <
+                (int)sizeof(p))
+                xs_store_rm(&c, p); /* removes only below k: the walk goes on */
+    }
+}
+
+static uint32_t *grow_ids(uint32_t *ids, unsigned *cap)
+{
+    unsigned nc = *cap ? 2 * *cap : 16;
+    uint32_t *grown = realloc(ids, nc * sizeof(*ids));
+    if (!grown)
+        return NULL; /* the caller keeps ids; the rest waits for the next event */
+    *cap = nc;
+    return grown;
+}
+
+/* The hypervisor died and every domain with it (docs/reliability.md): each introduced
+ * domain is released and its nodes removed, then the backend reconnects lazily. */
+static void release_lost_domains(struct xs_daemon *d)
+{
+    const struct xs_ring_backend *be = d->ring_backend;
+    unsigned n = 0, cap = 0;
+    uint32_t *ids = NULL;
+    for (uint32_t b = 0; b < d->domtab_size; b++)
+        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext) {
+            if (!x->introduced)
+                continue;
+            uint32_t *grown = n < cap ? ids : grow_ids(ids, &cap);
+            if (!grown)
+                break;
+            ids = grown;
+            ids[n++] = x->domid;
+        }
+    log_warn("kxend went away, and its domains with it: releasing %u domains", n);
+    for (unsigned i = 0; i < n; i++) {
+        xs_domain_release(d, ids[i]);
+        remove_domain_nodes(d, ids[i]);
+    }
+    free(ids);
+    be->hv_reset(be);
+}
+
 void xs_domain_check_exc(struct xs_daemon *d)
 {
     const struct xs_ring_backend *be = d->ring_backend;
+    if (be && be->hv_lost && be->hv_reset && be->hv_lost(be)) {
+        release_lost_domains(d);
+        return;
+    }
     if (!be || !be->domain_down)
         return;
     bool fire = false;
+    unsigned n = 0, cap = 0;
+    uint32_t *gone = NULL;
     for (uint32_t b = 0; b < d->domtab_size; b++)
-        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext)
-            if (x->introduced && !x->shutdown && be->domain_down(be, x->domid) == 1) {
+        for (struct xs_domain *x = d->domtab[b]; x; x = x->hnext) {
+            if (!x->introduced)
+                continue;
+            int down = be->domain_down(be, x->domid);
+            if (down == 2) {
+                uint32_t *g = n < cap ? gone : grow_ids(gone, &cap);
+                if (g) {
+                    gone = g;
+                    gone[n++] = x->domid;
+                }
+            } else if (down == 1 && !x->shutdown) {
                 x->shutdown = true; /* once per transition; XS_RESUME clears it */
                 fire = true;
             }
+        }
+    /* As Xen's xenstored, a domain the hypervisor no longer has loses its connection (and
+     * the mapping that kept its RAM alive) at once; its nodes go too (see above). */
+    for (unsigned i = 0; i < n; i++) {
+        xs_domain_release(d, gone[i]);
+        remove_domain_nodes(d, gone[i]);
+    }
+    free(gone);
     if (fire)
         xs_watch_fire(d, "@releaseDomain", false, NULL, 0);
 }
@@ -170,6 +263,9 @@ int xs_domain_introduce(struct xs_daemon *d, uint32_t domid, uint64_t gfn, uint3
 {
     if (domid == 0)
         return 0; /* dom0 is always known: its clients use the socket */
+    const struct xs_ring_backend *be = d->ring_backend;
+    if (be && be->hv_lost && be->hv_reset && be->hv_lost(be))
+        release_lost_domains(d); /* before the forwarder's wake-up reached us */
     struct xs_domain *dom = xs_domain_get(d, domid, false);
     if (dom && dom->introduced) {
         /* Xen lets the toolstack re-introduce the same ring (after a resume, possibly with a

@@ -6,6 +6,7 @@
 #ifndef XENSTORED_RING_BACKEND_H
 #define XENSTORED_RING_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct xs_daemon;
@@ -30,12 +31,20 @@ struct xs_ring_backend {
      * readable (eventfd semantics) when some domain changed state -- Xen's VIRQ_DOM_EXC --
      * or -errno. Called after the first successful map(). */
     int (*exc_fd)(const struct xs_ring_backend *be);
-    /* Optional: 1 if domid is shut down, dying or gone; 0 if it runs; -errno if unknown. */
+    /* Optional: 2 if the hypervisor no longer has domid (destroyed: the daemon then releases
+     * it), 1 if it is shut down or dying, 0 if it runs, -errno if unknown. */
     int (*domain_down)(const struct xs_ring_backend *be, uint32_t domid);
+    /* Optional: true once the hypervisor the rings were mapped through is gone (kxend died,
+     * and every guest with it). The daemon then releases every domain and calls hv_reset(),
+     * after which map() reaches the new hypervisor. */
+    bool (*hv_lost)(const struct xs_ring_backend *be);
+    void (*hv_reset)(const struct xs_ring_backend *be);
 };
 
 /* Called on the exc_fd event: fires @releaseDomain once for each introduced domain that the
- * backend reports down and that was not already reported (Xen's domain_cleanup()). */
+ * backend reports down and that was not already reported (Xen's domain_cleanup()); when the
+ * backend reports its hypervisor lost, releases every domain instead (xs_domain_release)
+ * and removes what the toolstack would have: /local/domain/N and the /vm path it names. */
 void xs_domain_check_exc(struct xs_daemon *d);
 
 /* Sets the backend used by later XS_INTRODUCE requests (set once, at startup). Without one,

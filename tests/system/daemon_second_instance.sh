@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # One daemon of each kind per run directory (the daemon skeleton's pid-file lock): a second
-# kxend, xenstored or xenconsoled started with a pid file of its own (-F), in the foreground or
+# kxend, xenstored, xenconsoled or kxen-devd started with a pid file of its own (-F), in the foreground or
 # detaching, is refused with exit status 1 and a reason, leaves the first one's socket and pid
 # file alone, and the first keeps serving and stops cleanly.
 . "$KXEN_SRC/tests/lib.sh"
 B=$KXEN_BUILD/bin
 X=$KXEN_BUILD/tests/kxen-xctool
-for b in kxend xenstored xenconsoled xenstore-write xenstore-read; do
+for b in kxend xenstored xenconsoled kxen-devd xenstore-write xenstore-read; do
   [ -x "$B/$b" ] || skip_all "$b not built"
 done
 R=$KXEN_RUNDIR
-declare -A sock=([kxend]=kxend.sock [xenstored]=socket [xenconsoled]=xenconsoled.sock)
-declare -A extra=([kxend]="--accel soft" [xenstored]="" [xenconsoled]="")
-declare -A logopt=([kxend]=--log-file [xenstored]=-L [xenconsoled]=--log-file)
+declare -A sock=([kxend]=kxend.sock [xenstored]=socket [xenconsoled]=xenconsoled.sock
+  [kxen-devd]=devd.sock)
+declare -A extra=([kxend]="--accel soft" [xenstored]="" [xenconsoled]="" [kxen-devd]="")
+declare -A logopt=([kxend]=--log-file [xenstored]=-L [xenconsoled]=--log-file
+  [kxen-devd]=--log-file)
 declare -A first
 
-for d in kxend xenstored xenconsoled; do
+for d in kxend xenstored xenconsoled kxen-devd; do
   # shellcheck disable=SC2086 # extra[] holds whole options
   "$B/$d" -N ${extra[$d]} "${logopt[$d]}" "$R/$d.log" 2>"$R/$d.err" &
   first[$d]=$!
@@ -24,7 +26,7 @@ for d in kxend xenstored xenconsoled; do
     bash -c "test \"\$(cat '$R/$d.pid' 2>/dev/null)\" = ${first[$d]}"
 done
 
-for d in kxend xenstored xenconsoled; do
+for d in kxend xenstored xenconsoled kxen-devd; do
   for mode in -N ""; do
     how=${mode:+in the foreground}
     how=${how:-detaching}
@@ -54,7 +56,14 @@ print(s.recv(200).decode(errors="replace"))
 ' "$R/xenconsoled.sock" 2>&1)
 check "the first xenconsoled still answers (dom0 has no console: ERR)" grep -q "^ERR domain 0" <<<"$reply"
 
-for d in xenconsoled xenstored kxend; do
+check "the first kxen-devd still accepts connections" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+' "$R/devd.sock"
+
+for d in kxen-devd xenconsoled xenstored kxend; do
   kill -TERM "${first[$d]}"
   rc=0
   wait "${first[$d]}" || rc=$?

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +86,7 @@ struct build_state {
     uint32_t store_port, console_port;
     uint64_t store_pfn, console_pfn;
     char uuid_str[37];
+    int image_fds[2]; /* kernel, ramdisk (-1: none) */
 };
 
 /* Xen's layout: /local/domain/N readable by the domain, owned by dom0; the nodes the guest
@@ -281,17 +283,33 @@ static void undo(struct kxl_ctx *ctx, struct build_state *b)
         kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_DESTROY, b->domid, 0);
 }
 
-static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
-                       struct build_state *b)
+/* Kernel and ramdisk are opened and checked before the domain exists, so that a file that
+ * is missing, unreadable or not a regular file (a FIFO would block the open, then the read)
+ * is refused without leaving a half-built domain. O_NONBLOCK keeps the open itself from
+ * waiting for a FIFO's writer. */
+static int open_image(struct kxl_ctx *ctx, const char *path, const char *what, int *fd_out)
 {
-    int fds[2] = {open(dc->kernel, O_RDONLY | O_CLOEXEC), -1};
-    if (fds[0] < 0)
-        return kxl_fail(ctx, -errno, "cannot open kernel %s: %s", dc->kernel, strerror(errno));
-    if (dc->ramdisk && (fds[1] = open(dc->ramdisk, O_RDONLY | O_CLOEXEC)) < 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return kxl_fail(ctx, -errno, "cannot open %s %s: %s", what, path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
         int rc = -errno;
-        close(fds[0]);
-        return kxl_fail(ctx, rc, "cannot open ramdisk %s: %s", dc->ramdisk, strerror(-rc));
+        close(fd);
+        return kxl_fail(ctx, rc, "cannot stat %s %s: %s", what, path, strerror(-rc));
     }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return kxl_fail(ctx, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "%s %s is %s", what, path,
+                        S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                       struct build_state *b, int fds[2])
+{
     struct kxen_ctl_domain_load req = {.domid = b->domid,
                                        .store_evtchn = b->store_port,
                                        .console_evtchn = b->console_port,
@@ -301,9 +319,6 @@ static int load_kernel(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     uint32_t len = 0;
     int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_DOMAIN_LOAD, &req, sizeof(req), fds,
                            dc->ramdisk ? 2 : 1, &rep, sizeof(rep), &len, NULL, NULL);
-    close(fds[0]);
-    if (fds[1] >= 0)
-        close(fds[1]);
     if (rc == 0 && len < sizeof(rep))
         rc = -EPROTO;
     /* kxend refuses a kernel that needs paging (Linux) with -EOPNOTSUPP on soft. */
@@ -346,7 +361,7 @@ static void wait_console_attached(struct kxl_ctx *ctx, uint16_t domid)
 int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
                       uint16_t *domid_out)
 {
-    struct build_state b = {0};
+    struct build_state b = {.image_fds = {-1, -1}};
     struct kxen_ctl_domain_create cr = {0};
     int rc;
 
@@ -378,14 +393,22 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     cr.max_memory_kb = dc->maxmem_mb * 1024;
     cr.nr_vcpus = dc->vcpus;
 
+    cr.flags = KXEN_CTL_CREATE_BUILDING; /* kxend destroys it if we die before the end */
+    if ((rc = open_image(ctx, dc->kernel, "kernel", &b.image_fds[0])) < 0)
+        return rc;
+    if (dc->ramdisk && (rc = open_image(ctx, dc->ramdisk, "ramdisk", &b.image_fds[1])) < 0)
+        goto fail;
+
     struct kxen_ctl_domid_rep dr;
     uint32_t len = 0;
     rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr), &len);
     if (rc == 0 && len < sizeof(dr))
         rc = -EPROTO;
-    if (rc < 0)
-        return kxl_fail(ctx, rc, "kxend refused to create domain '%s': %s", dc->name,
-                        kxl_hv_reason(ctx, rc));
+    if (rc < 0) {
+        kxl_fail(ctx, rc, "kxend refused to create domain '%s': %s", dc->name,
+                 kxl_hv_reason(ctx, rc));
+        goto fail;
+    }
     b.domid = dr.domid;
     b.created = true;
 
@@ -394,7 +417,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s", strerror(-rc));
         goto fail;
     }
-    if ((rc = load_kernel(ctx, dc, &b)) < 0)
+    if ((rc = load_kernel(ctx, dc, &b, b.image_fds)) < 0)
         goto fail;
     /* The domain was loaded paused (KXEN_LOAD_PAUSED): as with Xen's domain builder, no guest
      * instruction runs before its xenstore tree exists, it is introduced and its console is
@@ -415,15 +438,20 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         if ((rc = kxl__dev_bring_up(ctx, &b.devs[i])) < 0)
             goto fail;
     wait_console_attached(ctx, b.domid);
-    if (!paused && (rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, b.domid, 0)) < 0) {
+    if ((rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, b.domid,
+                              paused ? KXEN_CTL_UNPAUSE_BUILT_ONLY : 0)) < 0) {
         kxl_fail(ctx, rc, "unpausing domain %u failed: %s", b.domid, strerror(-rc));
         goto fail;
     }
     *domid_out = b.domid;
-    free(b.devs);
-    return 0;
+    rc = 0;
+    goto out;
 fail:
     undo(ctx, &b);
+out:
+    for (int i = 0; i < 2; i++)
+        if (b.image_fds[i] >= 0)
+            close(b.image_fds[i]);
     free(b.devs);
     return rc;
 }
@@ -480,6 +508,14 @@ int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char 
     char p[64];
     if (domid == 0)
         return kxl_fail(ctx, -EPERM, "Domain-0 is the host; shut it down from the host");
+    /* A domain xenstored does not serve (a new, empty xenstored after a crash) would never
+     * see the request: waiting for it would be for ever (docs/reliability.md). */
+    if (ctx->xs && !xs_is_domain_introduced(ctx->xs, domid))
+        return kxl_fail(ctx, -ENOTCONN,
+                        "domain %u is not connected to xenstored (xenstored was restarted and "
+                        "the guest lost its xenstore connection): it cannot see a shutdown "
+                        "request; use xl destroy",
+                        domid);
     snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
     int rc = kxl_xs_printf(ctx, XBT_NULL, p, "%s", how);
     if (rc < 0)

@@ -59,6 +59,11 @@ unsigned kxl_services_started(const struct kxl_ctx *ctx)
     return ctx->started;
 }
 
+const char *kxl_services_replaced(const struct kxl_ctx *ctx)
+{
+    return ctx->gone;
+}
+
 const char *kxl_xenstored_socket(void)
 {
     const char *s = xs_daemon_socket();
@@ -108,7 +113,8 @@ int kxl_ctx_open(unsigned flags, struct kxl_ctx **out, char *err, size_t errlen)
     if (!xsr || !*xsr)
         setenv("XENSTORED_RUNDIR", ctx->rundir, 1);
     if (flags & KXL_OPEN_AUTOSTART) {
-        if ((rc = kxl_services_ensure_ex(ctx->rundir, &ctx->started, err, errlen)) < 0) {
+        if ((rc = kxl__services_ensure(ctx->rundir, &ctx->started, ctx->gone, sizeof(ctx->gone),
+                                       err, errlen)) < 0) {
             free(ctx);
             return rc;
         }
@@ -180,6 +186,7 @@ int kxl_hv_getinfo(struct kxl_ctx *ctx, uint16_t domid, bool next, struct kxl_do
     memcpy(info->uuid, di.uuid, 16);
     info->memory_kb = di.memory_kb;
     info->max_memory_kb = di.max_memory_kb;
+    info->backed_kb = di.backed_kb;
     info->cpu_time_ns = di.cpu_time_ns;
     info->nr_vcpus = di.nr_vcpus;
     info->nr_online_vcpus = di.nr_online_vcpus;

@@ -14,8 +14,14 @@ struct kxl_ctx {
     uint32_t xen_version; /* from kxend's HELLO: major << 16 | minor */
     uint32_t kxend_pid;
     unsigned started; /* daemons the embedded start started for this context */
+    char gone[160];   /* the daemons among them that had died ("kxend (pid N), ...") */
     char err[KXL_ERR_LEN];
 };
+
+/* kxl_services_ensure_ex that also names, in gone, the daemons it replaced because they had
+ * died (kxl_services_replaced). */
+int kxl__services_ensure(const char *rundir, unsigned *started, char *gone, size_t gonelen,
+                         char *err, size_t errlen);
 
 /* Records the reason for the caller (kxl_errmsg) and returns rc. */
 int kxl_fail(struct kxl_ctx *ctx, int rc, const char *fmt, ...)

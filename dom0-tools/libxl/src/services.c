@@ -22,6 +22,7 @@
 #include "xenstore.h"
 
 #include "kxl_device.h"
+#include "kxl_internal.h"
 
 #define SERVICE_START_TIMEOUT_MS 20000 /* sanitizer builds start slowly on a busy host */
 
@@ -224,11 +225,37 @@ int kxl_services_ensure(const char *rundir, char *err, size_t errlen)
     return kxl_services_ensure_ex(rundir, NULL, err, errlen);
 }
 
+/* A daemon that stops cleanly removes its pid file: one left behind names a daemon that died
+ * (killed or crashed). Returns its pid, or 0. */
+static long dead_pid(const char *rundir, const char *name)
+{
+    char path[PATH_MAX], buf[24];
+    snprintf(path, sizeof(path), "%s/%s.pid", rundir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    long pid = strtol(buf, NULL, 10);
+    return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH ? pid : 0;
+}
+
 int kxl_services_ensure_ex(const char *rundir, unsigned *started, char *err, size_t errlen)
+{
+    return kxl__services_ensure(rundir, started, NULL, 0, err, errlen);
+}
+
+int kxl__services_ensure(const char *rundir, unsigned *started, char *gone, size_t gonelen,
+                         char *err, size_t errlen)
 {
     int all = 1;
     if (started)
         *started = 0;
+    if (gone && gonelen)
+        gone[0] = '\0';
     for (size_t i = 0; i < ARRAY_SIZE(services); i++)
         all &= socket_answers(rundir, services[i].socket);
     if (all)
@@ -257,6 +284,12 @@ int kxl_services_ensure_ex(const char *rundir, unsigned *started, char *err, siz
     }
     for (size_t i = 0; i < ARRAY_SIZE(services) && rc == 0; i++) {
         bool was_up = socket_answers(rundir, services[i].socket);
+        long pid = was_up ? 0 : dead_pid(rundir, services[i].name);
+        if (pid && gone && gonelen) {
+            size_t used = strlen(gone);
+            snprintf(gone + used, gonelen - used, "%s%s (pid %ld)", used ? ", " : "",
+                     services[i].name, pid);
+        }
         rc = ensure_one(rundir, bin, &services[i], err, errlen);
         if (rc == 0 && !was_up && started)
             (*started)++;

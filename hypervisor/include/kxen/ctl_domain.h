@@ -30,6 +30,9 @@ struct kxen_ctl_hello_rep {
 
 /* KXEN_CTL_DOMAIN_CREATE (privileged) -> struct kxen_ctl_domid_rep. */
 #define KXEN_CTL_CREATE_PRIVILEGED (1u << 0) /* driver domain: may map other domains' grants */
+/* The creating connection builds it: if that connection closes before an UNPAUSE (see
+ * KXEN_CTL_UNPAUSE_BUILT_ONLY), kxend destroys the half-built domain. */
+#define KXEN_CTL_CREATE_BUILDING (1u << 1)
 struct kxen_ctl_domain_create {
     char name[KXEN_CTL_NAME_MAX]; /* unique; "" = "domain-<id>" */
     uint8_t uuid[16];
@@ -49,6 +52,8 @@ struct kxen_ctl_domid_rep {
 /* DESTROY, PAUSE, UNPAUSE (privileged), SHUTDOWN (privileged, arg = SHUTDOWN_* reason),
  * GETINFO (arg = KXEN_CTL_GETINFO_NEXT: the first domain with id >= domid). */
 #define KXEN_CTL_GETINFO_NEXT 1u
+/* UNPAUSE arg: the build is finished (KXEN_CTL_CREATE_BUILDING) but the domain stays paused. */
+#define KXEN_CTL_UNPAUSE_BUILT_ONLY 1u
 struct kxen_ctl_domid_arg {
     uint16_t domid;
     uint16_t pad;
@@ -78,6 +83,7 @@ struct kxen_ctl_domain_info {
     uint32_t nr_online_vcpus;
     uint64_t shared_info_pfn; /* as the guest placed it, 0 = none yet */
     uint64_t store_pfn, console_pfn;
+    uint64_t backed_kb; /* guest RAM the host backs now (RAM is filled as the guest touches it) */
 };
 
 /* KXEN_CTL_DOMAIN_LOAD (privileged), with one or two fds: the kernel (an ELF image or a Linux

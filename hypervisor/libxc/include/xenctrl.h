@@ -114,7 +114,8 @@ int xc_hvm_param_set(xc_interface *handle, uint32_t dom, uint32_t param, uint64_
 int xc_hvm_param_get(xc_interface *handle, uint32_t dom, uint32_t param, uint64_t *value);
 
 /* The hypervisor console (`xl dmesg`). *pnr_chars: buffer size in, bytes read out. With
- * incremental, reading starts at *pindex and *pindex is advanced. clear empties the ring. */
+ * incremental, reading starts at *pindex and *pindex is advanced. clear drops the bytes read
+ * (and the older ones): what did not fit and what was written since stay in the ring. */
 int xc_readconsolering(xc_interface *xch, char *buffer, unsigned int *pnr_chars, int clear,
                        int incremental, uint32_t *pindex);
 

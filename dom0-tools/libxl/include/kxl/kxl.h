@@ -40,6 +40,7 @@ struct kxl_dominfo {
     uint32_t flags;           /* KXEN_DOMINFO_* */
     uint32_t shutdown_reason; /* SHUTDOWN_* when flags has KXEN_DOMINFO_SHUTDOWN */
     uint64_t store_pfn, console_pfn;
+    uint64_t backed_kb; /* guest RAM the host backs now (touched pages) */
 };
 /* Every domain including Domain-0 (id 0, synthesized from the host). Free *out with free(). */
 int kxl_domain_list(struct kxl_ctx *ctx, struct kxl_dominfo **out, size_t *nr);
@@ -105,6 +106,9 @@ int kxl_services_ensure(const char *rundir, char *err, size_t errlen);
 int kxl_services_ensure_ex(const char *rundir, unsigned *started, char *err, size_t errlen);
 /* How many daemons kxl_ctx_open(KXL_OPEN_AUTOSTART) started (0: all were running). */
 unsigned kxl_services_started(const struct kxl_ctx *ctx);
+/* The daemons among them that replaced one that had died (its pid file was left behind), as
+ * "kxend (pid N), xenstored (pid M)"; "" when none. */
+const char *kxl_services_replaced(const struct kxl_ctx *ctx);
 /* The xenstored socket this host's clients use (docs/paths.md), for messages. */
 const char *kxl_xenstored_socket(void);
 

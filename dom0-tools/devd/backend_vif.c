@@ -1,7 +1,13 @@
 /* netback as a devd backend type, under Xen's hotplug contract: each vif with a `bridge` key
  * gets a tap named vifname or vif<domid>.<devid>, which the vif's hotplug script (by default
  * kxen-vif-bridge) puts on the bridge before it writes hotplug-status=connected; a vif whose
- * `bridge` is empty joins netback's learning switch. One queue. */
+ * `bridge` is empty joins netback's learning switch. As many queues as host CPUs, as Linux's
+ * netback offers; KXEN_DEVD_TAP_GSO=1 in devd's environment hands guests' TCP super-frames
+ * to the host stack whole. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "../../drivers/net/netback.h"
 #include "devd.h"
 
@@ -10,6 +16,12 @@ static void *vif_new(struct xenbus_platform *p, xenbus_log_fn log, void *log_ctx
     struct netback_config cfg;
     netback_config_default(&cfg);
     cfg.hotplug_self = false;
+    /* As Linux's netback: as many queues as the host has CPUs (netback clamps it). */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.max_queues = cpus > 0 ? (unsigned int)cpus : 1;
+    /* Super-frames to the host stack whole (the kernel cuts them) instead of cut here. */
+    const char *gso = getenv("KXEN_DEVD_TAP_GSO");
+    cfg.tap_gso = gso && strcmp(gso, "1") == 0;
     return netback_new(p, &cfg, log, log_ctx);
 }
 

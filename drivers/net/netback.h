@@ -29,8 +29,13 @@ struct netback_config {
     bool hotplug_self;
     unsigned int rx_queue_len; /* packets waiting per vif for RX buffers (0: 256) */
     unsigned int aging_ms;     /* the switch's MAC aging time (0: 300 s, as Linux bridges) */
+    /* true: a guest's TCP super-frame (GSO) goes to the host through the tap whole, cut by
+     * the host kernel (net_tap_write_gso); false: netback cuts it and the host gets wire-sized
+     * frames, whatever reads them (a packet socket on the bridge sees segments). */
+    bool tap_gso;
 };
-/* One queue, hotplug done by netback itself, 256 queued packets, 300 s aging. */
+/* One queue, hotplug done by netback itself, 256 queued packets, 300 s aging, GSO cut by
+ * netback for taps. */
 void netback_config_default(struct netback_config *cfg);
 
 struct netback;

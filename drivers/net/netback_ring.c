@@ -103,12 +103,18 @@ static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint
                  (unsigned int)pkt->gso.u.gso.size << NET_FRAME_GSO_SHIFT;
     }
     if (vif->tap.fd >= 0) {
-        /* The host stack expects complete, wire-sized frames: cut and fill what the guest
-         * offloaded. */
+        /* A super-frame goes to the host stack whole when so configured (the kernel cuts
+         * it); else, or where the tap cannot take it, the host gets complete, wire-sized
+         * frames cut here. */
         if (pkt->has_gso) {
             struct net_gso_info gi = {pkt->gso.u.gso.type, pkt->gso.u.gso.size};
-            net_gso_segment(frame, len, &gi, vif->nb->seg_buf, sizeof(vif->nb->seg_buf),
-                            tap_write_seg, vif);
+            int rc =
+                vif->nb->cfg.tap_gso ? net_tap_write_gso(&vif->tap, frame, len, &gi) : -EOPNOTSUPP;
+            if (rc == -EOPNOTSUPP || rc == -EINVAL)
+                net_gso_segment(frame, len, &gi, vif->nb->seg_buf, sizeof(vif->nb->seg_buf),
+                                tap_write_seg, vif);
+            else if (rc)
+                vif->nb->stats.tx_errors++;
             return;
         }
         if (flags & NET_FRAME_CSUM_BLANK)

@@ -4,16 +4,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/sockios.h>
 
+#include <kxen/io/netif.h>
+
+#include "gso.h"
 #include "tap.h"
 
 static int name_ok(const char *name)
@@ -85,12 +90,18 @@ int net_tap_open(struct net_tap *t, const char *name, const char *bridge, unsign
     if (fd < 0)
         return -errno;
     struct ifreq ifr = {0};
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    t->vnet_hdr = 1;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
+        /* A kernel without the header: plain frames, GSO cut here. */
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        t->vnet_hdr = 0;
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+            rc = -errno;
+            close(fd);
+            return rc;
+        }
     }
     t->fd = fd;
     rc = tap_setup(t, mtu);
@@ -114,18 +125,31 @@ void net_tap_close(struct net_tap *t)
 
 ssize_t net_tap_read(struct net_tap *t, void *buf, size_t len)
 {
-    ssize_t n = read(t->fd, buf, len);
+    struct virtio_net_hdr h;
+    struct iovec iov[2] = {{&h, sizeof(h)}, {buf, len}};
+    ssize_t n = t->vnet_hdr ? readv(t->fd, iov, 2) : read(t->fd, buf, len);
     if (n < 0)
         return errno == EAGAIN ? 0 : -errno;
-    return n;
+    if (!t->vnet_hdr)
+        return n;
+    /* No offload was offered, so the header says nothing we must act on. */
+    return n < (ssize_t)sizeof(h) ? -EIO : n - (ssize_t)sizeof(h);
+}
+
+static int write_hdr(struct net_tap *t, const struct virtio_net_hdr *h, const void *frame,
+                     size_t len)
+{
+    struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)frame, len}};
+    ssize_t n = t->vnet_hdr ? writev(t->fd, iov, 2) : write(t->fd, frame, len);
+    if (n < 0)
+        return -errno;
+    return (size_t)n == len + (t->vnet_hdr ? sizeof(*h) : 0) ? 0 : -EIO;
 }
 
 int net_tap_write(struct net_tap *t, const void *frame, size_t len)
 {
-    ssize_t n = write(t->fd, frame, len);
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EIO;
+    const struct virtio_net_hdr none = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
+    return write_hdr(t, &none, frame, len);
 }
 
 /* ---- Checksums ------------------------------------------------------------------------------ */
@@ -146,12 +170,21 @@ static uint16_t fold(uint32_t s)
     return (uint16_t)~s;
 }
 
-int net_csum_fill(uint8_t *f, size_t len)
+/* The L4 header of a TCP or UDP frame over IPv4 or IPv6 (no extension headers): its offset
+ * and length from the IP header, its protocol, and the pseudo-header sum without the
+ * protocol and length. 0 or -EINVAL. */
+struct l4_info {
+    size_t off, len, csum_at; /* off from the frame start; csum_at within the L4 header */
+    uint8_t proto;
+    uint32_t pseudo;
+};
+
+static int l4_parse(const uint8_t *f, size_t len, struct l4_info *out)
 {
     if (len < 14)
         return -EINVAL;
     unsigned int type = (unsigned int)f[12] << 8 | f[13];
-    uint8_t *ip = f + 14;
+    const uint8_t *ip = f + 14;
     size_t iplen = len - 14;
     uint32_t pseudo;
     uint8_t proto;
@@ -187,13 +220,49 @@ int net_csum_fill(uint8_t *f, size_t len)
         csum_at = 6;
     else
         return -EINVAL;
-    uint8_t *l4 = ip + l4off;
-    pseudo += proto + (uint32_t)l4len;
-    l4[csum_at] = l4[csum_at + 1] = 0;
-    uint16_t c = fold(sum16(l4, l4len, pseudo));
-    if (proto == 17 && c == 0)
-        c = 0xffff; /* UDP: zero means "no checksum" */
-    l4[csum_at] = (uint8_t)(c >> 8);
-    l4[csum_at + 1] = (uint8_t)c;
+    *out = (struct l4_info){
+        .off = 14 + l4off, .len = l4len, .csum_at = csum_at, .proto = proto, .pseudo = pseudo};
     return 0;
+}
+
+int net_csum_fill(uint8_t *f, size_t len)
+{
+    struct l4_info l4i;
+    int rc = l4_parse(f, len, &l4i);
+    if (rc)
+        return rc;
+    uint8_t *l4 = f + l4i.off;
+    uint32_t pseudo = l4i.pseudo + l4i.proto + (uint32_t)l4i.len;
+    l4[l4i.csum_at] = l4[l4i.csum_at + 1] = 0;
+    uint16_t c = fold(sum16(l4, l4i.len, pseudo));
+    if (l4i.proto == 17 && c == 0)
+        c = 0xffff; /* UDP: zero means "no checksum" */
+    l4[l4i.csum_at] = (uint8_t)(c >> 8);
+    l4[l4i.csum_at + 1] = (uint8_t)c;
+    return 0;
+}
+
+int net_tap_write_gso(struct net_tap *t, uint8_t *f, size_t len, const struct net_gso_info *gi)
+{
+    if (!t->vnet_hdr)
+        return -EOPNOTSUPP;
+    size_t hdr_len;
+    struct l4_info l4i;
+    if (net_gso_check(f, len, gi, &hdr_len) || l4_parse(f, len, &l4i) || l4i.proto != 6)
+        return -EINVAL;
+    /* CHECKSUM_PARTIAL as Linux builds it: the field holds the folded pseudo-header sum
+     * (addresses, protocol, the whole TCP length), the kernel adds each segment's bytes. */
+    uint16_t p = (uint16_t)~fold(l4i.pseudo + l4i.proto + (uint32_t)l4i.len);
+    f[l4i.off + 16] = (uint8_t)(p >> 8);
+    f[l4i.off + 17] = (uint8_t)p;
+    struct virtio_net_hdr h = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = gi->type == XEN_NETIF_GSO_TYPE_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4
+                                                         : VIRTIO_NET_HDR_GSO_TCPV6,
+        .hdr_len = (uint16_t)hdr_len,
+        .gso_size = (uint16_t)gi->size,
+        .csum_start = (uint16_t)l4i.off,
+        .csum_offset = 16,
+    };
+    return write_hdr(t, &h, f, len);
 }

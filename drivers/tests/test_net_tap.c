@@ -1,7 +1,8 @@
 /* Tap ports on a Linux bridge, each test in a network namespace of its own (so nothing on
  * the host is touched): the bridge check, frames between two taps through the bridge, a vif
  * whose `bridge` key names the bridge exchanging checked frames with a host-side tap, the
- * checksum a guest left blank filled on the way out, and a missing bridge as a clear error.
+ * checksum a guest left blank filled on the way out, a TCP super-frame written whole and cut
+ * by the kernel for a tap without offload, and a missing bridge as a clear error.
  * Skipped (counted) where a network namespace or /dev/net/tun is not permitted. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -16,6 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <kxen/io/netif.h>
+
+#include "../net/gso.h"
 #include "../net/tap.h"
 #include "net_env.h"
 
@@ -225,4 +230,97 @@ Test(net_tap, under_a_hotplug_script_the_tap_is_made_off_the_bridge_under_its_vi
     netback_free(nb);
     cr_assert_eq(if_nametoindex("kx-guest0"), 0);
     xenbus_platform_destroy(fake_platform_base(fp));
+}
+
+/* An IPv4 TCP super-frame of `payload` bytes (pattern p(i) = i * 7 + 3), from src, with a
+ * valid IP header checksum and garbage in the TCP checksum, as an offloading guest leaves it. */
+static size_t tcp_super(uint8_t *f, const uint8_t *src, size_t payload)
+{
+    size_t tot = 20 + 20 + payload;
+    memset(f, 0, 14 + 40);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, src, 6);
+    f[12] = 0x08;
+    uint8_t *ip = f + 14, *th = ip + 20;
+    ip[0] = 0x45, ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot, ip[6] = 0x40, ip[8] = 64;
+    ip[9] = 6;
+    memcpy(ip + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+    uint32_t hs = 0;
+    for (int i = 0; i < 20; i += 2)
+        hs += (uint32_t)ip[i] << 8 | ip[i + 1];
+    while (hs >> 16)
+        hs = (hs & 0xffff) + (hs >> 16);
+    ip[10] = (uint8_t)(~hs >> 8), ip[11] = (uint8_t)~hs;
+    th[0] = 0x9c, th[1] = 0x40, th[2] = 0x13, th[3] = 0x89; /* 40000 -> 5001 */
+    th[7] = 1;                                              /* seq 1 */
+    th[12] = 5 << 4, th[13] = 0x18;                         /* PSH|ACK */
+    th[14] = th[15] = 0xff;
+    for (size_t i = 0; i < payload; i++)
+        th[20 + i] = (uint8_t)(i * 7 + 3);
+    return 14 + tot;
+}
+
+/* 0xffff when the segment's IP and TCP checksums are right. */
+static bool tcp_seg_ok(const uint8_t *f, size_t len)
+{
+    const uint8_t *ip = f + 14;
+    size_t tot = (size_t)ip[2] << 8 | ip[3];
+    if (len < 14 + 40 || tot + 14 > len)
+        return false;
+    uint32_t s = 0;
+    for (int i = 0; i < 20; i += 2)
+        s += (uint32_t)ip[i] << 8 | ip[i + 1];
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    if (s != 0xffff)
+        return false;
+    s = 6 + (uint32_t)(tot - 20);
+    for (int i = 12; i < 20; i += 2)
+        s += (uint32_t)ip[i] << 8 | ip[i + 1];
+    for (size_t i = 0; i + 1 < tot - 20; i += 2)
+        s += (uint32_t)ip[20 + i] << 8 | ip[20 + i + 1];
+    if ((tot - 20) & 1)
+        s += (uint32_t)ip[tot - 1] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return s == 0xffff;
+}
+
+Test(net_tap, a_super_frame_written_whole_is_cut_by_the_kernel_for_a_tap_without_offload)
+{
+    in_own_netns_with_bridge();
+    struct net_tap a, b;
+    cr_assert_eq(net_tap_open(&a, "kxa", BR, 0), 0);
+    cr_assert_eq(net_tap_open(&b, "kxb", BR, 0), 0);
+    if (!a.vnet_hdr)
+        cr_skip_test("no IFF_VNET_HDR on this kernel");
+    static uint8_t f[16384], g[2048];
+    uint8_t src[6];
+    net_mac(src, 1);
+    const size_t payload = 8000, mss = 1000;
+    size_t len = tcp_super(f, src, payload);
+    struct net_gso_info bad = {XEN_NETIF_GSO_TYPE_TCPV6, mss};
+    cr_assert_eq(net_tap_write_gso(&a, f, len, &bad), -EINVAL, "a v4 frame announced as v6");
+    struct net_gso_info gi = {XEN_NETIF_GSO_TYPE_TCPV4, mss};
+    cr_assert_eq(net_tap_write_gso(&a, f, len, &gi), 0);
+    size_t got = 0;
+    unsigned int segs = 0;
+    for (unsigned int i = 0; i < 16 && got < payload; i++) {
+        ssize_t n = tap_wait(&b, g, sizeof(g), 0x0800);
+        cr_assert_gt(n, 0, "segment %u missing (%zu of %zu bytes)", segs, got, payload);
+        cr_assert(tcp_seg_ok(g, (size_t)n), "segment %u: bad checksum", segs);
+        const uint8_t *th = g + 14 + 20;
+        uint32_t seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 | (uint32_t)th[6] << 8 | th[7];
+        size_t dlen = (size_t)n - 54;
+        cr_assert_leq(dlen, mss);
+        cr_assert_eq(seq - 1, got, "segments in order");
+        for (size_t k = 0; k < dlen; k++)
+            cr_assert_eq(th[20 + k], (uint8_t)((got + k) * 7 + 3));
+        got += dlen;
+        segs++;
+    }
+    cr_assert_eq(got, payload);
+    cr_assert_eq(segs, payload / mss);
+    net_tap_close(&a);
+    net_tap_close(&b);
 }

@@ -1,14 +1,23 @@
-/* Minimal C library for the guest runtime. Byte loops: guests copy little data (bulk data moves
- * through grant copy in kxend), and on the soft accelerator every store costs the same anyway. */
+/* Minimal C library for the guest runtime. memcpy and memset move eight bytes a store: on the
+ * soft accelerator every store costs the same whatever its width, so fewer, wider ones win
+ * (frames and blocks a test guest builds or copies are thousands of bytes). */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "guest/lib.h"
 
+/* Eight bytes a load and a store where the length allows: on the soft accelerator every guest
+ * store costs ~0.1 us whatever its width (Unicorn 2.0.1 takes its slow path for each), so a
+ * byte loop made a 1514-byte frame copy cost ~0.2 ms. x86 allows unaligned accesses. */
+typedef uint64_t __attribute__((may_alias, aligned(1))) word_t;
+
 void *memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+    /* Forward, each word read before it is written: also right for memmove with dst < src. */
+    for (; n >= 8; n -= 8, d += 8, s += 8)
+        *(word_t *)d = *(const word_t *)s;
     while (n--)
         *d++ = *s++;
     return dst;
@@ -28,6 +37,9 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+    word_t w = 0x0101010101010101ull * (unsigned char)c;
+    for (; n >= 8; n -= 8, d += 8)
+        *(word_t *)d = w;
     while (n--)
         *d++ = (unsigned char)c;
     return dst;

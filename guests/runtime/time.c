@@ -94,7 +94,10 @@ int wait_until(bool (*cond)(void *ctx), void *ctx, uint64_t deadline_ns)
         uint64_t wake = now + WAIT_BACKSTOP_NS;
         if (deadline_ns && deadline_ns < wake)
             wake = deadline_ns;
-        timer_set_deadline(wake);
+        /* set_timer_op arms the calling vCPU's own timer (VCPUOP_set_singleshot_timer names
+         * vCPU 0, which a secondary vCPU may not arm) and is a hypercall that never blocks:
+         * on soft it takes the cheap entry, not the one that leaves guest code. */
+        HYPERVISOR_set_timer_op(wake);
         /* An event that arrived after the scan has set upcall_pending: block would return at
          * once, but skip the call when we can already see it. */
         if (!READ_ONCE(vi->evtchn_upcall_pending))

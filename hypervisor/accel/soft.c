@@ -34,6 +34,9 @@
 #define SLICE_ONE_NS (50ull * 1000 * 1000) /* one runnable vCPU: only timers/kicks end it */
 #define SLICE_RR_NS (5ull * 1000 * 1000)   /* several runnable vCPUs: round robin */
 #define RESTOP_NS (1000ull * 1000)         /* re-send a stop that raced with uc_emu_start */
+/* Dom0 notifies raised in guest code are held until the engine stops, at most this many
+ * blocks later (a few microseconds of guest code): see evtchn_dom0_defer_begin(). */
+#define HOLD_MAX_BLOCKS 256
 
 /* Engine creation and teardown are serialised across domains: uc_open/uc_close initialise
  * and free TCG state whose thread safety Unicorn 2.0.1 does not document, while other
@@ -272,7 +275,8 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *opa
     (void)size;
     struct vcpu *v = opaque;
     struct soft_vcpu *sv = v->accel_priv;
-    if (atomic_exchange(&sv->stop_wanted, false))
+    if (atomic_exchange(&sv->stop_wanted, false) ||
+        (evtchn_dom0_deferred() && ++sv->held_blocks >= HOLD_MAX_BLOCKS))
         uc_emu_stop(uc);
 }
 
@@ -430,18 +434,31 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     sd->in_guest = true;
     sd->cur = v;
     sd->entry_gen++;
-    atomic_store(&sv->stop_wanted, false); /* a request for an earlier entry is void */
+    /* A request for an earlier entry is void; a kick since this entry began its checks
+     * stops it at the first block (whoever kicked found no engine running to flag). */
+    atomic_store(&sv->stop_wanted, sd->kick_pending);
+    if (sd->kick_pending) {
+        sd->stopped_gen = sd->entry_gen;
+        sd->stop_sent_ns = now;
+    }
     sd->slice_end_ns = end;
-    /* Waking the ticker costs two context switches: only when it would sleep too long. */
-    if (sd->kick_pending || end < sd->ticker_until)
-        pthread_cond_signal(&sd->tick_cond);
+    /* Waking the ticker costs two context switches (and a third when it then waits for this
+     * lock): only when it would sleep past the slice end, and after the lock is dropped. An
+     * entry of a vCPU that blocks again at once (event ping-pong) finds the ticker still
+     * asleep until an earlier slice end and leaves it there. */
+    bool tick = end < sd->ticker_until;
     pthread_mutex_unlock(&sd->lock);
+    if (tick)
+        pthread_cond_signal(&sd->tick_cond);
 
     uint64_t rip, t0 = kxen_now_ns();
     sv->hc_stop = false;
     sv->exc = -1;
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    sv->held_blocks = 0;
+    evtchn_dom0_defer_begin();
     uc_err err = uc_emu_start(sv->uc, rip, ~0ull, 0, 0);
+    evtchn_dom0_defer_flush();
     atomic_fetch_add(&v->cpu_time_ns, kxen_now_ns() - t0);
 
     pthread_mutex_lock(&sd->lock);
@@ -504,6 +521,12 @@ static void runner_idle(struct soft_dom *sd, uint64_t dl)
     }
     struct epoll_event ev[16];
     int n = epoll_pwait2(sd->wait_fd, ev, ARRAY_SIZE(ev), timeout, NULL);
+    /* Awake before taking the kicks: raising the guest end kicks this very runner, which
+     * must not write its own wake_fd (a system call, and a spurious return of the next
+     * wait). */
+    pthread_mutex_lock(&sd->lock);
+    sd->idle = false;
+    pthread_mutex_unlock(&sd->lock);
     int kicks = 0;
     for (int i = 0; i < n; i++) {
         if (ev[i].data.u64 == EVTCHN_WAIT_OWN) {
@@ -575,14 +598,22 @@ static void *soft_ticker(void *arg)
 
     pthread_mutex_lock(&sd->lock);
     while (!sd->quit || sd->in_guest) {
+        uint64_t now = kxen_system_time_ns();
         if (!sd->in_guest) {
             if (sd->quit)
                 break;
-            sd->ticker_until = UINT64_MAX;
-            pthread_cond_wait(&sd->tick_cond, &sd->lock);
+            /* Between entries the ticker keeps its deadline: a new entry whose slice ends
+             * later need not wake it (run_vcpu compares with ticker_until). */
+            if (sd->ticker_until > now && sd->ticker_until != UINT64_MAX) {
+                struct timespec ts;
+                abs_deadline_to_ts(sd->ticker_until, &ts);
+                pthread_cond_timedwait(&sd->tick_cond, &sd->lock, &ts);
+            } else {
+                sd->ticker_until = UINT64_MAX;
+                pthread_cond_wait(&sd->tick_cond, &sd->lock);
+            }
             continue;
         }
-        uint64_t now = kxen_system_time_ns();
         bool want_stop = sd->quit || sd->kick_pending || now >= sd->slice_end_ns;
         if (want_stop) {
             if (sd->stopped_gen != sd->entry_gen || now - sd->stop_sent_ns >= RESTOP_NS) {
@@ -674,8 +705,10 @@ static void soft_stop(struct domain *d)
 }
 
 /* A kick of an idle runner is one eventfd write, after the lock is dropped. A kick while a vCPU
- * runs asks hook_block to stop it at once; the ticker, told too, re-sends the stop if it
- * raced with the engine's start. */
+ * runs asks hook_block to stop it at once, with no other thread involved: hook_block runs in
+ * every block, so the flag is seen within a block. The ticker, at its next wake-up, re-sends
+ * a stop still unanswered after RESTOP_NS (a safety net only: waking it here would cost two
+ * context switches on every kick of a running vCPU). */
 static void soft_kick(struct vcpu *v)
 {
     struct soft_dom *sd = v->dom->accel_priv;
@@ -683,9 +716,9 @@ static void soft_kick(struct vcpu *v)
         return;
     pthread_mutex_lock(&sd->lock);
     sd->kick_pending = true;
-    bool wake = sd->idle, tick = sd->in_guest;
+    bool wake = sd->idle;
     sd->idle = false; /* one write per idle period is enough */
-    if (tick && sd->stopped_gen != sd->entry_gen) {
+    if (sd->in_guest && sd->stopped_gen != sd->entry_gen) {
         struct soft_vcpu *sv = sd->cur->accel_priv;
         atomic_store(&sv->stop_wanted, true);
         sd->stopped_gen = sd->entry_gen;
@@ -694,8 +727,6 @@ static void soft_kick(struct vcpu *v)
     pthread_mutex_unlock(&sd->lock);
     if (wake)
         runner_wake(sd);
-    if (tick)
-        pthread_cond_signal(&sd->tick_cond);
 }
 
 static int soft_dirty_log_start(struct domain *d)

@@ -24,6 +24,7 @@ struct soft_vcpu {
     bool hc_stop;             /* a hypercall asked to leave the engine */
     _Atomic bool stop_wanted; /* the ticker wants the engine back: hook_block stops it */
     unsigned flush_gen;
+    unsigned held_blocks; /* blocks run since the entry first held a dom0 notify */
     int exc;              /* guest exception vector that ended the run, -1 = none */
     uint64_t fault_addr;  /* access outside RAM that ended the run (becomes #PF's CR2) */
     uint32_t fault_code;  /* its #PF error code: W (bit 1), I/D fetch (bit 4) */

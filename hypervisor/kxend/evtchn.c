@@ -141,6 +141,10 @@ bool evtchn_sync(struct vcpu *v)
     struct shared_info *si = shared_info_of(d);
     if (tab && si) {
         for (unsigned w = 0; w < ARRAY_SIZE(tab->host_pending); w++) {
+            /* A plain load first: a locked exchange of each of the 64 words cost more than
+             * the rest of a guest entry's bookkeeping. */
+            if (!atomic_load_explicit(&tab->host_pending[w], memory_order_relaxed))
+                continue;
             uint64_t bits = atomic_exchange(&tab->host_pending[w], 0);
             while (bits) {
                 unsigned b = (unsigned)__builtin_ctzll(bits);
@@ -176,11 +180,7 @@ void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port)
     if (p->state == ECS_FREE)
         return;
     if (!tab->d) {
-        if (p->notify_fd >= 0) {
-            uint64_t one = 1;
-            if (write(p->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-                log_dom_warn(0, "evtchn: dom0 port %u notify write: %s", port, strerror(errno));
-        }
+        evtchn_dom0_notify_locked(port);
         return;
     }
     atomic_fetch_or(&tab->host_pending[port / 64], 1ull << (port % 64));

@@ -19,6 +19,66 @@
 #include "kxend/evtchn.h"
 #include "evtchn_internal.h"
 
+/* The calling thread's held notifies (evtchn_dom0_defer_begin): dom0 ports with the
+ * generation they had, so a port closed (and maybe re-used) before the flush is skipped. */
+#define DEFER_MAX 16
+static __thread struct {
+    bool on;
+    unsigned n;
+    uint32_t port[DEFER_MAX], gen[DEFER_MAX];
+} defer;
+
+static void notify_write(uint32_t port)
+{
+    const struct evtchn_port *p = &evtchn_dom0_tab.ports[port];
+    uint64_t one = 1;
+    if (p->notify_fd >= 0 && write(p->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_dom_warn(0, "evtchn: dom0 port %u notify write: %s", port, strerror(errno));
+}
+
+void evtchn_dom0_notify_locked(uint32_t port)
+{
+    uint32_t gen = evtchn_dom0_tab.ports[port].gen;
+    if (!defer.on) {
+        notify_write(port);
+        return;
+    }
+    for (unsigned i = 0; i < defer.n; i++)
+        if (defer.port[i] == port && defer.gen[i] == gen)
+            return; /* one eventfd write wakes the process once anyway */
+    if (defer.n == DEFER_MAX) {
+        notify_write(port);
+        return;
+    }
+    defer.port[defer.n] = port;
+    defer.gen[defer.n++] = gen;
+}
+
+void evtchn_dom0_defer_begin(void)
+{
+    defer.on = true;
+}
+
+unsigned evtchn_dom0_deferred(void)
+{
+    return defer.n;
+}
+
+void evtchn_dom0_defer_flush(void)
+{
+    defer.on = false;
+    if (!defer.n)
+        return;
+    pthread_mutex_lock(&evtchn_lock);
+    for (unsigned i = 0; i < defer.n; i++) {
+        const struct evtchn_port *p = &evtchn_dom0_tab.ports[defer.port[i]];
+        if (p->gen == defer.gen[i] && p->state != ECS_FREE)
+            notify_write(defer.port[i]);
+    }
+    pthread_mutex_unlock(&evtchn_lock);
+    defer.n = 0;
+}
+
 /* evtchn_lock held: one ready kick eventfd (epoll data: port | gen << 32) is read and the
  * guest end raised. Both the poller and a domain's idle vCPU thread may see the same event
  * (level-triggered, two sets): whoever reads the counter first raises, the other reads

@@ -45,6 +45,8 @@ int evtchn_port_check(uint32_t port);
 bool evtchn_virq_is_global(unsigned virq);
 /* evtchn_lock held, any thread: marks port pending (guest) or writes its eventfd (dom0). */
 void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port);
+/* evtchn_lock held: dom0 port's notify, written now or held by the thread's deferral. */
+void evtchn_dom0_notify_locked(uint32_t port);
 int evtchn_port_alloc(struct evtchn_domain *tab, uint32_t *port);
 /* self: the domain's own vCPU when called on its thread (its shared_info bit is cleared). */
 void evtchn_port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *self);

@@ -343,3 +343,38 @@ Test(evtchn, dom0_global_virq_notifies_its_eventfd)
     close(fds.notify_fd);
     close(fds.kick_fd);
 }
+
+Test(evtchn, dom0_notifies_held_by_the_sending_thread_go_out_once_at_the_flush)
+{
+    struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 0};
+    cr_assert_eq(ec(a, EVTCHNOP_alloc_unbound, &au, sizeof(au)), 0);
+    int owner = 0;
+    uint32_t port;
+    struct evtchn_dom0_fds fds;
+    cr_assert_eq(evtchn_dom0_bind_interdomain(1, au.port, &owner, &port, &fds), 0);
+    uint64_t cnt;
+    cr_assert_eq(read(fds.notify_fd, &cnt, 8), 8); /* the conservative first event */
+    struct evtchn_send s = {.port = au.port};
+    evtchn_dom0_defer_begin();
+    cr_assert_eq(ec(a, EVTCHNOP_send, &s, sizeof(s)), 0);
+    cr_assert_eq(ec(a, EVTCHNOP_send, &s, sizeof(s)), 0);
+    cr_assert_eq(evtchn_dom0_deferred(), 1, "one entry a port");
+    cr_assert_not(readable(fds.notify_fd, 0), "held while the stretch is open");
+    evtchn_dom0_defer_flush();
+    cr_assert_eq(evtchn_dom0_deferred(), 0);
+    cr_assert(readable(fds.notify_fd, 0), "written at the flush");
+    cr_assert_eq(read(fds.notify_fd, &cnt, 8), 8);
+    cr_assert_eq(cnt, 1, "one write for the two sends");
+    /* Outside a stretch a send is written at once, as before. */
+    cr_assert_eq(ec(a, EVTCHNOP_send, &s, sizeof(s)), 0);
+    cr_assert(readable(fds.notify_fd, 0));
+    cr_assert_eq(read(fds.notify_fd, &cnt, 8), 8);
+    /* A port closed while its notify is held: the flush skips it. */
+    evtchn_dom0_defer_begin();
+    cr_assert_eq(ec(a, EVTCHNOP_send, &s, sizeof(s)), 0);
+    cr_assert_eq(evtchn_dom0_close(port, &owner), 0);
+    evtchn_dom0_defer_flush();
+    cr_assert_not(readable(fds.notify_fd, 0), "nothing for a closed port");
+    close(fds.notify_fd);
+    close(fds.kick_fd);
+}

@@ -67,6 +67,18 @@ struct epoll_event;
 int evtchn_wait_fd(struct domain *d);
 void evtchn_dom0_kicks(const struct epoll_event *ev, int n);
 
+/* Notifies of dom0 ports raised on the calling thread between evtchn_dom0_defer_begin() and
+ * evtchn_dom0_defer_flush() are held and written at the flush (once a port). An accelerator
+ * whose vCPU thread runs guest code in stretches brackets each stretch with them: the dom0
+ * process then wakes when the vCPU leaves guest code (typically to block), not while it still
+ * runs, so the answering kick finds the thread idle in evtchn_wait_fd() instead of costing a
+ * hop through the poller. The caller bounds a stretch that holds notifies
+ * (evtchn_dom0_deferred() > 0) to a few microseconds of guest code. Never hold a stretch open
+ * across a wait for dom0. */
+void evtchn_dom0_defer_begin(void);
+unsigned evtchn_dom0_deferred(void);
+void evtchn_dom0_defer_flush(void);
+
 /* Toolstack operations on a domain's table (privileged callers only: no check here). */
 int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port);
 struct evtchn_status;

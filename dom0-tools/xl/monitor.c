@@ -74,7 +74,7 @@ static void dump_core(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, u
 }
 
 /* Returns 1 when the monitor should keep following *domid (restarted), 0 when done. */
-static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t *domid,
+static int handle_shutdown(struct kxl_ctx *ctx, struct kxl_domain_config *dc, uint16_t *domid,
                            unsigned reason)
 {
     enum kxl_action a = action_for(dc, reason);
@@ -108,6 +108,17 @@ static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *
         }
         break;
     }
+    /* xl config-update: the restart takes the stored config (once). */
+    struct kxl_domain_config upd;
+    int urc = xl_config_update_take(kxl_rundir(ctx), dc->name, &upd);
+    if (urc == 0) {
+        mlog("restarting %s with the config xl config-update stored", dc->name);
+        kxl_domain_config_free(dc);
+        *dc = upd;
+    } else if (urc != -ENOENT) {
+        mlog("the config stored by xl config-update is unusable (%s): keeping the old one",
+             strerror(-urc));
+    }
     uint16_t nd;
     if (kxl_domain_create(ctx, dc, false, &nd) < 0) {
         mlog("restart of %s failed: %s", dc->name, kxl_errmsg(ctx));
@@ -118,7 +129,7 @@ static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *
     return 1;
 }
 
-int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid)
+int xl_monitor_run(struct kxl_domain_config *dc, uint16_t domid)
 {
     struct kxl_ctx *ctx;
     struct kxen_ctl *ev;

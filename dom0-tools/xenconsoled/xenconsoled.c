@@ -52,6 +52,7 @@ struct dom {
     evtchn_port_t local_port;
     int log_fd;
     char log_path[PATH_MAX]; /* what console_log rotates */
+    off_t log_start;         /* this incarnation's first byte in the log (after its separator) */
     struct cons_history hist;
     bool seen; /* still listed in xenstore at the last scan */
     bool more; /* drain stopped at its budget: data may be left in the ring */
@@ -169,9 +170,12 @@ static int dom_drain(struct dom *d)
         if (n == 0)
             break;
         any = true;
+        int old_fd = d->log_fd;
         int wr = d->log_fd >= 0
                      ? console_log_append(&d->log_fd, d->log_path, S.log_max, buf, (size_t)n)
                      : 0;
+        if (d->log_fd != old_fd) /* rotated: the new file is all this incarnation's */
+            d->log_start = 0;
         if (wr < 0)
             log_warn("domain %u: console log write failed: %s", d->domid, strerror(-wr));
         cons_history_add(&d->hist, buf, n);
@@ -248,6 +252,8 @@ static int dom_attach(uint16_t domid)
     if (d->log_fd < 0)
         log_warn("domain %u: cannot open console log %s: %s", domid, d->log_path,
                  strerror(-d->log_fd));
+    int64_t start = d->log_fd >= 0 ? console_log_incarnation(d->log_fd, domid, d->name) : 0;
+    d->log_start = start > 0 ? (off_t)start : 0;
     char tty[PATH_MAX];
     snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);
     char sock[PATH_MAX];
@@ -309,14 +315,16 @@ static void handle_evtchn(void)
         }
 }
 
-/* What a new client sees first: the tail of the domain's log (it survives a xenconsoled
- * restart), or the in-memory history when there is no log. */
+/* What a new client sees first: the tail of this incarnation's part of the log (it survives
+ * a xenconsoled restart; an earlier domain of the same name is not replayed), or the
+ * in-memory history when there is no log. */
 static size_t replay_tail(const struct dom *d, char *out)
 {
     if (d->log_fd >= 0) {
         struct stat st;
-        if (fstat(d->log_fd, &st) == 0) {
+        if (fstat(d->log_fd, &st) == 0 && st.st_size >= d->log_start) {
             off_t start = st.st_size > HISTORY_BYTES ? st.st_size - HISTORY_BYTES : 0;
+            start = start > d->log_start ? start : d->log_start;
             ssize_t n = pread(d->log_fd, out, (size_t)(st.st_size - start), start);
             if (n >= 0)
                 return (size_t)n;

@@ -1,9 +1,10 @@
 /* xenconsoled: the console backend of every guest of this host. It follows xenstore
  * (@introduceDomain, @releaseDomain, plus a slow rescan), maps each guest's console ring
  * (xenforeignmemory) and binds its console event channel (xenevtchn), appends the output to
- * <rundir>/console/guest-<name>.log, and serves `xl console` on <rundir>/xenconsoled.sock:
- * "ATTACH <domid>\n" -> "OK\n" + the recent output, then bytes both ways. One thread, one
- * libevent loop; start-up, pid file and signals go through the daemon skeleton. */
+ * <log dir>/console/guest-<name>.log (the log dir: kxen_log_dir(), docs/paths.md), and serves `xl
+ * console` on <rundir>/xenconsoled.sock: "ATTACH <domid>\n" -> "OK\n" + the recent output, then
+ * bytes both ways. One thread, one libevent loop; start-up, pid file and signals go through the
+ * daemon skeleton. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -61,6 +62,7 @@ struct dom {
 
 static struct {
     char rundir[PATH_MAX];
+    char console_dir[PATH_MAX]; /* where the guest-NAME.log files go */
     struct xs_handle *xs;
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
@@ -246,7 +248,7 @@ static int dom_attach(uint16_t domid)
         goto out;
     }
     d->local_port = lp;
-    if (snprintf(d->log_path, sizeof(d->log_path), "%s/console/guest-%s.log", S.rundir, d->name) <
+    if (snprintf(d->log_path, sizeof(d->log_path), "%s/guest-%s.log", S.console_dir, d->name) <
         (int)sizeof(d->log_path))
         d->log_fd = console_log_open(d->log_path);
     if (d->log_fd < 0)
@@ -596,10 +598,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "xenconsoled: %s\n", dm->msg);
         return 1;
     }
-    char cdir[PATH_MAX + 16];
-    snprintf(cdir, sizeof(cdir), "%s/console", S.rundir);
-    if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
-        KXEN_DAEMON_FAIL(dm, 1, "cannot create %s: %s", cdir, strerror(errno));
+    char ldir[PATH_MAX];
+    if (kxen_log_dir(S.rundir, ldir, sizeof(ldir)) < 0 ||
+        snprintf(S.console_dir, sizeof(S.console_dir), "%s/console", ldir) >=
+            (int)sizeof(S.console_dir)) {
+        KXEN_DAEMON_FAIL(dm, 1, "log directory path too long");
+        return 1;
+    }
+    if ((mkdir(ldir, 0755) < 0 && errno != EEXIST) ||
+        (mkdir(S.console_dir, 0700) < 0 && errno != EEXIST)) {
+        KXEN_DAEMON_FAIL(dm, 1, "cannot create %s: %s", S.console_dir, strerror(errno));
         return 1;
     }
     /* The lock comes before the socket, which listen_socket() replaces. */

@@ -92,8 +92,7 @@ int main_mem_max(int argc, char **argv)
 
 int main_vcpu_set(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"ignore-host", no_argument, NULL, 'i'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"ignore-host", no_argument, NULL, 'i'}, {0, 0, 0, 0}};
     int opt;
     while ((opt = xl_getopt(argc, argv, "ih", longopts, "vcpu-set")) != -1) {
         if (opt == XL_OPT_HELP)
@@ -162,8 +161,8 @@ int xl_cpumap_parse(const char *s, uint64_t map[KXL_CPUMAP_WORDS])
 void xl_cpumap_format(const uint64_t map[KXL_CPUMAP_WORDS], char *out, size_t len)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-    unsigned max = ncpu > 0 && ncpu < 64 * KXL_CPUMAP_WORDS ? (unsigned)ncpu
-                                                             : 64 * KXL_CPUMAP_WORDS;
+    unsigned max =
+        ncpu > 0 && ncpu < 64 * KXL_CPUMAP_WORDS ? (unsigned)ncpu : 64 * KXL_CPUMAP_WORDS;
     bool all = true;
     for (unsigned c = 0; c < max; c++)
         all &= (map[c / 64] >> (c % 64)) & 1;
@@ -218,8 +217,9 @@ int main_vcpu_pin(int argc, char **argv)
         first = last = (unsigned)KXEN_MIN(v, (unsigned long)UINT32_MAX);
     }
     if (argc - optind == 4 && strcmp(argv[optind + 3], "-") && strcmp(argv[optind + 3], "all"))
-        fprintf(stderr, "xl: soft affinity '%s' noted only: kxen's vCPUs are host threads and "
-                        "the host scheduler has no soft affinity\n",
+        fprintf(stderr,
+                "xl: soft affinity '%s' noted only: kxen's vCPUs are host threads and "
+                "the host scheduler has no soft affinity\n",
                 argv[optind + 3]);
     if (!strcmp(hard, "-"))
         return 0; /* Xen: the hard affinity stays as it is */
@@ -246,12 +246,15 @@ static void credit_row(const struct kxl_dominfo *d)
 
 int main_sched_credit(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"domain", required_argument, NULL, 'd'},  {"weight", required_argument, NULL, 'w'},
-        {"cap", required_argument, NULL, 'c'},     {"schedparam", no_argument, NULL, 's'},
-        {"tslice_ms", required_argument, NULL, 't'}, {"ratelimit_us", required_argument, NULL, 'r'},
-        {"migration_delay_us", required_argument, NULL, 'm'},
-        {"cpupool", required_argument, NULL, 'p'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"domain", required_argument, NULL, 'd'},
+                                             {"weight", required_argument, NULL, 'w'},
+                                             {"cap", required_argument, NULL, 'c'},
+                                             {"schedparam", no_argument, NULL, 's'},
+                                             {"tslice_ms", required_argument, NULL, 't'},
+                                             {"ratelimit_us", required_argument, NULL, 'r'},
+                                             {"migration_delay_us", required_argument, NULL, 'm'},
+                                             {"cpupool", required_argument, NULL, 'p'},
+                                             {0, 0, 0, 0}};
     const char *dom = NULL;
     int weight = -1, cap = -1, opt;
     bool sched = false;

@@ -12,6 +12,7 @@
 
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
+#include "kxen/log.h"
 #include "kxen/util.h"
 
 #include "xl.h"
@@ -47,12 +48,15 @@ int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_do
     return 0;
 }
 
-/* The per-domain monitor runs detached, logging to <rundir>/xl-<name>.log (Xen keeps
- * /var/log/xen/xl-<name>.log). */
+/* The per-domain monitor runs detached, logging to <log dir>/xl-<name>.log, as Xen's to
+ * /var/log/xen/xl-<name>.log (the log dir: kxen_log_dir(), docs/paths.md). */
 static void detach_monitor(const char *rundir, const char *name)
 {
-    char path[PATH_MAX + 80];
-    snprintf(path, sizeof(path), "%s/xl-%s.log", rundir, name);
+    char path[PATH_MAX + 80], dir[PATH_MAX];
+    if (kxen_log_dir(rundir, dir, sizeof(dir)) < 0)
+        snprintf(dir, sizeof(dir), "%s", rundir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof(path), "%s/xl-%s.log", dir, name);
     setsid();
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);

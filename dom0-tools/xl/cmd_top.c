@@ -100,19 +100,22 @@ static void print_screen(const struct kxl_dominfo *d, size_t n, const struct sam
         else
             printf("%10llu %9.1f ", (unsigned long long)d[i].max_memory_kb, maxp);
         printf("%5u %4zu %8u %8u %4zu %8u %8u %8u %10u %10u %4u\n", d[i].nr_online_vcpus,
-               count_devices("vif", d[i].domid), 0, 0, count_devices("vbd", d[i].domid), 0, 0, 0,
-               0, 0, 0);
+               count_devices("vif", d[i].domid), 0, 0, count_devices("vbd", d[i].domid), 0, 0, 0, 0,
+               0, 0);
     }
 }
 
 int main_top(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"batch", no_argument, NULL, 'b'},       {"delay", required_argument, NULL, 'd'},
-        {"iterations", required_argument, NULL, 'i'}, {"networks", no_argument, NULL, 'n'},
-        {"vbds", no_argument, NULL, 'x'},        {"vcpus", no_argument, NULL, 'v'},
-        {"repeat-header", no_argument, NULL, 'r'}, {"full-name", no_argument, NULL, 'f'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"batch", no_argument, NULL, 'b'},
+                                             {"delay", required_argument, NULL, 'd'},
+                                             {"iterations", required_argument, NULL, 'i'},
+                                             {"networks", no_argument, NULL, 'n'},
+                                             {"vbds", no_argument, NULL, 'x'},
+                                             {"vcpus", no_argument, NULL, 'v'},
+                                             {"repeat-header", no_argument, NULL, 'r'},
+                                             {"full-name", no_argument, NULL, 'f'},
+                                             {0, 0, 0, 0}};
     bool batch = false;
     double delay = 3;
     long iterations = -1;

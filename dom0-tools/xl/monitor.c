@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kxen/ctl_client.h"
+#include "kxen/log.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/sched.h"
 
@@ -56,13 +57,29 @@ static enum kxl_action action_for(const struct kxl_domain_config *dc, unsigned r
     }
 }
 
-/* coredump-*: the RAM goes to <rundir>/dump/<name> (Xen writes <dump dir>/<name>) before the
- * domain is destroyed; a failed dump is logged and the action goes on. */
+/* mkdir -p, the last component 0700 (dumps hold guest memory). */
+static int make_dirs(char *dir)
+{
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            int rc = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+            *p = '/';
+            if (rc < 0)
+                return rc;
+        }
+    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* coredump-*: the RAM goes to <dump dir>/<name> before the domain is destroyed, the dump dir
+ * being Xen's /var/lib/xen/dump for root, else <rundir>/dump (kxen_dump_dir(),
+ * docs/paths.md); a failed dump is logged and the action goes on. */
 static void dump_core(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t domid)
 {
     char dir[PATH_MAX], path[PATH_MAX + 80];
-    snprintf(dir, sizeof(dir), "%s/dump", kxl_rundir(ctx));
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    if (kxen_dump_dir(kxl_rundir(ctx), dir, sizeof(dir)) < 0)
+        snprintf(dir, sizeof(dir), "%s/dump", kxl_rundir(ctx));
+    if (make_dirs(dir) < 0) {
         mlog("cannot create %s: %s; no core dump", dir, strerror(errno));
         return;
     }

@@ -54,8 +54,8 @@ static void apply_affinity(struct vcpu *v)
         if (v->affinity[cpu / 64] & (1ull << (cpu % 64)))
             CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof(set), &set) < 0)
-        klog_dom(KLOG_WARN, v->dom->domid, "domain %u: vcpu %u: host affinity not applied: %s", v->dom->domid, v->id,
-                 strerror(errno));
+        klog_dom(KLOG_WARN, v->dom->domid, "domain %u: vcpu %u: host affinity not applied: %s",
+                 v->dom->domid, v->id, strerror(errno));
 }
 
 void sched_vcpu_before_entry(struct vcpu *v)
@@ -67,8 +67,8 @@ void sched_vcpu_before_entry(struct vcpu *v)
         apply_affinity(v);
         int nice = weight_to_nice(atomic_load(&v->dom->sched_weight));
         if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) < 0)
-            klog_dom(KLOG_WARN, v->dom->domid, "domain %u: vcpu %u: nice %d not applied: %s", v->dom->domid, v->id, nice,
-                     strerror(errno));
+            klog_dom(KLOG_WARN, v->dom->domid, "domain %u: vcpu %u: nice %d not applied: %s",
+                     v->dom->domid, v->id, nice, strerror(errno));
     }
     unsigned cap = atomic_load(&v->dom->sched_cap);
     if (!cap) {
@@ -145,8 +145,10 @@ static int op_setaffinity(struct ctl_request *req, struct ctl_reply *rep)
     for (long cpu = 0; cpu < ncpu && cpu < 64 * KXEN_CTL_CPUMAP_WORDS; cpu++)
         any |= (a.cpumap[cpu / 64] >> (cpu % 64)) & 1;
     if (!any) {
-        rc = ctl_refuse(rep, -EINVAL, "vcpu %u of domain %u: no host CPU in the map (the host "
-                        "has CPUs 0..%ld)", a.vcpu, d->domid, ncpu - 1);
+        rc = ctl_refuse(rep, -EINVAL,
+                        "vcpu %u of domain %u: no host CPU in the map (the host "
+                        "has CPUs 0..%ld)",
+                        a.vcpu, d->domid, ncpu - 1);
     } else {
         struct vcpu *v = d->vcpus[a.vcpu];
         pthread_mutex_lock(&d->lock);
@@ -176,8 +178,8 @@ static int op_getaffinity(struct ctl_request *req, struct ctl_reply *rep)
     r->vcpu = a.vcpu;
     struct vcpu *v = d->vcpus[a.vcpu];
     pthread_mutex_lock(&d->lock);
-    if (atomic_load(&v->sched_gen) && !(v->affinity[0] == 0 && v->affinity[1] == 0 &&
-                                        v->affinity[2] == 0 && v->affinity[3] == 0))
+    if (atomic_load(&v->sched_gen) &&
+        !(v->affinity[0] == 0 && v->affinity[1] == 0 && v->affinity[2] == 0 && v->affinity[3] == 0))
         memcpy(r->cpumap, v->affinity, sizeof(r->cpumap));
     else
         memset(r->cpumap, 0xff, sizeof(r->cpumap));

@@ -88,8 +88,8 @@ int kxl_set_vcpus_online(struct kxl_ctx *ctx, uint16_t domid, unsigned nr)
     if (rc < 0)
         return rc;
     if (nr == 0 || nr > info.nr_vcpus)
-        return kxl_fail(ctx, -EINVAL, "%u vcpus: domain %u has maxvcpus %u (at least 1)", nr,
-                        domid, info.nr_vcpus);
+        return kxl_fail(ctx, -EINVAL, "%u vcpus: domain %u has maxvcpus %u (at least 1)", nr, domid,
+                        info.nr_vcpus);
     /* One transaction, as Xen's libxl: the guest sees the whole new set at once. */
     struct xs_handle *xs = ctx->xs;
     for (int attempt = 0; attempt < 8; attempt++) {

@@ -50,11 +50,6 @@ enum kxen_ctl_op {
     KXEN_CTL_EVENTS_SUBSCRIBE = 14, /* domain state changes as messages on this connection */
     KXEN_CTL_DOMAIN_SETMAXMEM = 15,
     KXEN_CTL_SHUTDOWN_DAEMON = 16,
-    /* Host scheduling of vCPUs: 40..47 (hypervisor/kxend/ctl_sched.c) */
-    KXEN_CTL_VCPU_SETAFFINITY = 40,
-    KXEN_CTL_VCPU_GETAFFINITY = 41,
-    KXEN_CTL_SCHED_CREDIT_SET = 42,
-    KXEN_CTL_SCHED_CREDIT_GET = 43,
     /* kxend -> subscriber only (never a request): struct kxen_ctl_domain_event, seq 0. */
     KXEN_CTL_EVENT_DOMAIN = 32,
 
@@ -79,6 +74,13 @@ enum kxen_ctl_op {
     KXEN_CTL_SAVE_BEGIN = 128,
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
+
+    /* Host scheduling of vCPUs (xl vcpu-pin, sched-credit): 192..207
+     * (hypervisor/kxend/ctl_sched.c; payloads in kxen/ctl_domain.h) */
+    KXEN_CTL_VCPU_SETAFFINITY = 192,
+    KXEN_CTL_VCPU_GETAFFINITY = 193,
+    KXEN_CTL_SCHED_CREDIT_SET = 194,
+    KXEN_CTL_SCHED_CREDIT_GET = 195,
 };
 
 #endif

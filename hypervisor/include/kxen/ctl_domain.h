@@ -163,10 +163,10 @@ struct kxen_ctl_setmaxmem {
     uint64_t max_memory_kb;
 };
 
-/* VCPU_SETAFFINITY (privileged): the host CPUs the vCPU's thread may run on (bit n = CPU n;
- * CPUs the host lacks are ignored; none left: -EINVAL). VCPU_GETAFFINITY: the request is
- * struct kxen_ctl_vcpu_req, the reply this struct with the map (all ones: never set) and
- * host_cpu, the CPU of its last entry (-1: none yet). */
+/* Host scheduling ops 192..207 (kxen/ctl.h). VCPU_SETAFFINITY (privileged): the host CPUs the
+ * vCPU's thread may run on (bit n = CPU n; CPUs the host lacks are ignored; none left: -EINVAL).
+ * VCPU_GETAFFINITY: the request is struct kxen_ctl_vcpu_req, the reply this struct with the map
+ * (all ones: never set) and host_cpu, the CPU of its last entry (-1: none yet). */
 #define KXEN_CTL_CPUMAP_WORDS 4 /* host CPUs 0..255 */
 struct kxen_ctl_vcpu_affinity {
     uint16_t domid;

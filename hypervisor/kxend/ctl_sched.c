@@ -60,7 +60,6 @@ static void apply_affinity(struct vcpu *v)
 
 void sched_vcpu_before_entry(struct vcpu *v)
 {
-    atomic_store(&v->host_cpu, sched_getcpu() + 1);
     unsigned gen = atomic_load(&v->sched_gen);
     if (gen != v->sched_seen) {
         v->sched_seen = gen;
@@ -70,6 +69,8 @@ void sched_vcpu_before_entry(struct vcpu *v)
             klog_dom(KLOG_WARN, v->dom->domid, "domain %u: vcpu %u: nice %d not applied: %s",
                      v->dom->domid, v->id, nice, strerror(errno));
     }
+    /* After the affinity: setting it on this thread moved it already. */
+    atomic_store(&v->host_cpu, sched_getcpu() + 1);
     unsigned cap = atomic_load(&v->dom->sched_cap);
     if (!cap) {
         v->cap_period_start_ns = 0;

@@ -106,7 +106,7 @@ ncpu=$(nproc)
 if [ "$ncpu" -ge 2 ]; then
   check "xl vcpu-pin spin 0 1" xl vcpu-pin spin 0 1
   check "... the vCPU thread may only run on CPU 1" wait_for 5 sh -c "for t in /proc/$kpid/task/*; do awk '/^Cpus_allowed_list/ { print \$2 }' \$t/status; done | grep -qx 1"
-  check "... xl vcpu-list shows hard affinity 1 and CPU 1" sh -c "xl vcpu-list spin | grep -qE '^spin +$sid +0 +1 +.* 1 / all\$'"
+  check "... xl vcpu-list shows hard affinity 1 and CPU 1" wait_for 5 sh -c "xl vcpu-list spin | grep -qE '^spin +$sid +0 +1 +.* 1 / all\$'"
   check "xl vcpu-pin spin all all" xl vcpu-pin spin all all
   check "... xl vcpu-list shows all again" sh -c "xl vcpu-list spin | grep -q ' all / all\$'"
 else

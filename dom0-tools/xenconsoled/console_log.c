@@ -2,8 +2,8 @@
  * without end must not fill the host's disk. Invariant: the file never grows past its limit
  * by more than one write; when it would, it becomes NAME.log.1 (replacing the older one) and
  * a new file starts, so the newest output is always in NAME.log and at most twice the limit
- * is kept. Files are opened without following symbolic links. Every incarnation of a name
- * begins with a dated separator line (console_log_incarnation). */
+ * is kept. Files are opened without following symbolic links. A domain whose name already
+ * has a log begins its part with a dated separator line (console_log_incarnation). */
 #include "console_log.h"
 
 #include <errno.h>
@@ -83,14 +83,23 @@ static long last_mark(int fd, off_t size, off_t *end)
     return strtol(found + strlen(CONSOLE_LOG_MARK), NULL, 10);
 }
 
-int64_t console_log_incarnation(int fd, unsigned domid, const char *name)
+int64_t console_log_incarnation(int fd, unsigned domid, const char *name, double start_time)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
+    if (st.st_size == 0)
+        return 0; /* a new file: nothing to set apart */
     off_t end = 0;
-    if (st.st_size > 0 && last_mark(fd, st.st_size, &end) == (long)domid)
+    long mark = last_mark(fd, st.st_size, &end);
+    if (mark == (long)domid)
         return end;
+    /* No separator at all: the file is this domain's own when it was written after the
+     * domain was created (a restarted xenconsoled attaching a first incarnation again);
+     * older text is a previous domain's. */
+    double mtime = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+    if (mark < 0 && mtime >= start_time)
+        return 0;
     char last = '\n', line[256];
     if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
         last = '\n';

@@ -201,6 +201,25 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* When the toolstack created the domain (/vm/<uuid>/start_time, as Xen's libxl writes it),
+ * seconds since the epoch; 0 when it is not there. */
+static double start_time(uint16_t domid)
+{
+    char *vm = xs_read_dom(domid, "vm");
+    double t = 0;
+    if (vm && vm[0] == '/') {
+        char p[256];
+        unsigned len;
+        snprintf(p, sizeof(p), "%s/start_time", vm);
+        char *v = xs_read(S.xs, XBT_NULL, p, &len);
+        if (v)
+            t = strtod(v, NULL);
+        free(v);
+    }
+    free(vm);
+    return t;
+}
+
 static int dom_attach(uint16_t domid)
 {
     char *ref = xs_read_dom(domid, "console/ring-ref");
@@ -254,7 +273,8 @@ static int dom_attach(uint16_t domid)
     if (d->log_fd < 0)
         log_warn("domain %u: cannot open console log %s: %s", domid, d->log_path,
                  strerror(-d->log_fd));
-    int64_t start = d->log_fd >= 0 ? console_log_incarnation(d->log_fd, domid, d->name) : 0;
+    int64_t start =
+        d->log_fd >= 0 ? console_log_incarnation(d->log_fd, domid, d->name, start_time(domid)) : 0;
     d->log_start = start > 0 ? (off_t)start : 0;
     char tty[PATH_MAX];
     snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);

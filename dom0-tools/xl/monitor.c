@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "kxen/ctl_client.h"
 #include "kxen/log.h"
@@ -21,17 +20,12 @@
 static void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void mlog(const char *fmt, ...)
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    char ts[32];
-    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
-    fprintf(stderr, "%s xl monitor: ", ts);
+    /* Through the daemons' log module: ISO 8601 UTC lines, and xl-<name>.log (our stderr)
+     * rotates past KXEN_LOG_MAX as their logs do. */
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vklog(KLOG_INFO, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
 }
 
 static const char *reason_name(unsigned r)
@@ -148,6 +142,7 @@ static int handle_shutdown(struct kxl_ctx *ctx, struct kxl_domain_config *dc, ui
 
 int xl_monitor_run(struct kxl_domain_config *dc, uint16_t domid)
 {
+    klog_init("xl-monitor", KLOG_INFO, NULL);
     struct kxl_ctx *ctx;
     struct kxen_ctl *ev;
     char err[KXL_ERR_LEN];

@@ -21,6 +21,7 @@ done
 check "the console log is in KXEN_LOG_DIR/console" test -s "$L/console/guest-loc.log"
 check "... not in the run dir" test ! -e "$KXEN_RUNDIR/console/guest-loc.log"
 check "xl's monitor log xl-loc.log is in KXEN_LOG_DIR" test -e "$L/xl-loc.log"
+check "... its lines dated as the daemons' are" grep -qE "${iso}xl-monitor\[[0-9]+\] info: following domain" "$L/xl-loc.log"
 # More kxend lines than KXEN_LOG_MAX bytes: kxend.log rotates.
 for i in 1 2 3; do write_cfg "$w/r$i.cfg" r$i; xl create -q "$w/r$i.cfg"; xl destroy r$i; done
 check "kxend.log rotated to kxend.log.1 past KXEN_LOG_MAX" test -s "$L/kxend.log.1"

@@ -226,7 +226,9 @@ static void fill_info(struct domain *d, struct kxen_ctl_domain_info *r)
     memcpy(r->name, d->name, sizeof(r->name));
     r->name[sizeof(r->name) - 1] = 0;
     memcpy(r->uuid, d->uuid, 16);
+    pthread_mutex_lock(&d->lock); /* nr_ballooned moves under it (memory_op.c) */
     r->memory_kb = (d->ram_size - (d->nr_ballooned << KXEN_PAGE_SHIFT)) >> 10;
+    pthread_mutex_unlock(&d->lock);
     r->max_memory_kb = d->max_ram_size >> 10;
     r->cpu_time_ns = domain_cpu_time(d);
     r->nr_vcpus = d->nr_vcpus;

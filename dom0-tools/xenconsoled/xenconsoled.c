@@ -1,11 +1,11 @@
 /* xenconsoled: the console backend of every guest of this host. It follows xenstore
  * (@introduceDomain, @releaseDomain, plus a slow rescan), maps each guest's console ring
  * (xenforeignmemory) and binds its console event channel (xenevtchn), appends the output to
- * <rundir>/console/guest-<name>.log, and serves `xl console` on <rundir>/xenconsoled.sock:
- * "ATTACH <domid>\n" -> "OK\n" + the recent output, then bytes both ways. One thread, one
- * libevent loop; start-up, pid file and signals go through the daemon skeleton. When kxend
- * dies (a request-less connection to it hangs up) every console closes, as its guests died
- * with it, and the next rescan reaches the new kxend. */
+ * <log dir>/console/guest-<name>.log (the log dir: kxen_log_dir(), docs/paths.md), and serves `xl
+ * console` on <rundir>/xenconsoled.sock: "ATTACH <domid>\n" -> "OK\n" + the recent output, then
+ * bytes both ways. One thread, one libevent loop; start-up, pid file and signals go through the
+ * daemon skeleton. When kxend dies (a request-less connection to it hangs up) every console
+ * closes, as its guests died with it, and the next rescan reaches the new kxend. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,6 +56,7 @@ struct dom {
     int log_fd;
     char log_path[PATH_MAX]; /* what console_log rotates */
     uint64_t log_max;        /* its bound: console/limit when set and smaller, else S.log_max */
+    off_t log_start;         /* this incarnation's first byte in the log (after its separator) */
     struct cons_history hist;
     bool seen; /* still listed in xenstore at the last scan */
     bool more; /* drain stopped at its budget: data may be left in the ring */
@@ -64,6 +65,7 @@ struct dom {
 
 static struct {
     char rundir[PATH_MAX];
+    char console_dir[PATH_MAX]; /* where the guest-NAME.log files go */
     struct xs_handle *xs;
     xenevtchn_handle *xce;
     xenforeignmemory_handle *fmem;
@@ -177,9 +179,12 @@ static int dom_drain(struct dom *d)
         if (n == 0)
             break;
         any = true;
+        int old_fd = d->log_fd;
         int wr = d->log_fd >= 0
                      ? console_log_append(&d->log_fd, d->log_path, d->log_max, buf, (size_t)n)
                      : 0;
+        if (d->log_fd != old_fd) /* rotated: the new file is all this incarnation's */
+            d->log_start = 0;
         if (wr < 0)
             log_dom_warn(d->domid, "domain %u: console log write failed: %s", d->domid,
                          strerror(-wr));
@@ -213,6 +218,25 @@ static void dom_apply_limit(struct dom *d)
     unsigned long v;
     d->log_max = s && parse_uint(s, ULONG_MAX, &v) == 0 && v > 0 && v < S.log_max ? v : S.log_max;
     free(s);
+}
+
+/* When the toolstack created the domain (/vm/<uuid>/start_time, as Xen's libxl writes it),
+ * seconds since the epoch; 0 when it is not there. */
+static double start_time(uint16_t domid)
+{
+    char *vm = xs_read_dom(domid, "vm");
+    double t = 0;
+    if (vm && vm[0] == '/') {
+        char p[256];
+        unsigned len;
+        snprintf(p, sizeof(p), "%s/start_time", vm);
+        char *v = xs_read(S.xs, XBT_NULL, p, &len);
+        if (v)
+            t = strtod(v, NULL);
+        free(v);
+    }
+    free(vm);
+    return t;
 }
 
 static int dom_attach(uint16_t domid)
@@ -265,12 +289,15 @@ static int dom_attach(uint16_t domid)
         goto out;
     }
     d->local_port = lp;
-    if (snprintf(d->log_path, sizeof(d->log_path), "%s/console/guest-%s.log", S.rundir, d->name) <
+    if (snprintf(d->log_path, sizeof(d->log_path), "%s/guest-%s.log", S.console_dir, d->name) <
         (int)sizeof(d->log_path))
         d->log_fd = console_log_open(d->log_path);
     if (d->log_fd < 0)
         log_dom_warn(domid, "domain %u: cannot open console log %s: %s", domid, d->log_path,
                      strerror(-d->log_fd));
+    int64_t start =
+        d->log_fd >= 0 ? console_log_incarnation(d->log_fd, domid, d->name, start_time(domid)) : 0;
+    d->log_start = start > 0 ? (off_t)start : 0;
     char tty[PATH_MAX];
     snprintf(tty, sizeof(tty), "/local/domain/%u/console/tty", domid);
     char sock[PATH_MAX];
@@ -388,14 +415,16 @@ static void handle_evtchn(void)
         }
 }
 
-/* What a new client sees first: the tail of the domain's log (it survives a xenconsoled
- * restart), or the in-memory history when there is no log. */
+/* What a new client sees first: the tail of this incarnation's part of the log (it survives
+ * a xenconsoled restart; an earlier domain of the same name is not replayed), or the
+ * in-memory history when there is no log. */
 static size_t replay_tail(const struct dom *d, char *out)
 {
     if (d->log_fd >= 0) {
         struct stat st;
-        if (fstat(d->log_fd, &st) == 0) {
+        if (fstat(d->log_fd, &st) == 0 && st.st_size >= d->log_start) {
             off_t start = st.st_size > HISTORY_BYTES ? st.st_size - HISTORY_BYTES : 0;
+            start = start > d->log_start ? start : d->log_start;
             ssize_t n = pread(d->log_fd, out, (size_t)(st.st_size - start), start);
             if (n >= 0)
                 return (size_t)n;
@@ -666,10 +695,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "xenconsoled: %s\n", dm->msg);
         return 1;
     }
-    char cdir[PATH_MAX + 16];
-    snprintf(cdir, sizeof(cdir), "%s/console", S.rundir);
-    if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
-        KXEN_DAEMON_FAIL(dm, 1, "cannot create %s: %s", cdir, strerror(errno));
+    char ldir[PATH_MAX];
+    if (kxen_log_dir(S.rundir, ldir, sizeof(ldir)) < 0 ||
+        snprintf(S.console_dir, sizeof(S.console_dir), "%s/console", ldir) >=
+            (int)sizeof(S.console_dir)) {
+        KXEN_DAEMON_FAIL(dm, 1, "log directory path too long");
+        return 1;
+    }
+    if ((mkdir(ldir, 0755) < 0 && errno != EEXIST) ||
+        (mkdir(S.console_dir, 0700) < 0 && errno != EEXIST)) {
+        KXEN_DAEMON_FAIL(dm, 1, "cannot create %s: %s", S.console_dir, strerror(errno));
         return 1;
     }
     /* The lock comes before the socket, which listen_socket() replaces. */

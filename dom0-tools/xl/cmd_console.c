@@ -1,6 +1,10 @@
 /* xl console: attaches the terminal to a domain's PV console through xenconsoled's socket
  * (protocol in docs/xl.md: "ATTACH <domid>\n" -> "OK\n" or "ERR <reason>\n", then raw bytes
- * both ways). Ctrl-] (0x1d) detaches, as with Xen's xenconsole. */
+ * both ways). Ctrl-] (0x1d) detaches, as with Xen's xenconsole.
+ * Line ends: the terminal is in raw mode (no output post-processing), and kxen's guest
+ * runtime ends lines with a bare \n, so xl writes \r\n for each \n not already preceded by
+ * \r when its output is a terminal, as a terminal's own ONLCR would. Everything else stays
+ * byte for byte: the socket, the log, and xl's output to a pipe or file. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -38,6 +42,25 @@ static void restore_terminal(void)
     if (tio_saved)
         tcsetattr(0, TCSANOW, &saved_tio);
     tio_saved = false;
+}
+
+/* buf to the terminal with \n as \r\n (see the header); *cr: the last byte written was \r. */
+static int write_tty(const char *buf, size_t n, bool *cr)
+{
+    char out[8192];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n' && !*cr)
+            out[o++] = '\r';
+        out[o++] = buf[i];
+        *cr = buf[i] == '\r';
+        if (o >= sizeof(out) - 2) {
+            if (kxen_write_full(1, out, o) < 0)
+                return -1;
+            o = 0;
+        }
+    }
+    return kxen_write_full(1, out, o);
 }
 
 static int connect_consoled(const char *rundir, uint16_t domid, char *err, size_t errlen)
@@ -122,6 +145,7 @@ int xl_console_attach(const char *rundir, uint16_t domid)
         return fd;
     }
     raw_terminal();
+    bool tty_out = isatty(1), cr = false;
     struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
     char buf[4096];
     bool stdin_open = true;
@@ -142,7 +166,7 @@ int xl_console_attach(const char *rundir, uint16_t domid)
                     rc = -ECONNRESET;
                 break;
             }
-            if (kxen_write_full(1, buf, n) < 0)
+            if ((tty_out ? write_tty(buf, (size_t)n, &cr) : kxen_write_full(1, buf, n)) < 0)
                 break;
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {

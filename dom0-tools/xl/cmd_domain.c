@@ -1,4 +1,5 @@
-/* xl commands that change domains: create, destroy, shutdown, reboot, pause, unpause, rename. */
+/* xl commands that change domains: create, destroy, shutdown, reboot, pause, unpause, rename,
+ * config-update. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -6,17 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
+#include "kxen/log.h"
 #include "kxen/util.h"
 #include "xenstore.h"
 
 #include "xl.h"
 
-/* Reads the config file plus command-line key=value overrides into a domain config. */
-static int load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
+int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
 {
     struct kxl_cfg cfg;
     char err[KXL_ERR_LEN];
@@ -47,12 +49,15 @@ static int load_config(const char *file, char **extras, int nr_extras, struct kx
     return 0;
 }
 
-/* The per-domain monitor runs detached, logging to <rundir>/xl-<name>.log (Xen keeps
- * /var/log/xen/xl-<name>.log). */
+/* The per-domain monitor runs detached, logging to <log dir>/xl-<name>.log, as Xen's to
+ * /var/log/xen/xl-<name>.log (the log dir: kxen_log_dir(), docs/paths.md). */
 static void detach_monitor(const char *rundir, const char *name)
 {
-    char path[PATH_MAX + 80];
-    snprintf(path, sizeof(path), "%s/xl-%s.log", rundir, name);
+    char path[PATH_MAX + 80], dir[PATH_MAX];
+    if (kxen_log_dir(rundir, dir, sizeof(dir)) < 0)
+        snprintf(dir, sizeof(dir), "%s", rundir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof(path), "%s/xl-%s.log", dir, name);
     setsid();
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -126,7 +131,7 @@ int main_create(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "Parsing config from %s\n", file);
     struct kxl_domain_config dc;
-    if (load_config(file, argv + optind, argc - optind, &dc) < 0)
+    if (xl_load_config(file, argv + optind, argc - optind, &dc) < 0)
         return 1;
     if (dry_run) {
         xl_print_config_json(&dc);
@@ -377,4 +382,114 @@ int main_rename(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+int xl_config_update_path(const char *rundir, const char *name, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s/config-update/%s.cfg", rundir, name);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int xl_config_update_take(const char *rundir, const char *name, struct kxl_domain_config *dc)
+{
+    char path[PATH_MAX];
+    int rc = xl_config_update_path(rundir, name, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    if (access(path, F_OK) < 0)
+        return -errno;
+    rc = xl_load_config(path, NULL, 0, dc);
+    unlink(path); /* used once: a later restart keeps the config it was built with */
+    return rc;
+}
+
+/* Writes the config file's text and then the key=value overrides (later keys win, as on the
+ * command line) to path, so that the restart parses exactly what was validated here. */
+static int store_config(const char *file, char **extras, int nr_extras, const char *path)
+{
+    FILE *in = fopen(file, "re");
+    if (!in)
+        return -errno;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    FILE *out = fopen(tmp, "we");
+    if (!out) {
+        int rc = -errno;
+        fclose(in);
+        return rc;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+    fprintf(out, "\n");
+    for (int i = 0; i < nr_extras; i++)
+        fprintf(out, "%s\n", extras[i]);
+    fclose(in);
+    int rc = ferror(out) ? -EIO : 0;
+    if (fclose(out) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* Xen's config-update: the new config replaces the one the domain's monitor restarts it with;
+ * nothing changes in the running domain. The name must stay (it finds the domain). */
+int main_config_update(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"defconfig", required_argument, NULL, 'f'},
+                                             {0, 0, 0, 0}};
+    const char *file = NULL;
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "f:dh", longopts, "config-update")) != -1) {
+        if (opt == XL_OPT_HELP)
+            return 0;
+        if (opt == 'f')
+            file = optarg;
+        else if (opt != 'd')
+            return xl_usage("config-update");
+    }
+    if (optind >= argc)
+        return xl_usage("config-update");
+    const char *dom = argv[optind++];
+    if (!file && optind < argc && !strchr(argv[optind], '='))
+        file = argv[optind++];
+    if (!file) {
+        xl_err("config-update: no config file given");
+        return xl_usage("config-update");
+    }
+    uint16_t domid;
+    if (xl_find_domain(dom, &domid) < 0)
+        return 1;
+    struct kxl_dominfo info;
+    struct kxl_domain_config dc;
+    if (kxl_domain_info(xl_ctx, domid, &info) < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    if (xl_load_config(file, argv + optind, argc - optind, &dc) < 0)
+        return 1;
+    int rc = strcmp(dc.name, info.name) ? -EINVAL : 0;
+    if (rc < 0)
+        xl_err("config-update: the config names '%s', the domain is '%s' (rename it with xl "
+               "rename)",
+               dc.name, info.name);
+    kxl_domain_config_free(&dc);
+    char dir[PATH_MAX], path[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/config-update", kxl_rundir(xl_ctx));
+    if (rc == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        rc = -errno;
+        xl_err("cannot create %s: %s", dir, strerror(-rc));
+    }
+    if (rc == 0 &&
+        (rc = xl_config_update_path(kxl_rundir(xl_ctx), info.name, path, sizeof(path))) == 0 &&
+        (rc = store_config(file, argv + optind, argc - optind, path)) < 0)
+        xl_err("cannot store the config in %s: %s", path, strerror(-rc));
+    if (rc == 0)
+        fprintf(stderr, "xl: domain %u (%s) will be restarted with the config from %s\n", domid,
+                info.name, file);
+    return rc < 0 ? 1 : 0;
 }

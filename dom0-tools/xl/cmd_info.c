@@ -417,12 +417,21 @@ int main_vcpu_list(int argc, char **argv)
                 xl_err("vCPU %u of domain %u: %s", v, d[i].domid, strerror(rc < 0 ? -rc : EPROTO));
                 continue;
             }
+            /* CPU: the host CPU its thread last entered the guest on; hard affinity: the
+             * host CPUs xl vcpu-pin allowed (kxen has no soft affinity). */
+            uint64_t map[KXL_CPUMAP_WORDS];
+            int host_cpu = -1;
+            char aff[128] = "all";
+            if (kxl_vcpu_get_affinity(xl_ctx, d[i].domid, v, map, &host_cpu) == 0)
+                xl_cpumap_format(map, aff, sizeof(aff));
             printf("%-32s %5u %5u", d[i].name, d[i].domid, v);
-            if (vi.online)
-                printf("%5u %3c%c- ", vi.cpu, vi.running ? 'r' : '-', vi.blocked ? 'b' : '-');
+            if (vi.online && host_cpu >= 0)
+                printf("%5d %3c%c- ", host_cpu, vi.running ? 'r' : '-', vi.blocked ? 'b' : '-');
+            else if (vi.online)
+                printf("%5c %3c%c- ", '-', vi.running ? 'r' : '-', vi.blocked ? 'b' : '-');
             else
                 printf("%5c %3c%cp ", '-', '-', '-');
-            printf("%9.1f  %s\n", vi.cpu_time_ns / 1e9, "all / all");
+            printf("%9.1f  %s / all\n", vi.cpu_time_ns / 1e9, aff);
         }
     }
     free(d);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "kxen/ctl_client.h"
+#include "kxen/log.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/sched.h"
 
@@ -20,17 +20,12 @@
 static void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void mlog(const char *fmt, ...)
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    char ts[32];
-    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
-    fprintf(stderr, "%s xl monitor: ", ts);
+    /* Through the daemons' log module: ISO 8601 UTC lines, and xl-<name>.log (our stderr)
+     * rotates past KXEN_LOG_MAX as their logs do. */
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vklog(KLOG_INFO, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
 }
 
 static const char *reason_name(unsigned r)
@@ -56,13 +51,29 @@ static enum kxl_action action_for(const struct kxl_domain_config *dc, unsigned r
     }
 }
 
-/* coredump-*: the RAM goes to <rundir>/dump/<name> (Xen writes <dump dir>/<name>) before the
- * domain is destroyed; a failed dump is logged and the action goes on. */
+/* mkdir -p, the last component 0700 (dumps hold guest memory). */
+static int make_dirs(char *dir)
+{
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            int rc = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+            *p = '/';
+            if (rc < 0)
+                return rc;
+        }
+    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* coredump-*: the RAM goes to <dump dir>/<name> before the domain is destroyed, the dump dir
+ * being Xen's /var/lib/xen/dump for root, else <rundir>/dump (kxen_dump_dir(),
+ * docs/paths.md); a failed dump is logged and the action goes on. */
 static void dump_core(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t domid)
 {
     char dir[PATH_MAX], path[PATH_MAX + 80];
-    snprintf(dir, sizeof(dir), "%s/dump", kxl_rundir(ctx));
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    if (kxen_dump_dir(kxl_rundir(ctx), dir, sizeof(dir)) < 0)
+        snprintf(dir, sizeof(dir), "%s/dump", kxl_rundir(ctx));
+    if (make_dirs(dir) < 0) {
         mlog("cannot create %s: %s; no core dump", dir, strerror(errno));
         return;
     }
@@ -74,7 +85,7 @@ static void dump_core(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, u
 }
 
 /* Returns 1 when the monitor should keep following *domid (restarted), 0 when done. */
-static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t *domid,
+static int handle_shutdown(struct kxl_ctx *ctx, struct kxl_domain_config *dc, uint16_t *domid,
                            unsigned reason)
 {
     enum kxl_action a = action_for(dc, reason);
@@ -108,6 +119,17 @@ static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *
         }
         break;
     }
+    /* xl config-update: the restart takes the stored config (once). */
+    struct kxl_domain_config upd;
+    int urc = xl_config_update_take(kxl_rundir(ctx), dc->name, &upd);
+    if (urc == 0) {
+        mlog("restarting %s with the config xl config-update stored", dc->name);
+        kxl_domain_config_free(dc);
+        *dc = upd;
+    } else if (urc != -ENOENT) {
+        mlog("the config stored by xl config-update is unusable (%s): keeping the old one",
+             strerror(-urc));
+    }
     uint16_t nd;
     if (kxl_domain_create(ctx, dc, false, &nd) < 0) {
         mlog("restart of %s failed: %s", dc->name, kxl_errmsg(ctx));
@@ -118,8 +140,9 @@ static int handle_shutdown(struct kxl_ctx *ctx, const struct kxl_domain_config *
     return 1;
 }
 
-int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid)
+int xl_monitor_run(struct kxl_domain_config *dc, uint16_t domid)
 {
+    klog_init("xl-monitor", KLOG_INFO, NULL);
     struct kxl_ctx *ctx;
     struct kxen_ctl *ev;
     char err[KXL_ERR_LEN];

@@ -4,6 +4,7 @@
 #define XL_XL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kxl/kxl.h"
@@ -62,6 +63,30 @@ int main_network_attach(int argc, char **argv);
 int main_network_detach(int argc, char **argv);
 int main_network_list(int argc, char **argv);
 int main_devd(int argc, char **argv);
+int main_mem_set(int argc, char **argv);
+int main_mem_max(int argc, char **argv);
+int main_vcpu_set(int argc, char **argv);
+int main_vcpu_pin(int argc, char **argv);
+int main_sched_credit(int argc, char **argv);
+int main_sysrq(int argc, char **argv);
+int main_trigger(int argc, char **argv);
+int main_button_press(int argc, char **argv);
+int main_dump_core(int argc, char **argv);
+int main_top(int argc, char **argv);
+int main_vm_list(int argc, char **argv);
+int main_config_update(int argc, char **argv);
+
+/* Xen's cpu lists ("all", "0-3,^2", ...) to and from a map of host CPUs 0..255. */
+int xl_cpumap_parse(const char *s, uint64_t map[KXL_CPUMAP_WORDS]);
+void xl_cpumap_format(const uint64_t map[KXL_CPUMAP_WORDS], char *out, size_t len);
+
+/* Reads the config file plus key=value overrides into dc; prints the reason on failure. */
+int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc);
+/* The config `xl config-update` stored for the domain called name, for its next restart:
+ * <rundir>/config-update/<name>.cfg. take() loads it into dc and removes it: 0, -ENOENT when
+ * there is none, or the reason logged by the caller in why. */
+int xl_config_update_path(const char *rundir, const char *name, char *out, size_t len);
+int xl_config_update_take(const char *rundir, const char *name, struct kxl_domain_config *dc);
 
 /* The config xl would build, as JSON on stdout (the dry run of create). */
 void xl_print_config_json(const struct kxl_domain_config *dc);
@@ -69,8 +94,9 @@ void xl_print_config_json(const struct kxl_domain_config *dc);
 /* Attaches the terminal to a domain's console through xenconsoled until Ctrl-] or the console
  * closes. Returns 0 or -errno. */
 int xl_console_attach(const char *rundir, uint16_t domid);
-/* Runs the on_* actions for a domain until it is gone (the per-domain monitor). */
-int xl_monitor_run(const struct kxl_domain_config *dc, uint16_t domid);
+/* Runs the on_* actions for a domain until it is gone (the per-domain monitor); a restart may
+ * replace *dc with the config xl config-update stored. */
+int xl_monitor_run(struct kxl_domain_config *dc, uint16_t domid);
 
 /* A JSON string literal of s on stdout (null for NULL), as Xen's xl prints them. */
 void xl_json_str(const char *s);

@@ -83,6 +83,9 @@ void console_global_free(void);
 void time_init(void);
 /* Vcpu thread: refresh v's vcpu_time_info (odd/even version) and the shared_info wallclock. */
 void time_update_vcpu(struct vcpu *v);
+/* On the vCPU's thread before each entry (ctl_sched.c): applies a changed affinity or weight to
+ * this thread and holds the vCPU back while it is over its cap. */
+void sched_vcpu_before_entry(struct vcpu *v);
 /* Vcpu thread: fire the singleshot timer when due. Returns true when it fired. */
 bool time_check_timers(struct vcpu *v);
 /* Earliest pending deadline (ns, system time) of a vCPU: timer or poll timeout; 0 = none. */

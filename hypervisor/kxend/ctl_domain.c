@@ -268,7 +268,9 @@ static void fill_info(struct domain *d, struct kxen_ctl_domain_info *r)
     memcpy(r->name, d->name, sizeof(r->name));
     r->name[sizeof(r->name) - 1] = 0;
     memcpy(r->uuid, d->uuid, 16);
-    r->memory_kb = d->ram_size >> 10;
+    pthread_mutex_lock(&d->lock); /* nr_ballooned moves under it (memory_op.c) */
+    r->memory_kb = (d->ram_size - (d->nr_ballooned << KXEN_PAGE_SHIFT)) >> 10;
+    pthread_mutex_unlock(&d->lock);
     r->max_memory_kb = d->max_ram_size >> 10;
     r->cpu_time_ns = domain_cpu_time(d);
     r->nr_vcpus = d->nr_vcpus;
@@ -477,15 +479,23 @@ static int op_setmaxmem(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_setmaxmem a;
     int rc;
-    (void)rep;
     struct domain *d = req_args_domain(req, &a, sizeof(a), &rc);
     if (!d)
         return rc;
     uint64_t bytes = a.max_memory_kb * 1024;
-    if (a.max_memory_kb > KXEN_MAX_RAM / 1024 || bytes < d->ram_size)
-        rc = -EINVAL; /* RAM cannot shrink below what the memfd already holds */
+    pthread_mutex_lock(&d->lock);
+    uint64_t held = d->ram_size - (d->nr_ballooned << KXEN_PAGE_SHIFT);
+    if (a.max_memory_kb > KXEN_MAX_RAM / 1024 || a.max_memory_kb % 4)
+        rc = ctl_refuse(rep, -EINVAL, "maxmem %llu KiB: a multiple of 4 KiB up to %llu MiB",
+                        (unsigned long long)a.max_memory_kb, KXEN_MAX_RAM >> 20);
+    else if (bytes < held)
+        /* The guest must balloon down first (xl mem-set): its pages are in use. */
+        rc = ctl_refuse(rep, -EINVAL, "maxmem %llu KiB is below the %llu KiB domain %u holds",
+                        (unsigned long long)a.max_memory_kb, (unsigned long long)held >> 10,
+                        d->domid);
     else
         d->max_ram_size = bytes;
+    pthread_mutex_unlock(&d->lock);
     domain_put(d);
     return rc;
 }

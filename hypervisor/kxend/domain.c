@@ -44,6 +44,7 @@ static void domain_free(struct domain *d)
     if (d->mem_fd >= 0)
         close(d->mem_fd);
     free((void *)d->dirty_bitmap);
+    free(d->ballooned);
     console_domain_free(d);
     pthread_mutex_destroy(&d->console_lock);
     pthread_mutex_destroy(&d->lock);
@@ -469,6 +470,7 @@ void domain_shutdown(struct domain *d, unsigned reason)
 
 bool domain_sync_before_entry(struct vcpu *v)
 {
+    sched_vcpu_before_entry(v);
     time_check_timers(v);
     time_update_vcpu(v);
     atomic_store(&v->kicked, false);

@@ -1,7 +1,9 @@
 /* __HYPERVISOR_memory_op: add_to_physmap (shared_info, grant frames), memory_map,
- * reservations, maximum_ram_page, populate/decrease within the domain's RAM. */
+ * reservations, maximum_ram_page, and ballooning (decrease_reservation/populate_physmap
+ * within the domain's RAM, bounded by its maximum). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <kxen/memory.h>
@@ -127,14 +129,44 @@ static int64_t reservation_query(struct vcpu *v, uint64_t arg, bool maximum)
     struct domain *d = target_domain(v, domid, &err);
     if (!d)
         return err;
-    int64_t pages = (int64_t)((maximum ? d->max_ram_size : d->ram_size) >> KXEN_PAGE_SHIFT);
+    pthread_mutex_lock(&d->lock);
+    int64_t pages = maximum ? (int64_t)(d->max_ram_size >> KXEN_PAGE_SHIFT)
+                            : (int64_t)((d->ram_size >> KXEN_PAGE_SHIFT) - d->nr_ballooned);
+    pthread_mutex_unlock(&d->lock);
     domain_put(d);
     return pages;
 }
 
-/* increase/populate: every frame of RAM is always backed, so an in-range request succeeds;
- * decrease: punches the pages out of the memfd (they read back as zeros). Returns the number
- * of extents done, as Xen. */
+/* Ballooning, as Xen's balloon drivers use it: decrease_reservation gives pages back (kxend
+ * punches them out of the memfd, so the host gets the memory back; they read as zeros) and
+ * populate_physmap asks for them again, as long as the domain stays within its maximum
+ * (xl mem-max). Only pages given back can be populated: RAM never grows past the memfd.
+ * increase_reservation has no free machine frames to hand out and does nothing. Called with
+ * d->lock held; returns true when the page was handled. */
+static bool balloon_page(struct domain *d, unsigned cmd, uint64_t pfn)
+{
+    uint64_t bit = 1ull << (pfn % 64), *word = &d->ballooned[pfn / 64];
+    if (cmd == XENMEM_decrease_reservation) {
+        if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      (off_t)(pfn << KXEN_PAGE_SHIFT), (off_t)KXEN_PAGE_SIZE) < 0)
+            return false;
+        if (!(*word & bit)) {
+            *word |= bit;
+            d->nr_ballooned++;
+        }
+        return true;
+    }
+    if (!(*word & bit))
+        return true; /* never given back: it is there already */
+    uint64_t held = d->ram_size - (d->nr_ballooned << KXEN_PAGE_SHIFT);
+    if (held + KXEN_PAGE_SIZE > d->max_ram_size)
+        return false; /* over the maximum the toolstack set */
+    *word &= ~bit;
+    d->nr_ballooned--;
+    return true;
+}
+
+/* Returns the number of extents done, as Xen. */
 static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg, uint64_t start)
 {
     struct xen_memory_reservation r;
@@ -153,20 +185,26 @@ static int64_t reservation_op(struct vcpu *v, unsigned cmd, uint64_t arg, uint64
         return -EINVAL;
     }
     int64_t done = (int64_t)start;
-    for (; (uint64_t)done < r.nr_extents; done++) {
+    pthread_mutex_lock(&d->lock);
+    if (!d->ballooned && cmd != XENMEM_increase_reservation)
+        d->ballooned = calloc((d->ram_size >> KXEN_PAGE_SHIFT) / 64 + 1, sizeof(uint64_t));
+    for (; d->ballooned && (uint64_t)done < r.nr_extents; done++) {
         xen_pfn_t pfn;
         if (cmd == XENMEM_increase_reservation)
-            break; /* no free machine frames to hand out beyond the domain's RAM */
+            break;
         if (copy_from_guest(v, &pfn, ext + (uint64_t)done * sizeof(pfn), sizeof(pfn)))
             break;
         uint64_t limit = usable_end(d) >> KXEN_PAGE_SHIFT;
+        /* Buggy or malicious guest: a frame outside its usable RAM. */
         if (pfn & (pages - 1) || pfn >= limit || pages > limit - pfn) /* no wrap past 2^64 */
             break;
-        if (cmd == XENMEM_decrease_reservation &&
-            fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                      (off_t)(pfn << KXEN_PAGE_SHIFT), (off_t)(pages << KXEN_PAGE_SHIFT)) < 0)
+        uint64_t i = 0;
+        while (i < pages && balloon_page(d, cmd, pfn + i))
+            i++;
+        if (i < pages)
             break;
     }
+    pthread_mutex_unlock(&d->lock);
     domain_put(d);
     return done;
 }

@@ -3,6 +3,8 @@
 #define KXEN_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum klog_level { KLOG_ERR = 0, KLOG_WARN = 1, KLOG_INFO = 2, KLOG_DEBUG = 3 };
 
@@ -14,6 +16,18 @@ enum klog_level klog_get_level(void);
 /* Parses "err|warn|info|debug"; returns the level or -EINVAL. */
 int klog_parse_level(const char *name);
 void klog_close(void);
+
+/* A log that is a regular file rotates to FILE.1 past $KXEN_LOG_MAX bytes (default below). */
+#define KLOG_DEFAULT_MAX (16ull << 20)
+uint64_t klog_limit(void);
+
+/* Where logs and core dumps go (docs/paths.md): $KXEN_LOG_DIR / $KXEN_DUMP_DIR when set; else,
+ * with $KXEN_RUNDIR set or for a user other than root, the run dir (dumps in <rundir>/dump);
+ * else root's persistent places, Xen's: /var/log/xen and /var/lib/xen/dump. */
+#define KXEN_ROOT_LOG_DIR "/var/log/xen"
+#define KXEN_ROOT_DUMP_DIR "/var/lib/xen/dump"
+int kxen_log_dir(const char *rundir, char *out, size_t len);
+int kxen_dump_dir(const char *rundir, char *out, size_t len);
 
 void klog(enum klog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vklog(enum klog_level level, const char *fmt, va_list ap)

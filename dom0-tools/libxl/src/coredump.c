@@ -1,9 +1,10 @@
-/* Core dumps for the on_* coredump-destroy / coredump-restart actions: the guest's RAM as an
- * ELF64 ET_CORE file with one PT_LOAD segment per byte of guest-physical memory (guests run
- * identity-mapped, so virtual = physical addresses). The RAM comes from kxend's FOREIGN_MAP
+/* Core dumps (xl dump-core, and the on_* coredump-destroy / coredump-restart actions): the guest's
+ * RAM as an ELF64 ET_CORE file with one PT_LOAD segment over all of guest-physical memory (guests
+ * run identity-mapped, so virtual = physical addresses). The RAM comes from kxend's FOREIGN_MAP
  * (the domain's memfd), which only privileged callers get. */
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,14 @@ static int write_header(int fd, uint64_t ram_size)
     return kxen_write_full(fd, page, sizeof(page));
 }
 
+static bool page_is_zero(const char *p)
+{
+    static const char zero[4096];
+    return memcmp(p, zero, sizeof(zero)) == 0;
+}
+
+/* The file is sparse: a page of zeros (never touched, or ballooned out) is skipped with lseek
+ * and the size set at the end, so a dump costs the disk what the guest really uses. */
 static int copy_ram(int out, int mem_fd, uint64_t ram_size)
 {
     static char buf[1 << 16];
@@ -56,12 +65,20 @@ static int copy_ram(int out, int mem_fd, uint64_t ram_size)
             continue;
         if (r <= 0)
             return r < 0 ? -errno : -EIO;
-        int rc = kxen_write_full(out, buf, (size_t)r);
-        if (rc < 0)
-            return rc;
+        for (size_t p = 0; p < (size_t)r; p += 4096) {
+            size_t len = (size_t)r - p < 4096 ? (size_t)r - p : 4096;
+            off_t at = (off_t)(CORE_DATA_OFFSET + off + p);
+            if (len == 4096 && page_is_zero(buf + p))
+                continue;
+            if (lseek(out, at, SEEK_SET) < 0)
+                return -errno;
+            int rc = kxen_write_full(out, buf + p, len);
+            if (rc < 0)
+                return rc;
+        }
         off += (uint64_t)r;
     }
-    return 0;
+    return ftruncate(out, (off_t)(CORE_DATA_OFFSET + ram_size)) < 0 ? -errno : 0;
 }
 
 int kxl_domain_core_dump(struct kxl_ctx *ctx, uint16_t domid, const char *path)

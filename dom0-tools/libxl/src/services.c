@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kxen/log.h"
 #include "kxen/util.h"
 #include "xenstore.h"
 
@@ -92,11 +93,16 @@ int kxl__bindir(char *buf, size_t len)
 /* Double fork so the daemon is never our zombie; its pid comes back through a pipe. */
 static int spawn(const char *rundir, const char *bin, const struct service *s, pid_t *pid_out)
 {
-    char exe[PATH_MAX], pidf[PATH_MAX], logf[PATH_MAX];
-    if (snprintf(exe, sizeof(exe), "%s/%s", bin, s->name) >= (int)sizeof(exe) ||
+    char exe[PATH_MAX], pidf[PATH_MAX], logf[PATH_MAX], logdir[PATH_MAX], dumpdir[PATH_MAX];
+    if (kxen_log_dir(rundir, logdir, sizeof(logdir)) < 0 ||
+        kxen_dump_dir(rundir, dumpdir, sizeof(dumpdir)) < 0 ||
+        snprintf(exe, sizeof(exe), "%s/%s", bin, s->name) >= (int)sizeof(exe) ||
         snprintf(pidf, sizeof(pidf), "%s/%s.pid", rundir, s->name) >= (int)sizeof(pidf) ||
-        snprintf(logf, sizeof(logf), "%s/%s.log", rundir, s->name) >= (int)sizeof(logf))
+        snprintf(logf, sizeof(logf), "%s/%s.log", logdir, s->name) >= (int)sizeof(logf))
         return -ENAMETOOLONG;
+    /* root's persistent log directory (/var/log/xen) may not exist yet. */
+    if (mkdir(logdir, 0755) < 0 && errno != EEXIST)
+        return -errno;
     if (access(exe, X_OK) < 0)
         return -errno;
     int pfd[2];
@@ -125,6 +131,9 @@ static int spawn(const char *rundir, const char *bin, const struct service *s, p
             dup2(log, 2);
         }
         setenv("KXEN_RUNDIR", rundir, 1);
+        /* The daemon must keep the locations decided here (KXEN_RUNDIR now being set). */
+        setenv("KXEN_LOG_DIR", logdir, 1);
+        setenv("KXEN_DUMP_DIR", dumpdir, 1);
         /* xenstored listens, and its clients connect, by the one rule (service_socket). */
         char xs_sock[PATH_MAX];
         const char *xs = service_socket(rundir, NULL, xs_sock, sizeof(xs_sock));
@@ -154,9 +163,12 @@ static int spawn(const char *rundir, const char *bin, const struct service *s, p
 
 static void log_tail(const char *rundir, const char *name, char *out, size_t outlen)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX + 64], dir[PATH_MAX];
     char buf[400];
-    snprintf(path, sizeof(path), "%s/%s.log", rundir, name);
+    out[0] = '\0';
+    if (kxen_log_dir(rundir, dir, sizeof(dir)) < 0)
+        return;
+    snprintf(path, sizeof(path), "%s/%s.log", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     out[0] = '\0';
     if (fd < 0)
@@ -192,7 +204,10 @@ static int ensure_one(const char *rundir, const char *bin, const struct service 
         if (kill(pid, 0) < 0) {
             char tail[300];
             log_tail(rundir, s->name, tail, sizeof(tail));
-            snprintf(err, errlen, "%s exited during start-up (see %s/%s.log): %s", s->name, rundir,
+            char dir[PATH_MAX];
+            if (kxen_log_dir(rundir, dir, sizeof(dir)) < 0)
+                snprintf(dir, sizeof(dir), "%s", rundir);
+            snprintf(err, errlen, "%s exited during start-up (see %s/%s.log): %s", s->name, dir,
                      s->name, tail);
             return -ECHILD;
         }

@@ -74,6 +74,13 @@ enum kxen_ctl_op {
     KXEN_CTL_SAVE_BEGIN = 128,
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
+
+    /* Host scheduling of vCPUs (xl vcpu-pin, sched-credit): 192..207
+     * (hypervisor/kxend/ctl_sched.c; payloads in kxen/ctl_domain.h) */
+    KXEN_CTL_VCPU_SETAFFINITY = 192,
+    KXEN_CTL_VCPU_GETAFFINITY = 193,
+    KXEN_CTL_SCHED_CREDIT_SET = 194,
+    KXEN_CTL_SCHED_CREDIT_GET = 195,
 };
 
 #endif

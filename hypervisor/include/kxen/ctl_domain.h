@@ -169,6 +169,34 @@ struct kxen_ctl_setmaxmem {
     uint64_t max_memory_kb;
 };
 
+/* Host scheduling ops 192..207 (kxen/ctl.h). VCPU_SETAFFINITY (privileged): the host CPUs the
+ * vCPU's thread may run on (bit n = CPU n; CPUs the host lacks are ignored; none left: -EINVAL).
+ * VCPU_GETAFFINITY: the request is struct kxen_ctl_vcpu_req, the reply this struct with the map
+ * (all ones: never set) and host_cpu, the CPU of its last entry (-1: none yet). */
+#define KXEN_CTL_CPUMAP_WORDS 4 /* host CPUs 0..255 */
+struct kxen_ctl_vcpu_affinity {
+    uint16_t domid;
+    uint16_t pad;
+    uint32_t vcpu;
+    uint64_t cpumap[KXEN_CTL_CPUMAP_WORDS];
+    int32_t host_cpu;
+    uint32_t pad2;
+};
+
+/* SCHED_CREDIT_SET (privileged): Xen's credit parameters; weight 0 or cap ~0u leave that value
+ * as it is. SCHED_CREDIT_GET: request struct kxen_ctl_domid_arg, reply this struct. The host
+ * mapping (docs/xl.md): weight -> the nice value of the vCPU threads, cap -> a duty cycle. */
+#define KXEN_SCHED_WEIGHT_DEFAULT 256
+#define KXEN_SCHED_WEIGHT_MAX 65535
+#define KXEN_SCHED_CAP_KEEP 0xffffffffu
+struct kxen_ctl_sched_credit {
+    uint16_t domid;
+    uint16_t pad;
+    uint32_t weight; /* 1..65535 */
+    uint32_t cap;    /* % of one host CPU per vCPU, 0 = none; at most 100 x vCPUs */
+    int32_t nice;    /* reply: the nice value the threads run at */
+};
+
 /* EVENTS_SUBSCRIBE: no payload. Afterwards kxend sends KXEN_CTL_EVENT_DOMAIN messages on the
  * connection whenever a domain is created, shuts down or is destroyed. */
 #define KXEN_DOMEV_CREATED 1

@@ -100,6 +100,15 @@ struct vcpu {
     bool boot_set;
     _Atomic uint64_t cpu_time_ns;
     bool halted_noirq;
+
+    /* Host scheduling the administrator chose (ctl_sched.c: xl vcpu-pin, sched-credit). The
+     * control thread writes the wish and bumps sched_gen; the vCPU's own thread applies it
+     * before its next entry (an affinity or nice value only sticks on the calling thread). */
+    uint64_t affinity[4];       /* host CPUs 0..255 the vCPU may run on (once sched_gen > 0) */
+    _Atomic unsigned sched_gen; /* bumped on every change; 0: never set (any CPU, nice 0) */
+    unsigned sched_seen;        /* the generation this thread applied */
+    _Atomic int host_cpu;       /* 1 + host CPU of the last entry, 0 before the first */
+    uint64_t cap_period_start_ns, cap_period_cpu_ns; /* the cap's duty-cycle window */
 };
 
 struct domain {
@@ -118,6 +127,15 @@ struct domain {
     /* Dirty tracking for save/migrate: one bit per page, set by guest writes (accelerator)
      * and by kxend's own writes through guest_mem.c. NULL when tracking is off. */
     _Atomic uint64_t *dirty_bitmap;
+    /* Ballooning (memory_op.c): one bit per page the guest gave back with
+     * XENMEM_decrease_reservation (a hole in the memfd until populate_physmap returns it),
+     * and their count; the domain holds ram_size - nr_ballooned pages. Under lock. */
+    uint64_t *ballooned;
+    uint64_t nr_ballooned;
+
+    /* Xen's credit scheduler parameters as the host maps them (ctl_sched.c). */
+    _Atomic unsigned sched_weight; /* 1..65535 (0: Xen's default 256): the threads' nice */
+    _Atomic unsigned sched_cap;    /* % of one host CPU per vCPU, 0 = no cap: a duty cycle */
 
     const struct accel_ops *accel;
     void *accel_priv;

@@ -241,8 +241,9 @@ static void fill(uint8_t *p, size_t len, uint32_t op)
 
 static uint32_t pick_op(void)
 {
-    static const uint32_t ops[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,  13,  14,  15,
-                                   64, 65, 66, 67, 68, 69, 70, 96, 97, 98, 99, 100, 128, 129, 130};
+    static const uint32_t ops[] = {1,  2,  3,   4,   5,   6,   7,   8,   9,   10, 11, 12,
+                                   13, 14, 15,  64,  65,  66,  67,  68,  69,  70, 96, 97,
+                                   98, 99, 100, 128, 129, 130, 192, 193, 194, 195};
     if (chance(85))
         return ops[below(ARRAY_SIZE(ops))];
     if (chance(50))

@@ -59,7 +59,8 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
 /* Tears a domain down: kxend destroy, xenstored release, /local/domain/N and /vm/<uuid>
  * removed. Tolerates a domain kxend already forgot (cleans xenstore anyway). */
 int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid);
-/* Writes the domain's RAM to path as an ELF64 core (one PT_LOAD at guest-physical 0). */
+/* Writes the domain's RAM to path as an ELF64 core (one PT_LOAD at guest-physical 0), sparse:
+ * pages of zeros are holes in the file. */
 int kxl_domain_core_dump(struct kxl_ctx *ctx, uint16_t domid, const char *path);
 /* Writes control/shutdown = how ("poweroff", "reboot", ...): the PV shutdown protocol. */
 int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char *how);
@@ -95,6 +96,35 @@ struct kxl_devinfo {
 /* kind "vbd" or "vif"; *out is malloc'd (free it). */
 int kxl_device_list(struct kxl_ctx *ctx, const char *kind, uint16_t domid, struct kxl_devinfo **out,
                     size_t *nr);
+
+/* Administration of a running domain (admin.c). The memory target goes to the guest's balloon
+ * driver through memory/target (KiB); refused above the domain's maximum. The maximum goes to
+ * kxend (populate_physmap stops there) and memory/static-max; refused under the target. */
+#define KXL_MIN_TARGET_KB 1024u
+int kxl_set_memory_target(struct kxl_ctx *ctx, uint16_t domid, uint64_t target_kb);
+int kxl_set_max_memory(struct kxl_ctx *ctx, uint16_t domid, uint64_t max_kb);
+/* cpu/N/availability = online for N < nr, offline above; refused above maxvcpus. */
+int kxl_set_vcpus_online(struct kxl_ctx *ctx, uint16_t domid, unsigned nr);
+/* Host CPUs a vCPU's thread may run on (bit n = CPU n, CPUs 0..255). get also returns the
+ * host CPU of its last entry (-1: none yet); a map never set comes back all ones. */
+#define KXL_CPUMAP_WORDS 4
+int kxl_vcpu_set_affinity(struct kxl_ctx *ctx, uint16_t domid, unsigned vcpu,
+                          const uint64_t cpumap[KXL_CPUMAP_WORDS]);
+int kxl_vcpu_get_affinity(struct kxl_ctx *ctx, uint16_t domid, unsigned vcpu,
+                          uint64_t cpumap[KXL_CPUMAP_WORDS], int *host_cpu);
+/* Xen's credit parameters (docs/xl.md, "Host scheduling", for the mapping); set: weight or
+ * cap < 0 leaves that one as it is. */
+struct kxl_sched_credit {
+    unsigned weight, cap;
+    int nice; /* the nice value kxend gives the domain's vCPU threads */
+};
+int kxl_sched_credit_get(struct kxl_ctx *ctx, uint16_t domid, struct kxl_sched_credit *out);
+int kxl_sched_credit_set(struct kxl_ctx *ctx, uint16_t domid, int weight, int cap);
+/* control/sysrq = key (Linux's xen sysrq handler reads and clears it). */
+int kxl_send_sysrq(struct kxl_ctx *ctx, uint16_t domid, char key);
+/* Xen's triggers (nmi, reset, init, power, sleep, s3resume): -EOPNOTSUPP with the reason, as
+ * no guest type kxen runs has the emulated platform they act on. */
+int kxl_send_trigger(struct kxl_ctx *ctx, uint16_t domid, const char *trigger);
 
 /* Hypervisor console (xl dmesg): appends what kxend holds to *buf (malloc'd). */
 int kxl_dmesg(struct kxl_ctx *ctx, bool clear, char **buf, size_t *len);

@@ -198,7 +198,8 @@ static void bar_write(struct pci_function *f, unsigned i, uint32_t val)
     struct pci_bar *bar = &f->bars[i];
     uint32_t v = 0;
     if (bar->size)
-        v = bar->io ? ((val & ~(bar->size - 1)) | 1) : ((val & ~(bar->size - 1)) | (bar->prefetch ? 8 : 0));
+        v = bar->io ? ((val & ~(bar->size - 1)) | 1)
+                    : ((val & ~(bar->size - 1)) | (bar->prefetch ? 8 : 0));
     for (unsigned b = 0; b < 4; b++)
         f->config[PCI_CFG_BAR0 + 4 * i + b] = (v >> (8 * b)) & 0xff;
     bar_sync(f, i);

@@ -81,15 +81,15 @@ static int reg(bool mmio, uint64_t base, uint64_t len, const struct io_region_op
     return -ENOMEM;
 }
 
-int io_register_port(struct domain *d, uint64_t base, uint64_t len,
-                     const struct io_region_ops *ops, void *opaque, struct io_region **out)
+int io_register_port(struct domain *d, uint64_t base, uint64_t len, const struct io_region_ops *ops,
+                     void *opaque, struct io_region **out)
 {
     cr_assert_eq(d, &fake_dom);
     return reg(false, base, len, ops, opaque, out);
 }
 
-int io_register_mmio(struct domain *d, uint64_t base, uint64_t len,
-                     const struct io_region_ops *ops, void *opaque, struct io_region **out)
+int io_register_mmio(struct domain *d, uint64_t base, uint64_t len, const struct io_region_ops *ops,
+                     void *opaque, struct io_region **out)
 {
     cr_assert_eq(d, &fake_dom);
     return reg(true, base, len, ops, opaque, out);

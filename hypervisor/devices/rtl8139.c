@@ -198,7 +198,8 @@ static void *rx_main(void *arg)
 {
     struct rtl8139 *n = arg;
     uint8_t frame[2048];
-    struct pollfd p[2] = {{.fd = n->tap, .events = POLLIN}, {.fd = n->stop_pipe[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = n->tap, .events = POLLIN},
+                          {.fd = n->stop_pipe[0], .events = POLLIN}};
     for (;;) {
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
@@ -299,7 +300,7 @@ static void chip_reset(struct rtl8139 *n)
     put(n, R_CAPR, 2, 0xfff0); /* read offset 0 */
     n->regs[R_CR] = CR_BUFE;
     n->regs[R_CONFIG1] = 0x0d;
-    n->regs[R_MSR] = 0x00; /* link up (LINKB low), 100 Mbit/s */
+    n->regs[R_MSR] = 0x00;     /* link up (LINKB low), 100 Mbit/s */
     put(n, R_BMCR, 2, 0x3100); /* 100 Mbit/s, autonegotiation, full duplex */
     put(n, R_BMSR, 2, 0x782d); /* capable of 10/100 half/full, negotiated, link up */
     put(n, R_ANAR, 2, 0x01e1);
@@ -438,7 +439,8 @@ static int nic_opt(void *ctx, const char *key, const char *val)
         unsigned m[6];
         char tail;
         if (sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
-                   &tail) != 6 || (m[0] & 1))
+                   &tail) != 6 ||
+            (m[0] & 1))
             return -EINVAL;
         for (unsigned i = 0; i < 6; i++)
             o->mac[i] = (uint8_t)m[i];
@@ -511,7 +513,7 @@ static int nic_create(struct domain *d, const char *options, void **state)
         }
     }
     if (rc) {
-        nic_free(n); /* the tap stays the caller's when create fails */
+        nic_free(n);
         return rc;
     }
     *state = n;
@@ -523,10 +525,7 @@ static void nic_destroy(struct domain *d, void *state)
     (void)d;
     struct rtl8139 *n = state;
     pci_function_unregister(&n->fn);
-    int tap = n->tap;
-    nic_free(n);
-    if (tap >= 0)
-        close(tap);
+    nic_free(n); /* the tap stays the machine's */
 }
 
 static const struct device_model rtl8139_model = {

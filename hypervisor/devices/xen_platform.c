@@ -81,8 +81,7 @@ static void ports_write(void *opaque, uint64_t offset, unsigned size, uint64_t v
     }
     pthread_mutex_unlock(&p->lock);
     if (unplug) { /* outside the lock: the hooks take their own devices' locks */
-        log_dom_info(p->d->domid, "d%u: unplug of emulated devices, mask %#x", p->d->domid,
-                     unplug);
+        log_dom_info(p->d->domid, "d%u: unplug of emulated devices, mask %#x", p->d->domid, unplug);
         pci_bus_unplug(p->fn.bus, unplug);
     }
 }

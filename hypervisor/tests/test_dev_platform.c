@@ -57,8 +57,8 @@ Test(platform, the_magic_and_protocol_version_answer_and_unplug_detaches_disks_a
 {
     cr_assert_eq(pin(0x10, 2), 0x49d2);
     cr_assert_eq(pin(0x12, 1), 1);
-    pout(0x12, 2, 3);           /* product: Linux */
-    pout(0x10, 4, 1);           /* build number */
+    pout(0x12, 2, 3); /* product: Linux */
+    pout(0x10, 4, 1); /* build number */
     cr_assert_eq(pin(0x10, 2), 0x49d2, "Linux re-reads the magic");
     for (const char *s = "hello\n"; *s; s++)
         pout(0x12, 1, (uint8_t)*s);

@@ -1,6 +1,7 @@
 /* An RTL8139C network card ("rtl8139" model, 10ec:8139 revision 0x10 so Linux binds 8139too)
  * at 00:03.0: registers in BAR0 (I/O) and BAR1 (MMIO), the 93C46 EEPROM holding the MAC,
- * four transmit slots, the contiguous receive ring, IMR/ISR on INTx, and an internal PHY that
+ * four transmit slots, the contiguous receive ring, IMR/ISR on INTx, internal loopback
+ * (TCR LBK = 11: frames sent come back to the receiver), and an internal PHY that
  * always has a 100 Mbit/s full-duplex link. Frames go to and come from a tap fd (no header);
  * a thread of the model reads the tap.
  *
@@ -68,7 +69,8 @@
 #define RX_STATUS_MAR 0x8000
 #define TX_MAX 1792
 #define FRAME_MAX 1518
-#define RTL_TCR_REV 0x74000000u /* RTL8139C in the hardware revision bits of TCR */
+#define TCR_LOOPBACK 0x00060000u /* LBK = 11 */
+#define RTL_TCR_REV 0x74000000u  /* RTL8139C in the hardware revision bits of TCR */
 #define EEPROM_WORDS 64
 
 enum eeprom_state { EE_IDLE, EE_COMMAND, EE_READ };
@@ -234,7 +236,13 @@ static void tx_slot(struct rtl8139 *n, unsigned slot)
         isr_raise(n, ISR_TER);
         return;
     }
-    if (n->tap >= 0) {
+    if ((get(n, R_TCR, 4) & TCR_LOOPBACK) == TCR_LOOPBACK) {
+        /* Internal loopback: the frame comes back in through the receiver. A copy first, as
+         * the guest may aim its receive ring at the buffer being sent. */
+        uint8_t frame[TX_MAX];
+        memcpy(frame, buf, len);
+        rx_frame(n, frame, len);
+    } else if (n->tap >= 0) {
         ssize_t w = write(n->tap, buf, len); /* a full tap drops, as a busy wire would */
         (void)w;
     }
@@ -327,7 +335,6 @@ static uint8_t wmask(unsigned off)
     case R_RCR + 3:
     case R_TCR:
     case R_TCR + 1:
-    case R_TCR + 2:
     case R_CONFIG1:
     case 0x59:
     case 0x5a:
@@ -338,6 +345,10 @@ static uint8_t wmask(unsigned off)
     case R_ANAR:
     case R_ANAR + 1:
         return 0xff;
+    case R_TCR + 2: /* CRC, loopback; the hardware revision bits stay */
+        return 0x07;
+    case R_TCR + 3: /* interframe gap */
+        return 0x03;
     default:
         return 0;
     }

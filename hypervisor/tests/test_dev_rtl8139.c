@@ -154,6 +154,28 @@ Test(rtl8139, received_frames_land_in_the_ring_with_their_header)
     cr_assert_eq(pin(IO + 0x37, 1) & 1, 1, "the driver caught up");
 }
 
+Test(rtl8139, in_loopback_a_sent_frame_comes_back_and_the_tap_sees_nothing)
+{
+    pout(IO + 0x30, 4, 0x10000);
+    pout(IO + 0x44, 4, 0x0a | 0x80);
+    pout(IO + 0x40, 4, 0xffffffffu);
+    cr_assert_eq(pin(IO + 0x40, 4) & 0x7cc00000u, 0x74000000u, "the revision stays");
+    pout(IO + 0x40, 4, 0x00060000u);
+    pout(IO + 0x37, 1, 0x0c);
+    uint8_t *frame = fake_dom.ram + 0x10010; /* inside the ring the frame lands in */
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+    memcpy(frame, mac, 6);
+    memset(frame + 6, 0x42, 58);
+    uint8_t copy[64];
+    memcpy(copy, frame, 64);
+    pout(IO + 0x20, 4, 0x10010);
+    pout(IO + 0x10, 4, 64);
+    cr_assert_eq(pin(IO + 0x3e, 2) & 0x05, 0x05, "TOK and ROK");
+    cr_assert_eq(memcmp(fake_dom.ram + 0x10004, copy, 64), 0);
+    uint8_t got[8];
+    cr_assert_lt(recv(peer, got, sizeof(got), MSG_DONTWAIT), 0, "nothing on the wire");
+}
+
 Test(rtl8139, a_ring_outside_ram_drops_frames_and_counts_them)
 {
     pout(IO + 0x30, 4, FAKE_RAM_SIZE - 0x10); /* the first header would end past RAM */

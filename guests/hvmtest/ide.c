@@ -100,11 +100,27 @@ static bool starts_with(const uint8_t *p, const char *text)
     return true;
 }
 
+void ide_dma_read_for_irq(void)
+{
+    uint32_t addr[1] = {(uint32_t)SCRATCH_DMA};
+    uint16_t len[1] = {512};
+    volatile uint32_t *prd = (volatile uint32_t *)SCRATCH_PRD;
+    prd[0] = addr[0];
+    prd[1] = len[0] | 0x80000000u;
+    outb(BM_PORT, 0x08);
+    outb(BM_PORT + 2, 0x06);
+    outl(BM_PORT + 4, (uint32_t)SCRATCH_PRD);
+    taskfile(5, 1);
+    outb(ATA + 7, 0xc8);
+    outb(BM_PORT, 0x09); /* the transfer completes and the drive interrupts */
+    outb(BM_PORT, 0x08);
+}
+
 void ide_tests(int devfn)
 {
     pci_write((unsigned)devfn, 0x20, BM_PORT | 1);
     pci_write((unsigned)devfn, 0x04, 0x5); /* I/O and bus master */
-    outb(ATA_CTL, 0x02);                    /* nIEN: this guest polls */
+    outb(ATA_CTL, 0x02);                   /* nIEN: this guest polls */
 
     outb(ATA + 6, 0xa0);
     outb(ATA + 7, 0xec);

@@ -84,6 +84,7 @@ void hvmtest_main(uint32_t zero_page)
     check(ide >= 0, "pci: PIIX3 IDE found");
     if (ide >= 0)
         ide_tests(ide);
+    irq_tests(ide);
     int nic = pci_find(0x10ec, 0x8139);
     if (nic >= 0)
         nic_tests(nic);

@@ -29,8 +29,7 @@ void nic_tests(int devfn)
     uint8_t mac[6];
     for (unsigned i = 0; i < 6; i++)
         mac[i] = inb(NIC_PORT + i);
-    say("nic: MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-        mac[5]);
+    say("nic: MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
     check(!(mac[0] & 1) && (mac[0] | mac[1] | mac[2]), "nic: a unicast MAC");
 
     outl(NIC_PORT + 0x30, (uint32_t)RING);

@@ -2,7 +2,8 @@
 # The emulated devices from inside a guest with no Xen interface: hvmtest (guests/hvmtest),
 # booted without firmware on the emulated PC with a raw disk on hda, checks the UART, PCI, the
 # IDE disk through PIO and bus-master DMA (including a DMA aimed outside its RAM, which must
-# end in the error bit), and the RTL8139 in loopback when the machine has one; it reports
+# end in the error bit), IRQ 14 and IRQ 4 through kvm's PIC, and the RTL8139 in loopback
+# when the machine has one; it reports
 # through port 0xe9 into `xl dmesg`, and the host then finds its PIO and DMA writes in the
 # image. On soft as an ELF; on kvm (when /dev/kvm is usable) as an ELF through its PVH entry
 # and as a bzImage through Linux's boot protocol. Skips when this xl builds no HVM guests.
@@ -43,6 +44,12 @@ CFG
     "ide: the disk still works after the refused DMA"; do
     check "$label: guest: $c" dmesg_has "ok $c"
   done
+  if [ "$accel" = kvm ]; then # soft has no interrupt controller
+    for c in "irq: the IDE controller raises IRQ 14 at the end of a DMA read" \
+      "irq: the UART raises IRQ 4 for an empty transmitter" "irq: each arrived exactly once"; do
+      check "$label: guest: $c" dmesg_has "ok $c"
+    done
+  fi
   check "$label: the guest reports RESULT PASS" dmesg_has "RESULT PASS"
   sector_has() { dd if="$dir/disk.img" bs=512 skip="$1" count=1 status=none | grep -aq "$2"; }
   check "$label: the host finds the guest's PIO write" sector_has 100 "hvmtest PIO sector 100"

@@ -347,7 +347,6 @@ void pci_function_unregister(struct pci_function *f)
     struct pci_bus *bus = f->bus;
     if (!bus)
         return;
-    pci_set_intx(f, false);
     pthread_mutex_lock(&bus->lock);
     if (bus->fn[f->devfn] == f)
         bus->fn[f->devfn] = NULL;
@@ -355,8 +354,10 @@ void pci_function_unregister(struct pci_function *f)
         io_region_unregister(f->bars[i].region);
         f->bars[i].region = NULL;
     }
-    f->bus = NULL;
     pthread_mutex_unlock(&bus->lock);
+    /* Last: a BAR callback that was still running may have raised the line again. */
+    pci_set_intx(f, false);
+    f->bus = NULL;
 }
 
 void pci_bus_unplug(struct pci_bus *bus, unsigned mask)

@@ -75,7 +75,8 @@ void pci_config_init(struct pci_function *f, uint16_t vendor, uint16_t device, u
                      uint32_t class_prog, uint8_t int_pin);
 
 /* Puts f at its devfn: 0, -EEXIST (taken), -EINVAL (bad BAR size). f stays the caller's and
- * must stay valid until pci_function_unregister(), which releases its BARs' regions. */
+ * must stay valid until pci_function_unregister(), which releases its BARs' regions and lowers
+ * its INTx; no other thread of the model may raise the INTx during or after it. */
 int pci_function_register(struct pci_bus *bus, struct pci_function *f);
 void pci_function_unregister(struct pci_function *f);
 

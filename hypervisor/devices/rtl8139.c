@@ -463,13 +463,19 @@ static int nic_opt(void *ctx, const char *key, const char *val)
     return -EINVAL;
 }
 
-static void nic_free(struct rtl8139 *n)
+static void rx_stop(struct rtl8139 *n)
 {
     if (n->thread_started) {
         ssize_t w = write(n->stop_pipe[1], "x", 1);
         (void)w;
         pthread_join(n->rx_thread, NULL);
+        n->thread_started = false;
     }
+}
+
+static void nic_free(struct rtl8139 *n)
+{
+    rx_stop(n);
     if (n->stop_pipe[0] >= 0) {
         close(n->stop_pipe[0]);
         close(n->stop_pipe[1]);
@@ -538,6 +544,7 @@ static void nic_destroy(struct domain *d, void *state)
 {
     (void)d;
     struct rtl8139 *n = state;
+    rx_stop(n); /* before the function goes: the reader raises its INTx */
     pci_function_unregister(&n->fn);
     nic_free(n); /* the tap stays the machine's */
 }

@@ -41,3 +41,14 @@ test_guests_NEEDS    += $(GUESTS)
 # Network test guest on the runtime's netfront (tests/system/net_guests.sh).
 GUEST_IMAGES += nettest
 nettest_SRCS += $(wildcard guests/nettest/*.c)
+
+# The driver domain: drivers/' backend cores (blkback, netback, the switch) over the guest
+# platform and a small C library of its own (guests/driverdom/libc), so the cores build
+# unchanged.
+GUEST_IMAGES += driverdom
+driverdom_SRCS += $(wildcard guests/driverdom/*.c) drivers/xenbus/platform_guest.c \
+                  $(addprefix drivers/xenbus/,platform.c backend.c keys.c) \
+                  $(addprefix drivers/block/,blkback_xenbus.c blkback_ring.c blkback_req.c) \
+                  $(addprefix drivers/net/,netback_xenbus.c netback_ring.c netback_req.c gso.c \
+                    csum.c switch.c) ring/src/ring_safe.c ring/src/guard.c
+driverdom_CPPFLAGS += -Iguests/driverdom/libc/include

@@ -155,6 +155,12 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     N(rw, "/feature", "%s", "");
     N(rw, "/attr", "%s", "");
     N(rw, "/error", "%s", "");
+    /* As libxl for driver_domain=1: the domain owns the tree its backends live in (each
+     * device's own directory is written with its own permissions in any case). */
+    if (dc->driver_domain) {
+        N(rw, "/backend", "%s", "");
+        N(rw, "/libxl", "%s", "");
+    }
     N(ro, "/image", "%s", "");
     N(ro, "/image/os_type", "%s", kxl_domain_type_name(dc->type));
 

@@ -90,11 +90,12 @@ int main(void)
     if (want_vbd) {
         struct blkback_config cfg;
         blkback_config_default(&cfg);
-        /* One queue, a one-page ring and direct requests: what a guest's grant-map window
-         * holds comfortably (persistent grants keep the data pages mapped). */
+        /* One queue, a one-page ring and indirect requests of up to 128 KiB: what the
+         * guest's grant-map window and kxend's per-domain map limit hold comfortably, with
+         * the persistent grants kept mapped. */
         cfg.max_queues = 1;
         cfg.max_ring_page_order = 0;
-        cfg.max_indirect_segments = 0;
+        cfg.max_indirect_segments = 32;
         cfg.open_storage = ddom_open_storage;
         struct xenbus_platform *p = xenbus_platform_guest_open("vbd");
         bb = p ? blkback_new(p, &cfg, log_line, NULL) : NULL;

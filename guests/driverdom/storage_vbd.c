@@ -14,7 +14,7 @@
 #include "ddom.h"
 
 #define VBD_TIMEOUT_NS 30000000000ULL
-#define VBD_BOUNCE (64u * 1024u)
+#define VBD_BOUNCE (128u * 1024u) /* the largest request blkback takes (32 segments) */
 
 static struct blkfront vbd_dev;
 static bool vbd_open;
@@ -38,8 +38,17 @@ static int vbd_rw(struct storage_io *io)
         for (int i = 0; i < io->iovcnt; i++, at += io->iov[i - 1].iov_len)
             memcpy(bounce + at, io->iov[i].iov_base, io->iov[i].iov_len);
     }
-    int rc = blkfront_io_sync(&vbd_dev, op, io->offset / 512, bounce, total,
+    /* In pieces our own blkfront takes in one request (direct: 11 pages). */
+    const struct blkfront_info *info = blkfront_get_info(&vbd_dev);
+    size_t chunk = (info->max_indirect_segments ? info->max_indirect_segments
+                                                : BLKIF_MAX_SEGMENTS_PER_REQUEST) *
+                   4096u;
+    int rc = 0;
+    for (size_t at = 0; rc == 0 && at < total; at += chunk) {
+        size_t n = total - at < chunk ? total - at : chunk;
+        rc = blkfront_io_sync(&vbd_dev, op, (io->offset + at) / 512, bounce + at, n,
                               monotonic_ns() + VBD_TIMEOUT_NS);
+    }
     if (rc == 0 && op == BLKIF_OP_READ) {
         size_t at = 0;
         for (int i = 0; i < io->iovcnt; i++, at += io->iov[i - 1].iov_len)
@@ -98,7 +107,7 @@ int ddom_storage_vbd_open(const char *spec, bool readonly, struct storage **out)
         struct blkfront_config cfg;
         blkfront_config_default(&cfg);
         cfg.max_queues = 1;
-        cfg.max_indirect_segments = 0;
+        cfg.max_indirect_segments = 32;
         if (!bounce && !(bounce = malloc(VBD_BOUNCE)))
             return -ENOMEM;
         int rc = blkfront_open(&vbd_dev, devid, &cfg, monotonic_ns() + VBD_TIMEOUT_NS);

@@ -27,7 +27,7 @@ check "the client's backend lives in the driver domain" \
 check "blktest passes on a disk in the driver domain's memory" blk_result "$id" 120
 check "dom0 had no backend for it" bash -c "! xenstore-exists /local/domain/0/backend/vbd/$id"
 check "the guest is gone" blk_gone bt1
-id=$(blk_guest bt2 blktest "mode=verify seed=6" \
+id=$(blk_guest bt2 blktest "mode=verify seed=6 depth=4" \
   "vdev=xvda,access=rw,backend=ddblk,target=mem:$SIZE:disk1")
 check "a second guest reads the first one's pattern back through the driver domain" \
   blk_result "$id" 60

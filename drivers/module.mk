@@ -29,7 +29,7 @@ blkreq_fuzz_SRCS += drivers/tests/fuzz_blkreq.c drivers/block/blkback_req.c
 
 # netback, the learning switch and tap ports (drivers/net).
 PRIVATE_LIBS += libkxennetback
-libkxennetback_SRCS += $(addprefix drivers/net/,netback_xenbus.c netback_ring.c netback_req.c gso.c \
+libkxennetback_SRCS += $(addprefix drivers/net/,netback_xenbus.c netback_ring.c netback_req.c gso.c csum.c \
                        switch.c tap.c)
 test_drivers_LIBS += libkxennetback
 drivers/tests/fuzz_nettx.c_CPPFLAGS += -DNETTX_REPLAY

@@ -51,3 +51,14 @@ hvmtest_SRCS    += $(wildcard guests/hvmtest/*.c guests/hvmtest/*.S) guests/runt
 hvmtest_RUNTIME := none
 hvmtest_LDFLAGS += -Wl,--section-start=.setup=0xffc00 -Wl,--section-start=.head=0x100000 \
                    -Wl,-Ttext=0x101000 -Wl,-e,hvmtest_start64
+
+# The driver domain: drivers/' backend cores (blkback, netback, the switch) over the guest
+# platform and a small C library of its own (guests/driverdom/libc), so the cores build
+# unchanged.
+GUEST_IMAGES += driverdom
+driverdom_SRCS += $(wildcard guests/driverdom/*.c) drivers/xenbus/platform_guest.c \
+                  $(addprefix drivers/xenbus/,platform.c backend.c keys.c) \
+                  $(addprefix drivers/block/,blkback_xenbus.c blkback_ring.c blkback_req.c) \
+                  $(addprefix drivers/net/,netback_xenbus.c netback_ring.c netback_req.c gso.c \
+                    csum.c switch.c) ring/src/ring_safe.c ring/src/guard.c
+driverdom_CPPFLAGS += -Iguests/driverdom/libc/include

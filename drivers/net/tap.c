@@ -152,107 +152,17 @@ int net_tap_write(struct net_tap *t, const void *frame, size_t len)
     return write_hdr(t, &none, frame, len);
 }
 
-/* ---- Checksums ------------------------------------------------------------------------------ */
-
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < len; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (len & 1)
-        s += (uint32_t)p[len - 1] << 8;
-    return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-/* The L4 header of a TCP or UDP frame over IPv4 or IPv6 (no extension headers): its offset
- * and length from the IP header, its protocol, and the pseudo-header sum without the
- * protocol and length. 0 or -EINVAL. */
-struct l4_info {
-    size_t off, len, csum_at; /* off from the frame start; csum_at within the L4 header */
-    uint8_t proto;
-    uint32_t pseudo;
-};
-
-static int l4_parse(const uint8_t *f, size_t len, struct l4_info *out)
-{
-    if (len < 14)
-        return -EINVAL;
-    unsigned int type = (unsigned int)f[12] << 8 | f[13];
-    const uint8_t *ip = f + 14;
-    size_t iplen = len - 14;
-    uint32_t pseudo;
-    uint8_t proto;
-    size_t l4off, l4len;
-    if (type == 0x0800) {
-        size_t ihl = (size_t)(ip[0] & 0xf) * 4;
-        if (iplen < 20 || (ip[0] >> 4) != 4 || ihl < 20 || ihl > iplen)
-            return -EINVAL;
-        size_t tot = (size_t)ip[2] << 8 | ip[3];
-        if (tot < ihl || tot > iplen)
-            return -EINVAL;
-        proto = ip[9];
-        l4off = ihl;
-        l4len = tot - ihl;
-        pseudo = sum16(ip + 12, 8, 0);
-    } else if (type == 0x86dd) {
-        if (iplen < 40 || (ip[0] >> 4) != 6)
-            return -EINVAL;
-        size_t pl = (size_t)ip[4] << 8 | ip[5];
-        if (pl > iplen - 40)
-            return -EINVAL;
-        proto = ip[6];
-        l4off = 40;
-        l4len = pl;
-        pseudo = sum16(ip + 8, 32, 0);
-    } else {
-        return -EINVAL;
-    }
-    size_t csum_at;
-    if (proto == 6 && l4len >= 20)
-        csum_at = 16;
-    else if (proto == 17 && l4len >= 8)
-        csum_at = 6;
-    else
-        return -EINVAL;
-    *out = (struct l4_info){
-        .off = 14 + l4off, .len = l4len, .csum_at = csum_at, .proto = proto, .pseudo = pseudo};
-    return 0;
-}
-
-int net_csum_fill(uint8_t *f, size_t len)
-{
-    struct l4_info l4i;
-    int rc = l4_parse(f, len, &l4i);
-    if (rc)
-        return rc;
-    uint8_t *l4 = f + l4i.off;
-    uint32_t pseudo = l4i.pseudo + l4i.proto + (uint32_t)l4i.len;
-    l4[l4i.csum_at] = l4[l4i.csum_at + 1] = 0;
-    uint16_t c = fold(sum16(l4, l4i.len, pseudo));
-    if (l4i.proto == 17 && c == 0)
-        c = 0xffff; /* UDP: zero means "no checksum" */
-    l4[l4i.csum_at] = (uint8_t)(c >> 8);
-    l4[l4i.csum_at + 1] = (uint8_t)c;
-    return 0;
-}
-
 int net_tap_write_gso(struct net_tap *t, uint8_t *f, size_t len, const struct net_gso_info *gi)
 {
     if (!t->vnet_hdr)
         return -EOPNOTSUPP;
     size_t hdr_len;
-    struct l4_info l4i;
-    if (net_gso_check(f, len, gi, &hdr_len) || l4_parse(f, len, &l4i) || l4i.proto != 6)
+    struct net_l4_info l4i;
+    if (net_gso_check(f, len, gi, &hdr_len) || net_l4_parse(f, len, &l4i) || l4i.proto != 6)
         return -EINVAL;
     /* CHECKSUM_PARTIAL as Linux builds it: the field holds the folded pseudo-header sum
      * (addresses, protocol, the whole TCP length), the kernel adds each segment's bytes. */
-    uint16_t p = (uint16_t)~fold(l4i.pseudo + l4i.proto + (uint32_t)l4i.len);
+    uint16_t p = (uint16_t)~net_csum_fold(l4i.pseudo + l4i.proto + (uint32_t)l4i.len);
     f[l4i.off + 16] = (uint8_t)(p >> 8);
     f[l4i.off + 17] = (uint8_t)p;
     struct virtio_net_hdr h = {

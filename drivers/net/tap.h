@@ -43,6 +43,20 @@ int net_tap_write(struct net_tap *t, const void *frame, size_t len);
  * is not segmentable as gi says (nothing written): the caller segments or drops it. */
 int net_tap_write_gso(struct net_tap *t, uint8_t *frame, size_t len, const struct net_gso_info *gi);
 
+/* The L4 header of a TCP or UDP frame over IPv4 or IPv6 (no extension headers): its offset
+ * and length from the IP header, its protocol, and the pseudo-header sum without the
+ * protocol and length. 0 or -EINVAL. */
+struct net_l4_info {
+    size_t off, len, csum_at; /* off from the frame start; csum_at within the L4 header */
+    uint8_t proto;
+    uint32_t pseudo;
+};
+
+int net_l4_parse(const uint8_t *f, size_t len, struct net_l4_info *out);
+
+/* The ones' complement of the folded 16-bit sum s. */
+uint16_t net_csum_fold(uint32_t s);
+
 /* Fills a checksum that a frontend left blank (NETTXF_csum_blank): TCP or UDP over IPv4 or
  * IPv6 without extension headers. Everything is bounds-checked against len; a frame this
  * cannot parse is left unchanged and -EINVAL returned. */

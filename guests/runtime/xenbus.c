@@ -13,8 +13,8 @@
 #include "guest/xenbus.h"
 #include "guest/xs_frame.h"
 
-#define WATCH_QUEUE 16
-#define MAX_WATCHES 16
+#define WATCH_QUEUE 256
+#define MAX_WATCHES 64
 #define WATCH_PATH_MAX 256
 #define WATCH_TOKEN_MAX 64
 
@@ -275,6 +275,11 @@ static bool watch_queued(void *ctx)
 {
     (void)ctx;
     return xs_pump() < 0 || wq_count > 0;
+}
+
+bool xenbus_watch_pending(void)
+{
+    return xs_intf && xs_pump() == 0 && wq_count > 0;
 }
 
 int xenbus_read_watch(char *path, size_t plen, char *token, size_t tlen, uint64_t deadline_ns)

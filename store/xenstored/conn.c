@@ -130,7 +130,10 @@ static void conn_flush(struct xs_conn *c)
         xs_conn_close(c);
         return;
     }
-    x->sent += before - evbuffer_get_length(c->out);
+    /* Whatever left the buffer counts, by this flush or by a transport that wrote on its
+     * own (a ring's event callback): else replies it wrote stay "unsent" and the peer is
+     * stalled by its outstanding quota for good. */
+    x->sent = x->queued - evbuffer_get_length(c->out);
     while (x->rcount && x->reply_end[x->rhead] <= x->sent) {
         x->rhead = (x->rhead + 1) % x->rcap;
         x->rcount--;

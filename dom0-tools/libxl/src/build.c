@@ -157,6 +157,20 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     N(rw, "/feature", "%s", "");
     N(rw, "/attr", "%s", "");
     N(rw, "/error", "%s", "");
+    /* As libxl for driver_domain=1: the domain owns the tree its backends live in (each
+     * device's own directory is written with its own permissions in any case). */
+    if (dc->driver_domain) {
+        N(rw, "/backend", "%s", "");
+        N(rw, "/libxl", "%s", "");
+        /* dom0's own record (the domain cannot forge it): its clients do not wait for it. */
+        struct xs_permissions no[1] = {{.id = 0, .perms = XS_PERM_NONE}};
+        snprintf(p, sizeof(p), "/libxl/%u", d);
+        if ((rc = node(ctx, t, no, 1, p, "%s", "")))
+            return rc;
+        snprintf(p, sizeof(p), "/libxl/%u/driver_domain", d);
+        if ((rc = node(ctx, t, no, 1, p, "%s", "1")))
+            return rc;
+    }
     N(ro, "/image", "%s", "");
     N(ro, "/image/os_type", "%s", kxl_domain_type_name(dc->type));
 

@@ -392,6 +392,13 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
                            (unsigned long long)v, dc->vcpus);
     }
 
+    /* A driver domain (libxl's key): its backend tree is made writable for it. */
+    if ((e = kxl_cfg_get(cfg, "driver_domain"))) {
+        if ((rc = get_uint(e, 0, 1, &v, err, errlen)))
+            return rc;
+        dc->driver_domain = v == 1;
+    }
+
     dc->on_poweroff = KXL_ACTION_DESTROY;
     dc->on_reboot = KXL_ACTION_RESTART;
     dc->on_crash = KXL_ACTION_DESTROY;

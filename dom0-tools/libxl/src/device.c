@@ -335,11 +335,39 @@ int kxl__dev_list_ids(struct kxl_ctx *ctx, const char *kind, uint16_t domid, uin
     return 0;
 }
 
+/* A driver domain going away: every backend it served says Closed first, in a node its
+ * frontend may read (the removal of the driver domain's tree is not reported to a frontend
+ * that cannot read the tree's root), so each client sees its device closed and keeps running. */
+static void close_served(struct kxl_ctx *ctx, uint16_t domid)
+{
+    static const char *const kinds[] = {"vif", "vbd"};
+    for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+        char dir[96];
+        snprintf(dir, sizeof(dir), "/local/domain/%u/backend/%s", domid, kinds[k]);
+        unsigned int nf = 0;
+        char **fes = xs_directory(ctx->xs, XBT_NULL, dir, &nf);
+        for (unsigned int i = 0; fes && i < nf; i++) {
+            char fdir[160];
+            snprintf(fdir, sizeof(fdir), "%s/%s", dir, fes[i]);
+            unsigned int nd = 0;
+            char **devs = xs_directory(ctx->xs, XBT_NULL, fdir, &nd);
+            for (unsigned int j = 0; devs && j < nd; j++) {
+                char st[sizeof(fdir) + 80];
+                snprintf(st, sizeof(st), "%s/%s/state", fdir, devs[j]);
+                xs_write(ctx->xs, XBT_NULL, st, "6", 1);
+            }
+            free(devs);
+        }
+        free(fes);
+    }
+}
+
 int kxl_devices_destroy(struct kxl_ctx *ctx, uint16_t domid)
 {
     static const char *const kinds[] = {"vif", "vbd"};
     if (!ctx->xs)
         return 0;
+    close_served(ctx, domid);
     for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
         uint32_t *ids;
         size_t nr;

@@ -141,6 +141,18 @@ int kxl__dev_bring_up(struct kxl_ctx *ctx, const struct kxl_devnodes *n)
 {
     struct kxl_devpaths p;
     kxl__dev_paths(n->kind, n->domid, n->backend_domid, n->devid, &p);
+    /* A declared driver domain's backend comes up when that domain does (it may be paused or
+     * still booting): the device waits in Initialising, as the guest's frontend does, and no
+     * script runs here. Any other backend domain gets Xen's 10 s to reach InitWait. */
+    if (n->backend_domid != 0) {
+        char dd[64];
+        snprintf(dd, sizeof(dd), "/libxl/%u/driver_domain", n->backend_domid);
+        char *v = kxl_xs_read(ctx, dd);
+        bool declared = v && !strcmp(v, "1");
+        free(v);
+        if (declared)
+            return 0;
+    }
     int last = -1;
     int rc = kxl__dev_wait_state(ctx, p.be, 2, KXL_DEV_INIT_TIMEOUT_MS, &last);
     if (rc == -ETIMEDOUT)

@@ -103,7 +103,9 @@ int kxl__nic_nodes(struct kxl_ctx *ctx, const struct kxl_vif *v, uint16_t domid,
     if (n->script[0])
         kxl__dev_set(n, true, "script", "%s", n->script);
     kxl__dev_set(n, true, "mac", "%s", macs);
-    kxl__dev_set(n, true, "bridge", "%s", v->bridge ? v->bridge : KXL_DEFAULT_BRIDGE);
+    /* A driver domain switches its vifs itself: a bridge only when one is asked for. */
+    if (bdomid == 0 || v->bridge)
+        kxl__dev_set(n, true, "bridge", "%s", v->bridge ? v->bridge : KXL_DEFAULT_BRIDGE);
     kxl__dev_set(n, true, "handle", "%u", devid);
     kxl__dev_set(n, true, "type", "vif");
     kxl__dev_set(n, true, "mtu", "%d", KXL_DEFAULT_MTU);

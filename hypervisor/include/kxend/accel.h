@@ -30,7 +30,7 @@ struct vcpu_sregs {
 
 /* Foreign pages one domain can have mapped at a time (grant maps): bounds the KVM memory
  * slots and Unicorn regions a guest can make kxend create. */
-#define KXEN_ACCEL_MAX_FOREIGN 32
+#define KXEN_ACCEL_MAX_FOREIGN 1024
 
 struct accel_ops {
     const char *name;

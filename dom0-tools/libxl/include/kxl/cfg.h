@@ -105,6 +105,7 @@ struct kxl_domain_config {
     char *ramdisk; /* path or NULL: handed to the guest as its initial ramdisk */
     char *cmdline; /* cmdline, else root + extra */
     enum kxl_action on_poweroff, on_reboot, on_crash, on_watchdog;
+    bool driver_domain; /* driver_domain=1: serves backends, owns its backend tree */
     struct kxl_disk *disks;
     size_t nr_disks;
     struct kxl_vif *vifs;

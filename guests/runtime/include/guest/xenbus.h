@@ -7,6 +7,7 @@
 #ifndef GUEST_XENBUS_H
 #define GUEST_XENBUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,8 @@ int xenbus_unwatch(const char *path, const char *token);
 int xenbus_read_watch(char *path, size_t plen, char *token, size_t tlen, uint64_t deadline_ns);
 /* Runs callbacks for queued events that have one; returns how many ran. */
 int xenbus_dispatch_watches(void);
+/* True when a watch event waits for xenbus_read_watch (pumps the ring; never blocks, so a
+ * wait_until condition may call it). */
+bool xenbus_watch_pending(void);
 
 #endif

@@ -1,0 +1,49 @@
+/* The driver domain's C library (see ../README.md): errno values are Xen's, which are Linux's
+ * on x86, so a backend core's -EAGAIN is the runtime's -XEN_EAGAIN. */
+#ifndef DDOM_ERRNO_H
+#define DDOM_ERRNO_H
+
+#include <kxen/errno.h>
+
+extern int errno;
+
+#define EPERM XEN_EPERM
+#define ENOENT XEN_ENOENT
+#define ESRCH XEN_ESRCH
+#define EINTR XEN_EINTR
+#define EIO XEN_EIO
+#define ENXIO XEN_ENXIO
+#define E2BIG XEN_E2BIG
+#define EBADF XEN_EBADF
+#define EAGAIN XEN_EAGAIN
+#define EWOULDBLOCK XEN_EAGAIN
+#define ENOMEM XEN_ENOMEM
+#define EACCES XEN_EACCES
+#define EFAULT XEN_EFAULT
+#define EBUSY XEN_EBUSY
+#define EEXIST XEN_EEXIST
+#define ENODEV XEN_ENODEV
+#define ENOTDIR XEN_ENOTDIR
+#define EISDIR XEN_EISDIR
+#define EINVAL XEN_EINVAL
+#define EMFILE XEN_EMFILE
+#define ENOSPC XEN_ENOSPC
+#define EROFS XEN_EROFS
+#define ERANGE XEN_ERANGE
+#define ENAMETOOLONG XEN_ENAMETOOLONG
+#define ENOSYS XEN_ENOSYS
+#define ENOTEMPTY XEN_ENOTEMPTY
+#define EPROTO 71
+#define EPROTONOSUPPORT 93
+#define EBADMSG XEN_EBADMSG
+#define EOVERFLOW XEN_EOVERFLOW
+#define EMSGSIZE XEN_EMSGSIZE
+#define EOPNOTSUPP XEN_EOPNOTSUPP
+#define ENOTSUP XEN_EOPNOTSUPP
+#define ENOBUFS XEN_ENOBUFS
+#define ENOTCONN XEN_ENOTCONN
+#define EISCONN XEN_EISCONN
+#define ETIMEDOUT XEN_ETIMEDOUT
+#define ECONNREFUSED XEN_ECONNREFUSED
+
+#endif

@@ -74,6 +74,10 @@ enum kxen_ctl_op {
     KXEN_CTL_SAVE_BEGIN = 128,
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
+
+    /* Emulated machines (HVM): 160..191 (hypervisor/kxend/ctl_hvm.c; kxen/ctl_hvm.h) */
+    KXEN_CTL_HVM_BUILD = 160,
+    KXEN_CTL_DEVICE_ADD = 161,
 };
 
 #endif

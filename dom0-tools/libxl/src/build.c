@@ -216,8 +216,10 @@ static int build_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
     if (!b->devs)
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     int rc = 0;
+    /* An HVM guest's hd* disks are on the emulated IDE controller (hvm.c), not PV vbds. */
     for (size_t i = 0; i < dc->nr_disks && !rc; i++)
-        rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
+        if (dc->type != KXL_TYPE_HVM || !kxl__hvm_disk_is_ide(&dc->disks[i]))
+            rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
     for (size_t i = 0; i < dc->nr_vifs && !rc; i++)
         rc = kxl__nic_nodes(ctx, &dc->vifs[i], b->domid, (uint32_t)i, &b->devs[b->nr_devs++]);
     return rc;
@@ -347,16 +349,13 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
                       uint16_t *domid_out)
 {
     struct build_state b = {0};
+    struct kxl_hvm_build hb = {0};
     struct kxen_ctl_domain_create cr = {0};
     int rc;
 
     if (!ctx->xs)
         return kxl_fail(ctx, -ENOTCONN, "domain build needs xenstored");
-    if (dc->type == KXL_TYPE_HVM)
-        return kxl_fail(ctx, -EOPNOTSUPP,
-                        "type 'hvm' guests are not supported by this xl yet "
-                        "(use pv or pvh)");
-    if (!dc->kernel)
+    if (!dc->kernel && dc->type != KXL_TYPE_HVM)
         return kxl_fail(ctx, -EINVAL, "no kernel given");
     uint16_t existing;
     if (kxl_domain_lookup(ctx, dc->name, &existing) == 0)
@@ -394,8 +393,17 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s", strerror(-rc));
         goto fail;
     }
-    if ((rc = load_kernel(ctx, dc, &b)) < 0)
+    if (dc->type == KXL_TYPE_HVM) {
+        hb.domid = b.domid;
+        hb.store_port = b.store_port;
+        hb.console_port = b.console_port;
+        if ((rc = kxl__hvm_build(ctx, dc, &hb)) < 0)
+            goto fail;
+        b.store_pfn = hb.store_pfn;
+        b.console_pfn = hb.console_pfn;
+    } else if ((rc = load_kernel(ctx, dc, &b)) < 0) {
         goto fail;
+    }
     /* The domain was loaded paused (KXEN_LOAD_PAUSED): as with Xen's domain builder, no guest
      * instruction runs before its xenstore tree exists, it is introduced and its console is
      * attached. */
@@ -404,6 +412,14 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     b.xs_written = true; /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;
+    /* Where QEMU would announce its serial pty, for `xl console -t serial`. */
+    char serial_path[64];
+    snprintf(serial_path, sizeof(serial_path), "/local/domain/%u/serial/0/tty", b.domid);
+    if (hb.serial_tty[0] &&
+        (rc = kxl_xs_printf(ctx, XBT_NULL, serial_path, "%s", hb.serial_tty)) < 0) {
+        kxl_fail(ctx, rc, "cannot write the serial pty's name: %s", strerror(-rc));
+        goto fail;
+    }
     if (!xs_introduce_domain(ctx->xs, b.domid, b.store_pfn, b.store_port)) {
         rc = -(errno ? errno : EIO);
         kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid, strerror(-rc));

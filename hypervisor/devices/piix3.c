@@ -1,0 +1,113 @@
+/* The PIIX3 PCI-to-ISA bridge at 00:01.0 (8086:7000, "piix3" model): the PIRQA-D route
+ * registers (config 0x60-0x63, each an ISA IRQ or bit 7 for "not routed") that decide which
+ * GSI a PCI INTx link raises, and the ELCR (ports 0x4D0/0x4D1, one edge/level bit per ISA IRQ).
+ *
+ * Invariant: the bus's link routes (pci.c, Xen's struct hvm_hw_pci_link) always equal config
+ * 0x60-0x63. The ELCR is a register the firmware programs; with kvm's in-kernel PIC the
+ * kernel answers 0x4D0/0x4D1 itself and this copy is not reached. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "devices.h"
+#include "kxend/device.h"
+#include "pci.h"
+
+#define PIIX3_PIRQ_ROUTE 0x60
+/* IRQ 0, 1, 2 (master) and 8, 13 (slave) are always edge-triggered on a PIIX. */
+#define ELCR_MASK0 0xf8
+#define ELCR_MASK1 0xde
+
+struct piix3 {
+    struct pci_function fn;
+    pthread_mutex_t lock;
+    uint8_t elcr[2];
+    struct io_region *elcr_region;
+};
+
+static void piix3_config_written(struct pci_function *f, unsigned off, unsigned size)
+{
+    for (unsigned o = off; o < off + size; o++)
+        if (o >= PIIX3_PIRQ_ROUTE && o < PIIX3_PIRQ_ROUTE + 4)
+            pci_bus_set_link_route(f->bus, o - PIIX3_PIRQ_ROUTE, f->config[o]);
+}
+
+static uint64_t elcr_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct piix3 *p = opaque;
+    pthread_mutex_lock(&p->lock);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)(offset + i < 2 ? p->elcr[offset + i] : 0xff) << (8 * i);
+    pthread_mutex_unlock(&p->lock);
+    return v;
+}
+
+static void elcr_write(void *opaque, uint64_t offset, unsigned size, uint64_t val)
+{
+    struct piix3 *p = opaque;
+    pthread_mutex_lock(&p->lock);
+    for (unsigned i = 0; i < size && offset + i < 2; i++)
+        p->elcr[offset + i] = (val >> (8 * i)) & (offset + i ? ELCR_MASK1 : ELCR_MASK0);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static const struct io_region_ops elcr_ops = {"piix3-elcr", elcr_read, elcr_write};
+
+static int piix3_opt(void *ctx, const char *key, const char *val)
+{
+    (void)ctx, (void)key, (void)val;
+    return -EINVAL;
+}
+
+static int piix3_create(struct domain *d, const char *options, void **state)
+{
+    int rc = dev_opts_each(options, piix3_opt, NULL);
+    if (rc < 0)
+        return rc;
+    struct pci_bus *bus = pci_bus_of(d);
+    if (!bus)
+        return -ENODEV;
+    struct piix3 *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    pthread_mutex_init(&p->lock, NULL);
+    pci_config_init(&p->fn, 0x8086, 0x7000, 0, 0x060100, 0);
+    p->fn.config[PCI_CFG_HEADER_TYPE] = 0x80; /* multi-function: IDE is 00:01.1 */
+    for (unsigned i = 0; i < 4; i++) {
+        p->fn.config[PIIX3_PIRQ_ROUTE + i] = 0x80;
+        p->fn.wmask[PIIX3_PIRQ_ROUTE + i] = 0x8f;
+    }
+    p->fn.devfn = PCI_DEVFN(1, 0);
+    p->fn.opaque = p;
+    p->fn.config_written = piix3_config_written;
+    rc = io_register_port(d, 0x4d0, 2, &elcr_ops, p, &p->elcr_region);
+    if (!rc)
+        rc = pci_function_register(bus, &p->fn);
+    if (rc) {
+        io_region_unregister(p->elcr_region);
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+        return rc;
+    }
+    *state = p;
+    return 0;
+}
+
+static void piix3_destroy(struct domain *d, void *state)
+{
+    (void)d;
+    struct piix3 *p = state;
+    pci_function_unregister(&p->fn);
+    io_region_unregister(p->elcr_region);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static const struct device_model piix3_model = {
+    .name = "piix3",
+    .order = 20,
+    .create = piix3_create,
+    .destroy = piix3_destroy,
+};
+DEVICE_MODEL_REGISTER(piix3_model);

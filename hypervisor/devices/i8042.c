@@ -255,8 +255,7 @@ static uint64_t kbd_read(struct i8042 *k, unsigned port, uint64_t offset, unsign
     return v;
 }
 
-static void kbd_write(struct i8042 *k, unsigned port, uint64_t offset, unsigned size,
-                      uint64_t val)
+static void kbd_write(struct i8042 *k, unsigned port, uint64_t offset, unsigned size, uint64_t val)
 {
     if (size != 1 || offset)
         return;

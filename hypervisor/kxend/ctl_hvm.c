@@ -2,6 +2,7 @@
  * or a Linux kernel, reset state; vCPUs created paused) and DEVICE_ADD (one emulated device
  * of the toolstack's list, with its file descriptors). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,8 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
     return 0;
 }
 
-/* The options with ",fd=N" appended per descriptor (kxen/ctl_hvm.h). */
+/* The options with ",fd=N" appended per descriptor (kxen/ctl_hvm.h), N being a duplicate
+ * the instance keeps: the server closes the request's own descriptors after the handler. */
 static int options_with_fds(const struct kxen_ctl_device_add *a, const int *fds, unsigned nfds,
                             char *out, size_t cap)
 {
@@ -111,14 +113,30 @@ static int options_with_fds(const struct kxen_ctl_device_add *a, const int *fds,
     return n < cap ? 0 : -E2BIG;
 }
 
+static int dup_fds(const struct ctl_request *req, int *out)
+{
+    for (unsigned i = 0; i < req->nfds; i++) {
+        out[i] = fcntl(req->fds[i], F_DUPFD_CLOEXEC, 0);
+        if (out[i] < 0) {
+            int rc = -errno;
+            while (i-- > 0)
+                close(out[i]);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int op_device_add(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_device_add a;
     char opts[KXEN_CTL_DEVICE_OPTIONS_MAX + KXEN_CTL_MAX_FDS * 16];
+    int fds[KXEN_CTL_MAX_FDS];
     int rc;
 
     memcpy(&a, req->payload, sizeof(a));
-    if (!memchr(a.name, 0, sizeof(a.name)) || !memchr(a.options, 0, sizeof(a.options)))
+    if (!memchr(a.name, 0, sizeof(a.name)) || !memchr(a.options, 0, sizeof(a.options)) ||
+        req->nfds > KXEN_CTL_MAX_FDS)
         return -EINVAL;
     const struct device_model *m = device_model_find(a.name);
     if (!m) {
@@ -131,8 +149,6 @@ static int op_device_add(struct ctl_request *req, struct ctl_reply *rep)
         return ctl_refuse(rep, -ENOENT, "no device model '%s' (kxend has: %s)", a.name,
                           n ? names : "none");
     }
-    if ((rc = options_with_fds(&a, req->fds, req->nfds, opts, sizeof(opts))) < 0)
-        return ctl_refuse(rep, rc, "device %s: options too long", a.name);
     struct domain *d = building_domain(a.domid, &rc);
     if (!d)
         return rc;
@@ -144,7 +160,15 @@ static int op_device_add(struct ctl_request *req, struct ctl_reply *rep)
         return ctl_refuse(rep, -EBUSY, "device %s: domain %u is not an HVM domain being built",
                           a.name, a.domid);
     }
-    rc = hvm_device_add(d, m, opts);
+    if ((rc = dup_fds(req, fds)) < 0) {
+        domain_put(d);
+        return rc;
+    }
+    if ((rc = options_with_fds(&a, fds, req->nfds, opts, sizeof(opts))) == 0)
+        rc = hvm_device_add(d, m, opts, fds, req->nfds);
+    else
+        for (unsigned i = 0; i < req->nfds; i++)
+            close(fds[i]);
     bool had_devs = d->hvm->nr_devs > 0;
     domain_put(d);
     if (rc == -EINVAL && had_devs)
@@ -153,7 +177,7 @@ static int op_device_add(struct ctl_request *req, struct ctl_reply *rep)
                           "it must precede",
                           a.name, a.options);
     if (rc < 0)
-        return ctl_refuse(rep, rc, "device %s: %s", a.name, strerror(-rc));
+        return ctl_refuse(rep, rc, "device %s (%s): %s", a.name, a.options, strerror(-rc));
     return 0;
 }
 

@@ -5,16 +5,21 @@
  * and before the I/O dispatch is torn down: a model's destroy still unregisters its regions. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "hvm_internal.h"
 #include "kxen/log.h"
 #include "kxend/subsys.h"
 
-int hvm_device_add(struct domain *d, const struct device_model *model, const char *options)
+static int add(struct domain *d, const struct device_model *model, const char *options,
+               const int *fds, unsigned nfds)
 {
     struct hvm_domain *h = d->hvm;
     if (!h)
         return -ENODEV;
+    if (nfds > KXEN_CTL_MAX_FDS)
+        return -EINVAL;
     /* device.h: lower orders exist first. Refused rather than reordered, since the models
      * already created may have claimed what this one expects to find. */
     if (h->nr_devs && h->devs[h->nr_devs - 1].model->order > model->order)
@@ -31,10 +36,29 @@ int hvm_device_add(struct domain *d, const struct device_model *model, const cha
     int rc = model->create(d, options, &state);
     if (rc < 0)
         return rc;
-    h->devs[h->nr_devs++] = (struct hvm_device){model, state};
+    struct hvm_device *dev = &h->devs[h->nr_devs++];
+    *dev = (struct hvm_device){.model = model, .state = state, .nfds = nfds};
+    if (nfds)
+        memcpy(dev->fds, fds, nfds * sizeof(*fds));
     log_info("domain %u: device %s created (%s)", d->domid, model->name,
              options && *options ? options : "no options");
     return 0;
+}
+
+static void close_fds(const int *fds, unsigned nfds)
+{
+    for (unsigned i = 0; i < nfds; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+int hvm_device_add(struct domain *d, const struct device_model *model, const char *options,
+                   const int *fds, unsigned nfds)
+{
+    int rc = add(d, model, options, fds, nfds);
+    if (rc < 0)
+        close_fds(fds, nfds);
+    return rc;
 }
 
 static void hvm_subsys_destroy(struct domain *d)
@@ -46,6 +70,7 @@ static void hvm_subsys_destroy(struct domain *d)
         struct hvm_device *dev = &h->devs[--h->nr_devs];
         if (dev->model->destroy)
             dev->model->destroy(d, dev->state);
+        close_fds(dev->fds, dev->nfds);
     }
     hvm_domain_free(d);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "kxen/ctl.h"
 #include "kxend/device.h"
 
 /* The guest-physical layout of the emulated PC below 1 MiB and under 4 GiB. */
@@ -31,6 +32,8 @@
 struct hvm_device {
     const struct device_model *model;
     void *state;
+    int fds[KXEN_CTL_MAX_FDS]; /* the toolstack's descriptors, closed after destroy() */
+    unsigned nfds;
 };
 
 struct hvm_domain {
@@ -64,7 +67,10 @@ void hvm_aps_wait_for_sipi(struct domain *d);
 /* Releases d->hvm (debug ports, ROM); the devices must be gone. NULL-safe. */
 void hvm_domain_free(struct domain *d);
 
-/* Device instances (hvm_devices.c): creates one instance of model with options. */
-int hvm_device_add(struct domain *d, const struct device_model *model, const char *options);
+/* Device instances (hvm_devices.c): creates one instance of model with options (which name
+ * the descriptors as fd=N). The nfds descriptors become the instance's: closed after its
+ * destroy(), or at once when create() fails. */
+int hvm_device_add(struct domain *d, const struct device_model *model, const char *options,
+                   const int *fds, unsigned nfds);
 
 #endif

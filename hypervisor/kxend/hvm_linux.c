@@ -84,8 +84,7 @@ static int ramdisk_place(struct domain *d, int fd, uint64_t lo, uint64_t hi, uin
         return loader_fail(msg, msglen, -ENOMEM,
                            "the ramdisk (%llu bytes) does not fit between the kernel (ends at "
                            "%#llx) and %#llx",
-                           (unsigned long long)len, (unsigned long long)lo,
-                           (unsigned long long)hi);
+                           (unsigned long long)len, (unsigned long long)lo, (unsigned long long)hi);
     uint64_t at = (hi - len) & ~(KXEN_PAGE_SIZE - 1);
     uint8_t *dst = guest_phys_ptr(d, at, len);
     for (uint64_t got = 0; dst && got < len;) {
@@ -136,8 +135,8 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     uint64_t rd_gpa = 0, rd_size = 0;
     if (ramdisk_fd >= 0) {
         uint64_t hi = KXEN_MIN(ram_end, (uint64_t)rd32(img + HDR_INITRD_ADDR_MAX) + 1);
-        int rc = ramdisk_place(d, ramdisk_fd, HVM_HIGH_MEM + need, hi, &rd_gpa, &rd_size, msg,
-                               msglen);
+        int rc =
+            ramdisk_place(d, ramdisk_fd, HVM_HIGH_MEM + need, hi, &rd_gpa, &rd_size, msg, msglen);
         if (rc < 0)
             return rc;
     }
@@ -162,10 +161,8 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     e820_add(zp, HVM_HIGH_MEM, ram_end - HVM_HIGH_MEM, E820_RAM);
     e820_add(zp, ram_end, d->ram_size - ram_end, E820_RESERVED);
 
-    struct vcpu_boot boot = {.mode = VCPU_BOOT_PROT32,
-                             .entry = HVM_HIGH_MEM,
-                             .rsi = ZERO_PAGE_GPA,
-                             .rsp = STACK_TOP};
+    struct vcpu_boot boot = {
+        .mode = VCPU_BOOT_PROT32, .entry = HVM_HIGH_MEM, .rsi = ZERO_PAGE_GPA, .rsp = STACK_TOP};
     int rc = domain_set_boot(d, &boot);
     if (rc < 0)
         return loader_fail(msg, msglen, rc, "the domain is not being built");

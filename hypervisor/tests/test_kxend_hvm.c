@@ -207,14 +207,10 @@ static void dev_destroy(struct domain *d, void *state)
     strcat(dev_log, "-");
     strcat(dev_log, state);
 }
-static const struct device_model test_dev_low = {.name = "test-low",
-                                                 .order = 1,
-                                                 .create = dev_create,
-                                                 .destroy = dev_destroy};
-static const struct device_model test_dev_high = {.name = "test-high",
-                                                  .order = 2,
-                                                  .create = dev_create,
-                                                  .destroy = dev_destroy};
+static const struct device_model test_dev_low = {
+    .name = "test-low", .order = 1, .create = dev_create, .destroy = dev_destroy};
+static const struct device_model test_dev_high = {
+    .name = "test-high", .order = 2, .create = dev_create, .destroy = dev_destroy};
 DEVICE_MODEL_REGISTER(test_dev_low);
 DEVICE_MODEL_REGISTER(test_dev_high);
 
@@ -222,14 +218,21 @@ Test(hvm, devices_are_created_in_order_and_destroyed_in_reverse)
 {
     struct domain *d = hvm_domain(RAM, 1);
     dev_log[0] = 0;
-    cr_assert_eq(hvm_device_add(d, &test_dev_low, ""), -ENODEV, "not an HVM domain yet");
+    cr_assert_eq(hvm_device_add(d, &test_dev_low, "", NULL, 0), -ENODEV, "not an HVM domain yet");
     build_firmware(d, 128u << 10);
-    cr_assert_eq(hvm_device_add(d, &test_dev_low, ""), 0);
-    cr_assert_eq(hvm_device_add(d, &test_dev_high, "x=1"), 0);
-    cr_assert_eq(hvm_device_add(d, &test_dev_low, ""), -EINVAL, "a lower order after a higher");
-    cr_assert_eq(hvm_device_add(d, &test_dev_high, "fail"), -EINVAL, "the model's refusal");
+    cr_assert_eq(hvm_device_add(d, &test_dev_low, "", NULL, 0), 0);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(hvm_device_add(d, &test_dev_high, "x=1", &p[1], 1), 0);
+    cr_assert_eq(hvm_device_add(d, &test_dev_low, "", NULL, 0), -EINVAL,
+                 "a lower order after a higher");
+    cr_assert_eq(hvm_device_add(d, &test_dev_high, "fail", NULL, 0), -EINVAL,
+                 "the model's refusal");
     drop(d);
     cr_assert_str_eq(dev_log, "+A+B-B-A");
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 0, "the instance's descriptor is closed after destroy");
+    close(p[0]);
 }
 
 /* A bzImage shaped as Linux lays it out: one setup sector after the boot sector, the header

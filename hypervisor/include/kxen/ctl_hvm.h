@@ -13,7 +13,7 @@
 
 #include "kxen/ctl.h"
 
-#define KXEN_CTL_DEVICE_NAME_MAX 32    /* device model name incl. NUL */
+#define KXEN_CTL_DEVICE_NAME_MAX 32     /* device model name incl. NUL */
 #define KXEN_CTL_DEVICE_OPTIONS_MAX 512 /* model options incl. NUL */
 
 /* KXEN_CTL_HVM_BUILD (privileged), with file descriptors:
@@ -38,17 +38,18 @@ struct kxen_ctl_hvm_build {
     char cmdline[1024]; /* KXEN_HVM_BOOT_LINUX only; NUL-terminated */
 };
 struct kxen_ctl_hvm_build_rep {
-    uint64_t ram_end;  /* RAM the guest may use: [0, ram_end) minus the legacy holes */
+    uint64_t ram_end; /* RAM the guest may use: [0, ram_end) minus the legacy holes */
     uint64_t store_pfn, console_pfn;
     uint64_t entry; /* guest-physical address of the first instruction */
 };
 
 /* KXEN_CTL_DEVICE_ADD (privileged): creates one instance of the registered device model name
  * in the domain (after HVM_BUILD, before the domain first runs). options is the model's own
- * string; each fd passed with the request is appended to it as ",fd=N" (N: kxend's descriptor
- * number, the first fd first), and kxend closes them after the model's create() returned, so a
- * model keeps what it needs with dup(). -ENOENT for an unknown model (the reason names the
- * known ones), -EBUSY when the domain is not being built, or the model's error. */
+ * string; each fd passed with the request is appended to it as ",fd=N", N being kxend's
+ * descriptor for it, first fd first. kxend keeps those descriptors open for the instance's
+ * whole life and closes them after the model's destroy() (a model never closes them). -ENOENT
+ * for an unknown model (the reason names the known ones), -EBUSY when the domain is not being
+ * built, or the model's error. */
 struct kxen_ctl_device_add {
     uint16_t domid;
     uint16_t pad[3];

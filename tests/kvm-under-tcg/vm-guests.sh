@@ -46,6 +46,37 @@ if [ -x /kxen/bin/xl ] && [ -f /kxen/guests/hello.elf ]; then
   xl dmesg | grep -q 'hello: shutting down (poweroff)'; tap $? "hello saw control/shutdown = poweroff"
   echo "=== xl-hello rc=$fails"
 fi
+# An HVM guest on kvm: SeaBIOS from the reset vector, its banner in xl dmesg (port 0x402),
+# then the emulated IDE disk's boot sector, which prints on COM1 (xl console -t serial) and on
+# port 0xe9.
+if [ -x /kxen/bin/xl ] && [ -f /usr/share/seabios/bios.bin ] && [ -f /kxen/guests/hvm-boot.img ]; then
+  echo "=== xl-hvm"
+  # COM1 is a pty: the initramfs has no devpts until here.
+  mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts 2>/dev/null
+  [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
+  export XENSTORED_RUNDIR=$KXEN_RUNDIR KXEN_ACCEL=kvm
+  printf '%s\n' 'name = "hvm"' 'type = "hvm"' 'memory = 32' 'serial = "pty"' 'boot = "c"' \
+    'xen_platform_pci = 0' "disk = [ '/kxen/guests/hvm-boot.img,raw,hda,rw' ]" > /kxen/run/hvm.cfg
+  n=0 fails=0
+  tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
+  timeout 60 xl create -q /kxen/run/hvm.cfg; tap $? "xl create hvm.cfg (type hvm, SeaBIOS, IDE disk, COM1 on a pty)"
+  id=$(xl domid hvm 2>/dev/null)
+  xl console -t serial hvm </dev/null >/kxen/run/hvm-serial.out 2>&1 &
+  cpid=$!
+  for i in $(seq 1 300); do
+    xl dmesg | grep -q "(d$id) KXEN-BOOTSECTOR-OK" && break
+    sleep 0.1
+  done
+  xl dmesg | grep -q "(d$id) SeaBIOS (version"; tap $? "SeaBIOS's banner reaches xl dmesg"
+  xl dmesg | grep -q "(d$id) Booting from Hard Disk"; tap $? "SeaBIOS boots from the IDE disk"
+  xl dmesg | grep -q "(d$id) KXEN-BOOTSECTOR-OK"; tap $? "the boot sector runs (port 0xe9)"
+  for i in $(seq 1 50); do grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out && break; sleep 0.1; done
+  grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out; tap $? "the boot sector's line reaches xl console -t serial (COM1)"
+  [ $fails = 0 ] || xl dmesg | grep "(d$id)" | tail -25 | sed 's/^/# /'
+  timeout 30 xl destroy hvm; tap $? "xl destroy hvm"
+  kill $cpid 2>/dev/null
+  echo "=== xl-hvm rc=$fails"
+fi
 grep -E ' (err|warn): ' /kxen/run/kxend.log | sed 's/^/# kxend: /' | head -20
 kill "$(cat /kxen/run/kxend.pid)" 2>/dev/null
 exit 0

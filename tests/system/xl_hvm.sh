@@ -54,6 +54,6 @@ check "SeaBIOS finds the PCI host bridge and ISA bridge" dmesg_has "Found [2-9] 
 check "SeaBIOS reads the RAM size from the CMOS" dmesg_has "RamSize: 0x01f[0-9a-f]* \[cmos\]"
 tty=$(xenstore-read "/local/domain/$id/serial/0/tty" 2>/dev/null)
 check "COM1's pty is named in serial/0/tty" test -c "$tty"
-xl dmesg | grep "(d$id)" | head -30 | sed 's/^/# /'
+xl dmesg | grep "(d$id)" | tail -12 | sed 's/^/# /'
 check "xl destroy removes the HVM domain" xl destroy seabios
 check "no domain is left" sh -c "! xl list seabios >/dev/null 2>&1"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "kxen/ctl_client.h"
@@ -23,8 +24,8 @@ static int device_add(struct kxl_ctx *ctx, uint16_t domid, const char *name, con
         return kxl_fail(ctx, -E2BIG, "device %s: options longer than %zu bytes", name,
                         sizeof(a.options) - 1);
     uint32_t len = 0;
-    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_DEVICE_ADD, &a, sizeof(a), &fd, fd >= 0 ? 1 : 0,
-                           NULL, 0, &len, NULL, NULL);
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_DEVICE_ADD, &a, sizeof(a), &fd, fd >= 0 ? 1 : 0, NULL,
+                           0, &len, NULL, NULL);
     if (rc < 0)
         return kxl_fail(ctx, rc, "kxend refused emulated device %s (%s): %s", name,
                         *options ? options : "no options", kxl_hv_reason(ctx, rc));
@@ -46,6 +47,16 @@ static int open_pty(struct kxl_ctx *ctx, char *tty, size_t ttylen)
         close(fd);
         return kxl_fail(ctx, -ENAMETOOLONG, "cannot name the serial pty");
     }
+    /* Raw from the start: the guest's bytes reach a reader unchanged and are not echoed back
+     * into the UART (termios settings stay with the pty while its master is open). */
+    int slave = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct termios t;
+    if (slave >= 0 && tcgetattr(slave, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(slave, TCSANOW, &t);
+    }
+    if (slave >= 0)
+        close(slave);
     return fd;
 }
 
@@ -85,9 +96,8 @@ bool kxl__hvm_disk_is_ide(const struct kxl_disk *k)
 static int build_op(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                     struct kxl_hvm_build *hb)
 {
-    struct kxen_ctl_hvm_build req = {.domid = hb->domid,
-                                     .store_evtchn = hb->store_port,
-                                     .console_evtchn = hb->console_port};
+    struct kxen_ctl_hvm_build req = {
+        .domid = hb->domid, .store_evtchn = hb->store_port, .console_evtchn = hb->console_port};
     const char *image = dc->kernel ? dc->kernel : dc->hvm.firmware;
     int fds[2] = {open(image, O_RDONLY | O_CLOEXEC), -1};
     if (fds[0] < 0)
@@ -164,4 +174,11 @@ int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     if (dc->hvm.xen_platform_pci && (rc = device_add(ctx, hb->domid, "xen-platform", "", -1)) < 0)
         return rc;
     return 0;
+}
+
+char *kxl_domain_serial_tty(struct kxl_ctx *ctx, uint16_t domid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/local/domain/%u/serial/0/tty", domid);
+    return ctx->xs ? kxl_xs_read(ctx, path) : NULL;
 }

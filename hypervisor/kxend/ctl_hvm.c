@@ -52,16 +52,22 @@ static int read_kernel(int fd, uint8_t **out, size_t *len, char *msg, size_t msg
 static int build(struct domain *d, const struct kxen_ctl_hvm_build *a, const int *fds,
                  unsigned nfds, char *msg, size_t msglen)
 {
-    int rc = hvm_prepare(d, a->store_evtchn, a->console_evtchn, msg, msglen);
-    if (rc < 0)
-        return rc;
-    if (a->boot == KXEN_HVM_BOOT_FIRMWARE)
+    int rc;
+    if (a->boot == KXEN_HVM_BOOT_FIRMWARE) {
+        if ((rc = hvm_prepare(d, true, a->store_evtchn, a->console_evtchn, msg, msglen)) < 0)
+            return rc;
         return hvm_load_firmware(d, fds[0], msg, msglen);
+    }
     uint8_t *img = NULL;
     size_t len = 0;
     if ((rc = read_kernel(fds[0], &img, &len, msg, msglen)) < 0)
         return rc;
-    rc = hvm_load_linux(d, img, len, nfds > 1 ? fds[1] : -1, a->cmdline, msg, msglen);
+    bool is_linux = loader_is_bzimage(img, len);
+    int ramdisk = nfds > 1 ? fds[1] : -1;
+    rc = hvm_prepare(d, is_linux, a->store_evtchn, a->console_evtchn, msg, msglen);
+    if (rc == 0)
+        rc = is_linux ? hvm_load_linux(d, img, len, ramdisk, a->cmdline, msg, msglen)
+                      : hvm_load_elf(d, img, len, ramdisk, a->cmdline, msg, msglen);
     free(img);
     return rc;
 }
@@ -73,8 +79,8 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
     int rc;
 
     memcpy(&a, req->payload, sizeof(a));
-    unsigned max_fds = a.boot == KXEN_HVM_BOOT_LINUX ? 2 : 1;
-    if (a.boot > KXEN_HVM_BOOT_LINUX || req->nfds < 1 || req->nfds > max_fds ||
+    unsigned max_fds = a.boot == KXEN_HVM_BOOT_KERNEL ? 2 : 1;
+    if (a.boot > KXEN_HVM_BOOT_KERNEL || req->nfds < 1 || req->nfds > max_fds ||
         !memchr(a.cmdline, 0, sizeof(a.cmdline)))
         return -EINVAL;
     struct domain *d = building_domain(a.domid, &rc);
@@ -96,7 +102,7 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
     r->entry = d->vcpus[0]->boot.entry;
     rep->len = sizeof(*r);
     log_info("domain %u: HVM %s, %llu MiB usable", d->domid,
-             a.boot == KXEN_HVM_BOOT_FIRMWARE ? "firmware boot" : "direct kernel boot",
+             a.boot == KXEN_HVM_BOOT_FIRMWARE ? "firmware boot" : "kernel boot",
              (unsigned long long)(r->ram_end >> 20));
     domain_put(d);
     return 0;

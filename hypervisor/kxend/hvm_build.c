@@ -101,12 +101,12 @@ static void place_special_pages(struct domain *d, uint64_t base, uint32_t store_
     d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN] = console_evtchn;
 }
 
-int hvm_prepare(struct domain *d, uint32_t store_evtchn, uint32_t console_evtchn, char *msg,
-                size_t msglen)
+int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t console_evtchn,
+                char *msg, size_t msglen)
 {
     if (d->hvm || atomic_load(&d->state) != DOM_BUILDING || d->vcpus[0]->boot_set)
         return loader_fail(msg, msglen, -EBUSY, "the domain already has an image");
-    if (!d->accel->hvm_init || !d->accel->irq_line || !d->accel->map_rom)
+    if (pc_modes && (!d->accel->hvm_init || !d->accel->irq_line || !d->accel->map_rom))
         return loader_fail(msg, msglen, -EOPNOTSUPP,
                            "the %s accelerator cannot run an HVM guest (an emulated PC starts in "
                            "16-bit real mode and needs interrupt controllers): use kxend "
@@ -130,7 +130,7 @@ int hvm_prepare(struct domain *d, uint32_t store_evtchn, uint32_t console_evtchn
     d->hvm = h; /* from here on, domain destroy releases it (hvm_domain_free) */
 
     char why[200] = "";
-    int rc = d->accel->hvm_init(d, why, sizeof(why));
+    int rc = d->accel->hvm_init ? d->accel->hvm_init(d, why, sizeof(why)) : 0;
     if (rc < 0)
         return loader_fail(msg, msglen, rc, "the %s accelerator cannot set up the PC: %s",
                            d->accel->name, why[0] ? why : strerror(-rc));
@@ -191,4 +191,18 @@ void hvm_aps_wait_for_sipi(struct domain *d)
         atomic_store(&d->vcpus[i]->state, VCPU_RUNNABLE);
         d->vcpus[i]->runstate = 1; /* RUNSTATE_runnable */
     }
+}
+
+int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
+                 const char *cmdline, char *msg, size_t msglen)
+{
+    /* The PV/PVH builder places the special pages exactly where hvm_prepare did. */
+    struct load_params p = {.image_fd = -1,
+                            .has_ramdisk = ramdisk_fd >= 0,
+                            .ramdisk_fd = ramdisk_fd,
+                            .cmdline = cmdline,
+                            .store_evtchn = (uint32_t)d->hvm_params[HVM_PARAM_STORE_EVTCHN],
+                            .console_evtchn = (uint32_t)d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN]};
+    struct load_result res;
+    return loader_load_image(d, img, len, &p, &res, msg, msglen);
 }

@@ -9,6 +9,7 @@
 #define KXEND_HVM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,10 +50,11 @@ struct hvm_domain {
 };
 
 /* The first part of every build: refuses what the machine cannot hold (RAM beyond the PCI
- * hole, an accelerator without HVM support), then d->hvm, the interrupt controllers, the
+ * hole; with pc_modes, an accelerator that cannot run a PC's real mode and interrupt
+ * controllers), then d->hvm, the interrupt controllers where the accelerator has them, the
  * debug ports and the special pages at the top of RAM. 0 or -errno with msg filled. */
-int hvm_prepare(struct domain *d, uint32_t store_evtchn, uint32_t console_evtchn, char *msg,
-                size_t msglen);
+int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t console_evtchn,
+                char *msg, size_t msglen);
 /* Firmware boot: the image read from fd (64..256 KiB, a multiple of 64 KiB) ends at 4 GiB
  * (read-only) and its last 128 KiB at 1 MiB (RAM); vCPU 0 at the reset vector. */
 int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);
@@ -60,6 +62,9 @@ int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);
  * protocol, with an optional ramdisk (fd < 0: none). */
 int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                    const char *cmdline, char *msg, size_t msglen);
+/* An ELF test guest (no firmware, entered as the accelerator enters PV/PVH guests). */
+int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
+                 const char *cmdline, char *msg, size_t msglen);
 /* Makes the secondary vCPUs wait for INIT/SIPI inside the accelerator (a PC's APs are not
  * brought up through VCPUOP_up). */
 void hvm_aps_wait_for_sipi(struct domain *d);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # type = "hvm" under xl: the HVM keys are checked at parse time (firmware, boot order, serial);
-# soft refuses an HVM guest at xl create, saying to use kvm, and leaves no domain behind; on
+# soft refuses a firmware HVM guest at xl create, saying to use kvm, and leaves no domain
+# behind, but runs a firmware-less test guest that drives COM1 and the IDE disk by PIO; on
 # kvm (when /dev/kvm is usable) SeaBIOS starts at the reset vector on the emulated PC and its
 # banner and PCI scan reach `xl dmesg`, COM1's pty is named in xenstore, and xl destroy
 # removes the domain. Booting a disk needs `int N`, which this host's nested KVM cannot
@@ -33,6 +34,61 @@ hvm_cfg "$d/seabios.cfg" seabios 'serial = "pty"' 'on_crash = "preserve"' 'xen_p
 KXEN_ACCEL=soft check "soft refuses an HVM guest at xl create and says to use kvm" \
   refused "$d/seabios.cfg" "use kxend --accel kvm"
 check "the refused domain is gone" sh -c "! xl list seabios >/dev/null 2>&1"
+
+# A test guest with no Xen interface on soft: a 64-bit ELF (no firmware) that writes to COM1
+# and port 0xe9, reads sector 0 of the IDE disk by PIO and prints its first bytes.
+cat >"$d/emu.S" <<'ASM'
+    .text
+    .globl _start
+_start:
+    lea msg(%rip), %rsi
+    call puts
+    mov $0x1f6, %dx; mov $0xe0, %al; out %al, %dx   /* master, LBA */
+    mov $0x1f2, %dx; mov $1, %al; out %al, %dx      /* one sector */
+    xor %eax, %eax
+    mov $0x1f3, %dx; out %al, %dx                   /* LBA 0 */
+    mov $0x1f4, %dx; out %al, %dx
+    mov $0x1f5, %dx; out %al, %dx
+    mov $0x1f7, %dx; mov $0x20, %al; out %al, %dx   /* READ SECTORS */
+1:  in %dx, %al; test $0x80, %al; jnz 1b
+    test $0x08, %al; jz fail
+    lea buf(%rip), %rdi; mov $256, %ecx; mov $0x1f0, %dx
+2:  in %dx, %ax; mov %ax, (%rdi); add $2, %rdi; dec %ecx; jnz 2b
+    lea buf(%rip), %rsi; movb $0, 16(%rsi)
+    call puts
+    lea nl(%rip), %rsi; call puts
+3:  hlt; jmp 3b
+fail:
+    lea nodrq(%rip), %rsi; call puts; jmp 3b
+puts:
+    mov $0x3f8, %dx
+4:  lodsb; test %al, %al; jz 5f
+    out %al, %dx; out %al, $0xe9; jmp 4b
+5:  ret
+    .data
+msg: .asciz "KXEN-EMU-UART-OK\n"
+nodrq: .asciz "IDE-NO-DRQ\n"
+nl: .asciz "\n"
+    .bss
+buf: .space 512
+ASM
+if cc -nostdlib -static -no-pie -Wl,-Ttext=0x200000 -Wl,--build-id=none -o "$d/emu.elf" "$d/emu.S" \
+  2>"$d/cc.err"; then
+  printf 'KXEN-IDE-SECTOR0' >"$d/emu.img"; truncate -s 1M "$d/emu.img"
+  hvm_cfg "$d/emu.cfg" emu "kernel = \"$d/emu.elf\"" 'serial = "pty"' 'xen_platform_pci = 0' \
+    "disk = [ '$d/emu.img,raw,hda,rw' ]"
+  KXEN_ACCEL=soft check "soft runs an HVM test guest (no firmware, no Xen interface)" xl create -q "$d/emu.cfg"
+  eid=$(xl domid emu 2>/dev/null)
+  edmesg() { xl dmesg | grep -q "(d$eid) $1"; }
+  wait_for 20 edmesg "KXEN-IDE-SECTOR0"
+  check "it writes to the emulated ports (0xe9 into xl dmesg)" edmesg "KXEN-EMU-UART-OK"
+  check "it reads the emulated IDE disk by PIO on soft" edmesg "KXEN-IDE-SECTOR0"
+  timeout 2 xl console -t serial emu </dev/null >"$d/emu.serial" 2>&1
+  check "its COM1 output reaches xl console -t serial" grep -q "KXEN-EMU-UART-OK" "$d/emu.serial"
+  check "xl destroy removes it" xl destroy emu
+else
+  not_ok "the test guest assembles"; sed 's/^/# /' "$d/cc.err"
+fi
 kxen-services stop >/dev/null 2>&1
 
 if ! accel_usable kvm; then

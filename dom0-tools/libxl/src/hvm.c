@@ -104,7 +104,7 @@ static int build_op(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         return kxl_fail(ctx, -errno, "cannot open %s %s: %s", dc->kernel ? "kernel" : "firmware",
                         image, strerror(errno));
     if (dc->kernel) {
-        req.boot = KXEN_HVM_BOOT_LINUX;
+        req.boot = KXEN_HVM_BOOT_KERNEL;
         snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
         if (dc->ramdisk && (fds[1] = open(dc->ramdisk, O_RDONLY | O_CLOEXEC)) < 0) {
             int rc = -errno;

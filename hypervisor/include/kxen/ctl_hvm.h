@@ -20,13 +20,17 @@
  * - KXEN_HVM_BOOT_FIRMWARE: one fd, the firmware image (64 KiB .. 256 KiB, a multiple of
  *   64 KiB: SeaBIOS's bios.bin), mapped read-only to end at 4 GiB and copied to end at 1 MiB;
  *   vCPU 0 starts at the reset vector in real mode.
- * - KXEN_HVM_BOOT_LINUX: the kernel (a bzImage), optionally the ramdisk: Linux's 32-bit boot
- *   protocol (boot_params, e820, command line), vCPU 0 at the protected-mode entry.
+ * - KXEN_HVM_BOOT_KERNEL: the kernel, optionally the ramdisk. A Linux bzImage boots through
+ *   Linux's 32-bit boot protocol (boot_params, e820, command line), vCPU 0 at the
+ *   protected-mode entry. An ELF image is loaded as for DOMAIN_LOAD and entered as the
+ *   accelerator enters PV/PVH guests (soft: 64-bit; kvm: the PVH entry): a test guest that
+ *   drives the emulated devices without firmware, on either accelerator.
  * The domain must be DOM_BUILDING with no image (-EBUSY), have at most KXEN_HVM_MAX_LOW_RAM
- * of RAM (-E2BIG), and run on an accelerator that can run an emulated PC (-EOPNOTSUPP, with
- * the reason). The vCPUs are created paused: DOMAIN_UNPAUSE starts them. */
+ * of RAM (-E2BIG), and, for firmware and bzImage boots, run on an accelerator that can run
+ * an emulated PC's CPU modes and interrupt controllers (-EOPNOTSUPP, with the reason). The
+ * vCPUs are created paused: DOMAIN_UNPAUSE starts them. */
 #define KXEN_HVM_BOOT_FIRMWARE 0
-#define KXEN_HVM_BOOT_LINUX 1
+#define KXEN_HVM_BOOT_KERNEL 1
 /* RAM lies below the PCI hole, which starts here (SeaBIOS then places 32-bit BARs above). */
 #define KXEN_HVM_PCI_HOLE 0xc0000000ull
 #define KXEN_HVM_MAX_LOW_RAM KXEN_HVM_PCI_HOLE
@@ -35,7 +39,7 @@ struct kxen_ctl_hvm_build {
     uint16_t pad;
     uint32_t boot; /* KXEN_HVM_BOOT_* */
     uint32_t store_evtchn, console_evtchn;
-    char cmdline[1024]; /* KXEN_HVM_BOOT_LINUX only; NUL-terminated */
+    char cmdline[1024]; /* KXEN_HVM_BOOT_KERNEL only; NUL-terminated */
 };
 struct kxen_ctl_hvm_build_rep {
     uint64_t ram_end; /* RAM the guest may use: [0, ram_end) minus the legacy holes */

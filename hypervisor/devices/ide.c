@@ -94,8 +94,8 @@ void ide_dma_run(struct ide_channel *ch)
             dma_fail(ch, BM_ST_ERROR, ATA_ER_ABRT);
             return;
         }
-        ssize_t done = ch->xfer_write ? pwrite(dr->fd, p, len, (off_t)off)
-                                      : pread(dr->fd, p, len, (off_t)off);
+        ssize_t done =
+            ch->xfer_write ? pwrite(dr->fd, p, len, (off_t)off) : pread(dr->fd, p, len, (off_t)off);
         if (done != (ssize_t)len) {
             dma_fail(ch, 0, ch->xfer_write ? ATA_ER_ABRT : ATA_ER_UNC);
             return;
@@ -125,8 +125,14 @@ static uint64_t bm_read(void *opaque, uint64_t offset, unsigned size)
     struct ide_channel *ch = &ide->ch[offset / 8];
     unsigned reg = offset % 8;
     pthread_mutex_lock(&ch->lock);
-    uint8_t regs[8] = {ch->bm_cmd, 0, ch->bm_status, 0, ch->bm_prd & 0xff,
-                       (ch->bm_prd >> 8) & 0xff, (ch->bm_prd >> 16) & 0xff, ch->bm_prd >> 24};
+    uint8_t regs[8] = {ch->bm_cmd,
+                       0,
+                       ch->bm_status,
+                       0,
+                       ch->bm_prd & 0xff,
+                       (ch->bm_prd >> 8) & 0xff,
+                       (ch->bm_prd >> 16) & 0xff,
+                       ch->bm_prd >> 24};
     pthread_mutex_unlock(&ch->lock);
     uint64_t v = 0;
     for (unsigned i = 0; i < size; i++)

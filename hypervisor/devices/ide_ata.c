@@ -91,15 +91,15 @@ static void identify(struct ide_channel *ch)
     put_word(b, 64, 0x0003); /* PIO 3 and 4 */
     for (unsigned w = 65; w <= 68; w++)
         put_word(b, w, 120);
-    put_word(b, 80, 0x00f0);        /* ATA/ATAPI-4 to -7 */
-    put_word(b, 82, 0x4020);        /* write cache */
-    put_word(b, 83, 0x7400);        /* LBA48, FLUSH CACHE, FLUSH CACHE EXT */
+    put_word(b, 80, 0x00f0); /* ATA/ATAPI-4 to -7 */
+    put_word(b, 82, 0x4020); /* write cache */
+    put_word(b, 83, 0x7400); /* LBA48, FLUSH CACHE, FLUSH CACHE EXT */
     put_word(b, 84, 0x4000);
     put_word(b, 85, 0x4020);
     put_word(b, 86, 0x3400);
     put_word(b, 87, 0x4000);
-    put_word(b, 88, 0x203f);        /* UDMA 0-5, mode 5 selected */
-    put_word(b, 93, 0x6000 | 0x1);  /* an 80-wire cable, so Linux keeps UDMA above 2 */
+    put_word(b, 88, 0x203f);       /* UDMA 0-5, mode 5 selected */
+    put_word(b, 93, 0x6000 | 0x1); /* an 80-wire cable, so Linux keeps UDMA above 2 */
     for (unsigned i = 0; i < 4; i++)
         put_word(b, 100 + i, (uint16_t)(dr->sectors >> (16 * i)));
     ch->buf_pos = 0;

@@ -114,6 +114,8 @@ static void gsi_sync(struct pci_bus *bus, uint8_t route)
 static void intx_update(struct pci_function *f, bool level)
 {
     struct pci_bus *bus = f->bus;
+    if (!f->config[PCI_CFG_INT_PIN])
+        return; /* no INTx pin (the host bridge): nothing to route */
     unsigned bit = (f->devfn >> 3) * 4 + (f->config[PCI_CFG_INT_PIN] - 1);
     uint64_t *word = &bus->irqs.pad[bit / 64];
     bool was = (*word >> (bit % 64)) & 1;

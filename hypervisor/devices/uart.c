@@ -8,11 +8,13 @@
  * device model keeps one), so the state is this model's own struct uart_regs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices.h"
@@ -58,7 +60,12 @@ struct uart {
     unsigned irq;
     bool irq_high;
     uint64_t port;
-    int fd; /* -1: the sink below */
+    int fd; /* -1: the sink below and uart_receive() */
+    /* With fd: a thread reads the console's bytes while the receive FIFO has room. */
+    pthread_t rx_thread;
+    pthread_cond_t rx_room;
+    int stop_pipe[2];
+    bool rx_started, stop;
     uart_sink_fn sink;
     void *sink_opaque;
     struct io_region *region;
@@ -137,6 +144,7 @@ static uint64_t uart_read(void *opaque, uint64_t offset, unsigned size)
             }
             if (!r->rx_count)
                 r->lsr &= ~LSR_DR;
+            pthread_cond_signal(&u->rx_room);
         }
         break;
     case 1:
@@ -218,6 +226,7 @@ static void uart_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
             r->rx_count = 0;
             r->rx_head = 0;
             r->lsr &= ~LSR_DR;
+            pthread_cond_signal(&u->rx_room);
         }
         r->fcr = v & 0xc9; /* enable, DMA mode, trigger level; the reset bits self-clear */
         break;
@@ -267,6 +276,43 @@ size_t uart_receive(void *uart_state, const uint8_t *buf, size_t len)
     return n;
 }
 
+static unsigned rx_room(const struct uart *u)
+{
+    unsigned cap = u->r.fcr & FCR_ENABLE ? UART_FIFO : 1;
+    return u->r.rx_count < cap ? cap - u->r.rx_count : 0;
+}
+
+/* Reads the console fd into the receive FIFO, never more than it has room for, so no byte is
+ * lost to an overrun: the console waits, as a terminal would with flow control. */
+static void *rx_main(void *arg)
+{
+    struct uart *u = arg;
+    struct pollfd p[2] = {{.fd = u->fd, .events = POLLIN},
+                          {.fd = u->stop_pipe[0], .events = POLLIN}};
+    for (;;) {
+        pthread_mutex_lock(&u->lock);
+        while (!u->stop && !rx_room(u))
+            pthread_cond_wait(&u->rx_room, &u->lock);
+        unsigned room = rx_room(u);
+        bool stop = u->stop;
+        pthread_mutex_unlock(&u->lock);
+        if (stop || (poll(p, 2, -1) < 0 && errno != EINTR) || p[1].revents)
+            break;
+        if (!(p[0].revents & POLLIN)) {
+            /* A pty master with no reader on the slave side reports a hang-up until one
+             * opens it: look again later instead of spinning. */
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        uint8_t buf[UART_FIFO];
+        ssize_t n = read(u->fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+        if (n > 0)
+            uart_receive(u, buf, (size_t)n);
+    }
+    return NULL;
+}
+
 static int uart_opt(void *ctx, const char *key, const char *val)
 {
     struct uart *u = ctx;
@@ -288,6 +334,27 @@ static int uart_opt(void *ctx, const char *key, const char *val)
     return -EINVAL;
 }
 
+/* Stops the console reader; the fd stays the machine's. */
+static void uart_free(struct uart *u)
+{
+    if (u->rx_started) {
+        pthread_mutex_lock(&u->lock);
+        u->stop = true;
+        pthread_cond_signal(&u->rx_room);
+        pthread_mutex_unlock(&u->lock);
+        ssize_t w = write(u->stop_pipe[1], "x", 1);
+        (void)w;
+        pthread_join(u->rx_thread, NULL);
+    }
+    if (u->stop_pipe[0] >= 0) {
+        close(u->stop_pipe[0]);
+        close(u->stop_pipe[1]);
+    }
+    pthread_cond_destroy(&u->rx_room);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+}
+
 static int uart_create(struct domain *d, const char *options, void **state)
 {
     struct uart *u = calloc(1, sizeof(*u));
@@ -302,12 +369,21 @@ static int uart_create(struct domain *d, const char *options, void **state)
     u->r.divisor = 12; /* 9600 baud */
     msr_update(u);
     u->r.msr &= ~MSR_DELTAS;
+    pthread_cond_init(&u->rx_room, NULL);
+    u->stop_pipe[0] = u->stop_pipe[1] = -1;
     int rc = dev_opts_each(options, uart_opt, u);
+    if (rc == 0 && u->fd >= 0 && pipe2(u->stop_pipe, O_CLOEXEC) < 0)
+        rc = -errno;
+    if (rc == 0 && u->fd >= 0) {
+        if (pthread_create(&u->rx_thread, NULL, rx_main, u))
+            rc = -EAGAIN;
+        else
+            u->rx_started = true;
+    }
     if (rc == 0)
         rc = io_register_port(d, u->port, 8, &uart_ops, u, &u->region);
     if (rc) {
-        pthread_mutex_destroy(&u->lock);
-        free(u);
+        uart_free(u);
         return rc;
     }
     *state = u;
@@ -319,8 +395,7 @@ static void uart_destroy(struct domain *d, void *state)
     (void)d;
     struct uart *u = state;
     io_region_unregister(u->region);
-    pthread_mutex_destroy(&u->lock);
-    free(u);
+    uart_free(u);
 }
 
 static const struct device_model uart_model = {

@@ -279,7 +279,7 @@ Test(ide, unplugging_the_disks_leaves_a_controller_without_drives)
 
 Test(ide, random_port_values_never_crash_the_model)
 {
-    static const uint16_t ports[] = {0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7,
+    static const uint16_t ports[] = {0x1f0, 0x1f1, 0x1f2,  0x1f3,  0x1f4,  0x1f5, 0x1f6, 0x1f7,
                                      0x3f6, BM,    BM + 2, BM + 4, BM + 8, 0x170, 0x177};
     srand(1);
     for (unsigned i = 0; i < 200000; i++) {

@@ -51,6 +51,8 @@ Test(pci, the_address_register_reads_back_and_the_host_bridge_and_isa_bridge_ans
     cr_assert_eq(pin(0xcfe, 4), 0xffffffffu, "an access past the data window");
     pci_cfg_wr(0, 0, 4, 0);
     cr_assert_eq(pci_cfg_rd(0, 0, 4), 0x12378086u, "identity is read-only");
+    pci_cfg_wr(0, 4, 2, PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE);
+    cr_assert_eq(pci_cfg_rd(0, 4, 2) & 0x7, 0x7, "a function without INTx takes a command");
     pci_cfg_wr(0, 0x59, 1, 0x30);
     cr_assert_eq(pci_cfg_rd(0, 0x59, 1), 0x30, "PAM registers are writable");
 }

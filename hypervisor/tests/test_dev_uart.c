@@ -1,5 +1,9 @@
 /* 16550A UART: transmit to the sink, receive FIFO, interrupt identification and the line,
  * divisor latch, loopback as the 8250 driver probes it. */
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "../devices/devices.h"
 #include "test_dev_fake.h"
 
@@ -112,4 +116,33 @@ Test(uart, wide_accesses_and_options_are_refused)
     cr_assert_eq(m->create(&fake_dom, "irq=16", &s), -EINVAL);
     cr_assert_eq(m->create(&fake_dom, "fd=999", &s), -EBADF);
     cr_assert_eq(m->create(&fake_dom, "port=0x3f8", &s), -EEXIST);
+}
+
+TestSuite(uart_fd, .init = fake_machine_reset);
+
+Test(uart_fd, with_an_fd_output_goes_to_it_and_its_input_arrives_without_loss)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    char opts[32];
+    snprintf(opts, sizeof(opts), "fd=%d", sv[1]);
+    void *s = dev_create("uart", opts);
+    pout(COM1, 1, 'k');
+    char c;
+    cr_assert_eq(read(sv[0], &c, 1), 1);
+    cr_assert_eq(c, 'k');
+    pout(COM1 + 2, 1, 0x01); /* FIFO */
+    const char *msg = "more than sixteen bytes of console input";
+    cr_assert_eq(write(sv[0], msg, strlen(msg)), (ssize_t)strlen(msg));
+    for (size_t i = 0; i < strlen(msg); i++) {
+        for (int t = 0; t < 300 && !(pin(COM1 + 5, 1) & 1); t++)
+            usleep(10000);
+        cr_assert(pin(COM1 + 5, 1) & 1, "byte %zu arrived", i);
+        cr_assert_eq(pin(COM1, 1), (uint8_t)msg[i]);
+    }
+    cr_assert_eq(pin(COM1 + 5, 1) & 0x02, 0, "no overrun");
+    dev_destroy("uart", s);
+    cr_assert_eq(write(sv[0], "x", 1), 1, "the fd stays open for the machine");
+    close(sv[0]);
+    close(sv[1]);
 }

@@ -11,7 +11,7 @@ libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src
                dom0-tools/libxl/src/services.c dom0-tools/libxl/src/coredump.c \
                dom0-tools/libxl/src/device.c dom0-tools/libxl/src/hotplug.c \
                dom0-tools/libxl/src/disk.c dom0-tools/libxl/src/nic.c \
-               dom0-tools/libxl/src/hvm.c
+               dom0-tools/libxl/src/hvm.c dom0-tools/libxl/src/hvm_nic.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)

@@ -196,7 +196,11 @@ static int check_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
         char label[96];
         snprintf(label, sizeof(label), "vif %zu (bridge %s)", i,
                  dc->vifs[i].bridge ? dc->vifs[i].bridge : "xenbr0");
-        if ((rc = kxl__nic_check(ctx, &dc->vifs[i], label)))
+        if (dc->type == KXL_TYPE_HVM && dc->vifs[i].type_ioemu)
+            rc = kxl__hvm_nic_check(ctx, &dc->vifs[i], label);
+        else
+            rc = kxl__nic_check(ctx, &dc->vifs[i], label);
+        if (rc)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (dc->vifs[i].has_mac && dc->vifs[j].has_mac &&
@@ -221,7 +225,8 @@ static int build_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
         if (dc->type != KXL_TYPE_HVM || !kxl__hvm_disk_is_ide(&dc->disks[i]))
             rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
     for (size_t i = 0; i < dc->nr_vifs && !rc; i++)
-        rc = kxl__nic_nodes(ctx, &dc->vifs[i], b->domid, (uint32_t)i, &b->devs[b->nr_devs++]);
+        if (dc->type != KXL_TYPE_HVM || !dc->vifs[i].type_ioemu)
+            rc = kxl__nic_nodes(ctx, &dc->vifs[i], b->domid, (uint32_t)i, &b->devs[b->nr_devs++]);
     return rc;
 }
 

@@ -1,8 +1,8 @@
-/* Building a type "hvm" domain: kxend's HVM_BUILD (SeaBIOS at the reset vector, or a Linux
- * kernel through the 32-bit boot protocol), then the emulated PC's device list, one
- * DEVICE_ADD each, in the order the models need (hypervisor/devices/README.md): PCI host
- * bridge, ISA bridge, CMOS with the RAM size and boot order, COM1 on a pty, the PS/2 and reset
- * controller, the IDE controller with the hd* disks, the Xen platform device. */
+/* Building a type "hvm" domain: kxend's HVM_BUILD (SeaBIOS at the reset vector, or a kernel),
+ * then the emulated PC's device list, one DEVICE_ADD each, in the order the models need
+ * (hypervisor/devices/README.md): PCI host bridge, ISA bridge, CMOS with the RAM size and boot
+ * order, COM1 on a pty, the PS/2 and reset controller, the IDE controller with the hd* disks,
+ * the Xen platform device, the emulated NIC (hvm_nic.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,8 +15,8 @@
 #include "kxen/ctl_hvm.h"
 #include "kxl_internal.h"
 
-static int device_add(struct kxl_ctx *ctx, uint16_t domid, const char *name, const char *options,
-                      int fd)
+int kxl__hvm_device_add(struct kxl_ctx *ctx, uint16_t domid, const char *name, const char *options,
+                        int fd)
 {
     struct kxen_ctl_device_add a = {.domid = domid};
     snprintf(a.name, sizeof(a.name), "%s", name);
@@ -133,12 +133,6 @@ static int build_op(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                    struct kxl_hvm_build *hb)
 {
-    for (size_t i = 0; i < dc->nr_vifs; i++)
-        if (dc->vifs[i].type_ioemu)
-            return kxl_fail(ctx, -EOPNOTSUPP,
-                            "vif %zu: emulated NICs (type=ioemu) are not wired to a network "
-                            "yet: use a PV vif (type=vif)",
-                            i);
     int rc = build_op(ctx, dc, hb);
     if (rc < 0)
         return rc;
@@ -149,30 +143,35 @@ int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         if (*c != 'n') /* network boot needs a NIC option ROM kxen does not have */
             boot[nb++] = *c;
     boot[nb] = 0;
-    if ((rc = device_add(ctx, hb->domid, "pci-host", "", -1)) < 0 ||
-        (rc = device_add(ctx, hb->domid, "piix3", "", -1)) < 0)
+    if ((rc = kxl__hvm_device_add(ctx, hb->domid, "pci-host", "", -1)) < 0 ||
+        (rc = kxl__hvm_device_add(ctx, hb->domid, "piix3", "", -1)) < 0)
         return rc;
     snprintf(opts, sizeof(opts), "lowmem=%llu,cpus=%u%s%s", (unsigned long long)hb->ram_end,
              dc->vcpus, nb ? ",boot=" : "", boot);
-    if ((rc = device_add(ctx, hb->domid, "cmos", opts, -1)) < 0)
+    if ((rc = kxl__hvm_device_add(ctx, hb->domid, "cmos", opts, -1)) < 0)
         return rc;
     if (dc->hvm.serial_pty) {
         int fd = open_pty(ctx, hb->serial_tty, sizeof(hb->serial_tty));
         if (fd < 0)
             return fd;
-        rc = device_add(ctx, hb->domid, "uart", "", fd);
+        rc = kxl__hvm_device_add(ctx, hb->domid, "uart", "", fd);
         close(fd);
         if (rc < 0)
             return rc;
     }
-    if ((rc = device_add(ctx, hb->domid, "i8042", "", -1)) < 0)
+    if ((rc = kxl__hvm_device_add(ctx, hb->domid, "i8042", "", -1)) < 0)
         return rc;
     if ((rc = ide_options(ctx, dc, opts, sizeof(opts))) < 0)
         return rc;
-    if (opts[0] && (rc = device_add(ctx, hb->domid, "piix3-ide", opts, -1)) < 0)
+    if (opts[0] && (rc = kxl__hvm_device_add(ctx, hb->domid, "piix3-ide", opts, -1)) < 0)
         return rc;
-    if (dc->hvm.xen_platform_pci && (rc = device_add(ctx, hb->domid, "xen-platform", "", -1)) < 0)
+    if (dc->hvm.xen_platform_pci &&
+        (rc = kxl__hvm_device_add(ctx, hb->domid, "xen-platform", "", -1)) < 0)
         return rc;
+    for (size_t i = 0; i < dc->nr_vifs; i++)
+        if (dc->vifs[i].type_ioemu &&
+            (rc = kxl__hvm_nic_add(ctx, hb->domid, &dc->vifs[i], (uint32_t)i)) < 0)
+            return rc;
     return 0;
 }
 

@@ -46,6 +46,12 @@ struct kxl_hvm_build {
  * reason recorded (kxl_fail). */
 int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                    struct kxl_hvm_build *hb);
+/* One DEVICE_ADD: model name, its options, and fd (-1: none) sent along. */
+int kxl__hvm_device_add(struct kxl_ctx *ctx, uint16_t domid, const char *name, const char *options,
+                        int fd);
+/* A vif type=ioemu (hvm_nic.c): checked before the domain exists, then its tap and RTL8139. */
+int kxl__hvm_nic_check(struct kxl_ctx *ctx, const struct kxl_vif *v, const char *label);
+int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *v, uint32_t devid);
 /* An hd* disk: the emulated IDE controller's, not a PV vbd. */
 bool kxl__hvm_disk_is_ide(const struct kxl_disk *k);
 

@@ -103,8 +103,8 @@ id=$(xl domid seabios 2>/dev/null)
 dmesg_has() { xl dmesg | grep -q "(d$id) $1"; }
 wait_for 20 dmesg_has "SeaBIOS (version"
 check "SeaBIOS's banner reaches xl dmesg" dmesg_has "SeaBIOS (version"
-wait_for 20 dmesg_has "init bdf=00:02.0 id=5853:0001"
-check "SeaBIOS sees the Xen platform device (5853:0001)" dmesg_has "init bdf=00:02.0 id=5853:0001"
+wait_for 20 dmesg_has "PCI: init bdf=00:02.0 id=5853:0001"
+check "SeaBIOS sees the Xen platform device (5853:0001)" dmesg_has "PCI: init bdf=00:02.0 id=5853:0001"
 check "SeaBIOS finds the PCI functions (host bridge, ISA bridge, Xen platform device)" \
   dmesg_has "Found [3-9] PCI devices"
 check "SeaBIOS reads the RAM size from the CMOS" dmesg_has "RamSize: 0x01f[0-9a-f]* \[cmos\]"

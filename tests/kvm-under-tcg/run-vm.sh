@@ -77,6 +77,8 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
       install -D -m 644 /usr/share/seabios/bios.bin "$root/usr/share/seabios/bios.bin"
       hvm_boot_sector "$root/kxen/guests/hvm-boot.img"
     fi
+    # The VM's own kernel, booted again as an HVM guest (direct kernel boot).
+    cp "$kernel" "$root/kxen/guests/vmlinuz"
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi

@@ -71,8 +71,7 @@ fail:;
     if (s >= 0)
         close(s);
     close(fd);
-    return kxl_fail(ctx, rc, "cannot %s tap %s (bridge %s): %s", step, name, bridge,
-                    strerror(-rc));
+    return kxl_fail(ctx, rc, "cannot %s tap %s (bridge %s): %s", step, name, bridge, strerror(-rc));
 }
 
 int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *v, uint32_t devid)

@@ -41,3 +41,13 @@ test_guests_NEEDS    += $(GUESTS)
 # Network test guest on the runtime's netfront (tests/system/net_guests.sh).
 GUEST_IMAGES += nettest
 nettest_SRCS += $(wildcard guests/nettest/*.c)
+
+# hvmtest: no Xen interface, only the emulated PC's devices (hypervisor/devices), raw code
+# without the runtime (printf.c is pure formatting). An ELF for kxend (e_entry on soft, the
+# PHYS32 note on kvm) whose first sections, made flat with `objcopy -O binary`, are also a
+# bzImage: the header at 0xffc00, the 32-bit entry at 1 MiB (tests/system/hvm_devices.sh).
+TEST_GUESTS += hvmtest
+hvmtest_SRCS    += $(wildcard guests/hvmtest/*.c guests/hvmtest/*.S) guests/runtime/printf.c
+hvmtest_RUNTIME := none
+hvmtest_LDFLAGS += -Wl,--section-start=.setup=0xffc00 -Wl,--section-start=.head=0x100000 \
+                   -Wl,-Ttext=0x101000 -Wl,-e,hvmtest_start64

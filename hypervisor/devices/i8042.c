@@ -247,6 +247,12 @@ static uint64_t kbd_read(struct i8042 *k, unsigned port, uint64_t offset, unsign
         v = k->queue[k->head];
         k->head = (k->head + 1) % OUT_QUEUE;
         k->count--;
+        /* The next byte loads into an empty output buffer: a new edge for the (edge-
+         * triggered) PIC, so each byte gets its own interrupt. */
+        if (k->irq1)
+            domain_irq_set_level(k->d, KBD_IRQ, k->irq1 = false);
+        if (k->irq12)
+            domain_irq_set_level(k->d, AUX_IRQ, k->irq12 = false);
     } else {
         v = 0; /* an empty buffer reads its last value on hardware; 0 is as good */
     }

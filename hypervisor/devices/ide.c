@@ -47,6 +47,16 @@ void ide_irq_update(struct ide_channel *ch)
     }
 }
 
+void ide_raise(struct ide_channel *ch)
+{
+    if (ch->line_up) {
+        ch->line_up = false;
+        domain_irq_set_level(ch->d, ch->irq, false);
+    }
+    ch->intrq = true;
+    ide_irq_update(ch);
+}
+
 static bool channel_empty(const struct ide_channel *ch)
 {
     return ch->drive[0].fd < 0 && ch->drive[1].fd < 0;

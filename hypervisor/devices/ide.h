@@ -88,6 +88,9 @@ void ide_finish(struct ide_channel *ch, uint8_t err);
 
 /* ide.c */
 void ide_irq_update(struct ide_channel *ch);
+/* A new interrupt event: INTRQ on, with a fresh edge even if the line was still high (the
+ * legacy IDE lines are edge-triggered at the PIC). */
+void ide_raise(struct ide_channel *ch);
 /* Runs a DMA command once both the command and the bus master's start bit are there. */
 void ide_dma_run(struct ide_channel *ch);
 

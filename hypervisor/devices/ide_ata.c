@@ -27,8 +27,7 @@ void ide_finish(struct ide_channel *ch, uint8_t err)
     ch->buf_pos = ch->buf_len = 0;
     ch->error = err;
     ch->status = ATA_ST_DRDY | ATA_ST_DSC | (err ? ATA_ST_ERR : 0);
-    ch->intrq = true;
-    ide_irq_update(ch);
+    ide_raise(ch);
 }
 
 void ide_set_signature(struct ide_channel *ch)
@@ -107,8 +106,7 @@ static void identify(struct ide_channel *ch)
     ch->left = 0;
     ch->xfer = XFER_PIO_IN;
     ch->status = ATA_ST_DRDY | ATA_ST_DSC | ATA_ST_DRQ;
-    ch->intrq = true;
-    ide_irq_update(ch);
+    ide_raise(ch);
 }
 
 /* The start sector and count of the command's taskfile; false when outside the image. */
@@ -158,8 +156,7 @@ static void pio_fill(struct ide_channel *ch)
     ch->buf_pos = 0;
     ch->buf_len = n * IDE_SECTOR;
     ch->status = ATA_ST_DRDY | ATA_ST_DSC | ATA_ST_DRQ;
-    ch->intrq = true;
-    ide_irq_update(ch);
+    ide_raise(ch);
 }
 
 /* Opens the next PIO block for the host to fill (the first without an interrupt). */
@@ -170,8 +167,7 @@ static void pio_expect(struct ide_channel *ch, bool irq)
     ch->buf_len = n * IDE_SECTOR;
     ch->status = ATA_ST_DRDY | ATA_ST_DSC | ATA_ST_DRQ;
     if (irq) {
-        ch->intrq = true;
-        ide_irq_update(ch);
+        ide_raise(ch);
     }
 }
 
@@ -339,10 +335,10 @@ uint32_t ide_data_read(struct ide_channel *ch, unsigned size)
         if (ch->left) {
             pio_fill(ch);
         } else { /* the last block's interrupt came when it was filled: none at its end */
-            bool pending = ch->intrq;
-            ide_finish(ch, 0);
-            ch->intrq = pending;
-            ide_irq_update(ch);
+            ch->xfer = XFER_NONE;
+            ch->buf_pos = ch->buf_len = 0;
+            ch->error = 0;
+            ch->status = ATA_ST_DRDY | ATA_ST_DSC;
         }
     }
     return v;

@@ -323,7 +323,8 @@ static uint8_t wmask(unsigned off)
     if (off < 6 || (off >= R_MAR && off < R_MAR + 8) || (off >= R_TSAD && off < R_CR))
         return 0xff;
     if (off >= R_TSD && off < R_TSAD)
-        return (off & 3) == 1 ? 0xdf : (off & 3) == 0 ? 0xff : (off & 3) == 2 ? 0x3f : 0;
+        /* size and early-transmit threshold; OWN and the status bits are the card's */
+        return (off & 3) == 0 ? 0xff : (off & 3) == 1 ? 0x1f : (off & 3) == 2 ? 0x3f : 0;
     switch (off) {
     case R_CAPR:
     case R_CAPR + 1:
@@ -381,6 +382,8 @@ static void reg_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
         uint8_t b = (val >> (8 * i)) & 0xff;
         if (o == R_ISR || o == R_ISR + 1) { /* write one to clear */
             n->regs[o] &= ~b;
+        } else if (o >= R_MPC && o < R_MPC + 4) { /* any write resets the missed count */
+            put(n, R_MPC, 4, 0);
         } else if (o == R_CR) {
             if (b & CR_RST) {
                 chip_reset(n);

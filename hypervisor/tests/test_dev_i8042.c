@@ -83,6 +83,16 @@ Test(i8042, the_mouse_answers_through_d4_on_irq_12)
     cr_assert_eq(reply(), 0x5a, "loop back through the mouse port");
 }
 
+Test(i8042, each_byte_of_a_reply_gets_its_own_edge_on_irq_1)
+{
+    unsigned before = fake_irq_rises[1];
+    pout(0x60, 1, 0xf2); /* ACK, 0xAB, 0x41 */
+    for (int i = 0; i < 3; i++)
+        pin(0x60, 1);
+    cr_assert_eq(fake_irq_rises[1] - before, 3);
+    cr_assert_not(fake_irq_level[1]);
+}
+
 Test(i8042, command_fe_reboots)
 {
     pout(0x64, 1, 0xfe);

@@ -133,6 +133,16 @@ Test(ide, pio_reads_and_writes_move_whole_sectors_at_lba28_and_lba48)
     cr_assert_eq(s[511], 0xa5);
 }
 
+Test(ide, every_pio_block_gets_its_own_interrupt_edge)
+{
+    taskfile(0xe0, 3, 0);
+    pout(0x1f7, 1, 0x20);
+    for (unsigned k = 0; k < 3; k++) /* data only: the status register is never read */
+        for (unsigned i = 0; i < 256; i++)
+            pin(0x1f0, 2);
+    cr_assert_eq(fake_irq_rises[14], 3, "one edge per sector, %u", fake_irq_rises[14]);
+}
+
 Test(ide, read_multiple_needs_set_multiple_and_then_moves_blocks)
 {
     taskfile(0xe0, 4, 0);

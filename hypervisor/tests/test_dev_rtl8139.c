@@ -191,6 +191,8 @@ Test(rtl8139, a_ring_outside_ram_drops_frames_and_counts_them)
     }
     cr_assert_geq(pin(IO + 0x4c, 4), 1, "missed packet counter");
     cr_assert_eq(pin(IO + 0x3e, 2) & 1, 0);
+    pout(IO + 0x4c, 4, 0x1234);
+    cr_assert_eq(pin(IO + 0x4c, 4), 0, "a write resets it");
 }
 
 Test(rtl8139, an_unplugged_nic_leaves_the_bus)

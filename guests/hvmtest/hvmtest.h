@@ -1,0 +1,69 @@
+/* hvmtest: a guest with no Xen interface at all, only the emulated PC (hypervisor/devices):
+ * it finds its devices on the PCI bus and checks the UART, the IDE disk through PIO and
+ * bus-master DMA (and a DMA aimed outside its RAM, which must end in an error bit), and the
+ * RTL8139 in internal loopback. Everything is polled: no interrupt is taken. It reports on
+ * COM1 and on port 0xe9 (`xl dmesg`), ending with "RESULT PASS" or "RESULT FAIL". */
+#ifndef HVMTEST_H
+#define HVMTEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* Identity-mapped scratch memory (the image and its stack stay below 2 MiB). */
+#define SCRATCH_PRD 0x9000ull
+#define SCRATCH_DMA 0x200000ull
+#define SCRATCH_NIC 0x300000ull
+
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Records a check: prints "ok"/"FAIL what" and remembers a failure. */
+void check(bool ok, const char *what);
+
+uint32_t pci_read(unsigned devfn, unsigned reg);
+void pci_write(unsigned devfn, unsigned reg, uint32_t v);
+/* The devfn of vendor:device on bus 0, or -1. */
+int pci_find(uint16_t vendor, uint16_t device);
+
+void ide_tests(int devfn);
+/* A one-sector DMA read with the drive's interrupt enabled (irq.c waits for it). */
+void ide_dma_read_for_irq(void);
+void nic_tests(int devfn);
+/* Needs the PIC: skipped (and says so) where none answers. */
+void irq_tests(int ide_devfn);
+
+#endif

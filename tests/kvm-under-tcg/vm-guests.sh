@@ -98,7 +98,7 @@ if [ -x /kxen/bin/xl ] && [ -f /kxen/guests/vmlinuz ]; then
   else
     printf '%s\n' 'name = "hvmlinux"' 'type = "hvm"' 'memory = 128' 'serial = "pty"' \
       'xen_platform_pci = 0' 'kernel = "/kxen/guests/vmlinuz"' 'on_reboot = "destroy"' \
-      'cmdline = "console=ttyS0 panic=-1 loglevel=6"' > /kxen/run/hvmlinux.cfg
+      'cmdline = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 loglevel=6"' > /kxen/run/hvmlinux.cfg
     timeout 60 xl create -q /kxen/run/hvmlinux.cfg; tap $? "xl create hvmlinux.cfg (type hvm, kernel = Debian's vmlinuz)"
     xl console -t serial hvmlinux </dev/null >/kxen/run/hvmlinux-serial.out 2>&1 &
     cpid=$!
@@ -113,7 +113,7 @@ if [ -x /kxen/bin/xl ] && [ -f /kxen/guests/vmlinuz ]; then
   reached "Linux version 6" "Linux prints its banner on COM1 (console=ttyS0)"
   reached "Kernel panic\|VFS:" "Linux boots until it looks for its root file system"
   if [ -f /kxen/run/hvmlinux.cfg ]; then
-    tr -d '\r' </kxen/run/hvmlinux-serial.out | grep -E "Linux version|Command line|BIOS-e820|printk: console|pci 0000|VFS|panic" | head -20 | sed 's/^/# /'
+    tr -d '\r' </kxen/run/hvmlinux-serial.out | grep -E "Decompressing|Booting the kernel|Linux version|Command line|BIOS-e820|printk: console|pci 0000|VFS|panic" | head -20 | sed 's/^/# /'
     timeout 30 xl destroy hvmlinux >/dev/null 2>&1
     kill $cpid 2>/dev/null
   fi

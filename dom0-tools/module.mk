@@ -4,14 +4,15 @@ INCLUDES += dom0-tools/libxl/include
 # libkxlcfg: the xl.cfg parser alone (no dependency besides libc), for its unit test.
 STATIC_LIBS += libkxlcfg libkxl
 libkxlcfg_SRCS += dom0-tools/libxl/src/cfg_parse.c dom0-tools/libxl/src/cfg_domain.c \
-                  dom0-tools/libxl/src/cfg_devices.c
+                  dom0-tools/libxl/src/cfg_devices.c dom0-tools/libxl/src/cfg_hvm.c
 # libkxl proper: the parser plus context, domain build/teardown, services; its users also link
 # kxend's control client and libxenstore.
 libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src/build.c \
                dom0-tools/libxl/src/services.c dom0-tools/libxl/src/coredump.c \
                dom0-tools/libxl/src/admin.c \
                dom0-tools/libxl/src/device.c dom0-tools/libxl/src/hotplug.c \
-               dom0-tools/libxl/src/disk.c dom0-tools/libxl/src/nic.c
+               dom0-tools/libxl/src/disk.c dom0-tools/libxl/src/nic.c \
+               dom0-tools/libxl/src/hvm.c dom0-tools/libxl/src/hvm_nic.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)

@@ -8,6 +8,8 @@ PKGS=(
   # test-only: Xen's real headers and clients, the kvm-under-tcg harness
   libxen-dev xenstore-utils xen-utils-4.17
   qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod
+  # HVM guests boot Debian's SeaBIOS (/usr/share/seabios/bios.bin)
+  seabios
   clang libclang-rt-14-dev clang-format
 )
 # KXEN_DEPS_EXTRA (space-separated names) is appended to the list: tests use it to prove the

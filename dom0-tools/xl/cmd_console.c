@@ -1,11 +1,13 @@
 /* xl console: attaches the terminal to a domain's PV console through xenconsoled's socket
  * (protocol in docs/xl.md: "ATTACH <domid>\n" -> "OK\n" or "ERR <reason>\n", then raw bytes
- * both ways). Ctrl-] (0x1d) detaches, as with Xen's xenconsole.
+ * both ways), or with -t serial to an HVM guest's COM1 pty (named in serial/0/tty, as QEMU
+ * names its own). Ctrl-] (0x1d) detaches, as with Xen's xenconsole.
  * Line ends: the terminal is in raw mode (no output post-processing), and kxen's guest
  * runtime ends lines with a bare \n, so xl writes \r\n for each \n not already preceded by
  * \r when its output is a terminal, as a terminal's own ONLCR would. Everything else stays
  * byte for byte: the socket, the log, and xl's output to a pipe or file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -194,6 +196,64 @@ int xl_console_attach(const char *rundir, uint16_t domid)
     return rc;
 }
 
+/* COM1 of an HVM guest: the pty slave kxend's UART writes to, relayed until the pty closes
+ * (the domain is gone) or Ctrl-]. The slave is made raw so the guest's bytes pass unchanged. */
+static int serial_attach(uint16_t domid)
+{
+    char *tty = kxl_domain_serial_tty(xl_ctx, domid);
+    if (!tty) {
+        xl_err("console: domain %u has no emulated serial port (HVM guests with serial = "
+               "\"pty\" have one; use -t pv)",
+               domid);
+        return -ENOENT;
+    }
+    int fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        xl_err("console: cannot open %s (domain %u's serial port): %s", tty, domid, strerror(-rc));
+        free(tty);
+        return rc;
+    }
+    free(tty);
+    struct termios t;
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    raw_terminal();
+    struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    char buf[4096];
+    bool stdin_open = true;
+    for (;;) {
+        p[0].fd = stdin_open ? 0 : -1;
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n <= 0 || kxen_write_full(1, buf, n) < 0)
+                break;
+        }
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(0, buf, sizeof(buf));
+            char *esc = n > 0 ? memchr(buf, XL_CONSOLE_ESCAPE, n) : NULL;
+            if (n <= 0)
+                stdin_open = false;
+            else if (esc) {
+                if (esc > buf)
+                    kxen_write_full(fd, buf, esc - buf);
+                break;
+            } else if (kxen_write_full(fd, buf, n) < 0)
+                break;
+        }
+    }
+    restore_terminal();
+    close(fd);
+    return 0;
+}
+
 int main_console(int argc, char **argv)
 {
     const char *type = "pv";
@@ -228,10 +288,7 @@ int main_console(int argc, char **argv)
         xl_err("console: Domain-0 is the host; it has no console here");
         return 1;
     }
-    if (strcmp(type, "serial") == 0) {
-        xl_err("console: domain %u has no emulated serial port (only HVM guests do; use -t pv)",
-               domid);
-        return 1;
-    }
+    if (strcmp(type, "serial") == 0)
+        return serial_attach(domid) < 0 ? 1 : 0;
     return xl_console_attach(kxl_rundir(xl_ctx), domid) < 0 ? 1 : 0;
 }

@@ -331,9 +331,18 @@ static int kvm_vcpu_boot(struct vcpu *v, const struct vcpu_boot *boot)
         s.cr3 = s.cr4 = s.efer = 0;
         r.rip = boot->entry;
         r.rbx = boot->rbx;
+        r.rsi = boot->rsi; /* Linux's 32-bit boot protocol: esi = boot_params */
         break;
     case VCPU_BOOT_REAL16:
-        /* Emulated-hardware guests: KVM's reset state, with cs:ip pointing at the entry. */
+        /* Emulated-hardware guests: KVM's reset state, with cs:ip pointing at the entry. The
+         * reset vector itself keeps the CPU's reset cs (0xf000, base 0xffff0000): the
+         * firmware's first instruction is the one 16 bytes below 4 GiB. */
+        if (boot->entry == 0xfffffff0u) {
+            s.cs.selector = 0xf000;
+            s.cs.base = 0xffff0000u;
+            r.rip = 0xfff0;
+            break;
+        }
         if (boot->entry >= 0x100000)
             return -EINVAL;
         s.cs.selector = (uint16_t)((boot->entry >> 4) & 0xf000);
@@ -636,5 +645,8 @@ const struct accel_ops accel_kvm_ops = {
     .hypercall_entry = kvm_hypercall_entry,
     .map_foreign_page = kvm_map_foreign_page,
     .unmap_foreign_page = kvm_unmap_foreign_page,
+    .hvm_init = kvm_hvm_init,
+    .irq_line = kvm_hvm_irq_line,
+    .map_rom = kvm_hvm_map_rom,
 };
 ACCEL_REGISTER(accel_kvm_ops);

@@ -75,6 +75,11 @@ void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
 int kvm_kick_signal(void);
 void kvm_kick_signal_install(void);
 
+/* kvm_hvm.c: the emulated-PC ops (accel.h hvm_init, irq_line, map_rom). */
+int kvm_hvm_init(struct domain *d, char *why, size_t whylen);
+int kvm_hvm_irq_line(struct domain *d, unsigned gsi, bool level);
+int kvm_hvm_map_rom(struct domain *d, uint64_t gpa, const void *host, uint64_t len);
+
 /* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
  * probe. */
 int kvm_open_system(void);

@@ -50,6 +50,16 @@ add_prog() {
   done
 }
 add_prog "$accel_test"
+# A 1 MiB disk image whose MBR (loaded by the BIOS at 0x7c00, real mode) writes
+# "KXEN-BOOTSECTOR-OK" to COM1 (0x3f8) and to port 0xe9, then halts:
+#   cli; xor ax,ax; mov ds,ax; mov si,msg; next: lodsb; test al,al; jz done;
+#   mov dx,0x3f8; out dx,al; out 0xe9,al; jmp next; done: hlt; jmp done; msg: db ...
+hvm_boot_sector() {
+  local code='\xfa\x31\xc0\x8e\xd8\xbe\x18\x7c\xac\x84\xc0\x74\x08\xba\xf8\x03\xee\xe6\xe9\xeb\xf3\xf4\xeb\xfd'
+  head -c 1048576 /dev/zero >"$1"
+  printf "${code}KXEN-BOOTSECTOR-OK\r\n\0" | dd of="$1" conv=notrunc status=none
+  printf '\x55\xaa' | dd of="$1" bs=1 seek=510 conv=notrunc status=none
+}
 # kxend and the test guests join when they exist (the kxend part of the run is then enabled).
 if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   add_prog "$build/bin/kxend"
@@ -61,6 +71,14 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
      [ -x "$build/bin/xenstore" ]; then
     for p in xl xenstored xenconsoled kxen-devd xenstore; do add_prog "$build/bin/$p"; done
     ln -s xenstore "$root/kxen/bin/xenstore-read"
+    # HVM guests: Debian's SeaBIOS where xl looks for it, and a disk whose boot sector prints
+    # a line on COM1 and on port 0xe9 (hvm_boot_sector above).
+    if [ -r /usr/share/seabios/bios.bin ]; then
+      install -D -m 644 /usr/share/seabios/bios.bin "$root/usr/share/seabios/bios.bin"
+      hvm_boot_sector "$root/kxen/guests/hvm-boot.img"
+    fi
+    # The VM's own kernel, booted again as an HVM guest (direct kernel boot).
+    cp "$kernel" "$root/kxen/guests/vmlinuz"
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi

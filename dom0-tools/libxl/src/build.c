@@ -212,7 +212,11 @@ static int check_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
         char label[96];
         snprintf(label, sizeof(label), "vif %zu (bridge %s)", i,
                  dc->vifs[i].bridge ? dc->vifs[i].bridge : "xenbr0");
-        if ((rc = kxl__nic_check(ctx, &dc->vifs[i], label)))
+        if (dc->type == KXL_TYPE_HVM && dc->vifs[i].type_ioemu)
+            rc = kxl__hvm_nic_check(ctx, &dc->vifs[i], label);
+        else
+            rc = kxl__nic_check(ctx, &dc->vifs[i], label);
+        if (rc)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (dc->vifs[i].has_mac && dc->vifs[j].has_mac &&
@@ -232,10 +236,13 @@ static int build_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
     if (!b->devs)
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     int rc = 0;
+    /* An HVM guest's hd* disks are on the emulated IDE controller (hvm.c), not PV vbds. */
     for (size_t i = 0; i < dc->nr_disks && !rc; i++)
-        rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
+        if (dc->type != KXL_TYPE_HVM || !kxl__hvm_disk_is_ide(&dc->disks[i]))
+            rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
     for (size_t i = 0; i < dc->nr_vifs && !rc; i++)
-        rc = kxl__nic_nodes(ctx, &dc->vifs[i], b->domid, (uint32_t)i, &b->devs[b->nr_devs++]);
+        if (dc->type != KXL_TYPE_HVM || !dc->vifs[i].type_ioemu)
+            rc = kxl__nic_nodes(ctx, &dc->vifs[i], b->domid, (uint32_t)i, &b->devs[b->nr_devs++]);
     return rc;
 }
 
@@ -376,16 +383,13 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
                       uint16_t *domid_out)
 {
     struct build_state b = {.image_fds = {-1, -1}};
+    struct kxl_hvm_build hb = {0};
     struct kxen_ctl_domain_create cr = {0};
     int rc;
 
     if (!ctx->xs)
         return kxl_fail(ctx, -ENOTCONN, "domain build needs xenstored");
-    if (dc->type == KXL_TYPE_HVM)
-        return kxl_fail(ctx, -EOPNOTSUPP,
-                        "type 'hvm' guests are not supported by this xl yet "
-                        "(use pv or pvh)");
-    if (!dc->kernel)
+    if (!dc->kernel && dc->type != KXL_TYPE_HVM)
         return kxl_fail(ctx, -EINVAL, "no kernel given");
     uint16_t existing;
     if (kxl_domain_lookup(ctx, dc->name, &existing) == 0)
@@ -408,9 +412,13 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     cr.nr_vcpus = dc->vcpus;
 
     cr.flags = KXEN_CTL_CREATE_BUILDING; /* kxend destroys it if we die before the end */
-    if ((rc = open_image(ctx, dc->kernel, "kernel", &b.image_fds[0])) < 0)
+    /* An HVM domain without kernel= boots its firmware: that is the image to check. */
+    bool firmware = dc->type == KXL_TYPE_HVM && !dc->kernel;
+    if ((rc = open_image(ctx, firmware ? dc->hvm.firmware : dc->kernel,
+                         firmware ? "firmware" : "kernel", &b.image_fds[0])) < 0)
         return rc;
-    if (dc->ramdisk && (rc = open_image(ctx, dc->ramdisk, "ramdisk", &b.image_fds[1])) < 0)
+    if (!firmware && dc->ramdisk &&
+        (rc = open_image(ctx, dc->ramdisk, "ramdisk", &b.image_fds[1])) < 0)
         goto fail;
 
     struct kxen_ctl_domid_rep dr;
@@ -431,8 +439,17 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s", strerror(-rc));
         goto fail;
     }
-    if ((rc = load_kernel(ctx, dc, &b, b.image_fds)) < 0)
+    if (dc->type == KXL_TYPE_HVM) {
+        hb.domid = b.domid;
+        hb.store_port = b.store_port;
+        hb.console_port = b.console_port;
+        if ((rc = kxl__hvm_build(ctx, dc, &hb, b.image_fds)) < 0)
+            goto fail;
+        b.store_pfn = hb.store_pfn;
+        b.console_pfn = hb.console_pfn;
+    } else if ((rc = load_kernel(ctx, dc, &b, b.image_fds)) < 0) {
         goto fail;
+    }
     /* The domain was loaded paused (KXEN_LOAD_PAUSED): as with Xen's domain builder, no guest
      * instruction runs before its xenstore tree exists, it is introduced and its console is
      * attached. */
@@ -441,6 +458,14 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     b.xs_written = true; /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;
+    /* Where QEMU would announce its serial pty, for `xl console -t serial`. */
+    char serial_path[64];
+    snprintf(serial_path, sizeof(serial_path), "/local/domain/%u/serial/0/tty", b.domid);
+    if (hb.serial_tty[0] &&
+        (rc = kxl_xs_printf(ctx, XBT_NULL, serial_path, "%s", hb.serial_tty)) < 0) {
+        kxl_fail(ctx, rc, "cannot write the serial pty's name: %s", strerror(-rc));
+        goto fail;
+    }
     if (!xs_introduce_domain(ctx->xs, b.domid, b.store_pfn, b.store_port)) {
         rc = -(errno ? errno : EIO);
         kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid, strerror(-rc));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_internal.h"
 #include "kxl/cfg.h"
 
 #define KXL_MAX_MEMORY_MB (1024u * 1024u) /* 1 TiB: far above what one host gives a guest */
@@ -190,6 +191,7 @@ void kxl_domain_config_free(struct kxl_domain_config *dc)
     for (size_t i = 0; i < dc->nr_vifs; i++)
         kxl_vif_free(&dc->vifs[i]);
     free(dc->vifs);
+    free(dc->hvm.firmware);
     memset(dc, 0, sizeof(*dc));
 }
 
@@ -407,6 +409,8 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         (rc = get_action(cfg, "on_reboot", &dc->on_reboot, err, errlen)) ||
         (rc = get_action(cfg, "on_crash", &dc->on_crash, err, errlen)) ||
         (rc = get_action(cfg, "on_watchdog", &dc->on_watchdog, err, errlen)))
+        return rc;
+    if (dc->type == KXL_TYPE_HVM && (rc = kxl__cfg_hvm_read(dc, cfg, err, errlen)))
         return rc;
     return read_devices(dc, cfg, err, errlen);
 }

@@ -40,4 +40,27 @@ char *kxl_xs_read(struct kxl_ctx *ctx, const char *path);
 /* 1 when the unix socket <rundir>/<sock> accepts a connection. */
 int kxl_service_answers(const char *rundir, const char *sock);
 
+/* Type "hvm" domains (hvm.c). */
+struct kxl_hvm_build {
+    uint16_t domid;                    /* in: created, not yet built */
+    uint32_t store_port, console_port; /* in */
+    uint64_t ram_end;                  /* out: RAM the guest may use */
+    uint64_t store_pfn, console_pfn;   /* out */
+    char serial_tty[64];               /* out: the COM1 pty's slave, "" without serial = "pty" */
+};
+/* HVM_BUILD with image_fds (the firmware, or the kernel and the ramdisk or -1: opened and
+ * checked by the caller, which keeps them), then the emulated PC's devices; the domain stays
+ * paused. 0 or -errno with the
+ * reason recorded (kxl_fail). */
+int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                   struct kxl_hvm_build *hb, const int image_fds[2]);
+/* One DEVICE_ADD: model name, its options, and fd (-1: none) sent along. */
+int kxl__hvm_device_add(struct kxl_ctx *ctx, uint16_t domid, const char *name, const char *options,
+                        int fd);
+/* A vif type=ioemu (hvm_nic.c): checked before the domain exists, then its tap and RTL8139. */
+int kxl__hvm_nic_check(struct kxl_ctx *ctx, const struct kxl_vif *v, const char *label);
+int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *v, uint32_t devid);
+/* An hd* disk: the emulated IDE controller's, not a PV vbd. */
+bool kxl__hvm_disk_is_ide(const struct kxl_disk *k);
+
 #endif

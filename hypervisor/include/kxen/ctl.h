@@ -75,6 +75,10 @@ enum kxen_ctl_op {
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
 
+    /* Emulated machines (HVM): 160..191 (hypervisor/kxend/ctl_hvm.c; kxen/ctl_hvm.h) */
+    KXEN_CTL_HVM_BUILD = 160,
+    KXEN_CTL_DEVICE_ADD = 161,
+
     /* Host scheduling of vCPUs (xl vcpu-pin, sched-credit): 192..207
      * (hypervisor/kxend/ctl_sched.c; payloads in kxen/ctl_domain.h) */
     KXEN_CTL_VCPU_SETAFFINITY = 192,

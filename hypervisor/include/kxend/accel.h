@@ -88,6 +88,17 @@ struct accel_ops {
     /* The 32-byte hypercall-page entry for hypercall nr: this accelerator's call sequence
      * (eax = nr, trap, ret). hypercall_page_fill() writes one per entry when it is set. */
     void (*hypercall_entry)(unsigned nr, uint8_t entry[32]);
+
+    /* Emulated PCs (HVM domains); NULL where this accelerator cannot run one.
+     * hvm_init: called by the HVM builder once, before any vCPU exists: creates the machine's
+     * interrupt controllers and timers (kvm: the in-kernel PIC, IOAPIC, LAPICs and PIT).
+     * 0, or -EOPNOTSUPP with why[] filled when this accelerator or host cannot run it. */
+    int (*hvm_init)(struct domain *d, char *why, size_t whylen);
+    /* Sets interrupt line gsi (< KXEN_NR_GSIS) of a domain hvm_init prepared. Any thread. */
+    int (*irq_line)(struct domain *d, unsigned gsi, bool level);
+    /* Makes len bytes at host (page-aligned, kept alive by the caller until domain_destroy)
+     * appear read-only at gpa, outside RAM: a firmware ROM. Once per domain, before start. */
+    int (*map_rom)(struct domain *d, uint64_t gpa, const void *host, uint64_t len);
 };
 
 #define ACCEL_REGISTER(var) KXEND_REGISTER(kxend_accels, struct accel_ops, var)

@@ -29,6 +29,7 @@
 struct accel_ops;
 struct evtchn_domain; /* evtchn.c */
 struct gnttab_domain; /* gnttab.c */
+struct hvm_domain;    /* hvm_build.c */
 struct io_domain;     /* io.c */
 
 enum vcpu_state {
@@ -160,6 +161,9 @@ struct domain {
     struct evtchn_domain *evtchn;
     struct gnttab_domain *gnttab;
     struct io_domain *io; /* emulated port and MMIO regions (io.h) */
+    /* An emulated PC (HVM): firmware, device instances. NULL for PV and PVH domains; set by
+     * the HVM builder before any vCPU exists and kept until the domain is freed. */
+    struct hvm_domain *hvm;
 
     /* Hypervisor console (console_io writes): a ring kept for `xl dmesg`. */
     char *console_buf;

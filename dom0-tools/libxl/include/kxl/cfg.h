@@ -93,6 +93,15 @@ struct kxl_vif {
     bool type_ioemu; /* type=ioemu (emulated NIC) rather than vif */
 };
 
+/* The emulated PC of a type "hvm" domain (Xen's HVM keys). */
+#define KXL_HVM_BIOS_DEFAULT "/usr/share/seabios/bios.bin" /* Debian's seabios package */
+struct kxl_hvm {
+    char *firmware;        /* firmware image: bios_path_override, else SeaBIOS */
+    char boot[5];          /* boot order: letters of "acdn" (Xen's default "cd") */
+    bool serial_pty;       /* serial = "pty": COM1 on a pty (xl console -t serial) */
+    bool xen_platform_pci; /* the Xen platform PCI device (default on) */
+};
+
 struct kxl_domain_config {
     char name[KXL_NAME_MAX + 1];
     bool has_uuid;
@@ -110,6 +119,7 @@ struct kxl_domain_config {
     size_t nr_disks;
     struct kxl_vif *vifs;
     size_t nr_vifs;
+    struct kxl_hvm hvm; /* type "hvm" only */
 };
 
 /* Builds the domain config from a parsed cfg, validating every known key (unknown keys are

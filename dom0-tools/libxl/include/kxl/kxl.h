@@ -25,6 +25,8 @@ struct kxen_ctl *kxl_ctl(struct kxl_ctx *ctx);
 struct xs_handle *kxl_xs(struct kxl_ctx *ctx);
 const char *kxl_rundir(const struct kxl_ctx *ctx);
 const char *kxl_accel(const struct kxl_ctx *ctx);
+/* The pty of an HVM domain's COM1 (malloc'd; free it), or NULL when it has none. */
+char *kxl_domain_serial_tty(struct kxl_ctx *ctx, uint16_t domid);
 /* The Xen release kxend presents (major << 16 | minor) and kxend's pid, from its HELLO. */
 uint32_t kxl_xen_version(const struct kxl_ctx *ctx);
 uint32_t kxl_kxend_pid(const struct kxl_ctx *ctx);

@@ -1,0 +1,14 @@
+/* Private to the xl.cfg parser's files (cfg_domain.c, cfg_hvm.c). */
+#ifndef KXL_CFG_INTERNAL_H
+#define KXL_CFG_INTERNAL_H
+
+#include <stddef.h>
+
+#include "kxl/cfg.h"
+
+/* The HVM keys of a type "hvm" config into dc->hvm: 0, -EINVAL with "file:line: key: what" in
+ * err, -ENOMEM. */
+int kxl__cfg_hvm_read(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, char *err,
+                      size_t errlen);
+
+#endif

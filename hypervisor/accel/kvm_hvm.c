@@ -1,0 +1,62 @@
+/* The kvm accelerator's emulated-PC support (HVM domains): KVM's in-kernel interrupt
+ * controllers (two 8259s with their ELCR, the IOAPIC at 0xfec00000, a LAPIC per vCPU) and
+ * PIT (i8254 with the port 0x61 gate), interrupt lines through KVM_IRQ_LINE, and the
+ * firmware ROM as a read-only memory slot. PV and PVH domains never reach this file: their
+ * upcalls stay with kvm_run.c's KVM_INTERRUPT injection, which an in-kernel PIC would refuse.
+ * Invariant: hvm_init runs before the first KVM_CREATE_VCPU (KVM requires the irqchip first,
+ * and creates each vCPU's LAPIC with it). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kxen/log.h"
+#include "kvm_priv.h"
+
+/* The slot after the grant-map slots. */
+#define KXEN_KVM_ROM_SLOT (KXEN_KVM_FOREIGN_SLOT0 + KXEN_ACCEL_MAX_FOREIGN)
+
+int kvm_hvm_init(struct domain *d, char *why, size_t whylen)
+{
+    struct kvm_dom *kd = kvm_dom_of(d);
+    if (ioctl(kd->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+        int rc = -errno;
+        snprintf(why, whylen, "KVM_CREATE_IRQCHIP: %s", strerror(-rc));
+        return rc;
+    }
+    /* Without KVM_PIT_SPEAKER_DUMMY the PIT also serves port 0x61, whose bit 5 (channel 2
+     * output) SeaBIOS polls to calibrate the TSC. */
+    struct kvm_pit_config pit = {.flags = 0};
+    if (ioctl(kd->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+        int rc = -errno;
+        snprintf(why, whylen, "KVM_CREATE_PIT2: %s", strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+int kvm_hvm_irq_line(struct domain *d, unsigned gsi, bool level)
+{
+    struct kvm_irq_level l = {.irq = gsi, .level = level};
+    return ioctl(kvm_dom_of(d)->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int kvm_hvm_map_rom(struct domain *d, uint64_t gpa, const void *host, uint64_t len)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = KXEN_KVM_ROM_SLOT,
+        .flags = KVM_MEM_READONLY, /* writes come back as MMIO exits, which io.c drops */
+        .guest_phys_addr = gpa,
+        .memory_size = len,
+        .userspace_addr = (uint64_t)(uintptr_t)host,
+    };
+    if (gpa < d->ram_size)
+        return -EINVAL;
+    if (ioctl(kvm_dom_of(d)->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+        int rc = -errno;
+        log_err("kvm: dom%u: ROM slot at %#llx: %s", d->domid, (unsigned long long)gpa,
+                strerror(-rc));
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* Payloads of the emulated-machine (HVM) ops of kxend's control socket (ops 160..191 of
+ * kxen/ctl.h). Fixed layout, little-endian, explicit padding; every struct's size is a
+ * multiple of 8. Documented in docs/hvm.md.
+ *
+ * Order of a build: DOMAIN_CREATE, then HVM_BUILD (RAM layout, firmware or kernel, reset
+ * state; the vCPUs are created paused), then one DEVICE_ADD per emulated device, in the order
+ * the devices must exist (a PCI host bridge before the functions behind it), then
+ * DOMAIN_UNPAUSE. */
+#ifndef KXEN_CTL_HVM_H
+#define KXEN_CTL_HVM_H
+
+#include <stdint.h>
+
+#include "kxen/ctl.h"
+
+#define KXEN_CTL_DEVICE_NAME_MAX 32     /* device model name incl. NUL */
+#define KXEN_CTL_DEVICE_OPTIONS_MAX 512 /* model options incl. NUL */
+
+/* KXEN_CTL_HVM_BUILD (privileged), with file descriptors:
+ * - KXEN_HVM_BOOT_FIRMWARE: one fd, the firmware image (64 KiB .. 256 KiB, a multiple of
+ *   64 KiB: SeaBIOS's bios.bin), mapped read-only to end at 4 GiB and copied to end at 1 MiB;
+ *   vCPU 0 starts at the reset vector in real mode.
+ * - KXEN_HVM_BOOT_KERNEL: the kernel, optionally the ramdisk. A Linux bzImage boots through
+ *   Linux's 32-bit boot protocol (boot_params, e820, command line), vCPU 0 at the
+ *   protected-mode entry. An ELF image is loaded as for DOMAIN_LOAD and entered as the
+ *   accelerator enters PV/PVH guests (soft: 64-bit; kvm: the PVH entry): a test guest that
+ *   drives the emulated devices without firmware, on either accelerator.
+ * The domain must be DOM_BUILDING with no image (-EBUSY), have at most KXEN_HVM_MAX_LOW_RAM
+ * of RAM (-E2BIG), and, for firmware and bzImage boots, run on an accelerator that can run
+ * an emulated PC's CPU modes and interrupt controllers (-EOPNOTSUPP, with the reason). The
+ * vCPUs are created paused: DOMAIN_UNPAUSE starts them. */
+#define KXEN_HVM_BOOT_FIRMWARE 0
+#define KXEN_HVM_BOOT_KERNEL 1
+/* RAM lies below the PCI hole, which starts here (SeaBIOS then places 32-bit BARs above). */
+#define KXEN_HVM_PCI_HOLE 0xc0000000ull
+#define KXEN_HVM_MAX_LOW_RAM KXEN_HVM_PCI_HOLE
+struct kxen_ctl_hvm_build {
+    uint16_t domid;
+    uint16_t pad;
+    uint32_t boot; /* KXEN_HVM_BOOT_* */
+    uint32_t store_evtchn, console_evtchn;
+    char cmdline[1024]; /* KXEN_HVM_BOOT_KERNEL only; NUL-terminated */
+};
+struct kxen_ctl_hvm_build_rep {
+    uint64_t ram_end; /* RAM the guest may use: [0, ram_end) minus the legacy holes */
+    uint64_t store_pfn, console_pfn;
+    uint64_t entry; /* guest-physical address of the first instruction */
+};
+
+/* KXEN_CTL_DEVICE_ADD (privileged): creates one instance of the registered device model name
+ * in the domain (after HVM_BUILD, before the domain first runs). options is the model's own
+ * string; each fd passed with the request is appended to it as ",fd=N", N being kxend's
+ * descriptor for it, first fd first. kxend keeps those descriptors open for the instance's
+ * whole life and closes them after the model's destroy() (a model never closes them). -ENOENT
+ * for an unknown model (the reason names the known ones), -EBUSY when the domain is not being
+ * built, or the model's error. */
+struct kxen_ctl_device_add {
+    uint16_t domid;
+    uint16_t pad[3];
+    char name[KXEN_CTL_DEVICE_NAME_MAX];
+    char options[KXEN_CTL_DEVICE_OPTIONS_MAX];
+};
+
+#endif

@@ -345,7 +345,7 @@ static int kvm_vcpu_boot(struct vcpu *v, const struct vcpu_boot *boot)
          * guest brings them up. A real 64-bit entry needs page tables the builder does not
          * make: soft-only. */
         if (boot->entry == 0 && v->id != 0)
-            return 0;
+            return 0; /* with a LAPIC, KVM holds them until INIT/SIPI */
         return -EOPNOTSUPP;
     default:
         /* The 64-bit entry needs page tables the builder does not make: soft-only. */
@@ -383,6 +383,9 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
     kvm_cond_init_monotonic(&kv->park_cond);
     v->accel_priv = kv;
     int rc;
+    /* The LAPIC must exist before the first vCPU: vCPU 0 carries the builder's choice. */
+    if (v->id == 0 && boot && boot->lapic && (rc = kvm_irqchip_lapic_create(v->dom)) < 0)
+        goto fail;
     kv->fd = ioctl(kd->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
     if (kv->fd < 0) {
         rc = -errno;
@@ -401,6 +404,8 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
         goto fail;
     }
     kvm_vcpu_align_tsc(v);
+    if (kd->lapic)
+        kvm_irqchip_vcpu_init(v);
     if (boot && (rc = kvm_vcpu_boot(v, boot)) < 0) {
         log_err("kvm: dom%u vcpu%u: boot mode %d refused: %s", v->dom->domid, v->id,
                 (int)boot->mode, strerror(-rc));

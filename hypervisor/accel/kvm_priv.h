@@ -43,6 +43,7 @@ struct kvm_dom {
     /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i maps foreign_gpa[i], 0 = free
      * (gpa 0 is RAM, never foreign). */
     uint64_t foreign_gpa[KXEN_ACCEL_MAX_FOREIGN];
+    bool lapic;            /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */
     _Atomic bool stopping; /* stop(): vCPU threads leave and are joined */
     bool started;
 };
@@ -74,6 +75,12 @@ void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
 /* The signal that interrupts KVM_RUN (its do-nothing handler is installed once). */
 int kvm_kick_signal(void);
 void kvm_kick_signal_install(void);
+
+/* kvm_irqchip.c: the in-kernel local APIC for guests that drive one (Linux PVH). */
+int kvm_irqchip_lapic_create(struct domain *d);
+int kvm_irqchip_vcpu_init(struct vcpu *v);
+void kvm_irqchip_upcall(struct vcpu *v, bool want);
+bool kvm_irqchip_vcpu_started(struct vcpu *v);
 
 /* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
  * probe. */

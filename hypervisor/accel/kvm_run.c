@@ -283,7 +283,8 @@ static bool handle_exit(struct vcpu *v)
     }
     case KVM_EXIT_IRQ_WINDOW_OPEN:
     case KVM_EXIT_INTR:
-        return true; /* the loop delivers pending upcalls before re-entry */
+    case KVM_EXIT_IOAPIC_EOI: /* split irqchip: no IOAPIC routes, nothing to complete */
+        return true;          /* the loop delivers pending upcalls before re-entry */
     case KVM_EXIT_SHUTDOWN:
         crash(v, "triple fault", 0);
         return false;
@@ -345,10 +346,24 @@ static bool must_leave(struct vcpu *v)
            atomic_load(&v->state) == VCPU_STOPPED;
 }
 
+/* A secondary vCPU of a LAPIC domain is DOWN until the guest starts it with INIT/SIPI, which
+ * KVM handles while the vCPU sits in KVM_RUN: it must not park. */
 static bool must_park(struct vcpu *v)
 {
     int ds = atomic_load(&v->dom->state);
-    return ds == DOM_PAUSED || ds == DOM_BUILDING || atomic_load(&v->state) == VCPU_DOWN;
+    return ds == DOM_PAUSED || ds == DOM_BUILDING ||
+           (atomic_load(&v->state) == VCPU_DOWN && !kvm_dom_of(v->dom)->lapic);
+}
+
+/* The core learns that a LAPIC domain's secondary vCPU came up (vcpu_up's bookkeeping). */
+static void note_sipi(struct vcpu *v)
+{
+    if (!kvm_dom_of(v->dom)->lapic || atomic_load(&v->state) != VCPU_DOWN ||
+        !kvm_irqchip_vcpu_started(v))
+        return;
+    int expect = VCPU_DOWN;
+    if (atomic_compare_exchange_strong(&v->state, &expect, VCPU_RUNNABLE))
+        vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
 }
 
 /* Paused domain or a vCPU not brought up: sleep until a kick. The timed wait is a safety
@@ -428,7 +443,10 @@ static void *vcpu_thread(void *arg)
             vcpu_wait(v);
             continue;
         }
-        arm_upcall(v, domain_sync_before_entry(v));
+        if (kvm_dom_of(v->dom)->lapic)
+            kvm_irqchip_upcall(v, domain_sync_before_entry(v));
+        else
+            arm_upcall(v, domain_sync_before_entry(v));
         deadline_timer_arm(&timer, vcpu_next_deadline(v));
         if (v->runstate != 0)
             vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
@@ -444,6 +462,7 @@ static void *vcpu_thread(void *arg)
             crash(v, "KVM_RUN failed, errno", (unsigned)err);
             break;
         }
+        note_sipi(v);
         if (!handle_exit(v))
             break;
     }

@@ -15,6 +15,7 @@
 #include <kxen/xen.h>
 
 #include "core.h"
+#include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/guest_mem.h"
 #include "loader_internal.h"
@@ -133,6 +134,17 @@ static int load_elf(struct domain *d, const uint8_t *img, size_t len, const stru
         boot.mode = VCPU_BOOT_PROT32;
         boot.entry = info.phys32_entry;
         boot.rbx = ram_end;
+        /* A kernel linked at virtual addresses other than its load addresses is Linux (kxen's
+         * own PVH guests run identity-mapped): it needs a local APIC, its hypercall
+         * instructions routed to kxend and the 0xE9 debug port. */
+        if (info.virt_differs) {
+            boot.lapic = true;
+            unsigned n = loader_pvh_patch_hypercalls(d, info.lo, info.hi);
+            log_info("domain %u: Linux PVH kernel, %u hypercall instruction(s) routed to kxend",
+                     d->domid, n);
+            if ((rc = loader_pvh_debug_port(d)) < 0)
+                return loader_fail(msg, msglen, rc, "cannot claim the 0xE9 debug port");
+        }
     }
     /* A usable stack below the special pages; guests normally switch to their own. */
     boot.rsp = ram_end;

@@ -36,4 +36,14 @@ int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t l
 void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
                            uint64_t ramdisk_gpa, uint64_t ramdisk_size);
 
+/* Linux PVH (loader_pvh.c): rewrites the kernel's two hypercall instructions, VMMCALL in
+ * xen_hypercall_amd and VMCALL in xen_hypercall_intel, found by pattern in the loaded image
+ * [lo, hi), into kxen's port trap. Returns how many were rewritten (0 when the kernel has
+ * none, e.g. one that still fills a hypercall page). */
+unsigned loader_pvh_patch_hypercalls(struct domain *d, uint64_t lo, uint64_t hi);
+
+/* Linux PVH: port 0xE9 (xen_raw_printk and earlyprintk=xen when console_io fails) goes into
+ * the domain's hypervisor console, read with `xl dmesg`. 0 or a negative errno. */
+int loader_pvh_debug_port(struct domain *d);
+
 #endif

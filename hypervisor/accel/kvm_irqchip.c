@@ -29,8 +29,7 @@ int kvm_irqchip_lapic_create(struct domain *d)
     struct kvm_dom *kd = kvm_dom_of(d);
     if (kd->lapic)
         return 0;
-    struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP,
-                                 .args = {KVM_IRQCHIP_SPLIT_ROUTES}};
+    struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {KVM_IRQCHIP_SPLIT_ROUTES}};
     if (ioctl(kd->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
         int rc = -errno;
         log_err("kvm: dom%u: split irqchip (in-kernel local APIC): %s", d->domid, strerror(-rc));

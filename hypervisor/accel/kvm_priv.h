@@ -43,7 +43,10 @@ struct kvm_dom {
     /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i maps foreign_gpa[i], 0 = free
      * (gpa 0 is RAM, never foreign). */
     uint64_t foreign_gpa[KXEN_ACCEL_MAX_FOREIGN];
-    bool lapic;            /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */
+    bool lapic; /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */
+    /* Hypercalls (nr < 64) and sub-ops (< 64) answered -ENOSYS, logged once per domain: the
+     * Xen interfaces a guest tried that kxend lacks. */
+    _Atomic uint64_t enosys_seen[64];
     _Atomic bool stopping; /* stop(): vCPU threads leave and are joined */
     bool started;
 };

@@ -101,6 +101,22 @@ static void set_rax(struct vcpu *v, uint64_t rax)
     crash(v, "cannot write the hypercall result", rax);
 }
 
+/* The first -ENOSYS per hypercall and sub-op of a domain is logged: that list is what a
+ * guest (Linux) needed and did not get. The sub-op is the first argument, as for every
+ * multiplexed Xen hypercall (a plain one logs its first argument's value, harmlessly). */
+static void note_enosys(struct vcpu *v, uint64_t nr, uint64_t sub)
+{
+    struct kvm_dom *kd = kvm_dom_of(v->dom);
+    if (nr >= ARRAY_SIZE(kd->enosys_seen))
+        return;
+    uint64_t bit = 1ull << KXEN_MIN(sub, (uint64_t)63);
+    if (atomic_fetch_or(&kd->enosys_seen[nr], bit) & bit)
+        return;
+    const char *name = hypercall_name((unsigned)nr);
+    log_info("kvm: dom%u: hypercall %s (%llu) sub-op %llu: -ENOSYS (logged once)", v->dom->domid,
+             name ? name : "unknown", (unsigned long long)nr, (unsigned long long)sub);
+}
+
 /* Xen's HVM convention: in long mode nr=rax, args rdi rsi rdx r10 r8; in 32-bit mode nr=eax,
  * args ebx ecx edx esi edi. Hypercalls from CPL > 0 fail with -EPERM as on Xen. */
 static void handle_hypercall(struct vcpu *v)
@@ -122,6 +138,8 @@ static void handle_hypercall(struct vcpu *v)
         args[3] = (uint32_t)r.rsi, args[4] = (uint32_t)r.rdi;
     }
     int64_t ret = s.ss.dpl != 0 ? -KVM_XEN_EPERM : hypercall_dispatch(v, nr, args);
+    if (ret == -ENOSYS)
+        note_enosys(v, nr, args[0]);
     set_rax(v, lm ? (uint64_t)ret : (uint32_t)ret);
 }
 

@@ -62,7 +62,7 @@ int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t l
 }
 
 void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
-                           uint64_t ramdisk_gpa, uint64_t ramdisk_size)
+                           uint64_t ramdisk_gpa, uint64_t ramdisk_size, uint64_t rsdp)
 {
     struct hvm_start_info hs;
     struct hvm_memmap_table_entry mm[2] = {
@@ -77,6 +77,7 @@ void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, cons
     hs.memmap_paddr = pg + SI_MEMMAP_OFF;
     hs.memmap_entries = 2;
     hs.cmdline_paddr = pg + SI_CMDLINE_OFF;
+    hs.rsdp_paddr = rsdp;
     if (ramdisk_size) {
         struct hvm_modlist_entry mod = {.paddr = ramdisk_gpa, .size = ramdisk_size};
         hs.nr_modules = 1;

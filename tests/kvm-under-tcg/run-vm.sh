@@ -16,12 +16,19 @@ command -v qemu-system-x86_64 >/dev/null || skip "no qemu (qemu-system-x86_64 no
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' || skip "no static busybox"
 # The kernel must come with its own kvm modules (the host may run another kernel).
-kernel= kver=
-for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+# KXEN_L1_KERNEL picks one by version prefix (6.1: no CONFIG_KVM_XEN, 6.12: with it); the
+# default is Debian 12's 6.1, the one linux-image-amd64 installs.
+l1=${KXEN_L1_KERNEL:-6.1.}
+kernel= kver= kmod=
+for k in $(ls /boot/vmlinuz-$l1* 2>/dev/null | sort -rV); do
   v=${k#/boot/vmlinuz-}
-  if [ -r "$k" ] && [ -f /lib/modules/$v/kernel/arch/x86/kvm/kvm-amd.ko ]; then kernel=$k kver=$v; break; fi
+  for ext in ko ko.xz; do
+    if [ -r "$k" ] && [ -f /lib/modules/$v/kernel/arch/x86/kvm/kvm-amd.$ext ]; then
+      kernel=$k kver=$v kmod=$ext; break 2
+    fi
+  done
 done
-[ -n "$kernel" ] || skip "no /boot/vmlinuz-* with kvm modules (linux-image-amd64)"
+[ -n "$kernel" ] || skip "no /boot/vmlinuz-$l1* with kvm modules (linux-image-amd64)"
 # KXEN_ACCEL_TEST may name a kvm_accel_test built elsewhere (kvm_under_tcg.sh builds its own).
 accel_test=${KXEN_ACCEL_TEST:-$build/tests/kvm_accel_test}
 [ -x "$accel_test" ] || { echo "harness: $accel_test missing" >&2; exit 1; }
@@ -30,13 +37,15 @@ root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod,kxen/bin,kxen/guests,kxen/run}
 cp "$busybox" "$root/bin/busybox"
-for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf; do
+for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf awk wc tr cut date ip; do
   ln -s busybox "$root/bin/$a"
 done
 m=/lib/modules/$kver/kernel
-for ko in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
-  cp "$m/$ko" "$root/mod/"
+for ko in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
+  if [ "$kmod" = ko.xz ]; then xz -dc "$m/$ko.ko.xz" > "$root/mod/$(basename "$ko").ko"
+  else cp "$m/$ko.ko" "$root/mod/"; fi
 done
+echo "# L1 kernel: $kver"
 
 # Programs plus every shared library ldd lists for them, at the same paths.
 add_prog() {
@@ -61,15 +70,26 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
      [ -x "$build/bin/xenstore" ]; then
     for p in xl xenstored xenconsoled kxen-devd xenstore; do add_prog "$build/bin/$p"; done
     ln -s xenstore "$root/kxen/bin/xenstore-read"
+    ln -s xenstore "$root/kxen/bin/xenstore-ls"
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi
 echo "$mode" > "$root/kxen/mode"
+# --linux: the L2 guest is Debian's own kernel (KXEN_L2_KERNEL, default the L1 kernel) with
+# an initramfs and disk image that vm-linux.sh's checks need (made by make-linux-guest.sh).
+vm_mem=1G
+if [ "$mode" = --linux ]; then
+  mkdir -p "$root/kxen/linux"
+  "$here/make-linux-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}"
+  cp "$here/vm-linux.sh" "$root/kxen/bin/"
+  echo "${KXEN_LINUX_STEPS:-disk net}" > "$root/kxen/linux/steps"
+  vm_mem=1536M
+fi
 install -m 755 "$here/vm-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$root.cpio.gz"
 trap 'rm -rf "$root" "$root.cpio.gz"' EXIT
 
-timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m 1G -smp 1 \
+timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m $vm_mem -smp 1 \
   -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" \
   -append 'console=ttyS0 panic=-1 quiet' </dev/null 2>&1 | tr -d '\r' > "$log" || true
 grep -q '^VMDONE' "$log" || { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }

@@ -55,7 +55,7 @@ struct acpi_header {
     uint32_t creator_revision;
 } __attribute__((packed));
 
-struct acpi_gas { /* generic address structure */
+struct acpi_gas {     /* generic address structure */
     uint8_t space_id; /* 1: system I/O */
     uint8_t bit_width;
     uint8_t bit_offset;
@@ -80,8 +80,8 @@ _Static_assert(sizeof(struct acpi_gas) == 12, "ACPI GAS is 12 bytes");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "ACPI 2.0 RSDP is 36 bytes");
 
 /* DSDT body: Name (_S5, Package (4) { 5, 5, 0, 0 }). */
-static const uint8_t dsdt_s5[] = {0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08, 0x04,
-                                  0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
+static const uint8_t dsdt_s5[] = {0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08,
+                                  0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
 
 static uint8_t acpi_sum(const void *p, size_t len)
 {
@@ -93,8 +93,8 @@ static uint8_t acpi_sum(const void *p, size_t len)
 
 static void header(uint8_t *at, const char *sig, uint32_t len, uint8_t rev)
 {
-    struct acpi_header h = {.length = len, .revision = rev, .oem_revision = 1,
-                            .creator_revision = 1};
+    struct acpi_header h = {
+        .length = len, .revision = rev, .oem_revision = 1, .creator_revision = 1};
     memcpy(h.signature, sig, 4);
     memcpy(h.oem_id, "KXEN  ", 6);
     memcpy(h.oem_table_id, "KXENPVH ", 8);
@@ -155,8 +155,7 @@ static uint32_t madt_build(uint8_t *m, unsigned nr_vcpus)
 
 uint64_t loader_pvh_acpi_tables(struct domain *d, unsigned nr_vcpus)
 {
-    if (nr_vcpus == 0 || nr_vcpus > ACPI_MAX_VCPUS ||
-        ACPI_MADT_OFF + 44 + 8 * nr_vcpus > ACPI_SPAN)
+    if (nr_vcpus == 0 || nr_vcpus > ACPI_MAX_VCPUS || ACPI_MADT_OFF + 44 + 8 * nr_vcpus > ACPI_SPAN)
         return 0;
     uint8_t *t = guest_phys_ptr(d, ACPI_BASE, ACPI_SPAN);
     if (!t)
@@ -212,8 +211,7 @@ int loader_pvh_acpi_ports(struct domain *d)
 {
     static const struct io_region_ops sleep_ops = {"ACPI sleep control/status", reg_read,
                                                    sleep_write};
-    static const struct io_region_ops reset_ops = {"ACPI reset register", reg_read,
-                                                   reset_write};
+    static const struct io_region_ops reset_ops = {"ACPI reset register", reg_read, reset_write};
     struct io_region *r;
     int rc = io_register_port(d, ACPI_SLEEP_CONTROL_PORT, 2, &sleep_ops, d, &r);
     if (rc == 0)

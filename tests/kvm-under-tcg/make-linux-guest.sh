@@ -55,7 +55,7 @@ if grep -q kxen_net /proc/cmdline; then
 fi
 echo "kxen-linux: ready"
 echo "kxen-linux: clockevent $(cat /sys/devices/system/clockevents/clockevent0/current_device) clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
-while :; do sleep 3; t="kxen-linux: tick $(cat /proc/uptime) $(grep -E 'xen|LOC|HYP' /proc/interrupts | tr -s ' ' | tr '\n' ';')"; echo "$t" > /dev/kmsg; echo "$t"; done
+while :; do sleep 10; echo "kxen-linux: tick $(cat /proc/uptime) $(grep -E 'xen|HYP' /proc/interrupts | tr -s ' ' | tr '\n' ';')"; done
 INIT
 chmod +x "$r/init"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$dir/initrd.gz"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots Debian's kernel in qemu TCG (-cpu max: AMD SVM emulated, so kvm_amd gives a working
 # /dev/kvm) with an initramfs holding kxen's kvm tests, and writes the serial console to LOG.
-#   run-vm.sh LOG BUILD_DIR [--bench]
+#   run-vm.sh LOG BUILD_DIR [--bench | --linux]
 # Exit status: 0 when the VM ran (read LOG for the results), 77 when qemu, a kernel with the
 # kvm modules, or busybox is missing (a "SKIP reason" line says which), 1 on harness errors.
 set -euo pipefail
@@ -37,7 +37,7 @@ root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod,kxen/bin,kxen/guests,kxen/run}
 cp "$busybox" "$root/bin/busybox"
-for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf awk wc tr cut date ip; do
+for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf awk wc tr cut date ping; do
   ln -s busybox "$root/bin/$a"
 done
 m=/lib/modules/$kver/kernel
@@ -69,8 +69,7 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   if [ -x "$build/bin/xl" ] && [ -x "$build/bin/xenstored" ] && [ -x "$build/bin/xenconsoled" ] &&
      [ -x "$build/bin/xenstore" ]; then
     for p in xl xenstored xenconsoled kxen-devd xenstore; do add_prog "$build/bin/$p"; done
-    ln -s xenstore "$root/kxen/bin/xenstore-read"
-    ln -s xenstore "$root/kxen/bin/xenstore-ls"
+    for t in read ls write rm exists list; do ln -s xenstore "$root/kxen/bin/xenstore-$t"; done
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi
@@ -82,7 +81,17 @@ if [ "$mode" = --linux ]; then
   mkdir -p "$root/kxen/linux"
   "$here/make-linux-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}"
   cp "$here/vm-linux.sh" "$root/kxen/bin/"
-  echo "${KXEN_LINUX_STEPS:-disk net}" > "$root/kxen/linux/steps"
+  # The network step: the bridge and tap modules, iproute2's ip (bridges, master) and the
+  # vif hotplug script.
+  for ko in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun; do
+    if [ "$kmod" = ko.xz ]; then xz -dc "$m/$ko.ko.xz" > "$root/mod/$(basename "$ko").ko"
+    else cp "$m/$ko.ko" "$root/mod/"; fi
+  done
+  add_prog "$(command -v ip)"
+  [ -x "$build/bin/kxen-vif-bridge" ] && cp "$build/bin/kxen-vif-bridge" "$root/kxen/bin/"
+  # debugfs reads the guest's file out of the disk image once the guest is gone.
+  command -v debugfs >/dev/null && add_prog "$(command -v debugfs)"
+  echo "${KXEN_LINUX_STEPS:-disk net smp}" > "$root/kxen/linux/steps"
   vm_mem=1536M
 fi
 install -m 755 "$here/vm-init.sh" "$root/init"

@@ -22,7 +22,7 @@ chmod +x "$r/sbin/poweroff" "$r/sbin/reboot"
 # The PV front ends and ext2 (served by ext4) are modules in Debian's kernels; /mod/order
 # lists them in load order (dependencies first).
 m=/lib/modules/$kver/kernel
-for ko in drivers/block/xen-blkfront drivers/net/xen-netfront lib/crc16 fs/mbcache fs/jbd2/jbd2 \
+for ko in drivers/block/xen-blkfront drivers/net/xen-netfront crypto/crc32c_generic lib/crc16 fs/mbcache fs/jbd2/jbd2 \
           fs/ext4/ext4; do
   b=$(basename $ko)
   if [ -f "$m/$ko.ko.xz" ]; then xz -dc "$m/$ko.ko.xz" > "$r/mod/$b.ko"

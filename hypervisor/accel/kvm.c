@@ -6,7 +6,10 @@
  * Hypercall mechanism: Debian's kernel is built without CONFIG_KVM_XEN, so KVM's own Xen
  * intercept is unavailable. The hypercall page instead holds `mov $nr,%eax; out %eax,$0xe8;
  * ret` per entry, and the guest's write to KXEN_HYPERCALL_MSR reaches kxend through a
- * userspace MSR filter (KVM_CAP_X86_USER_SPACE_MSR), which then fills the page. */
+ * userspace MSR filter (KVM_CAP_X86_USER_SPACE_MSR), which then fills the page. Linux
+ * kernels that execute vmcall/vmmcall directly have those two instructions rewritten into the
+ * same port trap by the domain builder (docs/linux-guest.md); such guests also get an
+ * in-kernel local APIC (kvm_irqchip.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

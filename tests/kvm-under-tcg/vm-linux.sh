@@ -73,7 +73,14 @@ if [ $created != 0 ]; then
   # Nothing to wait for: the remaining checks fail at once.
   seen() { return 1; }
 fi
-seen "kxen-linux: init" 240; tap $? "Linux runs /init from the ramdisk, printing on hvc0"
+seen "kxen-linux: init" 300; booted=$?
+tap $booted "Linux runs /init from the ramdisk, printing on hvc0"
+if [ $booted != 0 ]; then
+  # Say where the guest is now (the VM may be stopped by its timeout before the end), then
+  # fail the remaining checks at once.
+  dump
+  seen() { return 1; }
+fi
 seen "kxen-linux: shell up" 30; tap $? "a shell prints its line on the console"
 if [ $vcpus -gt 1 ]; then
   seen "kxen-linux: init, .*, $vcpus cpu(s)" 1; tap $? "Linux brings up its $vcpus vCPUs (ACPI MADT, INIT/SIPI)"

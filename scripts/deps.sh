@@ -7,7 +7,9 @@ PKGS=(
   libevent-dev zlib1g-dev liblzma-dev libzstd-dev libcriterion-dev libunicorn-dev linux-libc-dev liburing-dev
   # test-only: Xen's real headers and clients, the kvm-under-tcg harness
   libxen-dev xenstore-utils xen-utils-4.17
-  qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod
+  qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod e2fsprogs xz-utils
+  # the harness's second L1/L2 kernel: KVM with CONFIG_KVM_XEN (KXEN_L1_KERNEL=6.12)
+  linux-image-6.12.100+deb12-amd64
   # HVM guests boot Debian's SeaBIOS (/usr/share/seabios/bios.bin)
   seabios
   clang libclang-rt-14-dev clang-format

@@ -6,7 +6,10 @@
  * Hypercall mechanism: Debian's kernel is built without CONFIG_KVM_XEN, so KVM's own Xen
  * intercept is unavailable. The hypercall page instead holds `mov $nr,%eax; out %eax,$0xe8;
  * ret` per entry, and the guest's write to KXEN_HYPERCALL_MSR reaches kxend through a
- * userspace MSR filter (KVM_CAP_X86_USER_SPACE_MSR), which then fills the page. */
+ * userspace MSR filter (KVM_CAP_X86_USER_SPACE_MSR), which then fills the page. Linux
+ * kernels that execute vmcall/vmmcall directly have those two instructions rewritten into the
+ * same port trap by the domain builder (docs/linux-guest.md); such guests also get an
+ * in-kernel local APIC (kvm_irqchip.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -354,7 +357,7 @@ static int kvm_vcpu_boot(struct vcpu *v, const struct vcpu_boot *boot)
          * guest brings them up. A real 64-bit entry needs page tables the builder does not
          * make: soft-only. */
         if (boot->entry == 0 && v->id != 0)
-            return 0;
+            return 0; /* with a LAPIC, KVM holds them until INIT/SIPI */
         return -EOPNOTSUPP;
     default:
         /* The 64-bit entry needs page tables the builder does not make: soft-only. */
@@ -392,6 +395,9 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
     kvm_cond_init_monotonic(&kv->park_cond);
     v->accel_priv = kv;
     int rc;
+    /* The LAPIC must exist before the first vCPU: vCPU 0 carries the builder's choice. */
+    if (v->id == 0 && boot && boot->lapic && (rc = kvm_irqchip_lapic_create(v->dom)) < 0)
+        goto fail;
     kv->fd = ioctl(kd->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
     if (kv->fd < 0) {
         rc = -errno;
@@ -410,6 +416,8 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
         goto fail;
     }
     kvm_vcpu_align_tsc(v);
+    if (kd->lapic)
+        kvm_irqchip_vcpu_init(v);
     if (boot && (rc = kvm_vcpu_boot(v, boot)) < 0) {
         log_err("kvm: dom%u vcpu%u: boot mode %d refused: %s", v->dom->domid, v->id,
                 (int)boot->mode, strerror(-rc));

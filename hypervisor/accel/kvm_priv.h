@@ -43,6 +43,10 @@ struct kvm_dom {
     /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i maps foreign_gpa[i], 0 = free
      * (gpa 0 is RAM, never foreign). */
     uint64_t foreign_gpa[KXEN_ACCEL_MAX_FOREIGN];
+    bool lapic; /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */
+    /* Hypercalls (nr < 64) and sub-ops (< 64) answered -ENOSYS, logged once per domain: the
+     * Xen interfaces a guest tried that kxend lacks. */
+    _Atomic uint64_t enosys_seen[64];
     _Atomic bool stopping; /* stop(): vCPU threads leave and are joined */
     bool started;
 };
@@ -79,6 +83,12 @@ void kvm_kick_signal_install(void);
 int kvm_hvm_init(struct domain *d, char *why, size_t whylen);
 int kvm_hvm_irq_line(struct domain *d, unsigned gsi, bool level);
 int kvm_hvm_map_rom(struct domain *d, uint64_t gpa, const void *host, uint64_t len);
+
+/* kvm_irqchip.c: the in-kernel local APIC for guests that drive one (Linux PVH). */
+int kvm_irqchip_lapic_create(struct domain *d);
+int kvm_irqchip_vcpu_init(struct vcpu *v);
+void kvm_irqchip_upcall(struct vcpu *v, bool want);
+bool kvm_irqchip_vcpu_started(struct vcpu *v);
 
 /* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
  * probe. */

@@ -101,6 +101,22 @@ static void set_rax(struct vcpu *v, uint64_t rax)
     crash(v, "cannot write the hypercall result", rax);
 }
 
+/* The first -ENOSYS per hypercall and sub-op of a domain is logged: that list is what a
+ * guest (Linux) needed and did not get. The sub-op is the first argument, as for every
+ * multiplexed Xen hypercall (a plain one logs its first argument's value, harmlessly). */
+static void note_enosys(struct vcpu *v, uint64_t nr, uint64_t sub)
+{
+    struct kvm_dom *kd = kvm_dom_of(v->dom);
+    if (nr >= ARRAY_SIZE(kd->enosys_seen))
+        return;
+    uint64_t bit = 1ull << KXEN_MIN(sub, (uint64_t)63);
+    if (atomic_fetch_or(&kd->enosys_seen[nr], bit) & bit)
+        return;
+    const char *name = hypercall_name((unsigned)nr);
+    log_info("kvm: dom%u: hypercall %s (%llu) sub-op %llu: -ENOSYS (logged once)", v->dom->domid,
+             name ? name : "unknown", (unsigned long long)nr, (unsigned long long)sub);
+}
+
 /* Xen's HVM convention: in long mode nr=rax, args rdi rsi rdx r10 r8; in 32-bit mode nr=eax,
  * args ebx ecx edx esi edi. Hypercalls from CPL > 0 fail with -EPERM as on Xen. */
 static void handle_hypercall(struct vcpu *v)
@@ -122,6 +138,8 @@ static void handle_hypercall(struct vcpu *v)
         args[3] = (uint32_t)r.rsi, args[4] = (uint32_t)r.rdi;
     }
     int64_t ret = s.ss.dpl != 0 ? -KVM_XEN_EPERM : hypercall_dispatch(v, nr, args);
+    if (ret == -ENOSYS)
+        note_enosys(v, nr, args[0]);
     set_rax(v, lm ? (uint64_t)ret : (uint32_t)ret);
 }
 
@@ -285,7 +303,8 @@ static bool handle_exit(struct vcpu *v)
     }
     case KVM_EXIT_IRQ_WINDOW_OPEN:
     case KVM_EXIT_INTR:
-        return true; /* the loop delivers pending upcalls before re-entry */
+    case KVM_EXIT_IOAPIC_EOI: /* split irqchip: no IOAPIC routes, nothing to complete */
+        return true;          /* the loop delivers pending upcalls before re-entry */
     case KVM_EXIT_SHUTDOWN:
         crash(v, "triple fault", 0);
         return false;
@@ -348,10 +367,24 @@ static bool must_leave(struct vcpu *v)
            atomic_load(&v->state) == VCPU_STOPPED;
 }
 
+/* A secondary vCPU of a LAPIC domain is DOWN until the guest starts it with INIT/SIPI, which
+ * KVM handles while the vCPU sits in KVM_RUN: it must not park. */
 static bool must_park(struct vcpu *v)
 {
     int ds = atomic_load(&v->dom->state);
-    return ds == DOM_PAUSED || ds == DOM_BUILDING || atomic_load(&v->state) == VCPU_DOWN;
+    return ds == DOM_PAUSED || ds == DOM_BUILDING ||
+           (atomic_load(&v->state) == VCPU_DOWN && !kvm_dom_of(v->dom)->lapic);
+}
+
+/* The core learns that a LAPIC domain's secondary vCPU came up (vcpu_up's bookkeeping). */
+static void note_sipi(struct vcpu *v)
+{
+    if (!kvm_dom_of(v->dom)->lapic || atomic_load(&v->state) != VCPU_DOWN ||
+        !kvm_irqchip_vcpu_started(v))
+        return;
+    int expect = VCPU_DOWN;
+    if (atomic_compare_exchange_strong(&v->state, &expect, VCPU_RUNNABLE))
+        vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
 }
 
 /* Paused domain or a vCPU not brought up: sleep until a kick. The timed wait is a safety
@@ -431,7 +464,10 @@ static void *vcpu_thread(void *arg)
             vcpu_wait(v);
             continue;
         }
-        arm_upcall(v, domain_sync_before_entry(v));
+        if (kvm_dom_of(v->dom)->lapic)
+            kvm_irqchip_upcall(v, domain_sync_before_entry(v));
+        else
+            arm_upcall(v, domain_sync_before_entry(v));
         deadline_timer_arm(&timer, vcpu_next_deadline(v));
         if (v->runstate != 0)
             vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
@@ -447,6 +483,7 @@ static void *vcpu_thread(void *arg)
             crash(v, "KVM_RUN failed, errno", (unsigned)err);
             break;
         }
+        note_sipi(v);
         if (!handle_exit(v))
             break;
     }

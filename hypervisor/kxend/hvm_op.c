@@ -28,8 +28,15 @@ int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value)
         uint8_t vec = 0;
         if (value != 0) {
             if (type != HVM_PARAM_CALLBACK_TYPE_VECTOR) {
-                /* Only the vector via is delivered (no emulated interrupt controller). */
-                return -EINVAL;
+                /* A GSI or INTx via is only recorded, never delivered (no emulated interrupt
+                 * controller), and leaves the per-vCPU vectors alone. Linux writes GSI 1
+                 * after HVMOP_set_evtchn_upcall_vector to make toolstacks see it as
+                 * enlightened; it then relies on the per-vCPU vectors. Without those (a
+                 * guest with no LAPIC) the via would silently deliver nothing: refused. */
+                if (type > HVM_PARAM_CALLBACK_TYPE_PCI_INTX || !d->vcpus[0]->boot.lapic)
+                    return -EINVAL;
+                d->hvm_params[index] = value;
+                return 0;
             }
             if ((value & 0xff) < 0x10 || (value & 0x00ffffffffffff00ull))
                 return -EINVAL;

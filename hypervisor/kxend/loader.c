@@ -15,6 +15,7 @@
 #include <kxen/xen.h>
 
 #include "core.h"
+#include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/guest_mem.h"
 #include "loader_internal.h"
@@ -128,8 +129,27 @@ static int load_elf(struct domain *d, const uint8_t *img, size_t len, const stru
         boot.entry = info.pv_entry;
         boot.rsi = ram_end;
     } else {
+        /* A kernel linked at virtual addresses other than its load addresses is Linux (kxen's
+         * own PVH guests run identity-mapped): it needs a local APIC, its hypercall
+         * instructions routed to kxend, the 0xE9 debug port, and ACPI tables for its vCPUs
+         * and its power button. */
+        uint64_t rsdp = 0;
+        if (info.virt_differs) {
+            boot.lapic = true;
+            unsigned n = loader_pvh_patch_hypercalls(d, info.lo, info.hi);
+            log_info("domain %u: Linux PVH kernel, %u hypercall instruction(s) routed to kxend",
+                     d->domid, n);
+            if ((rc = loader_pvh_debug_port(d)) < 0)
+                return loader_fail(msg, msglen, rc, "cannot claim the 0xE9 debug port");
+            if ((rc = loader_pvh_acpi_ports(d)) < 0)
+                return loader_fail(msg, msglen, rc, "cannot claim the ACPI registers");
+            rsdp = loader_pvh_acpi_tables(d, d->nr_vcpus);
+            if (!rsdp)
+                return loader_fail(msg, msglen, -EINVAL,
+                                   "cannot write the ACPI tables for %u vCPUs", d->nr_vcpus);
+        }
         loader_pvh_start_info(d, ram_end, ram_end, prm->cmdline ? prm->cmdline : "", rd_gpa,
-                              rd_size);
+                              rd_size, rsdp);
         boot.mode = VCPU_BOOT_PROT32;
         boot.entry = info.phys32_entry;
         boot.rbx = ram_end;

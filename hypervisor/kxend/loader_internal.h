@@ -31,9 +31,26 @@ int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t l
                         uint64_t *size, char *msg, size_t msglen);
 
 /* PVH: writes hvm_start_info (version 1), the memory map (RAM from 0 up to ram_end, then
- * the special pages reserved), the module list (the ramdisk as module 0, if any) and the
- * command line into the one page at pg. */
+ * the special pages reserved), the module list (the ramdisk as module 0, if any), the
+ * command line and the ACPI RSDP's address (0: none) into the one page at pg. */
 void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
-                           uint64_t ramdisk_gpa, uint64_t ramdisk_size);
+                           uint64_t ramdisk_gpa, uint64_t ramdisk_size, uint64_t rsdp);
+
+/* Linux PVH (loader_pvh.c): rewrites the kernel's two hypercall instructions, VMMCALL in
+ * xen_hypercall_amd and VMCALL in xen_hypercall_intel, found by pattern in the loaded image
+ * [lo, hi), into kxen's port trap. Returns how many were rewritten (0 when the kernel has
+ * none, e.g. one that still fills a hypercall page). */
+unsigned loader_pvh_patch_hypercalls(struct domain *d, uint64_t lo, uint64_t hi);
+
+/* Linux PVH: port 0xE9 (xen_raw_printk and earlyprintk=xen when console_io fails) goes into
+ * the domain's hypervisor console, read with `xl dmesg`. 0 or a negative errno. */
+int loader_pvh_debug_port(struct domain *d);
+
+/* Linux PVH (loader_acpi.c): RSDP, XSDT, FADT (hardware-reduced), DSDT (\_S5) and a MADT
+ * listing nr_vcpus local APICs, in the legacy BIOS area. Returns the RSDP's address, 0 when
+ * they cannot be written. loader_pvh_acpi_ports claims the FADT's sleep and reset registers
+ * (power off and reboot). */
+uint64_t loader_pvh_acpi_tables(struct domain *d, unsigned nr_vcpus);
+int loader_pvh_acpi_ports(struct domain *d);
 
 #endif

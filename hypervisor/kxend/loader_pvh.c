@@ -13,7 +13,9 @@
 
 #include "core.h"
 #include "kxen/util.h"
+#include "kxend/accel.h"
 #include "kxend/guest_mem.h"
+#include "kxend/io.h"
 #include "loader_internal.h"
 
 /* Layout of the start-info page. */
@@ -60,7 +62,7 @@ int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t l
 }
 
 void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
-                           uint64_t ramdisk_gpa, uint64_t ramdisk_size)
+                           uint64_t ramdisk_gpa, uint64_t ramdisk_size, uint64_t rsdp)
 {
     struct hvm_start_info hs;
     struct hvm_memmap_table_entry mm[2] = {
@@ -75,6 +77,7 @@ void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, cons
     hs.memmap_paddr = pg + SI_MEMMAP_OFF;
     hs.memmap_entries = 2;
     hs.cmdline_paddr = pg + SI_CMDLINE_OFF;
+    hs.rsdp_paddr = rsdp;
     if (ramdisk_size) {
         struct hvm_modlist_entry mod = {.paddr = ramdisk_gpa, .size = ramdisk_size};
         hs.nr_modules = 1;
@@ -86,4 +89,84 @@ void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, cons
     /* The caller bounded the command line to MAX_GUEST_CMDLINE (1024) bytes, which fits
      * between SI_CMDLINE_OFF and the end of the page. */
     copy_to_guest_phys(d, pg + SI_CMDLINE_OFF, cmdline, strlen(cmdline) + 1);
+}
+
+/* Linux's xen_hypercall_amd and xen_hypercall_intel are `vmmcall; RET` and `vmcall; RET`,
+ * where RET is `ret` or, with return thunks, `jmp __x86_return_thunk`. The two functions sit
+ * next to each other (16 or 32 bytes apart, depending on function padding); both RETs are
+ * the same kind and both jumps reach the same thunk. Requiring the pair keeps a stray
+ * 0f 01 d9 in data from matching. */
+#define VMMCALL_B2 0xd9
+#define VMCALL_B2 0xc1
+#define PATCH_PAIR_WINDOW 64
+
+/* The RET after the instruction at p: 1 = `ret`, 2 = `jmp rel32` (target in *to), 0 = none. */
+static int ret_kind(const uint8_t *p, uint64_t at, uint64_t *to)
+{
+    if (p[3] == 0xc3)
+        return 1;
+    if (p[3] != 0xe9)
+        return 0;
+    int32_t rel;
+    memcpy(&rel, p + 4, 4);
+    *to = at + 8 + (uint64_t)(int64_t)rel;
+    return 2;
+}
+
+static bool is_insn(const uint8_t *p, uint8_t b2)
+{
+    return p[0] == 0x0f && p[1] == 0x01 && p[2] == b2;
+}
+
+unsigned loader_pvh_patch_hypercalls(struct domain *d, uint64_t lo, uint64_t hi)
+{
+    uint8_t *img = guest_phys_ptr(d, lo, hi - lo);
+    if (!img || hi - lo < PATCH_PAIR_WINDOW + 8)
+        return 0;
+    uint64_t len = hi - lo;
+    /* `out %eax, $0xe8; nop`: three bytes like the instruction it replaces; kxend's port
+     * trap reads every argument register and writes rax, as the hypercall page does. */
+    static const uint8_t trap[3] = {0xe7, KXEN_HYPERCALL_PORT, 0x90};
+    unsigned n = 0;
+    for (uint64_t i = 0; i + PATCH_PAIR_WINDOW + 8 <= len; i++) {
+        if (!is_insn(img + i, VMMCALL_B2))
+            continue;
+        uint64_t ta = 0, tb = 0;
+        int ka = ret_kind(img + i, i, &ta);
+        if (!ka)
+            continue;
+        for (uint64_t j = i + 4; j < i + PATCH_PAIR_WINDOW; j++) {
+            if (!is_insn(img + j, VMCALL_B2) || ret_kind(img + j, j, &tb) != ka ||
+                (ka == 2 && ta != tb))
+                continue;
+            memcpy(img + i, trap, sizeof(trap));
+            memcpy(img + j, trap, sizeof(trap));
+            guest_mark_dirty(d, lo + i, sizeof(trap));
+            guest_mark_dirty(d, lo + j, sizeof(trap));
+            n += 2;
+            break;
+        }
+    }
+    return n;
+}
+
+static uint64_t debug_port_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)opaque, (void)offset, (void)size;
+    return 0xe9; /* Bochs' answer: tells a probing guest the port is there */
+}
+
+static void debug_port_write(void *opaque, uint64_t offset, unsigned size, uint64_t val)
+{
+    (void)offset;
+    char c[4];
+    memcpy(c, &val, sizeof(c));
+    console_domain_write(opaque, c, KXEN_MIN(size, (unsigned)sizeof(c)));
+}
+
+int loader_pvh_debug_port(struct domain *d)
+{
+    static const struct io_region_ops ops = {"debug port 0xe9", debug_port_read, debug_port_write};
+    struct io_region *r;
+    return io_register_port(d, 0xe9, 1, &ops, d, &r);
 }

@@ -70,6 +70,25 @@ static int64_t move_shared_info(struct domain *d, uint64_t gpfn)
     return 0;
 }
 
+/* A grant frame the guest places outside its RAM (Linux puts its grant frames in a free gap
+ * of the physical address space, above RAM): the frame keeps its home in the region the
+ * loader reserved, where backends find it, and the accelerator maps that same page at the
+ * frame the guest asked for too. */
+static int64_t grant_frame_outside_ram(struct domain *d, unsigned idx, uint64_t gpfn)
+{
+    if (!d->accel->map_foreign_page || !d->gnttab_base_pfn ||
+        gpfn > (UINT64_MAX >> KXEN_PAGE_SHIFT))
+        return -EINVAL;
+    uint64_t home = d->gnttab_base_pfn + idx;
+    void *host = guest_phys_ptr(d, home << KXEN_PAGE_SHIFT, KXEN_PAGE_SIZE);
+    if (!host)
+        return -EINVAL;
+    int rc = d->accel->map_foreign_page(d, gpfn << KXEN_PAGE_SHIFT, host, true);
+    if (rc < 0 && rc != -EEXIST)
+        return rc;
+    return gnttab_set_frame(d, idx, home);
+}
+
 static int64_t add_to_physmap(struct vcpu *v, uint64_t arg)
 {
     struct xen_add_to_physmap x;
@@ -87,8 +106,11 @@ static int64_t add_to_physmap(struct vcpu *v, uint64_t arg)
     case XENMAPSPACE_grant_table:
         if (x.idx & XENMAPIDX_grant_table_status)
             rc = -EINVAL; /* v1 only: no status frames */
-        else if (x.idx >= KXEN_GNTTAB_MAX_FRAMES || x.gpfn >= (d->ram_size >> KXEN_PAGE_SHIFT))
+        else if (x.idx >= KXEN_GNTTAB_MAX_FRAMES)
             rc = -EINVAL;
+        else if (x.gpfn >= (d->ram_size >> KXEN_PAGE_SHIFT))
+            rc = d->vcpus[0]->boot.lapic ? grant_frame_outside_ram(d, (unsigned)x.idx, x.gpfn)
+                                         : -EINVAL;
         else
             rc = gnttab_set_frame(d, (unsigned)x.idx, x.gpfn);
         break;

@@ -261,12 +261,19 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
             t->runstate_gpa = KXEN_NO_GPA;
             return 0;
         }
-        if (!guest_phys_ptr(d, m.addr.p, sizeof(struct vcpu_runstate_info)))
+        /* Xen takes a virtual address (Linux passes its per-cpu variable's): translated once
+         * through the calling vCPU's page tables, as the guest's kernel mappings of its own
+         * RAM do not move. Identity-mapped guests get their address back unchanged. */
+        uint64_t gpa = m.addr.p;
+        if (d->accel && d->accel->translate && d->accel->translate(v, m.addr.p, &gpa) < 0)
             return -EFAULT;
-        t->runstate_gpa = m.addr.p;
+        if ((gpa & (KXEN_PAGE_SIZE - 1)) + sizeof(struct vcpu_runstate_info) > KXEN_PAGE_SIZE ||
+            !guest_phys_ptr(d, gpa, sizeof(struct vcpu_runstate_info)))
+            return -EFAULT;
+        t->runstate_gpa = gpa;
         struct vcpu_runstate_info r;
         runstate_fill(t, &r);
-        copy_to_guest_phys(d, m.addr.p, &r, sizeof(r));
+        copy_to_guest_phys(d, gpa, &r, sizeof(r));
         return 0;
     }
     case VCPUOP_initialise:

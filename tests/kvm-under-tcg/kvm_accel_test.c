@@ -177,6 +177,12 @@ void console_hv_printf(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *hypercall_name(unsigned nr)
+{
+    (void)nr;
+    return NULL;
+}
+
 void vcpu_runstate_set(struct vcpu *v, int runstate);
 void vcpu_runstate_set(struct vcpu *v, int runstate)
 {

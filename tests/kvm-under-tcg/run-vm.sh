@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots Debian's kernel in qemu TCG (-cpu max: AMD SVM emulated, so kvm_amd gives a working
 # /dev/kvm) with an initramfs holding kxen's kvm tests, and writes the serial console to LOG.
-#   run-vm.sh LOG BUILD_DIR [--bench]
+#   run-vm.sh LOG BUILD_DIR [--bench | --linux]
 # Exit status: 0 when the VM ran (read LOG for the results), 77 when qemu, a kernel with the
 # kvm modules, or busybox is missing (a "SKIP reason" line says which), 1 on harness errors.
 set -euo pipefail
@@ -16,12 +16,19 @@ command -v qemu-system-x86_64 >/dev/null || skip "no qemu (qemu-system-x86_64 no
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' || skip "no static busybox"
 # The kernel must come with its own kvm modules (the host may run another kernel).
-kernel= kver=
-for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+# KXEN_L1_KERNEL picks one by version prefix (6.1: no CONFIG_KVM_XEN, 6.12: with it); the
+# default is Debian 12's 6.1, the one linux-image-amd64 installs.
+l1=${KXEN_L1_KERNEL:-6.1.}
+kernel= kver= kmod=
+for k in $(ls /boot/vmlinuz-$l1* 2>/dev/null | sort -rV); do
   v=${k#/boot/vmlinuz-}
-  if [ -r "$k" ] && [ -f /lib/modules/$v/kernel/arch/x86/kvm/kvm-amd.ko ]; then kernel=$k kver=$v; break; fi
+  for ext in ko ko.xz; do
+    if [ -r "$k" ] && [ -f /lib/modules/$v/kernel/arch/x86/kvm/kvm-amd.$ext ]; then
+      kernel=$k kver=$v kmod=$ext; break 2
+    fi
+  done
 done
-[ -n "$kernel" ] || skip "no /boot/vmlinuz-* with kvm modules (linux-image-amd64)"
+[ -n "$kernel" ] || skip "no /boot/vmlinuz-$l1* with kvm modules (linux-image-amd64)"
 # KXEN_ACCEL_TEST may name a kvm_accel_test built elsewhere (kvm_under_tcg.sh builds its own).
 accel_test=${KXEN_ACCEL_TEST:-$build/tests/kvm_accel_test}
 [ -x "$accel_test" ] || { echo "harness: $accel_test missing" >&2; exit 1; }
@@ -30,13 +37,15 @@ root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod,kxen/bin,kxen/guests,kxen/run}
 cp "$busybox" "$root/bin/busybox"
-for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf; do
+for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf awk wc tr cut date ping; do
   ln -s busybox "$root/bin/$a"
 done
 m=/lib/modules/$kver/kernel
-for ko in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
-  cp "$m/$ko" "$root/mod/"
+for ko in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
+  if [ "$kmod" = ko.xz ]; then xz -dc "$m/$ko.ko.xz" > "$root/mod/$(basename "$ko").ko"
+  else cp "$m/$ko.ko" "$root/mod/"; fi
 done
+echo "# L1 kernel: $kver"
 
 # Programs plus every shared library ldd lists for them, at the same paths.
 add_prog() {
@@ -70,7 +79,7 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   if [ -x "$build/bin/xl" ] && [ -x "$build/bin/xenstored" ] && [ -x "$build/bin/xenconsoled" ] &&
      [ -x "$build/bin/xenstore" ]; then
     for p in xl xenstored xenconsoled kxen-devd xenstore; do add_prog "$build/bin/$p"; done
-    ln -s xenstore "$root/kxen/bin/xenstore-read"
+    for t in read ls write rm exists list; do ln -s xenstore "$root/kxen/bin/xenstore-$t"; done
     # HVM guests: Debian's SeaBIOS where xl looks for it, and a disk whose boot sector prints
     # a line on COM1 and on port 0xe9 (hvm_boot_sector above).
     if [ -r /usr/share/seabios/bios.bin ]; then
@@ -83,11 +92,31 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi
 echo "$mode" > "$root/kxen/mode"
+# --linux: the L2 guest is Debian's own kernel (KXEN_L2_KERNEL, default the L1 kernel) with
+# an initramfs and disk image that vm-linux.sh's checks need (made by make-linux-guest.sh).
+vm_mem=1G
+if [ "$mode" = --linux ]; then
+  mkdir -p "$root/kxen/linux"
+  "$here/make-linux-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}"
+  cp "$here/vm-linux.sh" "$root/kxen/bin/"
+  # The network step: the bridge and tap modules, iproute2's ip (bridges, master) and the
+  # vif hotplug script.
+  for ko in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun; do
+    if [ "$kmod" = ko.xz ]; then xz -dc "$m/$ko.ko.xz" > "$root/mod/$(basename "$ko").ko"
+    else cp "$m/$ko.ko" "$root/mod/"; fi
+  done
+  add_prog "$(command -v ip)"
+  [ -x "$build/bin/kxen-vif-bridge" ] && cp "$build/bin/kxen-vif-bridge" "$root/kxen/bin/"
+  # debugfs reads the guest's file out of the disk image once the guest is gone.
+  command -v debugfs >/dev/null && add_prog "$(command -v debugfs)"
+  echo "${KXEN_LINUX_STEPS:-disk net smp}" > "$root/kxen/linux/steps"
+  vm_mem=1536M
+fi
 install -m 755 "$here/vm-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$root.cpio.gz"
 trap 'rm -rf "$root" "$root.cpio.gz"' EXIT
 
-timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m 1G -smp 1 \
+timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m $vm_mem -smp 1 \
   -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" \
   -append 'console=ttyS0 panic=-1 quiet' </dev/null 2>&1 | tr -d '\r' > "$log" || true
 grep -q '^VMDONE' "$log" || { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }

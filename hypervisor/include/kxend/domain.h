@@ -59,6 +59,9 @@ struct vcpu_boot {
     uint64_t entry;    /* guest-physical entry point */
     uint64_t rsi, rbx; /* start-info pointers per mode */
     uint64_t rsp;
+    /* The guest drives a local APIC itself (Linux PVH: x2APIC, INIT/SIPI, EOI of the upcall
+     * vector): the accelerator gives it one and delivers upcalls through it. */
+    bool lapic;
 };
 
 /* General registers, as every accelerator can read and write them. */

@@ -1,0 +1,116 @@
+#!/bin/sh
+# Runs inside the kvm-under-tcg VM (run-vm.sh --linux): Debian's own kernel booted by
+# `xl create` as a PVH guest on kxend's kvm accelerator, with the initramfs, disk image and
+# settings make-linux-guest.sh made. Prints one "=== linux" TAP section; the guest's console
+# (hvc0, logged by xenconsoled) and `xl dmesg` are echoed as comments when a step fails.
+#   vm-linux.sh [STEPS]   STEPS: words among disk net (default: both)
+export KXEN_RUNDIR=/kxen/run XENSTORED_RUNDIR=/kxen/run KXEN_ACCEL=kvm
+export PATH=/kxen/bin:$PATH # iproute2 ip before busybox
+steps=${1:-none}
+L=/kxen/linux
+log=$KXEN_RUNDIR/console/guest-linux.log
+echo "=== linux"
+n=0 fails=0
+tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
+# seen PATTERN SECONDS: the guest's console log shows PATTERN within SECONDS.
+seen() {
+  i=0
+  while [ $i -lt $(($2 * 2)) ]; do
+    grep -q -- "$1" "$log" 2>/dev/null && return 0
+    sleep 0.5; i=$((i + 1))
+  done
+  return 1
+}
+dump() {
+  echo "# --- guest console: init's lines, block/net/ACPI messages, the last 20 lines"
+  grep -aE 'kxen-linux: [a-z]|xvda|blkfront|netfront|EXT|eth0|ACPI|smpboot|BUG|Oops|panic' "$log" |
+    grep -v 'kxen-linux: tick' | head -60 | sed 's/^/# /'
+  tail -20 "$log" 2>/dev/null | sed 's/^/# /'
+  echo "# --- xl dmesg (last 30 lines)"; xl dmesg 2>/dev/null | tail -${KXEN_DBG_LINES:-30} | sed 's/^/# /'
+  echo "# --- kxend.log"; grep -E ' (err|warn|info): ' $KXEN_RUNDIR/kxend.log | tail -${KXEN_DBG_LINES:-20} | sed 's/^/# /'
+  echo "# --- threads (name state wchan utime stime)"
+  for p in $(cat $KXEN_RUNDIR/*.pid 2>/dev/null); do
+    for t in /proc/$p/task/*; do
+      echo "# $(cat $t/comm) $(cat $t/wchan 2>/dev/null) $(cut -d' ' -f3,14,15 $t/stat)"
+    done
+  done
+  xl vcpu-list 2>&1 | sed 's/^/# /'
+}
+if ! kxend --accel kvm --log-file $KXEN_RUNDIR/kxend.log; then
+  tap 1 "kxend starts with --accel kvm"; cat $KXEN_RUNDIR/kxend.log; exit 1
+fi
+extra=
+disk=
+vcpus=1
+case " $steps " in *" smp "*) vcpus=2 ;; esac
+case " $steps " in *" disk "*) [ -f $L/root.img ] && extra="$extra kxen_disk" &&
+  disk="disk = ['$L/root.img,raw,xvda,rw']" ;; esac
+vif=
+case " $steps " in *" net "*)
+  for m in llc stp bridge tun; do insmod /mod/$m.ko 2>/dev/null; done
+  if /kxen/bin/ip link add kxbr0 type bridge && /kxen/bin/ip addr add 10.99.0.1/24 dev kxbr0 &&
+     /kxen/bin/ip link set kxbr0 up; then
+    extra="$extra kxen_net" vif="vif = ['bridge=kxbr0']"
+  else
+    echo "# cannot make the bridge kxbr0: no network step"
+  fi ;;
+esac
+cat > $KXEN_RUNDIR/linux.cfg <<CFG
+name = "linux"
+type = "pvh"
+kernel = "$L/vmlinuz"
+ramdisk = "$L/initrd.gz"
+memory = 256
+vcpus = $vcpus
+cmdline = "console=hvc0 earlyprintk=xen keep_bootcon panic=-1 $extra"
+$disk
+$vif
+CFG
+t0=$(date +%s)
+timeout 60 xl create -q $KXEN_RUNDIR/linux.cfg; created=$?
+tap $created "xl create of Debian's kernel as a PVH guest (kvm)"
+if [ $created != 0 ]; then
+  # Nothing to wait for: the remaining checks fail at once.
+  seen() { return 1; }
+fi
+seen "kxen-linux: init" 300; booted=$?
+tap $booted "Linux runs /init from the ramdisk, printing on hvc0"
+if [ $booted != 0 ]; then
+  # Say where the guest is now (the VM may be stopped by its timeout before the end), then
+  # fail the remaining checks at once.
+  dump
+  seen() { return 1; }
+fi
+seen "kxen-linux: shell up" 30; tap $? "a shell prints its line on the console"
+if [ $vcpus -gt 1 ]; then
+  seen "kxen-linux: init, .*, $vcpus cpu(s)" 1; tap $? "Linux brings up its $vcpus vCPUs (ACPI MADT, INIT/SIPI)"
+  xl vcpu-list linux 2>&1 | sed 's/^/# /'
+  [ "$(xl vcpu-list linux 2>/dev/null | awk 'NR > 1 && $5 != "---"' | wc -l)" -eq $vcpus ]
+  tap $? "xl vcpu-list shows $vcpus vCPUs online"
+fi
+echo "# first userspace line after $(($(date +%s) - t0)) s"
+if [ -n "$disk" ]; then
+  seen "kxen-linux: disk made on the host" 120
+  tap $? "the guest mounts the PV disk (blkfront on kxen's blkback) and reads the host's file"
+fi
+if [ -n "$vif" ]; then
+  seen "kxen-linux: ping ok" 90; tap $? "the guest configures eth0 (netfront on kxen's netback) and pings the host over kxbr0"
+  ping -c 2 -W 5 10.99.0.2 >/dev/null 2>&1; tap $? "the host pings the guest over kxbr0"
+fi
+seen "kxen-linux: ready" 60; tap $? "the guest's init reaches its end"
+xl list linux 2>&1 | sed 's/^/# /'
+xenstore-ls /local/domain/1/control 2>&1 | sed 's/^/# /'
+timeout 60 xl shutdown -w linux 2>&1 | sed 's/^/# xl shutdown: /'; [ -z "$(xl list 2>/dev/null | grep '^linux ')" ]; tap $? "xl shutdown -w: Linux powers off through control/shutdown"
+xl list 2>/dev/null | grep -q '^linux ' && r=1 || r=0
+tap $r "no domain is left"
+if [ -n "$disk" ]; then
+  got=$(debugfs -R 'cat /from-guest.txt' $L/root.img 2>/dev/null)
+  echo "# from-guest.txt in the image: $got"
+  case $got in "written by Linux "*) r=0 ;; *) r=1 ;; esac
+  tap $r "after the guest is gone, the file it wrote is in the disk image (debugfs)"
+fi
+grep -- '-ENOSYS (logged once)' $KXEN_RUNDIR/kxend.log | sed 's/^.*kvm: /# enosys: /'
+[ $fails = 0 ] || dump
+echo "=== linux rc=$fails"
+kill "$(cat $KXEN_RUNDIR/kxend.pid)" 2>/dev/null
+exit 0

@@ -85,6 +85,39 @@ out:
     return rc;
 }
 
+static int op_resume(struct ctl_request *req, struct ctl_reply *rep)
+{
+    struct kxen_ctl_domid_arg a;
+    memcpy(&a, req->payload, sizeof(a));
+    int rc;
+    struct domain *d = req_domain(req->payload, &rc);
+    if (!d)
+        return rc;
+    if (atomic_load(&d->state) != DOM_SHUTDOWN || d->shutdown_reason != SHUTDOWN_suspend) {
+        domain_put(d);
+        return ctl_refuse(rep, -EINVAL, "domain %u has not suspended itself", d->domid);
+    }
+    d->accel->stop(d);
+    struct vcpu_regs r;
+    rc = d->accel->get_regs(d->vcpus[0], &r);
+    if (rc == 0) {
+        r.rax = 1; /* the suspend was cancelled: the guest goes on in this domain */
+        rc = d->accel->set_regs(d->vcpus[0], &r);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&d->lock);
+        for (unsigned i = 0; i < d->nr_vcpus; i++)
+            if (atomic_load(&d->vcpus[i]->state) == VCPU_STOPPED)
+                atomic_store(&d->vcpus[i]->state, VCPU_RUNNABLE);
+        d->shutdown_reason = 0;
+        atomic_store(&d->state, a.arg & 1 ? DOM_PAUSED : DOM_RUNNING);
+        pthread_mutex_unlock(&d->lock);
+    }
+    int src = d->accel->start(d);
+    domain_put(d);
+    return rc < 0 ? rc : src;
+}
+
 static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
 {
     struct kxen_ctl_dirty_log a;
@@ -133,6 +166,7 @@ static const struct ctl_op save_ops[] = {
     {KXEN_CTL_SAVE_BEGIN, "save", true, sizeof(struct kxen_ctl_domid_arg), op_save},
     {KXEN_CTL_RESTORE_BEGIN, "restore", true,
      sizeof(struct kxen_ctl_restore) + sizeof(struct kxen_save_hdr), op_restore},
+    {KXEN_CTL_DOMAIN_RESUME, "domain_resume", true, sizeof(struct kxen_ctl_domid_arg), op_resume},
     {KXEN_CTL_DIRTY_LOG, "dirty_log", true, sizeof(struct kxen_ctl_dirty_log), op_dirty_log},
 };
 

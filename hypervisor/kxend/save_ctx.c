@@ -69,6 +69,8 @@ int kxend_save_domain(struct domain *d, void *buf, uint32_t cap)
     h->store_pfn = d->store_pfn;
     h->console_pfn = d->console_pfn;
     h->system_time_ns = kxen_system_time_ns();
+    if (atomic_load(&d->state) == DOM_SHUTDOWN)
+        h->flags |= KXEN_SAVE_SUSPENDED;
     memcpy(h->hvm_params, d->hvm_params, sizeof(h->hvm_params));
     struct kxend_save_ctx ctx = {.buf = buf, .len = sizeof(*h), .cap = cap, .hdr = h};
     size_t n;
@@ -116,6 +118,8 @@ static int blob_check(const struct domain *d, const uint8_t *blob, uint32_t len,
     if (h.ram_size != d->ram_size)
         REFUSE(-EINVAL, "saved RAM is %llu bytes, the new domain has %llu",
                (unsigned long long)h.ram_size, (unsigned long long)d->ram_size);
+    if (h.flags & ~KXEN_SAVE_SUSPENDED)
+        REFUSE(-EPROTO, "kxen state has unknown flags %#x", h.flags);
     if (h.nr_vcpus != d->nr_vcpus)
         REFUSE(-EINVAL, "saved domain has %u vCPUs, the new domain %u", h.nr_vcpus, d->nr_vcpus);
     if (h.records_len != len - sizeof(h))

@@ -91,7 +91,7 @@ static int core_save(struct domain *d, struct kxend_save_ctx *ctx)
     return rc;
 }
 
-static int vcpu_load(struct vcpu *v, uint64_t now, const struct kxen_srec_vcpu *r)
+static int vcpu_load(struct vcpu *v, uint64_t now, const struct kxen_srec_vcpu *r, bool resumed)
 {
     if (r->state != VCPU_DOWN && r->state != VCPU_RUNNABLE && r->state != VCPU_BLOCKED)
         return -EINVAL;
@@ -108,6 +108,8 @@ static int vcpu_load(struct vcpu *v, uint64_t now, const struct kxen_srec_vcpu *
     struct vcpu_regs g;
     struct vcpu_sregs s = {0};
     memcpy(&g, r->gpr, sizeof(g));
+    if (resumed && v->id == 0)
+        g.rax = 0; /* SCHEDOP_shutdown(SHUTDOWN_suspend) returns 0: resumed in a new domain */
     struct vcpu_segment *segs[8] = {&s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt};
     for (int i = 0; i < 8; i++)
         seg_in(segs[i], &r->seg[i]);
@@ -138,7 +140,7 @@ static int core_load(struct domain *d, struct kxend_save_ctx *ctx)
         struct kxen_srec_vcpu vr;
         if (kxend_save_get(ctx, KXEN_SREC_VCPU, i, &vr, sizeof(vr)) != sizeof(vr))
             return -EINVAL;
-        int rc = vcpu_load(d->vcpus[i], now, &vr);
+        int rc = vcpu_load(d->vcpus[i], now, &vr, kxend_save_hdr(ctx)->flags & KXEN_SAVE_SUSPENDED);
         if (rc < 0)
             return rc;
     }

@@ -74,6 +74,7 @@ enum kxen_ctl_op {
     KXEN_CTL_SAVE_BEGIN = 128,
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
+    KXEN_CTL_DOMAIN_RESUME = 131,
 };
 
 #endif

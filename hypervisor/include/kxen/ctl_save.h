@@ -25,8 +25,14 @@ struct kxen_save_hdr {
     uint32_t records_len;
     uint64_t store_pfn, console_pfn;
     uint64_t system_time_ns; /* the guests' clock when the state was read */
+    uint32_t flags;          /* KXEN_SAVE_* */
+    uint32_t pad;
     uint64_t hvm_params[KXEN_SAVE_NR_PARAMS];
 };
+
+/* The guest had suspended itself (SCHEDOP_shutdown(SHUTDOWN_suspend)): its call returns 0
+ * in the restored domain (Xen's "resumed in a new domain"). */
+#define KXEN_SAVE_SUSPENDED (1u << 0)
 
 /* One record: this header, then len bytes, then zeros up to a multiple of 8. */
 struct kxen_save_rec {
@@ -103,6 +109,10 @@ struct kxen_ctl_restore {
     uint16_t pad;
     uint32_t flags;
 };
+
+/* KXEN_CTL_DOMAIN_RESUME (privileged): struct kxen_ctl_domid_arg, arg = 1 to leave it
+ * paused. A domain shut down for suspend runs again, its suspend call returning 1 (Xen's
+ * cancelled suspend: a checkpoint, or a migration that failed). -EINVAL for any other state. */
 
 /* KXEN_CTL_DIRTY_LOG (privileged): START turns dirty logging on, COLLECT returns the pages
  * written since the last COLLECT (guest writes, kxend's writes, and pages dom0 or another

@@ -15,7 +15,7 @@
 #include "xl.h"
 
 /* Reads the config file plus command-line key=value overrides into a domain config. */
-static int load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
+int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
 {
     struct kxl_cfg cfg;
     char err[KXL_ERR_LEN];
@@ -48,7 +48,7 @@ static int load_config(const char *file, char **extras, int nr_extras, struct kx
 
 /* The per-domain monitor runs detached, logging to <rundir>/xl-<name>.log (Xen keeps
  * /var/log/xen/xl-<name>.log). */
-static void detach_monitor(const char *rundir, const char *name)
+void xl_detach_monitor(const char *rundir, const char *name)
 {
     char path[PATH_MAX + 80];
     snprintf(path, sizeof(path), "%s/xl-%s.log", rundir, name);
@@ -125,7 +125,7 @@ int main_create(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "Parsing config from %s\n", file);
     struct kxl_domain_config dc;
-    if (load_config(file, argv + optind, argc - optind, &dc) < 0)
+    if (xl_load_config(file, argv + optind, argc - optind, &dc) < 0)
         return 1;
     if (dry_run) {
         xl_print_config_json(&dc);
@@ -161,7 +161,7 @@ int main_create(int argc, char **argv)
         if (pid < 0) {
             xl_err("cannot fork the domain monitor: %s", strerror(errno));
         } else if (pid == 0) {
-            detach_monitor(rundir, dc.name);
+            xl_detach_monitor(rundir, dc.name);
             rc = xl_monitor_run(&dc, domid);
             kxl_domain_config_free(&dc);
             exit(rc < 0 ? 1 : 0);

@@ -58,6 +58,12 @@ static const struct xl_cmd commands[] = {
      "List virtual network interfaces for a domain"},
     {"devd", main_devd, false, "[-F] [-p pidfile]",
      "Daemon that serves the PV disk and nic backends (-F: foreground)"},
+    {"save", main_save, true, "[-c] [-p] <Domain> <CheckpointFile> [<ConfigFile>]",
+     "Save a domain state to restore later (-c: leave the domain running, -p: leave it "
+     "paused)"},
+    {"restore", main_restore, false, "[-p] [-e] [-d] <CheckpointFile> [<ConfigFile>]",
+     "Restore a domain from a saved state (-p: do not unpause, -e: no monitor for on_* "
+     "actions, -d: debug messages)"},
     {"help", main_help, false, "[command]", "Print this help"},
 };
 
@@ -71,9 +77,7 @@ static const char *const unsupported[] = {"config-update",
                                           "pci-assignable-remove",
                                           "pci-assignable-list",
                                           "vncviewer",
-                                          "save",
                                           "migrate",
-                                          "restore",
                                           "migrate-receive",
                                           "dump-core",
                                           "cd-insert",

@@ -63,6 +63,13 @@ int main_network_detach(int argc, char **argv);
 int main_network_list(int argc, char **argv);
 int main_devd(int argc, char **argv);
 
+/* A config file plus key=value overrides, validated (prints the error). */
+int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc);
+/* In a forked domain monitor: own session, output to <rundir>/xl-<name>.log. */
+void xl_detach_monitor(const char *rundir, const char *name);
+int main_save(int argc, char **argv);
+int main_restore(int argc, char **argv);
+
 /* The config xl would build, as JSON on stdout (the dry run of create). */
 void xl_print_config_json(const struct kxl_domain_config *dc);
 

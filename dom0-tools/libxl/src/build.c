@@ -346,6 +346,12 @@ static void wait_console_attached(struct kxl_ctx *ctx, uint16_t domid)
 int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
                       uint16_t *domid_out)
 {
+    return kxl__domain_build(ctx, dc, paused, NULL, domid_out);
+}
+
+int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
+                      const struct kxl__loader *ld, uint16_t *domid_out)
+{
     struct build_state b = {0};
     struct kxen_ctl_domain_create cr = {0};
     int rc;
@@ -356,7 +362,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         return kxl_fail(ctx, -EOPNOTSUPP,
                         "type 'hvm' guests are not supported by this xl yet "
                         "(use pv or pvh)");
-    if (!dc->kernel)
+    if (!dc->kernel && !ld)
         return kxl_fail(ctx, -EINVAL, "no kernel given");
     uint16_t existing;
     if (kxl_domain_lookup(ctx, dc->name, &existing) == 0)
@@ -394,8 +400,14 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s", strerror(-rc));
         goto fail;
     }
-    if ((rc = load_kernel(ctx, dc, &b)) < 0)
+    if (ld) {
+        rc = ld->load(ctx, b.domid, b.store_port, b.console_port, &b.store_pfn, &b.console_pfn,
+                      ld->arg);
+        if (rc < 0)
+            goto fail;
+    } else if ((rc = load_kernel(ctx, dc, &b)) < 0) {
         goto fail;
+    }
     /* The domain was loaded paused (KXEN_LOAD_PAUSED): as with Xen's domain builder, no guest
      * instruction runs before its xenstore tree exists, it is introduced and its console is
      * attached. */

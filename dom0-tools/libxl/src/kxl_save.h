@@ -25,11 +25,9 @@ int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint3
 int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
                       const char *config_text, struct kxl_save_stats *st);
 /* kxend's state of a paused or suspended domain (free *out). */
-int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out,
-                    uint32_t *len);
+int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out, uint32_t *len);
 /* The domain's RAM through its memfd (munmap size bytes). */
-int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram,
-                 uint64_t *size);
+int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size);
 
 /* A stream read whole and validated (restore_stream.c). */
 struct kxl_image {
@@ -55,5 +53,7 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative);
 /* Undoes kxl__suspend on the source (checkpoint, failed migration): the guest's suspend call
  * returns 1 (cancelled), or the domain is unpaused. */
 int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative);
+/* Cancels a guest's own suspend but leaves the domain paused (xl save -p). */
+int kxl__resume_paused(struct kxl_ctx *ctx, uint16_t domid);
 
 #endif

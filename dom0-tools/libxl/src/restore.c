@@ -18,15 +18,16 @@
 #define HVM_PARAM_CONSOLE_EVTCHN 18
 
 static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
-                      uint32_t console_port, uint64_t *store_pfn, uint64_t *console_pfn,
-                      void *arg)
+                      uint32_t console_port, uint64_t *store_pfn, uint64_t *console_pfn, void *arg)
 {
     const struct kxl_image *img = arg;
     const struct kxen_save_hdr *k = img->kx;
     if (store_port != k->hvm_params[HVM_PARAM_STORE_EVTCHN] ||
         console_port != k->hvm_params[HVM_PARAM_CONSOLE_EVTCHN])
-        return kxl_fail(ctx, -EBUSY, "the new domain got store/console ports %u/%u, the guest "
-                        "uses %llu/%llu", store_port, console_port,
+        return kxl_fail(ctx, -EBUSY,
+                        "the new domain got store/console ports %u/%u, the guest "
+                        "uses %llu/%llu",
+                        store_port, console_port,
                         (unsigned long long)k->hvm_params[HVM_PARAM_STORE_EVTCHN],
                         (unsigned long long)k->hvm_params[HVM_PARAM_CONSOLE_EVTCHN]);
     uint8_t *ram;
@@ -63,17 +64,21 @@ static int check_fit(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 {
     const struct kxen_save_hdr *k = img->kx;
     if (dc->memory_mb << 20 != k->ram_size)
-        return kxl_fail(ctx, -EINVAL, "%s: the config gives memory = %llu MiB, the saved "
-                        "domain has %llu MiB", source, (unsigned long long)dc->memory_mb,
+        return kxl_fail(ctx, -EINVAL,
+                        "%s: the config gives memory = %llu MiB, the saved "
+                        "domain has %llu MiB",
+                        source, (unsigned long long)dc->memory_mb,
                         (unsigned long long)k->ram_size >> 20);
     if (dc->vcpus != k->nr_vcpus)
         return kxl_fail(ctx, -EINVAL, "%s: the config gives vcpus = %u, the saved domain has %u",
                         source, dc->vcpus, k->nr_vcpus);
     if (strncmp(k->accel, kxl_accel(ctx), sizeof(k->accel)))
-        return kxl_fail(ctx, -EXDEV, "%s was saved on the %.16s accelerator and kxend runs %s: "
+        return kxl_fail(ctx, -EXDEV,
+                        "%s was saved on the %.16s accelerator and kxend runs %s: "
                         "their vCPU state is not interchangeable (soft keeps no segment "
                         "descriptors or interrupt state kvm needs; soft cannot run outside "
-                        "long mode)", source, k->accel, kxl_accel(ctx));
+                        "long mode)",
+                        source, k->accel, kxl_accel(ctx));
     return 0;
 }
 
@@ -85,8 +90,8 @@ int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 }
 
 int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
-                       const struct kxl_domain_config *override, bool paused,
-                       uint16_t *domid_out, struct kxl_domain_config *dc_out)
+                       const struct kxl_domain_config *override, bool paused, uint16_t *domid_out,
+                       struct kxl_domain_config *dc_out)
 {
     struct kxl_sreader *r;
     struct kxl_image img;
@@ -107,8 +112,8 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
         struct kxl_cfg cfg;
         char err[256];
         kxl_cfg_init(&cfg);
-        rc = kxl_cfg_parse(&cfg, source, img.config_text, strlen(img.config_text), err,
-                           sizeof(err));
+        rc =
+            kxl_cfg_parse(&cfg, source, img.config_text, strlen(img.config_text), err, sizeof(err));
         if (rc == 0)
             rc = kxl_domain_config_from_cfg(&own, &cfg, err, sizeof(err));
         kxl_cfg_free(&cfg);

@@ -27,8 +27,10 @@ static int rd_fail(struct rd *s, int rc, const char *what)
     if (rc == -ENODATA || rc == -EPIPE)
         return kxl_fail(s->ctx, -EPIPE, "%s is truncated (it ends inside the %s)", s->src, what);
     if (rc == -EBADMSG)
-        return kxl_fail(s->ctx, rc, "%s is corrupt: its compressed data fails the gzip checks "
-                        "(CRC or format) in the %s", s->src, what);
+        return kxl_fail(s->ctx, rc,
+                        "%s is corrupt: its compressed data fails the gzip checks "
+                        "(CRC or format) in the %s",
+                        s->src, what);
     return kxl_fail(s->ctx, rc, "reading %s failed in the %s: %s", s->src, what, strerror(-rc));
 }
 
@@ -65,21 +67,26 @@ static int read_xl_header(struct rd *s, struct kxl_image *img)
         return kxl_fail(s->ctx, -EINVAL, "%s is not a saved domain image (no xl save header)",
                         s->src);
     if (h.byteorder != XL_SAVE_BYTEORDER)
-        return kxl_fail(s->ctx, -EINVAL, "%s was saved on a host of the other byte order",
-                        s->src);
+        return kxl_fail(s->ctx, -EINVAL, "%s was saved on a host of the other byte order", s->src);
     if (h.mandatory_flags & ~(XL_MANDATORY_FLAG_STREAMv2 | XL_MANDATORY_FLAG_JSON))
         return kxl_fail(s->ctx, -EPROTO, "%s needs features this xl lacks (mandatory flags %#x)",
                         s->src, h.mandatory_flags);
     if (!(h.mandatory_flags & XL_MANDATORY_FLAG_STREAMv2))
-        return kxl_fail(s->ctx, -EPROTO, "%s holds a legacy (pre-v2) stream, which kxen does not "
-                        "read", s->src);
+        return kxl_fail(s->ctx, -EPROTO,
+                        "%s holds a legacy (pre-v2) stream, which kxen does not "
+                        "read",
+                        s->src);
     if (h.mandatory_flags & XL_MANDATORY_FLAG_JSON)
-        return kxl_fail(s->ctx, -EPROTO, "%s carries its config as JSON, which kxen's xl does not "
-                        "read: give a config file (xl restore FILE CFG)", s->src);
+        return kxl_fail(s->ctx, -EPROTO,
+                        "%s carries its config as JSON, which kxen's xl does not "
+                        "read: give a config file (xl restore FILE CFG)",
+                        s->src);
     uint32_t clen;
     if (h.optional_data_len < 4 || h.optional_data_len > MAX_CONFIG + 4)
-        return kxl_fail(s->ctx, -EINVAL, "%s has an impossible config size (%u bytes of header "
-                        "data)", s->src, h.optional_data_len);
+        return kxl_fail(s->ctx, -EINVAL,
+                        "%s has an impossible config size (%u bytes of header "
+                        "data)",
+                        s->src, h.optional_data_len);
     if ((rc = rd_exact(s, &clen, 4, "xl header")))
         return rc;
     if (clen > h.optional_data_len - 4)
@@ -104,13 +111,17 @@ static int read_stream_headers(struct rd *s)
         return kxl_fail(s->ctx, -EPROTO, "%s: libxl stream version %u, this xl reads version %u",
                         s->src, __builtin_bswap32(lh.version), LIBXL_STREAM_VERSION);
     if (__builtin_bswap32(lh.options))
-        return kxl_fail(s->ctx, -EPROTO, "%s: libxl stream options %#x (big-endian or legacy) "
-                        "are not supported", s->src, __builtin_bswap32(lh.options));
+        return kxl_fail(s->ctx, -EPROTO,
+                        "%s: libxl stream options %#x (big-endian or legacy) "
+                        "are not supported",
+                        s->src, __builtin_bswap32(lh.options));
     if ((rc = rd_rhdr(s, &rh, "libxl stream")))
         return rc;
     if (rh.type != LIBXL_REC_LIBXC_CONTEXT || rh.length)
-        return kxl_fail(s->ctx, -EINVAL, "%s: the libxl stream does not start with LIBXC_CONTEXT "
-                        "(record type %u)", s->src, rh.type);
+        return kxl_fail(s->ctx, -EINVAL,
+                        "%s: the libxl stream does not start with LIBXC_CONTEXT "
+                        "(record type %u)",
+                        s->src, rh.type);
     if ((rc = rd_exact(s, &ih, sizeof(ih), "libxc header")) ||
         (rc = rd_exact(s, &dh, sizeof(dh), "libxc domain header")))
         return rc;
@@ -122,9 +133,11 @@ static int read_stream_headers(struct rd *s)
     if (ih.options || ih.reserved1 || ih.reserved2)
         return kxl_fail(s->ctx, -EPROTO, "%s: libxc header options or reserved bits set", s->src);
     if (dh.type != LIBXC_DHDR_TYPE_X86_HVM)
-        return kxl_fail(s->ctx, -EXDEV, "%s holds an %s domain; kxen restores x86 HVM-type "
-                        "streams only", s->src, dh.type == LIBXC_DHDR_TYPE_X86_PV ? "x86 PV" :
-                        "unknown-architecture");
+        return kxl_fail(s->ctx, -EXDEV,
+                        "%s holds an %s domain; kxen restores x86 HVM-type "
+                        "streams only",
+                        s->src,
+                        dh.type == LIBXC_DHDR_TYPE_X86_PV ? "x86 PV" : "unknown-architecture");
     if (dh.page_shift != 12)
         return kxl_fail(s->ctx, -EXDEV, "%s: page shift %u, this host's pages are 4 KiB", s->src,
                         dh.page_shift);
@@ -142,8 +155,8 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
         return rc;
     if (ph.count == 0 || ph.count > LIBXC_MAX_BATCH || ph.reserved ||
         len < sizeof(ph) + (uint64_t)ph.count * 8)
-        return kxl_fail(s->ctx, -EINVAL, "%s: PAGE_DATA record with %u pages is malformed",
-                        s->src, ph.count);
+        return kxl_fail(s->ctx, -EINVAL, "%s: PAGE_DATA record with %u pages is malformed", s->src,
+                        ph.count);
     if ((rc = rd_exact(s, pfn, ph.count * 8u, "page data")))
         return rc;
     uint64_t data = 0;
@@ -151,8 +164,8 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
         uint64_t type = pfn[i] >> LIBXC_PFN_TYPE_SHIFT, p = pfn[i] & LIBXC_PFN_MASK;
         if (type != LIBXC_PFN_TYPE_NOTAB && type != LIBXC_PFN_TYPE_XALLOC &&
             type != LIBXC_PFN_TYPE_XTAB)
-            return kxl_fail(s->ctx, -EINVAL, "%s: page type %#llx is not one kxen writes",
-                            s->src, (unsigned long long)type);
+            return kxl_fail(s->ctx, -EINVAL, "%s: page type %#llx is not one kxen writes", s->src,
+                            (unsigned long long)type);
         if (type != LIBXC_PFN_TYPE_XTAB && p >= img->ram_size >> 12) {
             uint64_t need = (p + 1) << 12;
             if (need > MAX_RAM)
@@ -169,8 +182,10 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
         data += type == LIBXC_PFN_TYPE_NOTAB;
     }
     if (len != sizeof(ph) + ph.count * 8ull + data * 4096)
-        return kxl_fail(s->ctx, -EINVAL, "%s: PAGE_DATA record length %u does not match its %u "
-                        "pages", s->src, len, ph.count);
+        return kxl_fail(s->ctx, -EINVAL,
+                        "%s: PAGE_DATA record length %u does not match its %u "
+                        "pages",
+                        s->src, len, ph.count);
     for (uint32_t i = 0; i < ph.count; i++) {
         uint64_t type = pfn[i] >> LIBXC_PFN_TYPE_SHIFT, p = pfn[i] & LIBXC_PFN_MASK;
         img->pages += type != LIBXC_PFN_TYPE_XTAB;
@@ -220,8 +235,8 @@ static int read_libxc(struct rd *s, struct kxl_image *img)
         case LIBXC_REC_X86_MSR_POLICY:
             /* kxend's state carries these values itself (docs/save-format.md). */
             if (h.length > (1u << 24))
-                return kxl_fail(s->ctx, -EINVAL, "%s: libxc record %u is %u bytes", s->src,
-                                h.type, h.length);
+                return kxl_fail(s->ctx, -EINVAL, "%s: libxc record %u is %u bytes", s->src, h.type,
+                                h.length);
             rc = skip(s, h.length, "libxc record");
             break;
         default:
@@ -255,8 +270,7 @@ static int read_libxl_tail(struct rd *s, struct kxl_image *img)
         struct libxl_emulator_hdr eh;
         if (h.length < sizeof(eh) + sizeof(struct kxen_save_hdr) ||
             h.length > sizeof(eh) + KXEN_CTL_MAX_PAYLOAD)
-            return kxl_fail(s->ctx, -EINVAL, "%s: emulator context of %u bytes", s->src,
-                            h.length);
+            return kxl_fail(s->ctx, -EINVAL, "%s: emulator context of %u bytes", s->src, h.length);
         if ((rc = rd_exact(s, &eh, sizeof(eh), "kxen state")))
             return rc;
         if (eh.id != LIBXL_EMULATOR_UNKNOWN || img->kx)
@@ -290,8 +304,8 @@ static int check_kx(struct rd *s, struct kxl_image *img)
         /* pages were read beyond the RAM kxend saved: only zero padding may lie there */
         for (uint64_t off = k->ram_size; off < img->ram_size; off += 8)
             if (*(uint64_t *)(img->ram + off))
-                return kxl_fail(s->ctx, -EINVAL, "%s has pages beyond its %llu MiB of RAM",
-                                s->src, (unsigned long long)k->ram_size >> 20);
+                return kxl_fail(s->ctx, -EINVAL, "%s has pages beyond its %llu MiB of RAM", s->src,
+                                (unsigned long long)k->ram_size >> 20);
     }
     if (img->ram_size < k->ram_size) {
         void *n = mremap(img->ram, img->ram_size, k->ram_size, MREMAP_MAYMOVE);
@@ -301,8 +315,10 @@ static int check_kx(struct rd *s, struct kxl_image *img)
     }
     img->ram_size = k->ram_size;
     if (img->pages < k->ram_size >> 12)
-        return kxl_fail(s->ctx, -EINVAL, "%s holds %llu pages of its %llu: the image is "
-                        "incomplete", s->src, (unsigned long long)img->pages,
+        return kxl_fail(s->ctx, -EINVAL,
+                        "%s holds %llu pages of its %llu: the image is "
+                        "incomplete",
+                        s->src, (unsigned long long)img->pages,
                         (unsigned long long)(k->ram_size >> 12));
     return 0;
 }
@@ -313,8 +329,8 @@ int kxl__image_read(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *sour
     memset(img, 0, sizeof(*img));
     struct rd s = {ctx, r, source};
     img->ram_size = 64ull << 20;
-    img->ram = mmap(NULL, img->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
-                    MAP_NORESERVE, -1, 0);
+    img->ram = mmap(NULL, img->ram_size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (img->ram == MAP_FAILED) {
         img->ram = NULL;
         return kxl_fail(ctx, -ENOMEM, "no memory to read %s", source);

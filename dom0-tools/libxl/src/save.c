@@ -39,8 +39,7 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
     free(feat);
     if (!*cooperative) {
         int rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_PAUSE, domid, 0);
-        return rc < 0 ? kxl_fail(ctx, rc, "pausing domain %u failed: %s", domid, strerror(-rc))
-                      : 0;
+        return rc < 0 ? kxl_fail(ctx, rc, "pausing domain %u failed: %s", domid, strerror(-rc)) : 0;
     }
     snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
     int rc = kxl_xs_printf(ctx, XBT_NULL, p, "suspend");
@@ -53,22 +52,34 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
         if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
             if (di.shutdown_reason == SHUTDOWN_suspend)
                 return 0;
-            return kxl_fail(ctx, -ECANCELED, "domain %u shut down (reason %u) instead of "
-                            "suspending", domid, di.shutdown_reason);
+            return kxl_fail(ctx, -ECANCELED,
+                            "domain %u shut down (reason %u) instead of "
+                            "suspending",
+                            domid, di.shutdown_reason);
         }
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     kxl_xs_printf(ctx, XBT_NULL, p, "%s", "");
-    return kxl_fail(ctx, -ETIMEDOUT, "domain %u did not suspend within %d s (control/shutdown "
-                    "= \"suspend\" unanswered)", domid, KXL_SUSPEND_WAIT_MS / 1000);
+    return kxl_fail(ctx, -ETIMEDOUT,
+                    "domain %u did not suspend within %d s (control/shutdown "
+                    "= \"suspend\" unanswered)",
+                    domid, KXL_SUSPEND_WAIT_MS / 1000);
 }
 
 int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative)
 {
     int rc = cooperative ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_RESUME, domid, 0)
                          : kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, domid, 0);
-    return rc < 0 ? kxl_fail(ctx, rc, "resuming domain %u failed: %s", domid,
+    return rc < 0
+               ? kxl_fail(ctx, rc, "resuming domain %u failed: %s", domid, kxl_hv_reason(ctx, rc))
+               : 0;
+}
+
+int kxl__resume_paused(struct kxl_ctx *ctx, uint16_t domid)
+{
+    int rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_RESUME, domid, 1);
+    return rc < 0 ? kxl_fail(ctx, rc, "resuming domain %u paused failed: %s", domid,
                              kxl_hv_reason(ctx, rc))
                   : 0;
 }
@@ -81,8 +92,8 @@ static int open_temp(const char *path, char *tmp, size_t len)
     return fd < 0 ? -errno : fd;
 }
 
-int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path,
-                    const char *config_text, unsigned flags, struct kxl_save_stats *st)
+int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const char *config_text,
+                    unsigned flags, struct kxl_save_stats *st)
 {
     struct kxl_save_stats local = {0};
     st = st ? st : &local;
@@ -125,10 +136,11 @@ int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path,
     close(fd);
     free(own_cfg);
     st->downtime_ns = now_ns() - t0;
+    /* -p as Xen's xl: the suspend is cancelled, the domain stays paused. */
+    if (flags & KXL_SAVE_PAUSED)
+        return coop ? kxl__resume_paused(ctx, domid) : 0;
     if (flags & KXL_SAVE_CHECKPOINT)
         return kxl__resume(ctx, domid, coop);
-    if (flags & KXL_SAVE_PAUSED)
-        return 0;
     return kxl_domain_destroy(ctx, domid);
 resume:
     kxl__resume(ctx, domid, coop);

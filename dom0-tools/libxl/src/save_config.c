@@ -47,8 +47,7 @@ static void key_str(FILE *f, const char *key, const char *val)
 }
 
 /* One list (disk or vif) of the frontends under device/<kind>. */
-static void devices(struct kxl_ctx *ctx, FILE *f, uint16_t domid, const char *kind,
-                    const char *key)
+static void devices(struct kxl_ctx *ctx, FILE *f, uint16_t domid, const char *kind, const char *key)
 {
     char p[96];
     unsigned n = 0;

@@ -86,10 +86,8 @@ int kxl__write_header(struct kxl_swriter *w, const char *config_text)
     struct libxc_ihdr ih = {.marker = LIBXC_IHDR_MARKER,
                             .id = __builtin_bswap32(LIBXC_IHDR_ID),
                             .version = __builtin_bswap32(LIBXC_IHDR_VERSION)};
-    struct libxc_dhdr dh = {.type = LIBXC_DHDR_TYPE_X86_HVM,
-                            .page_shift = 12,
-                            .xen_major = 4,
-                            .xen_minor = 17};
+    struct libxc_dhdr dh = {
+        .type = LIBXC_DHDR_TYPE_X86_HVM, .page_shift = 12, .xen_major = 4, .xen_minor = 17};
     int rc = kxl_swriter_write(w, &xh, sizeof(xh));
     if (!rc)
         rc = kxl_swriter_write(w, &clen, 4);
@@ -141,8 +139,7 @@ int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint3
     return rc;
 }
 
-int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram,
-                 uint64_t *size)
+int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size)
 {
     struct kxen_ctl_foreign_map a = {.domid = domid};
     struct kxen_ctl_foreign_map_rep r;
@@ -164,8 +161,7 @@ int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **r
     return 0;
 }
 
-int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out,
-                    uint32_t *len)
+int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out, uint32_t *len)
 {
     struct kxen_ctl_domid_arg a = {.domid = domid};
     void *buf = malloc(KXEN_CTL_MAX_PAYLOAD);
@@ -196,8 +192,7 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
         return rc;
     if ((rc = kxl__map_ram(ctx, domid, false, &ram, &size)) < 0) {
         free(kx);
-        return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid,
-                        strerror(-rc));
+        return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
     }
     rc = kxl__write_header(w, config_text);
     uint64_t pages = size >> 12, pfns[LIBXC_MAX_BATCH];
@@ -212,7 +207,6 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
     munmap(ram, size);
     free(kx);
     if (rc < 0)
-        return kxl_fail(ctx, rc, "writing the image of domain %u failed: %s", domid,
-                        strerror(-rc));
+        return kxl_fail(ctx, rc, "writing the image of domain %u failed: %s", domid, strerror(-rc));
     return 0;
 }

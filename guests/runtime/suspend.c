@@ -1,7 +1,7 @@
 /* The guest side of Xen's suspend protocol (guest/suspend.h). Event channels, grant frames,
  * vcpu_info and timers are carried by kxen's save stream, so a runtime guest only registers
- * its xenstore watches and its control/feature-suspend again; its frontends reconnect through their own state machines when
- * the backends on the new host come up. */
+ * its xenstore watches and its control/feature-suspend again; its frontends reconnect through their
+ * own state machines when the backends on the new host come up. */
 #include <kxen/sched.h>
 
 #include "guest/hypercall.h"

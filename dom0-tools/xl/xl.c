@@ -64,6 +64,12 @@ static const struct xl_cmd commands[] = {
     {"restore", main_restore, false, "[-p] [-e] [-d] <CheckpointFile> [<ConfigFile>]",
      "Restore a domain from a saved state (-p: do not unpause, -e: no monitor for on_* "
      "actions, -d: debug messages)"},
+    {"migrate", main_migrate, true,
+     "[-s <sshcommand>] [-e] [-C <config>] [--debug] <Domain> <host>",
+     "Migrate a domain to another host (-s: the command that reaches the host instead of "
+     "ssh, -e: no monitor on the new host, -C: the config to send)"},
+    {"migrate-receive", main_migrate_receive, false, "[-e] [-p] [-d]",
+     "Receive a migrating domain on stdin/stdout (run by xl migrate on the target host)"},
     {"help", main_help, false, "[command]", "Print this help"},
 };
 
@@ -77,8 +83,6 @@ static const char *const unsupported[] = {"config-update",
                                           "pci-assignable-remove",
                                           "pci-assignable-list",
                                           "vncviewer",
-                                          "migrate",
-                                          "migrate-receive",
                                           "dump-core",
                                           "cd-insert",
                                           "cd-eject",

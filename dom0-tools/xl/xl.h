@@ -69,6 +69,8 @@ int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_do
 void xl_detach_monitor(const char *rundir, const char *name);
 int main_save(int argc, char **argv);
 int main_restore(int argc, char **argv);
+int main_migrate(int argc, char **argv);
+int main_migrate_receive(int argc, char **argv);
 
 /* The config xl would build, as JSON on stdout (the dry run of create). */
 void xl_print_config_json(const struct kxl_domain_config *dc);

@@ -5,6 +5,7 @@
 #define KXL_SAVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kxen/ctl_save.h"
@@ -55,5 +56,9 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative);
 int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative);
 /* Cancels a guest's own suspend but leaves the domain paused (xl save -p). */
 int kxl__resume_paused(struct kxl_ctx *ctx, uint16_t domid);
+
+/* Migration handshake helpers (migrate.c): read exactly msg, or write it. */
+int kxl_migrate_expect(int fd, const char *msg, size_t len);
+int kxl_migrate_say(int fd, const char *msg, size_t len);
 
 #endif

@@ -25,7 +25,7 @@ struct chunk {
 
 struct kxl_swriter {
     int fd;
-    bool compress;
+    bool compress, framed;
     int err;
     unsigned nr_slots, used;
     struct chunk slots[MAX_THREADS];
@@ -82,9 +82,14 @@ static int flush_slots(struct kxl_swriter *w)
             deflate_chunk(&w->slots[i]);
     }
     int rc = 0;
-    for (unsigned i = 0; i < w->used && !rc; i++)
-        rc = w->slots[i].rc ? w->slots[i].rc
-                            : write_all(w->fd, w->slots[i].out, w->slots[i].out_len);
+    for (unsigned i = 0; i < w->used && !rc; i++) {
+        uint32_t len = (uint32_t)w->slots[i].out_len;
+        rc = w->slots[i].rc;
+        if (!rc && w->framed)
+            rc = write_all(w->fd, &len, sizeof(len));
+        if (!rc)
+            rc = write_all(w->fd, w->slots[i].out, len);
+    }
     for (unsigned i = 0; i < w->used; i++)
         w->slots[i].in_len = 0;
     w->used = 0;
@@ -93,11 +98,18 @@ static int flush_slots(struct kxl_swriter *w)
 
 int kxl_swriter_open(int fd, bool compress, struct kxl_swriter **out)
 {
+    return kxl_swriter_open_framed(fd, compress, false, out);
+}
+
+int kxl_swriter_open_framed(int fd, bool compress, bool framed, struct kxl_swriter **out)
+{
     struct kxl_swriter *w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
     w->fd = fd;
-    w->compress = compress;
+    w->compress = compress || framed;
+    w->framed = framed;
+    compress = w->compress;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     w->nr_slots = compress ? (n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned)n) : 0;
     for (unsigned i = 0; i < w->nr_slots; i++) {
@@ -140,6 +152,9 @@ int kxl_swriter_close(struct kxl_swriter *w)
         if (w->used < w->nr_slots && w->slots[w->used].in_len)
             w->used++;
         w->err = flush_slots(w);
+        uint32_t end = 0;
+        if (!w->err && w->framed)
+            w->err = write_all(w->fd, &end, sizeof(end));
     }
     int rc = w->err;
     for (unsigned i = 0; i < w->nr_slots; i++) {
@@ -156,8 +171,90 @@ uint64_t kxl_swriter_bytes(const struct kxl_swriter *w)
 }
 
 struct kxl_sreader {
-    gzFile gz;
+    gzFile gz; /* plain or gzip files; NULL for a framed stream */
+    int fd;
+    uint8_t *in, *out; /* framed: the current member and what it inflated to */
+    size_t out_len, out_pos;
+    bool ended;
 };
+
+static int read_all(int fd, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EPIPE;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The next member of a framed stream: 0, 1 at the end frame, or -errno. */
+static int next_member(struct kxl_sreader *r)
+{
+    uint32_t len;
+    int rc = read_all(r->fd, &len, sizeof(len));
+    if (rc)
+        return rc;
+    if (len == 0) {
+        r->ended = true;
+        return 1;
+    }
+    if (len > CHUNK + CHUNK / 8 + 1024)
+        return -EBADMSG;
+    if ((rc = read_all(r->fd, r->in, len)))
+        return rc;
+    z_stream z = {0};
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return -ENOMEM;
+    z.next_in = r->in;
+    z.avail_in = len;
+    z.next_out = r->out;
+    z.avail_out = CHUNK;
+    int zr = inflate(&z, Z_FINISH);
+    r->out_len = z.total_out;
+    r->out_pos = 0;
+    inflateEnd(&z);
+    return zr == Z_STREAM_END && z.avail_in == 0 ? 0 : -EBADMSG;
+}
+
+int kxl_sreader_open_framed(int fd, struct kxl_sreader **out)
+{
+    struct kxl_sreader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->fd = fd;
+    r->in = malloc(CHUNK + CHUNK / 8 + 1024);
+    r->out = malloc(CHUNK);
+    if (!r->in || !r->out) {
+        kxl_sreader_close(r);
+        return -ENOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+static int framed_read(struct kxl_sreader *r, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        if (r->out_pos == r->out_len) {
+            int rc = r->ended ? 1 : next_member(r);
+            if (rc)
+                return rc == 1 ? (got ? -EPIPE : -ENODATA) : rc;
+            continue;
+        }
+        size_t n = r->out_len - r->out_pos < len - got ? r->out_len - r->out_pos : len - got;
+        memcpy(buf + got, r->out + r->out_pos, n);
+        r->out_pos += n;
+        got += n;
+    }
+    return 0;
+}
 
 int kxl_sreader_open(int fd, struct kxl_sreader **out)
 {
@@ -178,6 +275,8 @@ int kxl_sreader_open(int fd, struct kxl_sreader **out)
 
 int kxl_sreader_read(struct kxl_sreader *r, void *buf, size_t len)
 {
+    if (!r->gz)
+        return framed_read(r, buf, len);
     size_t got = 0;
     while (got < len) {
         unsigned want = len - got > (1u << 30) ? (1u << 30) : (unsigned)(len - got);
@@ -201,6 +300,14 @@ int kxl_sreader_read(struct kxl_sreader *r, void *buf, size_t len)
 
 int kxl_sreader_at_end(struct kxl_sreader *r)
 {
+    if (!r->gz) {
+        while (!r->ended && r->out_pos == r->out_len) {
+            int rc = next_member(r);
+            if (rc < 0)
+                return rc;
+        }
+        return r->out_pos == r->out_len;
+    }
     int c = gzgetc(r->gz);
     if (c < 0) {
         int zerr;
@@ -214,7 +321,10 @@ int kxl_sreader_at_end(struct kxl_sreader *r)
 void kxl_sreader_close(struct kxl_sreader *r)
 {
     if (r) {
-        gzclose(r->gz);
+        if (r->gz)
+            gzclose(r->gz);
+        free(r->in);
+        free(r->out);
         free(r);
     }
 }

@@ -131,4 +131,25 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
                        const struct kxl_domain_config *override, bool paused, uint16_t *domid_out,
                        struct kxl_domain_config *dc_out);
 
+/* ---- Live migration (Xen's xl migrate / migrate-receive; docs/migration.md) ---- */
+#define KXL_MIGRATE_MAX_ROUNDS 8
+struct kxl_migrate_stats {
+    struct kxl_save_stats save; /* pages over all rounds */
+    unsigned rounds;            /* pre-copy rounds before the stop-and-copy */
+    uint64_t pages_per_round[KXL_MIGRATE_MAX_ROUNDS];
+    uint64_t suspend_ns;  /* when the guest was suspended (CLOCK_MONOTONIC) */
+    uint64_t downtime_ns; /* suspend to the receiver's report that its copy runs */
+    uint64_t total_ns;
+};
+/* Xen's handshake messages (banner without its NUL, the others with it). */
+extern const char kxl_migrate_banner[], kxl_migrate_ready[], kxl_migrate_go[], kxl_migrate_report[];
+/* Sends domain domid to a receiver reading send_fd and answering on recv_fd. The source is
+ * destroyed once the receiver reports its copy runs; on any failure before that it runs on. */
+int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
+                            int send_fd, int recv_fd, struct kxl_migrate_stats *ms);
+/* The receiving side: banner, stream, the domain built paused as NAME--incoming, then renamed
+ * and unpaused (unless paused) when the sender clears it; destroyed if the sender does not. */
+int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bool paused,
+                               uint16_t *domid_out, struct kxl_domain_config *dc_out);
+
 #endif

@@ -18,8 +18,8 @@ struct kxl_sreader;
  * STATIC_DATA_END. */
 int kxl__write_header(struct kxl_swriter *w, const char *config_text);
 /* One PAGE_DATA record of the n pages pfns[] (at most LIBXC_MAX_BATCH) read from ram. */
-int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *pfns, unsigned n,
-                     struct kxl_save_stats *st);
+int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *present,
+                     const uint64_t *pfns, unsigned n, struct kxl_save_stats *st);
 /* X86_TSC_INFO, HVM_PARAMS, HVM_CONTEXT and END of libxc, kxend's state, END of libxl. */
 int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint32_t kx_len);
 /* The whole image of a suspended or paused domain. */
@@ -27,14 +27,17 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
                       const char *config_text, struct kxl_save_stats *st);
 /* kxend's state of a paused or suspended domain (free *out). */
 int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out, uint32_t *len);
-/* The domain's RAM through its memfd (munmap size bytes). */
-int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size);
+/* The domain's RAM through its memfd (munmap size bytes); present (may be NULL) gets the
+ * bitmap of pages that were ever written, or NULL when unknown (free it). */
+int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,
+                 uint64_t **present);
 
 /* A stream read whole and validated (restore_stream.c). */
 struct kxl_image {
     char *config_text;
     uint8_t *ram; /* anonymous mapping of ram_size bytes, pages as the stream had them */
     uint64_t ram_size;
+    uint64_t *data; /* bitmap: pages that carry data (the others are zero, never touched) */
     struct kxen_save_hdr *kx; /* kxend's state, kx_len bytes */
     uint32_t kx_len;
     uint64_t pages, zero_pages;

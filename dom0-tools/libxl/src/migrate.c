@@ -78,8 +78,8 @@ static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, void *rep
 }
 
 /* Sends the pages set in bm (pages bits). */
-static int send_bitmap(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *bm,
-                       uint64_t pages, struct kxl_save_stats *st)
+static int send_bitmap(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *present,
+                       const uint64_t *bm, uint64_t pages, struct kxl_save_stats *st)
 {
     uint64_t pfns[LIBXC_MAX_BATCH];
     unsigned n = 0;
@@ -89,11 +89,11 @@ static int send_bitmap(struct kxl_swriter *w, const uint8_t *ram, const uint64_t
             continue;
         pfns[n++] = p;
         if (n == LIBXC_MAX_BATCH) {
-            rc = kxl__write_pages(w, ram, pfns, n, st);
+            rc = kxl__write_pages(w, ram, present, pfns, n, st);
             n = 0;
         }
     }
-    return rc || !n ? rc : kxl__write_pages(w, ram, pfns, n, st);
+    return rc || !n ? rc : kxl__write_pages(w, ram, present, pfns, n, st);
 }
 
 static uint64_t popcount(const uint64_t *bm, uint64_t words)
@@ -110,8 +110,8 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
                      const char *config_text, bool *coop, struct kxl_migrate_stats *ms)
 {
     uint8_t *ram;
-    uint64_t size;
-    int rc = kxl__map_ram(ctx, domid, false, &ram, &size);
+    uint64_t size, *present = NULL;
+    int rc = kxl__map_ram(ctx, domid, false, &ram, &size, &present);
     if (rc < 0)
         return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
     uint64_t pages = size >> 12, words = (pages + 63) / 64;
@@ -123,6 +123,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     if (!rep || !pending) {
         free(rep);
         free(pending);
+        free(present);
         munmap(ram, size);
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     }
@@ -140,7 +141,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         bm[words - 1] = (1ull << (pages % 64)) - 1;
     uint64_t dirty = pages;
     for (ms->rounds = 0; ms->rounds < MAX_ROUNDS; ms->rounds++) {
-        if ((rc = send_bitmap(w, ram, bm, pages, &ms->save)) < 0)
+        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0)
             goto io;
         ms->pages_per_round[ms->rounds] = dirty;
         if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
@@ -168,7 +169,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
             bm[special[i] / 64] |= 1ull << (special[i] % 64);
     ms->pages_per_round[ms->rounds < MAX_ROUNDS ? ms->rounds : MAX_ROUNDS - 1] +=
         popcount(bm, words);
-    if ((rc = send_bitmap(w, ram, bm, pages, &ms->save)) < 0 ||
+    if ((rc = send_bitmap(w, ram, NULL, bm, pages, &ms->save)) < 0 ||
         (rc = kxl__write_tail(w, kx, kx_len)) < 0)
         goto io;
     rc = 0;
@@ -187,6 +188,7 @@ out:
     free(kx);
     free(rep);
     free(pending);
+    free(present);
     munmap(ram, size);
     return rc;
 }
@@ -225,8 +227,10 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
     rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
     if (rc < 0) {
         kxl__resume(ctx, domid, coop);
-        return kxl_fail(ctx, rc, "the receiver did not take the domain (%s): the domain runs "
-                        "here again", rc == -EPROTO ? "it refused" : strerror(-rc));
+        return kxl_fail(ctx, rc,
+                        "the receiver did not take the domain (%s): the domain runs "
+                        "here again",
+                        rc == -EPROTO ? "it refused" : strerror(-rc));
     }
     /* From here the destination may run the guest: the source must not, whatever happens. */
     char away[KXL_NAME_MAX + 16];
@@ -245,7 +249,8 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
     /* The receiver could not unpause its copy: ours runs again under its own name. */
     kxl_domain_rename(ctx, domid, di.name);
     kxl__resume(ctx, domid, coop);
-    return kxl_fail(ctx, rc ? rc : -EREMOTEIO, "the destination could not start the domain: "
+    return kxl_fail(ctx, rc ? rc : -EREMOTEIO,
+                    "the destination could not start the domain: "
                     "the domain runs here again");
 }
 
@@ -271,8 +276,8 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     struct kxl_cfg cfg;
     char err[256];
     kxl_cfg_init(&cfg);
-    rc = kxl_cfg_parse(&cfg, "the migrated config", img.config_text, strlen(img.config_text),
-                       err, sizeof(err));
+    rc = kxl_cfg_parse(&cfg, "the migrated config", img.config_text, strlen(img.config_text), err,
+                       sizeof(err));
     if (rc == 0)
         rc = kxl_domain_config_from_cfg(&dc, &cfg, err, sizeof(err));
     kxl_cfg_free(&cfg);

@@ -32,7 +32,7 @@ static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
                         (unsigned long long)k->hvm_params[HVM_PARAM_CONSOLE_EVTCHN]);
     uint8_t *ram;
     uint64_t size;
-    int rc = kxl__map_ram(ctx, domid, true, &ram, &size);
+    int rc = kxl__map_ram(ctx, domid, true, &ram, &size, NULL);
     if (rc < 0)
         return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
     if (size != img->ram_size) {
@@ -40,7 +40,11 @@ static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
         return kxl_fail(ctx, -EINVAL, "domain %u has %llu bytes of RAM, the image %llu", domid,
                         (unsigned long long)size, (unsigned long long)img->ram_size);
     }
-    memcpy(ram, img->ram, size);
+    /* The new domain's memory is zero: only pages with data are copied (touching the others
+     * would allocate them on both sides). */
+    for (uint64_t p = 0; p < size >> 12; p++)
+        if (img->data[p / 64] & (1ull << (p % 64)))
+            memcpy(ram + (p << 12), img->ram + (p << 12), 4096);
     munmap(ram, size);
     size_t len = sizeof(struct kxen_ctl_restore) + img->kx_len;
     uint8_t *req = malloc(len);

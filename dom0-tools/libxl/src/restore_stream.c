@@ -177,6 +177,11 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
             if (n == MAP_FAILED)
                 return kxl_fail(s->ctx, -ENOMEM, "no memory to read %s", s->src);
             img->ram = n;
+            uint64_t *bm = realloc(img->data, (nsz >> 12) / 8);
+            if (!bm)
+                return kxl_fail(s->ctx, -ENOMEM, "no memory to read %s", s->src);
+            memset((uint8_t *)bm + (img->ram_size >> 12) / 8, 0, ((nsz - img->ram_size) >> 12) / 8);
+            img->data = bm;
             img->ram_size = nsz;
         }
         data += type == LIBXC_PFN_TYPE_NOTAB;
@@ -189,11 +194,16 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
     for (uint32_t i = 0; i < ph.count; i++) {
         uint64_t type = pfn[i] >> LIBXC_PFN_TYPE_SHIFT, p = pfn[i] & LIBXC_PFN_MASK;
         img->pages += type != LIBXC_PFN_TYPE_XTAB;
+        uint64_t bit = 1ull << (p % 64);
         if (type == LIBXC_PFN_TYPE_NOTAB) {
             if ((rc = rd_exact(s, img->ram + (p << 12), 4096, "page data")))
                 return rc;
+            img->data[p / 64] |= bit;
         } else if (type == LIBXC_PFN_TYPE_XALLOC) {
-            memset(img->ram + (p << 12), 0, 4096); /* a later round may zero a page */
+            /* untouched pages stay unallocated; a page a former round filled is cleared */
+            if (img->data[p / 64] & bit)
+                memset(img->ram + (p << 12), 0, 4096);
+            img->data[p / 64] &= ~bit;
             img->zero_pages++;
         }
     }
@@ -300,18 +310,23 @@ static int check_kx(struct rd *s, struct kxl_image *img)
     if (!k->ram_size || k->ram_size % 4096 || k->ram_size > MAX_RAM)
         return kxl_fail(s->ctx, -EINVAL, "%s: saved RAM size %llu is impossible", s->src,
                         (unsigned long long)k->ram_size);
-    if (img->pages && img->ram_size > k->ram_size) {
-        /* pages were read beyond the RAM kxend saved: only zero padding may lie there */
-        for (uint64_t off = k->ram_size; off < img->ram_size; off += 8)
-            if (*(uint64_t *)(img->ram + off))
-                return kxl_fail(s->ctx, -EINVAL, "%s has pages beyond its %llu MiB of RAM", s->src,
-                                (unsigned long long)k->ram_size >> 20);
-    }
+    for (uint64_t p = k->ram_size >> 12; p < img->ram_size >> 12; p++)
+        if (img->data[p / 64] & (1ull << (p % 64)))
+            return kxl_fail(s->ctx, -EINVAL, "%s has pages beyond its %llu MiB of RAM", s->src,
+                            (unsigned long long)k->ram_size >> 20);
     if (img->ram_size < k->ram_size) {
         void *n = mremap(img->ram, img->ram_size, k->ram_size, MREMAP_MAYMOVE);
-        if (n == MAP_FAILED)
+        uint64_t *bm = realloc(img->data, ((k->ram_size >> 12) + 63) / 64 * 8);
+        if (n != MAP_FAILED)
+            img->ram = n;
+        if (bm)
+            img->data = bm;
+        if (n == MAP_FAILED || !bm)
             return kxl_fail(s->ctx, -ENOMEM, "no memory to read %s", s->src);
-        img->ram = n;
+        memset((uint8_t *)bm + (img->ram_size >> 12) / 8, 0,
+               ((k->ram_size >> 12) + 63) / 64 * 8 - (img->ram_size >> 12) / 8);
+    } else if (img->ram_size > k->ram_size) {
+        munmap(img->ram + k->ram_size, img->ram_size - k->ram_size);
     }
     img->ram_size = k->ram_size;
     if (img->pages < k->ram_size >> 12)
@@ -331,8 +346,11 @@ int kxl__image_read(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *sour
     img->ram_size = 64ull << 20;
     img->ram = mmap(NULL, img->ram_size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (img->ram == MAP_FAILED) {
-        img->ram = NULL;
+    img->data = calloc((img->ram_size >> 12) / 8, 1);
+    if (img->ram == MAP_FAILED || !img->data) {
+        if (img->ram == MAP_FAILED)
+            img->ram = NULL;
+        kxl__image_free(img);
         return kxl_fail(ctx, -ENOMEM, "no memory to read %s", source);
     }
     int rc = read_xl_header(&s, img);
@@ -355,5 +373,6 @@ void kxl__image_free(struct kxl_image *img)
         munmap(img->ram, img->ram_size);
     free(img->config_text);
     free(img->kx);
+    free(img->data);
     memset(img, 0, sizeof(*img));
 }

@@ -43,9 +43,10 @@ static bool page_is_zero(const uint8_t *p)
     return true;
 }
 
-/* One PAGE_DATA record for the pages [first, first + n) that pick() selects. */
-int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *pfns, unsigned n,
-                     struct kxl_save_stats *st)
+/* One PAGE_DATA record for the pages pfns[]; a page outside present (a hole of the memfd,
+ * never written) is known zero without being read, which would allocate it. */
+int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *present,
+                     const uint64_t *pfns, unsigned n, struct kxl_save_stats *st)
 {
     struct {
         struct libxc_page_data_hdr h;
@@ -55,7 +56,8 @@ int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *
     b.h.count = n;
     b.h.reserved = 0;
     for (unsigned i = 0; i < n; i++) {
-        bool zero = page_is_zero(ram + (pfns[i] << 12));
+        bool hole = present && !(present[pfns[i] / 64] & (1ull << (pfns[i] % 64)));
+        bool zero = hole || page_is_zero(ram + (pfns[i] << 12));
         b.pfn[i] = pfns[i] | (zero ? LIBXC_PFN_TYPE_XALLOC : LIBXC_PFN_TYPE_NOTAB)
                                  << LIBXC_PFN_TYPE_SHIFT;
         nr_data += !zero;
@@ -139,7 +141,37 @@ int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint3
     return rc;
 }
 
-int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size)
+/* The pages of the memfd that hold data (SEEK_DATA/SEEK_HOLE): a bitmap, or NULL when the
+ * file system cannot say (then every page is read). */
+static uint64_t *data_pages(int fd, uint64_t size)
+{
+    uint64_t pages = size >> 12;
+    uint64_t *bm = calloc((pages + 63) / 64, 8);
+    if (!bm)
+        return NULL;
+    off_t off = 0;
+    while ((uint64_t)off < size) {
+        off_t d = lseek(fd, off, SEEK_DATA);
+        if (d < 0) {
+            if (errno == ENXIO)
+                break;
+            free(bm);
+            return NULL;
+        }
+        off_t h = lseek(fd, d, SEEK_HOLE);
+        if (h < 0 || h <= d) {
+            free(bm);
+            return NULL;
+        }
+        for (uint64_t p = (uint64_t)d >> 12; p < ((uint64_t)h + 4095) >> 12 && p < pages; p++)
+            bm[p / 64] |= 1ull << (p % 64);
+        off = h;
+    }
+    return bm;
+}
+
+int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,
+                 uint64_t **present)
 {
     struct kxen_ctl_foreign_map a = {.domid = domid};
     struct kxen_ctl_foreign_map_rep r;
@@ -153,6 +185,8 @@ int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **r
     if (rc < 0)
         return rc;
     void *p = mmap(NULL, r.ram_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED && present)
+        *present = data_pages(fd, r.ram_size);
     close(fd);
     if (p == MAP_FAILED)
         return -errno;
@@ -186,11 +220,11 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
     struct kxen_save_hdr *kx;
     uint32_t kx_len;
     uint8_t *ram;
-    uint64_t size;
+    uint64_t size, *present = NULL;
     int rc = kxl__save_state(ctx, domid, &kx, &kx_len);
     if (rc < 0)
         return rc;
-    if ((rc = kxl__map_ram(ctx, domid, false, &ram, &size)) < 0) {
+    if ((rc = kxl__map_ram(ctx, domid, false, &ram, &size, &present)) < 0) {
         free(kx);
         return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
     }
@@ -200,10 +234,11 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
         unsigned n = pages - first < LIBXC_MAX_BATCH ? (unsigned)(pages - first) : LIBXC_MAX_BATCH;
         for (unsigned i = 0; i < n; i++)
             pfns[i] = first + i;
-        rc = kxl__write_pages(w, ram, pfns, n, st);
+        rc = kxl__write_pages(w, ram, present, pfns, n, st);
     }
     if (!rc)
         rc = kxl__write_tail(w, kx, kx_len);
+    free(present);
     munmap(ram, size);
     free(kx);
     if (rc < 0)

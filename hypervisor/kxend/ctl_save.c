@@ -15,6 +15,7 @@
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/ctl_server.h"
+#include "kxend/gnttab.h"
 #include "kxend/save.h"
 
 static struct domain *req_domain(const void *payload, int *rc)
@@ -145,6 +146,7 @@ static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
         uint64_t *bm = (uint64_t *)(r + 1);
         size_t words = (pages + 63) / 64;
         memset(r, 0, sizeof(*r) + words * 8);
+        gnttab_dom0_mark_mapped(d);
         rc = d->accel->dirty_log_collect(d, bm);
         if (rc < 0)
             break;

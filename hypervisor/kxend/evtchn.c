@@ -715,7 +715,5 @@ static const struct domain_subsys evtchn_subsys = {
     .order = SUBSYS_ORDER_CORE,
     .init = evtchn_domain_init,
     .destroy = evtchn_domain_destroy,
-    .save = evtchn_save,
-    .load = evtchn_load,
 };
 DOMAIN_SUBSYS_REGISTER(evtchn_subsys);

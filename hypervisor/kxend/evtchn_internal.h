@@ -57,9 +57,4 @@ void evtchn_dom0_unsteer_locked(struct evtchn_domain *guest, const struct evtchn
 int evtchn_bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domain *rt,
                                    uint32_t rport, uint32_t *lport_out);
 
-/* The save stream's hooks (save_evtchn.c). */
-struct kxend_save_ctx;
-int evtchn_save(struct domain *d, struct kxend_save_ctx *ctx);
-int evtchn_load(struct domain *d, struct kxend_save_ctx *ctx);
-
 #endif

@@ -148,8 +148,6 @@ static const struct domain_subsys gnttab_subsys = {
     .order = SUBSYS_ORDER_MEMORY,
     .init = gnttab_domain_init,
     .destroy = gnttab_domain_destroy,
-    .save = gnttab_save,
-    .load = gnttab_load,
 };
 DOMAIN_SUBSYS_REGISTER(gnttab_subsys);
 

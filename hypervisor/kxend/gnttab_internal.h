@@ -71,9 +71,4 @@ int64_t gnttab_op_map(struct vcpu *v, uint64_t uop, uint32_t count);
 int64_t gnttab_op_unmap(struct vcpu *v, uint64_t uop, uint32_t count);
 void gnttab_guest_unmap_locked(struct domain *mapper, struct gnttab_guest_map *m);
 
-/* The save stream's hooks (save_gnttab.c). */
-struct kxend_save_ctx;
-int gnttab_save(struct domain *d, struct kxend_save_ctx *ctx);
-int gnttab_load(struct domain *d, struct kxend_save_ctx *ctx);
-
 #endif

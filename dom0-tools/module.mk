@@ -12,11 +12,16 @@ libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src
                dom0-tools/libxl/src/admin.c \
                dom0-tools/libxl/src/device.c dom0-tools/libxl/src/hotplug.c \
                dom0-tools/libxl/src/disk.c dom0-tools/libxl/src/nic.c \
-               dom0-tools/libxl/src/hvm.c dom0-tools/libxl/src/hvm_nic.c
+               dom0-tools/libxl/src/hvm.c dom0-tools/libxl/src/hvm_nic.c \
+               dom0-tools/libxl/src/stream_io.c dom0-tools/libxl/src/save_stream.c \
+               dom0-tools/libxl/src/restore_stream.c dom0-tools/libxl/src/save.c \
+               dom0-tools/libxl/src/restore.c dom0-tools/libxl/src/save_config.c \
+               dom0-tools/libxl/src/migrate.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)
 xl_LIBS += libkxl libkxenctlclient libxenstore libkxencommon
+xl_LDLIBS += -lz
 
 # xenconsoled; its ring logic (cons_ring.c) is separate so the unit tests can drive it. kxend's
 # dom0 libraries' headers are not on the global include path.

@@ -20,7 +20,8 @@ blktest_SRCS    += $(wildcard guests/blktest/*.c)
 blkhostile_SRCS += $(wildcard guests/blkhostile/*.c)
 
 # Test guests in $(BUILD)/tests (not installed).
-TEST_GUESTS += xsprobe consbomb dom0libs-echo kxend-mini
+TEST_GUESTS += xsprobe consbomb dom0libs-echo kxend-mini savetest
+savetest_SRCS      += $(wildcard guests/savetest/*.c)
 xsprobe_SRCS       += $(wildcard guests/xsprobe/*.c)
 consbomb_SRCS      += $(wildcard guests/consbomb/*.c)
 dom0libs-echo_SRCS += $(wildcard guests/dom0libs-echo/*.c)

@@ -18,6 +18,7 @@
 
 #include "xl.h"
 
+/* Reads the config file plus command-line key=value overrides into a domain config. */
 int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
 {
     struct kxl_cfg cfg;
@@ -51,7 +52,7 @@ int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_do
 
 /* The per-domain monitor runs detached, logging to <log dir>/xl-<name>.log, as Xen's to
  * /var/log/xen/xl-<name>.log (the log dir: kxen_log_dir(), docs/paths.md). */
-static void detach_monitor(const char *rundir, const char *name)
+void xl_detach_monitor(const char *rundir, const char *name)
 {
     char path[PATH_MAX + 80], dir[PATH_MAX];
     if (kxen_log_dir(rundir, dir, sizeof(dir)) < 0)
@@ -167,7 +168,7 @@ int main_create(int argc, char **argv)
         if (pid < 0) {
             xl_err("cannot fork the domain monitor: %s", strerror(errno));
         } else if (pid == 0) {
-            detach_monitor(rundir, dc.name);
+            xl_detach_monitor(rundir, dc.name);
             rc = xl_monitor_run(&dc, domid);
             kxl_domain_config_free(&dc);
             exit(rc < 0 ? 1 : 0);

@@ -85,6 +85,18 @@ static const struct xl_cmd commands[] = {
      "Replace the config the domain is restarted with (no effect until its next restart)"},
     {"devd", main_devd, false, "[-F] [-p pidfile]",
      "Daemon that serves the PV disk and nic backends (-F: foreground)"},
+    {"save", main_save, true, "[-c] [-p] <Domain> <CheckpointFile> [<ConfigFile>]",
+     "Save a domain state to restore later (-c: leave the domain running, -p: leave it "
+     "paused)"},
+    {"restore", main_restore, false, "[-p] [-e] [-d] <CheckpointFile> [<ConfigFile>]",
+     "Restore a domain from a saved state (-p: do not unpause, -e: no monitor for on_* "
+     "actions, -d: debug messages)"},
+    {"migrate", main_migrate, true,
+     "[-s <sshcommand>] [-e] [-C <config>] [--debug] <Domain> <host>",
+     "Migrate a domain to another host (-s: the command that reaches the host instead of "
+     "ssh, -e: no monitor on the new host, -C: the config to send)"},
+    {"migrate-receive", main_migrate_receive, false, "[-e] [-p] [-d]",
+     "Receive a migrating domain on stdin/stdout (run by xl migrate on the target host)"},
     {"help", main_help, false, "[command]", "Print this help"},
 };
 
@@ -97,10 +109,6 @@ static const char *const unsupported[] = {"pci-attach",
                                           "pci-assignable-remove",
                                           "pci-assignable-list",
                                           "vncviewer",
-                                          "save",
-                                          "migrate",
-                                          "restore",
-                                          "migrate-receive",
                                           "cd-insert",
                                           "cd-eject",
                                           "sharing",

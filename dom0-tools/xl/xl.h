@@ -88,6 +88,15 @@ int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_do
 int xl_config_update_path(const char *rundir, const char *name, char *out, size_t len);
 int xl_config_update_take(const char *rundir, const char *name, struct kxl_domain_config *dc);
 
+/* A config file plus key=value overrides, validated (prints the error). */
+int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc);
+/* In a forked domain monitor: own session, output to <rundir>/xl-<name>.log. */
+void xl_detach_monitor(const char *rundir, const char *name);
+int main_save(int argc, char **argv);
+int main_restore(int argc, char **argv);
+int main_migrate(int argc, char **argv);
+int main_migrate_receive(int argc, char **argv);
+
 /* The config xl would build, as JSON on stdout (the dry run of create). */
 void xl_print_config_json(const struct kxl_domain_config *dc);
 

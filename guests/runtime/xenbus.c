@@ -261,6 +261,20 @@ int xenbus_watch(const char *path, const char *token, xenbus_watch_cb cb, void *
     return 0;
 }
 
+/* After a resume in a new domain xenstored knows nothing of this guest's watches (Xen's
+ * xenbus resume registers them again); events already queued stay queued. */
+int xenbus_resume(void)
+{
+    int rc = 0;
+    for (int i = 0; i < MAX_WATCHES && !rc; i++) {
+        if (!watches[i].used)
+            continue;
+        const char *parts[] = {watches[i].path, watches[i].token};
+        rc = xs_talk(XS_WATCH, XBT_NIL, parts, 2, true);
+    }
+    return rc;
+}
+
 int xenbus_unwatch(const char *path, const char *token)
 {
     const char *parts[] = {path, token};

@@ -488,6 +488,13 @@ static void *vcpu_thread(void *arg)
             break;
     }
     flush_sync_regs(v);
+    /* An exit KVM has not finished (port input, MMIO read) completes only inside KVM_RUN: one
+     * with immediate_exit finishes it without entering the guest, so registers read after the
+     * join (save) are exact. */
+    __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (ioctl(kv->fd, KVM_RUN, 0) == 0 && kvm_dom_of(v->dom)->sync_regs)
+        ioctl(kv->fd, KVM_GET_REGS, &run->s.regs.regs);
+    __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
     if (timer.ok)
         timer_delete(timer.id);
     tls_run = NULL;

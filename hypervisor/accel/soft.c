@@ -664,6 +664,7 @@ static int soft_start(struct domain *d)
     int rc = runner_wait_set(d, sd);
     if (rc)
         return rc;
+    sd->quit = false; /* a start after stop (save parks the vCPUs by stopping the threads) */
     rc = pthread_create(&sd->ticker, NULL, soft_ticker, d);
     if (rc)
         return -rc;

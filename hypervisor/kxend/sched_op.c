@@ -67,9 +67,12 @@ void vcpu_wait(struct vcpu *v)
 {
     for (;;) {
         int dst = atomic_load(&v->dom->state);
-        if (atomic_load(&v->state) == VCPU_STOPPED || dst == DOM_DYING || dst == DOM_SHUTDOWN)
+        /* A paused domain's vCPU goes back to its accelerator's loop, which parks it where a
+         * stop (destroy, save) can join it; it comes back here, still blocked, on unpause. */
+        if (atomic_load(&v->state) == VCPU_STOPPED || dst == DOM_DYING || dst == DOM_SHUTDOWN ||
+            dst == DOM_PAUSED)
             return;
-        if (dst != DOM_PAUSED && vcpu_runnable_check(v))
+        if (vcpu_runnable_check(v))
             return;
         pthread_mutex_lock(&v->wait_lock);
         if (!atomic_load(&v->kicked)) {

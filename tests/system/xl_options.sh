@@ -36,10 +36,10 @@ check "xl shutdown --wait DOMAIN (option after nothing, long name)" xl shutdown 
 check "the domain is gone" sh -c "! xl domid opt 2>/dev/null"
 
 # Xen's commands kxen lacks.
-xl save opt /tmp/x 2>"$w/err"; rc=$?
-check "xl save: 'an xl command kxen does not support yet'" grep -q "'save' is an xl command kxen does not support yet" "$w/err"
+xl cd-insert opt hdc /tmp/x.iso 2>"$w/err"; rc=$?
+check "xl cd-insert: 'an xl command kxen does not support yet'" grep -q "'cd-insert' is an xl command kxen does not support yet" "$w/err"
 check "... a usage error (2)" test "$rc" = 2
 check "an unknown command is still unknown" sh -c "xl frobnicate 2>&1 | grep -q \"unknown command 'frobnicate'\""
-check "xl help lists the unsupported commands apart" sh -c "xl help | sed -n '/does not support yet/,\$p' | grep -qw migrate"
-check "xl help does not list save among the commands" sh -c "! xl help | sed '/does not support yet/q' | grep -q '^ save '"
+check "xl help lists the unsupported commands apart" sh -c "xl help | sed -n '/does not support yet/,\$p' | grep -qw cd-insert"
+check "xl help does not list cd-insert among the commands" sh -c "! xl help | sed '/does not support yet/q' | grep -q '^ cd-insert '"
 echo "1..$_tap_n"

@@ -382,6 +382,12 @@ static void wait_console_attached(struct kxl_ctx *ctx, uint16_t domid)
 int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
                       uint16_t *domid_out)
 {
+    return kxl__domain_build(ctx, dc, paused, NULL, domid_out);
+}
+
+int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
+                      const struct kxl__loader *ld, uint16_t *domid_out)
+{
     struct build_state b = {.image_fds = {-1, -1}};
     struct kxl_hvm_build hb = {0};
     struct kxen_ctl_domain_create cr = {0};
@@ -389,7 +395,7 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
 
     if (!ctx->xs)
         return kxl_fail(ctx, -ENOTCONN, "domain build needs xenstored");
-    if (!dc->kernel && dc->type != KXL_TYPE_HVM)
+    if (!dc->kernel && dc->type != KXL_TYPE_HVM && !ld)
         return kxl_fail(ctx, -EINVAL, "no kernel given");
     uint16_t existing;
     if (kxl_domain_lookup(ctx, dc->name, &existing) == 0)
@@ -412,14 +418,17 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     cr.nr_vcpus = dc->vcpus;
 
     cr.flags = KXEN_CTL_CREATE_BUILDING; /* kxend destroys it if we die before the end */
-    /* An HVM domain without kernel= boots its firmware: that is the image to check. */
+    /* An HVM domain without kernel= boots its firmware: that is the image to check. A
+     * restore (ld) loads the saved image instead of any kernel. */
     bool firmware = dc->type == KXL_TYPE_HVM && !dc->kernel;
-    if ((rc = open_image(ctx, firmware ? dc->hvm.firmware : dc->kernel,
-                         firmware ? "firmware" : "kernel", &b.image_fds[0])) < 0)
-        return rc;
-    if (!firmware && dc->ramdisk &&
-        (rc = open_image(ctx, dc->ramdisk, "ramdisk", &b.image_fds[1])) < 0)
-        goto fail;
+    if (!ld) {
+        if ((rc = open_image(ctx, firmware ? dc->hvm.firmware : dc->kernel,
+                             firmware ? "firmware" : "kernel", &b.image_fds[0])) < 0)
+            return rc;
+        if (!firmware && dc->ramdisk &&
+            (rc = open_image(ctx, dc->ramdisk, "ramdisk", &b.image_fds[1])) < 0)
+            goto fail;
+    }
 
     struct kxen_ctl_domid_rep dr;
     uint32_t len = 0;
@@ -439,7 +448,12 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "allocating the store/console event channels failed: %s", strerror(-rc));
         goto fail;
     }
-    if (dc->type == KXL_TYPE_HVM) {
+    if (ld) {
+        rc = ld->load(ctx, b.domid, b.store_port, b.console_port, &b.store_pfn, &b.console_pfn,
+                      ld->arg);
+        if (rc < 0)
+            goto fail;
+    } else if (dc->type == KXL_TYPE_HVM) {
         hb.domid = b.domid;
         hb.store_port = b.store_port;
         hb.console_port = b.console_port;

@@ -37,6 +37,17 @@ int kxl_hv_getinfo(struct kxl_ctx *ctx, uint16_t domid, bool next, struct kxl_do
 int kxl_xs_printf(struct kxl_ctx *ctx, uint32_t t, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 char *kxl_xs_read(struct kxl_ctx *ctx, const char *path);
+/* What fills a new domain's memory and vCPUs in kxl__domain_build: the kernel loader (ld
+ * NULL, kxl_domain_create) or a restore (restore.c). load gets the store and console ports
+ * allocated for the domain and returns the pfns of their rings. */
+struct kxl__loader {
+    int (*load)(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port, uint32_t console_port,
+                uint64_t *store_pfn, uint64_t *console_pfn, void *arg);
+    void *arg;
+};
+int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,
+                      const struct kxl__loader *ld, uint16_t *domid_out);
+
 /* 1 when the unix socket <rundir>/<sock> accepts a connection. */
 int kxl_service_answers(const char *rundir, const char *sock);
 

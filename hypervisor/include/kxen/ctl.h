@@ -69,11 +69,12 @@ enum kxen_ctl_op {
     KXEN_CTL_GNTTAB_COPY = 99,           /* batched, executed by kxend */
     KXEN_CTL_GNTTAB_GRANT_FOREIGN = 100, /* toolstack: seed reserved entries (store/console) */
 
-    /* Save, restore, migration: 128..159 (reserved: no group serves them, so kxend
-     * answers -ENOSYS) */
+    /* Save, restore, migration: 128..159 (hypervisor/kxend/ctl_save.c; payloads in
+     * kxen/ctl_save.h) */
     KXEN_CTL_SAVE_BEGIN = 128,
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
+    KXEN_CTL_DOMAIN_RESUME = 131,
 
     /* Emulated machines (HVM): 160..191 (hypervisor/kxend/ctl_hvm.c; kxen/ctl_hvm.h) */
     KXEN_CTL_HVM_BUILD = 160,

@@ -144,4 +144,48 @@ const char *kxl_services_replaced(const struct kxl_ctx *ctx);
 /* The xenstored socket this host's clients use (docs/paths.md), for messages. */
 const char *kxl_xenstored_socket(void);
 
+/* ---- Save and restore (Xen's xl save / xl restore; docs/save-format.md) ---- */
+struct kxl_save_stats {
+    uint64_t pages, zero_pages; /* guest pages written, of which zero (no data) */
+    uint64_t stream_bytes;      /* before compression */
+    uint64_t downtime_ns;       /* suspend to the end of the stream */
+};
+#define KXL_SAVE_CHECKPOINT (1u << 0) /* xl save -c: the domain keeps running */
+#define KXL_SAVE_PAUSED (1u << 1)     /* xl save -p: the domain stays, paused */
+/* Writes domain domid to path as a gzip-compressed image (through a temporary name renamed
+ * at the end) with config_text as its xl.cfg config, then destroys the domain unless a flag
+ * keeps it. config_text NULL: the config is read back from xenstore. */
+int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const char *config_text,
+                    unsigned flags, struct kxl_save_stats *st);
+/* The xl.cfg text describing a running domain (name, memory, vCPUs, kernel, disks, vifs, on_*
+ * actions), read from xenstore. Free *out. */
+int kxl_domain_config_text(struct kxl_ctx *ctx, uint16_t domid, char **out);
+/* Restores an image (gzip or plain) from fd after validating all of it; source names it in
+ * messages. override: the config to use instead of the image's (xl restore FILE CFG); else,
+ * when dc_out is set, it gets the image's config (free with kxl_domain_config_free). */
+int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
+                       const struct kxl_domain_config *override, bool paused, uint16_t *domid_out,
+                       struct kxl_domain_config *dc_out);
+
+/* ---- Live migration (Xen's xl migrate / migrate-receive; docs/migration.md) ---- */
+#define KXL_MIGRATE_MAX_ROUNDS 8
+struct kxl_migrate_stats {
+    struct kxl_save_stats save; /* pages over all rounds */
+    unsigned rounds;            /* pre-copy rounds before the stop-and-copy */
+    uint64_t pages_per_round[KXL_MIGRATE_MAX_ROUNDS];
+    uint64_t suspend_ns;  /* when the guest was suspended (CLOCK_MONOTONIC) */
+    uint64_t downtime_ns; /* suspend to the receiver's report that its copy runs */
+    uint64_t total_ns;
+};
+/* Xen's handshake messages (banner without its NUL, the others with it). */
+extern const char kxl_migrate_banner[], kxl_migrate_ready[], kxl_migrate_go[], kxl_migrate_report[];
+/* Sends domain domid to a receiver reading send_fd and answering on recv_fd. The source is
+ * destroyed once the receiver reports its copy runs; on any failure before that it runs on. */
+int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
+                            int send_fd, int recv_fd, struct kxl_migrate_stats *ms);
+/* The receiving side: banner, stream, the domain built paused as NAME--incoming, then renamed
+ * and unpaused (unless paused) when the sender clears it; destroyed if the sender does not. */
+int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bool paused,
+                               uint16_t *domid_out, struct kxl_domain_config *dc_out);
+
 #endif

@@ -37,6 +37,8 @@ int xenbus_transaction_end(xenbus_transaction_t t, int abort);
 typedef void (*xenbus_watch_cb)(const char *path, const char *token, void *ctx);
 int xenbus_watch(const char *path, const char *token, xenbus_watch_cb cb, void *ctx);
 int xenbus_unwatch(const char *path, const char *token);
+/* Registers every watch with xenstored again (after a resume in a new domain). */
+int xenbus_resume(void);
 /* Next queued event (blocking up to deadline_ns, 0 = forever). -ETIMEDOUT at the deadline. */
 int xenbus_read_watch(char *path, size_t plen, char *token, size_t tlen, uint64_t deadline_ns);
 /* Runs callbacks for queued events that have one; returns how many ran. */

@@ -1,0 +1,67 @@
+/* libkxl's save, restore and migration internals: the stream writer and reader pieces
+ * (save_stream.c, restore_stream.c) that save.c, restore.c and the migration code put
+ * together. */
+#ifndef KXL_SAVE_H
+#define KXL_SAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kxen/ctl_save.h"
+#include "kxl/kxl.h"
+
+struct kxl_swriter;
+struct kxl_sreader;
+
+/* The xl header with config_text, the libxl header, LIBXC_CONTEXT, the libxc headers and
+ * STATIC_DATA_END. */
+int kxl__write_header(struct kxl_swriter *w, const char *config_text);
+/* One PAGE_DATA record of the n pages pfns[] (at most LIBXC_MAX_BATCH) read from ram. */
+int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *present,
+                     const uint64_t *pfns, unsigned n, struct kxl_save_stats *st);
+/* X86_TSC_INFO, HVM_PARAMS, HVM_CONTEXT and END of libxc, kxend's state, END of libxl. */
+int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint32_t kx_len);
+/* The whole image of a suspended or paused domain. */
+int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
+                      const char *config_text, struct kxl_save_stats *st);
+/* kxend's state of a paused or suspended domain (free *out). */
+int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out, uint32_t *len);
+/* The domain's RAM through its memfd (munmap size bytes); present (may be NULL) gets the
+ * bitmap of pages that were ever written, or NULL when unknown (free it). */
+int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,
+                 uint64_t **present);
+
+/* A stream read whole and validated (restore_stream.c). */
+struct kxl_image {
+    char *config_text;
+    uint8_t *ram; /* anonymous mapping of ram_size bytes, pages as the stream had them */
+    uint64_t ram_size;
+    uint64_t *data; /* bitmap: pages that carry data (the others are zero, never touched) */
+    struct kxen_save_hdr *kx; /* kxend's state, kx_len bytes */
+    uint32_t kx_len;
+    uint64_t pages, zero_pages;
+};
+/* Reads and checks everything: a refusal names what is wrong in kxl_errmsg (source names
+ * the file or connection). The image holds nothing for a domain yet. */
+int kxl__image_read(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
+                    struct kxl_image *img);
+void kxl__image_free(struct kxl_image *img);
+/* Builds a domain from img with config dc (restore.c); paused leaves it paused. */
+int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                       const struct kxl_image *img, bool paused, uint16_t *domid_out);
+
+/* Suspends a domain for save (save.c): Xen's control/shutdown = "suspend" for a guest that
+ * advertises control/feature-suspend, else a pause. *cooperative says which. */
+int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative);
+/* Undoes kxl__suspend on the source (checkpoint, failed migration): the guest's suspend call
+ * returns 1 (cancelled), or the domain is unpaused. */
+int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative);
+/* Cancels a guest's own suspend but leaves the domain paused (xl save -p). */
+int kxl__resume_paused(struct kxl_ctx *ctx, uint16_t domid);
+
+/* Migration handshake helpers (migrate.c): read exactly msg, or write it. */
+int kxl_migrate_expect(int fd, const char *msg, size_t len);
+int kxl_migrate_say(int fd, const char *msg, size_t len);
+
+#endif

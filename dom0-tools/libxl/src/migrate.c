@@ -1,0 +1,327 @@
+/* Live migration as Xen's xl and libxl do it, over a connection to `xl migrate-receive` on
+ * the destination (docs/migration.md): the receiver's banner, the stream (framed gzip
+ * members, so the handshake after it is read as it was sent), then Xen's three messages.
+ * The sender copies memory while the guest runs, with kxend's dirty log, for a few rounds
+ * until little changes, then suspends the guest and sends the rest with its state. Until the
+ * receiver confirms that its copy runs, the source domain stays: any failure resumes it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_domain.h"
+#include "kxen/ctl_save.h"
+#include "kxl_internal.h"
+#include "kxl_save.h"
+#include "stream_format.h"
+#include "stream_io.h"
+
+#define MAX_ROUNDS 8
+#define STOP_PAGES 64 /* few enough dirty pages: stop and copy */
+
+const char kxl_migrate_banner[] = "xl migration receiver ready, send binary domain data.\n";
+const char kxl_migrate_ready[] = "domain received, ready to unpause";
+const char kxl_migrate_go[] = "domain is yours, you are cleared to unpause";
+const char kxl_migrate_report[] = "my copy unpause results are as follows";
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int kxl_migrate_expect(int fd, const char *msg, size_t len)
+{
+    char buf[128];
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EPIPE;
+        got += (size_t)n;
+    }
+    return memcmp(buf, msg, len) ? -EPROTO : 0;
+}
+
+int kxl_migrate_say(int fd, const char *msg, size_t len)
+{
+    return write_all(fd, msg, len);
+}
+
+static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, void *rep, uint32_t cap,
+                    uint32_t *len)
+{
+    struct kxen_ctl_dirty_log a = {.domid = domid, .cmd = cmd};
+    return kxen_ctl_simple(ctx->ctl, KXEN_CTL_DIRTY_LOG, &a, sizeof(a), rep, cap, len);
+}
+
+/* Sends the pages set in bm (pages bits). */
+static int send_bitmap(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *present,
+                       const uint64_t *bm, uint64_t pages, struct kxl_save_stats *st)
+{
+    uint64_t pfns[LIBXC_MAX_BATCH];
+    unsigned n = 0;
+    int rc = 0;
+    for (uint64_t p = 0; p < pages && !rc; p++) {
+        if (!(bm[p / 64] & (1ull << (p % 64))))
+            continue;
+        pfns[n++] = p;
+        if (n == LIBXC_MAX_BATCH) {
+            rc = kxl__write_pages(w, ram, present, pfns, n, st);
+            n = 0;
+        }
+    }
+    return rc || !n ? rc : kxl__write_pages(w, ram, present, pfns, n, st);
+}
+
+static uint64_t popcount(const uint64_t *bm, uint64_t words)
+{
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < words; i++)
+        c += (uint64_t)__builtin_popcountll(bm[i]);
+    return c;
+}
+
+/* The live part: every page while the guest runs, then the dirty ones round after round;
+ * returns with the guest suspended (*coop as kxl__suspend) and the stream complete. */
+static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
+                     const char *config_text, bool *coop, struct kxl_migrate_stats *ms)
+{
+    uint8_t *ram;
+    uint64_t size, *present = NULL;
+    int rc = kxl__map_ram(ctx, domid, false, &ram, &size, &present);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
+    uint64_t pages = size >> 12, words = (pages + 63) / 64;
+    uint32_t cap = (uint32_t)(sizeof(struct kxen_ctl_dirty_rep) + words * 8), len = 0;
+    struct kxen_ctl_dirty_rep *rep = calloc(1, cap);
+    uint64_t *bm = rep ? (uint64_t *)(rep + 1) : NULL, *pending = calloc(words, 8);
+    struct kxen_save_hdr *kx = NULL;
+    uint32_t kx_len;
+    if (!rep || !pending) {
+        free(rep);
+        free(pending);
+        free(present);
+        munmap(ram, size);
+        return kxl_fail(ctx, -ENOMEM, "out of memory");
+    }
+    bool logging = false, suspended = false;
+    if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_START, NULL, 0, NULL)) < 0) {
+        kxl_fail(ctx, rc, "kxend cannot log the dirty pages of domain %u: %s", domid,
+                 kxl_hv_reason(ctx, rc));
+        goto out;
+    }
+    logging = true;
+    if ((rc = kxl__write_header(w, config_text)) < 0)
+        goto io;
+    memset(bm, 0xff, words * 8);
+    if (pages % 64)
+        bm[words - 1] = (1ull << (pages % 64)) - 1;
+    uint64_t dirty = pages;
+    for (ms->rounds = 0; ms->rounds < MAX_ROUNDS; ms->rounds++) {
+        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0)
+            goto io;
+        ms->pages_per_round[ms->rounds] = dirty;
+        if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
+            goto hv;
+        dirty = popcount(bm, words);
+        if (dirty < STOP_PAGES)
+            break;
+    }
+    /* Stop and copy: the last dirty pages, and the rings xenstored and xenconsoled write
+     * through their own mappings, whatever the log says. */
+    memcpy(pending, bm, words * 8);
+    ms->suspend_ns = now_ns();
+    if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
+        goto out;
+    suspended = true;
+    if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
+        goto hv;
+    for (uint64_t i = 0; i < words; i++) /* with the last round's pages, not sent yet */
+        bm[i] |= pending[i];
+    if ((rc = kxl__save_state(ctx, domid, &kx, &kx_len)) < 0)
+        goto out;
+    uint64_t special[2] = {kx->store_pfn, kx->console_pfn};
+    for (int i = 0; i < 2; i++)
+        if (special[i] && special[i] < pages)
+            bm[special[i] / 64] |= 1ull << (special[i] % 64);
+    ms->pages_per_round[ms->rounds < MAX_ROUNDS ? ms->rounds : MAX_ROUNDS - 1] +=
+        popcount(bm, words);
+    if ((rc = send_bitmap(w, ram, NULL, bm, pages, &ms->save)) < 0 ||
+        (rc = kxl__write_tail(w, kx, kx_len)) < 0)
+        goto io;
+    rc = 0;
+    goto out;
+hv:
+    kxl_fail(ctx, rc, "collecting the dirty pages of domain %u failed: %s", domid,
+             kxl_hv_reason(ctx, rc));
+    goto out;
+io:
+    kxl_fail(ctx, rc, "sending the stream failed: %s", strerror(-rc));
+out:
+    if (logging)
+        dirty_op(ctx, domid, KXEN_DIRTY_STOP, NULL, 0, NULL);
+    if (rc < 0 && suspended)
+        kxl__resume(ctx, domid, *coop);
+    free(kx);
+    free(rep);
+    free(pending);
+    free(present);
+    munmap(ram, size);
+    return rc;
+}
+
+int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
+                            int send_fd, int recv_fd, struct kxl_migrate_stats *ms)
+{
+    memset(ms, 0, sizeof(*ms));
+    uint64_t t0 = now_ns();
+    int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "the receiver did not answer with Xen's banner (%s)",
+                        rc == -EPROTO ? "unexpected bytes" : strerror(-rc));
+    struct kxl_dominfo di;
+    if ((rc = kxl_hv_getinfo(ctx, domid, false, &di)) < 0)
+        return kxl_fail(ctx, rc, "domain %u does not exist", domid);
+    char *own = NULL;
+    if (!config_text && (rc = kxl_domain_config_text(ctx, domid, &own)) < 0)
+        return rc;
+    struct kxl_swriter *w;
+    if ((rc = kxl_swriter_open_framed(send_fd, true, true, &w)) < 0) {
+        free(own);
+        return kxl_fail(ctx, rc, "out of memory");
+    }
+    bool coop = false;
+    rc = send_live(ctx, domid, w, config_text ? config_text : own, &coop, ms);
+    free(own);
+    ms->save.stream_bytes = kxl_swriter_bytes(w);
+    int crc = kxl_swriter_close(w);
+    if (rc < 0)
+        return rc; /* send_live resumed the guest */
+    if (crc < 0) {
+        kxl__resume(ctx, domid, coop);
+        return kxl_fail(ctx, crc, "sending the stream failed: %s", strerror(-crc));
+    }
+    rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
+    if (rc < 0) {
+        kxl__resume(ctx, domid, coop);
+        return kxl_fail(ctx, rc,
+                        "the receiver did not take the domain (%s): the domain runs "
+                        "here again",
+                        rc == -EPROTO ? "it refused" : strerror(-rc));
+    }
+    /* From here the destination may run the guest: the source must not, whatever happens. */
+    char away[KXL_NAME_MAX + 16];
+    snprintf(away, sizeof(away), "%s--migratedaway", di.name);
+    kxl_domain_rename(ctx, domid, away);
+    uint8_t result = 1;
+    rc = kxl_migrate_say(send_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
+    if (rc == 0)
+        rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
+    if (rc == 0 && read(recv_fd, &result, 1) != 1)
+        rc = -EPIPE;
+    ms->downtime_ns = now_ns() - ms->suspend_ns;
+    ms->total_ns = now_ns() - t0;
+    if (rc == 0 && result == 0)
+        return kxl_domain_destroy(ctx, domid);
+    /* The receiver could not unpause its copy: ours runs again under its own name. */
+    kxl_domain_rename(ctx, domid, di.name);
+    kxl__resume(ctx, domid, coop);
+    return kxl_fail(ctx, rc ? rc : -EREMOTEIO,
+                    "the destination could not start the domain: "
+                    "the domain runs here again");
+}
+
+int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bool paused,
+                               uint16_t *domid_out, struct kxl_domain_config *dc_out)
+{
+    int rc = kxl_migrate_say(send_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "cannot write to the sender: %s", strerror(-rc));
+    struct kxl_sreader *r;
+    struct kxl_image img;
+    if ((rc = kxl_sreader_open_framed(recv_fd, &r)) < 0)
+        return kxl_fail(ctx, rc, "out of memory");
+    rc = kxl__image_read(ctx, r, "the migration stream", &img);
+    if (rc == 0 && kxl_sreader_at_end(r) != 1) {
+        kxl__image_free(&img);
+        rc = kxl_fail(ctx, -EPROTO, "the migration stream goes on after its end");
+    }
+    kxl_sreader_close(r);
+    if (rc < 0)
+        return rc;
+    struct kxl_domain_config dc;
+    struct kxl_cfg cfg;
+    char err[256];
+    kxl_cfg_init(&cfg);
+    rc = kxl_cfg_parse(&cfg, "the migrated config", img.config_text, strlen(img.config_text), err,
+                       sizeof(err));
+    if (rc == 0)
+        rc = kxl_domain_config_from_cfg(&dc, &cfg, err, sizeof(err));
+    kxl_cfg_free(&cfg);
+    if (rc < 0) {
+        kxl__image_free(&img);
+        return kxl_fail(ctx, rc, "the migrated config is invalid: %s", err);
+    }
+    /* Xen's receiver runs the copy as NAME--incoming until it is cleared to go. */
+    char name[sizeof(dc.name)];
+    snprintf(name, sizeof(name), "%s", dc.name);
+    snprintf(dc.name, sizeof(dc.name), "%.*s--incoming", (int)sizeof(dc.name) - 11, name);
+    uint16_t domid;
+    rc = kxl__image_restore(ctx, &dc, &img, true, &domid);
+    kxl__image_free(&img);
+    snprintf(dc.name, sizeof(dc.name), "%s", name);
+    if (rc < 0) {
+        kxl_domain_config_free(&dc);
+        return rc;
+    }
+    rc = kxl_migrate_say(send_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
+    if (rc == 0)
+        rc = kxl_migrate_expect(recv_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
+    if (rc < 0) {
+        kxl_domain_destroy(ctx, domid);
+        kxl_domain_config_free(&dc);
+        return kxl_fail(ctx, rc, "the sender did not clear the domain to run: destroyed it");
+    }
+    uint8_t result = 0;
+    rc = kxl_domain_rename(ctx, domid, name);
+    if (rc == 0 && !paused)
+        rc = kxl_domain_unpause(ctx, domid);
+    result = rc < 0 ? 1 : 0;
+    int wrc = kxl_migrate_say(send_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
+    if (wrc == 0)
+        wrc = kxl_migrate_say(send_fd, (const char *)&result, 1);
+    if (rc < 0) {
+        kxl_domain_destroy(ctx, domid);
+        kxl_domain_config_free(&dc);
+        return rc;
+    }
+    *domid_out = domid;
+    if (dc_out)
+        *dc_out = dc;
+    else
+        kxl_domain_config_free(&dc);
+    return 0;
+}

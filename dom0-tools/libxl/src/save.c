@@ -1,0 +1,152 @@
+/* xl save as Xen's libxl does it: suspend the guest (its own suspend when it advertises
+ * control/feature-suspend, else a pause: guests without PV drivers are suspended by the
+ * toolstack), write the image to a temporary name, rename it into place only once it is
+ * complete, then destroy the domain, or resume it for a checkpoint. A failure before the
+ * rename resumes the domain and removes the temporary file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kxen/sched.h>
+
+#include "kxen/ctl_client.h"
+#include "kxen/ctl_domain.h"
+#include "kxen/util.h"
+#include "kxl_internal.h"
+#include "kxl_save.h"
+#include "stream_io.h"
+#include "xenstore.h"
+
+#define KXL_SUSPEND_WAIT_MS 10000
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
+{
+    char p[96];
+    snprintf(p, sizeof(p), "/local/domain/%u/control/feature-suspend", domid);
+    char *feat = ctx->xs ? kxl_xs_read(ctx, p) : NULL;
+    *cooperative = feat && !strcmp(feat, "1");
+    free(feat);
+    if (!*cooperative) {
+        int rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_PAUSE, domid, 0);
+        return rc < 0 ? kxl_fail(ctx, rc, "pausing domain %u failed: %s", domid, strerror(-rc)) : 0;
+    }
+    snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
+    int rc = kxl_xs_printf(ctx, XBT_NULL, p, "suspend");
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "writing %s failed: %s", p, strerror(-rc));
+    for (int waited = 0; waited < KXL_SUSPEND_WAIT_MS; waited += 2) {
+        struct kxl_dominfo di;
+        if ((rc = kxl_hv_getinfo(ctx, domid, false, &di)) < 0)
+            return kxl_fail(ctx, rc, "domain %u went away while suspending", domid);
+        if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
+            if (di.shutdown_reason == SHUTDOWN_suspend)
+                return 0;
+            return kxl_fail(ctx, -ECANCELED,
+                            "domain %u shut down (reason %u) instead of "
+                            "suspending",
+                            domid, di.shutdown_reason);
+        }
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kxl_xs_printf(ctx, XBT_NULL, p, "%s", "");
+    return kxl_fail(ctx, -ETIMEDOUT,
+                    "domain %u did not suspend within %d s (control/shutdown "
+                    "= \"suspend\" unanswered)",
+                    domid, KXL_SUSPEND_WAIT_MS / 1000);
+}
+
+int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative)
+{
+    int rc = cooperative ? kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_RESUME, domid, 0)
+                         : kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, domid, 0);
+    return rc < 0
+               ? kxl_fail(ctx, rc, "resuming domain %u failed: %s", domid, kxl_hv_reason(ctx, rc))
+               : 0;
+}
+
+int kxl__resume_paused(struct kxl_ctx *ctx, uint16_t domid)
+{
+    int rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_RESUME, domid, 1);
+    return rc < 0 ? kxl_fail(ctx, rc, "resuming domain %u paused failed: %s", domid,
+                             kxl_hv_reason(ctx, rc))
+                  : 0;
+}
+
+static int open_temp(const char *path, char *tmp, size_t len)
+{
+    if (snprintf(tmp, len, "%s.tmp-XXXXXX", path) >= (int)len)
+        return -ENAMETOOLONG;
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const char *config_text,
+                    unsigned flags, struct kxl_save_stats *st)
+{
+    struct kxl_save_stats local = {0};
+    st = st ? st : &local;
+    memset(st, 0, sizeof(*st));
+    if (domid == 0)
+        return kxl_fail(ctx, -EPERM, "Domain-0 cannot be saved");
+    struct kxl_dominfo di;
+    int rc = kxl_hv_getinfo(ctx, domid, false, &di);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "domain %u does not exist", domid);
+    char *own_cfg = NULL;
+    if (!config_text && (rc = kxl_domain_config_text(ctx, domid, &own_cfg)) < 0)
+        return rc;
+    char tmp[PATH_MAX];
+    int fd = open_temp(path, tmp, sizeof(tmp));
+    if (fd < 0) {
+        free(own_cfg);
+        return kxl_fail(ctx, fd, "cannot create %s: %s", path, strerror(-fd));
+    }
+    bool coop = false;
+    uint64_t t0 = now_ns();
+    struct kxl_swriter *w = NULL;
+    if ((rc = kxl__suspend(ctx, domid, &coop)) < 0)
+        goto fail;
+    if ((rc = kxl_swriter_open(fd, true, &w)) < 0) {
+        kxl_fail(ctx, rc, "out of memory");
+        goto resume;
+    }
+    rc = kxl__write_domain(ctx, domid, w, config_text ? config_text : own_cfg, st);
+    st->stream_bytes = kxl_swriter_bytes(w);
+    int crc = kxl_swriter_close(w);
+    if (!rc && crc)
+        rc = kxl_fail(ctx, crc, "writing %s failed: %s", path, strerror(-crc));
+    if (!rc && fsync(fd) < 0)
+        rc = kxl_fail(ctx, -errno, "writing %s failed: %s", path, strerror(errno));
+    if (!rc && rename(tmp, path) < 0)
+        rc = kxl_fail(ctx, -errno, "renaming %s to %s failed: %s", tmp, path, strerror(errno));
+    if (rc)
+        goto resume;
+    close(fd);
+    free(own_cfg);
+    st->downtime_ns = now_ns() - t0;
+    /* -p as Xen's xl: the suspend is cancelled, the domain stays paused. */
+    if (flags & KXL_SAVE_PAUSED)
+        return coop ? kxl__resume_paused(ctx, domid) : 0;
+    if (flags & KXL_SAVE_CHECKPOINT)
+        return kxl__resume(ctx, domid, coop);
+    return kxl_domain_destroy(ctx, domid);
+resume:
+    kxl__resume(ctx, domid, coop);
+fail:
+    close(fd);
+    unlink(tmp);
+    free(own_cfg);
+    return rc;
+}

@@ -1,0 +1,179 @@
+/* xl migrate and xl migrate-receive with Xen's syntax, handshake and messages: the sender
+ * runs `SSHCOMMAND HOST xl migrate-receive` (ssh by default) and talks to it over the
+ * command's stdin and stdout; the receiver talks over its own. Progress goes to stderr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xl.h"
+
+static pid_t spawn(const char *rune, int *send_fd, int *recv_fd)
+{
+    int to[2], from[2];
+    if (pipe2(to, O_CLOEXEC) < 0)
+        return -1;
+    if (pipe2(from, O_CLOEXEC) < 0) {
+        close(to[0]), close(to[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        execl("/bin/sh", "sh", "-c", rune, (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    if (pid < 0) {
+        close(to[1]), close(from[0]);
+        return -1;
+    }
+    *send_fd = to[1];
+    *recv_fd = from[0];
+    return pid;
+}
+
+int main_migrate(int argc, char **argv)
+{
+    const char *ssh = "ssh", *cfgfile = NULL;
+    bool no_monitor = false, debug = false;
+    static const struct option opts[] = {{"debug", no_argument, NULL, 'D'}, {0, 0, 0, 0}};
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "s:eC:Fp", opts, "migrate")) != -1) {
+        switch (opt) {
+        case 's':
+            ssh = optarg;
+            break;
+        case 'e':
+            no_monitor = true;
+            break;
+        case 'C':
+            cfgfile = optarg;
+            break;
+        case 'D':
+            debug = true;
+            break;
+        case 'F':
+        case 'p':
+            break;
+        case XL_OPT_HELP:
+            return 0;
+        default:
+            return xl_usage("migrate");
+        }
+    }
+    if (argc - optind != 2)
+        return xl_usage("migrate");
+    uint16_t domid;
+    if (xl_find_domain(argv[optind], &domid) < 0)
+        return 1;
+    char *cfg = NULL;
+    if (cfgfile) {
+        FILE *f = fopen(cfgfile, "re");
+        size_t len = 0;
+        if (!f || getdelim(&cfg, &len, '\0', f) < 0) {
+            xl_err("cannot read config file %s: %s", cfgfile, strerror(errno));
+            if (f)
+                fclose(f);
+            free(cfg);
+            return 1;
+        }
+        fclose(f);
+    }
+    char rune[PATH_MAX + 256];
+    snprintf(rune, sizeof(rune), "%s %s xl migrate-receive%s%s", ssh, argv[optind + 1],
+             no_monitor ? " -e" : "", debug ? " -d" : "");
+    if (debug)
+        fprintf(stderr, "migration sender: running \"%s\"\n", rune);
+    signal(SIGPIPE, SIG_IGN); /* a receiver that dies is a write error, not our death */
+    int send_fd, recv_fd;
+    pid_t child = spawn(rune, &send_fd, &recv_fd);
+    if (child < 0) {
+        xl_err("cannot run %s: %s", rune, strerror(errno));
+        free(cfg);
+        return 1;
+    }
+    fprintf(stderr, "migration target: Ready to receive domain.\n");
+    struct kxl_migrate_stats ms;
+    int rc = kxl_domain_migrate_send(xl_ctx, domid, cfg, send_fd, recv_fd, &ms);
+    free(cfg);
+    close(send_fd);
+    close(recv_fd);
+    int status;
+    waitpid(child, &status, 0);
+    if (rc < 0) {
+        xl_err("migration failed: %s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    fprintf(stderr,
+            "migration sender: %u pre-copy rounds, %llu pages sent (%llu zero), %llu stream "
+            "bytes before compression; domain stopped for %.1f ms, %.1f ms in all\n",
+            ms.rounds, (unsigned long long)ms.save.pages, (unsigned long long)ms.save.zero_pages,
+            (unsigned long long)ms.save.stream_bytes, ms.downtime_ns / 1e6, ms.total_ns / 1e6);
+    fprintf(stderr, "Migration successful.\n");
+    return 0;
+}
+
+int main_migrate_receive(int argc, char **argv)
+{
+    bool no_monitor = false, paused = false;
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "edpr", NULL, "migrate-receive")) != -1) {
+        switch (opt) {
+        case 'e':
+            no_monitor = true;
+            break;
+        case 'p':
+            paused = true;
+            break;
+        case 'd':
+        case 'r':
+            break;
+        case XL_OPT_HELP:
+            return 0;
+        default:
+            return xl_usage("migrate-receive");
+        }
+    }
+    /* stdout is the connection: nothing else may be printed there. */
+    int out = dup(1);
+    if (out < 0 || dup2(2, 1) < 0) {
+        xl_err("cannot set up the connection: %s", strerror(errno));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (xl_open_ctx() < 0)
+        return 1;
+    uint16_t domid;
+    struct kxl_domain_config dc;
+    int rc = kxl_domain_migrate_receive(xl_ctx, 0, out, paused, &domid, &dc);
+    close(out);
+    if (rc < 0) {
+        xl_err("migration receiver: %s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    fprintf(stderr, "migration target: Domain started successfully (domain %u).\n", domid);
+    char rundir[PATH_MAX];
+    snprintf(rundir, sizeof(rundir), "%s", kxl_rundir(xl_ctx));
+    kxl_ctx_close(xl_ctx);
+    xl_ctx = NULL;
+    if (!no_monitor) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            xl_detach_monitor(rundir, dc.name);
+            rc = xl_monitor_run(&dc, domid);
+            kxl_domain_config_free(&dc);
+            exit(rc < 0 ? 1 : 0);
+        }
+    }
+    kxl_domain_config_free(&dc);
+    return 0;
+}

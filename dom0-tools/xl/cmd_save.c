@@ -1,0 +1,172 @@
+/* xl save and xl restore with Xen's syntax and messages: save suspends the domain and writes
+ * its image (compressed; docs/save-format.md), then destroys it unless -c or -p keep it;
+ * restore validates the whole image before it builds the domain, then starts the domain
+ * monitor as create does (unless -e). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xl.h"
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *n = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (!n) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = n;
+        }
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    buf[len] = 0;
+    return buf;
+}
+
+int main_save(int argc, char **argv)
+{
+    bool checkpoint = false, paused = false;
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "cpD", NULL, "save")) != -1) {
+        switch (opt) {
+        case 'c':
+            checkpoint = true;
+            break;
+        case 'p':
+            paused = true;
+            break;
+        case 'D':
+            break; /* the domid is not kept: a restore picks a free one, as Xen's default */
+        case XL_OPT_HELP:
+            return 0;
+        default:
+            return xl_usage("save");
+        }
+    }
+    if (argc - optind < 2 || argc - optind > 3)
+        return xl_usage("save");
+    const char *dom = argv[optind], *file = argv[optind + 1];
+    const char *cfgfile = argc - optind == 3 ? argv[optind + 2] : NULL;
+    uint16_t domid;
+    if (xl_find_domain(dom, &domid) < 0)
+        return 1;
+    char *cfg = NULL;
+    if (cfgfile && !(cfg = read_text(cfgfile))) {
+        xl_err("cannot read config file %s: %s", cfgfile, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "Saving to %s new xl format (info 0x%x/0x0/%s)\n", file, 2u,
+            cfgfile ? cfgfile : "config from xenstore");
+    struct kxl_save_stats st;
+    unsigned flags = (checkpoint ? KXL_SAVE_CHECKPOINT : 0) | (paused ? KXL_SAVE_PAUSED : 0);
+    int rc = kxl_domain_save(xl_ctx, domid, file, cfg, flags, &st);
+    free(cfg);
+    if (rc < 0) {
+        xl_err("cannot save domain %u: %s", domid, kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    struct stat sb;
+    long long size = stat(file, &sb) == 0 ? (long long)sb.st_size : -1;
+    fprintf(stderr,
+            "Saved domain %u: %llu pages (%llu zero, sent without data), %llu bytes of stream, "
+            "%lld bytes compressed, domain stopped for %.1f ms\n",
+            domid, (unsigned long long)st.pages, (unsigned long long)st.zero_pages,
+            (unsigned long long)st.stream_bytes, size, st.downtime_ns / 1e6);
+    return 0;
+}
+
+int main_restore(int argc, char **argv)
+{
+    bool paused = false, no_monitor = false;
+    int opt;
+    static const struct option opts[] = {{"vncviewer", no_argument, NULL, 'V'},
+                                         {"vncviewer-autopass", no_argument, NULL, 'A'},
+                                         {0, 0, 0, 0}};
+    while ((opt = xl_getopt(argc, argv, "pedVA", opts, "restore")) != -1) {
+        switch (opt) {
+        case 'p':
+            paused = true;
+            break;
+        case 'e':
+            no_monitor = true;
+            break;
+        case 'd':
+            break; /* libxl debug messages: kxen's are in the daemons' logs */
+        case 'V':
+        case 'A':
+            fprintf(stderr, "xl: kxen guests have no VNC display: -%c ignored\n", opt);
+            break;
+        case XL_OPT_HELP:
+            return 0;
+        default:
+            return xl_usage("restore");
+        }
+    }
+    if (argc - optind < 1 || argc - optind > 2)
+        return xl_usage("restore");
+    const char *file = argv[optind];
+    const char *cfgfile = argc - optind == 2 ? argv[optind + 1] : NULL;
+    struct kxl_domain_config dc;
+    if (cfgfile && xl_load_config(cfgfile, NULL, 0, &dc) < 0)
+        return 1;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        xl_err("cannot open %s: %s", file, strerror(errno));
+        if (cfgfile)
+            kxl_domain_config_free(&dc);
+        return 1;
+    }
+    fprintf(stderr, "Loading new save file %s (new xl fmt info 0x%x/0x0/%s)\n", file, 2u,
+            cfgfile ? cfgfile : "saved config");
+    if (xl_open_ctx() < 0) {
+        close(fd);
+        if (cfgfile)
+            kxl_domain_config_free(&dc);
+        return 1;
+    }
+    uint16_t domid;
+    int rc = kxl_domain_restore(xl_ctx, fd, file, cfgfile ? &dc : NULL, paused, &domid,
+                                cfgfile ? NULL : &dc);
+    close(fd);
+    if (rc < 0) {
+        xl_err("cannot restore %s: %s", file, kxl_errmsg(xl_ctx));
+        if (cfgfile)
+            kxl_domain_config_free(&dc);
+        return 1;
+    }
+    char rundir[PATH_MAX];
+    snprintf(rundir, sizeof(rundir), "%s", kxl_rundir(xl_ctx));
+    kxl_ctx_close(xl_ctx);
+    xl_ctx = NULL;
+    if (!no_monitor) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            xl_err("cannot fork the domain monitor: %s", strerror(errno));
+        } else if (pid == 0) {
+            xl_detach_monitor(rundir, dc.name);
+            rc = xl_monitor_run(&dc, domid);
+            kxl_domain_config_free(&dc);
+            exit(rc < 0 ? 1 : 0);
+        }
+    }
+    kxl_domain_config_free(&dc);
+    return 0;
+}

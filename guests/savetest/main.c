@@ -1,0 +1,109 @@
+/* savetest: the guest of the save/restore tests. Counts ticks (every 100 ms, on the
+ * hypervisor console) and obeys control/shutdown: "suspend" through Xen's suspend protocol
+ * (printing the suspend call's result), "poweroff" by powering off. With `nosuspend` on its
+ * command line it does not advertise control/feature-suspend, so the toolstack pauses it
+ * instead, as it does guests without PV drivers. A counter that goes on after a restore
+ * proves the guest continued where it stopped. `dirty=N` makes it write every page of N MiB
+ * above 16 MiB without pause (the memory-writing guest of the migration benchmark). */
+#include <stdint.h>
+
+#include <kxen/errno.h>
+#include <kxen/sched.h>
+
+#include "guest/lib.h"
+#include "guest/printf.h"
+#include "guest/runtime.h"
+#include "guest/suspend.h"
+#include "guest/time.h"
+#include "guest/xenbus.h"
+
+#define TICK_NS 100000000ull
+
+static uint64_t ticks; /* in guest RAM: travels with the image */
+
+/* The command line names word (cmdline words are separated by spaces). */
+static bool cmdline_has(const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = boot_info.cmdline; *p;) {
+        if (!strncmp(p, word, n) && (p[n] == ' ' || !p[n]))
+            return true;
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    return false;
+}
+
+/* The value of key=N on the command line, or 0. */
+static uint64_t cmdline_num(const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = boot_info.cmdline; *p; p++) {
+        if ((p == boot_info.cmdline || p[-1] == ' ') && !strncmp(p, key, n) && p[n] == '=') {
+            uint64_t v = 0;
+            for (p += n + 1; *p >= '0' && *p <= '9'; p++)
+                v = v * 10 + (uint64_t)(*p - '0');
+            return v;
+        }
+    }
+    return 0;
+}
+
+#define DIRTY_BASE (16ull << 20)
+
+/* One pass over the dirty region: every page gets a new word. The region lies in RAM below
+ * 4 GiB (identity-mapped by the runtime) above the image and its stack. */
+static void dirty_pass(uint64_t mib, uint64_t round)
+{
+    uint64_t limit = boot_info.nr_pages << 12;
+    for (uint64_t a = DIRTY_BASE; a < DIRTY_BASE + (mib << 20) && a + 4096 <= limit; a += 4096)
+        *(volatile uint64_t *)(uintptr_t)a = round ^ a;
+}
+
+static void handle_request(void)
+{
+    char value[64];
+    int rc = xenbus_read(XBT_NIL, "control/shutdown", value, sizeof(value));
+    if (rc < 0 || !value[0])
+        return;
+    xenbus_write(XBT_NIL, "control/shutdown", "");
+    if (!strcmp(value, "suspend")) {
+        hv_printf("savetest: suspending at tick %llu\n", (unsigned long long)ticks);
+        rc = guest_suspend();
+        hv_printf("savetest: resumed (rc=%d) at tick %llu\n", rc, (unsigned long long)ticks);
+    } else if (!strcmp(value, "poweroff") || !strcmp(value, "halt")) {
+        hv_printf("savetest: powering off at tick %llu\n", (unsigned long long)ticks);
+        guest_shutdown(SHUTDOWN_poweroff);
+    }
+}
+
+int main(void)
+{
+    bool coop = !cmdline_has("nosuspend");
+    if (coop && guest_suspend_advertise() < 0)
+        hv_printf("savetest: cannot write control/feature-suspend\n");
+    if (xenbus_watch("control/shutdown", "shutdown", 0, 0) < 0) {
+        hv_printf("savetest: cannot watch control/shutdown\n");
+        return 1;
+    }
+    hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
+    uint64_t dirty = cmdline_num("dirty"), round = 0;
+    uint64_t next = monotonic_ns() + TICK_NS;
+    for (;;) {
+        char path[128], token[32];
+        if (dirty)
+            dirty_pass(dirty, ++round);
+        int rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token),
+                                   dirty && monotonic_ns() < next ? monotonic_ns() + 1 : next);
+        if (rc != 0 && dirty && monotonic_ns() < next)
+            continue;
+        if (rc == 0) {
+            handle_request();
+            continue;
+        }
+        next = monotonic_ns() + TICK_NS;
+        hv_printf("savetest: tick %llu\n", (unsigned long long)++ticks);
+    }
+}

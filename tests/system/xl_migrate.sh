@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# xl migrate between two kxen hosts on this machine: the test's run directory is the source,
+# a second run directory the destination, and `-s` names a small script that plays ssh (it
+# runs the command with the destination's KXEN_RUNDIR). The savetest guest goes on counting
+# on the destination; a destination that refuses, and streams cut at random offsets, leave
+# the source running (its suspend call returning 1) and nothing at the destination.
+# Runs on KXEN_ACCEL (soft unless set); xl_migrate_kvm.sh runs it again on kvm.
+. "$KXEN_SRC/tests/system/xl_common.sh"
+guest=$KXEN_BUILD/tests/savetest.elf
+[ -f "$guest" ] || skip_all "$guest not built"
+src=$KXEN_RUNDIR
+dst=$KXEN_RUNDIR/dest-host
+mkdir -p "$dst"
+trap 'kxen-services stop >/dev/null 2>&1; KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxen-services stop >/dev/null 2>&1' EXIT
+at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
+# The destination starts first: guests see a host's system time (since its kxend started),
+# and a guest moving to a younger kxend would wait out the difference.
+at_dst xl list >/dev/null 2>&1
+sleep 0.2
+fakessh=$src/fakessh
+cat >"$fakessh" <<'SH'
+#!/bin/sh
+# fakessh HOST COMMAND...: HOST is the destination's run directory.
+host=$1; shift
+KXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"
+SH
+chmod +x "$fakessh"
+refuse=$src/refuse-ssh # answers with the banner, takes some of the stream, then goes away
+cat >"$refuse" <<'SH'
+#!/bin/sh
+printf 'xl migration receiver ready, send binary domain data.\n'
+head -c 1000 >/dev/null
+exit 1
+SH
+chmod +x "$refuse"
+cut=$src/cut-ssh # passes only the first $CUT bytes of the stream to the receiver
+cat >"$cut" <<'SH'
+#!/bin/sh
+host=$1; shift
+head -c "$CUT" | KXEN_RUNDIR=$host XENSTORED_RUNDIR=$host sh -c "$*"
+SH
+chmod +x "$cut"
+
+last_tick() { ${2:+at_dst} xl dmesg | sed -n "s/^(d$1) savetest: tick \([0-9]*\)\$/\1/p" | tail -1; }
+ticks_past() { local t; t=$(last_tick "$1" "$3"); [ -n "$t" ] && [ "$t" -gt "$2" ]; }
+has_line() { ${3:+at_dst} xl dmesg | grep -q "^(d$1) savetest: $2"; }
+dst_domains() { at_dst xl list | tail -n +2 | wc -l; }
+{ echo 'name = "mig"'; echo "kernel = \"$guest\""; echo 'memory = 16'; } >"$src/mig.cfg"
+
+check "the guest runs on the source" xl create -q "$src/mig.cfg"
+id=$(xl domid mig)
+wait_for 20 has_line "$id" "tick 3"
+n0=$(dst_domains)
+
+check "a destination that refuses fails the migration" sh -c "! xl migrate -s '$refuse' mig host 2>'$src/err1'"
+check "the sender says the domain runs here again" grep -q "runs here again\|did not take" "$src/err1"
+check "the source domain still exists under its name" test "$(xl domid mig)" = "$id"
+wait_for 20 has_line "$id" "resumed (rc=1)"
+check "the guest's suspend call returned 1 (cancelled)" has_line "$id" "resumed (rc=1)"
+t=$(last_tick "$id")
+wait_for 20 ticks_past "$id" "$((t + 2))"
+check "the source guest keeps counting" ticks_past "$id" "$((t + 2))"
+check "nothing was created at the destination" test "$(dst_domains)" = "$n0"
+
+for cutat in $((RANDOM % 200 + 1)) $((RANDOM % 5000 + 200)) $((RANDOM % 20000 + 5000)); do
+  t=$(last_tick "$id")
+  CUT=$cutat xl migrate -s "$cut" mig "$dst" >/dev/null 2>&1
+  check "stream cut at byte $cutat: the migration fails" test $? -ne 0
+  check "stream cut at byte $cutat: the source runs on" test "$(xl domid mig 2>/dev/null)" = "$id"
+  wait_for 20 ticks_past "$id" "$((t + 2))"
+  check "stream cut at byte $cutat: the guest keeps counting" ticks_past "$id" "$((t + 2))"
+  check "stream cut at byte $cutat: nothing at the destination" test "$(dst_domains)" = "$n0"
+done
+
+t=$(last_tick "$id")
+check "xl migrate -s moves the domain" xl migrate -s "$fakessh" mig "$dst"
+check "the domain is gone from the source" sh -c "! xl domid mig 2>/dev/null"
+did=$(at_dst xl domid mig)
+check "the domain runs at the destination under its name" test -n "$did"
+wait_for 20 has_line "$did" "resumed (rc=0)" dst
+check "the guest's suspend call returned 0 at the destination" has_line "$did" "resumed (rc=0)" dst
+wait_for 20 ticks_past "$did" "$((t + 2))" dst
+check "the counter goes on at the destination from $t" ticks_past "$did" "$((t + 2))" dst
+check "the source's xenstore has no trace of the domain" sh -c "! guest_nodes_left | grep -q ."
+check "xl migrate back to the source works too" \
+  at_dst xl migrate -s "$fakessh" mig "$src"

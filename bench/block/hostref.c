@@ -1,10 +1,10 @@
 /* blk_hostref: the host side of bench/block. The same work the guest's `blktest mode=bench`
  * does, done with pread/pwrite on the image file: sequential 1 MiB writes and reads over the
- * whole file with 4 requests in flight (one thread each), and 4 KiB random reads at queue
- * depth 1 and 32. O_DIRECT, as blkback opens the image when the file system allows it (its
- * requests here are all 4 KiB-aligned); buffered when O_DIRECT is refused (then said so).
- * Prints one "blkbench NAME VALUE UNIT" row per figure, in the guest's format.
- *   blk_hostref FILE [OPS] */
+ * whole file with SEQDEPTH requests in flight (one thread each, default 4, at most 32), and 4 KiB
+ * random reads at queue depth 1 and 32. O_DIRECT, as blkback opens the image when the file system
+ * allows it (its requests here are all 4 KiB-aligned); buffered when O_DIRECT is refused (then said
+ * so). Prints one "blkbench NAME VALUE UNIT" row per figure, in the guest's format. blk_hostref
+ * FILE [OPS [SEQDEPTH]] */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +19,7 @@
 
 #define SEQ_BYTES (1u << 20)
 #define SEQ_DEPTH 4
+#define MAX_DEPTH 32
 #define RAND_BYTES 4096u
 
 struct job {
@@ -104,17 +105,16 @@ static uint64_t run(void *(*fn)(void *), struct job *jobs, unsigned depth)
     return ns;
 }
 
-static void seq(int fd, uint64_t size, bool write, const char *name)
+static void seq(int fd, uint64_t size, unsigned depth, bool write, const char *name)
 {
-    struct job jobs[SEQ_DEPTH] = {0};
-    for (unsigned i = 0; i < SEQ_DEPTH; i++)
-        jobs[i] =
-            (struct job){.fd = fd, .write = write, .size = size, .index = i, .depth = SEQ_DEPTH};
-    uint64_t ns = run(seq_worker, jobs, SEQ_DEPTH);
+    struct job jobs[MAX_DEPTH] = {0};
+    for (unsigned i = 0; i < depth; i++)
+        jobs[i] = (struct job){.fd = fd, .write = write, .size = size, .index = i, .depth = depth};
+    uint64_t ns = run(seq_worker, jobs, depth);
     if (write)
         fdatasync(fd);
     uint64_t bytes = 0;
-    for (unsigned i = 0; i < SEQ_DEPTH; i++)
+    for (unsigned i = 0; i < depth; i++)
         bytes += jobs[i].done;
     printf("blkbench %s %llu KB/s rc=%d\n", name,
            ns ? (unsigned long long)(bytes * 1000000ull / ns * 1000 / 1024) : 0ull, ns ? 0 : -1);
@@ -122,7 +122,7 @@ static void seq(int fd, uint64_t size, bool write, const char *name)
 
 static void randread(int fd, uint64_t size, unsigned depth, uint64_t ops)
 {
-    struct job jobs[32] = {0};
+    struct job jobs[MAX_DEPTH] = {0};
     for (unsigned i = 0; i < depth; i++)
         jobs[i] = (struct job){
             .fd = fd, .size = size, .ops = ops / depth, .seed = 88172645463325252ull + i};
@@ -137,10 +137,13 @@ static void randread(int fd, uint64_t size, unsigned depth, uint64_t ops)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: blk_hostref FILE [OPS]\n");
+        fprintf(stderr, "usage: blk_hostref FILE [OPS [SEQDEPTH]]\n");
         return 2;
     }
     uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : 2000;
+    unsigned long depth = argc > 3 ? strtoul(argv[3], NULL, 10) : SEQ_DEPTH;
+    if (depth == 0 || depth > MAX_DEPTH)
+        depth = MAX_DEPTH;
     int fd = open(argv[1], O_RDWR | O_DIRECT);
     if (fd < 0 && errno == EINVAL) {
         fprintf(stderr, "blk_hostref: O_DIRECT refused here: buffered I/O\n");
@@ -152,8 +155,8 @@ int main(int argc, char **argv)
         return 1;
     }
     uint64_t size = (uint64_t)st.st_size;
-    seq(fd, size, true, "seqwrite_1m");
-    seq(fd, size, false, "seqread_1m");
+    seq(fd, size, (unsigned)depth, true, "seqwrite_1m");
+    seq(fd, size, (unsigned)depth, false, "seqread_1m");
     randread(fd, size, 1, ops);
     randread(fd, size, 32, ops);
     close(fd);

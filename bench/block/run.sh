@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Block figures: a guest's blkfront through drivers/block's blkback (kxen-devd, disk= in xl.cfg)
 # against the host's own pread/pwrite on the same image file, same request sizes and depths
-# (blk_hostref), measured in the same run: sequential 1 MiB writes and reads (4 in flight),
+# (blk_hostref), measured in the same run: sequential 1 MiB writes and reads
+# (BLK_BENCH_SEQ_DEPTH in flight, default 4),
 # 4 KiB random reads at queue depth 1 and 32. Soft, then kvm when kxend can use it.
 #   bench/block/run.sh   (KXEN_BUILD = release build dir, set by bench/run-benches.sh)
 set -u
@@ -13,6 +14,7 @@ for p in "$bin/xl" "$bin/kxen-services" "$bin/kxen-devd" "$R" "$G"; do
   [ -e "$p" ] || { echo "bench/block: $p missing (make first)"; exit 1; }
 done
 ops=${BLK_BENCH_OPS:-2000}
+seqdepth=${BLK_BENCH_SEQ_DEPTH:-4}
 status=0
 
 # rows FILE: "NAME VALUE UNIT" from blkbench lines (guest console or host reference).
@@ -28,15 +30,15 @@ bench_accel() {
   fi
   img=$rundir/disk.img
   fallocate -l "${mib}M" "$img"
-  printf 'name = "blkbench"\nkernel = "%s"\nmemory = 32\nextra = "mode=bench ops=%s %s"\ndisk = [ "%s,raw,xvda,rw" ]\n' \
-    "$G" "$ops" "$extra" "$img" >"$rundir/g.cfg"
+  printf 'name = "blkbench"\nkernel = "%s"\nmemory = 32\nextra = "mode=bench ops=%s seqdepth=%s %s"\ndisk = [ "%s,raw,xvda,rw" ]\n' \
+    "$G" "$ops" "$seqdepth" "$extra" "$img" >"$rundir/g.cfg"
   xl create -q "$rundir/g.cfg" && id=$(xl domid blkbench)
   for _ in $(seq 600); do xl dmesg | grep -q "(d$id) blkbench done" && break; sleep 0.5; done
   xl dmesg | grep "(d$id) blkbench" >"$rundir/guest.txt"
   xl destroy blkbench >/dev/null 2>&1
   kxen-services stop >/dev/null 2>&1
-  "$R" "$img" "$ops" >"$rundir/host.txt"
-  echo "  $accel, ${mib} MiB image, $ops random reads per depth, guest options '$extra':"
+  "$R" "$img" "$ops" "$seqdepth" >"$rundir/host.txt"
+  echo "  $accel, ${mib} MiB image, $seqdepth sequential requests in flight, $ops random reads per depth, guest options '$extra':"
   join <(rows "$rundir/guest.txt" | sort) <(rows "$rundir/host.txt" | sort) |
     awk '{ printf "    %-14s guest %9d %-5s  host pread/pwrite %9d %-5s  guest/host %6.3f\n", $1, $2, $3, $4, $5, ($4 ? $2 / $4 : 0) }'
   if ! grep -q "blkbench done" "$rundir/guest.txt" || grep "rc=" "$rundir/guest.txt" | grep -qv "rc=0 errors=0"; then

@@ -1,9 +1,11 @@
 /* netback as a devd backend type, under Xen's hotplug contract: each vif with a `bridge` key
  * gets a tap named vifname or vif<domid>.<devid>, which the vif's hotplug script (by default
  * kxen-vif-bridge) puts on the bridge before it writes hotplug-status=connected; a vif whose
- * `bridge` is empty joins netback's learning switch. As many queues as host CPUs, as Linux's
- * netback offers; KXEN_DEVD_TAP_GSO=1 in devd's environment hands guests' TCP super-frames
- * to the host stack whole. */
+ * `bridge` is empty gets a tap that netback itself puts on kxsw<backend domid>, a bridge
+ * shared by every worker (made on first use; netback's own switch where it cannot be made). As many
+ * queues as host CPUs, as Linux's netback offers; KXEN_DEVD_TAP_GSO=1 in devd's environment hands
+ * guests' TCP super-frames to the host stack whole. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +24,9 @@ static void *vif_new(struct xenbus_platform *p, xenbus_log_fn log, void *log_ctx
     /* Super-frames to the host stack whole (the kernel cuts them) instead of cut here. */
     const char *gso = getenv("KXEN_DEVD_TAP_GSO");
     cfg.tap_gso = gso && strcmp(gso, "1") == 0;
+    /* Every worker serves one guest: a vif with no bridge joins the bridge all of them share
+     * (kxsw<backend domid>) rather than a switch of its worker's own. */
+    snprintf(cfg.shared_bridge, sizeof(cfg.shared_bridge), "kxsw%u", p->self_domid);
     return netback_new(p, &cfg, log, log_ctx);
 }
 

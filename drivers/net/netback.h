@@ -33,6 +33,14 @@ struct netback_config {
      * the host kernel (net_tap_write_gso); false: netback cuts it and the host gets wire-sized
      * frames, whatever reads them (a packet socket on the bridge sees segments). */
     bool tap_gso;
+    /* Where a vif with no `bridge` key goes. Empty: a port of this netback's own learning
+     * switch, which joins only the vifs this netback serves. A name: a tap that netback puts
+     * itself on this Linux bridge, made when the first such vif attaches and left in place, so
+     * the vifs of every netback instance of the backend domain (one per guest under devd)
+     * reach each other through the kernel's bridge, which no instance's crash takes down.
+     * Where the bridge cannot be made (no CAP_NET_ADMIN) the vif falls back to the switch,
+     * with a log line saying so. */
+    char shared_bridge[16];
 };
 /* One queue, hotplug done by netback itself, 256 queued packets, 300 s aging, GSO cut by
  * netback for taps. */

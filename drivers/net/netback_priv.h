@@ -29,6 +29,9 @@ struct netback {
     int ep_fd;   /* epoll of kick_fd and every tap: netback_fd */
     struct netback_vif *vifs;
     struct netback_stats stats;
+    xenbus_log_fn log;
+    void *log_ctx;
+    bool shared_bridge_failed; /* logged once: vifs without a bridge use the switch */
     uint8_t tap_buf[NETBACK_MAX_PKT];
     uint8_t seg_buf[NETBACK_MAX_PKT]; /* one segment of a GSO frame being cut */
 };

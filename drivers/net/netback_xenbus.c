@@ -74,6 +74,26 @@ static int attach_port(struct xenbus_device *dev, struct netback_vif *vif)
         xenbus_dev_fatal(dev, rc, "bridge name");
         return rc;
     }
+    bool shared = false;
+    if (rc <= 0 && nb->cfg.shared_bridge[0] && !nb->shared_bridge_failed) {
+        int mk = net_tap_bridge_make(nb->cfg.shared_bridge);
+        if (mk == 0) {
+            snprintf(bridge, sizeof(bridge), "%s", nb->cfg.shared_bridge);
+            shared = true;
+            rc = 1;
+        } else {
+            nb->shared_bridge_failed = true;
+            if (nb->log) {
+                char msg[256];
+                snprintf(msg, sizeof(msg),
+                         "cannot make the shared bridge %s for vifs without a bridge (%s%s): "
+                         "they use this backend's own switch and reach only the vifs it serves",
+                         nb->cfg.shared_bridge, strerror(-mk),
+                         mk == -EPERM ? ": needs CAP_NET_ADMIN" : "");
+                nb->log(nb->log_ctx, msg);
+            }
+        }
+    }
     if (rc <= 0) { /* no bridge: the backend's own switch */
         rc = net_switch_add_port(nb->sw, vif_port_deliver, vif);
         if (rc < 0)
@@ -91,7 +111,7 @@ static int attach_port(struct xenbus_device *dev, struct netback_vif *vif)
     }
     /* A device adopted from a backend instance that died already had its script run: its new
      * tap goes on the bridge here, since no script will run again. */
-    bool enslave = nb->cfg.hotplug_self || hotplug_connected(dev);
+    bool enslave = shared || nb->cfg.hotplug_self || hotplug_connected(dev);
     if (enslave && (rc = net_tap_bridge_check(bridge)) != 0) {
         xenbus_dev_fatal(dev, rc, "bridge %s does not exist", bridge);
         return rc;
@@ -338,6 +358,8 @@ struct netback *netback_new(struct xenbus_platform *p, const struct netback_conf
     if (!nb)
         return NULL;
     nb->p = p;
+    nb->log = log;
+    nb->log_ctx = log_ctx;
     if (cfg)
         nb->cfg = *cfg;
     else

@@ -50,6 +50,32 @@ static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
     return rc;
 }
 
+int net_tap_bridge_make(const char *bridge)
+{
+    int rc = net_tap_bridge_check(bridge);
+    if (rc != -ENODEV)
+        return rc;
+    char name[NET_TAP_NAME_MAX];
+    snprintf(name, sizeof(name), "%s", bridge);
+    int s = socket(AF_LOCAL, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    rc = ioctl(s, SIOCBRADDBR, name) < 0 ? -errno : 0;
+    close(s);
+    if (rc == -EEXIST) /* made meanwhile, or an interface that is no bridge */
+        return net_tap_bridge_check(bridge) ? -EEXIST : 0;
+    if (rc)
+        return rc;
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
+    rc = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
+    if (!rc) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+    }
+    return rc;
+}
+
 static int tap_setup(struct net_tap *t, unsigned int mtu)
 {
     struct ifreq ifr = {0};

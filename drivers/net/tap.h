@@ -28,6 +28,10 @@ struct net_tap {
 
 /* 0 if bridge names an existing Linux bridge, -ENODEV if not, -EINVAL for a bad name. */
 int net_tap_bridge_check(const char *bridge);
+/* Makes Linux bridge `bridge` and brings it up, unless a bridge of that name exists: 0 either
+ * way (another process making it at the same moment is no error); -EPERM without
+ * CAP_NET_ADMIN, -EEXIST when the name is taken by an interface that is not a bridge. */
+int net_tap_bridge_make(const char *bridge);
 /* Creates tap `name` (mtu 0: leave the default) on bridge, or on no bridge when bridge is
  * NULL (a hotplug script enslaves it later). Returns 0 or -errno. */
 int net_tap_open(struct net_tap *t, const char *name, const char *bridge, unsigned int mtu);

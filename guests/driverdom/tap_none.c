@@ -10,6 +10,12 @@ int net_tap_bridge_check(const char *bridge)
     return -ENODEV;
 }
 
+int net_tap_bridge_make(const char *bridge)
+{
+    (void)bridge;
+    return -ENODEV;
+}
+
 int net_tap_open(struct net_tap *t, const char *name, const char *bridge, unsigned int mtu)
 {
     (void)name;

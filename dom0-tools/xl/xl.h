@@ -50,6 +50,8 @@ int main_unpause(int argc, char **argv);
 int main_rename(int argc, char **argv);
 int main_list(int argc, char **argv);
 int main_info(int argc, char **argv);
+/* The host's /proc/meminfo line key ("MemTotal", ...) in KiB; 0 when it cannot be read. */
+unsigned long long xl_meminfo_kb(const char *key);
 int main_domid(int argc, char **argv);
 int main_domname(int argc, char **argv);
 int main_dmesg(int argc, char **argv);

@@ -49,6 +49,16 @@ static int parse_mem_kb(const char *s, uint64_t *kb)
     return 0;
 }
 
+/* The exit status for a libkxl call's result: 1 with libkxl's reason printed when it failed. */
+static int call_status(int rc)
+{
+    if (rc < 0) {
+        xl_err("%s", kxl_errmsg(xl_ctx));
+        return 1;
+    }
+    return 0;
+}
+
 /* "xl CMD <Domain> <arg>" after options: resolves the domain; 1 on error (printed). */
 static int domain_and_arg(int argc, char **argv, const char *cmd, uint16_t *domid)
 {
@@ -73,11 +83,7 @@ static int mem_common(int argc, char **argv, const char *cmd,
                argv[optind + 1]);
         return 1;
     }
-    if (fn(xl_ctx, domid, kb) < 0) {
-        xl_err("%s", kxl_errmsg(xl_ctx));
-        return 1;
-    }
-    return 0;
+    return call_status(fn(xl_ctx, domid, kb));
 }
 
 int main_mem_set(int argc, char **argv)
@@ -111,11 +117,7 @@ int main_vcpu_set(int argc, char **argv)
         xl_err("invalid number of vcpus '%s'", argv[optind + 1]);
         return 1;
     }
-    if (kxl_set_vcpus_online(xl_ctx, domid, (unsigned)nr) < 0) {
-        xl_err("%s", kxl_errmsg(xl_ctx));
-        return 1;
-    }
-    return 0;
+    return call_status(kxl_set_vcpus_online(xl_ctx, domid, (unsigned)nr));
 }
 
 int xl_cpumap_parse(const char *s, uint64_t map[KXL_CPUMAP_WORDS])
@@ -311,11 +313,7 @@ int main_sched_credit(int argc, char **argv)
             xl_err("Domain-0 is the host: its processes are scheduled by the host");
             return 1;
         }
-        if (kxl_sched_credit_set(xl_ctx, domid, weight, cap) < 0) {
-            xl_err("%s", kxl_errmsg(xl_ctx));
-            return 1;
-        }
-        return 0;
+        return call_status(kxl_sched_credit_set(xl_ctx, domid, weight, cap));
     }
     struct kxl_dominfo *d;
     size_t n;
@@ -348,11 +346,7 @@ int main_sysrq(int argc, char **argv)
         xl_err("sysrq: '%s' is not a single letter", key);
         return 1;
     }
-    if (kxl_send_sysrq(xl_ctx, domid, key[0]) < 0) {
-        xl_err("%s", kxl_errmsg(xl_ctx));
-        return 1;
-    }
-    return 0;
+    return call_status(kxl_send_sysrq(xl_ctx, domid, key[0]));
 }
 
 int main_trigger(int argc, char **argv)
@@ -365,11 +359,7 @@ int main_trigger(int argc, char **argv)
     uint16_t domid;
     if (xl_find_domain(argv[optind], &domid) < 0)
         return 1;
-    if (kxl_send_trigger(xl_ctx, domid, argv[optind + 1]) < 0) {
-        xl_err("%s", kxl_errmsg(xl_ctx));
-        return 1;
-    }
-    return 0;
+    return call_status(kxl_send_trigger(xl_ctx, domid, argv[optind + 1]));
 }
 
 /* Xen's button-press is trigger power|sleep under another name. */
@@ -384,11 +374,7 @@ int main_button_press(int argc, char **argv)
         xl_err("button '%s': Xen's buttons are power and sleep", b);
         return 1;
     }
-    if (kxl_send_trigger(xl_ctx, domid, b) < 0) {
-        xl_err("%s", kxl_errmsg(xl_ctx));
-        return 1;
-    }
-    return 0;
+    return call_status(kxl_send_trigger(xl_ctx, domid, b));
 }
 
 int main_dump_core(int argc, char **argv)

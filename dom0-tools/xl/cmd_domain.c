@@ -74,6 +74,26 @@ void xl_detach_monitor(const char *rundir, const char *name)
         close(log);
 }
 
+void xl_close_ctx_keep_rundir(char *rundir, size_t len)
+{
+    snprintf(rundir, len, "%s", kxl_rundir(xl_ctx));
+    kxl_ctx_close(xl_ctx);
+    xl_ctx = NULL;
+}
+
+void xl_start_monitor(const char *rundir, struct kxl_domain_config *dc, uint16_t domid)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        xl_err("cannot fork the domain monitor: %s", strerror(errno));
+    } else if (pid == 0) {
+        xl_detach_monitor(rundir, dc->name);
+        int rc = xl_monitor_run(dc, domid);
+        kxl_domain_config_free(dc);
+        exit(rc < 0 ? 1 : 0);
+    }
+}
+
 static const struct option create_opts[] = {{"defconfig", required_argument, NULL, 'f'},
                                             {"quiet", no_argument, NULL, 'q'},
                                             {"dryrun", no_argument, NULL, 'n'},
@@ -152,28 +172,15 @@ int main_create(int argc, char **argv)
         return 1;
     }
     fflush(stdout);
-    /* The monitor must not share this process's kxend and xenstored connections: close
-     * them before forking (the monitor and the console open their own). */
     char rundir[PATH_MAX];
-    snprintf(rundir, sizeof(rundir), "%s", kxl_rundir(xl_ctx));
-    kxl_ctx_close(xl_ctx);
-    xl_ctx = NULL;
+    xl_close_ctx_keep_rundir(rundir, sizeof(rundir));
     if (foreground) {
         rc = xl_monitor_run(&dc, domid);
         kxl_domain_config_free(&dc);
         return rc < 0 ? 1 : 0;
     }
-    if (!no_monitor) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            xl_err("cannot fork the domain monitor: %s", strerror(errno));
-        } else if (pid == 0) {
-            xl_detach_monitor(rundir, dc.name);
-            rc = xl_monitor_run(&dc, domid);
-            kxl_domain_config_free(&dc);
-            exit(rc < 0 ? 1 : 0);
-        }
-    }
+    if (!no_monitor)
+        xl_start_monitor(rundir, &dc, domid);
     if (console)
         rc = xl_console_attach(rundir, domid);
     kxl_domain_config_free(&dc);

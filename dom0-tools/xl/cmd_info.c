@@ -179,7 +179,7 @@ int main_list(int argc, char **argv)
     return 0;
 }
 
-static unsigned long long meminfo_mb(const char *key)
+unsigned long long xl_meminfo_kb(const char *key)
 {
     FILE *f = fopen("/proc/meminfo", "re");
     char line[128];
@@ -193,7 +193,12 @@ static unsigned long long meminfo_mb(const char *key)
             break;
         }
     fclose(f);
-    return kb / 1024;
+    return kb;
+}
+
+static unsigned long long meminfo_mb(const char *key)
+{
+    return xl_meminfo_kb(key) / 1024;
 }
 
 /* Xen's free_memory is what no domain holds. Guest RAM is filled as the guest touches it:

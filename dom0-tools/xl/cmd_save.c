@@ -153,20 +153,9 @@ int main_restore(int argc, char **argv)
         return 1;
     }
     char rundir[PATH_MAX];
-    snprintf(rundir, sizeof(rundir), "%s", kxl_rundir(xl_ctx));
-    kxl_ctx_close(xl_ctx);
-    xl_ctx = NULL;
-    if (!no_monitor) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            xl_err("cannot fork the domain monitor: %s", strerror(errno));
-        } else if (pid == 0) {
-            xl_detach_monitor(rundir, dc.name);
-            rc = xl_monitor_run(&dc, domid);
-            kxl_domain_config_free(&dc);
-            exit(rc < 0 ? 1 : 0);
-        }
-    }
+    xl_close_ctx_keep_rundir(rundir, sizeof(rundir));
+    if (!no_monitor)
+        xl_start_monitor(rundir, &dc, domid);
     kxl_domain_config_free(&dc);
     return 0;
 }

@@ -22,23 +22,6 @@ static void on_signal(int sig)
     top_stop = 1;
 }
 
-static unsigned long long host_mem_kb(const char *key)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    char line[128];
-    unsigned long long kb = 0;
-    size_t kl = strlen(key);
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, key, kl) && line[kl] == ':') {
-            kb = strtoull(line + kl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
 static size_t count_devices(const char *kind, uint16_t domid)
 {
     struct kxl_devinfo *devs;
@@ -78,7 +61,7 @@ static void print_screen(const struct kxl_dominfo *d, size_t n, const struct sam
         for (int k = 0; k < 6; k++)
             counts[k] += st[k] != '-';
     }
-    unsigned long long total = host_mem_kb("MemTotal"), avail = host_mem_kb("MemAvailable");
+    unsigned long long total = xl_meminfo_kb("MemTotal"), avail = xl_meminfo_kb("MemAvailable");
     printf("xentop - %02d:%02d:%02d   Xen %u.%u%s\n", tm.tm_hour, tm.tm_min, tm.tm_sec, v >> 16,
            v & 0xffff, KXEN_XEN_EXTRA);
     printf("%zu domains: %u running, %u blocked, %u paused, %u crashed, %u dying, %u shutdown \n",

@@ -50,6 +50,8 @@ int main_unpause(int argc, char **argv);
 int main_rename(int argc, char **argv);
 int main_list(int argc, char **argv);
 int main_info(int argc, char **argv);
+/* The host's /proc/meminfo line key ("MemTotal", ...) in KiB; 0 when it cannot be read. */
+unsigned long long xl_meminfo_kb(const char *key);
 int main_domid(int argc, char **argv);
 int main_domname(int argc, char **argv);
 int main_dmesg(int argc, char **argv);
@@ -92,6 +94,12 @@ int xl_config_update_take(const char *rundir, const char *name, struct kxl_domai
 int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc);
 /* In a forked domain monitor: own session, output to <rundir>/xl-<name>.log. */
 void xl_detach_monitor(const char *rundir, const char *name);
+/* Closes xl_ctx and copies its run directory to rundir first: a forked monitor must not share
+ * this process's kxend and xenstored connections (it and the console open their own). */
+void xl_close_ctx_keep_rundir(char *rundir, size_t len);
+/* Forks the detached domain monitor for dc's domain (prints why it could not); the child
+ * frees dc and exits. */
+void xl_start_monitor(const char *rundir, struct kxl_domain_config *dc, uint16_t domid);
 int main_save(int argc, char **argv);
 int main_restore(int argc, char **argv);
 int main_migrate(int argc, char **argv);

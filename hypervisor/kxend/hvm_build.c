@@ -81,26 +81,6 @@ void hvm_domain_free(struct domain *d)
     d->hvm = NULL;
 }
 
-static void place_special_pages(struct domain *d, uint64_t base, uint32_t store_evtchn,
-                                uint32_t console_evtchn)
-{
-    memset(guest_phys_ptr(d, base << KXEN_PAGE_SHIFT, LOADER_SPECIAL_PAGES * KXEN_PAGE_SIZE), 0,
-           LOADER_SPECIAL_PAGES * KXEN_PAGE_SIZE);
-    /* The same order as the PV/PVH builder (loader_internal.h); an HVM guest has no
-     * start_info and places its own shared_info, but the page stays reserved. */
-    d->reserved_base_pfn = base;
-    d->start_info_pfn = base;
-    d->shared_info_pfn = base + 1;
-    d->shared_info_gpa = (base + 1) << KXEN_PAGE_SHIFT;
-    d->store_pfn = base + 2;
-    d->console_pfn = base + 3;
-    d->gnttab_base_pfn = base + 4;
-    d->hvm_params[HVM_PARAM_STORE_PFN] = d->store_pfn;
-    d->hvm_params[HVM_PARAM_STORE_EVTCHN] = store_evtchn;
-    d->hvm_params[HVM_PARAM_CONSOLE_PFN] = d->console_pfn;
-    d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN] = console_evtchn;
-}
-
 int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t console_evtchn,
                 char *msg, size_t msglen)
 {
@@ -140,7 +120,7 @@ int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t
             return loader_fail(msg, msglen, rc, "cannot claim debug port %#x", ports[i]);
 
     uint64_t base = (d->ram_size >> KXEN_PAGE_SHIFT) - LOADER_SPECIAL_PAGES;
-    place_special_pages(d, base, store_evtchn, console_evtchn);
+    loader_place_special_pages(d, base, store_evtchn, console_evtchn);
     h->ram_end = base << KXEN_PAGE_SHIFT;
     return 0;
 }

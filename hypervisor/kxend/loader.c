@@ -64,7 +64,8 @@ static void pv_start_info(struct domain *d, uint64_t si_gpa, uint64_t ram_pages,
     copy_to_guest_phys(d, si_gpa, &si, sizeof(si));
 }
 
-static void place_special_pages(struct domain *d, uint64_t base, const struct load_params *prm)
+void loader_place_special_pages(struct domain *d, uint64_t base, uint32_t store_evtchn,
+                                uint32_t console_evtchn)
 {
     memset(guest_phys_ptr(d, base << KXEN_PAGE_SHIFT, LOADER_SPECIAL_PAGES * KXEN_PAGE_SIZE), 0,
            LOADER_SPECIAL_PAGES * KXEN_PAGE_SIZE);
@@ -76,9 +77,9 @@ static void place_special_pages(struct domain *d, uint64_t base, const struct lo
     d->console_pfn = base + 3;
     d->gnttab_base_pfn = base + 4;
     d->hvm_params[HVM_PARAM_STORE_PFN] = d->store_pfn;
-    d->hvm_params[HVM_PARAM_STORE_EVTCHN] = prm->store_evtchn;
+    d->hvm_params[HVM_PARAM_STORE_EVTCHN] = store_evtchn;
     d->hvm_params[HVM_PARAM_CONSOLE_PFN] = d->console_pfn;
-    d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN] = prm->console_evtchn;
+    d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN] = console_evtchn;
 }
 
 static int load_elf(struct domain *d, const uint8_t *img, size_t len, const struct load_params *prm,
@@ -117,7 +118,7 @@ static int load_elf(struct domain *d, const uint8_t *img, size_t len, const stru
                                                       &rd_size, msg, msglen)) < 0)
         return rc;
     load_segments(d, img);
-    place_special_pages(d, base, prm);
+    loader_place_special_pages(d, base, prm->store_evtchn, prm->console_evtchn);
 
     struct vcpu_boot boot;
     memset(&boot, 0, sizeof(boot));

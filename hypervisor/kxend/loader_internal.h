@@ -25,6 +25,13 @@ struct domain;
  * then the grant frames. */
 #define LOADER_SPECIAL_PAGES (4u + KXEN_GNTTAB_MAX_FRAMES)
 
+/* Zeroes the special pages from pfn base up and records them in d (and its store and
+ * console HVM params, with their event channels), in the order above; PV, PVH and HVM
+ * domains alike (an HVM guest has no start_info and places its own shared_info, but the
+ * page stays reserved). */
+void loader_place_special_pages(struct domain *d, uint64_t base, uint32_t store_evtchn,
+                                uint32_t console_evtchn);
+
 /* Reads the ramdisk open on fd (a regular file, whole) into guest RAM at the first page
  * boundary at or above image_end, refusing one that would reach limit (the special pages). */
 int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t limit, uint64_t *gpa,

@@ -32,6 +32,16 @@ static uint64_t read_kb(struct kxl_ctx *ctx, uint16_t domid, const char *key, ui
     return kb;
 }
 
+static int write_kb(struct kxl_ctx *ctx, uint16_t domid, const char *key, uint64_t kb)
+{
+    char p[96];
+    snprintf(p, sizeof(p), "/local/domain/%u/memory/%s", domid, key);
+    int rc = kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)kb);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "domain %u: cannot write %s: %s", domid, p, strerror(-rc));
+    return 0;
+}
+
 int kxl_set_memory_target(struct kxl_ctx *ctx, uint16_t domid, uint64_t target_kb)
 {
     struct kxl_dominfo info;
@@ -47,12 +57,7 @@ int kxl_set_memory_target(struct kxl_ctx *ctx, uint16_t domid, uint64_t target_k
                         "(raise it with xl mem-max)",
                         (unsigned long long)target_kb, domid,
                         (unsigned long long)info.max_memory_kb);
-    char p[96];
-    snprintf(p, sizeof(p), "/local/domain/%u/memory/target", domid);
-    rc = kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)target_kb);
-    if (rc < 0)
-        return kxl_fail(ctx, rc, "domain %u: cannot write %s: %s", domid, p, strerror(-rc));
-    return 0;
+    return write_kb(ctx, domid, "target", target_kb);
 }
 
 int kxl_set_max_memory(struct kxl_ctx *ctx, uint16_t domid, uint64_t max_kb)
@@ -73,12 +78,7 @@ int kxl_set_max_memory(struct kxl_ctx *ctx, uint16_t domid, uint64_t max_kb)
                        NULL, NULL);
     if (rc < 0)
         return kxl_fail(ctx, rc, "domain %u: %s", domid, kxl_hv_reason(ctx, rc));
-    char p[96];
-    snprintf(p, sizeof(p), "/local/domain/%u/memory/static-max", domid);
-    rc = kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)max_kb);
-    if (rc < 0)
-        return kxl_fail(ctx, rc, "domain %u: cannot write %s: %s", domid, p, strerror(-rc));
-    return 0;
+    return write_kb(ctx, domid, "static-max", max_kb);
 }
 
 int kxl_set_vcpus_online(struct kxl_ctx *ctx, uint16_t domid, unsigned nr)

@@ -11,9 +11,7 @@
 
 #define KXL_MAX_MEMORY_MB (1024u * 1024u) /* 1 TiB: far above what one host gives a guest */
 
-static int cfg_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int cfg_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, const char *fmt, ...)
+int kxl__cfg_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, const char *fmt, ...)
 {
     if (err && errlen) {
         int n = snprintf(err, errlen, "%s:%u: %s: ", e->file, e->line, e->key);
@@ -135,7 +133,7 @@ int kxl_validate_domain_name(const char *name, char *why, size_t whylen)
 static int get_string(const struct kxl_cfg_entry *e, const char **out, char *err, size_t errlen)
 {
     if (e->val.kind != KXL_VAL_STRING)
-        return cfg_err(err, errlen, e, "a quoted string is expected");
+        return kxl__cfg_err(err, errlen, e, "a quoted string is expected");
     *out = e->val.str;
     return 0;
 }
@@ -145,18 +143,18 @@ static int get_uint(const struct kxl_cfg_entry *e, uint64_t min, uint64_t max, u
                     char *err, size_t errlen)
 {
     if (e->val.kind == KXL_VAL_LIST)
-        return cfg_err(err, errlen, e, "a number is expected, not a list");
+        return kxl__cfg_err(err, errlen, e, "a number is expected, not a list");
     const char *s = e->val.str;
     char *end;
     if (!*s || *s < '0' || *s > '9')
-        return cfg_err(err, errlen, e, "'%s' is not a number", s);
+        return kxl__cfg_err(err, errlen, e, "'%s' is not a number", s);
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (*end)
-        return cfg_err(err, errlen, e, "'%s' is not a number", s);
+        return kxl__cfg_err(err, errlen, e, "'%s' is not a number", s);
     if (errno || v < min || v > max)
-        return cfg_err(err, errlen, e, "%s is out of range %llu..%llu", s, (unsigned long long)min,
-                       (unsigned long long)max);
+        return kxl__cfg_err(err, errlen, e, "%s is out of range %llu..%llu", s,
+                            (unsigned long long)min, (unsigned long long)max);
     *out = v;
     return 0;
 }
@@ -172,11 +170,11 @@ static int get_action(const struct kxl_cfg *cfg, const char *key, enum kxl_actio
     if (rc)
         return rc;
     if (kxl_parse_action(s, out) < 0)
-        return cfg_err(err, errlen, e,
-                       "unknown action '%s' (destroy, restart, "
-                       "rename-restart, preserve, coredump-destroy, coredump-restart, "
-                       "soft-reset)",
-                       s);
+        return kxl__cfg_err(err, errlen, e,
+                            "unknown action '%s' (destroy, restart, "
+                            "rename-restart, preserve, coredump-destroy, coredump-restart, "
+                            "soft-reset)",
+                            s);
     return 0;
 }
 
@@ -198,7 +196,7 @@ void kxl_domain_config_free(struct kxl_domain_config *dc)
 static int get_list(const struct kxl_cfg_entry *e, char *err, size_t errlen)
 {
     if (e->val.kind != KXL_VAL_LIST)
-        return cfg_err(err, errlen, e, "a list [ '...', ... ] is expected");
+        return kxl__cfg_err(err, errlen, e, "a list [ '...', ... ] is expected");
     return 0;
 }
 
@@ -217,14 +215,14 @@ static int read_devices(struct kxl_domain_config *dc, const struct kxl_cfg *cfg,
         for (size_t i = 0; i < e->val.nr_items; i++) {
             rc = kxl_parse_disk_spec(e->val.items[i], &dc->disks[i], why, sizeof(why));
             if (rc == -EINVAL)
-                return cfg_err(err, errlen, e, "entry %zu '%s': %s", i, e->val.items[i], why);
+                return kxl__cfg_err(err, errlen, e, "entry %zu '%s': %s", i, e->val.items[i], why);
             if (rc)
                 return rc;
             dc->nr_disks++;
             for (size_t j = 0; j < i; j++)
                 if (dc->disks[j].virtual_dev == dc->disks[i].virtual_dev)
-                    return cfg_err(err, errlen, e, "entry %zu: vdev %s is used twice", i,
-                                   dc->disks[i].vdev);
+                    return kxl__cfg_err(err, errlen, e, "entry %zu: vdev %s is used twice", i,
+                                        dc->disks[i].vdev);
         }
     }
     e = kxl_cfg_get(cfg, "vif");
@@ -237,7 +235,7 @@ static int read_devices(struct kxl_domain_config *dc, const struct kxl_cfg *cfg,
         for (size_t i = 0; i < e->val.nr_items; i++) {
             rc = kxl_parse_vif_spec(e->val.items[i], &dc->vifs[i], why, sizeof(why));
             if (rc == -EINVAL)
-                return cfg_err(err, errlen, e, "entry %zu '%s': %s", i, e->val.items[i], why);
+                return kxl__cfg_err(err, errlen, e, "entry %zu '%s': %s", i, e->val.items[i], why);
             if (rc)
                 return rc;
             dc->nr_vifs++;
@@ -264,17 +262,17 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
     if ((rc = get_string(e, &s, err, errlen)))
         return rc;
     if (kxl_validate_domain_name(s, why, sizeof(why)) < 0)
-        return cfg_err(err, errlen, e, "%s", why);
+        return kxl__cfg_err(err, errlen, e, "%s", why);
     snprintf(dc->name, sizeof(dc->name), "%s", s);
 
     if ((e = kxl_cfg_get(cfg, "uuid"))) {
         if ((rc = get_string(e, &s, err, errlen)))
             return rc;
         if (kxl_parse_uuid(s, dc->uuid) < 0)
-            return cfg_err(err, errlen, e,
-                           "'%s' is not a UUID "
-                           "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-                           s);
+            return kxl__cfg_err(err, errlen, e,
+                                "'%s' is not a UUID "
+                                "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                                s);
         dc->has_uuid = true;
     }
 
@@ -285,7 +283,7 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         if (!strcmp(s, "hvm"))
             dc->type = KXL_TYPE_HVM;
         else if (strcmp(s, "generic") != 0)
-            return cfg_err(err, errlen, e, "unknown builder '%s' (generic or hvm)", s);
+            return kxl__cfg_err(err, errlen, e, "unknown builder '%s' (generic or hvm)", s);
     }
     if ((e = kxl_cfg_get(cfg, "type"))) {
         if ((rc = get_string(e, &s, err, errlen)))
@@ -297,7 +295,7 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         else if (!strcmp(s, "hvm"))
             dc->type = KXL_TYPE_HVM;
         else
-            return cfg_err(err, errlen, e, "unknown type '%s' (pv, pvh or hvm)", s);
+            return kxl__cfg_err(err, errlen, e, "unknown type '%s' (pv, pvh or hvm)", s);
     }
 
     dc->memory_mb = 128;
@@ -311,8 +309,8 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         if ((rc = get_uint(e, 1, KXL_MAX_MEMORY_MB, &v, err, errlen)))
             return rc;
         if (v < dc->memory_mb)
-            return cfg_err(err, errlen, e, "maxmem %llu is below memory %llu",
-                           (unsigned long long)v, (unsigned long long)dc->memory_mb);
+            return kxl__cfg_err(err, errlen, e, "maxmem %llu is below memory %llu",
+                                (unsigned long long)v, (unsigned long long)dc->memory_mb);
         dc->maxmem_mb = v;
     }
     dc->vcpus = 1;
@@ -326,7 +324,7 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         if ((rc = get_string(e, &s, err, errlen)))
             return rc;
         if (!*s)
-            return cfg_err(err, errlen, e, "empty kernel path");
+            return kxl__cfg_err(err, errlen, e, "empty kernel path");
         if (!(dc->kernel = strdup(s)))
             return -ENOMEM;
     } else if (dc->type != KXL_TYPE_HVM) {
@@ -340,7 +338,7 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
         if ((rc = get_string(e, &s, err, errlen)))
             return rc;
         if (!*s)
-            return cfg_err(err, errlen, e, "empty ramdisk path");
+            return kxl__cfg_err(err, errlen, e, "empty ramdisk path");
         if (!(dc->ramdisk = strdup(s)))
             return -ENOMEM;
     }
@@ -367,9 +365,9 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
     }
     if (strlen(dc->cmdline) >= 1024) {
         e = kxl_cfg_get(cfg, "cmdline") ? kxl_cfg_get(cfg, "cmdline") : kxl_cfg_get(cfg, "extra");
-        return cfg_err(err, errlen, e,
-                       "command line longer than 1023 bytes "
-                       "(start_info's MAX_GUEST_CMDLINE)");
+        return kxl__cfg_err(err, errlen, e,
+                            "command line longer than 1023 bytes "
+                            "(start_info's MAX_GUEST_CMDLINE)");
     }
 
     /* Xen keys that would change what the guest boots or owns: silently dropping them would
@@ -383,15 +381,15 @@ static int read_config(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, 
     };
     for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
         if ((e = kxl_cfg_get(cfg, unsupported[i].key)))
-            return cfg_err(err, errlen, e, "not supported: %s", unsupported[i].why);
+            return kxl__cfg_err(err, errlen, e, "not supported: %s", unsupported[i].why);
     /* maxvcpus above vcpus asks for vCPU hot-plug (xl vcpu-set), which kxen lacks. */
     if ((e = kxl_cfg_get(cfg, "maxvcpus"))) {
         if ((rc = get_uint(e, 1, KXL_MAX_VCPUS, &v, err, errlen)))
             return rc;
         if (v != dc->vcpus)
-            return cfg_err(err, errlen, e,
-                           "%llu differs from vcpus %u: vCPU hot-plug is not supported",
-                           (unsigned long long)v, dc->vcpus);
+            return kxl__cfg_err(err, errlen, e,
+                                "%llu differs from vcpus %u: vCPU hot-plug is not supported",
+                                (unsigned long long)v, dc->vcpus);
     }
 
     /* A driver domain (libxl's key): its backend tree is made writable for it. */

@@ -3,33 +3,16 @@
  * port, the Xen platform device. Display keys (vga, vnc, sdl, ...) are ignored as any other
  * key xl does not know: kxen's PC has no display. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg_internal.h"
 
-static int hvm_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int hvm_err(char *err, size_t errlen, const struct kxl_cfg_entry *e, const char *fmt, ...)
-{
-    if (err && errlen) {
-        int n = snprintf(err, errlen, "%s:%u: %s: ", e->file, e->line, e->key);
-        if (n >= 0 && (size_t)n < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, errlen - n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -EINVAL;
-}
-
 static int str_of(const struct kxl_cfg_entry *e, const char **out, char *err, size_t errlen)
 {
     if (e->val.kind != KXL_VAL_STRING)
-        return hvm_err(err, errlen, e, "a quoted string is expected");
+        return kxl__cfg_err(err, errlen, e, "a quoted string is expected");
     *out = e->val.str;
     return 0;
 }
@@ -48,16 +31,16 @@ static int read_firmware(struct kxl_hvm *h, const struct kxl_cfg *cfg, char *err
         if ((rc = str_of(e, &s, err, errlen)))
             return rc;
         if (strcmp(s, "bios") && strcmp(s, "seabios"))
-            return hvm_err(err, errlen, e,
-                           "'%s' is not available: kxen boots HVM guests with SeaBIOS only "
-                           "(firmware = \"seabios\")",
-                           s);
+            return kxl__cfg_err(err, errlen, e,
+                                "'%s' is not available: kxen boots HVM guests with SeaBIOS only "
+                                "(firmware = \"seabios\")",
+                                s);
     }
     const struct kxl_cfg_entry *e = kxl_cfg_get(cfg, "bios_path_override");
     if (e && (rc = str_of(e, &s, err, errlen)))
         return rc;
     if (e && !*s)
-        return hvm_err(err, errlen, e, "empty path");
+        return kxl__cfg_err(err, errlen, e, "empty path");
     h->firmware = strdup(e ? s : KXL_HVM_BIOS_DEFAULT);
     return h->firmware ? 0 : -ENOMEM;
 }
@@ -71,10 +54,10 @@ static int read_boot(struct kxl_hvm *h, const struct kxl_cfg *cfg, char *err, si
         return rc;
     size_t n = strlen(s);
     if (n == 0 || n >= sizeof(h->boot) || strspn(s, "acdn") != n)
-        return hvm_err(err, errlen, e,
-                       "'%s' is not a boot order (up to 4 of a floppy, c disk, d cdrom, n "
-                       "network)",
-                       s);
+        return kxl__cfg_err(err, errlen, e,
+                            "'%s' is not a boot order (up to 4 of a floppy, c disk, d cdrom, n "
+                            "network)",
+                            s);
     snprintf(h->boot, sizeof(h->boot), "%s", s);
     return 0;
 }
@@ -88,13 +71,13 @@ static int read_serial(struct kxl_hvm *h, const struct kxl_cfg *cfg, char *err, 
     const char *s = e->val.kind == KXL_VAL_LIST ? NULL : e->val.str;
     if (e->val.kind == KXL_VAL_LIST) {
         if (e->val.nr_items > 1)
-            return hvm_err(err, errlen, e, "one serial port (COM1) only");
+            return kxl__cfg_err(err, errlen, e, "one serial port (COM1) only");
         s = e->val.nr_items ? e->val.items[0] : "none";
     }
     if (!strcmp(s, "pty"))
         h->serial_pty = true;
     else if (strcmp(s, "none") != 0)
-        return hvm_err(err, errlen, e, "'%s': kxen's COM1 is \"pty\" or \"none\"", s);
+        return kxl__cfg_err(err, errlen, e, "'%s': kxen's COM1 is \"pty\" or \"none\"", s);
     return 0;
 }
 
@@ -111,7 +94,7 @@ int kxl__cfg_hvm_read(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, c
     if (e) {
         const char *s = e->val.kind == KXL_VAL_LIST ? "" : e->val.str;
         if (strcmp(s, "0") && strcmp(s, "1"))
-            return hvm_err(err, errlen, e, "0 or 1 is expected");
+            return kxl__cfg_err(err, errlen, e, "0 or 1 is expected");
         h->xen_platform_pci = s[0] == '1';
     }
     return 0;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,15 +76,9 @@ fail:;
 int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *v, uint32_t devid)
 {
     uint8_t mac[6];
-    if (v->has_mac) {
-        memcpy(mac, v->mac, 6);
-    } else {
-        /* Xen's OUI with three random bytes, as for a PV vif. */
-        mac[0] = 0x00, mac[1] = 0x16, mac[2] = 0x3e;
-        if (getrandom(mac + 3, 3, 0) != 3)
-            return kxl_fail(ctx, -EIO, "no random bytes for a MAC address");
-        mac[3] &= 0x7f;
-    }
+    int rc = kxl__vif_mac(ctx, v, mac);
+    if (rc < 0)
+        return rc;
     char name[IFNAMSIZ], opts[40];
     snprintf(name, sizeof(name), "vif%u.%u-emu", domid, devid);
     snprintf(opts, sizeof(opts), "mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
@@ -93,7 +86,7 @@ int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *
     int fd = open_tap(ctx, name, bridge_of(v));
     if (fd < 0)
         return fd;
-    int rc = kxl__hvm_device_add(ctx, domid, "rtl8139", opts, fd);
+    rc = kxl__hvm_device_add(ctx, domid, "rtl8139", opts, fd);
     close(fd); /* kxend holds its own copy for the model's life */
     return rc;
 }

@@ -68,6 +68,9 @@ int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 /* One DEVICE_ADD: model name, its options, and fd (-1: none) sent along. */
 int kxl__hvm_device_add(struct kxl_ctx *ctx, uint16_t domid, const char *name, const char *options,
                         int fd);
+/* The vif's MAC (nic.c): its mac= or Xen's OUI 00:16:3e with three random bytes, as libxl
+ * picks one. 0, or -EIO with the reason recorded. */
+int kxl__vif_mac(struct kxl_ctx *ctx, const struct kxl_vif *v, uint8_t mac[6]);
 /* A vif type=ioemu (hvm_nic.c): checked before the domain exists, then its tap and RTL8139. */
 int kxl__hvm_nic_check(struct kxl_ctx *ctx, const struct kxl_vif *v, const char *label);
 int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *v, uint32_t devid);

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/ctl_save.h"
+#include "kxen/util.h"
 #include "kxl_internal.h"
 #include "kxl_save.h"
 #include "stream_format.h"
@@ -27,28 +27,6 @@ const char kxl_migrate_banner[] = "xl migration receiver ready, send binary doma
 const char kxl_migrate_ready[] = "domain received, ready to unpause";
 const char kxl_migrate_go[] = "domain is yours, you are cleared to unpause";
 const char kxl_migrate_report[] = "my copy unpause results are as follows";
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 int kxl_migrate_expect(int fd, const char *msg, size_t len)
 {
@@ -67,7 +45,7 @@ int kxl_migrate_expect(int fd, const char *msg, size_t len)
 
 int kxl_migrate_say(int fd, const char *msg, size_t len)
 {
-    return write_all(fd, msg, len);
+    return kxl_write_all(fd, msg, len);
 }
 
 static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, void *rep, uint32_t cap,
@@ -153,7 +131,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     /* Stop and copy: the last dirty pages, and the rings xenstored and xenconsoled write
      * through their own mappings, whatever the log says. */
     memcpy(pending, bm, words * 8);
-    ms->suspend_ns = now_ns();
+    ms->suspend_ns = kxen_now_ns();
     if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
         goto out;
     suspended = true;
@@ -197,7 +175,7 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
                             int send_fd, int recv_fd, struct kxl_migrate_stats *ms)
 {
     memset(ms, 0, sizeof(*ms));
-    uint64_t t0 = now_ns();
+    uint64_t t0 = kxen_now_ns();
     int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
     if (rc < 0)
         return kxl_fail(ctx, rc, "the receiver did not answer with Xen's banner (%s)",
@@ -242,8 +220,8 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
         rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
     if (rc == 0 && read(recv_fd, &result, 1) != 1)
         rc = -EPIPE;
-    ms->downtime_ns = now_ns() - ms->suspend_ns;
-    ms->total_ns = now_ns() - t0;
+    ms->downtime_ns = kxen_now_ns() - ms->suspend_ns;
+    ms->total_ns = kxen_now_ns() - t0;
     if (rc == 0 && result == 0)
         return kxl_domain_destroy(ctx, domid);
     /* The receiver could not unpause its copy: ours runs again under its own name. */

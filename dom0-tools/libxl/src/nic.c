@@ -58,6 +58,20 @@ int kxl__nic_check(struct kxl_ctx *ctx, const struct kxl_vif *v, const char *lab
     return 0;
 }
 
+int kxl__vif_mac(struct kxl_ctx *ctx, const struct kxl_vif *v, uint8_t mac[6])
+{
+    if (v->has_mac) {
+        memcpy(mac, v->mac, 6);
+        return 0;
+    }
+    /* Xen's OUI with three random bytes, as libxl picks one. */
+    mac[0] = 0x00, mac[1] = 0x16, mac[2] = 0x3e;
+    if (getrandom(mac + 3, 3, 0) != 3)
+        return kxl_fail(ctx, -EIO, "no random bytes for a MAC address");
+    mac[3] &= 0x7f;
+    return 0;
+}
+
 static void nic_label(const struct kxl_vif *v, uint32_t devid, char *out, size_t len)
 {
     snprintf(out, len, "vif %u (bridge %s)", devid, v->bridge ? v->bridge : KXL_DEFAULT_BRIDGE);
@@ -73,15 +87,8 @@ int kxl__nic_nodes(struct kxl_ctx *ctx, const struct kxl_vif *v, uint16_t domid,
     kxl__dev_init(n, "vif", domid, bdomid, devid);
     nic_label(v, devid, n->label, sizeof(n->label));
     uint8_t mac[6];
-    if (v->has_mac) {
-        memcpy(mac, v->mac, 6);
-    } else {
-        /* Xen's OUI with three random bytes, as libxl picks one. */
-        mac[0] = 0x00, mac[1] = 0x16, mac[2] = 0x3e;
-        if (getrandom(mac + 3, 3, 0) != 3)
-            return kxl_fail(ctx, -EIO, "no random bytes for a MAC address");
-        mac[3] &= 0x7f;
-    }
+    if ((rc = kxl__vif_mac(ctx, v, mac)) < 0)
+        return rc;
     char macs[18];
     snprintf(macs, sizeof(macs), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
              mac[4], mac[5]);

@@ -23,13 +23,6 @@
 
 #define KXL_SUSPEND_WAIT_MS 10000
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
 {
     char p[96];
@@ -114,7 +107,7 @@ int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const
         return kxl_fail(ctx, fd, "cannot create %s: %s", path, strerror(-fd));
     }
     bool coop = false;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = kxen_now_ns();
     struct kxl_swriter *w = NULL;
     if ((rc = kxl__suspend(ctx, domid, &coop)) < 0)
         goto fail;
@@ -135,7 +128,7 @@ int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const
         goto resume;
     close(fd);
     free(own_cfg);
-    st->downtime_ns = now_ns() - t0;
+    st->downtime_ns = kxen_now_ns() - t0;
     /* -p as Xen's xl: the suspend is cancelled, the domain stays paused. */
     if (flags & KXL_SAVE_PAUSED)
         return coop ? kxl__resume_paused(ctx, domid) : 0;

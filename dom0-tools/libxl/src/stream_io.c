@@ -32,7 +32,7 @@ struct kxl_swriter {
     uint64_t bytes;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
+int kxl_write_all(int fd, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
@@ -86,9 +86,9 @@ static int flush_slots(struct kxl_swriter *w)
         uint32_t len = (uint32_t)w->slots[i].out_len;
         rc = w->slots[i].rc;
         if (!rc && w->framed)
-            rc = write_all(w->fd, &len, sizeof(len));
+            rc = kxl_write_all(w->fd, &len, sizeof(len));
         if (!rc)
-            rc = write_all(w->fd, w->slots[i].out, len);
+            rc = kxl_write_all(w->fd, w->slots[i].out, len);
     }
     for (unsigned i = 0; i < w->used; i++)
         w->slots[i].in_len = 0;
@@ -131,7 +131,7 @@ int kxl_swriter_write(struct kxl_swriter *w, const void *buf, size_t len)
         return w->err;
     w->bytes += len;
     if (!w->compress)
-        return w->err = write_all(w->fd, buf, len);
+        return w->err = kxl_write_all(w->fd, buf, len);
     const uint8_t *p = buf;
     while (len) {
         struct chunk *c = &w->slots[w->used];
@@ -154,7 +154,7 @@ int kxl_swriter_close(struct kxl_swriter *w)
         w->err = flush_slots(w);
         uint32_t end = 0;
         if (!w->err && w->framed)
-            w->err = write_all(w->fd, &end, sizeof(end));
+            w->err = kxl_write_all(w->fd, &end, sizeof(end));
     }
     int rc = w->err;
     for (unsigned i = 0; i < w->nr_slots; i++) {

@@ -33,4 +33,8 @@ int kxl_sreader_read(struct kxl_sreader *r, void *buf, size_t len);
 int kxl_sreader_at_end(struct kxl_sreader *r);
 void kxl_sreader_close(struct kxl_sreader *r);
 
+/* All len bytes to fd, retrying on EINTR and short writes: 0, -errno, or -EIO when write
+ * makes no progress. */
+int kxl_write_all(int fd, const void *buf, size_t len);
+
 #endif

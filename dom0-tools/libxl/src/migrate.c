@@ -157,7 +157,7 @@ hv:
              kxl_hv_reason(ctx, rc));
     goto out;
 io:
-    kxl_fail(ctx, rc, "sending the stream failed: %s", strerror(-rc));
+    kxl_fail(ctx, rc, "sending the stream failed: %s: the domain runs here again", strerror(-rc));
 out:
     if (logging)
         dirty_op(ctx, domid, KXEN_DIRTY_STOP, NULL, 0, NULL);
@@ -200,7 +200,8 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
         return rc; /* send_live resumed the guest */
     if (crc < 0) {
         kxl__resume(ctx, domid, coop);
-        return kxl_fail(ctx, crc, "sending the stream failed: %s", strerror(-crc));
+        return kxl_fail(ctx, crc, "sending the stream failed: %s: the domain runs here again",
+                        strerror(-crc));
     }
     rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
     if (rc < 0) {

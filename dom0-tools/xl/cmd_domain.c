@@ -18,6 +18,17 @@
 
 #include "xl.h"
 
+char *xl_read_config_text(const char *file)
+{
+    char err[KXL_ERR_LEN], *text;
+    size_t len;
+    if (kxl_cfg_read_file(file, &text, &len, err, sizeof(err)) < 0) {
+        xl_err("%s", err);
+        return NULL;
+    }
+    return text;
+}
+
 /* Reads the config file plus command-line key=value overrides into a domain config. */
 int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc)
 {

@@ -76,18 +76,8 @@ int main_migrate(int argc, char **argv)
     if (xl_find_domain(argv[optind], &domid) < 0)
         return 1;
     char *cfg = NULL;
-    if (cfgfile) {
-        FILE *f = fopen(cfgfile, "re");
-        size_t len = 0;
-        if (!f || getdelim(&cfg, &len, '\0', f) < 0) {
-            xl_err("cannot read config file %s: %s", cfgfile, strerror(errno));
-            if (f)
-                fclose(f);
-            free(cfg);
-            return 1;
-        }
-        fclose(f);
-    }
+    if (cfgfile && !(cfg = xl_read_config_text(cfgfile)))
+        return 1;
     char rune[PATH_MAX + 256];
     snprintf(rune, sizeof(rune), "%s %s xl migrate-receive%s%s", ssh, argv[optind + 1],
              no_monitor ? " -e" : "", debug ? " -d" : "");

@@ -14,33 +14,6 @@
 
 #include "xl.h"
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *n = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (!n) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = n;
-        }
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    fclose(f);
-    buf[len] = 0;
-    return buf;
-}
-
 int main_save(int argc, char **argv)
 {
     bool checkpoint = false, paused = false;
@@ -69,10 +42,8 @@ int main_save(int argc, char **argv)
     if (xl_find_domain(dom, &domid) < 0)
         return 1;
     char *cfg = NULL;
-    if (cfgfile && !(cfg = read_text(cfgfile))) {
-        xl_err("cannot read config file %s: %s", cfgfile, strerror(errno));
+    if (cfgfile && !(cfg = xl_read_config_text(cfgfile)))
         return 1;
-    }
     fprintf(stderr, "Saving to %s new xl format (info 0x%x/0x0/%s)\n", file, 2u,
             cfgfile ? cfgfile : "config from xenstore");
     struct kxl_save_stats st;

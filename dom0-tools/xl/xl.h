@@ -90,8 +90,9 @@ int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_do
 int xl_config_update_path(const char *rundir, const char *name, char *out, size_t len);
 int xl_config_update_take(const char *rundir, const char *name, struct kxl_domain_config *dc);
 
-/* A config file plus key=value overrides, validated (prints the error). */
-int xl_load_config(const char *file, char **extras, int nr_extras, struct kxl_domain_config *dc);
+/* A config file's text, for save and migrate to carry (NUL-terminated; the caller frees it);
+ * NULL after printing why (cannot open, not a regular file, too large). */
+char *xl_read_config_text(const char *file);
 /* In a forked domain monitor: own session, output to <rundir>/xl-<name>.log. */
 void xl_detach_monitor(const char *rundir, const char *name);
 /* Closes xl_ctx and copies its run directory to rundir first: a forked monitor must not share

@@ -52,6 +52,8 @@ id=$(xl domid mig)
 wait_for 20 has_line "$id" "tick 3"
 n0=$(dst_domains)
 
+check "migrate -C naming a directory is refused by name before anything is sent" \
+  sh -c "! xl migrate -C '$src' -s '$refuse' mig host 2>'$src/errC' && grep -q 'not a regular file' '$src/errC' && xl domid mig >/dev/null"
 check "a destination that refuses fails the migration" sh -c "! xl migrate -s '$refuse' mig host 2>'$src/err1'"
 check "the sender says the domain runs here again" grep -q "runs here again\|did not take" "$src/err1"
 check "the source domain still exists under its name" test "$(xl domid mig)" = "$id"

@@ -105,4 +105,6 @@ check "xl save to a missing directory fails" sh -c "! xl save st9 /nonexistent/x
 cfg st3
 xl create -q "$cf/st3.cfg"
 check "a failed save leaves the domain running" sh -c "! xl save st3 /nonexistent/dir/x.img 2>/dev/null && xl domid st3 >/dev/null"
+check "a config argument that is a directory is refused by name; the domain keeps running" \
+  sh -c "! xl save st3 '$cf/st3-dir.img' '$cf' 2>'$cf/dircfg.err' && grep -q 'not a regular file' '$cf/dircfg.err' && xl domid st3 >/dev/null && [ ! -e '$cf/st3-dir.img' ]"
 xl destroy st3

@@ -467,7 +467,7 @@ int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, siz
     return 0;
 }
 
-int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t errlen)
+int kxl_cfg_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -483,6 +483,7 @@ int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t 
     }
     char *buf = malloc(st.st_size + 1);
     if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
         close(fd);
         return -ENOMEM;
     }
@@ -497,7 +498,19 @@ int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t 
     }
     close(fd);
     buf[n] = '\0';
-    int rc = kxl_cfg_parse(cfg, path, buf, n, err, errlen);
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t errlen)
+{
+    char *buf;
+    size_t n;
+    int rc = kxl_cfg_read_file(path, &buf, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = kxl_cfg_parse(cfg, path, buf, n, err, errlen);
     free(buf);
     return rc;
 }

@@ -44,7 +44,11 @@ void kxl_cfg_free(struct kxl_cfg *cfg);
  * Returns 0, -EINVAL with "source:line: what" in err, or -ENOMEM. */
 int kxl_cfg_parse(struct kxl_cfg *cfg, const char *source, const char *text, size_t len, char *err,
                   size_t errlen);
-/* Reads a file and parses it; -errno with the reason in err when it cannot be read. */
+/* Reads a config file whole into *text (NUL-terminated, *len bytes; the caller frees it):
+ * 0, or -errno with "path: what" in err (cannot open; not a regular file of at most
+ * KXL_CFG_MAX_FILE bytes; out of memory). */
+int kxl_cfg_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
+/* Reads a file (kxl_cfg_read_file) and parses it; -errno with the reason in err. */
 int kxl_cfg_parse_file(struct kxl_cfg *cfg, const char *path, char *err, size_t errlen);
 /* The last assignment of key, or NULL. */
 const struct kxl_cfg_entry *kxl_cfg_get(const struct kxl_cfg *cfg, const char *key);

@@ -1,9 +1,6 @@
 # hypervisor/devices/: the emulated hardware of an HVM machine, one self-registering model per
-# file. The models raise interrupts through domain_irq_set_level() (kxend/irq.h), which the
-# machine's accelerators implement; they join kxend once kxend defines it.
-ifneq ($(shell grep -ls '^int domain_irq_set_level' hypervisor/kxend/*.c hypervisor/accel/*.c),)
+# file. The models raise interrupts through domain_irq_set_level() (kxend/irq.h, kxend/irq.c).
 kxend_SRCS += $(wildcard hypervisor/devices/*.c)
-endif
 
 # Unit tests: the models on a fake domain, I/O space and interrupt controller, outside kxend.
 UNIT_TESTS += test_devices

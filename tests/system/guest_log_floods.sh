@@ -22,7 +22,7 @@ flood() {
   fi
   local runs=()
   # Nested kvm runs these guests ten times slower: one short fuzzer is enough there.
-  local seeds="5 6" secs=3
+  local seeds="5 6" secs=6
   [ "$accel" = kvm ] && seeds=5 secs=1
   for seed in $seeds; do
     KXEN_RUNDIR=$R timeout 90 "$X" run "fuzz$seed" 32768 "$G/hcfuzz.elf" "seed=$seed secs=$secs" \

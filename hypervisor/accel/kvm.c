@@ -3,13 +3,14 @@
  * and dirty-log access; kvm_probe.c decides whether this host can run it, kvm_run.c has the
  * vCPU threads and the exit handling.
  *
- * Hypercall mechanism: Debian's kernel is built without CONFIG_KVM_XEN, so KVM's own Xen
- * intercept is unavailable. The hypercall page instead holds `mov $nr,%eax; out %eax,$0xe8;
- * ret` per entry, and the guest's write to KXEN_HYPERCALL_MSR reaches kxend through a
- * userspace MSR filter (KVM_CAP_X86_USER_SPACE_MSR), which then fills the page. Linux
- * kernels that execute vmcall/vmmcall directly have those two instructions rewritten into the
- * same port trap by the domain builder (docs/linux-guest.md); such guests also get an
- * in-kernel local APIC (kvm_irqchip.c). */
+ * Hypercall mechanism: the hypercall page holds `mov $nr,%eax; out %eax,$0xe8; ret` per
+ * entry, and the guest's write to KXEN_HYPERCALL_MSR reaches kxend through a userspace MSR
+ * filter (KVM_CAP_X86_USER_SPACE_MSR), which then fills the page; this works on every KVM
+ * (Debian 12's is built without CONFIG_KVM_XEN). Linux kernels execute vmcall/vmmcall
+ * directly: on hosts whose KVM has Xen support those exit to kxend through KVM's Xen
+ * intercept (kvm_xen.c), elsewhere the domain builder rewrites the two instructions into the
+ * same port trap (docs/linux-guest.md). Such guests also get an in-kernel local APIC
+ * (kvm_irqchip.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -127,6 +128,7 @@ static void kvm_domain_destroy(struct domain *d)
     if (kd->sys_fd >= 0)
         close(kd->sys_fd);
     free(kd->supported);
+    pthread_mutex_destroy(&kd->xen_lock);
     free(kd);
     d->accel_priv = NULL;
 }
@@ -144,6 +146,7 @@ static int kvm_domain_init(struct domain *d)
     if (!kd)
         return -ENOMEM;
     kd->vm_fd = -1;
+    pthread_mutex_init(&kd->xen_lock, NULL);
     d->accel_priv = kd;
     int rc;
     kd->sys_fd = kvm_open_system();
@@ -416,6 +419,7 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
         goto fail;
     }
     kvm_vcpu_align_tsc(v);
+    kvm_xen_vcpu_init(v);
     if (kd->lapic)
         kvm_irqchip_vcpu_init(v);
     if (boot && (rc = kvm_vcpu_boot(v, boot)) < 0) {
@@ -651,6 +655,8 @@ const struct accel_ops accel_kvm_ops = {
     .dirty_log_stop = kvm_dirty_log_stop,
     .flush_code = kvm_flush_code,
     .hypercall_entry = kvm_hypercall_entry,
+    .linux_hypercalls = kvm_xen_linux_hypercalls,
+    .evtchn_send = kvm_xen_evtchn_send,
     .map_foreign_page = kvm_map_foreign_page,
     .unmap_foreign_page = kvm_unmap_foreign_page,
     .hvm_init = kvm_hvm_init,

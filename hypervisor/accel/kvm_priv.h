@@ -44,6 +44,13 @@ struct kvm_dom {
      * (gpa 0 is RAM, never foreign). */
     uint64_t foreign_gpa[KXEN_ACCEL_MAX_FOREIGN];
     bool lapic; /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */
+    /* KVM's Xen support (kvm_xen.c): xen = vmcall/vmmcall exit as KVM_EXIT_XEN; xen_evtchn =
+     * sends go through KVM_XEN_HVM_EVTCHN_SEND. xen_shinfo_gpa is the shared_info KVM
+     * knows (KVM_XEN_UNSET: none usable), xen_shinfo_tried the last one it was told. */
+    bool xen, xen_evtchn;
+    pthread_mutex_t xen_lock;
+    _Atomic uint64_t xen_shinfo_gpa, xen_shinfo_tried;
+    _Atomic bool xen_sent; /* the first KVM delivery is logged */
     /* Hypercalls (nr < 64) and sub-ops (< 64) answered -ENOSYS, logged once per domain: the
      * Xen interfaces a guest tried that kxend lacks. */
     _Atomic uint64_t enosys_seen[64];
@@ -59,6 +66,13 @@ struct kvm_vcpu {
     _Atomic bool thread_running; /* false once the loop returned (shutdown, crash, stop) */
     pthread_mutex_t park_lock;   /* guards thread_started and parking */
     pthread_cond_t park_cond;    /* CLOCK_MONOTONIC; broadcast by kicks */
+    /* What KVM's Xen support was told for this vCPU (kvm_xen.c): the vcpu_info address and
+     * upcall vector it uses (KVM_XEN_UNSET / 0: none), read by senders on any thread; the
+     * *_tried values, last asked for, only by the vCPU's own thread. */
+    _Atomic uint64_t xen_vcpu_info_gpa;
+    _Atomic unsigned xen_vector;
+    uint64_t xen_vcpu_info_tried;
+    unsigned xen_vector_tried;
 };
 
 static inline struct kvm_dom *kvm_dom_of(struct domain *d)
@@ -75,6 +89,9 @@ int kvm_accel_start(struct domain *d);
 void kvm_accel_stop(struct domain *d);
 void kvm_accel_kick(struct vcpu *v);
 void kvm_hypercall_entry(unsigned nr, uint8_t entry[32]);
+/* A trapped hypercall's result for rax: hypercall_dispatch, -EPERM (Xen's value) when the
+ * guest was not at CPL 0, and the first -ENOSYS per hypercall and sub-op logged. */
+int64_t kvm_hypercall_call(struct vcpu *v, bool cpl0, uint64_t nr, const uint64_t args[5]);
 /* The signal that interrupts KVM_RUN (its do-nothing handler is installed once). */
 int kvm_kick_signal(void);
 void kvm_kick_signal_install(void);
@@ -89,6 +106,17 @@ int kvm_irqchip_lapic_create(struct domain *d);
 int kvm_irqchip_vcpu_init(struct vcpu *v);
 void kvm_irqchip_upcall(struct vcpu *v, bool want);
 bool kvm_irqchip_vcpu_started(struct vcpu *v);
+
+/* kvm_xen.c: KVM's own Xen support for Linux PVH domains (accel.h linux_hypercalls and
+ * evtchn_send); vcpu_init prepares a vCPU's state, vcpu_sync tells KVM the vCPU's current
+ * vcpu_info and vector (its own thread, before each entry), handle_exit answers KVM_EXIT_XEN
+ * (false: not a hypercall exit). */
+bool kvm_xen_linux_hypercalls(struct domain *d);
+bool kvm_xen_evtchn_enabled(struct domain *d);
+int kvm_xen_evtchn_send(struct vcpu *v, uint32_t port);
+void kvm_xen_vcpu_init(struct vcpu *v);
+void kvm_xen_vcpu_sync(struct vcpu *v);
+bool kvm_xen_handle_exit(struct vcpu *v);
 
 /* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
  * probe. */

@@ -117,6 +117,14 @@ static void note_enosys(struct vcpu *v, uint64_t nr, uint64_t sub)
              name ? name : "unknown", (unsigned long long)nr, (unsigned long long)sub);
 }
 
+int64_t kvm_hypercall_call(struct vcpu *v, bool cpl0, uint64_t nr, const uint64_t args[5])
+{
+    int64_t ret = cpl0 ? hypercall_dispatch(v, nr, args) : -KVM_XEN_EPERM;
+    if (ret == -ENOSYS)
+        note_enosys(v, nr, args[0]);
+    return ret;
+}
+
 /* Xen's HVM convention: in long mode nr=rax, args rdi rsi rdx r10 r8; in 32-bit mode nr=eax,
  * args ebx ecx edx esi edi. Hypercalls from CPL > 0 fail with -EPERM as on Xen. */
 static void handle_hypercall(struct vcpu *v)
@@ -137,9 +145,7 @@ static void handle_hypercall(struct vcpu *v)
         args[0] = (uint32_t)r.rbx, args[1] = (uint32_t)r.rcx, args[2] = (uint32_t)r.rdx;
         args[3] = (uint32_t)r.rsi, args[4] = (uint32_t)r.rdi;
     }
-    int64_t ret = s.ss.dpl != 0 ? -KVM_XEN_EPERM : hypercall_dispatch(v, nr, args);
-    if (ret == -ENOSYS)
-        note_enosys(v, nr, args[0]);
+    int64_t ret = kvm_hypercall_call(v, s.ss.dpl == 0, nr, args);
     set_rax(v, lm ? (uint64_t)ret : (uint32_t)ret);
 }
 
@@ -290,6 +296,11 @@ static bool handle_exit(struct vcpu *v)
     case KVM_EXIT_X86_RDMSR:
         run->msr.error = 1;
         return true;
+    case KVM_EXIT_XEN: /* a hypercall KVM's Xen intercept sent here (kvm_xen.c) */
+        if (kvm_xen_handle_exit(v))
+            return true;
+        crash(v, "unexpected KVM Xen exit type", run->xen.type);
+        return false;
     case KVM_EXIT_HLT: {
         /* Halted: blocked until an event (Xen's HVM hlt); with IF=0 only a kick ends it. */
         int expect = VCPU_RUNNABLE;
@@ -464,10 +475,12 @@ static void *vcpu_thread(void *arg)
             vcpu_wait(v);
             continue;
         }
-        if (kvm_dom_of(v->dom)->lapic)
+        if (kvm_dom_of(v->dom)->lapic) {
+            kvm_xen_vcpu_sync(v);
             kvm_irqchip_upcall(v, domain_sync_before_entry(v));
-        else
+        } else {
             arm_upcall(v, domain_sync_before_entry(v));
+        }
         deadline_timer_arm(&timer, vcpu_next_deadline(v));
         if (v->runstate != 0)
             vcpu_runstate_set(v, 0 /* RUNSTATE_running */);

@@ -17,6 +17,7 @@
 
 #include "kxen/log.h"
 #include "kxen/util.h"
+#include "kxend/accel.h"
 #include "kxend/evtchn.h"
 #include "evtchn_internal.h"
 #include "kxend/guest_mem.h"
@@ -183,8 +184,14 @@ void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port)
         evtchn_dom0_notify_locked(port);
         return;
     }
-    atomic_fetch_or(&tab->host_pending[port / 64], 1ull << (port % 64));
     struct vcpu *v = port_vcpu(tab->d, p);
+    /* The accelerator may set the same guest-memory bits and inject the upcall itself, without
+     * stopping the vCPU (kvm with KVM's Xen support); else the vCPU does it before its next
+     * entry. */
+    const struct accel_ops *a = tab->d->accel;
+    if (v && a && a->evtchn_send && a->evtchn_send(v, port) == 0)
+        return;
+    atomic_fetch_or(&tab->host_pending[port / 64], 1ull << (port % 64));
     if (v)
         vcpu_kick(v);
 }

@@ -132,14 +132,12 @@ static int load_elf(struct domain *d, const uint8_t *img, size_t len, const stru
     } else {
         /* A kernel linked at virtual addresses other than its load addresses is Linux (kxen's
          * own PVH guests run identity-mapped): it needs a local APIC, its hypercall
-         * instructions routed to kxend, the 0xE9 debug port, and ACPI tables for its vCPUs
-         * and its power button. */
+         * instructions routed to kxend (by the accelerator or by a rewrite), the 0xE9 debug port,
+         * and ACPI tables for its vCPUs and its power button. */
         uint64_t rsdp = 0;
         if (info.virt_differs) {
             boot.lapic = true;
-            unsigned n = loader_pvh_patch_hypercalls(d, info.lo, info.hi);
-            log_info("domain %u: Linux PVH kernel, %u hypercall instruction(s) routed to kxend",
-                     d->domid, n);
+            loader_pvh_hypercalls(d, info.lo, info.hi);
             if ((rc = loader_pvh_debug_port(d)) < 0)
                 return loader_fail(msg, msglen, rc, "cannot claim the 0xE9 debug port");
             if ((rc = loader_pvh_acpi_ports(d)) < 0)

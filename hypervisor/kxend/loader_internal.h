@@ -48,6 +48,10 @@ void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, cons
  * [lo, hi), into kxen's port trap. Returns how many were rewritten (0 when the kernel has
  * none, e.g. one that still fills a hypercall page). */
 unsigned loader_pvh_patch_hypercalls(struct domain *d, uint64_t lo, uint64_t hi);
+/* Linux PVH: the domain's hypercall transport, decided once at build time and logged (kxend.log
+ * and `xl dmesg`): the accelerator's own (accel_ops.linux_hypercalls: KVM's Xen intercept)
+ * when it has one, else the rewrite above. */
+void loader_pvh_hypercalls(struct domain *d, uint64_t lo, uint64_t hi);
 
 /* Linux PVH: port 0xE9 (xen_raw_printk and earlyprintk=xen when console_io fails) goes into
  * the domain's hypervisor console, read with `xl dmesg`. 0 or a negative errno. */

@@ -12,6 +12,7 @@
 #include <kxen/xen.h>
 
 #include "core.h"
+#include "kxen/log.h"
 #include "kxen/util.h"
 #include "kxend/accel.h"
 #include "kxend/guest_mem.h"
@@ -148,6 +149,22 @@ unsigned loader_pvh_patch_hypercalls(struct domain *d, uint64_t lo, uint64_t hi)
         }
     }
     return n;
+}
+
+void loader_pvh_hypercalls(struct domain *d, uint64_t lo, uint64_t hi)
+{
+    if (d->accel->linux_hypercalls && d->accel->linux_hypercalls(d)) {
+        log_info("domain %u: Linux PVH kernel, hypercalls: KVM Xen intercept (kernel text not "
+                 "rewritten)",
+                 d->domid);
+        console_hv_printf("(XEN) d%u: hypercalls: KVM Xen intercept\n", d->domid);
+        return;
+    }
+    unsigned n = loader_pvh_patch_hypercalls(d, lo, hi);
+    log_info("domain %u: Linux PVH kernel, hypercalls: routed by rewrite, %u hypercall "
+             "instruction(s) routed to kxend",
+             d->domid, n);
+    console_hv_printf("(XEN) d%u: hypercalls: routed by rewrite (%u instructions)\n", d->domid, n);
 }
 
 static uint64_t debug_port_read(void *opaque, uint64_t offset, unsigned size)

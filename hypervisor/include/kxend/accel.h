@@ -85,6 +85,16 @@ struct accel_ops {
     int (*map_foreign_page)(struct domain *d, uint64_t gpa, void *host, bool writable);
     void (*unmap_foreign_page)(struct domain *d, uint64_t gpa);
 
+    /* Linux PVH kernels execute vmcall/vmmcall themselves. true when this accelerator sends
+     * those of d to hypercall_dispatch from now on (kvm on a host whose KVM has Xen support),
+     * so the builder leaves the kernel text alone; false: the builder rewrites them into the
+     * hypercall port trap. Called once by the builder, before d's vCPUs exist. NULL: false. */
+    bool (*linux_hypercalls)(struct domain *d);
+    /* Raises port, bound to v, in v's domain's 2-level bitmaps and delivers v's upcall without
+     * making v leave guest code (kvm: KVM_XEN_HVM_EVTCHN_SEND). 0 when done; < 0 when it cannot
+     * now, and the caller takes the core's own path. Any thread, evtchn_lock held. NULL: never. */
+    int (*evtchn_send)(struct vcpu *v, uint32_t port);
+
     /* The 32-byte hypercall-page entry for hypercall nr: this accelerator's call sequence
      * (eax = nr, trap, ret). hypercall_page_fill() writes one per entry when it is set. */
     void (*hypercall_entry)(unsigned nr, uint8_t entry[32]);

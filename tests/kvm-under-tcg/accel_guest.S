@@ -2,6 +2,7 @@
  * protected mode (the PVH state kxend gives). Talks to the test through ports:
  *   0x10 report a 32-bit value   0x11 timing marker   0x12 "check me now" (translate, regs)
  *   0x13 upcall handler ran      0x14 bare trapped write (benchmark reference)
+ *   0x15 spinning, ready for upcalls (guest_entry_xen)
  * Addresses are written as offsets from guest_start so the blob runs at GUEST_BASE. */
 #define GUEST_BASE 0x10000
 #define G(sym) ((sym) - guest_start + GUEST_BASE)
@@ -11,10 +12,18 @@
 #define PD 0x5000
 #define STACK 0x9000
 #define BENCH_N 1000
+/* guest_entry_xen: the shared_info page the test tells KVM about, its vCPU 0 vcpu_info at
+ * offset 0 (upcall_pending at +0, pending_sel at +8), evtchn_pending at +2048; the LAPIC's
+ * spurious-vector and EOI registers; how many upcalls the test sends. */
+#define XEN_SHINFO 0x6000
+#define LAPIC_SVR 0xfee000f0
+#define LAPIC_EOI 0xfee000b0
+#define XEN_UPCALLS 200
 
     .section .rodata
     .globl guest_start, guest_end, guest_entry_main, guest_entry_fault, guest_entry_spin
-    .globl guest_entry_real16, guest_entry_fetch_outside
+    .globl guest_entry_real16, guest_entry_fetch_outside, guest_entry_xen
+    .globl guest_xen_hcall_1, guest_xen_hcall_2, guest_xen_hcall_3
 guest_start:
     .code32
 guest_entry_main:
@@ -199,6 +208,73 @@ guest_entry_fetch_outside:          /* code outside RAM: KVM cannot fetch it (in
 guest_entry_spin:                   /* never exits on its own: for kick and stop */
     jmp guest_entry_spin
 
+/* KVM's Xen intercept (a domain the test configured like a Linux one): vmmcall straight
+ * from the guest (the test rewrites the three bytes to vmcall on Intel hosts), no hypercall
+ * page; then upcalls on vector 0xf3 through the in-kernel LAPIC while spinning. */
+guest_entry_xen:
+    lgdt G(gdt32_desc)
+    ljmp $0x08, $G(1f)
+1:  mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    mov $STACK, %esp
+    mov $0x11, %ebx                 /* 32-bit convention: ebx ecx edx esi edi */
+    mov $0x22, %ecx
+    mov $0x33, %edx
+    mov $0x44, %esi
+    mov $0x55, %edi
+    mov $17, %eax
+guest_xen_hcall_1:
+    vmmcall
+    out %eax, $0x10                 /* 1: result of the intercepted hypercall */
+    movl $0x1ff, LAPIC_SVR          /* LAPIC software-enabled */
+    mov $G(xen_upcall_handler), %eax
+    mov $(G(idt) + 0xf3 * 8), %ebx  /* 32-bit interrupt gate */
+    mov %ax, (%ebx)
+    movw $0x08, 2(%ebx)
+    movw $0x8e00, 4(%ebx)
+    shr $16, %eax
+    mov %ax, 6(%ebx)
+    lidt G(idt32_desc)
+    /* benchmark: intercepted hypercalls, then the same through the port trap */
+    out %al, $0x11
+    mov $BENCH_N, %ecx
+2:  mov $17, %eax
+guest_xen_hcall_2:
+    vmmcall
+    dec %ecx
+    jnz 2b
+    out %al, $0x11
+    mov $BENCH_N, %ecx
+3:  mov $17, %eax
+    out %eax, $0xe8
+    dec %ecx
+    jnz 3b
+    out %al, $0x11
+    /* upcalls: the test sends XEN_UPCALLS through KVM, then as many through kxend's path */
+    out %al, $0x15
+    sti
+4:  cmpl $(2 * XEN_UPCALLS), G(xen_upcalls)
+    jne 4b
+    cli
+    mov $2, %ebx                    /* SCHEDOP_shutdown(poweroff) in the test's dispatcher */
+    mov $29, %eax
+guest_xen_hcall_3:
+    vmmcall
+5:  hlt
+    jmp 5b
+
+/* Consumes port 1 as a Linux guest would (pending bit, selector, upcall flag), EOIs. */
+xen_upcall_handler:
+    movb $0, XEN_SHINFO
+    movl $0, XEN_SHINFO + 8
+    movl $0, XEN_SHINFO + 2048
+    movl $0, LAPIC_EOI
+    incl G(xen_upcalls)
+    out %al, $0x13
+    iret
+
     .code16
 guest_entry_real16:                 /* HVM reset-style boot: real mode, cs:ip at the entry */
     mov %cs, %ax
@@ -220,6 +296,18 @@ gdt_desc:
 idt_desc:
     .word 256 * 16 - 1
     .quad G(idt)
+gdt32:
+    .quad 0
+    .quad 0x00cf9a000000ffff        /* 0x08: 32-bit code */
+    .quad 0x00cf92000000ffff        /* 0x10: data */
+gdt32_desc:
+    .word 23
+    .long G(gdt32)
+idt32_desc:
+    .word 256 * 8 - 1
+    .long G(idt)
+xen_upcalls:
+    .long 0
 idt_null:
     .word 0
     .quad 0

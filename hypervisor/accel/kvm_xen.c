@@ -76,10 +76,14 @@ static bool evtchn_setup(struct domain *d, int caps)
     if (rc == 0 && ioctl(kd->vm_fd, KVM_SET_CLOCK, &clk) < 0)
         rc = -errno;
     if (rc < 0) {
-        log_warn("kvm: dom%u: KVM's Xen event delivery unavailable (%s): kxend delivers",
-                 d->domid, strerror(-rc));
+        log_warn("kvm: dom%u: KVM's Xen event delivery unavailable (%s): kxend delivers", d->domid,
+                 strerror(-rc));
         return false;
     }
+    struct kvm_clock_data now = {0};
+    if (ioctl(kd->vm_fd, KVM_GET_CLOCK, &now) == 0)
+        log_info("kvm: dom%u: kvmclock set to kxend's system time (off by %lld ns)", d->domid,
+                 (long long)(now.clock - kxen_system_time_ns()));
     return true;
 }
 

@@ -189,8 +189,13 @@ void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port)
      * stopping the vCPU (kvm with KVM's Xen support); else the vCPU does it before its next
      * entry. */
     const struct accel_ops *a = tab->d->accel;
-    if (v && a && a->evtchn_send && a->evtchn_send(v, port) == 0)
+    if (v && a && a->evtchn_send && a->evtchn_send(v, port) == 0) {
+        /* A vCPU blocked in kxend (SCHEDOP_block/poll) is not in the guest: wake it. It set
+         * BLOCKED before looking at upcall_pending, which the send set before this load. */
+        if (atomic_load(&v->state) == VCPU_BLOCKED)
+            vcpu_kick(v);
         return;
+    }
     atomic_fetch_or(&tab->host_pending[port / 64], 1ull << (port % 64));
     if (v)
         vcpu_kick(v);

@@ -85,7 +85,7 @@ seen "kxen-linux: shell up" 30; tap $? "a shell prints its line on the console"
 # The hypercall transport follows the L1 kernel: KVM's Xen intercept where KVM has it (6.12).
 case $(uname -r) in 6.1.*) hc="routed by rewrite" ;; *) hc="KVM Xen intercept" ;; esac
 xl dmesg 2>/dev/null | grep -q "hypercalls: $hc"; tap $? "hypercalls: $hc (L1 $(uname -r))"
-grep -E 'hypercalls:|KVM Xen|delivered by KVM' $KXEN_RUNDIR/kxend.log | sed 's/^/# /'
+grep -E 'hypercalls:|KVM Xen|delivered by KVM|kvmclock' $KXEN_RUNDIR/kxend.log | sed 's/^/# /'
 if [ $vcpus -gt 1 ]; then
   seen "kxen-linux: init, .*, $vcpus cpu(s)" 1; tap $? "Linux brings up its $vcpus vCPUs (ACPI MADT, INIT/SIPI)"
   xl vcpu-list linux 2>&1 | sed 's/^/# /'

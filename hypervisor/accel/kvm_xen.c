@@ -12,7 +12,7 @@
  * copy. A send goes to KVM only while what KVM was told equals kxend's current view for that
  * vCPU; otherwise (not synced yet, remapped, no vector) the caller takes kxend's own path.
  * What KVM was told is updated only on the vCPU's own thread, before it enters the guest
- * (vCPU attributes must be set there), and the shared_info frame under kx_lock.
+ * (vCPU attributes must be set there), and the shared_info frame under xen_lock.
  * Nothing else of KVM's Xen support is enabled: no in-kernel timers, runstate or
  * EVTCHNOP_send, so every hypercall but SCHEDOP_yield/SCHEDOP_poll reaches kxend. */
 #include <errno.h>
@@ -28,7 +28,6 @@
 #include "kxen/util.h"
 #include "kvm_priv.h"
 
-#define KVM_XEN_EPERM 1
 #define KVM_XEN_PAGE_SHIFT 12
 /* What KVM takes for "no shared_info" / "no vcpu_info". */
 #define KVM_XEN_NO_GFN (~0ull)
@@ -80,10 +79,14 @@ static bool evtchn_setup(struct domain *d, int caps)
                  strerror(-rc));
         return false;
     }
+    /* Compared with the middle of the read: the ioctl itself takes microseconds nested. */
     struct kvm_clock_data now = {0};
-    if (ioctl(kd->vm_fd, KVM_GET_CLOCK, &now) == 0)
+    uint64_t t0 = kxen_system_time_ns();
+    if (ioctl(kd->vm_fd, KVM_GET_CLOCK, &now) == 0) {
+        uint64_t mid = t0 + (kxen_system_time_ns() - t0) / 2;
         log_info("kvm: dom%u: kvmclock set to kxend's system time (off by %lld ns)", d->domid,
-                 (long long)(now.clock - kxen_system_time_ns()));
+                 (long long)(now.clock - mid));
+    }
     return true;
 }
 

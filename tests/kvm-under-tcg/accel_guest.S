@@ -228,6 +228,13 @@ guest_entry_xen:
 guest_xen_hcall_1:
     vmmcall
     out %eax, $0x10                 /* 1: result of the intercepted hypercall */
+    mov $0x40000000, %ecx           /* the hypercall MSR still reaches kxend's filter */
+    mov $HCALL_PAGE, %eax
+    xor %edx, %edx
+    wrmsr
+    mov $(HCALL_PAGE + 17 * 32), %eax
+    call *%eax
+    out %eax, $0x10                 /* 2: result through the hypercall page */
     movl $0x1ff, LAPIC_SVR          /* LAPIC software-enabled */
     mov $G(xen_upcall_handler), %eax
     mov $(G(idt) + 0xf3 * 8), %ebx  /* 32-bit interrupt gate */
@@ -252,7 +259,7 @@ guest_xen_hcall_2:
     dec %ecx
     jnz 3b
     out %al, $0x11
-    /* upcalls: the test sends XEN_UPCALLS through KVM, then as many through kxend's path */
+    /* upcalls: the test sends XEN_UPCALLS through KVM and as many through kxend's path */
     out %al, $0x15
     sti
 4:  cmpl $(2 * XEN_UPCALLS), G(xen_upcalls)

@@ -9,8 +9,9 @@
 # ratios, on soft and on kvm when /dev/kvm is usable. No timing is asserted.
 #   bench/pvemu/run.sh   (KXEN_BUILD = release build dir, set by bench/run-benches.sh)
 # Knobs: PVEMU_SOFT_MIB (default 8), PVEMU_KVM_MIB (4), PVEMU_SEQDEPTH (blkfront's 1 MiB
-# requests in flight, default 1 as the DMA path's one command), PVEMU_FRAMES (2000),
-# PVEMU_TRIPS (300), PVEMU_NO_SOFT=1, PVEMU_NO_KVM=1, PVEMU_NO_NET=1.
+# requests in flight, default 1: one command at a time, as IDE has), PVEMU_FRAMES
+# (2000), PVEMU_TRIPS (300), PVEMU_NO_SOFT=1, PVEMU_NO_KVM=1, PVEMU_NO_NET=1,
+# PVEMU_NO_BLOCK=1, PVEMU_KEEP=1 (keep the run directory: guest logs, exit readings).
 set -u
 if [ -z "${KXEN_NET_NS:-}" ] && [ -z "${PVEMU_NO_NET:-}" ]; then
   if unshare --net --mount --propagation private true 2>/dev/null; then

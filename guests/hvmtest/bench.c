@@ -249,9 +249,8 @@ static uint64_t disk_pass(bool use_dma, bool write, uint64_t sectors, uint64_t s
             break;
         }
         if (!write && check && !matches(buf, lba * 512, n * 512, seed)) {
-            say("bench error: sectors %llu-%llu do not hold pattern %llu",
-                (unsigned long long)lba, (unsigned long long)(lba + n - 1),
-                (unsigned long long)seed);
+            say("bench error: sectors %llu-%llu do not hold pattern %llu", (unsigned long long)lba,
+                (unsigned long long)(lba + n - 1), (unsigned long long)seed);
             errors++;
             break;
         }

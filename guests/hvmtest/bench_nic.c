@@ -10,8 +10,8 @@
 #include "hvmtest.h"
 
 #define NIC_PORT 0xc100
-#define RING SCRATCH_NIC                  /* 64 KiB ring + the no-wrap overflow */
-#define TXBUF (SCRATCH_NIC + 0x20000)     /* four 2 KiB transmit buffers */
+#define RING SCRATCH_NIC              /* 64 KiB ring + the no-wrap overflow */
+#define TXBUF (SCRATCH_NIC + 0x20000) /* four 2 KiB transmit buffers */
 #define RING_SIZE 0x10000u
 #define R_TSD 0x10
 #define R_TSAD 0x20
@@ -141,9 +141,8 @@ static void receive(uint16_t type, bool echo, uint64_t secs)
             bytes += len;
             if (echo) {
                 uint8_t *o = tx_buf();
-                header(o, f + 6, type, (uint32_t)(f[14] | f[15] << 8 | f[16] << 16 |
-                                                  (uint32_t)f[17] << 24),
-                       'E');
+                header(o, f + 6, type,
+                       (uint32_t)(f[14] | f[15] << 8 | f[16] << 16 | (uint32_t)f[17] << 24), 'E');
                 for (unsigned i = 19; i < len; i++)
                     o[i] = f[i];
                 tx_send(len < 60 ? 60 : len);

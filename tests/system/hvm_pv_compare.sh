@@ -2,7 +2,7 @@
 # The emulated and the para-virtual disk paths move the same bytes through one image, and the
 # exit counters tell them apart (bench/pvemu's guests, short and unchecked for time): hvmtest in
 # bench mode writes the image by IDE PIO, reads it back by bus-master DMA and writes it again,
-# blktest reads that through blkfront and writes it again, and hvmtest reads that by PIO; the
+# blktest reads that through blkfront and writes it again, and hvmtest reads that by DMA; the
 # host checks the whole image after each writer. `xl vcpu-exits` must show port exits for each
 # PIO sector, far fewer for DMA, and none on the blkfront path (its notifications are
 # hypercalls). On soft, and on kvm when kxend can use it.
@@ -36,7 +36,7 @@ hvm() { pvemu_hvm "$@" || { show "$1"; return 1; }; }
 pv() { pvemu_pv "$@" || { show "$1"; return 1; }; }
 
 run_accel() {
-  local accel=$1 q="clock=0 quiet=300" n
+  local accel=$1 q="clock=0 quiet=200" n
   export KXEN_ACCEL=$accel
   truncate -s 0 "$pvemu_dir/disk.img" && truncate -s $((sectors * 512)) "$pvemu_dir/disk.img"
   check "$accel: hvmtest writes the image by IDE PIO and reads it back" \
@@ -59,8 +59,8 @@ run_accel() {
   echo "# $accel: blkfront runs: port exits $(pv_io bver) and $(pv_io brw), hypercalls $(pv_hc bver) and $(pv_hc brw)"
   check "$accel: the blkfront path makes no port exit" test "$(pv_io bver)$(pv_io brw)" = 00
   check "$accel: its notifications are hypercalls" test "$(pv_hc brw)" -gt 0
-  check "$accel: hvmtest reads blkfront's writes by PIO" \
-    hvm hpio2 "path=pio verify=8 seed=9 $q" "$pvemu_dir/disk.img"
+  check "$accel: hvmtest reads blkfront's writes by DMA" \
+    hvm hdma2 "path=dma verify=8 seed=9 $q" "$pvemu_dir/disk.img"
   kxen-services stop >/dev/null 2>&1
 }
 

@@ -42,6 +42,8 @@ static const struct xl_cmd commands[] = {
     {"rename", main_rename, true, "<Domain> <NewName>", "Rename a domain"},
     {"dmesg", main_dmesg, true, "[-c]", "Read the hypervisor console (-c: clear it after)"},
     {"vcpu-list", main_vcpu_list, true, "[Domain ...]", "List the vCPUs of domains"},
+    {"vcpu-exits", main_vcpu_exits, true, "[Domain ...]",
+     "Count each vCPU's exits to kxend by kind (IO, MMIO, Hypercall, Halt, Other)"},
     {"uptime", main_uptime, true, "[-s] [Domain ...]", "Print the uptime of domains"},
     {"block-attach", main_block_attach, true, "<Domain> <disk-spec-component(s)>...",
      "Create a new virtual block device"},

@@ -56,6 +56,7 @@ int main_domid(int argc, char **argv);
 int main_domname(int argc, char **argv);
 int main_dmesg(int argc, char **argv);
 int main_vcpu_list(int argc, char **argv);
+int main_vcpu_exits(int argc, char **argv);
 int main_uptime(int argc, char **argv);
 int main_console(int argc, char **argv);
 int main_block_attach(int argc, char **argv);

@@ -45,6 +45,13 @@ static inline uint32_t inl(uint16_t port)
     return v;
 }
 
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
 /* Identity-mapped scratch memory (the image and its stack stay below 2 MiB). */
 #define SCRATCH_PRD 0x9000ull
 #define SCRATCH_DMA 0x200000ull
@@ -63,6 +70,26 @@ void ide_tests(int devfn);
 /* A one-sector DMA read with the drive's interrupt enabled (irq.c waits for it). */
 void ide_dma_read_for_irq(void);
 void nic_tests(int devfn);
+
+/* Bench mode (bench.c, bench_nic.c): the options line read from the primary slave. */
+struct bench_opts {
+    char line[512];
+    int ide_devfn;
+};
+extern struct bench_opts bench;
+/* Port accesses of the console so far, and what a line of len characters costs. */
+extern uint64_t console_ios;
+uint64_t say_ios(unsigned len);
+/* Runs the bench the options sector asks for; false (nothing done) when there is none. */
+bool bench_main(int ide_devfn, int nic_devfn);
+uint64_t bench_opt(const char *key, uint64_t def);
+uint64_t bench_us(uint64_t tsc_delta);
+/* "bench mark NAME console_ios=N", then quiet= ms without a device access (the host reads
+ * the exit counters there). */
+void bench_mark(const char *name);
+void bench_error(const char *what);
+/* path 't' (transmit), 'r' (receive) or 'e' (echo). */
+void nic_bench(int devfn, char path);
 /* Needs the PIC: skipped (and says so) where none answers. */
 void irq_tests(int ide_devfn);
 

@@ -298,8 +298,11 @@ int main(void)
         return role_gso_host(n ? n : 10, true);
     }
     if (!strncmp(cmd, "blast", 5)) {
-        unsigned long n;
-        parse_num(cmd + 5, &n);
+        /* blast N [MS]: MS milliseconds first, for a backend whose tap is still joining its
+         * bridge when the frontend connects. */
+        unsigned long n, ms;
+        parse_num(parse_num(cmd + 5, &n), &ms);
+        sleep_ns(ms * MS);
         return role_blast(n ? n : 10000);
     }
     if (!strncmp(cmd, "sink", 4)) {

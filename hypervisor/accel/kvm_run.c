@@ -279,10 +279,27 @@ static void log_internal_error(struct vcpu *v)
             (unsigned long long)s.cr4, (unsigned long long)s.efer, buf);
 }
 
+static enum vcpu_exit_kind exit_kind(const struct kvm_run *run)
+{
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        return run->io.port == KXEN_KVM_HCALL_PORT ? VCPU_EXIT_HYPERCALL : VCPU_EXIT_IO;
+    case KVM_EXIT_MMIO:
+        return VCPU_EXIT_MMIO;
+    case KVM_EXIT_X86_WRMSR: /* the hypercall page's installation */
+        return VCPU_EXIT_HYPERCALL;
+    case KVM_EXIT_HLT:
+        return VCPU_EXIT_HALT;
+    default:
+        return VCPU_EXIT_OTHER;
+    }
+}
+
 /* Returns false when the vCPU thread must leave (domain gone, shut down or crashed). */
 static bool handle_exit(struct vcpu *v)
 {
     struct kvm_run *run = kvm_vcpu_of(v)->run;
+    vcpu_count_exit(v, exit_kind(run));
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         handle_io(v);

@@ -176,6 +176,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
         sv->exc = 6; /* #UD: a real invalid opcode */
         return false;
     }
+    vcpu_count_exit(v, VCPU_EXIT_HYPERCALL);
     uc_reg_read(uc, UC_X86_REG_RAX, &rax);
     rax = hypercall_run(uc, v, rax);
     rip += 3;
@@ -196,6 +197,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
 static void fast_hypercall(uc_engine *uc, struct vcpu *v, uint32_t nr)
 {
     struct soft_vcpu *sv = v->accel_priv;
+    vcpu_count_exit(v, VCPU_EXIT_HYPERCALL);
     uint64_t rax = hypercall_run(uc, v, nr);
     uc_reg_write(uc, UC_X86_REG_RAX, &rax);
     if (hypercall_wants_exit(v)) {
@@ -252,6 +254,7 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *opaque)
 {
     (void)uc;
     uint32_t val = 0;
+    vcpu_count_exit(opaque, VCPU_EXIT_IO);
     io_port_access(opaque, (uint16_t)port, (unsigned)size, false, &val);
     return val;
 }
@@ -262,6 +265,7 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
         fast_hypercall(uc, opaque, value);
         return;
     }
+    vcpu_count_exit(opaque, VCPU_EXIT_IO);
     io_port_access(opaque, (uint16_t)port, (unsigned)size, true, &value);
 }
 
@@ -471,6 +475,9 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
     pthread_mutex_unlock(&sd->lock);
 
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    /* A hypercall that stopped the engine was counted as that hypercall. */
+    if (err != UC_ERR_OK || sv->exc >= 0 || (ticker_stopped && !sv->hc_stop))
+        vcpu_count_exit(v, VCPU_EXIT_OTHER);
     if (err != UC_ERR_OK || sv->exc >= 0) {
         if (atomic_load(&d->state) == DOM_RUNNING || atomic_load(&d->state) == DOM_PAUSED)
             soft_guest_exception(d, v, err, rip);
@@ -480,7 +487,9 @@ static void run_vcpu(struct domain *d, struct soft_dom *sd, struct vcpu *v)
         return;
     /* Neither a hypercall nor the ticker stopped the engine: hlt. */
     uint8_t prev;
-    if (rip && copy_from_guest_phys(d, &prev, rip - 1, 1) == 0 && prev == 0xf4) {
+    bool hlt = rip && copy_from_guest_phys(d, &prev, rip - 1, 1) == 0 && prev == 0xf4;
+    vcpu_count_exit(v, hlt ? VCPU_EXIT_HALT : VCPU_EXIT_OTHER);
+    if (hlt) {
         uc_reg_read(sv->uc, UC_X86_REG_RFLAGS, &rflags);
         v->halted_noirq = !(rflags & RFLAGS_IF);
         atomic_store(&v->state, VCPU_BLOCKED);

@@ -441,6 +441,9 @@ static int op_vcpu_info(struct ctl_request *req, struct ctl_reply *rep)
     r->blocked = vs == VCPU_BLOCKED;
     r->running = vs == VCPU_RUNNABLE && atomic_load(&d->state) == DOM_RUNNING;
     r->cpu_time_ns = atomic_load(&v->cpu_time_ns);
+    _Static_assert(ARRAY_SIZE(r->exits) == VCPU_EXIT_KINDS, "one counter per exit kind");
+    for (unsigned k = 0; k < VCPU_EXIT_KINDS; k++)
+        r->exits[k] = atomic_load_explicit(&v->exits[k], memory_order_relaxed);
     rep->len = sizeof(*r);
     domain_put(d);
     return 0;

@@ -142,6 +142,9 @@ struct kxen_ctl_vcpu_info {
     uint64_t cpu_time_ns;
     uint32_t cpu; /* host CPU, always 0 (not tracked) */
     uint32_t pad2;
+    /* Exits since the vCPU was created, by kind: port I/O, MMIO, hypercall, halt, other
+     * (enum vcpu_exit_kind, docs/hvm.md "Exit counters"). */
+    uint64_t exits[5];
 };
 
 /* CONSOLE_READ: domid = a domain's console_io output, or KXEN_CTL_DOMID_HV for the global

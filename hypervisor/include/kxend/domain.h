@@ -64,6 +64,18 @@ struct vcpu_boot {
     bool lapic;
 };
 
+/* Why a vCPU left guest code, counted per vCPU by the accelerator (xl vcpu-exits): a port
+ * access (soft: each IN/OUT hook), an MMIO access, a hypercall (either entry), a halt, and
+ * everything else (interrupt windows, signals, the soft ticker's stops, exceptions). */
+enum vcpu_exit_kind {
+    VCPU_EXIT_IO,
+    VCPU_EXIT_MMIO,
+    VCPU_EXIT_HYPERCALL,
+    VCPU_EXIT_HALT,
+    VCPU_EXIT_OTHER,
+    VCPU_EXIT_KINDS,
+};
+
 /* General registers, as every accelerator can read and write them. */
 struct vcpu_regs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
@@ -113,7 +125,18 @@ struct vcpu {
     unsigned sched_seen;        /* the generation this thread applied */
     _Atomic int host_cpu;       /* 1 + host CPU of the last entry, 0 before the first */
     uint64_t cap_period_start_ns, cap_period_cpu_ns; /* the cap's duty-cycle window */
+
+    /* Written only by the vCPU's own thread, read by the control thread (relaxed: a count). */
+    _Atomic uint64_t exits[VCPU_EXIT_KINDS];
 };
+
+/* On the vCPU's thread: one more exit of this kind (no locked add: the thread is the only
+ * writer). */
+static inline void vcpu_count_exit(struct vcpu *v, enum vcpu_exit_kind kind)
+{
+    uint64_t n = atomic_load_explicit(&v->exits[kind], memory_order_relaxed);
+    atomic_store_explicit(&v->exits[kind], n + 1, memory_order_relaxed);
+}
 
 struct domain {
     uint16_t domid;

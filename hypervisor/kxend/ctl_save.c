@@ -16,6 +16,7 @@
 #include "kxen/util.h"
 #include "kxend/ctl_server.h"
 #include "kxend/gnttab.h"
+#include "kxend/guest_mem.h"
 #include "kxend/save.h"
 
 static struct domain *req_domain(const void *payload, int *rc)
@@ -146,7 +147,8 @@ static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
         uint64_t *bm = (uint64_t *)(r + 1);
         size_t words = (pages + 63) / 64;
         memset(r, 0, sizeof(*r) + words * 8);
-        gnttab_dom0_mark_mapped(d);
+        gnttab_mark_writable(d);
+        foreign_writable_mark(d);
         rc = d->accel->dirty_log_collect(d, bm);
         if (rc < 0)
             break;

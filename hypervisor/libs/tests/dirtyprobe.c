@@ -208,8 +208,8 @@ int main(int argc, char **argv)
     xen_pfn_t *all = calloc(ram_size / PAGE, sizeof(*all));
     for (uint64_t i = 0; all && i < ram_size / PAGE; i++)
         all[i] = i;
-    const uint8_t *ram = all ? xenforeignmemory_map(fm, domid, PROT_READ, ram_size / PAGE, all, NULL)
-                             : NULL;
+    const uint8_t *ram =
+        all ? xenforeignmemory_map(fm, domid, PROT_READ, ram_size / PAGE, all, NULL) : NULL;
     if (!ram) {
         fprintf(stderr, "kxen-dirtyprobe: cannot map domain %u: %s\n", domid, strerror(errno));
         return 2;

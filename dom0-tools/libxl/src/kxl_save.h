@@ -60,8 +60,9 @@ int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative);
 /* Cancels a guest's own suspend but leaves the domain paused (xl save -p). */
 int kxl__resume_paused(struct kxl_ctx *ctx, uint16_t domid);
 
-/* Migration handshake helpers (migrate.c): read exactly msg, or write it. */
-int kxl_migrate_expect(int fd, const char *msg, size_t len);
+/* Migration handshake helpers (migrate.c): read exactly msg (waiting at most timeout_ms for
+ * each byte, -1 for ever), or write it. */
+int kxl_migrate_expect(int fd, const char *msg, size_t len, int timeout_ms);
 int kxl_migrate_say(int fd, const char *msg, size_t len);
 
 #endif

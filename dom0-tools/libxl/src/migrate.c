@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kxen/ctl_client.h"
@@ -28,24 +29,27 @@ const char kxl_migrate_ready[] = "domain received, ready to unpause";
 const char kxl_migrate_go[] = "domain is yours, you are cleared to unpause";
 const char kxl_migrate_report[] = "my copy unpause results are as follows";
 
-int kxl_migrate_expect(int fd, const char *msg, size_t len)
+int kxl_migrate_expect(int fd, const char *msg, size_t len, int timeout_ms)
 {
     char buf[128];
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EPIPE;
-        got += (size_t)n;
-    }
-    return memcmp(buf, msg, len) ? -EPROTO : 0;
+    if (len > sizeof(buf))
+        return -EINVAL;
+    int rc = kxl_read_all(fd, buf, len, timeout_ms);
+    return rc < 0 ? rc : memcmp(buf, msg, len) ? -EPROTO : 0;
 }
 
 int kxl_migrate_say(int fd, const char *msg, size_t len)
 {
     return kxl_write_all(fd, msg, len);
+}
+
+/* kxend's stop and first-entry stamps of a domain (KXEN_CTL_DOMAIN_TIMES). */
+static int domain_times(struct kxl_ctx *ctx, uint16_t domid, struct kxen_ctl_domain_times *t)
+{
+    struct kxen_ctl_domid_arg a = {.domid = domid};
+    uint32_t len = 0;
+    int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_TIMES, &a, sizeof(a), t, sizeof(*t), &len);
+    return rc == 0 && len < sizeof(*t) ? -EPROTO : rc;
 }
 
 static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, void *rep, uint32_t cap,
@@ -176,7 +180,7 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
 {
     memset(ms, 0, sizeof(*ms));
     uint64_t t0 = kxen_now_ns();
-    int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
+    int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1, -1);
     if (rc < 0)
         return kxl_fail(ctx, rc, "the receiver did not answer with Xen's banner (%s)",
                         rc == -EPROTO ? "unexpected bytes" : strerror(-rc));
@@ -203,7 +207,7 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
         return kxl_fail(ctx, crc, "sending the stream failed: %s: the domain runs here again",
                         strerror(-crc));
     }
-    rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
+    rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready), -1);
     if (rc < 0) {
         kxl__resume(ctx, domid, coop);
         return kxl_fail(ctx, rc,
@@ -218,11 +222,18 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
     uint8_t result = 1;
     rc = kxl_migrate_say(send_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
     if (rc == 0)
-        rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
+        rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report), -1);
     if (rc == 0 && read(recv_fd, &result, 1) != 1)
         rc = -EPIPE;
     ms->downtime_ns = kxen_now_ns() - ms->suspend_ns;
     ms->total_ns = kxen_now_ns() - t0;
+    /* After Xen's handshake a kxen receiver adds when its copy first ran: the guest's own
+     * downtime is that minus when this kxend stopped it (both CLOCK_REALTIME). */
+    uint64_t first = 0;
+    struct kxen_ctl_domain_times st;
+    if (rc == 0 && result == 0 && kxl_read_all(recv_fd, &first, sizeof(first), 2000) == 0 &&
+        first && domain_times(ctx, domid, &st) == 0 && st.stop_ns && first > st.stop_ns)
+        ms->guest_downtime_ns = first - st.stop_ns;
     if (rc == 0 && result == 0)
         return kxl_domain_destroy(ctx, domid);
     /* The receiver could not unpause its copy: ours runs again under its own name. */
@@ -234,8 +245,11 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
 }
 
 int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bool paused,
-                               uint16_t *domid_out, struct kxl_domain_config *dc_out)
+                               unsigned idle_timeout_s, uint16_t *domid_out,
+                               struct kxl_domain_config *dc_out)
 {
+    /* A sender that stalls must not hold this host: every wait for its next byte is bounded. */
+    int tmo = idle_timeout_s ? (int)KXEN_MIN(idle_timeout_s, 86400u) * 1000 : -1;
     int rc = kxl_migrate_say(send_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
     if (rc < 0)
         return kxl_fail(ctx, rc, "cannot write to the sender: %s", strerror(-rc));
@@ -243,6 +257,7 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     struct kxl_image img;
     if ((rc = kxl_sreader_open_framed(recv_fd, &r)) < 0)
         return kxl_fail(ctx, rc, "out of memory");
+    kxl_sreader_set_timeout(r, tmo);
     rc = kxl__image_read(ctx, r, "the migration stream", &img);
     if (rc == 0 && kxl_sreader_at_end(r) != 1) {
         kxl__image_free(&img);
@@ -278,10 +293,15 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     }
     rc = kxl_migrate_say(send_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
     if (rc == 0)
-        rc = kxl_migrate_expect(recv_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
+        rc = kxl_migrate_expect(recv_fd, kxl_migrate_go, sizeof(kxl_migrate_go), tmo);
     if (rc < 0) {
         kxl_domain_destroy(ctx, domid);
         kxl_domain_config_free(&dc);
+        if (rc == -ETIMEDOUT)
+            return kxl_fail(ctx, rc,
+                            "the sender did not clear the domain to run within %u s: "
+                            "destroyed it",
+                            idle_timeout_s);
         return kxl_fail(ctx, rc, "the sender did not clear the domain to run: destroyed it");
     }
     uint8_t result = 0;
@@ -292,6 +312,17 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     int wrc = kxl_migrate_say(send_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
     if (wrc == 0)
         wrc = kxl_migrate_say(send_fd, (const char *)&result, 1);
+    /* kxen's addition after Xen's handshake: when the copy's first vCPU entered the guest
+     * (0 when paused or not seen within a second). */
+    struct kxen_ctl_domain_times t = {0};
+    for (int i = 0; wrc == 0 && rc == 0 && !paused && i < 5000; i++) {
+        if (domain_times(ctx, domid, &t) < 0 || t.first_entry_ns)
+            break;
+        struct timespec ts = {0, 200 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (wrc == 0 && rc == 0)
+        kxl_migrate_say(send_fd, (const char *)&t.first_entry_ns, sizeof(t.first_entry_ns));
     if (rc < 0) {
         kxl_domain_destroy(ctx, domid);
         kxl_domain_config_free(&dc);

@@ -26,6 +26,11 @@ static int rd_fail(struct rd *s, int rc, const char *what)
 {
     if (rc == -ENODATA || rc == -EPIPE)
         return kxl_fail(s->ctx, -EPIPE, "%s is truncated (it ends inside the %s)", s->src, what);
+    if (rc == -ETIMEDOUT)
+        return kxl_fail(s->ctx, rc,
+                        "%s stalled: nothing arrived within the receiver's timeout (in the "
+                        "%s); gave up",
+                        s->src, what);
     if (rc == -EBADMSG)
         return kxl_fail(s->ctx, rc,
                         "%s is corrupt: its compressed data fails the gzip checks "

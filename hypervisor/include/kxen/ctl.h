@@ -76,6 +76,7 @@ enum kxen_ctl_op {
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
     KXEN_CTL_DOMAIN_RESUME = 131,
+    KXEN_CTL_DOMAIN_TIMES = 132, /* when the vCPUs stopped, and first ran after an unpause */
 
     /* Emulated machines (HVM): 160..191 (hypervisor/kxend/ctl_hvm.c; kxen/ctl_hvm.h) */
     KXEN_CTL_HVM_BUILD = 160,

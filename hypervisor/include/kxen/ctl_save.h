@@ -135,4 +135,12 @@ struct kxen_ctl_dirty_rep {
     uint64_t nr_dirty;
 };
 
+/* KXEN_CTL_DOMAIN_TIMES (privileged): struct kxen_ctl_domid_arg. Reply: when a pause or a
+ * suspend last stopped the domain's vCPUs, and when one first entered the guest after the
+ * last unpause (0: not yet), in CLOCK_REALTIME ns: a migration's downtime is the destination's
+ * first_entry_ns minus the source's stop_ns. */
+struct kxen_ctl_domain_times {
+    uint64_t stop_ns, first_entry_ns;
+};
+
 #endif

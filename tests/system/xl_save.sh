@@ -92,7 +92,7 @@ check "a corrupt image is refused as corrupt, nothing left" refused corrupt xl r
 zcat "$cf/st1.img" >"$cf/st1.raw"
 cp "$cf/st1.raw" "$cf/version.raw"
 # the libxc version (big-endian u32) sits 12 bytes into the libxc header, which follows the
-# xl header, its config, the libxl header and the LIBXC_CONTEXT record
+# xl header, its config, the libxl header, kxen's prologue and the LIBXC_CONTEXT record
 off=$(grep -obUaP 'XENF' "$cf/version.raw" | head -1 | cut -d: -f1)
 printf '\x00\x00\x00\x09' | dd of="$cf/version.raw" bs=1 seek=$((off + 4)) conv=notrunc status=none
 check "a wrong stream version is refused naming it, nothing left" refused "libxc stream version 9" xl restore "$cf/version.raw"

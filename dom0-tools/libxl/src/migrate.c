@@ -116,14 +116,20 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         goto out;
     }
     logging = true;
-    if ((rc = kxl__write_header(w, config_text)) < 0)
+    /* The header goes out at once: the receiver builds the domain while the pages follow. */
+    struct kxl_prologue pro;
+    if ((rc = kxl__prologue(ctx, domid, size, &pro)) < 0)
+        goto out;
+    if ((rc = kxl__write_header(w, config_text, &pro)) < 0 || (rc = kxl_swriter_flush(w)) < 0)
         goto io;
     memset(bm, 0xff, words * 8);
     if (pages % 64)
         bm[words - 1] = (1ull << (pages % 64)) - 1;
     uint64_t dirty = pages;
     for (ms->rounds = 0; ms->rounds < MAX_ROUNDS; ms->rounds++) {
-        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0)
+        /* Each round leaves at once, so the stop only waits for the last pages. */
+        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0 ||
+            (rc = kxl_swriter_flush(w)) < 0)
             goto io;
         ms->pages_per_round[ms->rounds] = dirty;
         if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
@@ -255,17 +261,17 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
         return kxl_fail(ctx, rc, "cannot write to the sender: %s", strerror(-rc));
     struct kxl_sreader *r;
     struct kxl_image img;
+    const char *src = "the migration stream";
     if ((rc = kxl_sreader_open_framed(recv_fd, &r)) < 0)
         return kxl_fail(ctx, rc, "out of memory");
     kxl_sreader_set_timeout(r, tmo);
-    rc = kxl__image_read(ctx, r, "the migration stream", &img);
-    if (rc == 0 && kxl_sreader_at_end(r) != 1) {
-        kxl__image_free(&img);
-        rc = kxl_fail(ctx, -EPROTO, "the migration stream goes on after its end");
-    }
-    kxl_sreader_close(r);
-    if (rc < 0)
+    rc = kxl__image_read_head(ctx, r, src, &img);
+    if (rc == 0)
+        rc = kxl__image_read_rest(ctx, r, src, &img);
+    if (rc < 0) {
+        kxl_sreader_close(r);
         return rc;
+    }
     struct kxl_domain_config dc;
     struct kxl_cfg cfg;
     char err[256];
@@ -277,15 +283,20 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     kxl_cfg_free(&cfg);
     if (rc < 0) {
         kxl__image_free(&img);
+        kxl_sreader_close(r);
         return kxl_fail(ctx, rc, "the migrated config is invalid: %s", err);
     }
-    /* Xen's receiver runs the copy as NAME--incoming until it is cleared to go. */
+    /* Xen's receiver runs the copy as NAME--incoming until it is cleared to go. With kxen's
+     * prologue it is built now, while the sender's pre-copy rounds arrive. */
     char name[sizeof(dc.name)];
     snprintf(name, sizeof(name), "%s", dc.name);
     snprintf(dc.name, sizeof(dc.name), "%.*s--incoming", (int)sizeof(dc.name) - 11, name);
     uint16_t domid;
-    rc = kxl__image_restore(ctx, &dc, &img, true, &domid);
+    rc = kxl__image_check_fit(ctx, &dc, &img, src);
+    if (rc == 0)
+        rc = kxl__image_restore(ctx, &dc, r, src, &img, true, &domid);
     kxl__image_free(&img);
+    kxl_sreader_close(r);
     snprintf(dc.name, sizeof(dc.name), "%s", name);
     if (rc < 0) {
         kxl_domain_config_free(&dc);

@@ -147,6 +147,15 @@ int kxl_swriter_write(struct kxl_swriter *w, const void *buf, size_t len)
     return 0;
 }
 
+int kxl_swriter_flush(struct kxl_swriter *w)
+{
+    if (w->err || !w->compress)
+        return w->err;
+    if (w->used < w->nr_slots && w->slots[w->used].in_len)
+        w->used++;
+    return w->err = flush_slots(w);
+}
+
 int kxl_swriter_close(struct kxl_swriter *w)
 {
     if (!w->err && w->compress) {

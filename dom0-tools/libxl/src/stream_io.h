@@ -17,6 +17,9 @@ int kxl_swriter_open(int fd, bool compress, struct kxl_swriter **out);
  * reads past it. Always compressed. */
 int kxl_swriter_open_framed(int fd, bool compress, bool framed, struct kxl_swriter **out);
 int kxl_swriter_write(struct kxl_swriter *w, const void *buf, size_t len);
+/* Compresses and writes what is buffered now (a member per partly filled chunk), so the
+ * reader gets it without waiting for more: 0 or the first error. */
+int kxl_swriter_flush(struct kxl_swriter *w);
 /* Flushes what is buffered and frees w; the first error of any write, or 0. */
 int kxl_swriter_close(struct kxl_swriter *w);
 /* Bytes handed to write so far (before compression). */

@@ -89,7 +89,8 @@ static uint64_t popcount(const uint64_t *bm, uint64_t words)
 /* The live part: every page while the guest runs, then the dirty ones round after round;
  * returns with the guest suspended (*coop as kxl__suspend) and the stream complete. */
 static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
-                     const char *config_text, bool *coop, struct kxl_migrate_stats *ms)
+                     const char *config_text, const char *name, bool *coop,
+                     struct kxl_migrate_stats *ms)
 {
     uint8_t *ram;
     uint64_t size, *present = NULL;
@@ -109,7 +110,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         munmap(ram, size);
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     }
-    bool logging = false, suspended = false;
+    bool logging = false, suspended = false, renamed = false;
     if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_START, NULL, 0, NULL)) < 0) {
         kxl_fail(ctx, rc, "kxend cannot log the dirty pages of domain %u: %s", domid,
                  kxl_hv_reason(ctx, rc));
@@ -141,6 +142,12 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     /* Stop and copy: the last dirty pages, and the rings xenstored and xenconsoled write
      * through their own mappings, whatever the log says. */
     memcpy(pending, bm, words * 8);
+    /* Xen renames the source NAME--migratedaway once the receiver has its copy; here it
+     * happens before the stop, so it costs the guest no downtime (any failure renames back). */
+    char away[KXL_NAME_MAX + 16];
+    snprintf(away, sizeof(away), "%s--migratedaway", name);
+    kxl_domain_rename(ctx, domid, away);
+    renamed = true;
     ms->suspend_ns = kxen_now_ns();
     if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
         goto out;
@@ -171,6 +178,8 @@ io:
 out:
     if (logging)
         dirty_op(ctx, domid, KXEN_DIRTY_STOP, NULL, 0, NULL);
+    if (rc < 0 && renamed)
+        kxl_domain_rename(ctx, domid, name);
     if (rc < 0 && suspended)
         kxl__resume(ctx, domid, *coop);
     free(kx);
@@ -202,19 +211,21 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
         return kxl_fail(ctx, rc, "out of memory");
     }
     bool coop = false;
-    rc = send_live(ctx, domid, w, config_text ? config_text : own, &coop, ms);
+    rc = send_live(ctx, domid, w, config_text ? config_text : own, di.name, &coop, ms);
     free(own);
     ms->save.stream_bytes = kxl_swriter_bytes(w);
     int crc = kxl_swriter_close(w);
     if (rc < 0)
         return rc; /* send_live resumed the guest */
     if (crc < 0) {
+        kxl_domain_rename(ctx, domid, di.name);
         kxl__resume(ctx, domid, coop);
         return kxl_fail(ctx, crc, "sending the stream failed: %s: the domain runs here again",
                         strerror(-crc));
     }
     rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready), -1);
     if (rc < 0) {
+        kxl_domain_rename(ctx, domid, di.name);
         kxl__resume(ctx, domid, coop);
         return kxl_fail(ctx, rc,
                         "the receiver did not take the domain (%s): the domain runs "
@@ -222,9 +233,6 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
                         rc == -EPROTO ? "it refused" : strerror(-rc));
     }
     /* From here the destination may run the guest: the source must not, whatever happens. */
-    char away[KXL_NAME_MAX + 16];
-    snprintf(away, sizeof(away), "%s--migratedaway", di.name);
-    kxl_domain_rename(ctx, domid, away);
     uint8_t result = 1;
     rc = kxl_migrate_say(send_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
     if (rc == 0)
@@ -316,9 +324,14 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
         return kxl_fail(ctx, rc, "the sender did not clear the domain to run: destroyed it");
     }
     uint8_t result = 0;
-    rc = kxl_domain_rename(ctx, domid, name);
-    if (rc == 0 && !paused)
-        rc = kxl_domain_unpause(ctx, domid);
+    /* Cleared to run: the guest's downtime ends with the unpause, so the rename (Xen does it
+     * first) follows. A copy that runs is the outcome that counts: if only its rename fails,
+     * it runs on as NAME--incoming (xl rename fixes that). */
+    if (paused) {
+        rc = kxl_domain_rename(ctx, domid, name);
+    } else if ((rc = kxl_domain_unpause(ctx, domid)) == 0) {
+        kxl_domain_rename(ctx, domid, name);
+    }
     result = rc < 0 ? 1 : 0;
     int wrc = kxl_migrate_say(send_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
     if (wrc == 0)

@@ -108,3 +108,16 @@ check "a failed save leaves the domain running" sh -c "! xl save st3 /nonexisten
 check "a config argument that is a directory is refused by name; the domain keeps running" \
   sh -c "! xl save st3 '$cf/st3-dir.img' '$cf' 2>'$cf/dircfg.err' && grep -q 'not a regular file' '$cf/dircfg.err' && xl domid st3 >/dev/null && [ ! -e '$cf/st3-dir.img' ]"
 xl destroy st3
+
+# xl save -c: the domain's monitor (started by xl create) follows it through the checkpoint
+# and still carries out on_poweroff (destroy) afterwards.
+cfg st4
+xl create -q "$cf/st4.cfg"
+id=$(xl domid st4)
+wait_for 20 has_line "$id" "tick 2"
+check "xl save -c of a monitored domain" xl save -c st4 "$cf/st4.img"
+wait_for 20 has_line "$id" "resumed (rc=1)"
+xenstore-write "/local/domain/$id/control/shutdown" poweroff
+gone() { ! xl domid st4 >/dev/null 2>&1; }
+wait_for 20 gone
+check "after the checkpoint the monitor still applies on_poweroff (the domain is destroyed)" gone

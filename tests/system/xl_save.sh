@@ -121,3 +121,17 @@ xenstore-write "/local/domain/$id/control/shutdown" poweroff
 gone() { ! xl domid st4 >/dev/null 2>&1; }
 wait_for 20 gone
 check "after the checkpoint the monitor still applies on_poweroff (the domain is destroyed)" gone
+
+# The balloon travels with the image: a guest that gave memory back is restored holding what
+# it held, its given-back pages absent (xl list), not its full RAM.
+write_cfg "$cf/bal.cfg" bal 'memory = 32'
+xl create -q "$cf/bal.cfg"
+wait_for 20 console_has bal "waiting for control/shutdown"
+xl mem-set bal 12m
+wait_for 10 console_has bal "balloon: 12288 KiB"
+memof() { xl list "$1" 2>/dev/null | awk -v n="$1" '$1 == n { print $3 }'; }
+check "a ballooned-down guest (12 of 32 MiB) is saved" xl save bal "$cf/bal.img"
+check "... and restored" xl restore "$cf/bal.img"
+check "... holding 12 MiB, as before the save (xl list: $(memof bal))" test "$(memof bal)" = 12
+xl destroy bal
+

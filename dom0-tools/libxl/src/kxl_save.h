@@ -31,6 +31,8 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
                       const char *config_text, struct kxl_save_stats *st);
 /* kxend's state of a paused or suspended domain (free *out). */
 int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out, uint32_t *len);
+/* The size of the domain's RAM (what it was built with, ballooned pages included). */
+int kxl__ram_size(struct kxl_ctx *ctx, uint16_t domid, uint64_t *size);
 /* The domain's RAM through its memfd (munmap size bytes); present (may be NULL) gets the
  * bitmap of pages that were ever written, or NULL when unknown (free it). */
 int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,

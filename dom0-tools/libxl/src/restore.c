@@ -6,6 +6,7 @@
  * a domain exists; a failure later (a cut or corrupt stream, the ports) destroys what the
  * build made. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include "kxl_internal.h"
 #include "kxl_save.h"
 #include "stream_io.h"
+#include "xenstore.h"
 
 #define HVM_PARAM_STORE_EVTCHN 2
 #define HVM_PARAM_CONSOLE_EVTCHN 18
@@ -49,6 +51,17 @@ static int restore_state(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_i
     free(req);
     return rc < 0 ? kxl_fail(ctx, rc, "kxend refused the saved state: %s", kxl_hv_reason(ctx, rc))
                   : 0;
+}
+
+/* A guest restored with pages it had given back (kxend's balloon state) holds less than its
+ * RAM: memory/target says so, or its balloon driver would take them back. */
+static void balloon_target(struct kxl_ctx *ctx, uint16_t domid)
+{
+    struct kxl_dominfo di;
+    char p[64];
+    snprintf(p, sizeof(p), "/local/domain/%u/memory/target", domid);
+    if (kxl_hv_getinfo(ctx, domid, false, &di) == 0)
+        kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)di.memory_kb);
 }
 
 /* An image read whole (no prologue): its pages are copied into the new domain. */
@@ -128,7 +141,11 @@ static int finish_streamed(struct kxl_ctx *ctx, uint16_t domid, void *arg)
     img->ram = NULL;
     if (rc == 0)
         rc = check_ports(ctx, img->kx, st->store_port, st->console_port);
-    return rc < 0 ? rc : restore_state(ctx, domid, img);
+    if (rc == 0)
+        rc = restore_state(ctx, domid, img);
+    if (rc == 0)
+        balloon_target(ctx, domid);
+    return rc;
 }
 
 /* Everything about the image against the config and this host, before a domain exists. */

@@ -191,6 +191,24 @@ static uint64_t *data_pages(int fd, uint64_t size)
     return bm;
 }
 
+int kxl__ram_size(struct kxl_ctx *ctx, uint16_t domid, uint64_t *size)
+{
+    struct kxen_ctl_foreign_map a = {.domid = domid};
+    struct kxen_ctl_foreign_map_rep r;
+    uint32_t len = 0;
+    int fd = -1;
+    unsigned nfds = 1;
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_FOREIGN_MAP, &a, sizeof(a), NULL, 0, &r, sizeof(r),
+                           &len, &fd, &nfds);
+    if (rc == 0 && nfds >= 1)
+        close(fd);
+    if (rc == 0 && len < sizeof(r))
+        rc = -EPROTO;
+    if (rc == 0)
+        *size = r.ram_size;
+    return rc;
+}
+
 int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,
                  uint64_t **present)
 {

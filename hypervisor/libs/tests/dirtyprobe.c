@@ -11,7 +11,11 @@
  *   guest-map-gone     the same page after MAPPER is destroyed (its maps dropped)
  * The page a grant path wrote is found by the marker it wrote, through a read-only map.
  * Prints "PATH: dirty" or "PATH: MISSING"; exit 0 when every path is dirty. DOMID must be a
- * gntpair "a" guest (guests/gntpair) that granted DOM0_REF to dom0, MAPPER its "h" peer. */
+ * gntpair "a" guest (guests/gntpair) that granted DOM0_REF to dom0, MAPPER its "h" peer.
+ *   kxen-dirtyprobe write DOMID PFN: while the domain runs, writes a counter into page PFN
+ *     through short-lived writable foreign maps, then prints the last value written before it
+ *     saw the domain stop (a live migration's end-to-end check);
+ *   kxen-dirtyprobe read DOMID PFN: prints the counter in page PFN. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -173,8 +177,54 @@ static void guest_map_paths(const uint8_t *ram, uint16_t mapper)
     report("guest-map-gone", pfn >= 0 && dirty(KXEN_DIRTY_COLLECT) == 0 && bit((uint64_t)pfn));
 }
 
+static bool domain_runs(uint16_t id)
+{
+    struct kxen_ctl_domid_arg a = {.domid = id};
+    struct kxen_ctl_domain_info di;
+    uint32_t len = 0;
+    return kxen_ctl_simple(ctl, KXEN_CTL_DOMAIN_GETINFO, &a, sizeof(a), &di, sizeof(di), &len) ==
+               0 &&
+           !(di.flags & (KXEN_DOMINFO_SHUTDOWN | KXEN_DOMINFO_PAUSED));
+}
+
+#define COUNTER_OFF 200
+
+static int counter_mode(bool write, uint16_t id, xen_pfn_t pfn)
+{
+    xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
+    if (!fm || kxen_ctl_open(NULL, &ctl) < 0) {
+        fprintf(stderr, "kxen-dirtyprobe: cannot reach kxend\n");
+        return 2;
+    }
+    uint64_t v = 0, last = 0;
+    if (!write) {
+        const uint8_t *p = xenforeignmemory_map(fm, id, PROT_READ, 1, &pfn, NULL);
+        if (!p)
+            return 2;
+        memcpy(&v, p + COUNTER_OFF, sizeof(v));
+        printf("%llu\n", (unsigned long long)v);
+        return 0;
+    }
+    /* Checked before each write: a write that starts after the stop may legitimately miss
+     * the last collect, one that started before may land either side of it. */
+    while (domain_runs(id)) {
+        uint8_t *p = xenforeignmemory_map(fm, id, PROT_READ | PROT_WRITE, 1, &pfn, NULL);
+        if (!p)
+            break;
+        last = ++v;
+        memcpy(p + COUNTER_OFF, &last, sizeof(last));
+        xenforeignmemory_unmap(fm, p, 1);
+        sleep_ms(1);
+    }
+    printf("%llu\n", (unsigned long long)last);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && (!strcmp(argv[1], "write") || !strcmp(argv[1], "read")))
+        return counter_mode(argv[1][0] == 'w', (uint16_t)strtoul(argv[2], NULL, 0),
+                            (xen_pfn_t)strtoull(argv[3], NULL, 0));
     if (argc < 3) {
         fprintf(stderr, "usage: kxen-dirtyprobe DOMID DOM0_REF [MAPPER]\n");
         return 2;

@@ -194,16 +194,20 @@ static int counter_mode(bool write, uint16_t id, xen_pfn_t pfn)
     xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
     if (!fm || kxen_ctl_open(NULL, &ctl) < 0) {
         fprintf(stderr, "kxen-dirtyprobe: cannot reach kxend\n");
+        xenforeignmemory_close(fm);
         return 2;
     }
     uint64_t v = 0, last = 0;
+    int rc = 0;
     if (!write) {
-        const uint8_t *p = xenforeignmemory_map(fm, id, PROT_READ, 1, &pfn, NULL);
-        if (!p)
-            return 2;
-        memcpy(&v, p + COUNTER_OFF, sizeof(v));
-        printf("%llu\n", (unsigned long long)v);
-        return 0;
+        uint8_t *p = xenforeignmemory_map(fm, id, PROT_READ, 1, &pfn, NULL);
+        if (p) {
+            memcpy(&v, p + COUNTER_OFF, sizeof(v));
+            printf("%llu\n", (unsigned long long)v);
+            xenforeignmemory_unmap(fm, p, 1);
+        }
+        rc = p ? 0 : 2;
+        goto out;
     }
     /* Checked before each write: a write that starts after the stop may legitimately miss
      * the last collect, one that started before may land either side of it. */
@@ -217,7 +221,10 @@ static int counter_mode(bool write, uint16_t id, xen_pfn_t pfn)
         sleep_ms(1);
     }
     printf("%llu\n", (unsigned long long)last);
-    return 0;
+out:
+    kxen_ctl_close(ctl);
+    xenforeignmemory_close(fm);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -30,7 +30,8 @@ static int balloon_save(struct domain *d, struct kxend_save_ctx *ctx)
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            struct kxen_srec_balloon_run *r = cap <= MAX_RUNS ? realloc(runs, cap * sizeof(*r)) : NULL;
+            struct kxen_srec_balloon_run *r =
+                cap <= MAX_RUNS ? realloc(runs, cap * sizeof(*r)) : NULL;
             if (!r) {
                 rc = -ENOSPC; /* too fragmented for one state blob */
                 break;
@@ -57,11 +58,11 @@ static int balloon_load(struct domain *d, struct kxend_save_ctx *ctx)
     uint32_t n = rc == 0 && len > 0 ? (uint32_t)len / sizeof(*runs) : 0;
     /* Buggy or malicious stream: every run inside RAM, no wrap. */
     for (uint32_t i = 0; i < n && rc == 0; i++)
-        if (!runs[i].count || runs[i].first_pfn >= pages || runs[i].count > pages - runs[i].first_pfn)
+        if (!runs[i].count || runs[i].first_pfn >= pages ||
+            runs[i].count > pages - runs[i].first_pfn)
             rc = -EINVAL;
     pthread_mutex_lock(&d->lock);
-    if (rc == 0 && n && !d->ballooned &&
-        !(d->ballooned = calloc(pages / 64 + 1, sizeof(uint64_t))))
+    if (rc == 0 && n && !d->ballooned && !(d->ballooned = calloc(pages / 64 + 1, sizeof(uint64_t))))
         rc = -ENOMEM;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

@@ -96,6 +96,13 @@ cp "$cf/st1.raw" "$cf/version.raw"
 off=$(grep -obUaP 'XENF' "$cf/version.raw" | head -1 | cut -d: -f1)
 printf '\x00\x00\x00\x09' | dd of="$cf/version.raw" bs=1 seek=$((off + 4)) conv=notrunc status=none
 check "a wrong stream version is refused naming it, nothing left" refused "libxc stream version 9" xl restore "$cf/version.raw"
+# The first PAGE_DATA pfn (56 bytes after the libxc id: the rest of its image and domain
+# headers, STATIC_DATA_END, the record header and the batch header) moved 4 GiB up: the pages
+# go straight into the new domain's memory, so one beyond it must be refused, not written.
+cp "$cf/st1.raw" "$cf/pfn.raw"
+off=$(grep -obUaP 'XENF' "$cf/pfn.raw" | head -1 | cut -d: -f1)
+printf '\x10' | dd of="$cf/pfn.raw" bs=1 seek=$((off + 58)) conv=notrunc status=none
+check "a page beyond the domain's RAM is refused naming it, nothing left" refused "lies beyond the domain" xl restore "$cf/pfn.raw"
 head -c 4096 /dev/urandom >"$cf/random.img"
 check "a file that is no image is refused" refused "not a saved domain image" xl restore "$cf/random.img"
 cfg big

@@ -141,4 +141,11 @@ check "a ballooned-down guest (12 of 32 MiB) is saved" xl save bal "$cf/bal.img"
 check "... and restored" xl restore "$cf/bal.img"
 check "... holding 12 MiB, as before the save (xl list: $(memof bal))" test "$(memof bal)" = 12
 xl destroy bal
+# kxend checks the balloon record of a hostile stream: a run starting past 2^56 is refused.
+# The record (type 16, instance 0) is the last such header: kxend's state ends the stream.
+zcat "$cf/bal.img" >"$cf/bal.raw"
+off=$(grep -obUaP '\x10\x00\x00\x00\x00\x00\x00\x00[\x10-\xf0]\x00\x00\x00\x00\x00\x00\x00' "$cf/bal.raw" | tail -1 | cut -d: -f1)
+printf '\x01' | dd of="$cf/bal.raw" bs=1 seek=$((off + 23)) conv=notrunc status=none
+check "a balloon run outside the guest's RAM is refused by kxend, nothing left" \
+  refused "balloon-state state refused" xl restore "$cf/bal.raw"
 

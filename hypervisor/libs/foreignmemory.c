@@ -160,8 +160,9 @@ void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom, int prot
 int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr, size_t pages)
 {
     int rc = munmap(addr, pages * FMEM_PAGE);
-    /* After the unmap: kxend marks the pages once more, past the last write. */
-    for (struct writable **p = &fmem->writable; *p; p = &(*p)->next) {
+    /* After the unmap: kxend marks the pages once more, past the last write. Callers unmap
+     * with a NULL handle once their kxend died (its handle closed): nothing to release. */
+    for (struct writable **p = fmem ? &fmem->writable : NULL; p && *p; p = &(*p)->next) {
         if ((*p)->base != addr)
             continue;
         struct writable *w = *p;

@@ -91,8 +91,6 @@ static int handle_shutdown(struct kxl_ctx *ctx, struct kxl_domain_config *dc, ui
     enum kxl_action a = action_for(dc, reason);
     mlog("domain %u (%s) shut down, reason %s: action %s", *domid, dc->name, reason_name(reason),
          kxl_action_name(a));
-    if (reason == SHUTDOWN_suspend)
-        return 0; /* a save/migrate in progress owns the domain now */
     if (a == KXL_ACTION_COREDUMP_DESTROY || a == KXL_ACTION_COREDUMP_RESTART)
         dump_core(ctx, dc, *domid);
     switch (a) {
@@ -162,6 +160,7 @@ int xl_monitor_run(struct kxl_domain_config *dc, uint16_t domid)
         return rc;
     }
     mlog("following domain %u (%s)", domid, dc->name);
+    bool was_suspended = false;
     for (;;) {
         /* State first: the domain may have stopped before we subscribed, and kxend drops
          * events on a full socket. */
@@ -170,11 +169,22 @@ int xl_monitor_run(struct kxl_domain_config *dc, uint16_t domid)
             mlog("domain %u is gone", domid);
             break;
         }
-        if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
+        bool suspended = false;
+        if ((di.flags & KXEN_DOMINFO_SHUTDOWN) && di.shutdown_reason == SHUTDOWN_suspend) {
+            /* A save or migration owns the domain now: it either runs again (xl save -c, a
+             * failed migration), and is followed on, or goes away. */
+            if (!was_suspended)
+                mlog("domain %u (%s) suspended: following it until it resumes or goes", domid,
+                     dc->name);
+            suspended = true;
+        } else if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
             if (handle_shutdown(ctx, dc, &domid, di.shutdown_reason))
                 continue;
             break;
+        } else if (was_suspended) {
+            mlog("domain %u (%s) resumed", domid, dc->name);
         }
+        was_suspended = suspended;
         uint32_t op, len;
         struct kxen_ctl_domain_event e;
         rc = kxen_ctl_recv_event(ev, 1000, &op, &e, sizeof(e), &len);

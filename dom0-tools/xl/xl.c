@@ -97,7 +97,7 @@ static const struct xl_cmd commands[] = {
      "[-s <sshcommand>] [-e] [-C <config>] [--debug] <Domain> <host>",
      "Migrate a domain to another host (-s: the command that reaches the host instead of "
      "ssh, -e: no monitor on the new host, -C: the config to send)"},
-    {"migrate-receive", main_migrate_receive, false, "[-e] [-p] [-d]",
+    {"migrate-receive", main_migrate_receive, false, "[-e] [-p] [-d] [-T SECS]",
      "Receive a migrating domain on stdin/stdout (run by xl migrate on the target host)"},
     {"help", main_help, false, "[command]", "Print this help"},
 };

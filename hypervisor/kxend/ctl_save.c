@@ -16,6 +16,7 @@
 #include "kxen/util.h"
 #include "kxend/ctl_server.h"
 #include "kxend/gnttab.h"
+#include "kxend/guest_mem.h"
 #include "kxend/save.h"
 
 static struct domain *req_domain(const void *payload, int *rc)
@@ -146,7 +147,8 @@ static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
         uint64_t *bm = (uint64_t *)(r + 1);
         size_t words = (pages + 63) / 64;
         memset(r, 0, sizeof(*r) + words * 8);
-        gnttab_dom0_mark_mapped(d);
+        gnttab_mark_writable(d);
+        foreign_writable_mark(d);
         rc = d->accel->dirty_log_collect(d, bm);
         if (rc < 0)
             break;
@@ -164,12 +166,27 @@ static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
     return rc;
 }
 
+static int op_times(struct ctl_request *req, struct ctl_reply *rep)
+{
+    int rc;
+    struct domain *d = req_domain(req->payload, &rc);
+    if (!d)
+        return rc;
+    struct kxen_ctl_domain_times *t = rep->payload;
+    t->stop_ns = atomic_load(&d->stop_ns);
+    t->first_entry_ns = atomic_load(&d->first_entry_ns);
+    rep->len = sizeof(*t);
+    domain_put(d);
+    return 0;
+}
+
 static const struct ctl_op save_ops[] = {
     {KXEN_CTL_SAVE_BEGIN, "save", true, sizeof(struct kxen_ctl_domid_arg), op_save},
     {KXEN_CTL_RESTORE_BEGIN, "restore", true,
      sizeof(struct kxen_ctl_restore) + sizeof(struct kxen_save_hdr), op_restore},
     {KXEN_CTL_DOMAIN_RESUME, "domain_resume", true, sizeof(struct kxen_ctl_domid_arg), op_resume},
     {KXEN_CTL_DIRTY_LOG, "dirty_log", true, sizeof(struct kxen_ctl_dirty_log), op_dirty_log},
+    {KXEN_CTL_DOMAIN_TIMES, "domain_times", true, sizeof(struct kxen_ctl_domid_arg), op_times},
 };
 
 static const struct ctl_op_group ctl_save_group = {"save", save_ops, ARRAY_SIZE(save_ops)};

@@ -384,14 +384,22 @@ int domain_start_ex(struct domain *d, bool paused)
     return rc;
 }
 
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int domain_pause(struct domain *d)
 {
     int rc = 0;
     pthread_mutex_lock(&d->lock);
     int st = atomic_load(&d->state);
-    if (st == DOM_RUNNING)
+    if (st == DOM_RUNNING) {
         atomic_store(&d->state, DOM_PAUSED);
-    else if (st != DOM_PAUSED)
+        atomic_store(&d->stop_ns, realtime_ns());
+    } else if (st != DOM_PAUSED)
         rc = st == DOM_BUILDING ? -EBUSY : -EINVAL;
     pthread_mutex_unlock(&d->lock);
     if (rc == 0)
@@ -404,9 +412,11 @@ int domain_unpause(struct domain *d)
     int rc = 0;
     pthread_mutex_lock(&d->lock);
     int st = atomic_load(&d->state);
-    if (st == DOM_PAUSED)
+    if (st == DOM_PAUSED) {
+        atomic_store(&d->first_entry_ns, 0);
+        atomic_store(&d->stamp_entry, true);
         atomic_store(&d->state, DOM_RUNNING);
-    else if (st != DOM_RUNNING)
+    } else if (st != DOM_RUNNING)
         rc = st == DOM_BUILDING ? -EBUSY : -EINVAL;
     pthread_mutex_unlock(&d->lock);
     if (rc == 0)
@@ -453,6 +463,8 @@ void domain_shutdown(struct domain *d, unsigned reason)
         return;
     }
     d->shutdown_reason = reason;
+    if (reason == SHUTDOWN_suspend)
+        atomic_store(&d->stop_ns, realtime_ns());
     atomic_store(&d->state, DOM_SHUTDOWN);
     /* vCPUs the guest never brought up stay DOWN: like Xen's nr_online_vcpus, getinfo and
      * `xl list` count only the ones that were online when the domain shut down. */
@@ -470,6 +482,9 @@ void domain_shutdown(struct domain *d, unsigned reason)
 
 bool domain_sync_before_entry(struct vcpu *v)
 {
+    struct domain *d = v->dom;
+    if (atomic_load(&d->stamp_entry) && atomic_exchange(&d->stamp_entry, false))
+        atomic_store(&d->first_entry_ns, realtime_ns());
     sched_vcpu_before_entry(v);
     time_check_timers(v);
     time_update_vcpu(v);

@@ -84,8 +84,10 @@ int gnttab_pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, 
                                         __ATOMIC_SEQ_CST)) {
             struct gnttab_active *a = &gt->active[ref];
             a->pins++;
-            if (!readonly)
+            if (!readonly) {
                 a->writers++;
+                a->frame = frame;
+            }
             guest_mark_dirty(gt->d, (uint64_t)((uint8_t *)e - gt->d->ram), sizeof(*e));
             *gpa = fgpa;
             return GNTST_okay;
@@ -101,6 +103,10 @@ void gnttab_unpin_locked(struct gnttab_domain *gt, uint32_t ref, bool readonly)
         return;
     struct gnttab_active *a = &gt->active[ref];
     uint16_t clear = 0;
+    /* A writable map (dom0's or a guest's) may have written the page up to this moment, and
+     * a dirty collect may have come since the last write: the unmap counts as a write. */
+    if (!readonly && a->writers)
+        guest_mark_dirty(gt->d, (uint64_t)a->frame << KXEN_PAGE_SHIFT, KXEN_PAGE_SIZE);
     if (!readonly && a->writers && --a->writers == 0)
         clear |= GTF_writing;
     if (a->pins && --a->pins == 0)
@@ -110,6 +116,19 @@ void gnttab_unpin_locked(struct gnttab_domain *gt, uint32_t ref, bool readonly)
         __atomic_fetch_and((uint16_t *)e, (uint16_t)~clear, __ATOMIC_SEQ_CST);
         guest_mark_dirty(gt->d, (uint64_t)((uint8_t *)e - gt->d->ram), sizeof(*e));
     }
+}
+
+/* Whoever holds a grant mapped writable (dom0's backends, another guest) writes the page
+ * whenever it likes, past every dirty log: a save or migration round counts it dirty for as
+ * long as the pin lasts (the unpin marks it once more). */
+void gnttab_mark_writable(struct domain *d)
+{
+    pthread_mutex_lock(&gnttab_lock);
+    struct gnttab_domain *gt = d->gnttab;
+    for (uint32_t ref = 0; gt && ref < GNTTAB_MAX_ENTRIES; ref++)
+        if (gt->active[ref].writers)
+            guest_mark_dirty(d, (uint64_t)gt->active[ref].frame << KXEN_PAGE_SHIFT, KXEN_PAGE_SIZE);
+    pthread_mutex_unlock(&gnttab_lock);
 }
 
 /* ---- domain lifecycle and frames ---- */

@@ -101,21 +101,3 @@ void gnttab_dom0_unmap_all(const void *owner)
             dom0_unmap_locked(&dom0_maps[h]);
     pthread_mutex_unlock(&gnttab_lock);
 }
-
-/* dom0 writes the pages it holds mapped writable whenever it likes (a backend's ring, a read
- * into a granted buffer), past every dirty log: a save or migration round counts them dirty
- * for as long as they stay mapped. */
-void gnttab_dom0_mark_mapped(struct domain *d)
-{
-    pthread_mutex_lock(&gnttab_lock);
-    struct gnttab_domain *gt = d->gnttab;
-    for (uint32_t h = 0; gt && h < dom0_maps_cap; h++) {
-        const struct gnttab_dom0_map *m = &dom0_maps[h];
-        if (!m->owner || m->readonly || m->domid != d->domid || m->serial != gt->serial)
-            continue;
-        const uint64_t *e = gnttab_entry_ptr(gt, m->ref);
-        if (e) /* grant_entry_v1: flags 16, domid 16, frame 32 */
-            guest_mark_dirty(d, (*e >> 32) << KXEN_PAGE_SHIFT, KXEN_PAGE_SIZE);
-    }
-    pthread_mutex_unlock(&gnttab_lock);
-}

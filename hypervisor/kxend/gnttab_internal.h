@@ -22,6 +22,7 @@
 struct gnttab_active {
     uint16_t pins;    /* maps and in-flight copies holding GTF_reading */
     uint16_t writers; /* those holding GTF_writing */
+    uint32_t frame;   /* the frame the latest writable pin got: dirty while writers > 0 */
 };
 
 /* A grant of another domain mapped into this (HVM/PVH) domain's physical space: handle =

@@ -40,3 +40,9 @@ dom0libs-test_SRCS     += hypervisor/libs/tests/dom0test.c hypervisor/libs/tests
 dom0libs-test_CPPFLAGS += -Ihypervisor/libs/include
 dom0libs-test_LIBS     += libxenevtchn libxengnttab libxenforeignmemory libxenctrl \
                           libkxenctlclient libkxencommon
+
+# The dirty-log proof of tests/system/kxend_dirty_paths.sh: writes through every host path.
+TEST_PROGRAMS += kxen-dirtyprobe
+kxen-dirtyprobe_SRCS     += hypervisor/libs/tests/dirtyprobe.c
+kxen-dirtyprobe_CPPFLAGS += -Ihypervisor/libs/include
+kxen-dirtyprobe_LIBS     += libxengnttab libxenforeignmemory libkxenctlclient libkxencommon

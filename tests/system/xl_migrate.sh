@@ -74,10 +74,35 @@ for cutat in $((RANDOM % 200 + 1)) $((RANDOM % 5000 + 200)) $((RANDOM % 20000 + 
   check "stream cut at byte $cutat: nothing at the destination" test "$(dst_domains)" = "$n0"
 done
 
+# A sender that connects and then stalls must not hold the destination: -T bounds the wait.
+mkfifo "$src/stall"
+sleep 30 >"$src/stall" &
+stallpid=$!
+at_dst timeout 20 xl migrate-receive -T 1 <"$src/stall" >/dev/null 2>"$src/errT"
+rcT=$?
+kill $stallpid 2>/dev/null
+check "a stalled sender: migrate-receive -T 1 gives up with an error ($rcT)" test "$rcT" -eq 1
+check "a stalled sender: the receiver says the stream stalled" grep -q "stalled" "$src/errT"
+check "a stalled sender: nothing is left at the destination" test "$(dst_domains)" = "$n0"
+
 t=$(last_tick "$id")
-check "xl migrate -s moves the domain" xl migrate -s "$fakessh" mig "$dst"
+# End to end: a dom0 process writes a counter into a page the guest leaves alone, through
+# writable foreign maps, for as long as the source runs; the destination must hold its last
+# value (or the one before: a write begun just before the stop may land after the last collect).
+probe=$KXEN_BUILD/tests/kxen-dirtyprobe
+"$probe" write "$id" 2048 >"$src/written" 2>&1 &
+writer=$!
+check "xl migrate -s moves the domain" sh -c "xl migrate -s '$fakessh' mig '$dst' 2>'$src/migout'"
+wait $writer
+last=$(cat "$src/written")
+
+check "xl migrate reports the guest's downtime from the two kxends' stamps" \
+  grep -q "guest downtime [0-9.]* ms" "$src/migout"
 check "the domain is gone from the source" sh -c "! xl domid mig 2>/dev/null"
 did=$(at_dst xl domid mig)
+got=$(at_dst "$probe" read "$did" 2048)
+check "the destination holds the last value dom0 wrote through a foreign map ($got of $last)" \
+  test -n "$got" -a "${last:-0}" -ge 2 -a "${got:-0}" -ge "$((${last:-0} - 1))"
 check "the domain runs at the destination under its name" test -n "$did"
 wait_for 20 has_line "$did" "resumed (rc=0)" dst
 check "the guest's suspend call returned 0 at the destination" has_line "$did" "resumed (rc=0)" dst

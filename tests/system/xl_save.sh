@@ -92,10 +92,17 @@ check "a corrupt image is refused as corrupt, nothing left" refused corrupt xl r
 zcat "$cf/st1.img" >"$cf/st1.raw"
 cp "$cf/st1.raw" "$cf/version.raw"
 # the libxc version (big-endian u32) sits 12 bytes into the libxc header, which follows the
-# xl header, its config, the libxl header and the LIBXC_CONTEXT record
+# xl header, its config, the libxl header, kxen's prologue and the LIBXC_CONTEXT record
 off=$(grep -obUaP 'XENF' "$cf/version.raw" | head -1 | cut -d: -f1)
 printf '\x00\x00\x00\x09' | dd of="$cf/version.raw" bs=1 seek=$((off + 4)) conv=notrunc status=none
 check "a wrong stream version is refused naming it, nothing left" refused "libxc stream version 9" xl restore "$cf/version.raw"
+# The first PAGE_DATA pfn (56 bytes after the libxc id: the rest of its image and domain
+# headers, STATIC_DATA_END, the record header and the batch header) moved 4 GiB up: the pages
+# go straight into the new domain's memory, so one beyond it must be refused, not written.
+cp "$cf/st1.raw" "$cf/pfn.raw"
+off=$(grep -obUaP 'XENF' "$cf/pfn.raw" | head -1 | cut -d: -f1)
+printf '\x10' | dd of="$cf/pfn.raw" bs=1 seek=$((off + 58)) conv=notrunc status=none
+check "a page beyond the domain's RAM is refused naming it, nothing left" refused "lies beyond the domain" xl restore "$cf/pfn.raw"
 head -c 4096 /dev/urandom >"$cf/random.img"
 check "a file that is no image is refused" refused "not a saved domain image" xl restore "$cf/random.img"
 cfg big
@@ -108,3 +115,37 @@ check "a failed save leaves the domain running" sh -c "! xl save st3 /nonexisten
 check "a config argument that is a directory is refused by name; the domain keeps running" \
   sh -c "! xl save st3 '$cf/st3-dir.img' '$cf' 2>'$cf/dircfg.err' && grep -q 'not a regular file' '$cf/dircfg.err' && xl domid st3 >/dev/null && [ ! -e '$cf/st3-dir.img' ]"
 xl destroy st3
+
+# xl save -c: the domain's monitor (started by xl create) follows it through the checkpoint
+# and still carries out on_poweroff (destroy) afterwards.
+cfg st4
+xl create -q "$cf/st4.cfg"
+id=$(xl domid st4)
+wait_for 20 has_line "$id" "tick 2"
+check "xl save -c of a monitored domain" xl save -c st4 "$cf/st4.img"
+wait_for 20 has_line "$id" "resumed (rc=1)"
+xenstore-write "/local/domain/$id/control/shutdown" poweroff
+gone() { ! xl domid st4 >/dev/null 2>&1; }
+wait_for 20 gone
+check "after the checkpoint the monitor still applies on_poweroff (the domain is destroyed)" gone
+
+# The balloon travels with the image: a guest that gave memory back is restored holding what
+# it held, its given-back pages absent (xl list), not its full RAM.
+write_cfg "$cf/bal.cfg" bal 'memory = 32'
+xl create -q "$cf/bal.cfg"
+wait_for 20 console_has bal "waiting for control/shutdown"
+xl mem-set bal 12m
+wait_for 10 console_has bal "balloon: 12288 KiB"
+memof() { xl list "$1" 2>/dev/null | awk -v n="$1" '$1 == n { print $3 }'; }
+check "a ballooned-down guest (12 of 32 MiB) is saved" xl save bal "$cf/bal.img"
+check "... and restored" xl restore "$cf/bal.img"
+check "... holding 12 MiB, as before the save (xl list: $(memof bal))" test "$(memof bal)" = 12
+xl destroy bal
+# kxend checks the balloon record of a hostile stream: a run starting past 2^56 is refused.
+# The record (type 16, instance 0) is the last such header: kxend's state ends the stream.
+zcat "$cf/bal.img" >"$cf/bal.raw"
+off=$(grep -obUaP '\x10\x00\x00\x00\x00\x00\x00\x00[\x10-\xf0]\x00\x00\x00\x00\x00\x00\x00' "$cf/bal.raw" | tail -1 | cut -d: -f1)
+printf '\x01' | dd of="$cf/bal.raw" bs=1 seek=$((off + 23)) conv=notrunc status=none
+check "a balloon run outside the guest's RAM is refused by kxend, nothing left" \
+  refused "balloon-state state refused" xl restore "$cf/bal.raw"
+

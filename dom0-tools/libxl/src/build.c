@@ -480,6 +480,10 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "cannot write the serial pty's name: %s", strerror(-rc));
         goto fail;
     }
+    /* xenstored keeps its ring indexes to itself from the introduce on: the ring page (with
+     * the rest of a restored guest's memory) must be in place before. */
+    if (ld && ld->finish && (rc = ld->finish(ctx, b.domid, ld->arg)) < 0)
+        goto fail;
     if (!xs_introduce_domain(ctx->xs, b.domid, b.store_pfn, b.store_port)) {
         rc = -(errno ? errno : EIO);
         kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid, strerror(-rc));
@@ -490,7 +494,10 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     for (size_t i = 0; i < b.nr_devs; i++)
         if ((rc = kxl__dev_bring_up(ctx, &b.devs[i])) < 0)
             goto fail;
-    wait_console_attached(ctx, b.domid);
+    /* A restored guest's console output waits in its ring for xenconsoled, and its downtime
+     * should not wait for the attach. */
+    if (!ld)
+        wait_console_attached(ctx, b.domid);
     if ((rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_UNPAUSE, b.domid,
                               paused ? KXEN_CTL_UNPAUSE_BUILT_ONLY : 0)) < 0) {
         kxl_fail(ctx, rc, "unpausing domain %u failed: %s", b.domid, strerror(-rc));

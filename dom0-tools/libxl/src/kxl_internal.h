@@ -43,6 +43,10 @@ char *kxl_xs_read(struct kxl_ctx *ctx, const char *path);
 struct kxl__loader {
     int (*load)(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port, uint32_t console_port,
                 uint64_t *store_pfn, uint64_t *console_pfn, void *arg);
+    /* Optional: runs once the domain's xenstore tree and devices exist, before xenstored is
+     * introduced to it: a restore fills its memory and vCPUs here, so the domain's setup
+     * happens while the pages are still on their way. */
+    int (*finish)(struct kxl_ctx *ctx, uint16_t domid, void *arg);
     void *arg;
 };
 int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, bool paused,

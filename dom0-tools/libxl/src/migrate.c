@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kxen/ctl_client.h"
@@ -28,24 +29,27 @@ const char kxl_migrate_ready[] = "domain received, ready to unpause";
 const char kxl_migrate_go[] = "domain is yours, you are cleared to unpause";
 const char kxl_migrate_report[] = "my copy unpause results are as follows";
 
-int kxl_migrate_expect(int fd, const char *msg, size_t len)
+int kxl_migrate_expect(int fd, const char *msg, size_t len, int timeout_ms)
 {
     char buf[128];
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EPIPE;
-        got += (size_t)n;
-    }
-    return memcmp(buf, msg, len) ? -EPROTO : 0;
+    if (len > sizeof(buf))
+        return -EINVAL;
+    int rc = kxl_read_all(fd, buf, len, timeout_ms);
+    return rc < 0 ? rc : memcmp(buf, msg, len) ? -EPROTO : 0;
 }
 
 int kxl_migrate_say(int fd, const char *msg, size_t len)
 {
     return kxl_write_all(fd, msg, len);
+}
+
+/* kxend's stop and first-entry stamps of a domain (KXEN_CTL_DOMAIN_TIMES). */
+static int domain_times(struct kxl_ctx *ctx, uint16_t domid, struct kxen_ctl_domain_times *t)
+{
+    struct kxen_ctl_domid_arg a = {.domid = domid};
+    uint32_t len = 0;
+    int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_DOMAIN_TIMES, &a, sizeof(a), t, sizeof(*t), &len);
+    return rc == 0 && len < sizeof(*t) ? -EPROTO : rc;
 }
 
 static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, void *rep, uint32_t cap,
@@ -85,7 +89,8 @@ static uint64_t popcount(const uint64_t *bm, uint64_t words)
 /* The live part: every page while the guest runs, then the dirty ones round after round;
  * returns with the guest suspended (*coop as kxl__suspend) and the stream complete. */
 static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
-                     const char *config_text, bool *coop, struct kxl_migrate_stats *ms)
+                     const char *config_text, const char *name, bool *coop,
+                     struct kxl_migrate_stats *ms)
 {
     uint8_t *ram;
     uint64_t size, *present = NULL;
@@ -105,21 +110,27 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         munmap(ram, size);
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     }
-    bool logging = false, suspended = false;
+    bool logging = false, suspended = false, renamed = false;
     if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_START, NULL, 0, NULL)) < 0) {
         kxl_fail(ctx, rc, "kxend cannot log the dirty pages of domain %u: %s", domid,
                  kxl_hv_reason(ctx, rc));
         goto out;
     }
     logging = true;
-    if ((rc = kxl__write_header(w, config_text)) < 0)
+    /* The header goes out at once: the receiver builds the domain while the pages follow. */
+    struct kxl_prologue pro;
+    if ((rc = kxl__prologue(ctx, domid, size, &pro)) < 0)
+        goto out;
+    if ((rc = kxl__write_header(w, config_text, &pro)) < 0 || (rc = kxl_swriter_flush(w)) < 0)
         goto io;
     memset(bm, 0xff, words * 8);
     if (pages % 64)
         bm[words - 1] = (1ull << (pages % 64)) - 1;
     uint64_t dirty = pages;
     for (ms->rounds = 0; ms->rounds < MAX_ROUNDS; ms->rounds++) {
-        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0)
+        /* Each round leaves at once, so the stop only waits for the last pages. */
+        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0 ||
+            (rc = kxl_swriter_flush(w)) < 0)
             goto io;
         ms->pages_per_round[ms->rounds] = dirty;
         if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
@@ -131,6 +142,12 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     /* Stop and copy: the last dirty pages, and the rings xenstored and xenconsoled write
      * through their own mappings, whatever the log says. */
     memcpy(pending, bm, words * 8);
+    /* Xen renames the source NAME--migratedaway once the receiver has its copy; here it
+     * happens before the stop, so it costs the guest no downtime (any failure renames back). */
+    char away[KXL_NAME_MAX + 16];
+    snprintf(away, sizeof(away), "%s--migratedaway", name);
+    kxl_domain_rename(ctx, domid, away);
+    renamed = true;
     ms->suspend_ns = kxen_now_ns();
     if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
         goto out;
@@ -161,6 +178,8 @@ io:
 out:
     if (logging)
         dirty_op(ctx, domid, KXEN_DIRTY_STOP, NULL, 0, NULL);
+    if (rc < 0 && renamed)
+        kxl_domain_rename(ctx, domid, name);
     if (rc < 0 && suspended)
         kxl__resume(ctx, domid, *coop);
     free(kx);
@@ -176,7 +195,7 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
 {
     memset(ms, 0, sizeof(*ms));
     uint64_t t0 = kxen_now_ns();
-    int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
+    int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1, -1);
     if (rc < 0)
         return kxl_fail(ctx, rc, "the receiver did not answer with Xen's banner (%s)",
                         rc == -EPROTO ? "unexpected bytes" : strerror(-rc));
@@ -192,19 +211,21 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
         return kxl_fail(ctx, rc, "out of memory");
     }
     bool coop = false;
-    rc = send_live(ctx, domid, w, config_text ? config_text : own, &coop, ms);
+    rc = send_live(ctx, domid, w, config_text ? config_text : own, di.name, &coop, ms);
     free(own);
     ms->save.stream_bytes = kxl_swriter_bytes(w);
     int crc = kxl_swriter_close(w);
     if (rc < 0)
         return rc; /* send_live resumed the guest */
     if (crc < 0) {
+        kxl_domain_rename(ctx, domid, di.name);
         kxl__resume(ctx, domid, coop);
         return kxl_fail(ctx, crc, "sending the stream failed: %s: the domain runs here again",
                         strerror(-crc));
     }
-    rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
+    rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready), -1);
     if (rc < 0) {
+        kxl_domain_rename(ctx, domid, di.name);
         kxl__resume(ctx, domid, coop);
         return kxl_fail(ctx, rc,
                         "the receiver did not take the domain (%s): the domain runs "
@@ -212,17 +233,21 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
                         rc == -EPROTO ? "it refused" : strerror(-rc));
     }
     /* From here the destination may run the guest: the source must not, whatever happens. */
-    char away[KXL_NAME_MAX + 16];
-    snprintf(away, sizeof(away), "%s--migratedaway", di.name);
-    kxl_domain_rename(ctx, domid, away);
     uint8_t result = 1;
     rc = kxl_migrate_say(send_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
     if (rc == 0)
-        rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
+        rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report), -1);
     if (rc == 0 && read(recv_fd, &result, 1) != 1)
         rc = -EPIPE;
     ms->downtime_ns = kxen_now_ns() - ms->suspend_ns;
     ms->total_ns = kxen_now_ns() - t0;
+    /* After Xen's handshake a kxen receiver adds when its copy first ran: the guest's own
+     * downtime is that minus when this kxend stopped it (both CLOCK_REALTIME). */
+    uint64_t first = 0;
+    struct kxen_ctl_domain_times st;
+    if (rc == 0 && result == 0 && kxl_read_all(recv_fd, &first, sizeof(first), 2000) == 0 &&
+        first && domain_times(ctx, domid, &st) == 0 && st.stop_ns && first > st.stop_ns)
+        ms->guest_downtime_ns = first - st.stop_ns;
     if (rc == 0 && result == 0)
         return kxl_domain_destroy(ctx, domid);
     /* The receiver could not unpause its copy: ours runs again under its own name. */
@@ -234,23 +259,27 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
 }
 
 int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bool paused,
-                               uint16_t *domid_out, struct kxl_domain_config *dc_out)
+                               unsigned idle_timeout_s, uint16_t *domid_out,
+                               struct kxl_domain_config *dc_out)
 {
+    /* A sender that stalls must not hold this host: every wait for its next byte is bounded. */
+    int tmo = idle_timeout_s ? (int)KXEN_MIN(idle_timeout_s, 86400u) * 1000 : -1;
     int rc = kxl_migrate_say(send_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1);
     if (rc < 0)
         return kxl_fail(ctx, rc, "cannot write to the sender: %s", strerror(-rc));
     struct kxl_sreader *r;
     struct kxl_image img;
+    const char *src = "the migration stream";
     if ((rc = kxl_sreader_open_framed(recv_fd, &r)) < 0)
         return kxl_fail(ctx, rc, "out of memory");
-    rc = kxl__image_read(ctx, r, "the migration stream", &img);
-    if (rc == 0 && kxl_sreader_at_end(r) != 1) {
-        kxl__image_free(&img);
-        rc = kxl_fail(ctx, -EPROTO, "the migration stream goes on after its end");
-    }
-    kxl_sreader_close(r);
-    if (rc < 0)
+    kxl_sreader_set_timeout(r, tmo);
+    rc = kxl__image_read_head(ctx, r, src, &img);
+    if (rc == 0)
+        rc = kxl__image_read_rest(ctx, r, src, &img);
+    if (rc < 0) {
+        kxl_sreader_close(r);
         return rc;
+    }
     struct kxl_domain_config dc;
     struct kxl_cfg cfg;
     char err[256];
@@ -262,15 +291,20 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     kxl_cfg_free(&cfg);
     if (rc < 0) {
         kxl__image_free(&img);
+        kxl_sreader_close(r);
         return kxl_fail(ctx, rc, "the migrated config is invalid: %s", err);
     }
-    /* Xen's receiver runs the copy as NAME--incoming until it is cleared to go. */
+    /* Xen's receiver runs the copy as NAME--incoming until it is cleared to go. With kxen's
+     * prologue it is built now, while the sender's pre-copy rounds arrive. */
     char name[sizeof(dc.name)];
     snprintf(name, sizeof(name), "%s", dc.name);
     snprintf(dc.name, sizeof(dc.name), "%.*s--incoming", (int)sizeof(dc.name) - 11, name);
     uint16_t domid;
-    rc = kxl__image_restore(ctx, &dc, &img, true, &domid);
+    rc = kxl__image_check_fit(ctx, &dc, &img, src);
+    if (rc == 0)
+        rc = kxl__image_restore(ctx, &dc, r, src, &img, true, &domid);
     kxl__image_free(&img);
+    kxl_sreader_close(r);
     snprintf(dc.name, sizeof(dc.name), "%s", name);
     if (rc < 0) {
         kxl_domain_config_free(&dc);
@@ -278,20 +312,41 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     }
     rc = kxl_migrate_say(send_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready));
     if (rc == 0)
-        rc = kxl_migrate_expect(recv_fd, kxl_migrate_go, sizeof(kxl_migrate_go));
+        rc = kxl_migrate_expect(recv_fd, kxl_migrate_go, sizeof(kxl_migrate_go), tmo);
     if (rc < 0) {
         kxl_domain_destroy(ctx, domid);
         kxl_domain_config_free(&dc);
+        if (rc == -ETIMEDOUT)
+            return kxl_fail(ctx, rc,
+                            "the sender did not clear the domain to run within %u s: "
+                            "destroyed it",
+                            idle_timeout_s);
         return kxl_fail(ctx, rc, "the sender did not clear the domain to run: destroyed it");
     }
     uint8_t result = 0;
-    rc = kxl_domain_rename(ctx, domid, name);
-    if (rc == 0 && !paused)
-        rc = kxl_domain_unpause(ctx, domid);
+    /* Cleared to run: the guest's downtime ends with the unpause, so the rename (Xen does it
+     * first) follows. A copy that runs is the outcome that counts: if only its rename fails,
+     * it runs on as NAME--incoming (xl rename fixes that). */
+    if (paused) {
+        rc = kxl_domain_rename(ctx, domid, name);
+    } else if ((rc = kxl_domain_unpause(ctx, domid)) == 0) {
+        kxl_domain_rename(ctx, domid, name);
+    }
     result = rc < 0 ? 1 : 0;
     int wrc = kxl_migrate_say(send_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
     if (wrc == 0)
         wrc = kxl_migrate_say(send_fd, (const char *)&result, 1);
+    /* kxen's addition after Xen's handshake: when the copy's first vCPU entered the guest
+     * (0 when paused or not seen within a second). */
+    struct kxen_ctl_domain_times t = {0};
+    for (int i = 0; wrc == 0 && rc == 0 && !paused && i < 5000; i++) {
+        if (domain_times(ctx, domid, &t) < 0 || t.first_entry_ns)
+            break;
+        struct timespec ts = {0, 200 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (wrc == 0 && rc == 0)
+        kxl_migrate_say(send_fd, (const char *)&t.first_entry_ns, sizeof(t.first_entry_ns));
     if (rc < 0) {
         kxl_domain_destroy(ctx, domid);
         kxl_domain_config_free(&dc);

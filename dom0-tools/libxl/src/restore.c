@@ -1,9 +1,12 @@
-/* xl restore: an image read and validated whole (restore_stream.c) becomes a domain through
- * the ordinary build (build.c) with a loader that copies the pages into the new domain's
- * memory and hands kxend its saved state instead of loading a kernel. Everything that can be
- * refused without a domain is refused first: config, RAM size, vCPUs, accelerator, the
- * store and console ports. A failure later destroys what the build made. */
+/* xl restore and a migration's receiving end: a stream becomes a domain through the ordinary
+ * build (build.c) with a loader instead of a kernel. With kxen's prologue (what the domain
+ * needs: RAM, vCPUs, accelerator, ring pages) the domain is built first and the pages are
+ * read straight into its memory, then kxend gets the saved state; an image without one is
+ * read whole first and copied in. Config, RAM size, vCPUs and accelerator are refused before
+ * a domain exists; a failure later (a cut or corrupt stream, the ports) destroys what the
+ * build made. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,15 +16,16 @@
 #include "kxl_internal.h"
 #include "kxl_save.h"
 #include "stream_io.h"
+#include "xenstore.h"
 
 #define HVM_PARAM_STORE_EVTCHN 2
 #define HVM_PARAM_CONSOLE_EVTCHN 18
 
-static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
-                      uint32_t console_port, uint64_t *store_pfn, uint64_t *console_pfn, void *arg)
+/* The ports the new domain got must be the ones the guest was saved with: they are in its
+ * own memory (the runtime's event-channel bindings). */
+static int check_ports(struct kxl_ctx *ctx, const struct kxen_save_hdr *k, uint32_t store_port,
+                       uint32_t console_port)
 {
-    const struct kxl_image *img = arg;
-    const struct kxen_save_hdr *k = img->kx;
     if (store_port != k->hvm_params[HVM_PARAM_STORE_EVTCHN] ||
         console_port != k->hvm_params[HVM_PARAM_CONSOLE_EVTCHN])
         return kxl_fail(ctx, -EBUSY,
@@ -30,10 +34,48 @@ static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
                         store_port, console_port,
                         (unsigned long long)k->hvm_params[HVM_PARAM_STORE_EVTCHN],
                         (unsigned long long)k->hvm_params[HVM_PARAM_CONSOLE_EVTCHN]);
+    return 0;
+}
+
+/* kxend's saved state into the new domain (its vCPUs, events, grants): left paused. */
+static int restore_state(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_image *img)
+{
+    size_t len = sizeof(struct kxen_ctl_restore) + img->kx_len;
+    uint8_t *req = malloc(len);
+    if (!req)
+        return kxl_fail(ctx, -ENOMEM, "out of memory");
+    struct kxen_ctl_restore a = {.domid = domid};
+    memcpy(req, &a, sizeof(a));
+    memcpy(req + sizeof(a), img->kx, img->kx_len);
+    int rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_RESTORE_BEGIN, req, (uint32_t)len, NULL, 0, NULL);
+    free(req);
+    return rc < 0 ? kxl_fail(ctx, rc, "kxend refused the saved state: %s", kxl_hv_reason(ctx, rc))
+                  : 0;
+}
+
+/* A guest restored with pages it had given back (kxend's balloon state) holds less than its
+ * RAM: memory/target says so, or its balloon driver would take them back. */
+static void balloon_target(struct kxl_ctx *ctx, uint16_t domid)
+{
+    struct kxl_dominfo di;
+    char p[64];
+    snprintf(p, sizeof(p), "/local/domain/%u/memory/target", domid);
+    if (kxl_hv_getinfo(ctx, domid, false, &di) == 0)
+        kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)di.memory_kb);
+}
+
+/* An image read whole (no prologue): its pages are copied into the new domain. */
+static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
+                      uint32_t console_port, uint64_t *store_pfn, uint64_t *console_pfn, void *arg)
+{
+    const struct kxl_image *img = arg;
+    const struct kxen_save_hdr *k = img->kx;
+    int rc = check_ports(ctx, k, store_port, console_port);
+    if (rc < 0)
+        return rc;
     uint8_t *ram;
     uint64_t size;
-    int rc = kxl__map_ram(ctx, domid, true, &ram, &size, NULL);
-    if (rc < 0)
+    if ((rc = kxl__map_ram(ctx, domid, true, &ram, &size, NULL)) < 0)
         return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
     if (size != img->ram_size) {
         munmap(ram, size);
@@ -46,51 +88,121 @@ static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
         if (img->data[p / 64] & (1ull << (p % 64)))
             memcpy(ram + (p << 12), img->ram + (p << 12), 4096);
     munmap(ram, size);
-    size_t len = sizeof(struct kxen_ctl_restore) + img->kx_len;
-    uint8_t *req = malloc(len);
-    if (!req)
-        return kxl_fail(ctx, -ENOMEM, "out of memory");
-    struct kxen_ctl_restore a = {.domid = domid};
-    memcpy(req, &a, sizeof(a));
-    memcpy(req + sizeof(a), img->kx, img->kx_len);
-    rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_RESTORE_BEGIN, req, (uint32_t)len, NULL, 0, NULL);
-    free(req);
-    if (rc < 0)
-        return kxl_fail(ctx, rc, "kxend refused the saved state: %s", kxl_hv_reason(ctx, rc));
+    if ((rc = restore_state(ctx, domid, img)) < 0)
+        return rc;
     *store_pfn = k->store_pfn;
     *console_pfn = k->console_pfn;
     return 0;
 }
 
-/* Everything about the image against the config and this host, before a domain exists. */
-static int check_fit(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
-                     const struct kxl_image *img, const char *source)
+/* A stream with kxen's prologue: the domain is built from the prologue while the pages are
+ * still to come; finish_streamed then reads them straight into its memory. */
+struct streamed {
+    struct kxl_sreader *r;
+    const char *source;
+    struct kxl_image *img;
+    uint32_t store_port, console_port;
+};
+
+static int load_streamed(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
+                         uint32_t console_port, uint64_t *store_pfn, uint64_t *console_pfn,
+                         void *arg)
 {
-    const struct kxen_save_hdr *k = img->kx;
-    if (dc->memory_mb << 20 != k->ram_size)
+    struct streamed *st = arg;
+    (void)ctx, (void)domid;
+    st->store_port = store_port;
+    st->console_port = console_port;
+    *store_pfn = st->img->pro.store_pfn;
+    *console_pfn = st->img->pro.console_pfn;
+    return 0;
+}
+
+static int finish_streamed(struct kxl_ctx *ctx, uint16_t domid, void *arg)
+{
+    struct streamed *st = arg;
+    struct kxl_image *img = st->img;
+    uint8_t *ram;
+    uint64_t size;
+    int rc = kxl__map_ram(ctx, domid, true, &ram, &size, NULL);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
+    if (size != img->pro.ram_size) {
+        munmap(ram, size);
+        return kxl_fail(ctx, -EINVAL, "domain %u has %llu bytes of RAM, the stream %llu", domid,
+                        (unsigned long long)size, (unsigned long long)img->pro.ram_size);
+    }
+    img->ram = ram;
+    img->ram_size = size;
+    img->fixed = true;
+    rc = kxl__image_read_body(ctx, st->r, st->source, img);
+    if (rc == 0 && kxl_sreader_at_end(st->r) != 1)
+        rc = kxl_fail(ctx, -EINVAL, "%s goes on after the end of its stream", st->source);
+    munmap(ram, size);
+    img->ram = NULL;
+    if (rc == 0)
+        rc = check_ports(ctx, img->kx, st->store_port, st->console_port);
+    if (rc == 0)
+        rc = restore_state(ctx, domid, img);
+    if (rc == 0)
+        balloon_target(ctx, domid);
+    return rc;
+}
+
+/* Everything about the image against the config and this host, before a domain exists. */
+static int check_fit(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint64_t ram_size,
+                     uint32_t nr_vcpus, const char *accel, const char *source)
+{
+    if (dc->memory_mb << 20 != ram_size)
         return kxl_fail(ctx, -EINVAL,
                         "%s: the config gives memory = %llu MiB, the saved "
                         "domain has %llu MiB",
                         source, (unsigned long long)dc->memory_mb,
-                        (unsigned long long)k->ram_size >> 20);
-    if (dc->vcpus != k->nr_vcpus)
+                        (unsigned long long)ram_size >> 20);
+    if (dc->vcpus != nr_vcpus)
         return kxl_fail(ctx, -EINVAL, "%s: the config gives vcpus = %u, the saved domain has %u",
-                        source, dc->vcpus, k->nr_vcpus);
-    if (strncmp(k->accel, kxl_accel(ctx), sizeof(k->accel)))
+                        source, dc->vcpus, nr_vcpus);
+    if (strncmp(accel, kxl_accel(ctx), 16))
         return kxl_fail(ctx, -EXDEV,
                         "%s was saved on the %.16s accelerator and kxend runs %s: "
                         "their vCPU state is not interchangeable (soft keeps no segment "
                         "descriptors or interrupt state kvm needs; soft cannot run outside "
                         "long mode)",
-                        source, k->accel, kxl_accel(ctx));
+                        source, accel, kxl_accel(ctx));
     return 0;
 }
 
-int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
-                       const struct kxl_image *img, bool paused, uint16_t *domid_out)
+int kxl__image_check_fit(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                         const struct kxl_image *img, const char *source)
 {
-    struct kxl__loader ld = {load_image, (void *)img};
+    if (img->has_pro)
+        return check_fit(ctx, dc, img->pro.ram_size, img->pro.nr_vcpus, img->pro.accel, source);
+    return check_fit(ctx, dc, img->kx->ram_size, img->kx->nr_vcpus, img->kx->accel, source);
+}
+
+int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                       struct kxl_sreader *r, const char *source, struct kxl_image *img,
+                       bool paused, uint16_t *domid_out)
+{
+    if (!img->has_pro) {
+        struct kxl__loader ld = {load_image, NULL, img};
+        return kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+    }
+    struct streamed st = {.r = r, .source = source, .img = img};
+    struct kxl__loader ld = {load_streamed, finish_streamed, &st};
     return kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+}
+
+int kxl__image_read_rest(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
+                         struct kxl_image *img)
+{
+    if (img->has_pro)
+        return 0; /* the build reads it into the domain */
+    int rc = kxl__image_read_body(ctx, r, source, img);
+    if (rc == 0 && kxl_sreader_at_end(r) != 1) {
+        kxl__image_free(img);
+        rc = kxl_fail(ctx, -EINVAL, "%s goes on after the end of its stream", source);
+    }
+    return rc;
 }
 
 int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
@@ -102,14 +214,13 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
     int rc = kxl_sreader_open(fd, &r);
     if (rc < 0)
         return kxl_fail(ctx, rc, "cannot read %s: %s", source, strerror(-rc));
-    rc = kxl__image_read(ctx, r, source, &img);
-    if (rc == 0 && (rc = kxl_sreader_at_end(r)) != 1) {
-        kxl__image_free(&img);
-        rc = kxl_fail(ctx, -EINVAL, "%s has data after the end of its stream", source);
-    }
-    kxl_sreader_close(r);
-    if (rc < 0)
+    rc = kxl__image_read_head(ctx, r, source, &img);
+    if (rc == 0)
+        rc = kxl__image_read_rest(ctx, r, source, &img);
+    if (rc < 0) {
+        kxl_sreader_close(r);
         return rc;
+    }
     struct kxl_domain_config own;
     const struct kxl_domain_config *dc = override;
     if (!dc) {
@@ -123,17 +234,19 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
         kxl_cfg_free(&cfg);
         if (rc < 0) {
             kxl__image_free(&img);
+            kxl_sreader_close(r);
             return kxl_fail(ctx, rc, "the config saved in %s is invalid: %s", source, err);
         }
         dc = &own;
     }
-    rc = check_fit(ctx, dc, &img, source);
+    rc = kxl__image_check_fit(ctx, dc, &img, source);
     if (rc == 0)
-        rc = kxl__image_restore(ctx, dc, &img, paused, domid_out);
+        rc = kxl__image_restore(ctx, dc, r, source, &img, paused, domid_out);
     if (!override && rc == 0 && dc_out)
         *dc_out = own;
     else if (!override)
         kxl_domain_config_free(&own);
     kxl__image_free(&img);
+    kxl_sreader_close(r);
     return rc;
 }

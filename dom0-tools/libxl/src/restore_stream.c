@@ -1,8 +1,9 @@
-/* Reading a save image or migration stream (stream_format.h) whole, checking every header,
- * record type, length and padding, every pfn against the saved RAM size and kxend's state
- * header, before anything exists for a domain. Guest pages land in an anonymous mapping the
- * size of the saved RAM; restore.c copies it into the new domain. Messages name the file and
- * what is wrong, as a user needs to hear it. */
+/* Reading a save image or migration stream (stream_format.h), checking every header, record
+ * type, length and padding, every pfn against the RAM size and kxend's state header. The head
+ * (config, kxen's prologue) comes first; the body (pages, state) goes straight into the new
+ * domain's memory when the prologue let restore.c build it first, else into an anonymous
+ * mapping grown with the highest page (images without a prologue). Messages name the file
+ * and what is wrong, as a user needs to hear it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ static int rd_fail(struct rd *s, int rc, const char *what)
 {
     if (rc == -ENODATA || rc == -EPIPE)
         return kxl_fail(s->ctx, -EPIPE, "%s is truncated (it ends inside the %s)", s->src, what);
+    if (rc == -ETIMEDOUT)
+        return kxl_fail(s->ctx, rc,
+                        "%s stalled: nothing arrived within the receiver's timeout (in the "
+                        "%s); gave up",
+                        s->src, what);
     if (rc == -EBADMSG)
         return kxl_fail(s->ctx, rc,
                         "%s is corrupt: its compressed data fails the gzip checks "
@@ -96,7 +102,38 @@ static int read_xl_header(struct rd *s, struct kxl_image *img)
     return rd_exact(s, img->config_text, h.optional_data_len - 4, "config");
 }
 
-static int read_stream_headers(struct rd *s)
+/* kxen's prologue record (stream_format.h): at most one, before LIBXC_CONTEXT. */
+static int read_prologue(struct rd *s, struct kxl_image *img, uint32_t len)
+{
+    struct libxl_emulator_hdr eh;
+    if (img->has_pro || len != sizeof(eh) + sizeof(img->pro))
+        return kxl_fail(s->ctx, -EINVAL, "%s: a %u-byte emulator record before the libxc stream",
+                        s->src, len);
+    int rc = rd_exact(s, &eh, sizeof(eh), "prologue");
+    if (!rc)
+        rc = rd_exact(s, &img->pro, sizeof(img->pro), "prologue");
+    if (!rc)
+        rc = rd_pad(s, len, "prologue");
+    if (rc)
+        return rc;
+    const struct kxl_prologue *p = &img->pro;
+    if (eh.id != LIBXL_EMULATOR_UNKNOWN || eh.index != KXL_PROLOGUE_INDEX ||
+        p->magic != KXL_PROLOGUE_MAGIC)
+        return kxl_fail(s->ctx, -EINVAL,
+                        "%s: an emulator record kxen does not know before the "
+                        "libxc stream",
+                        s->src);
+    if (p->version != KXL_PROLOGUE_VERSION)
+        return kxl_fail(s->ctx, -EPROTO, "%s: kxen prologue version %u, this xl reads version %u",
+                        s->src, p->version, KXL_PROLOGUE_VERSION);
+    if (!p->ram_size || p->ram_size % 4096 || p->ram_size > MAX_RAM ||
+        strnlen(p->accel, sizeof(p->accel)) == sizeof(p->accel))
+        return kxl_fail(s->ctx, -EINVAL, "%s: the kxen prologue is corrupt", s->src);
+    img->has_pro = true;
+    return 0;
+}
+
+static int read_stream_headers(struct rd *s, struct kxl_image *img)
 {
     struct libxl_stream_hdr lh;
     struct stream_rhdr rh;
@@ -117,6 +154,10 @@ static int read_stream_headers(struct rd *s)
                         s->src, __builtin_bswap32(lh.options));
     if ((rc = rd_rhdr(s, &rh, "libxl stream")))
         return rc;
+    if (rh.type == LIBXL_REC_EMULATOR_CONTEXT) {
+        if ((rc = read_prologue(s, img, rh.length)) || (rc = rd_rhdr(s, &rh, "libxl stream")))
+            return rc;
+    }
     if (rh.type != LIBXL_REC_LIBXC_CONTEXT || rh.length)
         return kxl_fail(s->ctx, -EINVAL,
                         "%s: the libxl stream does not start with LIBXC_CONTEXT "
@@ -166,6 +207,9 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
             type != LIBXC_PFN_TYPE_XTAB)
             return kxl_fail(s->ctx, -EINVAL, "%s: page type %#llx is not one kxen writes", s->src,
                             (unsigned long long)type);
+        if (type != LIBXC_PFN_TYPE_XTAB && p >= img->ram_size >> 12 && img->fixed)
+            return kxl_fail(s->ctx, -EINVAL, "%s: page %#llx lies beyond the domain's %llu MiB",
+                            s->src, (unsigned long long)p, (unsigned long long)img->ram_size >> 20);
         if (type != LIBXC_PFN_TYPE_XTAB && p >= img->ram_size >> 12) {
             uint64_t need = (p + 1) << 12;
             if (need > MAX_RAM)
@@ -310,6 +354,15 @@ static int check_kx(struct rd *s, struct kxl_image *img)
     if (!k->ram_size || k->ram_size % 4096 || k->ram_size > MAX_RAM)
         return kxl_fail(s->ctx, -EINVAL, "%s: saved RAM size %llu is impossible", s->src,
                         (unsigned long long)k->ram_size);
+    const struct kxl_prologue *pro = &img->pro;
+    if (img->has_pro && (pro->ram_size != k->ram_size || pro->nr_vcpus != k->nr_vcpus ||
+                         pro->store_pfn != k->store_pfn || pro->console_pfn != k->console_pfn ||
+                         strncmp(pro->accel, k->accel, sizeof(pro->accel))))
+        return kxl_fail(s->ctx, -EINVAL, "%s: the kxen state does not match the stream's prologue",
+                        s->src);
+    if (img->fixed && k->ram_size != img->ram_size)
+        return kxl_fail(s->ctx, -EINVAL, "%s: saved RAM size %llu, the domain has %llu", s->src,
+                        (unsigned long long)k->ram_size, (unsigned long long)img->ram_size);
     for (uint64_t p = k->ram_size >> 12; p < img->ram_size >> 12; p++)
         if (img->data[p / 64] & (1ull << (p % 64)))
             return kxl_fail(s->ctx, -EINVAL, "%s has pages beyond its %llu MiB of RAM", s->src,
@@ -338,26 +391,37 @@ static int check_kx(struct rd *s, struct kxl_image *img)
     return 0;
 }
 
-int kxl__image_read(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
-                    struct kxl_image *img)
+int kxl__image_read_head(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
+                         struct kxl_image *img)
 {
     memset(img, 0, sizeof(*img));
     struct rd s = {ctx, r, source};
-    img->ram_size = 64ull << 20;
-    img->ram = mmap(NULL, img->ram_size, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    img->data = calloc((img->ram_size >> 12) / 8, 1);
-    if (img->ram == MAP_FAILED || !img->data) {
+    int rc = read_xl_header(&s, img);
+    if (!rc)
+        rc = read_stream_headers(&s, img);
+    if (rc)
+        kxl__image_free(img);
+    return rc;
+}
+
+int kxl__image_read_body(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
+                         struct kxl_image *img)
+{
+    struct rd s = {ctx, r, source};
+    if (!img->ram) { /* into memory of its own, grown with the highest page */
+        img->ram_size = 64ull << 20;
+        img->ram = mmap(NULL, img->ram_size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (img->ram == MAP_FAILED)
             img->ram = NULL;
+    }
+    if (!img->data)
+        img->data = calloc(((img->ram_size >> 12) + 63) / 64, 8);
+    if (!img->ram || !img->data) {
         kxl__image_free(img);
         return kxl_fail(ctx, -ENOMEM, "no memory to read %s", source);
     }
-    int rc = read_xl_header(&s, img);
-    if (!rc)
-        rc = read_stream_headers(&s);
-    if (!rc)
-        rc = read_libxc(&s, img);
+    int rc = read_libxc(&s, img);
     if (!rc)
         rc = read_libxl_tail(&s, img);
     if (!rc)
@@ -367,9 +431,16 @@ int kxl__image_read(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *sour
     return rc;
 }
 
+int kxl__image_read(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
+                    struct kxl_image *img)
+{
+    int rc = kxl__image_read_head(ctx, r, source, img);
+    return rc ? rc : kxl__image_read_body(ctx, r, source, img);
+}
+
 void kxl__image_free(struct kxl_image *img)
 {
-    if (img->ram)
+    if (img->ram && !img->fixed)
         munmap(img->ram, img->ram_size);
     free(img->config_text);
     free(img->kx);

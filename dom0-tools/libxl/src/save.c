@@ -38,7 +38,8 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
     int rc = kxl_xs_printf(ctx, XBT_NULL, p, "suspend");
     if (rc < 0)
         return kxl_fail(ctx, rc, "writing %s failed: %s", p, strerror(-rc));
-    for (int waited = 0; waited < KXL_SUSPEND_WAIT_MS; waited += 2) {
+    /* Polled finely: from the guest's suspend call on, every microsecond is downtime. */
+    for (uint64_t t0 = kxen_now_ns(); kxen_now_ns() - t0 < KXL_SUSPEND_WAIT_MS * 1000000ull;) {
         struct kxl_dominfo di;
         if ((rc = kxl_hv_getinfo(ctx, domid, false, &di)) < 0)
             return kxl_fail(ctx, rc, "domain %u went away while suspending", domid);
@@ -50,7 +51,7 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
                             "suspending",
                             domid, di.shutdown_reason);
         }
-        struct timespec ts = {0, 2 * 1000 * 1000};
+        struct timespec ts = {0, 100 * 1000};
         nanosleep(&ts, NULL);
     }
     kxl_xs_printf(ctx, XBT_NULL, p, "%s", "");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kxl_internal.h"
+#include "kxl_save.h"
 #include "xenstore.h"
 
 static void put_str(FILE *f, const char *s)
@@ -115,9 +116,13 @@ int kxl_domain_config_text(struct kxl_ctx *ctx, uint16_t domid, char **out)
     char *v = rd(ctx, "/local/domain/%u/image/os_type", domid);
     key_str(f, "type", v);
     free(v);
-    fprintf(f, "memory = %llu\nmaxmem = %llu\nvcpus = %u\n",
-            (unsigned long long)(di.memory_kb >> 10), (unsigned long long)(di.max_memory_kb >> 10),
-            di.nr_vcpus);
+    /* memory = the RAM it was built with (what a restore must build again), not what it
+     * holds after ballooning: the balloon travels in kxend's state. */
+    uint64_t ram = 0;
+    if (kxl__ram_size(ctx, domid, &ram) < 0)
+        ram = di.memory_kb << 10;
+    fprintf(f, "memory = %llu\nmaxmem = %llu\nvcpus = %u\n", (unsigned long long)(ram >> 20),
+            (unsigned long long)(di.max_memory_kb >> 10), di.nr_vcpus);
     static const char *const keys[][2] = {{"image/kernel", "kernel"},
                                           {"image/cmdline", "cmdline"},
                                           {"on_poweroff", "on_poweroff"},

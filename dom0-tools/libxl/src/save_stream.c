@@ -5,6 +5,7 @@
  * and END. Pages are read from the domain's memfd; zero pages go as XALLOC entries without
  * data. The domain must be suspended or paused by the caller (save.c). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -76,7 +77,24 @@ int kxl__write_pages(struct kxl_swriter *w, const uint8_t *ram, const uint64_t *
     return rc;
 }
 
-int kxl__write_header(struct kxl_swriter *w, const char *config_text)
+int kxl__prologue(struct kxl_ctx *ctx, uint16_t domid, uint64_t ram_size, struct kxl_prologue *pro)
+{
+    struct kxl_dominfo di;
+    int rc = kxl_hv_getinfo(ctx, domid, false, &di);
+    if (rc < 0)
+        return kxl_fail(ctx, rc, "domain %u does not exist", domid);
+    *pro = (struct kxl_prologue){.magic = KXL_PROLOGUE_MAGIC,
+                                 .version = KXL_PROLOGUE_VERSION,
+                                 .ram_size = ram_size,
+                                 .nr_vcpus = di.nr_vcpus,
+                                 .store_pfn = di.store_pfn,
+                                 .console_pfn = di.console_pfn};
+    snprintf(pro->accel, sizeof(pro->accel), "%s", kxl_accel(ctx));
+    return 0;
+}
+
+int kxl__write_header(struct kxl_swriter *w, const char *config_text,
+                      const struct kxl_prologue *pro)
 {
     uint32_t clen = (uint32_t)strlen(config_text) + 1;
     struct xl_save_header xh = {.byteorder = XL_SAVE_BYTEORDER,
@@ -97,6 +115,9 @@ int kxl__write_header(struct kxl_swriter *w, const char *config_text)
         rc = kxl_swriter_write(w, config_text, clen);
     if (!rc)
         rc = kxl_swriter_write(w, &lh, sizeof(lh));
+    struct libxl_emulator_hdr eh = {LIBXL_EMULATOR_UNKNOWN, KXL_PROLOGUE_INDEX};
+    if (!rc)
+        rc = rec(w, LIBXL_REC_EMULATOR_CONTEXT, &eh, sizeof(eh), pro, sizeof(*pro));
     if (!rc)
         rc = rec(w, LIBXL_REC_LIBXC_CONTEXT, NULL, 0, NULL, 0);
     if (!rc)
@@ -170,6 +191,24 @@ static uint64_t *data_pages(int fd, uint64_t size)
     return bm;
 }
 
+int kxl__ram_size(struct kxl_ctx *ctx, uint16_t domid, uint64_t *size)
+{
+    struct kxen_ctl_foreign_map a = {.domid = domid};
+    struct kxen_ctl_foreign_map_rep r;
+    uint32_t len = 0;
+    int fd = -1;
+    unsigned nfds = 1;
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_FOREIGN_MAP, &a, sizeof(a), NULL, 0, &r, sizeof(r),
+                           &len, &fd, &nfds);
+    if (rc == 0 && nfds >= 1)
+        close(fd);
+    if (rc == 0 && len < sizeof(r))
+        rc = -EPROTO;
+    if (rc == 0)
+        *size = r.ram_size;
+    return rc;
+}
+
 int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,
                  uint64_t **present)
 {
@@ -228,7 +267,10 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
         free(kx);
         return kxl_fail(ctx, rc, "cannot map the memory of domain %u: %s", domid, strerror(-rc));
     }
-    rc = kxl__write_header(w, config_text);
+    struct kxl_prologue pro;
+    rc = kxl__prologue(ctx, domid, size, &pro);
+    if (!rc)
+        rc = kxl__write_header(w, config_text, &pro);
     uint64_t pages = size >> 12, pfns[LIBXC_MAX_BATCH];
     for (uint64_t first = 0; first < pages && !rc; first += LIBXC_MAX_BATCH) {
         unsigned n = pages - first < LIBXC_MAX_BATCH ? (unsigned)(pages - first) : LIBXC_MAX_BATCH;

@@ -42,6 +42,19 @@ struct libxl_emulator_hdr {
     uint32_t id;
     uint32_t index;
 };
+/* kxen's prologue: an EMULATOR_CONTEXT record (id UNKNOWN, index 1) before LIBXC_CONTEXT that
+ * says what the domain needs, so a receiver builds it before the pages arrive and writes them
+ * straight into its memory. kxend's state (index 0) at the end must agree with it. */
+#define KXL_PROLOGUE_INDEX 1
+#define KXL_PROLOGUE_MAGIC 0x5250584bu /* "KXPR" */
+#define KXL_PROLOGUE_VERSION 1
+struct kxl_prologue {
+    uint32_t magic, version;
+    char accel[16];
+    uint64_t ram_size;
+    uint32_t nr_vcpus, pad;
+    uint64_t store_pfn, console_pfn;
+};
 
 /* ---- libxc stream v3 ---- */
 #define LIBXC_IHDR_MARKER 0xffffffffffffffffull

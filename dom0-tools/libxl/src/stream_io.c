@@ -4,6 +4,7 @@
  * writer of the same members produces, whatever the thread timing. The reader is zlib's
  * gzread, which follows member boundaries and reads a file without a gzip header as it is. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,15 @@ int kxl_swriter_write(struct kxl_swriter *w, const void *buf, size_t len)
     return 0;
 }
 
+int kxl_swriter_flush(struct kxl_swriter *w)
+{
+    if (w->err || !w->compress)
+        return w->err;
+    if (w->used < w->nr_slots && w->slots[w->used].in_len)
+        w->used++;
+    return w->err = flush_slots(w);
+}
+
 int kxl_swriter_close(struct kxl_swriter *w)
 {
     if (!w->err && w->compress) {
@@ -176,12 +186,21 @@ struct kxl_sreader {
     uint8_t *in, *out; /* framed: the current member and what it inflated to */
     size_t out_len, out_pos;
     bool ended;
+    int timeout_ms; /* framed: longest wait for the next byte, -1 = none */
 };
 
-static int read_all(int fd, void *buf, size_t len)
+int kxl_read_all(int fd, void *buf, size_t len, int timeout_ms)
 {
     uint8_t *p = buf;
     while (len) {
+        if (timeout_ms >= 0) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int pr = poll(&pfd, 1, timeout_ms);
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr <= 0)
+                return pr < 0 ? -errno : -ETIMEDOUT;
+        }
         ssize_t n = read(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -197,7 +216,7 @@ static int read_all(int fd, void *buf, size_t len)
 static int next_member(struct kxl_sreader *r)
 {
     uint32_t len;
-    int rc = read_all(r->fd, &len, sizeof(len));
+    int rc = kxl_read_all(r->fd, &len, sizeof(len), r->timeout_ms);
     if (rc)
         return rc;
     if (len == 0) {
@@ -206,7 +225,7 @@ static int next_member(struct kxl_sreader *r)
     }
     if (len > CHUNK + CHUNK / 8 + 1024)
         return -EBADMSG;
-    if ((rc = read_all(r->fd, r->in, len)))
+    if ((rc = kxl_read_all(r->fd, r->in, len, r->timeout_ms)))
         return rc;
     z_stream z = {0};
     if (inflateInit2(&z, 15 + 16) != Z_OK)
@@ -228,6 +247,7 @@ int kxl_sreader_open_framed(int fd, struct kxl_sreader **out)
     if (!r)
         return -ENOMEM;
     r->fd = fd;
+    r->timeout_ms = -1;
     r->in = malloc(CHUNK + CHUNK / 8 + 1024);
     r->out = malloc(CHUNK);
     if (!r->in || !r->out) {
@@ -236,6 +256,11 @@ int kxl_sreader_open_framed(int fd, struct kxl_sreader **out)
     }
     *out = r;
     return 0;
+}
+
+void kxl_sreader_set_timeout(struct kxl_sreader *r, int timeout_ms)
+{
+    r->timeout_ms = timeout_ms;
 }
 
 static int framed_read(struct kxl_sreader *r, uint8_t *buf, size_t len)

@@ -17,6 +17,9 @@ int kxl_swriter_open(int fd, bool compress, struct kxl_swriter **out);
  * reads past it. Always compressed. */
 int kxl_swriter_open_framed(int fd, bool compress, bool framed, struct kxl_swriter **out);
 int kxl_swriter_write(struct kxl_swriter *w, const void *buf, size_t len);
+/* Compresses and writes what is buffered now (a member per partly filled chunk), so the
+ * reader gets it without waiting for more: 0 or the first error. */
+int kxl_swriter_flush(struct kxl_swriter *w);
 /* Flushes what is buffered and frees w; the first error of any write, or 0. */
 int kxl_swriter_close(struct kxl_swriter *w);
 /* Bytes handed to write so far (before compression). */
@@ -28,6 +31,8 @@ int kxl_sreader_open(int fd, struct kxl_sreader **out);
  * ends inside, -EBADMSG when the compressed data is corrupt (CRC, format). */
 /* Reads the framed stream of kxl_swriter_open_framed from fd, and nothing after it. */
 int kxl_sreader_open_framed(int fd, struct kxl_sreader **out);
+/* A framed reader waits at most timeout_ms for each next byte (-ETIMEDOUT), -1 for ever. */
+void kxl_sreader_set_timeout(struct kxl_sreader *r, int timeout_ms);
 int kxl_sreader_read(struct kxl_sreader *r, void *buf, size_t len);
 /* 1 when nothing follows (the stream ended), 0 when bytes follow, or -errno. */
 int kxl_sreader_at_end(struct kxl_sreader *r);
@@ -36,5 +41,8 @@ void kxl_sreader_close(struct kxl_sreader *r);
 /* All len bytes to fd, retrying on EINTR and short writes: 0, -errno, or -EIO when write
  * makes no progress. */
 int kxl_write_all(int fd, const void *buf, size_t len);
+/* All len bytes from fd, retrying on EINTR and short reads: 0, -errno, -EPIPE at the end of
+ * the file, or -ETIMEDOUT when no byte came for timeout_ms (-1: wait for ever). */
+int kxl_read_all(int fd, void *buf, size_t len, int timeout_ms);
 
 #endif

@@ -68,6 +68,7 @@ enum kxen_ctl_op {
     KXEN_CTL_GNTTAB_UNMAP = 98,
     KXEN_CTL_GNTTAB_COPY = 99,           /* batched, executed by kxend */
     KXEN_CTL_GNTTAB_GRANT_FOREIGN = 100, /* toolstack: seed reserved entries (store/console) */
+    KXEN_CTL_FOREIGN_WRITABLE = 101,     /* pages a client maps writable: dirty while held */
 
     /* Save, restore, migration: 128..159 (hypervisor/kxend/ctl_save.c; payloads in
      * kxen/ctl_save.h) */
@@ -75,6 +76,7 @@ enum kxen_ctl_op {
     KXEN_CTL_RESTORE_BEGIN = 129,
     KXEN_CTL_DIRTY_LOG = 130,
     KXEN_CTL_DOMAIN_RESUME = 131,
+    KXEN_CTL_DOMAIN_TIMES = 132, /* when the vCPUs stopped, and first ran after an unpause */
 
     /* Emulated machines (HVM): 160..191 (hypervisor/kxend/ctl_hvm.c; kxen/ctl_hvm.h) */
     KXEN_CTL_HVM_BUILD = 160,

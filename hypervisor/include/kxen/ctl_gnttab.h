@@ -89,4 +89,22 @@ struct kxen_ctl_gnttab_grant_foreign {
     uint64_t gfn;
 };
 
+/* FOREIGN_WRITABLE: the client maps (HOLD) or has unmapped (RELEASE) these pages of <domid>
+ * writable through its FOREIGN_MAP memfd. kxend cannot see such writes, so a dirty log counts
+ * every held page dirty at each collect, and once more at its release (and when the
+ * connection goes). A mapping is named by the client's cookie (its address); HOLD with the
+ * same cookie adds pages, RELEASE drops them all. */
+#define KXEN_FOREIGN_HOLD 1
+#define KXEN_FOREIGN_RELEASE 2
+#define KXEN_CTL_FOREIGN_MAX_PFNS 16384u
+struct kxen_ctl_foreign_writable {
+    uint16_t domid;
+    uint16_t pad;
+    uint32_t cmd;   /* KXEN_FOREIGN_* */
+    uint32_t count; /* HOLD: 1 .. KXEN_CTL_FOREIGN_MAX_PFNS pfns follow; RELEASE: 0 */
+    uint32_t pad2;
+    uint64_t cookie;
+    uint64_t pfns[];
+};
+
 #endif

@@ -43,10 +43,11 @@ struct kxen_save_rec {
 };
 
 /* Record types (each subsystem's own; a loader ignores none: an unknown type is refused). */
-#define KXEN_SREC_DOMAIN 1 /* struct kxen_srec_domain */
-#define KXEN_SREC_VCPU 2   /* struct kxen_srec_vcpu, instance = vCPU id */
-#define KXEN_SREC_EVTCHN 3 /* struct kxen_srec_evtchn_port[] (bound ports only) */
-#define KXEN_SREC_GNTTAB 4 /* struct kxen_srec_gnttab */
+#define KXEN_SREC_DOMAIN 1   /* struct kxen_srec_domain */
+#define KXEN_SREC_VCPU 2     /* struct kxen_srec_vcpu, instance = vCPU id */
+#define KXEN_SREC_EVTCHN 3   /* struct kxen_srec_evtchn_port[] (bound ports only) */
+#define KXEN_SREC_GNTTAB 4   /* struct kxen_srec_gnttab */
+#define KXEN_SREC_BALLOON 16 /* struct kxen_srec_balloon_run[]: pages given back */
 
 struct kxen_srec_domain {
     uint64_t start_info_pfn, shared_info_pfn, gnttab_base_pfn, reserved_base_pfn;
@@ -88,6 +89,10 @@ struct kxen_srec_evtchn_port {
     uint16_t remote_dom;
     uint32_t remote_port;
     uint32_t virq, virq_vcpu, notify_vcpu;
+};
+
+struct kxen_srec_balloon_run {
+    uint64_t first_pfn, count;
 };
 
 struct kxen_srec_gnttab {
@@ -133,6 +138,14 @@ struct kxen_ctl_dirty_log {
 struct kxen_ctl_dirty_rep {
     uint64_t first_pfn, nr_pages;
     uint64_t nr_dirty;
+};
+
+/* KXEN_CTL_DOMAIN_TIMES (privileged): struct kxen_ctl_domid_arg. Reply: when a pause or a
+ * suspend last stopped the domain's vCPUs, and when one first entered the guest after the
+ * last unpause (0: not yet), in CLOCK_REALTIME ns: a migration's downtime is the destination's
+ * first_entry_ns minus the source's stop_ns. */
+struct kxen_ctl_domain_times {
+    uint64_t stop_ns, first_entry_ns;
 };
 
 #endif

@@ -154,6 +154,11 @@ struct domain {
     /* Dirty tracking for save/migrate: one bit per page, set by guest writes (accelerator)
      * and by kxend's own writes through guest_mem.c. NULL when tracking is off. */
     _Atomic uint64_t *dirty_bitmap;
+    /* Migration downtime as the guest sees it (CLOCK_REALTIME ns, comparable between the
+     * hosts' kxends): when a pause or suspend last stopped its vCPUs, and the first vCPU
+     * entry after the last unpause (stamp_entry armed by the unpause). */
+    _Atomic uint64_t stop_ns, first_entry_ns;
+    _Atomic bool stamp_entry;
     /* Ballooning (memory_op.c): one bit per page the guest gave back with
      * XENMEM_decrease_reservation (a hole in the memfd until populate_physmap returns it),
      * and their count; the domain holds ram_size - nr_ballooned pages. Under lock. */

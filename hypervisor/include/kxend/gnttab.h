@@ -45,7 +45,8 @@ int gnttab_dom0_copy_gref(uint16_t sdom, uint32_t sref, uint16_t soff, uint16_t 
 /* __HYPERVISOR_grant_table_op (registered; named here for the unit tests). */
 extern const struct hypercall_family gnttab_hypercall;
 
-/* Marks dirty (guest_mark_dirty) every page of d that dom0 holds mapped writable. */
-void gnttab_dom0_mark_mapped(struct domain *d);
+/* Marks dirty (guest_mark_dirty) every page of d that dom0 or another domain holds mapped
+ * writable through a grant. */
+void gnttab_mark_writable(struct domain *d);
 
 #endif

@@ -23,4 +23,8 @@ int copy_to_guest_phys(struct domain *d, uint64_t gpa, const void *src, size_t l
 /* Records kxend's own writes for dirty tracking (copy_to_* call it already). */
 void guest_mark_dirty(struct domain *d, uint64_t gpa, uint64_t len);
 
+/* Marks dirty every page of d that a dom0 client declared mapped writable through its
+ * foreign mapping (KXEN_CTL_FOREIGN_WRITABLE; foreign_writable.c). */
+void foreign_writable_mark(struct domain *d);
+
 #endif

@@ -175,6 +175,9 @@ struct kxl_migrate_stats {
     uint64_t pages_per_round[KXL_MIGRATE_MAX_ROUNDS];
     uint64_t suspend_ns;  /* when the guest was suspended (CLOCK_MONOTONIC) */
     uint64_t downtime_ns; /* suspend to the receiver's report that its copy runs */
+    /* The guest's downtime as the two kxends saw it: its last instruction here (pause or
+     * suspend) to its first on the destination; 0 when the receiver did not say. */
+    uint64_t guest_downtime_ns;
     uint64_t total_ns;
 };
 /* Xen's handshake messages (banner without its NUL, the others with it). */
@@ -184,8 +187,11 @@ extern const char kxl_migrate_banner[], kxl_migrate_ready[], kxl_migrate_go[], k
 int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
                             int send_fd, int recv_fd, struct kxl_migrate_stats *ms);
 /* The receiving side: banner, stream, the domain built paused as NAME--incoming, then renamed
- * and unpaused (unless paused) when the sender clears it; destroyed if the sender does not. */
+ * and unpaused (unless paused) when the sender clears it; destroyed if the sender does not.
+ * A sender silent for idle_timeout_s seconds (0: no bound) is given up: -ETIMEDOUT, nothing
+ * left behind. */
 int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bool paused,
-                               uint16_t *domid_out, struct kxl_domain_config *dc_out);
+                               unsigned idle_timeout_s, uint16_t *domid_out,
+                               struct kxl_domain_config *dc_out);
 
 #endif

@@ -93,8 +93,8 @@ int kvm_map_foreign_page(struct domain *d, uint64_t gpa, void *host, bool writab
         return i;
     struct kvm_foreign_slot *s = &kd->foreign[i];
     if (!s->hva) {
-        void *p = mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        void *p =
+            mmap(NULL, KXEN_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return -errno;
         s->hva = p;

@@ -90,6 +90,7 @@ void blkfront_ring_teardown(struct blkfront *dev, uint64_t deadline_ns)
     for (unsigned i = 0; i < dev->nr_persistent; i++)
         release_grant(dev, dev->persistent[i].ref, deadline_ns);
     dev->nr_persistent = 0;
+    memset(dev->persistent_hash, 0, sizeof(dev->persistent_hash));
 }
 
 static void complete(struct blkfront *dev, unsigned s, int16_t status, uint64_t deadline_ns)
@@ -123,23 +124,45 @@ static int find_slot(const struct blkfront *dev)
     return -XEN_EBUSY;
 }
 
+/* The persistent grants are looked up for every page of every request (256 for 1 MiB): a
+ * hash on the frame, not a scan of up to BLKFRONT_MAX_PERSISTENT entries each time. */
+static unsigned persistent_slot(unsigned long frame)
+{
+    return (unsigned)((frame * 0x9e3779b97f4a7c15ull) >> 40) % BLKFRONT_PERSISTENT_HASH;
+}
+
+/* The entry's index + 1 when frame is there, else 0 with *free the probe's end. */
+static unsigned persistent_find(const struct blkfront *dev, unsigned long frame, unsigned *free)
+{
+    unsigned h = persistent_slot(frame);
+    while (dev->persistent_hash[h]) {
+        unsigned i = dev->persistent_hash[h];
+        if (dev->persistent[i - 1].frame == frame)
+            return i;
+        h = (h + 1) % BLKFRONT_PERSISTENT_HASH;
+    }
+    *free = h;
+    return 0;
+}
+
 /* A grant for one data frame: a kept persistent one when the backend maps those, else a new
  * transient one recorded in the slot. */
 static int grant_frame(struct blkfront *dev, struct blkfront_slot *slot, unsigned long frame,
                        bool readonly, grant_ref_t *ref)
 {
     if (dev->info.persistent) {
-        for (unsigned i = 0; i < dev->nr_persistent; i++)
-            if (dev->persistent[i].frame == frame) {
-                *ref = dev->persistent[i].ref;
-                return 0;
-            }
+        unsigned h, i = persistent_find(dev, frame, &h);
+        if (i) {
+            *ref = dev->persistent[i - 1].ref;
+            return 0;
+        }
         if (dev->nr_persistent < BLKFRONT_MAX_PERSISTENT) {
             int rc = gnttab_grant_access(dev->backend_id, frame, false, ref);
             if (rc)
                 return rc;
             dev->persistent[dev->nr_persistent++] =
                 (struct blkfront_persistent){.frame = frame, .ref = *ref};
+            dev->persistent_hash[h] = (uint16_t)dev->nr_persistent;
             return 0;
         }
     }

@@ -42,6 +42,10 @@ struct blkback_ring {
     bool dead; /* the frontend broke the protocol on this ring */
     struct blkback_pgrant *pgrants;
     unsigned int nr_pgrants, max_pgrants;
+    /* Open-addressed index of pgrants by gref (index + 1, 0 = free), a power of two at
+     * least twice max_pgrants: every segment of every request is looked up. */
+    unsigned int *pg_index;
+    unsigned int pg_index_size;
 };
 
 struct blkback_dev {

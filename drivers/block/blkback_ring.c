@@ -72,10 +72,33 @@ static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
     return i ? r->pgrants[i - 1].addr : NULL;
 }
 
-static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr)
+static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr, bool batched)
 {
-    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr};
+    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr, batched};
     r->pg_index[pgrant_slot(r, gref)] = r->nr_pgrants;
+}
+
+/* The grefs of io not yet kept, mapped with one call and kept as one batch (unmapped whole
+ * when the ring goes): a request's first use of its buffers costs one map, not one per page.
+ * Nothing happens when the map fails (a bad gref among them, no room for a run of pages in a
+ * driver domain's window): the caller maps them one by one and meets the error there. */
+static void map_fresh_batch(struct blkback_ring *r, struct blkback_io *io)
+{
+    struct xenbus_platform *p = ring_platform(r);
+    uint32_t *fresh = malloc(io->nr_segs * sizeof(*fresh));
+    unsigned int n = 0;
+    for (unsigned int i = 0; fresh && i < io->nr_segs; i++)
+        if (!pgrant_find(r, io->segs[i].gref) && r->nr_pgrants + n < r->max_pgrants)
+            fresh[n++] = io->segs[i].gref;
+    void *a;
+    if (n > 1 && r->nr_pg_batches < r->max_pgrants &&
+        p->ops->gnttab_map(p, ring_domid(r), n, fresh, false, &a) == 0) {
+        r->pg_batches[r->nr_pg_batches++] = (struct blkback_pg_batch){a, n};
+        for (unsigned int k = 0; k < n; k++) /* a gref named twice keeps its first page */
+            if (!pgrant_find(r, fresh[k]))
+                pgrant_add(r, fresh[k], (char *)a + (size_t)k * BLKBACK_PAGE, true);
+    }
+    free(fresh);
 }
 
 /* Persistent: each gref mapped once (read-write, as blkfront grants them) and kept until the
@@ -83,6 +106,7 @@ static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr)
 static int map_persistent(struct blkback_ring *r, struct blkback_io *io, bool readonly, void **page)
 {
     struct xenbus_platform *p = ring_platform(r);
+    map_fresh_batch(r, io);
     for (unsigned int i = 0; i < io->nr_segs; i++) {
         grant_ref_t g = io->segs[i].gref;
         void *a = pgrant_find(r, g);
@@ -90,7 +114,7 @@ static int map_persistent(struct blkback_ring *r, struct blkback_io *io, bool re
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, false, &a);
             if (rc)
                 return rc;
-            pgrant_add(r, g, a);
+            pgrant_add(r, g, a, false);
         } else if (!a) {
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, readonly, &a);
             if (rc)
@@ -339,7 +363,8 @@ int blkback_ring_connect(struct blkback_ring *r, uint32_t domid, const uint32_t 
             r->pg_index_size *= 2;
         r->pgrants = calloc(r->max_pgrants, sizeof(*r->pgrants));
         r->pg_index = calloc(r->pg_index_size, sizeof(*r->pg_index));
-        if (!r->pgrants || !r->pg_index)
+        r->pg_batches = calloc(r->max_pgrants, sizeof(*r->pg_batches));
+        if (!r->pgrants || !r->pg_index || !r->pg_batches)
             return -ENOMEM;
     }
     int rc = p->ops->gnttab_map(p, domid, nr_pages, refs, false, &r->sring);
@@ -376,7 +401,13 @@ void blkback_ring_disconnect(struct blkback_ring *r)
         xenbus_evtchn_unbind(p, (uint32_t)r->port);
     r->port = -1;
     for (unsigned int i = 0; i < r->nr_pgrants; i++)
-        p->ops->gnttab_unmap(p, r->pgrants[i].addr, 1);
+        if (!r->pgrants[i].batched)
+            p->ops->gnttab_unmap(p, r->pgrants[i].addr, 1);
+    for (unsigned int i = 0; i < r->nr_pg_batches; i++)
+        p->ops->gnttab_unmap(p, r->pg_batches[i].addr, r->pg_batches[i].count);
+    free(r->pg_batches);
+    r->pg_batches = NULL;
+    r->nr_pg_batches = 0;
     free(r->pgrants);
     r->pgrants = NULL;
     r->nr_pgrants = 0;

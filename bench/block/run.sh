@@ -29,7 +29,12 @@ bench_accel() {
     echo "  $accel: not available on this host"; kxen-services stop >/dev/null 2>&1; rm -rf "$rundir"; return
   fi
   img=$rundir/disk.img
+  # Written through once, so that neither side's writes pay the file system's conversion of
+  # fallocated (unwritten) extents: the guest's pass runs first and would otherwise pay it
+  # alone (a first 1 MiB O_DIRECT write pass on ext4 ran at a third of the second's speed).
   fallocate -l "${mib}M" "$img"
+  dd if=/dev/zero of="$img" bs=1M count="$mib" conv=notrunc oflag=direct status=none 2>/dev/null ||
+    dd if=/dev/zero of="$img" bs=1M count="$mib" conv=notrunc status=none
   printf 'name = "blkbench"\nkernel = "%s"\nmemory = 32\nextra = "mode=bench ops=%s seqdepth=%s %s"\ndisk = [ "%s,raw,xvda,rw" ]\n' \
     "$G" "$ops" "$seqdepth" "$extra" "$img" >"$rundir/g.cfg"
   xl create -q "$rundir/g.cfg" && id=$(xl domid blkbench)

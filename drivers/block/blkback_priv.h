@@ -28,6 +28,13 @@ struct blkback {
 struct blkback_pgrant {
     grant_ref_t gref;
     void *addr;
+    bool batched; /* a page of one of pg_batches, unmapped with it */
+};
+
+/* Persistent grants first used by one request, mapped with one call. */
+struct blkback_pg_batch {
+    void *addr;
+    unsigned int count;
 };
 
 struct blkback_ring {
@@ -42,6 +49,12 @@ struct blkback_ring {
     bool dead; /* the frontend broke the protocol on this ring */
     struct blkback_pgrant *pgrants;
     unsigned int nr_pgrants, max_pgrants;
+    /* Open-addressed index of pgrants by gref (index + 1, 0 = free), a power of two at
+     * least twice max_pgrants: every segment of every request is looked up. */
+    unsigned int *pg_index;
+    unsigned int pg_index_size;
+    struct blkback_pg_batch *pg_batches;
+    unsigned int nr_pg_batches;
 };
 
 struct blkback_dev {

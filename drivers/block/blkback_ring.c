@@ -25,24 +25,80 @@ static uint32_t ring_domid(struct blkback_ring *r)
     return r->bd->xdev->frontend_id;
 }
 
-static void respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status)
+/* Puts a response on the ring without publishing it (push_responses does). */
+static void put_response(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status)
 {
     struct blkif_response rsp = {.id = id, .operation = op, .status = status};
-    int notify;
     RING_BACK_PUT_RESPONSE(&r->back, &rsp);
+}
+
+/* Publishes the responses put so far; one event for all of them, and only when the frontend
+ * asked for one (rsp_event), as Linux's blkback does per batch. */
+static void push_responses(struct blkback_ring *r)
+{
+    int notify;
     RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->back, notify);
     if (notify && r->port >= 0)
         ring_platform(r)->ops->evtchn_notify(ring_platform(r), (uint32_t)r->port);
 }
 
+static void respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status)
+{
+    put_response(r, id, op, status);
+    push_responses(r);
+}
+
 /* ---- Grants ---------------------------------------------------------------------------------- */
+
+static unsigned int pgrant_hash(const struct blkback_ring *r, grant_ref_t gref)
+{
+    return (unsigned int)(((uint64_t)gref * 0x9e3779b97f4a7c15ull) >> 32) & (r->pg_index_size - 1);
+}
+
+/* The slot of gref in pg_index: its entry, or the free slot where it would go. */
+static unsigned int pgrant_slot(const struct blkback_ring *r, grant_ref_t gref)
+{
+    unsigned int h = pgrant_hash(r, gref);
+    while (r->pg_index[h] && r->pgrants[r->pg_index[h] - 1].gref != gref)
+        h = (h + 1) & (r->pg_index_size - 1);
+    return h;
+}
 
 static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
 {
-    for (unsigned int i = 0; i < r->nr_pgrants; i++)
-        if (r->pgrants[i].gref == gref)
-            return r->pgrants[i].addr;
-    return NULL;
+    if (!r->nr_pgrants)
+        return NULL;
+    unsigned int i = r->pg_index[pgrant_slot(r, gref)];
+    return i ? r->pgrants[i - 1].addr : NULL;
+}
+
+static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr, bool batched)
+{
+    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr, batched};
+    r->pg_index[pgrant_slot(r, gref)] = r->nr_pgrants;
+}
+
+/* The grefs of io not yet kept, mapped with one call and kept as one batch (unmapped whole
+ * when the ring goes): a request's first use of its buffers costs one map, not one per page.
+ * Nothing happens when the map fails (a bad gref among them, no room for a run of pages in a
+ * driver domain's window): the caller maps them one by one and meets the error there. */
+static void map_fresh_batch(struct blkback_ring *r, struct blkback_io *io)
+{
+    struct xenbus_platform *p = ring_platform(r);
+    uint32_t *fresh = malloc(io->nr_segs * sizeof(*fresh));
+    unsigned int n = 0;
+    for (unsigned int i = 0; fresh && i < io->nr_segs; i++)
+        if (!pgrant_find(r, io->segs[i].gref) && r->nr_pgrants + n < r->max_pgrants)
+            fresh[n++] = io->segs[i].gref;
+    void *a;
+    if (n > 1 && r->nr_pg_batches < r->max_pgrants &&
+        p->ops->gnttab_map(p, ring_domid(r), n, fresh, false, &a) == 0) {
+        r->pg_batches[r->nr_pg_batches++] = (struct blkback_pg_batch){a, n};
+        for (unsigned int k = 0; k < n; k++) /* a gref named twice keeps its first page */
+            if (!pgrant_find(r, fresh[k]))
+                pgrant_add(r, fresh[k], (char *)a + (size_t)k * BLKBACK_PAGE, true);
+    }
+    free(fresh);
 }
 
 /* Persistent: each gref mapped once (read-write, as blkfront grants them) and kept until the
@@ -50,6 +106,7 @@ static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
 static int map_persistent(struct blkback_ring *r, struct blkback_io *io, bool readonly, void **page)
 {
     struct xenbus_platform *p = ring_platform(r);
+    map_fresh_batch(r, io);
     for (unsigned int i = 0; i < io->nr_segs; i++) {
         grant_ref_t g = io->segs[i].gref;
         void *a = pgrant_find(r, g);
@@ -57,7 +114,7 @@ static int map_persistent(struct blkback_ring *r, struct blkback_io *io, bool re
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, false, &a);
             if (rc)
                 return rc;
-            r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){g, a};
+            pgrant_add(r, g, a, false);
         } else if (!a) {
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, readonly, &a);
             if (rc)
@@ -251,29 +308,45 @@ static void ring_event(void *ctx, uint32_t port)
     ring_process(ctx);
 }
 
+/* Responses are pushed per run of completions of one ring: a ring's responses are published
+ * (one event) before the next completion of another ring is taken, and before ring_process
+ * runs, which may close the device and reap from inside (so no completion is held here
+ * across it). */
 int blkback_reap(struct blkback *bb)
 {
     uint64_t cnt;
     int n = 0;
+    struct blkback_ring *unpushed = NULL;
     (void)!read(bb->done_fd, &cnt, sizeof(cnt));
     for (;;) {
         pthread_mutex_lock(&bb->done_lock);
         struct blkback_io *io = bb->done_head;
-        if (io) {
+        bool other = io && unpushed && io->ring != unpushed;
+        if (io && !other) {
             bb->done_head = io->next;
             if (!bb->done_head)
                 bb->done_tail = NULL;
         }
         pthread_mutex_unlock(&bb->done_lock);
-        if (!io)
-            return n;
+        if (!io || other) {
+            if (unpushed) {
+                push_responses(unpushed);
+                /* requests may wait for the slots these freed; the ring may be freed */
+                ring_process(unpushed);
+                unpushed = NULL;
+            }
+            if (!io)
+                return n;
+            continue;
+        }
         struct blkback_ring *r = io->ring;
         unmap_io(r, io);
-        respond(r, io->req.id, io->req.op, io->sio.result == 0 ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR);
+        put_response(r, io->req.id, io->req.op,
+                     io->sio.result == 0 ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR);
         free(io);
         r->inflight--;
         n++;
-        ring_process(r); /* requests may wait for the slot this one freed; r may be freed */
+        unpushed = r;
     }
 }
 
@@ -285,8 +358,13 @@ int blkback_ring_connect(struct blkback_ring *r, uint32_t domid, const uint32_t 
     struct xenbus_platform *p = ring_platform(r);
     r->port = -1;
     if (r->max_pgrants) {
+        r->pg_index_size = 2;
+        while (r->pg_index_size < 2 * r->max_pgrants)
+            r->pg_index_size *= 2;
         r->pgrants = calloc(r->max_pgrants, sizeof(*r->pgrants));
-        if (!r->pgrants)
+        r->pg_index = calloc(r->pg_index_size, sizeof(*r->pg_index));
+        r->pg_batches = calloc(r->max_pgrants, sizeof(*r->pg_batches));
+        if (!r->pgrants || !r->pg_index || !r->pg_batches)
             return -ENOMEM;
     }
     int rc = p->ops->gnttab_map(p, domid, nr_pages, refs, false, &r->sring);
@@ -323,10 +401,18 @@ void blkback_ring_disconnect(struct blkback_ring *r)
         xenbus_evtchn_unbind(p, (uint32_t)r->port);
     r->port = -1;
     for (unsigned int i = 0; i < r->nr_pgrants; i++)
-        p->ops->gnttab_unmap(p, r->pgrants[i].addr, 1);
+        if (!r->pgrants[i].batched)
+            p->ops->gnttab_unmap(p, r->pgrants[i].addr, 1);
+    for (unsigned int i = 0; i < r->nr_pg_batches; i++)
+        p->ops->gnttab_unmap(p, r->pg_batches[i].addr, r->pg_batches[i].count);
+    free(r->pg_batches);
+    r->pg_batches = NULL;
+    r->nr_pg_batches = 0;
     free(r->pgrants);
     r->pgrants = NULL;
     r->nr_pgrants = 0;
+    free(r->pg_index);
+    r->pg_index = NULL;
     if (r->sring)
         p->ops->gnttab_unmap(p, r->sring, r->nr_pages);
     r->sring = NULL;

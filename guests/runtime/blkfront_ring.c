@@ -90,7 +90,7 @@ void blkfront_ring_teardown(struct blkfront *dev, uint64_t deadline_ns)
     for (unsigned i = 0; i < dev->nr_persistent; i++)
         release_grant(dev, dev->persistent[i].ref, deadline_ns);
     dev->nr_persistent = 0;
-    memset(dev->persistent_index, 0, sizeof(dev->persistent_index));
+    memset(dev->persistent_hash, 0, sizeof(dev->persistent_hash));
 }
 
 static void complete(struct blkfront *dev, unsigned s, int16_t status, uint64_t deadline_ns)
@@ -124,15 +124,25 @@ static int find_slot(const struct blkfront *dev)
     return -XEN_EBUSY;
 }
 
-/* The index slot of frame: where it is, or the free slot where it would go. The index is
- * never full (twice the entries it can hold), so the probe ends. A linear scan of the kept
- * grants cost a 1 MiB request 256 scans of up to 1024 entries. */
-static unsigned persistent_slot(const struct blkfront *dev, unsigned long frame)
+/* The persistent grants are looked up for every page of every request (256 for 1 MiB): a
+ * hash on the frame, not a scan of up to BLKFRONT_MAX_PERSISTENT entries each time. */
+static unsigned persistent_slot(unsigned long frame)
 {
-    unsigned h = (unsigned)((frame * 0x9e3779b97f4a7c15ull) >> 53) % BLKFRONT_PERSISTENT_HASH;
-    while (dev->persistent_index[h] && dev->persistent[dev->persistent_index[h] - 1].frame != frame)
+    return (unsigned)((frame * 0x9e3779b97f4a7c15ull) >> 40) % BLKFRONT_PERSISTENT_HASH;
+}
+
+/* The entry's index + 1 when frame is there, else 0 with *free the probe's end. */
+static unsigned persistent_find(const struct blkfront *dev, unsigned long frame, unsigned *free)
+{
+    unsigned h = persistent_slot(frame);
+    while (dev->persistent_hash[h]) {
+        unsigned i = dev->persistent_hash[h];
+        if (dev->persistent[i - 1].frame == frame)
+            return i;
         h = (h + 1) % BLKFRONT_PERSISTENT_HASH;
-    return h;
+    }
+    *free = h;
+    return 0;
 }
 
 /* A grant for one data frame: a kept persistent one when the backend maps those, else a new
@@ -141,9 +151,9 @@ static int grant_frame(struct blkfront *dev, struct blkfront_slot *slot, unsigne
                        bool readonly, grant_ref_t *ref)
 {
     if (dev->info.persistent) {
-        unsigned h = persistent_slot(dev, frame);
-        if (dev->persistent_index[h]) {
-            *ref = dev->persistent[dev->persistent_index[h] - 1].ref;
+        unsigned h, i = persistent_find(dev, frame, &h);
+        if (i) {
+            *ref = dev->persistent[i - 1].ref;
             return 0;
         }
         if (dev->nr_persistent < BLKFRONT_MAX_PERSISTENT) {
@@ -152,7 +162,7 @@ static int grant_frame(struct blkfront *dev, struct blkfront_slot *slot, unsigne
                 return rc;
             dev->persistent[dev->nr_persistent++] =
                 (struct blkfront_persistent){.frame = frame, .ref = *ref};
-            dev->persistent_index[h] = (uint16_t)dev->nr_persistent;
+            dev->persistent_hash[h] = (uint16_t)dev->nr_persistent;
             return 0;
         }
     }

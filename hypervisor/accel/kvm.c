@@ -43,44 +43,6 @@ static int kvm_set_slot(struct domain *d, uint32_t flags)
     return 0;
 }
 
-static int kvm_map_foreign_page(struct domain *d, uint64_t gpa, void *host, bool writable)
-{
-    struct kvm_dom *kd = kvm_dom_of(d);
-    unsigned i = 0;
-    while (i < KXEN_ACCEL_MAX_FOREIGN && kd->foreign_gpa[i])
-        i++;
-    if (i == KXEN_ACCEL_MAX_FOREIGN)
-        return -ENOSPC;
-    /* Read-only: KVM turns writes into MMIO exits, which io_mmio_access drops. */
-    struct kvm_userspace_memory_region r = {
-        .slot = KXEN_KVM_FOREIGN_SLOT0 + i,
-        .flags = writable ? 0 : KVM_MEM_READONLY,
-        .guest_phys_addr = gpa,
-        .memory_size = KXEN_PAGE_SIZE,
-        .userspace_addr = (uint64_t)(uintptr_t)host,
-    };
-    if (ioctl(kd->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-        return -errno;
-    kd->foreign_gpa[i] = gpa;
-    return 0;
-}
-
-static void kvm_unmap_foreign_page(struct domain *d, uint64_t gpa)
-{
-    struct kvm_dom *kd = kvm_dom_of(d);
-    for (unsigned i = 0; i < KXEN_ACCEL_MAX_FOREIGN; i++) {
-        if (!gpa || kd->foreign_gpa[i] != gpa)
-            continue;
-        /* Size 0 deletes the slot; KVM zaps the guest's mappings of it before returning. */
-        struct kvm_userspace_memory_region r = {.slot = KXEN_KVM_FOREIGN_SLOT0 + i,
-                                                .guest_phys_addr = gpa};
-        if (ioctl(kd->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-            log_err("kvm: dom%u: removing the grant slot at %#llx: %s", d->domid,
-                    (unsigned long long)gpa, strerror(errno));
-        kd->foreign_gpa[i] = 0;
-    }
-}
-
 /* Guest writes to the hypercall MSR exit to kxend (KVM_EXIT_X86_WRMSR); everything else stays
  * with KVM. A clear bit in a write range means "deny in the kernel, ask userspace". */
 static int kvm_install_msr_filter(struct kvm_dom *kd)
@@ -125,6 +87,7 @@ static void kvm_domain_destroy(struct domain *d)
         return;
     if (kd->vm_fd >= 0)
         close(kd->vm_fd);
+    kvm_foreign_release(kd);
     if (kd->sys_fd >= 0)
         close(kd->sys_fd);
     free(kd->supported);

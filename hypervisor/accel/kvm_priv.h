@@ -33,6 +33,15 @@
 /* The registered ops (kvm.c); named for tests/kvm-under-tcg, which drives them directly. */
 extern const struct accel_ops accel_kvm_ops;
 
+/* One foreign page's memory slot: registered at gpa (0 = never; gpa 0 is RAM, never
+ * foreign) over the host page hva, live while a map holds it, parked between maps. */
+struct kvm_foreign_slot {
+    uint64_t gpa;
+    void *hva;
+    bool writable;
+    bool live;
+};
+
 struct kvm_dom {
     int sys_fd; /* /dev/kvm */
     int vm_fd;
@@ -40,9 +49,8 @@ struct kvm_dom {
     bool sync_regs;               /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
     struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID, filtered into each vCPU */
     uint32_t slot_flags;          /* KVM_MEM_LOG_DIRTY_PAGES while logging */
-    /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i maps foreign_gpa[i], 0 = free
-     * (gpa 0 is RAM, never foreign). */
-    uint64_t foreign_gpa[KXEN_ACCEL_MAX_FOREIGN];
+    /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i (kvm_foreign.c). */
+    struct kvm_foreign_slot foreign[KXEN_ACCEL_MAX_FOREIGN];
     bool lapic; /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */
     /* KVM's Xen support (kvm_xen.c): xen = vmcall/vmmcall exit as KVM_EXIT_XEN; xen_evtchn =
      * sends go through KVM_XEN_HVM_EVTCHN_SEND. xen_shinfo_gpa is the shared_info KVM
@@ -83,6 +91,12 @@ static inline struct kvm_vcpu *kvm_vcpu_of(struct vcpu *v)
 {
     return v->accel_priv;
 }
+
+/* kvm_foreign.c */
+int kvm_map_foreign_page(struct domain *d, uint64_t gpa, void *host, bool writable);
+void kvm_unmap_foreign_page(struct domain *d, uint64_t gpa);
+/* Unmaps the slots' host pages (the VM is gone). */
+void kvm_foreign_release(struct kvm_dom *kd);
 
 /* kvm_run.c */
 int kvm_accel_start(struct domain *d);

@@ -28,8 +28,8 @@
 /* Persistently granted frames per device: at most what blkback keeps per ring (1056), so
  * a frame it keeps mapped is one we never revoke. */
 #define BLKFRONT_MAX_PERSISTENT 1024
-/* Open-addressed index of the persistent grants by frame (twice their number: short probes). */
-#define BLKFRONT_PERSISTENT_HASH 2048
+/* Open-addressed index of the persistent frames: twice their number keeps probes short. */
+#define BLKFRONT_PERSISTENT_HASH (2 * BLKFRONT_MAX_PERSISTENT)
 
 struct blkfront_config {
     unsigned ring_page_order;       /* wanted; min with the backend's max-ring-page-order */
@@ -111,8 +111,8 @@ struct blkfront {
     unsigned inflight;
     struct blkfront_persistent persistent[BLKFRONT_MAX_PERSISTENT];
     unsigned nr_persistent;
-    uint16_t persistent_index[BLKFRONT_PERSISTENT_HASH]; /* 1 + index in persistent, 0 = free */
-    unsigned long leaked_grants;                         /* refs the backend never released */
+    uint16_t persistent_hash[BLKFRONT_PERSISTENT_HASH]; /* index + 1 into persistent, 0: free */
+    unsigned long leaked_grants;                        /* refs the backend never released */
     unsigned long stray_responses;
     blkfront_raw_fn raw_fn;
     void *raw_ctx;

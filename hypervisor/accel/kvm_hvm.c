@@ -37,6 +37,14 @@ int kvm_hvm_init(struct domain *d, char *why, size_t whylen)
         snprintf(why, whylen, "KVM_CREATE_PIT2: %s", strerror(-rc));
         return rc;
     }
+    /* Missed PIT ticks are dropped, not re-injected one by one: when the host is slow (a
+     * nested VM under load) the backlog of re-injected ticks can take all of the guest's time
+     * in its timer interrupt, and a plain-PC Linux calibrating its delay loop never got past
+     * early boot. Linux keeps time from its clocksource, not from the tick count. */
+    struct kvm_reinject_control rc_pit = {.pit_reinject = 0};
+    if (ioctl(kvm_dom_of(d)->vm_fd, KVM_REINJECT_CONTROL, &rc_pit) < 0)
+        log_warn("kvm: dom%u: KVM_REINJECT_CONTROL (PIT ticks dropped when missed): %s", d->domid,
+                 strerror(errno));
     /* Every vCPU gets an in-kernel LAPIC with the irqchip: upcalls go to it as MSIs. */
     kvm_dom_of(d)->lapic = true;
     return 0;

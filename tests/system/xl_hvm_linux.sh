@@ -17,7 +17,7 @@ make -s -C "$KXEN_SRC" BUILD="$rel" "$rel/tests/kvm_accel_test" "$rel/tests/kvm_
   >"$KXEN_RUNDIR/make.log" 2>&1 ||
   { not_ok "build the VM's test programs"; tail -20 "$KXEN_RUNDIR/make.log" | sed 's/^/# /'; exit 1; }
 log=$KXEN_RUNDIR/vm.log
-KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-600} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --hvm
+KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-900} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --hvm
 rc=$?
 mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/xl_hvm_linux-vm.log" 2>/dev/null
 [ $rc -eq 77 ] && exit 77

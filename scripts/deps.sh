@@ -10,8 +10,9 @@ PKGS=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod e2fsprogs xz-utils
   # the harness's second L1/L2 kernel: KVM with CONFIG_KVM_XEN (KXEN_L1_KERNEL=6.12)
   linux-image-6.12.100+deb12-amd64
-  # HVM guests boot Debian's SeaBIOS (/usr/share/seabios/bios.bin)
-  seabios
+  # HVM guests boot Debian's SeaBIOS (/usr/share/seabios/bios.bin); the harness's HVM Linux
+  # boot disk is a FAT image with syslinux, written by mtools (no mount)
+  seabios syslinux mtools dosfstools
   clang libclang-rt-14-dev clang-format
 )
 # KXEN_DEPS_EXTRA (space-separated names) is appended to the list: tests use it to prove the

@@ -43,16 +43,11 @@ static int kvm_set_slot(struct domain *d, uint32_t flags)
     return 0;
 }
 
-/* Guest writes to the hypercall MSR exit to kxend (KVM_EXIT_X86_WRMSR); everything else stays
- * with KVM. A clear bit in a write range means "deny in the kernel, ask userspace". */
-static int kvm_install_msr_filter(struct kvm_dom *kd)
+/* Guest writes to the hypercall MSR (and to extra_msr when not 0) exit to kxend
+ * (KVM_EXIT_X86_WRMSR); everything else stays with KVM. A clear bit in a write range means
+ * "deny in the kernel, ask userspace". */
+int kvm_set_msr_filter(struct kvm_dom *kd, uint32_t extra_msr)
 {
-    struct kvm_enable_cap cap = {
-        .cap = KVM_CAP_X86_USER_SPACE_MSR,
-        .args = {KVM_MSR_EXIT_REASON_FILTER},
-    };
-    if (ioctl(kd->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-        return -errno;
     static uint8_t deny_one = 0;
     struct kvm_msr_filter filter = {
         .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
@@ -63,9 +58,21 @@ static int kvm_install_msr_filter(struct kvm_dom *kd)
             .bitmap = &deny_one,
         }},
     };
-    if (ioctl(kd->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
+    if (extra_msr)
+        filter.ranges[1] = (struct kvm_msr_filter_range){
+            .flags = KVM_MSR_FILTER_WRITE, .nmsrs = 1, .base = extra_msr, .bitmap = &deny_one};
+    return ioctl(kd->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0 ? -errno : 0;
+}
+
+static int kvm_install_msr_filter(struct kvm_dom *kd)
+{
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_X86_USER_SPACE_MSR,
+        .args = {KVM_MSR_EXIT_REASON_FILTER},
+    };
+    if (ioctl(kd->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
         return -errno;
-    return 0;
+    return kvm_set_msr_filter(kd, 0);
 }
 
 static int kvm_load_supported_cpuid(struct kvm_dom *kd)
@@ -217,7 +224,18 @@ static int kvm_vcpu_set_cpuid(struct vcpu *v)
         cpuid_merge(v, &e);
         c->entries[n++] = e;
     }
-    /* Xen's leaves, as many as the base leaf announces (at most 0x40000005 here). */
+    /* Xen's leaves, as many as the base leaf announces (at most 0x40000005 here). An
+     * emulated PC (HVM) gets none: its kernel is loaded by firmware or decompresses itself,
+     * so the builder cannot route its vmcall/vmmcall to kxend when it loads it (the
+     * instruction would reach KVM, which answers -KVM_ENOSYS, and Linux BUG()s on its first
+     * XENMEM_add_to_physmap); without the signature Linux runs as on a plain PC. A PV-on-HVM
+     * guest (vcpu_boot.xen_hvm) gets them: its hypercalls are routed once its kernel runs. */
+    if (v->dom->hvm && !v->dom->vcpus[0]->boot.xen_hvm) {
+        c->nent = n;
+        int rc = ioctl(kvm_vcpu_of(v)->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+        free(c);
+        return rc;
+    }
     uint32_t o[4];
     cpuid_emulate(v, 0x40000000u, 0, o);
     uint32_t last = KXEN_MIN(o[0], 0x40000005u);
@@ -363,6 +381,8 @@ static int kvm_vcpu_init(struct vcpu *v, const struct vcpu_boot *boot)
     int rc;
     /* The LAPIC must exist before the first vCPU: vCPU 0 carries the builder's choice. */
     if (v->id == 0 && boot && boot->lapic && (rc = kvm_irqchip_lapic_create(v->dom)) < 0)
+        goto fail;
+    if (v->id == 0 && boot && boot->xen_hvm && (rc = kvm_hvm_trap_kernel_entry(v->dom)) < 0)
         goto fail;
     kv->fd = ioctl(kd->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
     if (kv->fd < 0) {

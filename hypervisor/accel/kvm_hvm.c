@@ -2,7 +2,12 @@
  * controllers (two 8259s with their ELCR, the IOAPIC at 0xfec00000, a LAPIC per vCPU) and
  * PIT (i8254 with the port 0x61 gate), interrupt lines through KVM_IRQ_LINE, and the
  * firmware ROM as a read-only memory slot. PV and PVH domains never reach this file: their
- * upcalls stay with kvm_run.c's KVM_INTERRUPT injection, which an in-kernel PIC would refuse.
+ * upcalls stay with kvm_run.c's KVM_INTERRUPT injection, which an in-kernel PIC would refuse;
+ * a PV-on-HVM guest's upcalls are MSIs to its LAPIC (kvm_irqchip_upcall), as a PVH Linux's.
+ * A PV-on-HVM kernel is loaded by firmware or decompresses itself, so nobody can route its
+ * hypercall instructions before it runs: its first write of GS_BASE (Linux's startup_64 sets
+ * the per-CPU base before any hypercall; neither SeaBIOS, syslinux nor Linux's decompressor
+ * writes it) exits to kxend, which then patches the kernel in RAM and drops the trap.
  * Invariant: hvm_init runs before the first KVM_CREATE_VCPU (KVM requires the irqchip first,
  * and creates each vCPU's LAPIC with it). */
 #include <errno.h>
@@ -32,7 +37,50 @@ int kvm_hvm_init(struct domain *d, char *why, size_t whylen)
         snprintf(why, whylen, "KVM_CREATE_PIT2: %s", strerror(-rc));
         return rc;
     }
+    /* Missed PIT ticks are dropped, not re-injected one by one: when the host is slow (a
+     * nested VM under load) the backlog of re-injected ticks can take all of the guest's time
+     * in its timer interrupt, and a plain-PC Linux calibrating its delay loop never got past
+     * early boot. Linux keeps time from its clocksource, not from the tick count. */
+    struct kvm_reinject_control rc_pit = {.pit_reinject = 0};
+    if (ioctl(kvm_dom_of(d)->vm_fd, KVM_REINJECT_CONTROL, &rc_pit) < 0)
+        log_warn("kvm: dom%u: KVM_REINJECT_CONTROL (PIT ticks dropped when missed): %s", d->domid,
+                 strerror(errno));
+    /* Every vCPU gets an in-kernel LAPIC with the irqchip: upcalls go to it as MSIs. */
+    kvm_dom_of(d)->lapic = true;
     return 0;
+}
+
+#define KVM_MSR_GS_BASE 0xc0000101u
+
+int kvm_hvm_trap_kernel_entry(struct domain *d)
+{
+    return kvm_set_msr_filter(kvm_dom_of(d), KVM_MSR_GS_BASE);
+}
+
+/* The write the filter stopped is done here (host-initiated writes bypass the filter), then
+ * the trap goes: later GS_BASE writes (every vCPU's, every context switch's swapgs users) stay
+ * in KVM. False when the exit is not the trapped write. */
+bool kvm_hvm_kernel_entry(struct vcpu *v)
+{
+    struct kvm_run *run = kvm_vcpu_of(v)->run;
+    if (run->msr.index != KVM_MSR_GS_BASE || !v->dom->hvm)
+        return false;
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e;
+    } m = {.hdr.nmsrs = 1, .e = {.index = KVM_MSR_GS_BASE, .data = run->msr.data}};
+    if (ioctl(kvm_vcpu_of(v)->fd, KVM_SET_MSRS, &m) != 1) {
+        log_warn("kvm: dom%u vcpu%u: GS_BASE %#llx: %s", v->dom->domid, v->id,
+                 (unsigned long long)run->msr.data, strerror(errno));
+        run->msr.error = 1;
+        return true;
+    }
+    run->msr.error = 0;
+    hvm_kernel_entered(v->dom);
+    int rc = kvm_set_msr_filter(kvm_dom_of(v->dom), 0);
+    if (rc < 0)
+        log_warn("kvm: dom%u: dropping the GS_BASE trap: %s", v->dom->domid, strerror(-rc));
+    return true;
 }
 
 int kvm_hvm_irq_line(struct domain *d, unsigned gsi, bool level)

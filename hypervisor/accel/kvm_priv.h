@@ -112,6 +112,12 @@ void kvm_kick_signal_install(void);
 
 /* kvm_hvm.c: the emulated-PC ops (accel.h hvm_init, irq_line, map_rom). */
 int kvm_hvm_init(struct domain *d, char *why, size_t whylen);
+/* The MSR filter (kvm.c): writes of the hypercall MSR, and of extra_msr when not 0, exit. */
+int kvm_set_msr_filter(struct kvm_dom *kd, uint32_t extra_msr);
+/* PV-on-HVM (kvm_hvm.c): the guest kernel's first GS_BASE write exits to kxend, which then
+ * routes its hypercalls (hvm_kernel_entered) and lets later writes stay in KVM. */
+int kvm_hvm_trap_kernel_entry(struct domain *d);
+bool kvm_hvm_kernel_entry(struct vcpu *v);
 int kvm_hvm_irq_line(struct domain *d, unsigned gsi, bool level);
 int kvm_hvm_map_rom(struct domain *d, uint64_t gpa, const void *host, uint64_t len);
 

@@ -188,6 +188,8 @@ static void handle_wrmsr(struct vcpu *v)
     struct kvm_run *run = kvm_vcpu_of(v)->run;
     struct domain *d = v->dom;
     run->msr.error = 1;
+    if (kvm_hvm_kernel_entry(v))
+        return;
     if (run->msr.index != KXEN_HYPERCALL_MSR)
         return;
     uint64_t gpa = run->msr.data & ~(KXEN_PAGE_SIZE - 1);

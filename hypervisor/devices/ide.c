@@ -466,6 +466,10 @@ static int ide_create(struct domain *d, const char *options, void **state)
         f->opaque = ide;
         f->bars[4] = (struct pci_bar){.size = 16, .io = true, .ops = &bm_ops};
         memset(&f->wmask[0x40], 0xff, 0x10); /* IDE timing registers */
+        /* IDETIM's decode-enable bit (15) set on both channels, as a BIOS leaves it: the
+         * ports decode regardless here, but Linux's ata_piix skips a channel whose bit is
+         * clear, and a kernel booted without firmware (direct boot) finds the reset value. */
+        f->config[0x41] = f->config[0x43] = 0x80;
         f->unplug = ide_unplug;
         rc = pci_function_register(bus, f);
     }

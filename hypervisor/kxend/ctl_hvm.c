@@ -53,8 +53,9 @@ static int build(struct domain *d, const struct kxen_ctl_hvm_build *a, const int
                  unsigned nfds, char *msg, size_t msglen)
 {
     int rc;
+    bool xen = a->flags & KXEN_HVM_BUILD_XEN;
     if (a->boot == KXEN_HVM_BOOT_FIRMWARE) {
-        if ((rc = hvm_prepare(d, true, a->store_evtchn, a->console_evtchn, msg, msglen)) < 0)
+        if ((rc = hvm_prepare(d, true, xen, a->store_evtchn, a->console_evtchn, msg, msglen)) < 0)
             return rc;
         return hvm_load_firmware(d, fds[0], msg, msglen);
     }
@@ -64,7 +65,8 @@ static int build(struct domain *d, const struct kxen_ctl_hvm_build *a, const int
         return rc;
     bool is_linux = loader_is_bzimage(img, len);
     int ramdisk = nfds > 1 ? fds[1] : -1;
-    rc = hvm_prepare(d, is_linux, a->store_evtchn, a->console_evtchn, msg, msglen);
+    /* An ELF test guest is entered as a PV/PVH guest is and keeps kxen's own interface. */
+    rc = hvm_prepare(d, is_linux, xen && is_linux, a->store_evtchn, a->console_evtchn, msg, msglen);
     if (rc == 0)
         rc = is_linux ? hvm_load_linux(d, img, len, ramdisk, a->cmdline, msg, msglen)
                       : hvm_load_elf(d, img, len, ramdisk, a->cmdline, msg, msglen);
@@ -80,8 +82,8 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
 
     memcpy(&a, req->payload, sizeof(a));
     unsigned max_fds = a.boot == KXEN_HVM_BOOT_KERNEL ? 2 : 1;
-    if (a.boot > KXEN_HVM_BOOT_KERNEL || req->nfds < 1 || req->nfds > max_fds ||
-        !memchr(a.cmdline, 0, sizeof(a.cmdline)))
+    if (a.boot > KXEN_HVM_BOOT_KERNEL || (a.flags & ~KXEN_HVM_BUILD_XEN) || req->nfds < 1 ||
+        req->nfds > max_fds || !memchr(a.cmdline, 0, sizeof(a.cmdline)))
         return -EINVAL;
     struct domain *d = building_domain(a.domid, &rc);
     if (!d)

@@ -19,6 +19,7 @@
 
 #include "hvm_internal.h"
 #include "kxen/ctl_hvm.h"
+#include "kxen/log.h"
 #include "kxend/guest_mem.h"
 #include "kxend/io.h"
 #include "loader_internal.h"
@@ -81,8 +82,8 @@ void hvm_domain_free(struct domain *d)
     d->hvm = NULL;
 }
 
-int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t console_evtchn,
-                char *msg, size_t msglen)
+int hvm_prepare(struct domain *d, bool pc_modes, bool xen, uint32_t store_evtchn,
+                uint32_t console_evtchn, char *msg, size_t msglen)
 {
     if (d->hvm || atomic_load(&d->state) != DOM_BUILDING || d->vcpus[0]->boot_set)
         return loader_fail(msg, msglen, -EBUSY, "the domain already has an image");
@@ -107,6 +108,7 @@ int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t
     if (!h)
         return loader_fail(msg, msglen, -ENOMEM, "out of memory");
     pthread_mutex_init(&h->debug_lock, NULL);
+    h->xen = xen;
     d->hvm = h; /* from here on, domain destroy releases it (hvm_domain_free) */
 
     char why[200] = "";
@@ -158,7 +160,8 @@ int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen)
     size_t low = len < HVM_ROM_LOW_MAX ? len : HVM_ROM_LOW_MAX;
     copy_to_guest_phys(d, HVM_HIGH_MEM - low, rom + len - low, low);
 
-    struct vcpu_boot boot = {.mode = VCPU_BOOT_REAL16, .entry = HVM_RESET_VECTOR};
+    struct vcpu_boot boot = {
+        .mode = VCPU_BOOT_REAL16, .entry = HVM_RESET_VECTOR, .lapic = h->xen, .xen_hvm = h->xen};
     if ((rc = domain_set_boot(d, &boot)) < 0)
         return loader_fail(msg, msglen, rc, "the domain is not being built");
     hvm_aps_wait_for_sipi(d);
@@ -185,4 +188,17 @@ int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_f
                             .console_evtchn = (uint32_t)d->hvm_params[HVM_PARAM_CONSOLE_EVTCHN]};
     struct load_result res;
     return loader_load_image(d, img, len, &p, &res, msg, msglen);
+}
+
+/* The accelerator saw the guest's kernel proper start (kvm: its first write of GS_BASE, done
+ * by Linux's startup_64 after the decompressor has put the kernel at its final address):
+ * its hypercall instructions are in RAM now, wherever the kernel placed itself. */
+void hvm_kernel_entered(struct domain *d)
+{
+    struct hvm_domain *h = d->hvm;
+    if (!h || !h->xen)
+        return;
+    unsigned n = loader_pvh_patch_hypercalls(d, HVM_HIGH_MEM, h->ram_end);
+    log_info("domain %u: the HVM guest's kernel runs: %u hypercall instruction(s) routed to kxend",
+             d->domid, n);
 }

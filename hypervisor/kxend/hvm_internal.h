@@ -41,6 +41,7 @@ struct hvm_domain {
     uint8_t *rom; /* firmware image (mmap'd, page-aligned), NULL for direct kernel boot */
     size_t rom_len;
     uint64_t ram_end; /* RAM the guest may use ends here (the special pages follow) */
+    bool xen;         /* KXEN_HVM_BUILD_XEN: PV-on-HVM (vcpu_boot.xen_hvm) */
     struct io_region *debug_port[2];
     pthread_mutex_t debug_lock; /* vCPUs of one domain write the debug ports concurrently */
     char debug_line[HVM_DEBUG_LINE];
@@ -53,8 +54,8 @@ struct hvm_domain {
  * hole; with pc_modes, an accelerator that cannot run a PC's real mode and interrupt
  * controllers), then d->hvm, the interrupt controllers where the accelerator has them, the
  * debug ports and the special pages at the top of RAM. 0 or -errno with msg filled. */
-int hvm_prepare(struct domain *d, bool pc_modes, uint32_t store_evtchn, uint32_t console_evtchn,
-                char *msg, size_t msglen);
+int hvm_prepare(struct domain *d, bool pc_modes, bool xen, uint32_t store_evtchn,
+                uint32_t console_evtchn, char *msg, size_t msglen);
 /* Firmware boot: the image read from fd (64..256 KiB, a multiple of 64 KiB) ends at 4 GiB
  * (read-only) and its last 128 KiB at 1 MiB (RAM); vCPU 0 at the reset vector. */
 int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);

@@ -4,7 +4,9 @@
  * (boot_params: a copy of the image's setup header, the e820 map, the command line and
  * ramdisk pointers), the ramdisk at the top of usable RAM, and vCPU 0 in 32-bit protected mode
  * with flat segments at code32_start, esi = the zero page. No firmware runs: the guest gets no
- * ACPI or MP table and finds the PC's devices by probing (legacy PIC, PCI config ports).
+ * ACPI or MP table and finds the PC's devices by probing (legacy PIC, PCI config ports). It
+ * does get the one table a firmware would leave for PCI interrupts, a $PIR routing table:
+ * without it Linux cannot route a PCI function's INTx (it would take IRQ 0, the timer's).
  * The image is untrusted: every header field is checked against the file before use. */
 #include <errno.h>
 #include <string.h>
@@ -71,6 +73,44 @@ static void e820_add(uint8_t *zp, uint64_t addr, uint64_t size, uint32_t type)
     memcpy(e + 8, &size, 8);
     memcpy(e + 16, &type, 4);
     zp[BP_E820_ENTRIES] = (uint8_t)(n + 1);
+}
+
+/* The PCI interrupt routing table ($PIR, Microsoft's "PCI IRQ Routing Table Specification"
+ * 1.0) in the BIOS area, where Linux's pirq code scans for it (0xf0000-0xfffff, 16-byte
+ * aligned): the router is the PIIX3 at 00:01.0 (its PIRQA-D route registers 0x60-0x63, which
+ * Linux programs itself when they are unrouted), and slot s pin p (INTA = 1) is wired to PIRQ
+ * (s + p - 1) & 3 as the piix3 model wires it. The IRQs offered avoid the ISA devices' (COM1
+ * 4, CMOS 8, IDE 14 and 15). */
+#define PIR_GPA 0xf0000ull
+#define PIR_SLOTS 6       /* 00:01 to 00:06: the machine's functions and room for more */
+#define PIR_IRQS 0x0e20u  /* IRQ 5, 9, 10, 11 */
+#define PIR_LINK0 0x60    /* a link value is the router's config register for that PIRQ */
+#define PIR_ROUTER 0x7000 /* PIIX3 ISA bridge: Linux's PIIX router */
+static void pir_write(struct domain *d)
+{
+    uint8_t t[32 + 16 * PIR_SLOTS];
+    memset(t, 0, sizeof(t));
+    memcpy(t, "$PIR", 4);
+    wr16(t + 4, 0x0100);                                /* version 1.0 */
+    wr16(t + 6, (uint16_t)sizeof(t));                   /* table size */
+    t[8] = 0;                                           /* router bus */
+    t[9] = 1 << 3;                                      /* router devfn: 00:01.0 */
+    wr32(t + 12, 0x8086u | (uint32_t)PIR_ROUTER << 16); /* compatible router */
+    for (unsigned i = 0; i < PIR_SLOTS; i++) {
+        uint8_t *e = t + 32 + 16 * i;
+        unsigned slot = i + 1;
+        e[1] = (uint8_t)(slot << 3);
+        for (unsigned pin = 1; pin <= 4; pin++) {
+            e[2 + 3 * (pin - 1)] = (uint8_t)(PIR_LINK0 + ((slot + pin - 1) & 3));
+            wr16(e + 3 + 3 * (pin - 1), PIR_IRQS);
+        }
+        e[14] = (uint8_t)slot;
+    }
+    uint8_t sum = 0;
+    for (size_t i = 0; i < sizeof(t); i++)
+        sum = (uint8_t)(sum + t[i]);
+    t[31] = (uint8_t)-sum;
+    copy_to_guest_phys(d, PIR_GPA, t, sizeof(t));
 }
 
 static int ramdisk_place(struct domain *d, int fd, uint64_t lo, uint64_t hi, uint64_t *gpa,
@@ -142,6 +182,7 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     }
     copy_to_guest_phys(d, HVM_HIGH_MEM, img + setup, pm_len);
     copy_to_guest_phys(d, CMDLINE_GPA, cmdline, clen + 1);
+    pir_write(d);
 
     uint8_t *zp = guest_phys_ptr(d, ZERO_PAGE_GPA, KXEN_PAGE_SIZE);
     memset(zp, 0, KXEN_PAGE_SIZE);
@@ -161,8 +202,12 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     e820_add(zp, HVM_HIGH_MEM, ram_end - HVM_HIGH_MEM, E820_RAM);
     e820_add(zp, ram_end, d->ram_size - ram_end, E820_RESERVED);
 
-    struct vcpu_boot boot = {
-        .mode = VCPU_BOOT_PROT32, .entry = HVM_HIGH_MEM, .rsi = ZERO_PAGE_GPA, .rsp = STACK_TOP};
+    struct vcpu_boot boot = {.mode = VCPU_BOOT_PROT32,
+                             .entry = HVM_HIGH_MEM,
+                             .rsi = ZERO_PAGE_GPA,
+                             .rsp = STACK_TOP,
+                             .lapic = d->hvm->xen,
+                             .xen_hvm = d->hvm->xen};
     int rc = domain_set_boot(d, &boot);
     if (rc < 0)
         return loader_fail(msg, msglen, rc, "the domain is not being built");

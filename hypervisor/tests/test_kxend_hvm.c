@@ -84,7 +84,7 @@ static void build_firmware(struct domain *d, size_t len)
 {
     char msg[256] = "";
     int fd = firmware_fd(len);
-    cr_assert_eq(hvm_prepare(d, true, 1, 2, msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(hvm_prepare(d, true, false, 1, 2, msg, sizeof(msg)), 0, "%s", msg);
     cr_assert_eq(hvm_load_firmware(d, fd, msg, sizeof(msg)), 0, "%s", msg);
     close(fd);
 }
@@ -124,12 +124,12 @@ Test(hvm, firmware_of_a_wrong_size_and_a_second_build_are_refused)
 {
     struct domain *d = hvm_domain(RAM, 1);
     char msg[256] = "";
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), 0);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), 0);
     int fd = firmware_fd(100000);
     cr_assert_eq(hvm_load_firmware(d, fd, msg, sizeof(msg)), -ENOEXEC);
     cr_assert(strstr(msg, "64 KiB steps"), "%s", msg);
     close(fd);
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), -EBUSY);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), -EBUSY);
     drop(d);
 }
 
@@ -140,7 +140,7 @@ Test(hvm, soft_refuses_an_hvm_guest_and_says_to_use_kvm)
     struct domain *d;
     cr_assert_eq(domain_create(&cfg, &d), 0);
     char msg[256] = "";
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), -EOPNOTSUPP);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), -EOPNOTSUPP);
     cr_assert(strstr(msg, "--accel kvm"), "%s", msg);
     cr_assert_null(d->hvm);
     cr_assert_eq(domain_irq_set_level(d, 4, true), -ENODEV, "no interrupt controllers");
@@ -151,7 +151,7 @@ Test(hvm, too_little_ram_is_refused_by_name)
 {
     struct domain *d = hvm_domain(2ull << 20, 1);
     char msg[256] = "";
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), -ENOMEM);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), -ENOMEM);
     cr_assert(strstr(msg, "needs 4 MiB"), "%s", msg);
     drop(d);
 }
@@ -271,7 +271,7 @@ Test(hvm, direct_kernel_boot_fills_boot_params_and_enters_at_1m_in_protected_mod
     int rd = memfd_create("initrd", MFD_CLOEXEC);
     cr_assert_eq(write(rd, "INITRD", 6), 6);
     char msg[256] = "";
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), 0);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), 0);
     cr_assert_eq(hvm_load_linux(d, img, len, rd, "console=ttyS0", msg, sizeof(msg)), 0, "%s", msg);
     close(rd);
     struct vcpu_boot *b = &d->vcpus[0]->boot;
@@ -305,7 +305,7 @@ Test(hvm, direct_kernel_boot_refuses_what_is_not_a_bzimage_or_does_not_fit)
     struct domain *d = hvm_domain(RAM, 1);
     static uint8_t img[0x4000];
     char msg[256] = "";
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), 0);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), 0);
     memset(img, 0x7f, sizeof(img));
     cr_assert_eq(hvm_load_linux(d, img, sizeof(img), -1, "", msg, sizeof(msg)), -ENOEXEC);
     cr_assert(strstr(msg, "bzImage"), "%s", msg);
@@ -333,7 +333,7 @@ Test(hvm, seabios_prints_its_banner_on_kvm, .timeout = 60)
     cr_assert_eq(domain_create(&cfg, &d), 0);
     char msg[256] = "";
     int fd = open("/usr/share/seabios/bios.bin", O_RDONLY | O_CLOEXEC);
-    cr_assert_eq(hvm_prepare(d, true, 0, 0, msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), 0, "%s", msg);
     cr_assert_eq(hvm_load_firmware(d, fd, msg, sizeof(msg)), 0, "%s", msg);
     close(fd);
     cr_assert_eq(domain_start(d), 0);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots Debian's kernel in qemu TCG (-cpu max: AMD SVM emulated, so kvm_amd gives a working
 # /dev/kvm) with an initramfs holding kxen's kvm tests, and writes the serial console to LOG.
-#   run-vm.sh LOG BUILD_DIR [--bench | --linux]
+#   run-vm.sh LOG BUILD_DIR [--bench | --linux | --hvm]
 # Exit status: 0 when the VM ran (read LOG for the results), 77 when qemu, a kernel with the
 # kvm modules, or busybox is missing (a "SKIP reason" line says which), 1 on harness errors.
 set -euo pipefail
@@ -86,19 +86,27 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
       install -D -m 644 /usr/share/seabios/bios.bin "$root/usr/share/seabios/bios.bin"
       hvm_boot_sector "$root/kxen/guests/hvm-boot.img"
     fi
-    # The VM's own kernel, booted again as an HVM guest (direct kernel boot).
-    cp "$kernel" "$root/kxen/guests/vmlinuz"
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
 fi
 echo "$mode" > "$root/kxen/mode"
 # --linux: the L2 guest is Debian's own kernel (KXEN_L2_KERNEL, default the L1 kernel) with
 # an initramfs and disk image that vm-linux.sh's checks need (made by make-linux-guest.sh).
+# --hvm: the same kernel as an HVM guest (vm-hvm.sh), its files from make-hvm-guest.sh;
+# KXEN_HVM_STEPS picks the runs (words among `direct pvhvm bios`, default `direct pvhvm`;
+# pvhvm is the direct boot with the platform device; bios, SeaBIOS and syslinux loading 10 MB
+# through int 13h, takes minutes nested under TCG and is run by hand).
 vm_mem=1G
-if [ "$mode" = --linux ]; then
+if [ "$mode" = --linux ] || [ "$mode" = --hvm ]; then
   mkdir -p "$root/kxen/linux"
-  "$here/make-linux-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}"
-  cp "$here/vm-linux.sh" "$root/kxen/bin/"
+  if [ "$mode" = --hvm ]; then
+    "$here/make-hvm-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}" \
+      "console=ttyS0 panic=-1 loglevel=1 kxen_root=sdb,xvdb kxen_net"
+    cp "$here/vm-hvm.sh" "$root/kxen/bin/"
+  else
+    "$here/make-linux-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}"
+    cp "$here/vm-linux.sh" "$root/kxen/bin/"
+  fi
   # The network step: the bridge and tap modules, iproute2's ip (bridges, master) and the
   # vif hotplug script.
   for ko in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun; do
@@ -109,7 +117,8 @@ if [ "$mode" = --linux ]; then
   [ -x "$build/bin/kxen-vif-bridge" ] && cp "$build/bin/kxen-vif-bridge" "$root/kxen/bin/"
   # debugfs reads the guest's file out of the disk image once the guest is gone.
   command -v debugfs >/dev/null && add_prog "$(command -v debugfs)"
-  echo "${KXEN_LINUX_STEPS:-disk net smp}" > "$root/kxen/linux/steps"
+  if [ "$mode" = --hvm ]; then echo "${KXEN_HVM_STEPS:-direct pvhvm}" > "$root/kxen/linux/steps"
+  else echo "${KXEN_LINUX_STEPS:-disk net smp}" > "$root/kxen/linux/steps"; fi
   vm_mem=1536M
 fi
 install -m 755 "$here/vm-init.sh" "$root/init"

@@ -77,48 +77,6 @@ if [ -x /kxen/bin/xl ] && [ -f /usr/share/seabios/bios.bin ] && [ -f /kxen/guest
   kill $cpid 2>/dev/null
   echo "=== xl-hvm rc=$fails"
 fi
-# Debian's kernel booted directly as an HVM guest (32-bit boot protocol, no firmware), its
-# console on COM1: as far as it gets without a root disk (it panics looking for one). Nested
-# under TCG it is slow, and the whole VM has run-vm.sh's 420 s: the wait is what is left of
-# 330 s since the VM booted (at most 120 s), and a step not reached in that time is a SKIP
-# that says so, with the serial lines Linux did print.
-if [ -x /kxen/bin/xl ] && [ -f /kxen/guests/vmlinuz ]; then
-  echo "=== xl-hvm-linux"
-  up=$(cut -d. -f1 /proc/uptime)
-  wait=$((330 - up)); [ $wait -gt 120 ] && wait=120
-  n=0 fails=0
-  tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
-  reached() { # reached PATTERN WHAT: ok when the serial output has it, else a SKIP
-    n=$((n + 1))
-    if grep -q "$1" /kxen/run/hvmlinux-serial.out 2>/dev/null; then echo "ok $n - $2"
-    else echo "ok $n - $2 # SKIP not within $wait s (the VM had run ${up} s)"; fi
-  }
-  if [ $wait -lt 30 ]; then
-    n=1; echo "ok 1 - xl create hvmlinux.cfg # SKIP the VM has used ${up} s of its time"
-  else
-    printf '%s\n' 'name = "hvmlinux"' 'type = "hvm"' 'memory = 128' 'serial = "pty"' \
-      'xen_platform_pci = 0' 'kernel = "/kxen/guests/vmlinuz"' 'on_reboot = "destroy"' \
-      'cmdline = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 loglevel=6"' > /kxen/run/hvmlinux.cfg
-    timeout 60 xl create -q /kxen/run/hvmlinux.cfg; tap $? "xl create hvmlinux.cfg (type hvm, kernel = Debian's vmlinuz)"
-    xl console -t serial hvmlinux </dev/null >/kxen/run/hvmlinux-serial.out 2>&1 &
-    cpid=$!
-    # By the VM's clock: under load each round takes longer than its sleep.
-    end=$((up + wait))
-    while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
-      grep -q "Kernel panic\|VFS:" /kxen/run/hvmlinux-serial.out && break
-      xl list hvmlinux >/dev/null 2>&1 || break
-      sleep 1
-    done
-  fi
-  reached "Linux version 6" "Linux prints its banner on COM1 (console=ttyS0)"
-  reached "Kernel panic\|VFS:" "Linux boots until it looks for its root file system"
-  if [ -f /kxen/run/hvmlinux.cfg ]; then
-    tr -d '\r' </kxen/run/hvmlinux-serial.out | grep -E "Decompressing|Booting the kernel|Linux version|Command line|BIOS-e820|printk: console|pci 0000|VFS|panic" | head -20 | sed 's/^/# /'
-    timeout 30 xl destroy hvmlinux >/dev/null 2>&1
-    kill $cpid 2>/dev/null
-  fi
-  echo "=== xl-hvm-linux rc=$fails"
-fi
 grep -E ' (err|warn): ' /kxen/run/kxend.log | sed 's/^/# kxend: /' | head -20
 kill "$(cat /kxen/run/kxend.pid)" 2>/dev/null
 exit 0

@@ -10,6 +10,14 @@ if [ ! -c /dev/kvm ]; then
   echo "VMSKIP no /dev/kvm inside the VM (kvm_amd did not load)"
 else
   mode=$(cat /kxen/mode)
+  if [ "$mode" = --hvm ]; then
+    for s in $(cat /kxen/linux/steps); do
+      case $s in pvhvm) sh /kxen/bin/vm-hvm.sh pvhvm direct /kxen/linux ;;
+        *) sh /kxen/bin/vm-hvm.sh hvm "$s" /kxen/linux ;; esac
+    done
+    echo VMDONE
+    poweroff -f
+  fi
   if [ "$mode" = --linux ]; then
     sh /kxen/bin/vm-linux.sh "$(cat /kxen/linux/steps 2>/dev/null)"
     echo VMDONE

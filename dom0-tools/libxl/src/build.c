@@ -236,9 +236,12 @@ static int build_devices(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
     if (!b->devs)
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     int rc = 0;
-    /* An HVM guest's hd* disks are on the emulated IDE controller (hvm.c), not PV vbds. */
+    /* An HVM guest's hd* disks are on the emulated IDE controller (hvm.c); with the platform
+     * device (PV-on-HVM) each is a PV vbd of the same image as well, as on Xen: the guest
+     * unplugs the emulated disk before its blkfront uses the vbd. */
+    bool pv_ide = dc->type == KXL_TYPE_HVM && dc->hvm.xen_platform_pci;
     for (size_t i = 0; i < dc->nr_disks && !rc; i++)
-        if (dc->type != KXL_TYPE_HVM || !kxl__hvm_disk_is_ide(&dc->disks[i]))
+        if (dc->type != KXL_TYPE_HVM || pv_ide || !kxl__hvm_disk_is_ide(&dc->disks[i]))
             rc = kxl__disk_nodes(ctx, &dc->disks[i], b->domid, &b->devs[b->nr_devs++]);
     for (size_t i = 0; i < dc->nr_vifs && !rc; i++)
         if (dc->type != KXL_TYPE_HVM || !dc->vifs[i].type_ioemu)

@@ -96,8 +96,11 @@ bool kxl__hvm_disk_is_ide(const struct kxl_disk *k)
 static int build_op(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                     struct kxl_hvm_build *hb, const int image_fds[2])
 {
-    struct kxen_ctl_hvm_build req = {
-        .domid = hb->domid, .store_evtchn = hb->store_port, .console_evtchn = hb->console_port};
+    /* The platform device means PV-on-HVM: the guest also sees Xen's interface. */
+    struct kxen_ctl_hvm_build req = {.domid = hb->domid,
+                                     .flags = dc->hvm.xen_platform_pci ? KXEN_HVM_BUILD_XEN : 0,
+                                     .store_evtchn = hb->store_port,
+                                     .console_evtchn = hb->console_port};
     int fds[2] = {image_fds[0], image_fds[1]};
     if (dc->kernel) {
         req.boot = KXEN_HVM_BOOT_KERNEL;

@@ -34,10 +34,15 @@
 /* RAM lies below the PCI hole, which starts here (SeaBIOS then places 32-bit BARs above). */
 #define KXEN_HVM_PCI_HOLE 0xc0000000ull
 #define KXEN_HVM_MAX_LOW_RAM KXEN_HVM_PCI_HOLE
+/* flags: KXEN_HVM_BUILD_XEN makes the guest a PV-on-HVM one (the toolstack sets it with the
+ * platform device): CPUID shows Xen's leaves, its kernel's hypercall instructions reach kxend
+ * (docs/hvm.md), its upcalls arrive as the callback vector. Without it the guest sees a plain
+ * PC. Other bits: -EINVAL. */
+#define KXEN_HVM_BUILD_XEN 0x1u
 struct kxen_ctl_hvm_build {
     uint16_t domid;
-    uint16_t pad;
-    uint32_t boot; /* KXEN_HVM_BOOT_* */
+    uint16_t flags; /* KXEN_HVM_BUILD_* */
+    uint32_t boot;  /* KXEN_HVM_BOOT_* */
     uint32_t store_evtchn, console_evtchn;
     char cmdline[1024]; /* KXEN_HVM_BOOT_KERNEL only; NUL-terminated */
 };

@@ -145,6 +145,9 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out
 #define KXEN_HYPERCALL_PORT 0xe8
 /* Fills the hypercall page at gpa with this accelerator's call sequence. */
 int hypercall_page_fill(struct domain *d, uint64_t gpa);
+/* A PV-on-HVM guest's kernel proper has started (vcpu_boot.xen_hvm): the core routes its
+ * hypercall instructions to KXEN_HYPERCALL_PORT (hvm_build.c). */
+void hvm_kernel_entered(struct domain *d);
 
 /* The vCPU has nothing to run (blocked, or halted with interrupts enabled): wait for an
  * event, a timer or a kick. Returns when the vCPU should re-enter the guest or stop. */

@@ -62,6 +62,10 @@ struct vcpu_boot {
     /* The guest drives a local APIC itself (Linux PVH: x2APIC, INIT/SIPI, EOI of the upcall
      * vector): the accelerator gives it one and delivers upcalls through it. */
     bool lapic;
+    /* An emulated PC that uses Xen's interface (PV-on-HVM): CPUID shows Xen's leaves and the
+     * accelerator routes its kernel's hypercall instructions to kxend once that kernel runs
+     * (hvm_kernel_entered). */
+    bool xen_hvm;
 };
 
 /* Why a vCPU left guest code, counted per vCPU by the accelerator (xl vcpu-exits): a port

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Makes what the L2 Linux HVM guest of the kvm-under-TCG VM boots from, in DIR, on top of
+# make-linux-guest.sh's files (vmlinuz, initrd.gz, root.img: called first, unchanged):
+#   initrd-hvm.gz  initrd.gz followed by a second cpio archive (Linux unpacks both, the later
+#                  one winning) with the emulated PC's drivers (ata_piix, sd_mod, 8139too and
+#                  what they need) and an /init that mounts the IDE disk and pings over the
+#                  emulated NIC, printing "kxen-hvm: ..." lines on the console (ttyS0)
+#   boot.img       (when syslinux and mtools are installed) a FAT disk that SeaBIOS boots:
+#                  syslinux's boot sector and loader, vmlinuz, initrd-hvm.gz, syslinux.cfg
+#                  with the command line in CMDLINE
+#   make-hvm-guest.sh DIR KERNEL [CMDLINE]
+set -euo pipefail
+dir=$1 kernel=$2 cmdline=${3:-console=ttyS0 panic=-1}
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/make-linux-guest.sh" "$dir" "$kernel"
+kver=${kernel#/boot/vmlinuz-}
+r=$(mktemp -d /tmp/kxen-l2hvm-XXXXXX)
+trap 'rm -rf "$r"' EXIT
+mkdir -p "$r/mod-hvm"
+# Load order: dependencies first (modules.dep of Debian's 6.1 and 6.12).
+m=/lib/modules/$kver/kernel
+for ko in drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/ata/libata drivers/ata/ata_piix \
+          crypto/crct10dif_common lib/crc-t10dif lib/crc64 lib/crc64-rocksoft block/t10-pi \
+          drivers/scsi/sd_mod drivers/net/mii drivers/net/ethernet/realtek/8139too; do
+  b=$(basename $ko)
+  if [ -f "$m/$ko.ko.xz" ]; then xz -dc "$m/$ko.ko.xz" > "$r/mod-hvm/$b.ko"
+  elif [ -f "$m/$ko.ko" ]; then cp "$m/$ko.ko" "$r/mod-hvm/"; else continue; fi
+  echo "$b" >> "$r/mod-hvm/order"
+done
+cat > "$r/init" <<'INIT'
+#!/bin/sh
+# The HVM guest's init: the emulated disk and NIC, or (PV-on-HVM) whatever Linux bound.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "kxen-hvm: init, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s)"
+sh -c 'echo "kxen-hvm: shell up"'
+for m in $(cat /mod-hvm/order /mod/order); do insmod /mod-hvm/$m.ko 2>/dev/null || insmod /mod/$m.ko 2>/dev/null; done
+# kxen_root=DEV[,DEV] names the ext2 disk (default: the first of sda, xvda to appear).
+want=$(sed -n 's/.*kxen_root=\([a-z0-9,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+dev=
+for i in $(seq 1 20); do
+  for b in ${want:-sda xvda}; do [ -b /dev/$b ] && dev=$b && break 2; done
+  sleep 1
+done
+if [ -n "$dev" ] && mount -t ext2 /dev/$dev /mnt; then
+  echo "written by Linux $(uname -r) on $dev" > /mnt/from-guest.txt
+  sync
+  echo "kxen-hvm: disk $dev $(cat /mnt/hello.txt)"
+  umount /mnt
+else
+  echo "kxen-hvm: no disk"
+fi
+for n in /sys/class/net/eth*; do
+  [ -e "$n/device/driver" ] && echo "kxen-hvm: nic ${n##*/} driver $(basename "$(readlink "$n/device/driver")")"
+done
+if grep -q kxen_net /proc/cmdline; then
+  ip link set eth0 up && ip addr add 10.99.0.2/24 dev eth0 &&
+    ping -c 2 -W 5 10.99.0.1 >/dev/null && echo "kxen-hvm: ping ok" || echo "kxen-hvm: ping failed"
+fi
+# The kernel's lines that say which platform and drivers it found (the console has loglevel=1).
+dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|eth0|vif|blkfront|xvd|IRQ|irq' |
+  grep -v 'random' | head -40 | sed 's/^/kxen-hvm: dmesg: /'
+echo "kxen-hvm: ready"
+while :; do sleep 10; echo "kxen-hvm: tick $(cat /proc/uptime)"; done
+INIT
+chmod +x "$r/init"
+# The first archive has /bin/busybox; these applets join its links.
+mkdir -p "$r/bin"
+for a in seq readlink basename sed; do ln -s busybox "$r/bin/$a"; done
+cp "$dir/initrd.gz" "$dir/initrd-hvm.gz"
+(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >> "$dir/initrd-hvm.gz"
+# The BIOS boot disk: FAT without a partition table (syslinux's boot sector is the disk's
+# first sector), written with mtools so no mount is needed.
+if command -v syslinux >/dev/null && command -v mcopy >/dev/null && command -v mkfs.vfat >/dev/null; then
+  rm -f "$dir/boot.img"
+  size_kb=$(( ($(stat -c %s "$dir/vmlinuz") + $(stat -c %s "$dir/initrd-hvm.gz")) / 1024 + 2048 ))
+  mkfs.vfat -C -n KXENBOOT "$dir/boot.img" $size_kb >/dev/null
+  printf 'DEFAULT linux\nPROMPT 0\nTIMEOUT 0\nSERIAL 0 115200\nLABEL linux\n  KERNEL vmlinuz\n  INITRD initrd.gz\n  APPEND %s\n' \
+    "$cmdline" > "$r/syslinux.cfg"
+  mcopy -i "$dir/boot.img" "$dir/vmlinuz" ::vmlinuz
+  mcopy -i "$dir/boot.img" "$dir/initrd-hvm.gz" ::initrd.gz
+  mcopy -i "$dir/boot.img" "$r/syslinux.cfg" ::syslinux.cfg
+  syslinux --install "$dir/boot.img"
+fi

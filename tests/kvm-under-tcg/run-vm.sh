@@ -62,9 +62,8 @@ add_prog() {
 add_at() {
   install -D -m 755 "$1" "$root$1"
   ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
-    [ -f "$lib" ] && [ ! -e "$root$lib" ] && install -D -m 755 "$lib" "$root$lib"
-  done
-  true
+    if [ -f "$lib" ] && [ ! -e "$root$lib" ]; then install -D -m 755 "$lib" "$root$lib"; fi
+  done || true # firmware files: ldd lists nothing
 }
 add_prog "$accel_test"
 # A 1 MiB disk image whose MBR (loaded by the BIOS at 0x7c00, real mode) writes

@@ -141,11 +141,13 @@ if [ "$mode" = --linux ]; then
   case " ${KXEN_LINUX_STEPS:-} " in *" bench "*)
     q=$(command -v qemu-system-x86_64)
     add_at "$q"
+    echo "$q" > "$root/kxen/linux/qemu"
+    echo "${KXEN_BENCH_TCG_SECONDS:-0}" > "$root/kxen/linux/tcg-seconds"
     for f in /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so /usr/share/qemu/linuxboot_dma.bin \
              /usr/share/qemu/kvmvapic.bin /usr/share/seabios/bios-256k.bin; do
       [ -f "$f" ] && add_at "$f"
     done
-    for ko in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev \
+    for ko in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
               drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk; do
       if [ -f "$m/$ko.ko.xz" ]; then xz -dc "$m/$ko.ko.xz" > "$root/mod/$(basename "$ko").ko"
       elif [ -f "$m/$ko.ko" ]; then cp "$m/$ko.ko" "$root/mod/"; fi

@@ -29,7 +29,7 @@ if ! ls /boot/vmlinuz-"$other"* >/dev/null 2>&1; then
   unset KXEN_L2_OTHER
 fi
 log=$KXEN_RUNDIR/vm.log
-KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-720} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --linux
+KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-1000} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --linux
 rc=$?
 mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/$name-vm.log" 2>/dev/null
 [ $rc -eq 77 ] && exit 77

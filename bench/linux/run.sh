@@ -40,7 +40,7 @@ if [ -n "$kernel" ] && command -v qemu-system-x86_64 >/dev/null &&
   kill $q 2>/dev/null; wait $q 2>/dev/null
   [ -n "$host_tcg" ] && host_tcg=$((host_tcg / 10)).$((host_tcg % 10))
 fi
-KXEN_LINUX_STEPS=bench KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-$((900 + ${KXEN_BENCH_TCG_SECONDS:-0}))} \
+KXEN_LINUX_STEPS=bench KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-$((1800 + ${KXEN_BENCH_TCG_SECONDS:-0}))} \
   "$src/tests/kvm-under-tcg/run-vm.sh" "$log" "$build" --linux >"$g/run-vm.out"
 rc=$?
 cat "$g/run-vm.out" | grep -v '^# L1 kernel' | sed 's/^/# /'

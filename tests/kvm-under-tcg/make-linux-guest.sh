@@ -54,17 +54,17 @@ if grep -q kxen_net /proc/cmdline; then
   ip link set eth0 up && ip addr add 10.99.0.2/24 dev eth0 &&
     ping -c 2 -W 5 10.99.0.1 >/dev/null && echo "kxen-linux: ping ok" || echo "kxen-linux: ping failed"
 fi
-# kxen_bench: PV disk throughput, direct I/O (no page cache): read 64 MiB of xvda, write 64
+# kxen_bench: PV disk throughput, direct I/O (no page cache): read 16 MiB of xvda, write 16
 # MiB to the scratch disk xvdb, timed with /proc/uptime (busybox dd prints no time).
 if grep -q kxen_bench /proc/cmdline; then
   for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/xvdb ] && break; sleep 1; done
   t=$(cut -d' ' -f1 /proc/uptime)
-  dd if=/dev/xvda of=/dev/null bs=1M count=64 iflag=direct 2>/dev/null
+  dd if=/dev/xvda of=/dev/null bs=1M count=16 iflag=direct 2>/dev/null
   u=$(cut -d' ' -f1 /proc/uptime)
-  dd if=/dev/zero of=/dev/xvdb bs=1M count=64 oflag=direct 2>/dev/null
+  dd if=/dev/zero of=/dev/xvdb bs=1M count=16 oflag=direct 2>/dev/null
   v=$(cut -d' ' -f1 /proc/uptime)
-  echo "kxen-linux: bench read 64 MiB in $(awk -v a=$t -v b=$u 'BEGIN { print b - a }') s"
-  echo "kxen-linux: bench write 64 MiB in $(awk -v a=$u -v b=$v 'BEGIN { print b - a }') s"
+  echo "kxen-linux: bench read 16 MiB in $(awk -v a=$t -v b=$u 'BEGIN { print b - a }') s"
+  echo "kxen-linux: bench write 16 MiB in $(awk -v a=$u -v b=$v 'BEGIN { print b - a }') s"
 fi
 echo "kxen-linux: ready"
 echo "kxen-linux: clockevent $(cat /sys/devices/system/clockevents/clockevent0/current_device) clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"

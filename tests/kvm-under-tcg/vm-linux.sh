@@ -178,11 +178,11 @@ first_line() {
 }
 # mibs: MiB/s from "N MiB in S s".
 mibs() { awk '{ for (i = 1; i < NF; i++) if ($i == "in") s = $(i + 1); if (s > 0) printf "%.1f\n", $1 / s }'; }
-# timed_dd ARGS...: busybox dd of 64 MiB, as "64 MiB in S s".
+# timed_dd ARGS...: busybox dd of 16 MiB (as in the guest), as "16 MiB in S s".
 timed_dd() {
   t=$(up_s)
-  dd "$@" bs=1M count=64 2>/dev/null
-  echo "64 MiB in $(awk -v a=$t -v b="$(up_s)" 'BEGIN { print b - a }') s"
+  dd "$@" bs=1M count=16 2>/dev/null
+  echo "16 MiB in $(awk -v a=$t -v b="$(up_s)" 'BEGIN { print b - a }') s"
 }
 qemu_first_line() { # ACCEL CPU SECONDS
   out=$KXEN_RUNDIR/qemu-$1.log

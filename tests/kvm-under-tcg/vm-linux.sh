@@ -5,9 +5,10 @@
 # (hvc0, logged by xenconsoled) and `xl dmesg` are echoed as comments when a step fails.
 #   vm-linux.sh [STEPS]   the guest in /kxen/linux, then the one in /kxen/linux/other when
 #                         run-vm.sh made it (its steps in /kxen/linux/other/steps)
-# STEPS: words among smp mem disk net reboot destroy, or bench alone (bench/linux). Every guest boots to a shell and is shut
-# down with `xl shutdown -w`; each word adds the step function of the same name (step_WORD),
-# run in the order of the list below (run_guest), whatever the order of the words.
+# STEPS: words among smp mem disk net reboot destroy, or bench alone (bench/linux). Every
+# guest boots to a shell and is shut down with `xl shutdown -w`; each word adds the step
+# function of the same name (step_WORD), run in the order run_guest lists them, whatever the
+# order of the words.
 export KXEN_RUNDIR=/kxen/run XENSTORED_RUNDIR=/kxen/run KXEN_ACCEL=kvm
 export PATH=/kxen/bin:$PATH # iproute2 ip before busybox
 echo "=== linux"
@@ -244,7 +245,6 @@ run_guest() {
   step_shutdown
   has disk && [ -n "$disk" ] && step_fsck
   has destroy && step_destroy
-  grep -- '-ENOSYS (logged once)' $KXEN_RUNDIR/kxend.log | sed "s/^.*kvm: /# $G: enosys: /"
   [ $fails = $fails0 ] || [ $dead = 1 ] || dump
 }
 G=kxend
@@ -262,6 +262,7 @@ if grep -qw net /kxen/linux/steps /kxen/linux/other/steps 2>/dev/null; then
 fi
 run_guest linux /kxen/linux "${1:-}"
 [ -f /kxen/linux/other/steps ] && run_guest linux-other /kxen/linux/other "$(cat /kxen/linux/other/steps)"
+grep -- '-ENOSYS (logged once)' $KXEN_RUNDIR/kxend.log | sed "s/^.*kvm: /# enosys: /"
 echo "=== linux rc=$fails"
 kill "$(cat $KXEN_RUNDIR/kxend.pid)" 2>/dev/null
 exit 0

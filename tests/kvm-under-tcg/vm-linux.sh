@@ -15,8 +15,9 @@ echo "=== linux"
 n=0 fails=0
 tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $G: $2"; else echo "not ok $n - $G: $2"; fails=$((fails + 1)); fi; }
 has() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
-# seen PATTERN SECONDS: the guest's console log shows PATTERN within SECONDS (at once "no"
-# when the guest never booted: dead=1).
+# seen PATTERN SECONDS: the guest's console log shows PATTERN within SECONDS. A guest that
+# missed one line is taken as stuck (dead=1): its state is dumped at once and the later
+# waits fail at once, so the VM reaches its end (and the next guest) within its time limit.
 seen() {
   [ $dead = 0 ] || return 1
   i=0
@@ -24,6 +25,9 @@ seen() {
     grep -q -- "$1" "$log" 2>/dev/null && return 0
     sleep 0.5; i=$((i + 1))
   done
+  echo "# $G: no '$1' on the console within $2 s"
+  dump
+  dead=1
   return 1
 }
 # count PATTERN: how many console lines match.
@@ -36,6 +40,9 @@ nseen() {
     [ "$(count "$1")" -ge "$2" ] && return 0
     sleep 0.5; i=$((i + 1))
   done
+  echo "# $G: fewer than $2 '$1' lines on the console within $3 s"
+  dump
+  dead=1
   return 1
 }
 domid() { xl domid "$G" 2>/dev/null; }
@@ -79,13 +86,8 @@ step_boot() {
   t0=$(date +%s)
   timeout 60 xl create -q $cfg; created=$?
   tap $created "xl create of Debian's kernel $(cat $D/kver) as a PVH guest (kvm)"
-  if [ $created = 0 ]; then seen "kxen-linux: init" 300; booted=$?; else booted=1; fi
+  if [ $created = 0 ]; then seen "kxen-linux: init" 300; booted=$?; else booted=1 dead=1; fi
   tap $booted "Linux runs /init from the ramdisk, printing on hvc0"
-  if [ $booted != 0 ]; then
-    # Say where the guest is now (the VM may be stopped by its timeout before the end).
-    dump
-    dead=1
-  fi
   seen "kxen-linux: shell up" 30; tap $? "a shell prints its line on the console"
   echo "# $G: first userspace line after $(($(date +%s) - t0)) s"
 }
@@ -243,6 +245,8 @@ run_guest() {
   step_ready
   has reboot && step_reboot
   step_shutdown
+  # A stuck guest does not power off: it goes, so the next steps and guest start clean.
+  [ $dead = 0 ] || timeout 30 xl destroy "$G" 2>/dev/null
   has disk && [ -n "$disk" ] && step_fsck
   has destroy && step_destroy
   [ $fails = $fails0 ] || [ $dead = 1 ] || dump

@@ -58,6 +58,13 @@ add_prog() {
     esac
   done
 }
+# add_at FILE: a file at its own absolute path in the VM, with the libraries ldd lists.
+add_at() {
+  install -D -m 755 "$1" "$root$1"
+  ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+    if [ -f "$lib" ] && [ ! -e "$root$lib" ]; then install -D -m 755 "$lib" "$root$lib"; fi
+  done || true # firmware files: ldd lists nothing
+}
 add_prog "$accel_test"
 # A 1 MiB disk image whose MBR (loaded by the BIOS at 0x7c00, real mode) writes
 # "KXEN-BOOTSECTOR-OK" to COM1 (0x3f8) and to port 0xe9, then halts:
@@ -91,20 +98,39 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
 fi
 echo "$mode" > "$root/kxen/mode"
 # --linux: the L2 guest is Debian's own kernel (KXEN_L2_KERNEL, default the L1 kernel) with
-# an initramfs and disk image that vm-linux.sh's checks need (made by make-linux-guest.sh).
+# an initramfs and disk image that vm-linux.sh's checks need (made by make-linux-guest.sh);
+# KXEN_L2_OTHER names a second guest kernel, booted after the first with
+# KXEN_LINUX_OTHER_STEPS. Kernels are paths or /boot/vmlinuz-* version prefixes.
 # --hvm: the same kernel as an HVM guest (vm-hvm.sh), its files from make-hvm-guest.sh;
 # KXEN_HVM_STEPS picks the runs (words among `direct pvhvm bios`, default `direct pvhvm`;
 # pvhvm is the direct boot with the platform device; bios, SeaBIOS and syslinux loading 10 MB
 # through int 13h, takes minutes nested under TCG and is run by hand).
-vm_mem=1G
+vm_mem=1G vm_disks=
+l2_kernel() {
+  if [ -f "$1" ]; then echo "$1"; else ls /boot/vmlinuz-"$1"* 2>/dev/null | sort -rV | head -1; fi
+}
 if [ "$mode" = --linux ] || [ "$mode" = --hvm ]; then
   mkdir -p "$root/kxen/linux"
+  l2=$(l2_kernel "${KXEN_L2_KERNEL:-$kernel}")
+  [ -n "$l2" ] || skip "no guest kernel /boot/vmlinuz-${KXEN_L2_KERNEL}*"
   if [ "$mode" = --hvm ]; then
-    "$here/make-hvm-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}" \
+    "$here/make-hvm-guest.sh" "$root/kxen/linux" "$l2" \
       "console=ttyS0 panic=-1 loglevel=1 kxen_root=sdb,xvdb kxen_net"
     cp "$here/vm-hvm.sh" "$root/kxen/bin/"
+    echo "${KXEN_HVM_STEPS:-direct pvhvm}" > "$root/kxen/linux/steps"
   else
-    "$here/make-linux-guest.sh" "$root/kxen/linux" "${KXEN_L2_KERNEL:-$kernel}"
+    "$here/make-linux-guest.sh" "$root/kxen/linux" "$l2"
+    echo "${KXEN_LINUX_STEPS:-smp mem disk net reboot destroy}" > "$root/kxen/linux/steps"
+    if [ -n "${KXEN_L2_OTHER:-}" ]; then
+      other=$(l2_kernel "$KXEN_L2_OTHER")
+      if [ -n "$other" ]; then
+        mkdir -p "$root/kxen/linux/other"
+        "$here/make-linux-guest.sh" "$root/kxen/linux/other" "$other"
+        echo "${KXEN_LINUX_OTHER_STEPS:-disk}" > "$root/kxen/linux/other/steps"
+      else
+        echo "# no second guest kernel /boot/vmlinuz-$KXEN_L2_OTHER*"
+      fi
+    fi
     cp "$here/vm-linux.sh" "$root/kxen/bin/"
   fi
   # The network step: the bridge and tap modules, iproute2's ip (bridges, master) and the
@@ -115,18 +141,38 @@ if [ "$mode" = --linux ] || [ "$mode" = --hvm ]; then
   done
   add_prog "$(command -v ip)"
   [ -x "$build/bin/kxen-vif-bridge" ] && cp "$build/bin/kxen-vif-bridge" "$root/kxen/bin/"
-  # debugfs reads the guest's file out of the disk image once the guest is gone.
-  command -v debugfs >/dev/null && add_prog "$(command -v debugfs)"
-  if [ "$mode" = --hvm ]; then echo "${KXEN_HVM_STEPS:-direct pvhvm}" > "$root/kxen/linux/steps"
-  else echo "${KXEN_LINUX_STEPS:-disk net smp}" > "$root/kxen/linux/steps"; fi
+  # debugfs and e2fsck read the guest's disk image once the guest is gone.
+  for p in debugfs e2fsck; do command -v $p >/dev/null && add_prog "$(command -v $p)"; done
   vm_mem=1536M
+  # The bench step (bench/linux): qemu at its own path (it finds its firmware and TCG module
+  # relative to it and at /usr/share), the virtio disk modules, and two 64 MiB disks for the
+  # VM: vda holds data to read, vdb is scratch.
+  case " ${KXEN_LINUX_STEPS:-} " in *" bench "*)
+    q=$(command -v qemu-system-x86_64)
+    add_at "$q"
+    echo "$q" > "$root/kxen/linux/qemu"
+    echo "${KXEN_BENCH_TCG_SECONDS:-0}" > "$root/kxen/linux/tcg-seconds"
+    for f in /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so /usr/share/qemu/linuxboot_dma.bin \
+             /usr/share/qemu/kvmvapic.bin /usr/share/seabios/bios-256k.bin; do
+      [ -f "$f" ] && add_at "$f"
+    done
+    for ko in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+              drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk; do
+      if [ -f "$m/$ko.ko.xz" ]; then xz -dc "$m/$ko.ko.xz" > "$root/mod/$(basename "$ko").ko"
+      elif [ -f "$m/$ko.ko" ]; then cp "$m/$ko.ko" "$root/mod/"; fi
+    done
+    head -c 64M /dev/urandom > "$root.vda"
+    head -c 64M /dev/zero > "$root.vdb"
+    vm_disks="-drive file=$root.vda,if=virtio,format=raw -drive file=$root.vdb,if=virtio,format=raw"
+    vm_mem=2G ;;
+  esac
 fi
 install -m 755 "$here/vm-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$root.cpio.gz"
-trap 'rm -rf "$root" "$root.cpio.gz"' EXIT
+trap 'rm -rf "$root" "$root.cpio.gz" "$root.vda" "$root.vdb"' EXIT
 
 timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m $vm_mem -smp 1 \
-  -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" \
+  -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" $vm_disks \
   -append 'console=ttyS0 panic=-1 quiet' </dev/null 2>&1 | tr -d '\r' > "$log" || true
 grep -q '^VMDONE' "$log" || { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }
 exit

@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# Debian's own Linux kernel, unmodified, booted by `xl create` as a PVH guest on kxend's kvm
-# accelerator, in the kvm-under-TCG VM (tests/kvm-under-tcg/run-vm.sh --linux; the guest's
-# initramfs and disk image come from make-linux-guest.sh). Reports the TAP lines printed
-# inside the VM by vm-linux.sh: the create, the shell line on hvc0 and the steps after it.
-# KXEN_L1_KERNEL picks the VM's kernel (6.1: KVM without Xen support, the default; 6.12),
-# KXEN_L2_KERNEL the guest's. Skips (77) without qemu, a kernel with kvm modules or busybox.
+# Debian's own Linux kernels, unmodified, booted by `xl create` as PVH guests on kxend's kvm
+# accelerator, in the kvm-under-TCG VM (tests/kvm-under-tcg/run-vm.sh --linux; the guests'
+# initramfs and disk images come from make-linux-guest.sh). Reports the TAP lines printed
+# inside the VM by vm-linux.sh. One VM boot runs two guests:
+#   L1 6.1 (KVM without Xen support): guest 6.1, every step (2 vCPUs, 512 MiB, root on the PV
+#   disk, network, xl reboot, shutdown, e2fsck, destroy); then guest 6.12: disk and network.
+# xl_linux_kvm612.sh runs the same with the kernels swapped (KXEN_L1_KERNEL=6.12, KVM with
+# CONFIG_KVM_XEN; the second guest gets the disk step only).
+# Skips (77) without qemu, the L1 kernel with kvm modules, or busybox; a missing second guest
+# kernel is one skipped check.
 set -u
 # The body is one block, parsed whole before it runs: editing this file while a test runs
 # cannot break that run.
 {
 source "$KXEN_SRC/tests/lib.sh"
+export KXEN_L1_KERNEL=${KXEN_L1_KERNEL:-6.1.} KXEN_L2_OTHER=${KXEN_L2_OTHER:-6.12.}
+export KXEN_LINUX_OTHER_STEPS=${KXEN_LINUX_OTHER_STEPS:-disk net}
+name=${KXEN_LINUX_TEST:-xl_linux_kvm}
 rel=${KXEN_REL_BUILD:-$KXEN_SRC/build}
 [ -x "$rel/bin/kxend" ] && [ -x "$rel/bin/xl" ] || skip_all "the release build (make) is missing"
+ls /boot/vmlinuz-"$KXEN_L1_KERNEL"* >/dev/null 2>&1 || skip_all "no /boot/vmlinuz-$KXEN_L1_KERNEL* (the L1 and guest kernel)"
 make -s -C "$KXEN_SRC" BUILD="$rel" "$rel/tests/kvm_accel_test" "$rel/tests/kvm_guest_run" \
   >"$KXEN_RUNDIR/make.log" 2>&1 ||
   { not_ok "build the VM's test programs"; tail -20 "$KXEN_RUNDIR/make.log" | sed 's/^/# /'; exit 1; }
+other=$KXEN_L2_OTHER
+if ! ls /boot/vmlinuz-"$other"* >/dev/null 2>&1; then
+  skip "linux-other: Debian's kernel $other* as a second guest" "no /boot/vmlinuz-$other* on this host"
+  unset KXEN_L2_OTHER
+fi
 log=$KXEN_RUNDIR/vm.log
-KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-600} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --linux
+KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-1000} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --linux
 rc=$?
-mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/xl_linux_kvm-vm.log" 2>/dev/null
+mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/$name-vm.log" 2>/dev/null
 [ $rc -eq 77 ] && exit 77
 if [ $rc -ne 0 ]; then
   not_ok "kvm-under-tcg VM boots and finishes"

@@ -265,6 +265,11 @@ static int read_disk(struct blkfront *dev)
     return 0;
 }
 
+static int resume_hook_fn(void *ctx, uint64_t deadline_ns)
+{
+    return blkfront_reconnect(ctx, deadline_ns);
+}
+
 int blkfront_open(struct blkfront *dev, unsigned devid, const struct blkfront_config *cfg,
                   uint64_t deadline_ns)
 {
@@ -298,6 +303,8 @@ int blkfront_open(struct blkfront *dev, unsigned devid, const struct blkfront_co
         return rc;
     }
     dev->state = BLKFRONT_CONNECTED;
+    dev->resume_hook = (struct guest_resume_hook){.fn = resume_hook_fn, .ctx = dev};
+    guest_resume_register(&dev->resume_hook);
     return 0;
 }
 
@@ -311,8 +318,14 @@ bool blkfront_connected(const struct blkfront *dev)
     return dev->state == BLKFRONT_CONNECTED;
 }
 
+static void watch_path(const struct blkfront *dev, char *path, size_t len)
+{
+    guest_snprintf(path, len, "%s/state", dev->backend);
+}
+
 static void detach(struct blkfront *dev, uint64_t deadline_ns)
 {
+    guest_resume_unregister(&dev->resume_hook);
     blkfront_fail_inflight(dev);
     blkfront_ring_teardown(dev, deadline_ns);
     switch_state(dev, XenbusStateClosed);
@@ -354,4 +367,40 @@ int blkfront_close(struct blkfront *dev, uint64_t deadline_ns)
     }
     detach(dev, deadline_ns);
     return rc;
+}
+
+/* Linux's blkfront_resume + blkif_recover: the frontend directory is the toolstack's fresh one
+ * (state Initialising, the new backend's path), so everything is read again; nothing of the
+ * old backend is trusted or reused. */
+int blkfront_reconnect(struct blkfront *dev, uint64_t deadline_ns)
+{
+    if (dev->state != BLKFRONT_CONNECTED)
+        return 0;
+    char path[160];
+    watch_path(dev, path, sizeof(path));
+    xenbus_unwatch(path, dev->watch_token);
+    blkfront_ring_forget(dev);
+    dev->backend_changed = false;
+    int rc = read_otherend(dev);
+    if (!rc) {
+        watch_path(dev, path, sizeof(path));
+        rc = xenbus_watch(path, dev->watch_token, backend_watch_cb, dev);
+    }
+    if (!rc)
+        rc = wait_backend(dev, XenbusStateInitWait, deadline_ns);
+    if (!rc)
+        rc = talk_to_backend(dev);
+    if (!rc)
+        rc = wait_backend(dev, XenbusStateConnected, deadline_ns);
+    if (!rc)
+        rc = read_disk(dev);
+    if (!rc)
+        rc = switch_state(dev, XenbusStateConnected);
+    if (rc) {
+        dev->state = BLKFRONT_BACKEND_GONE;
+        detach(dev, monotonic_ns() + 1000000000ull);
+        return rc;
+    }
+    blkfront_ring_replay(dev);
+    return 0;
 }

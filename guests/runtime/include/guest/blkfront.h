@@ -8,6 +8,12 @@
  * slots, ring room and grants bound what can be in flight, and submit says -EBUSY when one is
  * exhausted: poll or wait, then resubmit.
  *
+ * After a resume in a new domain (restore, migration) the device reconnects by itself (a
+ * guest_suspend resume hook): the new backend gets new rings, grants and event channels, and
+ * every request that had no answer yet is issued again on them, so callers see their done
+ * callbacks run as if nothing happened (a request the new rings cannot take fails with
+ * BLKIF_RSP_ERROR).
+ *
  * Invariant: a request's buffer belongs to the backend from submit until its done callback ran;
  * grants of a completed request are revoked (or kept as persistent grants) before done runs. */
 #ifndef GUEST_BLKFRONT_H
@@ -19,6 +25,8 @@
 
 #include <kxen/event_channel.h>
 #include <kxen/io/blkif.h>
+
+#include "guest/suspend.h"
 
 #define BLKFRONT_MAX_QUEUES 4
 #define BLKFRONT_MAX_RING_ORDER 4 /* XENBUS_MAX_RING_GRANT_ORDER: 16 pages */
@@ -111,8 +119,10 @@ struct blkfront {
     unsigned nr_persistent;
     unsigned long leaked_grants; /* refs the backend never released */
     unsigned long stray_responses;
+    unsigned long replayed; /* requests re-issued on a new backend's rings after a resume */
     blkfront_raw_fn raw_fn;
     void *raw_ctx;
+    struct guest_resume_hook resume_hook; /* registered while connected */
 } __attribute__((aligned(4096)));
 
 /* The devids under device/vbd (at most max); returns how many or a negative errno. */
@@ -144,6 +154,11 @@ bool blkfront_connected(const struct blkfront *dev);
 int blkfront_io_sync(struct blkfront *dev, uint8_t op, uint64_t sector, void *buf, size_t len,
                      uint64_t deadline_ns);
 
+/* The resume hook: forgets the old backend, does the handshake with the one the toolstack
+ * made for the new domain and replays the unanswered requests. On failure the device is
+ * detached as when its backend goes away (requests fail, state BACKEND_GONE). */
+int blkfront_reconnect(struct blkfront *dev, uint64_t deadline_ns);
+
 /* Guest-initiated detach: waits for in-flight requests, Closing, waits for the backend to close,
  * Closed; revokes every grant and closes the event channels. */
 int blkfront_close(struct blkfront *dev, uint64_t deadline_ns);
@@ -159,5 +174,7 @@ int blkfront_ring_setup(struct blkfront *dev);
 void blkfront_ring_teardown(struct blkfront *dev, uint64_t deadline_ns);
 void blkfront_fail_inflight(struct blkfront *dev);
 void blkfront_follow_backend(struct blkfront *dev);
+void blkfront_ring_forget(struct blkfront *dev);
+void blkfront_ring_replay(struct blkfront *dev);
 
 #endif

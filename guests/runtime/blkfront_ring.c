@@ -266,6 +266,8 @@ static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, voi
 
 int blkfront_submit(struct blkfront *dev, struct blkfront_req *req)
 {
+    if (dev->state == BLKFRONT_WAITING)
+        return -XEN_EBUSY;
     if (dev->state != BLKFRONT_CONNECTED)
         return -XEN_ENOTCONN;
     int rc = check_request(dev, req);
@@ -369,18 +371,21 @@ void blkfront_fail_inflight(struct blkfront *dev)
             complete(dev, s, BLKIF_RSP_ERROR, deadline);
 }
 
-static void forget_grant(grant_ref_t *ref)
+static void forget_grant(struct blkfront *dev, grant_ref_t *ref, bool stale)
 {
-    if (*ref)
+    if (*ref && stale)
         gnttab_forget(*ref);
+    else if (*ref)
+        release_grant(dev, *ref, monotonic_ns() + GRANT_RELEASE_NS);
     *ref = 0;
 }
 
-/* After a resume in a new domain: answers the old backend left on a sane ring count (the ring
- * page came with the image); then its ports are closed and its grants forgotten. A slot keeps
+/* Before a new backend connects (after a resume in a new domain, or after the old backend
+ * died): answers the old backend left on a sane ring count (after a resume the ring page came
+ * with the image); then its ports are closed and its grants ended. A slot keeps
  * its request (and its place in inflight) for the replay; a raw request fails, since only its
  * sender knows what it meant. */
-void blkfront_ring_forget(struct blkfront *dev)
+void blkfront_ring_forget(struct blkfront *dev, bool stale)
 {
     int done = 0;
     for (unsigned q = 0; !dev->ring_broken && q < dev->info.nr_queues; q++)
@@ -396,19 +401,19 @@ void blkfront_ring_forget(struct blkfront *dev)
         }
         bq->kicked = false;
         for (unsigned i = 0; i < ARRAY_SIZE(bq->ring_refs); i++)
-            forget_grant(&bq->ring_refs[i]);
+            forget_grant(dev, &bq->ring_refs[i], stale);
     }
     for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++) {
         struct blkfront_slot *slot = &dev->slots[s];
-        forget_grant(&slot->indirect_ref);
+        forget_grant(dev, &slot->indirect_ref, stale);
         for (unsigned i = 0; i < slot->nr_grants; i++)
-            forget_grant(&slot->grants[i]);
+            forget_grant(dev, &slot->grants[i], stale);
         slot->nr_grants = 0;
         if (slot->raw)
             complete(dev, s, BLKIF_RSP_ERROR, 0);
     }
     for (unsigned i = 0; i < dev->nr_persistent; i++)
-        forget_grant(&dev->persistent[i].ref);
+        forget_grant(dev, &dev->persistent[i].ref, stale);
     dev->nr_persistent = 0;
 }
 
@@ -451,6 +456,8 @@ static bool has_work(void *ctx)
 {
     struct blkfront *dev = ctx;
     xenbus_dispatch_watches();
+    if (dev->state == BLKFRONT_WAITING)
+        return dev->backend_changed;
     if (dev->backend_changed || dev->state != BLKFRONT_CONNECTED)
         return true;
     for (unsigned q = 0; q < dev->info.nr_queues; q++)

@@ -34,6 +34,7 @@ static unsigned regions; /* regions written (or queued) so far */
 static uint8_t mac[6];
 static uint8_t out[NETFRONT_MTU_FRAME], in[2048];
 static unsigned exchanges;
+static unsigned ios;
 
 #define check(ok, what, ...)                                                                       \
     hv_printf("savetest: check %s - " what "\n", (ok) ? "ok" : "FAILED", __VA_ARGS__)
@@ -117,18 +118,21 @@ bool devices_start(bool disk, bool vif)
         unsigned ids[4];
         struct blkfront_config cfg;
         blkfront_config_default(&cfg);
+        cfg.reconnect = true; /* a driver domain that restarts is waited for */
         int n = blkfront_list(ids, 4);
-        int rc = n > 0 ? blkfront_open(&disk_dev, ids[0], &cfg, monotonic_ns() + 30 * SEC)
-                       : -XEN_ENODEV;
+        int rc =
+            n > 0 ? blkfront_open(&disk_dev, ids[0], &cfg, monotonic_ns() + 30 * SEC) : -XEN_ENODEV;
         if (rc) {
             hv_printf("savetest: the disk does not connect (%d)\n", rc);
             return false;
         }
         have_disk = true;
         fill(wbuf, 0);
-        rc = blkfront_io_sync(&disk_dev, BLKIF_OP_WRITE, 0, wbuf, REGION, monotonic_ns() + 10 * SEC);
+        rc =
+            blkfront_io_sync(&disk_dev, BLKIF_OP_WRITE, 0, wbuf, REGION, monotonic_ns() + 10 * SEC);
         regions = 1;
-        check(!rc && verify_regions(regions) < 0, "the disk's first region written and read back (%u)", 1u);
+        check(!rc && verify_regions(regions) < 0,
+              "the disk's first region written and read back (%u)", 1u);
     }
     if (vif) {
         int rc = netfront_init(0, mac);
@@ -144,7 +148,8 @@ bool devices_start(bool disk, bool vif)
 
 void devices_before_suspend(void)
 {
-    if (!have_disk || (uint64_t)(regions + 1) * REGION_SECTORS > blkfront_get_info(&disk_dev)->sectors)
+    if (!have_disk ||
+        (uint64_t)(regions + 1) * REGION_SECTORS > blkfront_get_info(&disk_dev)->sectors)
         return;
     fill(wbuf, regions);
     inflight_done = false;
@@ -180,4 +185,32 @@ void devices_after_resume(void)
     }
     if (have_vif)
         exchange();
+}
+
+/* Traffic for the backend-restart tests: a write of a rotating region and its read-back, each
+ * waited for as long as a driver domain takes to come back (the request is replayed on the new
+ * backend, so a restart shows as a pause, not a failure); every 10th also reads region 0, the
+ * data written before any restart. */
+void devices_tick(void)
+{
+    if (!have_disk)
+        return;
+    unsigned r = 16 + ios % 8;
+    uint64_t deadline = monotonic_ns() + 90 * SEC;
+    fill(wbuf, 1000 + ios);
+    int rc = blkfront_io_sync(&disk_dev, BLKIF_OP_WRITE, (uint64_t)r * REGION_SECTORS, wbuf, REGION,
+                              deadline);
+    if (!rc)
+        rc = blkfront_io_sync(&disk_dev, BLKIF_OP_READ, (uint64_t)r * REGION_SECTORS, rbuf, REGION,
+                              deadline);
+    if (!rc && memcmp(rbuf, wbuf, REGION))
+        rc = -XEN_EIO;
+    if (!rc && ios % 10 == 9 && verify_regions(1) >= 0)
+        rc = -XEN_EIO;
+    ios++;
+    if (rc)
+        hv_printf("savetest: io %u FAILED (%d)\n", ios, rc);
+    else if (ios % 10 == 0)
+        hv_printf("savetest: io %u ok (%lu reconnects, %lu replayed)\n", ios, disk_dev.reconnects,
+                  disk_dev.replayed);
 }

@@ -16,4 +16,7 @@ void devices_before_suspend(void);
  * check: "savetest: check ok - WHAT" or "savetest: check FAILED - WHAT". */
 void devices_after_resume(void);
 
+/* With `io`: one write and read-back of the disk per tick (devices.c). */
+void devices_tick(void);
+
 #endif

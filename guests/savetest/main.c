@@ -5,7 +5,8 @@
  * instead, as it does guests without PV drivers. A counter that goes on after a restore
  * proves the guest continued where it stopped. `dirty=N` makes it write every page of N MiB
  * above 16 MiB without pause (the memory-writing guest of the migration benchmark). `disk` and
- * `vif` connect its first vbd and vif 0 and check them around every suspend (devices.c). */
+ * `vif` connect its first vbd and vif 0 and check them around every suspend (devices.c); `io`
+ * adds a write and read-back of the disk every tick (the backend-restart tests). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -95,6 +96,7 @@ int main(void)
     if (!devices_start(cmdline_has("disk"), cmdline_has("vif")))
         return 1;
     hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
+    bool io = cmdline_has("io");
     uint64_t dirty = cmdline_num("dirty"), round = 0;
     uint64_t next = monotonic_ns() + TICK_NS;
     for (;;) {
@@ -111,5 +113,7 @@ int main(void)
         }
         next = monotonic_ns() + TICK_NS;
         hv_printf("savetest: tick %llu\n", (unsigned long long)++ticks);
+        if (io)
+            devices_tick();
     }
 }

@@ -42,6 +42,10 @@ struct blkfront_config {
     unsigned max_queues;            /* wanted; min with multi-queue-max-queues */
     unsigned max_indirect_segments; /* 0: direct requests only (11 segments) */
     bool persistent;                /* offer feature-persistent */
+    /* A backend that dies (Closed, or its directory gone, while still online) is waited for
+     * instead of detached: the frontend goes Initialising, keeps its unanswered requests and
+     * reconnects when the toolstack names a backend in InitWait (a restarted driver domain). */
+    bool reconnect;
 };
 /* Linux 6.1's module defaults: order 0, 4 queues, 32 indirect segments, persistent grants. */
 void blkfront_config_default(struct blkfront_config *cfg);
@@ -71,7 +75,12 @@ struct blkfront_req {
     int16_t status; /* BLKIF_RSP_* once done ran */
 };
 
-enum blkfront_state { BLKFRONT_CLOSED, BLKFRONT_CONNECTED, BLKFRONT_BACKEND_GONE };
+enum blkfront_state {
+    BLKFRONT_CLOSED,
+    BLKFRONT_CONNECTED,
+    BLKFRONT_BACKEND_GONE,
+    BLKFRONT_WAITING /* cfg.reconnect: the backend died, a new one is awaited */
+};
 
 struct blkfront_queue {
     blkif_front_ring_t ring;
@@ -119,7 +128,9 @@ struct blkfront {
     unsigned nr_persistent;
     unsigned long leaked_grants; /* refs the backend never released */
     unsigned long stray_responses;
-    unsigned long replayed; /* requests re-issued on a new backend's rings after a resume */
+    unsigned long replayed;   /* requests re-issued on a new backend's rings */
+    unsigned long reconnects; /* times a new backend was connected after one died */
+    unsigned failed_attempts; /* handshakes with a new backend that failed in a row */
     blkfront_raw_fn raw_fn;
     void *raw_ctx;
     struct guest_resume_hook resume_hook; /* registered while connected */
@@ -138,7 +149,8 @@ const struct blkfront_info *blkfront_get_info(const struct blkfront *dev);
 
 /* Queues req. -EINVAL for a malformed request (alignment, size, range), -EROFS for a write to
  * a read-only disk, -EOPNOTSUPP for an operation the backend did not advertise, -EBUSY when no
- * slot, ring room or grant is free, -ENOTCONN once the backend went away. */
+ * slot, ring room or grant is free or while a new backend is awaited (cfg.reconnect), -ENOTCONN
+ * once the backend went away. */
 int blkfront_submit(struct blkfront *dev, struct blkfront_req *req);
 /* Takes responses (calling done callbacks) and follows the backend's state (a backend
  * Closing detaches cooperatively: see blkfront_poll in blkfront.c). Returns completions. */
@@ -174,7 +186,9 @@ int blkfront_ring_setup(struct blkfront *dev);
 void blkfront_ring_teardown(struct blkfront *dev, uint64_t deadline_ns);
 void blkfront_fail_inflight(struct blkfront *dev);
 void blkfront_follow_backend(struct blkfront *dev);
-void blkfront_ring_forget(struct blkfront *dev);
+/* stale: the grants' busy bits came from another host (gnttab_forget); otherwise each grant
+ * is ended, and leaked if the old backend still maps it. */
+void blkfront_ring_forget(struct blkfront *dev, bool stale);
 void blkfront_ring_replay(struct blkfront *dev);
 
 #endif

@@ -49,8 +49,8 @@ void kxl__devices_mark_orphans(struct kxl_ctx *ctx, uint16_t ddomid, const char 
 }
 
 /* Every permission entry naming from names to instead, on path and below it. */
-static int move_perms(struct kxl_ctx *ctx, uint32_t t, const char *path, uint16_t from,
-                      uint16_t to, int depth)
+static int move_perms(struct kxl_ctx *ctx, uint32_t t, const char *path, uint16_t from, uint16_t to,
+                      int depth)
 {
     unsigned int np = 0;
     struct xs_permissions *p = xs_get_permissions(ctx->xs, t, path, &np);

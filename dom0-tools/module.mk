@@ -10,7 +10,8 @@ libkxlcfg_SRCS += dom0-tools/libxl/src/cfg_parse.c dom0-tools/libxl/src/cfg_doma
 libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src/build.c \
                dom0-tools/libxl/src/services.c dom0-tools/libxl/src/coredump.c \
                dom0-tools/libxl/src/admin.c \
-               dom0-tools/libxl/src/device.c dom0-tools/libxl/src/hotplug.c \
+               dom0-tools/libxl/src/device.c dom0-tools/libxl/src/device_adopt.c \
+               dom0-tools/libxl/src/hotplug.c \
                dom0-tools/libxl/src/disk.c dom0-tools/libxl/src/nic.c \
                dom0-tools/libxl/src/hvm.c dom0-tools/libxl/src/hvm_nic.c \
                dom0-tools/libxl/src/stream_io.c dom0-tools/libxl/src/save_stream.c \

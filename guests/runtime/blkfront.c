@@ -25,6 +25,7 @@ void blkfront_config_default(struct blkfront_config *cfg)
     cfg->max_queues = 4;
     cfg->max_indirect_segments = 32;
     cfg->persistent = true;
+    cfg->reconnect = false;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -265,6 +266,11 @@ static int read_disk(struct blkfront *dev)
     return 0;
 }
 
+static int resume_hook_fn(void *ctx, uint64_t deadline_ns)
+{
+    return blkfront_reconnect(ctx, deadline_ns);
+}
+
 int blkfront_open(struct blkfront *dev, unsigned devid, const struct blkfront_config *cfg,
                   uint64_t deadline_ns)
 {
@@ -298,6 +304,8 @@ int blkfront_open(struct blkfront *dev, unsigned devid, const struct blkfront_co
         return rc;
     }
     dev->state = BLKFRONT_CONNECTED;
+    dev->resume_hook = (struct guest_resume_hook){.fn = resume_hook_fn, .ctx = dev};
+    guest_resume_register(&dev->resume_hook);
     return 0;
 }
 
@@ -311,8 +319,14 @@ bool blkfront_connected(const struct blkfront *dev)
     return dev->state == BLKFRONT_CONNECTED;
 }
 
+static void watch_path(const struct blkfront *dev, char *path, size_t len)
+{
+    guest_snprintf(path, len, "%s/state", dev->backend);
+}
+
 static void detach(struct blkfront *dev, uint64_t deadline_ns)
 {
+    guest_resume_unregister(&dev->resume_hook);
     blkfront_fail_inflight(dev);
     blkfront_ring_teardown(dev, deadline_ns);
     switch_state(dev, XenbusStateClosed);
@@ -321,11 +335,88 @@ static void detach(struct blkfront *dev, uint64_t deadline_ns)
     xenbus_unwatch(path, dev->watch_token);
 }
 
+/* The frontend's own `backend` node, watched while a new backend is awaited. */
+static void backend_node_path(const struct blkfront *dev, char *path, size_t len)
+{
+    guest_snprintf(path, len, "%s/backend", dev->node);
+}
+
+/* The backend died while online (no toolstack detach, which sets online=0 first): as Xen's
+ * frontends, reset to Initialising and wait for the toolstack to name a new backend. */
+static void start_waiting(struct blkfront *dev)
+{
+    char path[160];
+    dev->state = BLKFRONT_WAITING;
+    dev->failed_attempts = 0;
+    switch_state(dev, XenbusStateInitialising);
+    backend_node_path(dev, path, sizeof(path));
+    xenbus_watch(path, dev->watch_token, backend_watch_cb, dev);
+}
+
+#define RECONNECT_ATTEMPTS 3        /* failed handshakes in a row before the device is given up */
+#define RECONNECT_NS 10000000000ull /* one handshake's bound */
+
+/* A watch fired while waiting: a new backend in InitWait gets the handshake; the old ring's
+ * grants are ended first (its domain is gone by now, so they are free, or leaked if not). */
+static void try_reconnect(struct blkfront *dev)
+{
+    char old[sizeof(dev->backend)], path[160];
+    dev->backend_changed = false;
+    strlcpy(old, dev->backend, sizeof(old));
+    if (read_otherend(dev))
+        return;
+    if (strcmp(old, dev->backend)) {
+        guest_snprintf(path, sizeof(path), "%s/state", old);
+        xenbus_unwatch(path, dev->watch_token);
+        watch_path(dev, path, sizeof(path));
+        xenbus_watch(path, dev->watch_token, backend_watch_cb, dev);
+    }
+    if (backend_state(dev) != XenbusStateInitWait)
+        return;
+    blkfront_ring_forget(dev, false);
+    uint64_t deadline = monotonic_ns() + RECONNECT_NS;
+    int rc = talk_to_backend(dev);
+    if (!rc)
+        rc = wait_backend(dev, XenbusStateConnected, deadline);
+    if (!rc)
+        rc = read_disk(dev);
+    if (!rc)
+        rc = switch_state(dev, XenbusStateConnected);
+    if (rc) {
+        /* A backend that refuses, or whose directory vanished mid-handshake: wait for the
+         * next one, a few times, then give the device up. */
+        switch_state(dev, XenbusStateInitialising);
+        if (++dev->failed_attempts >= RECONNECT_ATTEMPTS) {
+            dev->state = BLKFRONT_BACKEND_GONE;
+            backend_node_path(dev, path, sizeof(path));
+            xenbus_unwatch(path, dev->watch_token);
+            detach(dev, monotonic_ns() + 1000000000ull);
+        }
+        return;
+    }
+    backend_node_path(dev, path, sizeof(path));
+    xenbus_unwatch(path, dev->watch_token);
+    dev->state = BLKFRONT_CONNECTED;
+    dev->reconnects++;
+    blkfront_ring_replay(dev);
+}
+
+static bool backend_online(const struct blkfront *dev)
+{
+    uint64_t online;
+    /* A directory that vanished says nothing: only an explicit online=0 is a detach. */
+    return read_u64(dev->backend, "online", &online) || online != 0;
+}
+
 /* Called from poll when the backend's state node fired. A backend that goes Closing (the
  * toolstack detaches the disk) gets what Linux's blkfront_closing gives it: no new requests,
  * the outstanding ones answered or failed, the grants back, and the frontend Closed. */
 void blkfront_follow_backend(struct blkfront *dev)
 {
+    if (dev->state == BLKFRONT_WAITING && dev->backend_changed) {
+        try_reconnect(dev);
+        return;
+    }
     if ((!dev->backend_changed && !dev->ring_broken) || dev->state != BLKFRONT_CONNECTED)
         return;
     dev->backend_changed = false;
@@ -333,12 +424,24 @@ void blkfront_follow_backend(struct blkfront *dev)
     /* A resize (sectors changed while Connected) is not followed. */
     if (!dev->ring_broken && st != XenbusStateClosing && st != XenbusStateClosed)
         return;
+    if (dev->cfg.reconnect && !dev->ring_broken && st == XenbusStateClosed && backend_online(dev)) {
+        start_waiting(dev);
+        return;
+    }
     dev->state = BLKFRONT_BACKEND_GONE;
     detach(dev, monotonic_ns() + 2000000000ull);
 }
 
 int blkfront_close(struct blkfront *dev, uint64_t deadline_ns)
 {
+    if (dev->state == BLKFRONT_WAITING) {
+        char path[160];
+        backend_node_path(dev, path, sizeof(path));
+        xenbus_unwatch(path, dev->watch_token);
+        dev->state = BLKFRONT_BACKEND_GONE;
+        detach(dev, deadline_ns);
+        return 0;
+    }
     if (dev->state != BLKFRONT_CONNECTED)
         return dev->state == BLKFRONT_BACKEND_GONE ? 0 : -XEN_ENOTCONN;
     while (dev->inflight && blkfront_wait(dev, deadline_ns) >= 0)
@@ -354,4 +457,40 @@ int blkfront_close(struct blkfront *dev, uint64_t deadline_ns)
     }
     detach(dev, deadline_ns);
     return rc;
+}
+
+/* Linux's blkfront_resume + blkif_recover: the frontend directory is the toolstack's fresh one
+ * (state Initialising, the new backend's path), so everything is read again; nothing of the
+ * old backend is trusted or reused. */
+int blkfront_reconnect(struct blkfront *dev, uint64_t deadline_ns)
+{
+    if (dev->state != BLKFRONT_CONNECTED)
+        return 0;
+    char path[160];
+    watch_path(dev, path, sizeof(path));
+    xenbus_unwatch(path, dev->watch_token);
+    blkfront_ring_forget(dev, true);
+    dev->backend_changed = false;
+    int rc = read_otherend(dev);
+    if (!rc) {
+        watch_path(dev, path, sizeof(path));
+        rc = xenbus_watch(path, dev->watch_token, backend_watch_cb, dev);
+    }
+    if (!rc)
+        rc = wait_backend(dev, XenbusStateInitWait, deadline_ns);
+    if (!rc)
+        rc = talk_to_backend(dev);
+    if (!rc)
+        rc = wait_backend(dev, XenbusStateConnected, deadline_ns);
+    if (!rc)
+        rc = read_disk(dev);
+    if (!rc)
+        rc = switch_state(dev, XenbusStateConnected);
+    if (rc) {
+        dev->state = BLKFRONT_BACKEND_GONE;
+        detach(dev, monotonic_ns() + 1000000000ull);
+        return rc;
+    }
+    blkfront_ring_replay(dev);
+    return 0;
 }

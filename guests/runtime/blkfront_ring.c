@@ -236,7 +236,6 @@ static void push(struct blkfront *dev, unsigned q)
     int notify;
     bq->ring.req_prod_pvt++;
     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bq->ring, notify);
-    dev->inflight++;
     if (notify)
         evtchn_send(bq->port);
 }
@@ -290,6 +289,8 @@ static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, voi
 
 int blkfront_submit(struct blkfront *dev, struct blkfront_req *req)
 {
+    if (dev->state == BLKFRONT_WAITING)
+        return -XEN_EBUSY;
     if (dev->state != BLKFRONT_CONNECTED)
         return -XEN_ENOTCONN;
     int rc = check_request(dev, req);
@@ -318,6 +319,7 @@ int blkfront_submit(struct blkfront *dev, struct blkfront_req *req)
     }
     slot->req = req;
     slot->op = req->op;
+    dev->inflight++;
     push(dev, q);
     return 0;
 }
@@ -339,6 +341,7 @@ int blkfront_submit_raw(struct blkfront *dev, unsigned q, const struct blkif_req
     dev->slots[s].raw = true;
     dev->slots[s].raw_tag = tag;
     dev->slots[s].nr_grants = 0;
+    dev->inflight++;
     push(dev, q % dev->info.nr_queues);
     return 0;
 }
@@ -391,6 +394,74 @@ void blkfront_fail_inflight(struct blkfront *dev)
             complete(dev, s, BLKIF_RSP_ERROR, deadline);
 }
 
+static void forget_grant(struct blkfront *dev, grant_ref_t *ref, bool stale)
+{
+    if (*ref && stale)
+        gnttab_forget(*ref);
+    else if (*ref)
+        release_grant(dev, *ref, monotonic_ns() + GRANT_RELEASE_NS);
+    *ref = 0;
+}
+
+/* Before a new backend connects (after a resume in a new domain, or after the old backend
+ * died): answers the old backend left on a sane ring count (after a resume the ring page came
+ * with the image); then its ports are closed and its grants ended. A slot keeps
+ * its request (and its place in inflight) for the replay; a raw request fails, since only its
+ * sender knows what it meant. */
+void blkfront_ring_forget(struct blkfront *dev, bool stale)
+{
+    int done = 0;
+    for (unsigned q = 0; !dev->ring_broken && q < dev->info.nr_queues; q++)
+        if (!take_responses(dev, &dev->queues[q], &done))
+            dev->ring_broken = true;
+    dev->ring_broken = false;
+    for (unsigned q = 0; q < BLKFRONT_MAX_QUEUES; q++) {
+        struct blkfront_queue *bq = &dev->queues[q];
+        if (bq->port) {
+            evtchn_unbind(bq->port);
+            evtchn_close(bq->port);
+            bq->port = 0;
+        }
+        bq->kicked = false;
+        for (unsigned i = 0; i < ARRAY_SIZE(bq->ring_refs); i++)
+            forget_grant(dev, &bq->ring_refs[i], stale);
+    }
+    for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++) {
+        struct blkfront_slot *slot = &dev->slots[s];
+        forget_grant(dev, &slot->indirect_ref, stale);
+        for (unsigned i = 0; i < slot->nr_grants; i++)
+            forget_grant(dev, &slot->grants[i], stale);
+        slot->nr_grants = 0;
+        if (slot->raw)
+            complete(dev, s, BLKIF_RSP_ERROR, 0);
+    }
+    for (unsigned i = 0; i < dev->nr_persistent; i++)
+        forget_grant(dev, &dev->persistent[i].ref, stale);
+    dev->nr_persistent = 0;
+}
+
+/* Issues every request that kept its slot again on the new rings, with new grants. */
+void blkfront_ring_replay(struct blkfront *dev)
+{
+    for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++) {
+        struct blkfront_req *req = dev->slots[s].req;
+        if (!req)
+            continue;
+        unsigned q = req->queue % dev->info.nr_queues;
+        struct blkfront_queue *bq = &dev->queues[q];
+        int rc = -XEN_EBUSY;
+        /* The new backend may offer fewer queues, or a segment count the request exceeds. */
+        if (!RING_FULL(&bq->ring) && !check_request(dev, req))
+            rc = build(dev, s, req, RING_GET_REQUEST(&bq->ring, bq->ring.req_prod_pvt));
+        if (rc) {
+            complete(dev, s, BLKIF_RSP_ERROR, monotonic_ns() + GRANT_RELEASE_NS);
+            continue;
+        }
+        dev->replayed++;
+        push(dev, q);
+    }
+}
+
 int blkfront_poll(struct blkfront *dev)
 {
     int done = 0;
@@ -408,6 +479,8 @@ static bool has_work(void *ctx)
 {
     struct blkfront *dev = ctx;
     xenbus_dispatch_watches();
+    if (dev->state == BLKFRONT_WAITING)
+        return dev->backend_changed;
     if (dev->backend_changed || dev->state != BLKFRONT_CONNECTED)
         return true;
     for (unsigned q = 0; q < dev->info.nr_queues; q++)

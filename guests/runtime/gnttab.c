@@ -72,3 +72,13 @@ int gnttab_end_access(grant_ref_t ref)
     in_use[ref / 64] &= ~(1ULL << (ref % 64));
     return 0;
 }
+
+int gnttab_forget(grant_ref_t ref)
+{
+    if (ref < GNTTAB_NR_RESERVED_ENTRIES || ref >= GNTTAB_ENTRIES ||
+        !(in_use[ref / 64] & (1ULL << (ref % 64))))
+        return -XEN_EINVAL;
+    WRITE_ONCE(table[ref].flags, 0);
+    in_use[ref / 64] &= ~(1ULL << (ref % 64));
+    return 0;
+}

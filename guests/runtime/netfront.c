@@ -5,7 +5,10 @@
  * Invariants: a TX buffer is reused only after its response came back; every RX buffer is
  * reposted as soon as its slot is copied out, so the backend always has NR_RX buffers less
  * the slots not yet read. The backend's response index is checked against what we produced
- * before each read, so a backend that overruns a ring cannot make us read garbage. */
+ * before each read, so a backend that overruns a ring cannot make us read garbage.
+ * After a resume in a new domain the vif reconnects by itself (a guest_suspend resume hook), as
+ * Linux's netfront_resume: frames still in the TX ring are dropped (the network loses frames
+ * anyway), every RX buffer is posted again on the new rings. */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +21,7 @@
 #include "guest/lib.h"
 #include "guest/netfront.h"
 #include "guest/printf.h"
+#include "guest/suspend.h"
 #include "guest/time.h"
 #include "guest/xenbus.h"
 
@@ -35,6 +39,9 @@ static struct {
     netif_tx_front_ring_t tx;
     netif_rx_front_ring_t rx;
     grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
+    grant_ref_t tx_ring_ref, rx_ring_ref;
+    unsigned devid;
+    struct guest_resume_hook resume_hook;
     bool tx_busy[NR_TX];
     /* The buffer posted at each RX ring index: an extra-info slot names none of its own. */
     uint16_t rx_id_at[PAGE / sizeof(union netif_rx_sring_entry)];
@@ -181,10 +188,12 @@ static int write_keys(const char *fe, grant_ref_t txr, grant_ref_t rxr)
     return -XEN_EAGAIN;
 }
 
-int netfront_init(unsigned devid, uint8_t mac[6])
+/* The handshake of device/vif/<nf.devid>: backend features, rings, grants, ports, keys,
+ * Connected. mac gets the vif's MAC. */
+static int connect(uint8_t mac[6])
 {
     char fe[64], be[128], path[160], buf[32];
-    guest_snprintf(fe, sizeof(fe), "device/vif/%u", devid);
+    guest_snprintf(fe, sizeof(fe), "device/vif/%u", nf.devid);
     guest_snprintf(path, sizeof(path), "%s/backend", fe);
     int rc = xenbus_read(XBT_NIL, path, be, sizeof(be));
     if (rc < 0)
@@ -193,6 +202,8 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     guest_snprintf(path, sizeof(path), "%s/backend-id", fe);
     if ((rc = read_uint(path, &bid)) != 0)
         return rc;
+    if (bid >= DOMID_FIRST_RESERVED)
+        return -XEN_EINVAL;
     nf.backend_id = (domid_t)bid;
     guest_snprintf(path, sizeof(path), "%s/mac", fe);
     if ((rc = xenbus_read(XBT_NIL, path, buf, sizeof(buf))) < 0 || (rc = parse_mac(buf, mac)))
@@ -209,13 +220,16 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     nf.split = be_feature(be, NETIF_KEY_FEATURE_SPLIT_EVENT_CHANNELS);
     netif_tx_sring_t *txs = (netif_tx_sring_t *)tx_ring_page;
     netif_rx_sring_t *rxs = (netif_rx_sring_t *)rx_ring_page;
+    memset(tx_ring_page, 0, PAGE);
+    memset(rx_ring_page, 0, PAGE);
     SHARED_RING_INIT(txs);
     SHARED_RING_INIT(rxs);
     FRONT_RING_INIT(&nf.tx, txs, PAGE);
     FRONT_RING_INIT(&nf.rx, rxs, PAGE);
-    grant_ref_t txr, rxr;
-    if ((rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_ring_page >> 12, false, &txr)) ||
-        (rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_ring_page >> 12, false, &rxr)) ||
+    if ((rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_ring_page >> 12, false,
+                                  &nf.tx_ring_ref)) ||
+        (rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_ring_page >> 12, false,
+                                  &nf.rx_ring_ref)) ||
         (rc = grant_all()) || (rc = evtchn_alloc_unbound(nf.backend_id, &nf.tx_port)) ||
         (rc = evtchn_bind(nf.tx_port, on_event, 0)))
         return rc;
@@ -226,7 +240,7 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     for (unsigned i = 0; i < NR_RX; i++)
         post_rx(i);
     RING_PUSH_REQUESTS(&nf.rx);
-    if ((rc = write_keys(fe, txr, rxr)) != 0)
+    if ((rc = write_keys(fe, nf.tx_ring_ref, nf.rx_ring_ref)) != 0)
         return rc;
     guest_snprintf(path, sizeof(path), "%s/state", fe);
     if ((rc = xenbus_write(XBT_NIL, path, "4")) != 0)
@@ -235,6 +249,59 @@ int netfront_init(unsigned devid, uint8_t mac[6])
         return rc;
     nf.up = true;
     evtchn_send(nf.rx_port); /* the backend looks at the posted RX buffers */
+    return 0;
+}
+
+static void forget_grant(grant_ref_t *ref)
+{
+    if (*ref)
+        gnttab_forget(*ref);
+    *ref = 0;
+}
+
+/* The old host's backend is gone with the old domain: its ports are closed, its grants
+ * forgotten (their busy bits came with the page and are stale), TX frames in flight dropped. */
+static void forget_backend(void)
+{
+    if (nf.rx_port && nf.rx_port != nf.tx_port) {
+        evtchn_unbind(nf.rx_port);
+        evtchn_close(nf.rx_port);
+    }
+    if (nf.tx_port) {
+        evtchn_unbind(nf.tx_port);
+        evtchn_close(nf.tx_port);
+    }
+    nf.tx_port = nf.rx_port = 0;
+    forget_grant(&nf.tx_ring_ref);
+    forget_grant(&nf.rx_ring_ref);
+    for (unsigned i = 0; i < NR_TX; i++) {
+        forget_grant(&nf.tx_gref[i]);
+        nf.tx_busy[i] = false;
+    }
+    for (unsigned i = 0; i < NR_RX; i++)
+        forget_grant(&nf.rx_gref[i]);
+    nf.up = false;
+}
+
+static int resume_hook_fn(void *ctx, uint64_t deadline_ns)
+{
+    (void)ctx, (void)deadline_ns; /* the handshake keeps its own NETFRONT_TIMEOUT_NS bound */
+    uint8_t mac[6];
+    forget_backend();
+    int rc = connect(mac);
+    if (rc)
+        guest_resume_unregister(&nf.resume_hook);
+    return rc;
+}
+
+int netfront_init(unsigned devid, uint8_t mac[6])
+{
+    nf.devid = devid;
+    int rc = connect(mac);
+    if (rc)
+        return rc;
+    nf.resume_hook = (struct guest_resume_hook){.fn = resume_hook_fn};
+    guest_resume_register(&nf.resume_hook);
     return 0;
 }
 

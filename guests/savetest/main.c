@@ -4,12 +4,15 @@
  * command line it does not advertise control/feature-suspend, so the toolstack pauses it
  * instead, as it does guests without PV drivers. A counter that goes on after a restore
  * proves the guest continued where it stopped. `dirty=N` makes it write every page of N MiB
- * above 16 MiB without pause (the memory-writing guest of the migration benchmark). */
+ * above 16 MiB without pause (the memory-writing guest of the migration benchmark). `disk` and
+ * `vif` connect its first vbd and vif 0 and check them around every suspend (devices.c); `io`
+ * adds a write and read-back of the disk every tick (the backend-restart tests). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
 #include <kxen/sched.h>
 
+#include "devices.h"
 #include "guest/lib.h"
 #include "guest/printf.h"
 #include "guest/runtime.h"
@@ -70,9 +73,11 @@ static void handle_request(void)
         return;
     xenbus_write(XBT_NIL, "control/shutdown", "");
     if (!strcmp(value, "suspend")) {
+        devices_before_suspend();
         hv_printf("savetest: suspending at tick %llu\n", (unsigned long long)ticks);
         rc = guest_suspend();
         hv_printf("savetest: resumed (rc=%d) at tick %llu\n", rc, (unsigned long long)ticks);
+        devices_after_resume();
     } else if (!strcmp(value, "poweroff") || !strcmp(value, "halt")) {
         hv_printf("savetest: powering off at tick %llu\n", (unsigned long long)ticks);
         guest_shutdown(SHUTDOWN_poweroff);
@@ -88,7 +93,10 @@ int main(void)
         hv_printf("savetest: cannot watch control/shutdown\n");
         return 1;
     }
+    if (!devices_start(cmdline_has("disk"), cmdline_has("vif")))
+        return 1;
     hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
+    bool io = cmdline_has("io");
     uint64_t dirty = cmdline_num("dirty"), round = 0;
     uint64_t next = monotonic_ns() + TICK_NS;
     for (;;) {
@@ -105,5 +113,7 @@ int main(void)
         }
         next = monotonic_ns() + TICK_NS;
         hv_printf("savetest: tick %llu\n", (unsigned long long)++ticks);
+        if (io)
+            devices_tick();
     }
 }

@@ -4,7 +4,9 @@
 # one adopts the devices its predecessor served; a supervisor killed with SIGKILL takes its
 # workers with it and the next xl command starts a new devd that adopts everything again.
 # The guests are hello guests without blkfront: dom0 stands in for each guest's frontend by
-# writing its state, and the backend's answer shows which worker serves the disk.
+# writing its state, and the backend's answer shows which worker serves the disk. Last, a
+# savetest guest writing and reading its disk every tick has its worker killed mid-I/O: the new
+# worker takes the connected rings over and the guest's I/O goes on without a failure.
 . "$KXEN_SRC/tests/system/xl_common.sh"
 [ -x "$KXEN_BUILD/bin/kxen-devd" ] || skip_all "kxen-devd not built"
 d=$KXEN_RUNDIR/cfg
@@ -61,6 +63,27 @@ wait_for 5 state_is "$b" 51744 6
 check "which adopts the disk attached before the crash" state_is "$b" 51744 6
 err=$(timeout 10 xl devd 2>&1)
 check "xl devd refuses to start a second devd for the host ($err)" test $? -ne 0 -a -n "$err"
+
+# A worker killed under a guest doing I/O: the restarted worker serves the connected device.
+truncate -s 4M "$d/io.img"
+{ printf 'name = "io"\nkernel = "%s"\nmemory = 16\ncmdline = "disk io"\n' "$KXEN_BUILD/tests/savetest.elf"
+  printf "disk = [ '%s,raw,xvda,rw' ]\n" "$d/io.img"; } >"$d/io.cfg"
+io_past() { # ID N: an "io M ok" line with M > N
+  xl dmesg | sed -n "s/^(d$1) savetest: io \([0-9]*\) ok.*/\1/p" | awk -v n="$2" '$1 > n {f=1} END {exit !f}'
+}
+check "a savetest guest doing disk I/O every tick" xl create -q "$d/io.cfg"
+io=$(xl domid io)
+check "its I/O runs" wait_for 60 io_past "$io" 9
+wio=$(worker "$io")
+kill -KILL "$wio"
+check "its worker ($wio), killed mid-I/O, is restarted" \
+  wait_for 5 sh -c "p=\$(cat '$KXEN_RUNDIR/devd-d$io.pid' 2>/dev/null) && [ -n \"\$p\" ] && [ \"\$p\" != $wio ]"
+n=$(xl dmesg | sed -n "s/^(d$io) savetest: io \([0-9]*\) ok.*/\1/p" | tail -1)
+check "the guest's I/O goes on through the new worker (past io $n)" wait_for 60 io_past "$io" "$((n + 10))"
+check "and no I/O failed" sh -c "! xl dmesg | grep -q '^(d$io) savetest: io .*FAILED'"
+check "the guest's device stayed Connected" \
+  test "$(xenstore-read "/local/domain/$io/device/vbd/51712/state")" = 4
+xl destroy io >/dev/null 2>&1
 check "xl destroy both" sh -c "xl destroy iso-a && xl destroy iso-b"
 wait_for 5 sh -c "! ls '$KXEN_RUNDIR'/devd-d*.pid >/dev/null 2>&1"
 check "no worker is left" sh -c "! ls '$KXEN_RUNDIR'/devd-d*.pid >/dev/null 2>&1"

@@ -475,6 +475,9 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     b.xs_written = true; /* a partial tree is removed on failure too */
     if ((rc = write_tree_txn(ctx, dc, &b)) < 0)
         goto fail;
+    /* A driver domain that comes back serves again the clients its predecessor served. */
+    if (dc->driver_domain)
+        kxl__devices_adopt(ctx, b.domid, dc->name);
     /* Where QEMU would announce its serial pty, for `xl console -t serial`. */
     char serial_path[64];
     snprintf(serial_path, sizeof(serial_path), "/local/domain/%u/serial/0/tty", b.domid);

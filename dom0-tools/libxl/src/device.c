@@ -337,7 +337,9 @@ int kxl__dev_list_ids(struct kxl_ctx *ctx, const char *kind, uint16_t domid, uin
 
 /* A driver domain going away: every backend it served says Closed first, in a node its
  * frontend may read (the removal of the driver domain's tree is not reported to a frontend
- * that cannot read the tree's root), so each client sees its device closed and keeps running. */
+ * that cannot read the tree's root), so each client sees its device closed and keeps running;
+ * dom0's copy of each device remembers the driver domain's name, so a driver domain of that
+ * name built later takes the device over (device_adopt.c). */
 static void close_served(struct kxl_ctx *ctx, uint16_t domid)
 {
     static const char *const kinds[] = {"vif", "vbd"};
@@ -355,6 +357,7 @@ static void close_served(struct kxl_ctx *ctx, uint16_t domid)
                 char st[sizeof(fdir) + 80];
                 snprintf(st, sizeof(st), "%s/%s/state", fdir, devs[j]);
                 xs_write(ctx->xs, XBT_NULL, st, "6", 1);
+                kxl__devices_mark_orphans(ctx, domid, kinds[k], fes[i], devs[j]);
             }
             free(devs);
         }

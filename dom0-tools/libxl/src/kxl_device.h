@@ -61,6 +61,13 @@ int kxl__dev_remove(struct kxl_ctx *ctx, const char *kind, uint16_t domid, uint3
                     bool force, int timeout_ms);
 int kxl__dev_list_ids(struct kxl_ctx *ctx, const char *kind, uint16_t domid, uint32_t **ids,
                       size_t *nr);
+/* A declared driver domain going away: marks dom0's copy of client's device (served by it)
+ * with the driver domain's name, for kxl__devices_adopt (device_adopt.c). */
+void kxl__devices_mark_orphans(struct kxl_ctx *ctx, uint16_t ddomid, const char *kind,
+                               const char *client, const char *devid);
+/* A driver domain named name was built as ddomid: every device marked with its name gets a
+ * backend directory there and its frontend is pointed at it. Returns how many. */
+int kxl__devices_adopt(struct kxl_ctx *ctx, uint16_t ddomid, const char *name);
 /* Waits for the backend to reach InitWait, then runs the hotplug "add" script if any. */
 int kxl__dev_bring_up(struct kxl_ctx *ctx, const struct kxl_devnodes *n);
 /* Runs <be>/script with action "add" or "remove" as Xen does (local backends only). For add:

@@ -8,6 +8,12 @@
  * slots, ring room and grants bound what can be in flight, and submit says -EBUSY when one is
  * exhausted: poll or wait, then resubmit.
  *
+ * After a resume in a new domain (restore, migration) the device reconnects by itself (a
+ * guest_suspend resume hook): the new backend gets new rings, grants and event channels, and
+ * every request that had no answer yet is issued again on them, so callers see their done
+ * callbacks run as if nothing happened (a request the new rings cannot take fails with
+ * BLKIF_RSP_ERROR).
+ *
  * Invariant: a request's buffer belongs to the backend from submit until its done callback ran;
  * grants of a completed request are revoked (or kept as persistent grants) before done runs. */
 #ifndef GUEST_BLKFRONT_H
@@ -19,6 +25,8 @@
 
 #include <kxen/event_channel.h>
 #include <kxen/io/blkif.h>
+
+#include "guest/suspend.h"
 
 #define BLKFRONT_MAX_QUEUES 4
 #define BLKFRONT_MAX_RING_ORDER 4 /* XENBUS_MAX_RING_GRANT_ORDER: 16 pages */
@@ -36,6 +44,10 @@ struct blkfront_config {
     unsigned max_queues;            /* wanted; min with multi-queue-max-queues */
     unsigned max_indirect_segments; /* 0: direct requests only (11 segments) */
     bool persistent;                /* offer feature-persistent */
+    /* A backend that dies (Closed, or its directory gone, while still online) is waited for
+     * instead of detached: the frontend goes Initialising, keeps its unanswered requests and
+     * reconnects when the toolstack names a backend in InitWait (a restarted driver domain). */
+    bool reconnect;
 };
 /* Linux 6.1's module defaults: order 0, 4 queues, 32 indirect segments, persistent grants. */
 void blkfront_config_default(struct blkfront_config *cfg);
@@ -65,7 +77,12 @@ struct blkfront_req {
     int16_t status; /* BLKIF_RSP_* once done ran */
 };
 
-enum blkfront_state { BLKFRONT_CLOSED, BLKFRONT_CONNECTED, BLKFRONT_BACKEND_GONE };
+enum blkfront_state {
+    BLKFRONT_CLOSED,
+    BLKFRONT_CONNECTED,
+    BLKFRONT_BACKEND_GONE,
+    BLKFRONT_WAITING /* cfg.reconnect: the backend died, a new one is awaited */
+};
 
 struct blkfront_queue {
     blkif_front_ring_t ring;
@@ -114,8 +131,12 @@ struct blkfront {
     uint16_t persistent_hash[BLKFRONT_PERSISTENT_HASH]; /* index + 1 into persistent, 0: free */
     unsigned long leaked_grants;                        /* refs the backend never released */
     unsigned long stray_responses;
+    unsigned long replayed;   /* requests re-issued on a new backend's rings */
+    unsigned long reconnects; /* times a new backend was connected after one died */
+    unsigned failed_attempts; /* handshakes with a new backend that failed in a row */
     blkfront_raw_fn raw_fn;
     void *raw_ctx;
+    struct guest_resume_hook resume_hook; /* registered while connected */
 } __attribute__((aligned(4096)));
 
 /* The devids under device/vbd (at most max); returns how many or a negative errno. */
@@ -131,7 +152,8 @@ const struct blkfront_info *blkfront_get_info(const struct blkfront *dev);
 
 /* Queues req. -EINVAL for a malformed request (alignment, size, range), -EROFS for a write to
  * a read-only disk, -EOPNOTSUPP for an operation the backend did not advertise, -EBUSY when no
- * slot, ring room or grant is free, -ENOTCONN once the backend went away. */
+ * slot, ring room or grant is free or while a new backend is awaited (cfg.reconnect), -ENOTCONN
+ * once the backend went away. */
 int blkfront_submit(struct blkfront *dev, struct blkfront_req *req);
 /* Takes responses (calling done callbacks) and follows the backend's state (a backend
  * Closing detaches cooperatively: see blkfront_poll in blkfront.c). Returns completions. */
@@ -146,6 +168,11 @@ bool blkfront_connected(const struct blkfront *dev);
  * errors. */
 int blkfront_io_sync(struct blkfront *dev, uint8_t op, uint64_t sector, void *buf, size_t len,
                      uint64_t deadline_ns);
+
+/* The resume hook: forgets the old backend, does the handshake with the one the toolstack
+ * made for the new domain and replays the unanswered requests. On failure the device is
+ * detached as when its backend goes away (requests fail, state BACKEND_GONE). */
+int blkfront_reconnect(struct blkfront *dev, uint64_t deadline_ns);
 
 /* Guest-initiated detach: waits for in-flight requests, Closing, waits for the backend to close,
  * Closed; revokes every grant and closes the event channels. */
@@ -162,5 +189,9 @@ int blkfront_ring_setup(struct blkfront *dev);
 void blkfront_ring_teardown(struct blkfront *dev, uint64_t deadline_ns);
 void blkfront_fail_inflight(struct blkfront *dev);
 void blkfront_follow_backend(struct blkfront *dev);
+/* stale: the grants' busy bits came from another host (gnttab_forget); otherwise each grant
+ * is ended, and leaked if the old backend still maps it. */
+void blkfront_ring_forget(struct blkfront *dev, bool stale);
+void blkfront_ring_replay(struct blkfront *dev);
 
 #endif

@@ -20,6 +20,10 @@ int gnttab_grant_access(domid_t domid, unsigned long frame, bool readonly, grant
 /* Revokes a grant: -EBUSY while the peer still maps it (GTF_reading/GTF_writing), -EINVAL
  * for a ref we did not hand out. */
 int gnttab_end_access(grant_ref_t ref);
+/* Revokes a grant whatever its flags say: only for grants of a domain that resumed in a new
+ * domain (restore, migration), where no peer maps anything yet and the GTF_reading/writing
+ * bits the page carried from the old host are stale. -EINVAL for a ref we did not hand out. */
+int gnttab_forget(grant_ref_t ref);
 /* The entries (for tests that inspect flags). */
 grant_entry_v1_t *gnttab_entries(void);
 

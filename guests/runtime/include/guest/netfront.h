@@ -5,6 +5,7 @@
  * to Connected). Frames larger than a page span several slots each way (TX only when the
  * backend offers feature-sg); a TCP super-frame goes out with a GSO extra when the backend
  * offers GSO of its type, and one comes in with its GSO info.
+ * After a resume in a new domain the vif reconnects by itself (guest_suspend's resume hooks).
  * Single-threaded: call from main(), never from an event handler. */
 #ifndef GUEST_NETFRONT_H
 #define GUEST_NETFRONT_H

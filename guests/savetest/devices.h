@@ -1,0 +1,22 @@
+/* savetest's PV devices (devices.c): a disk whose contents must survive every save, restore
+ * and migration, with a write in flight across each suspend, and a vif that exchanges frames
+ * with an echoing peer (nettest's `pair b`) before and after. */
+#ifndef GUESTS_SAVETEST_DEVICES_H
+#define GUESTS_SAVETEST_DEVICES_H
+
+#include <stdbool.h>
+
+/* Connects the first vbd (disk) and vif 0 (vif), writes and checks the first region, exchanges
+ * the first frames. Prints what it did; false when a device failed. */
+bool devices_start(bool disk, bool vif);
+/* Just before the suspend call: queues the next region's write and does not wait for it. */
+void devices_before_suspend(void);
+/* After the suspend call returned (resumed or cancelled): the queued write completed, every
+ * region written so far reads back, the vif exchanges frames again. Prints one line per
+ * check: "savetest: check ok - WHAT" or "savetest: check FAILED - WHAT". */
+void devices_after_resume(void);
+
+/* With `io`: one write and read-back of the disk per tick (devices.c). */
+void devices_tick(void);
+
+#endif

@@ -438,6 +438,9 @@ void blkfront_ring_forget(struct blkfront *dev, bool stale)
     for (unsigned i = 0; i < dev->nr_persistent; i++)
         forget_grant(dev, &dev->persistent[i].ref, stale);
     dev->nr_persistent = 0;
+    /* The index points into persistent[]: left as it was, the next request would find its
+     * frames "kept" under refs that no longer exist on the new backend. */
+    memset(dev->persistent_hash, 0, sizeof(dev->persistent_hash));
 }
 
 /* Issues every request that kept its slot again on the new rings, with new grants. */

@@ -90,6 +90,10 @@ int kvm_irqchip_vcpu_init(struct vcpu *v);
 void kvm_irqchip_upcall(struct vcpu *v, bool want);
 bool kvm_irqchip_vcpu_started(struct vcpu *v);
 
+/* kvm_state.c: the accelerator's get/set_cpu_state (KXEN_SREC_KVM_VCPU records). */
+int kvm_get_cpu_state(struct vcpu *v, void *buf, uint32_t cap);
+int kvm_set_cpu_state(struct vcpu *v, const void *buf, uint32_t len);
+
 /* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
  * probe. */
 int kvm_open_system(void);

@@ -4,6 +4,7 @@
  * refused without a domain is refused first: config, RAM size, vCPUs, accelerator, the
  * store and console ports. A failure later destroys what the build made. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,6 +14,7 @@
 #include "kxl_internal.h"
 #include "kxl_save.h"
 #include "stream_io.h"
+#include "xenstore.h"
 
 #define HVM_PARAM_STORE_EVTCHN 2
 #define HVM_PARAM_CONSOLE_EVTCHN 18
@@ -90,7 +92,20 @@ int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                        const struct kxl_image *img, bool paused, uint16_t *domid_out)
 {
     struct kxl__loader ld = {load_image, (void *)img};
-    return kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+    int rc = kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+    /* A guest that suspended itself answers the next request too, but Linux writes its
+     * control/feature-* nodes only at boot: without the node the next save or migration
+     * would pause it instead, and its frontends would never reconnect on the far side. */
+    const struct kxen_save_hdr *k = img->kx;
+    if (rc == 0 && ctx->xs && (k->flags & KXEN_SAVE_SUSPENDED)) {
+        char p[96];
+        snprintf(p, sizeof(p), "/local/domain/%u/control/feature-suspend", *domid_out);
+        if (kxl_xs_printf(ctx, XBT_NULL, p, "1") < 0) {
+            kxl_domain_destroy(ctx, *domid_out);
+            return kxl_fail(ctx, -EIO, "cannot write %s", p);
+        }
+    }
+    return rc;
 }
 
 int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,

@@ -41,8 +41,7 @@ static bool has_cap(struct vcpu *v, long cap)
 static bool msr_skipped(uint32_t index)
 {
     return index == MSR_IA32_TSC || index == MSR_IA32_TSC_ADJUST ||
-           index == MSR_IA32_TSC_DEADLINE || (index >> 8) == 0x400000u ||
-           (index >> 8) == 0x4b564du;
+           index == MSR_IA32_TSC_DEADLINE || (index >> 8) == 0x400000u || (index >> 8) == 0x4b564du;
 }
 
 /* KVM's list of MSRs that carry state, minus the skipped ones. Returns the count. */
@@ -83,8 +82,8 @@ static int msrs_get(struct vcpu *v, struct kxen_srec_msr *out, uint32_t cap)
             return -errno;
         }
         for (int j = 0; j < got; j++)
-            out[kept++] = (struct kxen_srec_msr){.index = m->entries[j].index,
-                                                 .data = m->entries[j].data};
+            out[kept++] =
+                (struct kxen_srec_msr){.index = m->entries[j].index, .data = m->entries[j].data};
         i += got + 1; /* skip the one KVM refused */
     }
     free(m);
@@ -244,7 +243,7 @@ static int fpu_set(struct vcpu *v, const struct kxen_srec_kvm_vcpu *r, const uin
     do {                                                                                           \
         int rc_ = (expr);                                                                          \
         if (rc_ < 0) {                                                                             \
-            log_err("kvm: dom%u vcpu%u: restoring %s: %s", v->dom->domid, v->id, what,           \
+            log_err("kvm: dom%u vcpu%u: restoring %s: %s", v->dom->domid, v->id, what,             \
                     strerror(-rc_));                                                               \
             return rc_;                                                                            \
         }                                                                                          \

@@ -13,7 +13,7 @@
 
 /* Room for one vCPU's record: the fixed part, every MSR and the largest XSAVE area. */
 #define CPU_STATE_MAX                                                                              \
-    (sizeof(struct kxen_srec_kvm_vcpu) + KXEN_KVM_MAX_MSRS * sizeof(struct kxen_srec_msr) +       \
+    (sizeof(struct kxen_srec_kvm_vcpu) + KXEN_KVM_MAX_MSRS * sizeof(struct kxen_srec_msr) +        \
      KXEN_KVM_MAX_FPU)
 
 static int cpu_save(struct domain *d, struct kxend_save_ctx *ctx)

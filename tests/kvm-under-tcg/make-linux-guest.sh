@@ -53,6 +53,16 @@ if grep -q kxen_net /proc/cmdline; then
   ip link set eth0 up && ip addr add 10.99.0.2/24 dev eth0 &&
     ping -c 2 -W 5 10.99.0.1 >/dev/null && echo "kxen-linux: ping ok" || echo "kxen-linux: ping failed"
 fi
+# The save step: the disk stays mounted and, once a second, a new write is synced and both
+# it and a file written before the save are read back from the disk (page cache dropped).
+if grep -q kxen_save /proc/cmdline && mount -t ext2 /dev/xvda /mnt; then
+  echo "written before the save" > /mnt/before-save.txt && sync
+  (i=0; while :; do
+    i=$((i + 1)); echo "write $i" > /mnt/io.txt; sync; echo 3 > /proc/sys/vm/drop_caches
+    echo "kxen-linux: io $i $(cat /mnt/before-save.txt) / $(cat /mnt/io.txt)"
+    sleep 1
+  done) &
+fi
 echo "kxen-linux: ready"
 echo "kxen-linux: clockevent $(cat /sys/devices/system/clockevents/clockevent0/current_device) clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 while :; do sleep 10; echo "kxen-linux: tick $(cat /proc/uptime) $(grep -E 'xen|HYP' /proc/interrupts | tr -s ' ' | tr '\n' ';')"; done

@@ -109,7 +109,7 @@ if [ "$mode" = --linux ]; then
   [ -x "$build/bin/kxen-vif-bridge" ] && cp "$build/bin/kxen-vif-bridge" "$root/kxen/bin/"
   # debugfs reads the guest's file out of the disk image once the guest is gone.
   command -v debugfs >/dev/null && add_prog "$(command -v debugfs)"
-  echo "${KXEN_LINUX_STEPS:-disk net smp}" > "$root/kxen/linux/steps"
+  echo "${KXEN_LINUX_STEPS:-disk net smp save}" > "$root/kxen/linux/steps"
   vm_mem=1536M
 fi
 install -m 755 "$here/vm-init.sh" "$root/init"

@@ -3,7 +3,7 @@
 # `xl create` as a PVH guest on kxend's kvm accelerator, with the initramfs, disk image and
 # settings make-linux-guest.sh made. Prints one "=== linux" TAP section; the guest's console
 # (hvc0, logged by xenconsoled) and `xl dmesg` are echoed as comments when a step fails.
-#   vm-linux.sh [STEPS]   STEPS: words among disk net (default: both)
+#   vm-linux.sh [STEPS]   STEPS: words among disk net smp save
 export KXEN_RUNDIR=/kxen/run XENSTORED_RUNDIR=/kxen/run KXEN_ACCEL=kvm
 export PATH=/kxen/bin:$PATH # iproute2 ip before busybox
 steps=${1:-none}
@@ -36,12 +36,73 @@ dump() {
   done
   xl vcpu-list 2>&1 | sed 's/^/# /'
 }
+# The save step (needs disk and net): xl save and xl restore on this host, then xl migrate to
+# a second kxen host in this VM (its own run directory; `-s` names a script that plays ssh)
+# while the VM pings the guest. The guest's init reads back a file written before the save
+# and writes a new one every second ("kxen-linux: io N ..."). The checks after this step run
+# against the destination, where the guest now lives.
+dst=/kxen/dst
+io_last() { grep -a 'kxen-linux: io [0-9]* written before the save / write' "$1" 2>/dev/null | tail -1 | cut -d' ' -f3; }
+# io_past LOG N SECONDS: LOG shows an io line numbered above N within SECONDS.
+io_past() {
+  i=0
+  while [ $i -lt $(($3 * 2)) ]; do
+    c=$(io_last "$1"); [ -n "$c" ] && [ "$c" -gt "$2" ] && return 0
+    sleep 0.5; i=$((i + 1))
+  done
+  return 1
+}
+save_step() {
+  seen "kxen-linux: io " 60; tap $? "save: the guest reads back and writes its disk every second"
+  io0=$(io_last "$log"); io0=${io0:-0}
+  t=$(date +%s)
+  timeout 120 xl save linux $KXEN_RUNDIR/linux.save 2>&1 | sed 's/^/# xl save: /'
+  [ -s $KXEN_RUNDIR/linux.save ] && ! xl list linux >/dev/null 2>&1
+  tap $? "save: xl save writes the image (Linux suspends itself) and the domain is gone"
+  timeout 120 xl restore $KXEN_RUNDIR/linux.save 2>&1 | sed 's/^/# xl restore: /'
+  xl list linux >/dev/null 2>&1; tap $? "save: xl restore brings the domain back"
+  io_past "$log" "$io0" 90
+  tap $? "save: after the restore the file written before the save reads back and new writes work"
+  echo "# save + restore took $(($(date +%s) - t)) s, io line $io0 before, $(io_last "$log") after"
+  ping -c 3 -W 5 10.99.0.2 >/dev/null 2>&1; tap $? "save: the host pings the restored guest"
+  # xl migrate while the VM pings the guest once a second.
+  io0=$(io_last "$log"); io0=${io0:-0}
+  printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >$KXEN_RUNDIR/fakessh
+  chmod +x $KXEN_RUNDIR/fakessh
+  ping 10.99.0.2 >$KXEN_RUNDIR/mig-ping.txt 2>&1 &
+  pp=$!
+  sleep 2
+  t=$(date +%s)
+  timeout 180 xl migrate -s $KXEN_RUNDIR/fakessh linux $dst 2>&1 | sed 's/^/# xl migrate: /'
+  mt=$(($(date +%s) - t))
+  KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst xl list linux >/dev/null 2>&1 && ! xl list linux >/dev/null 2>&1
+  tap $? "save: xl migrate moves the guest to the second kxen host"
+  export KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst
+  log=$dst/console/guest-linux.log
+  io_past "$log" "$io0" 90; tap $? "save: after the migration the guest reads its files and writes on"
+  sleep 3
+  kill $pp 2>/dev/null; wait $pp 2>/dev/null
+  # Replies carry seq=N: the longest run of missing sequence numbers is the gap.
+  sed -n 's/.*seq=\([0-9]*\).*/\1/p' /kxen/run/mig-ping.txt | awk '
+    NR > 1 && $1 - p > g { g = $1 - p } { p = $1; n++ } END { printf "%d %d %d\n", n, p, g }' >/kxen/run/mig-gap.txt
+  read got lastseq gap </kxen/run/mig-gap.txt
+  echo "# xl migrate took $mt s; ping during it: $got replies, last seq $lastseq, longest gap ${gap:-?} s (1 ping/s)"
+  [ "${got:-0}" -gt 0 ] && [ "${lastseq:-0}" -gt $((mt + 2)) ]
+  tap $? "save: the VM's ping of the guest goes on after the migration"
+}
 if ! kxend --accel kvm --log-file $KXEN_RUNDIR/kxend.log; then
   tap 1 "kxend starts with --accel kvm"; cat $KXEN_RUNDIR/kxend.log; exit 1
 fi
 extra=
 disk=
 vcpus=1
+case " $steps " in *" save "*)
+  # The destination starts before the guest: guests see their host's system time since its
+  # kxend started, and Linux's timers would wait out a younger host's difference.
+  mkdir -p $dst
+  KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxend --accel kvm --log-file $dst/kxend.log &&
+    KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst xl list >/dev/null 2>&1 && extra="$extra kxen_save" ;;
+esac
 case " $steps " in *" smp "*) vcpus=2 ;; esac
 case " $steps " in *" disk "*) [ -f $L/root.img ] && extra="$extra kxen_disk" &&
   disk="disk = ['$L/root.img,raw,xvda,rw']" ;; esac
@@ -98,6 +159,8 @@ if [ -n "$vif" ]; then
   ping -c 2 -W 5 10.99.0.2 >/dev/null 2>&1; tap $? "the host pings the guest over kxbr0"
 fi
 seen "kxen-linux: ready" 60; tap $? "the guest's init reaches its end"
+case " $steps " in *" save "*) if [ -n "$disk" ] && [ -n "$vif" ]; then save_step; else
+  echo "# save step: needs the disk and net steps"; fi ;; esac
 xl list linux 2>&1 | sed 's/^/# /'
 xenstore-ls /local/domain/1/control 2>&1 | sed 's/^/# /'
 timeout 60 xl shutdown -w linux 2>&1 | sed 's/^/# xl shutdown: /'; [ -z "$(xl list 2>/dev/null | grep '^linux ')" ]; tap $? "xl shutdown -w: Linux powers off through control/shutdown"
@@ -112,5 +175,5 @@ fi
 grep -- '-ENOSYS (logged once)' $KXEN_RUNDIR/kxend.log | sed 's/^.*kvm: /# enosys: /'
 [ $fails = 0 ] || dump
 echo "=== linux rc=$fails"
-kill "$(cat $KXEN_RUNDIR/kxend.pid)" 2>/dev/null
+kill "$(cat /kxen/run/kxend.pid)" "$(cat $dst/kxend.pid 2>/dev/null)" 2>/dev/null
 exit 0

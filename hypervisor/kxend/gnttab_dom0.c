@@ -71,8 +71,15 @@ static void dom0_unmap_locked(struct gnttab_dom0_map *m)
 {
     struct domain *d = domain_get(m->domid);
     /* A destroyed granter (or a new domain with its id) has no pins of ours to drop. */
-    if (d && d->gnttab && d->gnttab->serial == m->serial)
+    if (d && d->gnttab && d->gnttab->serial == m->serial) {
+        /* What dom0 wrote while it held the page (a disk read into a granted buffer) is in
+         * no dirty log: a save or migration round that runs after the unmap must still send
+         * the page. gnttab_dom0_mark_mapped covers the pages still mapped. */
+        const uint64_t *e = m->readonly ? NULL : gnttab_entry_ptr(d->gnttab, m->ref);
+        if (e) /* grant_entry_v1: flags 16, domid 16, frame 32 */
+            guest_mark_dirty(d, (*e >> 32) << KXEN_PAGE_SHIFT, KXEN_PAGE_SIZE);
         gnttab_unpin_locked(d->gnttab, m->ref, m->readonly);
+    }
     if (d)
         domain_put(d);
     memset(m, 0, sizeof(*m));

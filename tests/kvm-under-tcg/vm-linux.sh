@@ -73,10 +73,19 @@ save_step() {
   pp=$!
   sleep 1
   t=$(date +%s)
-  timeout 180 xl migrate -s $KXEN_RUNDIR/fakessh linux $dst 2>&1 | sed 's/^/# xl migrate: /'
+  # A loaded host slows the nested guest's pre-copy rounds a lot: the bound is generous.
+  timeout 240 xl migrate -s $KXEN_RUNDIR/fakessh linux $dst 2>&1 | sed 's/^/# xl migrate: /'
   mt=$(($(date +%s) - t))
   KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst xl list linux >/dev/null 2>&1 && ! xl list linux >/dev/null 2>&1
-  tap $? "save: xl migrate moves the guest to the second kxen host"
+  moved=$?
+  tap $moved "save: xl migrate moves the guest to the second kxen host"
+  if [ $moved != 0 ]; then
+    # The source resumed its copy (or still has it): the checks after this step run there.
+    kill $pp 2>/dev/null; wait $pp 2>/dev/null
+    tap 1 "save: after the migration the guest reads its files and writes on"
+    tap 1 "save: the VM's ping of the guest goes on after the migration"
+    return
+  fi
   export KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst
   # xenconsoled names a log after the domain's name when it attaches: the receiving side's
   # domain was still "linux--incoming" then.

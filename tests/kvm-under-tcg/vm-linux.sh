@@ -92,7 +92,14 @@ save_step() {
   log=$dst/console/guest-linux--incoming.log
   [ -f "$log" ] || log=$dst/console/guest-linux.log
   io_past "$log" "$io0" 90; tap $? "save: after the migration the guest reads its files and writes on"
-  sleep 2
+  # The network comes back once netfront has reconnected: wait (at most 60 s) for a reply
+  # sent after the migration ended.
+  i=0
+  while [ $i -lt 60 ]; do
+    sq=$(sed -n 's/.*seq=\([0-9]*\).*/\1/p' /kxen/run/mig-ping.txt | tail -1)
+    [ "${sq:-0}" -gt $((mt + 1)) ] && break
+    sleep 1; i=$((i + 1))
+  done
   kill $pp 2>/dev/null; wait $pp 2>/dev/null
   # Replies carry seq=N: the longest run of missing sequence numbers is the gap.
   sed -n 's/.*seq=\([0-9]*\).*/\1/p' /kxen/run/mig-ping.txt | awk '

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kxen/ctl_save.h"
 #include "kxen/log.h"
 #include "kxen/util.h"
 #include "kvm_priv.h"
@@ -632,6 +633,9 @@ const struct accel_ops accel_kvm_ops = {
     .set_regs = kvm_set_regs,
     .get_sregs = kvm_get_sregs,
     .set_sregs = kvm_set_sregs,
+    .get_cpu_state = kvm_get_cpu_state,
+    .set_cpu_state = kvm_set_cpu_state,
+    .cpu_state_rec = KXEN_SREC_KVM_VCPU,
     .translate = kvm_translate,
     .dirty_log_start = kvm_dirty_log_start,
     .dirty_log_collect = kvm_dirty_log_collect,

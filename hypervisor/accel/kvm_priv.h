@@ -138,6 +138,10 @@ void kvm_xen_vcpu_init(struct vcpu *v);
 void kvm_xen_vcpu_sync(struct vcpu *v);
 bool kvm_xen_handle_exit(struct vcpu *v);
 
+/* kvm_state.c: the accelerator's get/set_cpu_state (KXEN_SREC_KVM_VCPU records). */
+int kvm_get_cpu_state(struct vcpu *v, void *buf, uint32_t cap);
+int kvm_set_cpu_state(struct vcpu *v, const void *buf, uint32_t len);
+
 /* kvm_probe.c: /dev/kvm opened and its API version checked (fd or -errno); the accelerator's
  * probe. */
 int kvm_open_system(void);

@@ -10,6 +10,7 @@
 #include <kxen/sched.h>
 
 #include "core.h"
+#include "loader_internal.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/ctl_save.h"
 #include "kxen/log.h"
@@ -52,6 +53,29 @@ static int op_save(struct ctl_request *req, struct ctl_reply *rep)
     return rc;
 }
 
+/* A domain built for a Linux PVH kernel gets again what the builder gave it besides guest
+ * memory (loader.c): the local APIC (created with the first vCPU, so before it), the 0xE9
+ * debug port and the ACPI sleep and reset registers. The header was length-checked by the
+ * op table; the rest of the blob is checked by kxend_load_domain. */
+static int linux_pvh_prepare(struct domain *d, const uint8_t *blob, uint32_t len,
+                             struct vcpu_boot *boot)
+{
+    struct kxen_save_hdr h;
+    if (len < sizeof(h))
+        return 0;
+    memcpy(&h, blob, sizeof(h));
+    if (!(h.flags & KXEN_SAVE_LINUX_PVH) || d->accel->pv_boot)
+        return 0;
+    boot->lapic = true;
+    /* The transport is chosen again here, before the vCPUs exist: a kernel that ran under
+     * KVM's Xen intercept was never rewritten and needs the intercept on this host too; one
+     * that was rewritten carries its rewrite in the memory just restored. */
+    if (d->accel->linux_hypercalls && d->accel->linux_hypercalls(d))
+        log_info("domain %u: restored Linux PVH kernel, hypercalls: KVM Xen intercept", d->domid);
+    int rc = loader_pvh_debug_port(d);
+    return rc < 0 ? rc : loader_pvh_acpi_ports(d);
+}
+
 static int op_restore(struct ctl_request *req, struct ctl_reply *rep)
 {
     int rc;
@@ -67,6 +91,10 @@ static int op_restore(struct ctl_request *req, struct ctl_reply *rep)
     }
     /* The vCPUs get created with a placeholder boot state, then take the saved registers. */
     struct vcpu_boot boot = {.mode = d->accel->pv_boot ? VCPU_BOOT_LONG64 : VCPU_BOOT_PROT32};
+    if ((rc = linux_pvh_prepare(d, blob, len, &boot)) < 0) {
+        rc = ctl_refuse(rep, rc, "cannot claim the Linux PVH ports of domain %u", d->domid);
+        goto out;
+    }
     if ((rc = domain_set_boot(d, &boot)) < 0 || (rc = domain_start_ex(d, true)) < 0) {
         rc = ctl_refuse(rep, rc, "cannot create the vCPUs of domain %u", d->domid);
         goto out;

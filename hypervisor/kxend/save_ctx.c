@@ -71,6 +71,8 @@ int kxend_save_domain(struct domain *d, void *buf, uint32_t cap)
     h->system_time_ns = kxen_system_time_ns();
     if (atomic_load(&d->state) == DOM_SHUTDOWN)
         h->flags |= KXEN_SAVE_SUSPENDED;
+    if (d->vcpus[0]->boot.lapic)
+        h->flags |= KXEN_SAVE_LINUX_PVH;
     memcpy(h->hvm_params, d->hvm_params, sizeof(h->hvm_params));
     struct kxend_save_ctx ctx = {.buf = buf, .len = sizeof(*h), .cap = cap, .hdr = h};
     size_t n;
@@ -118,7 +120,7 @@ static int blob_check(const struct domain *d, const uint8_t *blob, uint32_t len,
     if (h.ram_size != d->ram_size)
         REFUSE(-EINVAL, "saved RAM is %llu bytes, the new domain has %llu",
                (unsigned long long)h.ram_size, (unsigned long long)d->ram_size);
-    if (h.flags & ~KXEN_SAVE_SUSPENDED)
+    if (h.flags & ~(KXEN_SAVE_SUSPENDED | KXEN_SAVE_LINUX_PVH))
         REFUSE(-EPROTO, "kxen state has unknown flags %#x", h.flags);
     if (h.nr_vcpus != d->nr_vcpus)
         REFUSE(-EINVAL, "saved domain has %u vCPUs, the new domain %u", h.nr_vcpus, d->nr_vcpus);
@@ -131,7 +133,7 @@ static int blob_check(const struct domain *d, const uint8_t *blob, uint32_t len,
         if (len - off < sizeof(r))
             REFUSE(-EINVAL, "kxen record at offset %u is truncated", off);
         memcpy(&r, blob + off, sizeof(r));
-        if ((r.type < KXEN_SREC_DOMAIN || r.type > KXEN_SREC_GNTTAB) && r.type != KXEN_SREC_BALLOON)
+        if ((r.type < KXEN_SREC_DOMAIN || r.type > KXEN_SREC_KVM_VCPU) && r.type != KXEN_SREC_BALLOON)
             REFUSE(-EINVAL, "kxen record type %u at offset %u is unknown", r.type, off);
         if (r.len > len - off - sizeof(r) || PAD8(r.len) > len - off - sizeof(r))
             REFUSE(-EINVAL, "kxen record type %u at offset %u overruns the state", r.type, off);

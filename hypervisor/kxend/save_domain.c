@@ -91,12 +91,15 @@ static int core_save(struct domain *d, struct kxend_save_ctx *ctx)
     return rc;
 }
 
-static int vcpu_load(struct vcpu *v, uint64_t now, const struct kxen_srec_vcpu *r, bool resumed)
+static int vcpu_load(struct vcpu *v, uint64_t now, const struct kxen_srec_vcpu *r, bool resumed,
+                     bool rebinds)
 {
     if (r->state != VCPU_DOWN && r->state != VCPU_RUNNABLE && r->state != VCPU_BLOCKED)
         return -EINVAL;
     v->upcall_vector = (uint8_t)r->upcall_vector;
-    v->vcpu_info_gpa = r->vcpu_info_gpa;
+    /* Linux registers each online vCPU's vcpu_info again after a resume, and a second
+     * registration is refused (Xen allows one per vCPU): the new domain has none yet. */
+    v->vcpu_info_gpa = rebinds ? KXEN_NO_GPA : r->vcpu_info_gpa;
     v->runstate_gpa = r->runstate_gpa;
     atomic_store(&v->singleshot_deadline_ns, deadline(r->singleshot_left_ns, now));
     v->periodic_period_ns = r->periodic_period_ns;
@@ -140,7 +143,8 @@ static int core_load(struct domain *d, struct kxend_save_ctx *ctx)
         struct kxen_srec_vcpu vr;
         if (kxend_save_get(ctx, KXEN_SREC_VCPU, i, &vr, sizeof(vr)) != sizeof(vr))
             return -EINVAL;
-        int rc = vcpu_load(d->vcpus[i], now, &vr, kxend_save_hdr(ctx)->flags & KXEN_SAVE_SUSPENDED);
+        int rc = vcpu_load(d->vcpus[i], now, &vr, kxend_save_hdr(ctx)->flags & KXEN_SAVE_SUSPENDED,
+                           kxend_save_guest_rebinds(ctx));
         if (rc < 0)
             return rc;
     }

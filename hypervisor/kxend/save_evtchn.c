@@ -86,6 +86,11 @@ static int port_load_locked(struct domain *d, struct evtchn_domain *tab,
 
 static int evtchn_load(struct domain *d, struct kxend_save_ctx *ctx)
 {
+    /* Linux binds its VIRQs and IPIs again on resume and takes -EEXIST for a bound one as
+     * fatal (BUG); its frontends allocate new ports. Only the ports the toolstack made in
+     * the new domain (store, console) exist, as in Xen. */
+    if (kxend_save_guest_rebinds(ctx))
+        return 0;
     struct kxen_srec_evtchn_port *in = calloc(KXEN_EVTCHN_NR_PORTS, sizeof(*in));
     if (!in)
         return -ENOMEM;

@@ -25,6 +25,26 @@ static int gnttab_save(struct domain *d, struct kxend_save_ctx *ctx)
     return kxend_save_put(ctx, KXEN_SREC_GNTTAB, 0, &r, sizeof(r));
 }
 
+/* The entries travel with guest RAM still marked in use (GTF_reading/GTF_writing) by the
+ * source's backends, whose maps are gone. Left set, the guest's frontends could never end
+ * those grants on resume (Linux: "g.e. ... still pending", the pages leaked); a backend that
+ * maps a grant again sets them again. */
+static void clear_in_use(struct domain *d)
+{
+    pthread_mutex_lock(&gnttab_lock);
+    struct gnttab_domain *gt = d->gnttab;
+    uint32_t n = gt ? gt->nr_frames * KXEN_GNTTAB_ENTRIES_PER_FRAME : 0;
+    for (uint32_t ref = 0; ref < n; ref++) {
+        if (!(gt->frame_set & (1u << (ref / KXEN_GNTTAB_ENTRIES_PER_FRAME))))
+            continue;
+        uint64_t *e = gnttab_entry_ptr(gt, ref);
+        if (e && (*(uint16_t *)e & GTF_type_mask) == GTF_permit_access)
+            __atomic_fetch_and((uint16_t *)e, (uint16_t) ~(GTF_reading | GTF_writing),
+                               __ATOMIC_SEQ_CST);
+    }
+    pthread_mutex_unlock(&gnttab_lock);
+}
+
 static int gnttab_load(struct domain *d, struct kxend_save_ctx *ctx)
 {
     struct kxen_srec_gnttab r;
@@ -40,6 +60,7 @@ static int gnttab_load(struct domain *d, struct kxend_save_ctx *ctx)
         if (rc < 0)
             return rc;
     }
+    clear_in_use(d);
     return 0;
 }
 

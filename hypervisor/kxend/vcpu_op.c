@@ -175,7 +175,9 @@ static int64_t vcpu_up(struct vcpu *t)
     struct domain *d = t->dom;
     pthread_mutex_lock(&d->lock);
     int64_t rc = 0;
-    if (!t->boot_set) {
+    /* A LAPIC domain's vCPUs get their context from INIT/SIPI inside KVM, never from
+     * VCPUOP_initialise: Linux takes one down and up again around a resume. */
+    if (!t->boot_set && !d->vcpus[0]->boot.lapic) {
         rc = -EINVAL; /* no context yet */
     } else {
         int expect = VCPU_DOWN;

@@ -66,6 +66,16 @@ if grep -q kxen_bench /proc/cmdline; then
   echo "kxen-linux: bench read 16 MiB in $(awk -v a=$t -v b=$u 'BEGIN { print b - a }') s"
   echo "kxen-linux: bench write 16 MiB in $(awk -v a=$u -v b=$v 'BEGIN { print b - a }') s"
 fi
+# kxen_save (the save step): on the real root, once a second a new write is synced and both it
+# and a file written before the save are read back from the disk (page cache dropped).
+if grep -q kxen_save /proc/cmdline && [ -f /kxen-root ]; then
+  echo "written before the save" >/before-save.txt && sync
+  (i=0; while :; do
+    i=$((i + 1)); echo "write $i" >/io.txt; sync; echo 3 >/proc/sys/vm/drop_caches
+    echo "kxen-linux: io $i $(cat /before-save.txt) / $(cat /io.txt)"
+    sleep 1
+  done) &
+fi
 echo "kxen-linux: ready"
 echo "kxen-linux: clockevent $(cat /sys/devices/system/clockevents/clockevent0/current_device) clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 # `wait` returns as soon as the trapped signal arrives (a foreground sleep would delay it).

@@ -120,7 +120,7 @@ if [ "$mode" = --linux ] || [ "$mode" = --hvm ]; then
     echo "${KXEN_HVM_STEPS:-direct pvhvm}" > "$root/kxen/linux/steps"
   else
     "$here/make-linux-guest.sh" "$root/kxen/linux" "$l2"
-    echo "${KXEN_LINUX_STEPS:-smp mem disk net reboot destroy}" > "$root/kxen/linux/steps"
+    echo "${KXEN_LINUX_STEPS:-smp mem disk net reboot save destroy}" > "$root/kxen/linux/steps"
     if [ -n "${KXEN_L2_OTHER:-}" ]; then
       other=$(l2_kernel "$KXEN_L2_OTHER")
       if [ -n "$other" ]; then

@@ -5,7 +5,7 @@
 # (hvc0, logged by xenconsoled) and `xl dmesg` are echoed as comments when a step fails.
 #   vm-linux.sh [STEPS]   the guest in /kxen/linux, then the one in /kxen/linux/other when
 #                         run-vm.sh made it (its steps in /kxen/linux/other/steps)
-# STEPS: words among smp mem disk net reboot destroy, or bench alone (bench/linux). Every
+# STEPS: words among smp mem disk net reboot save destroy, or bench alone (bench/linux). Every
 # guest boots to a shell and is shut down with `xl shutdown -w`; each word adds the step
 # function of the same name (step_WORD), run in the order run_guest lists them, whatever the
 # order of the words.
@@ -69,6 +69,7 @@ write_config() {
   has mem && mem=512
   if has disk && [ -f $D/root.img ]; then extra="$extra kxen_disk" disk="disk = ['$D/root.img,raw,xvda,rw']"; fi
   if has net && [ -n "$bridge" ]; then extra="$extra kxen_net" vif="vif = ['bridge=kxbr0']"; fi
+  if has save && [ -n "$dst_up" ]; then extra="$extra kxen_save"; fi
   cat >$cfg <<CFG
 name = "$G"
 type = "pvh"
@@ -141,7 +142,8 @@ step_shutdown() {
 }
 # After the guest is gone: its file in the image, and a clean file system.
 step_fsck() {
-  b=$(count "kxen-linux: root on xvda")
+  # boots_base: the boots logged on the first host when the guest moved (step_save).
+  b=$((boots_base + $(count "kxen-linux: root on xvda")))
   got=$(debugfs -R 'cat /from-guest.txt' $D/root.img 2>/dev/null)
   echo "# $G: from-guest.txt in the image: $got"
   [ "$got" = "written by Linux $(cat $D/kver), boot $b" ]
@@ -237,6 +239,84 @@ CFG
   echo "# bench write-host $(echo "$w" | mibs)"
 }
 
+# step_save (needs disk and net): xl save and xl restore on this host, then xl migrate to a
+# second kxen host in this VM (its own run directory; `-s` names a script that plays ssh)
+# while the VM pings the guest. The guest's second stage reads back a file written before the
+# save and writes a new one every second ("kxen-linux: io N ..."). The steps after this one
+# run against the destination, where the guest now lives.
+dst=/kxen/dst dst_up= boots_base=0
+io_last() { grep -a 'kxen-linux: io [0-9]* written before the save / write' "$1" 2>/dev/null | tail -1 | cut -d' ' -f3; }
+# io_past LOG N SECONDS: LOG shows an io line numbered above N within SECONDS.
+io_past() {
+  i=0
+  while [ $i -lt $(($3 * 2)) ]; do
+    c=$(io_last "$1"); [ -n "$c" ] && [ "$c" -gt "$2" ] && return 0
+    sleep 0.5; i=$((i + 1))
+  done
+  return 1
+}
+step_save() {
+  if [ -z "$dst_up" ] || ! has disk || ! has net; then
+    tap 1 "save: needs the second kxen host, a disk and a vif"; return
+  fi
+  seen "kxen-linux: io " 60; tap $? "save: the guest reads back and writes its disk every second"
+  io0=$(io_last "$log"); io0=${io0:-0}
+  t=$(date +%s)
+  timeout 120 xl save "$G" $KXEN_RUNDIR/$G.save 2>&1 | sed 's/^/# xl save: /'
+  [ -s $KXEN_RUNDIR/$G.save ] && ! xl list "$G" >/dev/null 2>&1
+  tap $? "save: xl save writes the image (Linux suspends itself) and the domain is gone"
+  timeout 120 xl restore $KXEN_RUNDIR/$G.save 2>&1 | sed 's/^/# xl restore: /'
+  xl list "$G" >/dev/null 2>&1; tap $? "save: xl restore brings the domain back"
+  io_past "$log" "$io0" 90
+  tap $? "save: after the restore the file written before the save reads back and new writes work"
+  echo "# $G: save + restore took $(($(date +%s) - t)) s, io line $io0 before, $(io_last "$log") after"
+  ping -c 3 -W 5 10.99.0.2 >/dev/null 2>&1; tap $? "save: the host pings the restored guest"
+  # xl migrate while the VM pings the guest once a second.
+  io0=$(io_last "$log"); io0=${io0:-0}
+  printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >$KXEN_RUNDIR/fakessh
+  chmod +x $KXEN_RUNDIR/fakessh
+  ping 10.99.0.2 >$KXEN_RUNDIR/mig-ping.txt 2>&1 &
+  pp=$!
+  sleep 1
+  t=$(date +%s)
+  # A loaded host slows the nested guest's pre-copy rounds a lot: the bound is generous.
+  timeout 240 xl migrate -s $KXEN_RUNDIR/fakessh "$G" $dst 2>&1 | sed 's/^/# xl migrate: /'
+  mt=$(($(date +%s) - t))
+  KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst xl list "$G" >/dev/null 2>&1 && ! xl list "$G" >/dev/null 2>&1
+  moved=$?
+  tap $moved "save: xl migrate moves the guest to the second kxen host"
+  if [ $moved != 0 ]; then
+    # The source resumed its copy (or still has it): the steps after this one run there.
+    kill $pp 2>/dev/null; wait $pp 2>/dev/null
+    tap 1 "save: after the migration the guest reads its files and writes on"
+    tap 1 "save: the VM's ping of the guest goes on after the migration"
+    return
+  fi
+  boots_base=$(count "kxen-linux: root on xvda")
+  export KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst
+  # xenconsoled names a log after the domain's name when it attaches: the receiving side's
+  # domain was still "$G--incoming" then.
+  log=$dst/console/guest-$G--incoming.log
+  [ -f "$log" ] || log=$dst/console/guest-$G.log
+  io_past "$log" "$io0" 90; tap $? "save: after the migration the guest reads its files and writes on"
+  # The network comes back once netfront has reconnected: wait (at most 60 s) for a reply
+  # sent after the migration ended.
+  i=0
+  while [ $i -lt 60 ]; do
+    sq=$(sed -n 's/.*seq=\([0-9]*\).*/\1/p' /kxen/run/mig-ping.txt | tail -1)
+    [ "${sq:-0}" -gt $((mt + 1)) ] && break
+    sleep 1; i=$((i + 1))
+  done
+  kill $pp 2>/dev/null; wait $pp 2>/dev/null
+  # Replies carry seq=N: the longest run of missing sequence numbers is the gap.
+  sed -n 's/.*seq=\([0-9]*\).*/\1/p' /kxen/run/mig-ping.txt | awk '
+    NR > 1 && $1 - p > g { g = $1 - p } { p = $1; n++ } END { printf "%d %d %d\n", n, p, g }' >/kxen/run/mig-gap.txt
+  read got lastseq gap </kxen/run/mig-gap.txt
+  echo "# $G: xl migrate took $mt s; ping during it: $got replies, last seq $lastseq, longest gap between replies ${gap:-?} s (1 ping/s)"
+  [ "${got:-0}" -gt 0 ] && [ "${lastseq:-0}" -gt $((mt + 1)) ]
+  tap $? "save: the VM's ping of the guest goes on after the migration"
+}
+
 # run_guest NAME DIR STEPS: one guest, every step it asks for.
 run_guest() {
   G=$1 D=$2 steps=$3 dead=0 fails0=$fails
@@ -248,12 +328,16 @@ run_guest() {
   for s in smp mem disk net; do has $s && step_$s; done
   step_ready
   has reboot && step_reboot
+  has save && step_save
   step_shutdown
   # A stuck guest does not power off: it goes, so the next steps and guest start clean.
   [ $dead = 0 ] || timeout 30 xl destroy "$G" 2>/dev/null
   has disk && [ -n "$disk" ] && step_fsck
   has destroy && step_destroy
   [ $fails = $fails0 ] || [ $dead = 1 ] || dump
+  # A guest that moved to the second host leaves the next guest to the first.
+  export KXEN_RUNDIR=/kxen/run XENSTORED_RUNDIR=/kxen/run
+  boots_base=0
 }
 G=kxend
 if ! kxend --accel kvm --log-file $KXEN_RUNDIR/kxend.log; then
@@ -268,9 +352,18 @@ if grep -qw net /kxen/linux/steps /kxen/linux/other/steps 2>/dev/null; then
     echo "# cannot make the bridge kxbr0: no network step"
   fi
 fi
+# The second host (the save step's destination) starts before the guest: guests see their
+# host's system time since its kxend started, and Linux's timers would wait out a younger
+# host's difference.
+case " ${1:-} " in *" save "*)
+  mkdir -p $dst
+  KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxend --accel kvm --log-file $dst/kxend.log &&
+    KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst xl list >/dev/null 2>&1 && dst_up=1 ;;
+esac
 run_guest linux /kxen/linux "${1:-}"
 [ -f /kxen/linux/other/steps ] && run_guest linux-other /kxen/linux/other "$(cat /kxen/linux/other/steps)"
 grep -- '-ENOSYS (logged once)' $KXEN_RUNDIR/kxend.log | sed "s/^.*kvm: /# enosys: /"
 echo "=== linux rc=$fails"
 kill "$(cat $KXEN_RUNDIR/kxend.pid)" 2>/dev/null
+[ -n "$dst_up" ] && kill "$(cat $dst/kxend.pid)" 2>/dev/null
 exit 0

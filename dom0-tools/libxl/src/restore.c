@@ -179,17 +179,38 @@ int kxl__image_check_fit(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
     return check_fit(ctx, dc, img->kx->ram_size, img->kx->nr_vcpus, img->kx->accel, source);
 }
 
+/* A guest that suspended itself answers the next request too, but Linux writes its
+ * control/feature-* nodes only at boot: without the node the next save or migration would
+ * pause it instead, and its frontends would never reconnect on the far side. */
+static int rewrite_feature_suspend(struct kxl_ctx *ctx, const struct kxl_image *img,
+                                   uint16_t domid)
+{
+    const struct kxen_save_hdr *k = img->kx;
+    if (!ctx->xs || !k || !(k->flags & KXEN_SAVE_SUSPENDED))
+        return 0;
+    char p[96];
+    snprintf(p, sizeof(p), "/local/domain/%u/control/feature-suspend", domid);
+    if (kxl_xs_printf(ctx, XBT_NULL, p, "1") < 0) {
+        kxl_domain_destroy(ctx, domid);
+        return kxl_fail(ctx, -EIO, "cannot write %s", p);
+    }
+    return 0;
+}
+
 int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                        struct kxl_sreader *r, const char *source, struct kxl_image *img,
                        bool paused, uint16_t *domid_out)
 {
+    int rc;
     if (!img->has_pro) {
         struct kxl__loader ld = {load_image, NULL, img};
-        return kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+        rc = kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+    } else {
+        struct streamed st = {.r = r, .source = source, .img = img};
+        struct kxl__loader ld = {load_streamed, finish_streamed, &st};
+        rc = kxl__domain_build(ctx, dc, paused, &ld, domid_out);
     }
-    struct streamed st = {.r = r, .source = source, .img = img};
-    struct kxl__loader ld = {load_streamed, finish_streamed, &st};
-    return kxl__domain_build(ctx, dc, paused, &ld, domid_out);
+    return rc == 0 ? rewrite_feature_suspend(ctx, img, *domid_out) : rc;
 }
 
 int kxl__image_read_rest(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,

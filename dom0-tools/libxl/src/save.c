@@ -21,7 +21,9 @@
 #include "stream_io.h"
 #include "xenstore.h"
 
-#define KXL_SUSPEND_WAIT_MS 10000
+/* Xen's libxl gives a guest 60 s to answer control/shutdown = "suspend": Linux freezes its
+ * tasks and quiesces its frontends first, which takes seconds on a slow host. */
+#define KXL_SUSPEND_WAIT_MS 60000
 
 int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
 {

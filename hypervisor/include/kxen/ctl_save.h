@@ -33,6 +33,11 @@ struct kxen_save_hdr {
 /* The guest had suspended itself (SCHEDOP_shutdown(SHUTDOWN_suspend)): its call returns 0
  * in the restored domain (Xen's "resumed in a new domain"). */
 #define KXEN_SAVE_SUSPENDED (1u << 0)
+/* The domain was built for a Linux PVH kernel (an in-kernel local APIC, the 0xE9 port and the
+ * ACPI registers). Restore recreates those; a suspended one resumes as Xen resumes a guest
+ * in a new domain: no event channel bound (the guest binds its VIRQs, IPIs and frontend
+ * ports again) and no vcpu_info registered (it registers them again). */
+#define KXEN_SAVE_LINUX_PVH (1u << 1)
 
 /* One record: this header, then len bytes, then zeros up to a multiple of 8. */
 struct kxen_save_rec {
@@ -47,6 +52,10 @@ struct kxen_save_rec {
 #define KXEN_SREC_VCPU 2     /* struct kxen_srec_vcpu, instance = vCPU id */
 #define KXEN_SREC_EVTCHN 3   /* struct kxen_srec_evtchn_port[] (bound ports only) */
 #define KXEN_SREC_GNTTAB 4   /* struct kxen_srec_gnttab */
+/* struct kxen_srec_kvm_vcpu + its variable parts, instance = vCPU id: the CPU state only
+ * the kvm accelerator has (FPU/XSAVE, XCRs, MSRs, debug registers, pending events, the
+ * local APIC, the MP state). */
+#define KXEN_SREC_KVM_VCPU 5
 #define KXEN_SREC_BALLOON 16 /* struct kxen_srec_balloon_run[]: pages given back */
 
 struct kxen_srec_domain {
@@ -76,6 +85,38 @@ struct kxen_srec_vcpu {
     uint64_t periodic_period_ns, periodic_left_ns;
     uint32_t boot_mode, halted_noirq;
     uint64_t boot_entry, boot_rsi, boot_rbx, boot_rsp;
+};
+
+/* The kvm vCPU record: this header, then nr_msrs struct kxen_srec_msr, then fpu_len bytes of
+ * KVM's XSAVE area (KVM_GET_XSAVE/XSAVE2 layout: the hardware XSAVE format) or, with
+ * KXEN_KVM_FPU_LEGACY, of struct kvm_fpu. The fixed blobs are KVM's own uapi structs
+ * (linux/kvm.h), stable ABI: events = struct kvm_vcpu_events, lapic = struct
+ * kvm_lapic_state (the APIC register page), debugregs = struct kvm_debugregs. */
+#define KXEN_KVM_HAS_XCRS (1u << 0)
+#define KXEN_KVM_HAS_EVENTS (1u << 1)
+#define KXEN_KVM_HAS_LAPIC (1u << 2)
+#define KXEN_KVM_HAS_DEBUGREGS (1u << 3)
+#define KXEN_KVM_FPU_LEGACY (1u << 4)
+#define KXEN_KVM_MAX_MSRS 256
+#define KXEN_KVM_MAX_FPU (64u * 1024u)
+struct kxen_srec_kvm_vcpu {
+    uint32_t flags; /* KXEN_KVM_* */
+    uint32_t mp_state;
+    uint32_t nr_msrs;
+    uint32_t fpu_len;
+    uint32_t tsc_khz; /* the source's guest TSC frequency (information: see save-format.md) */
+    uint32_t nr_xcrs;
+    struct kxen_srec_xcr {
+        uint32_t xcr, pad;
+        uint64_t value;
+    } xcrs[4];
+    uint8_t events[64];
+    uint8_t debugregs[128];
+    uint8_t lapic[1024];
+};
+struct kxen_srec_msr {
+    uint32_t index, pad;
+    uint64_t data;
 };
 
 #define KXEN_SREC_EVTCHN_UNBOUND 1

@@ -62,6 +62,16 @@ struct accel_ops {
     int (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
     int (*set_sregs)(struct vcpu *v, const struct vcpu_sregs *s);
 
+    /* CPU state beyond vcpu_regs/vcpu_sregs that only this accelerator keeps (kvm: FPU/XSAVE,
+     * MSRs, local APIC, pending events; kxen/ctl_save.h KXEN_SREC_KVM_VCPU), as one record
+     * body for the save stream, with the vCPU's thread stopped. get returns the body's length
+     * (or -ENOSPC past cap); set takes a body get wrote, after set_sregs/set_regs. NULL:
+     * nothing beyond the registers (soft). */
+    int (*get_cpu_state)(struct vcpu *v, void *buf, uint32_t cap);
+    int (*set_cpu_state)(struct vcpu *v, const void *buf, uint32_t len);
+    /* The record type get_cpu_state's body travels as. */
+    uint32_t cpu_state_rec;
+
     /* Guest-virtual to guest-physical for the vCPU's current paging mode. NULL means
      * identity (soft: Unicorn ignores page tables). */
     int (*translate)(struct vcpu *v, uint64_t gva, uint64_t *gpa);

@@ -5,6 +5,7 @@
 #ifndef KXEND_SAVE_H
 #define KXEND_SAVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,15 @@ int kxend_save_get(struct kxend_save_ctx *ctx, uint32_t type, uint32_t instance,
                    uint32_t cap);
 /* The header of the blob being read or written (system time, params, pfns). */
 const struct kxen_save_hdr *kxend_save_hdr(const struct kxend_save_ctx *ctx);
+
+/* The guest suspended itself and resumes the way Xen guests resume in a new domain: it
+ * binds its event channels and registers its vcpu_info again itself (KXEN_SAVE_LINUX_PVH),
+ * so the load hooks leave those unset as Xen's fresh domain has them. */
+static inline bool kxend_save_guest_rebinds(const struct kxend_save_ctx *ctx)
+{
+    const uint32_t both = KXEN_SAVE_SUSPENDED | KXEN_SAVE_LINUX_PVH;
+    return (kxend_save_hdr(ctx)->flags & both) == both;
+}
 
 /* The stream code (save_ctx.c), for the control ops: runs every subsystem's save hook into
  * buf (cap bytes, starting with the header) and returns the blob's length, or -errno. */

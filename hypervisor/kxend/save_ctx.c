@@ -133,7 +133,8 @@ static int blob_check(const struct domain *d, const uint8_t *blob, uint32_t len,
         if (len - off < sizeof(r))
             REFUSE(-EINVAL, "kxen record at offset %u is truncated", off);
         memcpy(&r, blob + off, sizeof(r));
-        if ((r.type < KXEN_SREC_DOMAIN || r.type > KXEN_SREC_KVM_VCPU) && r.type != KXEN_SREC_BALLOON)
+        if ((r.type < KXEN_SREC_DOMAIN || r.type > KXEN_SREC_KVM_VCPU) &&
+            r.type != KXEN_SREC_BALLOON)
             REFUSE(-EINVAL, "kxen record type %u at offset %u is unknown", r.type, off);
         if (r.len > len - off - sizeof(r) || PAD8(r.len) > len - off - sizeof(r))
             REFUSE(-EINVAL, "kxen record type %u at offset %u overruns the state", r.type, off);

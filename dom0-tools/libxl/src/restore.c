@@ -182,8 +182,7 @@ int kxl__image_check_fit(struct kxl_ctx *ctx, const struct kxl_domain_config *dc
 /* A guest that suspended itself answers the next request too, but Linux writes its
  * control/feature-* nodes only at boot: without the node the next save or migration would
  * pause it instead, and its frontends would never reconnect on the far side. */
-static int rewrite_feature_suspend(struct kxl_ctx *ctx, const struct kxl_image *img,
-                                   uint16_t domid)
+static int rewrite_feature_suspend(struct kxl_ctx *ctx, const struct kxl_image *img, uint16_t domid)
 {
     const struct kxen_save_hdr *k = img->kx;
     if (!ctx->xs || !k || !(k->flags & KXEN_SAVE_SUSPENDED))

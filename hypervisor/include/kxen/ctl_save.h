@@ -48,10 +48,10 @@ struct kxen_save_rec {
 };
 
 /* Record types (each subsystem's own; a loader ignores none: an unknown type is refused). */
-#define KXEN_SREC_DOMAIN 1   /* struct kxen_srec_domain */
-#define KXEN_SREC_VCPU 2     /* struct kxen_srec_vcpu, instance = vCPU id */
-#define KXEN_SREC_EVTCHN 3   /* struct kxen_srec_evtchn_port[] (bound ports only) */
-#define KXEN_SREC_GNTTAB 4   /* struct kxen_srec_gnttab */
+#define KXEN_SREC_DOMAIN 1 /* struct kxen_srec_domain */
+#define KXEN_SREC_VCPU 2   /* struct kxen_srec_vcpu, instance = vCPU id */
+#define KXEN_SREC_EVTCHN 3 /* struct kxen_srec_evtchn_port[] (bound ports only) */
+#define KXEN_SREC_GNTTAB 4 /* struct kxen_srec_gnttab */
 /* struct kxen_srec_kvm_vcpu + its variable parts, instance = vCPU id: the CPU state only
  * the kvm accelerator has (FPU/XSAVE, XCRs, MSRs, debug registers, pending events, the
  * local APIC, the MP state). */

@@ -16,28 +16,8 @@ rel=${KXEN_REL_BUILD:-$KXEN_SRC/build}
 make -s -C "$KXEN_SRC" BUILD="$rel" "$rel/tests/kvm_accel_test" "$rel/tests/kvm_guest_run" \
   >"$KXEN_RUNDIR/make.log" 2>&1 ||
   { not_ok "build the VM's test programs"; tail -20 "$KXEN_RUNDIR/make.log" | sed 's/^/# /'; exit 1; }
-log=$KXEN_RUNDIR/vm.log
-KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-900} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --hvm
-rc=$?
-mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/xl_hvm_linux-vm.log" 2>/dev/null
-[ $rc -eq 77 ] && exit 77
-if [ $rc -ne 0 ]; then
-  not_ok "kvm-under-tcg VM boots and finishes"
-  tail -30 "$log" 2>/dev/null | sed 's/^/# /'
-  exit 1
-fi
-if grep -q '^VMSKIP' "$log"; then skip_all "$(grep -m1 '^VMSKIP' "$log" | cut -d' ' -f2-)"; fi
-grep -q '^=== hvm-linux' "$log" || { not_ok "the VM ran the HVM Linux checks"; tail -30 "$log" | sed 's/^/# /'; exit 1; }
-section=vm
-while IFS= read -r line; do
-  case $line in
-    "=== "*" rc="*) ;;
-    "=== "*) section=${line#=== } ;;
-    "ok "*) ok "$section: ${line#* - }" ;;
-    "not ok "*) not_ok "$section: ${line#* - }" ;;
-    "# "*) echo "# $section: ${line#\# }" ;;
-  esac
-done < <(sed -e 's/^.*=== /=== /' "$log" | grep -aE '^(=== |ok |not ok |# )')
+source "$KXEN_SRC/tests/kvm-under-tcg/vm-relay.sh"
+vm_relay xl_hvm_linux --hvm hvm-linux 900
 true
 exit
 }

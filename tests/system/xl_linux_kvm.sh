@@ -28,28 +28,8 @@ if ! ls /boot/vmlinuz-"$other"* >/dev/null 2>&1; then
   skip "linux-other: Debian's kernel $other* as a second guest" "no /boot/vmlinuz-$other* on this host"
   unset KXEN_L2_OTHER
 fi
-log=$KXEN_RUNDIR/vm.log
-KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-1000} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" --linux
-rc=$?
-mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/$name-vm.log" 2>/dev/null
-[ $rc -eq 77 ] && exit 77
-if [ $rc -ne 0 ]; then
-  not_ok "kvm-under-tcg VM boots and finishes"
-  tail -30 "$log" 2>/dev/null | sed 's/^/# /'
-  exit 1
-fi
-if grep -q '^VMSKIP' "$log"; then skip_all "$(grep -m1 '^VMSKIP' "$log" | cut -d' ' -f2-)"; fi
-grep -q '^=== linux' "$log" || { not_ok "the VM ran the Linux guest checks"; tail -30 "$log" | sed 's/^/# /'; exit 1; }
-section=vm
-while IFS= read -r line; do
-  case $line in
-    "=== "*" rc="*) ;;
-    "=== "*) section=${line#=== } ;;
-    "ok "*) ok "$section: ${line#* - }" ;;
-    "not ok "*) not_ok "$section: ${line#* - }" ;;
-    "# "*) echo "# $section: ${line#\# }" ;;
-  esac
-done < <(sed -e 's/^.*=== /=== /' "$log" | grep -aE '^(=== |ok |not ok |# )')
+source "$KXEN_SRC/tests/kvm-under-tcg/vm-relay.sh"
+vm_relay "$name" --linux linux 1000
 true
 exit
 }

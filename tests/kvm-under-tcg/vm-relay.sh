@@ -7,10 +7,21 @@
 # caller (0 when the relay ran; failures are in the TAP lines).
 vm_relay() {
   local name=$1 mode=$2 want=$3 limit=$4 rel=${KXEN_REL_BUILD:-$KXEN_SRC/build}
-  local log=$KXEN_RUNDIR/vm.log rc section line
-  KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-$limit} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" "$mode"
-  rc=$?
-  mkdir -p "$KXEN_BUILD/test-logs" && cp "$log" "$KXEN_BUILD/test-logs/$name-vm.log" 2>/dev/null
+  local log=$KXEN_RUNDIR/vm.log rc section line try
+  mkdir -p "$KXEN_BUILD/test-logs"
+  # A VM that never reaches its end (run-vm.sh's time limit) is run once more: the nested
+  # guests have an intermittent stall under TCG that is still open (docs/linux-guest.md, "Not
+  # done"). The first log is kept as NAME-vm-try1.log and its tail printed; a second stall
+  # fails the test.
+  for try in 1 2; do
+    KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-$limit} "$KXEN_SRC/tests/kvm-under-tcg/run-vm.sh" "$log" "$rel" "$mode"
+    rc=$?
+    cp "$log" "$KXEN_BUILD/test-logs/$name-vm.log" 2>/dev/null
+    [ $rc -eq 0 ] || [ $rc -eq 77 ] || [ $try = 2 ] && break
+    cp "$log" "$KXEN_BUILD/test-logs/$name-vm-try1.log" 2>/dev/null
+    echo "# the VM did not reach its end (run-vm.sh: $rc); its last lines, then a second run:"
+    tail -15 "$log" 2>/dev/null | sed 's/^/#   /'
+  done
   [ $rc -eq 77 ] && exit 77
   if [ $rc -ne 0 ]; then
     not_ok "kvm-under-tcg VM boots and finishes"

@@ -191,36 +191,42 @@ static uint64_t *data_pages(int fd, uint64_t size)
     return bm;
 }
 
-int kxl__ram_size(struct kxl_ctx *ctx, uint16_t domid, uint64_t *size)
+/* FOREIGN_MAP of domid: its reply and the memfd of its RAM (the caller closes it). */
+static int foreign_map(struct kxl_ctx *ctx, uint16_t domid, struct kxen_ctl_foreign_map_rep *r,
+                       int *fd)
 {
     struct kxen_ctl_foreign_map a = {.domid = domid};
-    struct kxen_ctl_foreign_map_rep r;
     uint32_t len = 0;
-    int fd = -1;
     unsigned nfds = 1;
-    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_FOREIGN_MAP, &a, sizeof(a), NULL, 0, &r, sizeof(r),
-                           &len, &fd, &nfds);
-    if (rc == 0 && nfds >= 1)
-        close(fd);
-    if (rc == 0 && len < sizeof(r))
+    *fd = -1;
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_FOREIGN_MAP, &a, sizeof(a), NULL, 0, r, sizeof(*r),
+                           &len, fd, &nfds);
+    if (rc == 0 && (len < sizeof(*r) || nfds < 1)) {
+        if (nfds >= 1)
+            close(*fd);
         rc = -EPROTO;
-    if (rc == 0)
+    }
+    return rc;
+}
+
+int kxl__ram_size(struct kxl_ctx *ctx, uint16_t domid, uint64_t *size)
+{
+    struct kxen_ctl_foreign_map_rep r;
+    int fd;
+    int rc = foreign_map(ctx, domid, &r, &fd);
+    if (rc == 0) {
+        close(fd);
         *size = r.ram_size;
+    }
     return rc;
 }
 
 int kxl__map_ram(struct kxl_ctx *ctx, uint16_t domid, bool writable, uint8_t **ram, uint64_t *size,
                  uint64_t **present)
 {
-    struct kxen_ctl_foreign_map a = {.domid = domid};
     struct kxen_ctl_foreign_map_rep r;
-    uint32_t len = 0;
-    int fd = -1;
-    unsigned nfds = 1;
-    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_FOREIGN_MAP, &a, sizeof(a), NULL, 0, &r, sizeof(r),
-                           &len, &fd, &nfds);
-    if (rc == 0 && (len < sizeof(r) || nfds < 1))
-        rc = -EPROTO;
+    int fd;
+    int rc = foreign_map(ctx, domid, &r, &fd);
     if (rc < 0)
         return rc;
     void *p = mmap(NULL, r.ram_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);

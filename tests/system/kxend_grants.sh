@@ -2,7 +2,8 @@
 # Guest-to-guest grant maps (GNTTABOP_map/unmap_grant_ref from a guest): the gntpair guests.
 # A grants B a read-write and a read-only page; B maps them outside its RAM, reads A's
 # patterns, writes back, gets Xen's GNTST_* code for each bad map/unmap, and unmaps; A sees
-# B's write, the in-use flags, and revokes after the unmap. Then B is destroyed while holding
+# B's write, the in-use flags, and revokes after the unmap. On kvm B also checks that an
+# unmapped address shows a zero page and that a remap there with the other access takes effect. Then B is destroyed while holding
 # a map: A's grant must become free again. Runs on soft, then on kvm when /dev/kvm is usable
 # (KXEN_GRANTS_ACCEL="soft" or "kvm" picks one).
 . "$KXEN_SRC/tests/lib.sh"

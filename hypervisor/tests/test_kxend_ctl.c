@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "../kxend/core.h"
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
+#include "kxen/ctl_hvm.h"
 
 static char dir[64], path[128];
 static pthread_t srv;
@@ -161,5 +163,66 @@ Test(ctl, create_getinfo_rename_and_destroy_a_domain_with_events)
     cr_assert_eq(e.event, KXEN_DOMEV_DESTROYED);
     cr_assert_eq(e.domid, dr.domid);
     kxen_ctl_close(ev);
+    kxen_ctl_close(c);
+}
+
+/* HVM_BUILD's argument checks, each against a request that differs from an accepted one in
+ * that field only: the accepted one (a firmware boot with KXEN_HVM_BUILD_XEN) reaches the
+ * builder, which the soft accelerator refuses with -EOPNOTSUPP. */
+Test(ctl, hvm_build_refuses_unknown_flags_and_boot_types_and_bad_descriptors)
+{
+    struct kxen_ctl *c;
+    cr_assert_eq(kxen_ctl_open(dir, &c), 0);
+    struct kxen_ctl_domain_create cr;
+    memset(&cr, 0, sizeof(cr));
+    strcpy(cr.name, "hvm-args");
+    cr.memory_kb = 8192;
+    cr.nr_vcpus = 1;
+    struct kxen_ctl_domid_rep dr;
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_CREATE, &cr, sizeof(cr), &dr, sizeof(dr), NULL),
+                 0);
+    int fds[3];
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_geq(fds[i] = memfd_create("bios.bin", MFD_CLOEXEC), 0);
+    struct kxen_ctl_hvm_build b;
+    memset(&b, 0, sizeof(b));
+    b.domid = dr.domid;
+    b.boot = KXEN_HVM_BOOT_FIRMWARE;
+    b.flags = KXEN_HVM_BUILD_XEN;
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
+        -EOPNOTSUPP, "the reference request reaches the builder");
+    b.flags = KXEN_HVM_BUILD_XEN | 0x2;
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "an unknown flag");
+    b.flags = 0x8000;
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "the top flag bit");
+    b.flags = KXEN_HVM_BUILD_XEN;
+    b.boot = KXEN_HVM_BOOT_KERNEL + 1;
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "an unknown boot type");
+    b.boot = KXEN_HVM_BOOT_FIRMWARE;
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), NULL, 0, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "no firmware descriptor");
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 2, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "two descriptors for a firmware boot");
+    b.boot = KXEN_HVM_BOOT_KERNEL;
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 3, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "three descriptors for a kernel boot");
+    memset(b.cmdline, 'x', sizeof(b.cmdline));
+    cr_assert_eq(
+        kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
+        -EINVAL, "a command line without its NUL");
+    for (unsigned i = 0; i < 3; i++)
+        close(fds[i]);
+    struct kxen_ctl_domid_arg a = {.domid = dr.domid};
+    cr_assert_eq(kxen_ctl_simple(c, KXEN_CTL_DOMAIN_DESTROY, &a, sizeof(a), NULL, 0, NULL), 0);
     kxen_ctl_close(c);
 }

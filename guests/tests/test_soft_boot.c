@@ -34,6 +34,8 @@
 #define STORE_PFN 0x900u
 #define STORE_PORT 2u
 #define MAX_KEYS 16
+/* Stops the other thread must have caused before the toolstack asks the guest to shut down */
+#define STOPS_BEFORE_REQUEST 16u
 
 /* A fake xenstored: a flat table of relative keys, enough for the hello guest. */
 struct store {
@@ -309,7 +311,15 @@ static bool on_vmcall(uc_engine *uc, void *user)
             rc = 0;
         } else if (a1 == SCHEDOP_block) {
             struct store *st = &vm->store;
-            if (st->watching && st->request && !st->requested) {
+            if (vm->stop_at_block && vm->block_stops < STOPS_BEFORE_REQUEST) {
+                /* The toolstack holds its request until the other thread's stops have been
+                 * acted on: the guest alone runs in a few milliseconds, less than a loaded
+                 * scheduler may leave that thread waiting. Blocking gives the CPU away, as a
+                 * real SCHEDOP_block does, so the other thread runs even on one CPU or under
+                 * SCHED_FIFO; the guest then spins in its wait loop until the request. */
+                struct timespec ts = {0, 50 * 1000};
+                nanosleep(&ts, NULL);
+            } else if (st->watching && st->request && !st->requested) {
                 /* the toolstack asks the guest to shut down */
                 store_set(st, "control/shutdown", st->request, strlen(st->request));
                 st->requested = 1;

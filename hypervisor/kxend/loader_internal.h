@@ -38,8 +38,9 @@ int loader_ramdisk_load(struct domain *d, int fd, uint64_t image_end, uint64_t l
                         uint64_t *size, char *msg, size_t msglen);
 
 /* PVH: writes hvm_start_info (version 1), the memory map (RAM from 0 up to ram_end, then
- * the special pages reserved), the module list (the ramdisk as module 0, if any), the
- * command line and the ACPI RSDP's address (0: none) into the one page at pg. */
+ * the special pages and whatever lies below maxmem reserved), the module list (the ramdisk
+ * as module 0, if any), the command line and the ACPI RSDP's address (0: none) into the one
+ * page at pg. */
 void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, const char *cmdline,
                            uint64_t ramdisk_gpa, uint64_t ramdisk_size, uint64_t rsdp);
 

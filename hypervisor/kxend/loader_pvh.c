@@ -66,10 +66,14 @@ void loader_pvh_start_info(struct domain *d, uint64_t pg, uint64_t ram_end, cons
                            uint64_t ramdisk_gpa, uint64_t ramdisk_size, uint64_t rsdp)
 {
     struct hvm_start_info hs;
+    /* Reserved up to maxmem too: RAM never grows into it and grant maps are refused there
+     * (gnttab_map.c), while Linux claims the first range its e820 leaves undescribed for the
+     * pages it maps grants into (unpopulated-alloc). */
+    uint64_t top =
+        KXEN_MAX(ram_end + ((uint64_t)LOADER_SPECIAL_PAGES << KXEN_PAGE_SHIFT), d->max_ram_size);
     struct hvm_memmap_table_entry mm[2] = {
         {0, ram_end, XEN_HVM_MEMMAP_TYPE_RAM, 0},
-        {ram_end, (uint64_t)LOADER_SPECIAL_PAGES << KXEN_PAGE_SHIFT, XEN_HVM_MEMMAP_TYPE_RESERVED,
-         0},
+        {ram_end, top - ram_end, XEN_HVM_MEMMAP_TYPE_RESERVED, 0},
     };
     memset(&hs, 0, sizeof(hs));
     hs.magic = XEN_HVM_START_MAGIC_VALUE;

@@ -131,9 +131,15 @@ static int64_t memory_map(struct vcpu *v, uint64_t arg)
     struct kxen_e820_entry e[2];
     unsigned n = 0;
     uint64_t end = usable_end(d);
+    /* Reserved up to maxmem too, as in the PVH loader's map: RAM never grows into it and
+     * grant maps are refused there, while Linux claims the first range its e820 leaves
+     * undescribed for the pages it maps grants into (unpopulated-alloc). */
+    pthread_mutex_lock(&d->lock);
+    uint64_t top = KXEN_MAX(d->ram_size, d->max_ram_size);
+    pthread_mutex_unlock(&d->lock);
     e[n++] = (struct kxen_e820_entry){0, end, KXEN_E820_RAM};
-    if (end < d->ram_size)
-        e[n++] = (struct kxen_e820_entry){end, d->ram_size - end, KXEN_E820_RESERVED};
+    if (end < top)
+        e[n++] = (struct kxen_e820_entry){end, top - end, KXEN_E820_RESERVED};
     if (m.nr_entries < n)
         return -EINVAL;
     if (copy_to_guest(v, xen_guest_handle_addr(m.buffer), e, n * sizeof(e[0])))

@@ -243,6 +243,10 @@ static int role_b(domid_t a, grant_ref_t rw, grant_ref_t ro, grant_ref_t other)
            "gntpair b: host_addr where a grant is already mapped is refused");
     tap_rc(map(a, rw, spare + 1, false, &h), GNTST_general_error,
            "gntpair b: an unaligned host_addr is refused");
+    tap_rc(map(a, rw, 0xfee00000ull, false, &h), GNTST_general_error,
+           "gntpair b: host_addr on the local APIC's page is refused");
+    tap_rc(map(a, rw, 1ull << 39, false, &h), GNTST_general_error,
+           "gntpair b: host_addr at 2^39 is refused");
     tap_rc(map(30000, 1, spare, true, &h), GNTST_bad_domain,
            "gntpair b: a grant of a domain that does not exist is refused");
 

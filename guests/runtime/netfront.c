@@ -79,9 +79,11 @@ static int read_uint(const char *path, unsigned long *out)
         return n < 0 ? n : -XEN_EINVAL;
     unsigned long v = 0;
     for (int i = 0; i < n; i++) {
-        if (buf[i] < '0' || buf[i] > '9')
+        unsigned long d = (unsigned long)(buf[i] - '0');
+        /* A value from the store: digits only, and no wrap-around to a small number. */
+        if (buf[i] < '0' || buf[i] > '9' || v > (~0UL - d) / 10)
             return -XEN_EINVAL;
-        v = v * 10 + (unsigned long)(buf[i] - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return 0;

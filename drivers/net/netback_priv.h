@@ -46,6 +46,9 @@ struct netback_queue {
     int tx_port, rx_port; /* local ports (equal without split event channels), -1 unbound */
     bool dead;            /* the frontend broke the protocol on this queue */
     bool tx_more;         /* the TX budget ran out with requests left */
+    /* Frames this queue carried each way: logged when the vif disconnects (shows which queues
+     * a multi-queue frontend used). */
+    uint64_t tx_frames, rx_frames;
     /* The entries of a TX packet whose chain the producer has not finished publishing. */
     struct netif_tx_request pend[NETBACK_MAX_TX_ENTRIES];
     unsigned int nr_pend;

@@ -152,6 +152,7 @@ static bool tx_packet(struct netback_queue *q)
             break;
         }
         tx_respond(q, &pkt, NETIF_RSP_OKAY);
+        q->tx_frames++;
         nb->stats.tx_packets++;
         nb->stats.tx_bytes += pkt.len;
         q->nr_pend = 0;
@@ -302,6 +303,7 @@ static void rx_send(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned
     q->stash_head = (q->stash_head + nslots) % NETBACK_RING_SLOTS;
     q->nr_stash -= nslots;
     if (ok) {
+        q->rx_frames++;
         nb->stats.rx_packets++;
         nb->stats.rx_bytes += pkt->len;
     } else {

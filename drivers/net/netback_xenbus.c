@@ -193,6 +193,22 @@ static int net_probe(struct xenbus_device *dev)
     return rc;
 }
 
+/* What each queue of a vif that was connected carried, in one log line. */
+static void log_queue_counters(struct netback_vif *vif)
+{
+    struct netback *nb = vif->nb;
+    if (!nb->log || !vif->connected)
+        return;
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "vif %u/%u disconnects:", vif->xdev->frontend_id,
+                     vif->xdev->devid);
+    for (unsigned int i = 0; i < vif->nr_queues && n > 0 && (size_t)n < sizeof(msg); i++)
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, " queue %u took %llu frames, gave %llu;", i,
+                      (unsigned long long)vif->queues[i].tx_frames,
+                      (unsigned long long)vif->queues[i].rx_frames);
+    nb->log(nb->log_ctx, msg);
+}
+
 static void free_queues(struct netback_vif *vif)
 {
     for (unsigned int i = 0; i < vif->nr_queues; i++)
@@ -252,8 +268,7 @@ static int net_connect(struct xenbus_device *dev)
     uint64_t nq = 1, rx_copy = 0, rx_notify = 0, sg = 0, no_csum = 0, ipv6_csum = 0, gso4 = 0,
              gso6 = 0;
     const struct xenbus_gather_uint keys[] = {
-        /* Buggy or malicious guest: more queues than advertised, or flags that are not 0/1. */
-        {NETIF_KEY_MULTI_QUEUE_NUM_QUEUES, nb->cfg.max_queues, &nq, true},
+        /* Buggy or malicious guest: flags that are not 0/1. */
         {NETIF_KEY_REQUEST_RX_COPY, 1, &rx_copy, true},
         {NETIF_KEY_FEATURE_RX_NOTIFY, 1, &rx_notify, true},
         {NETIF_KEY_FEATURE_SG, 1, &sg, true},
@@ -262,10 +277,19 @@ static int net_connect(struct xenbus_device *dev)
         {NETIF_KEY_FEATURE_GSO_TCPV4, 1, &gso4, true},
         {NETIF_KEY_FEATURE_GSO_TCPV6, 1, &gso6, true},
     };
-    int rc = xenbus_gather(dev, XENBUS_FRONTEND, keys, sizeof(keys) / sizeof(keys[0]));
-    if (rc || nq == 0) {
-        rc = rc ? rc : -EINVAL;
-        xenbus_dev_fatal(dev, rc, "frontend queue count or feature flags");
+    int rc =
+        xenbus_scan_uint(dev, XENBUS_FRONTEND, NETIF_KEY_MULTI_QUEUE_NUM_QUEUES, UINT32_MAX, &nq);
+    /* Buggy or malicious guest: no queue, more queues than advertised, or not a number. */
+    if ((rc && rc != -ENOENT) || nq == 0 || nq > nb->cfg.max_queues) {
+        rc = rc && rc != -ENOENT ? rc : -EINVAL;
+        xenbus_dev_fatal(dev, rc, NETIF_KEY_MULTI_QUEUE_NUM_QUEUES " %llu: at most %u (%s)",
+                         (unsigned long long)nq, nb->cfg.max_queues,
+                         NETIF_KEY_MULTI_QUEUE_MAX_QUEUES);
+        return rc;
+    }
+    rc = xenbus_gather(dev, XENBUS_FRONTEND, keys, sizeof(keys) / sizeof(keys[0]));
+    if (rc) {
+        xenbus_dev_fatal(dev, rc, "frontend feature flags");
         return rc;
     }
     /* Only the copying receive path exists (page flipping is long gone from Linux). */
@@ -300,6 +324,7 @@ static int net_connect(struct xenbus_device *dev)
 static void net_disconnect(struct xenbus_device *dev)
 {
     struct netback_vif *vif = dev->priv;
+    log_queue_counters(vif);
     vif->connected = false;
     dev->connect_held = false;
     free_queues(vif);

@@ -101,12 +101,19 @@ Test(netback_handshake, a_hotplug_error_closes_the_vif)
     net_env_teardown(&env);
 }
 
-static void refused(const char *key, const char *val, const char *why)
+/* The frontend talks with nr_queues queues (0: the flat layout) to a netback offering
+ * max_queues, then key is overwritten with val (removed when NULL): the vif closes, its error
+ * node saying why, and nothing stays mapped or bound. */
+static void refused_mq(unsigned int max_queues, unsigned int nr_queues, const char *key,
+                       const char *val, const char *why)
 {
-    net_env_setup(&env, NULL, 1);
+    struct netback_config cfg;
+    netback_config_default(&cfg);
+    cfg.max_queues = max_queues;
+    net_env_setup(&env, &cfg, 1);
     struct fake_netfront *nf = &env.nf[0];
     cr_assert(nf_pump(nf, be_initwait));
-    nf_talk(nf, 0, false);
+    nf_talk(nf, nr_queues, false);
     /* The hostile write lands after the honest ones but before the backend looks. */
     if (val)
         nf_fe_write(nf, key, val);
@@ -118,6 +125,11 @@ static void refused(const char *key, const char *val, const char *why)
     cr_assert_eq(fake_gnttab_nr_mapped(env.fp), 0);
     cr_assert_eq(fake_evtchn_nr_bound(env.fp), 0);
     net_env_teardown(&env);
+}
+
+static void refused(const char *key, const char *val, const char *why)
+{
+    refused_mq(1, 0, key, val, why);
 }
 
 Test(netback_handshake, rx_copy_and_rx_notify_are_mandatory)
@@ -142,7 +154,20 @@ Test(netback_handshake, a_ring_ref_that_is_not_granted_closes_the_vif)
 
 Test(netback_handshake, more_queues_than_advertised_close_the_vif)
 {
-    refused("multi-queue-num-queues", "2", "queue");
+    refused("multi-queue-num-queues", "2", "multi-queue-num-queues 2: at most 1");
+    refused_mq(2, 2, "multi-queue-num-queues", "3", "multi-queue-num-queues 3: at most 2");
+}
+
+Test(netback_handshake, zero_queues_close_the_vif)
+{
+    refused_mq(2, 2, "multi-queue-num-queues", "0", "multi-queue-num-queues 0");
+}
+
+Test(netback_handshake, a_missing_key_of_a_queue_closes_the_vif_naming_it)
+{
+    refused_mq(2, 2, "queue-1/tx-ring-ref", NULL, "queue-1/tx-ring-ref");
+    refused_mq(2, 2, "queue-1/rx-ring-ref", NULL, "queue-1/rx-ring-ref");
+    refused_mq(2, 2, "queue-0/event-channel", NULL, "queue-0/event-channel");
 }
 
 Test(netback_handshake, a_feature_flag_that_is_not_0_or_1_closes_the_vif)

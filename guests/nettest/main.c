@@ -268,7 +268,13 @@ static int role_ping(const uint8_t ip[4], unsigned long seconds)
 int main(void)
 {
     const char *cmd = skip_sp(boot_info.cmdline);
-    int rc = netfront_init(0, mac);
+    /* mq a N Q / mq b Q: a vif of Q queues. */
+    unsigned long mq_n = 0, mq_q = 1;
+    if (!strncmp(cmd, "mq a", 4))
+        parse_num(parse_num(cmd + 4, &mq_n), &mq_q);
+    else if (!strncmp(cmd, "mq b", 4))
+        parse_num(cmd + 4, &mq_q);
+    int rc = netfront_init_queues(0, mac, (unsigned)mq_q);
     if (!tap_rc(rc, 0, "nettest: netfront connects"))
         return tap_finish();
     hv_printf("nettest: connected as %02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1], mac[2],
@@ -278,6 +284,10 @@ int main(void)
         parse_num(cmd + 6, &n);
         return role_a(n ? n : 100);
     }
+    if (!strncmp(cmd, "mq a", 4))
+        return role_mq_a(mq_n ? mq_n : 100, (unsigned)mq_q);
+    if (!strncmp(cmd, "mq b", 4))
+        return role_mq_b((unsigned)mq_q);
     if (!strncmp(cmd, "pair b", 6))
         return role_b();
     if (!strncmp(cmd, "gso a", 5)) {

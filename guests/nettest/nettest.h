@@ -19,4 +19,9 @@ int role_gso_b(void);
  * gso blast N (paced false): as fast as the ring takes them, timed (bench/net). */
 int role_gso_host(unsigned long count, bool paced);
 
+/* mq a N Q: N UDP frames of several flows from Q vCPUs, one per queue, each resent until its
+ * echo is in; mq b Q: echoes them through the calls that use every queue. */
+int role_mq_a(unsigned long count, unsigned queues);
+int role_mq_b(unsigned queues);
+
 #endif

@@ -1,7 +1,9 @@
 /* The guest netfront (see guest/netfront.h). Rings and buffers are static pages of the image
  * (identity-mapped, so a page's frame is its address >> 12), granted to the backend once.
  * A frame larger than a page spans several slots (feature-sg), one buffer page each; a GSO
- * frame has its extra info in the slot after the first, both ways.
+ * frame has its extra info in the slot after the first, both ways. Each queue has its own
+ * rings, buffers and event channels; after the handshake a queue's state is touched only by the
+ * vCPU driving it (netfront_queue_*), or by main() for all of them.
  * Invariants: a TX buffer is reused only after its response came back; every RX buffer is
  * reposted as soon as its slot is copied out, so the backend always has NR_RX buffers less
  * the slots not yet read. The backend's response index is checked against what we produced
@@ -30,26 +32,38 @@
 #define NR_RX 64
 #define MS 1000000ULL
 
-static uint8_t tx_ring_page[PAGE] __attribute__((aligned(PAGE)));
-static uint8_t rx_ring_page[PAGE] __attribute__((aligned(PAGE)));
-static uint8_t tx_buf[NR_TX][PAGE] __attribute__((aligned(PAGE)));
-static uint8_t rx_buf[NR_RX][PAGE] __attribute__((aligned(PAGE)));
+/* One queue's pages: both rings and its buffers. */
+struct nf_pages {
+    uint8_t tx_ring[PAGE];
+    uint8_t rx_ring[PAGE];
+    uint8_t tx_buf[NR_TX][PAGE];
+    uint8_t rx_buf[NR_RX][PAGE];
+};
+static struct nf_pages pages[NETFRONT_MAX_QUEUES] __attribute__((aligned(PAGE)));
 
-static struct {
+/* One queue's state. After the handshake only the vCPU driving the queue touches it. */
+struct nf_queue {
     netif_tx_front_ring_t tx;
     netif_rx_front_ring_t rx;
     grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
     grant_ref_t tx_ring_ref, rx_ring_ref;
-    unsigned devid;
-    struct guest_resume_hook resume_hook;
     bool tx_busy[NR_TX];
     /* The buffer posted at each RX ring index: an extra-info slot names none of its own. */
     uint16_t rx_id_at[PAGE / sizeof(union netif_rx_sring_entry)];
     evtchn_port_t tx_port, rx_port; /* equal without split event channels */
+    unsigned rx_errors;
+};
+
+static struct {
+    unsigned devid;
+    unsigned want_queues; /* asked for by netfront_init_queues */
+    unsigned nr_queues;   /* negotiated: min(want, multi-queue-max-queues) */
+    unsigned rx_next;     /* where netfront_recv's search over the queues starts */
+    struct guest_resume_hook resume_hook;
     domid_t backend_id;
     bool be_sg, be_gso4, be_gso6, split;
-    unsigned rx_errors;
     bool up;
+    struct nf_queue q[NETFRONT_MAX_QUEUES];
 } nf;
 
 static void on_event(evtchn_port_t port, void *data)
@@ -65,9 +79,11 @@ static int read_uint(const char *path, unsigned long *out)
         return n < 0 ? n : -XEN_EINVAL;
     unsigned long v = 0;
     for (int i = 0; i < n; i++) {
-        if (buf[i] < '0' || buf[i] > '9')
+        unsigned long d = (unsigned long)(buf[i] - '0');
+        /* A value from the store: digits only, and no wrap-around to a small number. */
+        if (buf[i] < '0' || buf[i] > '9' || v > (~0UL - d) / 10)
             return -XEN_EINVAL;
-        v = v * 10 + (unsigned long)(buf[i] - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return 0;
@@ -121,64 +137,126 @@ static int wait_backend_state(const char *be, unsigned long want)
     }
 }
 
-static void post_rx(unsigned id)
+/* ---- Negotiation ----------------------------------------------------------------------- */
+
+static void post_rx(struct nf_queue *q, unsigned id)
 {
-    netif_rx_request_t *r = RING_GET_REQUEST(&nf.rx, nf.rx.req_prod_pvt);
-    nf.rx_id_at[nf.rx.req_prod_pvt % RING_SIZE(&nf.rx)] = (uint16_t)id;
+    netif_rx_request_t *r = RING_GET_REQUEST(&q->rx, q->rx.req_prod_pvt);
+    q->rx_id_at[q->rx.req_prod_pvt % RING_SIZE(&q->rx)] = (uint16_t)id;
     r->id = (uint16_t)id;
-    r->gref = nf.rx_gref[id];
-    nf.rx.req_prod_pvt++;
+    r->gref = q->rx_gref[id];
+    q->rx.req_prod_pvt++;
 }
 
-static void push_rx(void)
+static void push_rx(struct nf_queue *q)
 {
     int notify;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.rx, notify);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, notify);
     if (notify)
-        evtchn_send(nf.rx_port);
+        evtchn_send(q->rx_port);
 }
 
-static int grant_all(void)
+static int grant_page(const void *page, bool readonly, grant_ref_t *ref)
 {
-    int rc = 0;
-    for (unsigned i = 0; i < NR_TX && !rc; i++)
-        rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_buf[i] >> 12, true, &nf.tx_gref[i]);
-    for (unsigned i = 0; i < NR_RX && !rc; i++)
-        rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_buf[i] >> 12, false, &nf.rx_gref[i]);
+    return gnttab_grant_access(nf.backend_id, (uintptr_t)page >> 12, readonly, ref);
+}
+
+/* Queue i's rings (fresh), grants, event channel(s) and posted RX buffers. */
+static int setup_queue(unsigned i)
+{
+    struct nf_queue *q = &nf.q[i];
+    struct nf_pages *pg = &pages[i];
+    netif_tx_sring_t *txs = (netif_tx_sring_t *)pg->tx_ring;
+    netif_rx_sring_t *rxs = (netif_rx_sring_t *)pg->rx_ring;
+    memset(pg->tx_ring, 0, PAGE);
+    memset(pg->rx_ring, 0, PAGE);
+    SHARED_RING_INIT(txs);
+    SHARED_RING_INIT(rxs);
+    FRONT_RING_INIT(&q->tx, txs, PAGE);
+    FRONT_RING_INIT(&q->rx, rxs, PAGE);
+    int rc = grant_page(pg->tx_ring, false, &q->tx_ring_ref);
+    if (!rc)
+        rc = grant_page(pg->rx_ring, false, &q->rx_ring_ref);
+    for (unsigned b = 0; b < NR_TX && !rc; b++)
+        rc = grant_page(pg->tx_buf[b], true, &q->tx_gref[b]);
+    for (unsigned b = 0; b < NR_RX && !rc; b++)
+        rc = grant_page(pg->rx_buf[b], false, &q->rx_gref[b]);
+    if (rc || (rc = evtchn_alloc_unbound(nf.backend_id, &q->tx_port)) ||
+        (rc = evtchn_bind(q->tx_port, on_event, 0)))
+        return rc;
+    q->rx_port = q->tx_port;
+    if (nf.split && ((rc = evtchn_alloc_unbound(nf.backend_id, &q->rx_port)) ||
+                     (rc = evtchn_bind(q->rx_port, on_event, 0))))
+        return rc;
+    for (unsigned b = 0; b < NR_RX; b++)
+        post_rx(q, b);
+    RING_PUSH_REQUESTS(&q->rx);
+    return 0;
+}
+
+/* One key under fe: <fe>/<prefix><key> = val. */
+static int write_key(xenbus_transaction_t t, const char *fe, const char *prefix, const char *key,
+                     unsigned long val)
+{
+    char path[160], v[24];
+    guest_snprintf(path, sizeof(path), "%s/%s%s", fe, prefix, key);
+    guest_snprintf(v, sizeof(v), "%lu", val);
+    return xenbus_write(t, path, v);
+}
+
+/* A queue's ring refs and event channel(s): flat with one queue, under queue-N/ with several
+ * (as Linux's netfront writes them). */
+static int write_queue_keys(xenbus_transaction_t t, const char *fe, unsigned i)
+{
+    const struct nf_queue *q = &nf.q[i];
+    char prefix[16] = "";
+    if (nf.nr_queues > 1)
+        guest_snprintf(prefix, sizeof(prefix), "queue-%u/", i);
+    int rc = write_key(t, fe, prefix, NETIF_KEY_TX_RING_REF, q->tx_ring_ref);
+    if (!rc)
+        rc = write_key(t, fe, prefix, NETIF_KEY_RX_RING_REF, q->rx_ring_ref);
+    if (!rc && nf.split) {
+        rc = write_key(t, fe, prefix, NETIF_KEY_EVENT_CHANNEL_TX, q->tx_port);
+        if (!rc)
+            rc = write_key(t, fe, prefix, NETIF_KEY_EVENT_CHANNEL_RX, q->rx_port);
+    } else if (!rc) {
+        rc = write_key(t, fe, prefix, NETIF_KEY_EVENT_CHANNEL, q->tx_port);
+    }
     return rc;
 }
 
-static int write_keys(const char *fe, grant_ref_t txr, grant_ref_t rxr)
+static int write_keys_txn(xenbus_transaction_t t, const char *fe)
+{
+    int rc = 0;
+    /* multi-queue-num-queues only with several queues: one queue is the flat layout. */
+    if (nf.nr_queues > 1)
+        rc = write_key(t, fe, "", NETIF_KEY_MULTI_QUEUE_NUM_QUEUES, nf.nr_queues);
+    for (unsigned i = 0; i < nf.nr_queues && !rc; i++)
+        rc = write_queue_keys(t, fe, i);
+    if (!rc)
+        rc = write_key(t, fe, "", NETIF_KEY_REQUEST_RX_COPY, 1);
+    if (!rc)
+        rc = write_key(t, fe, "", NETIF_KEY_FEATURE_RX_NOTIFY, 1);
+    /* RX: several slots per frame and GSO frames with their extra are understood. */
+    if (!rc)
+        rc = write_key(t, fe, "", NETIF_KEY_FEATURE_SG, 1);
+    if (!rc)
+        rc = write_key(t, fe, "", NETIF_KEY_FEATURE_GSO_TCPV4, 1);
+    if (!rc)
+        rc = write_key(t, fe, "", NETIF_KEY_FEATURE_GSO_TCPV6, 1);
+    if (!rc)
+        rc = write_key(t, fe, "", NETIF_KEY_FEATURE_IPV6_CSUM_OFFLOAD, 0);
+    return rc;
+}
+
+static int write_keys(const char *fe)
 {
     for (int attempt = 0; attempt < 16; attempt++) {
         xenbus_transaction_t t;
-        char path[160], val[16];
         int rc = xenbus_transaction_start(&t);
         if (rc)
             return rc;
-#define W(key, ...)                                                                                \
-    do {                                                                                           \
-        guest_snprintf(path, sizeof(path), "%s/%s", fe, key);                                      \
-        guest_snprintf(val, sizeof(val), __VA_ARGS__);                                             \
-        if (!rc)                                                                                   \
-            rc = xenbus_write(t, path, val);                                                       \
-    } while (0)
-        W(NETIF_KEY_TX_RING_REF, "%u", txr);
-        W(NETIF_KEY_RX_RING_REF, "%u", rxr);
-        if (nf.split) {
-            W(NETIF_KEY_EVENT_CHANNEL_TX, "%u", nf.tx_port);
-            W(NETIF_KEY_EVENT_CHANNEL_RX, "%u", nf.rx_port);
-        } else {
-            W(NETIF_KEY_EVENT_CHANNEL, "%u", nf.tx_port);
-        }
-        W(NETIF_KEY_REQUEST_RX_COPY, "1");
-        W(NETIF_KEY_FEATURE_RX_NOTIFY, "1");
-        /* RX: several slots per frame and GSO frames with their extra are understood. */
-        W(NETIF_KEY_FEATURE_SG, "1");
-        W(NETIF_KEY_FEATURE_GSO_TCPV4, "1");
-        W(NETIF_KEY_FEATURE_GSO_TCPV6, "1");
-        W(NETIF_KEY_FEATURE_IPV6_CSUM_OFFLOAD, "0");
-#undef W
+        rc = write_keys_txn(t, fe);
         int end = xenbus_transaction_end(t, rc != 0);
         if (rc)
             return rc;
@@ -188,8 +266,23 @@ static int write_keys(const char *fe, grant_ref_t txr, grant_ref_t rxr)
     return -XEN_EAGAIN;
 }
 
-/* The handshake of device/vif/<nf.devid>: backend features, rings, grants, ports, keys,
- * Connected. mac gets the vif's MAC. */
+/* How many queues: what was asked for, at most what the backend offers
+ * (multi-queue-max-queues, absent meaning 1) and NETFRONT_MAX_QUEUES. */
+static unsigned negotiate_queues(const char *be)
+{
+    char path[160];
+    unsigned long be_max = 1;
+    guest_snprintf(path, sizeof(path), "%s/" NETIF_KEY_MULTI_QUEUE_MAX_QUEUES, be);
+    if (read_uint(path, &be_max) || be_max == 0)
+        be_max = 1;
+    unsigned n = nf.want_queues ? nf.want_queues : 1;
+    if (n > be_max)
+        n = (unsigned)be_max;
+    return n > NETFRONT_MAX_QUEUES ? NETFRONT_MAX_QUEUES : n;
+}
+
+/* The handshake of device/vif/<nf.devid>: backend features, queues, rings, grants, ports,
+ * keys, Connected. mac gets the vif's MAC. */
 static int connect(uint8_t mac[6])
 {
     char fe[64], be[128], path[160], buf[32];
@@ -202,6 +295,7 @@ static int connect(uint8_t mac[6])
     guest_snprintf(path, sizeof(path), "%s/backend-id", fe);
     if ((rc = read_uint(path, &bid)) != 0)
         return rc;
+    /* A toolstack value we grant to: never a reserved domain id (DOMID_SELF and the like). */
     if (bid >= DOMID_FIRST_RESERVED)
         return -XEN_EINVAL;
     nf.backend_id = (domid_t)bid;
@@ -218,29 +312,10 @@ static int connect(uint8_t mac[6])
     nf.be_gso4 = nf.be_sg && be_feature(be, NETIF_KEY_FEATURE_GSO_TCPV4);
     nf.be_gso6 = nf.be_sg && be_feature(be, NETIF_KEY_FEATURE_GSO_TCPV6);
     nf.split = be_feature(be, NETIF_KEY_FEATURE_SPLIT_EVENT_CHANNELS);
-    netif_tx_sring_t *txs = (netif_tx_sring_t *)tx_ring_page;
-    netif_rx_sring_t *rxs = (netif_rx_sring_t *)rx_ring_page;
-    memset(tx_ring_page, 0, PAGE);
-    memset(rx_ring_page, 0, PAGE);
-    SHARED_RING_INIT(txs);
-    SHARED_RING_INIT(rxs);
-    FRONT_RING_INIT(&nf.tx, txs, PAGE);
-    FRONT_RING_INIT(&nf.rx, rxs, PAGE);
-    if ((rc = gnttab_grant_access(nf.backend_id, (uintptr_t)tx_ring_page >> 12, false,
-                                  &nf.tx_ring_ref)) ||
-        (rc = gnttab_grant_access(nf.backend_id, (uintptr_t)rx_ring_page >> 12, false,
-                                  &nf.rx_ring_ref)) ||
-        (rc = grant_all()) || (rc = evtchn_alloc_unbound(nf.backend_id, &nf.tx_port)) ||
-        (rc = evtchn_bind(nf.tx_port, on_event, 0)))
-        return rc;
-    nf.rx_port = nf.tx_port;
-    if (nf.split && ((rc = evtchn_alloc_unbound(nf.backend_id, &nf.rx_port)) ||
-                     (rc = evtchn_bind(nf.rx_port, on_event, 0))))
-        return rc;
-    for (unsigned i = 0; i < NR_RX; i++)
-        post_rx(i);
-    RING_PUSH_REQUESTS(&nf.rx);
-    if ((rc = write_keys(fe, nf.tx_ring_ref, nf.rx_ring_ref)) != 0)
+    nf.nr_queues = negotiate_queues(be);
+    for (unsigned i = 0; i < nf.nr_queues && !rc; i++)
+        rc = setup_queue(i);
+    if (rc || (rc = write_keys(fe)) != 0)
         return rc;
     guest_snprintf(path, sizeof(path), "%s/state", fe);
     if ((rc = xenbus_write(XBT_NIL, path, "4")) != 0)
@@ -248,7 +323,8 @@ static int connect(uint8_t mac[6])
     if ((rc = wait_backend_state(be, XenbusStateConnected)) != 0)
         return rc;
     nf.up = true;
-    evtchn_send(nf.rx_port); /* the backend looks at the posted RX buffers */
+    for (unsigned i = 0; i < nf.nr_queues; i++)
+        evtchn_send(nf.q[i].rx_port); /* the backend looks at the posted RX buffers */
     return 0;
 }
 
@@ -259,27 +335,33 @@ static void forget_grant(grant_ref_t *ref)
     *ref = 0;
 }
 
+static void forget_queue(struct nf_queue *q)
+{
+    if (q->rx_port && q->rx_port != q->tx_port) {
+        evtchn_unbind(q->rx_port);
+        evtchn_close(q->rx_port);
+    }
+    if (q->tx_port) {
+        evtchn_unbind(q->tx_port);
+        evtchn_close(q->tx_port);
+    }
+    q->tx_port = q->rx_port = 0;
+    forget_grant(&q->tx_ring_ref);
+    forget_grant(&q->rx_ring_ref);
+    for (unsigned i = 0; i < NR_TX; i++) {
+        forget_grant(&q->tx_gref[i]);
+        q->tx_busy[i] = false;
+    }
+    for (unsigned i = 0; i < NR_RX; i++)
+        forget_grant(&q->rx_gref[i]);
+}
+
 /* The old host's backend is gone with the old domain: its ports are closed, its grants
  * forgotten (their busy bits came with the page and are stale), TX frames in flight dropped. */
 static void forget_backend(void)
 {
-    if (nf.rx_port && nf.rx_port != nf.tx_port) {
-        evtchn_unbind(nf.rx_port);
-        evtchn_close(nf.rx_port);
-    }
-    if (nf.tx_port) {
-        evtchn_unbind(nf.tx_port);
-        evtchn_close(nf.tx_port);
-    }
-    nf.tx_port = nf.rx_port = 0;
-    forget_grant(&nf.tx_ring_ref);
-    forget_grant(&nf.rx_ring_ref);
-    for (unsigned i = 0; i < NR_TX; i++) {
-        forget_grant(&nf.tx_gref[i]);
-        nf.tx_busy[i] = false;
-    }
-    for (unsigned i = 0; i < NR_RX; i++)
-        forget_grant(&nf.rx_gref[i]);
+    for (unsigned i = 0; i < NETFRONT_MAX_QUEUES; i++)
+        forget_queue(&nf.q[i]);
     nf.up = false;
 }
 
@@ -294,9 +376,10 @@ static int resume_hook_fn(void *ctx, uint64_t deadline_ns)
     return rc;
 }
 
-int netfront_init(unsigned devid, uint8_t mac[6])
+int netfront_init_queues(unsigned devid, uint8_t mac[6], unsigned queues)
 {
     nf.devid = devid;
+    nf.want_queues = queues;
     int rc = connect(mac);
     if (rc)
         return rc;
@@ -305,51 +388,151 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     return 0;
 }
 
+int netfront_init(unsigned devid, uint8_t mac[6])
+{
+    return netfront_init_queues(devid, mac, 1);
+}
+
+unsigned netfront_nr_queues(void)
+{
+    return nf.up ? nf.nr_queues : 0;
+}
+
+/* ---- Data path --------------------------------------------------------------------------- */
+
+/* Waits for cond: blocking (events, the timer) on the vCPU that takes upcalls, by polling on a
+ * secondary vCPU, which runs with interrupts off. */
+static int wait_for(bool (*cond)(void *ctx), void *ctx, uint64_t deadline_ns, bool poll)
+{
+    if (!poll)
+        return wait_until(cond, ctx, deadline_ns);
+    while (!cond(ctx)) {
+        if (monotonic_ns() >= deadline_ns)
+            return -XEN_ETIMEDOUT;
+        __asm__ volatile("pause");
+    }
+    return 0;
+}
+
 /* Frees the TX buffers whose responses came back. */
-static void reap_tx(void)
+static void reap_tx(struct nf_queue *q)
 {
     for (;;) {
-        RING_IDX prod = nf.tx.sring->rsp_prod;
+        RING_IDX prod = q->tx.sring->rsp_prod;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         /* Buggy or malicious backend: more responses than requests. */
-        if (prod - nf.tx.rsp_cons > nf.tx.req_prod_pvt - nf.tx.rsp_cons)
+        if (prod - q->tx.rsp_cons > q->tx.req_prod_pvt - q->tx.rsp_cons)
             return;
-        while (nf.tx.rsp_cons != prod) {
-            netif_tx_response_t rsp = *RING_GET_RESPONSE(&nf.tx, nf.tx.rsp_cons);
-            nf.tx.rsp_cons++;
+        while (q->tx.rsp_cons != prod) {
+            netif_tx_response_t rsp = *RING_GET_RESPONSE(&q->tx, q->tx.rsp_cons);
+            q->tx.rsp_cons++;
             if (rsp.status != NETIF_RSP_NULL && rsp.id < NR_TX)
-                nf.tx_busy[rsp.id] = false;
+                q->tx_busy[rsp.id] = false;
         }
         int more;
-        RING_FINAL_CHECK_FOR_RESPONSES(&nf.tx, more);
+        RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, more);
         if (!more)
             return;
     }
 }
 
-static unsigned nr_free_tx(void)
-{
-    reap_tx();
-    unsigned n = 0;
-    for (int i = 0; i < NR_TX; i++)
-        n += !nf.tx_busy[i];
-    return n;
-}
+struct tx_wait {
+    struct nf_queue *q;
+    unsigned need;
+};
 
 static bool tx_free_cond(void *ctx)
 {
-    return nr_free_tx() >= *(unsigned *)ctx;
+    struct tx_wait *w = ctx;
+    reap_tx(w->q);
+    unsigned n = 0;
+    for (int i = 0; i < NR_TX; i++)
+        n += !w->q->tx_busy[i];
+    return n >= w->need;
 }
 
-static int take_tx(void)
+static int take_tx(struct nf_queue *q)
 {
     for (int i = 0; i < NR_TX; i++) {
-        if (!nf.tx_busy[i]) {
-            nf.tx_busy[i] = true;
+        if (!q->tx_busy[i]) {
+            q->tx_busy[i] = true;
             return i;
         }
     }
     return -1; /* not reached: the caller waited for enough */
+}
+
+/* The queue a frame goes out on: one flow (IPv4 addresses, protocol and TCP/UDP ports, else
+ * the MAC addresses) always on the same queue, so its frames stay in order. */
+static unsigned tx_queue_of(const uint8_t *f, size_t len)
+{
+    if (nf.nr_queues == 1)
+        return 0;
+    uint32_t h = 2166136261u;
+    size_t from = 0, to = 12;
+    if (len >= 34 && f[12] == 0x08 && f[13] == 0x00 && (f[14] >> 4) == 4) {
+        size_t ihl = (size_t)(f[14] & 0xf) * 4;
+        bool l4 = (f[23] == 6 || f[23] == 17) && 14 + ihl + 4 <= len;
+        from = 26;
+        to = l4 ? 14 + ihl + 4 : 34;
+        h = (h ^ f[23]) * 16777619u;
+    }
+    for (size_t i = from; i < to; i++)
+        h = (h ^ f[i]) * 16777619u;
+    return h % nf.nr_queues;
+}
+
+static int queue_send(unsigned qi, const void *frame, size_t len, const struct netfront_txopt *opt,
+                      uint64_t deadline_ns, bool poll)
+{
+    if (!nf.up || qi >= nf.nr_queues)
+        return -XEN_ENODEV;
+    if (len < 14 || len > (nf.be_sg ? NETFRONT_MAX_FRAME : NETFRONT_MTU_FRAME))
+        return -XEN_EINVAL;
+    bool gso = opt && opt->gso_type != XEN_NETIF_GSO_TYPE_NONE;
+    if (gso && !(opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4   ? nf.be_gso4
+                 : opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 ? nf.be_gso6
+                                                             : false))
+        return -XEN_EOPNOTSUPP;
+    struct nf_queue *q = &nf.q[qi];
+    struct tx_wait w = {q, (unsigned)((len + PAGE - 1) / PAGE)};
+    int rc = wait_for(tx_free_cond, &w, deadline_ns, poll);
+    if (rc)
+        return rc;
+    const uint8_t *src = frame;
+    for (unsigned i = 0; i < w.need; i++) {
+        size_t n = len - (size_t)i * PAGE < PAGE ? len - (size_t)i * PAGE : PAGE;
+        int id = take_tx(q);
+        memcpy(pages[qi].tx_buf[id], src + (size_t)i * PAGE, n);
+        uint16_t flags = i + 1 < w.need ? NETTXF_more_data : 0;
+        if (i == 0) {
+            if (opt && opt->csum_blank)
+                flags |= NETTXF_csum_blank | NETTXF_data_validated;
+            if (gso)
+                flags |= NETTXF_extra_info;
+        }
+        netif_tx_request_t *r = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt);
+        /* The first slot's size is the whole frame's; the others carry their own. */
+        *r = (netif_tx_request_t){.gref = q->tx_gref[id],
+                                  .offset = 0,
+                                  .flags = flags,
+                                  .id = (uint16_t)id,
+                                  .size = (uint16_t)(i == 0 ? len : n)};
+        q->tx.req_prod_pvt++;
+        if (i == 0 && gso) {
+            /* The extra takes the next request slot as its bytes. */
+            netif_extra_info_t ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
+            ex.u.gso.size = opt->gso_size;
+            ex.u.gso.type = opt->gso_type;
+            memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt), &ex, sizeof(ex));
+            q->tx.req_prod_pvt++;
+        }
+    }
+    int notify;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
+    if (notify)
+        evtchn_send(q->tx_port);
+    return 0;
 }
 
 int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
@@ -360,84 +543,117 @@ int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
 int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
                       uint64_t deadline_ns)
 {
-    if (!nf.up)
-        return -XEN_ENODEV;
-    if (len < 14 || len > (nf.be_sg ? NETFRONT_MAX_FRAME : NETFRONT_MTU_FRAME))
-        return -XEN_EINVAL;
-    bool gso = opt && opt->gso_type != XEN_NETIF_GSO_TYPE_NONE;
-    if (gso && !(opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4   ? nf.be_gso4
-                 : opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 ? nf.be_gso6
-                                                             : false))
-        return -XEN_EOPNOTSUPP;
-    unsigned need = (unsigned)((len + PAGE - 1) / PAGE);
-    int rc = wait_until(tx_free_cond, &need, deadline_ns);
-    if (rc)
-        return rc;
-    const uint8_t *src = frame;
-    for (unsigned i = 0; i < need; i++) {
-        size_t n = len - (size_t)i * PAGE < PAGE ? len - (size_t)i * PAGE : PAGE;
-        int id = take_tx();
-        memcpy(tx_buf[id], src + (size_t)i * PAGE, n);
-        uint16_t flags = i + 1 < need ? NETTXF_more_data : 0;
-        if (i == 0) {
-            if (opt && opt->csum_blank)
-                flags |= NETTXF_csum_blank | NETTXF_data_validated;
-            if (gso)
-                flags |= NETTXF_extra_info;
-        }
-        netif_tx_request_t *r = RING_GET_REQUEST(&nf.tx, nf.tx.req_prod_pvt);
-        /* The first slot's size is the whole frame's; the others carry their own. */
-        *r = (netif_tx_request_t){.gref = nf.tx_gref[id],
-                                  .offset = 0,
-                                  .flags = flags,
-                                  .id = (uint16_t)id,
-                                  .size = (uint16_t)(i == 0 ? len : n)};
-        nf.tx.req_prod_pvt++;
-        if (i == 0 && gso) {
-            /* The extra takes the next request slot as its bytes. */
-            netif_extra_info_t ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
-            ex.u.gso.size = opt->gso_size;
-            ex.u.gso.type = opt->gso_type;
-            memcpy(RING_GET_REQUEST(&nf.tx, nf.tx.req_prod_pvt), &ex, sizeof(ex));
-            nf.tx.req_prod_pvt++;
-        }
-    }
-    int notify;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.tx, notify);
-    if (notify)
-        evtchn_send(nf.tx_port);
-    return 0;
+    unsigned qi = len >= 14 ? tx_queue_of(frame, len) : 0;
+    return queue_send(qi, frame, len, opt, deadline_ns, false);
 }
 
-static bool rx_ready(void *ctx)
+int netfront_queue_send(unsigned queue, const void *frame, size_t len, uint64_t deadline_ns)
 {
-    (void)ctx;
-    reap_tx();
+    return queue_send(queue, frame, len, 0, deadline_ns, true);
+}
+
+static bool rx_ready(struct nf_queue *q)
+{
+    reap_tx(q);
     int more;
-    RING_FINAL_CHECK_FOR_RESPONSES(&nf.rx, more);
+    RING_FINAL_CHECK_FOR_RESPONSES(&q->rx, more);
     return more;
 }
 
-/* The next RX response (waiting up to deadline_ns), or a negative errno. at gets its ring
- * index. */
-static int next_rx(netif_rx_response_t *rsp, RING_IDX *at, uint64_t deadline_ns)
+static bool rx_ready_cond(void *ctx)
 {
-    if (!rx_ready(0)) {
+    return rx_ready(ctx);
+}
+
+/* The next RX response of q (waiting up to deadline_ns), or a negative errno. at gets its
+ * ring index. */
+static int next_rx(struct nf_queue *q, netif_rx_response_t *rsp, RING_IDX *at, uint64_t deadline_ns,
+                   bool poll)
+{
+    if (!rx_ready(q)) {
         if (deadline_ns == 0)
             return -XEN_ETIMEDOUT;
-        int rc = wait_until(rx_ready, 0, deadline_ns);
+        int rc = wait_for(rx_ready_cond, q, deadline_ns, poll);
         if (rc)
             return rc;
     }
-    RING_IDX prod = nf.rx.sring->rsp_prod;
+    RING_IDX prod = q->rx.sring->rsp_prod;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     /* Buggy or malicious backend: more responses than buffers posted. */
-    if (prod - nf.rx.rsp_cons > nf.rx.req_prod_pvt - nf.rx.rsp_cons)
+    if (prod - q->rx.rsp_cons > q->rx.req_prod_pvt - q->rx.rsp_cons)
         return -XEN_EIO;
-    *at = nf.rx.rsp_cons;
-    *rsp = *RING_GET_RESPONSE(&nf.rx, nf.rx.rsp_cons);
-    nf.rx.rsp_cons++;
+    *at = q->rx.rsp_cons;
+    *rsp = *RING_GET_RESPONSE(&q->rx, q->rx.rsp_cons);
+    q->rx.rsp_cons++;
     return 0;
+}
+
+/* Reads the GSO extra in the slot after a frame's first and reposts its buffer; false when the
+ * backend sent more than the one extra asked for. */
+static int read_rx_extra(unsigned qi, struct netfront_rxinfo *ri, bool *ok, bool poll)
+{
+    struct nf_queue *q = &nf.q[qi];
+    netif_rx_response_t x;
+    RING_IDX at;
+    int rc = next_rx(q, &x, &at, monotonic_ns() + NETFRONT_SLOT_NS, poll);
+    if (rc)
+        return rc;
+    netif_extra_info_t ex;
+    memcpy(&ex, &x, sizeof(ex));
+    if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
+        ri->gso_type = ex.u.gso.type;
+        ri->gso_size = ex.u.gso.size;
+    }
+    /* Buggy or malicious backend: more than the one extra we asked for. */
+    if (ex.flags & XEN_NETIF_EXTRA_FLAG_MORE)
+        *ok = false;
+    post_rx(q, q->rx_id_at[at % RING_SIZE(&q->rx)]);
+    return 0;
+}
+
+/* One frame (all its slots) off queue qi into buf: its length, -XEN_EAGAIN for a frame that
+ * errored or did not fit (counted, dropped), or a negative errno. */
+static int queue_recv(unsigned qi, void *buf, size_t cap, uint64_t deadline_ns,
+                      struct netfront_rxinfo *info, bool poll)
+{
+    struct nf_queue *q = &nf.q[qi];
+    size_t total = 0;
+    bool ok = true;
+    struct netfront_rxinfo ri = {0};
+    netif_rx_response_t rsp;
+    RING_IDX at;
+    /* Once a frame's first slot is read, its other slots are published with it: a short wait
+     * for them only guards against a backend that never sends them. */
+    for (unsigned slot = 0;; slot++) {
+        int rc = next_rx(q, &rsp, &at, slot == 0 ? deadline_ns : monotonic_ns() + NETFRONT_SLOT_NS,
+                         poll);
+        if (rc)
+            return rc;
+        if (rsp.id >= NR_RX)
+            return -XEN_EIO; /* Buggy or malicious backend: an id we never posted. */
+        int len = rsp.status;
+        if (len > 0 && total + (size_t)len <= cap && rsp.offset + (unsigned)len <= PAGE)
+            memcpy((uint8_t *)buf + total, pages[qi].rx_buf[rsp.id] + rsp.offset, (size_t)len);
+        else
+            ok = false;
+        total += len > 0 ? (size_t)len : 0;
+        post_rx(q, rsp.id);
+        if (slot == 0) {
+            ri.flags = rsp.flags;
+            if ((rsp.flags & NETRXF_extra_info) && (rc = read_rx_extra(qi, &ri, &ok, poll)) != 0)
+                return rc;
+        }
+        if (!(rsp.flags & NETRXF_more_data))
+            break;
+    }
+    push_rx(q);
+    if (!ok) {
+        q->rx_errors++;
+        return -XEN_EAGAIN;
+    }
+    if (info)
+        *info = ri;
+    return (int)total;
 }
 
 int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns)
@@ -445,65 +661,54 @@ int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns)
     return netfront_recv_info(buf, cap, deadline_ns, 0);
 }
 
+static bool any_rx_ready(void *ctx)
+{
+    (void)ctx;
+    for (unsigned i = 0; i < nf.nr_queues; i++)
+        if (rx_ready(&nf.q[i]))
+            return true;
+    return false;
+}
+
 int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info)
 {
     if (!nf.up)
         return -XEN_ENODEV;
     for (;;) {
-        size_t total = 0;
-        bool ok = true;
-        struct netfront_rxinfo ri = {0};
-        netif_rx_response_t rsp;
-        RING_IDX at;
-        /* Once a frame's first slot is read, its other slots are published with it: a short
-         * wait for them only guards against a backend that never sends them. */
-        for (unsigned slot = 0;; slot++) {
-            int rc =
-                next_rx(&rsp, &at, slot == 0 ? deadline_ns : monotonic_ns() + NETFRONT_SLOT_NS);
-            if (rc)
+        /* The queues take turns, so a busy one cannot starve the others. */
+        for (unsigned k = 0; k < nf.nr_queues; k++) {
+            unsigned qi = (nf.rx_next + k) % nf.nr_queues;
+            if (!rx_ready(&nf.q[qi]))
+                continue;
+            nf.rx_next = (qi + 1) % nf.nr_queues;
+            int rc = queue_recv(qi, buf, cap, monotonic_ns() + NETFRONT_SLOT_NS, info, false);
+            if (rc != -XEN_EAGAIN)
                 return rc;
-            if (rsp.id >= NR_RX)
-                return -XEN_EIO; /* Buggy or malicious backend: an id we never posted. */
-            int len = rsp.status;
-            if (len > 0 && total + (size_t)len <= cap && rsp.offset + (unsigned)len <= PAGE)
-                memcpy((uint8_t *)buf + total, rx_buf[rsp.id] + rsp.offset, (size_t)len);
-            else
-                ok = false;
-            total += len > 0 ? (size_t)len : 0;
-            post_rx(rsp.id);
-            if (slot == 0) {
-                ri.flags = rsp.flags;
-                if (rsp.flags & NETRXF_extra_info) {
-                    netif_rx_response_t x;
-                    if ((rc = next_rx(&x, &at, monotonic_ns() + NETFRONT_SLOT_NS)) != 0)
-                        return rc;
-                    netif_extra_info_t ex;
-                    memcpy(&ex, &x, sizeof(ex));
-                    if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
-                        ri.gso_type = ex.u.gso.type;
-                        ri.gso_size = ex.u.gso.size;
-                    }
-                    /* Buggy or malicious backend: more than the one extra we asked for. */
-                    if (ex.flags & XEN_NETIF_EXTRA_FLAG_MORE)
-                        ok = false;
-                    post_rx(nf.rx_id_at[at % RING_SIZE(&nf.rx)]);
-                }
-            }
-            if (!(rsp.flags & NETRXF_more_data))
-                break;
         }
-        push_rx();
-        if (ok) {
-            if (info)
-                *info = ri;
-            return (int)total;
-        }
-        nf.rx_errors++;
+        if (deadline_ns == 0)
+            return -XEN_ETIMEDOUT;
+        int rc = wait_until(any_rx_ready, 0, deadline_ns);
+        if (rc)
+            return rc;
     }
 }
+
+int netfront_queue_recv(unsigned queue, void *buf, size_t cap, uint64_t deadline_ns)
+{
+    if (!nf.up || queue >= nf.nr_queues)
+        return -XEN_ENODEV;
+    int rc;
+    while ((rc = queue_recv(queue, buf, cap, deadline_ns, 0, true)) == -XEN_EAGAIN)
+        ;
+    return rc;
+}
+
 unsigned netfront_rx_errors(void)
 {
-    return nf.rx_errors;
+    unsigned n = 0;
+    for (unsigned i = 0; i < nf.nr_queues; i++)
+        n += nf.q[i].rx_errors;
+    return n;
 }
 
 bool netfront_has_gso(unsigned gso_type)

@@ -1,12 +1,16 @@
-/* A netfront for kxen's guests: one vif, one queue, negotiated as Linux 6.1's xen-netfront
- * does (it requires the backend's feature-rx-copy; writes tx-ring-ref, rx-ring-ref, the event
+/* A netfront for kxen's guests: one vif, negotiated as Linux 6.1's xen-netfront does (it
+ * requires the backend's feature-rx-copy; writes tx-ring-ref, rx-ring-ref, the event
  * channel(s) -- event-channel-tx/-rx when the backend offers split channels --, request-rx-copy,
  * feature-rx-notify, feature-sg and feature-gso-tcpv4/6 in one transaction, then goes straight
- * to Connected). Frames larger than a page span several slots each way (TX only when the
+ * to Connected). With several queues (as many as asked for, at most the backend's
+ * multi-queue-max-queues) it writes multi-queue-num-queues and each queue's ring refs and event
+ * channels under queue-N/; a frame goes out on the queue its flow hashes to and comes in on the
+ * one the backend picked. Frames larger than a page span several slots each way (TX only when the
  * backend offers feature-sg); a TCP super-frame goes out with a GSO extra when the backend
  * offers GSO of its type, and one comes in with its GSO info.
  * After a resume in a new domain the vif reconnects by itself (guest_suspend's resume hooks).
- * Single-threaded: call from main(), never from an event handler. */
+ * Call from main(), never from an event handler; only netfront_queue_send/_recv may run on
+ * several vCPUs at once, one vCPU per queue. */
 #ifndef GUEST_NETFRONT_H
 #define GUEST_NETFRONT_H
 
@@ -19,8 +23,15 @@
 #define NETFRONT_TIMEOUT_NS 20000000000ULL /* the handshake's bound */
 #define NETFRONT_SLOT_NS 1000000000ULL     /* the rest of a frame after its first slot */
 
-/* Connects device/vif/<devid>; mac gets the MAC the toolstack gave the vif. 0 or -XEN_E*. */
+#define NETFRONT_MAX_QUEUES 4
+
+/* Connects device/vif/<devid> with one queue; mac gets the MAC the toolstack gave the vif.
+ * 0 or -XEN_E*. */
 int netfront_init(unsigned devid, uint8_t mac[6]);
+/* The same with up to queues queues (NETFRONT_MAX_QUEUES, the backend's offer). */
+int netfront_init_queues(unsigned devid, uint8_t mac[6], unsigned queues);
+/* The queues negotiated (0 before the handshake). */
+unsigned netfront_nr_queues(void);
 /* Queues one frame (copied; waits for free TX buffers up to deadline_ns): up to
  * NETFRONT_MAX_FRAME bytes when the backend takes several slots, else NETFRONT_MTU_FRAME. */
 int netfront_send(const void *frame, size_t len, uint64_t deadline_ns);
@@ -41,6 +52,11 @@ struct netfront_rxinfo {
     uint16_t gso_size;
 };
 int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info);
+/* One queue driven by one vCPU (a secondary vCPU takes no upcalls, so these wait by polling):
+ * send on, or receive from, that queue only; the same return values as above (a frame that
+ * errored is dropped and counted). Each queue may have its own vCPU. */
+int netfront_queue_send(unsigned queue, const void *frame, size_t len, uint64_t deadline_ns);
+int netfront_queue_recv(unsigned queue, void *buf, size_t cap, uint64_t deadline_ns);
 /* Frames dropped because they were malformed or errored (backend status < 0). */
 unsigned netfront_rx_errors(void);
 /* True when the backend offers GSO of this XEN_NETIF_GSO_TYPE_*. */

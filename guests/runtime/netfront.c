@@ -8,7 +8,9 @@
  * before each read, so a backend that overruns a ring cannot make us read garbage.
  * After a resume in a new domain the vif reconnects by itself (a guest_suspend resume hook), as
  * Linux's netfront_resume: frames still in the TX ring are dropped (the network loses frames
- * anyway), every RX buffer is posted again on the new rings. */
+ * anyway), every RX buffer is posted again on the new rings. With netfront_follow_restarts a
+ * backend that dies under a running guest (its driver domain destroyed) is waited for and
+ * connected to again the same way, its old grants ended first. */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,6 +52,12 @@ static struct {
     bool be_sg, be_gso4, be_gso6, split;
     unsigned rx_errors;
     bool up;
+    /* Following a backend that dies and comes back (netfront_follow_restarts). */
+    bool follow, waiting, be_changed;
+    char be_path[128];
+    char token[24];
+    uint8_t mac[6];
+    unsigned long reconnects, tx_dropped;
 } nf;
 
 static void on_event(evtchn_port_t port, void *data)
@@ -198,6 +206,7 @@ static int connect(uint8_t mac[6])
     int rc = xenbus_read(XBT_NIL, path, be, sizeof(be));
     if (rc < 0)
         return rc;
+    strlcpy(nf.be_path, be, sizeof(nf.be_path));
     unsigned long bid;
     guest_snprintf(path, sizeof(path), "%s/backend-id", fe);
     if ((rc = read_uint(path, &bid)) != 0)
@@ -305,6 +314,185 @@ int netfront_init(unsigned devid, uint8_t mac[6])
     return 0;
 }
 
+/* ---- A backend that dies and comes back ------------------------------------------------------
+ * A network driver domain destroyed (or crashed) under us: xl writes Closed into our backend,
+ * then removes its tree; a driver domain of the same name built again gets a new backend
+ * directory for this vif and the toolstack points our `backend` at it. As Linux's netfront on
+ * a backend reconnect: the TX frames in flight are dropped (and counted), the old grants
+ * ended, and the handshake runs again with new rings, new grants for every RX buffer and new
+ * ports. */
+
+static void backend_watch_cb(const char *path, const char *token, void *ctx)
+{
+    (void)path, (void)token, (void)ctx;
+    nf.be_changed = true;
+}
+
+/* A wait_until condition: pumps xenstore and looks at the flag. */
+static bool backend_moved(void *ctx)
+{
+    (void)ctx;
+    if (!nf.follow)
+        return false;
+    xenbus_dispatch_watches();
+    return nf.be_changed;
+}
+
+static void watch_backend_state(bool on)
+{
+    char path[160];
+    guest_snprintf(path, sizeof(path), "%s/state", nf.be_path);
+    if (on)
+        xenbus_watch(path, nf.token, backend_watch_cb, 0);
+    else
+        xenbus_unwatch(path, nf.token);
+}
+
+static void watch_backend_node(bool on)
+{
+    char path[64];
+    guest_snprintf(path, sizeof(path), "device/vif/%u/backend", nf.devid);
+    if (on)
+        xenbus_watch(path, nf.token, backend_watch_cb, 0);
+    else
+        xenbus_unwatch(path, nf.token);
+}
+
+/* The backend's state; a directory removed (ENOENT), or the whole driver domain's tree with
+ * it (EACCES: the parent is no longer ours to read), is Closed. */
+static int dead_backend_state(void)
+{
+    char path[160];
+    unsigned long st = 0;
+    guest_snprintf(path, sizeof(path), "%s/state", nf.be_path);
+    int rc = read_uint(path, &st);
+    if (rc == -XEN_ENOENT || rc == -XEN_EACCES)
+        return XenbusStateClosed;
+    return rc ? rc : (int)st;
+}
+
+/* Only an explicit online=0 is the toolstack detaching the vif; a vanished one says nothing. */
+static bool backend_online(void)
+{
+    char path[160];
+    unsigned long v = 1;
+    guest_snprintf(path, sizeof(path), "%s/online", nf.be_path);
+    return read_uint(path, &v) || v != 0;
+}
+
+static void end_grant(grant_ref_t *ref)
+{
+    /* A grant the dead backend still maps stays out of the free list (leaked), never reused. */
+    if (*ref && gnttab_end_access(*ref) == -XEN_EBUSY)
+        hv_printf("netfront: grant %u still mapped by the old backend: leaked\n", *ref);
+    *ref = 0;
+}
+
+/* Everything of the old backend let go: in-flight TX counted as dropped, grants ended, ports
+ * closed (forget_backend finds the refs already cleared). */
+static void drop_backend(void)
+{
+    for (unsigned i = 0; i < NR_TX; i++)
+        if (nf.tx_busy[i])
+            nf.tx_dropped++;
+    end_grant(&nf.tx_ring_ref);
+    end_grant(&nf.rx_ring_ref);
+    for (unsigned i = 0; i < NR_TX; i++)
+        end_grant(&nf.tx_gref[i]);
+    for (unsigned i = 0; i < NR_RX; i++)
+        end_grant(&nf.rx_gref[i]);
+    forget_backend();
+}
+
+static void set_fe_state(const char *st)
+{
+    char path[64];
+    guest_snprintf(path, sizeof(path), "device/vif/%u/state", nf.devid);
+    xenbus_write(XBT_NIL, path, st);
+}
+
+/* Waiting: the toolstack names a backend; once it is in InitWait, the handshake again. */
+static void try_reconnect(void)
+{
+    char path[64], be[sizeof(nf.be_path)];
+    guest_snprintf(path, sizeof(path), "device/vif/%u/backend", nf.devid);
+    if (xenbus_read(XBT_NIL, path, be, sizeof(be)) < 0)
+        return;
+    if (strcmp(be, nf.be_path)) {
+        watch_backend_state(false);
+        strlcpy(nf.be_path, be, sizeof(nf.be_path));
+        watch_backend_state(true);
+    }
+    if (dead_backend_state() != XenbusStateInitWait)
+        return;
+    if (connect(nf.mac)) {
+        drop_backend(); /* a backend that refused, or vanished mid-handshake: the next one */
+        set_fe_state("1");
+        return;
+    }
+    watch_backend_node(false);
+    nf.waiting = false;
+    nf.reconnects++;
+}
+
+static void follow_backend(void)
+{
+    if (!nf.follow || !nf.be_changed)
+        return;
+    nf.be_changed = false;
+    if (nf.waiting) {
+        try_reconnect();
+        return;
+    }
+    int st = dead_backend_state();
+    if (!nf.up || (st != XenbusStateClosed && st != XenbusStateClosing) || !backend_online())
+        return;
+    drop_backend();
+    nf.waiting = true;
+    set_fe_state("1");
+    watch_backend_node(true);
+    nf.be_changed = true; /* the new backend may already be named: look once now */
+    try_reconnect();
+    nf.be_changed = false;
+}
+
+/* 0 once the vif is up, waiting (up to deadline_ns; 0 = not at all) for a restarted backend. */
+static int await_up(uint64_t deadline_ns)
+{
+    follow_backend();
+    while (!nf.up) {
+        if (!nf.waiting)
+            return -XEN_ENODEV;
+        if (!deadline_ns)
+            return -XEN_ETIMEDOUT;
+        int rc = wait_until(backend_moved, 0, deadline_ns);
+        if (rc)
+            return rc;
+        follow_backend();
+    }
+    return 0;
+}
+
+int netfront_follow_restarts(void)
+{
+    if (!nf.up)
+        return -XEN_ENODEV;
+    guest_snprintf(nf.token, sizeof(nf.token), "netfront-%u", nf.devid);
+    nf.follow = true;
+    watch_backend_state(true);
+    return 0;
+}
+
+unsigned long netfront_reconnects(void)
+{
+    return nf.reconnects;
+}
+
+unsigned long netfront_tx_dropped(void)
+{
+    return nf.tx_dropped;
+}
+
 /* Frees the TX buffers whose responses came back. */
 static void reap_tx(void)
 {
@@ -338,7 +526,7 @@ static unsigned nr_free_tx(void)
 
 static bool tx_free_cond(void *ctx)
 {
-    return nr_free_tx() >= *(unsigned *)ctx;
+    return backend_moved(0) || nr_free_tx() >= *(unsigned *)ctx;
 }
 
 static int take_tx(void)
@@ -360,8 +548,9 @@ int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
 int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
                       uint64_t deadline_ns)
 {
-    if (!nf.up)
-        return -XEN_ENODEV;
+    int rc = await_up(deadline_ns);
+    if (rc)
+        return rc;
     if (len < 14 || len > (nf.be_sg ? NETFRONT_MAX_FRAME : NETFRONT_MTU_FRAME))
         return -XEN_EINVAL;
     bool gso = opt && opt->gso_type != XEN_NETIF_GSO_TYPE_NONE;
@@ -370,9 +559,12 @@ int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt
                                                              : false))
         return -XEN_EOPNOTSUPP;
     unsigned need = (unsigned)((len + PAGE - 1) / PAGE);
-    int rc = wait_until(tx_free_cond, &need, deadline_ns);
-    if (rc)
-        return rc;
+    while (nr_free_tx() < need) {
+        if ((rc = wait_until(tx_free_cond, &need, deadline_ns)) != 0)
+            return rc;
+        if ((rc = await_up(deadline_ns)) != 0) /* the backend went away meanwhile */
+            return rc;
+    }
     const uint8_t *src = frame;
     for (unsigned i = 0; i < need; i++) {
         size_t n = len - (size_t)i * PAGE < PAGE ? len - (size_t)i * PAGE : PAGE;
@@ -412,6 +604,8 @@ int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt
 static bool rx_ready(void *ctx)
 {
     (void)ctx;
+    if (backend_moved(0))
+        return true;
     reap_tx();
     int more;
     RING_FINAL_CHECK_FOR_RESPONSES(&nf.rx, more);
@@ -428,6 +622,11 @@ static int next_rx(netif_rx_response_t *rsp, RING_IDX *at, uint64_t deadline_ns)
         int rc = wait_until(rx_ready, 0, deadline_ns);
         if (rc)
             return rc;
+    }
+    if (nf.be_changed) {
+        follow_backend();
+        if (!nf.up)
+            return -XEN_ENOTCONN; /* the rings are gone: the frame in progress with them */
     }
     RING_IDX prod = nf.rx.sring->rsp_prod;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -447,11 +646,12 @@ int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns)
 
 int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info)
 {
-    if (!nf.up)
-        return -XEN_ENODEV;
     for (;;) {
+        int up = await_up(deadline_ns);
+        if (up)
+            return up;
         size_t total = 0;
-        bool ok = true;
+        bool ok = true, lost = false;
         struct netfront_rxinfo ri = {0};
         netif_rx_response_t rsp;
         RING_IDX at;
@@ -460,6 +660,10 @@ int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfr
         for (unsigned slot = 0;; slot++) {
             int rc =
                 next_rx(&rsp, &at, slot == 0 ? deadline_ns : monotonic_ns() + NETFRONT_SLOT_NS);
+            if (rc == -XEN_ENOTCONN && nf.waiting) {
+                lost = true; /* await_up above waits for the new backend */
+                break;
+            }
             if (rc)
                 return rc;
             if (rsp.id >= NR_RX)
@@ -492,6 +696,8 @@ int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfr
             if (!(rsp.flags & NETRXF_more_data))
                 break;
         }
+        if (lost)
+            continue;
         push_rx();
         if (ok) {
             if (info)

@@ -229,3 +229,31 @@ Test(xenbus_backend, key_helpers_refuse_keys_that_escape_the_device_directory)
     const struct xenbus_gather_uint g[] = {{"state", 8, &v, false}, {"nope", 1, &v, false}};
     cr_assert_eq(xenbus_gather(dev, XENBUS_FRONTEND, g, 2), -ENOENT);
 }
+
+Test(xenbus_backend, a_frontend_reconnecting_in_a_loop_is_refused_and_other_devices_are_not)
+{
+    add_device();
+    fake_xs_write(fp, "/local/domain/3/device/dummy/8/state", "1");
+    fake_xs_write(fp, "/local/domain/0/backend/dummy/3/8/frontend-id", "3");
+    fake_xs_write(fp, "/local/domain/0/backend/dummy/3/8/online", "1");
+    fake_xs_write(fp, "/local/domain/0/backend/dummy/3/8/state", "1");
+    fake_xs_write(fp, "/local/domain/0/backend/dummy/3/8/frontend",
+                  "/local/domain/3/device/dummy/8");
+    xenbus_backend_poll(be);
+    for (int round = 1; round <= 10; round++) {
+        fake_xs_write(fp, FE "/state", "6");
+        xenbus_backend_poll(be);
+        cr_assert_str_eq(key(BE "/state"), "6");
+        fake_xs_write(fp, FE "/state", "1");
+        xenbus_backend_poll(be);
+        /* A few reconnects are a restart or a resume; past eight in a minute, a loop. */
+        cr_assert_str_eq(key(BE "/state"), round <= 8 ? "2" : "6", "round %d", round);
+    }
+    cr_assert_neq(strstr(key(BE "/error"), "reconnected more than 8 times"), NULL, "%s",
+                  key(BE "/error"));
+    cr_assert_eq(seen.logs, 1, "%s", seen.log);
+    fake_xs_write(fp, "/local/domain/3/device/dummy/8/state", "3");
+    xenbus_backend_poll(be);
+    cr_assert_str_eq(key("/local/domain/0/backend/dummy/3/8/state"), "4");
+    cr_assert_eq(seen.connects, 1);
+}

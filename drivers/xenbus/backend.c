@@ -8,11 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 
 #define BE_TOKEN "be"
 #define FE_TOKEN_PREFIX "fe/"
+/* A frontend that goes Closed and then Initialising again makes the backend probe and publish
+ * once more each time. A driver domain's restart, a resume or a migration reconnects a device
+ * once; a frontend that does it more than RECONNECT_MAX times within RECONNECT_WINDOW_NS is in
+ * a loop (or hostile) and has the device refused, so it cannot keep the backend busy. */
+#define RECONNECT_MAX 8u
+#define RECONNECT_WINDOW_NS (60ull * 1000000000ull)
 /* Domain ids a frontend may have (DOMID_FIRST_RESERVED is 0x7ff0). */
 #define XENBUS_MAX_DOMID 0x7fefu
 
@@ -285,6 +292,32 @@ static void dev_create(struct xenbus_backend *be, uint32_t fid, uint32_t devid)
 
 /* ---- The state machine ---------------------------------------------------------------------- */
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Counts one reconnect of the frontend; false (and the device refused, Closed with `error`,
+ * logged once) past the limit. */
+static bool reconnect_allowed(struct xenbus_device *dev)
+{
+    uint64_t now = now_ns();
+    if (!dev->reconnects || now - dev->reconnect_window_ns > RECONNECT_WINDOW_NS) {
+        dev->reconnect_window_ns = now;
+        dev->reconnects = 0;
+    }
+    /* Buggy or malicious frontend: reconnecting in a loop. */
+    if (++dev->reconnects > RECONNECT_MAX) {
+        xenbus_dev_fatal(dev, -EBUSY,
+                         "refused: the frontend reconnected more than %u times in %llu s",
+                         RECONNECT_MAX, RECONNECT_WINDOW_NS / 1000000000ull);
+        return false;
+    }
+    return true;
+}
+
 static void frontend_changed(struct xenbus_backend *be, struct xenbus_device *dev)
 {
     uint64_t st;
@@ -298,7 +331,7 @@ static void frontend_changed(struct xenbus_backend *be, struct xenbus_device *de
     dev->fe_state = (enum xenbus_state)st;
     switch (dev->fe_state) {
     case XenbusStateInitialising:
-        if (dev->state == XenbusStateClosed && !dev->failed) /* reconnect */
+        if (dev->state == XenbusStateClosed && !dev->failed && reconnect_allowed(dev))
             xenbus_switch_state(dev, XenbusStateInitWait);
         break;
     case XenbusStateInitialised:

@@ -46,6 +46,9 @@ struct xenbus_device {
     /* Set by ops->connect to hold the switch to Connected (netback waits for hotplug-status);
      * the device clears it and switches itself. */
     bool connect_held;
+    /* Reconnects (Closed -> Initialising from the frontend) in the current window. */
+    unsigned int reconnects;
+    uint64_t reconnect_window_ns;
     void *priv; /* the device type's state */
 };
 

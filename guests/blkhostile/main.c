@@ -8,6 +8,10 @@
  *           vanishes (returns from main with requests outstanding);
  *   3rd, 4th, 5th: handshakes with an oversized ring-page-order, too many queues, and garbage
  *           in every ring key; the backend must refuse to connect.
+ * With `reconnect` on its command line it runs only the reconnect loop instead (two disks):
+ *   1st: Closed then Initialising again, round after round; the backend must refuse the device
+ *        (Closed, with an `error` naming the reason) within a few rounds;
+ *   2nd: then connects and reads as usual: only the looping device was refused.
  * Prints TAP lines; "blkhostile: vanishing" just before it leaves. */
 #include <stdint.h>
 
@@ -207,6 +211,67 @@ static void handshake_attacks(const unsigned *ids)
               "blkhostile: garbage ring keys are refused (backend state %d)", st);
 }
 
+static bool contains(const char *s, const char *part)
+{
+    for (size_t n = strlen(part); *s; s++)
+        if (!strncmp(s, part, n))
+            return true;
+    return false;
+}
+
+/* Reads key of dir into val; false when it is absent. */
+static bool read_key(const char *dir, const char *key, char *val, size_t len)
+{
+    char path[192];
+    guest_snprintf(path, sizeof(path), "%s/%s", dir, key);
+    return xenbus_read(XBT_NIL, path, val, len) >= 0;
+}
+
+/* Waits (bounded) for the backend's state to read want, or for an `error` node. */
+static bool wait_backend_key(const char *be, const char *want)
+{
+    char val[96];
+    for (uint64_t deadline = monotonic_ns() + TIMEOUT_NS; monotonic_ns() < deadline;
+         sleep_ns(5 * MS)) {
+        if (read_key(be, "error", val, sizeof(val)))
+            return false;
+        if (read_key(be, "state", val, sizeof(val)) && !strcmp(val, want))
+            return true;
+    }
+    return false;
+}
+
+#define RECONNECT_ROUNDS 40 /* well past the backend's limit */
+
+static void reconnect_loop(const unsigned *ids)
+{
+    char fe[48], be[128], path[96], val[160];
+    guest_snprintf(fe, sizeof(fe), "device/vbd/%u", ids[0]);
+    if (!tap_check(read_key(fe, "backend", be, sizeof(be)),
+                   "blkhostile: the looping vbd's backend"))
+        return;
+    guest_snprintf(path, sizeof(path), "%s/state", fe);
+    unsigned rounds = 0;
+    while (rounds < RECONNECT_ROUNDS && wait_backend_key(be, "2")) {
+        rounds++;
+        xenbus_write(XBT_NIL, path, "6");
+        if (!wait_backend_key(be, "6"))
+            break;
+        xenbus_write(XBT_NIL, path, "1");
+    }
+    bool refused = read_key(be, "error", val, sizeof(val));
+    tap_check(refused && read_key(be, "state", val + 100, 8) && !strcmp(val + 100, "6"),
+              "blkhostile: a frontend reconnecting in a loop is refused (Closed after %u rounds)",
+              rounds);
+    tap_check(refused && contains(val, "reconnected"),
+              "blkhostile: its error names the reason (%s)", refused ? val : "none");
+    struct blkfront_config cfg;
+    blkfront_config_default(&cfg);
+    int rc = blkfront_open(&rw_dev, ids[1], &cfg, monotonic_ns() + TIMEOUT_NS);
+    if (tap_rc(rc, 0, "blkhostile: the guest's other vbd still connects"))
+        still_serves(&rw_dev, "the other device's reconnect loop");
+}
+
 static void vanish(struct blkfront *dev)
 {
     static struct blkfront_req reqs[32];
@@ -224,7 +289,8 @@ int main(void)
 {
     unsigned ids[8];
     int n = blkfront_list(ids, ARRAY_SIZE(ids));
-    if (!tap_check(n >= 5, "blkhostile: five vbds are listed (%d)", n))
+    bool loop = contains(boot_info.cmdline, "reconnect");
+    if (!tap_check(n >= (loop ? 2 : 5), "blkhostile: enough vbds are listed (%d)", n))
         return tap_finish();
     for (int i = 1; i < n; i++) /* the roles follow the devids' order */
         for (int j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
@@ -232,6 +298,10 @@ int main(void)
             ids[j] = ids[j - 1];
             ids[j - 1] = t;
         }
+    if (loop) {
+        reconnect_loop(ids);
+        return tap_finish();
+    }
     struct blkfront_config cfg;
     blkfront_config_default(&cfg);
     cfg.max_queues = 1;

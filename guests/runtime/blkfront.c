@@ -75,8 +75,13 @@ static int backend_state(const struct blkfront *dev)
 {
     uint64_t st;
     int rc = read_u64(dev->backend, "state", &st);
-    if (rc == -XEN_ENOENT)
-        return XenbusStateClosed; /* the toolstack removed the backend */
+    /* The toolstack removed the backend: xenstored answers ENOENT, or EACCES once the
+     * backend domain's whole tree is gone (a missing node under a parent we may not read).
+     * A driver domain's death shows up as either, depending on how late the read comes
+     * after its Closed: both are a backend that is gone, as Xen's frontends take a state
+     * they cannot read. */
+    if (rc == -XEN_ENOENT || rc == -XEN_EACCES)
+        return XenbusStateClosed;
     if (rc)
         return rc;
     return st > XenbusStateReconfigured ? XenbusStateUnknown : (int)st;

@@ -10,7 +10,8 @@
  * before each read, so a backend that overruns a ring cannot make us read garbage.
  * After a resume in a new domain the vif reconnects by itself (a guest_suspend resume hook), as
  * Linux's netfront_resume: frames still in the TX ring are dropped (the network loses frames
- * anyway), every RX buffer is posted again on the new rings. */
+ * anyway), every RX buffer is posted again on the new rings. A backend that dies under a running
+ * guest (netfront_follow_restarts) is followed in netfront_follow.c. */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,10 +27,8 @@
 #include "guest/suspend.h"
 #include "guest/time.h"
 #include "guest/xenbus.h"
+#include "netfront_priv.h"
 
-#define PAGE 4096
-#define NR_TX 32
-#define NR_RX 64
 #define MS 1000000ULL
 
 /* One queue's pages: both rings and its buffers. */
@@ -41,37 +40,14 @@ struct nf_pages {
 };
 static struct nf_pages pages[NETFRONT_MAX_QUEUES] __attribute__((aligned(PAGE)));
 
-/* One queue's state. After the handshake only the vCPU driving the queue touches it. */
-struct nf_queue {
-    netif_tx_front_ring_t tx;
-    netif_rx_front_ring_t rx;
-    grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
-    grant_ref_t tx_ring_ref, rx_ring_ref;
-    bool tx_busy[NR_TX];
-    /* The buffer posted at each RX ring index: an extra-info slot names none of its own. */
-    uint16_t rx_id_at[PAGE / sizeof(union netif_rx_sring_entry)];
-    evtchn_port_t tx_port, rx_port; /* equal without split event channels */
-    unsigned rx_errors;
-};
-
-static struct {
-    unsigned devid;
-    unsigned want_queues; /* asked for by netfront_init_queues */
-    unsigned nr_queues;   /* negotiated: min(want, multi-queue-max-queues) */
-    unsigned rx_next;     /* where netfront_recv's search over the queues starts */
-    struct guest_resume_hook resume_hook;
-    domid_t backend_id;
-    bool be_sg, be_gso4, be_gso6, split;
-    bool up;
-    struct nf_queue q[NETFRONT_MAX_QUEUES];
-} nf;
+struct nf_state nf;
 
 static void on_event(evtchn_port_t port, void *data)
 {
     (void)port, (void)data; /* the waits re-check the rings */
 }
 
-static int read_uint(const char *path, unsigned long *out)
+int nf_read_uint(const char *path, unsigned long *out)
 {
     char buf[24];
     int n = xenbus_read(XBT_NIL, path, buf, sizeof(buf));
@@ -116,7 +92,7 @@ static bool be_feature(const char *be, const char *key)
     char path[160];
     unsigned long v = 0;
     guest_snprintf(path, sizeof(path), "%s/%s", be, key);
-    return read_uint(path, &v) == 0 && v == 1;
+    return nf_read_uint(path, &v) == 0 && v == 1;
 }
 
 /* Polls <be>/state until it equals want (or the deadline). */
@@ -127,7 +103,7 @@ static int wait_backend_state(const char *be, unsigned long want)
     uint64_t deadline = monotonic_ns() + NETFRONT_TIMEOUT_NS;
     for (;;) {
         unsigned long st = 0;
-        if (read_uint(path, &st) == 0 && st == want)
+        if (nf_read_uint(path, &st) == 0 && st == want)
             return 0;
         if (st == XenbusStateClosed || st == XenbusStateClosing)
             return -XEN_ENODEV;
@@ -273,7 +249,7 @@ static unsigned negotiate_queues(const char *be)
     char path[160];
     unsigned long be_max = 1;
     guest_snprintf(path, sizeof(path), "%s/" NETIF_KEY_MULTI_QUEUE_MAX_QUEUES, be);
-    if (read_uint(path, &be_max) || be_max == 0)
+    if (nf_read_uint(path, &be_max) || be_max == 0)
         be_max = 1;
     unsigned n = nf.want_queues ? nf.want_queues : 1;
     if (n > be_max)
@@ -283,7 +259,7 @@ static unsigned negotiate_queues(const char *be)
 
 /* The handshake of device/vif/<nf.devid>: backend features, queues, rings, grants, ports,
  * keys, Connected. mac gets the vif's MAC. */
-static int connect(uint8_t mac[6])
+int nf_connect(uint8_t mac[6])
 {
     char fe[64], be[128], path[160], buf[32];
     guest_snprintf(fe, sizeof(fe), "device/vif/%u", nf.devid);
@@ -291,9 +267,10 @@ static int connect(uint8_t mac[6])
     int rc = xenbus_read(XBT_NIL, path, be, sizeof(be));
     if (rc < 0)
         return rc;
+    strlcpy(nf.be_path, be, sizeof(nf.be_path));
     unsigned long bid;
     guest_snprintf(path, sizeof(path), "%s/backend-id", fe);
-    if ((rc = read_uint(path, &bid)) != 0)
+    if ((rc = nf_read_uint(path, &bid)) != 0)
         return rc;
     /* A toolstack value we grant to: never a reserved domain id (DOMID_SELF and the like). */
     if (bid >= DOMID_FIRST_RESERVED)
@@ -306,7 +283,7 @@ static int connect(uint8_t mac[6])
         return rc;
     unsigned long copy = 0;
     guest_snprintf(path, sizeof(path), "%s/" NETIF_KEY_FEATURE_RX_COPY, be);
-    if (read_uint(path, &copy) || copy != 1)
+    if (nf_read_uint(path, &copy) || copy != 1)
         return -XEN_ENODEV; /* as Linux: no copying receive path, no device */
     nf.be_sg = be_feature(be, NETIF_KEY_FEATURE_SG);
     nf.be_gso4 = nf.be_sg && be_feature(be, NETIF_KEY_FEATURE_GSO_TCPV4);
@@ -358,7 +335,7 @@ static void forget_queue(struct nf_queue *q)
 
 /* The old host's backend is gone with the old domain: its ports are closed, its grants
  * forgotten (their busy bits came with the page and are stale), TX frames in flight dropped. */
-static void forget_backend(void)
+void nf_forget_backend(void)
 {
     for (unsigned i = 0; i < NETFRONT_MAX_QUEUES; i++)
         forget_queue(&nf.q[i]);
@@ -369,8 +346,8 @@ static int resume_hook_fn(void *ctx, uint64_t deadline_ns)
 {
     (void)ctx, (void)deadline_ns; /* the handshake keeps its own NETFRONT_TIMEOUT_NS bound */
     uint8_t mac[6];
-    forget_backend();
-    int rc = connect(mac);
+    nf_forget_backend();
+    int rc = nf_connect(mac);
     if (rc)
         guest_resume_unregister(&nf.resume_hook);
     return rc;
@@ -380,7 +357,7 @@ int netfront_init_queues(unsigned devid, uint8_t mac[6], unsigned queues)
 {
     nf.devid = devid;
     nf.want_queues = queues;
-    int rc = connect(mac);
+    int rc = nf_connect(mac);
     if (rc)
         return rc;
     nf.resume_hook = (struct guest_resume_hook){.fn = resume_hook_fn};
@@ -439,11 +416,14 @@ static void reap_tx(struct nf_queue *q)
 struct tx_wait {
     struct nf_queue *q;
     unsigned need;
+    bool poll;
 };
 
 static bool tx_free_cond(void *ctx)
 {
     struct tx_wait *w = ctx;
+    if (!w->poll && nf_backend_moved(0))
+        return true; /* the caller sees be_changed and follows the backend */
     reap_tx(w->q);
     unsigned n = 0;
     for (int i = 0; i < NR_TX; i++)
@@ -482,6 +462,7 @@ static unsigned tx_queue_of(const uint8_t *f, size_t len)
     return h % nf.nr_queues;
 }
 
+/* -XEN_EAGAIN (nothing sent) when the backend changed while we waited for TX buffers. */
 static int queue_send(unsigned qi, const void *frame, size_t len, const struct netfront_txopt *opt,
                       uint64_t deadline_ns, bool poll)
 {
@@ -495,10 +476,12 @@ static int queue_send(unsigned qi, const void *frame, size_t len, const struct n
                                                              : false))
         return -XEN_EOPNOTSUPP;
     struct nf_queue *q = &nf.q[qi];
-    struct tx_wait w = {q, (unsigned)((len + PAGE - 1) / PAGE)};
+    struct tx_wait w = {q, (unsigned)((len + PAGE - 1) / PAGE), poll};
     int rc = wait_for(tx_free_cond, &w, deadline_ns, poll);
     if (rc)
         return rc;
+    if (!poll && nf.be_changed)
+        return -XEN_EAGAIN;
     const uint8_t *src = frame;
     for (unsigned i = 0; i < w.need; i++) {
         size_t n = len - (size_t)i * PAGE < PAGE ? len - (size_t)i * PAGE : PAGE;
@@ -543,8 +526,15 @@ int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
 int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
                       uint64_t deadline_ns)
 {
-    unsigned qi = len >= 14 ? tx_queue_of(frame, len) : 0;
-    return queue_send(qi, frame, len, opt, deadline_ns, false);
+    for (;;) {
+        int rc = nf_await_up(deadline_ns);
+        if (rc)
+            return rc;
+        unsigned qi = len >= 14 ? tx_queue_of(frame, len) : 0;
+        rc = queue_send(qi, frame, len, opt, deadline_ns, false);
+        if (rc != -XEN_EAGAIN) /* else the backend changed: follow it, then try again */
+            return rc;
+    }
 }
 
 int netfront_queue_send(unsigned queue, const void *frame, size_t len, uint64_t deadline_ns)
@@ -560,22 +550,36 @@ static bool rx_ready(struct nf_queue *q)
     return more;
 }
 
+struct rx_wait {
+    struct nf_queue *q;
+    bool poll;
+};
+
 static bool rx_ready_cond(void *ctx)
 {
-    return rx_ready(ctx);
+    struct rx_wait *w = ctx;
+    return (!w->poll && nf_backend_moved(0)) || rx_ready(w->q);
 }
 
-/* The next RX response of q (waiting up to deadline_ns), or a negative errno. at gets its
- * ring index. */
+/* The next RX response of q (waiting up to deadline_ns), or a negative errno; -XEN_ENOTCONN
+ * when the backend went away or was replaced (the rings are new: the frame in progress is
+ * lost). at gets its ring index. */
 static int next_rx(struct nf_queue *q, netif_rx_response_t *rsp, RING_IDX *at, uint64_t deadline_ns,
                    bool poll)
 {
     if (!rx_ready(q)) {
         if (deadline_ns == 0)
             return -XEN_ETIMEDOUT;
-        int rc = wait_for(rx_ready_cond, q, deadline_ns, poll);
+        struct rx_wait w = {q, poll};
+        int rc = wait_for(rx_ready_cond, &w, deadline_ns, poll);
         if (rc)
             return rc;
+    }
+    if (!poll && nf.be_changed) {
+        unsigned long before = nf.reconnects;
+        nf_follow_backend();
+        if (!nf.up || nf.reconnects != before)
+            return -XEN_ENOTCONN;
     }
     RING_IDX prod = q->rx.sring->rsp_prod;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -664,6 +668,8 @@ int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns)
 static bool any_rx_ready(void *ctx)
 {
     (void)ctx;
+    if (nf_backend_moved(0))
+        return true;
     for (unsigned i = 0; i < nf.nr_queues; i++)
         if (rx_ready(&nf.q[i]))
             return true;
@@ -672,19 +678,25 @@ static bool any_rx_ready(void *ctx)
 
 int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info)
 {
-    if (!nf.up)
-        return -XEN_ENODEV;
     for (;;) {
+        int up = nf_await_up(deadline_ns);
+        if (up)
+            return up;
         /* The queues take turns, so a busy one cannot starve the others. */
-        for (unsigned k = 0; k < nf.nr_queues; k++) {
+        bool lost = false;
+        for (unsigned k = 0; k < nf.nr_queues && !lost; k++) {
             unsigned qi = (nf.rx_next + k) % nf.nr_queues;
             if (!rx_ready(&nf.q[qi]))
                 continue;
             nf.rx_next = (qi + 1) % nf.nr_queues;
             int rc = queue_recv(qi, buf, cap, monotonic_ns() + NETFRONT_SLOT_NS, info, false);
-            if (rc != -XEN_EAGAIN)
+            if (rc == -XEN_ENOTCONN && nf.follow)
+                lost = true; /* nf_await_up above waits for the new backend */
+            else if (rc != -XEN_EAGAIN)
                 return rc;
         }
+        if (lost)
+            continue;
         if (deadline_ns == 0)
             return -XEN_ETIMEDOUT;
         int rc = wait_until(any_rx_ready, 0, deadline_ns);

@@ -285,15 +285,53 @@ int xenbus_unwatch(const char *path, const char *token)
     return rc;
 }
 
+/* The callback watching token, or -1. */
+static int callback_slot(const char *token)
+{
+    for (int i = 0; i < MAX_WATCHES; i++)
+        if (watches[i].used && watches[i].cb && !strcmp(watches[i].token, token))
+            return i;
+    return -1;
+}
+
+/* Runs the callback of every queued event that has one and keeps the others, in order, for
+ * xenbus_read_watch. Every consumer of the queue goes through here first: an event taken by
+ * read_watch for a token with a callback would be lost to the callback's owner (a frontend
+ * would never hear its backend close). */
+static int run_callbacks(void)
+{
+    int ran = 0;
+    unsigned n = wq_count;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned slot = wq_head;
+        wq_head = (wq_head + 1) % WATCH_QUEUE;
+        wq_count--;
+        int w = callback_slot(watch_queue[slot].token);
+        if (w >= 0) {
+            watches[w].cb(watch_queue[slot].path, watch_queue[slot].token, watches[w].ctx);
+            ran++;
+        } else {
+            unsigned back = (wq_head + wq_count) % WATCH_QUEUE;
+            if (back != slot)
+                watch_queue[back] = watch_queue[slot];
+            wq_count++;
+        }
+    }
+    return ran;
+}
+
 static bool watch_queued(void *ctx)
 {
     (void)ctx;
-    return xs_pump() < 0 || wq_count > 0;
+    if (xs_pump() < 0)
+        return true;
+    run_callbacks();
+    return wq_count > 0;
 }
 
 bool xenbus_watch_pending(void)
 {
-    return xs_intf && xs_pump() == 0 && wq_count > 0;
+    return xs_intf && watch_queued(0);
 }
 
 int xenbus_read_watch(char *path, size_t plen, char *token, size_t tlen, uint64_t deadline_ns)
@@ -316,27 +354,5 @@ int xenbus_dispatch_watches(void)
 {
     if (!xs_intf || xs_pump() < 0)
         return 0;
-    int ran = 0;
-    unsigned n = wq_count;
-    /* Events with a callback are consumed; the others are kept, in order, for read_watch. */
-    for (unsigned k = 0; k < n; k++) {
-        unsigned slot = wq_head;
-        wq_head = (wq_head + 1) % WATCH_QUEUE;
-        wq_count--;
-        int w = -1;
-        for (int i = 0; i < MAX_WATCHES; i++)
-            if (watches[i].used && watches[i].cb &&
-                !strcmp(watches[i].token, watch_queue[slot].token))
-                w = i;
-        if (w >= 0) {
-            watches[w].cb(watch_queue[slot].path, watch_queue[slot].token, watches[w].ctx);
-            ran++;
-        } else {
-            unsigned back = (wq_head + wq_count) % WATCH_QUEUE;
-            if (back != slot)
-                watch_queue[back] = watch_queue[slot];
-            wq_count++;
-        }
-    }
-    return ran;
+    return run_callbacks();
 }

@@ -35,6 +35,9 @@ static uint8_t mac[6];
 static uint8_t out[NETFRONT_MTU_FRAME], in[2048];
 static unsigned exchanges;
 static unsigned ios;
+static bool net_mode;
+static unsigned nets;
+static uint8_t echo_out[NETFRONT_MTU_FRAME];
 
 #define check(ok, what, ...)                                                                       \
     hv_printf("savetest: check %s - " what "\n", (ok) ? "ok" : "FAILED", __VA_ARGS__)
@@ -141,7 +144,10 @@ bool devices_start(bool disk, bool vif)
             return false;
         }
         have_vif = true;
-        exchange();
+        if (net_mode)
+            netfront_follow_restarts();
+        else
+            exchange();
     }
     return true;
 }
@@ -213,4 +219,63 @@ void devices_tick(void)
     else if (ios % 10 == 0)
         hv_printf("savetest: io %u ok (%lu reconnects, %lu replayed)\n", ios, disk_dev.reconnects,
                   disk_dev.replayed);
+}
+
+void devices_net_mode(void)
+{
+    net_mode = true;
+}
+
+/* A peer's numbered frame ('P', not ours) goes back to it as its echo. */
+static void echo_peer(size_t n)
+{
+    if (n < 19 || n > sizeof(echo_out) || in[18] != 'P' || !memcmp(in + 6, mac, 6))
+        return;
+    memcpy(echo_out, in + 6, 6);
+    memcpy(echo_out + 6, mac, 6);
+    memcpy(echo_out + 12, in + 12, n - 12);
+    echo_out[18] = 'E';
+    netfront_send(echo_out, n, monotonic_ns() + 2 * SEC);
+}
+
+/* round_trip for two savetests: the peer's frames are echoed while we wait for ours, and a
+ * send that fails (the backend is away) is tried again until stop. */
+static bool net_round_trip(uint32_t seq, uint64_t stop)
+{
+    while (monotonic_ns() < stop) {
+        size_t len = test_frame(out, seq);
+        if (netfront_send(out, len, monotonic_ns() + 2 * SEC))
+            continue;
+        uint64_t until = monotonic_ns() + 200 * MS;
+        int n;
+        while ((n = netfront_recv(in, sizeof(in), until)) >= 0) {
+            uint32_t s;
+            if (n < 19 || in[12] != out[12] || in[13] != out[13])
+                continue;
+            if (in[18] == 'P') {
+                echo_peer((size_t)n);
+                continue;
+            }
+            if ((size_t)n != len || in[18] != 'E' || memcmp(in, mac, 6))
+                continue;
+            memcpy(&s, in + 14, 4);
+            if (s == seq)
+                return !memcmp(in, mac, 6) && !memcmp(in + 19, out + 19, len - 19);
+        }
+    }
+    return false;
+}
+
+/* Traffic for the network backend-restart test: a restart shows as a pause, not a failure. */
+void devices_tick_net(void)
+{
+    if (!have_vif)
+        return;
+    bool ok = net_round_trip(nets, monotonic_ns() + 90 * SEC);
+    nets++;
+    if (!ok)
+        hv_printf("savetest: net %u FAILED\n", nets);
+    else if (nets % 10 == 0)
+        hv_printf("savetest: net %u ok (%lu reconnects, %lu tx dropped)\n", nets,
+                  netfront_reconnects(), netfront_tx_dropped());
 }

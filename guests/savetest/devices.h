@@ -18,5 +18,10 @@ void devices_after_resume(void);
 
 /* With `io`: one write and read-back of the disk per tick (devices.c). */
 void devices_tick(void);
+/* With `net` (before devices_start): the vif follows a backend that restarts, its first
+ * exchange is left out, and each tick is one frame's round trip to a peer doing the same
+ * (each echoes the other's frames). */
+void devices_net_mode(void);
+void devices_tick_net(void);
 
 #endif

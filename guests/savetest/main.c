@@ -6,7 +6,8 @@
  * proves the guest continued where it stopped. `dirty=N` makes it write every page of N MiB
  * above 16 MiB without pause (the memory-writing guest of the migration benchmark). `disk` and
  * `vif` connect its first vbd and vif 0 and check them around every suspend (devices.c); `io`
- * adds a write and read-back of the disk every tick (the backend-restart tests). */
+ * adds a write and read-back of the disk every tick, `net` a frame's round trip with a peer
+ * savetest (the backend-restart tests). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -93,6 +94,9 @@ int main(void)
         hv_printf("savetest: cannot watch control/shutdown\n");
         return 1;
     }
+    bool net = cmdline_has("net");
+    if (net)
+        devices_net_mode();
     if (!devices_start(cmdline_has("disk"), cmdline_has("vif")))
         return 1;
     hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
@@ -115,5 +119,7 @@ int main(void)
         hv_printf("savetest: tick %llu\n", (unsigned long long)++ticks);
         if (io)
             devices_tick();
+        if (net)
+            devices_tick_net();
     }
 }

@@ -4,7 +4,9 @@
 # operations), an event storm, a producer overrun, an oversized ring-page-order, too many
 # queues, garbage ring keys, a write to a read-only disk, and vanishing with requests in
 # flight. Each gets an error response or the close of that one device; devd survives and then
-# serves a well-behaved guest that was created beside it. Soft, then kvm.
+# serves a well-behaved guest that was created beside it. A frontend reconnecting in a loop
+# (Closed, Initialising, again and again) has that device refused, logged once, while its
+# other disk is served. Soft, then kvm.
 . "$KXEN_SRC/tests/system/blk_common.sh"
 
 for accel in $(blk_accels); do
@@ -28,4 +30,11 @@ for accel in $(blk_accels); do
   check "$accel: devd is still running" devd_alive
   blk_pattern "$KXEN_RUNDIR/want" $((1 << 20)) 5
   check "$accel: the good guest's disk holds its data" cmp -s "$good" "$KXEN_RUNDIR/want"
+  lid=$(blk_guest loop blkhostile "reconnect" "$a,raw,xvda,rw" "$good,raw,xvdb,ro")
+  check "$accel: a frontend reconnecting in a loop is refused; its other disk is served" \
+    blk_result "$lid" 90
+  check "$accel: the refusal is logged once" \
+    test "$(grep -c "vbd-$lid-$XVDA: refused: the frontend reconnected" "$KXEN_RUNDIR/kxen-devd.log")" = 1
+  blk_gone loop
+  check "$accel: devd is still running after the loop" devd_alive
 done

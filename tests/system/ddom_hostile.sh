@@ -3,7 +3,8 @@
 # unknown operations, an event storm, a producer overrun, oversized rings, garbage keys, a
 # write to a read-only disk, vanishing mid-I/O) against a storage driver domain. At worst it
 # breaks its own devices: the driver domain keeps running and then serves a well-behaved
-# guest created beside it, whose data checks out.
+# guest created beside it, whose data checks out. A frontend reconnecting in a loop has that
+# device refused by the driver domain, while its other disk is served.
 . "$KXEN_SRC/tests/system/blk_common.sh"
 [ -f "$guests/driverdom.elf" ] || skip_all "$guests/driverdom.elf not built"
 d=$KXEN_RUNDIR
@@ -28,5 +29,7 @@ check "the driver domain then serves the good guest (its whole disk written and 
 blk_gone good
 gid=$(blk_guest verify blktest "mode=verify seed=5 depth=4" "$(disk xvda rw good)")
 check "another guest reads the good guest's data back" blk_result "$gid" 60
+lid=$(blk_guest loop blkhostile "reconnect" "$(disk xvda rw l)" "$(disk xvdb rw good)")
+check "a frontend reconnecting in a loop is refused; its other disk is served" blk_result "$lid" 90
 check "the driver domain is still running at the end" bash -c "xl list ddh 2>/dev/null | grep -q '^ddh '"
 exit 0

@@ -3,6 +3,10 @@
 # guest platform, driver_domain=1) serves the vifs of two nettest guests (vif backend=NAME).
 # They exchange numbered frames through it, every byte checked; dom0 is out of the data path:
 # it has no backend for them and the driver domain's own counters (data/vif-stats) moved.
+# Then the network driver domain is destroyed under two savetest clients exchanging frames
+# (`vif net`: a round trip each tick, each echoing the other) and created again: their
+# frontends wait in Initialising, the new driver domain takes the vifs over, each netfront
+# reconnects by itself (new rings and grants, TX in flight dropped) and the traffic resumes.
 . "$KXEN_SRC/tests/system/xl_common.sh"
 for f in driverdom nettest; do
   [ -f "$guests/$f.elf" ] || skip_all "$guests/$f.elf not built"
@@ -54,4 +58,34 @@ check "dom0 serves no vif for them (no dom0 backend, no devd worker)" \
 moved() { [ "$(stat_of "$idd" tx_packets)" -ge 120 ] 2>/dev/null && [ "$(stat_of "$idd" rx_packets)" -ge 120 ] 2>/dev/null; }
 check "the driver domain's counters moved (>= 120 frames each way)" wait_for 5 moved
 echo "# driver domain counters: $(xenstore-read "/local/domain/$idd/data/vif-stats" 2>/dev/null)"
+
+save=$KXEN_BUILD/tests/savetest.elf
+for n in 1 2; do
+  printf 'name = "n%s"\nkernel = "%s"\nmemory = 16\ncmdline = "vif net"\nvif = [ %s ]\n' "$n" \
+    "$save" "'mac=00:16:3e:00:02:0$n,backend=ddnet'" >"$d/n$n.cfg"
+  check "xl create of client n$n exchanging frames every tick" timeout 60 xl create -q "$d/n$n.cfg"
+done
+id1=$(xl domid n1 2>/dev/null) id2=$(xl domid n2 2>/dev/null)
+net_past() { # ID N: a "net M ok" line with M > N
+  xl dmesg | sed -n "s/^(d$1) savetest: net \([0-9]*\) ok.*/\1/p" | awk -v n="$2" '$1 > n {f=1} END {exit !f}'
+}
+last_net() { xl dmesg | sed -n "s/^(d$1) savetest: net \([0-9]*\) ok.*/\1/p" | tail -1; }
+check "both clients' round trips run (10 each)" wait_for 120 bash -c "$(declare -f net_past); net_past $id1 9 && net_past $id2 9"
+check "xl destroy of the network driver domain mid-traffic" xl destroy ddnet
+fe1=/local/domain/$id1/device/vif/0
+check "the clients' frontends reset to Initialising and wait" wait_for 20 bash -c \
+  "[ \"\$(xenstore-read $fe1/state)\" = 1 ] && [ \"\$(xenstore-read /local/domain/$id2/device/vif/0/state)\" = 1 ]"
+m1=$(last_net "$id1") m2=$(last_net "$id2")
+check "xl create of the network driver domain again" timeout 60 xl create -q "$d/dd.cfg"
+nidd=$(xl domid ddnet 2>/dev/null)
+check "the frontend names the new backend" \
+  test "$(xenstore-read "$fe1/backend" 2>/dev/null)" = "/local/domain/$nidd/backend/vif/$id1/0"
+check "the traffic between the two clients resumes (10 more round trips each)" wait_for 120 \
+  bash -c "$(declare -f net_past); net_past $id1 $((m1 + 10)) && net_past $id2 $((m2 + 10))"
+check "each netfront reconnected once, by itself" bash -c "for i in $id1 $id2; do \
+  xl dmesg | grep \"^(d\$i) savetest: net \" | tail -1 | grep -q '(1 reconnects' || exit 1; done"
+echo "# $(xl dmesg | grep "^(d$id1) savetest: net " | tail -1); failed: $(xl dmesg | grep -c "savetest: net .*FAILED")"
+check "the clients were never restarted" test "$(xl domid n1 2>/dev/null)" = "$id1"
+xl destroy n1 >/dev/null 2>&1
+xl destroy n2 >/dev/null 2>&1
 exit 0

@@ -29,7 +29,7 @@ static bool own_key(const char *key)
 void kxl__devices_mark_orphans(struct kxl_ctx *ctx, uint16_t ddomid, const char *kind,
                                const char *client, const char *devid)
 {
-    char path[160], dd[64];
+    char path[160], dd[64], want[KXL_DEV_PATH_MAX];
     snprintf(dd, sizeof(dd), "/libxl/%u/driver_domain", ddomid);
     char *declared = kxl_xs_read(ctx, dd);
     bool is_dd = declared && !strcmp(declared, "1");
@@ -38,9 +38,11 @@ void kxl__devices_mark_orphans(struct kxl_ctx *ctx, uint16_t ddomid, const char 
     char *name = is_dd ? kxl_xs_read(ctx, dd) : NULL;
     snprintf(path, sizeof(path), "/libxl/%s/device/%s/%s/backend", client, kind, devid);
     char *be = name ? kxl_xs_read(ctx, path) : NULL;
-    /* Only a device dom0 made with this backend: the client's record names its directory. */
-    snprintf(dd, sizeof(dd), "/local/domain/%u/backend/", ddomid);
-    if (be && !strncmp(be, dd, strlen(dd))) {
+    /* The driver domain names the devices it served by the directories in its own tree, which
+     * it may have made up: only a device whose record (dom0's) names exactly that directory,
+     * of that kind, client and devid, is marked. */
+    snprintf(want, sizeof(want), "/local/domain/%u/backend/%s/%s/%s", ddomid, kind, client, devid);
+    if (be && !strcmp(be, want)) {
         snprintf(path, sizeof(path), "/libxl/%s/device/%s/%s/backend-name", client, kind, devid);
         xs_write(ctx->xs, XBT_NULL, path, name, (unsigned int)strlen(name));
     }
@@ -105,6 +107,14 @@ static int adopt_one(struct kxl_ctx *ctx, uint32_t t, void *arg)
     unsigned long from = strtoul(old, &end, 10);
     bool bad = *end || end == old || from >= 0x7ff0;
     free(old);
+    /* The dead driver domain, from dom0's record of the device. The frontend's backend-id
+     * must still name it: a device that names another backend by now is not taken over, and
+     * no other domain's permission on the frontend is moved. */
+    snprintf(path, sizeof(path), "%s/backend", a->lx);
+    char *rec = bad ? NULL : xs_read(ctx->xs, t, path, NULL);
+    unsigned int rec_id = 0;
+    bad = !rec || sscanf(rec, "/local/domain/%u/", &rec_id) != 1 || rec_id != from;
+    free(rec);
     if (bad)
         return -EINVAL;
     struct xs_permissions be_perm[2] = {{.id = a->ddomid, .perms = XS_PERM_NONE},

@@ -61,5 +61,13 @@ int netfront_queue_recv(unsigned queue, void *buf, size_t cap, uint64_t deadline
 unsigned netfront_rx_errors(void);
 /* True when the backend offers GSO of this XEN_NETIF_GSO_TYPE_*. */
 bool netfront_has_gso(unsigned gso_type);
+/* After netfront_init: a backend that dies (Closed, or its directory gone, while `online` is
+ * not 0: a driver domain destroyed) is waited for instead of ending the vif. The frontend goes
+ * Initialising; when the toolstack names a backend in InitWait the handshake runs again (new
+ * rings, grants and ports). TX frames in flight are dropped and counted; send and receive
+ * wait for the new backend within their deadlines. */
+int netfront_follow_restarts(void);
+unsigned long netfront_reconnects(void);
+unsigned long netfront_tx_dropped(void); /* TX frames dropped by backend restarts */
 
 #endif

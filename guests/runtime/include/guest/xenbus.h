@@ -39,12 +39,14 @@ int xenbus_watch(const char *path, const char *token, xenbus_watch_cb cb, void *
 int xenbus_unwatch(const char *path, const char *token);
 /* Registers every watch with xenstored again (after a resume in a new domain). */
 int xenbus_resume(void);
-/* Next queued event (blocking up to deadline_ns, 0 = forever). -ETIMEDOUT at the deadline. */
+/* Next queued event of a watch without a callback (blocking up to deadline_ns, 0 = forever);
+ * queued events of watches with one run their callback on the way. -ETIMEDOUT at the
+ * deadline. */
 int xenbus_read_watch(char *path, size_t plen, char *token, size_t tlen, uint64_t deadline_ns);
 /* Runs callbacks for queued events that have one; returns how many ran. */
 int xenbus_dispatch_watches(void);
-/* True when a watch event waits for xenbus_read_watch (pumps the ring; never blocks, so a
- * wait_until condition may call it). */
+/* True when a watch event waits for xenbus_read_watch (pumps the ring and runs callbacks;
+ * never blocks, so a wait_until condition may call it). */
 bool xenbus_watch_pending(void);
 
 #endif

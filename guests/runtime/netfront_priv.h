@@ -1,0 +1,70 @@
+/* The runtime netfront's state, shared by its two files: netfront.c (handshake, queues, data
+ * path) and netfront_follow.c (a backend that dies under a running guest and comes back).
+ * Not for guest programs: they use guest/netfront.h. */
+#ifndef GUEST_NETFRONT_PRIV_H
+#define GUEST_NETFRONT_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kxen/io/netif.h>
+
+#include "guest/evtchn.h"
+#include "guest/gnttab.h"
+#include "guest/netfront.h"
+#include "guest/suspend.h"
+
+#define PAGE 4096
+#define NR_TX 32
+#define NR_RX 64
+
+/* One queue's state. After the handshake only the vCPU driving the queue touches it. */
+struct nf_queue {
+    netif_tx_front_ring_t tx;
+    netif_rx_front_ring_t rx;
+    grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
+    grant_ref_t tx_ring_ref, rx_ring_ref;
+    bool tx_busy[NR_TX];
+    /* The buffer posted at each RX ring index: an extra-info slot names none of its own. */
+    uint16_t rx_id_at[PAGE / sizeof(union netif_rx_sring_entry)];
+    evtchn_port_t tx_port, rx_port; /* equal without split event channels */
+    unsigned rx_errors;
+};
+
+struct nf_state {
+    unsigned devid;
+    unsigned want_queues; /* asked for by netfront_init_queues */
+    unsigned nr_queues;   /* negotiated: min(want, multi-queue-max-queues) */
+    unsigned rx_next;     /* where netfront_recv's search over the queues starts */
+    struct guest_resume_hook resume_hook;
+    domid_t backend_id;
+    bool be_sg, be_gso4, be_gso6, split;
+    bool up;
+    char be_path[128]; /* the backend directory of the last handshake */
+    struct nf_queue q[NETFRONT_MAX_QUEUES];
+    /* Following a backend that dies and comes back (netfront_follow.c). */
+    bool follow, waiting, be_changed;
+    char token[24];
+    uint8_t mac[6];
+    unsigned long reconnects, tx_dropped;
+};
+
+extern struct nf_state nf;
+
+/* netfront.c */
+int nf_read_uint(const char *path, unsigned long *out);
+/* The handshake of device/vif/<nf.devid> with the backend it names; mac gets the vif's MAC. */
+int nf_connect(uint8_t mac[6]);
+/* Ports closed, grants forgotten, TX in flight dropped: the vif is down. */
+void nf_forget_backend(void);
+
+/* netfront_follow.c; every one is a no-op until netfront_follow_restarts. Only the vCPU that
+ * takes upcalls may call them (they talk to xenstore). */
+/* A wait_until condition: pumps xenstore watches; true when the backend may have moved. */
+bool nf_backend_moved(void *ctx);
+/* Acts on a backend change: drops a dead backend, connects to the next one when it is ready. */
+void nf_follow_backend(void);
+/* 0 once the vif is up, waiting up to deadline_ns (0: not at all) for a restarted backend. */
+int nf_await_up(uint64_t deadline_ns);
+
+#endif

@@ -172,6 +172,10 @@ struct domain {
     /* Xen's credit scheduler parameters as the host maps them (ctl_sched.c). */
     _Atomic unsigned sched_weight; /* 1..65535 (0: Xen's default 256): the threads' nice */
     _Atomic unsigned sched_cap;    /* % of one host CPU per vCPU, 0 = no cap: a duty cycle */
+    /* % of the guest's time a migration takes away (KXEN_DIRTY_THROTTLE, 0 = none): joins
+     * sched_cap's duty cycle while the dirty log is on, so a guest that dirties memory faster
+     * than it is sent slows down until the pre-copy converges. */
+    _Atomic unsigned migrate_throttle;
 
     const struct accel_ops *accel;
     void *accel_priv;

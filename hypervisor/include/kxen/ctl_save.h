@@ -24,9 +24,9 @@ struct kxen_save_hdr {
     uint32_t nr_vcpus;
     uint32_t records_len;
     uint64_t store_pfn, console_pfn;
-    uint64_t system_time_ns; /* the guests' clock when the state was read */
+    uint64_t system_time_ns; /* the guest's clock when the state was read */
     uint32_t flags;          /* KXEN_SAVE_* */
-    uint32_t pad;
+    uint32_t tsc_khz;        /* the source host's TSC frequency (0 from older kxends) */
     uint64_t hvm_params[KXEN_SAVE_NR_PARAMS];
 };
 

@@ -8,7 +8,9 @@
  * convergence test), and check after every resume that each page holds the last pass's word,
  * so a page the migration lost shows up. `disk` and
  * `vif` connect its first vbd and vif 0 and check them around every suspend (devices.c); `io`
- * adds a write and read-back of the disk every tick (the backend-restart tests). */
+ * adds a write and read-back of the disk every tick (the backend-restart tests); `readback`
+ * keeps the backend reading into guest buffers without pause and checks them after every
+ * resume, `nopersist` turns blkfront's persistent grants off (devices.c). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -88,6 +90,16 @@ static void dirty_check(void)
                   (unsigned long long)pages, (unsigned long long)dirty_round);
 }
 
+/* After a resume: the guest's clock must not have gone back, whichever host it runs on now
+ * and however long ago that host's kxend started. */
+static void time_check(uint64_t before)
+{
+    uint64_t after = monotonic_ns();
+    hv_printf("savetest: time check %s - %llu ns before the suspend, %llu ns after\n",
+              after >= before ? "ok" : "FAILED", (unsigned long long)before,
+              (unsigned long long)after);
+}
+
 static void handle_request(void)
 {
     char value[64];
@@ -98,8 +110,10 @@ static void handle_request(void)
     if (!strcmp(value, "suspend")) {
         devices_before_suspend();
         hv_printf("savetest: suspending at tick %llu\n", (unsigned long long)ticks);
+        uint64_t before = monotonic_ns();
         rc = guest_suspend();
         hv_printf("savetest: resumed (rc=%d) at tick %llu\n", rc, (unsigned long long)ticks);
+        time_check(before);
         if (dirty_mib)
             dirty_check();
         devices_after_resume();
@@ -118,19 +132,23 @@ int main(void)
         hv_printf("savetest: cannot watch control/shutdown\n");
         return 1;
     }
-    if (!devices_start(cmdline_has("disk"), cmdline_has("vif")))
+    if (cmdline_has("readback"))
+        devices_readback_enable();
+    if (!devices_start(cmdline_has("disk"), cmdline_has("vif"), !cmdline_has("nopersist")))
         return 1;
     hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
     bool io = cmdline_has("io");
     uint64_t dirty = dirty_mib = cmdline_num("dirty");
+    bool busy = dirty || cmdline_has("readback");
     uint64_t next = monotonic_ns() + TICK_NS;
     for (;;) {
         char path[128], token[32];
         if (dirty)
             dirty_pass(dirty, ++dirty_round);
+        devices_readback_step();
         int rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token),
-                                   dirty && monotonic_ns() < next ? monotonic_ns() + 1 : next);
-        if (rc != 0 && dirty && monotonic_ns() < next)
+                                   busy && monotonic_ns() < next ? monotonic_ns() + 1 : next);
+        if (rc != 0 && busy && monotonic_ns() < next)
             continue;
         if (rc == 0) {
             handle_request();

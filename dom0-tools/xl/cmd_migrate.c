@@ -41,14 +41,66 @@ static pid_t spawn(const char *rune, int *send_fd, int *recv_fd)
     return pid;
 }
 
+/* One line per pre-copy round, and one when the throttle rises (QEMU's auto-converge
+ * reports its level the same way). */
+static void progress(void *opaque, const struct kxl_migrate_progress *p)
+{
+    (void)opaque;
+    double ms = p->round_ns / 1e6;
+    fprintf(stderr,
+            "migration sender: round %u: %llu pages in %.1f ms (%.0f pages/s), %llu dirtied "
+            "meanwhile (%.0f pages/s)\n",
+            p->round, (unsigned long long)p->sent, ms, p->sent / (ms / 1e3 + 1e-9),
+            (unsigned long long)p->dirty, p->dirty / (ms / 1e3 + 1e-9));
+    if (p->raised)
+        fprintf(stderr,
+                "migration sender: the guest dirties memory faster than half the send rate: "
+                "throttled to %u%% of its vCPU time taken away\n",
+                p->throttle);
+    if (p->last)
+        fprintf(stderr, "migration sender: %s after %u rounds: stop and copy\n",
+                p->converged ? "converged" : "not converged", p->round);
+}
+
+/* A number in lo..hi for option name, or -1 with a message. */
+static long opt_num(const char *name, const char *arg, long lo, long hi)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*end || end == arg || v < lo || v > hi) {
+        xl_err("%s %s: give a number in %ld..%ld", name, arg, lo, hi);
+        return -1;
+    }
+    return v;
+}
+
 int main_migrate(int argc, char **argv)
 {
     const char *ssh = "ssh", *cfgfile = NULL;
     bool no_monitor = false, debug = false;
-    static const struct option opts[] = {{"debug", no_argument, NULL, 'D'}, {0, 0, 0, 0}};
+    struct kxl_migrate_opts mo = {.progress = progress};
+    long v;
+    static const struct option opts[] = {{"debug", no_argument, NULL, 'D'},
+                                         {"max-rounds", required_argument, NULL, 'R'},
+                                         {"downtime", required_argument, NULL, 'W'},
+                                         {"no-throttle", no_argument, NULL, 'N'},
+                                         {0, 0, 0, 0}};
     int opt;
     while ((opt = xl_getopt(argc, argv, "s:eC:Fp", opts, "migrate")) != -1) {
         switch (opt) {
+        case 'R':
+            if ((v = opt_num("--max-rounds", optarg, 1, KXL_MIGRATE_MAX_ROUNDS)) < 0)
+                return 1;
+            mo.max_rounds = (unsigned)v;
+            break;
+        case 'W':
+            if ((v = opt_num("--downtime", optarg, 0, 60000)) < 0)
+                return 1;
+            mo.downtime_ms = (unsigned)v;
+            break;
+        case 'N':
+            mo.no_throttle = true;
+            break;
         case 's':
             ssh = optarg;
             break;
@@ -93,7 +145,7 @@ int main_migrate(int argc, char **argv)
     }
     fprintf(stderr, "migration target: Ready to receive domain.\n");
     struct kxl_migrate_stats ms;
-    int rc = kxl_domain_migrate_send(xl_ctx, domid, cfg, send_fd, recv_fd, &ms);
+    int rc = kxl_domain_migrate_send_opts(xl_ctx, domid, cfg, send_fd, recv_fd, &mo, &ms);
     free(cfg);
     close(send_fd);
     close(recv_fd);
@@ -104,12 +156,14 @@ int main_migrate(int argc, char **argv)
         return 1;
     }
     fprintf(stderr,
-            "migration sender: %u pre-copy rounds, %llu pages sent (%llu zero), %llu stream "
-            "bytes before compression; domain stopped for %.1f ms, %.1f ms in all; guest "
-            "downtime %.2f ms (last instruction here to first there)\n",
-            ms.rounds, (unsigned long long)ms.save.pages, (unsigned long long)ms.save.zero_pages,
-            (unsigned long long)ms.save.stream_bytes, ms.downtime_ns / 1e6, ms.total_ns / 1e6,
-            ms.guest_downtime_ns / 1e6);
+            "migration sender: %u pre-copy rounds (%s, throttle %u%%), %llu pages sent (%llu "
+            "zero, %llu stopped), %llu stream bytes before compression; domain stopped for "
+            "%.1f ms, %.1f ms in all; guest downtime %.2f ms (last instruction here to first "
+            "there)\n",
+            ms.rounds, ms.converged ? "converged" : "not converged", ms.throttle,
+            (unsigned long long)ms.save.pages, (unsigned long long)ms.save.zero_pages,
+            (unsigned long long)ms.final_pages, (unsigned long long)ms.save.stream_bytes,
+            ms.downtime_ns / 1e6, ms.total_ns / 1e6, ms.guest_downtime_ns / 1e6);
     fprintf(stderr, "Migration successful.\n");
     return 0;
 }

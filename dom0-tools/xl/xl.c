@@ -94,9 +94,12 @@ static const struct xl_cmd commands[] = {
      "Restore a domain from a saved state (-p: do not unpause, -e: no monitor for on_* "
      "actions, -d: debug messages)"},
     {"migrate", main_migrate, true,
-     "[-s <sshcommand>] [-e] [-C <config>] [--debug] <Domain> <host>",
+     "[-s <sshcommand>] [-e] [-C <config>] [--debug] [--max-rounds N] [--downtime MS] "
+     "[--no-throttle] <Domain> <host>",
      "Migrate a domain to another host (-s: the command that reaches the host instead of "
-     "ssh, -e: no monitor on the new host, -C: the config to send)"},
+     "ssh, -e: no monitor on the new host, -C: the config to send, --max-rounds: pre-copy "
+     "rounds (1-8), --downtime: stop once the rest sends within MS, --no-throttle: never slow "
+     "the guest down)"},
     {"migrate-receive", main_migrate_receive, false, "[-e] [-p] [-d] [-T SECS]",
      "Receive a migrating domain on stdin/stdout (run by xl migrate on the target host)"},
     {"help", main_help, false, "[command]", "Print this help"},

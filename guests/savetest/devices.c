@@ -4,6 +4,8 @@
  * the resume it must complete (answered by the old backend or replayed on the new one).
  * The vif sends numbered frames in nettest's format (ethertype 0x88b5, kind 'P') and waits for
  * each one's echo ('E'), checking every byte.
+ * With readback, the backend keeps writing guest memory (reads into 8 buffers) while the
+ * host migrates the guest, and each resume checks what those buffers hold.
  * Invariant: the write's buffer is not touched from submit until its done callback ran. */
 #include <stdint.h>
 
@@ -38,6 +40,12 @@ static unsigned ios;
 static bool net_mode;
 static unsigned nets;
 static uint8_t echo_out[NETFRONT_MTU_FRAME];
+#define RB_BUFS 8
+#define RB_REGIONS 4
+static bool readback;
+static uint8_t rb_buf[RB_BUFS][REGION] __attribute__((aligned(4096)));
+static unsigned rb_region[RB_BUFS]; /* region + 1 read into the buffer, 0: none */
+static unsigned rb_reads;
 
 #define check(ok, what, ...)                                                                       \
     hv_printf("savetest: check %s - " what "\n", (ok) ? "ok" : "FAILED", __VA_ARGS__)
@@ -115,12 +123,61 @@ static void exchange(void)
           exchanges++);
 }
 
-bool devices_start(bool disk, bool vif)
+void devices_readback_enable(void)
+{
+    readback = true;
+}
+
+/* The regions the read-back buffers draw from, written once at the start. */
+static bool readback_regions(void)
+{
+    int rc = 0;
+    for (; regions < RB_REGIONS && !rc; regions++) {
+        fill(wbuf, regions);
+        rc = blkfront_io_sync(&disk_dev, BLKIF_OP_WRITE, (uint64_t)regions * REGION_SECTORS, wbuf,
+                              REGION, monotonic_ns() + 10 * SEC);
+    }
+    check(!rc && verify_regions(regions) < 0, "the read-back regions written (%u)", regions);
+    return !rc;
+}
+
+void devices_readback_step(void)
+{
+    if (!readback || !have_disk)
+        return;
+    /* Buffer k gets region (round + k) % 4: never the one it held before. */
+    unsigned k = rb_reads % RB_BUFS, r = (rb_reads / RB_BUFS + k) % RB_REGIONS;
+    rb_region[k] = 0;
+    if (!blkfront_io_sync(&disk_dev, BLKIF_OP_READ, (uint64_t)r * REGION_SECTORS, rb_buf[k], REGION,
+                          monotonic_ns() + 10 * SEC))
+        rb_region[k] = r + 1;
+    rb_reads++;
+}
+
+/* Every buffer holds the region the backend last read into it. */
+static void readback_check(void)
+{
+    unsigned held = 0, bad = 0;
+    for (unsigned k = 0; k < RB_BUFS; k++) {
+        if (!rb_region[k])
+            continue;
+        held++;
+        fill(wbuf, rb_region[k] - 1);
+        bad += memcmp(rb_buf[k], wbuf, REGION) != 0;
+    }
+    check(held && !bad,
+          "the backend's reads into guest memory arrived: %u of %u buffers hold their last "
+          "region (%u reads)",
+          held - bad, held, rb_reads);
+}
+
+bool devices_start(bool disk, bool vif, bool persistent)
 {
     if (disk) {
         unsigned ids[4];
         struct blkfront_config cfg;
         blkfront_config_default(&cfg);
+        cfg.persistent = persistent;
         cfg.reconnect = true; /* a driver domain that restarts is waited for */
         int n = blkfront_list(ids, 4);
         int rc =
@@ -136,6 +193,8 @@ bool devices_start(bool disk, bool vif)
         regions = 1;
         check(!rc && verify_regions(regions) < 0,
               "the disk's first region written and read back (%u)", 1u);
+        if (readback && !readback_regions())
+            return false;
     }
     if (vif) {
         int rc = netfront_init(0, mac);
@@ -172,6 +231,8 @@ void devices_before_suspend(void)
 
 void devices_after_resume(void)
 {
+    if (have_disk && readback)
+        readback_check();
     if (have_disk) {
         uint64_t stop = monotonic_ns() + 10 * SEC;
         while (!inflight_done && blkfront_wait(&disk_dev, stop) >= 0)

@@ -8,7 +8,13 @@
 
 /* Connects the first vbd (disk) and vif 0 (vif), writes and checks the first region, exchanges
  * the first frames. Prints what it did; false when a device failed. */
-bool devices_start(bool disk, bool vif);
+bool devices_start(bool disk, bool vif, bool persistent);
+/* With `readback`: the disk gets 4 regions at the start, and each call has the backend read
+ * one of them into the next of 8 buffers, a different region each time round; after every
+ * resume each buffer must hold the region last read into it (one check line), so a backend
+ * write into guest memory that a migration missed shows up. */
+void devices_readback_enable(void);
+void devices_readback_step(void);
 /* Just before the suspend call: queues the next region's write and does not wait for it. */
 void devices_before_suspend(void);
 /* After the suspend call returned (resumed or cancelled): the queued write completed, every

@@ -4,10 +4,14 @@
  * command line it does not advertise control/feature-suspend, so the toolstack pauses it
  * instead, as it does guests without PV drivers. A counter that goes on after a restore
  * proves the guest continued where it stopped. `dirty=N` makes it write every page of N MiB
- * above 16 MiB without pause (the memory-writing guest of the migration benchmark). `disk` and
+ * above 16 MiB without pause (the memory-writing guest of the migration benchmark and of the
+ * convergence test), and check after every resume that each page holds the last pass's word,
+ * so a page the migration lost shows up. `disk` and
  * `vif` connect its first vbd and vif 0 and check them around every suspend (devices.c); `io`
  * adds a write and read-back of the disk every tick, `net` a frame's round trip with a peer
- * savetest (the backend-restart tests). */
+ * savetest (the backend-restart tests); `readback` keeps the backend reading into guest
+ * buffers without pause and checks them after every resume, `nopersist` turns blkfront's
+ * persistent grants off (devices.c). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -24,6 +28,7 @@
 #define TICK_NS 100000000ull
 
 static uint64_t ticks; /* in guest RAM: travels with the image */
+static uint64_t dirty_mib, dirty_round;
 
 /* The command line names word (cmdline words are separated by spaces). */
 static bool cmdline_has(const char *word)
@@ -66,6 +71,36 @@ static void dirty_pass(uint64_t mib, uint64_t round)
         *(volatile uint64_t *)(uintptr_t)a = round ^ a;
 }
 
+/* After a resume: every page of the dirty region must hold the last pass's word (the
+ * suspend comes between passes), whatever the migration sent in which round. */
+static void dirty_check(void)
+{
+    uint64_t limit = boot_info.nr_pages << 12, pages = 0, bad = 0, first_bad = 0;
+    for (uint64_t a = DIRTY_BASE; a < DIRTY_BASE + (dirty_mib << 20) && a + 4096 <= limit;
+         a += 4096, pages++) {
+        if (*(volatile uint64_t *)(uintptr_t)a != (dirty_round ^ a) && !bad++)
+            first_bad = a;
+    }
+    if (bad)
+        hv_printf("savetest: dirty check FAILED - %llu of %llu pages stale (first at %#llx), "
+                  "pass %llu\n",
+                  (unsigned long long)bad, (unsigned long long)pages, (unsigned long long)first_bad,
+                  (unsigned long long)dirty_round);
+    else
+        hv_printf("savetest: dirty check ok - %llu pages hold pass %llu\n",
+                  (unsigned long long)pages, (unsigned long long)dirty_round);
+}
+
+/* After a resume: the guest's clock must not have gone back, whichever host it runs on now
+ * and however long ago that host's kxend started. */
+static void time_check(uint64_t before)
+{
+    uint64_t after = monotonic_ns();
+    hv_printf("savetest: time check %s - %llu ns before the suspend, %llu ns after\n",
+              after >= before ? "ok" : "FAILED", (unsigned long long)before,
+              (unsigned long long)after);
+}
+
 static void handle_request(void)
 {
     char value[64];
@@ -76,8 +111,12 @@ static void handle_request(void)
     if (!strcmp(value, "suspend")) {
         devices_before_suspend();
         hv_printf("savetest: suspending at tick %llu\n", (unsigned long long)ticks);
+        uint64_t before = monotonic_ns();
         rc = guest_suspend();
         hv_printf("savetest: resumed (rc=%d) at tick %llu\n", rc, (unsigned long long)ticks);
+        time_check(before);
+        if (dirty_mib)
+            dirty_check();
         devices_after_resume();
     } else if (!strcmp(value, "poweroff") || !strcmp(value, "halt")) {
         hv_printf("savetest: powering off at tick %llu\n", (unsigned long long)ticks);
@@ -97,19 +136,23 @@ int main(void)
     bool net = cmdline_has("net");
     if (net)
         devices_net_mode();
-    if (!devices_start(cmdline_has("disk"), cmdline_has("vif")))
+    if (cmdline_has("readback"))
+        devices_readback_enable();
+    if (!devices_start(cmdline_has("disk"), cmdline_has("vif"), !cmdline_has("nopersist")))
         return 1;
     hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
     bool io = cmdline_has("io");
-    uint64_t dirty = cmdline_num("dirty"), round = 0;
+    uint64_t dirty = dirty_mib = cmdline_num("dirty");
+    bool busy = dirty || cmdline_has("readback");
     uint64_t next = monotonic_ns() + TICK_NS;
     for (;;) {
         char path[128], token[32];
         if (dirty)
-            dirty_pass(dirty, ++round);
+            dirty_pass(dirty, ++dirty_round);
+        devices_readback_step();
         int rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token),
-                                   dirty && monotonic_ns() < next ? monotonic_ns() + 1 : next);
-        if (rc != 0 && dirty && monotonic_ns() < next)
+                                   busy && monotonic_ns() < next ? monotonic_ns() + 1 : next);
+        if (rc != 0 && busy && monotonic_ns() < next)
             continue;
         if (rc == 0) {
             handle_request();

@@ -163,6 +163,17 @@ static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
         break;
     case KXEN_DIRTY_STOP:
         d->accel->dirty_log_stop(d);
+        if (atomic_exchange(&d->migrate_throttle, 0))
+            klog_dom(KLOG_INFO, d->domid, "domain %u: migration throttle lifted", d->domid);
+        break;
+    case KXEN_DIRTY_THROTTLE:
+        if (a.throttle > KXEN_DIRTY_MAX_THROTTLE) {
+            rc = ctl_refuse(rep, -EINVAL, "throttle %u%%: at most %u%%", a.throttle,
+                            KXEN_DIRTY_MAX_THROTTLE);
+            break;
+        }
+        atomic_store(&d->migrate_throttle, a.throttle);
+        klog_dom(KLOG_INFO, d->domid, "domain %u: migration throttle %u%%", d->domid, a.throttle);
         break;
     case KXEN_DIRTY_COLLECT: {
         /* One call returns the whole domain: a collect clears what it reports. */

@@ -8,7 +8,9 @@
  *   the current one need CAP_SYS_NICE, so an unprivileged kxend only ever lowers priority;
  * - credit cap (% of one host CPU for the whole domain, 0 = none): a duty cycle per vCPU;
  *   a vCPU that ran more than its share (cap / vCPUs) of the wall time since its window
- *   opened waits before its next entry until it is back within it.
+ *   opened waits before its next entry until it is back within it. A migration's throttle
+ *   (KXEN_DIRTY_THROTTLE, docs/migration.md) takes its share of the time through the same
+ *   duty cycle; the stricter of the two applies.
  * Invariant: the control thread only records the wish and bumps sched_gen; affinity and nice
  * apply to the calling thread, so the vCPU's own thread applies them in
  * sched_vcpu_before_entry(). */
@@ -58,6 +60,17 @@ static void apply_affinity(struct vcpu *v)
                  v->dom->domid, v->id, strerror(errno));
 }
 
+/* The domain's cap in % of one host CPU: the credit cap, lowered by a migration throttle of
+ * t% to (100 - t)% of every vCPU. 0: none. */
+static unsigned effective_cap(struct domain *d)
+{
+    unsigned cap = atomic_load(&d->sched_cap), t = atomic_load(&d->migrate_throttle);
+    if (!t)
+        return cap;
+    unsigned nr = d->nr_vcpus ? d->nr_vcpus : 1, tcap = (100 - KXEN_MIN(t, 99u)) * nr;
+    return cap && cap < tcap ? cap : tcap;
+}
+
 void sched_vcpu_before_entry(struct vcpu *v)
 {
     unsigned gen = atomic_load(&v->sched_gen);
@@ -71,7 +84,7 @@ void sched_vcpu_before_entry(struct vcpu *v)
     }
     /* After the affinity: setting it on this thread moved it already. */
     atomic_store(&v->host_cpu, sched_getcpu() + 1);
-    unsigned cap = atomic_load(&v->dom->sched_cap);
+    unsigned cap = effective_cap(v->dom);
     if (!cap) {
         v->cap_period_start_ns = 0;
         return;

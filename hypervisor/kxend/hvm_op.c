@@ -94,7 +94,7 @@ static int64_t do_hvm_op(struct vcpu *v, const uint64_t a[5])
     case HVMOP_get_param:
         return param_op(v, false, a[1]);
     case HVMOP_get_time: {
-        struct xen_hvm_get_time t = {.now = kxen_system_time_ns()};
+        struct xen_hvm_get_time t = {.now = domain_time_ns(v->dom)};
         return copy_to_guest(v, a[1], &t, sizeof(t));
     }
     case HVMOP_set_evtchn_upcall_vector: {

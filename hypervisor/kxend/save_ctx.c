@@ -68,7 +68,8 @@ int kxend_save_domain(struct domain *d, void *buf, uint32_t cap)
     h->nr_vcpus = d->nr_vcpus;
     h->store_pfn = d->store_pfn;
     h->console_pfn = d->console_pfn;
-    h->system_time_ns = kxen_system_time_ns();
+    h->system_time_ns = domain_time_ns(d);
+    h->tsc_khz = kxen_tsc_khz();
     if (atomic_load(&d->state) == DOM_SHUTDOWN)
         h->flags |= KXEN_SAVE_SUSPENDED;
     if (d->vcpus[0]->boot.lapic)

@@ -70,7 +70,8 @@ static int vcpu_save(struct vcpu *v, uint64_t now, struct kxen_srec_vcpu *r)
 
 static int core_save(struct domain *d, struct kxend_save_ctx *ctx)
 {
-    uint64_t now = kxend_save_hdr(ctx)->system_time_ns;
+    /* The header holds the guest's time; the deadlines are on kxend's clock. */
+    uint64_t now = domain_time_to_host(d, kxend_save_hdr(ctx)->system_time_ns);
     struct kxen_srec_domain dr = {
         .start_info_pfn = d->start_info_pfn,
         .shared_info_pfn = d->shared_info_pfn,
@@ -139,6 +140,7 @@ static int core_load(struct domain *d, struct kxend_save_ctx *ctx)
     d->shared_info_gpa = dr.shared_info_gpa;
     d->watchdog_timeout_s = dr.watchdog_timeout_s;
     d->watchdog_deadline_ns = deadline(dr.watchdog_left_ns, now);
+    time_restore(d, kxend_save_hdr(ctx)->system_time_ns);
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         struct kxen_srec_vcpu vr;
         if (kxend_save_get(ctx, KXEN_SREC_VCPU, i, &vr, sizeof(vr)) != sizeof(vr))

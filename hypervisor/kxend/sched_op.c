@@ -123,11 +123,12 @@ static int64_t sched_poll(struct vcpu *v, uint64_t arg)
         if (evtchn_port_is_pending(v->dom, port))
             return 0;
     }
-    if (p.timeout && p.timeout <= kxen_system_time_ns())
+    uint64_t dl = p.timeout ? domain_time_to_host(v->dom, p.timeout) : 0;
+    if (dl && dl <= kxen_system_time_ns())
         return 0;
     v->poll_ports_gpa = ports;
     v->poll_nr_ports = p.nr_ports;
-    v->poll_deadline_ns = p.timeout;
+    v->poll_deadline_ns = dl;
     if (!p.nr_ports && !p.timeout)
         v->poll_deadline_ns = ~0ull - 1; /* nothing can wake it but destroy: as Xen */
     atomic_store(&v->state, VCPU_BLOCKED);
@@ -222,7 +223,7 @@ HYPERCALL_REGISTER(hc_sched_op);
 /* set_timer_op(timeout_abs_ns): 0 cancels; a past time fires at once (as Xen for PV). */
 static int64_t do_set_timer_op(struct vcpu *v, const uint64_t a[5])
 {
-    uint64_t t = a[0];
+    uint64_t t = a[0] ? domain_time_to_host(v->dom, a[0]) : 0;
     if (t == 0) {
         atomic_store(&v->singleshot_deadline_ns, 0);
         return 0;

@@ -1,6 +1,10 @@
 /* Guest time: system time (ns since kxend started, monotonic), vcpu_time_info updates with
  * the odd/even version protocol, the shared_info wall clock, singleshot timers firing
- * VIRQ_TIMER, and the domain watchdog. */
+ * VIRQ_TIMER, and the domain watchdog.
+ * Invariant: kxend keeps every deadline on its own clock; a domain's clock differs from it by
+ * the domain's time_offset_ns (non-zero only after a restore, so the guest's time never goes
+ * back when it lands on a younger kxend), applied where the guest reads a time or hands one
+ * in. */
 #include <stddef.h>
 #include <time.h>
 #include <x86intrin.h>
@@ -15,7 +19,7 @@
 
 static uint64_t base_ns;      /* kxen_now_ns() at system time 0 */
 static uint64_t wall_base_ns; /* wall clock (CLOCK_REALTIME) at system time 0 */
-static uint32_t tsc_mul;
+static uint32_t tsc_mul, tsc_khz;
 static int8_t tsc_shift;
 static pthread_once_t time_once = PTHREAD_ONCE_INIT;
 
@@ -43,6 +47,7 @@ static void calibrate(void)
         ns_per_tick *= 2;
         shift--;
     }
+    tsc_khz = (uint32_t)((double)(c1 - c0) * 1e6 / (double)(t1 - t0 ? t1 - t0 : 1));
     tsc_shift = (int8_t)shift;
     tsc_mul = (uint32_t)(ns_per_tick * 4294967296.0);
 }
@@ -56,6 +61,49 @@ uint64_t kxen_system_time_ns(void)
 {
     time_init();
     return kxen_now_ns() - base_ns;
+}
+
+uint32_t kxen_tsc_khz(void)
+{
+    time_init();
+    return tsc_khz;
+}
+
+uint64_t domain_time_ns(const struct domain *d)
+{
+    return kxen_system_time_ns() + (uint64_t)atomic_load(&d->time_offset_ns);
+}
+
+uint64_t domain_time_to_host(const struct domain *d, uint64_t tg)
+{
+    int64_t off = atomic_load(&d->time_offset_ns);
+    /* A time before this kxend's start is already past: the earliest deadline there is. */
+    return off > 0 && tg <= (uint64_t)off ? 1 : tg - (uint64_t)off;
+}
+
+/* The wall clock at the domain's system time 0, into its shared_info (version protocol). */
+static void write_wallclock(struct domain *d, struct shared_info *s)
+{
+    uint64_t wc = wall_base_ns - (uint64_t)atomic_load(&d->time_offset_ns);
+    s->wc_version |= 1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint64_t sec = wc / 1000000000ull;
+    s->wc_sec = (uint32_t)sec;
+    s->wc_sec_hi = (uint32_t)(sec >> 32);
+    s->wc_nsec = (uint32_t)(wc % 1000000000ull);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    s->wc_version++;
+    guest_mark_dirty(d, d->shared_info_gpa, sizeof(*s));
+}
+
+void time_restore(struct domain *d, uint64_t guest_now_ns)
+{
+    atomic_store(&d->time_offset_ns, (int64_t)(guest_now_ns - kxen_system_time_ns()));
+    struct shared_info *s = d->shared_info_gpa != KXEN_NO_GPA
+                                ? guest_phys_ptr(d, d->shared_info_gpa, sizeof(*s))
+                                : NULL;
+    if (s)
+        write_wallclock(d, s);
 }
 
 void time_update_vcpu(struct vcpu *v)
@@ -73,7 +121,7 @@ void time_update_vcpu(struct vcpu *v)
     t->version = (ver | 1) + ((ver & 1) ? 2 : 0);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     t->tsc_timestamp = __rdtsc();
-    t->system_time = kxen_system_time_ns();
+    t->system_time = domain_time_ns(d);
     t->tsc_to_system_mul = tsc_mul;
     t->tsc_shift = tsc_shift;
     t->flags = XEN_PVCLOCK_TSC_STABLE_BIT;
@@ -83,17 +131,8 @@ void time_update_vcpu(struct vcpu *v)
 
     if (v->id == 0 && d->shared_info_gpa != KXEN_NO_GPA) {
         struct shared_info *s = guest_phys_ptr(d, d->shared_info_gpa, sizeof(*s));
-        if (s && s->wc_sec == 0 && s->wc_sec_hi == 0) {
-            s->wc_version |= 1;
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            uint64_t sec = wall_base_ns / 1000000000ull;
-            s->wc_sec = (uint32_t)sec;
-            s->wc_sec_hi = (uint32_t)(sec >> 32);
-            s->wc_nsec = (uint32_t)(wall_base_ns % 1000000000ull);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            s->wc_version++;
-            guest_mark_dirty(d, d->shared_info_gpa, sizeof(*s));
-        }
+        if (s && s->wc_sec == 0 && s->wc_sec_hi == 0)
+            write_wallclock(d, s);
     }
 }
 

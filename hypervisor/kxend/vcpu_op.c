@@ -16,7 +16,7 @@ static void runstate_fill(struct vcpu *v, struct vcpu_runstate_info *r)
     uint64_t now = kxen_system_time_ns();
     memset(r, 0, sizeof(*r));
     r->state = v->runstate;
-    r->state_entry_time = v->runstate_entry_ns;
+    r->state_entry_time = v->runstate_entry_ns + (uint64_t)atomic_load(&v->dom->time_offset_ns);
     memcpy(r->time, v->runstate_time, sizeof(r->time));
     if (v->runstate >= 0 && v->runstate < 4)
         r->time[v->runstate] += now - v->runstate_entry_ns;
@@ -222,11 +222,10 @@ static int64_t do_vcpu_op(struct vcpu *v, const uint64_t a[5])
             return -EINVAL;
         if (copy_from_guest(v, &s, arg, sizeof(s)))
             return -EFAULT;
-        uint64_t now = kxen_system_time_ns();
-        if ((s.flags & VCPU_SSHOTTMR_future) && s.timeout_abs_ns < now)
+        uint64_t now = kxen_system_time_ns(), dl = domain_time_to_host(v->dom, s.timeout_abs_ns);
+        if ((s.flags & VCPU_SSHOTTMR_future) && dl < now)
             return -ETIME;
-        atomic_store(&v->singleshot_deadline_ns,
-                     s.timeout_abs_ns > now ? s.timeout_abs_ns : (now ? now : 1));
+        atomic_store(&v->singleshot_deadline_ns, dl > now ? dl : (now ? now : 1));
         return 0;
     }
     case VCPUOP_stop_singleshot_timer:

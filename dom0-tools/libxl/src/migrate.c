@@ -1,9 +1,10 @@
 /* Live migration as Xen's xl and libxl do it, over a connection to `xl migrate-receive` on
  * the destination (docs/migration.md): the receiver's banner, the stream (framed gzip
  * members, so the handshake after it is read as it was sent), then Xen's three messages.
- * The sender copies memory while the guest runs, with kxend's dirty log, for a few rounds
- * until little changes, then suspends the guest and sends the rest with its state. Until the
- * receiver confirms that its copy runs, the source domain stays: any failure resumes it. */
+ * The sender copies memory while the guest runs, with kxend's dirty log, for a bounded number
+ * of rounds until little changes (throttling a guest that dirties faster than it is sent),
+ * then suspends the guest and sends the rest with its state. Until the receiver confirms
+ * that its copy runs, the source domain stays: any failure resumes it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@
 #include "stream_format.h"
 #include "stream_io.h"
 
-#define MAX_ROUNDS 8
 #define STOP_PAGES 64 /* few enough dirty pages: stop and copy */
 
 const char kxl_migrate_banner[] = "xl migration receiver ready, send binary domain data.\n";
@@ -52,10 +52,10 @@ static int domain_times(struct kxl_ctx *ctx, uint16_t domid, struct kxen_ctl_dom
     return rc == 0 && len < sizeof(*t) ? -EPROTO : rc;
 }
 
-static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, void *rep, uint32_t cap,
-                    uint32_t *len)
+static int dirty_op(struct kxl_ctx *ctx, uint16_t domid, uint32_t cmd, unsigned throttle, void *rep,
+                    uint32_t cap, uint32_t *len)
 {
-    struct kxen_ctl_dirty_log a = {.domid = domid, .cmd = cmd};
+    struct kxen_ctl_dirty_log a = {.domid = domid, .cmd = cmd, .throttle = (uint16_t)throttle};
     return kxen_ctl_simple(ctx->ctl, KXEN_CTL_DIRTY_LOG, &a, sizeof(a), rep, cap, len);
 }
 
@@ -86,11 +86,84 @@ static uint64_t popcount(const uint64_t *bm, uint64_t words)
     return c;
 }
 
+/* The throttle after t%: QEMU's auto-converge steps, finer near the top where each step
+ * halves the guest's remaining time. */
+static unsigned next_throttle(unsigned t)
+{
+    return t < 80 ? t + 20 : t < 90 ? 90 : t < 95 ? 95 : KXEN_DIRTY_MAX_THROTTLE;
+}
+
+/* Whether the dirty pages left make a short enough stop: fewer than STOP_PAGES, or (with a
+ * downtime target) sendable within it at the rate the last round achieved. */
+static bool converged(const struct kxl_migrate_opts *o, uint64_t sent, uint64_t ns, uint64_t dirty)
+{
+    if (dirty < STOP_PAGES)
+        return true;
+    return o->downtime_ms && sent && dirty * ns / sent <= (uint64_t)o->downtime_ms * 1000000;
+}
+
+/* Pre-copy: every page, then the pages dirtied meanwhile, round after round, until the dirty
+ * set is small enough or the rounds run out. Each round both the send rate and the dirty
+ * rate are measured over the same interval, so comparing the pages dirtied with the pages
+ * sent compares the rates: a guest that dirtied more than half of what a round sent is
+ * throttled a step more (unless opts says not to). Returns with rep's bitmap holding the
+ * pages dirtied during the last round. */
+static int precopy(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w, const uint8_t *ram,
+                   const uint64_t *present, uint64_t pages, struct kxen_ctl_dirty_rep *rep,
+                   uint32_t cap, const struct kxl_migrate_opts *o, struct kxl_migrate_stats *ms)
+{
+    uint64_t *bm = (uint64_t *)(rep + 1), words = (pages + 63) / 64;
+    unsigned max = o->max_rounds && o->max_rounds < KXL_MIGRATE_MAX_ROUNDS ? o->max_rounds
+                                                                           : KXL_MIGRATE_MAX_ROUNDS;
+    memset(bm, 0xff, words * 8);
+    if (pages % 64)
+        bm[words - 1] = (1ull << (pages % 64)) - 1;
+    uint64_t dirty = pages;
+    uint32_t len = 0;
+    int rc;
+    for (ms->rounds = 0; ms->rounds < max;) {
+        uint64_t t0 = kxen_now_ns(), sent = dirty;
+        /* Each round leaves at once, so the stop only waits for the last pages. */
+        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0 ||
+            (rc = kxl_swriter_flush(w)) < 0)
+            return kxl_fail(ctx, rc, "sending the stream failed: %s: the domain runs here again",
+                            strerror(-rc));
+        ms->pages_per_round[ms->rounds++] = sent;
+        if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, 0, rep, cap, &len)) < 0)
+            return kxl_fail(ctx, rc, "collecting the dirty pages of domain %u failed: %s", domid,
+                            kxl_hv_reason(ctx, rc));
+        dirty = popcount(bm, words);
+        struct kxl_migrate_progress p = {.round = ms->rounds,
+                                         .sent = sent,
+                                         .dirty = dirty,
+                                         .round_ns = kxen_now_ns() - t0,
+                                         .throttle = ms->throttle};
+        p.converged = converged(o, sent, p.round_ns, dirty);
+        p.last = p.converged || ms->rounds == max;
+        if (!p.last && !o->no_throttle && ms->rounds > 1 && dirty * 2 > sent &&
+            ms->throttle < KXEN_DIRTY_MAX_THROTTLE) {
+            unsigned t = next_throttle(ms->throttle);
+            if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_THROTTLE, t, NULL, 0, NULL)) < 0)
+                return kxl_fail(ctx, rc, "kxend cannot throttle domain %u: %s", domid,
+                                kxl_hv_reason(ctx, rc));
+            ms->throttle = p.throttle = t;
+            p.raised = true;
+        }
+        if (o->progress)
+            o->progress(o->opaque, &p);
+        if (p.last) {
+            ms->converged = p.converged;
+            break;
+        }
+    }
+    return 0;
+}
+
 /* The live part: every page while the guest runs, then the dirty ones round after round;
  * returns with the guest suspended (*coop as kxl__suspend) and the stream complete. */
 static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
                      const char *config_text, const char *name, bool *coop,
-                     struct kxl_migrate_stats *ms)
+                     const struct kxl_migrate_opts *opts, struct kxl_migrate_stats *ms)
 {
     uint8_t *ram;
     uint64_t size, *present = NULL;
@@ -111,7 +184,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     }
     bool logging = false, suspended = false, renamed = false;
-    if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_START, NULL, 0, NULL)) < 0) {
+    if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_START, 0, NULL, 0, NULL)) < 0) {
         kxl_fail(ctx, rc, "kxend cannot log the dirty pages of domain %u: %s", domid,
                  kxl_hv_reason(ctx, rc));
         goto out;
@@ -123,22 +196,8 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         goto out;
     if ((rc = kxl__write_header(w, config_text, &pro)) < 0 || (rc = kxl_swriter_flush(w)) < 0)
         goto io;
-    memset(bm, 0xff, words * 8);
-    if (pages % 64)
-        bm[words - 1] = (1ull << (pages % 64)) - 1;
-    uint64_t dirty = pages;
-    for (ms->rounds = 0; ms->rounds < MAX_ROUNDS; ms->rounds++) {
-        /* Each round leaves at once, so the stop only waits for the last pages. */
-        if ((rc = send_bitmap(w, ram, ms->rounds ? NULL : present, bm, pages, &ms->save)) < 0 ||
-            (rc = kxl_swriter_flush(w)) < 0)
-            goto io;
-        ms->pages_per_round[ms->rounds] = dirty;
-        if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
-            goto hv;
-        dirty = popcount(bm, words);
-        if (dirty < STOP_PAGES)
-            break;
-    }
+    if ((rc = precopy(ctx, domid, w, ram, present, pages, rep, cap, opts, ms)) < 0)
+        goto out;
     /* Stop and copy: the last dirty pages, and the rings xenstored and xenconsoled write
      * through their own mappings, whatever the log says. */
     memcpy(pending, bm, words * 8);
@@ -152,7 +211,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
         goto out;
     suspended = true;
-    if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, rep, cap, &len)) < 0)
+    if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, 0, rep, cap, &len)) < 0)
         goto hv;
     for (uint64_t i = 0; i < words; i++) /* with the last round's pages, not sent yet */
         bm[i] |= pending[i];
@@ -162,8 +221,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     for (int i = 0; i < 2; i++)
         if (special[i] && special[i] < pages)
             bm[special[i] / 64] |= 1ull << (special[i] % 64);
-    ms->pages_per_round[ms->rounds < MAX_ROUNDS ? ms->rounds : MAX_ROUNDS - 1] +=
-        popcount(bm, words);
+    ms->final_pages = popcount(bm, words);
     if ((rc = send_bitmap(w, ram, NULL, bm, pages, &ms->save)) < 0 ||
         (rc = kxl__write_tail(w, kx, kx_len)) < 0)
         goto io;
@@ -177,7 +235,7 @@ io:
     kxl_fail(ctx, rc, "sending the stream failed: %s: the domain runs here again", strerror(-rc));
 out:
     if (logging)
-        dirty_op(ctx, domid, KXEN_DIRTY_STOP, NULL, 0, NULL);
+        dirty_op(ctx, domid, KXEN_DIRTY_STOP, 0, NULL, 0, NULL);
     if (rc < 0 && renamed)
         kxl_domain_rename(ctx, domid, name);
     if (rc < 0 && suspended)
@@ -193,6 +251,16 @@ out:
 int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
                             int send_fd, int recv_fd, struct kxl_migrate_stats *ms)
 {
+    return kxl_domain_migrate_send_opts(ctx, domid, config_text, send_fd, recv_fd, NULL, ms);
+}
+
+int kxl_domain_migrate_send_opts(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
+                                 int send_fd, int recv_fd, const struct kxl_migrate_opts *opts,
+                                 struct kxl_migrate_stats *ms)
+{
+    static const struct kxl_migrate_opts defaults;
+    if (!opts)
+        opts = &defaults;
     memset(ms, 0, sizeof(*ms));
     uint64_t t0 = kxen_now_ns();
     int rc = kxl_migrate_expect(recv_fd, kxl_migrate_banner, sizeof(kxl_migrate_banner) - 1, -1);
@@ -211,7 +279,7 @@ int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *con
         return kxl_fail(ctx, rc, "out of memory");
     }
     bool coop = false;
-    rc = send_live(ctx, domid, w, config_text ? config_text : own, di.name, &coop, ms);
+    rc = send_live(ctx, domid, w, config_text ? config_text : own, di.name, &coop, opts, ms);
     free(own);
     ms->save.stream_bytes = kxl_swriter_bytes(w);
     int crc = kxl_swriter_close(w);

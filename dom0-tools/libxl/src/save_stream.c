@@ -131,7 +131,11 @@ int kxl__write_header(struct kxl_swriter *w, const char *config_text,
 
 int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint32_t kx_len)
 {
-    struct libxc_tsc_info tsc = {.mode = 0, .khz = 1000000, .nsec = kx->system_time_ns};
+    /* Xen's TSC_MODE_DEFAULT: the guest reads the host's TSC, whose rate (calibrated by
+     * kxend) may differ on the next host; nsec is the guest's system time at the save.
+     * kxen does not count a domain's incarnations: 0. */
+    struct libxc_tsc_info tsc = {
+        .mode = LIBXC_TSC_MODE_DEFAULT, .khz = kx->tsc_khz, .nsec = kx->system_time_ns};
     int rc = rec(w, LIBXC_REC_X86_TSC_INFO, &tsc, sizeof(tsc), NULL, 0);
     struct {
         struct libxc_hvm_params_hdr h;

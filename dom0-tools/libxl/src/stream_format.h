@@ -101,6 +101,7 @@ struct libxc_page_data_hdr {
 #define LIBXC_PFN_TYPE_XTAB 0xfull   /* not present */
 #define LIBXC_MAX_BATCH 1024         /* pfns per PAGE_DATA record (Xen's MAX_BATCH_SIZE) */
 
+#define LIBXC_TSC_MODE_DEFAULT 0 /* X86_TSC_INFO mode: native TSC (Xen's TSC_MODE_DEFAULT) */
 struct libxc_tsc_info {
     uint32_t mode;
     uint32_t khz;

@@ -24,9 +24,9 @@ struct kxen_save_hdr {
     uint32_t nr_vcpus;
     uint32_t records_len;
     uint64_t store_pfn, console_pfn;
-    uint64_t system_time_ns; /* the guests' clock when the state was read */
+    uint64_t system_time_ns; /* the guest's clock when the state was read */
     uint32_t flags;          /* KXEN_SAVE_* */
-    uint32_t pad;
+    uint32_t tsc_khz;        /* the source host's TSC frequency (0 from older kxends) */
     uint64_t hvm_params[KXEN_SAVE_NR_PARAMS];
 };
 
@@ -163,15 +163,18 @@ struct kxen_ctl_restore {
 /* KXEN_CTL_DIRTY_LOG (privileged): START turns dirty logging on, COLLECT returns the pages
  * written since the last COLLECT (guest writes, kxend's writes, and pages dom0 or another
  * domain hold mapped writable) as a bitmap of nr_pages bits from first_pfn, STOP turns it
- * off. */
+ * off and lifts any throttle. THROTTLE takes throttle % (0..99) of the guest's vCPU time
+ * away, on top of any credit cap, until STOP: the migration's auto-converge. */
 #define KXEN_DIRTY_START 1
 #define KXEN_DIRTY_COLLECT 2
 #define KXEN_DIRTY_STOP 3
+#define KXEN_DIRTY_THROTTLE 4
+#define KXEN_DIRTY_MAX_THROTTLE 99
 #define KXEN_DIRTY_MAX_PAGES ((KXEN_CTL_MAX_PAYLOAD - 64u) * 8u)
 struct kxen_ctl_dirty_log {
     uint16_t domid;
-    uint16_t pad;
-    uint32_t cmd; /* KXEN_DIRTY_* */
+    uint16_t throttle; /* THROTTLE: % of the vCPUs' time taken away, 0 lifts it */
+    uint32_t cmd;      /* KXEN_DIRTY_* */
     uint64_t first_pfn;
     uint64_t nr_pages; /* COLLECT: at most KXEN_DIRTY_MAX_PAGES, multiple of 64 */
 };

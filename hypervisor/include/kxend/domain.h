@@ -172,6 +172,13 @@ struct domain {
     /* Xen's credit scheduler parameters as the host maps them (ctl_sched.c). */
     _Atomic unsigned sched_weight; /* 1..65535 (0: Xen's default 256): the threads' nice */
     _Atomic unsigned sched_cap;    /* % of one host CPU per vCPU, 0 = no cap: a duty cycle */
+    /* % of the guest's time a migration takes away (KXEN_DIRTY_THROTTLE, 0 = none): joins
+     * sched_cap's duty cycle while the dirty log is on, so a guest that dirties memory faster
+     * than it is sent slows down until the pre-copy converges. */
+    _Atomic unsigned migrate_throttle;
+    /* The guest's system time minus kxend's (time.c): 0 for a domain built here; a restored
+     * one goes on from the time it was saved at, whatever this kxend's age. */
+    _Atomic int64_t time_offset_ns;
 
     const struct accel_ops *accel;
     void *accel_priv;
@@ -233,7 +240,17 @@ bool domain_sync_before_entry(struct vcpu *v);
 /* The guest asked to stop (SCHEDOP_shutdown / remote shutdown). */
 void domain_shutdown(struct domain *d, unsigned reason);
 
-/* Current system time as guests see it in vcpu_time_info (ns since domain time base). */
+/* kxend's system time (ns since it started): the clock of every deadline it keeps, and the
+ * guests' clock in vcpu_time_info plus each domain's time_offset_ns. */
 uint64_t kxen_system_time_ns(void);
+/* The system time domain d sees (kxen_system_time_ns plus its offset). */
+uint64_t domain_time_ns(const struct domain *d);
+/* Guest time tg on kxend's clock (a guest's absolute timeout), and back. */
+uint64_t domain_time_to_host(const struct domain *d, uint64_t tg);
+/* The host TSC frequency in kHz (the calibration of the pvclock scale). */
+uint32_t kxen_tsc_khz(void);
+/* A restored domain's clock goes on from guest_now_ns (the saved time); its shared_info wall
+ * clock is set again so that it plus the system time still gives the real time. */
+void time_restore(struct domain *d, uint64_t guest_now_ns);
 
 #endif

@@ -173,6 +173,9 @@ struct kxl_migrate_stats {
     struct kxl_save_stats save; /* pages over all rounds */
     unsigned rounds;            /* pre-copy rounds before the stop-and-copy */
     uint64_t pages_per_round[KXL_MIGRATE_MAX_ROUNDS];
+    uint64_t final_pages; /* sent with the guest stopped */
+    bool converged;       /* the pre-copy met its target, else it ran out of rounds */
+    unsigned throttle;    /* the highest throttle the guest got, % of its vCPU time */
     uint64_t suspend_ns;  /* when the guest was suspended (CLOCK_MONOTONIC) */
     uint64_t downtime_ns; /* suspend to the receiver's report that its copy runs */
     /* The guest's downtime as the two kxends saw it: its last instruction here (pause or
@@ -180,12 +183,40 @@ struct kxl_migrate_stats {
     uint64_t guest_downtime_ns;
     uint64_t total_ns;
 };
+/* One pre-copy round as it ended (for progress lines). */
+struct kxl_migrate_progress {
+    unsigned round;    /* from 1 */
+    uint64_t sent;     /* pages sent in the round */
+    uint64_t dirty;    /* pages written meanwhile: the next round's */
+    uint64_t round_ns; /* how long the round took (send and collect) */
+    unsigned throttle; /* % of the guest's vCPU time taken away from now on */
+    bool raised;       /* this round raised the throttle */
+    bool last;         /* the stop-and-copy follows */
+    bool converged;    /* ... because the target was met */
+};
+/* How a migration converges (docs/migration.md). Zeroed: Xen-like rounds with throttling. */
+struct kxl_migrate_opts {
+    unsigned max_rounds; /* pre-copy rounds, at most KXL_MIGRATE_MAX_ROUNDS (0: that) */
+    /* Stop once the dirty pages would take at most this long to send at the last round's
+     * rate (0: only once fewer than 64 are dirty). */
+    unsigned downtime_ms;
+    /* Never slow the guest down: what is dirty after max_rounds is sent stopped. Otherwise
+     * each round in which the guest dirtied more than half of what was sent raises the
+     * throttle (20, 40, 60, 80, 90, 95, 99 % of its vCPU time taken away). */
+    bool no_throttle;
+    void (*progress)(void *opaque, const struct kxl_migrate_progress *p); /* may be NULL */
+    void *opaque;
+};
 /* Xen's handshake messages (banner without its NUL, the others with it). */
 extern const char kxl_migrate_banner[], kxl_migrate_ready[], kxl_migrate_go[], kxl_migrate_report[];
 /* Sends domain domid to a receiver reading send_fd and answering on recv_fd. The source is
  * destroyed once the receiver reports its copy runs; on any failure before that it runs on. */
 int kxl_domain_migrate_send(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
                             int send_fd, int recv_fd, struct kxl_migrate_stats *ms);
+/* The same with opts (NULL: the defaults). */
+int kxl_domain_migrate_send_opts(struct kxl_ctx *ctx, uint16_t domid, const char *config_text,
+                                 int send_fd, int recv_fd, const struct kxl_migrate_opts *opts,
+                                 struct kxl_migrate_stats *ms);
 /* The receiving side: banner, stream, the domain built paused as NAME--incoming, then renamed
  * and unpaused (unless paused) when the sender clears it; destroyed if the sender does not.
  * A sender silent for idle_timeout_s seconds (0: no bound) is given up: -ETIMEDOUT, nothing

@@ -10,6 +10,7 @@
 #include <kxen/sched.h>
 
 #include "core.h"
+#include "hvm_internal.h"
 #include "loader_internal.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/ctl_save.h"
@@ -91,6 +92,7 @@ static int op_restore(struct ctl_request *req, struct ctl_reply *rep)
     }
     /* The vCPUs get created with a placeholder boot state, then take the saved registers. */
     struct vcpu_boot boot = {.mode = d->accel->pv_boot ? VCPU_BOOT_LONG64 : VCPU_BOOT_PROT32};
+    hvm_restore_boot(d, &boot);
     if ((rc = linux_pvh_prepare(d, blob, len, &boot)) < 0) {
         rc = ctl_refuse(rep, rc, "cannot claim the Linux PVH ports of domain %u", d->domid);
         goto out;

@@ -65,7 +65,9 @@ static int linux_pvh_prepare(struct domain *d, const uint8_t *blob, uint32_t len
     if (len < sizeof(h))
         return 0;
     memcpy(&h, blob, sizeof(h));
-    if (!(h.flags & KXEN_SAVE_LINUX_PVH) || d->accel->pv_boot)
+    /* A PV-on-HVM domain has the flag too (its Linux resumes as a PVH one does), but its
+     * LAPIC and ports are its PC's, which HVM_BUILD's restore mode and the devices made. */
+    if (!(h.flags & KXEN_SAVE_LINUX_PVH) || d->accel->pv_boot || d->hvm)
         return 0;
     boot->lapic = true;
     /* The transport is chosen again here, before the vCPUs exist: a kernel that ran under

@@ -91,7 +91,7 @@ int kxend_save_domain(struct domain *d, void *buf, uint32_t cap)
     h->system_time_ns = kxen_system_time_ns();
     if (atomic_load(&d->state) == DOM_SHUTDOWN)
         h->flags |= KXEN_SAVE_SUSPENDED;
-    if (d->vcpus[0]->boot.lapic && !d->hvm) /* an HVM domain's LAPIC is its PC's */
+    if (d->vcpus[0]->boot.lapic)
         h->flags |= KXEN_SAVE_LINUX_PVH;
     memcpy(h->hvm_params, d->hvm_params, sizeof(h->hvm_params));
     struct kxend_save_ctx ctx = {.buf = buf, .len = sizeof(*h), .cap = cap, .hdr = h};

@@ -64,9 +64,9 @@ static void xen_pit(const struct kvm_pit_state2 *k, struct hvm_hw_pit *x)
     for (unsigned i = 0; i < 3; i++) {
         const struct kvm_pit_channel_state *c = &k->channels[i];
         x->channels[i] = (struct hvm_hw_pit_channel){
-            c->count,      c->latched_count, c->count_latched, c->status_latched, c->status,
-            c->read_state, c->write_state,   c->write_latch,   c->rw_mode,        c->mode,
-            c->bcd,        c->gate};
+            c->count,   c->latched_count, c->count_latched, c->status_latched,
+            c->status,  c->read_state,    c->write_state,   c->write_latch,
+            c->rw_mode, c->mode,          c->bcd,           c->gate};
     }
     x->speaker_data_on = 0;
 }
@@ -149,9 +149,8 @@ static int check_pit(struct kxend_save_ctx *ctx, const struct kvm_pit_state2 *p)
         const struct kvm_pit_channel_state *c = &p->channels[i];
         /* KVM leaves a channel nobody programmed in mode 0xff. */
         if (c->count > 0x10000 || (c->mode > 5 && c->mode != 0xff) || c->rw_mode > 3 ||
-            c->read_state > 4 ||
-            c->write_state > 4 || c->bcd > 1 || c->gate > 1 || c->count_latched > 3 ||
-            c->status_latched > 1)
+            c->read_state > 4 || c->write_state > 4 || c->bcd > 1 || c->gate > 1 ||
+            c->count_latched > 3 || c->status_latched > 1)
             return kxend_load_refuse(ctx,
                                      "KVM irqchip record: PIT channel %u (count %u, mode %u, "
                                      "rw_mode %u) out of the i8254's range",

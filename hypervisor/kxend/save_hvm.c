@@ -21,8 +21,7 @@
 #define DEV_REC_MAX (64u * 1024u)
 #define DEV_HDR sizeof(struct kxen_srec_device)
 
-static int save_xen_records(const struct hvm_device *dev, uint8_t *buf,
-                            struct kxend_save_ctx *ctx)
+static int save_xen_records(const struct hvm_device *dev, uint8_t *buf, struct kxend_save_ctx *ctx)
 {
     if (!dev->model->save_xen)
         return 0;
@@ -57,9 +56,9 @@ static int hvm_save(struct domain *d, struct kxend_save_ctx *ctx)
         struct kxen_srec_device hdr = {{0}};
         strncpy(hdr.model, dev->model->name, sizeof(hdr.model) - 1);
         memcpy(buf, &hdr, DEV_HDR);
-        int len = dev->model->save ? dev->model->save(dev->state, buf + DEV_HDR,
-                                                      DEV_REC_MAX - (uint32_t)DEV_HDR)
-                                   : 0;
+        int len = dev->model->save
+                      ? dev->model->save(dev->state, buf + DEV_HDR, DEV_REC_MAX - (uint32_t)DEV_HDR)
+                      : 0;
         rc = len < 0 ? len
                      : kxend_save_put(ctx, KXEN_SREC_DEVICE, (uint32_t)i, buf,
                                       (uint32_t)(DEV_HDR + (uint32_t)len));
@@ -84,13 +83,14 @@ static int device_load(struct kxend_save_ctx *ctx, size_t i, const struct hvm_de
     struct kxen_srec_device hdr;
     memcpy(&hdr, buf, DEV_HDR);
     if (!memchr(hdr.model, 0, sizeof(hdr.model)) || strcmp(hdr.model, name))
-        return kxend_load_refuse(ctx, "device record %zu is of model '%.31s', the new domain's "
-                                      "device %zu is %s",
+        return kxend_load_refuse(ctx,
+                                 "device record %zu is of model '%.31s', the new domain's "
+                                 "device %zu is %s",
                                  i, hdr.model, i, name);
     uint32_t body = (uint32_t)len - (uint32_t)DEV_HDR;
     if (!dev->model->load)
-        return body ? kxend_load_refuse(ctx, "device record %zu (%s): the model keeps no state",
-                                        i, name)
+        return body ? kxend_load_refuse(ctx, "device record %zu (%s): the model keeps no state", i,
+                                        name)
                     : 0;
     char why[160] = "";
     int rc = dev->model->load(dev->state, buf + DEV_HDR, body, why, sizeof(why));
@@ -115,8 +115,9 @@ static int hvm_load(struct domain *d, struct kxend_save_ctx *ctx)
     if (len != (int)sizeof(r))
         return kxend_load_refuse(ctx, "HVM record: length %d, expected %zu", len, sizeof(r));
     if ((r.flags & ~KXEN_SREC_HVM_XEN) || !(r.flags & KXEN_SREC_HVM_XEN) != !h->xen)
-        return kxend_load_refuse(ctx, "HVM record: flags %#x do not match the new domain's "
-                                      "(xen_platform_pci = %d)",
+        return kxend_load_refuse(ctx,
+                                 "HVM record: flags %#x do not match the new domain's "
+                                 "(xen_platform_pci = %d)",
                                  r.flags, h->xen);
     if (r.ram_end != h->ram_end)
         return kxend_load_refuse(ctx, "HVM record: ram_end %#llx, the new domain's is %#llx",

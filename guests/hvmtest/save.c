@@ -163,7 +163,9 @@ static void nic_setup(int devfn)
     for (unsigned i = 0; i < 6; i++)
         mac[i] = inb(NIC_PORT + i);
     outl(NIC_PORT + 0x30, (uint32_t)RING);
-    outl(NIC_PORT + 0x44, 0x0a);       /* own MAC and broadcast, 8 KiB ring that wraps */
+    /* Only frames to its own MAC, 8 KiB ring that wraps: broadcasts on the tap's bridge (a
+     * migration's second tap coming up) would land between the rounds' own frames. */
+    outl(NIC_PORT + 0x44, 0x02);
     outl(NIC_PORT + 0x40, 0x00060000); /* internal loopback */
     outb(NIC_PORT + 0x37, 0x0c);
     have_nic = true;

@@ -92,5 +92,11 @@ void bench_error(const char *what);
 void nic_bench(int devfn, char path);
 /* Needs the PIC: skipped (and says so) where none answers. */
 void irq_tests(int ide_devfn);
+/* The PICs remapped to vectors 0x20-0x2f with only the IRQs in unmasked (and the cascade)
+ * open, handlers counting in irq_count[]; false where no PIC answers. */
+bool irq_setup(uint16_t unmasked);
+/* Save mode (save.c): the rounds the save tests run, when hdb asks for them; false (nothing
+ * done) otherwise, else it never returns. */
+bool save_main(int ide_devfn, int nic_devfn);
 
 #endif

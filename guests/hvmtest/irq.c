@@ -57,6 +57,14 @@ static bool wait_irq(unsigned irq, uint32_t want)
     return irq_count[irq] >= want;
 }
 
+bool irq_setup(uint16_t unmasked)
+{
+    if (!pic_init(unmasked))
+        return false;
+    idt_load();
+    return true;
+}
+
 void irq_tests(int ide_devfn)
 {
     if (!pic_init(1u << 4 | 1u << 14)) {

@@ -86,7 +86,7 @@ void hvmtest_main(uint32_t zero_page)
     (void)zero_page;
     uart_tests();
     int ide = pci_find(0x8086, 0x7010);
-    if (bench_main(ide, pci_find(0x10ec, 0x8139)))
+    if (bench_main(ide, pci_find(0x10ec, 0x8139)) || save_main(ide, pci_find(0x10ec, 0x8139)))
         return;
     say("start: no Xen interface, emulated devices only");
     check(pci_read(0, 0) == 0x12378086u, "pci: i440FX host bridge at 00:00.0");

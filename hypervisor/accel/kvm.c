@@ -649,5 +649,7 @@ const struct accel_ops accel_kvm_ops = {
     .hvm_init = kvm_hvm_init,
     .irq_line = kvm_hvm_irq_line,
     .map_rom = kvm_hvm_map_rom,
+    .hvm_save = kvm_hvm_save,
+    .hvm_load = kvm_hvm_load,
 };
 ACCEL_REGISTER(accel_kvm_ops);

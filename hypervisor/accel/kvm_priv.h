@@ -120,6 +120,9 @@ int kvm_hvm_trap_kernel_entry(struct domain *d);
 bool kvm_hvm_kernel_entry(struct vcpu *v);
 int kvm_hvm_irq_line(struct domain *d, unsigned gsi, bool level);
 int kvm_hvm_map_rom(struct domain *d, uint64_t gpa, const void *host, uint64_t len);
+/* kvm_hvm_state.c: the PICs, IOAPIC and PIT in the save stream (accel.h hvm_save/load). */
+int kvm_hvm_save(struct domain *d, struct kxend_save_ctx *ctx);
+int kvm_hvm_load(struct domain *d, struct kxend_save_ctx *ctx);
 
 /* kvm_irqchip.c: the in-kernel local APIC for guests that drive one (Linux PVH). */
 int kvm_irqchip_lapic_create(struct domain *d);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -368,10 +369,84 @@ static void cmos_destroy(struct domain *d, void *state)
     cmos_free(c);
 }
 
+/* Saved state: Xen's RTC record, the NVRAM above it and the NMI mask. */
+struct cmos_save {
+    struct hvm_hw_rtc rtc;
+    uint8_t nvram[CMOS_SIZE];
+    uint8_t nmi_masked;
+    uint8_t pad[7];
+};
+/* A clock offset beyond this (about 3000 years) is no date the registers can hold, and
+ * time(NULL) + offset must not overflow. */
+#define RTC_OFFSET_MAX (100000ll * 365 * 86400)
+
+static int cmos_save(void *state, void *buf, uint32_t cap)
+{
+    struct cmos *c = state;
+    struct cmos_save s = {0};
+    if (cap < sizeof(s))
+        return -ENOSPC;
+    pthread_mutex_lock(&c->lock);
+    s.rtc = c->rtc;
+    memcpy(s.nvram, c->nvram, sizeof(s.nvram));
+    s.nmi_masked = c->nmi_masked;
+    pthread_mutex_unlock(&c->lock);
+    memcpy(buf, &s, sizeof(s));
+    return sizeof(s);
+}
+
+static int cmos_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct cmos *c = state;
+    struct cmos_save s;
+    if (len != sizeof(s)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(s));
+        return -EINVAL;
+    }
+    memcpy(&s, body, sizeof(s));
+    if (s.rtc.cmos_index >= CMOS_SIZE) {
+        snprintf(why, whylen, "cmos_index %u is beyond the %u bytes", s.rtc.cmos_index, CMOS_SIZE);
+        return -EINVAL;
+    }
+    if (s.rtc.rtc_offset > RTC_OFFSET_MAX || s.rtc.rtc_offset < -RTC_OFFSET_MAX) {
+        snprintf(why, whylen, "rtc_offset %lld s is no date", (long long)s.rtc.rtc_offset);
+        return -EINVAL;
+    }
+    if (s.nmi_masked > 1) {
+        snprintf(why, whylen, "nmi_masked is %u", s.nmi_masked);
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->rtc = s.rtc;
+    memcpy(c->nvram, s.nvram, sizeof(c->nvram));
+    c->nmi_masked = s.nmi_masked;
+    irq_update(c);
+    pthread_cond_signal(&c->cond); /* the timer follows register B's sources */
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int cmos_save_xen(void *state, unsigned nr, uint16_t *code, void *buf, uint32_t cap)
+{
+    struct cmos *c = state;
+    if (nr)
+        return -ENOENT;
+    if (cap < sizeof(c->rtc))
+        return -ENOSPC;
+    pthread_mutex_lock(&c->lock);
+    memcpy(buf, &c->rtc, sizeof(c->rtc));
+    pthread_mutex_unlock(&c->lock);
+    *code = HVM_SAVE_CODE(RTC);
+    return sizeof(c->rtc);
+}
+
 static const struct device_model cmos_model = {
     .name = "cmos",
     .order = 30,
     .create = cmos_create,
     .destroy = cmos_destroy,
+    .save = cmos_save,
+    .load = cmos_load,
+    .save_xen = cmos_save_xen,
 };
 DEVICE_MODEL_REGISTER(cmos_model);

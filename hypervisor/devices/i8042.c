@@ -11,7 +11,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xen/sched.h>
 
 #include "devices.h"
@@ -397,10 +399,78 @@ static void i8042_destroy(struct domain *d, void *state)
     i8042_free(state);
 }
 
+/* Saved state: the output FIFO with each byte's source, the controller's registers and the
+ * command waiting for its argument. */
+struct i8042_save {
+    uint8_t queue[OUT_QUEUE];
+    uint8_t queue_aux[OUT_QUEUE];
+    uint8_t head, count, cmd_byte, status_cmd, out_port, pending, kbd_arg_cmd, aux_arg_cmd;
+    uint8_t port92, cf9;
+    uint8_t pad[6];
+};
+
+static int i8042_save(void *state, void *buf, uint32_t cap)
+{
+    struct i8042 *k = state;
+    struct i8042_save s = {0};
+    if (cap < sizeof(s))
+        return -ENOSPC;
+    pthread_mutex_lock(&k->lock);
+    memcpy(s.queue, k->queue, OUT_QUEUE);
+    for (unsigned i = 0; i < OUT_QUEUE; i++)
+        s.queue_aux[i] = k->queue_aux[i];
+    s.head = (uint8_t)k->head, s.count = (uint8_t)k->count, s.cmd_byte = k->cmd_byte;
+    s.status_cmd = k->status_cmd, s.out_port = k->out_port, s.pending = (uint8_t)k->pending;
+    s.kbd_arg_cmd = k->kbd_arg_cmd, s.aux_arg_cmd = k->aux_arg_cmd;
+    s.port92 = k->port92, s.cf9 = k->cf9;
+    pthread_mutex_unlock(&k->lock);
+    memcpy(buf, &s, sizeof(s));
+    return sizeof(s);
+}
+
+static int i8042_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct i8042 *k = state;
+    struct i8042_save s;
+    if (len != sizeof(s)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(s));
+        return -EINVAL;
+    }
+    memcpy(&s, body, sizeof(s));
+    if (s.head >= OUT_QUEUE || s.count > OUT_QUEUE) {
+        snprintf(why, whylen, "output FIFO head %u count %u (it holds %u)", s.head, s.count,
+                 OUT_QUEUE);
+        return -EINVAL;
+    }
+    if (s.pending > PEND_AUX_WRITE) {
+        snprintf(why, whylen, "pending command state %u is unknown", s.pending);
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < OUT_QUEUE; i++)
+        if (s.queue_aux[i] > 1) {
+            snprintf(why, whylen, "queue_aux[%u] is %u", i, s.queue_aux[i]);
+            return -EINVAL;
+        }
+    pthread_mutex_lock(&k->lock);
+    memcpy(k->queue, s.queue, OUT_QUEUE);
+    for (unsigned i = 0; i < OUT_QUEUE; i++)
+        k->queue_aux[i] = s.queue_aux[i];
+    k->head = s.head, k->count = s.count, k->cmd_byte = s.cmd_byte;
+    k->status_cmd = s.status_cmd, k->out_port = s.out_port, k->pending = (enum pending)s.pending;
+    k->kbd_arg_cmd = s.kbd_arg_cmd, k->aux_arg_cmd = s.aux_arg_cmd;
+    k->port92 = s.port92, k->cf9 = s.cf9;
+    k->irq1 = k->irq12 = false;
+    irq_update(k);
+    pthread_mutex_unlock(&k->lock);
+    return 0;
+}
+
 static const struct device_model i8042_model = {
     .name = "i8042",
     .order = 30,
     .create = i8042_create,
     .destroy = i8042_destroy,
+    .save = i8042_save,
+    .load = i8042_load,
 };
 DEVICE_MODEL_REGISTER(i8042_model);

@@ -489,10 +489,169 @@ static void ide_destroy(struct domain *d, void *state)
     ide_free(ide);
 }
 
+/* ---- Save and restore ---------------------------------------------------------------------
+ * A DMA command runs whole within the guest's write of the start bit, so a saved channel is
+ * never in the middle of one: it waits for its start bit (XFER_DMA) or has finished. A PIO
+ * command is saved with its block buffer and position. */
+struct ide_chan_save {
+    uint8_t buf[IDE_MAX_MULT * IDE_SECTOR];
+    uint64_t lba, left;
+    uint32_t buf_pos, buf_len, block, bm_prd;
+    uint32_t mult[2];
+    uint8_t present[2]; /* the drive is attached (0: never, or unplugged) */
+    uint8_t sel, xfer, xfer_write, intrq;
+    uint8_t feature[2], nsect[2], lbal[2], lbam[2], lbah[2]; /* cur, prev */
+    uint8_t device, status, error, ctl, bm_cmd, bm_status;
+    uint8_t pad[2];
+};
+struct ide_save {
+    uint8_t config[256];
+    struct ide_chan_save ch[2];
+};
+
+static void reg_out(uint8_t out[2], const struct ide_reg *r)
+{
+    out[0] = r->cur, out[1] = r->prev;
+}
+
+static void reg_in(struct ide_reg *r, const uint8_t in[2])
+{
+    r->cur = in[0], r->prev = in[1];
+}
+
+static void chan_save(struct ide_channel *ch, struct ide_chan_save *s)
+{
+    pthread_mutex_lock(&ch->lock);
+    memcpy(s->buf, ch->buf, sizeof(s->buf));
+    s->lba = ch->lba, s->left = ch->left;
+    s->buf_pos = ch->buf_pos, s->buf_len = ch->buf_len, s->block = ch->block;
+    s->bm_prd = ch->bm_prd;
+    for (unsigned u = 0; u < 2; u++) {
+        s->mult[u] = ch->drive[u].mult;
+        s->present[u] = ch->drive[u].fd >= 0;
+    }
+    s->sel = (uint8_t)ch->sel, s->xfer = (uint8_t)ch->xfer, s->xfer_write = ch->xfer_write;
+    s->intrq = ch->intrq;
+    reg_out(s->feature, &ch->feature), reg_out(s->nsect, &ch->nsect);
+    reg_out(s->lbal, &ch->lbal), reg_out(s->lbam, &ch->lbam), reg_out(s->lbah, &ch->lbah);
+    s->device = ch->device, s->status = ch->status, s->error = ch->error, s->ctl = ch->ctl;
+    s->bm_cmd = ch->bm_cmd, s->bm_status = ch->bm_status;
+    pthread_mutex_unlock(&ch->lock);
+}
+
+static int ide_save(void *state, void *buf, uint32_t cap)
+{
+    struct ide *ide = state;
+    struct ide_save *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    if (cap < sizeof(*s)) {
+        free(s);
+        return -ENOSPC;
+    }
+    pci_function_save(&ide->fn, s->config);
+    for (unsigned c = 0; c < 2; c++)
+        chan_save(&ide->ch[c], &s->ch[c]);
+    memcpy(buf, s, sizeof(*s));
+    free(s);
+    return sizeof(*s);
+}
+
+#define CHAN_REFUSE(...)                                                                           \
+    do {                                                                                           \
+        int n_ = snprintf(why, whylen, "channel %u: ", c);                                         \
+        snprintf(why + n_, whylen > (size_t)n_ ? whylen - (size_t)n_ : 0, __VA_ARGS__);            \
+        return -EINVAL;                                                                            \
+    } while (0)
+
+/* Everything a later command would trust: the drives, the transfer's position and range. */
+static int chan_check(const struct ide_channel *ch, const struct ide_chan_save *s, unsigned c,
+                      char *why, size_t whylen)
+{
+    for (unsigned u = 0; u < 2; u++) {
+        if (s->present[u] > 1 || (s->present[u] && ch->drive[u].fd < 0))
+            CHAN_REFUSE("drive %u is in the image but not in the new domain's disks", u);
+        if (s->mult[u] > IDE_MAX_MULT)
+            CHAN_REFUSE("drive %u: multiple block size %u > %u", u, s->mult[u], IDE_MAX_MULT);
+    }
+    if (s->sel > 1 || s->xfer > XFER_DMA || s->xfer_write > 1 || s->intrq > 1)
+        CHAN_REFUSE("sel %u, xfer %u, xfer_write %u or intrq %u out of range", s->sel, s->xfer,
+                    s->xfer_write, s->intrq);
+    if (s->block > IDE_MAX_MULT)
+        CHAN_REFUSE("PIO block of %u sectors > %u", s->block, IDE_MAX_MULT);
+    if (s->buf_len > sizeof(s->buf) || s->buf_len % IDE_SECTOR || s->buf_pos > s->buf_len)
+        CHAN_REFUSE("PIO buffer position %u of %u bytes", s->buf_pos, s->buf_len);
+    if (s->xfer == XFER_NONE)
+        return 0;
+    const struct ide_drive *dr = &ch->drive[s->sel];
+    if (!s->present[s->sel])
+        CHAN_REFUSE("a transfer on drive %u, which is absent", s->sel);
+    /* Buggy or corrupt image: sectors beyond the disk would be read or written. */
+    if (s->lba > dr->sectors || s->left > dr->sectors - s->lba)
+        CHAN_REFUSE("transfer of %llu sectors at LBA %llu, the disk has %llu",
+                    (unsigned long long)s->left, (unsigned long long)s->lba,
+                    (unsigned long long)dr->sectors);
+    if (s->xfer != XFER_DMA && s->left && !s->block)
+        CHAN_REFUSE("a PIO transfer with a block of 0 sectors");
+    if (s->xfer == XFER_PIO_OUT && s->buf_len / IDE_SECTOR > s->left)
+        CHAN_REFUSE("a PIO write block of %u sectors with %llu left", s->buf_len / IDE_SECTOR,
+                    (unsigned long long)s->left);
+    return 0;
+}
+#undef CHAN_REFUSE
+
+static void chan_load(struct ide_channel *ch, const struct ide_chan_save *s)
+{
+    pthread_mutex_lock(&ch->lock);
+    memcpy(ch->buf, s->buf, sizeof(ch->buf));
+    ch->lba = s->lba, ch->left = s->left;
+    ch->buf_pos = s->buf_pos, ch->buf_len = s->buf_len, ch->block = s->block;
+    ch->bm_prd = s->bm_prd;
+    for (unsigned u = 0; u < 2; u++) {
+        ch->drive[u].mult = s->mult[u];
+        if (!s->present[u])
+            drive_detach(&ch->drive[u]); /* unplugged on the source */
+    }
+    ch->sel = s->sel, ch->xfer = (enum ide_xfer)s->xfer, ch->xfer_write = s->xfer_write;
+    ch->intrq = s->intrq;
+    reg_in(&ch->feature, s->feature), reg_in(&ch->nsect, s->nsect);
+    reg_in(&ch->lbal, s->lbal), reg_in(&ch->lbam, s->lbam), reg_in(&ch->lbah, s->lbah);
+    ch->device = s->device, ch->status = s->status, ch->error = s->error, ch->ctl = s->ctl;
+    ch->bm_cmd = s->bm_cmd, ch->bm_status = s->bm_status;
+    ch->line_up = false;
+    ide_irq_update(ch);
+    pthread_mutex_unlock(&ch->lock);
+}
+
+static int ide_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct ide *ide = state;
+    if (len != sizeof(struct ide_save)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(struct ide_save));
+        return -EINVAL;
+    }
+    struct ide_save *s = malloc(sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    memcpy(s, body, sizeof(*s));
+    int rc = pci_function_check(&ide->fn, s->config, why, whylen);
+    for (unsigned c = 0; c < 2 && rc == 0; c++)
+        rc = chan_check(&ide->ch[c], &s->ch[c], c, why, whylen);
+    if (rc == 0) {
+        for (unsigned c = 0; c < 2; c++)
+            chan_load(&ide->ch[c], &s->ch[c]);
+        pci_function_load(&ide->fn, s->config);
+    }
+    free(s);
+    return rc;
+}
+
 static const struct device_model ide_model = {
     .name = "piix3-ide",
     .order = 40,
     .create = ide_create,
     .destroy = ide_destroy,
+    .save = ide_save,
+    .load = ide_load,
 };
 DEVICE_MODEL_REGISTER(ide_model);

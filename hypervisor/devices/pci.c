@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xen/xen.h>
@@ -72,6 +73,12 @@ void pci_config_init(struct pci_function *f, uint16_t vendor, uint16_t device, u
     f->config[PCI_CFG_CLASS_PROG + 1] = (class_prog >> 8) & 0xff;
     f->config[PCI_CFG_CLASS_PROG + 2] = (class_prog >> 16) & 0xff;
     f->config[PCI_CFG_INT_PIN] = int_pin;
+}
+
+static uint32_t cfg_get_bytes(const uint8_t *config, unsigned off)
+{
+    return (uint32_t)config[off] | (uint32_t)config[off + 1] << 8 |
+           (uint32_t)config[off + 2] << 16 | (uint32_t)config[off + 3] << 24;
 }
 
 static uint32_t cfg_get(const struct pci_function *f, unsigned off, unsigned size)
@@ -375,6 +382,133 @@ void pci_bus_unplug(struct pci_bus *bus, unsigned mask)
         hit[i]->unplug(hit[i], mask);
 }
 
+/* ---- Save and restore ---------------------------------------------------------------------*/
+
+void pci_function_save(struct pci_function *f, uint8_t config[256])
+{
+    struct pci_bus *bus = f->bus;
+    if (bus)
+        pthread_mutex_lock(&bus->lock);
+    memcpy(config, f->config, 256);
+    if (bus)
+        pthread_mutex_unlock(&bus->lock);
+}
+
+static bool is_bar_byte(unsigned off)
+{
+    return off >= PCI_CFG_BAR0 && off < PCI_CFG_BAR0 + 4 * PCI_NR_BARS;
+}
+
+int pci_function_check(const struct pci_function *f, const uint8_t config[256], char *why,
+                       size_t whylen)
+{
+    for (unsigned o = 0; o < 256; o++) {
+        uint8_t ro = (uint8_t) ~(std_wmask(o) | f->wmask[o]);
+        /* The status register's INTx bit follows the model's line, which its load sets. */
+        if (is_bar_byte(o) || o == PCI_CFG_STATUS)
+            continue;
+        if ((config[o] ^ f->config[o]) & ro) {
+            snprintf(why, whylen, "PCI config byte %#x is %#x, read-only bits of %#x", o, config[o],
+                     f->config[o]);
+            return -EINVAL;
+        }
+    }
+    for (unsigned i = 0; i < PCI_NR_BARS; i++) {
+        const struct pci_bar *bar = &f->bars[i];
+        uint32_t v = cfg_get_bytes(config, PCI_CFG_BAR0 + 4 * i);
+        uint32_t low = bar->io ? 1u : (bar->prefetch ? 8u : 0u);
+        /* Buggy or corrupt image: a BAR no guest write could have produced. */
+        if ((!bar->size && v) || (bar->size && (v & (bar->size - 1)) != low)) {
+            snprintf(why, whylen, "PCI BAR%u is %#x, not a value a %u-byte %s BAR takes", i, v,
+                     bar->size, bar->io ? "I/O" : "memory");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void pci_function_load(struct pci_function *f, const uint8_t config[256])
+{
+    struct pci_bus *bus = f->bus;
+    if (!bus)
+        return;
+    pthread_mutex_lock(&bus->lock);
+    for (unsigned o = 0; o < 256; o++) {
+        uint8_t m = std_wmask(o) | f->wmask[o];
+        if (!is_bar_byte(o))
+            f->config[o] = (f->config[o] & ~m) | (config[o] & m);
+    }
+    for (unsigned i = 0; i < PCI_NR_BARS; i++)
+        bar_write(f, i, cfg_get_bytes(config, PCI_CFG_BAR0 + 4 * i));
+    pthread_mutex_lock(&bus->irq_lock);
+    intx_update(f, intx_effective(f));
+    pthread_mutex_unlock(&bus->irq_lock);
+    if (f->config_written)
+        f->config_written(f, 0, 256);
+    pthread_mutex_unlock(&bus->lock);
+}
+
+/* The host bridge's instance: the address register and the i440FX's config space. The
+ * routes and INTx wires are the PIIX3's and each function's, loaded with them. */
+struct host_save {
+    uint32_t cfg_addr, pad;
+    uint8_t config[256];
+};
+
+static int host_save(void *state, void *buf, uint32_t cap)
+{
+    struct pci_bus *bus = state;
+    struct host_save h = {0};
+    if (cap < sizeof(h))
+        return -ENOSPC;
+    pthread_mutex_lock(&bus->lock);
+    h.cfg_addr = bus->cfg_addr;
+    pthread_mutex_unlock(&bus->lock);
+    pci_function_save(&bus->host, h.config);
+    memcpy(buf, &h, sizeof(h));
+    return sizeof(h);
+}
+
+static int host_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct pci_bus *bus = state;
+    struct host_save h;
+    if (len != sizeof(h)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(h));
+        return -EINVAL;
+    }
+    memcpy(&h, body, sizeof(h));
+    if (h.cfg_addr & ~0x80fffffcu) {
+        snprintf(why, whylen, "cfg_addr %#x has bits the address register does not keep",
+                 h.cfg_addr);
+        return -EINVAL;
+    }
+    int rc = pci_function_check(&bus->host, h.config, why, whylen);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&bus->lock);
+    bus->cfg_addr = h.cfg_addr;
+    pthread_mutex_unlock(&bus->lock);
+    pci_function_load(&bus->host, h.config);
+    return 0;
+}
+
+/* Xen's PCI_IRQ and PCI_LINK records, as this bus keeps them. */
+static int host_save_xen(void *state, unsigned nr, uint16_t *code, void *buf, uint32_t cap)
+{
+    struct pci_bus *bus = state;
+    size_t len = nr == 0 ? sizeof(bus->irqs) : sizeof(bus->link);
+    if (nr > 1)
+        return -ENOENT;
+    if (cap < len)
+        return -ENOSPC;
+    pthread_mutex_lock(&bus->irq_lock);
+    memcpy(buf, nr == 0 ? (const void *)&bus->irqs : (const void *)&bus->link, len);
+    pthread_mutex_unlock(&bus->irq_lock);
+    *code = nr == 0 ? HVM_SAVE_CODE(PCI_IRQ) : HVM_SAVE_CODE(PCI_LINK);
+    return (int)len;
+}
+
 /* ---- The "pci-host" model: the bus and the i440FX at 00:00.0 ------------------------------*/
 
 static void bus_free(struct pci_bus *bus)
@@ -453,5 +587,8 @@ static const struct device_model pci_host_model = {
     .order = 10,
     .create = host_create,
     .destroy = host_destroy,
+    .save = host_save,
+    .load = host_load,
+    .save_xen = host_save_xen,
 };
 DEVICE_MODEL_REGISTER(pci_host_model);

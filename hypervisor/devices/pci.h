@@ -86,6 +86,17 @@ void pci_set_intx(struct pci_function *f, bool level);
 /* The PIIX3's PIRQ route registers (value as in config 0x60-0x63: bit 7 = off, else IRQ). */
 void pci_bus_set_link_route(struct pci_bus *bus, unsigned link, uint8_t route);
 
+/* Save/restore of a function's configuration space, for its model's save/load hooks.
+ * pci_function_save copies it out. pci_function_check tests a saved copy (from a file)
+ * against f: the bytes the guest cannot write must be f's own, and each BAR's low bits must
+ * be what its size and kind give; 0, or -EINVAL with why naming the byte. pci_function_load
+ * applies a checked copy: the writable bytes, the BARs (their regions follow, as after a
+ * guest's write) and the model's config_written hook over the whole space. */
+void pci_function_save(struct pci_function *f, uint8_t config[256]);
+int pci_function_check(const struct pci_function *f, const uint8_t config[256], char *why,
+                       size_t whylen);
+void pci_function_load(struct pci_function *f, const uint8_t config[256]);
+
 /* Passes an unplug mask to every function on the bus that has an unplug hook. */
 void pci_bus_unplug(struct pci_bus *bus, unsigned mask);
 

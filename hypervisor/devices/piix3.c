@@ -7,7 +7,9 @@
  * kernel answers 0x4D0/0x4D1 itself and this copy is not reached. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "devices.h"
 #include "kxend/device.h"
@@ -104,10 +106,56 @@ static void piix3_destroy(struct domain *d, void *state)
     free(p);
 }
 
+/* Saved state: the config space (the PIRQ routes with it) and the ELCR copy. */
+struct piix3_save {
+    uint8_t config[256];
+    uint8_t elcr[2];
+    uint8_t pad[6];
+};
+
+static int piix3_save(void *state, void *buf, uint32_t cap)
+{
+    struct piix3 *p = state;
+    struct piix3_save s = {0};
+    if (cap < sizeof(s))
+        return -ENOSPC;
+    pci_function_save(&p->fn, s.config);
+    pthread_mutex_lock(&p->lock);
+    memcpy(s.elcr, p->elcr, 2);
+    pthread_mutex_unlock(&p->lock);
+    memcpy(buf, &s, sizeof(s));
+    return sizeof(s);
+}
+
+static int piix3_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct piix3 *p = state;
+    struct piix3_save s;
+    if (len != sizeof(s)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(s));
+        return -EINVAL;
+    }
+    memcpy(&s, body, sizeof(s));
+    if ((s.elcr[0] & ~ELCR_MASK0) || (s.elcr[1] & ~ELCR_MASK1)) {
+        snprintf(why, whylen, "ELCR %#x/%#x marks always-edge IRQs level", s.elcr[0], s.elcr[1]);
+        return -EINVAL;
+    }
+    int rc = pci_function_check(&p->fn, s.config, why, whylen);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&p->lock);
+    memcpy(p->elcr, s.elcr, 2);
+    pthread_mutex_unlock(&p->lock);
+    pci_function_load(&p->fn, s.config); /* config_written applies the routes */
+    return 0;
+}
+
 static const struct device_model piix3_model = {
     .name = "piix3",
     .order = 20,
     .create = piix3_create,
     .destroy = piix3_destroy,
+    .save = piix3_save,
+    .load = piix3_load,
 };
 DEVICE_MODEL_REGISTER(piix3_model);

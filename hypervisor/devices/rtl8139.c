@@ -549,10 +549,94 @@ static void nic_destroy(struct domain *d, void *state)
     nic_free(n); /* the tap stays the machine's */
 }
 
+/* ---- Save and restore ---------------------------------------------------------------------
+ * The register file holds the rings' positions (CAPR, CBR) and the transmit slots; the
+ * received frames themselves are in guest RAM and travel with it. A transmit runs whole
+ * within the guest's register write, so none is in flight at a save. */
+struct nic_save {
+    uint8_t config[256];
+    uint8_t regs[256];
+    uint32_t ee_bits, ee_count;
+    uint16_t ee_word;
+    uint8_t ee, ee_addr, ee_do, ee_cs, ee_sk, unplugged;
+};
+
+static int nic_save(void *state, void *buf, uint32_t cap)
+{
+    struct rtl8139 *n = state;
+    struct nic_save s = {0};
+    if (cap < sizeof(s))
+        return -ENOSPC;
+    pci_function_save(&n->fn, s.config);
+    pthread_mutex_lock(&n->lock);
+    memcpy(s.regs, n->regs, sizeof(s.regs));
+    s.ee_bits = n->ee_bits, s.ee_count = n->ee_count, s.ee_word = n->ee_word;
+    s.ee = (uint8_t)n->ee, s.ee_addr = n->ee_addr, s.ee_do = n->ee_do, s.ee_cs = n->ee_cs;
+    s.ee_sk = n->ee_sk, s.unplugged = n->unplugged;
+    pthread_mutex_unlock(&n->lock);
+    memcpy(buf, &s, sizeof(s));
+    return sizeof(s);
+}
+
+#define NIC_REFUSE(...)                                                                            \
+    do {                                                                                           \
+        snprintf(why, whylen, __VA_ARGS__);                                                        \
+        return -EINVAL;                                                                            \
+    } while (0)
+
+static int nic_check(const struct rtl8139 *n, const struct nic_save *s, char *why, size_t whylen)
+{
+    if (s->ee > EE_READ || s->ee_addr >= EEPROM_WORDS || s->ee_count > 16 ||
+        s->ee_bits >= 1u << 9 || s->ee_do > 1 || s->ee_cs > 1 || s->ee_sk > 1)
+        NIC_REFUSE("EEPROM state %u, address %u, bit %u of %#x out of range", s->ee, s->ee_addr,
+                   s->ee_count, s->ee_bits);
+    if (s->unplugged > 1)
+        NIC_REFUSE("unplugged is %u", s->unplugged);
+    /* Buggy or corrupt image: the card's write offset (which only the card moves) must lie
+     * in its ring. CAPR is the driver's and is taken modulo the ring's size. */
+    struct rtl8139 tmp;
+    memcpy(tmp.regs, s->regs, sizeof(tmp.regs));
+    unsigned size = ring_size(&tmp), cbr = get(&tmp, R_CBR, 2);
+    if (cbr >= size)
+        NIC_REFUSE("receive ring write offset CBR %u beyond its %u bytes", cbr, size);
+    return s->unplugged ? 0 : pci_function_check(&n->fn, s->config, why, whylen);
+}
+#undef NIC_REFUSE
+
+static int nic_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct rtl8139 *n = state;
+    struct nic_save s;
+    if (len != sizeof(s)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(s));
+        return -EINVAL;
+    }
+    memcpy(&s, body, sizeof(s));
+    int rc = nic_check(n, &s, why, whylen);
+    if (rc < 0)
+        return rc;
+    if (s.unplugged) { /* gone from the bus on the source: gone here too */
+        nic_unplug(&n->fn, UNPLUG_NICS);
+    } else {
+        pci_function_load(&n->fn, s.config);
+    }
+    pthread_mutex_lock(&n->lock);
+    memcpy(n->regs, s.regs, sizeof(n->regs));
+    n->ee_bits = s.ee_bits, n->ee_count = s.ee_count, n->ee_word = s.ee_word;
+    n->ee = (enum eeprom_state)s.ee, n->ee_addr = s.ee_addr, n->ee_do = s.ee_do;
+    n->ee_cs = s.ee_cs, n->ee_sk = s.ee_sk;
+    if (!n->unplugged)
+        irq_update(n);
+    pthread_mutex_unlock(&n->lock);
+    return 0;
+}
+
 static const struct device_model rtl8139_model = {
     .name = "rtl8139",
     .order = 50,
     .create = nic_create,
     .destroy = nic_destroy,
+    .save = nic_save,
+    .load = nic_load,
 };
 DEVICE_MODEL_REGISTER(rtl8139_model);

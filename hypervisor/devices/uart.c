@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -398,10 +399,71 @@ static void uart_destroy(struct domain *d, void *state)
     uart_free(u);
 }
 
+/* Saved state: the registers and the receive FIFO (bytes the console sent and the guest has
+ * not read yet travel with it). */
+struct uart_save {
+    uint8_t ier, lcr, mcr, lsr, msr, scr, fcr, thr_pending;
+    uint16_t divisor;
+    uint8_t rx_head, rx_count;
+    uint8_t pad[4];
+    uint8_t rx[UART_FIFO];
+};
+
+static int uart_save(void *state, void *buf, uint32_t cap)
+{
+    struct uart *u = state;
+    struct uart_save s = {0};
+    if (cap < sizeof(s))
+        return -ENOSPC;
+    pthread_mutex_lock(&u->lock);
+    const struct uart_regs *r = &u->r;
+    s.ier = r->ier, s.lcr = r->lcr, s.mcr = r->mcr, s.lsr = r->lsr, s.msr = r->msr;
+    s.scr = r->scr, s.fcr = r->fcr, s.thr_pending = r->thr_pending, s.divisor = r->divisor;
+    s.rx_head = r->rx_head, s.rx_count = r->rx_count;
+    memcpy(s.rx, r->rx, UART_FIFO);
+    pthread_mutex_unlock(&u->lock);
+    memcpy(buf, &s, sizeof(s));
+    return sizeof(s);
+}
+
+static int uart_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct uart *u = state;
+    struct uart_save s;
+    if (len != sizeof(s)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(s));
+        return -EINVAL;
+    }
+    memcpy(&s, body, sizeof(s));
+    unsigned cap = s.fcr & FCR_ENABLE ? UART_FIFO : 1;
+    if (s.rx_head >= UART_FIFO || s.rx_count > cap) {
+        snprintf(why, whylen, "receive FIFO head %u count %u (the FIFO holds %u)", s.rx_head,
+                 s.rx_count, cap);
+        return -EINVAL;
+    }
+    if (s.thr_pending > 1) {
+        snprintf(why, whylen, "thr_pending is %u", s.thr_pending);
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&u->lock);
+    struct uart_regs *r = &u->r;
+    r->ier = s.ier, r->lcr = s.lcr, r->mcr = s.mcr, r->lsr = s.lsr, r->msr = s.msr;
+    r->scr = s.scr, r->fcr = s.fcr, r->thr_pending = s.thr_pending, r->divisor = s.divisor;
+    r->rx_head = s.rx_head, r->rx_count = s.rx_count;
+    memcpy(r->rx, s.rx, UART_FIFO);
+    u->irq_high = false;
+    irq_update(u);
+    pthread_cond_signal(&u->rx_room);
+    pthread_mutex_unlock(&u->lock);
+    return 0;
+}
+
 static const struct device_model uart_model = {
     .name = "uart",
     .order = 30,
     .create = uart_create,
     .destroy = uart_destroy,
+    .save = uart_save,
+    .load = uart_load,
 };
 DEVICE_MODEL_REGISTER(uart_model);

@@ -10,7 +10,9 @@
  * there, which then answers instead of this region. Xen has no save record for it. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "devices.h"
 #include "kxen/log.h"
@@ -176,10 +178,60 @@ static void platform_destroy(struct domain *d, void *state)
     free(p);
 }
 
+/* Saved state: the config space and the platform registers. The unplug mask is the record of
+ * what the guest asked for; the IDE and NIC models carry their own unplugged state. The
+ * callback (HVM_PARAM_CALLBACK_IRQ) is a domain parameter and travels with the others. */
+struct platform_save {
+    uint8_t config[256];
+    uint32_t build, unplugged;
+    uint16_t product;
+    uint8_t flags;
+    uint8_t pad[5];
+};
+
+static int platform_save(void *state, void *buf, uint32_t cap)
+{
+    struct xen_platform *p = state;
+    struct platform_save s = {0};
+    if (cap < sizeof(s))
+        return -ENOSPC;
+    pci_function_save(&p->fn, s.config);
+    pthread_mutex_lock(&p->lock);
+    s.build = p->build, s.unplugged = p->unplugged, s.product = p->product, s.flags = p->flags;
+    pthread_mutex_unlock(&p->lock);
+    memcpy(buf, &s, sizeof(s));
+    return sizeof(s);
+}
+
+static int platform_load(void *state, const void *body, uint32_t len, char *why, size_t whylen)
+{
+    struct xen_platform *p = state;
+    struct platform_save s;
+    if (len != sizeof(s)) {
+        snprintf(why, whylen, "length %u, expected %zu", len, sizeof(s));
+        return -EINVAL;
+    }
+    memcpy(&s, body, sizeof(s));
+    if (s.flags > 1 || s.unplugged > 0xffff) {
+        snprintf(why, whylen, "flags %#x or unplug mask %#x out of range", s.flags, s.unplugged);
+        return -EINVAL;
+    }
+    int rc = pci_function_check(&p->fn, s.config, why, whylen);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&p->lock);
+    p->build = s.build, p->unplugged = s.unplugged, p->product = s.product, p->flags = s.flags;
+    pthread_mutex_unlock(&p->lock);
+    pci_function_load(&p->fn, s.config);
+    return 0;
+}
+
 static const struct device_model platform_model = {
     .name = "xen-platform",
     .order = 50,
     .create = platform_create,
     .destroy = platform_destroy,
+    .save = platform_save,
+    .load = platform_load,
 };
 DEVICE_MODEL_REGISTER(platform_model);

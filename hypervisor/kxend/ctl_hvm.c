@@ -54,6 +54,8 @@ static int build(struct domain *d, const struct kxen_ctl_hvm_build *a, const int
 {
     int rc;
     bool xen = a->flags & KXEN_HVM_BUILD_XEN;
+    if (a->boot == KXEN_HVM_BOOT_RESTORE) /* the saved registers say which CPU modes */
+        return hvm_prepare(d, false, xen, a->store_evtchn, a->console_evtchn, msg, msglen);
     if (a->boot == KXEN_HVM_BOOT_FIRMWARE) {
         if ((rc = hvm_prepare(d, true, xen, a->store_evtchn, a->console_evtchn, msg, msglen)) < 0)
             return rc;
@@ -81,15 +83,16 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
     int rc;
 
     memcpy(&a, req->payload, sizeof(a));
-    unsigned max_fds = a.boot == KXEN_HVM_BOOT_KERNEL ? 2 : 1;
-    if (a.boot > KXEN_HVM_BOOT_KERNEL || (a.flags & ~KXEN_HVM_BUILD_XEN) || req->nfds < 1 ||
+    bool restore = a.boot == KXEN_HVM_BOOT_RESTORE;
+    unsigned min_fds = restore ? 0 : 1, max_fds = a.boot == KXEN_HVM_BOOT_KERNEL ? 2 : min_fds;
+    if (a.boot > KXEN_HVM_BOOT_RESTORE || (a.flags & ~KXEN_HVM_BUILD_XEN) || req->nfds < min_fds ||
         req->nfds > max_fds || !memchr(a.cmdline, 0, sizeof(a.cmdline)))
         return -EINVAL;
     struct domain *d = building_domain(a.domid, &rc);
     if (!d)
         return rc;
     rc = build(d, &a, req->fds, req->nfds, msg, sizeof(msg));
-    if (rc == 0 && (rc = domain_start_ex(d, true)) < 0)
+    if (rc == 0 && !restore && (rc = domain_start_ex(d, true)) < 0)
         snprintf(msg, sizeof(msg), "cannot create the vCPUs (%s)", strerror(-rc));
     if (rc < 0) {
         console_hv_printf("(XEN) d%u: HVM build refused: %s\n", d->domid, msg);
@@ -101,10 +104,10 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
     r->ram_end = d->hvm->ram_end;
     r->store_pfn = d->store_pfn;
     r->console_pfn = d->console_pfn;
-    r->entry = d->vcpus[0]->boot.entry;
+    r->entry = restore ? 0 : d->vcpus[0]->boot.entry;
     rep->len = sizeof(*r);
-    log_info("domain %u: HVM %s, %llu MiB usable", d->domid,
-             a.boot == KXEN_HVM_BOOT_FIRMWARE ? "firmware boot" : "kernel boot",
+    static const char *const kinds[] = {"firmware boot", "kernel boot", "machine to restore"};
+    log_info("domain %u: HVM %s, %llu MiB usable", d->domid, kinds[a.boot],
              (unsigned long long)(r->ram_end >> 20));
     domain_put(d);
     return 0;

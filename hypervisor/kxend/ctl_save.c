@@ -10,6 +10,7 @@
 #include <kxen/sched.h>
 
 #include "core.h"
+#include "hvm_internal.h"
 #include "loader_internal.h"
 #include "kxen/ctl_domain.h"
 #include "kxen/ctl_save.h"
@@ -64,7 +65,9 @@ static int linux_pvh_prepare(struct domain *d, const uint8_t *blob, uint32_t len
     if (len < sizeof(h))
         return 0;
     memcpy(&h, blob, sizeof(h));
-    if (!(h.flags & KXEN_SAVE_LINUX_PVH) || d->accel->pv_boot)
+    /* A PV-on-HVM domain has the flag too (its Linux resumes as a PVH one does), but its
+     * LAPIC and ports are its PC's, which HVM_BUILD's restore mode and the devices made. */
+    if (!(h.flags & KXEN_SAVE_LINUX_PVH) || d->accel->pv_boot || d->hvm)
         return 0;
     boot->lapic = true;
     /* The transport is chosen again here, before the vCPUs exist: a kernel that ran under
@@ -91,6 +94,7 @@ static int op_restore(struct ctl_request *req, struct ctl_reply *rep)
     }
     /* The vCPUs get created with a placeholder boot state, then take the saved registers. */
     struct vcpu_boot boot = {.mode = d->accel->pv_boot ? VCPU_BOOT_LONG64 : VCPU_BOOT_PROT32};
+    hvm_restore_boot(d, &boot);
     if ((rc = linux_pvh_prepare(d, blob, len, &boot)) < 0) {
         rc = ctl_refuse(rep, rc, "cannot claim the Linux PVH ports of domain %u", d->domid);
         goto out;

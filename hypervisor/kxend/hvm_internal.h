@@ -70,6 +70,10 @@ int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_f
  * brought up through VCPUOP_up). */
 void hvm_aps_wait_for_sipi(struct domain *d);
 
+/* The placeholder boot of a restored domain's vCPUs (save_hvm.c): what an HVM domain's
+ * vCPUs need besides the saved registers. No-op for other domains. */
+void hvm_restore_boot(struct domain *d, struct vcpu_boot *boot);
+
 /* Releases d->hvm (debug ports, ROM); the devices must be gone. NULL-safe. */
 void hvm_domain_free(struct domain *d);
 

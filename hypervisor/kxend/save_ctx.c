@@ -4,6 +4,7 @@
  * sizes, every record's framing) before any load hook runs, so a refused blob changes
  * nothing in the domain. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,26 @@ struct kxend_save_ctx {
     uint8_t *buf;
     uint32_t len, cap;
     const struct kxen_save_hdr *hdr;
+    char *reason; /* load only: a hook's refusal */
+    size_t reason_len;
 };
+
+int kxend_load_refuse(struct kxend_save_ctx *ctx, const char *fmt, ...)
+{
+    if (ctx->reason && ctx->reason_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->reason, ctx->reason_len, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+char *kxend_load_reason(struct kxend_save_ctx *ctx, size_t *len)
+{
+    *len = ctx->reason_len;
+    return ctx->reason;
+}
 
 int kxend_save_put(struct kxend_save_ctx *ctx, uint32_t type, uint32_t instance, const void *body,
                    uint32_t len)
@@ -135,7 +155,7 @@ static int blob_check(const struct domain *d, const uint8_t *blob, uint32_t len,
             REFUSE(-EINVAL, "kxen record at offset %u is truncated", off);
         memcpy(&r, blob + off, sizeof(r));
         if ((r.type < KXEN_SREC_DOMAIN || r.type > KXEN_SREC_KVM_VCPU) &&
-            r.type != KXEN_SREC_BALLOON)
+            (r.type < KXEN_SREC_BALLOON || r.type > KXEN_SREC_XEN_HVM))
             REFUSE(-EINVAL, "kxen record type %u at offset %u is unknown", r.type, off);
         if (r.len > len - off - sizeof(r) || PAD8(r.len) > len - off - sizeof(r))
             REFUSE(-EINVAL, "kxen record type %u at offset %u overruns the state", r.type, off);
@@ -151,8 +171,13 @@ int kxend_load_domain(struct domain *d, const void *blob, uint32_t len, char *re
     int rc = blob_check(d, blob, len, reason, reason_len);
     if (rc < 0)
         return rc;
-    struct kxend_save_ctx ctx = {
-        .buf = (uint8_t *)blob, .len = len, .cap = len, .hdr = (const void *)blob};
+    reason[0] = 0;
+    struct kxend_save_ctx ctx = {.buf = (uint8_t *)blob,
+                                 .len = len,
+                                 .cap = len,
+                                 .hdr = (const void *)blob,
+                                 .reason = reason,
+                                 .reason_len = reason_len};
     memcpy(d->hvm_params, ctx.hdr->hvm_params, sizeof(d->hvm_params));
     d->store_pfn = ctx.hdr->store_pfn;
     d->console_pfn = ctx.hdr->console_pfn;
@@ -161,7 +186,8 @@ int kxend_load_domain(struct domain *d, const void *blob, uint32_t len, char *re
     for (size_t i = 0; i < n; i++) {
         rc = s[i]->load ? s[i]->load(d, &ctx) : 0;
         if (rc < 0) {
-            snprintf(reason, reason_len, "%s state refused (%s)", s[i]->name, strerror(-rc));
+            if (!reason[0])
+                snprintf(reason, reason_len, "%s state refused (%s)", s[i]->name, strerror(-rc));
             return rc;
         }
     }

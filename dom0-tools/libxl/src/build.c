@@ -452,6 +452,14 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         goto fail;
     }
     if (ld) {
+        /* A restored emulated PC gets its machine and devices again before kxend takes the
+         * saved state, which names them (docs/save-format.md). */
+        hb = (struct kxl_hvm_build){.domid = b.domid,
+                                    .store_port = b.store_port,
+                                    .console_port = b.console_port,
+                                    .restore = true};
+        if (dc->type == KXL_TYPE_HVM && (rc = kxl__hvm_build(ctx, dc, &hb, b.image_fds)) < 0)
+            goto fail;
         rc = ld->load(ctx, b.domid, b.store_port, b.console_port, &b.store_pfn, &b.console_pfn,
                       ld->arg);
         if (rc < 0)

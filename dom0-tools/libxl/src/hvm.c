@@ -102,14 +102,17 @@ static int build_op(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                                      .store_evtchn = hb->store_port,
                                      .console_evtchn = hb->console_port};
     int fds[2] = {image_fds[0], image_fds[1]};
-    if (dc->kernel) {
+    unsigned nfds = hb->restore ? 0 : fds[1] >= 0 ? 2 : 1;
+    if (hb->restore) {
+        req.boot = KXEN_HVM_BOOT_RESTORE;
+    } else if (dc->kernel) {
         req.boot = KXEN_HVM_BOOT_KERNEL;
         snprintf(req.cmdline, sizeof(req.cmdline), "%s", dc->cmdline ? dc->cmdline : "");
     }
     struct kxen_ctl_hvm_build_rep rep;
     uint32_t len = 0;
-    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_HVM_BUILD, &req, sizeof(req), fds,
-                           fds[1] >= 0 ? 2 : 1, &rep, sizeof(rep), &len, NULL, NULL);
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_HVM_BUILD, &req, sizeof(req), fds, nfds, &rep,
+                           sizeof(rep), &len, NULL, NULL);
     if (rc == 0 && len < sizeof(rep))
         rc = -EPROTO;
     if (rc < 0)

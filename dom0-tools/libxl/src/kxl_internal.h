@@ -59,12 +59,14 @@ int kxl_service_answers(const char *rundir, const char *sock);
 struct kxl_hvm_build {
     uint16_t domid;                    /* in: created, not yet built */
     uint32_t store_port, console_port; /* in */
+    bool restore;                      /* in: the machine only (KXEN_HVM_BOOT_RESTORE) */
     uint64_t ram_end;                  /* out: RAM the guest may use */
     uint64_t store_pfn, console_pfn;   /* out */
     char serial_tty[64];               /* out: the COM1 pty's slave, "" without serial = "pty" */
 };
 /* HVM_BUILD with image_fds (the firmware, or the kernel and the ramdisk or -1: opened and
- * checked by the caller, which keeps them), then the emulated PC's devices; the domain stays
+ * checked by the caller, which keeps them; none for restore), then the emulated PC's devices,
+ * the same list for a restore as at the first build; the domain stays
  * paused. 0 or -errno with the
  * reason recorded (kxl_fail). */
 int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,

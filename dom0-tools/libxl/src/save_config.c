@@ -97,6 +97,17 @@ int kxl_domain_config_text(struct kxl_ctx *ctx, uint16_t domid, char **out)
         return kxl_fail(ctx, rc, "domain %u does not exist", domid);
     if (!ctx->xs)
         return kxl_fail(ctx, -ENOTCONN, "reading the config of domain %u needs xenstored", domid);
+    /* An emulated PC's devices (IDE disks, COM1, the emulated NIC, the platform device) are
+     * kxend's, not xenstore's: a config rebuilt from the tree would build another machine,
+     * which the restore would refuse. */
+    char *type = rd(ctx, "/local/domain/%u/image/os_type", domid);
+    bool hvm = type && !strcmp(type, "hvm");
+    free(type);
+    if (hvm)
+        return kxl_fail(ctx, -EOPNOTSUPP,
+                        "domain %u is an HVM guest, whose emulated devices are not in "
+                        "xenstore: give its config (xl save DOM FILE CFG, xl migrate -C CFG)",
+                        domid);
     char *vm = rd(ctx, "/local/domain/%u/vm", domid);
     if (!vm)
         return kxl_fail(ctx, -ENOENT, "domain %u has no /local/domain/%u/vm: not built by xl",

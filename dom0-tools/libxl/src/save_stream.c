@@ -129,6 +129,78 @@ int kxl__write_header(struct kxl_swriter *w, const char *config_text,
     return rc;
 }
 
+/* Calls fn(arg, body, len, instance) for each kxen record of type in kxend's blob (whose
+ * framing kxend wrote). */
+static void each_kx_record(const struct kxen_save_hdr *kx, uint32_t kx_len, uint32_t type,
+                           void (*fn)(void *arg, const uint8_t *body, uint32_t len,
+                                      uint32_t instance),
+                           void *arg)
+{
+    const uint8_t *b = (const uint8_t *)kx;
+    uint32_t off = sizeof(*kx);
+    while (off + sizeof(struct kxen_save_rec) <= kx_len) {
+        struct kxen_save_rec r;
+        memcpy(&r, b + off, sizeof(r));
+        off += sizeof(r);
+        if (r.len > kx_len - off)
+            return;
+        if (r.type == type)
+            fn(arg, b + off, r.len, r.instance);
+        off += (r.len + 7u) & ~7u;
+    }
+}
+
+struct hvm_ctx_build {
+    uint8_t *buf;
+    uint32_t len, cap;
+    uint16_t code;
+};
+
+static void ctx_append(struct hvm_ctx_build *c, const void *p, uint32_t len)
+{
+    if (!c->buf || c->len + len > c->cap) {
+        uint32_t cap = c->cap * 2 > c->len + len ? c->cap * 2 : c->len + len + 4096;
+        uint8_t *n = realloc(c->buf, cap);
+        if (!n) {
+            free(c->buf);
+            c->buf = NULL;
+            c->cap = 0;
+            return;
+        }
+        c->buf = n;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, p, len);
+    c->len += len;
+}
+
+static void ctx_add_record(void *arg, const uint8_t *body, uint32_t len, uint32_t instance)
+{
+    struct hvm_ctx_build *c = arg;
+    if (instance >> 16 != c->code)
+        return;
+    struct hvm_save_desc d = {c->code, (uint16_t)instance, len};
+    ctx_append(c, &d, sizeof(d));
+    ctx_append(c, body, len);
+}
+
+/* Xen's HVM context: the header, kxend's copies of Xen's records (KXEN_SREC_XEN_HVM) in
+ * typecode order as Xen's hvm_save writes them, and END. NULL when out of memory. */
+static uint8_t *hvm_context(const struct kxen_save_hdr *kx, uint32_t kx_len, uint32_t *len)
+{
+    struct hvm_ctx_build c = {0};
+    struct hvm_save_desc d0 = {HVM_SAVE_CODE_HEADER, 0, sizeof(struct hvm_save_header_rec)};
+    struct hvm_save_header_rec h = {HVM_FILE_MAGIC, HVM_FILE_VERSION, 0, 0, 1000000};
+    ctx_append(&c, &d0, sizeof(d0));
+    ctx_append(&c, &h, sizeof(h));
+    for (c.code = HVM_SAVE_CODE_HEADER + 1; c.code < HVM_SAVE_CODE_MAX && c.buf; c.code++)
+        each_kx_record(kx, kx_len, KXEN_SREC_XEN_HVM, ctx_add_record, &c);
+    struct hvm_save_desc end = {HVM_SAVE_CODE_END, 0, 0};
+    ctx_append(&c, &end, sizeof(end));
+    *len = c.len;
+    return c.buf;
+}
+
 int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint32_t kx_len)
 {
     /* Xen's TSC_MODE_DEFAULT: the guest reads the host's TSC, whose rate (calibrated by
@@ -147,15 +219,13 @@ int kxl__write_tail(struct kxl_swriter *w, const struct kxen_save_hdr *kx, uint3
     if (!rc)
         rc = rec(w, LIBXC_REC_HVM_PARAMS, &pr,
                  (uint32_t)(sizeof(pr.h) + pr.h.count * sizeof(pr.p[0])), NULL, 0);
-    struct {
-        struct hvm_save_desc d0;
-        struct hvm_save_header_rec h;
-        struct hvm_save_desc d1;
-    } ctx = {{HVM_SAVE_CODE_HEADER, 0, sizeof(struct hvm_save_header_rec)},
-             {HVM_FILE_MAGIC, HVM_FILE_VERSION, 0, 0, 1000000},
-             {HVM_SAVE_CODE_END, 0, 0}};
+    uint32_t ctx_len = 0;
+    uint8_t *hvm_ctx = rc ? NULL : hvm_context(kx, kx_len, &ctx_len);
+    if (!rc && !hvm_ctx)
+        rc = -ENOMEM;
     if (!rc)
-        rc = rec(w, LIBXC_REC_HVM_CONTEXT, &ctx, sizeof(ctx), NULL, 0);
+        rc = rec(w, LIBXC_REC_HVM_CONTEXT, hvm_ctx, ctx_len, NULL, 0);
+    free(hvm_ctx);
     if (!rc)
         rc = rec(w, LIBXC_REC_END, NULL, 0, NULL, 0);
     struct libxl_emulator_hdr eh = {LIBXL_EMULATOR_UNKNOWN, 0};

@@ -118,7 +118,8 @@ struct libxc_hvm_params_hdr {
 };
 
 /* HVM_CONTEXT body: descriptors {typecode, instance, length} each followed by its data
- * (Xen's public/hvm/save.h); kxen writes HEADER then END. */
+ * (Xen's public/hvm/save.h): HEADER, the records kxend copied in Xen's layouts (an HVM
+ * domain's PIC, IOAPIC, LAPIC_REGS, PCI_IRQ, PCI_LINK, PIT, RTC), END. */
 struct hvm_save_desc {
     uint16_t typecode;
     uint16_t instance;
@@ -126,6 +127,7 @@ struct hvm_save_desc {
 };
 #define HVM_SAVE_CODE_END 0
 #define HVM_SAVE_CODE_HEADER 1
+#define HVM_SAVE_CODE_MAX 20 /* typecodes are below this (Xen 4.17) */
 #define HVM_FILE_MAGIC 0x54381286u
 #define HVM_FILE_VERSION 1
 struct hvm_save_header_rec {

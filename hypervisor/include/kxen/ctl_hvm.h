@@ -31,6 +31,10 @@
  * vCPUs are created paused: DOMAIN_UNPAUSE starts them. */
 #define KXEN_HVM_BOOT_FIRMWARE 0
 #define KXEN_HVM_BOOT_KERNEL 1
+/* No fds, no image: the machine of a domain being restored (RAM layout, interrupt
+ * controllers, special pages); the vCPUs are created by RESTORE_BEGIN, after the toolstack
+ * has added the same devices in the same order (kxen/ctl_save.h, KXEN_SREC_DEVICE). */
+#define KXEN_HVM_BOOT_RESTORE 2
 /* RAM lies below the PCI hole, which starts here (SeaBIOS then places 32-bit BARs above). */
 #define KXEN_HVM_PCI_HOLE 0xc0000000ull
 #define KXEN_HVM_MAX_LOW_RAM KXEN_HVM_PCI_HOLE

@@ -57,6 +57,20 @@ struct kxen_save_rec {
  * local APIC, the MP state). */
 #define KXEN_SREC_KVM_VCPU 5
 #define KXEN_SREC_BALLOON 16 /* struct kxen_srec_balloon_run[]: pages given back */
+/* An emulated PC (HVM domains only): struct kxen_srec_hvm. */
+#define KXEN_SREC_HVM 17
+/* One emulated device, instance = its place in the machine's device list (creation order):
+ * struct kxen_srec_device, then the model's own body (hypervisor/devices/README.md). */
+#define KXEN_SREC_DEVICE 18
+/* The accelerator's interrupt controllers and timer of an HVM domain (kvm: struct
+ * kxen_srec_kvm_irqchip). */
+#define KXEN_SREC_KVM_IRQCHIP 19
+/* A copy of one of Xen's public HVM save records (xen/arch-x86/hvm/save.h), instance =
+ * typecode << 16 | Xen's instance: the toolstack puts them, in typecode order, into the libxc
+ * HVM_CONTEXT record for Xen's tools. kxend's restore reads the records above instead and
+ * only checks these for framing. */
+#define KXEN_SREC_XEN_HVM 20
+#define KXEN_SREC_XEN_INSTANCE(code, inst) ((uint32_t)(code) << 16 | ((inst)&0xffffu))
 
 struct kxen_srec_domain {
     uint64_t start_info_pfn, shared_info_pfn, gnttab_base_pfn, reserved_base_pfn;
@@ -134,6 +148,26 @@ struct kxen_srec_evtchn_port {
 
 struct kxen_srec_balloon_run {
     uint64_t first_pfn, count;
+};
+
+#define KXEN_SREC_HVM_XEN (1u << 0) /* PV-on-HVM: the platform device and Xen's CPUID */
+struct kxen_srec_hvm {
+    uint32_t flags;      /* KXEN_SREC_HVM_* */
+    uint32_t nr_devices; /* KXEN_SREC_DEVICE records 0 .. nr_devices - 1 follow */
+    uint64_t ram_end;    /* RAM the guest may use (the special pages follow) */
+};
+
+struct kxen_srec_device {
+    char model[32]; /* the model's name, NUL-terminated: the same device list is required */
+};
+
+/* KVM's own uapi structs (linux/kvm.h), stable ABI: pic[0], pic[1] = struct kvm_pic_state,
+ * ioapic = struct kvm_ioapic_state (each the payload of a struct kvm_irqchip),
+ * pit = struct kvm_pit_state2. */
+struct kxen_srec_kvm_irqchip {
+    uint8_t pic[2][512];
+    uint8_t ioapic[512];
+    uint8_t pit[112];
 };
 
 struct kxen_srec_gnttab {

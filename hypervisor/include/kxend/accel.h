@@ -12,6 +12,8 @@
 #include "kxend/domain.h"
 #include "kxend/registry.h"
 
+struct kxend_save_ctx;
+
 /* Special registers needed to boot, save and restore a vCPU. */
 struct vcpu_segment {
     uint64_t base;
@@ -119,6 +121,12 @@ struct accel_ops {
     /* Makes len bytes at host (page-aligned, kept alive by the caller until domain_destroy)
      * appear read-only at gpa, outside RAM: a firmware ROM. Once per domain, before start. */
     int (*map_rom)(struct domain *d, uint64_t gpa, const void *host, uint64_t len);
+    /* The save stream's part of what hvm_init created (kvm: the PICs, IOAPIC and PIT), with
+     * the vCPUs stopped: hvm_save appends its records (kxend/save.h; also copies in Xen's
+     * layouts, KXEN_SREC_XEN_HVM), hvm_load checks and applies them after the devices have
+     * driven their lines. NULL: nothing to carry. */
+    int (*hvm_save)(struct domain *d, struct kxend_save_ctx *ctx);
+    int (*hvm_load)(struct domain *d, struct kxend_save_ctx *ctx);
 };
 
 #define ACCEL_REGISTER(var) KXEND_REGISTER(kxend_accels, struct accel_ops, var)

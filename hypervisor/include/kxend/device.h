@@ -3,15 +3,15 @@
  * models and device_model_find() looks them up, so the core never names a device. A model
  * claims its ports and MMIO ranges through io.h from create() and releases them in destroy().
  *
- * The save/load/post_load hooks are the save/restore stream's (as in subsys.h), per
- * instance: each writes and reads its own records. They are called with the domain paused. */
+ * The save/load hooks carry an instance through the save stream (docs/save-format.md): the
+ * machine (hvm_devices.c) frames each body in a KXEN_SREC_DEVICE record. They are called with
+ * the domain's vCPUs stopped; a model's own threads (a tap or pty reader, a timer) may still
+ * run, so each hook takes the instance's locks. */
 #ifndef KXEND_DEVICE_H
 #define KXEND_DEVICE_H
 
 #include "kxend/domain.h"
 #include "kxend/registry.h"
-
-struct kxend_save_ctx;
 
 struct device_model {
     const char *name; /* as the toolstack names it; unique among the registered models */
@@ -23,9 +23,18 @@ struct device_model {
     int (*create)(struct domain *d, const char *options, void **state);
     /* After every vCPU has stopped for good: releases everything create() took. */
     void (*destroy)(struct domain *d, void *state);
-    int (*save)(struct domain *d, void *state, struct kxend_save_ctx *ctx);
-    int (*load)(struct domain *d, void *state, struct kxend_save_ctx *ctx);
-    int (*post_load)(struct domain *d, void *state);
+    /* Writes the instance's state into buf (cap bytes): its length, or -ENOSPC. NULL: the
+     * model keeps nothing a guest could notice losing. */
+    int (*save)(void *state, void *buf, uint32_t cap);
+    /* Takes back a body save wrote, on an instance created with the same options. The body
+     * came from a file: every field is checked before anything changes (-EINVAL with why
+     * naming the field; the instance is then as create() left it), then the state is applied
+     * and the interrupt lines are driven as it says. */
+    int (*load)(void *state, const void *body, uint32_t len, char *why, size_t whylen);
+    /* Optional: the instance's state in Xen's public HVM save records
+     * (xen/arch-x86/hvm/save.h), for the libxc HVM_CONTEXT Xen's tools read: record nr
+     * (0, 1, ...) into buf with its typecode in *code; its length, or -ENOENT past the last. */
+    int (*save_xen)(void *state, unsigned nr, uint16_t *code, void *buf, uint32_t cap);
 };
 
 #define DEVICE_MODEL_REGISTER(var) KXEND_REGISTER(kxend_device_models, struct device_model, var)

@@ -21,6 +21,12 @@ int kxend_save_put(struct kxend_save_ctx *ctx, uint32_t type, uint32_t instance,
  * -ENOENT. */
 int kxend_save_get(struct kxend_save_ctx *ctx, uint32_t type, uint32_t instance, void *body,
                    uint32_t cap);
+/* A load hook's refusal: why the state cannot be taken (the record and field), for the
+ * toolstack's message. Returns -EINVAL for the hook to return. */
+int kxend_load_refuse(struct kxend_save_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The reason buffer a load hook may fill itself (kxend_load_refuse's), and its size. */
+char *kxend_load_reason(struct kxend_save_ctx *ctx, size_t *len);
 /* The header of the blob being read or written (system time, params, pfns). */
 const struct kxen_save_hdr *kxend_save_hdr(const struct kxend_save_ctx *ctx);
 

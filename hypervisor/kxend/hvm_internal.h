@@ -48,6 +48,13 @@ struct hvm_domain {
     size_t debug_len;
     struct hvm_device *devs; /* created in this order, destroyed in reverse */
     size_t nr_devs, cap_devs;
+    /* The event-channel callback's line (hvm_op.c): the platform device's INTx (registered
+     * by its model, devfn and setter) and the HVM_PARAM_CALLBACK_IRQ value whose line vCPU
+     * 0's thread holds raised (0: none; only that thread touches it). */
+    void (*platform_intx)(void *opaque, bool level);
+    void *platform_opaque;
+    unsigned platform_devfn;
+    uint64_t callback_raised;
 };
 
 /* The first part of every build: refuses what the machine cannot hold (RAM beyond the PCI
@@ -63,6 +70,9 @@ int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);
  * protocol, with an optional ramdisk (fd < 0: none). */
 int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                    const char *cmdline, char *msg, size_t msglen);
+/* The MP table of a direct kernel boot with several vCPUs (hvm_mptable.c): the processors,
+ * for an OS without ACPI; nothing for one vCPU. */
+void hvm_mptable_write(struct domain *d);
 /* An ELF test guest (no firmware, entered as the accelerator enters PV/PVH guests). */
 int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                  const char *cmdline, char *msg, size_t msglen);

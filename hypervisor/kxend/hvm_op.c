@@ -82,7 +82,7 @@ static bool callback_is_line(const struct hvm_domain *h, uint64_t via)
     uint64_t arg = via & ~HVM_PARAM_CALLBACK_IRQ_TYPE_MASK;
     switch (KXEN_HVM_CALLBACK_TYPE(via)) {
     case HVM_PARAM_CALLBACK_TYPE_GSI:
-        return arg != 0 && arg < KXEN_NR_GSIS;
+        return arg != 0 && arg < KXEN_NR_GSIS; /* buggy or malicious guest: no such line */
     case HVM_PARAM_CALLBACK_TYPE_PCI_INTX:
         return h->platform_intx && (arg >> 16) == 0 && ((arg >> 8) & 0xff) == h->platform_devfn &&
                (arg & 3) == 0;

@@ -4,8 +4,7 @@
  * (boot_params: a copy of the image's setup header, the e820 map, the command line and
  * ramdisk pointers), the ramdisk at the top of usable RAM, and vCPU 0 in 32-bit protected mode
  * with flat segments at code32_start, esi = the zero page. No firmware runs: the guest gets no
- * ACPI table (an MP table lists its vCPUs when it has several: hvm_mptable.c) and finds the
- * PC's devices by probing (legacy PIC, PCI config ports). It
+ * ACPI or MP table and finds the PC's devices by probing (legacy PIC, PCI config ports). It
  * does get the one table a firmware would leave for PCI interrupts, a $PIR routing table:
  * without it Linux cannot route a PCI function's INTx (it would take IRQ 0, the timer's).
  * The image is untrusted: every header field is checked against the file before use. */
@@ -184,7 +183,6 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     copy_to_guest_phys(d, HVM_HIGH_MEM, img + setup, pm_len);
     copy_to_guest_phys(d, CMDLINE_GPA, cmdline, clen + 1);
     pir_write(d);
-    hvm_mptable_write(d);
 
     uint8_t *zp = guest_phys_ptr(d, ZERO_PAGE_GPA, KXEN_PAGE_SIZE);
     memset(zp, 0, KXEN_PAGE_SIZE);

@@ -70,9 +70,6 @@ int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);
  * protocol, with an optional ramdisk (fd < 0: none). */
 int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                    const char *cmdline, char *msg, size_t msglen);
-/* The MP table of a direct kernel boot with several vCPUs (hvm_mptable.c): the processors,
- * for an OS without ACPI; nothing for one vCPU. */
-void hvm_mptable_write(struct domain *d);
 /* An ELF test guest (no firmware, entered as the accelerator enters PV/PVH guests). */
 int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                  const char *cmdline, char *msg, size_t msglen);

@@ -81,6 +81,11 @@ struct kvm_vcpu {
     _Atomic unsigned xen_vector;
     uint64_t xen_vcpu_info_tried;
     unsigned xen_vector_tried;
+    /* The LAPIC upcall (kvm_irqchip.c, own thread only): pending since (0: not pending),
+     * reported to the log in this pending spell, MSIs KVM refused. */
+    uint64_t upcall_since_ns;
+    bool upcall_reported;
+    uint64_t upcall_dropped;
 };
 
 static inline struct kvm_dom *kvm_dom_of(struct domain *d)
@@ -127,7 +132,9 @@ int kvm_hvm_load(struct domain *d, struct kxend_save_ctx *ctx);
 /* kvm_irqchip.c: the in-kernel local APIC for guests that drive one (Linux PVH). */
 int kvm_irqchip_lapic_create(struct domain *d);
 int kvm_irqchip_vcpu_init(struct vcpu *v);
-void kvm_irqchip_upcall(struct vcpu *v, bool want);
+/* Sends the upcall vector as an MSI while one is wanted; returns when the vCPU's thread must
+ * look again (kxen_system_time_ns; 0: nothing pending). */
+uint64_t kvm_irqchip_upcall(struct vcpu *v, bool want);
 bool kvm_irqchip_vcpu_started(struct vcpu *v);
 
 /* kvm_xen.c: KVM's own Xen support for Linux PVH domains (accel.h linux_hypercalls and

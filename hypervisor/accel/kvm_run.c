@@ -494,13 +494,15 @@ static void *vcpu_thread(void *arg)
             vcpu_wait(v);
             continue;
         }
+        uint64_t again = 0; /* a LAPIC upcall still pending is looked at again then */
         if (kvm_dom_of(v->dom)->lapic) {
             kvm_xen_vcpu_sync(v);
-            kvm_irqchip_upcall(v, domain_sync_before_entry(v));
+            again = kvm_irqchip_upcall(v, domain_sync_before_entry(v));
         } else {
             arm_upcall(v, domain_sync_before_entry(v));
         }
-        deadline_timer_arm(&timer, vcpu_next_deadline(v));
+        uint64_t dl = vcpu_next_deadline(v);
+        deadline_timer_arm(&timer, again && (!dl || again < dl) ? again : dl);
         if (v->runstate != 0)
             vcpu_runstate_set(v, 0 /* RUNSTATE_running */);
         uint64_t t0 = kxen_now_ns();

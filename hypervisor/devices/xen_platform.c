@@ -2,7 +2,10 @@
  * Linux that PV drivers may take over: BAR0 (256 bytes of I/O: platform flags, a log port),
  * BAR1 (16 MiB prefetchable MMIO where the guest places its grant-table frames), and the
  * unplug protocol on the fixed ports 0x10-0x13 (magic 0x49d2, protocol 1): a 16-bit write of
- * a mask to 0x10 detaches the emulated disks and/or NICs through pci_bus_unplug().
+ * a mask to 0x10 detaches the emulated disks and/or NICs through pci_bus_unplug(). Its INTA
+ * is offered to kxend as the event-channel callback's line (HVM_PARAM_CALLBACK_IRQ in PCI
+ * INTx form, for a guest without upcall vectors): kxend raises and lowers it, routed like any
+ * PCI function's INTx.
  *
  * Invariants: the unplug mask only ever grows (a device once unplugged stays gone until the
  * domain is rebuilt); the log is collected to a newline and goes to kxend's rate-limited
@@ -18,6 +21,7 @@
 #include "kxen/log.h"
 #include "kxend/device.h"
 #include "kxend/io.h"
+#include "kxend/irq.h"
 #include "pci.h"
 
 #define PLATFORM_MAGIC 0x49d2
@@ -121,6 +125,12 @@ static void bar1_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
     (void)opaque, (void)offset, (void)size, (void)val;
 }
 
+static void callback_intx(void *opaque, bool level)
+{
+    struct xen_platform *p = opaque;
+    pci_set_intx(&p->fn, level);
+}
+
 static const struct io_region_ops ports_ops = {"xen-platform-unplug", ports_read, ports_write};
 static const struct io_region_ops bar0_ops = {"xen-platform-io", bar0_read, bar0_write};
 static const struct io_region_ops bar1_ops = {"xen-platform-mmio", bar1_read, bar1_write};
@@ -164,14 +174,15 @@ static int platform_create(struct domain *d, const char *options, void **state)
         free(p);
         return rc;
     }
+    hvm_callback_intx_offer(d, f->devfn, callback_intx, p);
     *state = p;
     return 0;
 }
 
 static void platform_destroy(struct domain *d, void *state)
 {
-    (void)d;
     struct xen_platform *p = state;
+    hvm_callback_intx_offer(d, p->fn.devfn, NULL, NULL);
     io_region_unregister(p->ports);
     pci_function_unregister(&p->fn);
     pthread_mutex_destroy(&p->lock);

@@ -97,6 +97,9 @@ bool vcpu_runnable_check(struct vcpu *v);
 
 /* HVM parameter with its side effects (callback vector); hvm_op.c. */
 int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value);
+/* An HVM domain's vCPU 0, before each entry: the event-channel callback's interrupt line
+ * (HVM_PARAM_CALLBACK_IRQ GSI or PCI INTx form) follows its upcall; hvm_op.c. */
+void hvm_callback_line_sync(struct vcpu *v, bool pending);
 
 /* Runstate bookkeeping (vcpu_op.c). */
 void vcpu_runstate_set(struct vcpu *v, int runstate);

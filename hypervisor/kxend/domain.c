@@ -490,6 +490,8 @@ bool domain_sync_before_entry(struct vcpu *v)
     time_update_vcpu(v);
     atomic_store(&v->kicked, false);
     bool pending = evtchn_sync(v);
+    if (d->hvm && v->id == 0)
+        hvm_callback_line_sync(v, pending);
     return pending && v->upcall_vector != 0;
 }
 

@@ -48,6 +48,13 @@ struct hvm_domain {
     size_t debug_len;
     struct hvm_device *devs; /* created in this order, destroyed in reverse */
     size_t nr_devs, cap_devs;
+    /* The event-channel callback's line (hvm_op.c): the platform device's INTx (registered
+     * by its model, devfn and setter) and the HVM_PARAM_CALLBACK_IRQ value whose line vCPU
+     * 0's thread holds raised (0: none; only that thread touches it). */
+    void (*platform_intx)(void *opaque, bool level);
+    void *platform_opaque;
+    unsigned platform_devfn;
+    uint64_t callback_raised;
 };
 
 /* The first part of every build: refuses what the machine cannot hold (RAM beyond the PCI

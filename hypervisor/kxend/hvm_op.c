@@ -1,16 +1,30 @@
 /* __HYPERVISOR_hvm_op: HVM parameters (the callback vector among them), the per-vCPU upcall
  * vector, and get_time. Guests may read but never set their store/console parameters: those
- * belong to the toolstack. */
+ * belong to the toolstack.
+ * The event-channel callback reaches a vCPU as its per-vCPU vector (HVMOP_set_evtchn_upcall_
+ * vector, or HVM_PARAM_CALLBACK_IRQ's vector form for all of them, sent by the accelerator)
+ * or, for a guest that has no vector (Linux booted with xen_no_vector_callback), as an
+ * interrupt line: HVM_PARAM_CALLBACK_IRQ's GSI form, or its PCI INTx form naming the Xen
+ * platform device. As in Xen, the line follows vCPU 0's evtchn_upcall_pending alone and is
+ * level-triggered: raised while it is set, lowered once the guest has cleared it. A vector,
+ * where one is set, wins over the line. */
 #include <errno.h>
 
 #include <kxen/hvm/hvm_op.h>
 #include <kxen/hvm/params.h>
 #include <kxen/xen.h>
 
-#include "core.h"
+#include "hvm_internal.h"
 #include "kxen/log.h"
 #include "kxend/guest_mem.h"
 #include "kxend/hypercall.h"
+#include "kxend/irq.h"
+
+/* How soon vCPU 0's thread looks again at an upcall that holds the line raised. With KVM's
+ * in-kernel PIC and IOAPIC the guest's EOI never exits to kxend, and a level line still high
+ * after the guest's handler cleared evtchn_upcall_pending interrupts it again at once: the
+ * line must come down soon after, not at the next unrelated exit. */
+#define CALLBACK_LINE_RECHECK_NS (1000 * 1000ull)
 
 static bool toolstack_only(uint32_t index)
 {
@@ -28,11 +42,12 @@ int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value)
         uint8_t vec = 0;
         if (value != 0) {
             if (type != HVM_PARAM_CALLBACK_TYPE_VECTOR) {
-                /* A GSI or INTx via is only recorded, never delivered (no emulated interrupt
-                 * controller), and leaves the per-vCPU vectors alone. Linux writes GSI 1
+                /* A GSI or INTx via leaves the per-vCPU vectors alone: Linux writes GSI 1
                  * after HVMOP_set_evtchn_upcall_vector to make toolstacks see it as
-                 * enlightened; it then relies on the per-vCPU vectors. Without those (a
-                 * guest with no LAPIC) the via would silently deliver nothing: refused. */
+                 * enlightened and then relies on the vectors, which win over the line
+                 * (hvm_callback_line_sync). A domain without a LAPIC (PVH without one) has
+                 * no interrupt controller either, where the via would deliver nothing:
+                 * refused. */
                 if (type > HVM_PARAM_CALLBACK_TYPE_PCI_INTX || !d->vcpus[0]->boot.lapic)
                     return -EINVAL;
                 d->hvm_params[index] = value;
@@ -47,6 +62,64 @@ int hvm_param_apply(struct domain *d, uint32_t index, uint64_t value)
     }
     d->hvm_params[index] = value;
     return 0;
+}
+
+int hvm_callback_intx_offer(struct domain *d, unsigned devfn, void (*set)(void *opaque, bool level),
+                            void *opaque)
+{
+    struct hvm_domain *h = d->hvm;
+    if (!h)
+        return -ENODEV;
+    h->platform_intx = set;
+    h->platform_opaque = opaque;
+    h->platform_devfn = devfn;
+    return 0;
+}
+
+/* A GSI the machine has, or INTA of the platform device on bus 0 of segment 0. */
+static bool callback_is_line(const struct hvm_domain *h, uint64_t via)
+{
+    uint64_t arg = via & ~HVM_PARAM_CALLBACK_IRQ_TYPE_MASK;
+    switch (KXEN_HVM_CALLBACK_TYPE(via)) {
+    case HVM_PARAM_CALLBACK_TYPE_GSI:
+        return arg != 0 && arg < KXEN_NR_GSIS; /* buggy or malicious guest: no such line */
+    case HVM_PARAM_CALLBACK_TYPE_PCI_INTX:
+        return h->platform_intx && (arg >> 16) == 0 && ((arg >> 8) & 0xff) == h->platform_devfn &&
+               (arg & 3) == 0;
+    default:
+        return false;
+    }
+}
+
+static void callback_line_set(struct domain *d, uint64_t via, bool level)
+{
+    struct hvm_domain *h = d->hvm;
+    if (KXEN_HVM_CALLBACK_TYPE(via) == HVM_PARAM_CALLBACK_TYPE_GSI)
+        domain_irq_set_level(d, (unsigned)(via & 0xff), level);
+    else if (h->platform_intx)
+        h->platform_intx(h->platform_opaque, level);
+}
+
+void hvm_callback_line_sync(struct vcpu *v, bool pending)
+{
+    struct domain *d = v->dom;
+    struct hvm_domain *h = d->hvm;
+    if (!h || v->id != 0)
+        return; /* Xen's rule: the line carries vCPU 0's events only */
+    uint64_t via = __atomic_load_n(&d->hvm_params[HVM_PARAM_CALLBACK_IRQ], __ATOMIC_RELAXED);
+    bool raise = pending && !v->upcall_vector && callback_is_line(h, via);
+    if (h->callback_raised && (!raise || h->callback_raised != via)) {
+        callback_line_set(d, h->callback_raised, false);
+        h->callback_raised = 0;
+    }
+    v->callback_line_recheck_ns = 0;
+    if (!raise)
+        return;
+    /* Raised on every entry while pending, not only when it changes: a PCI function whose
+     * INTx shares the GSI lowers the same line when its own interrupt ends. */
+    callback_line_set(d, via, true);
+    h->callback_raised = via;
+    v->callback_line_recheck_ns = kxen_system_time_ns() + CALLBACK_LINE_RECHECK_NS;
 }
 
 static int64_t param_op(struct vcpu *v, bool set, uint64_t arg)

@@ -164,9 +164,9 @@ bool time_check_timers(struct vcpu *v)
 uint64_t vcpu_next_deadline(struct vcpu *v)
 {
     uint64_t dl = atomic_load(&v->singleshot_deadline_ns);
-    uint64_t cand[3] = {v->poll_deadline_ns, v->id == 0 ? v->dom->watchdog_deadline_ns : 0,
-                        v->periodic_next_ns};
-    for (int i = 0; i < 3; i++)
+    uint64_t cand[4] = {v->poll_deadline_ns, v->id == 0 ? v->dom->watchdog_deadline_ns : 0,
+                        v->periodic_next_ns, v->callback_line_recheck_ns};
+    for (int i = 0; i < 4; i++)
         if (cand[i] && (!dl || cand[i] < dl))
             dl = cand[i];
     return dl;

@@ -59,6 +59,13 @@ static int64_t register_vcpu_info(struct vcpu *v, struct vcpu *t, uint64_t arg)
         return -EINVAL;
     t->vcpu_info_gpa = gpa;
     atomic_store(&t->kicked, true); /* resync pending bits into the new location */
+    /* The new location's time info, as Xen refreshes it here: a secondary vCPU registered by
+     * vCPU 0 before it starts (Linux's CPU bring-up) may run its first clock reads without
+     * an exit to kxend (an HVM AP starts inside KVM on SIPI), and must not read the zeros
+     * of a vcpu_info that never ran. Only while the vCPU is down: a running vCPU's own
+     * thread keeps it. */
+    if (t == v || atomic_load(&t->state) == VCPU_DOWN)
+        time_update_vcpu(t);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "../kxend/hvm_internal.h"
 #include "kxen/ctl_hvm.h"
+#include "kxen/hvm/params.h"
 #include "kxend/guest_mem.h"
 #include "kxend/irq.h"
 
@@ -349,4 +350,41 @@ Test(hvm, seabios_prints_its_banner_on_kvm, .timeout = 60)
     }
     drop(d);
     cr_assert(strstr(out, "SeaBIOS (version"), "console: '%s'", out);
+}
+
+Test(hvm, the_callback_gsi_follows_vcpu0s_upcall_and_a_per_vcpu_vector_wins)
+{
+    struct domain *d = hvm_domain(RAM, 2);
+    char msg[256] = "";
+    cr_assert_eq(hvm_prepare(d, true, true, 1, 2, msg, sizeof(msg)), 0, "%s", msg);
+    struct vcpu *v0 = d->vcpus[0];
+    v0->boot.lapic = true; /* as the PV-on-HVM loaders set it */
+    uint64_t gsi11 = KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_GSI, 11);
+    cr_assert_eq(hvm_param_apply(d, HVM_PARAM_CALLBACK_IRQ, gsi11), 0);
+    hvm_callback_line_sync(v0, true);
+    cr_assert(fake.level[11], "pending: the line is raised");
+    cr_assert_neq(v0->callback_line_recheck_ns, 0, "and looked at again soon");
+    hvm_callback_line_sync(v0, true);
+    cr_assert(fake.level[11]);
+    hvm_callback_line_sync(v0, false);
+    cr_assert_not(fake.level[11], "cleared: the line comes down");
+    cr_assert_eq(v0->callback_line_recheck_ns, 0);
+    unsigned n = fake.lines[11];
+    hvm_callback_line_sync(v0, false);
+    cr_assert_eq(fake.lines[11], n, "a lowered line is left alone");
+    hvm_callback_line_sync(d->vcpus[1], true);
+    cr_assert_not(fake.level[11], "only vCPU 0's upcall drives it");
+    v0->upcall_vector = 0xf3;
+    hvm_callback_line_sync(v0, true);
+    cr_assert_not(fake.level[11], "a per-vCPU vector wins over the line");
+    v0->upcall_vector = 0;
+    hvm_callback_line_sync(v0, true);
+    cr_assert(fake.level[11]);
+    /* 0x10b: GSI 267, whose low byte is 11 again. */
+    uint64_t big = KXEN_HVM_CALLBACK_VIA(HVM_PARAM_CALLBACK_TYPE_GSI, 0x10b);
+    cr_assert_eq(hvm_param_apply(d, HVM_PARAM_CALLBACK_IRQ, big), 0);
+    hvm_callback_line_sync(v0, true);
+    for (unsigned g = 0; g < KXEN_NR_GSIS; g++)
+        cr_assert_not(fake.level[g], "GSI 267 is no line of this machine (GSI %u raised)", g);
+    drop(d);
 }

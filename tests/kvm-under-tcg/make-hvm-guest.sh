@@ -62,6 +62,10 @@ fi
 # The kernel's lines that say which platform and drivers it found (the console has loglevel=1).
 dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|eth0|vif|blkfront|xvd|IRQ|irq' |
   grep -v 'random' | head -40 | sed 's/^/kxen-hvm: dmesg: /'
+# Per-CPU interrupts (PV-on-HVM: each vCPU's Xen timer VIRQ "timerN", the event-channel IPIs,
+# and the platform device's interrupt when the events come through it): a second vCPU whose
+# upcalls work counts its own timer.
+grep -E ' timer[0-9]+$|resched|callfunc|xen-platform-pci' /proc/interrupts | sed 's/^ */kxen-hvm: irq /'
 echo "kxen-hvm: ready"
 while :; do sleep 10; echo "kxen-hvm: tick $(cat /proc/uptime)"; done
 INIT

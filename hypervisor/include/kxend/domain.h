@@ -98,6 +98,9 @@ struct vcpu {
     uint64_t vcpu_info_gpa;
     uint8_t upcall_vector; /* HVM_PARAM_CALLBACK_IRQ vector, 0 = none */
     _Atomic bool kicked;   /* another thread wants this vCPU to sync and re-check */
+    /* An HVM vCPU 0 whose upcall holds an interrupt line raised (hvm_op.c): when to look
+     * again whether the guest cleared it (system time; 0 = no line raised). Own thread. */
+    uint64_t callback_line_recheck_ns;
 
     /* Timers: absolute system time in ns (vcpu_time_info clock), 0 = none. */
     _Atomic uint64_t singleshot_deadline_ns;

@@ -21,6 +21,12 @@
  * interrupt controller), or the accelerator's error. Callable from any vCPU or device thread. */
 int domain_irq_set_level(struct domain *d, unsigned gsi, bool level);
 
+/* The Xen platform device's model offers its INTx as the event-channel callback's line (for
+ * HVM_PARAM_CALLBACK_IRQ in PCI INTx form naming devfn); set NULL to withdraw it. Called from
+ * the model's create() and destroy(), while no vCPU runs. -ENODEV on a non-HVM domain. */
+int hvm_callback_intx_offer(struct domain *d, unsigned devfn, void (*set)(void *opaque, bool level),
+                            void *opaque);
+
 /* An edge: raises and lowers gsi. */
 static inline int domain_irq_pulse(struct domain *d, unsigned gsi)
 {

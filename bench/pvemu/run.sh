@@ -9,7 +9,9 @@
 # ratios, on soft and on kvm when /dev/kvm is usable. No timing is asserted.
 #   bench/pvemu/run.sh   (KXEN_BUILD = release build dir, set by bench/run-benches.sh)
 # Knobs: PVEMU_SOFT_MIB (default 8), PVEMU_KVM_MIB (4), PVEMU_SEQDEPTH (blkfront's 1 MiB
-# requests in flight, default 1: one command at a time, as IDE has), PVEMU_FRAMES
+# requests in flight in the second blkfront run; the first has 1, as IDE has one command;
+# default 4), PVEMU_IMG_DIR (where the images are: default /dev/shm, empty: the run
+# directory under /tmp), PVEMU_FRAMES
 # (2000), PVEMU_TRIPS (300), PVEMU_NO_SOFT=1, PVEMU_NO_KVM=1, PVEMU_NO_NET=1,
 # PVEMU_NO_BLOCK=1, PVEMU_KEEP=1 (keep the run directory: guest logs, exit readings).
 set -u
@@ -30,7 +32,12 @@ blktest=$build/guests/blktest.elf nettest=$build/guests/nettest.elf
 for p in "$bin/xl" "$bin/kxen-services" "$pvemu_hvmtest" "$blktest" "$nettest"; do
   [ -e "$p" ] || { echo "bench/pvemu: $p missing (make first)"; exit 1; }
 done
-seqdepth=${PVEMU_SEQDEPTH:-1}
+seqdepth=${PVEMU_SEQDEPTH:-4}
+# The images live in memory (tmpfs) unless PVEMU_IMG_DIR says otherwise: the IDE model reads
+# and writes through the host's page cache and blkback with O_DIRECT, so on a disk-backed
+# file the two would measure different host I/O, not the two device models.
+shm=${PVEMU_IMG_DIR-/dev/shm}
+[ -n "$shm" ] && { [ -d "$shm" ] && [ -w "$shm" ] || shm=; }
 frames=${PVEMU_FRAMES:-2000}
 trips=${PVEMU_TRIPS:-300}
 status=0
@@ -48,13 +55,20 @@ row() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else printf "-" }'; }
 
+# image FILE MIB: FILE made MIB long and written through once, so that no path pays the file
+# system's first allocation of its blocks.
+image() {
+  rm -f "$1"
+  dd if=/dev/zero of="$1" bs=1M count="$2" status=none
+}
+
 bench_block() {
-  local accel=$1 mib=$2 bytes pd s w r
+  local accel=$1 mib=$2 bytes pd s w r d
   bytes=$((mib << 20))
-  fallocate -l "${mib}M" "$pvemu_dir/disk.img"
+  image "$imgdir/disk.img" "$mib"
   echo "  block, $accel: a ${mib} MiB image written whole, then read; exits/MB columns: IO MMIO Hypercall Halt Other"
   for p in pio dma; do
-    if ! pvemu_hvm "hvm$p" "path=$p seed=1 check=0" "$pvemu_dir/disk.img"; then
+    if ! pvemu_hvm "hvm$p" "path=$p seed=1 check=0" "$imgdir/disk.img"; then
       echo "    $p: FAILED"; sed 's/^/      /' "$pvemu_dir/hvm$p.log"; status=1; continue
     fi
     row "ide-$p write" "$(field "$pvemu_dir/hvm$p.log" "${p}_write" 1)" "$(pvemu_phase "hvm$p" start read)" \
@@ -63,29 +77,40 @@ bench_block() {
       "$bytes" "$(field "$pvemu_dir/hvm$p.log" "${p}_read" 5)"
   done
   # blkfront: the whole guest run at mib and at 2 * mib; the difference is the extra image's
-  # write and read (boot, xenstore and the connection cancel out).
+  # write and read (boot, xenstore and the connection cancel out). Then at each other depth.
   for s in 1 2; do
-    fallocate -l "$((mib * s))M" "$pvemu_dir/pv$s.img"
+    image "$imgdir/pv$s.img" $((mib * s))
     pvemu_pv "blk$s" "$blktest" \
-      "extra = \"mode=bench ops=0 hold=1 seqdepth=$seqdepth\"
-disk = [ \"$pvemu_dir/pv$s.img,raw,xvda,rw\" ]" "blkbench done" ||
+      "extra = \"mode=bench ops=0 hold=1 warm=1 seqdepth=1\"
+disk = [ \"$imgdir/pv$s.img,raw,xvda,rw\" ]" "blkbench done" ||
       { echo "    blkfront: FAILED"; sed 's/^/      /' "$pvemu_dir/blk$s.log"; status=1; return; }
   done
   pd=$(paste -d' ' "$pvemu_dir/blk2.exits" "$pvemu_dir/blk1.exits" | awk '{ print $1 - $6, $2 - $7, $3 - $8, $4 - $9, $5 - $10 }')
-  w=$(field "$pvemu_dir/blk2.log" seqwrite_1m 1) r=$(field "$pvemu_dir/blk2.log" seqread_1m 1)
-  printf '    %-16s %9.1f MB/s  (write and read, %s in flight)\n' "blkfront write" "$(awk -v k="$w" 'BEGIN { print k * 1.024 / 1000 }')" "$seqdepth"
-  printf '    %-16s %9.1f MB/s  exits/MB %s   (both directions, from the 2x image run)\n' "blkfront read" \
-    "$(awk -v k="$r" 'BEGIN { print k * 1.024 / 1000 }')" "$(per_mb "$pd" $((2 * bytes)))"
-  printf '    PV/emulated: write %sx PIO, %sx DMA; read %sx PIO, %sx DMA\n' \
-    "$(ratio "$w" "$(field "$pvemu_dir/hvmpio.log" pio_write 1)")" \
-    "$(ratio "$w" "$(field "$pvemu_dir/hvmdma.log" dma_write 1)")" \
-    "$(ratio "$r" "$(field "$pvemu_dir/hvmpio.log" pio_read 1)")" \
-    "$(ratio "$r" "$(field "$pvemu_dir/hvmdma.log" dma_read 1)")"
+  for d in $(echo 1 "$seqdepth" | tr ' ' '\n' | uniq); do
+    [ "$d" = 1 ] || pvemu_pv "blkd$d" "$blktest" \
+      "extra = \"mode=bench ops=0 hold=1 warm=1 seqdepth=$d\"
+disk = [ \"$imgdir/pv2.img,raw,xvda,rw\" ]" "blkbench done" ||
+      { echo "    blkfront depth $d: FAILED"; sed 's/^/      /' "$pvemu_dir/blkd$d.log"; status=1; continue; }
+    local log=$pvemu_dir/blk2.log
+    [ "$d" = 1 ] || log=$pvemu_dir/blkd$d.log
+    w=$(field "$log" seqwrite_1m 1) r=$(field "$log" seqread_1m 1)
+    printf '    %-16s %9.1f MB/s  (%s in flight)\n' "blkfront write" "$(awk -v k="$w" 'BEGIN { print k * 1.024 / 1000 }')" "$d"
+    printf '    %-16s %9.1f MB/s  (%s in flight)' "blkfront read" "$(awk -v k="$r" 'BEGIN { print k * 1.024 / 1000 }')" "$d"
+    [ "$d" = 1 ] && printf '  exits/MB %s   (both directions, from the 2x image run)' "$(per_mb "$pd" $((2 * bytes)))"
+    echo
+    printf '    PV/emulated, %s in flight: write %sx PIO, %sx DMA; read %sx PIO, %sx DMA\n' "$d" \
+      "$(ratio "$w" "$(field "$pvemu_dir/hvmpio.log" pio_write 1)")" \
+      "$(ratio "$w" "$(field "$pvemu_dir/hvmdma.log" dma_write 1)")" \
+      "$(ratio "$r" "$(field "$pvemu_dir/hvmpio.log" pio_read 1)")" \
+      "$(ratio "$r" "$(field "$pvemu_dir/hvmdma.log" dma_read 1)")"
+  done
 }
 
 run_accel() {
   local accel=$1 mib=$2
   pvemu_dir=$(mktemp -d /tmp/kxen-bench-pvemu-XXXXXX)
+  imgdir=$pvemu_dir
+  [ -n "$shm" ] && imgdir=$(mktemp -d "$shm/kxen-bench-pvemu-XXXXXX")
   truncate -s 1M "$pvemu_dir/disk.img"
   export KXEN_RUNDIR=$pvemu_dir XENSTORED_RUNDIR=$pvemu_dir KXEN_ACCEL=$accel
   kxen-services start >/dev/null || { echo "  $accel: services did not start"; rm -rf "$pvemu_dir"; return; }
@@ -96,6 +121,7 @@ run_accel() {
     [ -n "${PVEMU_NO_NET:-}" ] || bench_net "$accel"
   fi
   kxen-services stop >/dev/null 2>&1
+  [ "$imgdir" = "$pvemu_dir" ] || rm -rf "$imgdir"
   [ -n "${PVEMU_KEEP:-}" ] && echo "  (kept $pvemu_dir)" || rm -rf "$pvemu_dir"
 }
 

@@ -86,6 +86,7 @@ void blkfront_ring_teardown(struct blkfront *dev, uint64_t deadline_ns)
         if (dev->slots[s].indirect_ref) {
             release_grant(dev, dev->slots[s].indirect_ref, deadline_ns);
             dev->slots[s].indirect_ref = 0;
+            dev->slots[s].seg_buf = NULL;
         }
     for (unsigned i = 0; i < dev->nr_persistent; i++)
         release_grant(dev, dev->persistent[i].ref, deadline_ns);
@@ -268,6 +269,21 @@ static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, voi
     }
     if (n > dev->info.max_indirect_segments)
         return -XEN_E2BIG;
+    /* Persistent grants stay for the connection, so the segments of a buffer this slot sent
+     * before are still right: 256 lookups a 1 MiB request saved (where the guest's own
+     * instructions are the cost, as under an emulating KVM, they bound the throughput). */
+    if (slot->seg_buf == req->buf && slot->seg_len == req->len && slot->indirect_ref) {
+        struct blkif_request_indirect *ind = entry;
+        *ind = (struct blkif_request_indirect){.operation = BLKIF_OP_INDIRECT,
+                                               .indirect_op = req->op,
+                                               .nr_segments = (uint16_t)n,
+                                               .id = s,
+                                               .sector_number = req->sector,
+                                               .handle = (blkif_vdev_t)dev->devid};
+        ind->indirect_grefs[0] = slot->indirect_ref;
+        return 0;
+    }
+    slot->seg_buf = NULL;
     if (!slot->indirect_ref) {
         /* The segment page is only read by the backend and is reused by this slot only. */
         int rc = gnttab_grant_access(dev->backend_id, (uintptr_t)dev->indirect[s] >> PAGE_SHIFT,
@@ -276,6 +292,10 @@ static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, voi
             return rc;
     }
     int rc = fill_segments(dev, slot, req, dev->indirect[s]);
+    if (!rc && dev->info.persistent && !slot->nr_grants) {
+        slot->seg_buf = req->buf;
+        slot->seg_len = req->len;
+    }
     struct blkif_request_indirect *ind = entry;
     *ind = (struct blkif_request_indirect){.operation = BLKIF_OP_INDIRECT,
                                            .indirect_op = req->op,
@@ -429,6 +449,7 @@ void blkfront_ring_forget(struct blkfront *dev, bool stale)
     for (unsigned s = 0; s < BLKFRONT_MAX_SLOTS; s++) {
         struct blkfront_slot *slot = &dev->slots[s];
         forget_grant(dev, &slot->indirect_ref, stale);
+        slot->seg_buf = NULL;
         for (unsigned i = 0; i < slot->nr_grants; i++)
             forget_grant(dev, &slot->grants[i], stale);
         slot->nr_grants = 0;

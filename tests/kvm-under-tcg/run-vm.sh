@@ -102,7 +102,8 @@ echo "$mode" > "$root/kxen/mode"
 # KXEN_L2_OTHER names a second guest kernel, booted after the first with
 # KXEN_LINUX_OTHER_STEPS. Kernels are paths or /boot/vmlinuz-* version prefixes.
 # --hvm: the same kernel as an HVM guest (vm-hvm.sh), its files from make-hvm-guest.sh;
-# KXEN_HVM_STEPS picks the runs (words among `direct pvhvm bios`, default `direct pvhvm`;
+# KXEN_HVM_STEPS picks the runs (words among `direct pvhvm bios dd`, default `direct pvhvm`;
+# dd is bench/linux/dd.sh's three disk paths;
 # pvhvm is the direct boot with the platform device; bios, SeaBIOS and syslinux loading 10 MB
 # through int 13h, takes minutes nested under TCG and is run by hand).
 vm_mem=1G vm_disks=

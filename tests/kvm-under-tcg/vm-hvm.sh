@@ -9,9 +9,12 @@
 # same disk image and bridge are reached through the platform device instead: Linux finds
 # Xen, unplugs the emulated disk and NIC, and uses xen-blkfront and xen-netfront.
 #   vm-hvm.sh MODE BOOT DIR [WAIT]
-#     MODE hvm (emulated devices only, xen_platform_pci = 0) | pvhvm (the platform device)
+#     MODE hvm (emulated devices only, xen_platform_pci = 0) | pvhvm (the platform device) |
+#          pvh (type = "pvh", the disk as xvda, console hvc0: only with KXEN_HVM_DD)
 #     BOOT direct | bios;  DIR holds vmlinuz, initrd-hvm.gz, root.img, boot.img
 #     WAIT seconds for the first userspace line (default 240)
+# KXEN_HVM_DD=1 (bench/linux/dd.sh): no network; the guest reads its whole disk with dd
+# O_DIRECT, and "# dd-exits" lines give the vCPU's exit counters around it.
 # kxend is started when none runs; a bridge kxbr0 at 10.99.0.1/24 is made when the tap and
 # bridge modules allow (the guest is 10.99.0.2).
 export KXEN_RUNDIR=${KXEN_RUNDIR:-/kxen/run} XENSTORED_RUNDIR=${KXEN_RUNDIR:-/kxen/run} KXEN_ACCEL=kvm
@@ -146,7 +149,9 @@ fi
 mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts 2>/dev/null
 [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
 net=
-if [ -d /sys/class/net/kxbr0 ] || { for m in llc stp bridge tun; do insmod /mod/$m.ko 2>/dev/null; done
+if [ -n "${KXEN_HVM_DD:-}" ]; then
+  :
+elif [ -d /sys/class/net/kxbr0 ] || { for m in llc stp bridge tun; do insmod /mod/$m.ko 2>/dev/null; done
      ip link add kxbr0 type bridge && ip addr add 10.99.0.1/24 dev kxbr0 && ip link set kxbr0 up; }; then
   net=1
 else
@@ -166,16 +171,21 @@ platform=0 vcpus=1
 [ "$mode" = pvhvm ] && platform=1 vcpus=$(cat "$L/hvm-vcpus" 2>/dev/null || echo 1)
 # loglevel=1: every COM1 byte is an exit to kxend, slow in the nested VM; /init prints the
 # kernel lines the checks need from dmesg.
-cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}"
+cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}"
+[ "$mode" = pvh ] && cmdline="console=hvc0 panic=-1 loglevel=1 kxen_dd"
 cfg=$KXEN_RUNDIR/$name.cfg
 {
-  echo "name = \"$name\""; echo 'type = "hvm"'; echo 'memory = 192'; echo 'serial = "pty"'
-  echo "xen_platform_pci = $platform"; echo 'on_reboot = "destroy"'; echo "vcpus = $vcpus"
-  if [ "$boot" = direct ]; then
+  echo "name = \"$name\""; echo 'memory = 192'; echo 'on_reboot = "destroy"'; echo "vcpus = $vcpus"
+  if [ "$mode" = pvh ]; then
+    echo 'type = "pvh"'; echo "kernel = \"$L/vmlinuz\""; echo "ramdisk = \"$L/initrd-hvm.gz\""
+    echo "cmdline = \"$cmdline\""; echo "disk = [ '$L/root.img,raw,xvda,rw' ]"
+  elif [ "$boot" = direct ]; then
+    echo 'type = "hvm"'; echo 'serial = "pty"'; echo "xen_platform_pci = $platform"
     echo "kernel = \"$L/vmlinuz\""; echo "ramdisk = \"$L/initrd-hvm.gz\""
     echo "cmdline = \"$cmdline\""
     echo "disk = [ '$L/root.img,raw,hda,rw' ]"
   else
+    echo 'type = "hvm"'; echo 'serial = "pty"'; echo "xen_platform_pci = $platform"
     echo 'boot = "c"'
     echo "disk = [ '$L/boot.img,raw,hda,rw', '$L/root.img,raw,hdb,rw' ]"
   fi
@@ -186,8 +196,9 @@ cfg=$KXEN_RUNDIR/$name.cfg
 t0=$(date +%s)
 timeout 60 xl create -q "$cfg"; created=$?
 tap $created "xl create $name.cfg (type hvm, $boot boot, $mode)"
-xl console -t serial $name </dev/null >"$serial" 2>&1 &
-cpid=$!
+cpid=
+if [ "$mode" = pvh ]; then serial=$KXEN_RUNDIR/console/guest-$name.log # xenconsoled's log of hvc0
+else xl console -t serial $name </dev/null >"$serial" 2>&1 & cpid=$!; fi
 [ $created = 0 ] || seen() { return 1; }
 if [ "$boot" = bios ]; then
   seen "Loading initrd.gz...ok" "$wait"
@@ -196,8 +207,10 @@ fi
 seen "kxen-hvm: shell up" "$wait"; up=$?
 tap $up "Linux runs /init and a shell on COM1 (xl console -t serial)"
 echo "# first userspace line after $(($(date +%s) - t0)) s"
-[ $up = 0 ] || dump
-if [ "$mode" = pvhvm ]; then
+[ $up = 0 ] || { dump; seen() { return 1; }; }
+if [ "$mode" = pvh ]; then
+  disk=xvda what="xen-blkfront (PVH)"
+elif [ "$mode" = pvhvm ]; then
   seen "Hypervisor detected: Xen HVM" 120; tap $? "Linux finds Xen (CPUID 0x40000000) and runs as a PV-on-HVM guest"
   timeout 10 xl dmesg | grep "(d$(timeout 10 xl domid $name 2>/dev/null))" | head -5 | sed 's/^/# /'
   grep -E "hypercall instruction|platform" $KXEN_RUNDIR/kxend.log | tail -4 | sed 's/^.*\] //; s/^/# /'
@@ -209,6 +222,18 @@ fi
 [ "$boot" = bios ] && disk=${disk%a}b
 seen "kxen-hvm: disk $disk made on the host" 60
 tap $? "the guest mounts its disk ($disk, $what) and reads the host's file"
+if [ -n "${KXEN_HVM_DD:-}" ]; then
+  # Polled every 0.1 s: the readings are within 0.1 s of the guest's lines.
+  for at in idle go end; do
+    i=0
+    until tr -d '\r' 2>/dev/null <"$serial" | grep -q "kxen-hvm: dd $at"; do
+      i=$((i + 1)); [ $i -lt 6000 ] || break; sleep 0.1
+    done
+    echo "# dd-exits $mode $at $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
+  done
+  seen "kxen-hvm: dd end" 1; tap $? "dd reads the whole disk with O_DIRECT"
+  tr -d '\r' <"$serial" | grep -a "kxen-hvm: dd end" | sed "s/^kxen-hvm: dd end/# dd-time $mode/"
+fi
 if [ -n "$net" ]; then
   seen "kxen-hvm: nic eth0 driver $nic" 5; tap $? "eth0 is $nwhat"
   seen "kxen-hvm: ping ok" 60; tap $? "the guest pings the host over kxbr0"

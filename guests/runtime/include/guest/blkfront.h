@@ -99,6 +99,10 @@ struct blkfront_slot {
     uint16_t nr_grants;
     grant_ref_t grants[BLKFRONT_MAX_SEGMENTS]; /* transient grants to revoke on completion */
     grant_ref_t indirect_ref;                  /* granted once at connect */
+    /* The buffer whose segments indirect[slot] holds, all under persistent grants: a request
+     * on the same buffer again reuses the page as it is (NULL: nothing reusable). */
+    const void *seg_buf;
+    size_t seg_len;
 };
 
 struct blkfront_persistent {

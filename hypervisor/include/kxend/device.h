@@ -26,6 +26,10 @@ struct device_model {
     int (*save)(struct domain *d, void *state, struct kxend_save_ctx *ctx);
     int (*load)(struct domain *d, void *state, struct kxend_save_ctx *ctx);
     int (*post_load)(struct domain *d, void *state);
+    /* A platform event from the toolstack (KXEN_TRIGGER_* of kxen/ctl_hvm.h, `xl trigger`):
+     * 0 when the model delivered it, -EOPNOTSUPP when it has no such input. NULL for most
+     * models. Called on the control thread while the vCPUs run. */
+    int (*trigger)(struct domain *d, void *state, unsigned trigger);
 };
 
 #define DEVICE_MODEL_REGISTER(var) KXEND_REGISTER(kxend_device_models, struct device_model, var)

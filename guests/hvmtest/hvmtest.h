@@ -92,5 +92,13 @@ void bench_error(const char *what);
 void nic_bench(int devfn, char path);
 /* Needs the PIC: skipped (and says so) where none answers. */
 void irq_tests(int ide_devfn);
+/* irq alone unmasked on the PIC, the IDT in place: false where no PIC answers. Then
+ * irq_wait() waits with interrupts on until irq_count[irq] reaches want (or a timeout). */
+bool irq_listen(unsigned irq);
+bool irq_wait(unsigned irq, uint32_t want);
+extern volatile uint32_t irq_count[16];
+/* The ACPI power button and S5 (acpi.c): after the other tests, it waits for the toolstack's
+ * button press and powers the machine off. Skipped where the machine has no PM block. */
+void acpi_power_tests(void);
 
 #endif

@@ -155,7 +155,7 @@ Test(pci, piix3_options_preset_the_routes_a_firmware_would_leave)
     const struct device_model *m = device_model_find("piix3");
     dev_destroy("piix3", piix);
     piix = NULL;
-    static const char *const bad[] = {"pirqa=2", "pirqa=8", "pirqb=13", "pirqe=10",
+    static const char *const bad[] = {"pirqa=2",  "pirqa=8", "pirqb=13", "pirqe=10",
                                       "pirqa=16", "pirq=10", "pirqaa=10"};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_assert_eq(m->create(&fake_dom, bad[i], &s), -EINVAL, "%s", bad[i]);

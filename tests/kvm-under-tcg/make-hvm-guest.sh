@@ -61,15 +61,16 @@ if grep -q kxen_net /proc/cmdline; then
     ping -c 2 -W 5 10.99.0.1 >/dev/null && echo "kxen-hvm: ping ok" || echo "kxen-hvm: ping failed"
 fi
 # The ACPI power button (kxend's tables, xl trigger DOM power): its first input event powers
-# the machine off (/sbin/poweroff: Linux writes SLP_TYP|SLP_EN, ACPI S5).
+# the machine off: /sbin/poweroff (busybox poweroff -f; Linux writes SLP_TYP|SLP_EN, ACPI S5).
+# By path: busybox's sh prefers its own applet, whose poweroff without -f only signals init
+# (this shell, which ignores it). The kernel's shutdown lines reach COM1 (loglevel=1 hid them).
 for e in /sys/class/input/event*; do
   [ "$(cat $e/device/name 2>/dev/null)" = "Power Button" ] && pwr=/dev/input/${e##*/}
 done
 if [ -n "$pwr" ]; then
   echo "kxen-hvm: power button $pwr"
-  # The kernel's shutdown lines reach COM1 (loglevel=1 hides them): where a poweroff stops.
   (dd if=$pwr of=/dev/null bs=24 count=1 2>/dev/null; echo "kxen-hvm: power button pressed"
-   echo 6 >/proc/sys/kernel/printk; poweroff) &
+   echo 6 >/proc/sys/kernel/printk; /sbin/poweroff) &
 fi
 # The kernel's lines that say which platform and drivers it found (the console has loglevel=1).
 dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|eth0|vif|blkfront|xvd|IRQ|irq|ACPI: (PM|Interpreter|Using)|Power Button|PCI0' |

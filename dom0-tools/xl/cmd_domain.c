@@ -271,9 +271,35 @@ static int wait_shutdown_done(struct kxen_ctl *ev, uint16_t domid)
     }
 }
 
+/* The PV request, or for an HVM guest without PV drivers Xen's xl answer: refused, or with
+ * -F the ACPI event instead (the power button; a reset button the PC does not have). */
+static int request_one(uint16_t domid, const char *how, bool fallback)
+{
+    bool reboot = !strcmp(how, "reboot");
+    int rc = kxl_domain_request_shutdown(xl_ctx, domid, how);
+    if (rc == -EOPNOTSUPP) {
+        const char *what = reboot ? "reboot" : "shutdown";
+        if (fallback) {
+            fprintf(stderr, "PV control interface not available: sending ACPI %s event.\n",
+                    reboot ? "reset button" : "power button");
+            rc = kxl_send_trigger(xl_ctx, domid, reboot ? "reset" : "power");
+        } else {
+            fprintf(stderr,
+                    "PV control interface not available: external graceful %s not "
+                    "possible.\nUse \"-F\" to fallback to ACPI %s event.\n",
+                    what, reboot ? "reset" : "power");
+            xl_err("%s failed: %s", what, kxl_errmsg(xl_ctx));
+            return rc;
+        }
+    }
+    if (rc < 0)
+        xl_err("%s", kxl_errmsg(xl_ctx));
+    return rc;
+}
+
 static int shutdown_common(int argc, char **argv, const char *how, const char *cmd)
 {
-    bool wait = false, all = false;
+    bool wait = false, all = false, fallback = false;
     int opt;
     static const struct option longopts[] = {
         {"all", no_argument, NULL, 'a'}, {"wait", no_argument, NULL, 'w'}, {0, 0, 0, 0}};
@@ -288,7 +314,8 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
             all = true;
             break;
         case 'F':
-            break; /* fallback to ACPI: there is no ACPI; PV protocol only */
+            fallback = true;
+            break;
         default:
             return xl_usage(cmd);
         }
@@ -338,10 +365,8 @@ static int shutdown_common(int argc, char **argv, const char *how, const char *c
     bool reboot = !strcmp(how, "reboot");
     for (size_t i = 0; i < n; i++) {
         fprintf(stderr, "%s domain %u\n", reboot ? "Rebooting" : "Shutting down", ids[i]);
-        if (kxl_domain_request_shutdown(xl_ctx, ids[i], how) < 0) {
-            xl_err("%s", kxl_errmsg(xl_ctx));
+        if (request_one(ids[i], how, fallback) < 0)
             ret = 1;
-        }
     }
     if (wait && ret == 0) {
         fprintf(stderr, "Waiting for %zu domains\n", n);

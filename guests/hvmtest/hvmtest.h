@@ -98,5 +98,13 @@ bool irq_setup(uint16_t unmasked);
 /* Save mode (save.c): the rounds the save tests run, when hdb asks for them; false (nothing
  * done) otherwise, else it never returns. */
 bool save_main(int ide_devfn, int nic_devfn);
+/* irq alone unmasked on the PIC, the IDT in place: false where no PIC answers. Then
+ * irq_wait() waits with interrupts on until irq_count[irq] reaches want (or a timeout). */
+bool irq_listen(unsigned irq);
+bool irq_wait(unsigned irq, uint32_t want);
+extern volatile uint32_t irq_count[16];
+/* The ACPI power button and S5 (acpi.c): after the other tests, it waits for the toolstack's
+ * button press and powers the machine off. Skipped where the machine has no PM block. */
+void acpi_power_tests(void);
 
 #endif

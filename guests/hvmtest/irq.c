@@ -89,3 +89,16 @@ void irq_tests(int ide_devfn)
     check(irq_count[14] == 1 && irq_count[4] == 1, "irq: each arrived exactly once");
     pic_init(0);
 }
+
+bool irq_listen(unsigned irq)
+{
+    if (!pic_init((uint16_t)(1u << irq)))
+        return false;
+    idt_load();
+    return true;
+}
+
+bool irq_wait(unsigned irq, uint32_t want)
+{
+    return wait_irq(irq, want);
+}

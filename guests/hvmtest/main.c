@@ -100,5 +100,7 @@ void hvmtest_main(uint32_t zero_page)
     else
         say("nic: no RTL8139 on this machine, skipped");
     say("RESULT %s (%u failed)", failures ? "FAIL" : "PASS", failures);
-    /* Then halt with interrupts off: the test reads the result and destroys the domain. */
+    /* Then the power button (its own "acpi:" lines), or halt with interrupts off: the test
+     * reads the result and destroys the domain. */
+    acpi_power_tests();
 }

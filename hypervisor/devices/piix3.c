@@ -2,6 +2,9 @@
  * registers (config 0x60-0x63, each an ISA IRQ or bit 7 for "not routed") that decide which
  * GSI a PCI INTx link raises, and the ELCR (ports 0x4D0/0x4D1, one edge/level bit per ISA IRQ).
  *
+ * Options pirqa= .. pirqd= preset a route at power-on, as a firmware leaves it (the routes
+ * kxend's ACPI \_PRT names for a directly booted guest); unset, a link powers on unrouted.
+ *
  * Invariant: the bus's link routes (pci.c, Xen's struct hvm_hw_pci_link) always equal config
  * 0x60-0x63. The ELCR is a register the firmware programs; with kvm's in-kernel PIC the
  * kernel answers 0x4D0/0x4D1 itself and this copy is not reached. */
@@ -56,15 +59,26 @@ static void elcr_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 
 static const struct io_region_ops elcr_ops = {"piix3-elcr", elcr_read, elcr_write};
 
+/* routes[i]: PIRQ i's power-on route register (bit 7: not routed). */
 static int piix3_opt(void *ctx, const char *key, const char *val)
 {
-    (void)ctx, (void)key, (void)val;
-    return -EINVAL;
+    uint8_t *routes = ctx;
+    uint64_t irq;
+    if (strncmp(key, "pirq", 4) || key[4] < 'a' || key[4] > 'd' || key[5])
+        return -EINVAL;
+    /* An ISA IRQ a PIIX3 can route (3-7, 9-12, 14, 15). */
+    int rc = dev_opt_u64(val, 15, &irq);
+    if (rc == 0 && (irq < 3 || irq == 8 || irq == 13))
+        rc = -EINVAL;
+    if (rc == 0)
+        routes[key[4] - 'a'] = (uint8_t)irq;
+    return rc;
 }
 
 static int piix3_create(struct domain *d, const char *options, void **state)
 {
-    int rc = dev_opts_each(options, piix3_opt, NULL);
+    uint8_t routes[4] = {0x80, 0x80, 0x80, 0x80};
+    int rc = dev_opts_each(options, piix3_opt, routes);
     if (rc < 0)
         return rc;
     struct pci_bus *bus = pci_bus_of(d);
@@ -77,7 +91,7 @@ static int piix3_create(struct domain *d, const char *options, void **state)
     pci_config_init(&p->fn, 0x8086, 0x7000, 0, 0x060100, 0);
     p->fn.config[PCI_CFG_HEADER_TYPE] = 0x80; /* multi-function: IDE is 00:01.1 */
     for (unsigned i = 0; i < 4; i++) {
-        p->fn.config[PIIX3_PIRQ_ROUTE + i] = 0x80;
+        p->fn.config[PIIX3_PIRQ_ROUTE + i] = routes[i];
         p->fn.wmask[PIIX3_PIRQ_ROUTE + i] = 0x8f;
     }
     p->fn.devfn = PCI_DEVFN(1, 0);
@@ -92,6 +106,8 @@ static int piix3_create(struct domain *d, const char *options, void **state)
         free(p);
         return rc;
     }
+    for (unsigned i = 0; i < 4; i++)
+        pci_bus_set_link_route(bus, i, routes[i]);
     *state = p;
     return 0;
 }

@@ -54,6 +54,7 @@ static int build(struct domain *d, const struct kxen_ctl_hvm_build *a, const int
 {
     int rc;
     bool xen = a->flags & KXEN_HVM_BUILD_XEN;
+    bool acpi = a->flags & KXEN_HVM_BUILD_ACPI;
     if (a->boot == KXEN_HVM_BOOT_RESTORE) /* the saved registers say which CPU modes */
         return hvm_prepare(d, false, xen, a->store_evtchn, a->console_evtchn, msg, msglen);
     if (a->boot == KXEN_HVM_BOOT_FIRMWARE) {
@@ -70,7 +71,7 @@ static int build(struct domain *d, const struct kxen_ctl_hvm_build *a, const int
     /* An ELF test guest is entered as a PV/PVH guest is and keeps kxen's own interface. */
     rc = hvm_prepare(d, is_linux, xen && is_linux, a->store_evtchn, a->console_evtchn, msg, msglen);
     if (rc == 0)
-        rc = is_linux ? hvm_load_linux(d, img, len, ramdisk, a->cmdline, msg, msglen)
+        rc = is_linux ? hvm_load_linux(d, img, len, ramdisk, a->cmdline, acpi, msg, msglen)
                       : hvm_load_elf(d, img, len, ramdisk, a->cmdline, msg, msglen);
     free(img);
     return rc;
@@ -85,8 +86,8 @@ static int op_hvm_build(struct ctl_request *req, struct ctl_reply *rep)
     memcpy(&a, req->payload, sizeof(a));
     bool restore = a.boot == KXEN_HVM_BOOT_RESTORE;
     unsigned min_fds = restore ? 0 : 1, max_fds = a.boot == KXEN_HVM_BOOT_KERNEL ? 2 : min_fds;
-    if (a.boot > KXEN_HVM_BOOT_RESTORE || (a.flags & ~KXEN_HVM_BUILD_XEN) || req->nfds < min_fds ||
-        req->nfds > max_fds || !memchr(a.cmdline, 0, sizeof(a.cmdline)))
+    if (a.boot > KXEN_HVM_BOOT_RESTORE || (a.flags & ~(KXEN_HVM_BUILD_XEN | KXEN_HVM_BUILD_ACPI)) ||
+        req->nfds < min_fds || req->nfds > max_fds || !memchr(a.cmdline, 0, sizeof(a.cmdline)))
         return -EINVAL;
     struct domain *d = building_domain(a.domid, &rc);
     if (!d)
@@ -192,9 +193,42 @@ static int op_device_add(struct ctl_request *req, struct ctl_reply *rep)
     return 0;
 }
 
+static const char *const trigger_names[] = {"nmi", "reset", "init", "power", "sleep", "s3resume"};
+
+/* Only a running (or paused) machine takes a button press: one being built has no devices
+ * yet, one shut down has no CPU left to see it. */
+static int op_hvm_trigger(struct ctl_request *req, struct ctl_reply *rep)
+{
+    struct kxen_ctl_hvm_trigger a;
+    memcpy(&a, req->payload, sizeof(a));
+    if (a.trigger >= ARRAY_SIZE(trigger_names))
+        return -EINVAL;
+    struct domain *d = a.domid >= 1 && a.domid <= KXEN_MAX_DOMID ? domain_get(a.domid) : NULL;
+    if (!d)
+        return -ESRCH;
+    int st = atomic_load(&d->state);
+    int rc;
+    if (!d->hvm)
+        rc = ctl_refuse(rep, -EINVAL, "domain %u is not an HVM domain", a.domid);
+    else if (st != DOM_RUNNING && st != DOM_PAUSED)
+        rc = ctl_refuse(rep, -EBUSY, "domain %u is not running", a.domid);
+    else if ((rc = hvm_device_trigger(d, a.trigger)) == -EOPNOTSUPP)
+        rc = ctl_refuse(rep, rc,
+                        "trigger %s: domain %u's emulated PC has no such input (kxen's HVM "
+                        "machine has the ACPI power button only: no sleep button, S3, NMI, "
+                        "reset or INIT line)",
+                        trigger_names[a.trigger], a.domid);
+    else if (rc == 0)
+        log_info("domain %u: trigger %s delivered", a.domid, trigger_names[a.trigger]);
+    domain_put(d);
+    return rc;
+}
+
 static const struct ctl_op hvm_ops[] = {
     {KXEN_CTL_HVM_BUILD, "hvm_build", true, sizeof(struct kxen_ctl_hvm_build), op_hvm_build},
     {KXEN_CTL_DEVICE_ADD, "device_add", true, sizeof(struct kxen_ctl_device_add), op_device_add},
+    {KXEN_CTL_HVM_TRIGGER, "hvm_trigger", true, sizeof(struct kxen_ctl_hvm_trigger),
+     op_hvm_trigger},
 };
 
 static const struct ctl_op_group ctl_hvm_group = {"hvm", hvm_ops, ARRAY_SIZE(hvm_ops)};

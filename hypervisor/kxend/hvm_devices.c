@@ -61,6 +61,20 @@ int hvm_device_add(struct domain *d, const struct device_model *model, const cha
     return rc;
 }
 
+int hvm_device_trigger(struct domain *d, unsigned trigger)
+{
+    struct hvm_domain *h = d->hvm;
+    if (!h)
+        return -EINVAL;
+    for (size_t i = 0; i < h->nr_devs; i++) {
+        const struct hvm_device *dev = &h->devs[i];
+        int rc = dev->model->trigger ? dev->model->trigger(d, dev->state, trigger) : -EOPNOTSUPP;
+        if (rc != -EOPNOTSUPP)
+            return rc;
+    }
+    return -EOPNOTSUPP;
+}
+
 static void hvm_subsys_destroy(struct domain *d)
 {
     struct hvm_domain *h = d->hvm;

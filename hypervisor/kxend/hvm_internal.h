@@ -18,8 +18,10 @@
 #include "kxend/device.h"
 
 /* The guest-physical layout of the emulated PC below 1 MiB and under 4 GiB. */
-#define HVM_LOW_RAM_END 0x9fc00ull   /* conventional memory the guest may use (EBDA above) */
-#define HVM_BIOS_AREA 0xe0000ull     /* [0xe0000, 1 MiB): the firmware's low copy */
+#define HVM_LOW_RAM_END 0x9fc00ull /* conventional memory the guest may use (EBDA above) */
+#define HVM_BIOS_AREA 0xe0000ull   /* [0xe0000, 1 MiB): the firmware's low copy */
+#define HVM_ACPI_BASE 0xe0000u     /* direct boot: the ACPI tables, then the $PIR table */
+#define HVM_ACPI_SPAN 0x10000u
 #define HVM_HIGH_MEM 0x100000ull     /* 1 MiB */
 #define HVM_ROM_MIN (64u << 10)      /* smallest firmware image (64 KiB) */
 #define HVM_ROM_MAX (256u << 10)     /* SeaBIOS's bios-256k.bin */
@@ -69,7 +71,10 @@ int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);
 /* Direct kernel boot (hvm_linux.c): a bzImage (img, len) through Linux's 32-bit boot
  * protocol, with an optional ramdisk (fd < 0: none). */
 int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
-                   const char *cmdline, char *msg, size_t msglen);
+                   const char *cmdline, bool acpi, char *msg, size_t msglen);
+/* The ACPI tables of the PC (hvm_acpi.c) for nr_vcpus, in [HVM_ACPI_BASE, + HVM_ACPI_SPAN):
+ * 0 and the RSDP's address in *rsdp, or -EINVAL (vCPU count), -EFAULT, -E2BIG. */
+int hvm_acpi_tables(struct domain *d, unsigned nr_vcpus, uint64_t *rsdp);
 /* An ELF test guest (no firmware, entered as the accelerator enters PV/PVH guests). */
 int hvm_load_elf(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                  const char *cmdline, char *msg, size_t msglen);
@@ -89,5 +94,9 @@ void hvm_domain_free(struct domain *d);
  * destroy(), or at once when create() fails. */
 int hvm_device_add(struct domain *d, const struct device_model *model, const char *options,
                    const int *fds, unsigned nfds);
+/* Hands a toolstack trigger (KXEN_TRIGGER_*) to the first device whose model takes it: 0, the
+ * model's error, -EOPNOTSUPP (no device has that input) or -EINVAL (not an HVM domain). The
+ * device list is fixed once the domain runs, so this needs no lock against DEVICE_ADD. */
+int hvm_device_trigger(struct domain *d, unsigned trigger);
 
 #endif

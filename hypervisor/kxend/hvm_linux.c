@@ -3,10 +3,12 @@
  * real-mode part: the protected-mode kernel of the bzImage at 1 MiB, the zero page
  * (boot_params: a copy of the image's setup header, the e820 map, the command line and
  * ramdisk pointers), the ramdisk at the top of usable RAM, and vCPU 0 in 32-bit protected mode
- * with flat segments at code32_start, esi = the zero page. No firmware runs: the guest gets no
- * ACPI or MP table and finds the PC's devices by probing (legacy PIC, PCI config ports). It
- * does get the one table a firmware would leave for PCI interrupts, a $PIR routing table:
- * without it Linux cannot route a PCI function's INTx (it would take IRQ 0, the timer's).
+ * with flat segments at code32_start, esi = the zero page. No firmware runs: kxend leaves the
+ * tables a firmware would. With ACPI (the toolstack's choice) those are hvm_acpi.c's, their
+ * RSDP also in boot_params.acpi_rsdp_addr; without, the guest finds the PC's devices by
+ * probing (legacy PIC, PCI config ports). Either way it gets a $PIR routing table, which
+ * Linux uses for PCI interrupts when it runs without ACPI: without it Linux cannot route a
+ * PCI function's INTx (it would take IRQ 0, the timer's).
  * The image is untrusted: every header field is checked against the file before use. */
 #include <errno.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "loader_internal.h"
 
 /* Setup header fields (offsets in the image and in boot_params alike). */
+#define BP_ACPI_RSDP_ADDR 0x070 /* boot protocol 2.14; older kernels scan 0xe0000 for it */
 #define BP_ALT_MEM_K 0x1e0
 #define BP_E820_ENTRIES 0x1e8
 #define BP_E820_TABLE 0x2d0
@@ -139,7 +142,7 @@ static int ramdisk_place(struct domain *d, int fd, uint64_t lo, uint64_t hi, uin
 }
 
 int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
-                   const char *cmdline, char *msg, size_t msglen)
+                   const char *cmdline, bool acpi, char *msg, size_t msglen)
 {
     if (len < HDR_INIT_SIZE + 4 || memcmp(img + HDR_MAGIC, "HdrS", 4) ||
         img[HDR_BOOT_FLAG] != 0x55 || img[HDR_BOOT_FLAG + 1] != 0xaa)
@@ -183,6 +186,11 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     copy_to_guest_phys(d, HVM_HIGH_MEM, img + setup, pm_len);
     copy_to_guest_phys(d, CMDLINE_GPA, cmdline, clen + 1);
     pir_write(d);
+    uint64_t rsdp = 0;
+    int rc = acpi ? hvm_acpi_tables(d, d->nr_vcpus, &rsdp) : 0;
+    if (rc < 0)
+        return loader_fail(msg, msglen, rc, "cannot write the ACPI tables for %u vCPUs",
+                           d->nr_vcpus);
 
     uint8_t *zp = guest_phys_ptr(d, ZERO_PAGE_GPA, KXEN_PAGE_SIZE);
     memset(zp, 0, KXEN_PAGE_SIZE);
@@ -196,9 +204,10 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
     wr32(zp + HDR_RAMDISK_IMAGE, (uint32_t)rd_gpa);
     wr32(zp + HDR_RAMDISK_SIZE, (uint32_t)rd_size);
     wr32(zp + BP_ALT_MEM_K, (uint32_t)((ram_end - HVM_HIGH_MEM) >> 10));
+    memcpy(zp + BP_ACPI_RSDP_ADDR, &rsdp, 8);
     e820_add(zp, 0, HVM_LOW_RAM_END, E820_RAM);
     e820_add(zp, HVM_LOW_RAM_END, 0xa0000 - HVM_LOW_RAM_END, E820_RESERVED);
-    e820_add(zp, 0xf0000, HVM_HIGH_MEM - 0xf0000, E820_RESERVED);
+    e820_add(zp, HVM_ACPI_BASE, HVM_HIGH_MEM - HVM_ACPI_BASE, E820_RESERVED);
     e820_add(zp, HVM_HIGH_MEM, ram_end - HVM_HIGH_MEM, E820_RAM);
     e820_add(zp, ram_end, d->ram_size - ram_end, E820_RESERVED);
 
@@ -208,8 +217,7 @@ int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk
                              .rsp = STACK_TOP,
                              .lapic = d->hvm->xen,
                              .xen_hvm = d->hvm->xen};
-    int rc = domain_set_boot(d, &boot);
-    if (rc < 0)
+    if ((rc = domain_set_boot(d, &boot)) < 0)
         return loader_fail(msg, msglen, rc, "the domain is not being built");
     hvm_aps_wait_for_sipi(d);
     return 0;

@@ -138,3 +138,27 @@ Test(pci, unknown_options_and_a_second_bus_are_refused)
     cr_assert_eq(device_model_find("pci-host")->create(&fake_dom, NULL, &s), -EEXIST);
     cr_assert_eq(device_model_find("piix3")->create(&fake_dom, "bogus=1", &s), -EINVAL);
 }
+
+Test(pci, piix3_options_preset_the_routes_a_firmware_would_leave)
+{
+    dev_destroy("piix3", piix);
+    piix = dev_create("piix3", "pirqa=10,pirqb=10,pirqc=11,pirqd=11");
+    cr_assert_eq(pci_cfg_rd(PCI_DEVFN(1, 0), 0x60, 4), 0x0b0b0a0au);
+    struct pci_function a = {.devfn = PCI_DEVFN(3, 0)};
+    pci_config_init(&a, 0x1234, 1, 0, 0x020000, 1); /* INTA: link 3 */
+    cr_assert_eq(pci_function_register(pci_bus_of(&fake_dom), &a), 0);
+    pci_set_intx(&a, true);
+    cr_assert(fake_irq_level[11], "routed from power-on");
+    pci_set_intx(&a, false);
+    pci_function_unregister(&a);
+    void *s = NULL;
+    const struct device_model *m = device_model_find("piix3");
+    dev_destroy("piix3", piix);
+    piix = NULL;
+    static const char *const bad[] = {"pirqa=2",  "pirqa=8", "pirqb=13", "pirqe=10",
+                                      "pirqa=16", "pirq=10", "pirqaa=10"};
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(m->create(&fake_dom, bad[i], &s), -EINVAL, "%s", bad[i]);
+    piix = dev_create("piix3", "");
+    cr_assert_eq(pci_cfg_rd(PCI_DEVFN(1, 0), 0x60, 4), 0x80808080u, "unrouted by default");
+}

@@ -273,7 +273,8 @@ Test(hvm, direct_kernel_boot_fills_boot_params_and_enters_at_1m_in_protected_mod
     cr_assert_eq(write(rd, "INITRD", 6), 6);
     char msg[256] = "";
     cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), 0);
-    cr_assert_eq(hvm_load_linux(d, img, len, rd, "console=ttyS0", msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(hvm_load_linux(d, img, len, rd, "console=ttyS0", false, msg, sizeof(msg)), 0, "%s",
+                 msg);
     close(rd);
     struct vcpu_boot *b = &d->vcpus[0]->boot;
     cr_assert_eq(b->mode, VCPU_BOOT_PROT32);
@@ -308,14 +309,14 @@ Test(hvm, direct_kernel_boot_refuses_what_is_not_a_bzimage_or_does_not_fit)
     char msg[256] = "";
     cr_assert_eq(hvm_prepare(d, true, false, 0, 0, msg, sizeof(msg)), 0);
     memset(img, 0x7f, sizeof(img));
-    cr_assert_eq(hvm_load_linux(d, img, sizeof(img), -1, "", msg, sizeof(msg)), -ENOEXEC);
+    cr_assert_eq(hvm_load_linux(d, img, sizeof(img), -1, "", false, msg, sizeof(msg)), -ENOEXEC);
     cr_assert(strstr(msg, "bzImage"), "%s", msg);
     size_t len = build_bzimage(img, 0x1000, 64u << 20);
-    cr_assert_eq(hvm_load_linux(d, img, len, -1, "", msg, sizeof(msg)), -ENOMEM);
+    cr_assert_eq(hvm_load_linux(d, img, len, -1, "", false, msg, sizeof(msg)), -ENOMEM);
     cr_assert(strstr(msg, "init_size"), "%s", msg);
     len = build_bzimage(img, 0x1000, 0x1000);
     img[0x1f1] = 200; /* setup beyond the file */
-    cr_assert_eq(hvm_load_linux(d, img, len, -1, "", msg, sizeof(msg)), -ENOEXEC);
+    cr_assert_eq(hvm_load_linux(d, img, len, -1, "", false, msg, sizeof(msg)), -ENOEXEC);
     drop(d);
 }
 

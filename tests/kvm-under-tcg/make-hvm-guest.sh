@@ -21,7 +21,8 @@ mkdir -p "$r/mod-hvm"
 m=/lib/modules/$kver/kernel
 for ko in drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/ata/libata drivers/ata/ata_piix \
           crypto/crct10dif_common lib/crc-t10dif lib/crc64 lib/crc64-rocksoft block/t10-pi \
-          drivers/scsi/sd_mod drivers/net/mii drivers/net/ethernet/realtek/8139too; do
+          drivers/scsi/sd_mod drivers/net/mii drivers/net/ethernet/realtek/8139too \
+          drivers/input/evdev drivers/acpi/button; do
   b=$(basename $ko)
   if [ -f "$m/$ko.ko.xz" ]; then xz -dc "$m/$ko.ko.xz" > "$r/mod-hvm/$b.ko"
   elif [ -f "$m/$ko.ko" ]; then cp "$m/$ko.ko" "$r/mod-hvm/"; else continue; fi
@@ -71,8 +72,20 @@ if grep -q kxen_net /proc/cmdline; then
   ip link set eth0 up && ip addr add 10.99.0.2/24 dev eth0 &&
     ping -c 2 -W 5 10.99.0.1 >/dev/null && echo "kxen-hvm: ping ok" || echo "kxen-hvm: ping failed"
 fi
+# The ACPI power button (kxend's tables, xl trigger DOM power): its first input event powers
+# the machine off: /sbin/poweroff (busybox poweroff -f; Linux writes SLP_TYP|SLP_EN, ACPI S5).
+# By path: busybox's sh prefers its own applet, whose poweroff without -f only signals init
+# (this shell, which ignores it). The kernel's shutdown lines reach COM1 (loglevel=1 hid them).
+for e in /sys/class/input/event*; do
+  [ "$(cat $e/device/name 2>/dev/null)" = "Power Button" ] && pwr=/dev/input/${e##*/}
+done
+if [ -n "$pwr" ]; then
+  echo "kxen-hvm: power button $pwr"
+  (dd if=$pwr of=/dev/null bs=24 count=1 2>/dev/null; echo "kxen-hvm: power button pressed"
+   echo 6 >/proc/sys/kernel/printk; /sbin/poweroff) &
+fi
 # The kernel's lines that say which platform and drivers it found (the console has loglevel=1).
-dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|eth0|vif|blkfront|xvd|IRQ|irq' |
+dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|eth0|vif|blkfront|xvd|IRQ|irq|ACPI: (PM|Interpreter|Using)|Power Button|PCI0' |
   grep -v 'random' | head -40 | sed 's/^/kxen-hvm: dmesg: /'
 # Per-CPU interrupts (PV-on-HVM: each vCPU's Xen timer VIRQ "timerN", the event-channel IPIs,
 # and the platform device's interrupt when the events come through it): a second vCPU whose

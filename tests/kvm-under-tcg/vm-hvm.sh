@@ -5,7 +5,10 @@
 #   bios:   by SeaBIOS from the syslinux disk (hda), the ext2 disk as hdb.
 # Prints one "=== hvm-linux-BOOT-MODE" TAP section from the guest's COM1 (xl console -t
 # serial): /init and a shell, the IDE disk mounted and written (ata_piix), the emulated NIC
-# (8139too) pinging the host's bridge, the host pinging back, `xl destroy`. With pvhvm the
+# (8139too) pinging the host's bridge, the host pinging back, `xl destroy`. The plain direct
+# boot (ACPI from kxend's tables) also presses the ACPI power button (acpi_power_checks below):
+# `xl shutdown` is refused without PV drivers, `xl shutdown -F` presses the button, the
+# guest's /init powers off and Linux reaches S5. With pvhvm the
 # same disk image and bridge are reached through the platform device instead: Linux finds
 # Xen, unplugs the emulated disk and NIC, and uses xen-blkfront and xen-netfront.
 #   vm-hvm.sh MODE BOOT DIR [WAIT]
@@ -94,6 +97,33 @@ stall_dump_kvm_trace() {
   grep -v '^#' $tr/trace | tail -30 | sed 's/^ *//; s/^/#   /'
   echo 0 >$tr/events/kvm/enable 2>/dev/null
 }
+# The ACPI power button of a guest without PV drivers (on_poweroff = "preserve" keeps the
+# domain for the checks; xl destroy follows as for every run).
+acpi_power_checks() {
+  seen "kxen-hvm: power button /dev/input/event" 5
+  tap $? "Linux registers the ACPI power button (button.ko, evdev)"
+  xl shutdown $name >/dev/null 2>"$KXEN_RUNDIR/$name-shutdown.err"; r=$?
+  grep -q "PV control interface not available" "$KXEN_RUNDIR/$name-shutdown.err" && [ $r != 0 ]
+  tap $? "xl shutdown without PV drivers is refused as Xen's xl does (use -F)"
+  xl trigger $name sleep 2>"$KXEN_RUNDIR/$name-shutdown.err" && r=1 || r=0
+  grep -q "no sleep button" "$KXEN_RUNDIR/$name-shutdown.err" || r=1
+  tap $r "xl trigger sleep is refused with the reason (the PC has no sleep button)"
+  xl shutdown -F $name 2>"$KXEN_RUNDIR/$name-shutdown.err"
+  tap $? "xl shutdown -F sends the ACPI power button event"
+  sed 's/^/# /' "$KXEN_RUNDIR/$name-shutdown.err"
+  seen "kxen-hvm: power button pressed" 60
+  tap $? "the guest's init sees the power button (KEY_POWER) and runs poweroff"
+  i=0
+  while [ $i -lt 360 ] && ! grep -q "shut down, reason poweroff" "$KXEN_RUNDIR/xl-$name.log" 2>/dev/null; do
+    sleep 0.5; i=$((i + 1))
+  done
+  echo "# poweroff after $((i / 2)) s"
+  grep "shut down" "$KXEN_RUNDIR/xl-$name.log" 2>/dev/null | tail -2 | sed 's/^/# /'
+  grep -q "shut down, reason poweroff" "$KXEN_RUNDIR/xl-$name.log" 2>/dev/null; r=$?
+  tap $r "Linux's poweroff reaches ACPI S5: the domain shuts down with reason poweroff"
+  [ $r = 0 ] || { xl list 2>&1 | sed 's/^/# xl list: /'; ls $KXEN_RUNDIR | tr '\n' ' ' | sed 's/^/# rundir: /'; echo
+    xl vcpu-exits $name 2>&1 | sed 's/^/# /'; }
+}
 dump() {
   echo "# --- COM1 (without the ticks)"
   tr -d '\r' <"$serial" | grep -av 'kxen-hvm: tick' | head -${KXEN_DBG_LINES:-150} | sed 's/^/# /'
@@ -176,6 +206,7 @@ cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_
 cfg=$KXEN_RUNDIR/$name.cfg
 {
   echo "name = \"$name\""; echo 'memory = 192'; echo 'on_reboot = "destroy"'; echo "vcpus = $vcpus"
+  [ "$mode$boot" = hvmdirect ] && echo 'on_poweroff = "preserve"'
   if [ "$mode" = pvh ]; then
     echo 'type = "pvh"'; echo "kernel = \"$L/vmlinuz\""; echo "ramdisk = \"$L/initrd-hvm.gz\""
     echo "cmdline = \"$cmdline\""; echo "disk = [ '$L/root.img,raw,xvda,rw' ]"
@@ -241,6 +272,7 @@ if [ -n "$net" ]; then
 fi
 seen "kxen-hvm: ready" 30; tap $? "the guest's init reaches its end"
 [ $vcpus = 1 ] || check_vcpus
+[ "$mode$boot" = hvmdirect ] && acpi_power_checks
 timeout 30 xl destroy $name; tap $? "xl destroy $name"
 timeout 10 xl list $name >/dev/null 2>&1 && r=1 || r=0
 tap $r "no domain is left"

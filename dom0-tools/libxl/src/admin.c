@@ -4,12 +4,15 @@
  * scheduling ops), sysrq (control/sysrq) and triggers. Each refusal names the value and the
  * limit it broke. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_domain.h"
+#include "kxen/ctl_hvm.h"
+#include <kxen/hvm/params.h>
 #include "xenstore.h"
 
 #include "kxl_internal.h"
@@ -193,18 +196,10 @@ int kxl_send_sysrq(struct kxl_ctx *ctx, uint16_t domid, char key)
     return 0;
 }
 
-int kxl_send_trigger(struct kxl_ctx *ctx, uint16_t domid, const char *trigger)
+/* The domain's type as the toolstack recorded it (/vm/<uuid>/image/ostype): malloc'd, NULL
+ * when unknown (a domain xl did not create). */
+static char *domain_ostype(struct kxl_ctx *ctx, uint16_t domid)
 {
-    static const char *const xen_triggers[] = {"nmi",   "reset", "init",
-                                               "power", "sleep", "s3resume"};
-    bool known = false;
-    for (size_t i = 0; i < sizeof(xen_triggers) / sizeof(xen_triggers[0]); i++)
-        known |= !strcmp(trigger, xen_triggers[i]);
-    if (!known)
-        return kxl_fail(ctx, -EINVAL,
-                        "trigger '%s': Xen's triggers are nmi, reset, init, power, sleep, "
-                        "s3resume",
-                        trigger);
     char p[96];
     snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
     char *vm = kxl_xs_read(ctx, p);
@@ -214,20 +209,57 @@ int kxl_send_trigger(struct kxl_ctx *ctx, uint16_t domid, const char *trigger)
         type = kxl_xs_read(ctx, p);
         free(vm);
     }
-    /* Every trigger is an emulated-platform event (ACPI button, NMI pin, reset line): Xen
-     * delivers them to hvm guests only, and kxen runs pv and pvh guests, which have none. */
+    return type;
+}
+
+int kxl__domain_pv_control(struct kxl_ctx *ctx, uint16_t domid)
+{
+    char *type = domain_ostype(ctx, domid);
+    bool hvm = type && !strcmp(type, "hvm");
+    free(type);
+    if (!hvm)
+        return 1;
+    /* As Xen's libxl: PV drivers that listen for control/shutdown have set the callback. */
+    struct kxen_ctl_hvm_param a = {.domid = domid, .index = HVM_PARAM_CALLBACK_IRQ};
+    uint32_t len = 0;
+    int rc = kxen_ctl_call(ctx->ctl, KXEN_CTL_HVM_PARAM_GET, &a, sizeof(a), NULL, 0, &a, sizeof(a),
+                           &len, NULL, NULL);
+    if (rc == 0 && len < sizeof(a))
+        rc = -EPROTO;
+    return rc < 0 ? rc : a.value != 0;
+}
+
+int kxl_send_trigger(struct kxl_ctx *ctx, uint16_t domid, const char *trigger)
+{
+    static const char *const xen_triggers[] = {"nmi",   "reset", "init",
+                                               "power", "sleep", "s3resume"};
+    uint32_t index = 0;
+    bool known = false;
+    for (uint32_t i = 0; i < sizeof(xen_triggers) / sizeof(xen_triggers[0]); i++)
+        if (!strcmp(trigger, xen_triggers[i]))
+            known = true, index = i;
+    if (!known)
+        return kxl_fail(ctx, -EINVAL,
+                        "trigger '%s': Xen's triggers are nmi, reset, init, power, sleep, "
+                        "s3resume",
+                        trigger);
+    char *type = domain_ostype(ctx, domid);
     int rc;
-    if (type && !strcmp(type, "hvm"))
-        rc = kxl_fail(ctx, -EOPNOTSUPP,
-                      "trigger '%s': kxen does not deliver triggers to hvm guests yet; use xl "
-                      "shutdown or xl reboot",
-                      trigger);
-    else
+    if (type && !strcmp(type, "hvm")) {
+        /* The emulated PC's devices take it (kxend: the ACPI power button). */
+        struct kxen_ctl_hvm_trigger a = {.domid = domid, .trigger = index};
+        rc = kxen_ctl_simple(ctx->ctl, KXEN_CTL_HVM_TRIGGER, &a, sizeof(a), NULL, 0, NULL);
+        if (rc < 0)
+            rc = kxl_fail(ctx, rc, "trigger '%s': %s", trigger, kxl_hv_reason(ctx, rc));
+    } else {
+        /* Triggers are emulated-platform events (ACPI button, NMI pin, reset line): Xen
+         * delivers them to hvm guests only; pv and pvh guests have none. */
         rc = kxl_fail(ctx, -EOPNOTSUPP,
                       "trigger '%s': domain %u is a %s guest, which has no emulated platform "
                       "(ACPI buttons, NMI or reset lines): Xen sends triggers to hvm guests "
                       "only; use xl shutdown, xl reboot or xl sysrq",
                       trigger, domid, type ? type : "pv");
+    }
     free(type);
     return rc;
 }

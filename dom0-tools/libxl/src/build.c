@@ -590,8 +590,15 @@ int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char 
                         "the guest lost its xenstore connection): it cannot see a shutdown "
                         "request; use xl destroy",
                         domid);
+    /* An HVM guest without PV drivers would never read the request (Xen: ERROR_NOPARAVIRT). */
+    int rc = kxl__domain_pv_control(ctx, domid);
+    if (rc == 0)
+        return kxl_fail(ctx, -EOPNOTSUPP,
+                        "domain %u: PV control interface not available (an HVM guest without "
+                        "PV drivers)",
+                        domid);
     snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
-    int rc = kxl_xs_printf(ctx, XBT_NULL, p, "%s", how);
+    rc = kxl_xs_printf(ctx, XBT_NULL, p, "%s", how);
     if (rc < 0)
         return kxl_fail(ctx, rc, "writing %s failed: %s", p, strerror(-rc));
     return 0;

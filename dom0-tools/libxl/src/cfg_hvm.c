@@ -1,6 +1,6 @@
 /* The keys of xl.cfg that shape an emulated PC (Xen's xl.cfg "Fully-virtualised (HVM) guest
  * specific options"): firmware (bios, firmware, bios_path_override), boot order, the serial
- * port, the Xen platform device. Display keys (vga, vnc, sdl, ...) are ignored as any other
+ * port, the Xen platform device, ACPI. Display keys (vga, vnc, sdl, ...) are ignored as any other
  * key xl does not know: kxen's PC has no display. */
 #include <errno.h>
 #include <stdio.h>
@@ -81,21 +81,30 @@ static int read_serial(struct kxl_hvm *h, const struct kxl_cfg *cfg, char *err, 
     return 0;
 }
 
+/* A 0-or-1 key (default def). */
+static int read_bool(const struct kxl_cfg *cfg, const char *key, bool def, bool *out, char *err,
+                     size_t errlen)
+{
+    *out = def;
+    const struct kxl_cfg_entry *e = kxl_cfg_get(cfg, key);
+    if (!e)
+        return 0;
+    const char *s = e->val.kind == KXL_VAL_LIST ? "" : e->val.str;
+    if (strcmp(s, "0") && strcmp(s, "1"))
+        return kxl__cfg_err(err, errlen, e, "0 or 1 is expected");
+    *out = s[0] == '1';
+    return 0;
+}
+
 int kxl__cfg_hvm_read(struct kxl_domain_config *dc, const struct kxl_cfg *cfg, char *err,
                       size_t errlen)
 {
     struct kxl_hvm *h = &dc->hvm;
     int rc;
     if ((rc = read_firmware(h, cfg, err, errlen)) || (rc = read_boot(h, cfg, err, errlen)) ||
-        (rc = read_serial(h, cfg, err, errlen)))
+        (rc = read_serial(h, cfg, err, errlen)) ||
+        (rc = read_bool(cfg, "xen_platform_pci", true, &h->xen_platform_pci, err, errlen)) ||
+        (rc = read_bool(cfg, "acpi", true, &h->acpi, err, errlen)))
         return rc;
-    h->xen_platform_pci = true;
-    const struct kxl_cfg_entry *e = kxl_cfg_get(cfg, "xen_platform_pci");
-    if (e) {
-        const char *s = e->val.kind == KXL_VAL_LIST ? "" : e->val.str;
-        if (strcmp(s, "0") && strcmp(s, "1"))
-            return kxl__cfg_err(err, errlen, e, "0 or 1 is expected");
-        h->xen_platform_pci = s[0] == '1';
-    }
     return 0;
 }

@@ -1,8 +1,9 @@
 /* Building a type "hvm" domain: kxend's HVM_BUILD (SeaBIOS at the reset vector, or a kernel),
  * then the emulated PC's device list, one DEVICE_ADD each, in the order the models need
- * (hypervisor/devices/README.md): PCI host bridge, ISA bridge, CMOS with the RAM size and boot
- * order, COM1 on a pty, the PS/2 and reset controller, the IDE controller with the hd* disks,
- * the Xen platform device, the emulated NIC (hvm_nic.c). */
+ * (hypervisor/devices/README.md): PCI host bridge, ISA bridge (with ACPI, its PCI interrupt
+ * routes preset as kxend's tables name them), CMOS with the RAM size and boot order, the ACPI
+ * PM device (acpi = 1), COM1 on a pty, the PS/2 and reset controller, the IDE controller with the
+ * hd* disks, the Xen platform device, the emulated NIC (hvm_nic.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -98,7 +99,8 @@ static int build_op(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 {
     /* The platform device means PV-on-HVM: the guest also sees Xen's interface. */
     struct kxen_ctl_hvm_build req = {.domid = hb->domid,
-                                     .flags = dc->hvm.xen_platform_pci ? KXEN_HVM_BUILD_XEN : 0,
+                                     .flags = (dc->hvm.xen_platform_pci ? KXEN_HVM_BUILD_XEN : 0) |
+                                              (dc->hvm.acpi ? KXEN_HVM_BUILD_ACPI : 0),
                                      .store_evtchn = hb->store_port,
                                      .console_evtchn = hb->console_port};
     int fds[2] = {image_fds[0], image_fds[1]};
@@ -137,12 +139,18 @@ int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         if (*c != 'n') /* network boot needs a NIC option ROM kxen does not have */
             boot[nb++] = *c;
     boot[nb] = 0;
+    opts[0] = 0;
+    if (dc->hvm.acpi)
+        snprintf(opts, sizeof(opts), "pirqa=%u,pirqb=%u,pirqc=%u,pirqd=%u", KXEN_HVM_PIRQ_IRQ(0),
+                 KXEN_HVM_PIRQ_IRQ(1), KXEN_HVM_PIRQ_IRQ(2), KXEN_HVM_PIRQ_IRQ(3));
     if ((rc = kxl__hvm_device_add(ctx, hb->domid, "pci-host", "", -1)) < 0 ||
-        (rc = kxl__hvm_device_add(ctx, hb->domid, "piix3", "", -1)) < 0)
+        (rc = kxl__hvm_device_add(ctx, hb->domid, "piix3", opts, -1)) < 0)
         return rc;
     snprintf(opts, sizeof(opts), "lowmem=%llu,cpus=%u%s%s", (unsigned long long)hb->ram_end,
              dc->vcpus, nb ? ",boot=" : "", boot);
     if ((rc = kxl__hvm_device_add(ctx, hb->domid, "cmos", opts, -1)) < 0)
+        return rc;
+    if (dc->hvm.acpi && (rc = kxl__hvm_device_add(ctx, hb->domid, "acpi-pm", "", -1)) < 0)
         return rc;
     if (dc->hvm.serial_pty) {
         int fd = open_pty(ctx, hb->serial_tty, sizeof(hb->serial_tty));

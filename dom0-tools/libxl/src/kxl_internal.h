@@ -83,4 +83,9 @@ int kxl__hvm_nic_add(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_vif *
 /* An hd* disk: the emulated IDE controller's, not a PV vbd. */
 bool kxl__hvm_disk_is_ide(const struct kxl_disk *k);
 
+/* Whether the guest listens for control/shutdown (admin.c): 1 for pv and pvh domains and for
+ * an hvm domain whose PV drivers set HVM_PARAM_CALLBACK_IRQ (Xen's test), 0 for an hvm domain
+ * without them, or -errno. */
+int kxl__domain_pv_control(struct kxl_ctx *ctx, uint16_t domid);
+
 #endif

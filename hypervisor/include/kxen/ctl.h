@@ -81,6 +81,7 @@ enum kxen_ctl_op {
     /* Emulated machines (HVM): 160..191 (hypervisor/kxend/ctl_hvm.c; kxen/ctl_hvm.h) */
     KXEN_CTL_HVM_BUILD = 160,
     KXEN_CTL_DEVICE_ADD = 161,
+    KXEN_CTL_HVM_TRIGGER = 162,
 
     /* Host scheduling of vCPUs (xl vcpu-pin, sched-credit): 192..207
      * (hypervisor/kxend/ctl_sched.c; payloads in kxen/ctl_domain.h) */

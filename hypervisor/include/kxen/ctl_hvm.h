@@ -43,6 +43,13 @@
  * (docs/hvm.md), its upcalls arrive as the callback vector. Without it the guest sees a plain
  * PC. Other bits: -EINVAL. */
 #define KXEN_HVM_BUILD_XEN 0x1u
+/* KXEN_HVM_BUILD_ACPI: the machine has ACPI (xl.cfg acpi = 1, the default). A directly booted
+ * Linux then gets kxend's ACPI tables (docs/hvm.md), which describe the "acpi-pm" device model
+ * and route PCI interrupts as the toolstack presets them in the "piix3" model: PIRQ n to ISA
+ * IRQ KXEN_HVM_PIRQ_IRQ(n) (what SeaBIOS programs too). Without it such a guest gets no ACPI
+ * and routes PCI interrupts itself through the $PIR table. */
+#define KXEN_HVM_BUILD_ACPI 0x2u
+#define KXEN_HVM_PIRQ_IRQ(n) ((n) < 2 ? 10u : 11u)
 struct kxen_ctl_hvm_build {
     uint16_t domid;
     uint16_t flags; /* KXEN_HVM_BUILD_* */
@@ -68,6 +75,23 @@ struct kxen_ctl_device_add {
     uint16_t pad[3];
     char name[KXEN_CTL_DEVICE_NAME_MAX];
     char options[KXEN_CTL_DEVICE_OPTIONS_MAX];
+};
+
+/* KXEN_CTL_HVM_TRIGGER (privileged): a platform event for a running HVM domain, numbered as
+ * Xen's XEN_DOMCTL_SENDTRIGGER_*. The first of the domain's device models that has the input
+ * takes it (the "acpi-pm" model: the fixed power button, PWRBTN_STS and the SCI). -ESRCH (no
+ * such domain), -EINVAL (not an HVM domain, an unknown trigger), -EOPNOTSUPP with the reason
+ * (no device has that input: sleep, nmi, reset, init and s3resume on kxen's PC). */
+#define KXEN_TRIGGER_NMI 0
+#define KXEN_TRIGGER_RESET 1
+#define KXEN_TRIGGER_INIT 2
+#define KXEN_TRIGGER_POWER 3
+#define KXEN_TRIGGER_SLEEP 4
+#define KXEN_TRIGGER_S3RESUME 5
+struct kxen_ctl_hvm_trigger {
+    uint16_t domid;
+    uint16_t pad;
+    uint32_t trigger; /* KXEN_TRIGGER_* */
 };
 
 #endif

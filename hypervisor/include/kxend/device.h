@@ -35,6 +35,10 @@ struct device_model {
      * (xen/arch-x86/hvm/save.h), for the libxc HVM_CONTEXT Xen's tools read: record nr
      * (0, 1, ...) into buf with its typecode in *code; its length, or -ENOENT past the last. */
     int (*save_xen)(void *state, unsigned nr, uint16_t *code, void *buf, uint32_t cap);
+    /* A platform event from the toolstack (KXEN_TRIGGER_* of kxen/ctl_hvm.h, `xl trigger`):
+     * 0 when the model delivered it, -EOPNOTSUPP when it has no such input. NULL for most
+     * models. Called on the control thread while the vCPUs run. */
+    int (*trigger)(struct domain *d, void *state, unsigned trigger);
 };
 
 #define DEVICE_MODEL_REGISTER(var) KXEND_REGISTER(kxend_device_models, struct device_model, var)

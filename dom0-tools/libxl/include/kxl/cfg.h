@@ -104,6 +104,7 @@ struct kxl_hvm {
     char boot[5];          /* boot order: letters of "acdn" (Xen's default "cd") */
     bool serial_pty;       /* serial = "pty": COM1 on a pty (xl console -t serial) */
     bool xen_platform_pci; /* the Xen platform PCI device (default on) */
+    bool acpi;             /* ACPI: the PM device, the power button, tables (default on) */
 };
 
 struct kxl_domain_config {

@@ -64,7 +64,9 @@ int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid);
 /* Writes the domain's RAM to path as an ELF64 core (one PT_LOAD at guest-physical 0), sparse:
  * pages of zeros are holes in the file. */
 int kxl_domain_core_dump(struct kxl_ctx *ctx, uint16_t domid, const char *path);
-/* Writes control/shutdown = how ("poweroff", "reboot", ...): the PV shutdown protocol. */
+/* Writes control/shutdown = how ("poweroff", "reboot", ...): the PV shutdown protocol.
+ * -EOPNOTSUPP for an HVM guest whose PV drivers are not up (HVM_PARAM_CALLBACK_IRQ unset), as
+ * Xen's libxl refuses with ERROR_NOPARAVIRT: kxl_send_trigger(power) is its ACPI fallback. */
 int kxl_domain_request_shutdown(struct kxl_ctx *ctx, uint16_t domid, const char *how);
 int kxl_domain_pause(struct kxl_ctx *ctx, uint16_t domid);
 int kxl_domain_unpause(struct kxl_ctx *ctx, uint16_t domid);
@@ -124,8 +126,9 @@ int kxl_sched_credit_get(struct kxl_ctx *ctx, uint16_t domid, struct kxl_sched_c
 int kxl_sched_credit_set(struct kxl_ctx *ctx, uint16_t domid, int weight, int cap);
 /* control/sysrq = key (Linux's xen sysrq handler reads and clears it). */
 int kxl_send_sysrq(struct kxl_ctx *ctx, uint16_t domid, char key);
-/* Xen's triggers (nmi, reset, init, power, sleep, s3resume): -EOPNOTSUPP with the reason, as
- * no guest type kxen runs has the emulated platform they act on. */
+/* Xen's triggers (nmi, reset, init, power, sleep, s3resume), for hvm guests: kxend hands them
+ * to the emulated PC (power: the ACPI power button; the others: -EOPNOTSUPP with the reason,
+ * the PC has no such input). pv and pvh guests have no emulated platform: -EOPNOTSUPP. */
 int kxl_send_trigger(struct kxl_ctx *ctx, uint16_t domid, const char *trigger);
 
 /* Hypervisor console (xl dmesg): appends what kxend holds to *buf (malloc'd). */

@@ -2,7 +2,9 @@
  * power button (the toolstack's trigger) raising the SCI only while enabled, S5 as a
  * poweroff, and a hostile guest's pokes (bits the machine lacks, odd sizes and offsets,
  * accesses running off the block, sleep types the DSDT does not offer). */
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
 /* Before xen/sched.h: Xen's headers define console_evtchn, a field name of ctl_hvm.h. */
 #include "kxen/ctl_hvm.h"
 #include <xen/sched.h>
@@ -165,4 +167,52 @@ Test(acpi_pm, options_are_refused)
     void *s = NULL;
     cr_assert_eq(device_model_find("acpi-pm")->create(&fake_dom, "port=0x600", &s), -EINVAL);
     cr_assert_eq(fake_io_count(), 1, "only the first instance's block");
+}
+
+/* Save and load: a pending, enabled press comes back with its SCI; the timer goes on from its
+ * saved count; bodies with bits the machine lacks or a count wider than 24 bits are refused,
+ * naming the field. Body: struct hvm_hw_pmtimer (tmr_val, pm1a_sts, pm1a_en), then pm1a_cnt. */
+Test(acpi_pm, save_and_load_keep_a_pending_press_and_refuse_corrupt_bodies)
+{
+    const struct device_model *m = device_model_find("acpi-pm");
+    uint8_t body[64];
+    char why[160] = "";
+    pout(EN, 2, ACPI_PM1_PWRBTN);
+    cr_assert_eq(press(KXEN_TRIGGER_POWER), 0);
+    int len = m->save(pm, body, sizeof(body));
+    cr_assert_eq(len, 16);
+    cr_assert_eq(m->save(pm, body, 8), -ENOSPC);
+    uint32_t tmr;
+    memcpy(&tmr, body, 4);
+    dev_destroy("acpi-pm", pm);
+    fake_irq_level[SCI] = false; /* the restored domain's machine is a new one */
+    pm = dev_create("acpi-pm", NULL);
+    cr_assert_eq(pin(STS, 2), 0, "a new instance has nothing pending");
+    cr_assert_eq(m->load(pm, body, (uint32_t)len, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(pin(STS, 2), ACPI_PM1_PWRBTN);
+    cr_assert_eq(pin(EN, 2), ACPI_PM1_PWRBTN);
+    cr_assert(fake_irq_level[SCI], "the load drives the SCI again");
+    uint32_t now = (uint32_t)pin(TMR, 4);
+    cr_assert_lt((now - tmr) & 0xffffffu, 3579545u, "the count goes on from the saved one");
+
+    uint8_t bad[16];
+    memcpy(bad, body, sizeof(bad));
+    bad[3] = 1; /* tmr_val 2^24 + ... */
+    cr_assert_eq(m->load(pm, bad, 16, why, sizeof(why)), -EINVAL);
+    cr_assert(strstr(why, "tmr_val"), "%s", why);
+    memcpy(bad, body, sizeof(bad));
+    bad[7] = 0x80; /* pm1a_en: a bit the machine lacks */
+    cr_assert_eq(m->load(pm, bad, 16, why, sizeof(why)), -EINVAL);
+    cr_assert(strstr(why, "pm1a_en"), "%s", why);
+    memcpy(bad, body, sizeof(bad));
+    bad[5] = 0x02; /* pm1a_sts bit 9, the sleep button: absent */
+    cr_assert_eq(m->load(pm, bad, 16, why, sizeof(why)), -EINVAL);
+    cr_assert(strstr(why, "pm1a_sts"), "%s", why);
+    memcpy(bad, body, sizeof(bad));
+    bad[9] = 0x20; /* pm1a_cnt SLP_EN: write-only, no saved state has it */
+    cr_assert_eq(m->load(pm, bad, 16, why, sizeof(why)), -EINVAL);
+    cr_assert(strstr(why, "pm1a_cnt"), "%s", why);
+    cr_assert_eq(m->load(pm, body, 12, why, sizeof(why)), -EINVAL, "a short body");
+    cr_assert(strstr(why, "length"), "%s", why);
+    cr_assert_eq(pin(STS, 2), ACPI_PM1_PWRBTN, "refused bodies change nothing");
 }

@@ -192,7 +192,7 @@ Test(ctl, hvm_build_refuses_unknown_flags_and_boot_types_and_bad_descriptors)
     cr_assert_eq(
         kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
         -EOPNOTSUPP, "the reference request reaches the builder");
-    b.flags = KXEN_HVM_BUILD_XEN | 0x2;
+    b.flags = KXEN_HVM_BUILD_XEN | 0x4;
     cr_assert_eq(
         kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
         -EINVAL, "an unknown flag");
@@ -201,7 +201,7 @@ Test(ctl, hvm_build_refuses_unknown_flags_and_boot_types_and_bad_descriptors)
         kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
         -EINVAL, "the top flag bit");
     b.flags = KXEN_HVM_BUILD_XEN;
-    b.boot = KXEN_HVM_BOOT_KERNEL + 1;
+    b.boot = KXEN_HVM_BOOT_RESTORE + 1;
     cr_assert_eq(
         kxen_ctl_call(c, KXEN_CTL_HVM_BUILD, &b, sizeof(b), fds, 1, NULL, 0, NULL, NULL, NULL),
         -EINVAL, "an unknown boot type");

@@ -106,8 +106,8 @@ run() {
     skip "$accel: Xen's verify-stream-v2 accepts the image" "xen-utils-4.17 not installed"
     zcat "$d/hvms.img" >"$d/hvms.img.raw"
   fi
-  local want="7 9 11" # PCI_IRQ, PCI_LINK, RTC
-  [ "$accel" = kvm ] && want="3 4 6 7 9 10 11" # and PIC, IOAPIC, LAPIC_REGS, PIT
+  local want="7 9 11 13" # PCI_IRQ, PCI_LINK, RTC, PMTIMER (acpi = 1, the default)
+  [ "$accel" = kvm ] && want="3 4 6 7 9 10 11 13" # and PIC, IOAPIC, LAPIC_REGS, PIT
   check "$accel: HVM_CONTEXT holds Xen's records ($want)" \
     test "$(xen_records "$d/hvms.img.raw")" = "$want"
   check "$accel: xl restore brings the guest back" xl restore "$d/hvms.img" "$d/hvms.cfg"

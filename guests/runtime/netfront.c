@@ -346,10 +346,14 @@ static int resume_hook_fn(void *ctx, uint64_t deadline_ns)
 {
     (void)ctx, (void)deadline_ns; /* the handshake keeps its own NETFRONT_TIMEOUT_NS bound */
     uint8_t mac[6];
+    char old_be[sizeof(nf.be_path)];
+    strlcpy(old_be, nf.be_path, sizeof(old_be));
     nf_forget_backend();
     int rc = nf_connect(mac);
     if (rc)
         guest_resume_unregister(&nf.resume_hook);
+    else
+        nf_follow_moved(old_be); /* the new host's backend directory is another one */
     return rc;
 }
 

@@ -171,6 +171,16 @@ int nf_await_up(uint64_t deadline_ns)
     return 0;
 }
 
+void nf_follow_moved(const char *old_be)
+{
+    if (!nf.follow || !strcmp(old_be, nf.be_path))
+        return;
+    char path[160];
+    guest_snprintf(path, sizeof(path), "%s/state", old_be);
+    xenbus_unwatch(path, nf.token);
+    watch_backend_state(true);
+}
+
 int netfront_follow_restarts(void)
 {
     if (!nf.up)

@@ -66,5 +66,8 @@ bool nf_backend_moved(void *ctx);
 void nf_follow_backend(void);
 /* 0 once the vif is up, waiting up to deadline_ns (0: not at all) for a restarted backend. */
 int nf_await_up(uint64_t deadline_ns);
+/* After a handshake with another backend directory than old_be (a resume on another host):
+ * the state watch moves to the new one. */
+void nf_follow_moved(const char *old_be);
 
 #endif

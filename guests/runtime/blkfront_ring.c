@@ -241,6 +241,20 @@ static void push(struct blkfront *dev, unsigned q)
         evtchn_send(bq->port);
 }
 
+/* The ring entry of an indirect request: n segments in the page granted as ref. */
+static void indirect_header(const struct blkfront *dev, const struct blkfront_req *req, unsigned n,
+                            unsigned s, grant_ref_t ref, void *entry)
+{
+    struct blkif_request_indirect *ind = entry;
+    *ind = (struct blkif_request_indirect){.operation = BLKIF_OP_INDIRECT,
+                                           .indirect_op = req->op,
+                                           .nr_segments = (uint16_t)n,
+                                           .id = s,
+                                           .sector_number = req->sector,
+                                           .handle = (blkif_vdev_t)dev->devid};
+    ind->indirect_grefs[0] = ref;
+}
+
 /* Builds the ring entry of req in slot s. */
 static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, void *entry)
 {
@@ -273,14 +287,7 @@ static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, voi
      * before are still right: 256 lookups a 1 MiB request saved (where the guest's own
      * instructions are the cost, as under an emulating KVM, they bound the throughput). */
     if (slot->seg_buf == req->buf && slot->seg_len == req->len && slot->indirect_ref) {
-        struct blkif_request_indirect *ind = entry;
-        *ind = (struct blkif_request_indirect){.operation = BLKIF_OP_INDIRECT,
-                                               .indirect_op = req->op,
-                                               .nr_segments = (uint16_t)n,
-                                               .id = s,
-                                               .sector_number = req->sector,
-                                               .handle = (blkif_vdev_t)dev->devid};
-        ind->indirect_grefs[0] = slot->indirect_ref;
+        indirect_header(dev, req, n, s, slot->indirect_ref, entry);
         return 0;
     }
     slot->seg_buf = NULL;
@@ -296,14 +303,7 @@ static int build(struct blkfront *dev, unsigned s, struct blkfront_req *req, voi
         slot->seg_buf = req->buf;
         slot->seg_len = req->len;
     }
-    struct blkif_request_indirect *ind = entry;
-    *ind = (struct blkif_request_indirect){.operation = BLKIF_OP_INDIRECT,
-                                           .indirect_op = req->op,
-                                           .nr_segments = (uint16_t)n,
-                                           .id = s,
-                                           .sector_number = req->sector,
-                                           .handle = (blkif_vdev_t)dev->devid};
-    ind->indirect_grefs[0] = slot->indirect_ref;
+    indirect_header(dev, req, n, s, slot->indirect_ref, entry);
     return rc;
 }
 

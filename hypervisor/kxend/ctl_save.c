@@ -176,8 +176,11 @@ static int op_dirty_log(struct ctl_request *req, struct ctl_reply *rep)
                             KXEN_DIRTY_MAX_THROTTLE);
             break;
         }
-        atomic_store(&d->migrate_throttle, a.throttle);
-        klog_dom(KLOG_INFO, d->domid, "domain %u: migration throttle %u%%", d->domid, a.throttle);
+        if (atomic_exchange(&d->migrate_throttle, a.throttle) && !a.throttle)
+            klog_dom(KLOG_INFO, d->domid, "domain %u: migration throttle lifted", d->domid);
+        else if (a.throttle)
+            klog_dom(KLOG_INFO, d->domid, "domain %u: migration throttle %u%%", d->domid,
+                     a.throttle);
         break;
     case KXEN_DIRTY_COLLECT: {
         /* One call returns the whole domain: a collect clears what it reports. */

@@ -23,6 +23,10 @@
 #include "stream_io.h"
 
 #define STOP_PAGES 64 /* few enough dirty pages: stop and copy */
+/* Fewer dirty pages than this (4 MiB) are not worth slowing the guest for: the stop copies
+ * them in a moment, whatever the rates say (a quiet Linux rewrites a few hundred pages a
+ * round, more than half of a short round's send). */
+#define THROTTLE_MIN_PAGES 1024
 
 const char kxl_migrate_banner[] = "xl migration receiver ready, send binary domain data.\n";
 const char kxl_migrate_ready[] = "domain received, ready to unpause";
@@ -141,7 +145,7 @@ static int precopy(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w, c
         p.converged = converged(o, sent, p.round_ns, dirty);
         p.last = p.converged || ms->rounds == max;
         if (!p.last && !o->no_throttle && ms->rounds > 1 && dirty * 2 > sent &&
-            ms->throttle < KXEN_DIRTY_MAX_THROTTLE) {
+            dirty >= THROTTLE_MIN_PAGES && ms->throttle < KXEN_DIRTY_MAX_THROTTLE) {
             unsigned t = next_throttle(ms->throttle);
             if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_THROTTLE, t, NULL, 0, NULL)) < 0)
                 return kxl_fail(ctx, rc, "kxend cannot throttle domain %u: %s", domid,
@@ -207,6 +211,10 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     snprintf(away, sizeof(away), "%s--migratedaway", name);
     kxl_domain_rename(ctx, domid, away);
     renamed = true;
+    /* The guest suspends itself at full speed: a throttled Linux freezing its tasks and
+     * devices could take longer than the toolstack waits. The log still sees every write. */
+    if (ms->throttle)
+        dirty_op(ctx, domid, KXEN_DIRTY_THROTTLE, 0, NULL, 0, NULL);
     ms->suspend_ns = kxen_now_ns();
     if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
         goto out;
@@ -236,10 +244,15 @@ io:
 out:
     if (logging)
         dirty_op(ctx, domid, KXEN_DIRTY_STOP, 0, NULL, 0, NULL);
-    if (rc < 0 && renamed)
-        kxl_domain_rename(ctx, domid, name);
-    if (rc < 0 && suspended)
-        kxl__resume(ctx, domid, *coop);
+    if (rc < 0) { /* the undoing must not overwrite the reason */
+        char why[sizeof(ctx->err)];
+        snprintf(why, sizeof(why), "%s", ctx->err);
+        if (renamed)
+            kxl_domain_rename(ctx, domid, name);
+        if (suspended)
+            kxl__resume(ctx, domid, *coop);
+        kxl_fail(ctx, rc, "%s", why);
+    }
     free(kx);
     free(rep);
     free(pending);

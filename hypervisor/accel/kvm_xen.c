@@ -118,6 +118,10 @@ bool kvm_xen_linux_hypercalls(struct domain *d)
         return false;
     }
     kd->xen = true;
+    /* KVM writes the pvclock from its kvmclock now: no time offset (domain.h), whichever of
+     * this and the restore's time_restore comes first. */
+    d->clock_by_accel = true;
+    atomic_store(&d->time_offset_ns, 0);
     kd->xen_evtchn = evtchn_setup(d, caps);
     log_info("kvm: dom%u: KVM Xen hypercall intercept on; event delivery by %s", d->domid,
              kd->xen_evtchn ? "KVM (KVM_XEN_HVM_EVTCHN_SEND)" : "kxend");

@@ -98,7 +98,8 @@ static void write_wallclock(struct domain *d, struct shared_info *s)
 
 void time_restore(struct domain *d, uint64_t guest_now_ns)
 {
-    atomic_store(&d->time_offset_ns, (int64_t)(guest_now_ns - kxen_system_time_ns()));
+    if (!d->clock_by_accel)
+        atomic_store(&d->time_offset_ns, (int64_t)(guest_now_ns - kxen_system_time_ns()));
     struct shared_info *s = d->shared_info_gpa != KXEN_NO_GPA
                                 ? guest_phys_ptr(d, d->shared_info_gpa, sizeof(*s))
                                 : NULL;

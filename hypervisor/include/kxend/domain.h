@@ -182,6 +182,11 @@ struct domain {
     /* The guest's system time minus kxend's (time.c): 0 for a domain built here; a restored
      * one goes on from the time it was saved at, whatever this kxend's age. */
     _Atomic int64_t time_offset_ns;
+    /* The accelerator writes the guest's pvclock itself (KVM's Xen support): its clock is the
+     * accelerator's, so a restore keeps time_offset_ns at 0 (the offset would apply to the
+     * guest's timeouts but not to the clock it reads them from, and every timer would fire
+     * late by the time the domain spent saved). */
+    bool clock_by_accel;
 
     const struct accel_ops *accel;
     void *accel_priv;

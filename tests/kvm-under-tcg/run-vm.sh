@@ -119,6 +119,8 @@ if [ "$mode" = --linux ] || [ "$mode" = --hvm ]; then
       "console=ttyS0 panic=-1 loglevel=1 kxen_root=sdb,xvdb kxen_net"
     cp "$here/vm-hvm.sh" "$root/kxen/bin/"
     echo "${KXEN_HVM_STEPS:-direct pvhvm}" > "$root/kxen/linux/steps"
+    # The PV-on-HVM run's vCPUs (check_vcpus): the direct boot's ACPI MADT lists them.
+    echo "${KXEN_HVM_PVHVM_VCPUS:-2}" > "$root/kxen/linux/hvm-vcpus"
   else
     "$here/make-linux-guest.sh" "$root/kxen/linux" "$l2"
     echo "${KXEN_LINUX_STEPS:-smp mem disk net reboot save destroy}" > "$root/kxen/linux/steps"

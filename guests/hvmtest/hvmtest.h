@@ -67,6 +67,8 @@ void pci_write(unsigned devfn, unsigned reg, uint32_t v);
 int pci_find(uint16_t vendor, uint16_t device);
 
 void ide_tests(int devfn);
+/* The primary channel's status once BSY clears (0xff if it never does). */
+uint8_t ide_wait_idle(void);
 /* A one-sector DMA read with the drive's interrupt enabled (irq.c waits for it). */
 void ide_dma_read_for_irq(void);
 void nic_tests(int devfn);

@@ -14,7 +14,7 @@
 
 static uint8_t sector[512];
 
-static uint8_t wait_idle(void)
+uint8_t ide_wait_idle(void)
 {
     for (int i = 0; i < 1000000; i++) {
         uint8_t s = inb(ATA + 7);
@@ -37,7 +37,7 @@ static bool pio(bool write, uint32_t lba, uint8_t *buf)
 {
     taskfile(lba, 1);
     outb(ATA + 7, write ? 0x30 : 0x20);
-    uint8_t s = wait_idle();
+    uint8_t s = ide_wait_idle();
     if ((s & (ST_DRQ | ST_ERR)) != ST_DRQ)
         return false;
     for (unsigned i = 0; i < 512; i += 2) {
@@ -49,7 +49,7 @@ static bool pio(bool write, uint32_t lba, uint8_t *buf)
             buf[i + 1] = w >> 8;
         }
     }
-    return !(wait_idle() & (ST_ERR | ST_DRQ));
+    return !(ide_wait_idle() & (ST_ERR | ST_DRQ));
 }
 
 struct dma_result {
@@ -79,7 +79,7 @@ static struct dma_result dma(bool write, uint32_t lba, uint8_t count, const uint
             break;
     }
     outb(BM_PORT, dir);
-    r.ata_status = wait_idle();
+    r.ata_status = ide_wait_idle();
     outb(BM_PORT + 2, 0x06);
     return r;
 }
@@ -124,7 +124,7 @@ void ide_tests(int devfn)
 
     outb(ATA + 6, 0xa0);
     outb(ATA + 7, 0xec);
-    uint8_t s = wait_idle();
+    uint8_t s = ide_wait_idle();
     bool id_ok = (s & (ST_DRQ | ST_ERR)) == ST_DRQ;
     uint16_t id[256];
     for (unsigned i = 0; id_ok && i < 256; i++)

@@ -20,7 +20,6 @@
 #define BM_PORT 0xc000
 #define NIC_PORT 0xc100
 #define COM1 0x3f8
-#define ST_BSY 0x80
 #define ST_DRQ 0x08
 #define ST_ERR 0x01
 #define RING SCRATCH_NIC
@@ -41,16 +40,6 @@ static void expect(bool ok, const char *what)
         say("round %u FAIL %s", round_nr, what);
         round_ok = false;
     }
-}
-
-static uint8_t wait_idle(void)
-{
-    for (int i = 0; i < 1000000; i++) {
-        uint8_t s = inb(ATA + 7);
-        if (!(s & ST_BSY))
-            return s;
-    }
-    return 0xff;
 }
 
 static void taskfile(unsigned drive, uint32_t lba, uint8_t count)
@@ -82,7 +71,7 @@ static bool pio(unsigned drive, bool write, uint32_t lba, unsigned count, uint8_
     for (unsigned s = 0; s < count; s++, p += 512) {
         if (s && s == pause_after)
             spin(20000);
-        if ((wait_idle() & (ST_DRQ | ST_ERR)) != ST_DRQ)
+        if ((ide_wait_idle() & (ST_DRQ | ST_ERR)) != ST_DRQ)
             return false;
         for (unsigned i = 0; i < 512; i += 2) {
             if (write) {
@@ -94,7 +83,7 @@ static bool pio(unsigned drive, bool write, uint32_t lba, unsigned count, uint8_
             }
         }
     }
-    return !(wait_idle() & (ST_ERR | ST_DRQ));
+    return !(ide_wait_idle() & (ST_ERR | ST_DRQ));
 }
 
 static bool dma_read(uint32_t lba, unsigned count, uint64_t to)
@@ -112,7 +101,7 @@ static bool dma_read(uint32_t lba, unsigned count, uint64_t to)
     for (int i = 0; i < 1000000 && !(bm & 0x06); i++)
         bm = inb(BM_PORT + 2);
     outb(BM_PORT, 0x08);
-    uint8_t st = wait_idle();
+    uint8_t st = ide_wait_idle();
     outb(BM_PORT + 2, 0x06);
     return !(bm & 0x02) && !(st & ST_ERR);
 }

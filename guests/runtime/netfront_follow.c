@@ -34,24 +34,26 @@ bool nf_backend_moved(void *ctx)
     return nf.be_changed;
 }
 
-static void watch_backend_state(bool on)
+static void watch(const char *path, bool on)
 {
-    char path[160];
-    guest_snprintf(path, sizeof(path), "%s/state", nf.be_path);
     if (on)
         xenbus_watch(path, nf.token, backend_watch_cb, 0);
     else
         xenbus_unwatch(path, nf.token);
 }
 
+static void watch_backend_state(bool on)
+{
+    char path[160];
+    guest_snprintf(path, sizeof(path), "%s/state", nf.be_path);
+    watch(path, on);
+}
+
 static void watch_backend_node(bool on)
 {
     char path[64];
     guest_snprintf(path, sizeof(path), "device/vif/%u/backend", nf.devid);
-    if (on)
-        xenbus_watch(path, nf.token, backend_watch_cb, 0);
-    else
-        xenbus_unwatch(path, nf.token);
+    watch(path, on);
 }
 
 /* The backend's state; a directory removed (ENOENT), or the whole driver domain's tree with
@@ -177,7 +179,7 @@ void nf_follow_moved(const char *old_be)
         return;
     char path[160];
     guest_snprintf(path, sizeof(path), "%s/state", old_be);
-    xenbus_unwatch(path, nf.token);
+    watch(path, false);
     watch_backend_state(true);
 }
 

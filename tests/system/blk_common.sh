@@ -30,7 +30,12 @@ blk_guest() {
   { printf 'name = "%s"\nkernel = "%s"\nmemory = 32\nextra = "%s"\n' "$name" \
       "$guests/$image.elf" "$extra"
     [ -z "$disks" ] || printf 'disk = [ %s ]\n' "$disks"; } >"$KXEN_RUNDIR/$name.cfg"
-  timeout 60 xl create -q $paused "$KXEN_RUNDIR/$name.cfg" >&2 && xl domid "$name"
+  # Always created paused: a short guest may power off (and be destroyed by xl) before
+  # `xl domid` runs on a loaded host. Unpaused here unless the caller asked for -p.
+  local id
+  timeout 60 xl create -q -p "$KXEN_RUNDIR/$name.cfg" >&2 && id=$(xl domid "$name") || return 1
+  [ -n "$paused" ] || xl unpause "$id" >&2 || return 1
+  echo "$id"
 }
 
 # blk_result DOMID [SECONDS]: waits for the guest's RESULT line; 0 when it is PASS. The guest's

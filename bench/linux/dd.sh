@@ -20,6 +20,9 @@
 # KXEN_HVM_STEPS containing dd (tests/system/xl_hvm_linux.sh keeps its VM's log in
 # build/san/test-logs/xl_hvm_linux-vm.log).
 set -u
+# The body is one block, parsed whole before it runs: editing this file while a run waits for
+# the VM cannot break that run.
+{
 src=${KXEN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=$(realpath -m "${KXEN_BUILD:-$src/build}")
 [ -x "$build/bin/xl" ] || { echo "bench/linux/dd: $build/bin/xl missing (make first)"; exit 1; }
@@ -32,21 +35,24 @@ if [ -z "${1:-}" ]; then
     >/dev/null || { echo "bench/linux/dd: build failed"; exit 1; }
   KXEN_HVM_STEPS=dd KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-3600} \
     "$src/tests/kvm-under-tcg/run-vm.sh" "$log" "$build" --hvm >/dev/null || rc=$?
-  echo "host load average (1, 5, 15 min): $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after"
+  load1=$(cut -d' ' -f1-3 /proc/loadavg)
 fi
 [ $rc -eq 77 ] && { echo "bench/linux/dd: skipped (no qemu, kernel or busybox)"; exit 0; }
+[ -n "${1:-}" ] || echo "host load average (1, 5, 15 min): $load0 before, $load1 after"
 [ $rc -ne 0 ] && { echo "bench/linux/dd: the VM did not finish"; tail -20 "$log"; exit 1; }
 grep -aq '^VMSKIP' "$log" && { echo "bench/linux/dd: skipped ($(grep -a -m1 '^VMSKIP' "$log" | cut -d' ' -f2-))"; exit 0; }
 echo "guest kernel $(grep -a -m1 '^# from-guest.txt in the image: written by Linux' "$log" | awk '{ print $9 }'), all TCG-emulated"
 echo "dd bs=1M O_DIRECT, scratch disk written whole 4x then read whole 4x; MiB/s on the VM's clock"
-echo "exits/MB by kind (idle rate removed); the VM's CPU in the phase: guest = the guest's own"
-echo "instructions, kxend = user space / kernel (KVM exits), devd = kxen-devd (blkback)"
+echo "KiB/req: the disk's requests (/sys/block); exits/MB by kind, the idle rate removed; the VM's"
+echo "CPU in the phase: guest = the guest's own instructions (KVM guest time), kxend = user space /"
+echo "kernel (KVM's exits and entries), devd = kxen-devd (blkback), other = the other daemons and"
+echo "the VM's kernel threads"
 awk '
   $1 != "#" { next }
   $2 == "dd-at" { m = $3; p = $4; t[m, p] = $5; for (k = 0; k < 5; k++) e[m, p, k] = $(6 + k); seen[m] = 1 }
   $2 == "dd-cpu" { cpub[$3, $4] = $5 + $6 + $7 + $10 + $11 + $12; cpui[$3, $4] = $8 + $9 }
   $2 == "dd-proc" { pu[$3, $4, $5] = $6; ps[$3, $4, $5] = $7; pg[$3, $4, $5] = $8 }
-  $2 == "dd-time" { dev[$3] = $5; n[$3, $4] = $6; gs[$3, $4] = $9 - $8 }
+  $2 == "dd-time" { dev[$3] = $5; n[$3, $4] = $6; gs[$3, $4] = $9 - $8; req[$3, $4] = $10 }
   function d(a, m, p, q, c) { return a[m, q, c] - a[m, p, c] }
   function ratio(a, b) { return a > 0 && b > 0 ? sprintf("%.2fx", a / b) : "-" }
   END {
@@ -54,7 +60,7 @@ awk '
     what["hvm"] = "ata_piix"; what["pvhvm"] = "xen-blkfront, PV-on-HVM"; what["pvh"] = "xen-blkfront, PVH"
     split("w r", dirs, " "); go["w"] = "wgo"; fin["w"] = "wend"; go["r"] = "rgo"; fin["r"] = "rend"
     name["w"] = "write"; name["r"] = "read"
-    printf "  %-6s %-5s %-24s %5s %8s %8s %8s %7s %7s %7s %7s %7s   %s\n", "path", "", "driver", "disk", "MiB/s", "(guest)", "ms/MiB",
+    printf "  %-6s %-5s %-24s %5s %8s %8s %8s %7s %7s %7s %7s %7s %7s   %s\n", "path", "", "driver", "disk", "MiB/s", "(guest)", "ms/MiB", "KiB/req",
       "IO", "MMIO", "Hcall", "Halt", "Other", "CPU %: guest kxend(usr/sys) devd other idle"
     for (i = 1; i <= 3; i++) {
       m = modes[i]
@@ -66,8 +72,9 @@ awk '
         }
         secs = t[m, f] - t[m, g]
         rate[m, r] = size / secs
-        printf "  %-6s %-5s %-24s %5s %8.2f %8.2f %8.1f", m, name[r], what[m], dev[m], size / secs,
-          (gs[m, r] > 0 ? size / gs[m, r] : 0), 1000 * secs / size
+        printf "  %-6s %-5s %-24s %5s %8.2f %8.2f %8.1f %7s", m, name[r], what[m], dev[m], size / secs,
+          (gs[m, r] > 0 ? size / gs[m, r] : 0), 1000 * secs / size,
+          (req[m, r] > 0 ? sprintf("%.0f", 1024 * size / req[m, r]) : "-")
         for (k = 0; k < 5; k++) {
           idle = (e[m, "wgo", k] - e[m, "idle", k]) / (t[m, "wgo"] - t[m, "idle"])
           printf " %7.1f", (e[m, f, k] - e[m, g, k] - idle * secs) / (size * 1.048576)
@@ -75,7 +82,9 @@ awk '
         tot = cpub[m, f] - cpub[m, g] + cpui[m, f] - cpui[m, g]
         if (tot > 0) {
           gt = d(pg, m, g, f, "kxend")
-          ku = d(pu, m, g, f, "kxend") - gt; ks = d(ps, m, g, f, "kxend")
+          # utime is scaled to the run time of the task, gtime is not: their difference can dip
+          # below zero by a tick or two.
+          ku = d(pu, m, g, f, "kxend") - gt; ku = ku < 0 ? 0 : ku; ks = d(ps, m, g, f, "kxend")
           dv = d(pu, m, g, f, "kxen-devd") + d(ps, m, g, f, "kxen-devd")
           oth = cpub[m, f] - cpub[m, g] - gt - ku - ks - dv
           printf "   %3.0f %3.0f/%-3.0f %3.0f %3.0f %3.0f", 100 * gt / tot, 100 * ku / tot, 100 * ks / tot,
@@ -93,3 +102,4 @@ awk '
   }' "$log"
 grep -aq '^not ok' "$log" && { echo "bench/linux/dd: a step failed in the VM:"; grep -a '^not ok' "$log"; exit 1; }
 exit 0
+}

@@ -7,7 +7,8 @@
 # removes the domain. SeaBIOS finds the fw-cfg device, takes its memory map from etc/e820 and
 # runs its table loader: the RSDP it placed in the F segment and the tables behind it are
 # checked in the guest's RAM (xl dump-core: every checksum, the FADT's FACS and DSDT, one MADT
-# local APIC per vCPU, both vCPUs found by SeaBIOS). Booting a disk needs `int N`, which this
+# local APIC per vCPU, both vCPUs found by SeaBIOS), and the domain is saved and restored with
+# it. Booting a disk needs `int N`, which this
 # host's nested KVM cannot deliver: tests/kvm-under-tcg boots one (vm-guests.sh), and Linux
 # on SeaBIOS with these tables (vm-hvm.sh's bios run).
 . "$KXEN_SRC/tests/system/xl_common.sh"
@@ -163,5 +164,9 @@ check "the RSDP in the F segment, the XSDT, FADT, FACS, MADT (2 CPUs) and DSDT c
 tty=$(xenstore-read "/local/domain/$id/serial/0/tty" 2>/dev/null)
 check "COM1's pty is named in serial/0/tty" test -c "$tty"
 xl dmesg | grep "(d$id)" | tail -12 | sed 's/^/# /'
+# The fw-cfg device's selector and offset travel in the save image like every model's state.
+check "xl save of the SeaBIOS domain (fw-cfg's record with the other devices')" \
+  xl save seabios "$KXEN_RUNDIR/seabios.img" "$d/seabios.cfg"
+check "xl restore brings it back" xl restore "$KXEN_RUNDIR/seabios.img" "$d/seabios.cfg"
 check "xl destroy removes the HVM domain" xl destroy seabios
 check "no domain is left" sh -c "! xl list seabios >/dev/null 2>&1"

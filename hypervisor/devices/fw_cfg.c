@@ -27,8 +27,8 @@
 #include "kxend/hvm_acpi.h"
 #include "kxend/io.h"
 
-#define PORT_SEL 0x510 /* selector (+0), data (+1) */
-#define PORT_DMA 0x514 /* address high half (+0), low half (+4) */
+#define PORT_SEL 0x510           /* selector (+0), data (+1) */
+#define PORT_DMA 0x514           /* address high half (+0), low half (+4) */
 #define DMA_SIGNATURE "QEMU CFG" /* what the DMA register reads as, byte by byte */
 
 /* Selector bits: bit 15 picks the architecture's own keys, bit 14 asked for writes in old
@@ -188,10 +188,10 @@ static int e820_file(const struct machine *m, uint64_t ram_size, uint8_t **out, 
     if (!e)
         return -ENOMEM;
     unsigned n = 0;
-    const uint64_t map[3][3] = {{0, m->lowmem, E820_RAM},
-                                {m->lowmem, ram_size > m->lowmem ? ram_size - m->lowmem : 0,
-                                 E820_RESERVED},
-                                {GiB4, m->highmem, E820_RAM}};
+    const uint64_t map[3][3] = {
+        {0, m->lowmem, E820_RAM},
+        {m->lowmem, ram_size > m->lowmem ? ram_size - m->lowmem : 0, E820_RESERVED},
+        {GiB4, m->highmem, E820_RAM}};
     for (unsigned i = 0; i < 3; i++) {
         if (!map[i][1])
             continue;
@@ -245,7 +245,7 @@ static int acpi_files(struct fw_cfg *f, unsigned nr_vcpus)
         p = loader_cmd(c += LOADER_ENTRY, LOADER_ADD_POINTER,
                        in_rsdp ? ACPI_RSDP_FILE : ACPI_TABLES_FILE);
         snprintf((char *)p, LOADER_FILESZ, "%s", ACPI_TABLES_FILE);
-        put32(p + LOADER_FILESZ, ptr->field);
+        put32(p + LOADER_FILESZ, ptr->field - (in_rsdp ? HVM_ACPI_RSDP : 0));
         p[LOADER_FILESZ + 4] = ptr->size;
         /* The checksums once the table's last pointer is patched (the list is in table order). */
         if (i + 1 < hvm_acpi_nr_pointers && hvm_acpi_pointers[i + 1].table == ptr->table)
@@ -315,8 +315,8 @@ static int items_build(struct fw_cfg *f, const struct machine *m)
     put64(ram, m->lowmem + m->highmem);
     put16(cpus, (uint16_t)d->nr_vcpus);
     int rc;
-    if ((rc = item_bytes(f, KEY_SIGNATURE, "QEMU", 4)) < 0 || (rc = item_bytes(f, KEY_ID, id, 4)) < 0 ||
-        (rc = item_bytes(f, KEY_RAM_SIZE, ram, 8)) < 0 ||
+    if ((rc = item_bytes(f, KEY_SIGNATURE, "QEMU", 4)) < 0 ||
+        (rc = item_bytes(f, KEY_ID, id, 4)) < 0 || (rc = item_bytes(f, KEY_RAM_SIZE, ram, 8)) < 0 ||
         (rc = item_bytes(f, KEY_NB_CPUS, cpus, 2)) < 0 ||
         (rc = item_bytes(f, KEY_MAX_CPUS, cpus, 2)) < 0)
         return rc;

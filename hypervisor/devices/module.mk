@@ -5,7 +5,8 @@ kxend_SRCS += $(wildcard hypervisor/devices/*.c)
 # Unit tests: the models on a fake domain, I/O space and interrupt controller, outside kxend.
 UNIT_TESTS += test_devices
 test_devices_SRCS += $(wildcard hypervisor/devices/*.c hypervisor/tests/test_dev_*.c) \
-                     hypervisor/tests/dev_fake_machine.c hypervisor/kxend/device.c
+                     hypervisor/tests/dev_fake_machine.c hypervisor/kxend/device.c \
+                     hypervisor/kxend/hvm_acpi.c hypervisor/kxend/acpi_tables.c
 test_devices_LIBS += libkxencommon
 
 # The IDE and NIC fuzz target: replayed over its corpus in test_devices (gcc, sanitizers) ...

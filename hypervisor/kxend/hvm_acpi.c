@@ -1,25 +1,26 @@
-/* The ACPI tables of the emulated PC for a directly booted kernel (the firmware's job when
- * SeaBIOS runs): RSDP -> XSDT -> FADT (full, not hardware-reduced: SCI on IRQ 9, the PM1a
- * event and control blocks and the PM timer of the "acpi-pm" model, kxend/hvm_acpi.h; the
- * fixed power button; no sleep button, no SMI command port: the machine is always in ACPI
+/* The ACPI tables of the emulated PC, built into a buffer as they must read at a given
+ * guest-physical address: RSDP -> XSDT -> FADT (full, not hardware-reduced: SCI on IRQ 9, the
+ * PM1a event and control blocks and the PM timer of the "acpi-pm" model, kxend/hvm_acpi.h;
+ * the fixed power button; no sleep button, no SMI command port: the machine is always in ACPI
  * mode), FACS (no S4BIOS, no global lock), MADT (one local APIC per vCPU, the IOAPIC, IRQ 9
- * level/active-high) and a DSDT with the PCI root bridge and \_S5.
+ * level/active-high) and a DSDT with the PCI root bridge and \_S5. Two users: the direct
+ * kernel boot writes the image at HVM_ACPI_BASE (hvm_linux.c), and the "fw-cfg" model hands it
+ * to SeaBIOS, whose table loader moves it and patches the fields hvm_acpi_pointers[] lists.
  *
  * Why the DSDT has a PCI root bridge: with ACPI, Linux scans PCI only under PNP0A03 devices
  * and routes PCI interrupts only through \_PRT (the $PIR table is then ignored). The \_PRT is
  * static: slot s pin p is wired to PIRQ (s + p) & 3 as the piix3 model wires it, and PIRQ n
- * to the ISA IRQ KXEN_HVM_PIRQ_IRQ(n), the route the toolstack presets in the PIIX3.
+ * to the ISA IRQ KXEN_HVM_PIRQ_IRQ(n), the route the toolstack presets in the PIIX3 (and
+ * SeaBIOS programs).
  * Why no IRQ0 -> GSI2 override: KVM's default routing, which kxend keeps, wires GSI 0 (the
  * in-kernel PIT) to IOAPIC pin 0; every ISA IRQ is its own GSI.
- * Invariant: every table lies in [HVM_ACPI_BASE, + HVM_ACPI_SPAN), below the $PIR table at
- * 0xf0000, in a range the e820 map reserves. */
+ * Invariant: an image's tables refer to each other only through the fields listed in
+ * hvm_acpi_pointers[], each holding gpa + the target's offset in the image. */
 #include <errno.h>
 #include <string.h>
 
 #include "acpi_tables.h"
-#include "hvm_internal.h"
 #include "kxen/ctl_hvm.h"
-#include "kxend/guest_mem.h"
 #include "kxend/hvm_acpi.h"
 
 #define XSDT_OFF 0x40u
@@ -50,11 +51,18 @@
 
 #define PRT_SLOTS 6 /* 00:01 to 00:06, as the $PIR table lists */
 
-static void fadt_build(uint8_t *f)
+/* FADT fields that hold another table's address. */
+#define FADT_FIRMWARE_CTRL 36
+#define FADT_DSDT 40
+#define FADT_X_DSDT 140
+#define XSDT_ENTRY(n) (XSDT_OFF + sizeof(struct acpi_header) + 8 * (n))
+#define RSDP_XSDT 24 /* the RSDP's XsdtAddress */
+
+static void fadt_build(uint8_t *f, uint32_t gpa)
 {
     acpi_header(f, "FACP", FADT_LEN, FADT_REV, TABLE_ID);
-    acpi_put32(f + 36, HVM_ACPI_BASE + FACS_OFF);
-    acpi_put32(f + 40, HVM_ACPI_BASE + DSDT_OFF);
+    acpi_put32(f + FADT_FIRMWARE_CTRL, gpa + FACS_OFF);
+    acpi_put32(f + FADT_DSDT, gpa + DSDT_OFF);
     acpi_put16(f + 46, ACPI_SCI_IRQ);
     acpi_put32(f + 56, ACPI_PM1A_EVT);
     acpi_put32(f + 64, ACPI_PM1A_CNT);
@@ -70,8 +78,8 @@ static void fadt_build(uint8_t *f)
                FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC | FADT_RESET_REG_SUP);
     acpi_gas_io(f + 116, RESET_PORT, 8, 1);
     f[128] = RESET_VALUE;
-    acpi_put64(f + 140, HVM_ACPI_BASE + DSDT_OFF); /* X_DSDT; the X_ blocks stay 0: ACPICA */
-    acpi_finish(f, FADT_LEN);                      /* takes the 32-bit ones */
+    acpi_put64(f + FADT_X_DSDT, gpa + DSDT_OFF); /* the X_ blocks stay 0: ACPICA */
+    acpi_finish(f, FADT_LEN);                    /* takes the 32-bit ones */
 }
 
 static void facs_build(uint8_t *f)
@@ -229,16 +237,24 @@ static void dsdt_body(struct aml *a)
          14);
 }
 
-int hvm_acpi_tables(struct domain *d, unsigned nr_vcpus, uint64_t *rsdp)
+const struct hvm_acpi_pointer hvm_acpi_pointers[] = {
+    {HVM_ACPI_RSDP, RSDP_XSDT, 8},       {XSDT_OFF, XSDT_ENTRY(0), 8},
+    {XSDT_OFF, XSDT_ENTRY(1), 8},        {FADT_OFF, FADT_OFF + FADT_FIRMWARE_CTRL, 4},
+    {FADT_OFF, FADT_OFF + FADT_DSDT, 4}, {FADT_OFF, FADT_OFF + FADT_X_DSDT, 8},
+};
+const unsigned hvm_acpi_nr_pointers = sizeof(hvm_acpi_pointers) / sizeof(hvm_acpi_pointers[0]);
+
+int hvm_acpi_build(uint8_t *t, size_t cap, uint32_t gpa, unsigned nr_vcpus)
 {
     if (nr_vcpus == 0 || nr_vcpus > ACPI_MAX_VCPUS)
         return -EINVAL;
-    uint8_t *t = guest_phys_ptr(d, HVM_ACPI_BASE, HVM_ACPI_SPAN);
-    if (!t)
-        return -EFAULT;
-    memset(t, 0, HVM_ACPI_SPAN);
+    if (cap < DSDT_OFF + sizeof(struct acpi_header))
+        return -E2BIG;
+    if (cap > HVM_ACPI_IMAGE_MAX)
+        cap = HVM_ACPI_IMAGE_MAX;
+    memset(t, 0, cap);
     struct aml a = {.p = t + DSDT_OFF + sizeof(struct acpi_header),
-                    .cap = HVM_ACPI_SPAN - DSDT_OFF - sizeof(struct acpi_header)};
+                    .cap = cap - DSDT_OFF - sizeof(struct acpi_header)};
     dsdt_body(&a);
     if (a.len > a.cap)
         return -E2BIG;
@@ -246,14 +262,14 @@ int hvm_acpi_tables(struct domain *d, unsigned nr_vcpus, uint64_t *rsdp)
     acpi_header(t + DSDT_OFF, "DSDT", dsdt_len, 2, TABLE_ID);
     acpi_finish(t + DSDT_OFF, dsdt_len);
     facs_build(t + FACS_OFF);
-    fadt_build(t + FADT_OFF);
+    fadt_build(t + FADT_OFF, gpa);
     _Static_assert(MADT_OFF + ACPI_MADT_HEADER_LEN + ACPI_MADT_LAPIC_LEN * ACPI_MAX_VCPUS + 22 <=
                        DSDT_OFF,
                    "the MADT of the largest domain ends before the DSDT");
     madt_build(t + MADT_OFF, nr_vcpus);
-    static const uint64_t tables[2] = {HVM_ACPI_BASE + FADT_OFF, HVM_ACPI_BASE + MADT_OFF};
-    acpi_root(t, HVM_ACPI_BASE, XSDT_OFF, TABLE_ID, tables, 2);
-    guest_mark_dirty(d, HVM_ACPI_BASE, HVM_ACPI_SPAN);
-    *rsdp = HVM_ACPI_BASE;
-    return 0;
+    const uint64_t tables[2] = {(uint64_t)gpa + FADT_OFF, (uint64_t)gpa + MADT_OFF};
+    _Static_assert(XSDT_OFF + sizeof(struct acpi_header) + sizeof(tables) <= FACS_OFF,
+                   "the XSDT ends before the FACS");
+    acpi_root(t, gpa, XSDT_OFF, TABLE_ID, tables, 2);
+    return (int)(DSDT_OFF + dsdt_len);
 }

@@ -72,7 +72,8 @@ int hvm_load_firmware(struct domain *d, int fd, char *msg, size_t msglen);
  * protocol, with an optional ramdisk (fd < 0: none). */
 int hvm_load_linux(struct domain *d, const uint8_t *img, size_t len, int ramdisk_fd,
                    const char *cmdline, bool acpi, char *msg, size_t msglen);
-/* The ACPI tables of the PC (hvm_acpi.c) for nr_vcpus, in [HVM_ACPI_BASE, + HVM_ACPI_SPAN):
+/* The ACPI tables of the PC (hvm_acpi.c) for nr_vcpus, written by the direct boot
+ * (hvm_linux.c) in [HVM_ACPI_BASE, + HVM_ACPI_SPAN):
  * 0 and the RSDP's address in *rsdp, or -EINVAL (vCPU count), -EFAULT, -E2BIG. */
 int hvm_acpi_tables(struct domain *d, unsigned nr_vcpus, uint64_t *rsdp);
 /* An ELF test guest (no firmware, entered as the accelerator enters PV/PVH guests). */

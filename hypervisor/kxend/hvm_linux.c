@@ -18,6 +18,7 @@
 #include "hvm_internal.h"
 #include "kxen/util.h"
 #include "kxend/guest_mem.h"
+#include "kxend/hvm_acpi.h"
 #include "loader_internal.h"
 
 /* Setup header fields (offsets in the image and in boot_params alike). */
@@ -114,6 +115,20 @@ static void pir_write(struct domain *d)
         sum = (uint8_t)(sum + t[i]);
     t[31] = (uint8_t)-sum;
     copy_to_guest_phys(d, PIR_GPA, t, sizeof(t));
+}
+
+int hvm_acpi_tables(struct domain *d, unsigned nr_vcpus, uint64_t *rsdp)
+{
+    uint8_t *t = guest_phys_ptr(d, HVM_ACPI_BASE, HVM_ACPI_SPAN);
+    if (!t)
+        return -EFAULT;
+    _Static_assert(HVM_ACPI_SPAN <= HVM_ACPI_IMAGE_MAX, "the image fits the span");
+    int rc = hvm_acpi_build(t, HVM_ACPI_SPAN, HVM_ACPI_BASE, nr_vcpus);
+    if (rc < 0)
+        return rc;
+    guest_mark_dirty(d, HVM_ACPI_BASE, HVM_ACPI_SPAN);
+    *rsdp = HVM_ACPI_BASE + HVM_ACPI_RSDP;
+    return 0;
 }
 
 static int ramdisk_place(struct domain *d, int fd, uint64_t lo, uint64_t hi, uint64_t *gpa,

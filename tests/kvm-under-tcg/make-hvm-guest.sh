@@ -107,6 +107,8 @@ if [ -n "$pwr" ]; then
   (dd if=$pwr of=/dev/null bs=24 count=1 2>/dev/null; echo "kxen-hvm: power button pressed"
    echo 6 >/proc/sys/kernel/printk; /sbin/poweroff) &
 fi
+# The ACPI tables as Linux found them: where the RSDP was, the PM states, any table warning.
+dmesg | grep -E 'ACPI: (RSDP|PM:)|ACPI BIOS (Warning|Error)' | sed 's/^/kxen-hvm: acpi: /'
 # The kernel's lines that say which platform and drivers it found (the console has loglevel=1).
 dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|eth0|vif|blkfront|xvd|IRQ|irq|ACPI: (PM|Interpreter|Using)|Power Button|PCI0' |
   grep -v 'random' | head -40 | sed 's/^/kxen-hvm: dmesg: /'

@@ -66,15 +66,16 @@ add_at() {
   done || true # firmware files: ldd lists nothing
 }
 add_prog "$accel_test"
-# A 1 MiB disk image whose MBR (loaded by the BIOS at 0x7c00, real mode) writes
-# "KXEN-BOOTSECTOR-OK" to COM1 (0x3f8) and to port 0xe9, then halts:
-#   cli; xor ax,ax; mov ds,ax; mov si,msg; next: lodsb; test al,al; jz done;
-#   mov dx,0x3f8; out dx,al; out 0xe9,al; jmp next; done: hlt; jmp done; msg: db ...
+# A 1 MiB disk image whose MBR is hvm_boot_sector.S (loaded by the BIOS at 0x7c00, real mode):
+# it writes "KXEN-BOOTSECTOR-OK" to COM1 (0x3f8) and to port 0xe9, then checks the ACPI RSDP
+# SeaBIOS placed in the F segment and prints KXEN-RSDP-OK, then halts.
 hvm_boot_sector() {
-  local code='\xfa\x31\xc0\x8e\xd8\xbe\x18\x7c\xac\x84\xc0\x74\x08\xba\xf8\x03\xee\xe6\xe9\xeb\xf3\xf4\xeb\xfd'
+  local o=$root.bootsector.o
+  as --32 -o "$o" "$here/hvm_boot_sector.S" &&
+    ld -m elf_i386 -Ttext=0x7c00 --oformat binary -o "$o.bin" "$o" || return 1
   head -c 1048576 /dev/zero >"$1"
-  printf "${code}KXEN-BOOTSECTOR-OK\r\n\0" | dd of="$1" conv=notrunc status=none
-  printf '\x55\xaa' | dd of="$1" bs=1 seek=510 conv=notrunc status=none
+  dd if="$o.bin" of="$1" conv=notrunc status=none
+  rm -f "$o" "$o.bin"
 }
 # kxend and the test guests join when they exist (the kxend part of the run is then enabled).
 if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
@@ -88,10 +89,11 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
     for p in xl xenstored xenconsoled kxen-devd xenstore; do add_prog "$build/bin/$p"; done
     for t in read ls write rm exists list; do ln -s xenstore "$root/kxen/bin/xenstore-$t"; done
     # HVM guests: Debian's SeaBIOS where xl looks for it, and a disk whose boot sector prints
-    # a line on COM1 and on port 0xe9 (hvm_boot_sector above).
+    # a line on COM1 and on port 0xe9 and checks the RSDP (hvm_boot_sector above).
     if [ -r /usr/share/seabios/bios.bin ]; then
       install -D -m 644 /usr/share/seabios/bios.bin "$root/usr/share/seabios/bios.bin"
-      hvm_boot_sector "$root/kxen/guests/hvm-boot.img"
+      hvm_boot_sector "$root/kxen/guests/hvm-boot.img" ||
+        echo "harness: cannot assemble hvm_boot_sector.S: no xl-hvm section" >&2
     fi
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"

@@ -48,7 +48,7 @@ if [ -x /kxen/bin/xl ] && [ -f /kxen/guests/hello.elf ]; then
 fi
 # An HVM guest on kvm: SeaBIOS from the reset vector, its banner in xl dmesg (port 0x402),
 # then the emulated IDE disk's boot sector, which prints on COM1 (xl console -t serial) and on
-# port 0xe9.
+# port 0xe9, and finds the RSDP SeaBIOS placed (hvm_boot_sector.S).
 if [ -x /kxen/bin/xl ] && [ -f /usr/share/seabios/bios.bin ] && [ -f /kxen/guests/hvm-boot.img ]; then
   echo "=== xl-hvm"
   # COM1 is a pty: the initramfs has no devpts until here.
@@ -72,6 +72,9 @@ if [ -x /kxen/bin/xl ] && [ -f /usr/share/seabios/bios.bin ] && [ -f /kxen/guest
   xl dmesg | grep -q "(d$id) KXEN-BOOTSECTOR-OK"; tap $? "the boot sector runs (port 0xe9)"
   for i in $(seq 1 50); do grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out && break; sleep 0.1; done
   grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out; tap $? "the boot sector's line reaches xl console -t serial (COM1)"
+  for i in $(seq 1 50); do xl dmesg | grep -q "(d$id) KXEN-RSDP" && break; sleep 0.1; done
+  xl dmesg | grep -q "(d$id) KXEN-RSDP-OK"
+  tap $? "the boot sector finds the ACPI RSDP SeaBIOS placed from fw-cfg (F segment, both checksums)"
   [ $fails = 0 ] || xl dmesg | grep "(d$id)" | tail -25 | sed 's/^/# /'
   timeout 30 xl destroy hvm; tap $? "xl destroy hvm"
   kill $cpid 2>/dev/null

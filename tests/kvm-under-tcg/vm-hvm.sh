@@ -8,7 +8,8 @@
 # (8139too) pinging the host's bridge, the host pinging back, `xl destroy`. The plain direct
 # boot (ACPI from kxend's tables) also presses the ACPI power button (acpi_power_checks below):
 # `xl shutdown` is refused without PV drivers, `xl shutdown -F` presses the button, the
-# guest's /init powers off and Linux reaches S5. With pvhvm the
+# guest's /init powers off and Linux reaches S5. The plain SeaBIOS boot has 2 vCPUs and ACPI
+# only from the tables SeaBIOS loaded through fw-cfg (bios_acpi_checks). With pvhvm the
 # same disk image and bridge are reached through the platform device instead: Linux finds
 # Xen, unplugs the emulated disk and NIC, and uses xen-blkfront and xen-netfront.
 #   vm-hvm.sh MODE BOOT DIR [WAIT]
@@ -137,6 +138,29 @@ dd_snap() {
       u[c] += $14; s[c] += $15; g[c] += $43 }
     END { for (c in u) print "# dd-proc", m, at, c, u[c], s[c], g[c] }'
 }
+# bios_acpi_checks: Linux booted by SeaBIOS finds ACPI only in the tables SeaBIOS's loader
+# placed from fw-cfg (the guest's RSDP is in the F segment): the MADT's 2 vCPUs come online,
+# the FADT's PM block gives S0 and S5, and the power button, pressed by `xl trigger power`,
+# ends in poweroff through S5 (on_poweroff = "preserve" keeps the domain for the check).
+bios_acpi_checks() {
+  seen "kxen-hvm: init, .*, 2 cpu(s)" 1; tap $? "SeaBIOS's ACPI tables: Linux brings up the MADT's 2 vCPUs"
+  tr -d '\r' <"$serial" | grep -a 'kxen-hvm: acpi: ' | sed 's/^/# /'
+  seen "kxen-hvm: acpi: .*ACPI: PM: (supports S0 S5)" 1
+  tap $? "SeaBIOS's ACPI tables: Linux takes the PM block from the FADT (supports S0 S5)"
+  ! tr -d '\r' <"$serial" | grep -aq 'kxen-hvm: acpi: .*ACPI BIOS'
+  tap $? "SeaBIOS's ACPI tables: Linux finds no table warning (checksums, lengths)"
+  seen "kxen-hvm: power button /dev/input/event" 5
+  tap $? "SeaBIOS's ACPI tables: Linux registers the ACPI power button"
+  xl trigger $name power; tap $? "xl trigger $name power"
+  seen "kxen-hvm: power button pressed" 60
+  tap $? "the guest's init sees the power button (KEY_POWER) and runs poweroff"
+  i=0
+  while [ $i -lt 360 ] && ! grep -q "shut down, reason poweroff" "$KXEN_RUNDIR/xl-$name.log" 2>/dev/null; do
+    sleep 0.5; i=$((i + 1))
+  done
+  grep -q "shut down, reason poweroff" "$KXEN_RUNDIR/xl-$name.log" 2>/dev/null
+  tap $? "Linux's poweroff reaches ACPI S5: the domain shuts down with reason poweroff"
+}
 dump() {
   echo "# --- COM1 (without the ticks)"
   tr -d '\r' <"$serial" | grep -av 'kxen-hvm: tick' | head -${KXEN_DBG_LINES:-150} | sed 's/^/# /'
@@ -212,6 +236,7 @@ fi
 # so the count comes from DIR/hvm-vcpus, 1 when that file is absent.
 platform=0 vcpus=1
 [ "$mode" = pvhvm ] && platform=1 vcpus=$(cat "$L/hvm-vcpus" 2>/dev/null || echo 1)
+[ "$mode$boot" = hvmbios ] && vcpus=2
 # dd: the same one vCPU and the same scratch image on every path (the VM's root is tmpfs).
 scratch=
 if [ -n "${KXEN_HVM_DD:-}" ]; then
@@ -225,7 +250,7 @@ cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_
 cfg=$KXEN_RUNDIR/$name.cfg
 {
   echo "name = \"$name\""; echo 'memory = 192'; echo 'on_reboot = "destroy"'; echo "vcpus = $vcpus"
-  [ "$mode$boot" = hvmdirect ] && echo 'on_poweroff = "preserve"'
+  case $mode$boot in hvmdirect | hvmbios) echo 'on_poweroff = "preserve"' ;; esac
   if [ "$mode" = pvh ]; then
     echo 'type = "pvh"'; echo "kernel = \"$L/vmlinuz\""; echo "ramdisk = \"$L/initrd-hvm.gz\""
     echo "cmdline = \"$cmdline\""; echo "disk = [ '$L/root.img,raw,xvda,rw'${scratch:+, '$scratch,raw,xvdb,rw'} ]"
@@ -302,8 +327,9 @@ if [ -n "$net" ]; then
   ping -c 2 -W 5 10.99.0.2 >/dev/null 2>&1; tap $? "the host pings the guest"
 fi
 seen "kxen-hvm: ready" 30; tap $? "the guest's init reaches its end"
-[ $vcpus = 1 ] || check_vcpus
+[ $vcpus = 1 ] || [ "$mode" != pvhvm ] || check_vcpus
 [ "$mode$boot" = hvmdirect ] && acpi_power_checks
+[ "$mode$boot" = hvmbios ] && bios_acpi_checks
 timeout 30 xl destroy $name; tap $? "xl destroy $name"
 timeout 10 xl list $name >/dev/null 2>&1 && r=1 || r=0
 tap $r "no domain is left"

@@ -4,8 +4,13 @@
 # behind, but runs a firmware-less test guest that drives COM1 and the IDE disk by PIO; on
 # kvm (when /dev/kvm is usable) SeaBIOS starts at the reset vector on the emulated PC and its
 # banner and PCI scan reach `xl dmesg`, COM1's pty is named in xenstore, and xl destroy
-# removes the domain. Booting a disk needs `int N`, which this host's nested KVM cannot
-# deliver: tests/kvm-under-tcg boots one (vm-guests.sh).
+# removes the domain. SeaBIOS finds the fw-cfg device, takes its memory map from etc/e820 and
+# runs its table loader: the RSDP it placed in the F segment and the tables behind it are
+# checked in the guest's RAM (xl dump-core: every checksum, the FADT's FACS and DSDT, one MADT
+# local APIC per vCPU, both vCPUs found by SeaBIOS), and the domain is saved and restored with
+# it. Booting a disk needs `int N`, which this
+# host's nested KVM cannot deliver: tests/kvm-under-tcg boots one (vm-guests.sh), and Linux
+# on SeaBIOS with these tables (vm-hvm.sh's bios run).
 . "$KXEN_SRC/tests/system/xl_common.sh"
 bios=/usr/share/seabios/bios.bin
 [ -r "$bios" ] || skip_all "no $bios (Debian's seabios package)"
@@ -29,7 +34,7 @@ check "a boot order with an unknown device is refused" refused "$d/boot.cfg" "no
 hvm_cfg "$d/serial.cfg" badserial 'serial = "tcp:1234"'
 check "a serial port other than pty or none is refused" refused "$d/serial.cfg" "\"pty\" or \"none\""
 
-hvm_cfg "$d/seabios.cfg" seabios 'serial = "pty"' 'on_crash = "preserve"'
+hvm_cfg "$d/seabios.cfg" seabios 'serial = "pty"' 'on_crash = "preserve"' 'vcpus = 2'
 KXEN_ACCEL=soft check "soft refuses an HVM guest at xl create and says to use kvm" \
   refused "$d/seabios.cfg" "use kxend --accel kvm"
 check "the refused domain is gone" sh -c "! xl list seabios >/dev/null 2>&1"
@@ -92,6 +97,7 @@ kxen-services stop >/dev/null 2>&1
 
 if ! accel_usable kvm; then
   for t in "SeaBIOS's banner reaches xl dmesg" "SeaBIOS finds the PCI functions" \
+    "the RSDP in the F segment, the XSDT, FADT, FACS, MADT (2 CPUs) and DSDT check out in RAM" \
     "COM1's pty is named in serial/0/tty" "xl destroy removes the HVM domain"; do
     skip "$t" "kxend --accel kvm cannot start here"
   done
@@ -107,9 +113,60 @@ wait_for 20 dmesg_has "PCI: init bdf=00:02.0 id=5853:0001"
 check "SeaBIOS sees the Xen platform device (5853:0001)" dmesg_has "PCI: init bdf=00:02.0 id=5853:0001"
 check "SeaBIOS finds the PCI functions (host bridge, ISA bridge, Xen platform device)" \
   dmesg_has "Found [3-9] PCI devices"
-check "SeaBIOS reads the RAM size from the CMOS" dmesg_has "RamSize: 0x01f[0-9a-f]* \[cmos\]"
+check "SeaBIOS finds the fw-cfg device and its DMA interface" \
+  dmesg_has "QEMU fw_cfg DMA interface supported"
+check "SeaBIOS reads the RAM size from fw-cfg's etc/e820 (RAM up to the special pages)" \
+  dmesg_has "qemu/e820: addr 0x0000000000000000 len 0x0000000001f[0-9a-f]* \[RAM\]"
+wait_for 20 dmesg_has "Booting from"
+check "SeaBIOS runs fw-cfg's table loader without an internal error, then boots" \
+  sh -c "xl dmesg | grep '(d$id)' | grep -q 'Booting from' && ! xl dmesg | grep '(d$id)' | grep -q 'internal error'"
+check "SeaBIOS starts both vCPUs (fw-cfg's CPU count)" dmesg_has "Found 2 cpu(s)"
+# The tables as an OS finds them, read from the guest's RAM: the RSDP on a 16-byte boundary
+# of the F segment, then every table through the XSDT and the FADT.
+acpi_in_core() {
+  xl dump-core seabios "$KXEN_RUNDIR/seabios.core" >/dev/null &&
+    python3 - "$KXEN_RUNDIR/seabios.core" <<'PY'
+import struct, sys
+ram = open(sys.argv[1], 'rb').read()[4096:]
+def ok(c, what):
+    if not c:
+        print('# ' + what); sys.exit(1)
+def table(a, sig):
+    t = ram[a:a + struct.unpack_from('<I', ram, a + 4)[0]]
+    ok(t[:4] == sig, 'no %s at %#x' % (sig, a))
+    ok(sig == b'FACS' or sum(t) % 256 == 0, '%s checksum' % sig)
+    return t
+r = [a for a in range(0xf0000, 0x100000, 16) if ram[a:a + 8] == b'RSD PTR ']
+ok(len(r) == 1, 'RSDPs in the F segment: %d' % len(r))
+r = ram[r[0]:r[0] + 36]
+ok(sum(r[:20]) % 256 == 0 and sum(r) % 256 == 0, 'RSDP checksums')
+x = table(struct.unpack_from('<Q', r, 24)[0], b'XSDT')
+t = {}
+for i in range(36, len(x), 8):
+    a = struct.unpack_from('<Q', x, i)[0]
+    t[ram[a:a + 4]] = table(a, ram[a:a + 4])
+ok(b'FACP' in t and b'APIC' in t, 'XSDT lists %s' % list(t))
+f = t[b'FACP']
+ok(struct.unpack_from('<I', f, 36)[0] % 64 == 0, 'FACS alignment')
+table(struct.unpack_from('<I', f, 36)[0], b'FACS')
+d = struct.unpack_from('<I', f, 40)[0]
+ok(d == struct.unpack_from('<Q', f, 140)[0], 'DSDT and X_DSDT differ')
+table(d, b'DSDT')
+m, i, cpus = t[b'APIC'], 44, 0
+while i + 2 <= len(m) and m[i + 1]:
+    cpus += m[i] == 0 and m[i + 4] & 1  # an enabled processor local APIC
+    i += m[i + 1]
+ok(i == len(m) and cpus == 2, 'MADT: %d CPUs' % cpus)
+PY
+}
+check "the RSDP in the F segment, the XSDT, FADT, FACS, MADT (2 CPUs) and DSDT check out in RAM" \
+  acpi_in_core
 tty=$(xenstore-read "/local/domain/$id/serial/0/tty" 2>/dev/null)
 check "COM1's pty is named in serial/0/tty" test -c "$tty"
 xl dmesg | grep "(d$id)" | tail -12 | sed 's/^/# /'
+# The fw-cfg device's selector and offset travel in the save image like every model's state.
+check "xl save of the SeaBIOS domain (fw-cfg's record with the other devices')" \
+  xl save seabios "$KXEN_RUNDIR/seabios.img" "$d/seabios.cfg"
+check "xl restore brings it back" xl restore "$KXEN_RUNDIR/seabios.img" "$d/seabios.cfg"
 check "xl destroy removes the HVM domain" xl destroy seabios
 check "no domain is left" sh -c "! xl list seabios >/dev/null 2>&1"

@@ -1,9 +1,11 @@
 /* Building a type "hvm" domain: kxend's HVM_BUILD (SeaBIOS at the reset vector, or a kernel),
  * then the emulated PC's device list, one DEVICE_ADD each, in the order the models need
  * (hypervisor/devices/README.md): PCI host bridge, ISA bridge (with ACPI, its PCI interrupt
- * routes preset as kxend's tables name them), CMOS with the RAM size and boot order, the ACPI
- * PM device (acpi = 1), COM1 on a pty, the PS/2 and reset controller, the IDE controller with the
- * hd* disks, the Xen platform device, the emulated NIC (hvm_nic.c). */
+ * routes preset as kxend's tables name them), CMOS with the RAM size and boot order, for
+ * SeaBIOS the firmware configuration device (its memory map, CPU count and, with acpi = 1,
+ * kxend's ACPI tables), the ACPI PM device (acpi = 1), COM1 on a pty, the PS/2 and reset
+ * controller, the IDE controller with the hd* disks, the Xen platform device, the emulated NIC
+ * (hvm_nic.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -149,6 +151,11 @@ int kxl__hvm_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     snprintf(opts, sizeof(opts), "lowmem=%llu,cpus=%u%s%s", (unsigned long long)hb->ram_end,
              dc->vcpus, nb ? ",boot=" : "", boot);
     if ((rc = kxl__hvm_device_add(ctx, hb->domid, "cmos", opts, -1)) < 0)
+        return rc;
+    /* A directly booted kernel gets kxend's tables in RAM instead (hvm_linux.c). */
+    snprintf(opts, sizeof(opts), "lowmem=%llu,acpi=%d", (unsigned long long)hb->ram_end,
+             dc->hvm.acpi ? 1 : 0);
+    if (!dc->kernel && (rc = kxl__hvm_device_add(ctx, hb->domid, "fw-cfg", opts, -1)) < 0)
         return rc;
     if (dc->hvm.acpi && (rc = kxl__hvm_device_add(ctx, hb->domid, "acpi-pm", "", -1)) < 0)
         return rc;

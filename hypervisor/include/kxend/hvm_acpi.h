@@ -1,6 +1,7 @@
 /* The ACPI fixed hardware of kxen's emulated PC, as the "acpi-pm" device model implements it
  * and the HVM builder's tables (FADT, MADT, DSDT) describe it: both sides take the ports and
- * the SCI line from here, so the tables never name a register the model does not have.
+ * the SCI line from here, so the tables never name a register the model does not have. Also
+ * the tables' builder (hvm_acpi.c), which the direct kernel boot and the "fw-cfg" model share.
  *
  * Layout (ACPI 6.x, 4.8 "ACPI Hardware Specification"): the PM1a event block (PM1_STS, then
  * PM1_EN, 16 bits each), the PM1a control block (16 bits) and the 24-bit PM timer, in one
@@ -35,5 +36,34 @@
 #define ACPI_PM1_SLP_EN 0x2000u
 /* The SLP_TYP value \_S5 holds in the HVM DSDT (soft off). */
 #define ACPI_S5_SLP_TYP 5u
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The image hvm_acpi_build() writes: the RSDP at offset 0 (HVM_ACPI_RSDP_LEN bytes, ACPI 2.0,
+ * its checksum over the first 20 bytes and its extended checksum over all 36), then the
+ * XSDT, FACS, FADT, MADT and DSDT, each at a fixed offset, within HVM_ACPI_IMAGE_MAX bytes. */
+#define HVM_ACPI_RSDP 0u
+#define HVM_ACPI_RSDP_LEN 36u
+#define HVM_ACPI_RSDP_SUM 8u      /* over bytes [0, 20) */
+#define HVM_ACPI_RSDP_EXT_SUM 32u /* over bytes [0, 36) */
+#define HVM_ACPI_IMAGE_MAX 0x10000u
+
+/* Builds the image for nr_vcpus into buf (cap bytes; zeroed first) as it must read at
+ * guest-physical gpa: its length, or -EINVAL (nr_vcpus is 0 or more than the MADT holds) or
+ * -E2BIG (cap too small). */
+int hvm_acpi_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned nr_vcpus);
+
+/* A field of the image that holds the address of another of its tables: gpa plus the target's
+ * offset, size bytes little-endian at offset field, inside the table at offset table (the
+ * RSDP, or a table whose standard header's length and checksum cover the field). A loader
+ * that moves the image adds the new base to each and fixes those tables' checksums. */
+struct hvm_acpi_pointer {
+    uint32_t table;
+    uint32_t field;
+    uint8_t size;
+};
+extern const struct hvm_acpi_pointer hvm_acpi_pointers[];
+extern const unsigned hvm_acpi_nr_pointers;
 
 #endif

@@ -54,13 +54,14 @@ static int restore_state(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_i
 }
 
 /* A guest restored with pages it had given back (kxend's balloon state) holds less than its
- * RAM: memory/target says so, or its balloon driver would take them back. */
-static void balloon_target(struct kxl_ctx *ctx, uint16_t domid)
+ * RAM: memory/target says so, or its balloon driver would take them back. The tree already
+ * says ram_size (check_fit). */
+static void balloon_target(struct kxl_ctx *ctx, uint16_t domid, uint64_t ram_size)
 {
     struct kxl_dominfo di;
     char p[64];
     snprintf(p, sizeof(p), "/local/domain/%u/memory/target", domid);
-    if (kxl_hv_getinfo(ctx, domid, false, &di) == 0)
+    if (kxl_hv_getinfo(ctx, domid, false, &di) == 0 && di.memory_kb != ram_size >> 10)
         kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)di.memory_kb);
 }
 
@@ -144,7 +145,7 @@ static int finish_streamed(struct kxl_ctx *ctx, uint16_t domid, void *arg)
     if (rc == 0)
         rc = restore_state(ctx, domid, img);
     if (rc == 0)
-        balloon_target(ctx, domid);
+        balloon_target(ctx, domid, img->ram_size);
     return rc;
 }
 

@@ -476,6 +476,7 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
                       ld->arg);
         if (rc < 0)
             goto fail;
+        kxl__rt_phase(ctx, &ctx->rt.create_ns);
     } else if (dc->type == KXL_TYPE_HVM) {
         hb.domid = b.domid;
         hb.store_port = b.store_port;
@@ -506,6 +507,7 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "cannot write the serial pty's name: %s", strerror(-rc));
         goto fail;
     }
+    kxl__rt_phase(ctx, &ctx->rt.tree_ns);
     /* xenstored keeps its ring indexes to itself from the introduce on: the ring page (with
      * the rest of a restored guest's memory) must be in place before. */
     if (ld && ld->finish && (rc = ld->finish(ctx, b.domid, ld->arg)) < 0)
@@ -516,10 +518,12 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         goto fail;
     }
     b.introduced = true;
+    kxl__rt_phase(ctx, &ctx->rt.introduce_ns);
     /* As libxl: every backend in InitWait and its hotplug script done before the guest runs. */
     for (size_t i = 0; i < b.nr_devs; i++)
         if ((rc = kxl__dev_bring_up(ctx, &b.devs[i])) < 0)
             goto fail;
+    kxl__rt_phase(ctx, &ctx->rt.backends_ns);
     /* A restored guest's console output waits in its ring for xenconsoled, and its downtime
      * should not wait for the attach. */
     if (!ld)

@@ -164,13 +164,20 @@ int main_migrate(int argc, char **argv)
             (unsigned long long)ms.save.pages, (unsigned long long)ms.save.zero_pages,
             (unsigned long long)ms.final_pages, (unsigned long long)ms.save.stream_bytes,
             ms.downtime_ns / 1e6, ms.total_ns / 1e6, ms.guest_downtime_ns / 1e6);
+    if (xl_verbose)
+        fprintf(stderr,
+                "migration sender: stopped %.2f ms = suspend %.2f + last dirty pages and "
+                "state read %.2f + sent %.2f + destination loaded its copy %.2f + unpaused "
+                "it %.2f\n",
+                ms.downtime_ns / 1e6, ms.suspend_wait_ns / 1e6, ms.last_collect_ns / 1e6,
+                ms.last_send_ns / 1e6, ms.dest_load_ns / 1e6, ms.dest_unpause_ns / 1e6);
     fprintf(stderr, "Migration successful.\n");
     return 0;
 }
 
 int main_migrate_receive(int argc, char **argv)
 {
-    bool no_monitor = false, paused = false;
+    bool no_monitor = false, paused = false, debug = false;
     unsigned timeout_s = 60; /* a stalled sender is given up after this long without a byte */
     int opt;
     while ((opt = xl_getopt(argc, argv, "edprT:", NULL, "migrate-receive")) != -1) {
@@ -192,6 +199,8 @@ int main_migrate_receive(int argc, char **argv)
             paused = true;
             break;
         case 'd':
+            debug = true;
+            break;
         case 'r':
             break;
         case XL_OPT_HELP:
@@ -218,6 +227,8 @@ int main_migrate_receive(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "migration target: Domain started successfully (domain %u).\n", domid);
+    if (xl_verbose || debug)
+        xl_print_restore_times("migration target", domid, 0);
     char rundir[PATH_MAX];
     xl_close_ctx_keep_rundir(rundir, sizeof(rundir));
     if (!no_monitor)

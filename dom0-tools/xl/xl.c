@@ -15,6 +15,8 @@
 
 struct kxl_ctx *xl_ctx;
 bool xl_dry_run;
+bool xl_verbose;
+uint64_t xl_start_ns;
 
 static int main_help(int argc, char **argv);
 
@@ -316,17 +318,19 @@ static int main_help(int argc, char **argv)
         }
         col += (size_t)printf(" %s", unsupported[i]);
     }
-    printf("\n\nGlobal options: -v verbose, -N dry run (create prints the config it would "
-           "build),\n-f force, -t and -T accepted for Xen's scripts.\n");
+    printf("\n\nGlobal options: -v verbose (restore and migrate print their phase times), -N\n"
+           "dry run (create prints the config it would build), -f force, -t and -T accepted\n"
+           "for Xen's scripts.\n");
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     int i = 1;
-    /* Xen's global options, each its own word or bundled (-vN). -v: xl has no extra
-     * verbosity yet; -f (force), -t (progress with CR), -T (timestamps): accepted so that
-     * Xen's scripts run, nothing kxen does depends on them. */
+    xl_start_ns = kxen_now_ns();
+    /* Xen's global options, each its own word or bundled (-vN). -v: restore and migration
+     * print where their time went; -f (force), -t (progress with CR), -T (timestamps):
+     * accepted so that Xen's scripts run, nothing kxen does depends on them. */
     while (i < argc && argv[i][0] == '-' && argv[i][1]) {
         if (!strcmp(argv[i], "--help"))
             return main_help(1, argv);
@@ -335,6 +339,8 @@ int main(int argc, char **argv)
                 return main_help(1, argv);
             if (*o == 'N')
                 xl_dry_run = true;
+            else if (*o == 'v')
+                xl_verbose = true;
             else if (!strchr("vftT", *o)) {
                 xl_err("unknown global option '-%c' (see 'xl help')", *o);
                 return 2;

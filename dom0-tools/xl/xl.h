@@ -31,6 +31,13 @@ int xl_usage(const char *cmd);
 /* Global options (xl [-v] [-N] [-f] [-t] [-T] <command>): -N makes commands that change
  * state print what they would do instead (create prints its config). */
 extern bool xl_dry_run;
+/* -v: restore and migration print the time of each phase on stderr (docs/xl.md). */
+extern bool xl_verbose;
+/* When this xl started (kxen_now_ns), for the phase times. */
+extern uint64_t xl_start_ns;
+/* "WHO: domain N running after ... ms: its pages ..., the rest ...": the last restore's
+ * phases (kxl_restore_times) on stderr, timed from since_ns. */
+void xl_print_restore_times(const char *who, uint16_t domid, uint64_t since_ns);
 
 struct option;
 /* Xen's option habits for one command: getopt_long with GNU permutation (options may follow

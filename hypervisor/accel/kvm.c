@@ -143,12 +143,15 @@ static int kvm_domain_init(struct domain *d)
     uint64_t ident = KXEN_KVM_IDENT_MAP_ADDR;
     if (ioctl(kd->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
         log_debug("kvm: dom%u: KVM_SET_IDENTITY_MAP_ADDR: %s", d->domid, strerror(errno));
-    if ((rc = kvm_set_slot(d, 0)) < 0) {
-        log_err("kvm: dom%u: KVM_SET_USER_MEMORY_REGION: %s", d->domid, strerror(-rc));
-        goto fail;
-    }
+    /* The filter before the RAM: KVM_X86_SET_MSR_FILTER waits for an SRCU grace period,
+     * which is immediate on a VM that has never synchronized and a normal (timer-driven,
+     * ~20 ms on a loaded host) one right after the memory slot's expedited grace period. */
     if ((rc = kvm_install_msr_filter(kd)) < 0) {
         log_err("kvm: dom%u: hypercall MSR filter: %s", d->domid, strerror(-rc));
+        goto fail;
+    }
+    if ((rc = kvm_set_slot(d, 0)) < 0) {
+        log_err("kvm: dom%u: KVM_SET_USER_MEMORY_REGION: %s", d->domid, strerror(-rc));
         goto fail;
     }
     if ((rc = kvm_load_supported_cpuid(kd)) < 0) {

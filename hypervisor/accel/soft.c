@@ -43,13 +43,20 @@
  * domains' engines run on their own threads. */
 static pthread_mutex_t uc_life_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Unicorn finishes setting an engine up at its first use, and the first engine of a process
+ * costs ~20 ms more (the dynamic linker binds libunicorn's symbols as they are first called):
+ * the probe pays that once at kxend's start, not the first domain's start, restore or
+ * incoming migration. */
 static int soft_probe(void)
 {
     uc_engine *uc;
     pthread_mutex_lock(&uc_life_lock);
     uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
-    if (err == UC_ERR_OK)
+    if (err == UC_ERR_OK) {
+        uint64_t rip = 0;
+        uc_reg_write(uc, UC_X86_REG_RIP, &rip);
         uc_close(uc);
+    }
     pthread_mutex_unlock(&uc_life_lock);
     return err == UC_ERR_OK ? 0 : -ENODEV;
 }

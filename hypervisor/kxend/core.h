@@ -48,7 +48,12 @@ int domain_pause(struct domain *d);
 int domain_unpause(struct domain *d);
 /* Starts the vCPUs after the loader set the boot state (DOM_BUILDING -> DOM_RUNNING). */
 int domain_start(struct domain *d);
+/* paused: the vCPUs are created but park before their first instruction (Xen's domain
+ * builder leaves a new domain paused; the toolstack unpauses it once xenstore knows it). */
 int domain_start_ex(struct domain *d, bool paused);
+/* domain_start_ex without starting the vCPU threads: a restore sets their state first and
+ * then calls accel->start (on failure to start, the caller destroys the domain). */
+int domain_vcpus_create(struct domain *d, bool paused);
 int domain_rename(struct domain *d, const char *name);
 /* First domain with id >= domid, referenced, or NULL. */
 struct domain *domain_get_next(uint16_t domid);

@@ -1,7 +1,8 @@
 /* Control-socket ops 128..159: save, restore and dirty logging for the toolstack (xl save,
  * restore, migrate). The state is read and written with the domain's vCPU threads stopped
  * (accel stop, then start again: the vCPUs come back parked, as the domain is paused), so
- * registers are exact and no hypercall is half done. Guest pages never cross this socket:
+ * registers are exact and no hypercall is half done; a restore loads it before the threads
+ * first start. Guest pages never cross this socket:
  * the toolstack reads and writes them through the domain's memfd (FOREIGN_MAP). */
 #include <errno.h>
 #include <stdlib.h>
@@ -99,11 +100,11 @@ static int op_restore(struct ctl_request *req, struct ctl_reply *rep)
         rc = ctl_refuse(rep, rc, "cannot claim the Linux PVH ports of domain %u", d->domid);
         goto out;
     }
-    if ((rc = domain_set_boot(d, &boot)) < 0 || (rc = domain_start_ex(d, true)) < 0) {
+    /* The vCPU threads start once the state is in: they never see the placeholder. */
+    if ((rc = domain_set_boot(d, &boot)) < 0 || (rc = domain_vcpus_create(d, true)) < 0) {
         rc = ctl_refuse(rep, rc, "cannot create the vCPUs of domain %u", d->domid);
         goto out;
     }
-    d->accel->stop(d);
     rc = kxend_load_domain(d, blob, len, why, sizeof(why));
     if (rc == 0)
         d->accel->flush_code(d);

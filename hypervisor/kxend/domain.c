@@ -353,9 +353,21 @@ int domain_start(struct domain *d)
     return domain_start_ex(d, false);
 }
 
-/* paused: the vCPUs are created but park before their first instruction (Xen's domain
- * builder leaves a new domain paused; the toolstack unpauses it once xenstore knows it). */
 int domain_start_ex(struct domain *d, bool paused)
+{
+    int rc = domain_vcpus_create(d, paused);
+    if (rc < 0)
+        return rc;
+    rc = d->accel->start(d);
+    if (rc < 0) {
+        atomic_store(&d->state, DOM_BUILDING);
+        for (unsigned i = 0; i < d->nr_vcpus; i++)
+            d->accel->vcpu_destroy(d->vcpus[i]);
+    }
+    return rc;
+}
+
+int domain_vcpus_create(struct domain *d, bool paused)
 {
     int rc;
     pthread_mutex_lock(&d->lock);
@@ -375,13 +387,7 @@ int domain_start_ex(struct domain *d, bool paused)
     }
     atomic_store(&d->state, paused ? DOM_PAUSED : DOM_RUNNING);
     pthread_mutex_unlock(&d->lock);
-    rc = d->accel->start(d);
-    if (rc < 0) {
-        atomic_store(&d->state, DOM_BUILDING);
-        for (unsigned i = 0; i < d->nr_vcpus; i++)
-            d->accel->vcpu_destroy(d->vcpus[i]);
-    }
-    return rc;
+    return 0;
 }
 
 static uint64_t realtime_ns(void)

@@ -61,7 +61,8 @@ static int set_perms(struct kxl_ctx *ctx, uint32_t t, const char *path, struct x
     return 0;
 }
 
-/* One xenstore node with a value and a permission set, inside transaction t. */
+/* One xenstore node with a value and a permission set (p NULL: its parent's, which
+ * xenstored gives a node dom0 creates, saving the round trip), inside transaction t. */
 static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
                 const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
@@ -71,7 +72,7 @@ static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsig
     va_start(ap, fmt);
     int rc = xs_vprintf(ctx, t, path, fmt, ap);
     va_end(ap);
-    if (rc == 0)
+    if (rc == 0 && p)
         rc = set_perms(ctx, t, path, p, np);
     if (rc)
         kxl_fail(ctx, rc, "writing xenstore node %s failed: %s", path, strerror(-rc));
@@ -91,7 +92,9 @@ struct build_state {
 
 /* Xen's layout: /local/domain/N readable by the domain, owned by dom0; the nodes the guest
  * itself fills (control/shutdown, data, device, ...) owned by the domain. /vm/<uuid>
- * readable by the domain. Other domains see nothing (n default). */
+ * readable by the domain. Other domains see nothing (n default). A node whose permissions
+ * are its parent's is only written (I, V): each permission set is one more round trip to
+ * xenstored, and the tree is on the path of every create, restore and migration. */
 static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                       struct build_state *b, uint32_t t)
 {
@@ -112,46 +115,52 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         if ((rc = node(ctx, t, perm, ARRAY_SIZE(perm), p, __VA_ARGS__)))                           \
             return rc;                                                                             \
     } while (0)
+#define I(sub, ...)                                                                                \
+    do {                                                                                           \
+        snprintf(p, sizeof(p), "%s%s", dp, sub);                                                   \
+        if ((rc = node(ctx, t, NULL, 0, p, __VA_ARGS__)))                                          \
+            return rc;                                                                             \
+    } while (0)
 #define V(sub, ...)                                                                                \
     do {                                                                                           \
         snprintf(p, sizeof(p), "%s%s", vm, sub);                                                   \
-        if ((rc = node(ctx, t, ro, ARRAY_SIZE(ro), p, __VA_ARGS__)))                               \
+        if ((rc = node(ctx, t, NULL, 0, p, __VA_ARGS__)))                                          \
             return rc;                                                                             \
     } while (0)
 
     N(ro, "", "%s", "");
-    N(ro, "/name", "%s", dc->name);
-    N(ro, "/domid", "%u", d);
-    N(ro, "/vm", "%s", vm);
-    N(ro, "/memory", "%s", "");
-    N(ro, "/memory/static-max", "%llu", (unsigned long long)dc->maxmem_mb * 1024);
-    N(ro, "/memory/target", "%llu", (unsigned long long)dc->memory_mb * 1024);
-    N(ro, "/cpu", "%s", "");
+    I("/name", "%s", dc->name);
+    I("/domid", "%u", d);
+    I("/vm", "%s", vm);
+    I("/memory", "%s", "");
+    I("/memory/static-max", "%llu", (unsigned long long)dc->maxmem_mb * 1024);
+    I("/memory/target", "%llu", (unsigned long long)dc->memory_mb * 1024);
+    I("/cpu", "%s", "");
     for (unsigned i = 0; i < dc->vcpus; i++) {
         char sub[48];
         snprintf(sub, sizeof(sub), "/cpu/%u", i);
-        N(ro, sub, "%s", "");
+        I(sub, "%s", "");
         snprintf(sub, sizeof(sub), "/cpu/%u/availability", i);
-        N(ro, sub, "%s", "online");
+        I(sub, "%s", "online");
     }
-    N(ro, "/store", "%s", "");
-    N(ro, "/store/ring-ref", "%llu", (unsigned long long)b->store_pfn);
-    N(ro, "/store/port", "%u", b->store_port);
-    N(ro, "/console", "%s", "");
-    N(ro, "/console/ring-ref", "%llu", (unsigned long long)b->console_pfn);
-    N(ro, "/console/port", "%u", b->console_port);
-    N(ro, "/console/type", "%s", "xenconsoled");
-    N(ro, "/console/limit", "%d", KXL_CONSOLE_LIMIT);
-    N(ro, "/console/output", "%s", "pty");
-    N(ro, "/control", "%s", "");
+    I("/store", "%s", "");
+    I("/store/ring-ref", "%llu", (unsigned long long)b->store_pfn);
+    I("/store/port", "%u", b->store_port);
+    I("/console", "%s", "");
+    I("/console/ring-ref", "%llu", (unsigned long long)b->console_pfn);
+    I("/console/port", "%u", b->console_port);
+    I("/console/type", "%s", "xenconsoled");
+    I("/console/limit", "%d", KXL_CONSOLE_LIMIT);
+    I("/console/output", "%s", "pty");
+    I("/control", "%s", "");
     N(rw, "/control/shutdown", "%s", "");
     N(rw, "/control/feature-poweroff", "%s", "");
     N(rw, "/control/feature-reboot", "%s", "");
     N(rw, "/control/feature-suspend", "%s", "");
     N(rw, "/control/sysrq", "%s", "");
-    N(ro, "/control/platform-feature-multiprocessor-suspend", "%s", "1");
-    N(ro, "/control/platform-feature-xs_reset_watches", "%s", "1");
-    N(ro, "/device", "%s", "");
+    I("/control/platform-feature-multiprocessor-suspend", "%s", "1");
+    I("/control/platform-feature-xs_reset_watches", "%s", "1");
+    I("/device", "%s", "");
     N(rw, "/data", "%s", "");
     N(rw, "/drivers", "%s", "");
     N(rw, "/feature", "%s", "");
@@ -171,10 +180,12 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         if ((rc = node(ctx, t, no, 1, p, "%s", "1")))
             return rc;
     }
-    N(ro, "/image", "%s", "");
-    N(ro, "/image/os_type", "%s", kxl_domain_type_name(dc->type));
+    I("/image", "%s", "");
+    I("/image/os_type", "%s", kxl_domain_type_name(dc->type));
 
-    V("", "%s", "");
+    snprintf(p, sizeof(p), "%s", vm);
+    if ((rc = node(ctx, t, ro, ARRAY_SIZE(ro), p, "%s", "")))
+        return rc;
     V("/uuid", "%s", b->uuid_str);
     V("/name", "%s", dc->name);
     V("/start_time", "%lld.%02ld", (long long)now.tv_sec, now.tv_nsec / 10000000);
@@ -186,6 +197,7 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
     V("/on_reboot", "%s", kxl_action_name(dc->on_reboot));
     V("/on_crash", "%s", kxl_action_name(dc->on_crash));
 #undef N
+#undef I
 #undef V
     for (size_t i = 0; i < b->nr_devs; i++)
         if ((rc = kxl__dev_write(ctx, t, &b->devs[i])))
@@ -464,6 +476,7 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
                       ld->arg);
         if (rc < 0)
             goto fail;
+        kxl__rt_phase(ctx, &ctx->rt.create_ns);
     } else if (dc->type == KXL_TYPE_HVM) {
         hb.domid = b.domid;
         hb.store_port = b.store_port;
@@ -494,6 +507,7 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         kxl_fail(ctx, rc, "cannot write the serial pty's name: %s", strerror(-rc));
         goto fail;
     }
+    kxl__rt_phase(ctx, &ctx->rt.tree_ns);
     /* xenstored keeps its ring indexes to itself from the introduce on: the ring page (with
      * the rest of a restored guest's memory) must be in place before. */
     if (ld && ld->finish && (rc = ld->finish(ctx, b.domid, ld->arg)) < 0)
@@ -504,10 +518,12 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
         goto fail;
     }
     b.introduced = true;
+    kxl__rt_phase(ctx, &ctx->rt.introduce_ns);
     /* As libxl: every backend in InitWait and its hotplug script done before the guest runs. */
     for (size_t i = 0; i < b.nr_devs; i++)
         if ((rc = kxl__dev_bring_up(ctx, &b.devs[i])) < 0)
             goto fail;
+    kxl__rt_phase(ctx, &ctx->rt.backends_ns);
     /* A restored guest's console output waits in its ring for xenconsoled, and its downtime
      * should not wait for the attach. */
     if (!ld)

@@ -219,6 +219,8 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
         goto out;
     suspended = true;
+    uint64_t t = kxen_now_ns();
+    ms->suspend_wait_ns = t - ms->suspend_ns;
     if ((rc = dirty_op(ctx, domid, KXEN_DIRTY_COLLECT, 0, rep, cap, &len)) < 0)
         goto hv;
     for (uint64_t i = 0; i < words; i++) /* with the last round's pages, not sent yet */
@@ -230,6 +232,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
         if (special[i] && special[i] < pages)
             bm[special[i] / 64] |= 1ull << (special[i] % 64);
     ms->final_pages = popcount(bm, words);
+    ms->last_collect_ns = kxen_now_ns() - t;
     if ((rc = send_bitmap(w, ram, NULL, bm, pages, &ms->save)) < 0 ||
         (rc = kxl__write_tail(w, kx, kx_len)) < 0)
         goto io;
@@ -296,6 +299,9 @@ int kxl_domain_migrate_send_opts(struct kxl_ctx *ctx, uint16_t domid, const char
     free(own);
     ms->save.stream_bytes = kxl_swriter_bytes(w);
     int crc = kxl_swriter_close(w);
+    uint64_t t1 = kxen_now_ns(); /* the stream is out: the rest is the receiver's */
+    if (rc == 0)
+        ms->last_send_ns = t1 - ms->suspend_ns - ms->suspend_wait_ns - ms->last_collect_ns;
     if (rc < 0)
         return rc; /* send_live resumed the guest */
     if (crc < 0) {
@@ -305,6 +311,8 @@ int kxl_domain_migrate_send_opts(struct kxl_ctx *ctx, uint16_t domid, const char
                         strerror(-crc));
     }
     rc = kxl_migrate_expect(recv_fd, kxl_migrate_ready, sizeof(kxl_migrate_ready), -1);
+    uint64_t t2 = kxen_now_ns();
+    ms->dest_load_ns = t2 - t1;
     if (rc < 0) {
         kxl_domain_rename(ctx, domid, di.name);
         kxl__resume(ctx, domid, coop);
@@ -320,8 +328,10 @@ int kxl_domain_migrate_send_opts(struct kxl_ctx *ctx, uint16_t domid, const char
         rc = kxl_migrate_expect(recv_fd, kxl_migrate_report, sizeof(kxl_migrate_report), -1);
     if (rc == 0 && read(recv_fd, &result, 1) != 1)
         rc = -EPIPE;
-    ms->downtime_ns = kxen_now_ns() - ms->suspend_ns;
-    ms->total_ns = kxen_now_ns() - t0;
+    uint64_t t3 = kxen_now_ns();
+    ms->dest_unpause_ns = t3 - t2;
+    ms->downtime_ns = t3 - ms->suspend_ns;
+    ms->total_ns = t3 - t0;
     /* After Xen's handshake a kxen receiver adds when its copy first ran: the guest's own
      * downtime is that minus when this kxend stopped it (both CLOCK_REALTIME). */
     uint64_t first = 0;
@@ -354,10 +364,14 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     if ((rc = kxl_sreader_open_framed(recv_fd, &r)) < 0)
         return kxl_fail(ctx, rc, "out of memory");
     kxl_sreader_set_timeout(r, tmo);
+    kxl__rt_start(ctx); /* the head phase includes the wait for the sender */
     rc = kxl__image_read_head(ctx, r, src, &img);
+    kxl__rt_phase(ctx, &ctx->rt.head_ns);
     if (rc == 0)
         rc = kxl__image_read_rest(ctx, r, src, &img);
+    kxl__rt_phase(ctx, &ctx->rt.pages_ns);
     if (rc < 0) {
+        ctx->rt_mark = 0;
         kxl_sreader_close(r);
         return rc;
     }
@@ -371,6 +385,7 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
         rc = kxl_domain_config_from_cfg(&dc, &cfg, err, sizeof(err));
     kxl_cfg_free(&cfg);
     if (rc < 0) {
+        ctx->rt_mark = 0;
         kxl__image_free(&img);
         kxl_sreader_close(r);
         return kxl_fail(ctx, rc, "the migrated config is invalid: %s", err);
@@ -382,8 +397,10 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     snprintf(dc.name, sizeof(dc.name), "%.*s--incoming", (int)sizeof(dc.name) - 11, name);
     uint16_t domid;
     rc = kxl__image_check_fit(ctx, &dc, &img, src);
+    kxl__rt_phase(ctx, &ctx->rt.head_ns);
     if (rc == 0)
         rc = kxl__image_restore(ctx, &dc, r, src, &img, true, &domid);
+    ctx->rt_mark = 0; /* the wait for the sender's go is no phase of the restore */
     kxl__image_free(&img);
     kxl_sreader_close(r);
     snprintf(dc.name, sizeof(dc.name), "%s", name);
@@ -408,11 +425,14 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     /* Cleared to run: the guest's downtime ends with the unpause, so the rename (Xen does it
      * first) follows. A copy that runs is the outcome that counts: if only its rename fails,
      * it runs on as NAME--incoming (xl rename fixes that). */
+    ctx->rt_mark = kxen_now_ns();
     if (paused) {
         rc = kxl_domain_rename(ctx, domid, name);
     } else if ((rc = kxl_domain_unpause(ctx, domid)) == 0) {
+        kxl__rt_phase(ctx, &ctx->rt.unpause_ns);
         kxl_domain_rename(ctx, domid, name);
     }
+    ctx->rt_mark = 0;
     result = rc < 0 ? 1 : 0;
     int wrc = kxl_migrate_say(send_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
     if (wrc == 0)

@@ -13,6 +13,7 @@
 
 #include "kxen/ctl_client.h"
 #include "kxen/ctl_save.h"
+#include "kxen/util.h"
 #include "kxl_internal.h"
 #include "kxl_save.h"
 #include "stream_io.h"
@@ -20,6 +21,27 @@
 
 #define HVM_PARAM_STORE_EVTCHN 2
 #define HVM_PARAM_CONSOLE_EVTCHN 18
+
+void kxl__rt_phase(struct kxl_ctx *ctx, uint64_t *phase)
+{
+    if (!ctx->rt_mark)
+        return;
+    uint64_t now = kxen_now_ns();
+    *phase += now - ctx->rt_mark;
+    ctx->rt.total_ns += now - ctx->rt_mark;
+    ctx->rt_mark = now;
+}
+
+void kxl_restore_times(const struct kxl_ctx *ctx, struct kxl_restore_times *out)
+{
+    *out = ctx->rt;
+}
+
+void kxl__rt_start(struct kxl_ctx *ctx)
+{
+    memset(&ctx->rt, 0, sizeof(ctx->rt));
+    ctx->rt_mark = kxen_now_ns();
+}
 
 /* The ports the new domain got must be the ones the guest was saved with: they are in its
  * own memory (the runtime's event-channel bindings). */
@@ -54,13 +76,14 @@ static int restore_state(struct kxl_ctx *ctx, uint16_t domid, const struct kxl_i
 }
 
 /* A guest restored with pages it had given back (kxend's balloon state) holds less than its
- * RAM: memory/target says so, or its balloon driver would take them back. */
-static void balloon_target(struct kxl_ctx *ctx, uint16_t domid)
+ * RAM: memory/target says so, or its balloon driver would take them back. The tree already
+ * says ram_size (check_fit). */
+static void balloon_target(struct kxl_ctx *ctx, uint16_t domid, uint64_t ram_size)
 {
     struct kxl_dominfo di;
     char p[64];
     snprintf(p, sizeof(p), "/local/domain/%u/memory/target", domid);
-    if (kxl_hv_getinfo(ctx, domid, false, &di) == 0)
+    if (kxl_hv_getinfo(ctx, domid, false, &di) == 0 && di.memory_kb != ram_size >> 10)
         kxl_xs_printf(ctx, XBT_NULL, p, "%llu", (unsigned long long)di.memory_kb);
 }
 
@@ -82,14 +105,17 @@ static int load_image(struct kxl_ctx *ctx, uint16_t domid, uint32_t store_port,
         return kxl_fail(ctx, -EINVAL, "domain %u has %llu bytes of RAM, the image %llu", domid,
                         (unsigned long long)size, (unsigned long long)img->ram_size);
     }
+    kxl__rt_phase(ctx, &ctx->rt.create_ns);
     /* The new domain's memory is zero: only pages with data are copied (touching the others
      * would allocate them on both sides). */
     for (uint64_t p = 0; p < size >> 12; p++)
         if (img->data[p / 64] & (1ull << (p % 64)))
             memcpy(ram + (p << 12), img->ram + (p << 12), 4096);
     munmap(ram, size);
+    kxl__rt_phase(ctx, &ctx->rt.pages_ns);
     if ((rc = restore_state(ctx, domid, img)) < 0)
         return rc;
+    kxl__rt_phase(ctx, &ctx->rt.state_ns);
     *store_pfn = k->store_pfn;
     *console_pfn = k->console_pfn;
     return 0;
@@ -139,12 +165,14 @@ static int finish_streamed(struct kxl_ctx *ctx, uint16_t domid, void *arg)
         rc = kxl_fail(ctx, -EINVAL, "%s goes on after the end of its stream", st->source);
     munmap(ram, size);
     img->ram = NULL;
+    kxl__rt_phase(ctx, &ctx->rt.pages_ns);
     if (rc == 0)
         rc = check_ports(ctx, img->kx, st->store_port, st->console_port);
     if (rc == 0)
         rc = restore_state(ctx, domid, img);
     if (rc == 0)
-        balloon_target(ctx, domid);
+        balloon_target(ctx, domid, img->ram_size);
+    kxl__rt_phase(ctx, &ctx->rt.state_ns);
     return rc;
 }
 
@@ -209,7 +237,12 @@ int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         struct kxl__loader ld = {load_streamed, finish_streamed, &st};
         rc = kxl__domain_build(ctx, dc, paused, &ld, domid_out);
     }
-    return rc == 0 ? rewrite_feature_suspend(ctx, img, *domid_out) : rc;
+    ctx->rt.pages = img->pages;
+    ctx->rt.zero_pages = img->zero_pages;
+    if (rc == 0)
+        rc = rewrite_feature_suspend(ctx, img, *domid_out);
+    kxl__rt_phase(ctx, &ctx->rt.unpause_ns);
+    return rc;
 }
 
 int kxl__image_read_rest(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,
@@ -234,10 +267,14 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
     int rc = kxl_sreader_open(fd, &r);
     if (rc < 0)
         return kxl_fail(ctx, rc, "cannot read %s: %s", source, strerror(-rc));
+    kxl__rt_start(ctx);
     rc = kxl__image_read_head(ctx, r, source, &img);
+    kxl__rt_phase(ctx, &ctx->rt.head_ns);
     if (rc == 0)
         rc = kxl__image_read_rest(ctx, r, source, &img);
+    kxl__rt_phase(ctx, &ctx->rt.pages_ns);
     if (rc < 0) {
+        ctx->rt_mark = 0;
         kxl_sreader_close(r);
         return rc;
     }
@@ -253,6 +290,7 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
             rc = kxl_domain_config_from_cfg(&own, &cfg, err, sizeof(err));
         kxl_cfg_free(&cfg);
         if (rc < 0) {
+            ctx->rt_mark = 0;
             kxl__image_free(&img);
             kxl_sreader_close(r);
             return kxl_fail(ctx, rc, "the config saved in %s is invalid: %s", source, err);
@@ -260,8 +298,10 @@ int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
         dc = &own;
     }
     rc = kxl__image_check_fit(ctx, dc, &img, source);
+    kxl__rt_phase(ctx, &ctx->rt.head_ns);
     if (rc == 0)
         rc = kxl__image_restore(ctx, dc, r, source, &img, paused, domid_out);
+    ctx->rt_mark = 0;
     if (!override && rc == 0 && dc_out)
         *dc_out = own;
     else if (!override)

@@ -169,6 +169,24 @@ int kxl_domain_config_text(struct kxl_ctx *ctx, uint16_t domid, char **out);
 int kxl_domain_restore(struct kxl_ctx *ctx, int fd, const char *source,
                        const struct kxl_domain_config *override, bool paused, uint16_t *domid_out,
                        struct kxl_domain_config *dc_out);
+/* Where the last restore or migration receive on ctx spent its time (wall clock, ns; the
+ * phases follow one another and add up to total_ns). With a prologue (docs/save-format.md)
+ * the domain is built before the pages are read, so pages_ns is the stream itself: for a
+ * file, reading and inflating it and putting every page in place; for a migration, the
+ * whole pre-copy as it arrives. */
+struct kxl_restore_times {
+    uint64_t head_ns;      /* the stream's head read, its config parsed, checked to fit */
+    uint64_t create_ns;    /* the domain created in kxend (RAM, event channels) */
+    uint64_t tree_ns;      /* its device nodes and xenstore tree written */
+    uint64_t pages_ns;     /* the pages and the rest of the stream read and checked */
+    uint64_t state_ns;     /* kxend's saved state loaded (vCPUs, events, grants, devices) */
+    uint64_t introduce_ns; /* xenstored introduced to the domain */
+    uint64_t backends_ns;  /* backends in InitWait, hotplug scripts run */
+    uint64_t unpause_ns;   /* the unpause (and the feature-suspend rewrite) */
+    uint64_t total_ns;
+    uint64_t pages, zero_pages; /* pages in the stream, of which sent without data */
+};
+void kxl_restore_times(const struct kxl_ctx *ctx, struct kxl_restore_times *out);
 
 /* ---- Live migration (Xen's xl migrate / migrate-receive; docs/migration.md) ---- */
 #define KXL_MIGRATE_MAX_ROUNDS 8
@@ -185,6 +203,12 @@ struct kxl_migrate_stats {
      * suspend) to its first on the destination; 0 when the receiver did not say. */
     uint64_t guest_downtime_ns;
     uint64_t total_ns;
+    /* downtime_ns phase by phase, each measured here (they add up to it): */
+    uint64_t suspend_wait_ns; /* the suspend request (or pause) until the guest stopped */
+    uint64_t last_collect_ns; /* the last dirty pages collected, kxend's state read */
+    uint64_t last_send_ns;    /* those pages and the state sent, the stream ended */
+    uint64_t dest_load_ns;    /* the receiver's copy loaded, until it says it is ready */
+    uint64_t dest_unpause_ns; /* cleared to run, until the receiver reports its copy runs */
 };
 /* One pre-copy round as it ended (for progress lines). */
 struct kxl_migrate_progress {

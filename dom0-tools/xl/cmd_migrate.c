@@ -84,6 +84,7 @@ int main_migrate(int argc, char **argv)
                                          {"max-rounds", required_argument, NULL, 'R'},
                                          {"downtime", required_argument, NULL, 'W'},
                                          {"no-throttle", no_argument, NULL, 'N'},
+                                         {"suspend-timeout", required_argument, NULL, 'S'},
                                          {0, 0, 0, 0}};
     int opt;
     while ((opt = xl_getopt(argc, argv, "s:eC:Fp", opts, "migrate")) != -1) {
@@ -100,6 +101,11 @@ int main_migrate(int argc, char **argv)
             break;
         case 'N':
             mo.no_throttle = true;
+            break;
+        case 'S':
+            if ((v = opt_num("--suspend-timeout", optarg, 1, 3600)) < 0)
+                return 1;
+            mo.suspend_timeout_s = (unsigned)v;
             break;
         case 's':
             ssh = optarg;

@@ -97,11 +97,11 @@ static const struct xl_cmd commands[] = {
      "actions, -d: debug messages)"},
     {"migrate", main_migrate, true,
      "[-s <sshcommand>] [-e] [-C <config>] [--debug] [--max-rounds N] [--downtime MS] "
-     "[--no-throttle] <Domain> <host>",
+     "[--no-throttle] [--suspend-timeout SECS] <Domain> <host>",
      "Migrate a domain to another host (-s: the command that reaches the host instead of "
      "ssh, -e: no monitor on the new host, -C: the config to send, --max-rounds: pre-copy "
      "rounds (1-8), --downtime: stop once the rest sends within MS, --no-throttle: never slow "
-     "the guest down)"},
+     "the guest down, --suspend-timeout: how long the guest has to suspend, default 60)"},
     {"migrate-receive", main_migrate_receive, false, "[-e] [-p] [-d] [-T SECS]",
      "Receive a migrating domain on stdin/stdout (run by xl migrate on the target host)"},
     {"help", main_help, false, "[command]", "Print this help"},

@@ -648,6 +648,8 @@ static int queue_recv(unsigned qi, void *buf, size_t cap, uint64_t deadline_ns,
         post_rx(q, rsp.id);
         if (slot == 0) {
             ri.flags = rsp.flags;
+            ri.queue = (uint8_t)qi;
+            ri.buffer = rsp.id;
             if ((rsp.flags & NETRXF_extra_info) && (rc = read_rx_extra(qi, &ri, &ok, poll)) != 0)
                 return rc;
         }
@@ -725,6 +727,23 @@ unsigned netfront_rx_errors(void)
     for (unsigned i = 0; i < nf.nr_queues; i++)
         n += nf.q[i].rx_errors;
     return n;
+}
+
+const void *netfront_rx_buffer(unsigned queue, unsigned id)
+{
+    return queue < NETFRONT_MAX_QUEUES && id < NR_RX ? pages[queue].rx_buf[id] : 0;
+}
+
+int netfront_ring_state(unsigned queue, struct netfront_ring_state *st)
+{
+    if (!nf.up || queue >= nf.nr_queues)
+        return -XEN_ENODEV;
+    const struct nf_queue *q = &nf.q[queue];
+    *st = (struct netfront_ring_state){.rx_rsp_prod = q->rx.sring->rsp_prod,
+                                       .rx_rsp_cons = q->rx.rsp_cons,
+                                       .tx_rsp_prod = q->tx.sring->rsp_prod,
+                                       .tx_rsp_cons = q->tx.rsp_cons};
+    return 0;
 }
 
 bool netfront_has_gso(unsigned gso_type)

@@ -16,7 +16,7 @@
 
 #define PAGE 4096
 #define NR_TX 32
-#define NR_RX 64
+#define NR_RX NETFRONT_RX_BUFFERS
 
 /* One queue's state. After the handshake only the vCPU driving the queue touches it. */
 struct nf_queue {

@@ -123,6 +123,11 @@ static void exchange(void)
           exchanges++);
 }
 
+const uint8_t *devices_vif_mac(void)
+{
+    return have_vif ? mac : 0;
+}
+
 void devices_readback_enable(void)
 {
     readback = true;

@@ -5,10 +5,13 @@
 #define GUESTS_SAVETEST_DEVICES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Connects the first vbd (disk) and vif 0 (vif), writes and checks the first region, exchanges
  * the first frames. Prints what it did; false when a device failed. */
 bool devices_start(bool disk, bool vif, bool persistent);
+/* The vif's MAC once it connected, else NULL. */
+const uint8_t *devices_vif_mac(void);
 /* With `readback`: the disk gets 4 regions at the start, and each call has the backend read
  * one of them into the next of 8 buffers, a different region each time round; after every
  * resume each buffer must hold the region last read into it (one check line), so a backend

@@ -11,7 +11,10 @@
  * adds a write and read-back of the disk every tick, `net` a frame's round trip with a peer
  * savetest (the backend-restart tests); `readback` keeps the backend reading into guest
  * buffers without pause and checks them after every resume, `nopersist` turns blkfront's
- * persistent grants off (devices.c). */
+ * persistent grants off (devices.c); `rxlog` keeps netback copying frames into the vif's
+ * receive buffers and checks them on the new host (rxlog.c). `suspend-delay=MS` takes the
+ * suspend request at once and calls suspend MS later (Linux freezing its tasks under load),
+ * `ack-delay=MS` takes the request only MS after it came (a guest too busy to look). */
 #include <stdint.h>
 
 #include <kxen/errno.h>
@@ -24,11 +27,14 @@
 #include "guest/suspend.h"
 #include "guest/time.h"
 #include "guest/xenbus.h"
+#include "rxlog.h"
 
 #define TICK_NS 100000000ull
+#define MS 1000000ull
 
 static uint64_t ticks; /* in guest RAM: travels with the image */
 static uint64_t dirty_mib, dirty_round;
+static uint64_t ack_delay_ms, suspend_delay_ms;
 
 /* The command line names word (cmdline words are separated by spaces). */
 static bool cmdline_has(const char *word)
@@ -107,8 +113,24 @@ static void handle_request(void)
     int rc = xenbus_read(XBT_NIL, "control/shutdown", value, sizeof(value));
     if (rc < 0 || !value[0])
         return;
+    if (ack_delay_ms && !strcmp(value, "suspend")) {
+        hv_printf("savetest: a suspend request, taken in %llu ms\n",
+                  (unsigned long long)ack_delay_ms);
+        sleep_ns(ack_delay_ms * MS);
+        rc = xenbus_read(XBT_NIL, "control/shutdown", value, sizeof(value));
+        if (rc < 0 || !value[0]) {
+            hv_printf("savetest: the suspend request was taken back\n");
+            return;
+        }
+    }
     xenbus_write(XBT_NIL, "control/shutdown", "");
     if (!strcmp(value, "suspend")) {
+        if (suspend_delay_ms) {
+            hv_printf("savetest: suspend request taken, suspending in %llu ms\n",
+                      (unsigned long long)suspend_delay_ms);
+            sleep_ns(suspend_delay_ms * MS);
+        }
+        rxlog_quiesce();
         devices_before_suspend();
         hv_printf("savetest: suspending at tick %llu\n", (unsigned long long)ticks);
         uint64_t before = monotonic_ns();
@@ -117,6 +139,7 @@ static void handle_request(void)
         time_check(before);
         if (dirty_mib)
             dirty_check();
+        rxlog_resumed();
         devices_after_resume();
     } else if (!strcmp(value, "poweroff") || !strcmp(value, "halt")) {
         hv_printf("savetest: powering off at tick %llu\n", (unsigned long long)ticks);
@@ -140,16 +163,22 @@ int main(void)
         devices_readback_enable();
     if (!devices_start(cmdline_has("disk"), cmdline_has("vif"), !cmdline_has("nopersist")))
         return 1;
+    bool rxlog = cmdline_has("rxlog") && devices_vif_mac();
+    if (rxlog)
+        rxlog_start(devices_vif_mac());
+    ack_delay_ms = cmdline_num("ack-delay");
+    suspend_delay_ms = cmdline_num("suspend-delay");
     hv_printf("savetest: ready (%s)\n", coop ? "suspends itself" : "paused by the toolstack");
     bool io = cmdline_has("io");
     uint64_t dirty = dirty_mib = cmdline_num("dirty");
-    bool busy = dirty || cmdline_has("readback");
+    bool busy = dirty || cmdline_has("readback") || rxlog;
     uint64_t next = monotonic_ns() + TICK_NS;
     for (;;) {
         char path[128], token[32];
         if (dirty)
             dirty_pass(dirty, ++dirty_round);
         devices_readback_step();
+        rxlog_step();
         int rc = xenbus_read_watch(path, sizeof(path), token, sizeof(token),
                                    busy && monotonic_ns() < next ? monotonic_ns() + 1 : next);
         if (rc != 0 && busy && monotonic_ns() < next)
@@ -160,6 +189,7 @@ int main(void)
         }
         next = monotonic_ns() + TICK_NS;
         hv_printf("savetest: tick %llu\n", (unsigned long long)++ticks);
+        rxlog_tick(ticks);
         if (io)
             devices_tick();
         if (net)

@@ -76,8 +76,11 @@ int kxl__image_restore(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
                        bool paused, uint16_t *domid_out);
 
 /* Suspends a domain for save (save.c): Xen's control/shutdown = "suspend" for a guest that
- * advertises control/feature-suspend, else a pause. *cooperative says which. */
-int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative);
+ * advertises control/feature-suspend, waited for timeout_s seconds (0: Xen's 60), else a
+ * pause. *cooperative says which. On failure the domain is not left suspended: a guest that
+ * took the request and suspends after the timeout (within 60 s more) has its suspend
+ * cancelled. */
+int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, unsigned timeout_s, bool *cooperative);
 /* Undoes kxl__suspend on the source (checkpoint, failed migration): the guest's suspend call
  * returns 1 (cancelled), or the domain is unpaused. */
 int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative);

@@ -216,7 +216,7 @@ static int send_live(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w,
     if (ms->throttle)
         dirty_op(ctx, domid, KXEN_DIRTY_THROTTLE, 0, NULL, 0, NULL);
     ms->suspend_ns = kxen_now_ns();
-    if ((rc = kxl__suspend(ctx, domid, coop)) < 0)
+    if ((rc = kxl__suspend(ctx, domid, opts->suspend_timeout_s, coop)) < 0)
         goto out;
     suspended = true;
     uint64_t t = kxen_now_ns();

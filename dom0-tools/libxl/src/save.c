@@ -25,7 +25,59 @@
  * tasks and quiesces its frontends first, which takes seconds on a slow host. */
 #define KXL_SUSPEND_WAIT_MS 60000
 
-int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
+/* Waits up to ms for domain domid to suspend: 0 once it has, -ETIMEDOUT, or another negative
+ * errno with the reason recorded (gone, or shut down for another reason). Polled finely: from
+ * the guest's suspend call on, every microsecond is downtime. */
+static int wait_suspended(struct kxl_ctx *ctx, uint16_t domid, uint64_t ms)
+{
+    for (uint64_t t0 = kxen_now_ns();;) {
+        struct kxl_dominfo di;
+        int rc = kxl_hv_getinfo(ctx, domid, false, &di);
+        if (rc < 0)
+            return kxl_fail(ctx, rc, "domain %u went away while suspending", domid);
+        if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
+            if (di.shutdown_reason == SHUTDOWN_suspend)
+                return 0;
+            return kxl_fail(ctx, -ECANCELED,
+                            "domain %u shut down (reason %u) instead of "
+                            "suspending",
+                            domid, di.shutdown_reason);
+        }
+        if (kxen_now_ns() - t0 >= ms * 1000000ull)
+            return -ETIMEDOUT;
+        struct timespec ts = {0, 100 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Takes back control/shutdown = "suspend" (path) in one transaction, so a guest that reads the
+ * node and clears it in its own transaction (as Linux does) either took the request before or
+ * never sees it: 1 taken back, 0 the guest had taken it (the node no longer says "suspend"),
+ * or a negative errno. */
+static int withdraw_request(struct kxl_ctx *ctx, const char *path)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        xs_transaction_t t = xs_transaction_start(ctx->xs);
+        if (t == XBT_NULL)
+            return -(errno ? errno : EIO);
+        unsigned len;
+        char *v = xs_read(ctx->xs, t, path, &len);
+        bool pending = v && !strcmp(v, "suspend");
+        free(v);
+        int rc = pending ? kxl_xs_printf(ctx, t, path, "%s", "") : 0;
+        if (rc < 0) {
+            xs_transaction_end(ctx->xs, t, true);
+            return rc;
+        }
+        if (xs_transaction_end(ctx->xs, t, false))
+            return pending ? 1 : 0;
+        if (errno != EAGAIN)
+            return -(errno ? errno : EIO);
+    }
+    return -EAGAIN;
+}
+
+int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, unsigned timeout_s, bool *cooperative)
 {
     char p[96];
     snprintf(p, sizeof(p), "/local/domain/%u/control/feature-suspend", domid);
@@ -36,31 +88,40 @@ int kxl__suspend(struct kxl_ctx *ctx, uint16_t domid, bool *cooperative)
         int rc = kxl_hv_domid_op(ctx, KXEN_CTL_DOMAIN_PAUSE, domid, 0);
         return rc < 0 ? kxl_fail(ctx, rc, "pausing domain %u failed: %s", domid, strerror(-rc)) : 0;
     }
+    uint64_t wait_ms = timeout_s ? (uint64_t)timeout_s * 1000 : KXL_SUSPEND_WAIT_MS;
     snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
     int rc = kxl_xs_printf(ctx, XBT_NULL, p, "suspend");
     if (rc < 0)
         return kxl_fail(ctx, rc, "writing %s failed: %s", p, strerror(-rc));
-    /* Polled finely: from the guest's suspend call on, every microsecond is downtime. */
-    for (uint64_t t0 = kxen_now_ns(); kxen_now_ns() - t0 < KXL_SUSPEND_WAIT_MS * 1000000ull;) {
-        struct kxl_dominfo di;
-        if ((rc = kxl_hv_getinfo(ctx, domid, false, &di)) < 0)
-            return kxl_fail(ctx, rc, "domain %u went away while suspending", domid);
-        if (di.flags & KXEN_DOMINFO_SHUTDOWN) {
-            if (di.shutdown_reason == SHUTDOWN_suspend)
-                return 0;
-            return kxl_fail(ctx, -ECANCELED,
-                            "domain %u shut down (reason %u) instead of "
-                            "suspending",
-                            domid, di.shutdown_reason);
-        }
-        struct timespec ts = {0, 100 * 1000};
-        nanosleep(&ts, NULL);
+    if ((rc = wait_suspended(ctx, domid, wait_ms)) != -ETIMEDOUT)
+        return rc;
+    /* Given up. A guest that took the request suspends however late (Linux acknowledges at
+     * once, then freezes its tasks and quiesces its devices, which takes long under load) and
+     * would stay suspended here with nobody to resume it: it is given Xen's full 60 s more,
+     * and a suspend that comes is cancelled (its suspend call returns 1), so the domain runs
+     * on. A request taken back was never seen; a suspend that raced the taking back is
+     * cancelled all the same. */
+    int taken = withdraw_request(ctx, p);
+    rc = wait_suspended(ctx, domid, taken == 1 ? 0 : KXL_SUSPEND_WAIT_MS);
+    if (rc == 0) {
+        if ((rc = kxl__resume(ctx, domid, true)) < 0)
+            return rc;
+        return kxl_fail(ctx, -ETIMEDOUT,
+                        "domain %u suspended only after xl stopped waiting (%llu s): its suspend "
+                        "was cancelled, it runs on",
+                        domid, (unsigned long long)(wait_ms / 1000));
     }
-    kxl_xs_printf(ctx, XBT_NULL, p, "%s", "");
+    if (rc != -ETIMEDOUT)
+        return rc;
+    if (taken == 1)
+        return kxl_fail(ctx, -ETIMEDOUT,
+                        "domain %u did not suspend within %llu s (control/shutdown "
+                        "= \"suspend\" unanswered, taken back)",
+                        domid, (unsigned long long)(wait_ms / 1000));
     return kxl_fail(ctx, -ETIMEDOUT,
-                    "domain %u did not suspend within %d s (control/shutdown "
-                    "= \"suspend\" unanswered)",
-                    domid, KXL_SUSPEND_WAIT_MS / 1000);
+                    "domain %u took the suspend request but did not suspend within %llu s "
+                    "(should it suspend later, it stays suspended)",
+                    domid, (unsigned long long)((wait_ms + KXL_SUSPEND_WAIT_MS) / 1000));
 }
 
 int kxl__resume(struct kxl_ctx *ctx, uint16_t domid, bool cooperative)
@@ -112,7 +173,7 @@ int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const
     bool coop = false;
     uint64_t t0 = kxen_now_ns();
     struct kxl_swriter *w = NULL;
-    if ((rc = kxl__suspend(ctx, domid, &coop)) < 0)
+    if ((rc = kxl__suspend(ctx, domid, 0, &coop)) < 0)
         goto fail;
     if ((rc = kxl_swriter_open(fd, true, &w)) < 0) {
         kxl_fail(ctx, rc, "out of memory");

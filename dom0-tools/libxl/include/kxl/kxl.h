@@ -231,6 +231,10 @@ struct kxl_migrate_opts {
      * each round in which the guest dirtied more than half of what was sent raises the
      * throttle (20, 40, 60, 80, 90, 95, 99 % of its vCPU time taken away). */
     bool no_throttle;
+    /* How long the guest has to answer the suspend request (0: Xen's 60 s). A guest that took
+     * the request and suspends later still (within 60 s more) is resumed: its suspend call
+     * returns 1, as after a failed migration. */
+    unsigned suspend_timeout_s;
     void (*progress)(void *opaque, const struct kxl_migrate_progress *p); /* may be NULL */
     void *opaque;
 };

@@ -24,6 +24,7 @@
 #define NETFRONT_SLOT_NS 1000000000ULL     /* the rest of a frame after its first slot */
 
 #define NETFRONT_MAX_QUEUES 4
+#define NETFRONT_RX_BUFFERS 64 /* RX buffers (pages) posted on each queue */
 
 /* Connects device/vif/<devid> with one queue; mac gets the MAC the toolstack gave the vif.
  * 0 or -XEN_E*. */
@@ -50,6 +51,8 @@ struct netfront_rxinfo {
     uint16_t flags;   /* the first slot's NETRXF_* (csum_blank, data_validated, extra_info) */
     uint8_t gso_type; /* XEN_NETIF_GSO_TYPE_NONE unless a GSO extra came with the frame */
     uint16_t gso_size;
+    uint8_t queue;   /* the queue it came in on */
+    uint16_t buffer; /* the RX buffer its first slot was copied into (netfront_rx_buffer) */
 };
 int netfront_recv_info(void *buf, size_t cap, uint64_t deadline_ns, struct netfront_rxinfo *info);
 /* One queue driven by one vCPU (a secondary vCPU takes no upcalls, so these wait by polling):
@@ -59,6 +62,17 @@ int netfront_queue_send(unsigned queue, const void *frame, size_t len, uint64_t 
 int netfront_queue_recv(unsigned queue, void *buf, size_t cap, uint64_t deadline_ns);
 /* Frames dropped because they were malformed or errored (backend status < 0). */
 unsigned netfront_rx_errors(void);
+/* Buffer id (< NETFRONT_RX_BUFFERS) of a queue, read-only: the page the backend copies frames
+ * into, which keeps the last one until the next. For tests of what the backend wrote into guest
+ * memory (a migration must carry it); NULL for a queue or id out of range. */
+const void *netfront_rx_buffer(unsigned queue, unsigned id);
+/* A queue's shared rings as their pages hold them now (the backend's response producers) and
+ * how far this frontend consumed them: a page whose producer is behind what was consumed lost
+ * the backend's writes. -XEN_ENODEV for a queue out of range or a vif that is down. */
+struct netfront_ring_state {
+    uint32_t rx_rsp_prod, rx_rsp_cons, tx_rsp_prod, tx_rsp_cons;
+};
+int netfront_ring_state(unsigned queue, struct netfront_ring_state *st);
 /* True when the backend offers GSO of this XEN_NETIF_GSO_TYPE_*. */
 bool netfront_has_gso(unsigned gso_type);
 /* After netfront_init: a backend that dies (Closed, or its directory gone, while `online` is

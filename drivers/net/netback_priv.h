@@ -19,6 +19,8 @@
 #define NETBACK_MAX_PKT 65535u
 /* Entries taken off a TX ring per event before yielding to the loop (a kick re-polls). */
 #define NETBACK_TX_BUDGET (4 * NETBACK_RING_SLOTS)
+/* TX packets whose grant copies go to the hypervisor in one call (netback_ring.c). */
+#define NETBACK_TX_BATCH 32
 
 struct netback {
     struct xenbus_platform *p;
@@ -55,6 +57,14 @@ struct netback_queue {
     /* RX requests taken off the ring, not yet filled. */
     struct netif_rx_request stash[NETBACK_RING_SLOTS];
     unsigned int stash_head, nr_stash;
+    /* The TX batch: packets parsed, their copies not yet made; packet b's bytes go to
+     * pkt + txb_off[b] and its copies are txb_seg[txb_seg0[b] .. txb_seg0[b + 1]). */
+    struct netback_tx_pkt txb_pkt[NETBACK_TX_BATCH];
+    uint32_t txb_off[NETBACK_TX_BATCH];
+    unsigned int txb_seg0[NETBACK_TX_BATCH + 1];
+    struct xenbus_gnttab_copy txb_seg[NETBACK_TX_BATCH * NETBACK_MAX_TX_SLOTS];
+    unsigned int nr_txb;
+    uint32_t txb_used;
     uint8_t pkt[NETBACK_MAX_PKT];
 };
 

@@ -1,12 +1,13 @@
 /* netback's data plane: the TX and RX rings of each queue.
  * TX: each ring entry is copied once (ring_safe) into the queue's pending chain; the chain is
- * validated (netback_req.c) as it grows, the granted fragments of a valid packet are copied
- * into the queue's packet buffer with one grant-copy batch, every entry is answered (extras
- * with NETIF_RSP_NULL), and the packet goes to the vif's port. RX: frames wait in the vif's
- * bounded FIFO; RX requests are copied once into a stash; a frame is copied into as many
- * posted grants as it needs (one without feature-sg) and answered slot by slot.
- * Invariants: an entry consumed is answered exactly once; a queue marked dead consumes
- * nothing more; the loops are bounded (a budget, then a kick of the event loop). */
+ * validated (netback_req.c) as it grows, the granted fragments of the valid packets the ring
+ * holds are copied into the queue's packet buffer with one grant-copy call for up to
+ * NETBACK_TX_BATCH packets (a hypervisor round trip each call), then every entry is answered
+ * in ring order (extras with NETIF_RSP_NULL) and each packet goes to the vif's port. RX: frames
+ * wait in the vif's bounded FIFO; RX requests are copied once into a stash; a frame is copied into
+ * as many posted grants as it needs (one without feature-sg) and answered slot by slot. Invariants:
+ * an entry consumed is answered exactly once; a queue marked dead consumes nothing more; the loops
+ * are bounded (a budget, then a kick of the event loop). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,33 +56,6 @@ static void tx_respond(struct netback_queue *q, const struct netback_tx_pkt *pkt
     }
 }
 
-/* Copies the packet's fragments into q->pkt; false when a grant copy failed. */
-static bool tx_copy(struct netback_queue *q, const struct netback_tx_pkt *pkt)
-{
-    struct xenbus_gnttab_copy segs[NETBACK_MAX_TX_SLOTS];
-    unsigned int n = 0;
-    uint32_t off = 0;
-    for (unsigned int i = 0; i < pkt->nr_frags; i++) {
-        const struct netback_tx_frag *f = &pkt->frag[i];
-        if (f->len == 0)
-            continue;
-        segs[n++] = (struct xenbus_gnttab_copy){.to_grant = false,
-                                                .domid = q->vif->xdev->frontend_id,
-                                                .ref = f->gref,
-                                                .offset = f->offset,
-                                                .len = f->len,
-                                                .local = q->pkt + off};
-        off += f->len; /* the parser keeps the sum == pkt->len <= 65535 */
-    }
-    struct xenbus_platform *p = q_platform(q);
-    if (n && p->ops->gnttab_copy(p, n, segs) < 0)
-        return false;
-    for (unsigned int i = 0; i < n; i++)
-        if (segs[i].status != 0)
-            return false; /* Buggy or malicious guest: a bad grant or page. */
-    return true;
-}
-
 static void tap_write_seg(void *ctx, uint8_t *seg, size_t len)
 {
     struct netback_vif *vif = ctx;
@@ -126,6 +100,71 @@ static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint
     }
 }
 
+/* TX copies are batched: the grant copies of up to NETBACK_TX_BATCH packets go to the
+ * hypervisor in one call, one round trip for the batch rather than one a frame. The packets
+ * are answered and delivered in ring order when the batch is flushed: before responses are
+ * pushed, before any other answer is put on the ring and before the queue is declared dead.
+ * Returns false when the queue died. */
+static bool tx_flush(struct netback_queue *q)
+{
+    struct netback *nb = q->vif->nb;
+    unsigned int nseg = q->txb_seg0[q->nr_txb], n = q->nr_txb;
+    if (!n)
+        return !q->dead;
+    struct xenbus_platform *p = q_platform(q);
+    bool copied = nseg == 0 || p->ops->gnttab_copy(p, nseg, q->txb_seg) >= 0;
+    q->nr_txb = 0;
+    q->txb_used = 0;
+    for (unsigned int b = 0; b < n; b++) {
+        const struct netback_tx_pkt *pkt = &q->txb_pkt[b];
+        uint8_t *data = q->pkt + q->txb_off[b];
+        bool ok = copied;
+        for (unsigned int i = q->txb_seg0[b]; ok && i < q->txb_seg0[b + 1]; i++)
+            ok = q->txb_seg[i].status == 0; /* Buggy or malicious guest: a bad grant or page. */
+        struct net_gso_info gi = {pkt->gso.u.gso.type, pkt->gso.u.gso.size};
+        /* Buggy or malicious guest: a GSO packet that is no segmentable TCP packet. */
+        if (!ok || (pkt->has_gso && net_gso_check(data, pkt->len, &gi, NULL))) {
+            tx_respond(q, pkt, NETIF_RSP_ERROR);
+            nb->stats.tx_errors++;
+            continue;
+        }
+        tx_respond(q, pkt, NETIF_RSP_OKAY);
+        q->tx_frames++;
+        nb->stats.tx_packets++;
+        nb->stats.tx_bytes += pkt->len;
+        tx_deliver(q->vif, data, pkt->len, pkt->flags, pkt);
+        if (q->dead)
+            return false;
+    }
+    return true;
+}
+
+/* Adds a parsed packet's copies to the batch (flushed first when it is full). */
+static bool tx_batch(struct netback_queue *q, const struct netback_tx_pkt *pkt)
+{
+    if ((q->nr_txb == NETBACK_TX_BATCH || q->txb_used + pkt->len > NETBACK_MAX_PKT) && !tx_flush(q))
+        return false;
+    unsigned int b = q->nr_txb, n = q->txb_seg0[b];
+    uint32_t off = q->txb_used;
+    q->txb_pkt[b] = *pkt;
+    q->txb_off[b] = off;
+    for (unsigned int i = 0; i < pkt->nr_frags; i++) {
+        const struct netback_tx_frag *f = &pkt->frag[i];
+        if (f->len == 0)
+            continue;
+        q->txb_seg[n++] = (struct xenbus_gnttab_copy){.to_grant = false,
+                                                      .domid = q->vif->xdev->frontend_id,
+                                                      .ref = f->gref,
+                                                      .offset = f->offset,
+                                                      .len = f->len,
+                                                      .local = q->pkt + off};
+        off += f->len; /* the parser keeps the sum == pkt->len <= 65535 */
+    }
+    q->txb_used = off;
+    q->txb_seg0[++q->nr_txb] = n;
+    return true;
+}
+
 /* One packet at the head of the pending chain, complete or not. Returns false when the
  * queue died. */
 static bool tx_packet(struct netback_queue *q)
@@ -137,27 +176,19 @@ static bool tx_packet(struct netback_queue *q)
     case NETBACK_TX_MORE:
         return true;
     case NETBACK_TX_FATAL:
-        queue_fatal(q, NULL, -EPROTO, "malformed TX packet (too many slots or crossing a page)");
+        if (tx_flush(q))
+            queue_fatal(q, NULL, -EPROTO,
+                        "malformed TX packet (too many slots or crossing a page)");
         return false;
     case NETBACK_TX_DROP:
+        if (!tx_flush(q))
+            return false;
         tx_respond(q, &pkt, NETIF_RSP_ERROR);
         nb->stats.tx_errors++;
         break;
     case NETBACK_TX_OK:
-        struct net_gso_info gi = {pkt.gso.u.gso.type, pkt.gso.u.gso.size};
-        /* Buggy or malicious guest: a GSO packet that is no segmentable TCP packet. */
-        if (!tx_copy(q, &pkt) || (pkt.has_gso && net_gso_check(q->pkt, pkt.len, &gi, NULL))) {
-            tx_respond(q, &pkt, NETIF_RSP_ERROR);
-            nb->stats.tx_errors++;
-            break;
-        }
-        tx_respond(q, &pkt, NETIF_RSP_OKAY);
-        q->tx_frames++;
-        nb->stats.tx_packets++;
-        nb->stats.tx_bytes += pkt.len;
         q->nr_pend = 0;
-        tx_deliver(q->vif, q->pkt, pkt.len, pkt.flags, &pkt);
-        return !q->dead;
+        return tx_batch(q, &pkt);
     }
     q->nr_pend = 0;
     return true;
@@ -180,6 +211,8 @@ static void tx_process(struct netback_queue *q)
         for (;;) {
             if (budget-- == 0) {
                 q->tx_more = true;
+                if (!tx_flush(q))
+                    return;
                 tx_push(q);
                 netback_kick(q->vif->nb);
                 return;
@@ -189,13 +222,16 @@ static void tx_process(struct netback_queue *q)
                 break;
             if (rc < 0) {
                 /* Buggy or malicious guest: the producer index overran the ring. */
-                queue_fatal(q, &q->tx_guard, rc, "TX ring");
+                if (tx_flush(q))
+                    queue_fatal(q, &q->tx_guard, rc, "TX ring");
                 return;
             }
             q->nr_pend++;
             if (!tx_packet(q))
                 return;
         }
+        if (!tx_flush(q))
+            return;
         tx_push(q);
         RING_FINAL_CHECK_FOR_REQUESTS(&q->tx, more);
     }

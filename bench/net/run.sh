@@ -82,7 +82,7 @@ xl destroy hblast >/dev/null 2>&1
 
 # Round trips guest <-> guest.
 guest pb "pair b" 00:16:3e:00:01:05 && connected pb
-guest pa "pair a $trips" 00:16:3e:00:01:04
+guest pa "pair a $trips 1000" 00:16:3e:00:01:04
 line=$(dmesg_wait pa "nettest a: [0-9]* round trips")
 read -r _ _ _ pn _ _ _ pt _ <<<"$line"
 printf '  guest <-> guest round trip      %7.1f us over %s\n' \
@@ -91,7 +91,7 @@ xl destroy pa >/dev/null 2>&1; xl destroy pb >/dev/null 2>&1
 
 # Round trips guest <-> host.
 "$here/pkt.py" echo kxh 120 >/dev/null & ep=$!
-guest ha "pair a $trips" 00:16:3e:00:01:06
+guest ha "pair a $trips 1000" 00:16:3e:00:01:06
 line=$(dmesg_wait ha "nettest a: [0-9]* round trips")
 read -r _ _ _ hn _ _ _ ht _ <<<"$line"
 kill $ep 2>/dev/null; wait $ep 2>/dev/null

@@ -280,8 +280,10 @@ int main(void)
     hv_printf("nettest: connected as %02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1], mac[2],
               mac[3], mac[4], mac[5]);
     if (!strncmp(cmd, "pair a", 6)) {
-        unsigned long n;
-        parse_num(cmd + 6, &n);
+        /* pair a N [MS]: MS milliseconds first, as blast's. */
+        unsigned long n, ms;
+        parse_num(parse_num(cmd + 6, &n), &ms);
+        sleep_ns(ms * MS);
         return role_a(n ? n : 100);
     }
     if (!strncmp(cmd, "mq a", 4))

@@ -66,7 +66,7 @@ printf '  reference: host veth pair      %s   round trip %7.1f us\n' \
 
 # guest -> guest throughput.
 guest gsink "sink 120" 00:16:3e:00:01:02 && connected gsink
-guest gblast "blast $frames" 00:16:3e:00:01:01 && connected gblast
+guest gblast "blast $frames 1000" 00:16:3e:00:01:01 && connected gblast
 line=$(dmesg_wait gsink "nettest sink:")
 read -r _ _ _ gf _ gb _ _ gu _ <<<"$line"
 printf '  guest -> guest (via kxbr0)     %s\n' "$(rate "${gf:-0}" "${gb:-0}" "${gu:-0}")"
@@ -74,7 +74,7 @@ xl destroy gsink >/dev/null 2>&1; xl destroy gblast >/dev/null 2>&1
 
 # guest -> host throughput.
 "$here/pkt.py" sink kxh 120 >"$rundir/h-sink" & sp=$!
-guest hblast "blast $frames" 00:16:3e:00:01:03
+guest hblast "blast $frames 1000" 00:16:3e:00:01:03
 wait $sp
 read -r _ hf _ hb _ _ hu _ <"$rundir/h-sink"
 printf '  guest -> host                   %s\n' "$(rate "${hf:-0}" "${hb:-0}" "${hu:-0}")"
@@ -82,7 +82,7 @@ xl destroy hblast >/dev/null 2>&1
 
 # Round trips guest <-> guest.
 guest pb "pair b" 00:16:3e:00:01:05 && connected pb
-guest pa "pair a $trips" 00:16:3e:00:01:04
+guest pa "pair a $trips 1000" 00:16:3e:00:01:04
 line=$(dmesg_wait pa "nettest a: [0-9]* round trips")
 read -r _ _ _ pn _ _ _ pt _ <<<"$line"
 printf '  guest <-> guest round trip      %7.1f us over %s\n' \
@@ -91,7 +91,7 @@ xl destroy pa >/dev/null 2>&1; xl destroy pb >/dev/null 2>&1
 
 # Round trips guest <-> host.
 "$here/pkt.py" echo kxh 120 >/dev/null & ep=$!
-guest ha "pair a $trips" 00:16:3e:00:01:06
+guest ha "pair a $trips 1000" 00:16:3e:00:01:06
 line=$(dmesg_wait ha "nettest a: [0-9]* round trips")
 read -r _ _ _ hn _ _ _ ht _ <<<"$line"
 kill $ep 2>/dev/null; wait $ep 2>/dev/null

@@ -19,6 +19,25 @@
 #define NETBACK_MAX_PKT 65535u
 /* Entries taken off a TX ring per event before yielding to the loop (a kick re-polls). */
 #define NETBACK_TX_BUDGET (4 * NETBACK_RING_SLOTS)
+/* TX packets whose grant copies go to the hypervisor in one call (netback_ring.c). */
+#define NETBACK_TX_BATCH 32
+/* RX frames, and their buffers at most, filled by one grant-copy call (netback_ring.c). */
+#define NETBACK_RX_BATCH 32
+#define NETBACK_RX_BATCH_SEGS 256
+
+/* A frame of the RX batch: its queue and its data copies, seg[seg0 .. seg0 + ndata). */
+struct netback_rx_staged {
+    struct netback_queue *q;
+    unsigned int seg0, ndata;
+};
+
+/* The RX batch of the vif being flushed: its FIFO's first nr frames. */
+struct netback_rx_batch {
+    unsigned int nr, nr_seg;
+    struct netback_rx_staged frame[NETBACK_RX_BATCH];
+    struct xenbus_gnttab_copy seg[NETBACK_RX_BATCH_SEGS];
+    uint16_t seg_id[NETBACK_RX_BATCH_SEGS]; /* the RX request each copy answers */
+};
 
 struct netback {
     struct xenbus_platform *p;
@@ -32,6 +51,10 @@ struct netback {
     xenbus_log_fn log;
     void *log_ctx;
     bool shared_bridge_failed; /* logged once: vifs without a bridge use the switch */
+    /* Frames for the vifs are queued, not sent, while a TX batch is delivered: each vif's
+     * share then goes out in one batch (netback_vif_rx_flush_all). */
+    bool rx_held;
+    struct netback_rx_batch rxb;
     uint8_t tap_buf[NETBACK_MAX_PKT];
     uint8_t seg_buf[NETBACK_MAX_PKT]; /* one segment of a GSO frame being cut */
 };
@@ -55,6 +78,14 @@ struct netback_queue {
     /* RX requests taken off the ring, not yet filled. */
     struct netif_rx_request stash[NETBACK_RING_SLOTS];
     unsigned int stash_head, nr_stash;
+    /* The TX batch: packets parsed, their copies not yet made; packet b's bytes go to
+     * pkt + txb_off[b] and its copies are txb_seg[txb_seg0[b] .. txb_seg0[b + 1]). */
+    struct netback_tx_pkt txb_pkt[NETBACK_TX_BATCH];
+    uint32_t txb_off[NETBACK_TX_BATCH];
+    unsigned int txb_seg0[NETBACK_TX_BATCH + 1];
+    struct xenbus_gnttab_copy txb_seg[NETBACK_TX_BATCH * NETBACK_MAX_TX_SLOTS];
+    unsigned int nr_txb;
+    uint32_t txb_used;
     uint8_t pkt[NETBACK_MAX_PKT];
 };
 
@@ -89,6 +120,11 @@ void netback_queue_disconnect(struct netback_queue *q);
 /* A frame for the vif's frontend: queued (copied), then sent as RX buffers allow. */
 void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, unsigned int flags);
 void netback_vif_rx_flush(struct netback_vif *vif);
+/* Sends what waits in every vif's FIFO but the sender's (after a held TX batch). */
+void netback_vif_rx_flush_all(struct netback *nb, struct netback_vif *sender);
+/* Queues a frame for the vif without sending it (netback_vif_rx_flush sends). */
+void netback_vif_rx_queue(struct netback_vif *vif, const uint8_t *frame, size_t len,
+                          unsigned int flags);
 /* Runs the work a bounded loop left (TX budgets, RX backlogs). */
 void netback_run_deferred(struct netback *nb);
 void netback_kick(struct netback *nb);

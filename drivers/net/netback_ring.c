@@ -1,12 +1,13 @@
 /* netback's data plane: the TX and RX rings of each queue.
  * TX: each ring entry is copied once (ring_safe) into the queue's pending chain; the chain is
- * validated (netback_req.c) as it grows, the granted fragments of a valid packet are copied
- * into the queue's packet buffer with one grant-copy batch, every entry is answered (extras
- * with NETIF_RSP_NULL), and the packet goes to the vif's port. RX: frames wait in the vif's
- * bounded FIFO; RX requests are copied once into a stash; a frame is copied into as many
- * posted grants as it needs (one without feature-sg) and answered slot by slot.
- * Invariants: an entry consumed is answered exactly once; a queue marked dead consumes
- * nothing more; the loops are bounded (a budget, then a kick of the event loop). */
+ * validated (netback_req.c) as it grows, the granted fragments of the valid packets the ring
+ * holds are copied into the queue's packet buffer with one grant-copy call for up to
+ * NETBACK_TX_BATCH packets (a hypervisor round trip each call), then every entry is answered
+ * in ring order (extras with NETIF_RSP_NULL) and each packet goes to the vif's port. RX: frames
+ * wait in the vif's bounded FIFO; RX requests are copied once into a stash; a frame is copied into
+ * as many posted grants as it needs (one without feature-sg) and answered slot by slot. Invariants:
+ * an entry consumed is answered exactly once; a queue marked dead consumes nothing more; the loops
+ * are bounded (a budget, then a kick of the event loop). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,33 +56,6 @@ static void tx_respond(struct netback_queue *q, const struct netback_tx_pkt *pkt
     }
 }
 
-/* Copies the packet's fragments into q->pkt; false when a grant copy failed. */
-static bool tx_copy(struct netback_queue *q, const struct netback_tx_pkt *pkt)
-{
-    struct xenbus_gnttab_copy segs[NETBACK_MAX_TX_SLOTS];
-    unsigned int n = 0;
-    uint32_t off = 0;
-    for (unsigned int i = 0; i < pkt->nr_frags; i++) {
-        const struct netback_tx_frag *f = &pkt->frag[i];
-        if (f->len == 0)
-            continue;
-        segs[n++] = (struct xenbus_gnttab_copy){.to_grant = false,
-                                                .domid = q->vif->xdev->frontend_id,
-                                                .ref = f->gref,
-                                                .offset = f->offset,
-                                                .len = f->len,
-                                                .local = q->pkt + off};
-        off += f->len; /* the parser keeps the sum == pkt->len <= 65535 */
-    }
-    struct xenbus_platform *p = q_platform(q);
-    if (n && p->ops->gnttab_copy(p, n, segs) < 0)
-        return false;
-    for (unsigned int i = 0; i < n; i++)
-        if (segs[i].status != 0)
-            return false; /* Buggy or malicious guest: a bad grant or page. */
-    return true;
-}
-
 static void tap_write_seg(void *ctx, uint8_t *seg, size_t len)
 {
     struct netback_vif *vif = ctx;
@@ -126,6 +100,84 @@ static void tx_deliver(struct netback_vif *vif, uint8_t *frame, size_t len, uint
     }
 }
 
+/* Answers and delivers the first n packets of the batch; false when the queue died. */
+static bool tx_answer(struct netback_queue *q, unsigned int n, bool copied)
+{
+    struct netback *nb = q->vif->nb;
+    for (unsigned int b = 0; b < n; b++) {
+        const struct netback_tx_pkt *pkt = &q->txb_pkt[b];
+        uint8_t *data = q->pkt + q->txb_off[b];
+        bool ok = copied;
+        for (unsigned int i = q->txb_seg0[b]; ok && i < q->txb_seg0[b + 1]; i++)
+            ok = q->txb_seg[i].status == 0; /* Buggy or malicious guest: a bad grant or page. */
+        struct net_gso_info gi = {pkt->gso.u.gso.type, pkt->gso.u.gso.size};
+        /* Buggy or malicious guest: a GSO packet that is no segmentable TCP packet. */
+        if (!ok || (pkt->has_gso && net_gso_check(data, pkt->len, &gi, NULL))) {
+            tx_respond(q, pkt, NETIF_RSP_ERROR);
+            nb->stats.tx_errors++;
+            continue;
+        }
+        tx_respond(q, pkt, NETIF_RSP_OKAY);
+        q->tx_frames++;
+        nb->stats.tx_packets++;
+        nb->stats.tx_bytes += pkt->len;
+        tx_deliver(q->vif, data, pkt->len, pkt->flags, pkt);
+        if (q->dead)
+            return false;
+    }
+    return true;
+}
+
+/* TX copies are batched: the grant copies of up to NETBACK_TX_BATCH packets go to the
+ * hypervisor in one call, one round trip for the batch rather than one a frame. The packets
+ * are answered and delivered in ring order when the batch is flushed: before responses are
+ * pushed, before any other answer is put on the ring and before the queue is declared dead.
+ * Returns false when the queue died. */
+static bool tx_flush(struct netback_queue *q)
+{
+    struct netback *nb = q->vif->nb;
+    unsigned int nseg = q->txb_seg0[q->nr_txb], n = q->nr_txb;
+    if (!n)
+        return !q->dead;
+    struct xenbus_platform *p = q_platform(q);
+    bool copied = nseg == 0 || p->ops->gnttab_copy(p, nseg, q->txb_seg) >= 0;
+    q->nr_txb = 0;
+    q->txb_used = 0;
+    /* Frames for other vifs (the switch) wait until the batch is delivered, then go out
+     * together. */
+    nb->rx_held = true;
+    bool alive = tx_answer(q, n, copied);
+    nb->rx_held = false;
+    netback_vif_rx_flush_all(nb, q->vif);
+    return alive && !q->dead;
+}
+
+/* Adds a parsed packet's copies to the batch (flushed first when it is full). */
+static bool tx_batch(struct netback_queue *q, const struct netback_tx_pkt *pkt)
+{
+    if ((q->nr_txb == NETBACK_TX_BATCH || q->txb_used + pkt->len > NETBACK_MAX_PKT) && !tx_flush(q))
+        return false;
+    unsigned int b = q->nr_txb, n = q->txb_seg0[b];
+    uint32_t off = q->txb_used;
+    q->txb_pkt[b] = *pkt;
+    q->txb_off[b] = off;
+    for (unsigned int i = 0; i < pkt->nr_frags; i++) {
+        const struct netback_tx_frag *f = &pkt->frag[i];
+        if (f->len == 0)
+            continue;
+        q->txb_seg[n++] = (struct xenbus_gnttab_copy){.to_grant = false,
+                                                      .domid = q->vif->xdev->frontend_id,
+                                                      .ref = f->gref,
+                                                      .offset = f->offset,
+                                                      .len = f->len,
+                                                      .local = q->pkt + off};
+        off += f->len; /* the parser keeps the sum == pkt->len <= 65535 */
+    }
+    q->txb_used = off;
+    q->txb_seg0[++q->nr_txb] = n;
+    return true;
+}
+
 /* One packet at the head of the pending chain, complete or not. Returns false when the
  * queue died. */
 static bool tx_packet(struct netback_queue *q)
@@ -137,27 +189,19 @@ static bool tx_packet(struct netback_queue *q)
     case NETBACK_TX_MORE:
         return true;
     case NETBACK_TX_FATAL:
-        queue_fatal(q, NULL, -EPROTO, "malformed TX packet (too many slots or crossing a page)");
+        if (tx_flush(q))
+            queue_fatal(q, NULL, -EPROTO,
+                        "malformed TX packet (too many slots or crossing a page)");
         return false;
     case NETBACK_TX_DROP:
+        if (!tx_flush(q))
+            return false;
         tx_respond(q, &pkt, NETIF_RSP_ERROR);
         nb->stats.tx_errors++;
         break;
     case NETBACK_TX_OK:
-        struct net_gso_info gi = {pkt.gso.u.gso.type, pkt.gso.u.gso.size};
-        /* Buggy or malicious guest: a GSO packet that is no segmentable TCP packet. */
-        if (!tx_copy(q, &pkt) || (pkt.has_gso && net_gso_check(q->pkt, pkt.len, &gi, NULL))) {
-            tx_respond(q, &pkt, NETIF_RSP_ERROR);
-            nb->stats.tx_errors++;
-            break;
-        }
-        tx_respond(q, &pkt, NETIF_RSP_OKAY);
-        q->tx_frames++;
-        nb->stats.tx_packets++;
-        nb->stats.tx_bytes += pkt.len;
         q->nr_pend = 0;
-        tx_deliver(q->vif, q->pkt, pkt.len, pkt.flags, &pkt);
-        return !q->dead;
+        return tx_batch(q, &pkt);
     }
     q->nr_pend = 0;
     return true;
@@ -180,6 +224,8 @@ static void tx_process(struct netback_queue *q)
         for (;;) {
             if (budget-- == 0) {
                 q->tx_more = true;
+                if (!tx_flush(q))
+                    return;
                 tx_push(q);
                 netback_kick(q->vif->nb);
                 return;
@@ -189,13 +235,16 @@ static void tx_process(struct netback_queue *q)
                 break;
             if (rc < 0) {
                 /* Buggy or malicious guest: the producer index overran the ring. */
-                queue_fatal(q, &q->tx_guard, rc, "TX ring");
+                if (tx_flush(q))
+                    queue_fatal(q, &q->tx_guard, rc, "TX ring");
                 return;
             }
             q->nr_pend++;
             if (!tx_packet(q))
                 return;
         }
+        if (!tx_flush(q))
+            return;
         tx_push(q);
         RING_FINAL_CHECK_FOR_REQUESTS(&q->tx, more);
     }
@@ -245,45 +294,60 @@ static unsigned int rx_slots(const struct netback_rxpkt *pkt)
     return (pkt->len + NETBACK_PAGE - 1) / NETBACK_PAGE + (is_gso(pkt->flags) ? 1 : 0);
 }
 
-/* Sends one frame into nslots stashed buffers. A GSO frame's second slot carries the extra
- * info (its buffer is consumed unused, as Linux's netback does), the data goes around it. */
-static void rx_send(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned int nslots)
+/* RX copies are batched like TX's: the first frames of the vif's FIFO are staged (their
+ * buffers taken from their queues' stashes, their copies listed), then one grant-copy call
+ * fills every buffer and the frames are answered in FIFO order. A staged frame stays in the
+ * FIFO until it is answered: its bytes are the copies' source. */
+
+/* Stages the FIFO's next frame into nslots stashed buffers of q. A GSO frame's second slot
+ * carries the extra info (its buffer is consumed unused, as Linux's netback does), the data
+ * goes around it. */
+static void rx_stage(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned int nslots)
 {
-    struct netback *nb = q->vif->nb;
-    struct xenbus_gnttab_copy segs[NETBACK_MAX_PKT / NETBACK_PAGE + 1];
-    unsigned int slot_of[NETBACK_MAX_PKT / NETBACK_PAGE + 1];
+    struct netback_rx_batch *b = &q->vif->nb->rxb;
     const bool gso = is_gso(pkt->flags);
     const unsigned int ndata = nslots - (gso ? 1 : 0);
+    struct netback_rx_staged *f = &b->frame[b->nr++];
+    *f = (struct netback_rx_staged){.q = q, .seg0 = b->nr_seg, .ndata = ndata};
     uint32_t off = 0;
     for (unsigned int i = 0; i < ndata; i++) {
-        slot_of[i] = gso && i > 0 ? i + 1 : i;
-        const struct netif_rx_request *r =
-            &q->stash[(q->stash_head + slot_of[i]) % NETBACK_RING_SLOTS];
+        unsigned int slot = gso && i > 0 ? i + 1 : i;
+        const struct netif_rx_request *r = &q->stash[(q->stash_head + slot) % NETBACK_RING_SLOTS];
         uint32_t n = pkt->len - off < NETBACK_PAGE ? pkt->len - off : NETBACK_PAGE;
-        segs[i] = (struct xenbus_gnttab_copy){.to_grant = true,
-                                              .domid = q->vif->xdev->frontend_id,
-                                              .ref = r->gref,
-                                              .offset = 0,
-                                              .len = (uint16_t)n,
-                                              .local = pkt->data + off};
+        b->seg_id[b->nr_seg] = r->id;
+        b->seg[b->nr_seg++] = (struct xenbus_gnttab_copy){.to_grant = true,
+                                                          .domid = q->vif->xdev->frontend_id,
+                                                          .ref = r->gref,
+                                                          .offset = 0,
+                                                          .len = (uint16_t)n,
+                                                          .local = pkt->data + off};
         off += n;
     }
-    struct xenbus_platform *p = q_platform(q);
-    bool ok = p->ops->gnttab_copy(p, ndata, segs) == 0;
-    for (unsigned int i = 0; i < ndata; i++)
+    q->stash_head = (q->stash_head + nslots) % NETBACK_RING_SLOTS;
+    q->nr_stash -= nslots;
+}
+
+/* Answers a staged frame slot by slot, its checksum flags and GSO extra after the first. */
+static void rx_respond(const struct netback_rx_batch *b, const struct netback_rx_staged *f,
+                       const struct netback_rxpkt *pkt, bool copied)
+{
+    struct netback_queue *q = f->q;
+    struct netback *nb = q->vif->nb;
+    const bool gso = is_gso(pkt->flags);
+    const struct xenbus_gnttab_copy *segs = &b->seg[f->seg0];
+    bool ok = copied;
+    for (unsigned int i = 0; i < f->ndata; i++)
         ok = ok && segs[i].status == 0; /* Buggy or malicious guest: a bad RX grant. */
     uint16_t csum = 0;
     if (pkt->flags & NET_FRAME_CSUM_BLANK)
         csum = NETRXF_csum_blank | NETRXF_data_validated;
     else if (pkt->flags & NET_FRAME_VALIDATED)
         csum = NETRXF_data_validated;
-    for (unsigned int i = 0; i < ndata; i++) {
-        const struct netif_rx_request *r =
-            &q->stash[(q->stash_head + slot_of[i]) % NETBACK_RING_SLOTS];
-        uint16_t flags = (uint16_t)(i + 1 < ndata ? NETRXF_more_data : 0);
+    for (unsigned int i = 0; i < f->ndata; i++) {
+        uint16_t flags = (uint16_t)(i + 1 < f->ndata ? NETRXF_more_data : 0);
         if (i == 0)
             flags |= csum | (gso ? NETRXF_extra_info : 0);
-        struct netif_rx_response rsp = {.id = r->id,
+        struct netif_rx_response rsp = {.id = b->seg_id[f->seg0 + i],
                                         .offset = 0,
                                         .flags = flags,
                                         .status = ok ? (int16_t)segs[i].len : NETIF_RSP_ERROR};
@@ -300,8 +364,6 @@ static void rx_send(struct netback_queue *q, struct netback_rxpkt *pkt, unsigned
             RING_BACK_PUT_RESPONSE(&q->rx, &as_rsp);
         }
     }
-    q->stash_head = (q->stash_head + nslots) % NETBACK_RING_SLOTS;
-    q->nr_stash -= nslots;
     if (ok) {
         q->rx_frames++;
         nb->stats.rx_packets++;
@@ -316,6 +378,21 @@ static void rxq_pop(struct netback_vif *vif)
     free(vif->rxq[vif->rxq_head].data);
     vif->rxq_head = (vif->rxq_head + 1) % vif->rxq_cap;
     vif->rxq_len--;
+}
+
+/* The batch's copies in one call, then its frames answered and taken off the FIFO. */
+static void rx_finish(struct netback_vif *vif)
+{
+    struct netback_rx_batch *b = &vif->nb->rxb;
+    if (!b->nr)
+        return;
+    struct xenbus_platform *p = vif->nb->p;
+    bool copied = p->ops->gnttab_copy(p, b->nr_seg, b->seg) == 0;
+    for (unsigned int k = 0; k < b->nr; k++) {
+        rx_respond(b, &b->frame[k], &vif->rxq[vif->rxq_head], copied);
+        rxq_pop(vif);
+    }
+    b->nr = b->nr_seg = 0;
 }
 
 /* The queue a frame goes out on: one flow always on the same queue (its order kept). */
@@ -337,32 +414,39 @@ void netback_vif_rx_flush(struct netback_vif *vif)
 {
     if (!vif->connected || vif->nr_queues == 0)
         return;
+    struct netback_rx_batch *b = &vif->nb->rxb;
     unsigned int sent = 0;
     int more = 1;
     while (more) {
         struct netback_queue *q = NULL;
-        while (vif->rxq_len > 0) {
-            struct netback_rxpkt *pkt = &vif->rxq[vif->rxq_head];
+        while (vif->rxq_len > b->nr) {
+            struct netback_rxpkt *pkt = &vif->rxq[(vif->rxq_head + b->nr) % vif->rxq_cap];
             q = rx_queue_of(vif, pkt);
             unsigned int need = rx_slots(pkt);
             if ((need > 1 && !vif->fe_sg) || q->dead) {
+                rx_finish(vif);              /* the frames staged before it leave the FIFO first */
                 vif->nb->stats.rx_dropped++; /* one buffer per frame without feature-sg */
                 rxq_pop(vif);
                 continue;
             }
-            if (!rx_fill_stash(q, need))
+            if (!rx_fill_stash(q, need)) {
+                b->nr = b->nr_seg = 0; /* the vif is closed: its FIFO and queues are gone */
                 return;
+            }
             /* The FIFO waits for this queue's buffers: frames stay in order. */
             if (q->nr_stash < need)
                 break;
-            rx_send(q, pkt, need);
-            rxq_pop(vif);
+            if (b->nr == NETBACK_RX_BATCH || b->nr_seg + need > NETBACK_RX_BATCH_SEGS)
+                rx_finish(vif);
+            rx_stage(q, pkt, need);
             if (++sent == NETBACK_RING_SLOTS) {
+                rx_finish(vif);
                 rx_push_all(vif);
                 netback_kick(vif->nb);
                 return;
             }
         }
+        rx_finish(vif);
         rx_push_all(vif);
         if (vif->rxq_len == 0 || !q || q->dead)
             return;
@@ -373,10 +457,16 @@ void netback_vif_rx_flush(struct netback_vif *vif)
 
 static void rx_queue_seg(void *ctx, uint8_t *seg, size_t len)
 {
-    netback_vif_rx(ctx, seg, len, NET_FRAME_VALIDATED);
+    struct netback_vif *vif = ctx;
+    netback_vif_rx_queue(vif, seg, len, NET_FRAME_VALIDATED);
+    /* A super-frame's segments go out a batch at a time, never filling the FIFO by
+     * themselves. */
+    if (vif->rxq_len >= NETBACK_RX_BATCH)
+        netback_vif_rx_flush(vif);
 }
 
-void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, unsigned int flags)
+void netback_vif_rx_queue(struct netback_vif *vif, const uint8_t *frame, size_t len,
+                          unsigned int flags)
 {
     struct netback *nb = vif->nb;
     if (!vif->connected || len == 0 || len > NETBACK_MAX_PKT || vif->rxq_len == vif->rxq_cap) {
@@ -410,7 +500,22 @@ void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, u
     unsigned int at = (vif->rxq_head + vif->rxq_len) % vif->rxq_cap;
     vif->rxq[at] = (struct netback_rxpkt){copy, (uint32_t)len, flags};
     vif->rxq_len++;
-    netback_vif_rx_flush(vif);
+}
+
+void netback_vif_rx(struct netback_vif *vif, const uint8_t *frame, size_t len, unsigned int flags)
+{
+    netback_vif_rx_queue(vif, frame, len, flags);
+    if (!vif->nb->rx_held || vif->rxq_len >= NETBACK_RX_BATCH)
+        netback_vif_rx_flush(vif);
+}
+
+void netback_vif_rx_flush_all(struct netback *nb, struct netback_vif *sender)
+{
+    /* The switch never sends a frame back to its sender: its FIFO got nothing. Flushing it
+     * could close it under its own TX loop. */
+    for (struct netback_vif *vif = nb->vifs; vif; vif = vif->next)
+        if (vif != sender && vif->rxq_len)
+            netback_vif_rx_flush(vif);
 }
 
 void netback_run_deferred(struct netback *nb)

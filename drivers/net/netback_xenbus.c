@@ -424,7 +424,8 @@ int netback_fd(struct netback *nb)
     return nb->ep_fd;
 }
 
-/* Frames from the host: a bounded number per tap and call (the loop comes back). */
+/* Frames from the host: a bounded number per tap and call (the loop comes back), sent to the
+ * guest a batch at a time (one grant-copy call for the batch). */
 static int poll_taps(struct netback *nb)
 {
     int n = 0;
@@ -433,11 +434,15 @@ static int poll_taps(struct netback *nb)
             ssize_t len = net_tap_read(&v->tap, nb->tap_buf, sizeof(nb->tap_buf));
             if (len <= 0)
                 break;
-            netback_vif_rx(v, nb->tap_buf, (size_t)len, 0);
+            netback_vif_rx_queue(v, nb->tap_buf, (size_t)len, 0);
             n++;
+            if (v->rxq_len >= NETBACK_RX_BATCH)
+                netback_vif_rx_flush(v);
             if (i + 1 == NETBACK_RING_SLOTS)
                 netback_kick(nb);
         }
+        if (v->rxq_len)
+            netback_vif_rx_flush(v);
     }
     return n;
 }

@@ -64,6 +64,7 @@ struct fake_platform {
     struct grant grants[MAX_GRANTS];
     uint32_t next_gref;
     unsigned int mapped;
+    unsigned int copy_calls;
 };
 
 static struct fake_platform *fp_of(struct xenbus_platform *p)
@@ -457,6 +458,11 @@ unsigned int fake_gnttab_nr_mapped(struct fake_platform *fp)
     return fp->mapped;
 }
 
+unsigned int fake_gnttab_nr_copy_calls(struct fake_platform *fp)
+{
+    return fp->copy_calls;
+}
+
 static int gt_map(struct xenbus_platform *p, uint32_t domid, uint32_t count, const uint32_t *refs,
                   bool readonly, void **addr)
 {
@@ -497,6 +503,7 @@ static int gt_unmap(struct xenbus_platform *p, void *addr, uint32_t count)
 static int gt_copy(struct xenbus_platform *p, uint32_t count, struct xenbus_gnttab_copy *segs)
 {
     struct fake_platform *fp = fp_of(p);
+    fp->copy_calls++;
     for (uint32_t i = 0; i < count; i++) {
         struct xenbus_gnttab_copy *s = &segs[i];
         if (s->ref >= MAX_GRANTS || !fp->grants[s->ref].valid || s->offset + s->len > PAGE ||

@@ -41,5 +41,7 @@ uint32_t fake_grant(struct fake_platform *fp, unsigned int page, bool readonly);
 void fake_revoke(struct fake_platform *fp, uint32_t gref);
 /* Pages the backend has mapped right now (leak checks). */
 unsigned int fake_gnttab_nr_mapped(struct fake_platform *fp);
+/* Grant-copy calls the backend made so far (batching checks). */
+unsigned int fake_gnttab_nr_copy_calls(struct fake_platform *fp);
 
 #endif

@@ -141,3 +141,41 @@ Test(netback_io, frames_wait_for_rx_buffers_and_flow_when_they_are_posted)
     expect(nf, out, 200);
     net_env_teardown(&env);
 }
+
+Test(netback_io, packets_pushed_together_share_one_copy_call_each_way_and_keep_their_order)
+{
+    net_env_setup(&env, NULL, 2);
+    for (int i = 0; i < 2; i++)
+        cr_assert(nf_connect(&env.nf[i]));
+    struct fake_netfront *nf = &env.nf[0];
+    uint8_t a[6];
+    net_mac(a, 1);
+    enum { N = 8, BAD = 3 };
+    struct netif_tx_request r[N];
+    for (unsigned int i = 0; i < N; i++) {
+        uint16_t len = (uint16_t)(100 + i * 50);
+        net_frame(fake_page(nf->fp, nf->tx_page[i]), len, net_bcast, a, 20 + i);
+        /* Buggy or malicious frontend: one packet names a grant that does not exist. */
+        r[i] = (struct netif_tx_request){
+            .gref = i == BAD ? 0xffffffu : nf->tx_gref[i], .id = (uint16_t)(200 + i), .size = len};
+    }
+    unsigned int calls = fake_gnttab_nr_copy_calls(env.fp);
+    nf_push_raw(nf, r, N);
+    struct netif_tx_response rsp[N];
+    cr_assert(nf_wait_tx_responses(nf, N, rsp));
+    for (unsigned int i = 0; i < N; i++) {
+        cr_assert_eq(rsp[i].id, 200 + i, "response %u answers request %u", i, rsp[i].id);
+        cr_assert_eq(rsp[i].status, i == BAD ? NETIF_RSP_ERROR : NETIF_RSP_OKAY);
+    }
+    cr_assert_eq(fake_gnttab_nr_copy_calls(env.fp) - calls, 2,
+                 "%u grant-copy calls for %u packets (one TX batch, one RX batch)",
+                 fake_gnttab_nr_copy_calls(env.fp) - calls, N);
+    for (unsigned int i = 0; i < N; i++) {
+        if (i == BAD)
+            continue;
+        net_frame(out, 100 + i * 50, net_bcast, a, 20 + i);
+        expect(&env.nf[1], out, 100 + i * 50);
+    }
+    cr_assert_not(nf_rx_pending(&env.nf[1]));
+    net_env_teardown(&env);
+}

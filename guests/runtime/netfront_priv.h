@@ -25,6 +25,9 @@ struct nf_queue {
     grant_ref_t tx_gref[NR_TX], rx_gref[NR_RX];
     grant_ref_t tx_ring_ref, rx_ring_ref;
     bool tx_busy[NR_TX];
+    /* The TX buffers not busy, a stack: a send takes one without a scan. */
+    uint8_t tx_free[NR_TX];
+    unsigned tx_nr_free;
     /* The buffer posted at each RX ring index: an extra-info slot names none of its own. */
     uint16_t rx_id_at[PAGE / sizeof(union netif_rx_sring_entry)];
     evtchn_port_t tx_port, rx_port; /* equal without split event channels */

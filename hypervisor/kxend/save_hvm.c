@@ -147,8 +147,14 @@ DOMAIN_SUBSYS_REGISTER(hvm_save_subsys);
 
 void hvm_restore_boot(struct domain *d, struct vcpu_boot *boot)
 {
-    /* The interrupt controllers exist since HVM_BUILD (hvm_init); Xen's CPUID leaves and the
-     * hypercall routing follow the platform device, as at the first build. */
-    if (d->hvm)
+    /* The interrupt controllers exist since HVM_BUILD (hvm_init); Xen's CPUID leaves, the
+     * hypercall routing and the LAPIC flag follow the platform device, as at the first build.
+     * The LAPIC flag is what a PV-on-HVM Linux's resume relies on: VCPUOP_up of its secondary
+     * vCPUs (xen_vcpu_restore), the GSI callback via it writes after its upcall vectors,
+     * its grant frames placed in the platform device's BAR, and the LINUX_PVH flag of the
+     * next save (a migration after a restore). */
+    if (d->hvm) {
         boot->xen_hvm = d->hvm->xen;
+        boot->lapic = d->hvm->xen;
+    }
 }

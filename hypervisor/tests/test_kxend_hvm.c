@@ -389,3 +389,29 @@ Test(hvm, the_callback_gsi_follows_vcpu0s_upcall_and_a_per_vcpu_vector_wins)
         cr_assert_not(fake.level[g], "GSI 267 is no line of this machine (GSI %u raised)", g);
     drop(d);
 }
+
+/* A restored HVM domain's vCPUs get the boot flags the builder gave the saved one: with the
+ * platform device a LAPIC domain (VCPUOP_up of an AP, the GSI callback via and grant frames
+ * outside RAM depend on it) with Xen's CPUID and hypercall routing; a plain PC neither. */
+Test(hvm, a_restore_gives_the_vcpus_the_boot_flags_of_the_first_build)
+{
+    for (int xen = 0; xen <= 1; xen++) {
+        struct domain *d = hvm_domain(RAM, 2);
+        char msg[256] = "";
+        int fd = firmware_fd(128u << 10);
+        cr_assert_eq(hvm_prepare(d, true, xen, 1, 2, msg, sizeof(msg)), 0, "%s", msg);
+        cr_assert_eq(hvm_load_firmware(d, fd, msg, sizeof(msg)), 0, "%s", msg);
+        close(fd);
+        struct vcpu_boot built = d->vcpus[0]->boot;
+        drop(d);
+        d = hvm_domain(RAM, 2);
+        cr_assert_eq(hvm_prepare(d, true, xen, 1, 2, msg, sizeof(msg)), 0, "%s", msg);
+        struct vcpu_boot restored = {.mode = VCPU_BOOT_PROT32};
+        hvm_restore_boot(d, &restored);
+        cr_assert_eq(restored.lapic, built.lapic, "xen_platform_pci = %d: lapic", xen);
+        cr_assert_eq(restored.lapic, (bool)xen);
+        cr_assert_eq(restored.xen_hvm, built.xen_hvm, "xen_platform_pci = %d: xen_hvm", xen);
+        cr_assert_eq(restored.xen_hvm, (bool)xen);
+        drop(d);
+    }
+}

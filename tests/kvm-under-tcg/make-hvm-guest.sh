@@ -117,6 +117,24 @@ dmesg | grep -E 'Hypervisor detected|unplug|Xen|xen|ata[0-9]|scsi|sd [0-9]|8139|
 # upcalls work counts its own timer.
 grep -E ' timer[0-9]+$|resched|callfunc|xen-platform-pci' /proc/interrupts | sed 's/^ */kxen-hvm: irq /'
 echo "kxen-hvm: ready"
+# kxen_save (vm-hvm.sh's save checks): instead of the ticks, a loop the host saves, restores
+# and migrates under: each second it drops the page cache and reads back a file written
+# before the first save (through the disk driver), writes its count and syncs, and with
+# kxen_net pings the host once; one "kxen-hvm: io N read ... write ... net ..." line each.
+if grep -q kxen_save /proc/cmdline && [ -n "$dev" ] && mount -t ext2 /dev/$dev /mnt; then
+  echo before-the-save >/mnt/before-save.txt && sync
+  i=0
+  while :; do
+    i=$((i + 1))
+    echo 3 >/proc/sys/vm/drop_caches
+    b=$(cat /mnt/before-save.txt 2>/dev/null)
+    echo "$i" >/mnt/io.txt && sync && w=ok || w=failed
+    p=none
+    if grep -q kxen_net /proc/cmdline; then ping -c 1 -W 2 10.99.0.1 >/dev/null 2>&1 && p=ok || p=failed; fi
+    echo "kxen-hvm: io $i read ${b:-nothing} write $w net $p"
+    sleep 1
+  done
+fi
 while :; do sleep 10; echo "kxen-hvm: tick $(cat /proc/uptime)"; done
 INIT
 chmod +x "$r/init"

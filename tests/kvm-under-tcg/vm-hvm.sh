@@ -209,6 +209,117 @@ intx_run() {
   timeout 30 xl destroy $name; tap $? "xen_no_vector_callback: xl destroy $name"
   kill $ipid 2>/dev/null
 }
+# save_checks (the direct boots of hvm and pvhvm, with the bridge): /init's kxen_save loop
+# ("kxen-hvm: io N read before-the-save write ok net ok" each second) runs while the guest is
+# saved and restored on this host, then migrated to a second kxend in this VM (its own run
+# directory, $dst; `-s` names a script that plays ssh), whose bridge is the same kxbr0. A
+# plain PC has no PV drivers and is paused by the toolstack; PV-on-HVM Linux advertises
+# control/feature-suspend and suspends itself (xenbus, grant frames in the platform device's
+# BAR, shared_info, the upcall vectors set again on resume). The checks after this one run
+# against the host the guest now lives on. The domain ids of the two hosts differ while both
+# exist (the tap names vifD.N carry them), as the source's ids have grown past the
+# destination's by then.
+dst=/kxen/dst
+# io_last: the count of the last io line that read back the file and wrote its count.
+io_last() { tr -d '\r' 2>/dev/null <"$serial" | grep -a 'kxen-hvm: io [0-9]* read before-the-save write ok' | tail -1 | cut -d' ' -f3; }
+# io_past N SECONDS [WHAT]: an io line numbered above N, matching WHAT, within twice SECONDS.
+io_past() {
+  [ $dead = 0 ] || return 1
+  end=$(($(date +%s) + $2 * 2))
+  while [ "$(date +%s)" -lt $end ]; do
+    c=$(tr -d '\r' 2>/dev/null <"$serial" | grep -a "kxen-hvm: io [0-9]* read before-the-save write ok${3:+.*$3}" | tail -1 | cut -d' ' -f3)
+    [ -n "$c" ] && [ "$c" -gt "$1" ] && return 0
+    sleep 0.5
+  done
+  echo "# $name: no io line past $1${3:+ with '$3'} within $(($2 * 2)) s"
+  dead=1
+  stall_dump
+  return 1
+}
+# attach_console: COM1 of the domain (a new pty after each restore) appended to $serial.
+attach_console() {
+  kill $cpid 2>/dev/null
+  xl console -t serial $name </dev/null >>"$serial" 2>&1 &
+  cpid=$!
+}
+# after_move WHAT T0 IO0: the loop goes on after WHAT (the file written before reads back, the
+# count is written), the guest pings the host, the host pings the guest.
+after_move() {
+  io_past "$3" 90
+  tap $? "save: after $1 the loop goes on: the file written before the save reads back, new counts are written"
+  io_past "$3" 30 "net ok"; tap $? "save: after $1 the guest pings the host ($nwhat)"
+  ping -c 2 -W 5 10.99.0.2 >/dev/null 2>&1; r=$?
+  tap $r "save: after $1 the host pings the guest"
+  [ $r = 0 ] || {
+    echo "# the VM's neighbour entry, the bridge's ports, the vifs' MACs in xenstore:"
+    ip neigh show 10.99.0.2 2>&1 | sed 's/^/#   /'
+    ip -o link show master kxbr0 2>&1 | cut -d' ' -f2,17- | sed 's/^/#   /'
+    timeout 10 xenstore-ls -f /local/domain/0/backend/vif 2>&1 | grep '/mac =' | sed 's/^/#   /'
+  }
+  echo "# $name: $1 took $(($(date +%s) - $2)) s, io line $3 before, $(io_last) after"
+}
+save_checks() {
+  seen "kxen-hvm: io " 60; tap $? "save: /init's loop reads a file back and writes its disk every second"
+  id=$(timeout 10 xl domid $name 2>/dev/null)
+  if [ "$mode" = pvhvm ]; then
+    how="Linux suspends itself (control/shutdown = suspend)"
+    [ "$(xenstore-read /local/domain/$id/control/feature-suspend 2>/dev/null)" = 1 ]
+    tap $? "save: PV-on-HVM Linux writes control/feature-suspend (Xen's suspend protocol)"
+  else
+    how="the toolstack pauses it: no PV drivers"
+  fi
+  io0=$(io_last); io0=${io0:-0}
+  t=$(date +%s)
+  timeout 180 xl save $name $KXEN_RUNDIR/$name.save $cfg 2>&1 | sed 's/^/# xl save: /'
+  [ -s $KXEN_RUNDIR/$name.save ] && ! timeout 10 xl list $name >/dev/null 2>&1
+  tap $? "save: xl save writes the image ($how) and the domain is gone"
+  timeout 180 xl restore $KXEN_RUNDIR/$name.save 2>&1 | sed 's/^/# xl restore: /'
+  timeout 10 xl list $name >/dev/null 2>&1; tap $? "save: xl restore brings the domain back"
+  attach_console
+  after_move "the restore" $t $io0
+  [ $vcpus = 1 ] || {
+    [ "$(timeout 10 xl vcpu-list $name 2>/dev/null | awk 'NR > 1 && $5 != "---"' | wc -l)" -eq $vcpus ]
+    tap $? "save: after the restore xl vcpu-list shows $vcpus vCPUs online"
+  }
+  rm -f $KXEN_RUNDIR/$name.save
+  if [ $dead != 0 ] || ! [ -S $dst/kxend.sock ]; then
+    tap 1 "save: xl migrate moves the guest to the second kxen host (not tried: a stuck guest or no host)"
+    return
+  fi
+  printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >$KXEN_RUNDIR/fakessh
+  chmod +x $KXEN_RUNDIR/fakessh
+  io0=$(io_last); io0=${io0:-0}
+  t=$(date +%s)
+  timeout 240 xl migrate -C $cfg -s $KXEN_RUNDIR/fakessh $name $dst 2>&1 | sed 's/^/# xl migrate: /'
+  KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst timeout 10 xl list $name >/dev/null 2>&1 &&
+    ! timeout 10 xl list $name >/dev/null 2>&1
+  moved=$?
+  tap $moved "save: xl migrate moves the guest to the second kxen host"
+  [ $moved = 0 ] || { dead=1; stall_dump; return; }
+  # The source ran the loop during the pre-copy rounds: the checks want lines from the
+  # destination, after the last one the source's console passed on (it ends with the
+  # source's domain, at most 5 s is waited for that).
+  i=0
+  while kill -0 $cpid 2>/dev/null && [ $i -lt 10 ]; do sleep 0.5; i=$((i + 1)); done
+  echo "# $name: io line $io0 before the migration, $(io_last) when the source stopped"
+  io0=$(io_last); io0=${io0:-0}
+  export KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst
+  attach_console
+  after_move "the migration" $t $io0
+  [ $vcpus = 1 ] || {
+    [ "$(timeout 10 xl vcpu-list $name 2>/dev/null | awk 'NR > 1 && $5 != "---"' | wc -l)" -eq $vcpus ]
+    tap $? "save: after the migration xl vcpu-list shows $vcpus vCPUs online"
+  }
+}
+# save_image_check (after the guest is gone): the last count the loop wrote on the host the
+# guest ended on is in the disk image.
+save_image_check() {
+  got=$(debugfs -R 'cat /io.txt' $L/root.img 2>/dev/null)
+  last=$(io_last)
+  echo "# io.txt in the image: ${got:-none}, the last io line: ${last:-none}"
+  [ -n "$got" ] && [ -n "$last" ] && [ "$got" -ge "$last" ] 2>/dev/null
+  tap $? "save: after the guest is gone, the image holds the loop's last count (written after the migration)"
+}
 if [ ! -S $KXEN_RUNDIR/kxend.sock ] && ! kxend --accel kvm --log-file $KXEN_RUNDIR/kxend.log; then
   tap 1 "kxend starts with --accel kvm"; echo "=== hvm-linux-$boot-$mode rc=1"; exit 1
 fi
@@ -223,6 +334,16 @@ elif [ -d /sys/class/net/kxbr0 ] || { for m in llc stp bridge tun; do insmod /mo
   net=1
 else
   echo "# cannot make the bridge kxbr0: no network checks"
+fi
+# The save checks: the direct boots of a plain PC and of PV-on-HVM, with the bridge. The
+# second host starts before the guest, as vm-linux.sh's does.
+save=
+if [ -n "$net" ] && [ "$boot" = direct ] && [ "$mode" != pvh ]; then
+  save=1
+  mkdir -p $dst
+  [ -S $dst/kxend.sock ] || KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxend --accel kvm --log-file $dst/kxend.log
+  KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst timeout 30 xl list >/dev/null 2>&1 ||
+    echo "# the second kxen host ($dst) does not answer: the migration check fails"
 fi
 if [ "$boot" = intx ]; then
   intx_run
@@ -245,7 +366,7 @@ if [ -n "${KXEN_HVM_DD:-}" ]; then
 fi
 # loglevel=1: every COM1 byte is an exit to kxend, slow in the nested VM; /init prints the
 # kernel lines the checks need from dmesg.
-cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}"
+cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}${save:+ kxen_save}"
 [ "$mode" = pvh ] && cmdline="console=hvc0 panic=-1 loglevel=1 kxen_dd"
 cfg=$KXEN_RUNDIR/$name.cfg
 {
@@ -328,6 +449,7 @@ if [ -n "$net" ]; then
 fi
 seen "kxen-hvm: ready" 30; tap $? "the guest's init reaches its end"
 [ $vcpus = 1 ] || [ "$mode" != pvhvm ] || check_vcpus
+[ -n "$save" ] && save_checks
 [ "$mode$boot" = hvmdirect ] && acpi_power_checks
 [ "$mode$boot" = hvmbios ] && bios_acpi_checks
 timeout 30 xl destroy $name; tap $? "xl destroy $name"
@@ -339,6 +461,7 @@ if command -v debugfs >/dev/null; then
   echo "# from-guest.txt in the image: $got"
   case $got in "written by Linux "*) r=0 ;; *) r=1 ;; esac
   tap $r "after the guest is gone, the file it wrote is in the IDE disk image (debugfs)"
+  [ -n "$save" ] && save_image_check
 fi
 [ $fails = 0 ] || dump
 echo "=== hvm-linux-$boot-$mode rc=$fails"

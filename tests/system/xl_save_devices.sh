@@ -76,7 +76,13 @@ fe=/local/domain/$id2/device
 check "both frontends are Connected in the new domain" \
   test "$(xenstore-read "$fe/vbd/51712/state")$(xenstore-read "$fe/vif/0/state")" = 44
 
-check "xl save -c (a checkpoint) keeps the guest running" xl save -c sd "$cf/sd-c.img"
+# The checkpoint is given a config whose vif names no MAC (as `xl save DOM FILE CFG` and
+# `xl migrate -C CFG` of an HVM guest always are): the image's config gets the MAC the vif was
+# built with, so a restore would not hand netfront a new random one.
+sed 's/mac=00:16:3e:00:02:0a,//' "$cf/sd.cfg" >"$cf/sd-nomac.cfg"
+check "xl save -c (a checkpoint) keeps the guest running" xl save -c sd "$cf/sd-c.img" "$cf/sd-nomac.cfg"
+check "a config given without the vif's MAC is saved with the MAC the vif was built with" \
+  sh -c "zcat '$cf/sd-c.img' 2>/dev/null | head -c 8192 | grep -aq '\"bridge=kxbr0,mac=00:16:3e:00:02:0a\"'"
 wait_for 20 has "$id2" "resumed (rc=1)"
 check "its suspend returned 1" has "$id2" "resumed (rc=1)"
 after_resume "$id2" 2 5

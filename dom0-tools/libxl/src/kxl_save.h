@@ -31,6 +31,11 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
                       const char *config_text, struct kxl_save_stats *st);
 /* kxend's state of a paused or suspended domain (free *out). */
 int kxl__save_state(struct kxl_ctx *ctx, uint16_t domid, struct kxen_save_hdr **out, uint32_t *len);
+/* config_text (given to xl save or xl migrate -C) with a last `vif =` line in which every vif
+ * without mac= names the MAC its backend was built with, so the restored guest's netfront
+ * finds the address its peers know. *out: the new text (free it), or NULL when nothing is
+ * added (no vifs, all named, or text that does not parse: the restore reports that). */
+int kxl__config_keep_macs(struct kxl_ctx *ctx, uint16_t domid, const char *config_text, char **out);
 /* The size of the domain's RAM (what it was built with, ballooned pages included). */
 int kxl__ram_size(struct kxl_ctx *ctx, uint16_t domid, uint64_t *size);
 /* The domain's RAM through its memfd (munmap size bytes); present (may be NULL) gets the

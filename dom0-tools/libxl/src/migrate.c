@@ -289,6 +289,10 @@ int kxl_domain_migrate_send_opts(struct kxl_ctx *ctx, uint16_t domid, const char
     char *own = NULL;
     if (!config_text && (rc = kxl_domain_config_text(ctx, domid, &own)) < 0)
         return rc;
+    if (config_text && (rc = kxl__config_keep_macs(ctx, domid, config_text, &own)) < 0)
+        return rc;
+    if (own)
+        config_text = NULL;
     struct kxl_swriter *w;
     if ((rc = kxl_swriter_open_framed(send_fd, true, true, &w)) < 0) {
         free(own);

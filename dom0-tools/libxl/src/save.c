@@ -164,6 +164,10 @@ int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const
     char *own_cfg = NULL;
     if (!config_text && (rc = kxl_domain_config_text(ctx, domid, &own_cfg)) < 0)
         return rc;
+    if (config_text && (rc = kxl__config_keep_macs(ctx, domid, config_text, &own_cfg)) < 0)
+        return rc;
+    if (own_cfg)
+        config_text = NULL;
     char tmp[PATH_MAX];
     int fd = open_temp(path, tmp, sizeof(tmp));
     if (fd < 0) {

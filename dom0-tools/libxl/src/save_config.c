@@ -1,13 +1,15 @@
 /* The xl.cfg text of a running domain, read back from what the build wrote to xenstore
  * (/local/domain/N, /vm/<uuid>, the device frontends and their backends): the config a
- * save image carries when `xl save` is given none. Strings are written double-quoted with C
- * escapes, which kxl_cfg_parse reads back as they were. */
+ * save image carries when `xl save` is given none; and a config given to `xl save` or `xl
+ * migrate -C` completed with the MAC addresses its vifs were built with. Strings are written
+ * double-quoted with C escapes, which kxl_cfg_parse reads back as they were. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kxl/cfg.h"
 #include "kxl_internal.h"
 #include "kxl_save.h"
 #include "xenstore.h"
@@ -153,5 +155,68 @@ int kxl_domain_config_text(struct kxl_ctx *ctx, uint16_t domid, char **out)
         return kxl_fail(ctx, -ENOMEM, "out of memory");
     }
     *out = text;
+    return 0;
+}
+
+/* A vif entry names its MAC when one of its comma-separated keys is mac=. */
+static bool spec_has_mac(const char *spec)
+{
+    for (const char *p = spec; p; p = strchr(p, ',')) {
+        p += *p == ',';
+        p += strspn(p, " \t");
+        if (!strncmp(p, "mac=", 4))
+            return true;
+    }
+    return false;
+}
+
+int kxl__config_keep_macs(struct kxl_ctx *ctx, uint16_t domid, const char *text, char **out)
+{
+    *out = NULL;
+    struct kxl_cfg cfg;
+    char err[256];
+    kxl_cfg_init(&cfg);
+    if (!ctx->xs || kxl_cfg_parse(&cfg, "the config", text, strlen(text), err, sizeof(err)) < 0) {
+        kxl_cfg_free(&cfg);
+        return 0; /* the restore parses it again and reports what is wrong */
+    }
+    const struct kxl_cfg_entry *e = kxl_cfg_get(&cfg, "vif");
+    size_t len = 0;
+    char *buf = NULL;
+    FILE *f = NULL;
+    bool added = false;
+    int rc = 0;
+    if (e && e->val.kind == KXL_VAL_LIST && (f = open_memstream(&buf, &len)) == NULL)
+        rc = -ENOMEM;
+    if (f) {
+        fprintf(f, "%s\n# the MAC addresses the vifs were built with\nvif = [", text);
+        for (size_t i = 0; i < e->val.nr_items; i++) {
+            const char *spec = e->val.items[i];
+            /* devid i: a PV vif's backend holds the MAC the build chose (an emulated NIC's
+             * travels in its model's saved registers). */
+            char *be = spec_has_mac(spec)
+                           ? NULL
+                           : rd(ctx, "/local/domain/%u/device/vif/%zu/backend", domid, i);
+            char *mac = be ? rd(ctx, "%s/mac", be) : NULL;
+            fputs(i ? ", " : " ", f);
+            char *both = NULL;
+            if (mac && *mac && asprintf(&both, "%s%smac=%s", spec, *spec ? "," : "", mac) > 0) {
+                put_str(f, both);
+                added = true;
+            } else {
+                put_str(f, spec);
+            }
+            free(both), free(mac), free(be);
+        }
+        fputs(" ]\n", f);
+        if (fclose(f) != 0)
+            rc = -ENOMEM;
+    }
+    kxl_cfg_free(&cfg);
+    if (rc < 0 || !added) {
+        free(buf);
+        return rc < 0 ? kxl_fail(ctx, rc, "out of memory") : 0;
+    }
+    *out = buf;
     return 0;
 }

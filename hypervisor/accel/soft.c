@@ -184,6 +184,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
     if (hypercall_wants_exit(v)) {
         sv->hc_stop = true;
+        evtchn_dom0_defer_flush(); /* leaving guest code now: no need to wait for the unwind */
         uc_emu_stop(uc);
     } else {
         hypercall_update_slice(v);
@@ -202,6 +203,7 @@ static void fast_hypercall(uc_engine *uc, struct vcpu *v, uint32_t nr)
     uc_reg_write(uc, UC_X86_REG_RAX, &rax);
     if (hypercall_wants_exit(v)) {
         sv->hc_stop = true;
+        evtchn_dom0_defer_flush();
         atomic_store(&sv->stop_wanted, true);
     } else {
         hypercall_update_slice(v);

@@ -34,8 +34,9 @@
 #define SLICE_ONE_NS (50ull * 1000 * 1000) /* one runnable vCPU: only timers/kicks end it */
 #define SLICE_RR_NS (5ull * 1000 * 1000)   /* several runnable vCPUs: round robin */
 #define RESTOP_NS (1000ull * 1000)         /* re-send a stop that raced with uc_emu_start */
-/* Dom0 notifies raised in guest code are held until the engine stops, at most this many
- * blocks later (a few microseconds of guest code): see evtchn_dom0_defer_begin(). */
+/* Dom0 notifies raised in guest code are held until a hypercall makes the vCPU leave guest
+ * code or the engine stops, at most this many blocks later (a few microseconds of guest code): see
+ * evtchn_dom0_defer_begin(). */
 #define HOLD_MAX_BLOCKS 256
 
 /* Engine creation and teardown are serialised across domains: uc_open/uc_close initialise

@@ -5,7 +5,9 @@
 #   KXEN_SRC=. KXEN_BUILD=build bench/hypervisor/kvm.sh
 # Rows: hypercall round trip next to its reference, a bare trapped port write (same guest,
 # same run); domain create to first guest exit (accelerator alone); kxend create+load and
-# create to the guest's first console output (selftest guest). Then, when Debian's 6.12
+# create to the guest's first console output (selftest guest); the event-channel ping-pong
+# dom0<->guest (median, p99, next to an eventfd ping-pong between two threads of the VM) and
+# guest<->guest (dom0libs-test bench, 200 round trips a run). Then, when Debian's 6.12
 # kernel is installed, a second VM on it (KVM with Xen support) for the kvm-xen rows: a
 # hypercall through KVM's Xen intercept next to the port trap the builder's rewrite uses, and
 # an upcall to a spinning vCPU through KVM_XEN_HVM_EVTCHN_SEND next to kxend's kick + MSI
@@ -14,6 +16,7 @@ set -u
 src=${KXEN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=$(realpath -m "${KXEN_BUILD:-$src/build}")
 make -s -C "$src" BUILD="$build" "$build/tests/kvm_accel_test" "$build/tests/kvm_guest_run" \
+  "$build/tests/dom0libs-test" "$build/tests/dom0libs-echo.elf" \
   >/dev/null || { echo "kvm rows: build failed"; exit 1; }
 log=$(mktemp /tmp/kxen-kvm-bench-XXXXXX.log)
 log612=$(mktemp /tmp/kxen-kvm-bench-XXXXXX.log)
@@ -29,6 +32,8 @@ printf '%-52s %s\n' "kvm domain create to first guest exit (accel)" "$(fig 'BENC
 sel=$(grep -a -m1 '# selftest: create+load' "$log")
 printf '%-52s %s\n' "kvm kxend create+load (selftest)" "$(sed -n 's/.*create+load \([0-9.]* ms\).*/\1/p' <<<"$sel") (TCG-emulated)"
 printf '%-52s %s\n' "kvm kxend create to first console output" "$(sed -n 's/.*first console output \([0-9.]* ms\).*/\1/p' <<<"$sel") (TCG-emulated)"
+# The event-channel rows of evtchn_gnttab.sh, on kvm inside the VM (each with its reference).
+grep -a 'BENCH kvm evtchn' "$log" | tr -d '\r' | sed 's/^.*BENCH kvm /kvm /; s/$/ (TCG-emulated)/'
 grep -aq '^RESULT PASS' "$log" || { echo "kvm rows: the accelerator checks failed in the VM"; exit 1; }
 # The kvm-xen rows: us per operation, and each pair's ratio (KVM path / kxend's path).
 if ls /boot/vmlinuz-6.12* >/dev/null 2>&1; then

@@ -34,8 +34,9 @@
 #define SLICE_ONE_NS (50ull * 1000 * 1000) /* one runnable vCPU: only timers/kicks end it */
 #define SLICE_RR_NS (5ull * 1000 * 1000)   /* several runnable vCPUs: round robin */
 #define RESTOP_NS (1000ull * 1000)         /* re-send a stop that raced with uc_emu_start */
-/* Dom0 notifies raised in guest code are held until the engine stops, at most this many
- * blocks later (a few microseconds of guest code): see evtchn_dom0_defer_begin(). */
+/* Dom0 notifies raised in guest code are held until a hypercall makes the vCPU leave guest
+ * code or the engine stops, at most this many blocks later (a few microseconds of guest code): see
+ * evtchn_dom0_defer_begin(). */
 #define HOLD_MAX_BLOCKS 256
 
 /* Engine creation and teardown are serialised across domains: uc_open/uc_close initialise
@@ -191,6 +192,7 @@ static bool hook_invalid(uc_engine *uc, void *opaque)
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
     if (hypercall_wants_exit(v)) {
         sv->hc_stop = true;
+        evtchn_dom0_defer_flush(); /* leaving guest code now: no need to wait for the unwind */
         uc_emu_stop(uc);
     } else {
         hypercall_update_slice(v);
@@ -209,6 +211,7 @@ static void fast_hypercall(uc_engine *uc, struct vcpu *v, uint32_t nr)
     uc_reg_write(uc, UC_X86_REG_RAX, &rax);
     if (hypercall_wants_exit(v)) {
         sv->hc_stop = true;
+        evtchn_dom0_defer_flush();
         atomic_store(&sv->stop_wanted, true);
     } else {
         hypercall_update_slice(v);
@@ -286,7 +289,10 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *opa
     (void)size;
     struct vcpu *v = opaque;
     struct soft_vcpu *sv = v->accel_priv;
-    if (atomic_exchange(&sv->stop_wanted, false) ||
+    /* A plain load first: a locked exchange in every block of guest code costs more than the
+     * rest of this hook. */
+    if ((atomic_load_explicit(&sv->stop_wanted, memory_order_relaxed) &&
+         atomic_exchange(&sv->stop_wanted, false)) ||
         (evtchn_dom0_deferred() && ++sv->held_blocks >= HOLD_MAX_BLOCKS))
         uc_emu_stop(uc);
 }

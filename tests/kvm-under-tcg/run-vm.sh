@@ -97,6 +97,12 @@ if [ -x "$build/bin/kxend" ] && [ -x "$build/tests/kvm_guest_run" ]; then
     fi
   fi
   cp "$here/vm-guests.sh" "$root/kxen/bin/"
+  # --bench: the dom0<->guest event-channel rows (vm-guests.sh) need the client and its guest.
+  if [ "$mode" = --bench ] && [ -x "$build/tests/dom0libs-test" ] &&
+     [ -f "$build/tests/dom0libs-echo.elf" ]; then
+    add_prog "$build/tests/dom0libs-test"
+    cp "$build/tests/dom0libs-echo.elf" "$root/kxen/guests/"
+  fi
 fi
 echo "$mode" > "$root/kxen/mode"
 # --linux: the L2 guest is Debian's own kernel (KXEN_L2_KERNEL, default the L1 kernel) with

@@ -80,6 +80,14 @@ if [ -x /kxen/bin/xl ] && [ -f /usr/share/seabios/bios.bin ] && [ -f /kxen/guest
   kill $cpid 2>/dev/null
   echo "=== xl-hvm rc=$fails"
 fi
+# --bench: bench/hypervisor's event-channel rows on kvm (dom0<->guest median and p99 next to the
+# eventfd reference of the same run, guest<->guest), read by bench/hypervisor/kvm.sh.
+if [ "$1" = --bench ] && [ -x /kxen/bin/dom0libs-test ] && [ -f /kxen/guests/dom0libs-echo.elf ]; then
+  echo "=== evtchn-bench"
+  timeout 600 dom0libs-test bench /kxen/guests/dom0libs-echo.elf 200 | grep 'ping-pong' |
+    sed 's/^/BENCH kvm /'
+  echo "=== evtchn-bench done"
+fi
 grep -E ' (err|warn): ' /kxen/run/kxend.log | sed 's/^/# kxend: /' | head -20
 kill "$(cat /kxen/run/kxend.pid)" 2>/dev/null
 exit 0

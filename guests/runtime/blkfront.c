@@ -73,18 +73,9 @@ static int switch_state(struct blkfront *dev, enum xenbus_state st)
 
 static int backend_state(const struct blkfront *dev)
 {
-    uint64_t st;
-    int rc = read_u64(dev->backend, "state", &st);
-    /* The toolstack removed the backend: xenstored answers ENOENT, or EACCES once the
-     * backend domain's whole tree is gone (a missing node under a parent we may not read).
-     * A driver domain's death shows up as either, depending on how late the read comes
-     * after its Closed: both are a backend that is gone, as Xen's frontends take a state
-     * they cannot read. */
-    if (rc == -XEN_ENOENT || rc == -XEN_EACCES)
-        return XenbusStateClosed;
-    if (rc)
-        return rc;
-    return st > XenbusStateReconfigured ? XenbusStateUnknown : (int)st;
+    char path[192];
+    guest_snprintf(path, sizeof(path), "%s/state", dev->backend);
+    return xenbus_read_state(path);
 }
 
 int blkfront_list(unsigned *devids, unsigned max)

@@ -56,17 +56,12 @@ static void watch_backend_node(bool on)
     watch(path, on);
 }
 
-/* The backend's state; a directory removed (ENOENT), or the whole driver domain's tree with
- * it (EACCES: the parent is no longer ours to read), is Closed. */
+/* The backend's state (Closed once it is gone: xenbus_read_state). */
 static int dead_backend_state(void)
 {
     char path[160];
-    unsigned long st = 0;
     guest_snprintf(path, sizeof(path), "%s/state", nf.be_path);
-    int rc = nf_read_uint(path, &st);
-    if (rc == -XEN_ENOENT || rc == -XEN_EACCES)
-        return XenbusStateClosed;
-    return rc ? rc : (int)st;
+    return xenbus_read_state(path);
 }
 
 /* Only an explicit online=0 is the toolstack detaching the vif; a vanished one says nothing. */

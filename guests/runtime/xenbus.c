@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include <kxen/errno.h>
+#include <kxen/io/xenbus.h>
 #include <kxen/io/xs_wire.h>
 
 #include "guest/evtchn.h"
@@ -213,6 +214,28 @@ int xenbus_directory(xenbus_transaction_t t, const char *path, char *buf, size_t
         count++;
     }
     return count;
+}
+
+int xenbus_read_state(const char *path)
+{
+    char buf[24];
+    int n = xenbus_read(XBT_NIL, path, buf, sizeof(buf));
+    /* A peer that is gone shows up as ENOENT (its directory removed) or EACCES (its domain's
+     * whole tree removed: a missing node under a parent we may no longer read), depending on
+     * how late the read comes: both are Closed, as Xen's frontends take a state they cannot
+     * read. */
+    if (n == -XEN_ENOENT || n == -XEN_EACCES)
+        return XenbusStateClosed;
+    if (n <= 0)
+        return n < 0 ? n : -XEN_EINVAL;
+    unsigned long v = 0;
+    for (int i = 0; i < n; i++) {
+        /* A value from the store: digits only, and no wrap-around to a small number. */
+        if (buf[i] < '0' || buf[i] > '9' || v > (~0UL - 9) / 10)
+            return -XEN_EINVAL;
+        v = v * 10 + (unsigned long)(buf[i] - '0');
+    }
+    return v > XenbusStateReconfigured ? XenbusStateUnknown : (int)v;
 }
 
 int xenbus_transaction_start(xenbus_transaction_t *t)

@@ -78,6 +78,14 @@ int gnttab_pin_locked(struct gnttab_domain *gt, uint32_t ref, uint16_t grantee, 
         uint64_t fgpa = (uint64_t)frame << KXEN_PAGE_SHIFT;
         if (!guest_phys_ptr(gt->d, fgpa, KXEN_PAGE_SIZE))
             return GNTST_bad_page;
+        /* A count that wrapped to 0 would let the next unpin clear the in-use flags while
+         * every other user still holds the page: the granter could then reuse it. Writers
+         * never outnumber pins, so this bounds both. */
+        if (gt->active[ref].pins == UINT16_MAX) {
+            log_dom_warn(gt->d->domid, "gnttab: d%u ref %u: %u users at once: refused",
+                         gt->d->domid, ref, UINT16_MAX);
+            return GNTST_no_space;
+        }
         uint32_t old = (uint32_t)local;
         uint32_t new = old | GTF_reading | (readonly ? 0 : GTF_writing);
         if (__atomic_compare_exchange_n(word, &old, new, false, __ATOMIC_SEQ_CST,

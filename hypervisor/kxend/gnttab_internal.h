@@ -46,6 +46,7 @@ struct gnttab_domain {
     unsigned nr_frames; /* highest set frame + 1 */
     struct gnttab_active active[GNTTAB_MAX_ENTRIES];
     struct gnttab_guest_map maps[KXEN_ACCEL_MAX_FOREIGN]; /* grants this domain mapped */
+    uint32_t dom0_maps; /* dom0's maps of this domain's grants (gnttab_dom0.c) */
 };
 
 extern pthread_mutex_t gnttab_lock;

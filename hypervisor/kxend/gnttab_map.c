@@ -140,16 +140,19 @@ int64_t gnttab_op_map(struct vcpu *v, uint64_t uop, uint32_t count)
             return -EFAULT;
         pthread_mutex_lock(&gnttab_lock);
         op.status = map_one(v->dom, &op);
+        void *host = op.status == GNTST_okay ? v->dom->gnttab->maps[op.handle].host : NULL;
         pthread_mutex_unlock(&gnttab_lock);
         if (op.status != GNTST_okay)
             op.handle = ~0u;
         if (copy_to_guest(v, addr, &op, sizeof(op))) {
-            /* The caller cannot learn the handle: do not leave the map behind. */
-            if (op.status == GNTST_okay) {
-                pthread_mutex_lock(&gnttab_lock);
-                gnttab_guest_unmap_locked(v->dom, &v->dom->gnttab->maps[op.handle]);
-                pthread_mutex_unlock(&gnttab_lock);
-            }
+            /* The caller cannot learn the handle: do not leave the map behind. Another vCPU
+             * may have unmapped that handle meanwhile (and mapped something else there):
+             * drop the slot only while it still holds this map. */
+            pthread_mutex_lock(&gnttab_lock);
+            struct gnttab_guest_map *m = host ? &v->dom->gnttab->maps[op.handle] : NULL;
+            if (m && m->host == host && m->gpa == op.host_addr)
+                gnttab_guest_unmap_locked(v->dom, m);
+            pthread_mutex_unlock(&gnttab_lock);
             return -EFAULT;
         }
     }

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "kxend/accel.h"
 #include "kxend/guest_mem.h"
 #include "kxend/evtchn.h"
 #include "kxend/gnttab.h"
@@ -10,6 +13,57 @@
 
 static struct domain *fake_domains[8];
 static unsigned kicks[8][KXEN_MAX_VCPUS];
+static unsigned foreign_mapped[8], foreign_unmapped[8];
+static void (*copy_to_guest_fault)(void);
+
+static int fake_slot(const struct domain *d)
+{
+    for (int i = 0; i < 8; i++)
+        if (fake_domains[i] == d)
+            return i;
+    return -1;
+}
+
+/* Grant maps of the fake accelerator: counted, nothing placed. */
+static int fake_map_foreign_page(struct domain *d, uint64_t gpa, void *host, bool writable)
+{
+    (void)gpa, (void)host, (void)writable;
+    int i = fake_slot(d);
+    if (i >= 0)
+        foreign_mapped[i]++;
+    return 0;
+}
+
+static void fake_unmap_foreign_page(struct domain *d, uint64_t gpa)
+{
+    (void)gpa;
+    int i = fake_slot(d);
+    if (i >= 0)
+        foreign_unmapped[i]++;
+}
+
+static const struct accel_ops fake_accel = {
+    .name = "fake",
+    .map_foreign_page = fake_map_foreign_page,
+    .unmap_foreign_page = fake_unmap_foreign_page,
+};
+
+unsigned fake_foreign_mapped(const struct domain *d)
+{
+    int i = fake_slot(d);
+    return i < 0 ? 0 : foreign_mapped[i];
+}
+
+unsigned fake_foreign_unmapped(const struct domain *d)
+{
+    int i = fake_slot(d);
+    return i < 0 ? 0 : foreign_unmapped[i];
+}
+
+void fake_fail_next_copy_to_guest(void (*before)(void))
+{
+    copy_to_guest_fault = before;
+}
 
 struct domain *domain_get(uint16_t domid)
 {
@@ -64,6 +118,12 @@ int copy_from_guest(struct vcpu *v, void *dst, uint64_t gva, size_t len)
 
 int copy_to_guest(struct vcpu *v, uint64_t gva, const void *src, size_t len)
 {
+    void (*fault)(void) = copy_to_guest_fault;
+    if (fault) {
+        copy_to_guest_fault = NULL;
+        fault();
+        return -EFAULT;
+    }
     void *p = guest_phys_ptr(v->dom, gva, len);
     if (!p)
         return -EFAULT;
@@ -82,7 +142,14 @@ struct domain *fake_domain_create(uint16_t domid, unsigned nr_vcpus, bool privil
     d->domid = domid;
     d->privileged = privileged;
     d->ram_size = FAKE_RAM_PAGES * KXEN_PAGE_SIZE;
-    d->ram = calloc(1, d->ram_size);
+    /* RAM in a memfd, as kxend's: guest grant maps mmap the granter's pages from it. */
+    d->mem_fd = memfd_create("fake-ram", MFD_CLOEXEC);
+    if (d->mem_fd < 0 || ftruncate(d->mem_fd, (off_t)d->ram_size) < 0)
+        abort();
+    d->ram = mmap(NULL, d->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, d->mem_fd, 0);
+    if (d->ram == MAP_FAILED)
+        abort();
+    d->accel = &fake_accel;
     d->shared_info_gpa = FAKE_SHARED_INFO_GPA;
     d->gnttab_base_pfn = FAKE_GNTTAB_BASE_PFN;
     d->nr_vcpus = nr_vcpus;
@@ -97,6 +164,7 @@ struct domain *fake_domain_create(uint16_t domid, unsigned nr_vcpus, bool privil
         if (!fake_domains[i]) {
             fake_domains[i] = d;
             memset(kicks[i], 0, sizeof(kicks[i]));
+            foreign_mapped[i] = foreign_unmapped[i] = 0;
             break;
         }
     evtchn_domain_init(d);
@@ -113,7 +181,8 @@ void fake_domain_destroy(struct domain *d)
     evtchn_domain_destroy(d);
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         free(d->vcpus[i]);
-    free(d->ram);
+    munmap(d->ram, d->ram_size);
+    close(d->mem_fd);
     free(d);
 }
 

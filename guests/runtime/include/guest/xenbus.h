@@ -27,6 +27,11 @@ int xenbus_rm(xenbus_transaction_t t, const char *path);
 /* Children names, each NUL-terminated, packed into buf; returns how many. */
 int xenbus_directory(xenbus_transaction_t t, const char *path, char *buf, size_t len);
 
+/* The XenbusState in a state node: Closed when the node is gone (ENOENT) or no longer readable
+ * (EACCES: the peer domain's tree went with it), Unknown past Reconfigured, else a negative
+ * errno (-EINVAL for a value that is not a number). */
+int xenbus_read_state(const char *path);
+
 int xenbus_transaction_start(xenbus_transaction_t *t);
 /* Commits (abort = 0) or aborts; -EAGAIN means another writer won: retry the transaction. */
 int xenbus_transaction_end(xenbus_transaction_t t, int abort);

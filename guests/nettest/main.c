@@ -167,11 +167,11 @@ static int role_sink(unsigned long seconds)
     return tap_finish();
 }
 
-static int role_b(void)
+static int role_b(unsigned long seconds)
 {
     unsigned bad = 0, echoed = 0;
     bool stop = false;
-    uint64_t deadline = monotonic_ns() + 60 * SEC;
+    uint64_t deadline = monotonic_ns() + seconds * SEC;
     while (!stop && monotonic_ns() < deadline) {
         int n = netfront_recv(in, sizeof(in), monotonic_ns() + SEC);
         if (n < 0 || !is_test(in, n))
@@ -288,8 +288,11 @@ int main(void)
         return role_mq_a(mq_n ? mq_n : 100, (unsigned)mq_q);
     if (!strncmp(cmd, "mq b", 4))
         return role_mq_b((unsigned)mq_q);
-    if (!strncmp(cmd, "pair b", 6))
-        return role_b();
+    if (!strncmp(cmd, "pair b", 6)) {
+        unsigned long secs;
+        parse_num(cmd + 6, &secs);
+        return role_b(secs ? secs : 60);
+    }
     if (!strncmp(cmd, "gso a", 5)) {
         unsigned long n;
         parse_num(cmd + 5, &n);

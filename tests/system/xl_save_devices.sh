@@ -24,12 +24,14 @@ chmod +x "$fakessh"
 
 cf=$KXEN_RUNDIR/cfg # not $d: lib.sh's check() has a local of that name
 truncate -s 4M "$cf/disk.img"
-printf 'name = "peer"\nkernel = "%s"\nmemory = 16\ncmdline = "pair b"\nvif = [ %s ]\n' \
+printf 'name = "peer"\nkernel = "%s"\nmemory = 16\ncmdline = "pair b 300"\nvif = [ %s ]\n' \
   "$guests/nettest.elf" "'mac=00:16:3e:00:02:0b,bridge=kxbr0'" >"$cf/peer.cfg"
 { echo 'name = "sd"'; echo "kernel = \"$guest\""; echo 'memory = 16'; echo 'cmdline = "disk vif"'
   echo "disk = [ '$cf/disk.img,raw,xvda,rw' ]"
   echo "vif = [ 'mac=00:16:3e:00:02:0a,bridge=kxbr0' ]"; } >"$cf/sd.cfg"
-# The echoing peer lives 60 s: a fresh one for each phase keeps the test's length free.
+# The echoing peer answers for 300 s: on a loaded host's kvm the disk checks of one phase can
+# take a minute or more, and an exchange after a peer that stopped answering fails. A fresh one
+# for each move keeps the test's length free.
 peer() { xl destroy peer >/dev/null 2>&1; timeout 60 xl create -q "$cf/peer.cfg"; }
 dm() { ${2:+at_dst} xl dmesg | grep "^(d$1) savetest: "; }
 has() { dm "$1" "$3" | grep -qF -- "$2"; }
@@ -38,7 +40,8 @@ no_failure() { ! dm "$1" "$2" | grep -q 'check FAILED'; }
 # after_resume ID PHASE REGIONS [dst]: the checks a resumed guest prints, each named.
 after_resume() {
   local id=$1 n=$2 r=$3 at=$4
-  wait_for 60 has "$id" "the vif exchanged frames with its peer, every echo byte for byte ($n)" "$at"
+  # The disk checks come first: on a loaded host's kvm they take a minute or more.
+  wait_for 180 has "$id" "the vif exchanged frames with its peer, every echo byte for byte ($n)" "$at"
   check "  the write in flight across the suspend completed" \
     has "$id" "check ok - the write in flight across the suspend completed" "$at"
   check "  the disk is connected to the new backend" has "$id" "check ok - the disk is connected" "$at"

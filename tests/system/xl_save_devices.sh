@@ -36,6 +36,7 @@ peer() { xl destroy peer >/dev/null 2>&1; timeout 60 xl create -q "$cf/peer.cfg"
 dm() { ${2:+at_dst} xl dmesg | grep "^(d$1) savetest: "; }
 has() { dm "$1" "$3" | grep -qF -- "$2"; }
 count() { dm "$1" "$3" | grep -cF -- "$2"; }
+peer_runs() { xl domid peer >/dev/null 2>&1; } # the peer runs on the source host
 no_failure() { ! dm "$1" "$2" | grep -q 'check FAILED'; }
 # after_resume ID PHASE REGIONS [dst]: the checks a resumed guest prints, each named.
 after_resume() {
@@ -51,6 +52,9 @@ after_resume() {
     has "$id" "check ok - a new region written and read back ($r)" "$at"
   check "  frames go both ways over the vif, byte for byte (exchange $n)" \
     has "$id" "check ok - the vif exchanged frames with its peer, every echo byte for byte ($n)" "$at"
+  # The guest printed the exchange's result at its end: a peer still running now answered
+  # through all of it, so a failed exchange above is the data path's, not a peer that quit.
+  check "  the echoing peer still runs after the exchange (exchange $n)" peer_runs
   check "  no check failed" no_failure "$id" "$at"
 }
 

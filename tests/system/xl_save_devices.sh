@@ -42,7 +42,7 @@ no_failure() { ! dm "$1" "$2" | grep -q 'check FAILED'; }
 after_resume() {
   local id=$1 n=$2 r=$3 at=$4
   # The disk checks come first: on a loaded host's kvm they take a minute or more.
-  wait_for 180 has "$id" "the vif exchanged frames with its peer, every echo byte for byte ($n)" "$at"
+  wait_for 300 has "$id" "the vif exchanged frames with its peer, every echo byte for byte ($n)" "$at"
   check "  the write in flight across the suspend completed" \
     has "$id" "check ok - the write in flight across the suspend completed" "$at"
   check "  the disk is connected to the new backend" has "$id" "check ok - the disk is connected" "$at"

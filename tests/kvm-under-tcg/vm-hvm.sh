@@ -16,8 +16,10 @@
 #          pvh (type = "pvh", the disk as xvda, console hvc0: only with KXEN_HVM_DD)
 #     BOOT direct | bios;  DIR holds vmlinuz, initrd-hvm.gz, root.img, boot.img
 #     WAIT seconds for the first userspace line (default 240)
-# KXEN_HVM_DD=1 (bench/linux/dd.sh): no network; the guest reads its whole disk with dd
-# O_DIRECT, and "# dd-exits" lines give the vCPU's exit counters around it.
+# KXEN_HVM_DD=1 (bench/linux/dd.sh): one vCPU, no network, a 16 MiB scratch disk on the VM's
+# tmpfs as the second disk (hdb, or xvdb for PVH), which the guest writes and reads whole with
+# dd O_DIRECT; "# dd-at" lines give the VM's clock and the vCPU's exit counters at the guest's
+# markers, "# dd-cpu" and "# dd-proc" the VM's CPU time then (dd_snap).
 # kxend is started when none runs; a bridge kxbr0 at 10.99.0.1/24 is made when the tap and
 # bridge modules allow (the guest is 10.99.0.2).
 export KXEN_RUNDIR=${KXEN_RUNDIR:-/kxen/run} XENSTORED_RUNDIR=${KXEN_RUNDIR:-/kxen/run} KXEN_ACCEL=kvm
@@ -124,6 +126,17 @@ acpi_power_checks() {
   [ $r = 0 ] || { xl list 2>&1 | sed 's/^/# xl list: /'; ls $KXEN_RUNDIR | tr '\n' ' ' | sed 's/^/# rundir: /'; echo
     xl vcpu-exits $name 2>&1 | sed 's/^/# /'; }
 }
+# dd_snap MODE AT: the VM's clock (/proc/uptime) and the vCPU's exit counters (IO MMIO
+# Hypercall Halt Other), the VM's CPU time in ticks (/proc/stat: user nice system idle iowait
+# irq softirq steal guest) and the utime, stime and guest time of kxen's daemons by name.
+dd_snap() {
+  echo "# dd-at $1 $2 $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
+  echo "# dd-cpu $1 $2 $(awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8, $9, $10; exit }' /proc/stat)"
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v m=$1 -v at=$2 '
+    { c = $2; gsub(/[()]/, "", c); if (c !~ /^(kxend|kxen-devd|xenstored|xenconsoled|xl)$/) c = "other"
+      u[c] += $14; s[c] += $15; g[c] += $43 }
+    END { for (c in u) print "# dd-proc", m, at, c, u[c], s[c], g[c] }'
+}
 dump() {
   echo "# --- COM1 (without the ticks)"
   tr -d '\r' <"$serial" | grep -av 'kxen-hvm: tick' | head -${KXEN_DBG_LINES:-150} | sed 's/^/# /'
@@ -199,6 +212,12 @@ fi
 # so the count comes from DIR/hvm-vcpus, 1 when that file is absent.
 platform=0 vcpus=1
 [ "$mode" = pvhvm ] && platform=1 vcpus=$(cat "$L/hvm-vcpus" 2>/dev/null || echo 1)
+# dd: the same one vCPU and the same scratch image on every path (the VM's root is tmpfs).
+scratch=
+if [ -n "${KXEN_HVM_DD:-}" ]; then
+  vcpus=1 scratch=$KXEN_RUNDIR/dd-scratch.img
+  [ -f "$scratch" ] || busybox dd if=/dev/zero of="$scratch" bs=1048576 count=16 2>/dev/null
+fi
 # loglevel=1: every COM1 byte is an exit to kxend, slow in the nested VM; /init prints the
 # kernel lines the checks need from dmesg.
 cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}"
@@ -209,12 +228,12 @@ cfg=$KXEN_RUNDIR/$name.cfg
   [ "$mode$boot" = hvmdirect ] && echo 'on_poweroff = "preserve"'
   if [ "$mode" = pvh ]; then
     echo 'type = "pvh"'; echo "kernel = \"$L/vmlinuz\""; echo "ramdisk = \"$L/initrd-hvm.gz\""
-    echo "cmdline = \"$cmdline\""; echo "disk = [ '$L/root.img,raw,xvda,rw' ]"
+    echo "cmdline = \"$cmdline\""; echo "disk = [ '$L/root.img,raw,xvda,rw'${scratch:+, '$scratch,raw,xvdb,rw'} ]"
   elif [ "$boot" = direct ]; then
     echo 'type = "hvm"'; echo 'serial = "pty"'; echo "xen_platform_pci = $platform"
     echo "kernel = \"$L/vmlinuz\""; echo "ramdisk = \"$L/initrd-hvm.gz\""
     echo "cmdline = \"$cmdline\""
-    echo "disk = [ '$L/root.img,raw,hda,rw' ]"
+    echo "disk = [ '$L/root.img,raw,hda,rw'${scratch:+, '$scratch,raw,hdb,rw'} ]"
   else
     echo 'type = "hvm"'; echo 'serial = "pty"'; echo "xen_platform_pci = $platform"
     echo 'boot = "c"'
@@ -254,16 +273,28 @@ fi
 seen "kxen-hvm: disk $disk made on the host" 60
 tap $? "the guest mounts its disk ($disk, $what) and reads the host's file"
 if [ -n "${KXEN_HVM_DD:-}" ]; then
-  # Polled every 0.1 s: the readings are within 0.1 s of the guest's lines.
-  for at in idle go end; do
-    i=0
-    until tr -d '\r' 2>/dev/null <"$serial" | grep -q "kxen-hvm: dd $at"; do
-      i=$((i + 1)); [ $i -lt 6000 ] || break; sleep 0.1
+  # The guest's phase lines are read from its console log as they arrive by the shell's own
+  # read, and a 0.1 s pause is a read with a time limit on a FIFO nobody writes: no process is
+  # started while the guest runs (a fork costs milliseconds of the VM's one CPU under TCG), so
+  # the wait stays out of the figures. A reading is within about 0.1 s of its line.
+  busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
+  exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause
+  part= polls=0 gone=
+  for at in idle wgo wend rgo rend; do
+    while [ -z "$gone" ] && [ $polls -lt 18000 ]; do
+      if IFS= read -r l <&3; then
+        l=$part$l part=
+        case $l in *"kxen-hvm: dd $at"*) break ;; *"kxen-hvm: dd no scratch"*) gone=1 ;; esac
+      else
+        part=$part$l polls=$((polls + 1))
+        read -t 0.1 l <&4
+      fi
     done
-    echo "# dd-exits $mode $at $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
+    dd_snap $mode $at
   done
-  seen "kxen-hvm: dd end" 1; tap $? "dd reads the whole disk with O_DIRECT"
-  tr -d '\r' <"$serial" | grep -a "kxen-hvm: dd end" | sed "s/^kxen-hvm: dd end/# dd-time $mode/"
+  exec 3<&- 4<&-
+  seen "kxen-hvm: dd rend" 1; tap $? "dd writes and reads the whole scratch disk with O_DIRECT"
+  tr -d '\r' <"$serial" | grep -a "kxen-hvm: dd [wr]end" | sed "s/^.*kxen-hvm: dd \([wr]\)end/# dd-time $mode \1/"
 fi
 if [ -n "$net" ]; then
   seen "kxen-hvm: nic eth0 driver $nic" 5; tap $? "eth0 is $nwhat"

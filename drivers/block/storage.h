@@ -33,6 +33,8 @@ struct storage;
 struct storage_ops {
     /* Queues io; 0, or a negative errno (then done is never called). */
     int (*submit)(struct storage *s, struct storage_io *io);
+    /* Runs io on the calling thread and returns its result (done is not called). */
+    int (*run)(struct storage *s, struct storage_io *io);
     /* Waits for every submitted request to complete, then frees s. */
     void (*close)(struct storage *s);
 };
@@ -46,6 +48,10 @@ struct storage {
     bool is_blockdev;
     bool can_discard;
     uint32_t discard_granularity;
+    /* A regular file on tmpfs or ramfs: a read or write is a copy to or from memory that
+     * never waits for a device, so running it on the submitting thread costs less than
+     * handing it to another thread and back. */
+    bool in_memory;
 };
 
 /* Opens a raw image file or a block device on io_uring, or on a pool of nr_workers threads
@@ -59,6 +65,10 @@ int storage_open_pool(const char *path, bool readonly, unsigned int nr_workers,
 static inline int storage_submit(struct storage *s, struct storage_io *io)
 {
     return s->ops->submit(s, io);
+}
+static inline int storage_run(struct storage *s, struct storage_io *io)
+{
+    return s->ops->run(s, io);
 }
 static inline void storage_close(struct storage *s)
 {

@@ -65,18 +65,40 @@ static unsigned int pgrant_slot(const struct blkback_ring *r, grant_ref_t gref)
     return h;
 }
 
-static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
+static struct blkback_pgrant *pgrant_entry(struct blkback_ring *r, grant_ref_t gref)
 {
     if (!r->nr_pgrants)
         return NULL;
     unsigned int i = r->pg_index[pgrant_slot(r, gref)];
-    return i ? r->pgrants[i - 1].addr : NULL;
+    return i ? &r->pgrants[i - 1] : NULL;
 }
 
-static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr, bool batched)
+static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
 {
-    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr, batched};
+    struct blkback_pgrant *g = pgrant_entry(r, gref);
+    return g ? g->addr : NULL;
+}
+
+static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr, bool batched,
+                       bool readonly)
+{
+    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr, batched, readonly};
     r->pg_index[pgrant_slot(r, gref)] = r->nr_pgrants;
+}
+
+/* A kept page the backend must now write (the frontend reuses its indirect segment pages as
+ * data pages, as Linux's blkfront does): mapped again writable, the read-only map dropped. */
+static int pgrant_make_writable(struct blkback_ring *r, struct blkback_pgrant *g)
+{
+    struct xenbus_platform *p = ring_platform(r);
+    void *a;
+    int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g->gref, false, &a);
+    if (rc)
+        return rc;
+    if (!g->batched)
+        p->ops->gnttab_unmap(p, g->addr, 1);
+    *g = (struct blkback_pgrant){g->gref, a, false, false};
+    return 0;
 }
 
 /* The grefs of io not yet kept, mapped with one call and kept as one batch (unmapped whole
@@ -97,7 +119,7 @@ static void map_fresh_batch(struct blkback_ring *r, struct blkback_io *io)
         r->pg_batches[r->nr_pg_batches++] = (struct blkback_pg_batch){a, n};
         for (unsigned int k = 0; k < n; k++) /* a gref named twice keeps its first page */
             if (!pgrant_find(r, fresh[k]))
-                pgrant_add(r, fresh[k], (char *)a + (size_t)k * BLKBACK_PAGE, true);
+                pgrant_add(r, fresh[k], (char *)a + (size_t)k * BLKBACK_PAGE, true, false);
     }
     free(fresh);
 }
@@ -110,12 +132,18 @@ static int map_persistent(struct blkback_ring *r, struct blkback_io *io, bool re
     map_fresh_batch(r, io);
     for (unsigned int i = 0; i < io->nr_segs; i++) {
         grant_ref_t g = io->segs[i].gref;
-        void *a = pgrant_find(r, g);
+        struct blkback_pgrant *kept = pgrant_entry(r, g);
+        if (kept && kept->readonly && !readonly) {
+            int rc = pgrant_make_writable(r, kept);
+            if (rc)
+                return rc;
+        }
+        void *a = kept ? kept->addr : NULL;
         if (!a && r->nr_pgrants < r->max_pgrants) {
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, false, &a);
             if (rc)
                 return rc;
-            pgrant_add(r, g, a, false);
+            pgrant_add(r, g, a, false, false);
         } else if (!a) {
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, readonly, &a);
             if (rc)
@@ -174,10 +202,38 @@ static int map_segments(struct blkback_ring *r, struct blkback_io *io, bool read
     return rc;
 }
 
+/* With persistent grants the frontend reuses its indirect pages (Linux's blkfront keeps them
+ * granted with its data pages), so they are kept like data pages, read-only: after the first
+ * request a page costs no map and no unmap. Returns -ENOENT when a page cannot be kept (the
+ * bound reached, a map refused); the caller then maps them for this request only. */
+static int read_indirect_kept(struct blkback_ring *r, struct blkback_io *io)
+{
+    struct xenbus_platform *p = ring_platform(r);
+    size_t left = io->nr_segs * sizeof(io->segs[0]);
+    char *to = (char *)io->segs;
+    for (unsigned int i = 0; i < io->req.nr_indirect_pages && left; i++) {
+        grant_ref_t g = io->req.indirect_grefs[i];
+        void *a = pgrant_find(r, g);
+        if (!a) {
+            if (r->nr_pgrants >= r->max_pgrants ||
+                p->ops->gnttab_map(p, ring_domid(r), 1, &g, true, &a))
+                return -ENOENT;
+            pgrant_add(r, g, a, false, true);
+        }
+        size_t n = left < BLKBACK_PAGE ? left : BLKBACK_PAGE;
+        memcpy(to, a, n);
+        to += n;
+        left -= n;
+    }
+    return 0;
+}
+
 /* The indirect pages are mapped read-only, their segments copied once, and unmapped. */
 static int read_indirect(struct blkback_ring *r, struct blkback_io *io)
 {
     struct xenbus_platform *p = ring_platform(r);
+    if (r->bd->persistent && read_indirect_kept(r, io) == 0)
+        return 0;
     void *pages;
     int rc = p->ops->gnttab_map(p, ring_domid(r), io->req.nr_indirect_pages, io->req.indirect_grefs,
                                 true, &pages);

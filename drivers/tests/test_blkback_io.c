@@ -265,3 +265,49 @@ Test(blkback_io, an_image_on_tmpfs_is_served_on_the_ring_thread_with_the_same_re
     cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
     env_teardown(&env);
 }
+
+/* With persistent grants an indirect segment page is kept (read-only) like a data page; when
+ * the frontend later names it as a data page of a read, blkback maps it again writable. */
+Test(blkback_io, a_kept_indirect_page_is_reused_and_later_written_as_a_data_page)
+{
+    env_setup(&env, NULL, "w", 0, 1, true);
+    cr_assert(fb_connect(&env.fb));
+    unsigned int ind = fake_alloc_page(env.fp), data = fake_alloc_page(env.fp);
+    uint32_t ind_ref = fake_grant(env.fp, ind, false), data_ref = fake_grant(env.fp, data, false);
+    struct blkif_request_segment *segs = fake_page(env.fp, ind);
+    for (unsigned int i = 0; i < 12; i++)
+        segs[i] = (struct blkif_request_segment){data_ref, 0, 7};
+    struct blkif_request_indirect in = {.operation = BLKIF_OP_INDIRECT,
+                                        .indirect_op = BLKIF_OP_WRITE,
+                                        .nr_segments = 12,
+                                        .sector_number = 256};
+    in.indirect_grefs[0] = ind_ref;
+    struct blkif_request raw;
+    struct blkif_response rsp;
+    unsigned int mapped = 0;
+    for (unsigned int round = 0; round < 2; round++) {
+        memset(fake_page(env.fp, data), 'p' + (int)round, 4096);
+        in.id = 20 + round;
+        memset(&raw, 0, sizeof(raw));
+        memcpy(&raw, &in, sizeof(in));
+        fb_push(&env.fb, 0, &raw);
+        cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+        cr_assert_eq(rsp.id, 20 + round);
+        cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+        if (round == 0)
+            mapped = fake_gnttab_nr_mapped(env.fp);
+        cr_assert_eq(fake_gnttab_nr_mapped(env.fp), mapped, "nothing mapped again");
+    }
+    char b;
+    env_image_read(&env, 256 * 512 + 11 * 4096, &b, 1);
+    cr_assert_eq(b, 'q');
+    struct blkif_request rd = {
+        .operation = BLKIF_OP_READ, .nr_segments = 1, .id = 30, .sector_number = 256};
+    rd.seg[0] = (struct blkif_request_segment){ind_ref, 0, 7};
+    fb_push(&env.fb, 0, &rd);
+    cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+    cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+    cr_assert_eq(((char *)fake_page(env.fp, ind))[100], 'q', "read into the former indirect page");
+    cr_assert_eq(fake_gnttab_nr_mapped(env.fp), mapped, "the read-only map replaced, not added");
+    env_teardown(&env);
+}

@@ -1,8 +1,8 @@
 /* blkback's data plane: one ring per queue. Each request is copied once off the shared ring
  * (ring_safe), validated on the copy (blkback_req.c), its grants mapped, and handed to the
  * storage engine; completions come back on the event loop (blkback_reap) where the grants are
- * unmapped and the response is pushed. Reads and writes of an image in memory (tmpfs) are
- * done on the event loop itself and answered before the ring is read again.
+ * unmapped and the response is pushed. Reads and writes of an image in memory (tmpfs) on a
+ * one-CPU host are done on the event loop itself and answered before the ring is read again.
  *
  * Invariants: a ring never has more requests in flight than its size (so every consumed
  * request can be answered); a ring marked dead consumes nothing more; its pages, port and
@@ -278,13 +278,14 @@ static struct blkback_io *io_alloc(unsigned int nr_segs)
 }
 
 /* Reads and writes of an image held in memory are done by the thread that took them off the
- * ring: the copy is shorter than two thread hand-offs (to the engine and back through
- * done_fd), each a context switch. A flush and a discard still go to the engine: they may wait
- * (fdatasync), and an image in memory only ever sees them from a frontend's fsync. */
-static bool run_inline(const struct storage *st, const struct storage_io *sio)
+ * ring where the storage chose it (one CPU: the copy is shorter than two thread hand-offs, to
+ * the engine and back through done_fd, each a context switch) or the configuration asks. A
+ * flush and a discard still go to the engine: they may wait (fdatasync). */
+static bool run_inline(const struct blkback_ring *r, const struct storage_io *sio)
 {
-    return st->in_memory && (sio->op == STORAGE_READ || sio->op == STORAGE_WRITE) &&
-           !sio->flush_after;
+    const struct storage *st = r->bd->st;
+    bool chosen = st->run_inline || (st->in_memory && r->bd->bb->cfg.inline_in_memory);
+    return chosen && (sio->op == STORAGE_READ || sio->op == STORAGE_WRITE) && !sio->flush_after;
 }
 
 /* Builds and submits one validated request; returns a BLKIF_RSP_* status on failure. */
@@ -324,7 +325,7 @@ static int start_io(struct blkback_ring *r, const struct blkback_req *req)
         io->sio.iov = io->iov;
         io->sio.iovcnt = (int)n;
     }
-    if (run_inline(bd->st, &io->sio)) {
+    if (run_inline(r, &io->sio)) {
         /* The response waits on the ring: ring_process publishes the run with one event. */
         io->sio.result = storage_run(bd->st, &io->sio);
         unmap_io(r, io);

@@ -53,6 +53,7 @@ int storage_image_open(const char *path, bool readonly, struct storage_image *im
         geo->size_bytes = (uint64_t)st.st_size;
         geo->in_memory =
             fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+        geo->run_inline = geo->in_memory && sysconf(_SC_NPROCESSORS_ONLN) == 1;
     } else {
         close(fd);
         return -EINVAL;

@@ -223,8 +223,11 @@ Test(blkback_io, an_image_on_tmpfs_is_served_on_the_ring_thread_with_the_same_re
     if (statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC)
         cr_skip_test("no tmpfs at /dev/shm");
     static char out[32 * 4096], in[32 * 4096], img[32 * 4096];
+    struct blkback_config cfg;
+    blkback_config_default(&cfg);
+    cfg.inline_in_memory = true;
     env_image_dir = "/dev/shm";
-    env_setup(&env, NULL, "w", 0, 1, true);
+    env_setup(&env, &cfg, "w", 0, 1, true);
     env_image_dir = "/tmp";
     cr_assert(fb_connect(&env.fb));
     fill(out, sizeof(out), 6);

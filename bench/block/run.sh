@@ -3,7 +3,9 @@
 # against the host's own pread/pwrite on the same image file, same request sizes and depths
 # (blk_hostref), measured in the same run: sequential 1 MiB writes and reads
 # (BLK_BENCH_SEQ_DEPTH in flight, default 4),
-# 4 KiB random reads at queue depth 1 and 32. Soft, then kvm when kxend can use it.
+# 4 KiB random reads at queue depth 1 and 32. Soft, then kvm when kxend can use it. The image
+# is made in BLK_BENCH_DIR (default /tmp; a tmpfs such as /dev/shm takes blkback's path for
+# images in memory, served on its event loop).
 #   bench/block/run.sh   (KXEN_BUILD = release build dir, set by bench/run-benches.sh)
 set -u
 build=$(realpath -m "${KXEN_BUILD:-build}")
@@ -23,12 +25,13 @@ rows() { sed -n 's/.*blkbench \([a-z0-9_]*\) \([0-9]*\) \([A-Za-z/]*\).*/\1 \2 \
 bench_accel() {
   local accel=$1 mib=$2 extra=$3 rundir id
   rundir=$(mktemp -d /tmp/kxen-bench-blk-XXXXXX)
+  imgdir=$(mktemp -d "${BLK_BENCH_DIR:-/tmp}/kxen-bench-img-XXXXXX")
   export KXEN_RUNDIR=$rundir XENSTORED_RUNDIR=$rundir KXEN_ACCEL=$accel
-  kxen-services start >/dev/null || { echo "  $accel: services did not start"; rm -rf "$rundir"; return; }
+  kxen-services start >/dev/null || { echo "  $accel: services did not start"; rm -rf "$rundir" "$imgdir"; return; }
   if [ "$(xl info | awk '/^accelerator/ { print $3 }')" != "$accel" ]; then
-    echo "  $accel: not available on this host"; kxen-services stop >/dev/null 2>&1; rm -rf "$rundir"; return
+    echo "  $accel: not available on this host"; kxen-services stop >/dev/null 2>&1; rm -rf "$rundir" "$imgdir"; return
   fi
-  img=$rundir/disk.img
+  img=$imgdir/disk.img
   # Written through once, so that neither side's writes pay the file system's conversion of
   # fallocated (unwritten) extents: the guest's pass runs first and would otherwise pay it
   # alone (a first 1 MiB O_DIRECT write pass on ext4 ran at a third of the second's speed).
@@ -43,13 +46,13 @@ bench_accel() {
   xl destroy blkbench >/dev/null 2>&1
   kxen-services stop >/dev/null 2>&1
   "$R" "$img" "$ops" "$seqdepth" >"$rundir/host.txt"
-  echo "  $accel, ${mib} MiB image, $seqdepth sequential requests in flight, $ops random reads per depth, guest options '$extra':"
+  echo "  $accel, ${mib} MiB image in $(stat -f -c %T "$imgdir"), $seqdepth sequential requests in flight, $ops random reads per depth, guest options '$extra':"
   join <(rows "$rundir/guest.txt" | sort) <(rows "$rundir/host.txt" | sort) |
     awk '{ printf "    %-14s guest %9d %-5s  host pread/pwrite %9d %-5s  guest/host %6.3f\n", $1, $2, $3, $4, $5, ($4 ? $2 / $4 : 0) }'
   if ! grep -q "blkbench done" "$rundir/guest.txt" || grep "rc=" "$rundir/guest.txt" | grep -qv "rc=0 errors=0"; then
     echo "    FAILED: the guest did not finish cleanly:"; sed 's/^/      /' "$rundir/guest.txt"; status=1
   fi
-  rm -rf "$rundir"
+  rm -rf "$rundir" "$imgdir"
 }
 
 # Linux's defaults (persistent grants: blkback maps each new gref on its own and keeps up to

@@ -23,6 +23,9 @@ struct blkback_config {
     unsigned int max_indirect_segments; /* feature-max-indirect-segments (0: none) */
     unsigned int max_persistent_grants; /* per ring; 0 disables feature-persistent */
     unsigned int nr_workers;            /* storage worker threads per disk */
+    /* Every read and write of an image in memory done on the event loop, not only where the
+     * storage chose it (storage.h `run_inline`: one CPU); tests take that path with it. */
+    bool inline_in_memory;
     /* Opens the image named by the backend's `params` (NULL: storage_open). */
     int (*open_storage)(void *ctx, const char *params, bool readonly, unsigned int nr_workers,
                         struct storage **out);

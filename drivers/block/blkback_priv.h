@@ -28,7 +28,8 @@ struct blkback {
 struct blkback_pgrant {
     grant_ref_t gref;
     void *addr;
-    bool batched; /* a page of one of pg_batches, unmapped with it */
+    bool batched;  /* a page of one of pg_batches, unmapped with it */
+    bool readonly; /* kept as an indirect segment page; mapped again writable when needed */
 };
 
 /* Persistent grants first used by one request, mapped with one call. */

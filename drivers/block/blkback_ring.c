@@ -1,7 +1,8 @@
 /* blkback's data plane: one ring per queue. Each request is copied once off the shared ring
  * (ring_safe), validated on the copy (blkback_req.c), its grants mapped, and handed to the
  * storage engine; completions come back on the event loop (blkback_reap) where the grants are
- * unmapped and the response is pushed.
+ * unmapped and the response is pushed. Reads and writes of an image in memory (tmpfs) on a
+ * one-CPU host are done on the event loop itself and answered before the ring is read again.
  *
  * Invariants: a ring never has more requests in flight than its size (so every consumed
  * request can be answered); a ring marked dead consumes nothing more; its pages, port and
@@ -64,18 +65,40 @@ static unsigned int pgrant_slot(const struct blkback_ring *r, grant_ref_t gref)
     return h;
 }
 
-static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
+static struct blkback_pgrant *pgrant_entry(struct blkback_ring *r, grant_ref_t gref)
 {
     if (!r->nr_pgrants)
         return NULL;
     unsigned int i = r->pg_index[pgrant_slot(r, gref)];
-    return i ? r->pgrants[i - 1].addr : NULL;
+    return i ? &r->pgrants[i - 1] : NULL;
 }
 
-static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr, bool batched)
+static void *pgrant_find(struct blkback_ring *r, grant_ref_t gref)
 {
-    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr, batched};
+    struct blkback_pgrant *g = pgrant_entry(r, gref);
+    return g ? g->addr : NULL;
+}
+
+static void pgrant_add(struct blkback_ring *r, grant_ref_t gref, void *addr, bool batched,
+                       bool readonly)
+{
+    r->pgrants[r->nr_pgrants++] = (struct blkback_pgrant){gref, addr, batched, readonly};
     r->pg_index[pgrant_slot(r, gref)] = r->nr_pgrants;
+}
+
+/* A kept page the backend must now write (the frontend reuses its indirect segment pages as
+ * data pages, as Linux's blkfront does): mapped again writable, the read-only map dropped. */
+static int pgrant_make_writable(struct blkback_ring *r, struct blkback_pgrant *g)
+{
+    struct xenbus_platform *p = ring_platform(r);
+    void *a;
+    int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g->gref, false, &a);
+    if (rc)
+        return rc;
+    if (!g->batched)
+        p->ops->gnttab_unmap(p, g->addr, 1);
+    *g = (struct blkback_pgrant){g->gref, a, false, false};
+    return 0;
 }
 
 /* The grefs of io not yet kept, mapped with one call and kept as one batch (unmapped whole
@@ -96,7 +119,7 @@ static void map_fresh_batch(struct blkback_ring *r, struct blkback_io *io)
         r->pg_batches[r->nr_pg_batches++] = (struct blkback_pg_batch){a, n};
         for (unsigned int k = 0; k < n; k++) /* a gref named twice keeps its first page */
             if (!pgrant_find(r, fresh[k]))
-                pgrant_add(r, fresh[k], (char *)a + (size_t)k * BLKBACK_PAGE, true);
+                pgrant_add(r, fresh[k], (char *)a + (size_t)k * BLKBACK_PAGE, true, false);
     }
     free(fresh);
 }
@@ -109,12 +132,18 @@ static int map_persistent(struct blkback_ring *r, struct blkback_io *io, bool re
     map_fresh_batch(r, io);
     for (unsigned int i = 0; i < io->nr_segs; i++) {
         grant_ref_t g = io->segs[i].gref;
-        void *a = pgrant_find(r, g);
+        struct blkback_pgrant *kept = pgrant_entry(r, g);
+        if (kept && kept->readonly && !readonly) {
+            int rc = pgrant_make_writable(r, kept);
+            if (rc)
+                return rc;
+        }
+        void *a = kept ? kept->addr : NULL;
         if (!a && r->nr_pgrants < r->max_pgrants) {
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, false, &a);
             if (rc)
                 return rc;
-            pgrant_add(r, g, a, false);
+            pgrant_add(r, g, a, false, false);
         } else if (!a) {
             int rc = p->ops->gnttab_map(p, ring_domid(r), 1, &g, readonly, &a);
             if (rc)
@@ -173,10 +202,38 @@ static int map_segments(struct blkback_ring *r, struct blkback_io *io, bool read
     return rc;
 }
 
+/* With persistent grants the frontend reuses its indirect pages (Linux's blkfront keeps them
+ * granted with its data pages), so they are kept like data pages, read-only: after the first
+ * request a page costs no map and no unmap. Returns -ENOENT when a page cannot be kept (the
+ * bound reached, a map refused); the caller then maps them for this request only. */
+static int read_indirect_kept(struct blkback_ring *r, struct blkback_io *io)
+{
+    struct xenbus_platform *p = ring_platform(r);
+    size_t left = io->nr_segs * sizeof(io->segs[0]);
+    char *to = (char *)io->segs;
+    for (unsigned int i = 0; i < io->req.nr_indirect_pages && left; i++) {
+        grant_ref_t g = io->req.indirect_grefs[i];
+        void *a = pgrant_find(r, g);
+        if (!a) {
+            if (r->nr_pgrants >= r->max_pgrants ||
+                p->ops->gnttab_map(p, ring_domid(r), 1, &g, true, &a))
+                return -ENOENT;
+            pgrant_add(r, g, a, false, true);
+        }
+        size_t n = left < BLKBACK_PAGE ? left : BLKBACK_PAGE;
+        memcpy(to, a, n);
+        to += n;
+        left -= n;
+    }
+    return 0;
+}
+
 /* The indirect pages are mapped read-only, their segments copied once, and unmapped. */
 static int read_indirect(struct blkback_ring *r, struct blkback_io *io)
 {
     struct xenbus_platform *p = ring_platform(r);
+    if (r->bd->persistent && read_indirect_kept(r, io) == 0)
+        return 0;
     void *pages;
     int rc = p->ops->gnttab_map(p, ring_domid(r), io->req.nr_indirect_pages, io->req.indirect_grefs,
                                 true, &pages);
@@ -220,6 +277,17 @@ static struct blkback_io *io_alloc(unsigned int nr_segs)
     return io;
 }
 
+/* Reads and writes of an image held in memory are done by the thread that took them off the
+ * ring where the storage chose it (one CPU: the copy is shorter than two thread hand-offs, to
+ * the engine and back through done_fd, each a context switch) or the configuration asks. A
+ * flush and a discard still go to the engine: they may wait (fdatasync). */
+static bool run_inline(const struct blkback_ring *r, const struct storage_io *sio)
+{
+    const struct storage *st = r->bd->st;
+    bool chosen = st->run_inline || (st->in_memory && r->bd->bb->cfg.inline_in_memory);
+    return chosen && (sio->op == STORAGE_READ || sio->op == STORAGE_WRITE) && !sio->flush_after;
+}
+
 /* Builds and submits one validated request; returns a BLKIF_RSP_* status on failure. */
 static int start_io(struct blkback_ring *r, const struct blkback_req *req)
 {
@@ -256,6 +324,14 @@ static int start_io(struct blkback_ring *r, const struct blkback_req *req)
         io->sio.flush_after = req->op == BLKIF_OP_FLUSH_DISKCACHE;
         io->sio.iov = io->iov;
         io->sio.iovcnt = (int)n;
+    }
+    if (run_inline(r, &io->sio)) {
+        /* The response waits on the ring: ring_process publishes the run with one event. */
+        io->sio.result = storage_run(bd->st, &io->sio);
+        unmap_io(r, io);
+        put_response(r, req->id, req->op, io->sio.result == 0 ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR);
+        free(io);
+        return BLKIF_RSP_OKAY;
     }
     if (storage_submit(bd->st, &io->sio)) {
         unmap_io(r, io);
@@ -296,6 +372,7 @@ static void ring_process(struct blkback_ring *r)
             }
             handle_request(r, &raw);
         }
+        push_responses(r); /* those answered on this thread */
         if (r->inflight >= RING_SIZE(&r->back))
             return; /* a completion calls us again */
         RING_FINAL_CHECK_FOR_REQUESTS(&r->back, more);

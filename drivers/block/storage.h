@@ -33,6 +33,8 @@ struct storage;
 struct storage_ops {
     /* Queues io; 0, or a negative errno (then done is never called). */
     int (*submit)(struct storage *s, struct storage_io *io);
+    /* Runs io on the calling thread and returns its result (done is not called). */
+    int (*run)(struct storage *s, struct storage_io *io);
     /* Waits for every submitted request to complete, then frees s. */
     void (*close)(struct storage *s);
 };
@@ -46,6 +48,14 @@ struct storage {
     bool is_blockdev;
     bool can_discard;
     uint32_t discard_granularity;
+    /* A regular file on tmpfs or ramfs: a read or write is a copy to or from memory that
+     * never waits for a device. */
+    bool in_memory;
+    /* ... and the host has one CPU: running the copy on the submitting thread costs less
+     * than handing it to another thread and back, each hand-off a context switch. With more
+     * CPUs the engine's threads copy in parallel with the submitting thread (1 MiB reads on
+     * tmpfs measured 2.6-3.8 GB/s through io_uring against 0.85-1 GB/s inline, 2 CPUs). */
+    bool run_inline;
 };
 
 /* Opens a raw image file or a block device on io_uring, or on a pool of nr_workers threads
@@ -59,6 +69,10 @@ int storage_open_pool(const char *path, bool readonly, unsigned int nr_workers,
 static inline int storage_submit(struct storage *s, struct storage_io *io)
 {
     return s->ops->submit(s, io);
+}
+static inline int storage_run(struct storage *s, struct storage_io *io)
+{
+    return s->ops->run(s, io);
 }
 static inline void storage_close(struct storage *s)
 {

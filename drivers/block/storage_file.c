@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "storage.h"
@@ -47,7 +49,11 @@ int storage_image_open(const char *path, bool readonly, struct storage_image *im
         geo->is_blockdev = img->is_blockdev = true;
         img->direct_align = geo->sector_size;
     } else if (S_ISREG(st.st_mode)) {
+        struct statfs fs;
         geo->size_bytes = (uint64_t)st.st_size;
+        geo->in_memory =
+            fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+        geo->run_inline = geo->in_memory && sysconf(_SC_NPROCESSORS_ONLN) == 1;
     } else {
         close(fd);
         return -EINVAL;

@@ -58,6 +58,11 @@ static int pool_submit(struct storage *s, struct storage_io *io)
     return 0;
 }
 
+static int pool_run(struct storage *s, struct storage_io *io)
+{
+    return storage_image_run(&((struct pool *)s)->img, io);
+}
+
 static void pool_close(struct storage *s)
 {
     struct pool *p = (struct pool *)s;
@@ -73,7 +78,8 @@ static void pool_close(struct storage *s)
     free(p);
 }
 
-static const struct storage_ops pool_ops = {.submit = pool_submit, .close = pool_close};
+static const struct storage_ops pool_ops = {
+    .submit = pool_submit, .run = pool_run, .close = pool_close};
 
 int storage_open_pool(const char *path, bool readonly, unsigned int nr_workers,
                       struct storage **out)

@@ -150,6 +150,11 @@ static int uring_submit(struct storage *s, struct storage_io *io)
     return 0;
 }
 
+static int uring_run(struct storage *s, struct storage_io *io)
+{
+    return storage_image_run(&((struct uring *)s)->img, io);
+}
+
 static void uring_close(struct storage *s)
 {
     struct uring *u = (struct uring *)s;
@@ -171,7 +176,8 @@ static void uring_close(struct storage *s)
     free(u);
 }
 
-static const struct storage_ops uring_ops = {.submit = uring_submit, .close = uring_close};
+static const struct storage_ops uring_ops = {
+    .submit = uring_submit, .run = uring_run, .close = uring_close};
 
 int storage_open_uring(const char *path, bool readonly, struct storage **out)
 {

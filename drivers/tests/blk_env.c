@@ -16,11 +16,13 @@ static void env_log(void *ctx, const char *msg)
     e->nr_logs++;
 }
 
+const char *env_image_dir = "/tmp";
+
 void env_setup(struct blk_env *e, const struct blkback_config *cfg, const char *mode,
                unsigned int order, unsigned int nr_queues, bool persistent)
 {
     memset(e, 0, sizeof(*e));
-    snprintf(e->image, sizeof(e->image), "/tmp/kxen-blkback-XXXXXX");
+    snprintf(e->image, sizeof(e->image), "%s/kxen-blkback-XXXXXX", env_image_dir);
     int fd = mkstemp(e->image);
     cr_assert_geq(fd, 0);
     cr_assert_eq(ftruncate(fd, ENV_SECTORS * 512), 0);

@@ -16,6 +16,10 @@ struct blk_env {
     unsigned int nr_logs;
 };
 
+/* Where env_setup creates the image: "/tmp" unless a test picks another (a tmpfs, to take
+ * blkback's path for images in memory). */
+extern const char *env_image_dir;
+
 /* cfg NULL: the defaults. mode "w" or "r". */
 void env_setup(struct blk_env *e, const struct blkback_config *cfg, const char *mode,
                unsigned int order, unsigned int nr_queues, bool persistent);

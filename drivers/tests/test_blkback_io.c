@@ -1,7 +1,9 @@
 /* blkback's data plane against a temporary raw image: every operation, data checked on both
  * sides, with and without persistent grants. */
 #include <criterion/criterion.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include "blk_env.h"
 
@@ -210,5 +212,105 @@ Test(blkback_io, a_flush_carrying_data_writes_it_then_flushes)
     char b;
     env_image_read(&env, 64 * 512 + 4095, &b, 1);
     cr_assert_eq(b, 'F');
+    env_teardown(&env);
+}
+
+/* An image on tmpfs is read and written by the thread that takes the requests off the ring:
+ * the same answers and data, each request with its own id, the grants released as before. */
+Test(blkback_io, an_image_on_tmpfs_is_served_on_the_ring_thread_with_the_same_results)
+{
+    struct statfs fs;
+    if (statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC)
+        cr_skip_test("no tmpfs at /dev/shm");
+    static char out[32 * 4096], in[32 * 4096], img[32 * 4096];
+    struct blkback_config cfg;
+    blkback_config_default(&cfg);
+    cfg.inline_in_memory = true;
+    env_image_dir = "/dev/shm";
+    env_setup(&env, &cfg, "w", 0, 1, true);
+    env_image_dir = "/tmp";
+    cr_assert(fb_connect(&env.fb));
+    fill(out, sizeof(out), 6);
+    cr_assert_eq(indirect_rw(BLKIF_OP_WRITE, 4096, 32, out), BLKIF_RSP_OKAY);
+    env_image_read(&env, 4096 * 512, img, sizeof(img));
+    cr_assert_eq(memcmp(out, img, sizeof(img)), 0);
+    cr_assert_eq(indirect_rw(BLKIF_OP_READ, 4096, 32, in), BLKIF_RSP_OKAY);
+    cr_assert_eq(memcmp(out, in, sizeof(in)), 0);
+    unsigned int n = 24;
+    for (unsigned int i = 0; i < n; i++) {
+        unsigned int pg = fake_alloc_page(env.fp);
+        memset(fake_page(env.fp, pg), (int)i, 4096);
+        struct blkif_request req = {.operation = BLKIF_OP_WRITE,
+                                    .nr_segments = 1,
+                                    .id = 1000 + i,
+                                    .sector_number = (uint64_t)i * 8};
+        req.seg[0] = (struct blkif_request_segment){fake_grant(env.fp, pg, false), 0, 7};
+        fb_push(&env.fb, 0, &req);
+    }
+    bool seen[24] = {false};
+    for (unsigned int i = 0; i < n; i++) {
+        struct blkif_response rsp;
+        cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+        cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+        cr_assert(rsp.id >= 1000 && rsp.id < 1000 + n && !seen[rsp.id - 1000]);
+        seen[rsp.id - 1000] = true;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        unsigned char b;
+        env_image_read(&env, (uint64_t)i * 4096 + 17, &b, 1);
+        cr_assert_eq(b, i);
+    }
+    struct blkif_request flush = {.operation = BLKIF_OP_FLUSH_DISKCACHE, .id = 7};
+    fb_push(&env.fb, 0, &flush);
+    struct blkif_response rsp;
+    cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+    cr_assert_eq(rsp.id, 7);
+    cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+    env_teardown(&env);
+}
+
+/* With persistent grants an indirect segment page is kept (read-only) like a data page; when
+ * the frontend later names it as a data page of a read, blkback maps it again writable. */
+Test(blkback_io, a_kept_indirect_page_is_reused_and_later_written_as_a_data_page)
+{
+    env_setup(&env, NULL, "w", 0, 1, true);
+    cr_assert(fb_connect(&env.fb));
+    unsigned int ind = fake_alloc_page(env.fp), data = fake_alloc_page(env.fp);
+    uint32_t ind_ref = fake_grant(env.fp, ind, false), data_ref = fake_grant(env.fp, data, false);
+    struct blkif_request_segment *segs = fake_page(env.fp, ind);
+    for (unsigned int i = 0; i < 12; i++)
+        segs[i] = (struct blkif_request_segment){data_ref, 0, 7};
+    struct blkif_request_indirect in = {.operation = BLKIF_OP_INDIRECT,
+                                        .indirect_op = BLKIF_OP_WRITE,
+                                        .nr_segments = 12,
+                                        .sector_number = 256};
+    in.indirect_grefs[0] = ind_ref;
+    struct blkif_request raw;
+    struct blkif_response rsp;
+    unsigned int mapped = 0;
+    for (unsigned int round = 0; round < 2; round++) {
+        memset(fake_page(env.fp, data), 'p' + (int)round, 4096);
+        in.id = 20 + round;
+        memset(&raw, 0, sizeof(raw));
+        memcpy(&raw, &in, sizeof(in));
+        fb_push(&env.fb, 0, &raw);
+        cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+        cr_assert_eq(rsp.id, 20 + round);
+        cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+        if (round == 0)
+            mapped = fake_gnttab_nr_mapped(env.fp);
+        cr_assert_eq(fake_gnttab_nr_mapped(env.fp), mapped, "nothing mapped again");
+    }
+    char b;
+    env_image_read(&env, 256 * 512 + 11 * 4096, &b, 1);
+    cr_assert_eq(b, 'q');
+    struct blkif_request rd = {
+        .operation = BLKIF_OP_READ, .nr_segments = 1, .id = 30, .sector_number = 256};
+    rd.seg[0] = (struct blkif_request_segment){ind_ref, 0, 7};
+    fb_push(&env.fb, 0, &rd);
+    cr_assert(fb_wait_response(&env.fb, 0, &rsp));
+    cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+    cr_assert_eq(((char *)fake_page(env.fp, ind))[100], 'q', "read into the former indirect page");
+    cr_assert_eq(fake_gnttab_nr_mapped(env.fp), mapped, "the read-only map replaced, not added");
     env_teardown(&env);
 }

@@ -127,6 +127,8 @@ if [ "$mode" = --linux ] || [ "$mode" = --hvm ]; then
       "console=ttyS0 panic=-1 loglevel=1 kxen_root=sdb,xvdb kxen_net"
     cp "$here/vm-hvm.sh" "$root/kxen/bin/"
     echo "${KXEN_HVM_STEPS:-direct pvhvm}" > "$root/kxen/linux/steps"
+    # save_checks: both moves (save+restore and migrate) in both runs, not one each.
+    echo "${KXEN_HVM_SAVE_ALL:-0}" > "$root/kxen/linux/save-all"
     # The PV-on-HVM run's vCPUs (check_vcpus): the direct boot's ACPI MADT lists them.
     echo "${KXEN_HVM_PVHVM_VCPUS:-2}" > "$root/kxen/linux/hvm-vcpus"
   else

@@ -70,9 +70,9 @@ if [ -x /kxen/bin/xl ] && [ -f /usr/share/seabios/bios.bin ] && [ -f /kxen/guest
   xl dmesg | grep -q "(d$id) SeaBIOS (version"; tap $? "SeaBIOS's banner reaches xl dmesg"
   xl dmesg | grep -q "(d$id) Booting from Hard Disk"; tap $? "SeaBIOS boots from the IDE disk"
   xl dmesg | grep -q "(d$id) KXEN-BOOTSECTOR-OK"; tap $? "the boot sector runs (port 0xe9)"
-  for i in $(seq 1 50); do grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out && break; sleep 0.1; done
+  for i in $(seq 1 300); do grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out && break; sleep 0.1; done
   grep -q KXEN-BOOTSECTOR-OK /kxen/run/hvm-serial.out; tap $? "the boot sector's line reaches xl console -t serial (COM1)"
-  for i in $(seq 1 50); do xl dmesg | grep -q "(d$id) KXEN-RSDP" && break; sleep 0.1; done
+  for i in $(seq 1 300); do xl dmesg | grep -q "(d$id) KXEN-RSDP" && break; sleep 0.1; done
   xl dmesg | grep -q "(d$id) KXEN-RSDP-OK"
   tap $? "the boot sector finds the ACPI RSDP SeaBIOS placed from fw-cfg (F segment, both checksums)"
   [ $fails = 0 ] || xl dmesg | grep "(d$id)" | tail -25 | sed 's/^/# /'

@@ -35,6 +35,8 @@ accel_test=${KXEN_ACCEL_TEST:-$build/tests/kvm_accel_test}
 
 root=$(mktemp -d /tmp/kxen-kvmtcg-XXXXXX)
 trap 'rm -rf "$root"' EXIT
+# Stopped from outside (vm_relay's time limit, the test runner's): the EXIT trap still runs.
+trap 'exit 1' TERM INT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod,kxen/bin,kxen/guests,kxen/run}
 cp "$busybox" "$root/bin/busybox"
 for a in sh mount insmod cat grep ls dmesg poweroff sleep mkdir rm kill sed head tail timeout seq printf awk wc tr cut date ping; do
@@ -184,9 +186,117 @@ install -m 755 "$here/vm-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$root.cpio.gz"
 trap 'rm -rf "$root" "$root.cpio.gz" "$root.vda" "$root.vdb"' EXIT
 
-timeout "${KXEN_VM_TIMEOUT:-420}" qemu-system-x86_64 -nographic -no-reboot -m $vm_mem -smp 1 \
+# COM1 is the console and the results; COM2 carries vm-init.sh's heartbeat (one line every
+# 20 s of the VM's clock), so a VM whose kernel stopped altogether is told from one whose
+# nested guest is merely slow or quiet; the monitor (two FIFOs) is how the watchdog looks
+# inside a stopped VM before it gives up on it.
+serial=$root.com1 beat=$root.com2 mon=$root.mon
+mkfifo "$mon.in" "$mon.out"
+: >"$serial"
+: >"$beat"
+qemu= reader=
+trap 'kill $qemu $reader 2>/dev/null || true; rm -rf "$root" "$root".{cpio.gz,vda,vdb,com1,com2,qemu} "$mon".*' EXIT
+# timeout: a backstop should this script die without its EXIT trap.
+timeout $((${KXEN_VM_TIMEOUT:-420} + 60)) qemu-system-x86_64 -display none -no-reboot -m $vm_mem -smp 1 \
   -accel tcg -cpu max -kernel "$kernel" -initrd "$root.cpio.gz" $vm_disks \
-  -append 'console=ttyS0 panic=-1 quiet' </dev/null 2>&1 | tr -d '\r' > "$log" || true
-grep -q '^VMDONE' "$log" || { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }
+  -serial file:"$serial" -serial file:"$beat" -monitor pipe:"$mon" \
+  -append 'console=ttyS0 panic=-1 quiet nokaslr sysrq_always_enabled' \
+  </dev/null >"$root.qemu" 2>&1 &
+qemu=$!
+cat "$mon.out" >"$mon.log" 2>/dev/null &
+reader=$!
+# qemu 7.2's TCG can leave the VM's one CPU halted with its LAPIC timer's vector pending in
+# IRR and interrupts enabled: the timer's wakeup is lost and the VM stops for good, although
+# qemu's monitor says it runs. Any other interrupt wakes it, and the pending timer is then
+# taken at once. So a late heartbeat (vm-init.sh writes one every 10 s on COM2) is answered
+# with a key press on the PS/2 keyboard (an IRQ 1 nobody reads), after a look at the CPU and
+# LAPIC for the first time; the log counts the presses.
+# vm_watch: waits for qemu to end, for KXEN_VM_TIMEOUT, for the heartbeat to stay away for
+# KXEN_VM_FROZEN seconds in spite of the key presses (the first may take KXEN_VM_FIRST_BEAT:
+# the kernel boots and unpacks the initramfs under TCG), or for the console to stay silent for
+# KXEN_VM_QUIET seconds (0: no limit) while the heartbeat goes on (a step inside the VM that
+# waits forever). A VM given up on gets its state dumped (vm_stopped) first.
+vm_watch() {
+  local limit=${KXEN_VM_TIMEOUT:-420} frozen=${KXEN_VM_FROZEN:-150}
+  local first=${KXEN_VM_FIRST_BEAT:-400} late=${KXEN_VM_NUDGE:-25} quiet=${KXEN_VM_QUIET:-0}
+  local start=$SECONDS last=$SECONDS size=0 now wait nudged=0 presses=0
+  local said=$SECONDS said_size=0
+  while kill -0 $qemu 2>/dev/null; do
+    sleep 2
+    now=$(stat -c %s "$beat" 2>/dev/null || echo 0)
+    if [ "$now" != "$size" ]; then
+      [ $nudged = 1 ] && echo "HARNESS: the heartbeat came back $((SECONDS - last)) s after" \
+        "the last one" >>"$mon.note"
+      size=$now last=$SECONDS nudged=0
+    fi
+    now=$(stat -c %s "$serial" 2>/dev/null || echo 0)
+    [ "$now" != "$said_size" ] && said_size=$now said=$SECONDS
+    wait=$frozen
+    [ "$size" = 0 ] && wait=$first
+    if [ $((SECONDS - start)) -ge "$limit" ]; then
+      echo "HARNESS: the VM ran out of its $limit s (KXEN_VM_TIMEOUT)" >>"$mon.note"
+      vm_stopped
+      return 1
+    fi
+    if [ "$quiet" -gt 0 ] && [ $((SECONDS - said)) -ge "$quiet" ]; then
+      echo "HARNESS: the console was silent for $((SECONDS - said)) s at" \
+        "$((SECONDS - start)) s (KXEN_VM_QUIET), the heartbeat going on" >>"$mon.note"
+      vm_stopped
+      return 1
+    fi
+    if [ "$size" != 0 ] && [ $nudged = 0 ] && [ $((SECONDS - last)) -ge "$late" ]; then
+      presses=$((presses + 1)) nudged=1
+      echo "HARNESS: no heartbeat for $((SECONDS - last)) s at $((SECONDS - start)) s:" \
+        "key press $presses" >>"$mon.note"
+      [ $presses = 1 ] && vm_monitor "info cpus" "info registers" "info lapic"
+      vm_monitor "sendkey shift"
+    fi
+    if [ $((SECONDS - last)) -ge "$wait" ]; then
+      echo "HARNESS: no heartbeat from the VM for $((SECONDS - last)) s at" \
+        "$((SECONDS - start)) s: given up" >>"$mon.note"
+      vm_stopped
+      return 1
+    fi
+  done
+  return 0
+}
+# vm_monitor CMD...: qemu monitor commands (their output lands in $mon.log).
+vm_monitor() {
+  local c
+  for c in "$@"; do
+    printf '%s\n' "$c" >"$mon.in" 2>/dev/null
+    sleep 1
+  done
+}
+# vm_stopped: the VM's CPU as qemu sees it (the VM boots with nokaslr, so a RIP can be
+# looked up in /proc/kallsyms of any run of the same kernel; Debian's System.map is empty),
+# then sysrq through the PS/2 keyboard (console level 9, every task's state and stack, the
+# CPU's backtrace) and 20 s for it to print.
+vm_stopped() {
+  vm_monitor "info status" "info cpus" "info registers" "info lapic" "info pic" \
+    "sendkey alt-sysrq-9" "sendkey alt-sysrq-t" "sendkey alt-sysrq-l"
+  sleep 20
+}
+rc=0
+vm_watch || rc=1
+kill $qemu 2>/dev/null || true
+wait $qemu 2>/dev/null || true
+kill $reader 2>/dev/null || true
+qemu= reader=
+tr -d '\r' <"$serial" >"$log"
+if [ $rc -ne 0 ] || [ -s "$mon.note" ]; then
+  {
+    cat "$mon.note" 2>/dev/null
+    echo "HARNESS: heartbeat (last 3):"
+    tail -3 "$beat" | tr -d '\r' | sed 's/^/HARNESS:   /'
+    echo "HARNESS: qemu monitor:"
+    # The monitor echoes each command as its line editor redraws it: keep the final text.
+    tr -d '\r' <"$mon.log" | grep -av '^QEMU .* monitor' |
+      sed -e 's/^(qemu) .*\x1b\[D\([^\x1b]*\)\x1b\[K$/(qemu) \1/' -e 's/^/HARNESS:   /'
+    cat "$root.qemu" 2>/dev/null | sed 's/^/HARNESS: qemu: /'
+  } >>"$log"
+fi
+[ $rc -eq 0 ] && grep -q '^VMDONE' "$log" ||
+  { echo "harness: the VM did not finish (see $log)" >&2; exit 1; }
 exit
 }

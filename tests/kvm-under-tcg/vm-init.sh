@@ -5,6 +5,11 @@ export PATH=/bin:/kxen/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# The heartbeat on COM2 for run-vm.sh's watchdog: the VM's uptime and load every 10 s, so a
+# VM that stopped altogether is told from a slow or quiet nested guest (and woken).
+if [ -c /dev/ttyS1 ]; then
+  (while :; do echo "beat $(cat /proc/uptime) $(cat /proc/loadavg)"; sleep 10; done >/dev/ttyS1) &
+fi
 for m in irqbypass kvm ccp kvm-amd; do insmod /mod/$m.ko 2>/dev/null; done
 if [ ! -c /dev/kvm ]; then
   echo "VMSKIP no /dev/kvm inside the VM (kvm_amd did not load)"

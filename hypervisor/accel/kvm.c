@@ -76,16 +76,36 @@ static int kvm_install_msr_filter(struct kvm_dom *kd)
     return kvm_set_msr_filter(kd, 0);
 }
 
+/* KVM_GET_SUPPORTED_CPUID answers the same for every VM of this host's /dev/kvm: it is asked
+ * once per kxend (about 0.3 ms, on the path of every create and restore) and the table is
+ * kept for kxend's life, shared read-only by every domain. A failure is not kept: the next
+ * domain asks again. */
+static struct kvm_cpuid2 *supported_cpuid;
+static pthread_mutex_t supported_cpuid_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int kvm_load_supported_cpuid(struct kvm_dom *kd)
 {
-    size_t sz = sizeof(struct kvm_cpuid2) + KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
-    kd->supported = calloc(1, sz);
-    if (!kd->supported)
-        return -ENOMEM;
-    kd->supported->nent = KVM_CPUID_MAX_ENTRIES;
-    if (ioctl(kd->sys_fd, KVM_GET_SUPPORTED_CPUID, kd->supported) < 0)
-        return -errno;
-    return 0;
+    int rc = 0;
+    pthread_mutex_lock(&supported_cpuid_lock);
+    if (!supported_cpuid) {
+        size_t sz =
+            sizeof(struct kvm_cpuid2) + KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+        struct kvm_cpuid2 *c = calloc(1, sz);
+        if (!c) {
+            rc = -ENOMEM;
+        } else {
+            c->nent = KVM_CPUID_MAX_ENTRIES;
+            if (ioctl(kd->sys_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+                rc = -errno;
+                free(c);
+            } else {
+                supported_cpuid = c;
+            }
+        }
+    }
+    kd->supported = supported_cpuid;
+    pthread_mutex_unlock(&supported_cpuid_lock);
+    return rc;
 }
 
 static void kvm_domain_destroy(struct domain *d)
@@ -98,7 +118,6 @@ static void kvm_domain_destroy(struct domain *d)
     kvm_foreign_release(kd);
     if (kd->sys_fd >= 0)
         close(kd->sys_fd);
-    free(kd->supported);
     pthread_mutex_destroy(&kd->xen_lock);
     free(kd);
     d->accel_priv = NULL;

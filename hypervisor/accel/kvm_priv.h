@@ -45,10 +45,10 @@ struct kvm_foreign_slot {
 struct kvm_dom {
     int sys_fd; /* /dev/kvm */
     int vm_fd;
-    int run_size;                 /* KVM_GET_VCPU_MMAP_SIZE */
-    bool sync_regs;               /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
-    struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID, filtered into each vCPU */
-    uint32_t slot_flags;          /* KVM_MEM_LOG_DIRTY_PAGES while logging */
+    int run_size;                       /* KVM_GET_VCPU_MMAP_SIZE */
+    bool sync_regs;                     /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
+    const struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID (kvm.c: one per kxend) */
+    uint32_t slot_flags;                /* KVM_MEM_LOG_DIRTY_PAGES while logging */
     /* Foreign (grant) pages: slot KXEN_KVM_FOREIGN_SLOT0 + i (kvm_foreign.c). */
     struct kvm_foreign_slot foreign[KXEN_ACCEL_MAX_FOREIGN];
     bool lapic; /* in-kernel local APIC (kvm_irqchip.c), from vcpu_boot.lapic */

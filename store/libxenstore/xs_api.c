@@ -134,6 +134,39 @@ bool xs_write(struct xs_handle *h, xs_transaction_t t, const char *path, const v
     return xs_bool(xs_talkv(h, t, XS_WRITE, iov, 2, NULL));
 }
 
+bool xs_request_batch(struct xs_handle *h, xs_transaction_t t, const struct xs_request_op *ops,
+                      unsigned int n, int *errs)
+{
+    if (!h || (n && (!ops || !errs))) {
+        errno = EINVAL;
+        return false;
+    }
+    enum xsd_sockmsg_type *types = malloc((n ? n : 1) * sizeof(*types));
+    struct iovec *reqs = malloc((n ? n : 1) * 2 * sizeof(*reqs));
+    int rc = types && reqs ? 0 : -ENOMEM;
+    for (unsigned int i = 0; i < n && rc == 0; i++) {
+        const struct xs_request_op *o = &ops[i];
+        bool with_data = o->type == XS_WRITE || o->type == XS_SET_PERMS;
+        if (!o->path || (!with_data && o->type != XS_MKDIR && o->type != XS_RM) ||
+            (with_data && o->len && !o->data) || (!with_data && o->len))
+            rc = -EINVAL;
+        else if (strlen(o->path) + 1 + (size_t)o->len > XENSTORE_PAYLOAD_MAX)
+            rc = -E2BIG;
+        types[i] = o->type;
+        reqs[2 * i] = XS_IOV_STR(o->path ? o->path : "");
+        reqs[2 * i + 1] = (struct iovec){.iov_base = (void *)o->data, .iov_len = o->len};
+    }
+    if (rc == 0)
+        rc = xs_talk_batch(h, t, types, reqs, n, errs);
+    free(types);
+    free(reqs);
+    if (rc) {
+        errno = -rc;
+        return false;
+    }
+    return true;
+}
+
 bool xs_mkdir(struct xs_handle *h, xs_transaction_t t, const char *path)
 {
     return xs_bool(xs_single(h, t, XS_MKDIR, path, NULL));

@@ -454,6 +454,71 @@ void *xs_talkv(struct xs_handle *h, uint32_t tx, enum xsd_sockmsg_type type,
     return body;
 }
 
+/* The answer to request req_id of type: 0, the errno of an error reply, or -EBADMSG for a
+ * reply that is not its answer (the connection is then out of step: marked dead). */
+static int xs_batch_reply(struct xs_handle *h, enum xsd_sockmsg_type type, uint32_t req_id,
+                          int *err)
+{
+    struct xsd_sockmsg hdr;
+    char *body = NULL;
+    int rc = xs_wait_reply(h, &hdr, &body);
+    if (rc)
+        return rc;
+    if (hdr.req_id != req_id || (hdr.type != XS_ERROR && hdr.type != (uint32_t)type)) {
+        free(body);
+        pthread_mutex_lock(&h->state_lock);
+        xs_mark_dead(h, EBADMSG);
+        pthread_mutex_unlock(&h->state_lock);
+        return -EBADMSG;
+    }
+    *err = hdr.type == XS_ERROR ? xs_errno_from_name(body) : 0;
+    free(body);
+    return 0;
+}
+
+/* Requests per sendmsg: three iovecs each, well inside IOV_MAX. Their replies to requests
+ * that change the store are a few bytes each, so the daemon never waits for this side to
+ * read while it is still sending (the socket buffer holds them all). */
+#define XS_BATCH_SEND 128
+
+int xs_talk_batch(struct xs_handle *h, uint32_t tx, const enum xsd_sockmsg_type *types,
+                  const struct iovec *reqs, unsigned int nr, int *errs)
+{
+    struct xsd_sockmsg hdrs[XS_BATCH_SEND];
+    struct iovec out[3 * XS_BATCH_SEND];
+    pthread_mutex_lock(&h->request_lock);
+    pthread_mutex_lock(&h->state_lock);
+    int rc = -h->dead_errno;
+    /* The reader thread holds one reply at a time (xs_dispatch): with it, one by one. */
+    unsigned int group = h->reader_running ? 1 : XS_BATCH_SEND;
+    pthread_mutex_unlock(&h->state_lock);
+    for (unsigned int first = 0; rc == 0 && first < nr; first += group) {
+        unsigned int n = nr - first < group ? nr - first : group;
+        pthread_mutex_lock(&h->state_lock);
+        for (unsigned int i = 0; i < n; i++) {
+            const struct iovec *r = &reqs[2 * (first + i)];
+            hdrs[i] = (struct xsd_sockmsg){.type = types[first + i],
+                                           .req_id = h->next_req_id++,
+                                           .tx_id = tx,
+                                           .len = (uint32_t)(r[0].iov_len + r[1].iov_len)};
+            out[3 * i] = (struct iovec){.iov_base = &hdrs[i], .iov_len = sizeof(hdrs[i])};
+            out[3 * i + 1] = r[0];
+            out[3 * i + 2] = r[1];
+        }
+        pthread_mutex_unlock(&h->state_lock);
+        if ((rc = xs_send_all(h->fd, out, 3 * n))) {
+            pthread_mutex_lock(&h->state_lock);
+            xs_mark_dead(h, -rc);
+            pthread_mutex_unlock(&h->state_lock);
+            break;
+        }
+        for (unsigned int i = 0; i < n && rc == 0; i++)
+            rc = xs_batch_reply(h, types[first + i], hdrs[i].req_id, &errs[first + i]);
+    }
+    pthread_mutex_unlock(&h->request_lock);
+    return rc;
+}
+
 char **xs_pop_event(struct xs_handle *h, unsigned int *num, bool wait)
 {
     pthread_mutex_lock(&h->state_lock);

@@ -49,6 +49,12 @@ struct xs_handle {
 XS_INTERNAL void *xs_talkv(struct xs_handle *h, uint32_t tx, enum xsd_sockmsg_type type,
                            const struct iovec *iov, unsigned int nr, unsigned int *len);
 
+/* Send nr requests (each a header-less iovec pair: reqs[2i], reqs[2i+1]; types[i]) and wait
+ * for their replies in order: pipelined while no reader thread runs, else one by one. errs[i]
+ * gets 0 or the errno of the daemon's error reply. 0 or a negative errno (connection). */
+XS_INTERNAL int xs_talk_batch(struct xs_handle *h, uint32_t tx, const enum xsd_sockmsg_type *types,
+                              const struct iovec *reqs, unsigned int nr, int *errs);
+
 /* Make sure the reader thread runs; 0 or a negative errno. */
 XS_INTERNAL int xs_start_reader(struct xs_handle *h);
 

@@ -53,29 +53,103 @@ char *kxl_xs_read(struct kxl_ctx *ctx, const char *path)
     return xs_read(ctx->xs, XBT_NULL, path, &len);
 }
 
-static int set_perms(struct kxl_ctx *ctx, uint32_t t, const char *path, struct xs_permissions *p,
-                     unsigned n)
+/* A new domain's tree as requests collected first and sent together (xs_request_batch): the
+ * daemon answers them in order, so the whole tree costs one round trip to xenstored instead of
+ * one per node and permission set, on the path of every create, restore and migration. Each
+ * request owns its path and data. */
+struct tree_ops {
+    struct xs_request_op *ops;
+    size_t n, cap;
+    int err; /* first failure to collect (-ENOMEM): reported when the tree is sent */
+};
+
+static void tree_add(struct tree_ops *to, enum xsd_sockmsg_type type, const char *path,
+                     const void *data, unsigned len)
 {
-    if (!xs_set_permissions(ctx->xs, t, path, p, n))
-        return -(errno ? errno : EIO);
-    return 0;
+    if (to->err)
+        return;
+    if (to->n == to->cap) {
+        size_t cap = to->cap ? to->cap * 2 : 64;
+        struct xs_request_op *o = realloc(to->ops, cap * sizeof(*o));
+        if (!o) {
+            to->err = -ENOMEM;
+            return;
+        }
+        to->ops = o;
+        to->cap = cap;
+    }
+    char *p = strdup(path);
+    void *d = len ? malloc(len) : NULL;
+    if (!p || (len && !d)) {
+        free(p);
+        free(d);
+        to->err = -ENOMEM;
+        return;
+    }
+    if (len)
+        memcpy(d, data, len);
+    to->ops[to->n++] = (struct xs_request_op){type, p, d, len};
+}
+
+static void tree_free(struct tree_ops *to)
+{
+    for (size_t i = 0; i < to->n; i++) {
+        free((void *)to->ops[i].path);
+        free((void *)to->ops[i].data);
+    }
+    free(to->ops);
+    *to = (struct tree_ops){0};
 }
 
 /* One xenstore node with a value and a permission set (p NULL: its parent's, which
- * xenstored gives a node dom0 creates, saving the round trip), inside transaction t. */
-static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
-                const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int node(struct kxl_ctx *ctx, uint32_t t, struct xs_permissions *p, unsigned np,
-                const char *path, const char *fmt, ...)
+ * xenstored gives a node dom0 creates, saving a request). */
+static void node(struct tree_ops *to, struct xs_permissions *p, unsigned np, const char *path,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void node(struct tree_ops *to, struct xs_permissions *p, unsigned np, const char *path,
+                 const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = xs_vprintf(ctx, t, path, fmt, ap);
+    char *val;
+    int n = vasprintf(&val, fmt, ap);
     va_end(ap);
-    if (rc == 0 && p)
-        rc = set_perms(ctx, t, path, p, np);
-    if (rc)
-        kxl_fail(ctx, rc, "writing xenstore node %s failed: %s", path, strerror(-rc));
+    if (n < 0) {
+        to->err = to->err ? to->err : -ENOMEM;
+        return;
+    }
+    tree_add(to, XS_WRITE, path, val, (unsigned)n);
+    free(val);
+    if (!p)
+        return;
+    char perms[8 * (MAX_STRLEN(unsigned) + 2)];
+    size_t used = 0;
+    for (unsigned i = 0; i < np && used < sizeof(perms); i++) {
+        if (!xs_perm_to_string(&p[i], perms + used, sizeof(perms) - used)) {
+            to->err = to->err ? to->err : -EINVAL;
+            return;
+        }
+        used += strlen(perms + used) + 1;
+    }
+    tree_add(to, XS_SET_PERMS, path, perms, (unsigned)used);
+}
+
+/* Sends the collected tree inside transaction t; names the first node that failed. */
+static int tree_send(struct kxl_ctx *ctx, uint32_t t, struct tree_ops *to)
+{
+    if (to->err)
+        return kxl_fail(ctx, to->err, "building the xenstore tree failed: %s", strerror(-to->err));
+    int *errs = calloc(to->n ? to->n : 1, sizeof(*errs));
+    if (!errs)
+        return kxl_fail(ctx, -ENOMEM, "out of memory");
+    int rc = 0;
+    if (!xs_request_batch(ctx->xs, t, to->ops, (unsigned)to->n, errs))
+        rc = kxl_fail(ctx, -(errno ? errno : EIO), "writing the xenstore tree failed: %s",
+                      strerror(errno ? errno : EIO));
+    for (size_t i = 0; i < to->n && !rc; i++)
+        if (errs[i])
+            rc = kxl_fail(ctx, -errs[i], "writing xenstore node %s failed: %s", to->ops[i].path,
+                          strerror(errs[i]));
+    free(errs);
     return rc;
 }
 
@@ -95,15 +169,14 @@ struct build_state {
  * readable by the domain. Other domains see nothing (n default). A node whose permissions
  * are its parent's is only written (I, V): each permission set is one more round trip to
  * xenstored, and the tree is on the path of every create, restore and migration. */
-static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
-                      struct build_state *b, uint32_t t)
+static void collect_tree(const struct kxl_domain_config *dc, struct build_state *b,
+                         struct tree_ops *to)
 {
     unsigned d = b->domid;
     struct xs_permissions ro[2] = {{.id = 0, .perms = XS_PERM_NONE},
                                    {.id = d, .perms = XS_PERM_READ}};
     struct xs_permissions rw[1] = {{.id = d, .perms = XS_PERM_NONE}};
     char dp[64], vm[64], p[160];
-    int rc;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
 
@@ -112,20 +185,17 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 #define N(perm, sub, ...)                                                                          \
     do {                                                                                           \
         snprintf(p, sizeof(p), "%s%s", dp, sub);                                                   \
-        if ((rc = node(ctx, t, perm, ARRAY_SIZE(perm), p, __VA_ARGS__)))                           \
-            return rc;                                                                             \
+        node(to, perm, ARRAY_SIZE(perm), p, __VA_ARGS__);                                          \
     } while (0)
 #define I(sub, ...)                                                                                \
     do {                                                                                           \
         snprintf(p, sizeof(p), "%s%s", dp, sub);                                                   \
-        if ((rc = node(ctx, t, NULL, 0, p, __VA_ARGS__)))                                          \
-            return rc;                                                                             \
+        node(to, NULL, 0, p, __VA_ARGS__);                                                         \
     } while (0)
 #define V(sub, ...)                                                                                \
     do {                                                                                           \
         snprintf(p, sizeof(p), "%s%s", vm, sub);                                                   \
-        if ((rc = node(ctx, t, NULL, 0, p, __VA_ARGS__)))                                          \
-            return rc;                                                                             \
+        node(to, NULL, 0, p, __VA_ARGS__);                                                         \
     } while (0)
 
     N(ro, "", "%s", "");
@@ -174,18 +244,15 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
         /* dom0's own record (the domain cannot forge it): its clients do not wait for it. */
         struct xs_permissions no[1] = {{.id = 0, .perms = XS_PERM_NONE}};
         snprintf(p, sizeof(p), "/libxl/%u", d);
-        if ((rc = node(ctx, t, no, 1, p, "%s", "")))
-            return rc;
+        node(to, no, 1, p, "%s", "");
         snprintf(p, sizeof(p), "/libxl/%u/driver_domain", d);
-        if ((rc = node(ctx, t, no, 1, p, "%s", "1")))
-            return rc;
+        node(to, no, 1, p, "%s", "1");
     }
     I("/image", "%s", "");
     I("/image/os_type", "%s", kxl_domain_type_name(dc->type));
 
     snprintf(p, sizeof(p), "%s", vm);
-    if ((rc = node(ctx, t, ro, ARRAY_SIZE(ro), p, "%s", "")))
-        return rc;
+    node(to, ro, ARRAY_SIZE(ro), p, "%s", "");
     V("/uuid", "%s", b->uuid_str);
     V("/name", "%s", dc->name);
     V("/start_time", "%lld.%02ld", (long long)now.tv_sec, now.tv_nsec / 10000000);
@@ -199,10 +266,18 @@ static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
 #undef N
 #undef I
 #undef V
-    for (size_t i = 0; i < b->nr_devs; i++)
-        if ((rc = kxl__dev_write(ctx, t, &b->devs[i])))
-            return rc;
-    return 0;
+}
+
+static int write_tree(struct kxl_ctx *ctx, const struct kxl_domain_config *dc,
+                      struct build_state *b, uint32_t t)
+{
+    struct tree_ops to = {0};
+    collect_tree(dc, b, &to);
+    int rc = tree_send(ctx, t, &to);
+    tree_free(&to);
+    for (size_t i = 0; i < b->nr_devs && !rc; i++)
+        rc = kxl__dev_write(ctx, t, &b->devs[i]);
+    return rc;
 }
 
 /* Everything about the devices that can be refused before a domain exists: each entry on its

@@ -67,6 +67,23 @@ char **xs_read_watch(struct xs_handle *h, unsigned int *num);
 /* Remove a watch registered with the same path and token. */
 bool xs_unwatch(struct xs_handle *h, const char *path, const char *token);
 
+/* kxen extension, not in Xen's API: n requests that change the store sent together, which
+ * the daemon answers in order, so they cost one round trip instead of n. ops[i].type is
+ * XS_WRITE (data: the value), XS_SET_PERMS (data: the permission strings as
+ * xs_perm_to_string renders them, each NUL-terminated), XS_MKDIR or XS_RM (no data);
+ * errs[i] receives 0 or the errno op i failed with. False with errno when an op is malformed
+ * (EINVAL, E2BIG: nothing is sent) or the connection failed (which ops were done is then
+ * unknown: send them inside a transaction). On a handle whose reader thread runs (after
+ * xs_watch) they go one by one. */
+struct xs_request_op {
+    enum xsd_sockmsg_type type;
+    const char *path;
+    const void *data;
+    unsigned int len;
+};
+bool xs_request_batch(struct xs_handle *h, xs_transaction_t t, const struct xs_request_op *ops,
+                      unsigned int n, int *errs);
+
 /* Start a transaction: XBT_NULL (0) on failure. */
 xs_transaction_t xs_transaction_start(struct xs_handle *h);
 /* Commit (abort false) or discard a transaction; EAGAIN means it conflicted: retry it. */

@@ -178,6 +178,64 @@ Test(xs_client, request_over_4096_bytes_fails_with_e2big_before_sending, .timeou
     fake_stop(h);
 }
 
+/* Replies to a batch: /denied fails; /first notes whether the rest of the batch was already
+ * queued on the socket when the first request was answered (sent before any reply). */
+static int batch_seen, batch_queued_behind_first;
+
+static void batch_handler(int fd, const struct xsd_sockmsg *req, const char *body)
+{
+    batch_seen++;
+    if (strcmp(body, "/first") == 0) {
+        char c;
+        batch_queued_behind_first = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+    }
+    if (strcmp(body, "/denied") == 0)
+        fake_error(fd, req, "EACCES");
+    else
+        ok_handler(fd, req, body);
+}
+
+Test(xs_client, request_batch_is_sent_before_the_first_reply_and_reports_each_result, .timeout = 20)
+{
+    struct xs_handle *h = fake_start(batch_handler, 0);
+    const char perms[] = "n0\0r3";
+    struct xs_request_op ops[] = {{XS_WRITE, "/first", "v", 1},
+                                  {XS_SET_PERMS, "/first", perms, sizeof(perms)},
+                                  {XS_WRITE, "/denied", "", 0},
+                                  {XS_MKDIR, "/d", NULL, 0},
+                                  {XS_RM, "/last", NULL, 0}};
+    int errs[5] = {-1, -1, -1, -1, -1};
+    cr_assert(xs_request_batch(h, 42, ops, 5, errs), "%s", strerror(errno));
+    cr_assert(batch_queued_behind_first, "pipelined: the second request waited on the socket");
+    cr_assert_eq(batch_seen, 5);
+    cr_assert_eq(errs[0], 0);
+    cr_assert_eq(errs[1], 0);
+    cr_assert_eq(errs[2], EACCES);
+    cr_assert_eq(errs[3], 0);
+    cr_assert_eq(errs[4], 0);
+    cr_assert_eq(fake.last.type, XS_RM);
+    cr_assert_eq(fake.last.tx_id, 42);
+    cr_assert(xs_write(h, XBT_NULL, "/after", "1", 1), "the handle stays in step");
+    fake_stop(h);
+}
+
+Test(xs_client, request_batch_with_a_malformed_op_sends_nothing, .timeout = 20)
+{
+    struct xs_handle *h = fake_start(batch_handler, 0);
+    static char big[5000];
+    struct xs_request_op read_op[] = {{XS_WRITE, "/a", "1", 1}, {XS_READ, "/a", NULL, 0}};
+    struct xs_request_op too_big[] = {{XS_WRITE, "/a", big, sizeof(big)}};
+    int errs[2];
+    batch_seen = 0;
+    cr_assert_not(xs_request_batch(h, XBT_NULL, read_op, 2, errs));
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_not(xs_request_batch(h, XBT_NULL, too_big, 1, errs));
+    cr_assert_eq(errno, E2BIG);
+    cr_assert(xs_write(h, XBT_NULL, "/after", "1", 1));
+    cr_assert_eq(batch_seen, 1, "only the write after them reached the daemon");
+    fake_stop(h);
+}
+
 Test(xs_client, transaction_id_travels_in_the_header_and_end_sends_t_or_f, .timeout = 20)
 {
     struct xs_handle *h = fake_start(ok_handler, 0);
@@ -288,6 +346,19 @@ Test(xs_client, read_watch_blocks_until_the_reader_thread_queues_an_event, .time
     cr_assert_eq(num, 2);
     cr_assert_str_eq(ev[XS_WATCH_PATH], "/w/x");
     free(ev);
+    fake_stop(h);
+}
+
+Test(xs_client, request_batch_goes_one_by_one_once_the_reader_thread_runs, .timeout = 20)
+{
+    struct xs_handle *h = fake_start(event_handler, 0);
+    cr_assert(xs_watch(h, "/w", "tok"));
+    struct xs_request_op ops[] = {{XS_WRITE, "/b1", "1", 1}, {XS_WRITE, "/b2", "2", 1}};
+    int errs[2] = {-1, -1};
+    cr_assert(xs_request_batch(h, XBT_NULL, ops, 2, errs), "%s", strerror(errno));
+    cr_assert_eq(errs[0], 0);
+    cr_assert_eq(errs[1], 0);
+    cr_assert_str_eq(fake.last_body, "/b2");
     fake_stop(h);
 }
 

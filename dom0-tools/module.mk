@@ -17,7 +17,7 @@ libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src
                dom0-tools/libxl/src/stream_io.c dom0-tools/libxl/src/save_stream.c \
                dom0-tools/libxl/src/restore_stream.c dom0-tools/libxl/src/save.c \
                dom0-tools/libxl/src/restore.c dom0-tools/libxl/src/save_config.c \
-               dom0-tools/libxl/src/migrate.c
+               dom0-tools/libxl/src/migrate.c dom0-tools/libxl/src/orphan.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)

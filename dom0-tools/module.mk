@@ -53,3 +53,9 @@ kxen-devd_SRCS += $(wildcard dom0-tools/devd/*.c)
 kxen-devd_LIBS += libkxenblkback libkxenxenbus libxenstore libxenevtchn libxengnttab \
                   libkxenctlclient libkxendaemonevent libkxenring libkxencommon
 kxen-devd_LDLIBS += -levent -luring
+
+# kxl-orphan: the build guard's teardown on a named domain, for xl_migrate_killed.sh.
+TEST_PROGRAMS += kxl-orphan
+kxl-orphan_SRCS += dom0-tools/tests/kxl_orphan.c
+kxl-orphan_LIBS += libkxl libkxenctlclient libxenstore libkxencommon
+kxl-orphan_LDLIBS += -lz

@@ -96,8 +96,8 @@ static void guard_run(int fd, const char *who)
     }
     int rc = kxl_domain_destroy_orphan(ctx, armed.domid, armed.uuid);
     if (rc < 0)
-        xl_err("%s died while building domain %u: tearing it down failed: %s", who,
-               armed.domid, kxl_errmsg(ctx));
+        xl_err("%s died while building domain %u: tearing it down failed: %s", who, armed.domid,
+               kxl_errmsg(ctx));
     else if (rc > 0)
         xl_err("%s died before it finished domain %u: its guard tore the domain down", who,
                armed.domid);
@@ -128,8 +128,9 @@ int xl_guard_open_ctx(const char *who)
         }
     }
     if (guard_fd < 0)
-        fprintf(stderr, "xl: no build guard (%s): if xl is killed during the build, what it "
-                        "built stays\n",
+        fprintf(stderr,
+                "xl: no build guard (%s): if xl is killed during the build, what it "
+                "built stays\n",
                 strerror(errno));
     if (xl_open_ctx() < 0)
         return -1;

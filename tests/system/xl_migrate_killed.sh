@@ -28,8 +28,9 @@ sleep 0.2
 # the receiver's stdout closes (its guard holds it until it has cleaned up) and exits 1.
 #   bytes:0   once the receiver sent its banner, before any of the stream;
 #   bytes:N   after N bytes of the stream, once the domain's devd worker runs;
-#   pause     half-way through the first data after a pause of more than 0.8 s (the guest
-#             delaying its suspend): the last round;
+#   pause     half-way through the first data after a pause of more than 0.8 s once the
+#             source's copy is NAME--migratedaway (the guest delaying its suspend): the
+#             last round;
 #   go        when the receiver says it holds the domain: it is stopped (SIGSTOP), the
 #             sender's go is passed on to it, then it is killed.
 # What the destination held just before the kill goes to HOST/at-kill.
@@ -60,6 +61,11 @@ def kill(what):
         if not os.read(rout, 65536):
             break
     sys.exit(1)
+
+def stopping():
+    # The sender renames its copy before it asks the guest to suspend (this runs on its host).
+    s = subprocess.run(['xl', 'list'], capture_output=True, text=True)
+    return '--migratedaway' in s.stdout
 
 def worker_up():
     end = time.time() + 20
@@ -95,7 +101,7 @@ while True:
             recv.stdin.close()
             break
         now = time.time()
-        if mode == 'pause' and sent and now - last > 0.8:
+        if mode == 'pause' and sent and now - last > 0.8 and stopping():
             os.write(rin, data[:len(data) // 2])
             kill('%d bytes into the last round' % (len(data) // 2))
         if want > 0 and sent + len(data) >= want:

@@ -17,7 +17,7 @@ libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src
                dom0-tools/libxl/src/stream_io.c dom0-tools/libxl/src/save_stream.c \
                dom0-tools/libxl/src/restore_stream.c dom0-tools/libxl/src/save.c \
                dom0-tools/libxl/src/restore.c dom0-tools/libxl/src/save_config.c \
-               dom0-tools/libxl/src/migrate.c
+               dom0-tools/libxl/src/migrate.c dom0-tools/libxl/src/orphan.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)
@@ -53,3 +53,9 @@ kxen-devd_SRCS += $(wildcard dom0-tools/devd/*.c)
 kxen-devd_LIBS += libkxenblkback libkxenxenbus libxenstore libxenevtchn libxengnttab \
                   libkxenctlclient libkxendaemonevent libkxenring libkxencommon
 kxen-devd_LDLIBS += -levent -luring
+
+# kxl-orphan: the build guard's teardown on a named domain, for xl_migrate_killed.sh.
+TEST_PROGRAMS += kxl-orphan
+kxl-orphan_SRCS += dom0-tools/tests/kxl_orphan.c
+kxl-orphan_LIBS += libkxl libkxenctlclient libxenstore libkxencommon
+kxl-orphan_LDLIBS += -lz

@@ -171,7 +171,7 @@ int main_create(int argc, char **argv)
         return 0;
     }
     /* Only a valid config starts the services and touches the hypervisor. */
-    if (xl_open_ctx() < 0) {
+    if (xl_guard_open_ctx("xl create") < 0) {
         kxl_domain_config_free(&dc);
         return 1;
     }
@@ -182,6 +182,7 @@ int main_create(int argc, char **argv)
         kxl_domain_config_free(&dc);
         return 1;
     }
+    xl_guard_release();
     fflush(stdout);
     char rundir[PATH_MAX];
     xl_close_ctx_keep_rundir(rundir, sizeof(rundir));

@@ -222,7 +222,9 @@ int main_migrate_receive(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (xl_open_ctx() < 0)
+    /* The guard keeps the connection open until it has torn down what a killed receiver
+     * built, and is released once the sender is about to hear that the copy runs. */
+    if (xl_guard_open_ctx("xl migrate-receive") < 0)
         return 1;
     uint16_t domid;
     struct kxl_domain_config dc;

@@ -137,7 +137,7 @@ int main_restore(int argc, char **argv)
     }
     fprintf(stderr, "Loading new save file %s (new xl fmt info 0x%x/0x0/%s)\n", file, 2u,
             cfgfile ? cfgfile : "saved config");
-    if (xl_open_ctx() < 0) {
+    if (xl_guard_open_ctx("xl restore") < 0) {
         close(fd);
         if (cfgfile)
             kxl_domain_config_free(&dc);
@@ -153,6 +153,7 @@ int main_restore(int argc, char **argv)
             kxl_domain_config_free(&dc);
         return 1;
     }
+    xl_guard_release();
     if (xl_verbose)
         xl_print_restore_times("xl restore", domid, xl_start_ns);
     char rundir[PATH_MAX];

@@ -22,6 +22,13 @@ extern struct kxl_ctx *xl_ctx;
 
 /* Opens xl_ctx (starting the services when needed); prints the reason on failure. */
 int xl_open_ctx(void);
+/* xl_open_ctx for a command that builds a domain: first forks the build guard
+ * (build_guard.c), which tears down what the build made if this xl dies before the build
+ * is done or released. */
+int xl_guard_open_ctx(const char *who);
+/* Nothing left to guard: the build is done and its domain stays (or it failed and undid
+ * itself). Also runs when xl exits by itself. */
+void xl_guard_release(void);
 /* "xl: <msg>" on stderr. */
 void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Resolves a domain argument (name or id); prints the error and returns -ENOENT if unknown. */

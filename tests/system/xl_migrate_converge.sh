@@ -75,5 +75,6 @@ id=$(xl domid busy)
 wait_for 20 has_line "$id" "time check"
 check "across the save and restore the guest's clock did not go back" has_line "$id" "time check ok"
 xl dmesg | grep "^(d$id) savetest: time check" | sed 's/^/# /'
-wait_for 20 has_line "$id" "dirty check" # printed after the time check
+# The guest prints its dirty check after the time check, once it has read every page.
+wait_for 20 has_line "$id" "dirty check"
 check "and every page holds the last pass" has_line "$id" "dirty check ok"

@@ -532,6 +532,9 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
     }
     b.domid = dr.domid;
     b.created = true;
+    /* Before anything else exists for it: a builder killed from here on leaves something
+     * only kxend's id and uuid can name (orphan.c). */
+    kxl__build_event(ctx, KXL_BUILD_STARTED, b.domid, cr.uuid);
 
     if ((rc = alloc_unbound(ctx, b.domid, &b.store_port)) < 0 ||
         (rc = alloc_unbound(ctx, b.domid, &b.console_port)) < 0) {

@@ -16,8 +16,10 @@ struct kxl_ctx {
     unsigned started; /* daemons the embedded start started for this context */
     char gone[160];   /* the daemons among them that had died ("kxend (pid N), ...") */
     char err[KXL_ERR_LEN];
-    struct kxl_restore_times rt; /* the last restore's phases (kxl_restore_times) */
-    uint64_t rt_mark;            /* when the phase being timed began; 0: no restore timed */
+    struct kxl_restore_times rt;   /* the last restore's phases (kxl_restore_times) */
+    uint64_t rt_mark;              /* when the phase being timed began; 0: no restore timed */
+    kxl_build_hook_fn *build_hook; /* kxl_set_build_hook; NULL: none */
+    void *build_hook_arg;
 };
 
 /* Starts timing a restore's phases afresh (restore.c). */
@@ -25,6 +27,10 @@ void kxl__rt_start(struct kxl_ctx *ctx);
 /* Ends a restore phase now: its time since the last mark is added to *phase (a field of
  * ctx->rt). Nothing outside a restore (rt_mark 0). */
 void kxl__rt_phase(struct kxl_ctx *ctx, uint64_t *phase);
+
+/* Tells the build hook (orphan.c), if any, about domid. */
+void kxl__build_event(struct kxl_ctx *ctx, enum kxl_build_event ev, uint16_t domid,
+                      const uint8_t *uuid);
 
 /* kxl_services_ensure_ex that also names, in gone, the daemons it replaced because they had
  * died (kxl_services_replaced). */

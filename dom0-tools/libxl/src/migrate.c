@@ -438,6 +438,10 @@ int kxl_domain_migrate_receive(struct kxl_ctx *ctx, int recv_fd, int send_fd, bo
     }
     ctx->rt_mark = 0;
     result = rc < 0 ? 1 : 0;
+    /* The sender destroys its copy once it reads this report: ours must stay from now on,
+     * whatever becomes of this process. */
+    if (rc == 0)
+        kxl__build_event(ctx, KXL_BUILD_KEPT, domid, NULL);
     int wrc = kxl_migrate_say(send_fd, kxl_migrate_report, sizeof(kxl_migrate_report));
     if (wrc == 0)
         wrc = kxl_migrate_say(send_fd, (const char *)&result, 1);

@@ -61,6 +61,21 @@ int kxl_domain_create(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
 /* Tears a domain down: kxend destroy, xenstored release, /local/domain/N and /vm/<uuid>
  * removed. Tolerates a domain kxend already forgot (cleans xenstore anyway). */
 int kxl_domain_destroy(struct kxl_ctx *ctx, uint16_t domid);
+/* A build that may die half-way (its process killed) tells whoever cleans up after it
+ * (xl's build guard, docs/migration.md "A killed receiver") what to clean: STARTED once
+ * kxend made the domain (its id and uuid), before any of the domain's xenstore nodes or
+ * devices exist; KEPT when a migration's copy runs and the sender is about to be told so
+ * (uuid NULL): from then on it is the domain that counts. Called in the building thread;
+ * fn must not call back into ctx. */
+enum kxl_build_event { KXL_BUILD_STARTED, KXL_BUILD_KEPT };
+typedef void kxl_build_hook_fn(void *opaque, enum kxl_build_event ev, uint16_t domid,
+                               const uint8_t *uuid);
+void kxl_set_build_hook(struct kxl_ctx *ctx, kxl_build_hook_fn *fn, void *opaque);
+/* What a builder that died left: destroys domain domid as kxl_domain_destroy does, only if it
+ * is the one with this uuid (kxend's, or, once kxend forgot it, the /vm path its xenstore
+ * directory names): a later domain given the same id is left alone. 1 when something was
+ * torn down, 0 when nothing of it was left, or -errno. */
+int kxl_domain_destroy_orphan(struct kxl_ctx *ctx, uint16_t domid, const uint8_t uuid[16]);
 /* Writes the domain's RAM to path as an ELF64 core (one PT_LOAD at guest-physical 0), sparse:
  * pages of zeros are holes in the file. */
 int kxl_domain_core_dump(struct kxl_ctx *ctx, uint16_t domid, const char *path);

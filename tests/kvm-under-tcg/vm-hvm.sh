@@ -138,6 +138,36 @@ dd_snap() {
       u[c] += $14; s[c] += $15; g[c] += $43 }
     END { for (c in u) print "# dd-proc", m, at, c, u[c], s[c], g[c] }'
 }
+# dd_watch: the snapshots at the guest's dd phase lines (dd_snap). It starts as soon as the
+# guest's shell is up, before any check that waits for a line /init prints after its dd (the
+# PV-on-HVM checks read the kernel's lines /init prints at its end): a wait there would delay
+# every reading to the end of the phases. The lines are read from the console log as they
+# arrive by the shell's own read, and a 0.1 s pause is a read with a time limit on a FIFO
+# nobody writes: no process is started while the guest runs (a fork costs milliseconds of the
+# VM's one CPU under TCG), so the wait stays out of the figures. A reading is within about
+# 0.1 s of its line. A guest that will print no more phase lines (no disk, no scratch disk,
+# its init at its end) ends the wait.
+dd_watch() {
+  busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
+  exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause
+  part= polls=0 gone=
+  for at in idle wgo wend rgo rend; do
+    while [ -z "$gone" ] && [ $polls -lt 18000 ]; do
+      if IFS= read -r l <&3; then
+        l=$part$l part=
+        case $l in
+          *"kxen-hvm: dd $at"*) break ;;
+          *"kxen-hvm: dd no scratch"* | *"kxen-hvm: no disk"* | *"kxen-hvm: ready"*) gone=1 ;;
+        esac
+      else
+        part=$part$l polls=$((polls + 1))
+        read -t 0.1 l <&4
+      fi
+    done
+    dd_snap $mode $at
+  done
+  exec 3<&- 4<&-
+}
 # bios_acpi_checks: Linux booted by SeaBIOS finds ACPI only in the tables SeaBIOS's loader
 # placed from fw-cfg (the guest's RSDP is in the F segment): the MADT's 2 vCPUs come online,
 # the FADT's PM block gives S0 and S5, and the power button, pressed by `xl trigger power`,
@@ -411,6 +441,7 @@ seen "kxen-hvm: shell up" "$wait"; up=$?
 tap $up "Linux runs /init and a shell on COM1 (xl console -t serial)"
 echo "# first userspace line after $(($(date +%s) - t0)) s"
 [ $up = 0 ] || { dump; seen() { return 1; }; }
+[ -n "${KXEN_HVM_DD:-}" ] && [ $up = 0 ] && dd_watch
 if [ "$mode" = pvh ]; then
   disk=xvda what="xen-blkfront (PVH)"
 elif [ "$mode" = pvhvm ]; then
@@ -422,30 +453,13 @@ elif [ "$mode" = pvhvm ]; then
 else
   disk=sda nic=8139too what="ata_piix" nwhat="the emulated RTL8139 (8139too)"
 fi
-[ "$boot" = bios ] && disk=${disk%a}b
+# Two IDE disks (SeaBIOS's boot disk, dd's scratch disk): Linux names them in the order their
+# probes end, so the ext2 disk may be sda or sdb (/init finds it by its contents).
+if [ "$mode" = hvm ] && { [ "$boot" = bios ] || [ -n "$scratch" ]; }; then disk="sd[ab]"
+elif [ "$boot" = bios ]; then disk=${disk%a}b; fi
 seen "kxen-hvm: disk $disk made on the host" 60
 tap $? "the guest mounts its disk ($disk, $what) and reads the host's file"
 if [ -n "${KXEN_HVM_DD:-}" ]; then
-  # The guest's phase lines are read from its console log as they arrive by the shell's own
-  # read, and a 0.1 s pause is a read with a time limit on a FIFO nobody writes: no process is
-  # started while the guest runs (a fork costs milliseconds of the VM's one CPU under TCG), so
-  # the wait stays out of the figures. A reading is within about 0.1 s of its line.
-  busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
-  exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause
-  part= polls=0 gone=
-  for at in idle wgo wend rgo rend; do
-    while [ -z "$gone" ] && [ $polls -lt 18000 ]; do
-      if IFS= read -r l <&3; then
-        l=$part$l part=
-        case $l in *"kxen-hvm: dd $at"*) break ;; *"kxen-hvm: dd no scratch"*) gone=1 ;; esac
-      else
-        part=$part$l polls=$((polls + 1))
-        read -t 0.1 l <&4
-      fi
-    done
-    dd_snap $mode $at
-  done
-  exec 3<&- 4<&-
   seen "kxen-hvm: dd rend" 1; tap $? "dd writes and reads the whole scratch disk with O_DIRECT"
   tr -d '\r' <"$serial" | grep -a "kxen-hvm: dd [wr]end" | sed "s/^.*kxen-hvm: dd \([wr]\)end/# dd-time $mode \1/"
 fi

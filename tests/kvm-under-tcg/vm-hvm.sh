@@ -129,7 +129,10 @@ acpi_power_checks() {
 }
 # dd_snap MODE AT: the VM's clock (/proc/uptime) and the vCPU's exit counters (IO MMIO
 # Hypercall Halt Other), the VM's CPU time in ticks (/proc/stat: user nice system idle iowait
-# irq softirq steal guest) and the utime, stime and guest time of kxen's daemons by name.
+# irq softirq steal guest), the utime, stime and guest time of kxen's daemons by name, and
+# how often the threads of kxend and kxen-devd were put on the CPU (schedstat's third field,
+# summed by daemon and thread: "main", "vcpu" for kxend's vCPU threads, "thread" for the
+# others that kept the daemon's name, else the thread's own): each hand-off between threads is one such run (threads that ended are not counted).
 dd_snap() {
   echo "# dd-at $1 $2 $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
   echo "# dd-cpu $1 $2 $(awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8, $9, $10; exit }' /proc/stat)"
@@ -137,6 +140,19 @@ dd_snap() {
     { c = $2; gsub(/[()]/, "", c); if (c !~ /^(kxend|kxen-devd|xenstored|xenconsoled|xl)$/) c = "other"
       u[c] += $14; s[c] += $15; g[c] += $43 }
     END { for (c in u) print "# dd-proc", m, at, c, u[c], s[c], g[c] }'
+  f=
+  for p in $(grep -l -x -E 'kxend|kxen-devd' /proc/[0-9]*/comm 2>/dev/null); do
+    f="$f ${p%comm}task/*/comm ${p%comm}task/*/schedstat"
+  done
+  grep -H . $f 2>/dev/null | awk -v m=$1 -v at=$2 '
+    { i = index($0, ":"); split(substr($0, 1, i - 1), a, "/"); v = substr($0, i + 1)
+      if (a[6] == "comm") { tc[a[3], a[5]] = v; if (a[3] == a[5]) pc[a[3]] = v }
+      else { split(v, x, " "); n[a[3], a[5]] = x[3] } }
+    END { for (k in n) { split(k, a, SUBSEP); t = a[1] == a[2] ? "main" : tc[k]
+            if (t ~ /^kvm-d[0-9]+-v[0-9]+$/) t = "vcpu"; else if (t == pc[a[1]]) t = "thread"
+            sub(/-[0-9]+$/, "", t)
+            w[pc[a[1]] "/" t] += n[k] }
+          for (k in w) print "# dd-sw", m, at, k, w[k] }'
 }
 # dd_watch: the snapshots at the guest's dd phase lines (dd_snap). It starts as soon as the
 # guest's shell is up, before any check that waits for a line /init prints after its dd (the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Linux's own disk path on each of kxen's three ways to give it a disk, in one kvm-under-TCG VM
 # (tests/kvm-under-tcg/run-vm.sh --hvm, KXEN_HVM_STEPS=dd): Debian's kernel and initramfs
-# (make-hvm-guest.sh), one vCPU, the same 16 MiB scratch image on the VM's tmpfs as the second
+# (make-hvm-guest.sh), one vCPU, the same 64 MiB scratch image on the VM's tmpfs as the second
 # disk, written whole four times then read whole four times by busybox `dd bs=1M` with
 # oflag=direct / iflag=direct:
 #   hvm    HVM direct boot, emulated IDE (ata_piix, bus-master DMA), no platform device;
@@ -16,6 +16,8 @@
 # Every figure is TCG-emulated: compare the paths with each other, not with hardware. No
 # timing is asserted.
 #   bench/linux/dd.sh [VM_LOG]   (KXEN_BUILD = release build dir)
+# KXEN_HVM_DD_CMDLINE adds words to every guest's command line, such as a module's parameter
+# (xen_blkfront.max_indirect_segments=256: the guest's /init passes MODULE.PARAM=VALUE to insmod).
 # With VM_LOG, no VM is run: the figures are read from the serial log of a run made with
 # KXEN_HVM_STEPS containing dd (tests/system/xl_hvm_linux.sh keeps its VM's log in
 # build/san/test-logs/xl_hvm_linux-vm.log).
@@ -47,6 +49,8 @@ fi
 [ $rc -ne 0 ] && { echo "bench/linux/dd: the VM did not finish"; tail -20 "$log"; exit 1; }
 grep -aq '^VMSKIP' "$log" && { echo "bench/linux/dd: skipped ($(grep -a -m1 '^VMSKIP' "$log" | cut -d' ' -f2-))"; exit 0; }
 echo "guest kernel $(grep -a -m1 '^# from-guest.txt in the image: written by Linux' "$log" | awk '{ print $9 }'), all TCG-emulated"
+add=$(grep -a -m1 '^# dd-cmdline ' "$log" | cut -d' ' -f4-)
+[ -z "$add" ] || echo "added to the guests' command line: $add"
 echo "dd bs=1M O_DIRECT, scratch disk written whole 4x then read whole 4x; MiB/s on the VM's clock"
 echo "KiB/req: the disk's requests (/sys/block); exits/MB by kind, the idle rate removed; the VM's"
 echo "CPU in the phase: guest = the guest's own instructions (KVM guest time), kxend = user space /"

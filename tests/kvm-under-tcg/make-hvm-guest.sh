@@ -8,6 +8,8 @@
 #   boot.img       (when syslinux and mtools are installed) a FAT disk that SeaBIOS boots:
 #                  syslinux's boot sector and loader, vmlinuz, initrd-hvm.gz, syslinux.cfg
 #                  with the command line in CMDLINE
+#   dd-cmdline     $KXEN_HVM_DD_CMDLINE: words vm-hvm.sh adds to the guest's command line in
+#                  bench/linux/dd.sh's runs (such as a module's MODULE.PARAM=VALUE)
 #   make-hvm-guest.sh DIR KERNEL [CMDLINE]
 set -euo pipefail
 dir=$1 kernel=$2 cmdline=${3:-console=ttyS0 panic=-1}
@@ -37,7 +39,13 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "kxen-hvm: init, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s)"
 sh -c 'echo "kxen-hvm: shell up"'
-for m in $(cat /mod-hvm/order /mod/order); do insmod /mod-hvm/$m.ko 2>/dev/null || insmod /mod/$m.ko 2>/dev/null; done
+# A module's parameters may be given on the kernel's command line as MODULE.PARAM=VALUE ('_'
+# for '-'), as modprobe passes them: insmod does not read the command line.
+mod_args() { for w in $(cat /proc/cmdline); do case $w in "${1//-/_}".*=*) echo "${w#*.}" ;; esac; done; }
+for m in $(cat /mod-hvm/order /mod/order); do
+  a=$(mod_args $m)
+  insmod /mod-hvm/$m.ko $a 2>/dev/null || insmod /mod/$m.ko $a 2>/dev/null
+done
 # The ext2 disk is the first that mounts as ext2 and holds the host's hello.txt, tried in the
 # order kxen_root=DEV[,DEV] names, then sda sdb xvda xvdb. Not by name alone: Linux names SCSI
 # disks in the order their probes end, so with two IDE disks (a scratch disk, SeaBIOS's boot
@@ -150,6 +158,7 @@ chmod +x "$r/init"
 mkdir -p "$r/bin"
 for a in seq readlink basename sed; do ln -s busybox "$r/bin/$a"; done
 cp "$dir/initrd.gz" "$dir/initrd-hvm.gz"
+echo "${KXEN_HVM_DD_CMDLINE:-}" >"$dir/dd-cmdline"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >> "$dir/initrd-hvm.gz"
 # The BIOS boot disk: FAT without a partition table (syslinux's boot sector is the disk's
 # first sector), written with mtools so no mount is needed.

@@ -17,10 +17,11 @@
 #          pvh (type = "pvh", the disk as xvda, console hvc0: only with KXEN_HVM_DD)
 #     BOOT direct | bios;  DIR holds vmlinuz, initrd-hvm.gz, root.img, boot.img
 #     WAIT seconds for the first userspace line (default 240)
-# KXEN_HVM_DD=1 (bench/linux/dd.sh): one vCPU, no network, a 16 MiB scratch disk on the VM's
+# KXEN_HVM_DD=1 (bench/linux/dd.sh): one vCPU, no network, a 64 MiB scratch disk on the VM's
 # tmpfs as the second disk (hdb, or xvdb for PVH), which the guest writes and reads whole with
 # dd O_DIRECT; "# dd-at" lines give the VM's clock and the vCPU's exit counters at the guest's
-# markers, "# dd-cpu" and "# dd-proc" the VM's CPU time then (dd_snap).
+# markers, "# dd-cpu" and "# dd-proc" the VM's CPU time then, "# dd-sw" the thread runs of
+# kxend and kxen-devd (dd_snap).
 # kxend is started when none runs; a bridge kxbr0 at 10.99.0.1/24 is made when the tap and
 # bridge modules allow (the guest is 10.99.0.2).
 export KXEN_RUNDIR=${KXEN_RUNDIR:-/kxen/run} XENSTORED_RUNDIR=${KXEN_RUNDIR:-/kxen/run} KXEN_ACCEL=kvm
@@ -415,12 +416,17 @@ platform=0 vcpus=1
 scratch=
 if [ -n "${KXEN_HVM_DD:-}" ]; then
   vcpus=1 scratch=$KXEN_RUNDIR/dd-scratch.img
-  [ -f "$scratch" ] || busybox dd if=/dev/zero of="$scratch" bs=1048576 count=16 2>/dev/null
+  [ -f "$scratch" ] || busybox dd if=/dev/zero of="$scratch" bs=1048576 count=64 2>/dev/null
 fi
 # loglevel=1: every COM1 byte is an exit to kxend, slow in the nested VM; /init prints the
 # kernel lines the checks need from dmesg.
 cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}${save:+ kxen_save}"
 [ "$mode" = pvh ] && cmdline="console=hvc0 panic=-1 loglevel=1 kxen_dd"
+# dd's own additions (make-hvm-guest.sh's DIR/dd-cmdline, from KXEN_HVM_DD_CMDLINE).
+if [ -n "${KXEN_HVM_DD:-}" ] && [ -n "$(cat "$L/dd-cmdline" 2>/dev/null)" ]; then
+  cmdline="$cmdline $(cat "$L/dd-cmdline")"
+  echo "# dd-cmdline $mode $(cat "$L/dd-cmdline")"
+fi
 cfg=$KXEN_RUNDIR/$name.cfg
 {
   echo "name = \"$name\""; echo 'memory = 192'; echo 'on_reboot = "destroy"'; echo "vcpus = $vcpus"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Linux's own disk path on each of kxen's three ways to give it a disk, in one kvm-under-TCG VM
 # (tests/kvm-under-tcg/run-vm.sh --hvm, KXEN_HVM_STEPS=dd): Debian's kernel and initramfs
-# (make-hvm-guest.sh), one vCPU, the same 16 MiB scratch image on the VM's tmpfs as the second
+# (make-hvm-guest.sh), one vCPU, the same 64 MiB scratch image on the VM's tmpfs as the second
 # disk, written whole four times then read whole four times by busybox `dd bs=1M` with
 # oflag=direct / iflag=direct:
 #   hvm    HVM direct boot, emulated IDE (ata_piix, bus-master DMA), no platform device;
@@ -16,6 +16,8 @@
 # Every figure is TCG-emulated: compare the paths with each other, not with hardware. No
 # timing is asserted.
 #   bench/linux/dd.sh [VM_LOG]   (KXEN_BUILD = release build dir)
+# KXEN_HVM_DD_CMDLINE adds words to every guest's command line, such as a module's parameter
+# (xen_blkfront.max_indirect_segments=256: the guest's /init passes MODULE.PARAM=VALUE to insmod).
 # With VM_LOG, no VM is run: the figures are read from the serial log of a run made with
 # KXEN_HVM_STEPS containing dd (tests/system/xl_hvm_linux.sh keeps its VM's log in
 # build/san/test-logs/xl_hvm_linux-vm.log).
@@ -33,29 +35,43 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ -z "${1:-}" ]; then
   make -s -C "$src" BUILD="$build" "$build/tests/kvm_accel_test" "$build/tests/kvm_guest_run" \
     >/dev/null || { echo "bench/linux/dd: build failed"; exit 1; }
+  # The host's 1-minute load every 10 s while the VM runs (the figures follow it).
+  (while :; do read -r l _ </proc/loadavg; echo "$l"; sleep 10; done) >"$build/bench/linux-dd-load.txt" &
+  lpid=$!
   KXEN_HVM_STEPS=dd KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-3600} \
     "$src/tests/kvm-under-tcg/run-vm.sh" "$log" "$build" --hvm >/dev/null || rc=$?
+  kill $lpid 2>/dev/null
   load1=$(cut -d' ' -f1-3 /proc/loadavg)
 fi
 [ $rc -eq 77 ] && { echo "bench/linux/dd: skipped (no qemu, kernel or busybox)"; exit 0; }
-[ -n "${1:-}" ] || echo "host load average (1, 5, 15 min): $load0 before, $load1 after"
+[ -n "${1:-}" ] || echo "host load average (1, 5, 15 min): $load0 before, $load1 after;" \
+  "1 min, every 10 s during the VM: $(sort -n "$build/bench/linux-dd-load.txt" | sed -n '1p;$p' | paste -sd-)"
 [ $rc -ne 0 ] && { echo "bench/linux/dd: the VM did not finish"; tail -20 "$log"; exit 1; }
 grep -aq '^VMSKIP' "$log" && { echo "bench/linux/dd: skipped ($(grep -a -m1 '^VMSKIP' "$log" | cut -d' ' -f2-))"; exit 0; }
 echo "guest kernel $(grep -a -m1 '^# from-guest.txt in the image: written by Linux' "$log" | awk '{ print $9 }'), all TCG-emulated"
+add=$(grep -a -m1 '^# dd-cmdline ' "$log" | cut -d' ' -f4-)
+[ -z "$add" ] || echo "added to the guests' command line: $add"
 echo "dd bs=1M O_DIRECT, scratch disk written whole 4x then read whole 4x; MiB/s on the VM's clock"
 echo "KiB/req: the disk's requests (/sys/block); exits/MB by kind, the idle rate removed; the VM's"
 echo "CPU in the phase: guest = the guest's own instructions (KVM guest time), kxend = user space /"
 echo "kernel (KVM's exits and entries), devd = kxen-devd (blkback), other = the other daemons and"
-echo "the VM's kernel threads"
+echo "the VM's kernel threads. Thread runs/req: how often each thread of kxend and kxen-devd"
+echo "was put on the VM's CPU per request (schedstat), the idle rate removed"
 awk '
   $1 != "#" { next }
   $2 == "dd-at" { m = $3; p = $4; t[m, p] = $5; for (k = 0; k < 5; k++) e[m, p, k] = $(6 + k); seen[m] = 1 }
   $2 == "dd-cpu" { cpub[$3, $4] = $5 + $6 + $7 + $10 + $11 + $12; cpui[$3, $4] = $8 + $9 }
   $2 == "dd-proc" { pu[$3, $4, $5] = $6; ps[$3, $4, $5] = $7; pg[$3, $4, $5] = $8 }
+  $2 == "dd-sw" { sw[$3, $4, $5] = $6; swk[$5] = 1 }
   $2 == "dd-time" { dev[$3] = $5; n[$3, $4] = $6; gs[$3, $4] = $9 - $8; req[$3, $4] = $10 }
   function d(a, m, p, q, c) { return a[m, q, c] - a[m, p, c] }
   function ratio(a, b) { return a > 0 && b > 0 ? sprintf("%.2fx", a / b) : "-" }
   END {
+    nk = 0
+    for (k in swk) { # sorted by name
+      for (ki = ++nk; ki > 1 && keys[ki - 1] > k; ki--) keys[ki] = keys[ki - 1]
+      keys[ki] = k
+    }
     split("hvm pvhvm pvh", modes, " ")
     what["hvm"] = "ata_piix"; what["pvhvm"] = "xen-blkfront, PV-on-HVM"; what["pvh"] = "xen-blkfront, PVH"
     split("w r", dirs, " "); go["w"] = "wgo"; fin["w"] = "wend"; go["r"] = "rgo"; fin["r"] = "rend"
@@ -91,6 +107,18 @@ awk '
             100 * dv / tot, 100 * oth / tot, 100 * (cpui[m, f] - cpui[m, g]) / tot
         }
         printf "\n"
+        if (req[m, r] > 0) {
+          runs = ""
+          for (ki = 1; ki <= nk; ki++) {
+            k = keys[ki]
+            if (!((m, g, k) in sw) || !((m, f, k) in sw) || !((m, "idle", k) in sw) || !((m, "wgo", k) in sw))
+              continue
+            idle = (sw[m, "wgo", k] - sw[m, "idle", k]) / (t[m, "wgo"] - t[m, "idle"])
+            runs = runs sprintf("  %s %.1f", k, (sw[m, f, k] - sw[m, g, k] - idle * secs) / req[m, r])
+          }
+          if (runs != "")
+            printf "  %-6s %-5s thread runs/req:%s\n", "", "", runs
+        }
       }
     }
     for (j = 1; j <= 2; j++) {

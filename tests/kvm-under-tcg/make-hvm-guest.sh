@@ -8,6 +8,8 @@
 #   boot.img       (when syslinux and mtools are installed) a FAT disk that SeaBIOS boots:
 #                  syslinux's boot sector and loader, vmlinuz, initrd-hvm.gz, syslinux.cfg
 #                  with the command line in CMDLINE
+#   dd-cmdline     $KXEN_HVM_DD_CMDLINE: words vm-hvm.sh adds to the guest's command line in
+#                  bench/linux/dd.sh's runs (such as a module's MODULE.PARAM=VALUE)
 #   make-hvm-guest.sh DIR KERNEL [CMDLINE]
 set -euo pipefail
 dir=$1 kernel=$2 cmdline=${3:-console=ttyS0 panic=-1}
@@ -37,15 +39,28 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "kxen-hvm: init, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s)"
 sh -c 'echo "kxen-hvm: shell up"'
-for m in $(cat /mod-hvm/order /mod/order); do insmod /mod-hvm/$m.ko 2>/dev/null || insmod /mod/$m.ko 2>/dev/null; done
-# kxen_root=DEV[,DEV] names the ext2 disk (default: the first of sda, xvda to appear).
+# A module's parameters may be given on the kernel's command line as MODULE.PARAM=VALUE ('_'
+# for '-'), as modprobe passes them: insmod does not read the command line.
+mod_args() { for w in $(cat /proc/cmdline); do case $w in "${1//-/_}".*=*) echo "${w#*.}" ;; esac; done; }
+for m in $(cat /mod-hvm/order /mod/order); do
+  a=$(mod_args $m)
+  insmod /mod-hvm/$m.ko $a 2>/dev/null || insmod /mod/$m.ko $a 2>/dev/null
+done
+# The ext2 disk is the first that mounts as ext2 and holds the host's hello.txt, tried in the
+# order kxen_root=DEV[,DEV] names, then sda sdb xvda xvdb. Not by name alone: Linux names SCSI
+# disks in the order their probes end, so with two IDE disks (a scratch disk, SeaBIOS's boot
+# disk) hda can become sdb, and the other disk must never be taken for the root.
 want=$(sed -n 's/.*kxen_root=\([a-z0-9,]*\).*/\1/p' /proc/cmdline | tr , ' ')
 dev=
 for i in $(seq 1 20); do
-  for b in ${want:-sda xvda}; do [ -b /dev/$b ] && dev=$b && break 2; done
+  for b in $want sda sdb xvda xvdb; do
+    [ -b /dev/$b ] && mount -t ext2 /dev/$b /mnt 2>/dev/null || continue
+    [ -f /mnt/hello.txt ] && dev=$b && break 2
+    umount /mnt
+  done
   sleep 1
 done
-if [ -n "$dev" ] && mount -t ext2 /dev/$dev /mnt; then
+if [ -n "$dev" ]; then
   echo "written by Linux $(uname -r) on $dev" > /mnt/from-guest.txt
   sync
   echo "kxen-hvm: disk $dev $(cat /mnt/hello.txt)"
@@ -53,8 +68,9 @@ if [ -n "$dev" ] && mount -t ext2 /dev/$dev /mnt; then
 else
   echo "kxen-hvm: no disk"
 fi
-# kxen_dd (bench/linux/dd.sh): the scratch disk (the second one: sdb, or xvdb under
-# xen-blkfront) written whole 4 times, then read whole 4 times, with O_DIRECT in 1 MiB blocks.
+# kxen_dd (bench/linux/dd.sh): the scratch disk (the other IDE disk, or xvdb under
+# xen-blkfront; never the ext2 disk) written whole 4 times, then read whole 4 times, with
+# O_DIRECT in 1 MiB blocks.
 # Each phase lies between two lines ("dd wgo"/"dd wend", "dd rgo"/"dd rend") at which the host
 # reads its clock and the vCPU's exit counters; a quiet spell after "dd idle" gives the idle
 # rate, and one second of quiet parts the phases. The guest's own /proc/uptime is printed too
@@ -68,7 +84,7 @@ ios() { d=$1; set -- $(cat /sys/block/$s/stat); if [ $d = R ]; then echo $1; els
 if grep -q kxen_dd /proc/cmdline && [ -n "$dev" ]; then
   s=
   for i in $(seq 1 20); do
-    for b in sdb xvdb; do [ -b /dev/$b ] && s=$b && break 2; done
+    for b in sda sdb xvdb; do [ $b != "$dev" ] && [ -b /dev/$b ] && s=$b && break 2; done
     sleep 1
   done
   if [ -n "$s" ]; then
@@ -142,6 +158,7 @@ chmod +x "$r/init"
 mkdir -p "$r/bin"
 for a in seq readlink basename sed; do ln -s busybox "$r/bin/$a"; done
 cp "$dir/initrd.gz" "$dir/initrd-hvm.gz"
+echo "${KXEN_HVM_DD_CMDLINE:-}" >"$dir/dd-cmdline"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >> "$dir/initrd-hvm.gz"
 # The BIOS boot disk: FAT without a partition table (syslinux's boot sector is the disk's
 # first sector), written with mtools so no mount is needed.

@@ -17,10 +17,11 @@
 #          pvh (type = "pvh", the disk as xvda, console hvc0: only with KXEN_HVM_DD)
 #     BOOT direct | bios;  DIR holds vmlinuz, initrd-hvm.gz, root.img, boot.img
 #     WAIT seconds for the first userspace line (default 240)
-# KXEN_HVM_DD=1 (bench/linux/dd.sh): one vCPU, no network, a 16 MiB scratch disk on the VM's
+# KXEN_HVM_DD=1 (bench/linux/dd.sh): one vCPU, no network, a 64 MiB scratch disk on the VM's
 # tmpfs as the second disk (hdb, or xvdb for PVH), which the guest writes and reads whole with
 # dd O_DIRECT; "# dd-at" lines give the VM's clock and the vCPU's exit counters at the guest's
-# markers, "# dd-cpu" and "# dd-proc" the VM's CPU time then (dd_snap).
+# markers, "# dd-cpu" and "# dd-proc" the VM's CPU time then, "# dd-sw" the thread runs of
+# kxend and kxen-devd (dd_snap).
 # kxend is started when none runs; a bridge kxbr0 at 10.99.0.1/24 is made when the tap and
 # bridge modules allow (the guest is 10.99.0.2).
 export KXEN_RUNDIR=${KXEN_RUNDIR:-/kxen/run} XENSTORED_RUNDIR=${KXEN_RUNDIR:-/kxen/run} KXEN_ACCEL=kvm
@@ -129,7 +130,10 @@ acpi_power_checks() {
 }
 # dd_snap MODE AT: the VM's clock (/proc/uptime) and the vCPU's exit counters (IO MMIO
 # Hypercall Halt Other), the VM's CPU time in ticks (/proc/stat: user nice system idle iowait
-# irq softirq steal guest) and the utime, stime and guest time of kxen's daemons by name.
+# irq softirq steal guest), the utime, stime and guest time of kxen's daemons by name, and
+# how often the threads of kxend and kxen-devd were put on the CPU (schedstat's third field,
+# summed by daemon and thread: "main", "vcpu" for kxend's vCPU threads, "thread" for the
+# others that kept the daemon's name, else the thread's own): each hand-off between threads is one such run (threads that ended are not counted).
 dd_snap() {
   echo "# dd-at $1 $2 $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
   echo "# dd-cpu $1 $2 $(awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8, $9, $10; exit }' /proc/stat)"
@@ -137,6 +141,49 @@ dd_snap() {
     { c = $2; gsub(/[()]/, "", c); if (c !~ /^(kxend|kxen-devd|xenstored|xenconsoled|xl)$/) c = "other"
       u[c] += $14; s[c] += $15; g[c] += $43 }
     END { for (c in u) print "# dd-proc", m, at, c, u[c], s[c], g[c] }'
+  f=
+  for p in $(grep -l -x -E 'kxend|kxen-devd' /proc/[0-9]*/comm 2>/dev/null); do
+    f="$f ${p%comm}task/*/comm ${p%comm}task/*/schedstat"
+  done
+  grep -H . $f 2>/dev/null | awk -v m=$1 -v at=$2 '
+    { i = index($0, ":"); split(substr($0, 1, i - 1), a, "/"); v = substr($0, i + 1)
+      if (a[6] == "comm") { tc[a[3], a[5]] = v; if (a[3] == a[5]) pc[a[3]] = v }
+      else { split(v, x, " "); n[a[3], a[5]] = x[3] } }
+    END { for (k in n) { split(k, a, SUBSEP); t = a[1] == a[2] ? "main" : tc[k]
+            if (t ~ /^kvm-d[0-9]+-v[0-9]+$/) t = "vcpu"; else if (t == pc[a[1]]) t = "thread"
+            sub(/-[0-9]+$/, "", t)
+            w[pc[a[1]] "/" t] += n[k] }
+          for (k in w) print "# dd-sw", m, at, k, w[k] }'
+}
+# dd_watch: the snapshots at the guest's dd phase lines (dd_snap). It starts as soon as the
+# guest's shell is up, before any check that waits for a line /init prints after its dd (the
+# PV-on-HVM checks read the kernel's lines /init prints at its end): a wait there would delay
+# every reading to the end of the phases. The lines are read from the console log as they
+# arrive by the shell's own read, and a 0.1 s pause is a read with a time limit on a FIFO
+# nobody writes: no process is started while the guest runs (a fork costs milliseconds of the
+# VM's one CPU under TCG), so the wait stays out of the figures. A reading is within about
+# 0.1 s of its line. A guest that will print no more phase lines (no disk, no scratch disk,
+# its init at its end) ends the wait.
+dd_watch() {
+  busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
+  exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause
+  part= polls=0 gone=
+  for at in idle wgo wend rgo rend; do
+    while [ -z "$gone" ] && [ $polls -lt 18000 ]; do
+      if IFS= read -r l <&3; then
+        l=$part$l part=
+        case $l in
+          *"kxen-hvm: dd $at"*) break ;;
+          *"kxen-hvm: dd no scratch"* | *"kxen-hvm: no disk"* | *"kxen-hvm: ready"*) gone=1 ;;
+        esac
+      else
+        part=$part$l polls=$((polls + 1))
+        read -t 0.1 l <&4
+      fi
+    done
+    dd_snap $mode $at
+  done
+  exec 3<&- 4<&-
 }
 # bios_acpi_checks: Linux booted by SeaBIOS finds ACPI only in the tables SeaBIOS's loader
 # placed from fw-cfg (the guest's RSDP is in the F segment): the MADT's 2 vCPUs come online,
@@ -369,12 +416,17 @@ platform=0 vcpus=1
 scratch=
 if [ -n "${KXEN_HVM_DD:-}" ]; then
   vcpus=1 scratch=$KXEN_RUNDIR/dd-scratch.img
-  [ -f "$scratch" ] || busybox dd if=/dev/zero of="$scratch" bs=1048576 count=16 2>/dev/null
+  [ -f "$scratch" ] || busybox dd if=/dev/zero of="$scratch" bs=1048576 count=64 2>/dev/null
 fi
 # loglevel=1: every COM1 byte is an exit to kxend, slow in the nested VM; /init prints the
 # kernel lines the checks need from dmesg.
 cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}${save:+ kxen_save}"
 [ "$mode" = pvh ] && cmdline="console=hvc0 panic=-1 loglevel=1 kxen_dd"
+# dd's own additions (make-hvm-guest.sh's DIR/dd-cmdline, from KXEN_HVM_DD_CMDLINE).
+if [ -n "${KXEN_HVM_DD:-}" ] && [ -n "$(cat "$L/dd-cmdline" 2>/dev/null)" ]; then
+  cmdline="$cmdline $(cat "$L/dd-cmdline")"
+  echo "# dd-cmdline $mode $(cat "$L/dd-cmdline")"
+fi
 cfg=$KXEN_RUNDIR/$name.cfg
 {
   echo "name = \"$name\""; echo 'memory = 192'; echo 'on_reboot = "destroy"'; echo "vcpus = $vcpus"
@@ -411,6 +463,7 @@ seen "kxen-hvm: shell up" "$wait"; up=$?
 tap $up "Linux runs /init and a shell on COM1 (xl console -t serial)"
 echo "# first userspace line after $(($(date +%s) - t0)) s"
 [ $up = 0 ] || { dump; seen() { return 1; }; }
+[ -n "${KXEN_HVM_DD:-}" ] && [ $up = 0 ] && dd_watch
 if [ "$mode" = pvh ]; then
   disk=xvda what="xen-blkfront (PVH)"
 elif [ "$mode" = pvhvm ]; then
@@ -422,30 +475,13 @@ elif [ "$mode" = pvhvm ]; then
 else
   disk=sda nic=8139too what="ata_piix" nwhat="the emulated RTL8139 (8139too)"
 fi
-[ "$boot" = bios ] && disk=${disk%a}b
+# Two IDE disks (SeaBIOS's boot disk, dd's scratch disk): Linux names them in the order their
+# probes end, so the ext2 disk may be sda or sdb (/init finds it by its contents).
+if [ "$mode" = hvm ] && { [ "$boot" = bios ] || [ -n "$scratch" ]; }; then disk="sd[ab]"
+elif [ "$boot" = bios ]; then disk=${disk%a}b; fi
 seen "kxen-hvm: disk $disk made on the host" 60
 tap $? "the guest mounts its disk ($disk, $what) and reads the host's file"
 if [ -n "${KXEN_HVM_DD:-}" ]; then
-  # The guest's phase lines are read from its console log as they arrive by the shell's own
-  # read, and a 0.1 s pause is a read with a time limit on a FIFO nobody writes: no process is
-  # started while the guest runs (a fork costs milliseconds of the VM's one CPU under TCG), so
-  # the wait stays out of the figures. A reading is within about 0.1 s of its line.
-  busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
-  exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause
-  part= polls=0 gone=
-  for at in idle wgo wend rgo rend; do
-    while [ -z "$gone" ] && [ $polls -lt 18000 ]; do
-      if IFS= read -r l <&3; then
-        l=$part$l part=
-        case $l in *"kxen-hvm: dd $at"*) break ;; *"kxen-hvm: dd no scratch"*) gone=1 ;; esac
-      else
-        part=$part$l polls=$((polls + 1))
-        read -t 0.1 l <&4
-      fi
-    done
-    dd_snap $mode $at
-  done
-  exec 3<&- 4<&-
   seen "kxen-hvm: dd rend" 1; tap $? "dd writes and reads the whole scratch disk with O_DIRECT"
   tr -d '\r' <"$serial" | grep -a "kxen-hvm: dd [wr]end" | sed "s/^.*kxen-hvm: dd \([wr]\)end/# dd-time $mode \1/"
 fi

@@ -17,7 +17,8 @@ libkxl_SRCS += $(libkxlcfg_SRCS) dom0-tools/libxl/src/ctx.c dom0-tools/libxl/src
                dom0-tools/libxl/src/stream_io.c dom0-tools/libxl/src/save_stream.c \
                dom0-tools/libxl/src/restore_stream.c dom0-tools/libxl/src/save.c \
                dom0-tools/libxl/src/restore.c dom0-tools/libxl/src/save_config.c \
-               dom0-tools/libxl/src/migrate.c dom0-tools/libxl/src/orphan.c
+               dom0-tools/libxl/src/migrate.c dom0-tools/libxl/src/orphan.c \
+               dom0-tools/libxl/src/progress.c
 
 PROGRAMS += xl xenconsoled
 xl_SRCS += $(wildcard dom0-tools/xl/*.c)
@@ -40,11 +41,14 @@ SCRIPTS += dom0-tools/services/kxen-services dom0-tools/services/kxen-vif-bridge
 SYSTEMD_UNITS += $(addprefix dom0-tools/services/,kxen-kxend.service.in kxen-xenstored.service.in \
                    kxen-xenconsoled.service.in kxen-devd.service.in kxen-domains.service.in)
 
-UNIT_TESTS += test_xlcfg test_cons_ring
+UNIT_TESTS += test_xlcfg test_cons_ring test_xlprogress
 test_xlcfg_SRCS += dom0-tools/tests/test_xlcfg.c
 test_xlcfg_LIBS += libkxlcfg
 test_cons_ring_SRCS += dom0-tools/tests/test_cons_ring.c dom0-tools/xenconsoled/cons_ring.c
 test_cons_ring_LIBS += libkxenring
+# xl's progress lines with libkxl's rates (progress.c of each; the rest of libkxl stays out).
+test_xlprogress_SRCS += dom0-tools/tests/test_xlprogress.c dom0-tools/xl/progress.c
+test_xlprogress_LIBS += libkxl libkxencommon
 
 # kxen-devd (`xl devd`): the backend daemon. Backend types register themselves by their glue
 # file (backend_*.c) being in this list; netback joins by adding its own.

@@ -42,16 +42,21 @@ static pid_t spawn(const char *rune, int *send_fd, int *recv_fd)
 }
 
 /* One line per pre-copy round, and one when the throttle rises (QEMU's auto-converge
- * reports its level the same way). */
+ * reports its level the same way). The ETA is of what the dirty pages make next: the next
+ * round, or the stop and copy after the last, at the round's send rate. */
 static void progress(void *opaque, const struct kxl_migrate_progress *p)
 {
     (void)opaque;
     double ms = p->round_ns / 1e6;
+    char eta[32] = "unknown";
+    if (p->eta_s >= 0)
+        snprintf(eta, sizeof(eta), "%.1f ms", p->eta_s * 1e3);
     fprintf(stderr,
-            "migration sender: round %u: %llu pages in %.1f ms (%.0f pages/s), %llu dirtied "
-            "meanwhile (%.0f pages/s)\n",
-            p->round, (unsigned long long)p->sent, ms, p->sent / (ms / 1e3 + 1e-9),
-            (unsigned long long)p->dirty, p->dirty / (ms / 1e3 + 1e-9));
+            "migration sender: round %u: %llu pages in %.1f ms (%.0f pages/s, %.0f MB/s), %llu "
+            "dirtied meanwhile (%.0f pages/s); ETA of the %s %s at this rate\n",
+            p->round, (unsigned long long)p->sent, ms, p->pages_per_s, p->mb_per_s,
+            (unsigned long long)p->dirty, p->dirty / (ms / 1e3 + 1e-9),
+            p->last ? "stop and copy" : "next round", eta);
     if (p->raised)
         fprintf(stderr,
                 "migration sender: the guest dirties memory faster than half the send rate: "

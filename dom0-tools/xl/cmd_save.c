@@ -1,7 +1,8 @@
 /* xl save and xl restore with Xen's syntax and messages: save suspends the domain and writes
  * its image (compressed; docs/save-format.md), then destroys it unless -c or -p keep it;
  * restore validates the whole image before it builds the domain, then starts the domain
- * monitor as create does (unless -e). */
+ * monitor as create does (unless -e). Both show their pages' progress on stderr (progress.c):
+ * Xen's xl has no option to silence it, and neither has this one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "kxen/util.h"
+#include "progress.h"
 #include "xl.h"
 
 /* xl -v: where a restore's time went, the pages apart from everything else (docs/xl.md).
@@ -78,7 +80,12 @@ int main_save(int argc, char **argv)
             cfgfile ? cfgfile : "config from xenstore");
     struct kxl_save_stats st;
     unsigned flags = (checkpoint ? KXL_SAVE_CHECKPOINT : 0) | (paused ? KXL_SAVE_PAUSED : 0);
+    struct xl_progress pr;
+    xl_progress_init(&pr, "xl save", xl_progress_cr || isatty(2), stderr);
+    kxl_set_progress(xl_ctx, xl_progress_show, &pr);
     int rc = kxl_domain_save(xl_ctx, domid, file, cfg, flags, &st);
+    kxl_set_progress(xl_ctx, NULL, NULL);
+    xl_progress_done(&pr);
     free(cfg);
     if (rc < 0) {
         xl_err("cannot save domain %u: %s", domid, kxl_errmsg(xl_ctx));
@@ -144,8 +151,13 @@ int main_restore(int argc, char **argv)
         return 1;
     }
     uint16_t domid;
+    struct xl_progress pr;
+    xl_progress_init(&pr, "xl restore", xl_progress_cr || isatty(2), stderr);
+    kxl_set_progress(xl_ctx, xl_progress_show, &pr);
     int rc = kxl_domain_restore(xl_ctx, fd, file, cfgfile ? &dc : NULL, paused, &domid,
                                 cfgfile ? NULL : &dc);
+    kxl_set_progress(xl_ctx, NULL, NULL);
+    xl_progress_done(&pr);
     close(fd);
     if (rc < 0) {
         xl_err("cannot restore %s: %s", file, kxl_errmsg(xl_ctx));

@@ -16,6 +16,7 @@
 struct kxl_ctx *xl_ctx;
 bool xl_dry_run;
 bool xl_verbose;
+bool xl_progress_cr;
 uint64_t xl_start_ns;
 
 static int main_help(int argc, char **argv);
@@ -319,8 +320,8 @@ static int main_help(int argc, char **argv)
         col += (size_t)printf(" %s", unsupported[i]);
     }
     printf("\n\nGlobal options: -v verbose (restore and migrate print their phase times), -N\n"
-           "dry run (create prints the config it would build), -f force, -t and -T accepted\n"
-           "for Xen's scripts.\n");
+           "dry run (create prints the config it would build), -t progress lines rewritten\n"
+           "in place (CR) even off a terminal, -f force and -T accepted for Xen's scripts.\n");
     return 0;
 }
 
@@ -329,8 +330,9 @@ int main(int argc, char **argv)
     int i = 1;
     xl_start_ns = kxen_now_ns();
     /* Xen's global options, each its own word or bundled (-vN). -v: restore and migration
-     * print where their time went; -f (force), -t (progress with CR), -T (timestamps):
-     * accepted so that Xen's scripts run, nothing kxen does depends on them. */
+     * print where their time went; -t: progress lines rewritten in place with CR even off
+     * a terminal; -f (force), -T (timestamps): accepted so that Xen's scripts run, nothing
+     * kxen does depends on them. */
     while (i < argc && argv[i][0] == '-' && argv[i][1]) {
         if (!strcmp(argv[i], "--help"))
             return main_help(1, argv);
@@ -341,6 +343,8 @@ int main(int argc, char **argv)
                 xl_dry_run = true;
             else if (*o == 'v')
                 xl_verbose = true;
+            else if (*o == 't')
+                xl_progress_cr = true;
             else if (!strchr("vftT", *o)) {
                 xl_err("unknown global option '-%c' (see 'xl help')", *o);
                 return 2;

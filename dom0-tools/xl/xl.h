@@ -40,6 +40,8 @@ int xl_usage(const char *cmd);
 extern bool xl_dry_run;
 /* -v: restore and migration print the time of each phase on stderr (docs/xl.md). */
 extern bool xl_verbose;
+/* -t: progress lines are rewritten in place (with CR) even when stderr is no terminal. */
+extern bool xl_progress_cr;
 /* When this xl started (kxen_now_ns), for the phase times. */
 extern uint64_t xl_start_ns;
 /* "WHO: domain N running after ... ms: its pages ..., the rest ...": the last restore's

@@ -20,7 +20,18 @@ struct kxl_ctx {
     uint64_t rt_mark;              /* when the phase being timed began; 0: no restore timed */
     kxl_build_hook_fn *build_hook; /* kxl_set_build_hook; NULL: none */
     void *build_hook_arg;
+    kxl_progress_fn *progress; /* kxl_set_progress; NULL: none */
+    void *progress_arg;
+    struct kxl_progress prog; /* the save or restore under way (progress.c) */
+    uint64_t prog_t0;         /* when its first page went; 0: none under way */
 };
+
+/* Progress of a save's or restore's pages (progress.c): begin before the first page (total 0
+ * when not known), pages after each batch, end after the last (total becomes done when it
+ * was not known; reported unless the last batch already was). Nothing without a callback. */
+void kxl__progress_begin(struct kxl_ctx *ctx, const char *op, uint64_t total);
+void kxl__progress_pages(struct kxl_ctx *ctx, uint64_t done, uint64_t bytes);
+void kxl__progress_end(struct kxl_ctx *ctx, uint64_t done, uint64_t bytes);
 
 /* Starts timing a restore's phases afresh (restore.c). */
 void kxl__rt_start(struct kxl_ctx *ctx);

@@ -55,6 +55,7 @@ struct kxl_image {
     struct kxen_save_hdr *kx; /* kxend's state, kx_len bytes */
     uint32_t kx_len;
     uint64_t pages, zero_pages;
+    uint64_t page_bytes; /* of the PAGE_DATA records read, headers included (progress) */
 };
 /* The head: xl header and config, libxl header, kxen's prologue if any, libxc headers. */
 int kxl__image_read_head(struct kxl_ctx *ctx, struct kxl_sreader *r, const char *source,

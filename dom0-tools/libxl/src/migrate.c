@@ -142,6 +142,12 @@ static int precopy(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w, c
                                          .dirty = dirty,
                                          .round_ns = kxen_now_ns() - t0,
                                          .throttle = ms->throttle};
+        /* The round's rate, and the dirty pages' time at it (kxl_progress_rates' terms). */
+        struct kxl_progress r = {.done = sent, .total = sent + dirty, .elapsed_ns = p.round_ns};
+        kxl_progress_rates(&r);
+        p.pages_per_s = r.pages_per_s;
+        p.mb_per_s = r.mb_per_s;
+        p.eta_s = r.eta_s;
         p.converged = converged(o, sent, p.round_ns, dirty);
         p.last = p.converged || ms->rounds == max;
         if (!p.last && !o->no_throttle && ms->rounds > 1 && dirty * 2 > sent &&

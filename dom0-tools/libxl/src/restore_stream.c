@@ -251,6 +251,8 @@ static int read_pages(struct rd *s, struct kxl_image *img, uint32_t len)
             img->zero_pages++;
         }
     }
+    img->page_bytes += sizeof(struct stream_rhdr) + len;
+    kxl__progress_pages(s->ctx, img->pages, img->page_bytes);
     return 0;
 }
 
@@ -421,7 +423,11 @@ int kxl__image_read_body(struct kxl_ctx *ctx, struct kxl_sreader *r, const char 
         kxl__image_free(img);
         return kxl_fail(ctx, -ENOMEM, "no memory to read %s", source);
     }
+    /* Known from the prologue; an image without one is counted as it comes. */
+    kxl__progress_begin(ctx, "restore", img->has_pro ? img->pro.ram_size >> 12 : 0);
     int rc = read_libxc(&s, img);
+    if (!rc)
+        kxl__progress_end(ctx, img->pages, img->page_bytes);
     if (!rc)
         rc = read_libxl_tail(&s, img);
     if (!rc)

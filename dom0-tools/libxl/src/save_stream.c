@@ -351,13 +351,18 @@ int kxl__write_domain(struct kxl_ctx *ctx, uint16_t domid, struct kxl_swriter *w
     rc = kxl__prologue(ctx, domid, size, &pro);
     if (!rc)
         rc = kxl__write_header(w, config_text, &pro);
-    uint64_t pages = size >> 12, pfns[LIBXC_MAX_BATCH];
+    uint64_t pages = size >> 12, pfns[LIBXC_MAX_BATCH], bytes0 = kxl_swriter_bytes(w);
+    kxl__progress_begin(ctx, "save", pages);
     for (uint64_t first = 0; first < pages && !rc; first += LIBXC_MAX_BATCH) {
         unsigned n = pages - first < LIBXC_MAX_BATCH ? (unsigned)(pages - first) : LIBXC_MAX_BATCH;
         for (unsigned i = 0; i < n; i++)
             pfns[i] = first + i;
         rc = kxl__write_pages(w, ram, present, pfns, n, st);
+        if (!rc)
+            kxl__progress_pages(ctx, first + n, kxl_swriter_bytes(w) - bytes0);
     }
+    if (!rc)
+        kxl__progress_end(ctx, pages, kxl_swriter_bytes(w) - bytes0);
     if (!rc)
         rc = kxl__write_tail(w, kx, kx_len);
     free(present);

@@ -175,6 +175,24 @@ struct kxl_save_stats {
  * keeps it. config_text NULL: the config is read back from xenstore. */
 int kxl_domain_save(struct kxl_ctx *ctx, uint16_t domid, const char *path, const char *config_text,
                     unsigned flags, struct kxl_save_stats *st);
+/* How far a save or a restore has got with the domain's pages, for progress lines: reported
+ * after every batch of pages (at most LIBXC_MAX_BATCH, 1024) and once at the last page.
+ * Rates are of guest memory (a zero page counts its 4 KiB though it travels without data). */
+struct kxl_progress {
+    const char *op;      /* "save" or "restore" */
+    uint64_t done;       /* pages written or read so far */
+    uint64_t total;      /* pages in all; 0: not known yet (an image without kxen's prologue) */
+    uint64_t bytes;      /* stream bytes of those pages (before compression) */
+    uint64_t elapsed_ns; /* since the first page */
+    double pages_per_s;  /* done / elapsed (0 before any time passed) */
+    double mb_per_s;     /* the same in MB/s (10^6 bytes) */
+    double eta_s;        /* until the last page at that rate; 0 when done, -1 when unknown */
+};
+/* Fills p's rates and ETA from done, total and elapsed_ns. */
+void kxl_progress_rates(struct kxl_progress *p);
+typedef void kxl_progress_fn(void *opaque, const struct kxl_progress *p);
+/* Calls fn during the saves and restores made on ctx from now on (NULL: none). */
+void kxl_set_progress(struct kxl_ctx *ctx, kxl_progress_fn *fn, void *opaque);
 /* The xl.cfg text describing a running domain (name, memory, vCPUs, kernel, disks, vifs, on_*
  * actions), read from xenstore. Free *out. */
 int kxl_domain_config_text(struct kxl_ctx *ctx, uint16_t domid, char **out);
@@ -235,6 +253,11 @@ struct kxl_migrate_progress {
     bool raised;       /* this round raised the throttle */
     bool last;         /* the stop-and-copy follows */
     bool converged;    /* ... because the target was met */
+    /* The round's send rate (guest memory, as struct kxl_progress counts it) and, at that
+     * rate, how long the dirty pages will take: the next round, or the stop and copy when
+     * last is set (-1: the round took no measurable time). */
+    double pages_per_s, mb_per_s;
+    double eta_s;
 };
 /* How a migration converges (docs/migration.md). Zeroed: Xen-like rounds with throttling. */
 struct kxl_migrate_opts {

@@ -98,6 +98,8 @@ last=$(cat "$src/written")
 
 check "xl migrate reports the guest's downtime from the two kxends' stamps" \
   grep -q "guest downtime [0-9.]* ms" "$src/migout"
+check "each pre-copy round's line gives its send rate in MB/s and the ETA of what follows" \
+  sh -c "grep -q '^migration sender: round 1: [0-9]* pages in [0-9.]* ms ([0-9]* pages/s, [0-9]* MB/s), [0-9]* dirtied meanwhile ([0-9]* pages/s); ETA of the \(next round\|stop and copy\) \([0-9.]* ms\|unknown\) at this rate\$' '$src/migout' && ! grep '^migration sender: round' '$src/migout' | grep -v 'MB/s.*; ETA of the'"
 check "the domain is gone from the source" sh -c "! xl domid mig 2>/dev/null"
 did=$(at_dst xl domid mig)
 got=$(at_dst "$probe" read "$did" 2048)

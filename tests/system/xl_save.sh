@@ -62,6 +62,35 @@ check "xl save -p leaves the domain paused" xl save -p st1 "$cf/st1-p.img"
 check "xl list shows it paused" sh -c "xl list | awk '\$1 == \"st1\" { print \$5 }' | grep -q p"
 xl destroy st1
 
+# Progress on stderr: a line at most once a second and the one at 100 % (with the rate and
+# the ETA), the summary line unchanged; with -t (Xen's "progress with CR") one line rewritten
+# in place. No timing is asserted: a quick save prints its final line only.
+cfg big256
+sed -i 's/memory = 16/memory = 256/' "$cf/big256.cfg"
+xl create -q "$cf/big256.cfg"
+id=$(xl domid big256)
+wait_for 20 has_line "$id" "tick 2"
+progress_ok() { # progress_ok WHO FILE: ends at 100 % of the guest's pages, a rate and an ETA
+  tail -1 "$2.p" | grep -q "^$1: 65536/65536 pages (100%) in [0-9.]* s, [0-9]* MB/s ([0-9]* pages/s), ETA 0.0 s\$"
+}
+progress_lines() { grep "^$1: " "$2" >"$2.p"; }
+check "xl save of a 256 MiB guest" sh -c "xl save -c big256 '$cf/big.img' 2>'$cf/save.err'"
+sed 's/^/# /' "$cf/save.err"
+progress_lines "xl save" "$cf/save.err"
+check "xl save's progress on stderr ends at 100 % with a rate and an ETA" progress_ok "xl save" "$cf/save.err"
+check "each progress line counts pages of the guest's 65536" \
+  sh -c "! grep -v '^xl save: [0-9]*/65536 pages ([0-9]*%) in .* MB/s .* ETA ' '$cf/save.err.p'"
+check "the summary line is still there, after the progress" \
+  sh -c "tail -1 '$cf/save.err' | grep -q '^Saved domain $id: 65536 pages ([0-9]* zero, sent without data)'"
+check "xl -t save rewrites one progress line in place (CR) and ends it" \
+  sh -c "xl -t save -c big256 '$cf/big-t.img' 2>'$cf/save-t.err' && grep -c \"\$(printf '\r')xl save: .*(100%)\" '$cf/save-t.err' | grep -qx 1 && ! grep -q '^xl save: ' '$cf/save-t.err'"
+xl destroy big256
+check "xl restore of it" sh -c "xl restore -e '$cf/big.img' 2>'$cf/restore.err'"
+sed 's/^/# /' "$cf/restore.err"
+progress_lines "xl restore" "$cf/restore.err"
+check "xl restore's progress on stderr ends at 100 % with a rate and an ETA" progress_ok "xl restore" "$cf/restore.err"
+xl destroy big256
+
 # A guest that does not suspend itself is paused by the toolstack.
 cfg st2 nosuspend
 xl create -q "$cf/st2.cfg"

@@ -9,8 +9,8 @@
 
 static struct kxl_progress at(uint64_t done, uint64_t total, double secs)
 {
-    struct kxl_progress p = {.op = "save", .done = done, .total = total,
-                             .elapsed_ns = (uint64_t)(secs * 1e9)};
+    struct kxl_progress p = {
+        .op = "save", .done = done, .total = total, .elapsed_ns = (uint64_t)(secs * 1e9)};
     kxl_progress_rates(&p);
     return p;
 }

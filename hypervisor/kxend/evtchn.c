@@ -201,6 +201,26 @@ void evtchn_raise_locked(struct evtchn_domain *tab, uint32_t port)
         vcpu_kick(v);
 }
 
+/* Clears port's event on both sides. A port must not fire with an event it had before it was
+ * freed or handed out again: Xen clears it at close, and the shared_info of a restored guest
+ * carries the bits of ports that are gone on this host (Xen gives such a guest a new page).
+ * Linux binds a new port's handler before its device is ready (xen-netfront BUGs on an event
+ * its carrier-off queue did not expect). Guest memory only from the domain's own vCPU thread
+ * (self); others clear the host side. */
+static void port_clear_pending(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
+{
+    atomic_fetch_and(&tab->host_pending[port / 64], ~(1ull << (port % 64)));
+    if (!self || !tab->d || self->dom != tab->d)
+        return;
+    struct shared_info *si = shared_info_of(tab->d);
+    xen_ulong_t bit = 1ul << (port % 64);
+    if (si && (__atomic_fetch_and(&si->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit))
+        guest_mark_dirty(tab->d,
+                         tab->d->shared_info_gpa +
+                             offsetof(struct shared_info, evtchn_pending[port / 64]),
+                         sizeof(xen_ulong_t));
+}
+
 int evtchn_port_alloc(struct evtchn_domain *tab, uint32_t *port)
 {
     for (uint32_t i = 1; i < KXEN_EVTCHN_NR_PORTS; i++) {
@@ -235,15 +255,7 @@ void evtchn_port_free(struct evtchn_domain *tab, uint32_t port, struct vcpu *sel
     p->owner = NULL;
     p->gen++;
     atomic_store(&p->notify_vcpu, 0);
-    /* A re-bound port must not fire with its old event (Xen clears it too). Guest memory only
-     * from the domain's own vCPU thread. */
-    atomic_fetch_and(&tab->host_pending[port / 64], ~(1ull << (port % 64)));
-    if (self && tab->d) {
-        struct shared_info *si = shared_info_of(tab->d);
-        if (si)
-            __atomic_fetch_and(&si->evtchn_pending[port / 64], ~(1ul << (port % 64)),
-                               __ATOMIC_SEQ_CST);
-    }
+    port_clear_pending(tab, port, self);
 }
 
 int evtchn_close_locked(struct evtchn_domain *tab, uint32_t port, struct vcpu *self)
@@ -351,6 +363,23 @@ int evtchn_bind_interdomain_locked(struct evtchn_domain *lt, struct evtchn_domai
     return 0;
 }
 
+/* An unbound port of dom offered to remote_dom; self: the calling vCPU (port_clear_pending). */
+static int alloc_unbound(uint16_t dom, uint16_t remote_dom, uint32_t *port, struct vcpu *self)
+{
+    struct domain *ref;
+    int rc;
+    struct evtchn_domain *tab = tab_lock(dom, &ref, &rc);
+    if (!tab)
+        return rc;
+    if ((rc = evtchn_port_alloc(tab, port)) == 0) {
+        tab->ports[*port].state = ECS_UNBOUND;
+        tab->ports[*port].remote_dom = remote_dom;
+        port_clear_pending(tab, *port, self);
+    }
+    tab_unlock(ref);
+    return rc;
+}
+
 /* ---- the hypercall ---- */
 
 static int op_alloc_unbound(struct vcpu *v, void *arg)
@@ -363,7 +392,7 @@ static int op_alloc_unbound(struct vcpu *v, void *arg)
     if ((rc = domid_resolve(v->dom, a->remote_dom, &rdom)))
         return rc;
     uint32_t port;
-    rc = evtchn_alloc_unbound_for(dom, rdom, &port);
+    rc = alloc_unbound(dom, rdom, &port, v);
     if (rc == 0)
         a->port = port;
     return rc;
@@ -371,17 +400,7 @@ static int op_alloc_unbound(struct vcpu *v, void *arg)
 
 int evtchn_alloc_unbound_for(uint16_t dom, uint16_t remote_dom, uint32_t *port)
 {
-    struct domain *ref;
-    int rc;
-    struct evtchn_domain *tab = tab_lock(dom, &ref, &rc);
-    if (!tab)
-        return rc;
-    if ((rc = evtchn_port_alloc(tab, port)) == 0) {
-        tab->ports[*port].state = ECS_UNBOUND;
-        tab->ports[*port].remote_dom = remote_dom;
-    }
-    tab_unlock(ref);
-    return rc;
+    return alloc_unbound(dom, remote_dom, port, NULL);
 }
 
 static int op_bind_interdomain(struct vcpu *v, void *arg)
@@ -402,6 +421,7 @@ static int op_bind_interdomain(struct vcpu *v, void *arg)
     if (!rt || !lt)
         rc = -ESRCH;
     else if ((rc = evtchn_bind_interdomain_locked(lt, rt, a->remote_port, &lport)) == 0) {
+        port_clear_pending(lt, lport, v);
         atomic_store(&lt->ports[lport].notify_vcpu, v->id);
         /* Events sent to the unbound remote end were dropped: be conservative (as Xen). */
         evtchn_raise_locked(lt, lport);
@@ -429,6 +449,7 @@ static int op_bind_virq(struct vcpu *v, void *arg)
         rc = -EEXIST;
     else if ((rc = evtchn_port_alloc(tab, &port)) == 0) {
         struct evtchn_port *p = &tab->ports[port];
+        port_clear_pending(tab, port, v);
         p->state = ECS_VIRQ;
         p->virq = a->virq;
         p->virq_vcpu = a->vcpu;
@@ -452,6 +473,7 @@ static int op_bind_ipi(struct vcpu *v, void *arg)
     if (!tab)
         rc = -ESRCH;
     else if ((rc = evtchn_port_alloc(tab, &port)) == 0) {
+        port_clear_pending(tab, port, v);
         tab->ports[port].state = ECS_IPI;
         atomic_store(&tab->ports[port].notify_vcpu, a->vcpu);
         a->port = port;

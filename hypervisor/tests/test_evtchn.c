@@ -130,6 +130,29 @@ Test(evtchn, close_returns_peer_to_unbound_for_the_closer)
     cr_assert_eq(ec(a, EVTCHNOP_bind_interdomain, &bi, sizeof(bi)), 0);
 }
 
+/* A restored guest's shared_info still has the pending bits of ports that are gone here: a
+ * port handed out again must start without that event (xen-netfront binds its handler before
+ * its queues are ready). */
+Test(evtchn, a_port_handed_out_again_starts_without_a_stale_event)
+{
+    struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 2};
+    cr_assert_eq(ec(a, EVTCHNOP_alloc_unbound, &au, sizeof(au)), 0);
+    struct evtchn_close c = {.port = au.port};
+    cr_assert_eq(ec(a, EVTCHNOP_close, &c, sizeof(c)), 0);
+    uint32_t stale = au.port;
+    si(a)->evtchn_pending[stale / 64] |= 1ul << (stale % 64);
+    au = (struct evtchn_alloc_unbound){.dom = DOMID_SELF, .remote_dom = 2};
+    cr_assert_eq(ec(a, EVTCHNOP_alloc_unbound, &au, sizeof(au)), 0);
+    cr_assert_eq(au.port, stale, "the lowest free port is handed out again");
+    cr_assert_not(si_pending(a, stale), "alloc_unbound: no event from the port's past");
+    cr_assert_eq(ec(a, EVTCHNOP_close, &c, sizeof(c)), 0);
+    si(a)->evtchn_pending[stale / 64] |= 1ul << (stale % 64);
+    struct evtchn_bind_ipi ipi = {.vcpu = 0};
+    cr_assert_eq(ec(a, EVTCHNOP_bind_ipi, &ipi, sizeof(ipi)), 0);
+    cr_assert_eq(ipi.port, stale);
+    cr_assert_not(si_pending(a, stale), "bind_ipi: no event from the port's past");
+}
+
 Test(evtchn, send_on_unbound_port_is_dropped_silently)
 {
     struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 2};

@@ -124,10 +124,21 @@ static int role_blast(unsigned long count)
     out[13] = ETHERTYPE_BENCH & 0xff;
     out[18] = 'D';
     unsigned long sent = 0;
+    /* The frames are built in the TX buffers, as the emulated NIC's bench sender builds them
+     * in its own (guests/hvmtest): a buffer's whole frame the first time it comes round, then
+     * only the sequence number (a buffer keeps the frame it last sent). */
+    uint64_t built = 0;
     uint64_t t0 = monotonic_ns();
     for (uint32_t i = 0; i < count; i++) {
-        memcpy(out + 14, &i, 4);
-        if (netfront_send(out, NETFRONT_MTU_FRAME, monotonic_ns() + 2 * SEC))
+        struct netfront_txbuf tb;
+        if (netfront_tx_buffer(&tb, monotonic_ns() + 2 * SEC))
+            break;
+        if (tb.id >= 64 || !(built >> tb.id & 1)) {
+            memcpy(tb.data, out, NETFRONT_MTU_FRAME);
+            built |= tb.id < 64 ? 1ull << tb.id : 0;
+        }
+        memcpy(tb.data + 14, &i, 4);
+        if (netfront_tx_commit(&tb, NETFRONT_MTU_FRAME))
             break;
         sent++;
     }
@@ -185,12 +196,15 @@ static int role_b(unsigned long seconds)
             bad++;
             continue;
         }
-        /* Echo: to the sender, from us, same payload. */
-        memcpy(out, in + 6, 6);
-        memcpy(out + 6, mac, 6);
-        memcpy(out + 12, in + 12, (size_t)n - 12);
-        out[18] = 'E';
-        if (netfront_send(out, (size_t)n, monotonic_ns() + 2 * SEC) == 0)
+        /* Echo: to the sender, from us, same payload, built in the TX buffer itself. */
+        struct netfront_txbuf tb;
+        if (netfront_tx_buffer(&tb, monotonic_ns() + 2 * SEC))
+            continue;
+        memcpy(tb.data, in + 6, 6);
+        memcpy(tb.data + 6, mac, 6);
+        memcpy(tb.data + 12, in + 12, (size_t)n - 12);
+        tb.data[18] = 'E';
+        if (netfront_tx_commit(&tb, (size_t)n) == 0)
             echoed++;
     }
     tap_check(stop, "nettest b: the stop frame arrived (%u echoed)", echoed);

@@ -1,8 +1,8 @@
-/* The guest netfront (see guest/netfront.h). Rings and buffers are static pages of the image
- * (identity-mapped, so a page's frame is its address >> 12), granted to the backend once.
- * A frame larger than a page spans several slots (feature-sg), one buffer page each; a GSO
- * frame has its extra info in the slot after the first, both ways. Each queue has its own
- * rings, buffers and event channels; after the handshake a queue's state is touched only by the
+/* The guest netfront (see guest/netfront.h); its sending side is netfront_tx.c. Rings and buffers
+ * are static pages of the image (identity-mapped, so a page's frame is its address >> 12), granted
+ * to the backend once. A frame larger than a page spans several slots (feature-sg), one buffer page
+ * each; a GSO frame has its extra info in the slot after the first, both ways. Each queue has its
+ * own rings, buffers and event channels; after the handshake a queue's state is touched only by the
  * vCPU driving it (netfront_queue_*), or by main() for all of them.
  * Invariants: a TX buffer is reused only after its response came back; every RX buffer is
  * reposted as soon as its slot is copied out, so the backend always has NR_RX buffers less
@@ -31,14 +31,7 @@
 
 #define MS 1000000ULL
 
-/* One queue's pages: both rings and its buffers. */
-struct nf_pages {
-    uint8_t tx_ring[PAGE];
-    uint8_t rx_ring[PAGE];
-    uint8_t tx_buf[NR_TX][PAGE];
-    uint8_t rx_buf[NR_RX][PAGE];
-};
-static struct nf_pages pages[NETFRONT_MAX_QUEUES] __attribute__((aligned(PAGE)));
+struct nf_pages nf_pages[NETFRONT_MAX_QUEUES] __attribute__((aligned(PAGE)));
 
 struct nf_state nf;
 
@@ -152,7 +145,7 @@ static int setup_queue(unsigned i)
 {
     struct nf_queue *q = &nf.q[i];
     tx_all_free(q);
-    struct nf_pages *pg = &pages[i];
+    struct nf_pages *pg = &nf_pages[i];
     netif_tx_sring_t *txs = (netif_tx_sring_t *)pg->tx_ring;
     netif_rx_sring_t *rxs = (netif_rx_sring_t *)pg->rx_ring;
     memset(pg->tx_ring, 0, PAGE);
@@ -311,6 +304,7 @@ int nf_connect(uint8_t mac[6])
     if ((rc = wait_backend_state(be, XenbusStateConnected)) != 0)
         return rc;
     nf.up = true;
+    nf.connections++;
     for (unsigned i = 0; i < nf.nr_queues; i++)
         evtchn_send(nf.q[i].rx_port); /* the backend looks at the posted RX buffers */
     return 0;
@@ -396,7 +390,7 @@ unsigned netfront_nr_queues(void)
  * decoded costs microseconds and a string instruction is decoded once for all its iterations;
  * memcpy's word loop decodes ~4 instructions per 8 bytes (~2.6 ms for a 1514-byte frame
  * there). The ABI keeps the direction flag clear. */
-static void copy_frame(void *dst, const void *src, size_t n)
+void nf_copy_frame(void *dst, const void *src, size_t n)
 {
     size_t words = n / 8, tail = n % 8;
     __asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
@@ -405,7 +399,7 @@ static void copy_frame(void *dst, const void *src, size_t n)
 
 /* Waits for cond: blocking (events, the timer) on the vCPU that takes upcalls, by polling on a
  * secondary vCPU, which runs with interrupts off. */
-static int wait_for(bool (*cond)(void *ctx), void *ctx, uint64_t deadline_ns, bool poll)
+int nf_wait_for(bool (*cond)(void *ctx), void *ctx, uint64_t deadline_ns, bool poll)
 {
     if (!poll)
         return wait_until(cond, ctx, deadline_ns);
@@ -417,168 +411,9 @@ static int wait_for(bool (*cond)(void *ctx), void *ctx, uint64_t deadline_ns, bo
     return 0;
 }
 
-/* Frees the TX buffers whose responses came back. arm: ask for an event at the next response.
- * Only a sender waiting for buffers needs one: an event at every completion would wake a guest
- * that waits for a frame, for nothing. */
-static void reap_tx(struct nf_queue *q, bool arm)
-{
-    for (;;) {
-        RING_IDX prod = q->tx.sring->rsp_prod;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        /* Buggy or malicious backend: more responses than requests. */
-        if (prod - q->tx.rsp_cons > q->tx.req_prod_pvt - q->tx.rsp_cons)
-            return;
-        while (q->tx.rsp_cons != prod) {
-            netif_tx_response_t rsp = *RING_GET_RESPONSE(&q->tx, q->tx.rsp_cons);
-            q->tx.rsp_cons++;
-            /* Buggy or malicious backend: an id not in flight is not freed twice. */
-            if (rsp.status != NETIF_RSP_NULL && rsp.id < NR_TX && q->tx_busy[rsp.id]) {
-                q->tx_busy[rsp.id] = false;
-                q->tx_free[q->tx_nr_free++] = (uint8_t)rsp.id;
-            }
-        }
-        if (!arm)
-            return;
-        int more;
-        RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, more);
-        if (!more)
-            return;
-    }
-}
-
-struct tx_wait {
-    struct nf_queue *q;
-    unsigned need;
-    bool poll;
-};
-
-static bool tx_free_cond(void *ctx)
-{
-    struct tx_wait *w = ctx;
-    if (!w->poll && nf_backend_moved(0))
-        return true; /* the caller sees be_changed and follows the backend */
-    reap_tx(w->q, false);
-    if (w->q->tx_nr_free >= w->need)
-        return true;
-    reap_tx(w->q, true); /* about to block: an event when buffers come back */
-    return w->q->tx_nr_free >= w->need;
-}
-
-static int take_tx(struct nf_queue *q)
-{
-    int id = q->tx_free[--q->tx_nr_free]; /* the caller made sure there are enough */
-    q->tx_busy[id] = true;
-    return id;
-}
-
-/* The queue a frame goes out on: one flow (IPv4 addresses, protocol and TCP/UDP ports, else
- * the MAC addresses) always on the same queue, so its frames stay in order. */
-static unsigned tx_queue_of(const uint8_t *f, size_t len)
-{
-    if (nf.nr_queues == 1)
-        return 0;
-    uint32_t h = 2166136261u;
-    size_t from = 0, to = 12;
-    if (len >= 34 && f[12] == 0x08 && f[13] == 0x00 && (f[14] >> 4) == 4) {
-        size_t ihl = (size_t)(f[14] & 0xf) * 4;
-        bool l4 = (f[23] == 6 || f[23] == 17) && 14 + ihl + 4 <= len;
-        from = 26;
-        to = l4 ? 14 + ihl + 4 : 34;
-        h = (h ^ f[23]) * 16777619u;
-    }
-    for (size_t i = from; i < to; i++)
-        h = (h ^ f[i]) * 16777619u;
-    return h % nf.nr_queues;
-}
-
-/* -XEN_EAGAIN (nothing sent) when the backend changed while we waited for TX buffers. */
-static int queue_send(unsigned qi, const void *frame, size_t len, const struct netfront_txopt *opt,
-                      uint64_t deadline_ns, bool poll)
-{
-    if (!nf.up || qi >= nf.nr_queues)
-        return -XEN_ENODEV;
-    if (len < 14 || len > (nf.be_sg ? NETFRONT_MAX_FRAME : NETFRONT_MTU_FRAME))
-        return -XEN_EINVAL;
-    bool gso = opt && opt->gso_type != XEN_NETIF_GSO_TYPE_NONE;
-    if (gso && !(opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4   ? nf.be_gso4
-                 : opt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 ? nf.be_gso6
-                                                             : false))
-        return -XEN_EOPNOTSUPP;
-    struct nf_queue *q = &nf.q[qi];
-    struct tx_wait w = {q, (unsigned)((len + PAGE - 1) / PAGE), poll};
-    /* Buffers free (the usual case): no wait, whose event scan and timer cost more than the
-     * send itself where the guest's instructions are the bound (kvm here). */
-    reap_tx(q, false);
-    if (q->tx_nr_free < w.need || (!poll && nf_backend_moved(0))) {
-        int rc = wait_for(tx_free_cond, &w, deadline_ns, poll);
-        if (rc)
-            return rc;
-        if (!poll && nf.be_changed)
-            return -XEN_EAGAIN;
-    }
-    const uint8_t *src = frame;
-    for (unsigned i = 0; i < w.need; i++) {
-        size_t n = len - (size_t)i * PAGE < PAGE ? len - (size_t)i * PAGE : PAGE;
-        int id = take_tx(q);
-        copy_frame(pages[qi].tx_buf[id], src + (size_t)i * PAGE, n);
-        uint16_t flags = i + 1 < w.need ? NETTXF_more_data : 0;
-        if (i == 0) {
-            if (opt && opt->csum_blank)
-                flags |= NETTXF_csum_blank | NETTXF_data_validated;
-            if (gso)
-                flags |= NETTXF_extra_info;
-        }
-        netif_tx_request_t *r = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt);
-        /* The first slot's size is the whole frame's; the others carry their own. */
-        *r = (netif_tx_request_t){.gref = q->tx_gref[id],
-                                  .offset = 0,
-                                  .flags = flags,
-                                  .id = (uint16_t)id,
-                                  .size = (uint16_t)(i == 0 ? len : n)};
-        q->tx.req_prod_pvt++;
-        if (i == 0 && gso) {
-            /* The extra takes the next request slot as its bytes. */
-            netif_extra_info_t ex = {.type = XEN_NETIF_EXTRA_TYPE_GSO};
-            ex.u.gso.size = opt->gso_size;
-            ex.u.gso.type = opt->gso_type;
-            memcpy(RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt), &ex, sizeof(ex));
-            q->tx.req_prod_pvt++;
-        }
-    }
-    int notify;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
-    if (notify)
-        evtchn_send(q->tx_port);
-    return 0;
-}
-
-int netfront_send(const void *frame, size_t len, uint64_t deadline_ns)
-{
-    return netfront_send_opt(frame, len, 0, deadline_ns);
-}
-
-int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
-                      uint64_t deadline_ns)
-{
-    for (;;) {
-        int rc = nf_await_up(deadline_ns);
-        if (rc)
-            return rc;
-        unsigned qi = len >= 14 ? tx_queue_of(frame, len) : 0;
-        rc = queue_send(qi, frame, len, opt, deadline_ns, false);
-        if (rc != -XEN_EAGAIN) /* else the backend changed: follow it, then try again */
-            return rc;
-    }
-}
-
-int netfront_queue_send(unsigned queue, const void *frame, size_t len, uint64_t deadline_ns)
-{
-    return queue_send(queue, frame, len, 0, deadline_ns, true);
-}
-
 static bool rx_ready(struct nf_queue *q)
 {
-    reap_tx(q, false);
+    nf_reap_tx(q, false);
     int more;
     RING_FINAL_CHECK_FOR_RESPONSES(&q->rx, more);
     return more;
@@ -611,7 +446,7 @@ static int next_rx(struct nf_queue *q, netif_rx_response_t *rsp, RING_IDX *at, u
         if (deadline_ns == SLOT_DEADLINE)
             deadline_ns = monotonic_ns() + NETFRONT_SLOT_NS;
         struct rx_wait w = {q, poll};
-        int rc = wait_for(rx_ready_cond, &w, deadline_ns, poll);
+        int rc = nf_wait_for(rx_ready_cond, &w, deadline_ns, poll);
         if (rc)
             return rc;
     }
@@ -676,7 +511,8 @@ static int queue_recv(unsigned qi, void *buf, size_t cap, uint64_t deadline_ns,
             return -XEN_EIO; /* Buggy or malicious backend: an id we never posted. */
         int len = rsp.status;
         if (len > 0 && total + (size_t)len <= cap && rsp.offset + (unsigned)len <= PAGE)
-            copy_frame((uint8_t *)buf + total, pages[qi].rx_buf[rsp.id] + rsp.offset, (size_t)len);
+            nf_copy_frame((uint8_t *)buf + total, nf_pages[qi].rx_buf[rsp.id] + rsp.offset,
+                          (size_t)len);
         else
             ok = false;
         total += len > 0 ? (size_t)len : 0;
@@ -768,7 +604,7 @@ unsigned netfront_rx_errors(void)
 
 const void *netfront_rx_buffer(unsigned queue, unsigned id)
 {
-    return queue < NETFRONT_MAX_QUEUES && id < NR_RX ? pages[queue].rx_buf[id] : 0;
+    return queue < NETFRONT_MAX_QUEUES && id < NR_RX ? nf_pages[queue].rx_buf[id] : 0;
 }
 
 int netfront_ring_state(unsigned queue, struct netfront_ring_state *st)

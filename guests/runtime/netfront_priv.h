@@ -1,10 +1,11 @@
-/* The runtime netfront's state, shared by its two files: netfront.c (handshake, queues, data
- * path) and netfront_follow.c (a backend that dies under a running guest and comes back).
- * Not for guest programs: they use guest/netfront.h. */
+/* The runtime netfront's state, shared by its three files: netfront.c (handshake, queues, data
+ * path), netfront_tx.c (sending) and netfront_follow.c (a backend that dies under a running guest
+ * and comes back). Not for guest programs: they use guest/netfront.h. */
 #ifndef GUEST_NETFRONT_PRIV_H
 #define GUEST_NETFRONT_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <kxen/io/netif.h>
@@ -50,9 +51,19 @@ struct nf_state {
     char token[24];
     uint8_t mac[6];
     unsigned long reconnects, tx_dropped;
+    unsigned long connections; /* handshakes completed: a TX buffer's connection */
 };
 
 extern struct nf_state nf;
+
+/* One queue's pages: both rings and its buffers. */
+struct nf_pages {
+    uint8_t tx_ring[PAGE];
+    uint8_t rx_ring[PAGE];
+    uint8_t tx_buf[NR_TX][PAGE];
+    uint8_t rx_buf[NR_RX][PAGE];
+};
+extern struct nf_pages nf_pages[NETFRONT_MAX_QUEUES];
 
 /* netfront.c */
 int nf_read_uint(const char *path, unsigned long *out);
@@ -60,6 +71,14 @@ int nf_read_uint(const char *path, unsigned long *out);
 int nf_connect(uint8_t mac[6]);
 /* Ports closed, grants forgotten, TX in flight dropped: the vif is down. */
 void nf_forget_backend(void);
+/* A frame's bytes into or out of a buffer page, with string instructions. */
+void nf_copy_frame(void *dst, const void *src, size_t n);
+/* Waits for cond: blocking on the vCPU that takes upcalls, polling on a secondary vCPU. */
+int nf_wait_for(bool (*cond)(void *ctx), void *ctx, uint64_t deadline_ns, bool poll);
+
+/* netfront_tx.c */
+/* Frees the TX buffers whose responses came back; arm: an event at the next response. */
+void nf_reap_tx(struct nf_queue *q, bool arm);
 
 /* netfront_follow.c; every one is a no-op until netfront_follow_restarts. Only the vCPU that
  * takes upcalls may call them (they talk to xenstore). */

@@ -44,6 +44,20 @@ struct netfront_txopt {
 /* netfront_send with offloads; -XEN_EOPNOTSUPP for GSO the backend does not offer. */
 int netfront_send_opt(const void *frame, size_t len, const struct netfront_txopt *opt,
                       uint64_t deadline_ns);
+/* Zero-copy send on queue 0: the caller writes a frame of up to NETFRONT_MTU_FRAME bytes straight
+ * into a granted TX buffer, then queues it. A buffer keeps what this frontend last sent from
+ * it, so a sender that changes a few bytes a frame writes only those. netfront_send copies the
+ * frame with the guest's own stores: on the soft accelerator each store is the dearest part of
+ * a send. netfront_tx_buffer waits for a free buffer up to deadline_ns (0 or -XEN_E*);
+ * netfront_tx_commit queues len bytes of it: -XEN_EAGAIN when the vif reconnected in between
+ * (the buffer is gone), -XEN_EINVAL for a length out of range (the buffer is given back). */
+struct netfront_txbuf {
+    uint8_t *data; /* a page */
+    uint16_t id;
+    unsigned long conn;
+};
+int netfront_tx_buffer(struct netfront_txbuf *b, uint64_t deadline_ns);
+int netfront_tx_commit(const struct netfront_txbuf *b, size_t len);
 /* Receives one frame (all its slots) into buf: its length, or -XEN_ETIMEDOUT at deadline_ns
  * (0 = now). A frame that does not fit cap, or errored, is dropped and counted. */
 int netfront_recv(void *buf, size_t cap, uint64_t deadline_ns);

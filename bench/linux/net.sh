@@ -11,7 +11,7 @@
 # VM's clock (vm-hvm.sh's net_watch reads it at the guest's phase lines, as dd.sh's runs do):
 # an HVM guest's own clock can be calibrated wrong under nested TCG, so its figure is only
 # printed beside. At the same lines the VM reads `xl vcpu-exits` (exits per MB or per round
-# trip by kind, less the guest's idle rate from an 8-second quiet spell between the transfers
+# trip by kind, less the guest's idle rate from a 6-second quiet spell between the transfers
 # and the pings), its own CPU time (the guest's instructions, kxend in user space and in the
 # kernel, kxen-devd, which serves the PV vifs, the VM's own nc and dd, the rest, idle) and how
 # often each thread of kxend and kxen-devd was put on its CPU; the guest's lines carry eth0's

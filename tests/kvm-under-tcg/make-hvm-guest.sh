@@ -116,9 +116,10 @@ fi
 # itself; nc's own copy loop writes 1 KiB at a time), then the VM's pings. Each phase lies between two lines at which the VM reads its clock,
 # the vCPU's exit counters and its CPU time: "net tgo"/"net tend" the guest sends, "net rgo"/
 # "net rend" it receives, and from "net pgo" the VM pings it, then connects to its port 5003
-# to let it go on. A quiet spell of 8 s between "net idle" and "net iend", after the
-# transfers and before the pings (the guest is still settling after its boot before the
-# transfers), gives the idle rate. Each
+# to let it go on. A quiet spell of 10 s from "net idle", after the transfers and before the
+# pings (the guest is still settling after its boot before the transfers), gives the idle
+# rate (the VM reads its figures at the line and 6 s later, so that no console output falls
+# in between). Each
 # line (through /dev/kmsg, as dd's) carries the phase's 64 KiB blocks, the guest's clock and
 # eth0's counters: packets received and sent, bytes received and sent, its interrupts
 # (8139too's "eth0", netfront's "vifN-qM-tx" and "-rx"). The blocks are chosen from a 2 MiB
@@ -170,7 +171,7 @@ if grep -q kxen_netbench /proc/cmdline; then
     nmark rgo $nr
     nc 10.99.0.1 5002 -e dd of=/dev/null bs=64k count=$nr iflag=fullblock 2>/dev/null
     nmark rend $nr; sleep 1
-    nmark idle; sleep 8; nmark iend
+    nmark idle; sleep 10; nmark iend
     timeout 900 nc -l -p 5003 <>/nc-hold >/dev/null &
     p=$!; sleep 1
     nmark pgo; wait $p; nmark pdone

@@ -200,9 +200,9 @@ dd_watch() {
 # net_watch: as dd_watch, at the guest's "net" lines (make-hvm-guest.sh's kxen_netbench), but
 # the quiet spell's second reading ("iend") is 6 s after its first, on the VM's clock: the
 # guest's own line would put its console output (a port exit a byte on COM1) into the idle
-# rate. At "pgo" the VM pings the guest (busybox ping, 100 at 0.1 s), reads the same figures again
-# ("pend"), prints ping's summary as "# net-ping MODE SENT RECEIVED MIN AVG MAX" (ms) and
-# connects to the guest's port 5003, which lets it go on.
+# rate. At "pgo" the VM pings the guest (busybox ping, 100 at 0.1 s), reads the same figures
+# again ("pend"), prints ping's summary as "# net-ping MODE SENT RECEIVED MIN AVG MAX" (ms)
+# and connects to the guest's port 5003, which lets it go on.
 net_watch() {
   busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
   exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause

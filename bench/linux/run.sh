@@ -9,6 +9,8 @@
 #   (b) PV disk throughput inside Linux (busybox dd, direct I/O, 1 MiB blocks: read all of a
 #       64 MiB xvda, write 64 MiB to a scratch xvdb), next to the VM reading and writing the
 #       same two virtio disks with the same dd.
+# Then dd.sh and net.sh: Linux's own disk and network paths, the emulated device against the PV
+# front end, in a VM each.
 #   bench/linux/run.sh   (KXEN_BUILD = release build dir, set by bench/run-benches.sh)
 # KXEN_L1_KERNEL / KXEN_L2_KERNEL pick the kernels (default Debian 12's 6.1 for both).
 set -u
@@ -62,5 +64,9 @@ for d in read write; do
   row "  reference: the VM's own dd on the same virtio disk" "${h:-?} MiB/s (guest/host = $(ratio "$gv" "$h"))"
 done
 grep -aq '^not ok' "$log" && { echo "bench/linux: a step failed in the VM:"; grep -a '^not ok\|^# ' "$log" | tail -30; exit 1; }
-# The disk through ata_piix, PV-on-HVM and PVH: a VM of its own (KXEN_BENCH_NO_DD=1 skips it).
-[ -n "${KXEN_BENCH_NO_DD:-}" ] || "$src/bench/linux/dd.sh"
+# The disk through ata_piix, PV-on-HVM and PVH, then the network through 8139too and
+# xen-netfront: a VM of its own each (KXEN_BENCH_NO_DD=1, KXEN_BENCH_NO_NET=1 skip them).
+rc=0
+[ -n "${KXEN_BENCH_NO_DD:-}" ] || "$src/bench/linux/dd.sh" || rc=1
+[ -n "${KXEN_BENCH_NO_NET:-}" ] || "$src/bench/linux/net.sh" || rc=1
+exit $rc

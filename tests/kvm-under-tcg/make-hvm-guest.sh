@@ -111,6 +111,74 @@ if grep -q kxen_net /proc/cmdline; then
   ip link set eth0 up && ip addr add 10.99.0.2/24 dev eth0 &&
     ping -c 2 -W 5 10.99.0.1 >/dev/null && echo "kxen-hvm: ping ok" || echo "kxen-hvm: ping failed"
 fi
+# kxen_netbench (bench/linux/net.sh): TCP over eth0 to and from the VM (10.99.0.1) with busybox
+# nc running dd on the connection (`nc -e dd`: dd's 64 KiB writes and reads go to the socket
+# itself; nc's own copy loop writes 1 KiB at a time), then the VM's pings. Each phase lies between two lines at which the VM reads its clock,
+# the vCPU's exit counters and its CPU time: "net tgo"/"net tend" the guest sends, "net rgo"/
+# "net rend" it receives, and from "net pgo" the VM pings it, then connects to its port 5003
+# to let it go on. A quiet spell of 10 s from "net idle", after the transfers and before the
+# pings (the guest is still settling after its boot before the transfers), gives the idle
+# rate (the VM reads its figures at the line and 6 s later, so that no console output falls
+# in between). Each
+# line (through /dev/kmsg, as dd's) carries the phase's 64 KiB blocks, the guest's clock and
+# eth0's counters: packets received and sent, bytes received and sent, its interrupts
+# (8139too's "eth0", netfront's "vifN-qM-tx" and "-rx"). The blocks are chosen from a 2 MiB
+# probe each way so that a phase lasts about kxen_netsecs (default 12) seconds of the guest's
+# clock. The VM's nc listens on 5000 and 5001 (sinks) and 5010 and 5002 (sources of zeros,
+# read for as long as the guest's dd takes). A send ends when the VM's nc has had all of it
+# (it closes, and this end of the connection is in TIME_WAIT), not when dd has handed the
+# last block to the socket.
+if grep -q kxen_netbench /proc/cmdline; then
+  up() { cut -d' ' -f1 /proc/uptime; }
+  nstat() {
+    q=/sys/class/net/eth0/statistics
+    echo $(cat $q/rx_packets $q/tx_packets $q/rx_bytes $q/tx_bytes 2>/dev/null) $(awk '/ (eth0|vif[0-9]+-q[0-9]+(-[rt]x)?) *$/ {
+      for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts)
+  }
+  nmark() { echo "<0>kxen-hvm: net $1 ${2:-0} $(up) $(nstat)" >/dev/kmsg; }
+  secs=$(sed -n 's/.*kxen_netsecs=\([0-9]*\).*/\1/p' /proc/cmdline)
+  blocks() {
+    awk -v a=$1 -v b=$(up) -v s=${secs:-12} 'BEGIN { t = b - a; n = t > 0 ? int(32 * s / t) : 16384
+      print (n < 32 ? 32 : (n > 16384 ? 16384 : n)) }'
+  }
+  # nc's standard input: a FIFO it holds open itself, so it never ends. A busybox nc whose
+  # input ends shuts its sending side down, and the nc at the other end then quits. A read
+  # with a time limit on it is a pause that starts no process.
+  mkfifo /nc-hold
+  # drained PORT: the VM's nc on PORT has read everything and closed (within 60 s).
+  drained() {
+    h=$(printf '0100630A:%04X 06' $1)
+    for i in $(seq 1 1200); do
+      while read -r l; do case $l in *" $h "*) return 0 ;; esac; done </proc/net/tcp
+      read -t 0.05 l <>/nc-hold
+    done
+    return 1
+  }
+  # What the kernel reads its clock from (without a PV clock, the PM timer's port, an exit).
+  echo "kxen-hvm: net clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+  if [ -e /sys/class/net/eth0 ]; then
+    # A probe that cannot reach the VM leaves the phases at their smallest (2 MiB).
+    nt=32 nr=32 t=$(up)
+    if nc 10.99.0.1 5000 -e dd if=/dev/zero bs=64k count=32 2>/dev/null && drained 5000; then
+      nt=$(blocks $t) t=$(up)
+      nc 10.99.0.1 5010 -e dd of=/dev/null bs=64k count=32 iflag=fullblock 2>/dev/null
+      nr=$(blocks $t)
+    fi
+    sleep 1
+    nmark tgo $nt
+    nc 10.99.0.1 5001 -e dd if=/dev/zero bs=64k count=$nt 2>/dev/null && drained 5001
+    nmark tend $nt; sleep 1
+    nmark rgo $nr
+    nc 10.99.0.1 5002 -e dd of=/dev/null bs=64k count=$nr iflag=fullblock 2>/dev/null
+    nmark rend $nr; sleep 1
+    nmark idle; sleep 10; nmark iend
+    timeout 900 nc -l -p 5003 <>/nc-hold >/dev/null &
+    p=$!; sleep 1
+    nmark pgo; wait $p; nmark pdone
+  else
+    nmark none
+  fi
+fi
 # The ACPI power button (kxend's tables, xl trigger DOM power): its first input event powers
 # the machine off: /sbin/poweroff (busybox poweroff -f; Linux writes SLP_TYP|SLP_EN, ACPI S5).
 # By path: busybox's sh prefers its own applet, whose poweroff without -f only signals init
@@ -156,7 +224,7 @@ INIT
 chmod +x "$r/init"
 # The first archive has /bin/busybox; these applets join its links.
 mkdir -p "$r/bin"
-for a in seq readlink basename sed; do ln -s busybox "$r/bin/$a"; done
+for a in seq readlink basename sed nc mkfifo timeout; do ln -s busybox "$r/bin/$a"; done
 cp "$dir/initrd.gz" "$dir/initrd-hvm.gz"
 echo "${KXEN_HVM_DD_CMDLINE:-}" >"$dir/dd-cmdline"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >> "$dir/initrd-hvm.gz"

@@ -14,14 +14,19 @@
 # Xen, unplugs the emulated disk and NIC, and uses xen-blkfront and xen-netfront.
 #   vm-hvm.sh MODE BOOT DIR [WAIT]
 #     MODE hvm (emulated devices only, xen_platform_pci = 0) | pvhvm (the platform device) |
-#          pvh (type = "pvh", the disk as xvda, console hvc0: only with KXEN_HVM_DD)
+#          pvh (type = "pvh", the disk as xvda, console hvc0: only with KXEN_HVM_DD or
+#          KXEN_HVM_NET)
 #     BOOT direct | bios;  DIR holds vmlinuz, initrd-hvm.gz, root.img, boot.img
 #     WAIT seconds for the first userspace line (default 240)
 # KXEN_HVM_DD=1 (bench/linux/dd.sh): one vCPU, no network, a 64 MiB scratch disk on the VM's
 # tmpfs as the second disk (hdb, or xvdb for PVH), which the guest writes and reads whole with
 # dd O_DIRECT; "# dd-at" lines give the VM's clock and the vCPU's exit counters at the guest's
 # markers, "# dd-cpu" and "# dd-proc" the VM's CPU time then, "# dd-sw" the thread runs of
-# kxend and kxen-devd (dd_snap).
+# kxend and kxen-devd (bench_snap).
+# KXEN_HVM_NET=1 (bench/linux/net.sh): one vCPU, one NIC on the bridge (the emulated RTL8139,
+# or a PV vif), the VM's busybox nc listening for the guest's transfers and the VM pinging the
+# guest (net_watch); the same lines as dd's with "net-" for "dd-", and "# net-mark" lines
+# with the guest's own clock and eth0's counters at its markers.
 # kxend is started when none runs; a bridge kxbr0 at 10.99.0.1/24 is made when the tap and
 # bridge modules allow (the guest is 10.99.0.2).
 export KXEN_RUNDIR=${KXEN_RUNDIR:-/kxen/run} XENSTORED_RUNDIR=${KXEN_RUNDIR:-/kxen/run} KXEN_ACCEL=kvm
@@ -128,24 +133,31 @@ acpi_power_checks() {
   [ $r = 0 ] || { xl list 2>&1 | sed 's/^/# xl list: /'; ls $KXEN_RUNDIR | tr '\n' ' ' | sed 's/^/# rundir: /'; echo
     xl vcpu-exits $name 2>&1 | sed 's/^/# /'; }
 }
-# dd_snap MODE AT: the VM's clock (/proc/uptime) and the vCPU's exit counters (IO MMIO
+# bench_snap MODE AT: the VM's clock (/proc/uptime) and the vCPU's exit counters (IO MMIO
 # Hypercall Halt Other), the VM's CPU time in ticks (/proc/stat: user nice system idle iowait
 # irq softirq steal guest), the utime, stime and guest time of kxen's daemons by name, and
 # how often the threads of kxend and kxen-devd were put on the CPU (schedstat's third field,
 # summed by daemon and thread: "main", "vcpu" for kxend's vCPU threads, "thread" for the
 # others that kept the daemon's name, else the thread's own): each hand-off between threads is one such run (threads that ended are not counted).
-dd_snap() {
-  echo "# dd-at $1 $2 $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
-  echo "# dd-cpu $1 $2 $(awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8, $9, $10; exit }' /proc/stat)"
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v m=$1 -v at=$2 '
-    { c = $2; gsub(/[()]/, "", c); if (c !~ /^(kxend|kxen-devd|xenstored|xenconsoled|xl)$/) c = "other"
+# The lines start "# dd-" ("# net-" in KXEN_HVM_NET's runs); "peer" is the VM's own busybox
+# nc and dd (net_peers), with the time of its children that ended (ping ends before its
+# reading: "other").
+bench=dd
+[ -n "${KXEN_HVM_NET:-}" ] && bench=net
+bench_snap() {
+  echo "# $bench-at $1 $2 $(cut -d' ' -f1 /proc/uptime) $(xl vcpu-exits $name | awk 'NR == 2 { print $4, $5, $6, $7, $8 }')"
+  echo "# $bench-cpu $1 $2 $(awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8, $9, $10; exit }' /proc/stat)"
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v m=$1 -v at=$2 -v b=$bench '
+    { c = $2; gsub(/[()]/, "", c)
+      if (c ~ /^(busybox|ping)$/) { c = "peer"; u[c] += $16; s[c] += $17 }
+      else if (c !~ /^(kxend|kxen-devd|xenstored|xenconsoled|xl)$/) c = "other"
       u[c] += $14; s[c] += $15; g[c] += $43 }
-    END { for (c in u) print "# dd-proc", m, at, c, u[c], s[c], g[c] }'
+    END { for (c in u) print "#", b "-proc", m, at, c, u[c], s[c], g[c] }'
   f=
   for p in $(grep -l -x -E 'kxend|kxen-devd' /proc/[0-9]*/comm 2>/dev/null); do
     f="$f ${p%comm}task/*/comm ${p%comm}task/*/schedstat"
   done
-  grep -H . $f 2>/dev/null | awk -v m=$1 -v at=$2 '
+  grep -H . $f 2>/dev/null | awk -v m=$1 -v at=$2 -v b=$bench '
     { i = index($0, ":"); split(substr($0, 1, i - 1), a, "/"); v = substr($0, i + 1)
       if (a[6] == "comm") { tc[a[3], a[5]] = v; if (a[3] == a[5]) pc[a[3]] = v }
       else { split(v, x, " "); n[a[3], a[5]] = x[3] } }
@@ -153,9 +165,9 @@ dd_snap() {
             if (t ~ /^kvm-d[0-9]+-v[0-9]+$/) t = "vcpu"; else if (t == pc[a[1]]) t = "thread"
             sub(/-[0-9]+$/, "", t)
             w[pc[a[1]] "/" t] += n[k] }
-          for (k in w) print "# dd-sw", m, at, k, w[k] }'
+          for (k in w) print "#", b "-sw", m, at, k, w[k] }'
 }
-# dd_watch: the snapshots at the guest's dd phase lines (dd_snap). It starts as soon as the
+# dd_watch: the snapshots at the guest's dd phase lines (bench_snap). It starts as soon as the
 # guest's shell is up, before any check that waits for a line /init prints after its dd (the
 # PV-on-HVM checks read the kernel's lines /init prints at its end): a wait there would delay
 # every reading to the end of the phases. The lines are read from the console log as they
@@ -181,9 +193,67 @@ dd_watch() {
         read -t 0.1 l <&4
       fi
     done
-    dd_snap $mode $at
+    bench_snap $mode $at
   done
   exec 3<&- 4<&-
+}
+# net_watch: as dd_watch, at the guest's "net" lines (make-hvm-guest.sh's kxen_netbench), but
+# the quiet spell's second reading ("iend") is 6 s after its first, on the VM's clock: the
+# guest's own line would put its console output (a port exit a byte on COM1) into the idle
+# rate. At "pgo" the VM pings the guest (busybox ping, 100 at 0.1 s), reads the same figures
+# again ("pend"), prints ping's summary as "# net-ping MODE SENT RECEIVED MIN AVG MAX" (ms)
+# and connects to the guest's port 5003, which lets it go on.
+net_watch() {
+  busybox mkfifo $KXEN_RUNDIR/dd-pause 2>/dev/null
+  exec 3<"$serial" 4<>$KXEN_RUNDIR/dd-pause
+  part= polls=0 gone=
+  for at in tgo tend rgo rend idle pgo; do
+    while [ -z "$gone" ] && [ $polls -lt 18000 ]; do
+      if IFS= read -r l <&3; then
+        l=$part$l part=
+        case $l in
+          *"kxen-hvm: net $at "*) break ;;
+          *"kxen-hvm: net none"* | *"kxen-hvm: ready"*) gone=1 ;;
+        esac
+      else
+        part=$part$l polls=$((polls + 1))
+        read -t 0.1 l <&4
+      fi
+    done
+    [ -n "$gone" ] && break
+    bench_snap $mode $at
+    if [ $at = idle ]; then
+      i=0
+      while [ $i -lt 60 ]; do read -t 0.1 l <&4; i=$((i + 1)); done
+      bench_snap $mode iend
+    fi
+  done
+  exec 3<&- 4<&-
+  [ -z "$gone" ] && [ $polls -lt 18000 ] || return
+  ping -q -c 100 -i 0.1 -W 5 10.99.0.2 >$KXEN_RUNDIR/$name-ping.out 2>&1
+  bench_snap $mode pend
+  awk -v m=$mode '/packets transmitted/ { s = $1; r = $4 }
+    /round-trip/ { split($4, a, "/"); print "# net-ping", m, s, r, a[1], a[2], a[3] }' $KXEN_RUNDIR/$name-ping.out
+  timeout 30 busybox nc 10.99.0.2 5003 </dev/null >/dev/null
+}
+# net_peers: the VM's ends of the guest's transfers, started before the guest (no process is
+# started while a phase runs): sinks on 5000 (the probe) and 5001, sources of zeros on 5010
+# (the probe) and 5002, dd writing 64 KiB at a time to the connection (`nc -e`). Each serves
+# one connection. A sink's input is a FIFO it holds open itself: a busybox nc whose input ends
+# shuts its sending side down, and the guest's end then quits. Each runs under a shell that
+# then sleeps: the shell keeps the CPU time of its nc and dd once they end (bench_snap reads
+# it as the shell's children's).
+net_peers() {
+  busybox mkfifo $KXEN_RUNDIR/nc-hold 2>/dev/null
+  peers=
+  for p in 5000 5001; do
+    busybox sh -c "busybox nc -l -p $p <>$KXEN_RUNDIR/nc-hold >/dev/null; exec busybox sleep 100000" 2>/dev/null &
+    peers="$peers $!"
+  done
+  for p in 5010 5002; do
+    busybox sh -c "busybox nc -l -p $p -e busybox dd if=/dev/zero bs=65536; exec busybox sleep 100000" 2>/dev/null &
+    peers="$peers $!"
+  done
 }
 # bios_acpi_checks: Linux booted by SeaBIOS finds ACPI only in the tables SeaBIOS's loader
 # placed from fw-cfg (the guest's RSDP is in the F segment): the MADT's 2 vCPUs come online,
@@ -381,7 +451,7 @@ fi
 mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts 2>/dev/null
 [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
 net=
-if [ -n "${KXEN_HVM_DD:-}" ]; then
+if [ -n "${KXEN_HVM_DD:-}" ] && [ -z "${KXEN_HVM_NET:-}" ]; then
   :
 elif [ -d /sys/class/net/kxbr0 ] || { for m in llc stp bridge tun; do insmod /mod/$m.ko 2>/dev/null; done
      ip link add kxbr0 type bridge && ip addr add 10.99.0.1/24 dev kxbr0 && ip link set kxbr0 up; }; then
@@ -392,7 +462,7 @@ fi
 # The save checks: the direct boots of a plain PC and of PV-on-HVM, with the bridge. The
 # second host starts before the guest, as vm-linux.sh's does.
 save=
-if [ -n "$net" ] && [ "$boot" = direct ] && [ "$mode" != pvh ]; then
+if [ -n "$net" ] && [ "$boot" = direct ] && [ "$mode" != pvh ] && [ -z "${KXEN_HVM_NET:-}" ]; then
   save=1
   mkdir -p $dst
   [ -S $dst/kxend.sock ] || KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxend --accel kvm --log-file $dst/kxend.log
@@ -418,12 +488,18 @@ if [ -n "${KXEN_HVM_DD:-}" ]; then
   vcpus=1 scratch=$KXEN_RUNDIR/dd-scratch.img
   [ -f "$scratch" ] || busybox dd if=/dev/zero of="$scratch" bs=1048576 count=64 2>/dev/null
 fi
+# net: one vCPU, one NIC (net_peers, net_watch).
+netbench=
+if [ -n "${KXEN_HVM_NET:-}" ]; then
+  vcpus=1
+  if [ -n "$net" ]; then netbench=1; else tap 1 "the bridge kxbr0 for the network figures"; fi
+fi
 # loglevel=1: every COM1 byte is an exit to kxend, slow in the nested VM; /init prints the
 # kernel lines the checks need from dmesg.
-cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}${save:+ kxen_save}"
-[ "$mode" = pvh ] && cmdline="console=hvc0 panic=-1 loglevel=1 kxen_dd"
-# dd's own additions (make-hvm-guest.sh's DIR/dd-cmdline, from KXEN_HVM_DD_CMDLINE).
-if [ -n "${KXEN_HVM_DD:-}" ] && [ -n "$(cat "$L/dd-cmdline" 2>/dev/null)" ]; then
+cmdline="console=ttyS0 panic=-1 loglevel=1${net:+ kxen_net}${KXEN_HVM_DD:+ kxen_dd}${save:+ kxen_save}${netbench:+ kxen_netbench}"
+[ "$mode" = pvh ] && cmdline="console=hvc0 panic=-1 loglevel=1${KXEN_HVM_DD:+ kxen_dd}${netbench:+ kxen_net kxen_netbench}"
+# The bench runs' own additions (make-hvm-guest.sh's DIR/dd-cmdline, from KXEN_HVM_DD_CMDLINE).
+if [ -n "${KXEN_HVM_DD:-}$netbench" ] && [ -n "$(cat "$L/dd-cmdline" 2>/dev/null)" ]; then
   cmdline="$cmdline $(cat "$L/dd-cmdline")"
   echo "# dd-cmdline $mode $(cat "$L/dd-cmdline")"
 fi
@@ -444,10 +520,13 @@ cfg=$KXEN_RUNDIR/$name.cfg
     echo 'boot = "c"'
     echo "disk = [ '$L/boot.img,raw,hda,rw', '$L/root.img,raw,hdb,rw' ]"
   fi
-  # PV-on-HVM: the emulated NIC (which Linux unplugs) and a PV vif on the same bridge.
-  if [ -n "$net" ] && [ "$mode" = pvhvm ]; then echo "vif = [ 'type=ioemu,bridge=kxbr0', 'bridge=kxbr0' ]"
+  # PV-on-HVM: the emulated NIC (which Linux unplugs) and a PV vif on the same bridge; the
+  # network figures give each guest one NIC: the PV vif, or the emulated one for a plain PC.
+  if [ -n "$netbench" ] && [ "$mode" != hvm ]; then echo "vif = [ 'bridge=kxbr0' ]"
+  elif [ -n "$net" ] && [ "$mode" = pvhvm ]; then echo "vif = [ 'type=ioemu,bridge=kxbr0', 'bridge=kxbr0' ]"
   elif [ -n "$net" ]; then echo "vif = [ 'type=ioemu,bridge=kxbr0' ]"; fi
 } >"$cfg"
+[ -n "$netbench" ] && net_peers
 t0=$(date +%s)
 timeout 60 xl create -q "$cfg"; created=$?
 tap $created "xl create $name.cfg (type hvm, $boot boot, $mode)"
@@ -464,8 +543,9 @@ tap $up "Linux runs /init and a shell on COM1 (xl console -t serial)"
 echo "# first userspace line after $(($(date +%s) - t0)) s"
 [ $up = 0 ] || { dump; seen() { return 1; }; }
 [ -n "${KXEN_HVM_DD:-}" ] && [ $up = 0 ] && dd_watch
+[ -n "$netbench" ] && [ $up = 0 ] && net_watch
 if [ "$mode" = pvh ]; then
-  disk=xvda what="xen-blkfront (PVH)"
+  disk=xvda what="xen-blkfront (PVH)" nic=vif nwhat="xen-netfront (PVH)"
 elif [ "$mode" = pvhvm ]; then
   seen "Hypervisor detected: Xen HVM" 120; tap $? "Linux finds Xen (CPUID 0x40000000) and runs as a PV-on-HVM guest"
   timeout 10 xl dmesg | grep "(d$(timeout 10 xl domid $name 2>/dev/null))" | head -5 | sed 's/^/# /'
@@ -489,6 +569,14 @@ if [ -n "$net" ]; then
   seen "kxen-hvm: nic eth0 driver $nic" 5; tap $? "eth0 is $nwhat"
   seen "kxen-hvm: ping ok" 60; tap $? "the guest pings the host over kxbr0"
   ping -c 2 -W 5 10.99.0.2 >/dev/null 2>&1; tap $? "the host pings the guest"
+fi
+if [ -n "$netbench" ]; then
+  seen "kxen-hvm: net pdone" 1
+  tap $? "TCP both ways with nc, then the VM's pings (net.sh's phases)"
+  tr -d '\r' <"$serial" | grep -a "kxen-hvm: net [a-z]* [0-9]" | sed "s/^.*kxen-hvm: net /# net-mark $mode /"
+  tr -d '\r' <"$serial" | grep -a -m1 "kxen-hvm: net clocksource" | sed "s/^.*kxen-hvm: net clocksource /# net-clock $mode /"
+  grep -q "round-trip" $KXEN_RUNDIR/$name-ping.out 2>/dev/null; tap $? "the VM's pings of the guest are answered"
+  kill $peers 2>/dev/null
 fi
 seen "kxen-hvm: ready" 30; tap $? "the guest's init reaches its end"
 [ $vcpus = 1 ] || [ "$mode" != pvhvm ] || check_vcpus

@@ -19,6 +19,7 @@ else
     for s in $(cat /kxen/linux/steps); do
       case $s in pvhvm) sh /kxen/bin/vm-hvm.sh pvhvm direct /kxen/linux ;;
         dd) for m in hvm pvhvm pvh; do KXEN_HVM_DD=1 sh /kxen/bin/vm-hvm.sh $m direct /kxen/linux 900; done ;;
+        net) for m in hvm pvhvm pvh; do KXEN_HVM_NET=1 sh /kxen/bin/vm-hvm.sh $m direct /kxen/linux 900; done ;;
         *) sh /kxen/bin/vm-hvm.sh hvm "$s" /kxen/linux ;; esac
     done
     echo VMDONE

@@ -13,15 +13,8 @@
 . "$KXEN_SRC/tests/system/net_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; at_dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-# The destination's ids start after 100 (kxend goes on from the last id in kxend.domid), so
-# its taps (vif<domid>.<devid>) never take a name the source's use in this one namespace.
-echo 100 >"$dst/kxend.domid"
-at_dst xl list >/dev/null 2>&1
-sleep 0.2
+# The destination's ids start after 100: its taps are told from the source's by their names.
+two_hosts --first-domid 100
 
 # killrelay MODE HOST CMD...: the ssh of xl migrate -s. Relays the stream to the receiver and
 # its answers back, kills the receiver (SIGKILL) at the moment MODE names, then waits until
@@ -114,9 +107,7 @@ while os.read(rout, 65536):
     pass
 sys.exit(recv.wait())
 PY
-fakessh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$fakessh"
-chmod +x "$killrelay" "$fakessh"
+chmod +x "$killrelay"
 
 cf=$KXEN_RUNDIR/cfg # not $d: lib.sh's check() has a local of that name
 truncate -s 4M "$cf/disk.img"

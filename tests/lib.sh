@@ -34,3 +34,49 @@ kvm_usable() { [ -z "${KXEN_TEST_NO_KVM:-}" ] && [ -r /dev/kvm ] && [ -w /dev/kv
 foreign() { [ -x "$1" ] || { echo "# $1 is missing (a foreign program this test must run)"; return 1; }; }
 # wait_for SECONDS command...: polls until the command succeeds.
 wait_for() { local t=$1; shift; local i; for ((i = 0; i < t * 20; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
+# two_hosts [--dir NAME] [--first-domid N] [--lazy] [--env VAR=VALUE]... [--on-exit CMD]: a
+# second kxen host on this machine, for tests that move a guest from one host to another. The
+# test's run directory is the first host ($src), $KXEN_RUNDIR/NAME (default dest-host) the
+# second ($dst), each with its own kxend, xenstored, xenconsoled and kxen-devd. at_dst CMD...
+# runs CMD against the second host (its KXEN_RUNDIR and XENSTORED_RUNDIR, and each --env);
+# $fakessh is an ssh for `xl migrate -s` whose HOST is a run directory. On exit CMD runs, then
+# both hosts' services stop.
+#   --first-domid N  the second host's domain ids start after N (kxend goes on from the last
+#                    id in kxend.domid), so its taps (vif<domid>.<devid>) never take a name the
+#                    first host's use in one network namespace.
+#   --lazy           the second host's services start with the first command that needs them.
+#                    Otherwise they start now, 0.2 s before the first host's: a guest sees its
+#                    host's system time (since its kxend started), and one moving to a younger
+#                    kxend would wait out the difference.
+two_hosts() {
+    local name=dest-host first='' lazy='' on_exit=''
+    _two_hosts_env=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --dir) name=$2; shift 2 ;;
+        --first-domid) first=$2; shift 2 ;;
+        --lazy) lazy=1; shift ;;
+        --env) _two_hosts_env+=("$2"); shift 2 ;;
+        --on-exit) on_exit="$2; "; shift 2 ;;
+        *) echo "two_hosts: unknown option $1" >&2; exit 2 ;;
+        esac
+    done
+    src=$KXEN_RUNDIR dst=$KXEN_RUNDIR/$name
+    mkdir -p "$dst"
+    trap "${on_exit}kxen-services stop >/dev/null 2>&1; at_dst kxen-services stop >/dev/null 2>&1" \
+        EXIT
+    [ -z "$first" ] || echo "$first" >"$dst/kxend.domid"
+    fakessh=$src/fakessh
+    cat >"$fakessh" <<'SH'
+#!/bin/sh
+# fakessh HOST COMMAND...: HOST is the run directory of the host that runs COMMAND.
+host=$1; shift
+KXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"
+SH
+    chmod +x "$fakessh"
+    [ -n "$lazy" ] && return 0
+    at_dst xl list >/dev/null 2>&1
+    sleep 0.2
+}
+# In a subshell: the --env settings must not leak into the first host's commands.
+at_dst() { (export KXEN_RUNDIR="$dst" XENSTORED_RUNDIR="$dst" "${_two_hosts_env[@]}" && "$@"); }

@@ -1,14 +1,16 @@
 /* The build guard: a process that outlives an xl building a domain (create, restore,
- * migrate-receive) and, if that xl dies before it finished (SIGKILL, Ctrl-C, a dropped ssh
- * session), tears down what the build had made, as `xl destroy` would (docs/migration.md,
- * "A killed receiver"). xl forks it before connecting to kxend and xenstored, so it shares
- * neither connection: kxend's own cleanup of a builder's domain waits for the builder's
- * connection to close. xl reports over a socket pair the domain its build started (the build
- * hook) and releases the guard once there is nothing to guard (the build failed and undid
- * itself, or its domain is the one that counts). Invariant: the guard acts only when the
- * connection closes without a release, and only on the domain (id and uuid) the build reported.
- * It keeps xl's stdin and stdout until it is done, so a migration's sender sees the
- * connection close only once the destination is clean. */
+ * migrate-receive, and the domain monitor's restart) and, if that xl dies before it finished
+ * (SIGKILL, Ctrl-C, a dropped ssh session), tears down what the build had made, as `xl
+ * destroy` would (docs/migration.md, "A killed receiver"). The guard keeps no copy of xl's
+ * kxend and xenstored connections (a command forks it before it connects, the monitor with
+ * its own open: the guard closes every inherited descriptor but its socket and the stdio):
+ * kxend's own cleanup of a builder's domain waits for the builder's connection to close. xl
+ * reports over a socket pair the domain its build started (the build hook) and releases the
+ * guard once there is nothing to guard (the build failed and undid itself, or its domain is
+ * the one that counts). Invariant: the guard acts only when the connection closes without a
+ * release, and only on the domain (id and uuid) the build reported. It keeps xl's stdin and
+ * stdout until it is done, so a migration's sender sees the connection close only once the
+ * destination is clean. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +33,8 @@ struct guard_msg {
 };
 
 static int guard_fd = -1;
-static pid_t guard_owner; /* the xl whose build is guarded (not its forked monitor) */
+static pid_t guard_owner;             /* the xl whose build is guarded (not its forked monitor) */
+static xl_say_fn *guard_say = xl_err; /* where the guard reports what it did */
 
 static void guard_send(const struct guard_msg *m)
 {
@@ -64,10 +67,20 @@ static void on_build(void *opaque, enum kxl_build_event ev, uint16_t domid, cons
     guard_send(&m);
 }
 
+/* Everything but fd and the stdio: a copy of xl's kxend connection would keep it open after xl
+ * died, and kxend would never see the builder go. */
+static void close_inherited(int fd)
+{
+    if (fd > 3)
+        close_range(3, (unsigned)fd - 1, 0);
+    close_range(fd < 3 ? 3 : (unsigned)fd + 1, ~0u, 0);
+}
+
 /* The guard's side: waits for xl's word; on the connection's end without a release, tears down
  * the domain it was told about. Never returns. */
 static void guard_run(int fd, const char *who)
 {
+    close_inherited(fd);
     /* Not in xl's session: a Ctrl-C or hangup that kills xl must leave its guard. */
     setsid();
     signal(SIGPIPE, SIG_IGN);
@@ -90,24 +103,26 @@ static void guard_run(int fd, const char *who)
     struct kxl_ctx *ctx;
     char err[KXL_ERR_LEN];
     if (kxl_ctx_open(0, &ctx, err, sizeof(err)) < 0) {
-        xl_err("%s died while building domain %u, and its guard cannot tear it down: %s", who,
-               armed.domid, err);
+        guard_say("%s died while building domain %u, and its guard cannot tear it down: %s", who,
+                  armed.domid, err);
         _exit(1);
     }
     int rc = kxl_domain_destroy_orphan(ctx, armed.domid, armed.uuid);
     if (rc < 0)
-        xl_err("%s died while building domain %u: tearing it down failed: %s", who, armed.domid,
-               kxl_errmsg(ctx));
+        guard_say("%s died while building domain %u: tearing it down failed: %s", who, armed.domid,
+                  kxl_errmsg(ctx));
     else if (rc > 0)
-        xl_err("%s died before it finished domain %u: its guard tore the domain down", who,
-               armed.domid);
+        guard_say("%s died before it finished domain %u: its guard tore the domain down", who,
+                  armed.domid);
     kxl_ctx_close(ctx);
     _exit(rc < 0);
 }
 
-int xl_guard_open_ctx(const char *who)
+void xl_guard_start(const char *who, xl_say_fn *say)
 {
+    static bool at_exit;
     int p[2];
+    guard_say = say ? say : xl_err;
     if (guard_fd < 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == 0) {
         /* Twice forked: the guard is nobody's child to reap once xl goes on or exits. */
         pid_t mid = fork();
@@ -122,19 +137,28 @@ int xl_guard_open_ctx(const char *who)
             waitpid(mid, NULL, 0);
             guard_fd = p[1];
             guard_owner = getpid();
-            atexit(xl_guard_release); /* an xl that exits by itself cleaned up itself */
+            if (!at_exit) /* an xl that exits by itself cleaned up itself */
+                at_exit = atexit(xl_guard_release) == 0;
         } else {
             close(p[1]);
         }
     }
     if (guard_fd < 0)
-        fprintf(stderr,
-                "xl: no build guard (%s): if xl is killed during the build, what it "
-                "built stays\n",
-                strerror(errno));
+        guard_say("no build guard (%s): if xl is killed during the build, what it built stays",
+                  strerror(errno));
+}
+
+void xl_guard_watch(struct kxl_ctx *ctx)
+{
+    if (guard_fd >= 0)
+        kxl_set_build_hook(ctx, on_build, NULL);
+}
+
+int xl_guard_open_ctx(const char *who)
+{
+    xl_guard_start(who, NULL);
     if (xl_open_ctx() < 0)
         return -1;
-    if (guard_fd >= 0)
-        kxl_set_build_hook(xl_ctx, on_build, NULL);
+    xl_guard_watch(xl_ctx);
     return 0;
 }

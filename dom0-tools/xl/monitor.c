@@ -1,7 +1,8 @@
 /* The per-domain monitor `xl create` leaves behind (as Xen's xl does): it follows kxend's
  * domain events and, when the guest stops, runs the config's on_poweroff / on_reboot /
  * on_crash / on_watchdog action. Restart rebuilds the domain from the same config (same
- * name and uuid, a new domain id). It ends when the domain is gone for good. */
+ * name and uuid, a new domain id), under a build guard as xl create's build. It ends when the
+ * domain is gone for good. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -84,6 +85,19 @@ static void dump_core(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, u
         mlog("domain %u (%s): core dumped to %s", domid, dc->name, path);
 }
 
+/* The restart's build, guarded as xl create's is (build_guard.c): a monitor killed before the
+ * new domain is finished leaves nothing of it. */
+static int create_guarded(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, uint16_t *domid)
+{
+    char who[96];
+    snprintf(who, sizeof(who), "xl-monitor restarting %s", dc->name);
+    xl_guard_start(who, mlog);
+    xl_guard_watch(ctx);
+    int rc = kxl_domain_create(ctx, dc, false, domid);
+    xl_guard_release();
+    return rc;
+}
+
 /* Returns 1 when the monitor should keep following *domid (restarted), 0 when done. */
 static int handle_shutdown(struct kxl_ctx *ctx, struct kxl_domain_config *dc, uint16_t *domid,
                            unsigned reason)
@@ -129,7 +143,7 @@ static int handle_shutdown(struct kxl_ctx *ctx, struct kxl_domain_config *dc, ui
              strerror(-urc));
     }
     uint16_t nd;
-    if (kxl_domain_create(ctx, dc, false, &nd) < 0) {
+    if (create_guarded(ctx, dc, &nd) < 0) {
         mlog("restart of %s failed: %s", dc->name, kxl_errmsg(ctx));
         return 0;
     }

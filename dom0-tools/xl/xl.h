@@ -22,15 +22,24 @@ extern struct kxl_ctx *xl_ctx;
 
 /* Opens xl_ctx (starting the services when needed); prints the reason on failure. */
 int xl_open_ctx(void);
-/* xl_open_ctx for a command that builds a domain: first forks the build guard
- * (build_guard.c), which tears down what the build made if this xl dies before the build
- * is done or released. */
+/* "xl: <msg>" on stderr. */
+void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A printf-like reporter: xl_err, or the monitor's log. */
+typedef void xl_say_fn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Forks the build guard (build_guard.c) for the build who (a command's name) is about to
+ * make: it tears down what the build made if this process dies before the build is done or
+ * released. It keeps no copy of this process's connections, so it may be forked with them
+ * open. say (NULL: xl_err) reports what it did, and here why there is no guard. */
+void xl_guard_start(const char *who, xl_say_fn *say);
+/* Has ctx's builds reported to the guard (its build hook); nothing when there is no guard. */
+void xl_guard_watch(struct kxl_ctx *ctx);
+/* xl_open_ctx for a command that builds a domain: first xl_guard_start, then xl_guard_watch
+ * of xl_ctx. */
 int xl_guard_open_ctx(const char *who);
 /* Nothing left to guard: the build is done and its domain stays (or it failed and undid
  * itself). Also runs when xl exits by itself. */
 void xl_guard_release(void);
-/* "xl: <msg>" on stderr. */
-void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Resolves a domain argument (name or id); prints the error and returns -ENOENT if unknown. */
 int xl_find_domain(const char *spec, uint16_t *domid);
 int xl_usage(const char *cmd);

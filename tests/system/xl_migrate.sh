@@ -8,23 +8,7 @@
 . "$KXEN_SRC/tests/system/xl_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR
-dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-# The destination starts first: guests see a host's system time (since its kxend started),
-# and a guest moving to a younger kxend would wait out the difference.
-at_dst xl list >/dev/null 2>&1
-sleep 0.2
-fakessh=$src/fakessh
-cat >"$fakessh" <<'SH'
-#!/bin/sh
-# fakessh HOST COMMAND...: HOST is the destination's run directory.
-host=$1; shift
-KXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"
-SH
-chmod +x "$fakessh"
+two_hosts
 refuse=$src/refuse-ssh # answers with the banner, takes some of the stream, then goes away
 cat >"$refuse" <<'SH'
 #!/bin/sh

@@ -10,16 +10,7 @@
 . "$KXEN_SRC/tests/system/xl_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR
-dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-at_dst xl list >/dev/null 2>&1 # the destination first: guests see the older host's clock
-sleep 0.2
-ssh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$ssh"
-chmod +x "$ssh"
+two_hosts
 has_line() { ${3:+at_dst} xl dmesg | grep -q "^(d$1) savetest: $2"; }
 { echo 'name = "busy"'; echo "kernel = \"$guest\""; echo 'memory = 32'
   echo 'cmdline = "dirty=12"'; } >"$src/busy.cfg"
@@ -29,7 +20,7 @@ id=$(xl domid busy)
 wait_for 20 has_line "$id" "tick 2"
 
 check "xl migrate --max-rounds 4 moves it" \
-  sh -c "xl migrate --max-rounds 4 -s '$ssh' busy '$dst' 2>'$src/out1'"
+  sh -c "xl migrate --max-rounds 4 -s '$fakessh' busy '$dst' 2>'$src/out1'"
 sed 's/^/# /' "$src/out1"
 rounds=$(grep -c "^migration sender: round [0-9]*:" "$src/out1")
 check "the pre-copy took at most 4 rounds ($rounds)" test "$rounds" -ge 1 -a "$rounds" -le 4
@@ -53,7 +44,7 @@ at_dst xl dmesg | grep "^(d$did) savetest: dirty check" | sed 's/^/# /'
 check "the guest's clock did not go back at the destination" has_line "$did" "time check ok" dst
 
 check "xl migrate --no-throttle --max-rounds 2 brings it back" \
-  sh -c "at_dst() { KXEN_RUNDIR='$dst' XENSTORED_RUNDIR='$dst' \"\$@\"; }; at_dst xl migrate --no-throttle --max-rounds 2 -s '$ssh' busy '$src' 2>'$src/out2'"
+  at_dst sh -c "xl migrate --no-throttle --max-rounds 2 -s '$fakessh' busy '$src' 2>'$src/out2'"
 sed 's/^/# /' "$src/out2"
 check "without a throttle the guest was never slowed" \
   sh -c "! grep -q 'throttled to' '$src/out2' && grep -q 'throttle 0%' '$src/out2'"
@@ -63,7 +54,7 @@ wait_for 20 has_line "$id" "dirty check"
 check "back at the source every page holds the last pass too" has_line "$id" "dirty check ok"
 check "the guest's clock did not go back on the younger kxend" has_line "$id" "time check ok"
 xl dmesg | grep "^(d$id) savetest: time check" | sed 's/^/# /'
-check "--max-rounds 0 is refused" sh -c "! xl migrate --max-rounds 0 -s '$ssh' busy '$dst' 2>/dev/null"
+check "--max-rounds 0 is refused" sh -c "! xl migrate --max-rounds 0 -s '$fakessh' busy '$dst' 2>/dev/null"
 check "the refused migration left the guest running here" test "$(xl domid busy)" = "$id"
 
 check "xl save stores it" xl save busy "$src/busy.img"

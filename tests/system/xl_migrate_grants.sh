@@ -10,15 +10,7 @@
 guest=$KXEN_BUILD/tests/savetest.elf
 probe=$KXEN_BUILD/tests/kxen-dirtyprobe
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR
-dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-at_dst xl list >/dev/null 2>&1
-ssh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$ssh"
-chmod +x "$ssh"
+two_hosts
 truncate -s 4M "$src/disk.img"
 dm() { ${2:+at_dst} xl dmesg | grep "^(d$1) savetest: "; }
 has() { dm "$1" "$3" | grep -qF -- "$2"; }
@@ -36,7 +28,7 @@ for mode in persistent nopersist; do
   "$probe" write "$id" 2048 >"$src/written" 2>&1 &
   writer=$!
   check "$mode: xl migrate moves it while blkback and a foreign map write its memory" \
-    sh -c "xl migrate -s '$ssh' '$name' '$dst' 2>'$src/out'"
+    sh -c "xl migrate -s '$fakessh' '$name' '$dst' 2>'$src/out'"
   wait $writer
   last=$(cat "$src/written")
   sed 's/^/# /' "$src/out"

@@ -8,20 +8,14 @@
 # entry, no backend directory, no devd worker, no tap and no mapping of the guest's memory in
 # xenstored or xenconsoled (the build guard tore down what the build had made,
 # docs/migration.md). `xl restore` killed while its image streams in leaves nothing either,
-# and a receiver that finishes keeps its domain. In a network namespace of the test's own
-# (the vif's tap and bridge); runs on KXEN_ACCEL (soft unless set).
+# nor does a domain monitor killed in the middle of a restart, and a receiver that finishes
+# keeps its domain. In a network namespace of the test's own (the vif's tap and bridge); runs
+# on KXEN_ACCEL (soft unless set).
 . "$KXEN_SRC/tests/system/net_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; at_dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-# The destination's ids start after 100 (kxend goes on from the last id in kxend.domid), so
-# its taps (vif<domid>.<devid>) never take a name the source's use in this one namespace.
-echo 100 >"$dst/kxend.domid"
-at_dst xl list >/dev/null 2>&1
-sleep 0.2
+# The destination's ids start after 100: its taps are told from the source's by their names.
+two_hosts --first-domid 100
 
 # killrelay MODE HOST CMD...: the ssh of xl migrate -s. Relays the stream to the receiver and
 # its answers back, kills the receiver (SIGKILL) at the moment MODE names, then waits until
@@ -114,9 +108,7 @@ while os.read(rout, 65536):
     pass
 sys.exit(recv.wait())
 PY
-fakessh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$fakessh"
-chmod +x "$killrelay" "$fakessh"
+chmod +x "$killrelay"
 
 cf=$KXEN_RUNDIR/cfg # not $d: lib.sh's check() has a local of that name
 truncate -s 4M "$cf/disk.img"
@@ -242,4 +234,38 @@ check "a directory kxend has no domain for, naming another uuid: left alone" \
   sh -c "test \"\$('$orphan' 150 '$guuid')\" = 'left alone' && xenstore-exists /local/domain/150/name"
 check "naming the uuid: removed" \
   sh -c "test \"\$('$orphan' 150 $other)\" = 'torn down' && ! xenstore-exists /local/domain/150"
+
+# The monitor's restart (on_reboot = restart) killed while it rebuilds the domain: the test's
+# build hold (KXEN_TEST_BUILD_HOLD, libkxl's orphan.c), armed once the first build ran, stops
+# the restart's build before the introduce, its pid in the hold file. The new domain, its
+# tree, devd's worker and the tap are up, and only the monitor's build guard knows of them.
+# SIGKILL to the monitor; the guard tears the half-built domain down.
+hold=$cf/rs-hold
+truncate -s 1M "$cf/rs.img"
+write_cfg "$cf/rs.cfg" rs 'on_reboot = "restart"' "disk = [ '$cf/rs.img,raw,xvda,rw' ]" \
+  "vif = [ 'mac=00:16:3e:00:03:0b,bridge=kxbr0' ]"
+check "a guest whose on_reboot restarts it starts" \
+  env KXEN_TEST_BUILD_HOLD="$hold" xl create -q "$cf/rs.cfg"
+wait_for 20 console_has rs "waiting for control/shutdown"
+: >"$hold"
+xl reboot rs >/dev/null
+wait_for 30 test -s "$hold"
+mon=$(cat "$hold") nid=$(xl domid rs 2>/dev/null)
+held() {
+  [ -n "$mon" ] && [ -n "$nid" ] && xenstore-exists "/local/domain/$nid/vm" &&
+    test -e "$src/devd-d$nid.pid" && ip link show "vif$nid.0" >/dev/null 2>&1
+}
+wait_for 10 held
+check "the restart is held with domain ${nid:-none} built (its tree, devd worker and tap up)" held
+kill -KILL "$mon"
+rm -f "$hold"
+wait_for 10 clean_at src
+check "the monitor killed in its restart: nothing is left of the domain" clean_at src
+left_at src | sed 's/^/# left: /'
+# The guard keeps no copy of the monitor's connection to kxend: kxend sees the builder go.
+check "kxend saw the monitor's build end with it and destroyed the domain itself" \
+  grep -q "domain ${nid:-none} (rs): its builder went away before finishing it" "$src/kxend.log"
+check "its guard says it tore the domain down" \
+  grep -q "restarting rs died before it finished domain ${nid:-none}: its guard tore the domain down" "$src/xl-rs.log"
+sed 's/^/# xl-rs.log: /' "$src/xl-rs.log"
 exit 0

@@ -11,11 +11,10 @@
 . "$KXEN_SRC/tests/system/net_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
+# Both hosts name a vif's tap vif<domid>.0 in the one namespace: the destination's ids start
+# after 100.
 echo_pid=
-trap 'kill $echo_pid 2>/dev/null; kxen-services stop >/dev/null 2>&1; at_dst kxen-services stop >/dev/null 2>&1' EXIT
+two_hosts --first-domid 100 --on-exit 'kill $echo_pid 2>/dev/null'
 # Nothing but the echoes may land in the guest's receive buffers around the suspend: no IPv6
 # chatter (router solicitations, MLD) from the bridge, the veth or the taps.
 for k in all default kxbr0; do sysctl -qw "net.ipv6.conf.$k.disable_ipv6=1" 2>/dev/null; done
@@ -46,11 +45,6 @@ while time.time() < end:
         print(n, flush=True)
 PY
 echo_pid=$!
-at_dst xl list >/dev/null 2>&1
-sleep 0.2
-fakessh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$fakessh"
-chmod +x "$fakessh"
 
 { echo 'name = "rx"'; echo "kernel = \"$guest\""; echo 'memory = 16'; echo 'cmdline = "vif rxlog"'
   echo "vif = [ 'mac=00:16:3e:00:03:0a,bridge=kxbr0' ]"; } >"$src/rx.cfg"
@@ -60,10 +54,6 @@ frames() { dm "$1" | sed -n 's/.*savetest: rxlog \([0-9]*\) frames$/\1/p' | tail
 no_failure() { ! dm "$1" dst | grep -q 'check FAILED'; }
 frames_past() { local n; n=$(frames "$1"); [ "${n:-0}" -ge "$2" ]; }
 
-# Both hosts name a vif's tap vif<domid>.0 in the one namespace: the source's guest gets id 2
-# (a paused guest takes id 1 and goes), the destination's copy id 1.
-write_cfg "$src/id1.cfg" id1
-xl create -q -p -e "$src/id1.cfg" && xl destroy id1
 check "the guest with a vif starts on kxbr0" timeout 60 xl create -q "$src/rx.cfg"
 id=$(xl domid rx)
 wait_for 60 has "$id" "the vif exchanged frames with its peer, every echo byte for byte (0)"

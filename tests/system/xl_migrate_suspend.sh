@@ -14,15 +14,7 @@
 . "$KXEN_SRC/tests/system/xl_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR
-dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-at_dst xl list >/dev/null 2>&1
-sleep 0.2
-fakessh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$fakessh"
+two_hosts
 # cutssh: the stream passes through a cat whose pid is in $host/cat.pid (killing it cuts the
 # connection: the receiver sees the stream end).
 cutssh=$src/cutssh
@@ -68,7 +60,7 @@ while True:
 recv.stdin.close()
 sys.exit(recv.wait())
 SH
-chmod +x "$fakessh" "$cutssh" "$killssh"
+chmod +x "$cutssh" "$killssh"
 
 dm() { xl dmesg | grep "^(d$1) savetest: "; }
 has() { dm "$1" | grep -qF -- "$2"; }

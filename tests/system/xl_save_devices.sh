@@ -11,16 +11,7 @@
 . "$KXEN_SRC/tests/system/net_common.sh"
 guest=$KXEN_BUILD/tests/savetest.elf
 [ -f "$guest" ] || skip_all "$guest not built"
-src=$KXEN_RUNDIR dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; at_dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-# The destination starts first: a guest moving to a younger kxend would wait out the difference.
-at_dst xl list >/dev/null 2>&1
-sleep 0.2
-fakessh=$src/fakessh
-printf '#!/bin/sh\nhost=$1; shift\nKXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"\n' >"$fakessh"
-chmod +x "$fakessh"
+two_hosts
 
 cf=$KXEN_RUNDIR/cfg # not $d: lib.sh's check() has a local of that name
 truncate -s 4M "$cf/disk.img"

@@ -11,17 +11,7 @@
 elf=$KXEN_BUILD/tests/hvmtest.elf
 [ -r "$elf" ] || skip_all "no $elf"
 verify=/usr/lib/xen-4.17/bin/verify-stream-v2
-src=$KXEN_RUNDIR
-dst=$KXEN_RUNDIR/dest-host
-mkdir -p "$dst"
-trap 'kxen-services stop >/dev/null 2>&1; KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst kxen-services stop >/dev/null 2>&1' EXIT
-at_dst() { KXEN_RUNDIR=$dst XENSTORED_RUNDIR=$dst "$@"; }
-cat >"$src/fakessh" <<'SH'
-#!/bin/sh
-host=$1; shift
-KXEN_RUNDIR=$host XENSTORED_RUNDIR=$host exec sh -c "$*"
-SH
-chmod +x "$src/fakessh"
+two_hosts --lazy
 
 truncate -s 4M "$d/disk.img"
 printf 'KXEN-HVMSAVE' >"$d/opts.img" && truncate -s 64K "$d/opts.img"
@@ -117,7 +107,7 @@ run() {
   check "$accel: no round failed" no_fail "$id2"
 
   check "$accel: xl migrate moves the guest" \
-    sh -c "xl migrate -C '$d/hvms.cfg' -s '$src/fakessh' hvms '$dst' >'$d/mig.out' 2>&1"
+    sh -c "xl migrate -C '$d/hvms.cfg' -s '$fakessh' hvms '$dst' >'$d/mig.out' 2>&1"
   sed 's/^/# /' "$d/mig.out"
   did=$(at_dst xl domid hvms)
   r=$(last_round "$id2")

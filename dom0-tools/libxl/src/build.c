@@ -590,6 +590,7 @@ int kxl__domain_build(struct kxl_ctx *ctx, const struct kxl_domain_config *dc, b
      * the rest of a restored guest's memory) must be in place before. */
     if (ld && ld->finish && (rc = ld->finish(ctx, b.domid, ld->arg)) < 0)
         goto fail;
+    kxl__build_hold();
     if (!xs_introduce_domain(ctx->xs, b.domid, b.store_pfn, b.store_port)) {
         rc = -(errno ? errno : EIO);
         kxl_fail(ctx, rc, "xenstored refused to introduce domain %u: %s", b.domid, strerror(-rc));

@@ -42,6 +42,9 @@ void kxl__rt_phase(struct kxl_ctx *ctx, uint64_t *phase);
 /* Tells the build hook (orphan.c), if any, about domid. */
 void kxl__build_event(struct kxl_ctx *ctx, enum kxl_build_event ev, uint16_t domid,
                       const uint8_t *uuid);
+/* Test-only (orphan.c): with KXEN_TEST_BUILD_HOLD naming a file that exists, the build waits
+ * there before the introduce. */
+void kxl__build_hold(void);
 
 /* kxl_services_ensure_ex that also names, in gone, the daemons it replaced because they had
  * died (kxl_services_replaced). */

@@ -5,11 +5,14 @@
  * finished copy still waiting for a migration's go. The build hook names the domain to a
  * process that outlives the builder (xl's build guard), which tears it down as
  * kxl_domain_destroy does. Invariant: a domain is torn down here only when its uuid is the
- * one the build reported, so an id kxend handed to a later domain is never touched. */
+ * one the build reported, so an id kxend handed to a later domain is never touched. A test
+ * can hold a build just before its introduce (KXEN_TEST_BUILD_HOLD) to kill it there. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kxl_internal.h"
 
@@ -26,6 +29,27 @@ void kxl__build_event(struct kxl_ctx *ctx, enum kxl_build_event ev, uint16_t dom
 {
     if (ctx->build_hook)
         ctx->build_hook(ctx->build_hook_arg, ev, domid, uuid);
+}
+
+/* A test names a file in KXEN_TEST_BUILD_HOLD and creates it when a build should stop (the
+ * first build of a domain may run on, its restart stop). The build that reaches the introduce
+ * while the file exists writes its pid there and waits, a minute at most, until the file is
+ * gone: its domain, tree and devices are made, and nothing but the build guard knows of them
+ * (tests/system/xl_migrate_killed.sh kills the builder there). Unset, nothing happens. */
+void kxl__build_hold(void)
+{
+    const char *f = getenv("KXEN_TEST_BUILD_HOLD");
+    if (!f || !*f || access(f, F_OK) != 0)
+        return;
+    FILE *o = fopen(f, "w");
+    if (!o)
+        return;
+    fprintf(o, "%d\n", (int)getpid());
+    fclose(o);
+    for (int i = 0; i < 60 * 20 && access(f, F_OK) == 0; i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* 1 when domid is still the build's domain (in kxend, or only in xenstore once kxend forgot

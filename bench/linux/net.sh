@@ -25,32 +25,8 @@ set -u
 # The body is one block, parsed whole before it runs: editing this file while a run waits for
 # the VM cannot break that run.
 {
-src=${KXEN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=$(realpath -m "${KXEN_BUILD:-$src/build}")
-[ -x "$build/bin/xl" ] || { echo "bench/linux/net: $build/bin/xl missing (make first)"; exit 1; }
-mkdir -p "$build/bench"
-log=${1:-$build/bench/linux-net-vm.log} # the VM's serial log
-rc=0
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-if [ -z "${1:-}" ]; then
-  make -s -C "$src" BUILD="$build" "$build/tests/kvm_accel_test" "$build/tests/kvm_guest_run" \
-    >/dev/null || { echo "bench/linux/net: build failed"; exit 1; }
-  # The host's 1-minute load every 10 s while the VM runs (the figures follow it).
-  (while :; do read -r l _ </proc/loadavg; echo "$l"; sleep 10; done) >"$build/bench/linux-net-load.txt" &
-  lpid=$!
-  KXEN_HVM_STEPS=net KXEN_VM_TIMEOUT=${KXEN_VM_TIMEOUT:-3600} \
-    "$src/tests/kvm-under-tcg/run-vm.sh" "$log" "$build" --hvm >/dev/null || rc=$?
-  kill $lpid 2>/dev/null
-  load1=$(cut -d' ' -f1-3 /proc/loadavg)
-fi
-[ $rc -eq 77 ] && { echo "bench/linux/net: skipped (no qemu, kernel or busybox)"; exit 0; }
-[ -n "${1:-}" ] || echo "host load average (1, 5, 15 min): $load0 before, $load1 after;" \
-  "1 min, every 10 s during the VM: $(sort -n "$build/bench/linux-net-load.txt" | sed -n '1p;$p' | paste -sd-)"
-[ $rc -ne 0 ] && { echo "bench/linux/net: the VM did not finish"; tail -20 "$log"; exit 1; }
-grep -aq '^VMSKIP' "$log" && { echo "bench/linux/net: skipped ($(grep -a -m1 '^VMSKIP' "$log" | cut -d' ' -f2-))"; exit 0; }
-echo "guest kernel $(grep -a -m1 '^# from-guest.txt in the image: written by Linux' "$log" | awk '{ print $9 }'), all TCG-emulated"
-add=$(grep -a -m1 '^# dd-cmdline ' "$log" | cut -d' ' -f4-)
-[ -z "$add" ] || echo "added to the guests' command line: $add"
+. "$(dirname "$0")/hvm_vm.sh"
+hvm_vm net "${1:-}"
 echo "TCP with busybox nc, guest -> VM (send) and VM -> guest (receive); MB = 10^6 bytes of"
 echo "payload, MB/s on the VM's clock (the guest's beside); exits/MB (per round trip for ping) by"
 echo "kind, the idle rate removed; the VM's CPU in the phase: guest = the guest's own instructions"

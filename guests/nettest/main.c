@@ -183,6 +183,16 @@ static int role_b(unsigned long seconds)
     unsigned bad = 0, echoed = 0;
     bool stop = false;
     uint64_t deadline = monotonic_ns() + seconds * SEC;
+    /* A frame too short for Ethernet is refused and its buffer taken back: committing the
+     * same buffer again finds it no longer handed out. */
+    struct netfront_txbuf tb;
+    bool taken = netfront_tx_buffer(&tb, deadline) == 0;
+    int short_rc = taken ? netfront_tx_commit(&tb, 10) : 0;
+    int again_rc = taken ? netfront_tx_commit(&tb, 60) : 0;
+    tap_check(taken && short_rc == -XEN_EINVAL && again_rc == -XEN_EAGAIN,
+              "nettest b: a 10-byte frame in a TX buffer is refused (%d), the buffer taken back "
+              "(%d)",
+              short_rc, again_rc);
     while (!stop && monotonic_ns() < deadline) {
         int n = netfront_recv(in, sizeof(in), monotonic_ns() + SEC);
         if (n < 0 || !is_test(in, n))
@@ -197,7 +207,6 @@ static int role_b(unsigned long seconds)
             continue;
         }
         /* Echo: to the sender, from us, same payload, built in the TX buffer itself. */
-        struct netfront_txbuf tb;
         if (netfront_tx_buffer(&tb, monotonic_ns() + 2 * SEC))
             continue;
         memcpy(tb.data, in + 6, 6);

@@ -14,6 +14,12 @@
 #include "guest/netfront.h"
 #include "netfront_priv.h"
 
+static void give_back_tx(struct nf_queue *q, unsigned id)
+{
+    q->tx_busy[id] = false;
+    q->tx_free[q->tx_nr_free++] = (uint8_t)id;
+}
+
 /* Frees the TX buffers whose responses came back. arm: ask for an event at the next response.
  * Only a sender waiting for buffers needs one: an event at every completion would wake a guest
  * that waits for a frame, for nothing. */
@@ -29,10 +35,8 @@ void nf_reap_tx(struct nf_queue *q, bool arm)
             netif_tx_response_t rsp = *RING_GET_RESPONSE(&q->tx, q->tx.rsp_cons);
             q->tx.rsp_cons++;
             /* Buggy or malicious backend: an id not in flight is not freed twice. */
-            if (rsp.status != NETIF_RSP_NULL && rsp.id < NR_TX && q->tx_busy[rsp.id]) {
-                q->tx_busy[rsp.id] = false;
-                q->tx_free[q->tx_nr_free++] = (uint8_t)rsp.id;
-            }
+            if (rsp.status != NETIF_RSP_NULL && rsp.id < NR_TX && q->tx_busy[rsp.id])
+                give_back_tx(q, rsp.id);
         }
         if (!arm)
             return;
@@ -197,8 +201,7 @@ int netfront_tx_commit(const struct netfront_txbuf *b, size_t len)
     if (!nf.up || b->conn != nf.connections || b->id >= NR_TX || !q->tx_busy[b->id])
         return -XEN_EAGAIN;
     if (len < 14 || len > NETFRONT_MTU_FRAME) {
-        q->tx_busy[b->id] = false;
-        q->tx_free[q->tx_nr_free++] = (uint8_t)b->id;
+        give_back_tx(q, b->id);
         return -XEN_EINVAL;
     }
     tx_request(q, b->id, 0, len);
